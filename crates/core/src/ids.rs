@@ -1,0 +1,153 @@
+//! Identifiers and time: small value types with one encoding each.
+
+use crate::hash::{Hash, tag};
+use serde::{Deserialize, Serialize};
+
+/// Identity of a ledger: `blake3(0x03 || genesis body bytes)`. Every non-genesis event
+/// carries it inside its signed body, so an event signed for one ledger can never be
+/// replayed into another.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+pub struct LedgerId(pub crate::hash::Hash);
+
+impl LedgerId {
+    /// Derives the ledger id from the canonical bytes of the genesis event's body.
+    pub fn from_genesis_body(genesis_body_bytes: &[u8]) -> LedgerId {
+        LedgerId(Hash::tagged(tag::LEDGER_ID, &[genesis_body_bytes]))
+    }
+}
+
+impl std::fmt::Display for LedgerId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+macro_rules! id128 {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+        pub struct $name(pub [u8; 16]);
+
+        impl $name {
+            /// Lower-case hex (32 digits).
+            pub fn to_hex(&self) -> String {
+                hex::encode(self.0)
+            }
+            /// Parses 32 hex digits.
+            pub fn from_hex(s: &str) -> Result<Self, IdParseError> {
+                let mut out = [0u8; 16];
+                hex::decode_to_slice(s, &mut out).map_err(|_| IdParseError)?;
+                Ok(Self(out))
+            }
+        }
+
+        impl std::fmt::Debug for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                write!(f, "{}({})", stringify!($name), self.to_hex())
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&self.to_hex())
+            }
+        }
+    };
+}
+
+id128!(
+    /// 128-bit event id chosen by the author: the idempotency key of a submission.
+    EventId
+);
+id128!(
+    /// 128-bit case id: groups the events of one request and everything that follows it.
+    CaseId
+);
+
+/// Text that is not a 128-bit id. Refuse the input.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("not a 128-bit id (expected 32 hex digits)")]
+pub struct IdParseError;
+
+/// Milliseconds since 1970-01-01T00:00:00Z (UTC, leap seconds ignored). Supplied by the
+/// caller: core never reads a clock.
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
+pub struct Timestamp(pub u64);
+
+impl Timestamp {
+    /// Whole seconds (rounded down), as C2SP cosignatures count time.
+    pub fn as_secs(&self) -> u64 {
+        self.0 / 1000
+    }
+}
+
+/// Name of a competent authority, root or other registered party, e.g. `KZ-MVD` or
+/// `TM-ROOT`. 1 to 64 characters from `A-Z a-z 0-9 . _ -`; checked by
+/// [`AuthorityId::new`] and by event validation.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct AuthorityId(String);
+
+/// A string that cannot be an authority id. Refuse the input; the message says why.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("invalid authority id {0:?}: use 1-64 characters from A-Z a-z 0-9 . _ -")]
+pub struct AuthorityIdError(pub String);
+
+impl AuthorityId {
+    /// Longest accepted id, in bytes.
+    pub const MAX_LEN: usize = 64;
+
+    /// Checks and wraps an authority id.
+    pub fn new(s: impl Into<String>) -> Result<AuthorityId, AuthorityIdError> {
+        let s = s.into();
+        if Self::is_valid(&s) {
+            Ok(AuthorityId(s))
+        } else {
+            Err(AuthorityIdError(s))
+        }
+    }
+
+    /// Whether `s` satisfies the authority-id rule.
+    pub fn is_valid(s: &str) -> bool {
+        !s.is_empty()
+            && s.len() <= Self::MAX_LEN
+            && s
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+    }
+
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for AuthorityId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn authority_ids() {
+        assert!(AuthorityId::new("KZ-MVD").is_ok());
+        assert!(AuthorityId::new("tm.mns_1").is_ok());
+        assert!(AuthorityId::new("").is_err());
+        assert!(AuthorityId::new("KZ MVD").is_err());
+        assert!(AuthorityId::new("Қ").is_err());
+        assert!(AuthorityId::new("x".repeat(65)).is_err());
+    }
+
+    #[test]
+    fn id_hex_round_trip() -> Result<(), IdParseError> {
+        let id = EventId([0xAB; 16]);
+        assert_eq!(EventId::from_hex(&id.to_hex())?, id);
+        assert_eq!(CaseId::from_hex("zz"), Err(IdParseError));
+        Ok(())
+    }
+}

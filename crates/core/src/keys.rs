@@ -1,0 +1,376 @@
+//! Ed25519 keys and signatures, with the strict verdicts an auditor can rely on.
+//!
+//! Decisions (docs/adr/0002-ed25519-strict.md):
+//! - every verdict uses `verify_strict` (no small-order R or A, canonical S);
+//! - a public key is *registered* only through [`PublicKey::check`], which refuses
+//!   points that do not decompress and weak (small-order) points;
+//! - private keys travel as PKCS#8 v1 PEM, optionally encrypted (PBES2: scrypt +
+//!   AES-256-CBC), so `openssl pkey` can read them; in memory they are zeroized on drop and
+//!   `Debug` prints only the public half.
+
+use ed25519_dalek::pkcs8::{DecodePrivateKey, EncodePrivateKey, KeypairBytes};
+use pkcs8::der::pem::LineEnding;
+use rand_core::CryptoRng;
+use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
+
+/// An Ed25519 public key as 32 bytes. Holding one says nothing about validity: call
+/// [`PublicKey::check`] before trusting it.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct PublicKey(pub [u8; 32]);
+
+/// An Ed25519 signature (R || S), 64 bytes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Signature(pub [u8; 64]);
+
+/// Why a key or a signature was not accepted.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum KeyError {
+    /// The 32 bytes are not a point on the curve. Refuse the key.
+    #[error("public key {0} is not a valid Ed25519 point")]
+    InvalidPoint(String),
+    /// The key is a small-order ("weak") point: anyone can forge signatures that verify
+    /// under it for some messages. Refuse the key.
+    #[error("public key {0} is a weak (small-order) Ed25519 key and cannot be registered")]
+    WeakKey(String),
+    /// The signature does not verify strictly for this key and message. Refuse the
+    /// signed object.
+    #[error("signature does not verify (strict Ed25519) for key {0}")]
+    BadSignature(String),
+    /// The PEM text is not a PKCS#8 Ed25519 private key. Check the file.
+    #[error("not a PKCS#8 Ed25519 private key: {0}")]
+    BadPem(String),
+    /// The key file is encrypted and no passphrase was given. Supply one.
+    #[error("the private key is encrypted; a passphrase is required")]
+    PassphraseRequired,
+    /// Decryption failed: wrong passphrase or damaged file.
+    #[error("cannot decrypt the private key (wrong passphrase or damaged file)")]
+    WrongPassphrase,
+}
+
+impl PublicKey {
+    /// Lower-case hex.
+    pub fn to_hex(&self) -> String {
+        hex::encode(self.0)
+    }
+
+    /// Parses 64 hex digits (the key is *not* checked; see [`PublicKey::check`]).
+    pub fn from_hex(s: &str) -> Result<PublicKey, KeyError> {
+        let mut out = [0u8; 32];
+        hex::decode_to_slice(s, &mut out).map_err(|_| KeyError::InvalidPoint(s.to_owned()))?;
+        Ok(PublicKey(out))
+    }
+
+    /// Decompresses the key and refuses weak keys. Call this before registering a key.
+    pub fn check(&self) -> Result<ed25519_dalek::VerifyingKey, KeyError> {
+        let vk = ed25519_dalek::VerifyingKey::from_bytes(&self.0)
+            .map_err(|_| KeyError::InvalidPoint(self.to_hex()))?;
+        if vk.is_weak() {
+            return Err(KeyError::WeakKey(self.to_hex()));
+        }
+        Ok(vk)
+    }
+
+    /// Strict verification of `signature` over `message`.
+    pub fn verify(&self, message: &[u8], signature: &Signature) -> Result<(), KeyError> {
+        let vk = self.check()?;
+        let sig = ed25519_dalek::Signature::from_bytes(&signature.0);
+        vk.verify_strict(message, &sig)
+            .map_err(|_| KeyError::BadSignature(self.to_hex()))
+    }
+}
+
+impl std::fmt::Debug for PublicKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "PublicKey({})", self.to_hex())
+    }
+}
+
+impl std::fmt::Display for PublicKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.to_hex())
+    }
+}
+
+impl Signature {
+    /// Lower-case hex.
+    pub fn to_hex(&self) -> String {
+        hex::encode(self.0)
+    }
+}
+
+impl std::fmt::Debug for Signature {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Signature({})", self.to_hex())
+    }
+}
+
+// serde implements arrays only up to 32 elements; a signature is written as a 64-tuple of
+// bytes, which bincode encodes as 64 raw bytes (no length prefix).
+impl Serialize for Signature {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeTuple;
+        let mut t = s.serialize_tuple(64)?;
+        for b in &self.0 {
+            t.serialize_element(b)?;
+        }
+        t.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for Signature {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Signature;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("64 signature bytes")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut a: A) -> Result<Signature, A::Error> {
+                let mut out = [0u8; 64];
+                for (i, slot) in out.iter_mut().enumerate() {
+                    *slot = a
+                        .next_element()?
+                        .ok_or_else(|| serde::de::Error::invalid_length(i, &self))?;
+                }
+                Ok(Signature(out))
+            }
+        }
+        d.deserialize_tuple(64, V)
+    }
+}
+
+/// An Ed25519 private key. Zeroized on drop; `Debug` shows only the public key.
+pub struct SecretKey {
+    inner: ed25519_dalek::SigningKey,
+}
+
+impl SecretKey {
+    /// A new random key; the randomness comes from the caller.
+    pub fn generate<R: CryptoRng + ?Sized>(rng: &mut R) -> SecretKey {
+        SecretKey {
+            inner: ed25519_dalek::SigningKey::generate(rng),
+        }
+    }
+
+    /// The key whose RFC 8032 seed is `seed`. For fixtures and golden vectors.
+    pub fn from_seed(seed: &[u8; 32]) -> SecretKey {
+        SecretKey {
+            inner: ed25519_dalek::SigningKey::from_bytes(seed),
+        }
+    }
+
+    /// The public half.
+    pub fn public(&self) -> PublicKey {
+        PublicKey(self.inner.verifying_key().to_bytes())
+    }
+
+    /// Signs `message` (deterministic, RFC 8032).
+    pub fn sign(&self, message: &[u8]) -> Signature {
+        use ed25519_dalek::Signer;
+        Signature(self.inner.sign(message).to_bytes())
+    }
+
+    /// Unencrypted PKCS#8 v1 PEM (`-----BEGIN PRIVATE KEY-----`).
+    pub fn to_pem(&self) -> Result<Zeroizing<String>, KeyError> {
+        let der = self.pkcs8_der()?;
+        der.to_pem("PRIVATE KEY", LineEnding::LF)
+            .map_err(|e| KeyError::BadPem(e.to_string()))
+    }
+
+    /// Encrypted PKCS#8 PEM (`-----BEGIN ENCRYPTED PRIVATE KEY-----`): PBES2 with scrypt
+    /// and AES-256-CBC; salt and IV come from `rng`.
+    pub fn to_encrypted_pem<R: CryptoRng>(
+        &self,
+        passphrase: &[u8],
+        rng: &mut R,
+    ) -> Result<Zeroizing<String>, KeyError> {
+        let der = self.pkcs8_der()?;
+        let info = pkcs8::PrivateKeyInfoRef::try_from(der.as_bytes())
+            .map_err(|e| KeyError::BadPem(e.to_string()))?;
+        let enc = info
+            .encrypt_with_rng(rng, passphrase)
+            .map_err(|e| KeyError::BadPem(e.to_string()))?;
+        enc.to_pem("ENCRYPTED PRIVATE KEY", LineEnding::LF)
+            .map_err(|e| KeyError::BadPem(e.to_string()))
+    }
+
+    /// Reads a PKCS#8 PEM private key, encrypted or not. `passphrase` is required for an
+    /// encrypted key and ignored otherwise.
+    pub fn from_pem(pem: &str, passphrase: Option<&[u8]>) -> Result<SecretKey, KeyError> {
+        let inner = if pem.contains("-----BEGIN ENCRYPTED PRIVATE KEY-----") {
+            let pass = passphrase.ok_or(KeyError::PassphraseRequired)?;
+            ed25519_dalek::SigningKey::from_pkcs8_encrypted_pem(pem, pass).map_err(|e| match e {
+                pkcs8::Error::EncryptedPrivateKey(_) => KeyError::WrongPassphrase,
+                other => KeyError::BadPem(other.to_string()),
+            })?
+        } else {
+            ed25519_dalek::SigningKey::from_pkcs8_pem(pem)
+                .map_err(|e| KeyError::BadPem(e.to_string()))?
+        };
+        Ok(SecretKey { inner })
+    }
+
+    fn pkcs8_der(&self) -> Result<pkcs8::SecretDocument, KeyError> {
+        // v1 (seed only) is what `openssl genpkey` writes and every reader accepts.
+        let kp = KeypairBytes {
+            secret_key: self.inner.to_bytes(),
+            public_key: None,
+        };
+        let der = kp
+            .to_pkcs8_der()
+            .map_err(|e| KeyError::BadPem(e.to_string()));
+        drop(kp);
+        der
+    }
+}
+
+impl std::fmt::Debug for SecretKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SecretKey(public: {}, secret: <redacted>)", self.public().to_hex())
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// Deterministic test randomness (blake3 XOF); never used outside tests.
+    pub(crate) struct TestRng(blake3::OutputReader);
+    impl TestRng {
+        pub(crate) fn new(seed: &[u8]) -> TestRng {
+            TestRng(blake3::Hasher::new().update(seed).finalize_xof())
+        }
+    }
+    impl rand_core::TryRng for TestRng {
+        type Error = std::convert::Infallible;
+        fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
+            let mut b = [0u8; 4];
+            self.0.fill(&mut b);
+            Ok(u32::from_le_bytes(b))
+        }
+        fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
+            let mut b = [0u8; 8];
+            self.0.fill(&mut b);
+            Ok(u64::from_le_bytes(b))
+        }
+        fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Self::Error> {
+            self.0.fill(dst);
+            Ok(())
+        }
+    }
+    impl rand_core::TryCryptoRng for TestRng {}
+
+    #[test]
+    fn sign_and_verify_strict() {
+        let sk = SecretKey::from_seed(&[1; 32]);
+        let sig = sk.sign(b"hello");
+        assert_eq!(sk.public().verify(b"hello", &sig), Ok(()));
+        assert!(matches!(
+            sk.public().verify(b"hellO", &sig),
+            Err(KeyError::BadSignature(_))
+        ));
+    }
+
+    #[test]
+    fn weak_keys_are_refused() {
+        // The identity point (y = 1) has order 1; this encoding is small-order.
+        let mut identity = [0u8; 32];
+        identity[0] = 1;
+        assert!(matches!(
+            PublicKey(identity).check(),
+            Err(KeyError::WeakKey(_))
+        ));
+        // A point of order 8 (from the well-known list of small-order points).
+        let order8 =
+            hex_literal("c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a");
+        assert!(matches!(PublicKey(order8).check(), Err(KeyError::WeakKey(_))));
+    }
+
+    #[test]
+    fn signature_under_weak_key_is_refused_even_if_it_would_verify_leniently() {
+        // With A = identity and R = identity, S = 0 satisfies the cofactored and the
+        // cofactorless equations for every message; strict verification must refuse it.
+        let mut identity = [0u8; 32];
+        identity[0] = 1;
+        let mut sig = [0u8; 64];
+        sig[0] = 1; // R = identity, S = 0
+        assert!(PublicKey(identity).verify(b"any", &Signature(sig)).is_err());
+    }
+
+    #[test]
+    fn non_canonical_s_is_refused() {
+        let sk = SecretKey::from_seed(&[2; 32]);
+        let mut sig = sk.sign(b"m");
+        // S + L (the group order) is the same scalar in lenient verifiers; strict refuses.
+        let l: [u8; 32] = hex_literal(
+            "edd3f55c1a631258d69cf7a2def9de1400000000000000000000000000000010",
+        );
+        let mut carry = 0u16;
+        for i in 0..32 {
+            let idx = 32 + i;
+            let s = u16::from(sig.0[idx]) + u16::from(l[i]) + carry;
+            sig.0[idx] = (s & 0xff) as u8;
+            carry = s >> 8;
+        }
+        assert!(sk.public().verify(b"m", &sig).is_err());
+    }
+
+    #[test]
+    fn invalid_point_is_refused() {
+        // y = 2 is not on the curve.
+        let mut bad = [0u8; 32];
+        bad[0] = 2;
+        assert!(matches!(
+            PublicKey(bad).check(),
+            Err(KeyError::InvalidPoint(_))
+        ));
+    }
+
+    #[test]
+    fn pem_round_trip_plain_and_encrypted() -> Result<(), KeyError> {
+        let sk = SecretKey::from_seed(&[3; 32]);
+        let pem = sk.to_pem()?;
+        assert!(pem.starts_with("-----BEGIN PRIVATE KEY-----\n"));
+        assert_eq!(SecretKey::from_pem(&pem, None)?.public(), sk.public());
+
+        let mut rng = TestRng::new(b"pem");
+        let enc = sk.to_encrypted_pem(b"correct horse", &mut rng)?;
+        assert!(enc.starts_with("-----BEGIN ENCRYPTED PRIVATE KEY-----\n"));
+        assert_eq!(
+            SecretKey::from_pem(&enc, Some(b"correct horse"))?.public(),
+            sk.public()
+        );
+        assert!(matches!(
+            SecretKey::from_pem(&enc, None),
+            Err(KeyError::PassphraseRequired)
+        ));
+        assert!(matches!(
+            SecretKey::from_pem(&enc, Some(b"wrong")),
+            Err(KeyError::WrongPassphrase)
+        ));
+        assert!(matches!(
+            SecretKey::from_pem("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n", None),
+            Err(KeyError::BadPem(_))
+        ));
+        Ok(())
+    }
+
+    #[test]
+    fn debug_never_prints_the_secret() -> Result<(), KeyError> {
+        let seed = [0x5a; 32];
+        let sk = SecretKey::from_seed(&seed);
+        let shown = format!("{sk:?}");
+        assert!(shown.contains("redacted"));
+        assert!(!shown.contains(&hex::encode(seed)));
+        assert!(!shown.contains("5a5a5a"));
+        Ok(())
+    }
+
+    pub(crate) fn hex_literal<const N: usize>(s: &str) -> [u8; N] {
+        let mut out = [0u8; N];
+        let ok = hex::decode_to_slice(s, &mut out).is_ok();
+        assert!(ok, "bad hex literal in test");
+        out
+    }
+}
