@@ -118,9 +118,9 @@ impl NoteVerifier {
     /// Parses a vkey, checking its key id and refusing weak keys.
     pub fn from_vkey(s: &str) -> Result<NoteVerifier, NoteError> {
         let bad = || NoteError::Malformed(format!("not a verifier key: {s:?}"));
-        let mut parts = s.split('+');
-        let (Some(name), Some(id), Some(key), None) =
-            (parts.next(), parts.next(), parts.next(), parts.next())
+        // The base64 key may itself contain '+': split at the first two only.
+        let mut parts = s.splitn(3, '+');
+        let (Some(name), Some(id), Some(key)) = (parts.next(), parts.next(), parts.next())
         else {
             return Err(bad());
         };
