@@ -1,0 +1,487 @@
+//! One conformance suite, run against every [`Store`] implementation: the durable sled
+//! store and the in-memory twin must behave identically under [`Log`].
+
+use crate::{Log, MemStore, SledStore, Store, StoreError, WriteBatch};
+use coop_core::checkpoint::{Checkpoint, sign_checkpoint};
+use coop_core::event::{Author, EVENT_FORMAT_VERSION, EventBody};
+use coop_core::merkle::{Blake3Hasher, verify_consistency, verify_inclusion};
+use coop_core::{
+    AuthorityId, CHAIN_SEED, EventId, Hash, LedgerId, Record, SecretKey, SignedEvent, Timestamp,
+};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+type R = anyhow::Result<()>;
+
+/// How a suite makes, restarts and damages stores of one kind.
+pub(crate) trait Harness {
+    type S: Store;
+    fn fresh(&mut self) -> Self::S;
+    fn reopen(&mut self, s: Self::S) -> Self::S;
+    fn remove_record(&self, s: &Self::S, seq: u64);
+}
+
+struct Mem;
+impl Harness for Mem {
+    type S = MemStore;
+    fn fresh(&mut self) -> MemStore {
+        MemStore::new()
+    }
+    fn reopen(&mut self, s: MemStore) -> MemStore {
+        s
+    }
+    fn remove_record(&self, s: &MemStore, seq: u64) {
+        s.damage_remove_record(seq).expect("damage");
+    }
+}
+
+struct Sled {
+    dir: tempfile::TempDir,
+    n: usize,
+}
+impl Harness for Sled {
+    type S = SledStore;
+    fn fresh(&mut self) -> SledStore {
+        self.n += 1;
+        SledStore::open(self.dir.path().join(self.n.to_string())).expect("open sled")
+    }
+    fn reopen(&mut self, s: SledStore) -> SledStore {
+        let path = s.path().to_path_buf();
+        drop(s);
+        SledStore::open(path).expect("reopen sled")
+    }
+    fn remove_record(&self, s: &SledStore, seq: u64) {
+        s.damage_raw("records", &seq.to_be_bytes(), None).expect("damage");
+    }
+}
+
+fn sled() -> Sled {
+    Sled {
+        dir: tempfile::tempdir().expect("tempdir"),
+        n: 0,
+    }
+}
+
+fn key() -> SecretKey {
+    SecretKey::from_seed(&[42; 32])
+}
+
+fn body(ledger: Option<LedgerId>, n: u64) -> EventBody {
+    let mut id = [0u8; 16];
+    id[..8].copy_from_slice(&n.to_be_bytes());
+    EventBody {
+        version: EVENT_FORMAT_VERSION,
+        ledger_id: ledger,
+        event_id: EventId(id),
+        author: Author {
+            authority: AuthorityId::new("KZ-ROOT").expect("id"),
+            key: key().public(),
+        },
+        authored_at: Timestamp(1_000 + n),
+        case: None,
+        answers: vec![],
+        payload: n.to_le_bytes().to_vec(),
+    }
+}
+
+fn genesis() -> (SignedEvent, LedgerId) {
+    let b = body(None, 0);
+    let ledger = LedgerId::from_genesis_body(&b.to_bytes().expect("enc"));
+    (SignedEvent::sign(b, &key()).expect("sign"), ledger)
+}
+
+fn events(ledger: LedgerId, from: u64, count: u64) -> Vec<SignedEvent> {
+    (from..from + count)
+        .map(|n| SignedEvent::sign(body(Some(ledger), n), &key()).expect("sign"))
+        .collect()
+}
+
+/// A log with genesis plus `n - 1` events, appended in uneven batches.
+fn filled<H: Harness>(h: &mut H, n: u64) -> anyhow::Result<(Log<H::S>, LedgerId)> {
+    let log = Log::open(h.fresh())?;
+    let (g, ledger) = genesis();
+    log.append_events(vec![g], Timestamp(1))?;
+    let mut next = 1;
+    let mut batch = 1;
+    while next < n {
+        let k = batch.min(n - next);
+        log.append_events(events(ledger, next, k), Timestamp(next))?;
+        next += k;
+        batch = batch % 7 + 1;
+    }
+    Ok((log, ledger))
+}
+
+fn checkpoint_note<S: Store>(log: &Log<S>, ledger: LedgerId, size: u64) -> anyhow::Result<String> {
+    let cp = Checkpoint {
+        ledger_id: ledger,
+        size,
+        root: log.root_at(size)?,
+        chain_head: if size == 0 {
+            CHAIN_SEED
+        } else {
+            log.store().chain(size - 1)?.expect("chain")
+        },
+        time: Timestamp(99),
+    };
+    Ok(sign_checkpoint(&cp, "node", &SecretKey::from_seed(&[7; 32]))?)
+}
+
+fn empty_log<H: Harness>(h: &mut H) -> R {
+    let log = Log::open(h.fresh())?;
+    let head = log.head()?;
+    assert_eq!(head.size, 0);
+    assert_eq!(head.chain_head, CHAIN_SEED);
+    assert_eq!(head.root, Hash(*blake3::hash(b"").as_bytes()));
+    assert_eq!(log.ledger_id()?, None);
+    assert!(log.record(0)?.is_none());
+    log.verify_all()?;
+    Ok(())
+}
+
+fn append_read_prove_reopen<H: Harness>(h: &mut H) -> R {
+    let (log, ledger) = filled(h, 40)?;
+    assert_eq!(log.ledger_id()?, Some(ledger));
+    let head = log.head()?;
+    assert_eq!(head.size, 40);
+    let all: Vec<_> = log.records(0, 40).collect::<Result<_, _>>()?;
+    assert_eq!(all.len(), 40);
+    for (i, r) in all.iter().enumerate() {
+        assert_eq!(r.record.seq, i as u64);
+        assert_eq!(log.seq_of(&r.record.event.body.event_id)?, Some(i as u64));
+        let p = log.inclusion_proof(i as u64, 40)?;
+        verify_inclusion::<Blake3Hasher>(i as u64, 40, &r.leaf, &p, &head.root)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+    }
+    assert_eq!(all.last().map(|r| r.chain), Some(head.chain_head));
+    for a in 1..=40 {
+        let p = log.consistency_proof(a, 40)?;
+        verify_consistency::<Blake3Hasher>(a, 40, &log.root_at(a)?, &head.root, &p)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+    }
+    assert_eq!(log.records(10, 13).count(), 3);
+    assert_eq!(log.records(38, 100).count(), 2);
+    assert!(matches!(log.inclusion_proof(40, 41), Err(StoreError::Conflict(_))));
+    let log = Log::open(h.reopen(log.into_store()))?;
+    assert_eq!(log.head()?, head);
+    assert_eq!(log.verify_all()?, head);
+    // Appending after a reopen continues the same chain.
+    log.append_events(events(ledger, 40, 3), Timestamp(5))?;
+    assert_eq!(log.head()?.size, 43);
+    log.verify_all()?;
+    Ok(())
+}
+
+fn refused_appends_change_nothing<H: Harness>(h: &mut H) -> R {
+    let (log, ledger) = filled(h, 10)?;
+    let before = log.head()?;
+    // A batch whose third event reuses an id already in the ledger: nothing is written.
+    let mut batch = events(ledger, 10, 3);
+    batch[2] = events(ledger, 4, 1).remove(0);
+    assert!(matches!(log.append_events(batch, Timestamp(1)), Err(StoreError::Conflict(_))));
+    // An id repeated inside one batch.
+    let mut batch = events(ledger, 10, 2);
+    batch.push(batch[0].clone());
+    assert!(matches!(log.append_events(batch, Timestamp(1)), Err(StoreError::Conflict(_))));
+    // Records that do not continue the log.
+    let r = Record {
+        seq: 11,
+        prev_chain: before.chain_head,
+        received_at: Timestamp(1),
+        event: events(ledger, 20, 1).remove(0),
+    }
+    .seal()?;
+    assert!(matches!(log.append_records(vec![r]), Err(StoreError::Conflict(_))));
+    let r = Record {
+        seq: 10,
+        prev_chain: Hash([1; 32]),
+        received_at: Timestamp(1),
+        event: events(ledger, 20, 1).remove(0),
+    }
+    .seal()?;
+    assert!(matches!(log.append_records(vec![r]), Err(StoreError::Conflict(_))));
+    assert_eq!(log.head()?, before);
+    assert_eq!(log.store().size()?, 10);
+    assert!(log.seq_of(&events(ledger, 10, 1)[0].body.event_id)?.is_none());
+    let log = Log::open(h.reopen(log.into_store()))?;
+    assert_eq!(log.head()?, before);
+    Ok(())
+}
+
+fn checkpoints<H: Harness>(h: &mut H) -> R {
+    let (log, ledger) = filled(h, 20)?;
+    let note = checkpoint_note(&log, ledger, 12)?;
+    let cp = log.put_checkpoint(&note)?;
+    assert_eq!(cp.size, 12);
+    assert_eq!(log.checkpoint(12)?, Some(note.clone()));
+    // A checkpoint that does not match the log, or is beyond it, or is for another ledger.
+    let wrong = checkpoint_note(&log, ledger, 12)?.replace(
+        &coop_core::checkpoint::Note::parse(&note)?.text,
+        &Checkpoint { root: Hash([9; 32]), ..cp.clone() }.body(),
+    );
+    assert!(matches!(log.put_checkpoint(&wrong), Err(StoreError::Conflict(_))));
+    let other = Checkpoint { ledger_id: LedgerId(Hash([5; 32])), ..cp.clone() };
+    let other = sign_checkpoint(&other, "node", &SecretKey::from_seed(&[7; 32]))?;
+    assert!(matches!(log.put_checkpoint(&other), Err(StoreError::Conflict(_))));
+    let beyond = Checkpoint { size: 21, ..cp.clone() };
+    let beyond = sign_checkpoint(&beyond, "node", &SecretKey::from_seed(&[7; 32]))?;
+    assert!(matches!(log.put_checkpoint(&beyond), Err(StoreError::Conflict(_))));
+    let note20 = checkpoint_note(&log, ledger, 20)?;
+    log.put_checkpoint(&note20)?;
+    assert_eq!(log.latest_checkpoint()?, Some((20, note20)));
+    let log = Log::open(h.reopen(log.into_store()))?;
+    assert_eq!(log.store().checkpoint_sizes()?, vec![12, 20]);
+    log.verify_all()?;
+    Ok(())
+}
+
+fn expect_corrupt_at<S: Store>(r: Result<Log<S>, StoreError>, seq: u64) {
+    match r {
+        Err(StoreError::Corrupt { seq: Some(s), .. }) => assert_eq!(s, seq, "wrong seq named"),
+        Err(other) => panic!("expected corruption at {seq}, got {other}"),
+        Ok(_) => panic!("damaged store at {seq} was opened"),
+    }
+}
+
+fn damage_is_refused_on_open<H: Harness>(h: &mut H) -> R {
+    // Each damage on a fresh log of 30 records with a checkpoint at 20.
+    let setup = |h: &mut H| -> anyhow::Result<(Log<H::S>, LedgerId)> {
+        let (log, ledger) = filled(h, 30)?;
+        log.put_checkpoint(&checkpoint_note(&log, ledger, 20)?)?;
+        Ok((log, ledger))
+    };
+
+    // A record in the tail replaced by another well-formed record.
+    let (log, ledger) = setup(h)?;
+    let fake = Record {
+        seq: 25,
+        prev_chain: log.store().chain(24)?.expect("chain"),
+        received_at: Timestamp(7),
+        event: events(ledger, 1000, 1).remove(0),
+    }
+    .seal()?;
+    let s = log.into_store();
+    s.write(&WriteBatch {
+        records: vec![(25, fake.bytes.clone(), fake.chain, EventId([0xFF; 16]))],
+        ..WriteBatch::default()
+    })?;
+    expect_corrupt_at(Log::open(h.reopen(s)), 25);
+
+    // Garbage bytes in the tail.
+    let (log, _) = setup(h)?;
+    let s = log.into_store();
+    let ch = s.chain(22)?.expect("chain");
+    s.write(&WriteBatch {
+        records: vec![(22, vec![1, 2, 3], ch, EventId([0xFE; 16]))],
+        ..WriteBatch::default()
+    })?;
+    expect_corrupt_at(Log::open(h.reopen(s)), 22);
+
+    // A stored chain hash altered.
+    let (log, _) = setup(h)?;
+    let s = log.into_store();
+    let bytes = s.record(27)?.expect("record");
+    let sealed = coop_core::SealedRecord::from_bytes(27, bytes.clone())?;
+    s.write(&WriteBatch {
+        records: vec![(27, bytes, Hash([3; 32]), sealed.record.event.body.event_id)],
+        ..WriteBatch::default()
+    })?;
+    expect_corrupt_at(Log::open(h.reopen(s)), 27);
+
+    // A leaf node altered.
+    let (log, _) = setup(h)?;
+    let s = log.into_store();
+    s.write(&WriteBatch {
+        nodes: vec![((0, 23), Hash([4; 32]))],
+        ..WriteBatch::default()
+    })?;
+    expect_corrupt_at(Log::open(h.reopen(s)), 23);
+
+    // A record missing in the middle of the tail.
+    let (log, _) = setup(h)?;
+    let s = log.into_store();
+    h.remove_record(&s, 24);
+    expect_corrupt_at(Log::open(h.reopen(s)), 24);
+
+    // Truncated below the checkpoint: records 18.. removed.
+    let (log, _) = setup(h)?;
+    let s = log.into_store();
+    for seq in (18..30).rev() {
+        h.remove_record(&s, seq);
+    }
+    expect_corrupt_at(Log::open(h.reopen(s)), 18);
+
+    // A record *before* the checkpoint altered: open checks the tail only, but every read
+    // re-checks the leaf, and verify_all checks everything.
+    let (log, ledger) = setup(h)?;
+    let fake = Record {
+        seq: 5,
+        prev_chain: log.store().chain(4)?.expect("chain"),
+        received_at: Timestamp(7),
+        event: events(ledger, 2000, 1).remove(0),
+    }
+    .seal()?;
+    let s = log.into_store();
+    let id = coop_core::SealedRecord::from_bytes(5, s.record(5)?.expect("r"))?.record.event.body.event_id;
+    s.write(&WriteBatch {
+        records: vec![(5, fake.bytes, s.chain(5)?.expect("c"), id)],
+        ..WriteBatch::default()
+    })?;
+    let log = Log::open(h.reopen(s))?;
+    assert!(matches!(log.record(5), Err(StoreError::Corrupt { seq: Some(5), .. })));
+    assert!(matches!(log.verify_all(), Err(StoreError::Corrupt { seq: Some(5), .. })));
+    assert!(log.records(0, 30).any(|r| r.is_err()));
+    Ok(())
+}
+
+/// Fails the `n`th write, to check that a failed append acknowledges nothing and that
+/// the log refuses to go on until reopened.
+struct Failing<S> {
+    inner: S,
+    fail_at: usize,
+    writes: AtomicUsize,
+}
+
+impl<S: Store> Store for Failing<S> {
+    fn write(&self, b: &WriteBatch) -> Result<(), StoreError> {
+        if self.writes.fetch_add(1, Ordering::SeqCst) + 1 == self.fail_at {
+            return Err(StoreError::Io("injected: device lost power".into()));
+        }
+        self.inner.write(b)
+    }
+    fn size(&self) -> Result<u64, StoreError> {
+        self.inner.size()
+    }
+    fn record(&self, seq: u64) -> Result<Option<Vec<u8>>, StoreError> {
+        self.inner.record(seq)
+    }
+    fn records(&self, a: u64, b: u64) -> Box<dyn Iterator<Item = crate::RecordItem> + '_> {
+        self.inner.records(a, b)
+    }
+    fn chain(&self, seq: u64) -> Result<Option<Hash>, StoreError> {
+        self.inner.chain(seq)
+    }
+    fn seq_of(&self, id: &EventId) -> Result<Option<u64>, StoreError> {
+        self.inner.seq_of(id)
+    }
+    fn node(&self, l: u8, i: u64) -> Result<Option<Hash>, StoreError> {
+        self.inner.node(l, i)
+    }
+    fn checkpoint(&self, size: u64) -> Result<Option<String>, StoreError> {
+        self.inner.checkpoint(size)
+    }
+    fn latest_checkpoint(&self) -> Result<Option<(u64, String)>, StoreError> {
+        self.inner.latest_checkpoint()
+    }
+    fn checkpoint_sizes(&self) -> Result<Vec<u64>, StoreError> {
+        self.inner.checkpoint_sizes()
+    }
+    fn meta(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.inner.meta(key)
+    }
+}
+
+fn failed_write_poisons_until_reopen<H: Harness>(h: &mut H) -> R {
+    let (log, ledger) = filled(h, 5)?;
+    let before = log.head()?;
+    let failing = Failing {
+        inner: log.into_store(),
+        fail_at: 2,
+        writes: AtomicUsize::new(0),
+    };
+    let log = Log::open(failing)?;
+    log.append_events(events(ledger, 5, 2), Timestamp(1))?;
+    let after_first = log.head()?;
+    assert_eq!(after_first.size, before.size + 2);
+    assert!(matches!(log.append_events(events(ledger, 7, 2), Timestamp(1)), Err(StoreError::Io(_))));
+    assert_eq!(log.head()?, after_first, "a failed append moved the head");
+    assert!(matches!(log.append_events(events(ledger, 7, 2), Timestamp(1)), Err(StoreError::Poisoned)));
+    let s = h.reopen(log.into_store().inner);
+    let log = Log::open(s)?;
+    assert_eq!(log.head()?, after_first);
+    log.append_events(events(ledger, 7, 2), Timestamp(1))?;
+    log.verify_all()?;
+    Ok(())
+}
+
+fn meta_round_trip<H: Harness>(h: &mut H) -> R {
+    let log = Log::open(h.fresh())?;
+    assert_eq!(log.meta("k")?, None);
+    log.put_meta("k", b"v")?;
+    let log = Log::open(h.reopen(log.into_store()))?;
+    assert_eq!(log.meta("k")?, Some(b"v".to_vec()));
+    Ok(())
+}
+
+macro_rules! suite {
+    ($($name:ident),*) => {
+        mod memory {
+            $(#[test] fn $name() -> super::R { super::$name(&mut super::Mem) })*
+        }
+        mod sled {
+            $(#[test] fn $name() -> super::R { super::$name(&mut super::sled()) })*
+        }
+    };
+}
+
+suite!(
+    empty_log,
+    append_read_prove_reopen,
+    refused_appends_change_nothing,
+    checkpoints,
+    damage_is_refused_on_open,
+    failed_write_poisons_until_reopen,
+    meta_round_trip
+);
+
+#[test]
+fn second_open_of_a_sled_directory_is_refused() -> R {
+    let dir = tempfile::tempdir()?;
+    let first = SledStore::open(dir.path())?;
+    match SledStore::open(dir.path()) {
+        Err(StoreError::Locked { path }) => assert!(path.contains(&dir.path().display().to_string())),
+        other => panic!("second open: {other:?}"),
+    }
+    drop(first);
+    SledStore::open(dir.path())?;
+    Ok(())
+}
+
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(32))]
+        /// Whatever the batching, the log equals one built record by record, and both
+        /// stores agree byte for byte.
+        #[test]
+        fn batching_does_not_change_the_log(batches in proptest::collection::vec(1u64..9, 1..12)) {
+            let (g, ledger) = genesis();
+            let mem = Log::open(MemStore::new()).map_err(|e| TestCaseError::fail(e.to_string()))?;
+            let mut h = sled();
+            let disk = Log::open(h.fresh()).map_err(|e| TestCaseError::fail(e.to_string()))?;
+            let one = Log::open(MemStore::new()).map_err(|e| TestCaseError::fail(e.to_string()))?;
+            for log in [&mem, &one] {
+                log.append_events(vec![g.clone()], Timestamp(1)).map_err(|e| TestCaseError::fail(e.to_string()))?;
+            }
+            disk.append_events(vec![g.clone()], Timestamp(1)).map_err(|e| TestCaseError::fail(e.to_string()))?;
+            let mut n = 1;
+            for b in batches {
+                let evs = events(ledger, n, b);
+                mem.append_events(evs.clone(), Timestamp(1)).map_err(|e| TestCaseError::fail(e.to_string()))?;
+                disk.append_events(evs.clone(), Timestamp(1)).map_err(|e| TestCaseError::fail(e.to_string()))?;
+                for e in evs {
+                    one.append_events(vec![e], Timestamp(1)).map_err(|e| TestCaseError::fail(e.to_string()))?;
+                }
+                n += b;
+            }
+            let head = mem.head().map_err(|e| TestCaseError::fail(e.to_string()))?;
+            prop_assert_eq!(head, disk.head().map_err(|e| TestCaseError::fail(e.to_string()))?);
+            prop_assert_eq!(head, one.head().map_err(|e| TestCaseError::fail(e.to_string()))?);
+            prop_assert_eq!(head.size, n);
+            for seq in 0..n {
+                prop_assert_eq!(mem.store().record(seq).ok().flatten(), disk.store().record(seq).ok().flatten());
+            }
+        }
+    }
+}

@@ -1,0 +1,25 @@
+//! coop-store: where records live, and the only crate that knows sled.
+//!
+//! Two layers. [`Store`] is a narrow byte-level trait (atomic durable batch write, reads
+//! by seq, range, event id, Merkle node, checkpoint, meta) with two implementations: the
+//! durable [`SledStore`] and the in-memory [`MemStore`] twin; one conformance suite runs
+//! against both. [`Log`] sits on any `Store` and owns every rule about the bytes: chain
+//! links, Merkle nodes, checkpoints matching the log, unique event ids, and the check on
+//! open. The key design decision is that the store trusts nothing it reads back: `Log`
+//! re-verifies the tail on open and every record on read, and a damaged store is refused
+//! with the seq that is wrong, never repaired or truncated silently.
+
+mod error;
+mod log;
+mod memory;
+mod sled_store;
+mod store;
+
+#[cfg(test)]
+mod conformance;
+
+pub use error::StoreError;
+pub use log::{Appended, Head, Log};
+pub use memory::MemStore;
+pub use sled_store::SledStore;
+pub use store::{RecordItem, Store, WriteBatch};

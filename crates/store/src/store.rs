@@ -1,0 +1,59 @@
+use crate::StoreError;
+use coop_core::{EventId, Hash};
+
+/// Everything one append writes, applied atomically and durably by [`Store::write`].
+#[derive(Debug, Default, Clone)]
+pub struct WriteBatch {
+    /// New records: `(seq, canonical bytes, chain hash, event id)`.
+    pub records: Vec<(u64, Vec<u8>, Hash, EventId)>,
+    /// Perfect Merkle nodes completed by these records: `((level, index), hash)`.
+    pub nodes: Vec<((u8, u64), Hash)>,
+    /// Signed checkpoint notes by tree size.
+    pub checkpoints: Vec<(u64, String)>,
+    /// Metadata entries.
+    pub meta: Vec<(String, Vec<u8>)>,
+}
+
+impl WriteBatch {
+    /// Whether the batch writes nothing.
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty()
+            && self.nodes.is_empty()
+            && self.checkpoints.is_empty()
+            && self.meta.is_empty()
+    }
+}
+
+/// Result of reading one record in a range.
+pub type RecordItem = Result<(u64, Vec<u8>), StoreError>;
+
+/// The narrow storage interface. It stores and returns bytes; it does not decide what is
+/// valid (that is [`crate::Log`]'s job) and it trusts nothing it reads back either: the
+/// log re-checks what it loads.
+///
+/// Implementations: [`crate::SledStore`] (durable) and [`crate::MemStore`] (the
+/// in-memory twin). Both pass the same conformance suite.
+pub trait Store: Send + Sync {
+    /// Applies the whole batch or none of it, and returns only once it is durable.
+    fn write(&self, batch: &WriteBatch) -> Result<(), StoreError>;
+    /// Number of records: one past the highest stored seq (0 when empty).
+    fn size(&self) -> Result<u64, StoreError>;
+    /// Bytes of record `seq`.
+    fn record(&self, seq: u64) -> Result<Option<Vec<u8>>, StoreError>;
+    /// Records with `start <= seq < end`, in order.
+    fn records(&self, start: u64, end: u64) -> Box<dyn Iterator<Item = RecordItem> + '_>;
+    /// Chain hash after record `seq`.
+    fn chain(&self, seq: u64) -> Result<Option<Hash>, StoreError>;
+    /// Seq of the record holding event `id`.
+    fn seq_of(&self, id: &EventId) -> Result<Option<u64>, StoreError>;
+    /// Perfect Merkle node `(level, index)`.
+    fn node(&self, level: u8, index: u64) -> Result<Option<Hash>, StoreError>;
+    /// Signed checkpoint note for tree size `size`.
+    fn checkpoint(&self, size: u64) -> Result<Option<String>, StoreError>;
+    /// The checkpoint with the largest tree size.
+    fn latest_checkpoint(&self) -> Result<Option<(u64, String)>, StoreError>;
+    /// Tree sizes of all stored checkpoints, ascending.
+    fn checkpoint_sizes(&self) -> Result<Vec<u64>, StoreError>;
+    /// Metadata entry.
+    fn meta(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
+}
