@@ -15,6 +15,8 @@ pub mod ids;
 pub mod keys;
 pub mod merkle;
 pub mod record;
+#[cfg(feature = "testkit")]
+pub mod testkit;
 
 pub use checkpoint::{Checkpoint, CheckpointError, NoteVerifier, SigAlg, VerifiedCheckpoint};
 pub use encoding::{DecodeError, EncodeError};

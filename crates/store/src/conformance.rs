@@ -3,11 +3,9 @@
 
 use crate::{Log, MemStore, SledStore, Store, StoreError, WriteBatch};
 use coop_core::checkpoint::{Checkpoint, sign_checkpoint};
-use coop_core::event::{Author, EVENT_FORMAT_VERSION, EventBody};
 use coop_core::merkle::{Blake3Hasher, verify_consistency, verify_inclusion};
-use coop_core::{
-    AuthorityId, CHAIN_SEED, EventId, Hash, LedgerId, Record, SecretKey, SignedEvent, Timestamp,
-};
+use coop_core::testkit;
+use coop_core::{CHAIN_SEED, EventId, Hash, LedgerId, Record, SecretKey, SignedEvent, Timestamp};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 type R = anyhow::Result<()>;
@@ -61,38 +59,12 @@ fn sled() -> Sled {
     }
 }
 
-fn key() -> SecretKey {
-    SecretKey::from_seed(&[42; 32])
-}
-
-fn body(ledger: Option<LedgerId>, n: u64) -> EventBody {
-    let mut id = [0u8; 16];
-    id[..8].copy_from_slice(&n.to_be_bytes());
-    EventBody {
-        version: EVENT_FORMAT_VERSION,
-        ledger_id: ledger,
-        event_id: EventId(id),
-        author: Author {
-            authority: AuthorityId::new("KZ-ROOT").expect("id"),
-            key: key().public(),
-        },
-        authored_at: Timestamp(1_000 + n),
-        case: None,
-        answers: vec![],
-        payload: n.to_le_bytes().to_vec(),
-    }
-}
-
 fn genesis() -> (SignedEvent, LedgerId) {
-    let b = body(None, 0);
-    let ledger = LedgerId::from_genesis_body(&b.to_bytes().expect("enc"));
-    (SignedEvent::sign(b, &key()).expect("sign"), ledger)
+    testkit::genesis().expect("fixture genesis")
 }
 
 fn events(ledger: LedgerId, from: u64, count: u64) -> Vec<SignedEvent> {
-    (from..from + count)
-        .map(|n| SignedEvent::sign(body(Some(ledger), n), &key()).expect("sign"))
-        .collect()
+    testkit::events(ledger, from, count).expect("fixture events")
 }
 
 /// A log with genesis plus `n - 1` events, appended in uneven batches.
@@ -123,7 +95,7 @@ fn checkpoint_note<S: Store>(log: &Log<S>, ledger: LedgerId, size: u64) -> anyho
         },
         time: Timestamp(99),
     };
-    Ok(sign_checkpoint(&cp, "node", &SecretKey::from_seed(&[7; 32]))?)
+    Ok(sign_checkpoint(&cp, "node", &testkit::node_key())?)
 }
 
 fn empty_log<H: Harness>(h: &mut H) -> R {

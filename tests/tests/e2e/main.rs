@@ -1,0 +1,3 @@
+//! coopledger's end-to-end tests, in one test binary: each module drives real processes.
+
+mod crash;
