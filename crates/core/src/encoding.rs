@@ -166,8 +166,14 @@ mod tests {
         ));
         let mut s = vec![0xFDu8];
         s.extend_from_slice(&u64::MAX.to_le_bytes());
-        assert!(matches!(decode::<String>(&s), Err(DecodeError::Malformed(_))));
-        assert!(matches!(decode::<Vec<u8>>(&s), Err(DecodeError::Malformed(_))));
+        assert!(matches!(
+            decode::<String>(&s),
+            Err(DecodeError::Malformed(_))
+        ));
+        assert!(matches!(
+            decode::<Vec<u8>>(&s),
+            Err(DecodeError::Malformed(_))
+        ));
         Ok(())
     }
 
@@ -187,7 +193,10 @@ mod tests {
         let bytes = encode(&sample())?;
         for cut in 0..bytes.len() {
             let prefix = bytes.get(..cut).unwrap_or_default();
-            assert!(decode::<Sample>(prefix).is_err(), "prefix of {cut} accepted");
+            assert!(
+                decode::<Sample>(prefix).is_err(),
+                "prefix of {cut} accepted"
+            );
         }
         Ok(())
     }

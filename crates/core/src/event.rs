@@ -71,7 +71,9 @@ pub enum EventError {
     #[error("event cannot be encoded: {0}")]
     Encode(#[from] EncodeError),
     /// Unknown body format version. Refuse; upgrade the software if newer.
-    #[error("event format version {0} is not supported (this build reads version {EVENT_FORMAT_VERSION})")]
+    #[error(
+        "event format version {0} is not supported (this build reads version {EVENT_FORMAT_VERSION})"
+    )]
     UnsupportedVersion(u16),
     /// The event names another ledger (or none, outside genesis). Refuse: it was signed
     /// for somewhere else.
@@ -113,7 +115,9 @@ impl EventBody {
             return Err(EventError::UnsupportedVersion(self.version));
         }
         if !AuthorityId::is_valid(self.author.authority.as_str()) {
-            return Err(EventError::BadAuthor(self.author.authority.as_str().to_owned()));
+            return Err(EventError::BadAuthor(
+                self.author.authority.as_str().to_owned(),
+            ));
         }
         if self.payload.len() > MAX_PAYLOAD_LEN {
             return Err(EventError::PayloadTooLarge(self.payload.len()));
@@ -171,7 +175,8 @@ impl SignedEvent {
     pub fn verify(&self, ledger: Option<&LedgerId>) -> Result<(), EventError> {
         self.body.check_shape()?;
         if self.body.ledger_id.as_ref() != ledger {
-            let show = |l: Option<&LedgerId>| l.map_or("(none: genesis)".to_owned(), |l| l.to_string());
+            let show =
+                |l: Option<&LedgerId>| l.map_or("(none: genesis)".to_owned(), |l| l.to_string());
             return Err(EventError::WrongLedger {
                 expected: show(ledger),
                 found: show(self.body.ledger_id.as_ref()),
@@ -234,7 +239,10 @@ pub(crate) mod tests {
             ev.verify(Some(&other)),
             Err(EventError::WrongLedger { .. })
         ));
-        assert!(matches!(ev.verify(None), Err(EventError::WrongLedger { .. })));
+        assert!(matches!(
+            ev.verify(None),
+            Err(EventError::WrongLedger { .. })
+        ));
         Ok(())
     }
 

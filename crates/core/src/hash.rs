@@ -23,7 +23,7 @@ pub mod tag {
 
 /// A 32-byte hash. Equality is constant-time: hashes are compared against values an
 /// attacker controls (proofs, checkpoints, records read back from disk).
-#[derive(Clone, Copy, Default, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+#[derive(Clone, Copy, Default, Serialize, Deserialize, PartialOrd, Ord)]
 pub struct Hash(pub [u8; 32]);
 
 impl Hash {
@@ -76,6 +76,12 @@ impl PartialEq for Hash {
     }
 }
 impl Eq for Hash {}
+
+impl std::hash::Hash for Hash {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.0.hash(state);
+    }
+}
 
 impl std::fmt::Debug for Hash {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -112,8 +112,7 @@ impl AuthorityId {
     pub fn is_valid(s: &str) -> bool {
         !s.is_empty()
             && s.len() <= Self::MAX_LEN
-            && s
-                .bytes()
+            && s.bytes()
                 .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
     }
 

@@ -126,7 +126,10 @@ impl<'de> Deserialize<'de> for Signature {
             fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str("64 signature bytes")
             }
-            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut a: A) -> Result<Signature, A::Error> {
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut a: A,
+            ) -> Result<Signature, A::Error> {
                 let mut out = [0u8; 64];
                 for (i, slot) in out.iter_mut().enumerate() {
                     *slot = a
@@ -227,7 +230,11 @@ impl SecretKey {
 
 impl std::fmt::Debug for SecretKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "SecretKey(public: {}, secret: <redacted>)", self.public().to_hex())
+        write!(
+            f,
+            "SecretKey(public: {}, secret: <redacted>)",
+            self.public().to_hex()
+        )
     }
 }
 
@@ -284,7 +291,10 @@ pub(crate) mod tests {
         // A point of order 8 (from the well-known list of small-order points).
         let order8 =
             hex_literal("c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a");
-        assert!(matches!(PublicKey(order8).check(), Err(KeyError::WeakKey(_))));
+        assert!(matches!(
+            PublicKey(order8).check(),
+            Err(KeyError::WeakKey(_))
+        ));
     }
 
     #[test]
@@ -303,15 +313,13 @@ pub(crate) mod tests {
         let sk = SecretKey::from_seed(&[2; 32]);
         let mut sig = sk.sign(b"m");
         // S + L (the group order) is the same scalar in lenient verifiers; strict refuses.
-        let l: [u8; 32] = hex_literal(
-            "edd3f55c1a631258d69cf7a2def9de1400000000000000000000000000000010",
-        );
+        let l: [u8; 32] =
+            hex_literal("edd3f55c1a631258d69cf7a2def9de1400000000000000000000000000000010");
         let mut carry = 0u16;
-        for i in 0..32 {
-            let idx = 32 + i;
-            let s = u16::from(sig.0[idx]) + u16::from(l[i]) + carry;
-            sig.0[idx] = (s & 0xff) as u8;
-            carry = s >> 8;
+        for (s_byte, l_byte) in sig.0[32..].iter_mut().zip(l) {
+            let sum = u16::from(*s_byte) + u16::from(l_byte) + carry;
+            *s_byte = (sum & 0xff) as u8;
+            carry = sum >> 8;
         }
         assert!(sk.public().verify(b"m", &sig).is_err());
     }
@@ -350,7 +358,10 @@ pub(crate) mod tests {
             Err(KeyError::WrongPassphrase)
         ));
         assert!(matches!(
-            SecretKey::from_pem("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n", None),
+            SecretKey::from_pem(
+                "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
+                None
+            ),
             Err(KeyError::BadPem(_))
         ));
         Ok(())

@@ -29,7 +29,8 @@ pub fn body(ledger: Option<LedgerId>, n: u64) -> EventBody {
         ledger_id: ledger,
         event_id: event_id(n),
         author: Author {
-            authority: AuthorityId::new("KZ-ROOT").unwrap_or_else(|_| unreachable!("valid literal")),
+            authority: AuthorityId::new("KZ-ROOT")
+                .unwrap_or_else(|_| unreachable!("valid literal")),
             key: author_key().public(),
         },
         authored_at: Timestamp(1_000 + n),

@@ -1,6 +1,14 @@
 //! Checkpoint notes: signing, cosigning, the one verification entry point, and malformed
 //! input.
 
+// In test code a panic is a failed test, so indexing and expect are fine here.
+#![allow(
+    clippy::indexing_slicing,
+    clippy::expect_used,
+    clippy::unwrap_used,
+    clippy::panic
+)]
+
 use coop_core::checkpoint::{
     Checkpoint, CheckpointError, Note, NoteError, NoteVerifier, SigAlg, cosign, sign_checkpoint,
     verify_checkpoint,
@@ -84,11 +92,18 @@ fn text_form_is_the_c2sp_checkpoint_layout() -> anyhow::Result<()> {
         Some("coopledger/1111111111111111111111111111111111111111111111111111111111111111")
     );
     assert_eq!(lines.next(), Some("42"));
-    assert_eq!(lines.next(), Some("IiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiI="));
+    assert_eq!(
+        lines.next(),
+        Some("IiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiI=")
+    );
     assert!(lines.next().is_some_and(|l| l.starts_with("chain ")));
     assert_eq!(lines.next(), Some("time 1764000000123"));
     assert_eq!(lines.next(), Some(""));
-    assert!(lines.next().is_some_and(|l| l.starts_with("\u{2014} node.kz-tm ")));
+    assert!(
+        lines
+            .next()
+            .is_some_and(|l| l.starts_with("\u{2014} node.kz-tm "))
+    );
     Ok(())
 }
 
@@ -99,7 +114,10 @@ fn vkey_round_trip() -> anyhow::Result<()> {
         assert_eq!(NoteVerifier::from_vkey(&v.to_vkey())?, v);
     }
     let mut bad = node_v(&k).to_vkey();
-    bad.replace_range(bad.find('+').map_or(0, |i| i + 1)..bad.find('+').map_or(0, |i| i + 3), "zz");
+    bad.replace_range(
+        bad.find('+').map_or(0, |i| i + 1)..bad.find('+').map_or(0, |i| i + 3),
+        "zz",
+    );
     assert!(NoteVerifier::from_vkey(&bad).is_err());
     assert!(NoteVerifier::from_vkey("a+b").is_err());
     Ok(())
@@ -121,7 +139,10 @@ fn altered_checkpoints_are_refused() -> anyhow::Result<()> {
         assert_ne!(forged, note);
         let r = verify_checkpoint(&forged, &node_v(&k), &witnesses(&k));
         assert!(
-            matches!(r, Err(CheckpointError::Note(NoteError::BadSignature { .. }))),
+            matches!(
+                r,
+                Err(CheckpointError::Note(NoteError::BadSignature { .. }))
+            ),
             "{from} -> {to}: {r:?}"
         );
     }
@@ -135,7 +156,9 @@ fn altered_checkpoints_are_refused() -> anyhow::Result<()> {
     let lines: Vec<&str> = note.lines().collect();
     let last = lines.last().copied().unwrap_or_default();
     let mut tampered_sig = last.to_owned();
-    let tail = tampered_sig.pop().map_or('A', |c| if c == 'A' { 'B' } else { 'A' });
+    let tail = tampered_sig
+        .pop()
+        .map_or('A', |c| if c == 'A' { 'B' } else { 'A' });
     // Changing the final base64 char before '=' padding, if any, keeps it decodable.
     let fixed = if last.ends_with('=') {
         let mut s = last.trim_end_matches('=').to_owned();
@@ -168,8 +191,14 @@ fn malformed_notes_are_clean_errors() {
         ("sig without dash", format!("{body}\nnode AAAAAAAA\n")),
         ("sig not base64", format!("{body}\n\u{2014} node !!!!\n")),
         ("sig too short", format!("{body}\n\u{2014} node AAAA\n")),
-        ("no final newline", format!("{body}\n\u{2014} node AAAAAAAA")),
-        ("control char", format!("{body}\r\n\u{2014} node AAAAAAAA\n")),
+        (
+            "no final newline",
+            format!("{body}\n\u{2014} node AAAAAAAA"),
+        ),
+        (
+            "control char",
+            format!("{body}\r\n\u{2014} node AAAAAAAA\n"),
+        ),
         ("huge", "x".repeat(70_000)),
         ("garbage", "\u{2014}\n\n\n".into()),
     ];

@@ -4,10 +4,22 @@
 //! Regenerate (only with a deliberate, documented format change):
 //!     COOP_BLESS=1 cargo test -p coop-core --test golden
 
+// In test code a panic is a failed test, so indexing and expect are fine here.
+#![allow(
+    clippy::indexing_slicing,
+    clippy::expect_used,
+    clippy::unwrap_used,
+    clippy::panic
+)]
+
 use coop_core::checkpoint::{Checkpoint, cosign, sign_checkpoint};
-use coop_core::event::{Author, CaseRef, EVENT_FORMAT_VERSION, EventBody, SignedEvent, signing_message};
+use coop_core::event::{
+    Author, CaseRef, EVENT_FORMAT_VERSION, EventBody, SignedEvent, signing_message,
+};
 use coop_core::merkle::{Blake3Hasher, Frontier, NodeReader, consistency_proof, inclusion_proof};
-use coop_core::{AuthorityId, CHAIN_SEED, CaseId, EventId, Hash, LedgerId, Record, SecretKey, Timestamp};
+use coop_core::{
+    AuthorityId, CHAIN_SEED, CaseId, EventId, Hash, LedgerId, Record, SecretKey, Timestamp,
+};
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -20,7 +32,10 @@ struct Nodes(HashMap<(u8, u64), Hash>);
 impl NodeReader<Hash> for Nodes {
     type Error = String;
     fn node(&self, l: u8, i: u64) -> Result<Hash, String> {
-        self.0.get(&(l, i)).copied().ok_or_else(|| "missing".to_owned())
+        self.0
+            .get(&(l, i))
+            .copied()
+            .ok_or_else(|| "missing".to_owned())
     }
 }
 
@@ -99,7 +114,10 @@ fn render() -> anyhow::Result<String> {
             &hex::encode(signing_message(ev.body.ledger_id.as_ref(), &body_bytes)),
         );
         put(&format!("event.{seq}.signature"), &ev.signature.to_hex());
-        put(&format!("event.{seq}.event_hash"), &ev.event_hash()?.to_hex());
+        put(
+            &format!("event.{seq}.event_hash"),
+            &ev.event_hash()?.to_hex(),
+        );
         put(&format!("event.{seq}.signed"), &hex::encode(ev.to_bytes()?));
         let sealed = Record {
             seq,
@@ -116,13 +134,25 @@ fn render() -> anyhow::Result<String> {
         frontier.push(sealed.leaf, |l, i, h| {
             map.insert((l, i), *h);
         });
-        put(&format!("merkle.root.{}", seq + 1), &frontier.root().to_hex());
+        put(
+            &format!("merkle.root.{}", seq + 1),
+            &frontier.root().to_hex(),
+        );
     }
-    put("merkle.root.0", &Frontier::<Blake3Hasher>::new().root().to_hex());
+    put(
+        "merkle.root.0",
+        &Frontier::<Blake3Hasher>::new().root().to_hex(),
+    );
     let proof = inclusion_proof::<Blake3Hasher, _>(&nodes, 2, 4).map_err(anyhow::Error::msg)?;
-    put("merkle.inclusion.2_of_4", &proof.iter().map(Hash::to_hex).collect::<Vec<_>>().join(","));
+    put(
+        "merkle.inclusion.2_of_4",
+        &proof.iter().map(Hash::to_hex).collect::<Vec<_>>().join(","),
+    );
     let proof = consistency_proof::<Blake3Hasher, _>(&nodes, 3, 4).map_err(anyhow::Error::msg)?;
-    put("merkle.consistency.3_to_4", &proof.iter().map(Hash::to_hex).collect::<Vec<_>>().join(","));
+    put(
+        "merkle.consistency.3_to_4",
+        &proof.iter().map(Hash::to_hex).collect::<Vec<_>>().join(","),
+    );
 
     let cp = Checkpoint {
         ledger_id: ledger,
@@ -156,7 +186,11 @@ fn golden_vectors_do_not_drift() -> anyhow::Result<()> {
     for (i, (a, b)) in committed.lines().zip(now.lines()).enumerate() {
         assert_eq!(a, b, "golden vectors drifted at line {}", i + 1);
     }
-    assert_eq!(committed.lines().count(), now.lines().count(), "line count drifted");
+    assert_eq!(
+        committed.lines().count(),
+        now.lines().count(),
+        "line count drifted"
+    );
     Ok(())
 }
 
@@ -176,7 +210,9 @@ fn load() -> anyhow::Result<BTreeMap<String, String>> {
 fn committed_vectors_check_out_independently() -> anyhow::Result<()> {
     let v = load()?;
     let get = |k: &str| -> anyhow::Result<Vec<u8>> {
-        Ok(hex::decode(v.get(k).ok_or_else(|| anyhow::anyhow!("missing {k}"))?)?)
+        Ok(hex::decode(
+            v.get(k).ok_or_else(|| anyhow::anyhow!("missing {k}"))?,
+        )?)
     };
     let tagged = |tag: u8, parts: &[&[u8]]| {
         let mut h = blake3::Hasher::new();
@@ -196,15 +232,24 @@ fn committed_vectors_check_out_independently() -> anyhow::Result<()> {
         msg.extend_from_slice(if seq == 0 { &[0u8; 32] } else { &ledger[..] });
         msg.extend_from_slice(&body);
         assert_eq!(msg, get(&format!("event.{seq}.signing_message"))?);
-        let pk_hex = if seq == 0 { "key.root_kz.public" } else { "key.authority.public" };
-        let pk = ed25519_dalek::VerifyingKey::from_bytes(&get(pk_hex)?.try_into().map_err(|_| anyhow::anyhow!("pk"))?)?;
+        let pk_hex = if seq == 0 {
+            "key.root_kz.public"
+        } else {
+            "key.authority.public"
+        };
+        let pk = ed25519_dalek::VerifyingKey::from_bytes(
+            &get(pk_hex)?.try_into().map_err(|_| anyhow::anyhow!("pk"))?,
+        )?;
         let sig = ed25519_dalek::Signature::from_slice(&get(&format!("event.{seq}.signature"))?)?;
         pk.verify_strict(&msg, &sig)?;
         // The signed event is body || signature (64 raw bytes).
         let mut signed = body.clone();
         signed.extend_from_slice(&sig.to_bytes());
         assert_eq!(signed, get(&format!("event.{seq}.signed"))?);
-        assert_eq!(tagged(0x04, &[&body]), get(&format!("event.{seq}.event_hash"))?);
+        assert_eq!(
+            tagged(0x04, &[&body]),
+            get(&format!("event.{seq}.event_hash"))?
+        );
         let rec = get(&format!("record.{seq}.bytes"))?;
         // Record = varint seq || prev chain (32) || varint received_at || signed event.
         assert_eq!(rec[0], seq as u8);

@@ -2,6 +2,14 @@
 //! with every index and every pair, random larger trees, and a corruption suite in which
 //! every valid proof, altered in each way, must be rejected.
 
+// In test code a panic is a failed test, so indexing and expect are fine here.
+#![allow(
+    clippy::indexing_slicing,
+    clippy::expect_used,
+    clippy::unwrap_used,
+    clippy::panic
+)]
+
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use coop_core::Hash;
@@ -105,7 +113,9 @@ fn rfc6962_roots_for_sizes_0_to_8() -> anyhow::Result<()> {
 }
 
 fn vector_files(kind: &str) -> anyhow::Result<Vec<PathBuf>> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vectors/rfc6962").join(kind);
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/vectors/rfc6962")
+        .join(kind);
     let mut out = Vec::new();
     let mut stack = vec![dir];
     while let Some(d) = stack.pop() {
@@ -151,8 +161,8 @@ fn rfc6962_inclusion_vectors() -> anyhow::Result<()> {
         // Where the vector is a valid proof over the reference tree, we must generate
         // exactly the same proof.
         if !want_err && size <= 8 && tree.roots.get(size as usize) == Some(&root) {
-            let ours =
-                inclusion_proof::<Sha256Hasher, _>(&tree, index, size).map_err(anyhow::Error::msg)?;
+            let ours = inclusion_proof::<Sha256Hasher, _>(&tree, index, size)
+                .map_err(anyhow::Error::msg)?;
             assert_eq!(ours, proof, "{}: generated proof differs", f.display());
         }
     }
@@ -197,7 +207,8 @@ fn every_inclusion_proof_up_to_257_verifies() -> anyhow::Result<()> {
             root
         );
         for index in 0..size {
-            let p = inclusion_proof::<Blake3Hasher, _>(&t, index, size).map_err(anyhow::Error::msg)?;
+            let p =
+                inclusion_proof::<Blake3Hasher, _>(&t, index, size).map_err(anyhow::Error::msg)?;
             let leaf = t.node(0, index).map_err(anyhow::Error::msg)?;
             verify_inclusion::<Blake3Hasher>(index, size, &leaf, &p, root)
                 .map_err(|e| anyhow::anyhow!("{index}/{size}: {e}"))?;
@@ -312,7 +323,8 @@ fn every_altered_inclusion_proof_is_rejected() -> anyhow::Result<()> {
         let step = if size <= 64 { 1 } else { 7 };
         for index in (0..size).step_by(step) {
             let leaf = t.node(0, index).map_err(anyhow::Error::msg)?;
-            let proof = inclusion_proof::<Blake3Hasher, _>(&t, index, size).map_err(anyhow::Error::msg)?;
+            let proof =
+                inclusion_proof::<Blake3Hasher, _>(&t, index, size).map_err(anyhow::Error::msg)?;
             let ok = |i: u64, s: u64, l: &Hash, p: &[Hash], r: &Hash| {
                 verify_inclusion::<Blake3Hasher>(i, s, l, p, r).is_ok()
             };
@@ -322,18 +334,33 @@ fn every_altered_inclusion_proof_is_rejected() -> anyhow::Result<()> {
             }
             for i2 in [index.wrapping_sub(1), index + 1, index ^ 2, index + size] {
                 if i2 != index {
-                    bad.push((format!("wrong index {i2}"), ok(i2, size, &leaf, &proof, &root)));
+                    bad.push((
+                        format!("wrong index {i2}"),
+                        ok(i2, size, &leaf, &proof, &root),
+                    ));
                 }
             }
             for s2 in [size * 2, size / 2, 0] {
                 if s2 != size {
-                    bad.push((format!("wrong size {s2}"), ok(index, s2, &leaf, &proof, &root)));
+                    bad.push((
+                        format!("wrong size {s2}"),
+                        ok(index, s2, &leaf, &proof, &root),
+                    ));
                 }
             }
-            bad.push(("wrong leaf".into(), ok(index, size, &flip(&leaf, 5), &proof, &root)));
-            bad.push(("wrong root".into(), ok(index, size, &leaf, &proof, &flip(&root, 9))));
+            bad.push((
+                "wrong leaf".into(),
+                ok(index, size, &flip(&leaf, 5), &proof, &root),
+            ));
+            bad.push((
+                "wrong root".into(),
+                ok(index, size, &leaf, &proof, &flip(&root, 9)),
+            ));
             if size > 1 {
-                bad.push(("leaf and root swapped".into(), ok(index, size, &root, &proof, &leaf)));
+                bad.push((
+                    "leaf and root swapped".into(),
+                    ok(index, size, &root, &proof, &leaf),
+                ));
             }
             for (what, accepted) in bad {
                 assert!(!accepted, "inclusion {index}/{size}: {what} was accepted");
@@ -354,7 +381,8 @@ fn every_altered_consistency_proof_is_rejected() -> anyhow::Result<()> {
         for size1 in (1..=size2).step_by(step) {
             let r1 = t.roots[size1 as usize];
             let r2 = t.roots[size2 as usize];
-            let proof = consistency_proof::<Blake3Hasher, _>(&t, size1, size2).map_err(anyhow::Error::msg)?;
+            let proof = consistency_proof::<Blake3Hasher, _>(&t, size1, size2)
+                .map_err(anyhow::Error::msg)?;
             let ok = |a: u64, b: u64, x: &Hash, y: &Hash, p: &[Hash]| {
                 verify_consistency::<Blake3Hasher>(a, b, x, y, p).is_ok()
             };
@@ -364,21 +392,36 @@ fn every_altered_consistency_proof_is_rejected() -> anyhow::Result<()> {
             }
             for s in [size1 - 1, size1 * 2, size1 / 2] {
                 if s != size1 {
-                    bad.push((format!("wrong first size {s}"), ok(s, size2, &r1, &r2, &proof)));
+                    bad.push((
+                        format!("wrong first size {s}"),
+                        ok(s, size2, &r1, &r2, &proof),
+                    ));
                 }
             }
             for s in [size2 * 2, size2 / 2] {
                 if s != size2 {
-                    bad.push((format!("wrong second size {s}"), ok(size1, s, &r1, &r2, &proof)));
+                    bad.push((
+                        format!("wrong second size {s}"),
+                        ok(size1, s, &r1, &r2, &proof),
+                    ));
                 }
             }
             if r1 != r2 {
                 bad.push(("roots swapped".into(), ok(size1, size2, &r2, &r1, &proof)));
             }
-            bad.push(("wrong first root".into(), ok(size1, size2, &flip(&r1, 3), &r2, &proof)));
-            bad.push(("wrong second root".into(), ok(size1, size2, &r1, &flip(&r2, 3), &proof)));
+            bad.push((
+                "wrong first root".into(),
+                ok(size1, size2, &flip(&r1, 3), &r2, &proof),
+            ));
+            bad.push((
+                "wrong second root".into(),
+                ok(size1, size2, &r1, &flip(&r2, 3), &proof),
+            ));
             for (what, accepted) in bad {
-                assert!(!accepted, "consistency {size1}->{size2}: {what} was accepted");
+                assert!(
+                    !accepted,
+                    "consistency {size1}->{size2}: {what} was accepted"
+                );
                 checked += 1;
             }
         }

@@ -48,7 +48,8 @@ impl Harness for Sled {
         SledStore::open(path).expect("reopen sled")
     }
     fn remove_record(&self, s: &SledStore, seq: u64) {
-        s.damage_raw("records", &seq.to_be_bytes(), None).expect("damage");
+        s.damage_raw("records", &seq.to_be_bytes(), None)
+            .expect("damage");
     }
 }
 
@@ -132,7 +133,10 @@ fn append_read_prove_reopen<H: Harness>(h: &mut H) -> R {
     }
     assert_eq!(log.records(10, 13).count(), 3);
     assert_eq!(log.records(38, 100).count(), 2);
-    assert!(matches!(log.inclusion_proof(40, 41), Err(StoreError::Conflict(_))));
+    assert!(matches!(
+        log.inclusion_proof(40, 41),
+        Err(StoreError::Conflict(_))
+    ));
     let log = Log::open(h.reopen(log.into_store()))?;
     assert_eq!(log.head()?, head);
     assert_eq!(log.verify_all()?, head);
@@ -149,11 +153,17 @@ fn refused_appends_change_nothing<H: Harness>(h: &mut H) -> R {
     // A batch whose third event reuses an id already in the ledger: nothing is written.
     let mut batch = events(ledger, 10, 3);
     batch[2] = events(ledger, 4, 1).remove(0);
-    assert!(matches!(log.append_events(batch, Timestamp(1)), Err(StoreError::Conflict(_))));
+    assert!(matches!(
+        log.append_events(batch, Timestamp(1)),
+        Err(StoreError::Conflict(_))
+    ));
     // An id repeated inside one batch.
     let mut batch = events(ledger, 10, 2);
     batch.push(batch[0].clone());
-    assert!(matches!(log.append_events(batch, Timestamp(1)), Err(StoreError::Conflict(_))));
+    assert!(matches!(
+        log.append_events(batch, Timestamp(1)),
+        Err(StoreError::Conflict(_))
+    ));
     // Records that do not continue the log.
     let r = Record {
         seq: 11,
@@ -162,7 +172,10 @@ fn refused_appends_change_nothing<H: Harness>(h: &mut H) -> R {
         event: events(ledger, 20, 1).remove(0),
     }
     .seal()?;
-    assert!(matches!(log.append_records(vec![r]), Err(StoreError::Conflict(_))));
+    assert!(matches!(
+        log.append_records(vec![r]),
+        Err(StoreError::Conflict(_))
+    ));
     let r = Record {
         seq: 10,
         prev_chain: Hash([1; 32]),
@@ -170,10 +183,16 @@ fn refused_appends_change_nothing<H: Harness>(h: &mut H) -> R {
         event: events(ledger, 20, 1).remove(0),
     }
     .seal()?;
-    assert!(matches!(log.append_records(vec![r]), Err(StoreError::Conflict(_))));
+    assert!(matches!(
+        log.append_records(vec![r]),
+        Err(StoreError::Conflict(_))
+    ));
     assert_eq!(log.head()?, before);
     assert_eq!(log.store().size()?, 10);
-    assert!(log.seq_of(&events(ledger, 10, 1)[0].body.event_id)?.is_none());
+    assert!(
+        log.seq_of(&events(ledger, 10, 1)[0].body.event_id)?
+            .is_none()
+    );
     let log = Log::open(h.reopen(log.into_store()))?;
     assert_eq!(log.head()?, before);
     Ok(())
@@ -188,15 +207,34 @@ fn checkpoints<H: Harness>(h: &mut H) -> R {
     // A checkpoint that does not match the log, or is beyond it, or is for another ledger.
     let wrong = checkpoint_note(&log, ledger, 12)?.replace(
         &coop_core::checkpoint::Note::parse(&note)?.text,
-        &Checkpoint { root: Hash([9; 32]), ..cp.clone() }.body(),
+        &Checkpoint {
+            root: Hash([9; 32]),
+            ..cp.clone()
+        }
+        .body(),
     );
-    assert!(matches!(log.put_checkpoint(&wrong), Err(StoreError::Conflict(_))));
-    let other = Checkpoint { ledger_id: LedgerId(Hash([5; 32])), ..cp.clone() };
+    assert!(matches!(
+        log.put_checkpoint(&wrong),
+        Err(StoreError::Conflict(_))
+    ));
+    let other = Checkpoint {
+        ledger_id: LedgerId(Hash([5; 32])),
+        ..cp.clone()
+    };
     let other = sign_checkpoint(&other, "node", &SecretKey::from_seed(&[7; 32]))?;
-    assert!(matches!(log.put_checkpoint(&other), Err(StoreError::Conflict(_))));
-    let beyond = Checkpoint { size: 21, ..cp.clone() };
+    assert!(matches!(
+        log.put_checkpoint(&other),
+        Err(StoreError::Conflict(_))
+    ));
+    let beyond = Checkpoint {
+        size: 21,
+        ..cp.clone()
+    };
     let beyond = sign_checkpoint(&beyond, "node", &SecretKey::from_seed(&[7; 32]))?;
-    assert!(matches!(log.put_checkpoint(&beyond), Err(StoreError::Conflict(_))));
+    assert!(matches!(
+        log.put_checkpoint(&beyond),
+        Err(StoreError::Conflict(_))
+    ));
     let note20 = checkpoint_note(&log, ledger, 20)?;
     log.put_checkpoint(&note20)?;
     assert_eq!(log.latest_checkpoint()?, Some((20, note20)));
@@ -293,14 +331,24 @@ fn damage_is_refused_on_open<H: Harness>(h: &mut H) -> R {
     }
     .seal()?;
     let s = log.into_store();
-    let id = coop_core::SealedRecord::from_bytes(5, s.record(5)?.expect("r"))?.record.event.body.event_id;
+    let id = coop_core::SealedRecord::from_bytes(5, s.record(5)?.expect("r"))?
+        .record
+        .event
+        .body
+        .event_id;
     s.write(&WriteBatch {
         records: vec![(5, fake.bytes, s.chain(5)?.expect("c"), id)],
         ..WriteBatch::default()
     })?;
     let log = Log::open(h.reopen(s))?;
-    assert!(matches!(log.record(5), Err(StoreError::Corrupt { seq: Some(5), .. })));
-    assert!(matches!(log.verify_all(), Err(StoreError::Corrupt { seq: Some(5), .. })));
+    assert!(matches!(
+        log.record(5),
+        Err(StoreError::Corrupt { seq: Some(5), .. })
+    ));
+    assert!(matches!(
+        log.verify_all(),
+        Err(StoreError::Corrupt { seq: Some(5), .. })
+    ));
     assert!(log.records(0, 30).any(|r| r.is_err()));
     Ok(())
 }
@@ -364,9 +412,15 @@ fn failed_write_poisons_until_reopen<H: Harness>(h: &mut H) -> R {
     log.append_events(events(ledger, 5, 2), Timestamp(1))?;
     let after_first = log.head()?;
     assert_eq!(after_first.size, before.size + 2);
-    assert!(matches!(log.append_events(events(ledger, 7, 2), Timestamp(1)), Err(StoreError::Io(_))));
+    assert!(matches!(
+        log.append_events(events(ledger, 7, 2), Timestamp(1)),
+        Err(StoreError::Io(_))
+    ));
     assert_eq!(log.head()?, after_first, "a failed append moved the head");
-    assert!(matches!(log.append_events(events(ledger, 7, 2), Timestamp(1)), Err(StoreError::Poisoned)));
+    assert!(matches!(
+        log.append_events(events(ledger, 7, 2), Timestamp(1)),
+        Err(StoreError::Poisoned)
+    ));
     let s = h.reopen(log.into_store().inner);
     let log = Log::open(s)?;
     assert_eq!(log.head()?, after_first);
@@ -410,7 +464,9 @@ fn second_open_of_a_sled_directory_is_refused() -> R {
     let dir = tempfile::tempdir()?;
     let first = SledStore::open(dir.path())?;
     match SledStore::open(dir.path()) {
-        Err(StoreError::Locked { path }) => assert!(path.contains(&dir.path().display().to_string())),
+        Err(StoreError::Locked { path }) => {
+            assert!(path.contains(&dir.path().display().to_string()))
+        }
         other => panic!("second open: {other:?}"),
     }
     drop(first);

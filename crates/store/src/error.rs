@@ -5,7 +5,9 @@ use coop_core::LinkError;
 pub enum StoreError {
     /// Another process (or another handle in this one) has the ledger directory open.
     /// Stop the other process or use another directory; nothing was changed.
-    #[error("ledger directory {path} is locked by another process; stop it or use another directory")]
+    #[error(
+        "ledger directory {path} is locked by another process; stop it or use another directory"
+    )]
     Locked {
         /// The directory.
         path: String,

@@ -3,7 +3,9 @@ use crate::error::corrupt;
 use crate::store::{Store, WriteBatch};
 use coop_core::checkpoint::Checkpoint;
 use coop_core::merkle::{self, Blake3Hasher, Frontier, NodeReader, ProofError};
-use coop_core::{CHAIN_SEED, EventId, Hash, LedgerId, Record, SealedRecord, SignedEvent, Timestamp};
+use coop_core::{
+    CHAIN_SEED, EventId, Hash, LedgerId, Record, SealedRecord, SignedEvent, Timestamp,
+};
 use std::collections::HashSet;
 use std::sync::{Mutex, MutexGuard};
 
@@ -104,9 +106,9 @@ impl<S: Store> Log<S> {
         let mut prev = if start == 0 {
             CHAIN_SEED
         } else {
-            store.chain(start - 1)?.ok_or_else(|| {
-                corrupt(Some(start - 1), "chain hash is missing")
-            })?
+            store
+                .chain(start - 1)?
+                .ok_or_else(|| corrupt(Some(start - 1), "chain hash is missing"))?
         };
         let mut frontier = Frontier::<Blake3Hasher>::load(&Nodes(&store), start)?;
         if let Some((cp_size, cp)) = &checkpoint {
@@ -128,7 +130,10 @@ impl<S: Store> Log<S> {
         for item in store.records(start, size) {
             let (seq, bytes) = item?;
             if seq != expected {
-                return Err(corrupt(Some(expected), "record is missing (gap in the log)"));
+                return Err(corrupt(
+                    Some(expected),
+                    "record is missing (gap in the log)",
+                ));
             }
             let sealed = SealedRecord::from_bytes(seq, bytes)?;
             sealed.check_link(seq, &prev)?;
@@ -137,9 +142,16 @@ impl<S: Store> Log<S> {
             expected += 1;
         }
         if expected != size {
-            return Err(corrupt(Some(expected), "record is missing (gap in the log)"));
+            return Err(corrupt(
+                Some(expected),
+                "record is missing (gap in the log)",
+            ));
         }
-        tracing::debug!(size, checked_from = start, "ledger store opened and checked");
+        tracing::debug!(
+            size,
+            checked_from = start,
+            "ledger store opened and checked"
+        );
         Ok(Log {
             store,
             writer: Mutex::new(Writer {
@@ -158,12 +170,18 @@ impl<S: Store> Log<S> {
         let cp = Checkpoint::parse_body(&text)
             .map_err(|e| corrupt(None, format!("stored checkpoint {size}: {e}")))?;
         if cp.size != size {
-            return Err(corrupt(None, format!("checkpoint stored under size {size} says {}", cp.size)));
+            return Err(corrupt(
+                None,
+                format!("checkpoint stored under size {size} says {}", cp.size),
+            ));
         }
         Ok(cp)
     }
 
-    fn ledger_id_of(store: &S, from_checkpoint: Option<LedgerId>) -> Result<Option<LedgerId>, StoreError> {
+    fn ledger_id_of(
+        store: &S,
+        from_checkpoint: Option<LedgerId>,
+    ) -> Result<Option<LedgerId>, StoreError> {
         let Some(bytes) = store.record(0)? else {
             return Ok(from_checkpoint);
         };
@@ -191,7 +209,10 @@ impl<S: Store> Log<S> {
     ) -> Result<(), StoreError> {
         let seq = sealed.record.seq;
         if store.chain(seq)? != Some(sealed.chain) {
-            return Err(corrupt(Some(seq), "stored chain hash does not match the record"));
+            return Err(corrupt(
+                Some(seq),
+                "stored chain hash does not match the record",
+            ));
         }
         let mut bad: Option<StoreError> = None;
         frontier.push(sealed.leaf, |level, index, h| {
@@ -213,7 +234,10 @@ impl<S: Store> Log<S> {
             return Err(e);
         }
         if store.seq_of(&sealed.record.event.body.event_id)? != Some(seq) {
-            return Err(corrupt(Some(seq), "event-id index does not point at this record"));
+            return Err(corrupt(
+                Some(seq),
+                "event-id index does not point at this record",
+            ));
         }
         Ok(())
     }
@@ -256,10 +280,9 @@ impl<S: Store> Log<S> {
         received_at: Timestamp,
     ) -> Result<Vec<Appended>, StoreError> {
         let mut w = self.writer()?;
-        let mut seq = w.frontier.size();
         let mut prev = w.chain_head;
         let mut sealed = Vec::with_capacity(events.len());
-        for event in events {
+        for (seq, event) in (w.frontier.size()..).zip(events) {
             let s = Record {
                 seq,
                 prev_chain: prev,
@@ -269,7 +292,6 @@ impl<S: Store> Log<S> {
             .seal()
             .map_err(|e| StoreError::Conflict(e.to_string()))?;
             prev = s.chain;
-            seq += 1;
             sealed.push(s);
         }
         self.append_locked(&mut w, sealed)
@@ -354,7 +376,9 @@ impl<S: Store> Log<S> {
             )));
         }
         if w.ledger_id != Some(cp.ledger_id) {
-            return Err(StoreError::Conflict("checkpoint is for another ledger".into()));
+            return Err(StoreError::Conflict(
+                "checkpoint is for another ledger".into(),
+            ));
         }
         let chain = if cp.size == 0 {
             CHAIN_SEED
@@ -364,7 +388,8 @@ impl<S: Store> Log<S> {
                 .ok_or_else(|| corrupt(Some(cp.size - 1), "chain hash is missing"))?
         };
         // Not `self.root_at`: that takes the writer lock we already hold.
-        let root = merkle::root_at::<Blake3Hasher, _>(&Nodes(&self.store), cp.size).map_err(proof_err)?;
+        let root =
+            merkle::root_at::<Blake3Hasher, _>(&Nodes(&self.store), cp.size).map_err(proof_err)?;
         if chain != cp.chain_head || root != cp.root {
             return Err(StoreError::Conflict(format!(
                 "checkpoint does not match the log at size {}",
@@ -390,10 +415,16 @@ impl<S: Store> Log<S> {
     fn checked(&self, seq: u64, bytes: Vec<u8>) -> Result<SealedRecord, StoreError> {
         let sealed = SealedRecord::from_bytes(seq, bytes)?;
         if sealed.record.seq != seq {
-            return Err(corrupt(Some(seq), format!("record says it is seq {}", sealed.record.seq)));
+            return Err(corrupt(
+                Some(seq),
+                format!("record says it is seq {}", sealed.record.seq),
+            ));
         }
         if Nodes(&self.store).node(0, seq)? != sealed.leaf {
-            return Err(corrupt(Some(seq), "record bytes do not match the stored leaf hash"));
+            return Err(corrupt(
+                Some(seq),
+                "record bytes do not match the stored leaf hash",
+            ));
         }
         Ok(sealed)
     }
@@ -409,7 +440,10 @@ impl<S: Store> Log<S> {
         self.store.records(start, end).map(move |item| {
             let (seq, bytes) = item?;
             if seq != expected {
-                return Err(corrupt(Some(expected), "record is missing (gap in the log)"));
+                return Err(corrupt(
+                    Some(expected),
+                    "record is missing (gap in the log)",
+                ));
             }
             expected += 1;
             self.checked(seq, bytes)
@@ -424,7 +458,9 @@ impl<S: Store> Log<S> {
     /// Merkle root of the first `size` records.
     pub fn root_at(&self, size: u64) -> Result<Hash, StoreError> {
         if size > self.head()?.size {
-            return Err(StoreError::Conflict(format!("the log has fewer than {size} records")));
+            return Err(StoreError::Conflict(format!(
+                "the log has fewer than {size} records"
+            )));
         }
         merkle::root_at::<Blake3Hasher, _>(&Nodes(&self.store), size).map_err(proof_err)
     }
@@ -432,7 +468,9 @@ impl<S: Store> Log<S> {
     /// Inclusion proof of record `index` in the tree of `size` records.
     pub fn inclusion_proof(&self, index: u64, size: u64) -> Result<Vec<Hash>, StoreError> {
         if size > self.head()?.size {
-            return Err(StoreError::Conflict(format!("the log has fewer than {size} records")));
+            return Err(StoreError::Conflict(format!(
+                "the log has fewer than {size} records"
+            )));
         }
         merkle::inclusion_proof::<Blake3Hasher, _>(&Nodes(&self.store), index, size)
             .map_err(proof_err)
@@ -441,7 +479,9 @@ impl<S: Store> Log<S> {
     /// Consistency proof from the tree of `size1` records to that of `size2`.
     pub fn consistency_proof(&self, size1: u64, size2: u64) -> Result<Vec<Hash>, StoreError> {
         if size2 > self.head()?.size {
-            return Err(StoreError::Conflict(format!("the log has fewer than {size2} records")));
+            return Err(StoreError::Conflict(format!(
+                "the log has fewer than {size2} records"
+            )));
         }
         merkle::consistency_proof::<Blake3Hasher, _>(&Nodes(&self.store), size1, size2)
             .map_err(proof_err)
@@ -466,14 +506,20 @@ impl<S: Store> Log<S> {
         let cps = self.store.checkpoint_sizes()?;
         let mut next_cp = cps.iter().peekable();
         let mut expected = 0u64;
-        let check_cp = |size: u64, frontier: &Frontier<Blake3Hasher>, chain: &Hash| -> Result<(), StoreError> {
+        let check_cp = |size: u64,
+                        frontier: &Frontier<Blake3Hasher>,
+                        chain: &Hash|
+         -> Result<(), StoreError> {
             let note = self
                 .store
                 .checkpoint(size)?
                 .ok_or_else(|| corrupt(None, format!("checkpoint {size} vanished")))?;
             let cp = Self::checkpoint_body(size, &note)?;
             if cp.root != frontier.root() || cp.chain_head != *chain {
-                return Err(corrupt(size.checked_sub(1), format!("checkpoint {size} does not match the records")));
+                return Err(corrupt(
+                    size.checked_sub(1),
+                    format!("checkpoint {size} does not match the records"),
+                ));
             }
             Ok(())
         };
@@ -484,7 +530,10 @@ impl<S: Store> Log<S> {
         for item in self.store.records(0, head.size) {
             let (seq, bytes) = item?;
             if seq != expected {
-                return Err(corrupt(Some(expected), "record is missing (gap in the log)"));
+                return Err(corrupt(
+                    Some(expected),
+                    "record is missing (gap in the log)",
+                ));
             }
             let sealed = SealedRecord::from_bytes(seq, bytes)?;
             sealed.check_link(seq, &prev)?;
@@ -497,7 +546,10 @@ impl<S: Store> Log<S> {
             }
         }
         if let Some(s) = next_cp.next() {
-            return Err(corrupt(Some(head.size), format!("checkpoint {s} is beyond the last record")));
+            return Err(corrupt(
+                Some(head.size),
+                format!("checkpoint {s} is beyond the last record"),
+            ));
         }
         if expected != head.size || frontier.root() != head.root || prev != head.chain_head {
             return Err(corrupt(Some(expected), "records do not add up to the head"));

@@ -1,5 +1,5 @@
-use crate::store::{RecordItem, Store, WriteBatch};
 use crate::StoreError;
+use crate::store::{RecordItem, Store, WriteBatch};
 use coop_core::{EventId, Hash};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};

@@ -68,7 +68,10 @@ impl SledStore {
                         path: path.display().to_string(),
                     }
                 } else {
-                    StoreError::Io(format!("cannot open sled database in {}: {msg}", path.display()))
+                    StoreError::Io(format!(
+                        "cannot open sled database in {}: {msg}",
+                        path.display()
+                    ))
                 }
             })?;
         let data_file = File::open(path.join("db")).map_err(io)?;
@@ -102,7 +105,12 @@ impl SledStore {
 
     /// Overwrites raw bytes, bypassing every check, to test that damage is detected.
     #[doc(hidden)]
-    pub fn damage_raw(&self, tree: &str, key: &[u8], value: Option<&[u8]>) -> Result<(), StoreError> {
+    pub fn damage_raw(
+        &self,
+        tree: &str,
+        key: &[u8],
+        value: Option<&[u8]>,
+    ) -> Result<(), StoreError> {
         let t = self.db.open_tree(tree).map_err(io)?;
         match value {
             Some(v) => t.insert(key, v).map_err(io)?,
@@ -242,6 +250,10 @@ impl Store for SledStore {
     }
 
     fn meta(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(self.meta.get(key.as_bytes()).map_err(io)?.map(|v| v.to_vec()))
+        Ok(self
+            .meta
+            .get(key.as_bytes())
+            .map_err(io)?
+            .map(|v| v.to_vec()))
     }
 }

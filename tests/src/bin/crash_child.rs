@@ -11,7 +11,9 @@ use coop_tests::{CHECKPOINT_EVERY, batch_size};
 use std::io::Write as _;
 
 fn main() -> anyhow::Result<()> {
-    let dir = std::env::args().nth(1).context("usage: coop-crash-child DIR")?;
+    let dir = std::env::args()
+        .nth(1)
+        .context("usage: coop-crash-child DIR")?;
     let log = Log::open(SledStore::open(&dir)?)?;
     let (genesis, ledger) = testkit::genesis()?;
     let mut out = std::io::stdout().lock();

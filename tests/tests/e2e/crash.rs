@@ -42,7 +42,10 @@ fn sigkill_never_loses_an_acknowledged_record() -> anyhow::Result<()> {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(0x00C0_FFEE_u64);
-    eprintln!("crash test: {kills} kills, seed {seed}, dir {}", ledger_dir.display());
+    eprintln!(
+        "crash test: {kills} kills, seed {seed}, dir {}",
+        ledger_dir.display()
+    );
     let mut rng = Rng(seed);
     let (_, ledger) = testkit::genesis()?;
     let mut max_acked: Option<u64> = None;
@@ -61,7 +64,10 @@ fn sigkill_never_loses_an_acknowledged_record() -> anyhow::Result<()> {
             let mut acked = Vec::new();
             for line in BufReader::new(stdout).lines() {
                 let Ok(line) = line else { break };
-                if let Some(seq) = line.strip_prefix("ack ").and_then(|s| s.parse::<u64>().ok()) {
+                if let Some(seq) = line
+                    .strip_prefix("ack ")
+                    .and_then(|s| s.parse::<u64>().ok())
+                {
                     acked.push(seq);
                 }
             }
@@ -79,7 +85,9 @@ fn sigkill_never_loses_an_acknowledged_record() -> anyhow::Result<()> {
         }
         child.kill()?; // SIGKILL on Unix
         child.wait()?;
-        let acked = reader.join().map_err(|_| anyhow::anyhow!("reader thread panicked"))?;
+        let acked = reader
+            .join()
+            .map_err(|_| anyhow::anyhow!("reader thread panicked"))?;
         if let Some(&last) = acked.last() {
             if max_acked.is_none_or(|m| last > m) {
                 runs_with_progress += 1;
@@ -91,10 +99,13 @@ fn sigkill_never_loses_an_acknowledged_record() -> anyhow::Result<()> {
         let log = Log::open(SledStore::open(&ledger_dir)?)
             .with_context(|| format!("round {round}: reopening after SIGKILL"))?;
         let head = log.head()?;
-        if let Some(m) = max_acked {
-            if head.size <= m {
-                bail!("round {round}: acknowledged seq {m} lost; ledger has {} records", head.size);
-            }
+        if let Some(m) = max_acked
+            && head.size <= m
+        {
+            bail!(
+                "round {round}: acknowledged seq {m} lost; ledger has {} records",
+                head.size
+            );
         }
         // Every record, acknowledged or not, is exactly the fixture event for its seq.
         let from = max_acked.map_or(0, |m| m.saturating_sub(64));

@@ -2,11 +2,11 @@
 //! head, written as a C2SP signed note (tlog-checkpoint), with C2SP cosignatures
 //! (cosignature/v1) from witnesses.
 
-mod checkpoint;
 mod note;
+mod statement;
 
-pub use checkpoint::{
+pub use note::{MAX_NOTE_LEN, Note, NoteError, NoteSignature, NoteVerifier, SigAlg};
+pub use statement::{
     Checkpoint, CheckpointError, Cosigned, VerifiedCheckpoint, cosign, sign_checkpoint,
     verify_checkpoint,
 };
-pub use note::{Note, NoteError, NoteSignature, NoteVerifier, SigAlg, MAX_NOTE_LEN};

@@ -105,14 +105,19 @@ impl NoteVerifier {
         h.update([b'\n', self.alg.type_byte()]);
         h.update(self.key.0);
         let d = h.finalize();
-        [d[0], d[1], d[2], d[3]]
+        d.as_slice().first_chunk::<4>().copied().unwrap_or_default()
     }
 
     /// The C2SP "vkey" text form: `name+hex(key id)+base64(type || key)`.
     pub fn to_vkey(&self) -> String {
         let mut raw = vec![self.alg.type_byte()];
         raw.extend_from_slice(&self.key.0);
-        format!("{}+{}+{}", self.name, hex::encode(self.key_id()), B64.encode(raw))
+        format!(
+            "{}+{}+{}",
+            self.name,
+            hex::encode(self.key_id()),
+            B64.encode(raw)
+        )
     }
 
     /// Parses a vkey, checking its key id and refusing weak keys.
@@ -120,8 +125,7 @@ impl NoteVerifier {
         let bad = || NoteError::Malformed(format!("not a verifier key: {s:?}"));
         // The base64 key may itself contain '+': split at the first two only.
         let mut parts = s.splitn(3, '+');
-        let (Some(name), Some(id), Some(key)) = (parts.next(), parts.next(), parts.next())
-        else {
+        let (Some(name), Some(id), Some(key)) = (parts.next(), parts.next(), parts.next()) else {
             return Err(bad());
         };
         check_name(name)?;
@@ -183,7 +187,9 @@ impl Note {
         let mut signatures = Vec::new();
         for line in sigs.trim_end_matches('\n').split('\n') {
             let rest = line.strip_prefix(SIG_PREFIX).ok_or_else(|| {
-                NoteError::Malformed(format!("signature line must start with an em dash: {line:?}"))
+                NoteError::Malformed(format!(
+                    "signature line must start with an em dash: {line:?}"
+                ))
             })?;
             let (name, b64) = rest.split_once(' ').ok_or_else(|| {
                 NoteError::Malformed(format!("signature line needs a name and a value: {line:?}"))
@@ -193,11 +199,13 @@ impl Note {
                 .decode(b64)
                 .map_err(|_| NoteError::Malformed(format!("signature is not base64: {line:?}")))?;
             if raw.len() < 5 {
-                return Err(NoteError::Malformed(format!("signature too short: {line:?}")));
+                return Err(NoteError::Malformed(format!(
+                    "signature too short: {line:?}"
+                )));
             }
             let (id, sig) = raw.split_at(4);
-            let key_id = <[u8; 4]>::try_from(id)
-                .map_err(|_| NoteError::Malformed("key id".into()))?;
+            let key_id =
+                <[u8; 4]>::try_from(id).map_err(|_| NoteError::Malformed("key id".into()))?;
             signatures.push(NoteSignature {
                 name: name.to_owned(),
                 key_id,

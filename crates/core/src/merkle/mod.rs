@@ -13,8 +13,7 @@ mod proof;
 pub use frontier::Frontier;
 pub use hasher::{Blake3Hasher, MerkleHasher, Sha256Hasher};
 pub use proof::{
-    ProofError, consistency_proof, inclusion_proof, root_at, verify_consistency,
-    verify_inclusion,
+    ProofError, consistency_proof, inclusion_proof, root_at, verify_consistency, verify_inclusion,
 };
 
 /// Source of perfect-subtree hashes, implemented by storage.

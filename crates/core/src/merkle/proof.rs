@@ -38,9 +38,11 @@ where
     R: NodeReader<H::Digest>,
 {
     let n = end - start;
-    if n.is_power_of_two() && start % n == 0 {
+    if n.is_power_of_two() && start.is_multiple_of(n) {
         let level = n.trailing_zeros() as u8;
-        return reader.node(level, start >> level).map_err(ProofError::Storage);
+        return reader
+            .node(level, start >> level)
+            .map_err(ProofError::Storage);
     }
     let k = split(n);
     let left = subtree::<H, R>(reader, start, start + k)?;
@@ -60,7 +62,9 @@ where
     R: NodeReader<H::Digest>,
 {
     if index >= size {
-        return Err(ProofError::BadRequest("leaf index must be below the tree size"));
+        return Err(ProofError::BadRequest(
+            "leaf index must be below the tree size",
+        ));
     }
     let mut out = Vec::new();
     path::<H, R>(reader, index, 0, size, &mut out)?;
@@ -185,7 +189,9 @@ pub fn verify_inclusion<H: MerkleHasher>(
         return Err(ProofError::Invalid("proof is shorter than the path"));
     }
     if r != *root {
-        return Err(ProofError::Invalid("computed root differs from the given root"));
+        return Err(ProofError::Invalid(
+            "computed root differs from the given root",
+        ));
     }
     Ok(())
 }
@@ -262,7 +268,9 @@ pub fn verify_consistency<H: MerkleHasher>(
         return Err(ProofError::Invalid("proof does not lead to the first root"));
     }
     if sr != *root2 {
-        return Err(ProofError::Invalid("proof does not lead to the second root"));
+        return Err(ProofError::Invalid(
+            "proof does not lead to the second root",
+        ));
     }
     Ok(())
 }

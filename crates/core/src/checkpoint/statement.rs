@@ -85,8 +85,15 @@ impl Checkpoint {
     /// Parses a note body strictly: it must re-render to exactly the same text.
     pub fn parse_body(text: &str) -> Result<Checkpoint, CheckpointError> {
         let bad = |m: &str| CheckpointError::Body(m.to_owned());
-        let mut lines = text.strip_suffix('\n').ok_or_else(|| bad("no final newline"))?.split('\n');
-        let mut next = |what: &str| lines.next().ok_or_else(|| bad(&format!("missing {what} line")));
+        let mut lines = text
+            .strip_suffix('\n')
+            .ok_or_else(|| bad("no final newline"))?
+            .split('\n');
+        let mut next = |what: &str| {
+            lines
+                .next()
+                .ok_or_else(|| bad(&format!("missing {what} line")))
+        };
         let origin = next("origin")?;
         let size = next("size")?;
         let root = next("root")?;
@@ -100,7 +107,9 @@ impl Checkpoint {
             .ok_or_else(|| bad("origin must be coopledger/<ledger id>"))?;
         let ledger_id =
             LedgerId(Hash::from_hex(ledger_hex).map_err(|_| bad("origin has no valid ledger id"))?);
-        let size: u64 = size.parse().map_err(|_| bad("size is not a decimal number"))?;
+        let size: u64 = size
+            .parse()
+            .map_err(|_| bad("size is not a decimal number"))?;
         let b64_hash = |s: &str, what: &str| {
             B64.decode(s)
                 .ok()
@@ -128,7 +137,9 @@ impl Checkpoint {
             time,
         };
         if cp.body() != text {
-            return Err(bad("not in canonical form (leading zeros, padding or case)"));
+            return Err(bad(
+                "not in canonical form (leading zeros, padding or case)",
+            ));
         }
         Ok(cp)
     }
@@ -173,7 +184,9 @@ pub fn cosign(
 ) -> Result<String, CheckpointError> {
     check_name(name)?;
     if time > i64::MAX as u64 {
-        return Err(CheckpointError::Body("cosignature time out of range".into()));
+        return Err(CheckpointError::Body(
+            "cosignature time out of range".into(),
+        ));
     }
     let mut note = Note::parse(note_text)?;
     Checkpoint::parse_body(&note.text)?;
@@ -186,7 +199,8 @@ pub fn cosign(
     let sig = key.sign(&cosignature_message(time, &note.text));
     let mut raw = time.to_be_bytes().to_vec();
     raw.extend_from_slice(&sig.0);
-    note.signatures.retain(|s| !(s.name == name && s.key_id == id));
+    note.signatures
+        .retain(|s| !(s.name == name && s.key_id == id));
     note.signatures.push(NoteSignature {
         name: name.to_owned(),
         key_id: id,
