@@ -9,3 +9,4 @@
 )]
 
 mod crash;
+mod keys_openssl;

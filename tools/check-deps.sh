@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Enforces the layout invariants of docs/ARCHITECTURE.md on the real dependency graph:
+# the pure crates pull in no storage, async runtime, network or HTTP crate, and only
+# coop-store may depend on sled.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# getrandom is here too: randomness comes into the pure crates as an argument.
+forbidden_pure='^(sled|tokio|axum|hyper|reqwest|tower|tower-http|mio|rustls|async-std|smol|libc|nix|tracing-subscriber|getrandom|rayon|crossbeam-channel)$'
+fail=0
+
+deps_of() { # normal (non-dev, non-build) dependencies of a package, one name a line
+  cargo tree --locked -p "$1" -e normal --prefix none --format '{p}' 2>/dev/null \
+    | awk '{print $1}' | sort -u
+}
+
+for pkg in coop-core coop-treaty coop-verify; do
+  if ! cargo tree --locked -p "$pkg" -e normal --depth 0 >/dev/null 2>&1; then
+    continue # that crate does not exist yet
+  fi
+  bad=$(deps_of "$pkg" | grep -E "$forbidden_pure" || true)
+  if [ -n "$bad" ]; then
+    echo "FAIL: $pkg must stay pure but depends on: $bad"
+    fail=1
+  else
+    echo "ok: $pkg has no I/O, runtime or storage dependency"
+  fi
+done
+
+# Direct dependencies: only coop-store names sled itself.
+direct_sled=$(cargo metadata --locked --no-deps --format-version 1 | python3 -c '
+import json, sys
+for p in json.load(sys.stdin)["packages"]:
+    if p["name"] != "coop-store" and any(d["name"] == "sled" for d in p["dependencies"]):
+        print(p["name"])
+')
+if [ -n "$direct_sled" ]; then
+  echo "FAIL: only coop-store may depend on sled, but so do: $direct_sled"
+  fail=1
+else
+  echo "ok: only coop-store depends on sled"
+fi
+exit $fail
