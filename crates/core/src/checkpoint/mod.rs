@@ -7,6 +7,6 @@ mod statement;
 
 pub use note::{MAX_NOTE_LEN, Note, NoteError, NoteSignature, NoteVerifier, SigAlg};
 pub use statement::{
-    Checkpoint, CheckpointError, Cosigned, VerifiedCheckpoint, cosign, sign_checkpoint,
+    Checkpoint, CheckpointError, Cosignature, VerifiedCheckpoint, cosign, sign_checkpoint,
     verify_checkpoint,
 };

@@ -52,12 +52,12 @@ pub struct VerifiedCheckpoint {
     /// The parsed note (for re-serving it with its signatures).
     pub note: Note,
     /// Valid cosignatures from the given witnesses.
-    pub cosigned: Vec<Cosigned>,
+    pub cosigned: Vec<Cosignature>,
 }
 
-/// One verified cosignature.
+/// A witness cosignature that verified: who signed, and when.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Cosigned {
+pub struct Cosignature {
     /// Witness key name.
     pub name: String,
     /// When the witness signed (seconds since the epoch).
@@ -256,7 +256,7 @@ pub fn verify_checkpoint(
                 name: w.name.clone(),
                 source,
             })?;
-        cosigned.push(Cosigned {
+        cosigned.push(Cosignature {
             name: w.name.clone(),
             time,
         });
