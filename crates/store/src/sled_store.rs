@@ -6,6 +6,7 @@ use sled::Transactional;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+use std::time::Duration;
 
 /// The durable store: one sled database in a directory, with one tree per kind of data.
 ///
@@ -26,7 +27,15 @@ pub struct SledStore {
     nodes: sled::Tree,
     checkpoints: sled::Tree,
     meta: sled::Tree,
+    /// Held for the store's lifetime; declared last so it is released last.
+    _lock: File,
 }
+
+/// Lock file in the ledger directory: one process per directory.
+const LOCK_FILE: &str = "coopledger.lock";
+/// How long to wait for sled's own lock to be released by a store this process just
+/// dropped.
+const SLED_LOCK_WAIT: Duration = Duration::from_secs(5);
 
 fn io(e: impl std::fmt::Display) -> StoreError {
     StoreError::Io(e.to_string())
@@ -55,25 +64,49 @@ impl SledStore {
     pub fn open(dir: impl AsRef<Path>) -> Result<SledStore, StoreError> {
         let path = dir.as_ref().to_path_buf();
         std::fs::create_dir_all(&path).map_err(io)?;
-        let db = sled::Config::new()
-            .path(&path)
-            // We flush explicitly after every batch; the background flusher only adds
-            // writes we do not wait for.
-            .flush_every_ms(None)
-            .open()
-            .map_err(|e| {
-                let msg = e.to_string();
-                if msg.contains("could not acquire lock") {
-                    StoreError::Locked {
-                        path: path.display().to_string(),
+        let locked = || StoreError::Locked {
+            path: path.display().to_string(),
+        };
+        // Our own lock, released exactly when this store is dropped. sled also locks its
+        // data file, but releases that lock only when its background threads let go of
+        // the database, which can be a moment after drop.
+        let lock = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(path.join(LOCK_FILE))
+            .map_err(io)?;
+        lock.try_lock().map_err(|e| match e {
+            std::fs::TryLockError::WouldBlock => locked(),
+            std::fs::TryLockError::Error(e) => io(e),
+        })?;
+        // Holding our lock, the only possible holder of sled's lock is this process's
+        // previous store on the same directory, finishing its drop: wait for it, briefly.
+        let mut waited = Duration::ZERO;
+        let db = loop {
+            match sled::Config::new()
+                .path(&path)
+                // We flush explicitly after every batch; the background flusher would
+                // only add writes that nobody waits for.
+                .flush_every_ms(None)
+                .open()
+            {
+                Ok(db) => break db,
+                Err(e) if e.to_string().contains("could not acquire lock") => {
+                    if waited >= SLED_LOCK_WAIT {
+                        return Err(locked());
                     }
-                } else {
-                    StoreError::Io(format!(
-                        "cannot open sled database in {}: {msg}",
-                        path.display()
-                    ))
+                    std::thread::sleep(Duration::from_millis(10));
+                    waited += Duration::from_millis(10);
                 }
-            })?;
+                Err(e) => {
+                    return Err(StoreError::Io(format!(
+                        "cannot open sled database in {}: {e}",
+                        path.display()
+                    )));
+                }
+            }
+        };
         let data_file = File::open(path.join("db")).map_err(io)?;
         let tree = |name: &str| db.open_tree(name).map_err(io);
         Ok(SledStore {
@@ -86,6 +119,7 @@ impl SledStore {
             data_file: Mutex::new(data_file),
             db,
             path,
+            _lock: lock,
         })
     }
 
