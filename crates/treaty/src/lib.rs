@@ -1,0 +1,34 @@
+//! coop-treaty: the Agreement between Kazakhstan and Turkmenistan on cooperation in
+//! combating crime, as code. Pure: no I/O, no clock, no threads.
+//!
+//! The event catalogue ([`Payload`]) types every request, reply, refusal, transfer and
+//! governance act; [`validate`] decides whether a record may follow a [`State`], naming
+//! the article and element when it may not ([`Violation`]); [`apply`] folds an accepted
+//! record into the projections (agreement status, authority registry, cases, Article 7
+//! register). The key design decision: the state is a pure fold over records, so
+//! replaying records `0..n` gives exactly the state the live ledger had after record
+//! `n - 1` — that is how the engine enforces the Agreement, how the auditor re-checks it
+//! offline, and how a dispute consultation sees a case as it stood at any point.
+
+mod model;
+mod payload;
+mod report;
+mod rules;
+mod state;
+mod time;
+mod violation;
+
+pub use model::{
+    CrimeCategory, DocRole, DocumentRef, Extent, Form, InfoKind, ItemId, Language, Params, Party,
+    Purpose, RefusalGround, SearchOutcome,
+};
+pub use payload::{Payload, Request, RequestElements, Role, RootKey};
+pub use report::{ComplianceReport, ItemReport, Link};
+pub use rules::{apply, validate};
+pub use state::{
+    Agreement, Case, CaseStatus, CategoryAgreement, ConsentDecision, Cost, CostArrangement,
+    Deadline, DeadlineKind, Dispute, Evidence, Item, KeyGrant, LanguageArrangement, Onward,
+    Protocol, Registered, State, Termination, TimelineEntry, Use, UseBasis,
+};
+pub use time::add_months;
+pub use violation::Violation;

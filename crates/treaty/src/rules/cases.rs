@@ -1,0 +1,377 @@
+//! The case lifecycle (Art. 1.3, 4.1, 4.3, 4.5, 4.6), costs (Art. 5) and disputes
+//! (Art. 8): events that name a case, with optimistic concurrency on its version.
+
+use super::{Ctx, art7, request};
+use crate::model::{Extent, Party};
+use crate::payload::Payload;
+use crate::state::{
+    Case, CaseStatus, Cost, CostArrangement, Deadline, DeadlineKind, Dispute, Registered, State,
+    TimelineEntry,
+};
+use crate::violation::Violation;
+use coop_core::Timestamp;
+
+/// The case the event names, at the version it expects, with its causal links inside it.
+pub(super) fn case_of<'s>(state: &'s State, ctx: &Ctx<'_>) -> Result<&'s Case, Violation> {
+    let body = &ctx.record.event.body;
+    let cr = body
+        .case
+        .ok_or(Violation::CaseRequired(ctx.payload.kind()))?;
+    let case = state.cases.get(&cr.case_id).ok_or(Violation::NoSuchCase)?;
+    if cr.expected_version != case.version {
+        return Err(Violation::VersionConflict {
+            expected: cr.expected_version,
+            actual: case.version,
+        });
+    }
+    for a in &body.answers {
+        if !case.timeline.iter().any(|t| t.evidence.event_hash == *a) {
+            return Err(Violation::UnknownAnswer(a.to_hex()));
+        }
+    }
+    Ok(case)
+}
+
+fn requested_side(case: &Case, signer: &Registered, what: &str) -> Result<(), Violation> {
+    if signer.id != case.requested {
+        return Err(Violation::WrongSide(format!(
+            "{what} comes from the requested authority {}, not from {}",
+            case.requested, signer.id
+        )));
+    }
+    Ok(())
+}
+
+fn requesting_side(case: &Case, signer: &Registered, what: &str) -> Result<(), Violation> {
+    if signer.id != case.requester {
+        return Err(Violation::WrongSide(format!(
+            "{what} comes from the requesting authority {}, not from {}",
+            case.requester, signer.id
+        )));
+    }
+    Ok(())
+}
+
+pub(super) fn participant(case: &Case, signer: &Registered) -> Result<(), Violation> {
+    if signer.id != case.requester && signer.id != case.requested {
+        return Err(Violation::WrongSide(format!(
+            "{} is neither the requesting nor the requested authority of this case",
+            signer.id
+        )));
+    }
+    Ok(())
+}
+
+fn open(case: &Case) -> Result<(), Violation> {
+    if case.status == CaseStatus::Closed {
+        return Err(Violation::CaseClosed);
+    }
+    Ok(())
+}
+
+fn unanswered(case: &Case) -> Result<(), Violation> {
+    open(case)?;
+    if let Some(f) = &case.final_answer {
+        return Err(Violation::AlreadyAnswered(format!(
+            "final answer at record {}",
+            f.seq
+        )));
+    }
+    Ok(())
+}
+
+pub(super) fn check(state: &State, ctx: &Ctx<'_>, signer: &Registered) -> Result<(), Violation> {
+    let case = case_of(state, ctx)?;
+    match &ctx.payload {
+        Payload::OralRequestConfirmed { documents } => {
+            requesting_side(case, signer, "the written confirmation")?;
+            open(case)?;
+            if !case.oral || case.confirmed {
+                return Err(Violation::Art4_1_Oral(
+                    "there is no unconfirmed oral request in this case".into(),
+                ));
+            }
+            request::check_languages(
+                state,
+                &case.requester,
+                case.requester_party,
+                &case.requested,
+                documents,
+            )
+        }
+        Payload::Acknowledged => {
+            requested_side(case, signer, "an acknowledgement")?;
+            open(case)?;
+            if case.status != CaseStatus::Open {
+                return Err(Violation::AlreadyAnswered(
+                    "already acknowledged or answered".into(),
+                ));
+            }
+            Ok(())
+        }
+        Payload::AdditionalInfoRequested { .. } => {
+            requesting_side(case, signer, "a request for additional information")?;
+            open(case)
+        }
+        Payload::AdditionalInfoProvided { .. } => {
+            requested_side(case, signer, "additional information")?;
+            open(case)?;
+            if !case
+                .deadlines
+                .iter()
+                .any(|d| d.kind == DeadlineKind::AdditionalInfo && d.met_at.is_none())
+            {
+                return Err(Violation::Art4_3_AdditionalInfo(
+                    "no additional information was requested in this case".into(),
+                ));
+            }
+            Ok(())
+        }
+        Payload::Refused {
+            extent,
+            grounds,
+            reasons,
+        } => {
+            requested_side(case, signer, "a refusal")?;
+            unanswered(case)?;
+            if case.partly_refused {
+                return Err(Violation::AlreadyAnswered("already refused in part".into()));
+            }
+            if grounds.is_empty() {
+                return Err(Violation::Art4_5_NoGrounds);
+            }
+            if reasons.is_none() {
+                return Err(Violation::Art4_6_NoReasons(match extent {
+                    Extent::Full => "a refusal",
+                    Extent::Partial => "a partial refusal",
+                }));
+            }
+            Ok(())
+        }
+        Payload::ExecutionReported {
+            extent,
+            reasons,
+            search_outcome,
+        } => {
+            requested_side(case, signer, "an execution report")?;
+            unanswered(case)?;
+            if *extent == Extent::Partial && reasons.is_none() {
+                return Err(Violation::Art4_6_NoReasons("a partial execution"));
+            }
+            match (case.wanted_person_search, search_outcome) {
+                (true, None) => Err(Violation::Art1_3_Search(
+                    "report the search outcome: found, detained, arrested, information provided or not found".into(),
+                )),
+                (false, Some(_)) => Err(Violation::Art1_3_Search(
+                    "this case is not a wanted-person search".into(),
+                )),
+                _ => Ok(()),
+            }
+        }
+        Payload::CostRecorded { currency, .. } => {
+            participant(case, signer)?;
+            if currency.len() != 3 || !currency.bytes().all(|b| b.is_ascii_uppercase()) {
+                return Err(Violation::Art5_Costs(format!(
+                    "{currency:?} is not an ISO 4217 currency code"
+                )));
+            }
+            Ok(())
+        }
+        Payload::CostArrangementProposed { .. } => {
+            participant(case, signer)?;
+            if case
+                .cost_arrangement
+                .as_ref()
+                .is_some_and(|a| a.accepted.is_some())
+            {
+                return Err(Violation::Art5_Costs(
+                    "this case already has an accepted cost arrangement".into(),
+                ));
+            }
+            Ok(())
+        }
+        Payload::CostArrangementAccepted { proposal } => {
+            participant(case, signer)?;
+            let a = case
+                .cost_arrangement
+                .as_ref()
+                .filter(|a| a.proposal.event_hash == *proposal && a.accepted.is_none())
+                .ok_or_else(|| {
+                    Violation::Art5_Costs(format!(
+                        "there is no open cost arrangement proposal {proposal}"
+                    ))
+                })?;
+            if a.proposer == signer.party {
+                return Err(Violation::Art5_Costs(format!(
+                    "an arrangement needs both Parties: it was proposed by {}, so {} must accept it",
+                    a.proposer,
+                    a.proposer.other()
+                )));
+            }
+            Ok(())
+        }
+        Payload::DisputeRaised { dispute, .. } => {
+            participant(case, signer)?;
+            if case.disputes.contains_key(dispute) {
+                return Err(Violation::Art8_Dispute(format!(
+                    "dispute {dispute} already exists in this case"
+                )));
+            }
+            Ok(())
+        }
+        Payload::ConsultationHeld { dispute, .. } | Payload::DisputeSettled { dispute, .. } => {
+            participant(case, signer)?;
+            match case.disputes.get(dispute) {
+                None => Err(Violation::Art8_Dispute(format!(
+                    "there is no dispute {dispute} in this case"
+                ))),
+                Some(d) if d.settled.is_some() => Err(Violation::Art8_Dispute(format!(
+                    "dispute {dispute} is already settled"
+                ))),
+                Some(_) => Ok(()),
+            }
+        }
+        Payload::CaseClosed => {
+            participant(case, signer)?;
+            open(case)
+        }
+        _ => art7::check(state, ctx, case, signer),
+    }
+}
+
+fn meet(case: &mut Case, kind: DeadlineKind, at: Timestamp) {
+    if let Some(d) = case
+        .deadlines
+        .iter_mut()
+        .find(|d| d.kind == kind && d.met_at.is_none())
+    {
+        d.met_at = Some(at);
+    }
+}
+
+fn reasons_notice(case: &mut Case, seq: u64, at: Timestamp, notice_ms: u64) {
+    case.deadlines.push(Deadline {
+        kind: DeadlineKind::ReasonsNotice,
+        opened_seq: seq,
+        due: Timestamp(case.opened_at.0.saturating_add(notice_ms)),
+        met_at: Some(at),
+    });
+}
+
+pub(super) fn fold(state: &mut State, ctx: &Ctx<'_>, party: Option<Party>) {
+    let Some(party) = party else { return };
+    let Some(case_id) = ctx.record.event.body.case.map(|c| c.case_id) else {
+        return;
+    };
+    let params = state.params_at(ctx.at());
+    art7::fold(state, ctx, case_id, party);
+    let Some(case) = state.cases.get_mut(&case_id) else {
+        return;
+    };
+    let ev = &ctx.evidence;
+    let at = ctx.at();
+    case.version += 1;
+    case.timeline.push(TimelineEntry {
+        evidence: ev.clone(),
+        kind: ctx.payload.kind(),
+    });
+    match &ctx.payload {
+        Payload::OralRequestConfirmed { documents } => {
+            case.confirmed = true;
+            meet(case, DeadlineKind::OralConfirmation, at);
+            case.documents.extend(documents.iter().cloned());
+        }
+        Payload::Acknowledged => case.status = CaseStatus::Acknowledged,
+        Payload::AdditionalInfoRequested { document } => {
+            case.deadlines.push(Deadline {
+                kind: DeadlineKind::AdditionalInfo,
+                opened_seq: ev.seq,
+                due: Timestamp(at.0.saturating_add(params.additional_info_ms)),
+                met_at: None,
+            });
+            case.documents.push(document.clone());
+        }
+        Payload::AdditionalInfoProvided { document } => {
+            meet(case, DeadlineKind::AdditionalInfo, at);
+            case.documents.push(document.clone());
+        }
+        Payload::Refused {
+            extent, reasons, ..
+        } => {
+            match extent {
+                Extent::Full => {
+                    case.status = CaseStatus::Refused;
+                    case.final_answer = Some(ev.clone());
+                }
+                Extent::Partial => {
+                    case.status = CaseStatus::PartlyRefused;
+                    case.partly_refused = true;
+                }
+            }
+            case.documents.extend(reasons.iter().cloned());
+            reasons_notice(case, ev.seq, at, params.refusal_notice_ms);
+        }
+        Payload::ExecutionReported {
+            extent,
+            reasons,
+            search_outcome,
+        } => {
+            case.status = CaseStatus::Executed(*extent);
+            case.final_answer = Some(ev.clone());
+            case.search_outcome = *search_outcome;
+            case.documents.extend(reasons.iter().cloned());
+            if *extent == Extent::Partial && !case.partly_refused {
+                reasons_notice(case, ev.seq, at, params.refusal_notice_ms);
+            }
+        }
+        Payload::CostRecorded {
+            amount_minor,
+            currency,
+        } => case.costs.push(Cost {
+            party,
+            amount_minor: *amount_minor,
+            currency: currency.clone(),
+            seq: ev.seq,
+        }),
+        Payload::CostArrangementProposed { terms } => {
+            case.cost_arrangement = Some(CostArrangement {
+                proposal: ev.clone(),
+                proposer: party,
+                accepted: None,
+            });
+            case.documents.push(terms.clone());
+        }
+        Payload::CostArrangementAccepted { .. } => {
+            if let Some(a) = case.cost_arrangement.as_mut() {
+                a.accepted = Some(ev.clone());
+            }
+        }
+        Payload::DisputeRaised { dispute, subject } => {
+            case.disputes.insert(
+                *dispute,
+                Dispute {
+                    raised: ev.clone(),
+                    consultations: Vec::new(),
+                    settled: None,
+                },
+            );
+            case.documents.push(subject.clone());
+        }
+        Payload::ConsultationHeld { dispute, minutes } => {
+            if let Some(d) = case.disputes.get_mut(dispute) {
+                d.consultations.push(ev.clone());
+            }
+            case.documents.push(minutes.clone());
+        }
+        Payload::DisputeSettled { dispute, outcome } => {
+            if let Some(d) = case.disputes.get_mut(dispute) {
+                d.settled = Some(ev.clone());
+            }
+            case.documents.push(outcome.clone());
+        }
+        Payload::CaseClosed => case.status = CaseStatus::Closed,
+        Payload::InformationTransferred { document, .. }
+        | Payload::ConsentGranted { document, .. } => case.documents.push(document.clone()),
+        _ => {}
+    }
+}

@@ -1,0 +1,394 @@
+//! Governance (Art. 3, 9, 10), signed by a Party's root key: genesis and its acceptance,
+//! the registry of authorities, auditors and witnesses, entry into force, termination,
+//! protocols.
+
+use super::Ctx;
+use crate::model::{DocRole, Language, Party};
+use crate::payload::{Payload, Role};
+use crate::state::{KeyGrant, Protocol, Registered, State, Termination};
+use crate::time::add_months;
+use crate::violation::Violation;
+use coop_core::{LedgerId, PublicKey, Timestamp};
+
+pub(super) fn check_genesis(ctx: &Ctx<'_>) -> Result<(), Violation> {
+    let Payload::Genesis {
+        roots,
+        agreement_texts,
+        ..
+    } = &ctx.payload
+    else {
+        return Err(Violation::Art10_Genesis(
+            "the first record of a ledger must be the genesis".into(),
+        ));
+    };
+    let body = &ctx.record.event.body;
+    if body.ledger_id.is_some() {
+        return Err(Violation::Art10_Genesis(
+            "the genesis cannot name a ledger: its own hash defines the ledger id".into(),
+        ));
+    }
+    let mut parties: Vec<Party> = roots.iter().map(|r| r.party).collect();
+    parties.sort();
+    if parties != [Party::Kz, Party::Tm] {
+        return Err(Violation::Art10_Genesis(
+            "the genesis must name exactly one root key for each Party".into(),
+        ));
+    }
+    if roots.first().map(|r| &r.authority) == roots.get(1).map(|r| &r.authority)
+        || roots.first().map(|r| r.key) == roots.get(1).map(|r| r.key)
+    {
+        return Err(Violation::Art10_Genesis(
+            "the two Parties' roots must have different ids and keys".into(),
+        ));
+    }
+    for r in roots {
+        r.key
+            .check()
+            .map_err(|e| Violation::Art3_Registry(format!("root key of {}: {e}", r.party)))?;
+    }
+    if !roots
+        .iter()
+        .any(|r| r.authority == body.author.authority && r.key == body.author.key)
+    {
+        return Err(Violation::Art10_Genesis(
+            "the genesis must be signed by one of the two roots it names".into(),
+        ));
+    }
+    for lang in [Language::Kk, Language::Tk, Language::Ru] {
+        if !agreement_texts
+            .iter()
+            .any(|d| d.language == lang && d.role == DocRole::Original)
+        {
+            return Err(Violation::Art10_Genesis(format!(
+                "the genesis lacks the digest of the Agreement's {lang} text"
+            )));
+        }
+    }
+    Ok(())
+}
+
+pub(super) fn fold_genesis(state: &mut State, ctx: &Ctx<'_>) {
+    let Payload::Genesis {
+        roots,
+        agreement_texts,
+        params,
+    } = &ctx.payload
+    else {
+        return;
+    };
+    let body = &ctx.record.event.body;
+    state.ledger_id = body
+        .to_bytes()
+        .ok()
+        .map(|b| LedgerId::from_genesis_body(&b));
+    for r in roots {
+        state.registry.insert(
+            r.authority.clone(),
+            Registered {
+                id: r.authority.clone(),
+                party: r.party,
+                role: Role::Root,
+                name: format!("{} root (diplomatic channel)", r.party),
+                keys: vec![KeyGrant {
+                    key: r.key,
+                    from_seq: 0,
+                    until_seq: None,
+                }],
+                retired_at: None,
+            },
+        );
+    }
+    state.agreement.proposer = roots
+        .iter()
+        .find(|r| r.authority == body.author.authority)
+        .map(|r| r.party);
+    state.agreement.genesis = Some(ctx.evidence.clone());
+    state.agreement.texts = agreement_texts.clone();
+    state.agreement.genesis_params = params.clone();
+}
+
+fn key_in_use(state: &State, key: &PublicKey) -> bool {
+    state
+        .registry
+        .values()
+        .any(|r| r.keys.iter().any(|g| g.key == *key))
+}
+
+fn new_key(state: &State, key: &PublicKey) -> Result<(), Violation> {
+    key.check()
+        .map_err(|e| Violation::Art3_Registry(e.to_string()))?;
+    if key_in_use(state, key) {
+        return Err(Violation::Art3_Registry(format!(
+            "key {key} is already registered; every key belongs to one party only"
+        )));
+    }
+    Ok(())
+}
+
+fn own_authority<'s>(
+    state: &'s State,
+    root: &Registered,
+    id: &coop_core::AuthorityId,
+) -> Result<&'s Registered, Violation> {
+    let a = state
+        .authority(id)
+        .ok_or_else(|| Violation::Art3_Registry(format!("{id} is not registered")))?;
+    if a.party != root.party {
+        return Err(Violation::Art3_Registry(format!(
+            "{} may change only its own Party's register; {id} belongs to {}",
+            root.id, a.party
+        )));
+    }
+    if a.role == Role::Root {
+        return Err(Violation::Art3_Registry(format!(
+            "{id} is a root; roots are fixed by the genesis"
+        )));
+    }
+    if a.retired_at.is_some() {
+        return Err(Violation::Art3_Registry(format!("{id} is retired")));
+    }
+    Ok(a)
+}
+
+pub(super) fn check(state: &State, ctx: &Ctx<'_>, root: &Registered) -> Result<(), Violation> {
+    let agreement = &state.agreement;
+    match &ctx.payload {
+        Payload::Genesis { .. } => Err(Violation::Art10_Genesis(
+            "this ledger already has its genesis".into(),
+        )),
+        Payload::GenesisAccepted => {
+            if agreement.accepted.is_some() {
+                return Err(Violation::Art10_Genesis(
+                    "the genesis is already accepted".into(),
+                ));
+            }
+            if agreement.proposer == Some(root.party) {
+                return Err(Violation::Art10_Genesis(
+                    "the genesis must be accepted by the other Party's root".into(),
+                ));
+            }
+            Ok(())
+        }
+        Payload::AuthorityDesignated {
+            authority,
+            key,
+            name,
+        } => {
+            if state.authority(authority).is_some() {
+                return Err(Violation::Art3_Registry(format!(
+                    "{authority} is already registered"
+                )));
+            }
+            if name.trim().is_empty() {
+                return Err(Violation::Art3_Registry(
+                    "a designated authority needs its name".into(),
+                ));
+            }
+            new_key(state, key)
+        }
+        Payload::AuthorityKeyChanged {
+            authority,
+            new_key: k,
+        } => {
+            own_authority(state, root, authority)?;
+            new_key(state, k)
+        }
+        Payload::AuthorityRetired { authority } => {
+            own_authority(state, root, authority).map(|_| ())
+        }
+        Payload::KeyRevoked { authority, key } => {
+            let a = own_authority(state, root, authority)?;
+            if !a.key_active_at(key, ctx.seq()) {
+                return Err(Violation::Art3_Registry(format!(
+                    "{key} is not an active key of {authority}"
+                )));
+            }
+            Ok(())
+        }
+        Payload::ObserverRegistered { id, role, key } => {
+            if !matches!(role, Role::Auditor | Role::Witness) {
+                return Err(Violation::Art3_Registry(
+                    "only auditors and witnesses are registered this way".into(),
+                ));
+            }
+            if state.authority(id).is_some() {
+                return Err(Violation::Art3_Registry(format!(
+                    "{id} is already registered"
+                )));
+            }
+            new_key(state, key)
+        }
+        Payload::InternalProceduresCompleted { authorities } => {
+            if agreement.procedures.contains_key(&root.party) {
+                return Err(Violation::Art10_Procedure(format!(
+                    "{} has already notified completion of its internal procedures",
+                    root.party
+                )));
+            }
+            for a in authorities {
+                let ok = state
+                    .authority(a)
+                    .is_some_and(|r| r.party == root.party && r.role == Role::Competent);
+                if !ok {
+                    return Err(Violation::Art3_Registry(format!(
+                        "the notification lists {a}, which is not a designated competent authority of {}",
+                        root.party
+                    )));
+                }
+            }
+            if authorities.is_empty() {
+                return Err(Violation::Art3_Registry(
+                    "the notification must list the Party's competent authorities".into(),
+                ));
+            }
+            Ok(())
+        }
+        Payload::TerminationNotice => {
+            if agreement.termination.is_some() {
+                return Err(Violation::Art10_Procedure(
+                    "notice of termination has already been given".into(),
+                ));
+            }
+            if agreement.in_force_from().is_none() {
+                return Err(Violation::Art10_Procedure(
+                    "the Agreement is not in force, so it cannot be terminated".into(),
+                ));
+            }
+            Ok(())
+        }
+        Payload::ProtocolProposed { id, .. } => {
+            if agreement.protocols.contains_key(id) {
+                return Err(Violation::Art9_Protocol(format!(
+                    "protocol {id} was already proposed"
+                )));
+            }
+            Ok(())
+        }
+        Payload::ProtocolAccepted { id } => {
+            let p = agreement
+                .protocols
+                .get(id)
+                .ok_or_else(|| Violation::Art9_Protocol(format!("there is no protocol {id}")))?;
+            if p.accepted.is_some() {
+                return Err(Violation::Art9_Protocol(format!(
+                    "protocol {id} is already accepted"
+                )));
+            }
+            if p.proposer == root.party {
+                return Err(Violation::Art9_Protocol(
+                    "a protocol must be accepted by the other Party's root".into(),
+                ));
+            }
+            Ok(())
+        }
+        _ => Ok(()),
+    }
+}
+
+fn grant(seq: u64, key: PublicKey) -> KeyGrant {
+    // A key registered by record `seq` signs from the next record on.
+    KeyGrant {
+        key,
+        from_seq: seq + 1,
+        until_seq: None,
+    }
+}
+
+pub(super) fn fold(state: &mut State, ctx: &Ctx<'_>, party: Option<Party>) {
+    let Some(party) = party else { return };
+    let seq = ctx.seq();
+    match &ctx.payload {
+        Payload::GenesisAccepted => state.agreement.accepted = Some(ctx.evidence.clone()),
+        Payload::AuthorityDesignated {
+            authority,
+            key,
+            name,
+        } => {
+            state.registry.insert(
+                authority.clone(),
+                Registered {
+                    id: authority.clone(),
+                    party,
+                    role: Role::Competent,
+                    name: name.clone(),
+                    keys: vec![grant(seq, *key)],
+                    retired_at: None,
+                },
+            );
+        }
+        Payload::AuthorityKeyChanged { authority, new_key } => {
+            if let Some(a) = state.registry.get_mut(authority) {
+                for g in a.keys.iter_mut().filter(|g| g.until_seq.is_none()) {
+                    g.until_seq = Some(seq + 1);
+                }
+                a.keys.push(grant(seq, *new_key));
+            }
+        }
+        Payload::AuthorityRetired { authority } => {
+            if let Some(a) = state.registry.get_mut(authority) {
+                a.retired_at = Some(seq + 1);
+            }
+        }
+        Payload::KeyRevoked { authority, key } => {
+            if let Some(a) = state.registry.get_mut(authority) {
+                for g in a
+                    .keys
+                    .iter_mut()
+                    .filter(|g| g.key == *key && g.until_seq.is_none())
+                {
+                    g.until_seq = Some(seq + 1);
+                }
+            }
+        }
+        Payload::ObserverRegistered { id, role, key } => {
+            state.registry.insert(
+                id.clone(),
+                Registered {
+                    id: id.clone(),
+                    party,
+                    role: *role,
+                    name: id.to_string(),
+                    keys: vec![grant(seq, *key)],
+                    retired_at: None,
+                },
+            );
+        }
+        Payload::InternalProceduresCompleted { .. } => {
+            state
+                .agreement
+                .procedures
+                .insert(party, ctx.evidence.clone());
+        }
+        Payload::TerminationNotice => {
+            let months = state.params_at(ctx.at()).termination_months;
+            state.agreement.termination = Some(Termination {
+                by: party,
+                received_at: ctx.at(),
+                effective_at: add_months(ctx.at(), months),
+            });
+        }
+        Payload::ProtocolProposed {
+            id,
+            params,
+            effective_from,
+            ..
+        } => {
+            state.agreement.protocols.insert(
+                *id,
+                Protocol {
+                    proposer: party,
+                    params: params.clone(),
+                    effective_from: Timestamp(*effective_from),
+                    proposed: ctx.evidence.clone(),
+                    accepted: None,
+                },
+            );
+        }
+        Payload::ProtocolAccepted { id } => {
+            if let Some(p) = state.agreement.protocols.get_mut(id) {
+                p.accepted = Some(ctx.evidence.clone());
+            }
+        }
+        _ => {}
+    }
+}

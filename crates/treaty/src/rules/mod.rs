@@ -1,0 +1,168 @@
+//! The rules: `validate(&State, &Record)` decides, `apply(&mut State, &Record)` folds.
+//! Both are pure. `validate` checks who signed (Art. 3, judged at the record's position),
+//! the Agreement's force (Art. 10), then the payload's own clause.
+
+mod art7;
+mod cases;
+mod governance;
+mod request;
+
+use crate::payload::{Payload, Role};
+use crate::state::{Evidence, Registered, State};
+use crate::violation::Violation;
+use coop_core::{Record, Timestamp};
+
+/// A record, decoded once for the rules.
+pub(crate) struct Ctx<'r> {
+    pub record: &'r Record,
+    pub payload: Payload,
+    pub evidence: Evidence,
+}
+
+impl<'r> Ctx<'r> {
+    pub(crate) fn new(record: &'r Record) -> Result<Ctx<'r>, Violation> {
+        let body = &record.event.body;
+        let payload = Payload::from_bytes(&body.payload)
+            .map_err(|e| Violation::MalformedPayload(e.to_string()))?;
+        let event_hash = body
+            .event_hash()
+            .map_err(|e| Violation::MalformedPayload(e.to_string()))?;
+        Ok(Ctx {
+            record,
+            payload,
+            evidence: Evidence {
+                seq: record.seq,
+                event_hash,
+                signer: body.author.authority.clone(),
+                key: body.author.key,
+                at: record.received_at,
+            },
+        })
+    }
+
+    pub(crate) fn seq(&self) -> u64 {
+        self.record.seq
+    }
+
+    pub(crate) fn at(&self) -> Timestamp {
+        self.record.received_at
+    }
+}
+
+/// Decides whether `record` may be appended after the records folded into `state`.
+/// Signatures are verified elsewhere (in parallel, by the engine and the verifier); this
+/// checks that the signing key was registered and active here.
+pub fn validate(state: &State, record: &Record) -> Result<(), Violation> {
+    let ctx = Ctx::new(record)?;
+    check(state, &ctx)
+}
+
+/// Folds a record that [`validate`] accepted into the state.
+pub fn apply(state: &mut State, record: &Record) {
+    if let Ok(ctx) = Ctx::new(record) {
+        fold(state, &ctx);
+    }
+}
+
+impl State {
+    /// Validates and, if accepted, applies `record`. On refusal the state is unchanged.
+    pub fn step(&mut self, record: &Record) -> Result<(), Violation> {
+        let ctx = Ctx::new(record)?;
+        check(self, &ctx)?;
+        fold(self, &ctx);
+        Ok(())
+    }
+
+    /// The state after folding `records` in order, refusing at the first violation (with
+    /// its seq).
+    pub fn replay<'a>(
+        records: impl IntoIterator<Item = &'a Record>,
+    ) -> Result<State, (u64, Violation)> {
+        let mut s = State::default();
+        for r in records {
+            s.step(r).map_err(|v| (r.seq, v))?;
+        }
+        Ok(s)
+    }
+}
+
+fn check(state: &State, ctx: &Ctx<'_>) -> Result<(), Violation> {
+    let body = &ctx.record.event.body;
+    if ctx.seq() != state.size {
+        return Err(Violation::MalformedPayload(format!(
+            "record {} cannot follow {} records",
+            ctx.seq(),
+            state.size
+        )));
+    }
+    if state.size == 0 {
+        return governance::check_genesis(ctx);
+    }
+    if body.ledger_id != state.ledger_id {
+        return Err(Violation::MalformedPayload(
+            "the event is bound to another ledger".into(),
+        ));
+    }
+    let signer = signer(state, ctx)?;
+    if state.agreement.accepted.is_none() && !matches!(ctx.payload, Payload::GenesisAccepted) {
+        return Err(Violation::Art10_NotConstituted);
+    }
+    if ctx.payload.is_governance() {
+        if signer.role != Role::Root {
+            return Err(Violation::Art3_NotRoot {
+                kind: ctx.payload.kind(),
+                author: signer.id.to_string(),
+            });
+        }
+        return governance::check(state, ctx, signer);
+    }
+    if signer.role != Role::Competent {
+        return Err(Violation::Art3_NotCompetentAuthority {
+            kind: ctx.payload.kind(),
+            author: signer.id.to_string(),
+        });
+    }
+    if !state
+        .agreement
+        .in_force_from()
+        .is_some_and(|f| f <= ctx.at())
+    {
+        return Err(Violation::Art10_NotInForce);
+    }
+    match &ctx.payload {
+        Payload::CategoryAgreed { .. }
+        | Payload::Request(_)
+        | Payload::LanguageArrangementProposed { .. }
+        | Payload::LanguageArrangementAccepted { .. }
+        | Payload::OtherCooperation { .. } => request::check(state, ctx, signer),
+        _ => cases::check(state, ctx, signer),
+    }
+}
+
+/// The registered signer whose key is active at this position (Art. 3).
+fn signer<'s>(state: &'s State, ctx: &Ctx<'_>) -> Result<&'s Registered, Violation> {
+    let author = &ctx.record.event.body.author;
+    let reg = state
+        .authority(&author.authority)
+        .ok_or_else(|| Violation::Art3_UnknownAuthority(author.authority.to_string()))?;
+    if !reg.key_active_at(&author.key, ctx.seq()) {
+        return Err(Violation::Art3_KeyNotActive(author.authority.to_string()));
+    }
+    Ok(reg)
+}
+
+fn fold(state: &mut State, ctx: &Ctx<'_>) {
+    let party = state.authority(&ctx.evidence.signer).map(|r| r.party);
+    match &ctx.payload {
+        Payload::Genesis { .. } => governance::fold_genesis(state, ctx),
+        p if p.is_governance() => governance::fold(state, ctx, party),
+        Payload::CategoryAgreed { .. }
+        | Payload::Request(_)
+        | Payload::LanguageArrangementProposed { .. }
+        | Payload::LanguageArrangementAccepted { .. }
+        | Payload::OtherCooperation { .. } => request::fold(state, ctx, party),
+        _ => cases::fold(state, ctx, party),
+    }
+    state.size = ctx.seq() + 1;
+    state.last_time = ctx.at();
+}

@@ -1,0 +1,339 @@
+//! Art. 1, 2 and 4.1–4.2: requests (which open cases), Art. 1.2 agreements on other
+//! crimes, Art. 4.2 language arrangements, and Art. 2.3–2.6 cooperation.
+
+use super::Ctx;
+use crate::model::{CrimeCategory, DocRole, DocumentRef, Form, Language, Party};
+use crate::payload::{Payload, Request, Role};
+use crate::state::{
+    Case, CaseStatus, CategoryAgreement, Deadline, DeadlineKind, LanguageArrangement, Registered,
+    State, TimelineEntry,
+};
+use crate::violation::Violation;
+use coop_core::AuthorityId;
+
+fn not_terminated(state: &State, ctx: &Ctx<'_>) -> Result<(), Violation> {
+    match &state.agreement.termination {
+        Some(t) if t.effective_at <= ctx.at() => Err(Violation::Art10_Terminated(t.effective_at.0)),
+        _ => Ok(()),
+    }
+}
+
+/// `id` must be an active competent authority of `party`.
+fn counterpart<'s>(
+    state: &'s State,
+    id: &AuthorityId,
+    party: Party,
+) -> Result<&'s Registered, String> {
+    let a = state
+        .authority(id)
+        .ok_or_else(|| format!("{id} is not a registered authority"))?;
+    if a.role != Role::Competent {
+        return Err(format!("{id} is not a competent authority"));
+    }
+    if a.party != party {
+        return Err(format!("{id} belongs to {}, not to {party}", a.party));
+    }
+    if a.retired_at.is_some() {
+        return Err(format!("{id} has been retired"));
+    }
+    Ok(a)
+}
+
+/// Art. 4.2: the state-language original plus a translation into the requested Party's
+/// language or Russian, unless an accepted arrangement between the two authorities
+/// names the languages to use.
+pub(super) fn check_languages(
+    state: &State,
+    requester: &AuthorityId,
+    requester_party: Party,
+    requested: &AuthorityId,
+    documents: &[DocumentRef],
+) -> Result<(), Violation> {
+    if let Some(langs) = state.language_arrangement(requester, requested) {
+        if documents.is_empty() {
+            return Err(Violation::Art4_2_Language(
+                "the request carries no document".into(),
+            ));
+        }
+        if let Some(d) = documents.iter().find(|d| !langs.contains(&d.language)) {
+            return Err(Violation::Art4_2_Language(format!(
+                "a document is in {}, outside the languages agreed between {requester} and {requested}",
+                d.language
+            )));
+        }
+        return Ok(());
+    }
+    let own = requester_party.state_language();
+    let target = requester_party.other().state_language();
+    let originals: Vec<&DocumentRef> = documents
+        .iter()
+        .filter(|d| d.role == DocRole::Original && d.language == own)
+        .collect();
+    if originals.is_empty() {
+        return Err(Violation::Art4_2_MissingOriginal(own));
+    }
+    let translated = originals.iter().any(|o| {
+        documents.iter().any(|d| {
+            d.role == DocRole::TranslationOf(o.digest)
+                && (d.language == target || d.language == Language::Ru)
+        })
+    });
+    if !translated {
+        return Err(Violation::Art4_2_MissingTranslation { requested: target });
+    }
+    Ok(())
+}
+
+fn check_elements(r: &Request) -> Result<&AuthorityId, Violation> {
+    let e = &r.elements;
+    let requested = e
+        .requested_authority
+        .as_ref()
+        .ok_or(Violation::Art4_1_1MissingRequestedAuthority)?;
+    if e.grounds.is_none() {
+        return Err(Violation::Art4_1_2MissingGrounds(
+            "a reasoned statement of its grounds",
+        ));
+    }
+    if e.requesting_service.trim().is_empty() {
+        return Err(Violation::Art4_1_2MissingGrounds(
+            "the name of the requesting service",
+        ));
+    }
+    if e.requested_service.trim().is_empty() {
+        return Err(Violation::Art4_1_2MissingGrounds(
+            "the name of the requested service",
+        ));
+    }
+    if e.case_description.is_none() {
+        return Err(Violation::Art4_1_3MissingCaseDescription);
+    }
+    if e.content.is_none() {
+        return Err(Violation::Art4_1_4MissingContent);
+    }
+    if e.decision_copy.is_none() {
+        return Err(Violation::Art4_1_5MissingDecisionCopy);
+    }
+    if e.legal_provision.is_none() {
+        return Err(Violation::Art4_1_5MissingLegalProvision);
+    }
+    Ok(requested)
+}
+
+pub(super) fn check(state: &State, ctx: &Ctx<'_>, signer: &Registered) -> Result<(), Violation> {
+    let other = signer.party.other();
+    match &ctx.payload {
+        Payload::CategoryAgreed { with, description } => {
+            not_terminated(state, ctx)?;
+            counterpart(state, with, other).map_err(Violation::Art1_2_NoAgreement)?;
+            if description.trim().is_empty() {
+                return Err(Violation::Art1_2_NoAgreement(
+                    "the agreement must describe the crime".into(),
+                ));
+            }
+            Ok(())
+        }
+        Payload::Request(r) => {
+            not_terminated(state, ctx)?;
+            let case = ctx
+                .record
+                .event
+                .body
+                .case
+                .ok_or(Violation::CaseRequired("request"))?;
+            if state.cases.contains_key(&case.case_id) {
+                return Err(Violation::CaseExists);
+            }
+            if case.expected_version != 0 {
+                return Err(Violation::VersionConflict {
+                    expected: case.expected_version,
+                    actual: 0,
+                });
+            }
+            let requested = check_elements(r)?;
+            counterpart(state, requested, other).map_err(Violation::Art4_1_WrongRecipient)?;
+            if let CrimeCategory::Other(h) = r.category {
+                let a = state.category_agreements.get(&h).ok_or_else(|| {
+                    Violation::Art1_2_NoAgreement(format!(
+                        "no recorded agreement has event hash {h}"
+                    ))
+                })?;
+                if a.party != other || a.with != signer.id {
+                    return Err(Violation::Art1_2_NoAgreement(format!(
+                        "the agreement {h} was not given by {other} to {}",
+                        signer.id
+                    )));
+                }
+            }
+            if !matches!(r.form, Form::ExecuteRequest | Form::ExchangeInformation(_)) {
+                return Err(Violation::Art2_Form(
+                    "a request asks for execution (2.1) or information (2.2); record other forms as other cooperation".into(),
+                ));
+            }
+            if r.wanted_person_search && r.form != Form::ExecuteRequest {
+                return Err(Violation::Art1_3_Search(
+                    "a wanted-person search is a request for execution (Art. 2.1)".into(),
+                ));
+            }
+            if r.purposes.is_empty() || r.purposes.iter().any(|p| p.0.trim().is_empty()) {
+                return Err(Violation::Art7_Other(
+                    "a request must state the purposes its information may serve (Art. 7.2)".into(),
+                ));
+            }
+            if r.oral && !r.urgent {
+                return Err(Violation::Art4_1_Oral(
+                    "a prior oral request is allowed only when urgent execution is needed".into(),
+                ));
+            }
+            if !r.oral || !r.documents.is_empty() {
+                check_languages(state, &signer.id, signer.party, requested, &r.documents)?;
+            }
+            Ok(())
+        }
+        Payload::LanguageArrangementProposed { with, languages } => {
+            counterpart(state, with, other).map_err(Violation::Art4_2_Language)?;
+            if languages.is_empty() {
+                return Err(Violation::Art4_2_Language(
+                    "a language arrangement must name at least one language".into(),
+                ));
+            }
+            Ok(())
+        }
+        Payload::LanguageArrangementAccepted { proposal } => {
+            let p = state.language_arrangements.get(proposal).ok_or_else(|| {
+                Violation::Art4_2_Language(format!(
+                    "there is no language arrangement proposal {proposal}"
+                ))
+            })?;
+            if p.with != signer.id {
+                return Err(Violation::Art4_2_Language(format!(
+                    "only {} can accept this arrangement",
+                    p.with
+                )));
+            }
+            if p.accepted.is_some() {
+                return Err(Violation::Art4_2_Language(
+                    "the arrangement is already accepted".into(),
+                ));
+            }
+            Ok(())
+        }
+        Payload::OtherCooperation { form, with, .. } => {
+            not_terminated(state, ctx)?;
+            if matches!(form, Form::ExecuteRequest | Form::ExchangeInformation(_)) {
+                return Err(Violation::Art2_Form(
+                    "executing requests and exchanging information go through a request and its case".into(),
+                ));
+            }
+            counterpart(state, with, other).map_err(Violation::Art2_Form)?;
+            Ok(())
+        }
+        _ => Ok(()),
+    }
+}
+
+pub(super) fn fold(state: &mut State, ctx: &Ctx<'_>, party: Option<Party>) {
+    let Some(party) = party else { return };
+    let ev = &ctx.evidence;
+    match &ctx.payload {
+        Payload::CategoryAgreed { with, description } => {
+            state.category_agreements.insert(
+                ev.event_hash,
+                CategoryAgreement {
+                    by: ev.signer.clone(),
+                    party,
+                    with: with.clone(),
+                    description: description.clone(),
+                },
+            );
+        }
+        Payload::Request(r) => {
+            let (Some(case), Some(requested)) = (
+                ctx.record.event.body.case,
+                r.elements.requested_authority.clone(),
+            ) else {
+                return;
+            };
+            let params = state.params_at(ctx.at());
+            let mut deadlines = Vec::new();
+            if r.oral {
+                deadlines.push(Deadline {
+                    kind: DeadlineKind::OralConfirmation,
+                    opened_seq: ctx.seq(),
+                    due: coop_core::Timestamp(
+                        ctx.at().0.saturating_add(params.oral_confirmation_ms),
+                    ),
+                    met_at: None,
+                });
+            }
+            let e = &r.elements;
+            let mut documents = r.documents.clone();
+            documents.extend(
+                [
+                    &e.grounds,
+                    &e.case_description,
+                    &e.content,
+                    &e.decision_copy,
+                    &e.legal_provision,
+                ]
+                .into_iter()
+                .flatten()
+                .cloned(),
+            );
+            state.cases.insert(
+                case.case_id,
+                Case {
+                    id: case.case_id,
+                    requester: ev.signer.clone(),
+                    requester_party: party,
+                    requested,
+                    category: r.category,
+                    form: r.form,
+                    wanted_person_search: r.wanted_person_search,
+                    purposes: r.purposes.clone(),
+                    urgent: r.urgent,
+                    oral: r.oral,
+                    confirmed: !r.oral,
+                    status: CaseStatus::Open,
+                    version: 1,
+                    opened_at: ctx.at(),
+                    timeline: vec![TimelineEntry {
+                        evidence: ev.clone(),
+                        kind: ctx.payload.kind(),
+                    }],
+                    deadlines,
+                    documents,
+                    costs: Vec::new(),
+                    cost_arrangement: None,
+                    disputes: Default::default(),
+                    search_outcome: None,
+                    partly_refused: false,
+                    final_answer: None,
+                },
+            );
+        }
+        Payload::LanguageArrangementProposed { with, languages } => {
+            state.language_arrangements.insert(
+                ev.event_hash,
+                LanguageArrangement {
+                    proposer: ev.signer.clone(),
+                    with: with.clone(),
+                    languages: languages.clone(),
+                    proposal: ev.clone(),
+                    accepted: None,
+                },
+            );
+        }
+        Payload::LanguageArrangementAccepted { proposal } => {
+            if let Some(p) = state.language_arrangements.get_mut(proposal) {
+                p.accepted = Some(ev.clone());
+            }
+        }
+        Payload::OtherCooperation { form, with, .. } => {
+            state
+                .other_cooperation
+                .push((*form, with.clone(), ev.clone()));
+        }
+        _ => {}
+    }
+}

@@ -1,0 +1,501 @@
+//! The projections: agreement status, authority registry, cases, the Article 7 register.
+//! All of them are fields of one [`State`], rebuilt by folding records with
+//! [`State::apply`]; nothing else ever changes a `State`.
+
+use crate::model::{
+    CrimeCategory, DocumentRef, Extent, Form, InfoKind, ItemId, Language, Params, Party, Purpose,
+    SearchOutcome,
+};
+use crate::payload::Role;
+use coop_core::{AuthorityId, CaseId, Hash, LedgerId, PublicKey, Timestamp};
+use std::collections::BTreeMap;
+
+/// A pointer to the record that proves something: where it is, what it hashes to, who
+/// signed it with which key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Evidence {
+    /// Record seq.
+    pub seq: u64,
+    /// Event hash (`blake3(0x04 || body)`).
+    pub event_hash: Hash,
+    /// Signer.
+    pub signer: AuthorityId,
+    /// Signer's key.
+    pub key: PublicKey,
+    /// Node time of the record.
+    pub at: Timestamp,
+}
+
+/// One key of a registered party, valid for records `from_seq .. until_seq`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeyGrant {
+    /// The key.
+    pub key: PublicKey,
+    /// First record it may sign.
+    pub from_seq: u64,
+    /// First record it may no longer sign (changed, revoked, retired).
+    pub until_seq: Option<u64>,
+}
+
+/// A registered party: root, competent authority, auditor or witness.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Registered {
+    /// Its id.
+    pub id: AuthorityId,
+    /// Its Party.
+    pub party: Party,
+    /// Its role.
+    pub role: Role,
+    /// Its name in words.
+    pub name: String,
+    /// Its keys over time.
+    pub keys: Vec<KeyGrant>,
+    /// Record that retired it.
+    pub retired_at: Option<u64>,
+}
+
+impl Registered {
+    /// Whether `key` may sign the record at `seq`.
+    pub fn key_active_at(&self, key: &PublicKey, seq: u64) -> bool {
+        self.retired_at.is_none_or(|r| seq < r)
+            && self
+                .keys
+                .iter()
+                .any(|g| g.key == *key && g.from_seq <= seq && g.until_seq.is_none_or(|u| seq < u))
+    }
+
+    /// The key active now (after the last record), if any.
+    pub fn current_key(&self) -> Option<&PublicKey> {
+        if self.retired_at.is_some() {
+            return None;
+        }
+        self.keys
+            .iter()
+            .find(|g| g.until_seq.is_none())
+            .map(|g| &g.key)
+    }
+}
+
+/// A protocol (Art. 9).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Protocol {
+    /// Who proposed it.
+    pub proposer: Party,
+    /// Its parameters.
+    pub params: Params,
+    /// Requested entry into force.
+    pub effective_from: Timestamp,
+    /// Proposal record.
+    pub proposed: Evidence,
+    /// Acceptance record.
+    pub accepted: Option<Evidence>,
+}
+
+impl Protocol {
+    /// When its parameters apply: the later of the requested date and the acceptance.
+    pub fn in_force_from(&self) -> Option<Timestamp> {
+        self.accepted
+            .as_ref()
+            .map(|a| a.at.max(self.effective_from))
+    }
+}
+
+/// Art. 10 termination.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Termination {
+    /// The Party that gave notice.
+    pub by: Party,
+    /// Notice received (record time).
+    pub received_at: Timestamp,
+    /// Effective: received + the parameter's months.
+    pub effective_at: Timestamp,
+}
+
+/// The agreement-status projection.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct Agreement {
+    /// Genesis record.
+    pub genesis: Option<Evidence>,
+    /// Party whose root signed the genesis.
+    pub proposer: Option<Party>,
+    /// Acceptance record.
+    pub accepted: Option<Evidence>,
+    /// Texts (digests) committed to by the genesis.
+    pub texts: Vec<DocumentRef>,
+    /// Parameters from the genesis.
+    pub genesis_params: Params,
+    /// Art. 10 notifications of completed internal procedures.
+    pub procedures: BTreeMap<Party, Evidence>,
+    /// Termination, once notified.
+    pub termination: Option<Termination>,
+    /// Protocols by id.
+    pub protocols: BTreeMap<u32, Protocol>,
+}
+
+impl Agreement {
+    /// Entry into force: when the last of the two notifications was received.
+    pub fn in_force_from(&self) -> Option<Timestamp> {
+        match (
+            self.procedures.get(&Party::Kz),
+            self.procedures.get(&Party::Tm),
+        ) {
+            (Some(a), Some(b)) => Some(a.at.max(b.at)),
+            _ => None,
+        }
+    }
+
+    /// Whether the Agreement is in force at `t`.
+    pub fn in_force_at(&self, t: Timestamp) -> bool {
+        self.in_force_from().is_some_and(|f| f <= t)
+            && self.termination.as_ref().is_none_or(|x| t < x.effective_at)
+    }
+
+    /// Parameters that apply at `t`: the genesis's, replaced by each protocol in force
+    /// by then, in order of entry into force.
+    pub fn params_at(&self, t: Timestamp) -> Params {
+        let mut in_force: Vec<(Timestamp, u32, &Params)> = self
+            .protocols
+            .iter()
+            .filter_map(|(id, p)| {
+                p.in_force_from()
+                    .filter(|f| *f <= t)
+                    .map(|f| (f, *id, &p.params))
+            })
+            .collect();
+        in_force.sort_by_key(|(f, id, _)| (*f, *id));
+        in_force
+            .last()
+            .map_or_else(|| self.genesis_params.clone(), |(_, _, p)| (*p).clone())
+    }
+}
+
+/// Status of a case.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CaseStatus {
+    /// Request received, no answer yet.
+    Open,
+    /// Acknowledged by the requested authority.
+    Acknowledged,
+    /// Refused in part; execution of the rest pending.
+    PartlyRefused,
+    /// Refused in full.
+    Refused,
+    /// Executed (full or partial).
+    Executed(Extent),
+    /// Closed.
+    Closed,
+}
+
+/// What a deadline is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeadlineKind {
+    /// Art. 4.1: written confirmation of an oral request.
+    OralConfirmation,
+    /// Art. 4.3: additional information.
+    AdditionalInfo,
+    /// Art. 4.6: notice of reasons for refusal or partial execution.
+    ReasonsNotice,
+}
+
+impl DeadlineKind {
+    /// Clause and words.
+    pub fn describe(self) -> &'static str {
+        match self {
+            DeadlineKind::OralConfirmation => "Art. 4.1 written confirmation of the oral request",
+            DeadlineKind::AdditionalInfo => "Art. 4.3 additional information",
+            DeadlineKind::ReasonsNotice => "Art. 4.6 notice of reasons",
+        }
+    }
+}
+
+/// A deadline in a case.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Deadline {
+    /// What for.
+    pub kind: DeadlineKind,
+    /// Opened by this record.
+    pub opened_seq: u64,
+    /// Due.
+    pub due: Timestamp,
+    /// Met by a record at this time.
+    pub met_at: Option<Timestamp>,
+}
+
+impl Deadline {
+    /// Overdue at `now`: unmet and past due, or met late.
+    pub fn overdue_at(&self, now: Timestamp) -> bool {
+        match self.met_at {
+            Some(m) => m > self.due,
+            None => now > self.due,
+        }
+    }
+}
+
+/// One line of a case's timeline.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TimelineEntry {
+    /// The evidence.
+    pub evidence: Evidence,
+    /// Event kind.
+    pub kind: &'static str,
+}
+
+/// A cost entry (Art. 5).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Cost {
+    /// Party that bore it.
+    pub party: Party,
+    /// Amount in minor units.
+    pub amount_minor: u64,
+    /// Currency.
+    pub currency: String,
+    /// Record.
+    pub seq: u64,
+}
+
+/// A case-level cost arrangement (Art. 5).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CostArrangement {
+    /// Proposal.
+    pub proposal: Evidence,
+    /// Proposing Party.
+    pub proposer: Party,
+    /// Acceptance by the other Party.
+    pub accepted: Option<Evidence>,
+}
+
+/// A dispute (Art. 8).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Dispute {
+    /// Raised by.
+    pub raised: Evidence,
+    /// Consultations held.
+    pub consultations: Vec<Evidence>,
+    /// Settled by.
+    pub settled: Option<Evidence>,
+}
+
+/// The case projection.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Case {
+    /// Case id.
+    pub id: CaseId,
+    /// Requesting authority.
+    pub requester: AuthorityId,
+    /// Requesting Party.
+    pub requester_party: Party,
+    /// Requested authority.
+    pub requested: AuthorityId,
+    /// Art. 1 category.
+    pub category: CrimeCategory,
+    /// Art. 2 form.
+    pub form: Form,
+    /// Art. 1.3 wanted-person search.
+    pub wanted_person_search: bool,
+    /// Purposes stated in the request.
+    pub purposes: Vec<Purpose>,
+    /// Urgent.
+    pub urgent: bool,
+    /// Made orally first.
+    pub oral: bool,
+    /// Oral request confirmed in writing.
+    pub confirmed: bool,
+    /// Status.
+    pub status: CaseStatus,
+    /// Number of events in the case (the version the next event must expect).
+    pub version: u64,
+    /// Request time (record time).
+    pub opened_at: Timestamp,
+    /// Every event of the case.
+    pub timeline: Vec<TimelineEntry>,
+    /// Deadlines.
+    pub deadlines: Vec<Deadline>,
+    /// Documents referred to.
+    pub documents: Vec<DocumentRef>,
+    /// Costs.
+    pub costs: Vec<Cost>,
+    /// Cost arrangement, if any.
+    pub cost_arrangement: Option<CostArrangement>,
+    /// Disputes by number.
+    pub disputes: BTreeMap<u32, Dispute>,
+    /// Art. 1.3 outcome.
+    pub search_outcome: Option<SearchOutcome>,
+    /// Refusal in part already given.
+    pub partly_refused: bool,
+    /// The final answer (full refusal or execution report).
+    pub final_answer: Option<Evidence>,
+}
+
+impl Case {
+    /// Deadlines overdue at `now`.
+    pub fn overdue_at(&self, now: Timestamp) -> Vec<&Deadline> {
+        self.deadlines
+            .iter()
+            .filter(|d| d.overdue_at(now))
+            .collect()
+    }
+
+    /// The Party of the requested authority.
+    pub fn requested_party(&self) -> Party {
+        self.requester_party.other()
+    }
+
+    /// Whether each Party bears its own costs (no accepted arrangement).
+    pub fn default_costs(&self) -> bool {
+        self.cost_arrangement
+            .as_ref()
+            .is_none_or(|a| a.accepted.is_none())
+    }
+}
+
+/// Why a use of information was allowed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum UseBasis {
+    /// The purpose was among those of the transfer (the request's).
+    Permitted,
+    /// The purpose was covered by this consent of the providing Party.
+    Consent(Evidence),
+}
+
+/// A use (Art. 7.2).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Use {
+    /// Purpose.
+    pub purpose: Purpose,
+    /// Record.
+    pub evidence: Evidence,
+    /// Basis.
+    pub basis: UseBasis,
+}
+
+/// A consent decision (Art. 7.2).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConsentDecision {
+    /// Granted or denied.
+    pub granted: bool,
+    /// Third party concerned.
+    pub third_party: Option<String>,
+    /// Purposes allowed.
+    pub purposes: Vec<Purpose>,
+    /// Record.
+    pub evidence: Evidence,
+}
+
+/// An onward transfer (Art. 7.2).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Onward {
+    /// Third party.
+    pub third_party: String,
+    /// Record.
+    pub evidence: Evidence,
+    /// The consent it relied on.
+    pub consent: Evidence,
+}
+
+/// One item of the Article 7 register.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Item {
+    /// Item id.
+    pub id: ItemId,
+    /// Case.
+    pub case: CaseId,
+    /// Providing authority.
+    pub provider: AuthorityId,
+    /// Providing Party.
+    pub provider_party: Party,
+    /// Receiving authority.
+    pub recipient: AuthorityId,
+    /// Art. 2.2 kind.
+    pub kind: InfoKind,
+    /// Art. 7.1 restricted access.
+    pub restricted: bool,
+    /// Permitted purposes.
+    pub permitted: Vec<Purpose>,
+    /// The transfer.
+    pub transfer: Evidence,
+    /// Uses.
+    pub uses: Vec<Use>,
+    /// Consents asked (records).
+    pub consent_requests: Vec<Evidence>,
+    /// Consent decisions.
+    pub consents: Vec<ConsentDecision>,
+    /// Onward transfers.
+    pub onward: Vec<Onward>,
+}
+
+/// A language arrangement between two authorities (Art. 4.2).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LanguageArrangement {
+    /// Proposer.
+    pub proposer: AuthorityId,
+    /// The other authority.
+    pub with: AuthorityId,
+    /// Languages.
+    pub languages: Vec<Language>,
+    /// Proposal.
+    pub proposal: Evidence,
+    /// Acceptance.
+    pub accepted: Option<Evidence>,
+}
+
+/// A recorded Art. 1.2 agreement on another crime.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CategoryAgreement {
+    /// The agreeing authority.
+    pub by: AuthorityId,
+    /// Its Party.
+    pub party: Party,
+    /// The authority it agreed with.
+    pub with: AuthorityId,
+    /// The crime.
+    pub description: String,
+}
+
+/// Everything the rules know, as of some record.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct State {
+    /// Records folded so far (= the next seq).
+    pub size: u64,
+    /// Ledger id (from the genesis).
+    pub ledger_id: Option<LedgerId>,
+    /// Node time of the last record folded.
+    pub last_time: Timestamp,
+    /// Agreement status.
+    pub agreement: Agreement,
+    /// Authority registry.
+    pub registry: BTreeMap<AuthorityId, Registered>,
+    /// Cases.
+    pub cases: BTreeMap<CaseId, Case>,
+    /// Article 7 register.
+    pub register: BTreeMap<ItemId, Item>,
+    /// Art. 1.2 agreements by event hash.
+    pub category_agreements: BTreeMap<Hash, CategoryAgreement>,
+    /// Art. 4.2 language arrangements by proposal event hash.
+    pub language_arrangements: BTreeMap<Hash, LanguageArrangement>,
+    /// Art. 7.2 consent grants by event hash: (item, third party, purposes).
+    pub consents: BTreeMap<Hash, (ItemId, Option<String>, Vec<Purpose>, Evidence)>,
+    /// Art. 2.3–2.6 cooperation outside requests: form, partner authority, record.
+    pub other_cooperation: Vec<(Form, AuthorityId, Evidence)>,
+}
+
+impl State {
+    /// The registered party `id`.
+    pub fn authority(&self, id: &AuthorityId) -> Option<&Registered> {
+        self.registry.get(id)
+    }
+
+    /// Whether an accepted language arrangement covers authorities `a` and `b` (either
+    /// direction), and with which languages.
+    pub fn language_arrangement(&self, a: &AuthorityId, b: &AuthorityId) -> Option<&[Language]> {
+        self.language_arrangements
+            .values()
+            .filter(|l| l.accepted.is_some())
+            .find(|l| (l.proposer == *a && l.with == *b) || (l.proposer == *b && l.with == *a))
+            .map(|l| l.languages.as_slice())
+    }
+
+    /// Parameters that apply to the next record, at `t`.
+    pub fn params_at(&self, t: Timestamp) -> Params {
+        self.agreement.params_at(t)
+    }
+}

@@ -1,0 +1,234 @@
+//! Why an event is refused: one variant per rule, each naming its clause and the missing
+//! or wrong element in words a clerk understands. A refused event changes nothing.
+
+use crate::model::{Language, Party};
+
+/// A refusal. `Display` gives the clause first ("Art. 4.1(5): ..."); [`Violation::clause`]
+/// gives it alone (for metrics and API bodies).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[allow(non_camel_case_types)] // the names carry the clause numbers
+pub enum Violation {
+    // ---- the event itself ----
+    /// The payload is not a canonical treaty payload.
+    #[error("Format: the event's payload is not a valid treaty event ({0})")]
+    MalformedPayload(String),
+    /// The first record must be the genesis, and only the first.
+    #[error("Art. 10: {0}")]
+    Art10_Genesis(String),
+    /// Nothing but the other root's acceptance may follow an unaccepted genesis.
+    #[error(
+        "Art. 10: the Agreement's ledger is not constituted yet: the other Party's root must first accept the genesis"
+    )]
+    Art10_NotConstituted,
+
+    // ---- Art. 3: who may sign ----
+    /// The author is not registered.
+    #[error("Art. 3: {0} is not a registered authority of either Party")]
+    Art3_UnknownAuthority(String),
+    /// The author's key is not an active key of that authority here.
+    #[error(
+        "Art. 3: the key that signed is not an active key of {0} at this point of the ledger (never registered, changed, revoked or retired)"
+    )]
+    Art3_KeyNotActive(String),
+    /// Governance needs a Party's root (diplomatic-channel) key.
+    #[error(
+        "Art. 3: a {kind} event must be signed by a Party's root (diplomatic-channel) key; {author} is not a root"
+    )]
+    Art3_NotRoot {
+        /// Event kind.
+        kind: &'static str,
+        /// Who signed.
+        author: String,
+    },
+    /// Cooperation needs a competent authority's key.
+    #[error("Art. 3: a {kind} event must be signed by a competent authority; {author} is not one")]
+    Art3_NotCompetentAuthority {
+        /// Event kind.
+        kind: &'static str,
+        /// Who signed.
+        author: String,
+    },
+    /// Bad designation (duplicate id, weak key, other Party's authority...).
+    #[error("Art. 3: {0}")]
+    Art3_Registry(String),
+
+    // ---- Art. 9 / 10: force ----
+    /// Cooperation before entry into force.
+    #[error(
+        "Art. 10: the Agreement is not in force yet: it enters into force when the last notification of completed internal procedures is received"
+    )]
+    Art10_NotInForce,
+    /// A new request after termination took effect.
+    #[error(
+        "Art. 10: the Agreement was terminated with effect from {0} (ms since the epoch); no new request can be made"
+    )]
+    Art10_Terminated(u64),
+    /// Other Art. 10 procedure errors (duplicate notification...).
+    #[error("Art. 10: {0}")]
+    Art10_Procedure(String),
+    /// A protocol error.
+    #[error("Art. 9: {0}")]
+    Art9_Protocol(String),
+
+    // ---- Art. 1 / 2 ----
+    /// Category "other" without the other Party's recorded agreement.
+    #[error(
+        "Art. 1.2: a request for another crime needs the other Party's recorded agreement ({0})"
+    )]
+    Art1_2_NoAgreement(String),
+    /// Wanted-person search outcome on a case that is not one.
+    #[error("Art. 1.3: {0}")]
+    Art1_3_Search(String),
+    /// Form of cooperation misused.
+    #[error("Art. 2: {0}")]
+    Art2_Form(String),
+
+    // ---- Art. 4 ----
+    /// 4.1(1) missing.
+    #[error("Art. 4.1(1): the request does not name the requested authority")]
+    Art4_1_1MissingRequestedAuthority,
+    /// 4.1(2) missing.
+    #[error("Art. 4.1(2): the request lacks {0}")]
+    Art4_1_2MissingGrounds(&'static str),
+    /// 4.1(3) missing.
+    #[error("Art. 4.1(3): the request lacks a description of the case that prompted it")]
+    Art4_1_3MissingCaseDescription,
+    /// 4.1(4) missing.
+    #[error("Art. 4.1(4): the request lacks its content and the information needed to execute it")]
+    Art4_1_4MissingContent,
+    /// 4.1(5) missing decision copy.
+    #[error("Art. 4.1(5): the request lacks a certified copy of the decision or other act")]
+    Art4_1_5MissingDecisionCopy,
+    /// 4.1(5) missing legal provision.
+    #[error(
+        "Art. 4.1(5): the request lacks the text of the legal provision the decision was issued under"
+    )]
+    Art4_1_5MissingLegalProvision,
+    /// Requested authority is not the other Party's.
+    #[error("Art. 4.1: the request must go to a competent authority of the other Party; {0}")]
+    Art4_1_WrongRecipient(String),
+    /// Oral-request rule.
+    #[error("Art. 4.1: {0}")]
+    Art4_1_Oral(String),
+    /// Missing original in the state language.
+    #[error(
+        "Art. 4.2: the documents lack an original in {0}, the requesting Party's state language"
+    )]
+    Art4_2_MissingOriginal(Language),
+    /// Missing translation.
+    #[error(
+        "Art. 4.2: the documents lack a translation of the original into {requested} (the requested Party's language) or Russian"
+    )]
+    Art4_2_MissingTranslation {
+        /// The requested Party's language.
+        requested: Language,
+    },
+    /// Documents outside an agreed language arrangement.
+    #[error("Art. 4.2: {0}")]
+    Art4_2_Language(String),
+    /// Additional information rule.
+    #[error("Art. 4.3: {0}")]
+    Art4_3_AdditionalInfo(String),
+    /// State secret not excluded.
+    #[error(
+        "Art. 4.4: the transfer does not declare that it contains no state secret; state secrets are not exchanged under the Agreement"
+    )]
+    Art4_4_StateSecret,
+    /// Refusal without grounds.
+    #[error("Art. 4.5: a refusal must give at least one ground from Article 4.5's list")]
+    Art4_5_NoGrounds,
+    /// Refusal or partial execution without reasons.
+    #[error("Art. 4.6: {0} must state its reasons")]
+    Art4_6_NoReasons(&'static str),
+
+    // ---- case lifecycle ----
+    /// The case does not exist.
+    #[error("Case: there is no request for this case")]
+    NoSuchCase,
+    /// The case already exists.
+    #[error("Case: a request for this case already exists")]
+    CaseExists,
+    /// The event names no case but needs one.
+    #[error("Case: a {0} event must name its case")]
+    CaseRequired(&'static str),
+    /// The case is closed.
+    #[error("Case: the case is closed")]
+    CaseClosed,
+    /// A second final answer.
+    #[error("Case: the request has already been answered ({0})")]
+    AlreadyAnswered(String),
+    /// Wrong side of the case.
+    #[error("Case: {0}")]
+    WrongSide(String),
+    /// Optimistic concurrency.
+    #[error(
+        "Case: the event expects case version {expected}, but the case is at version {actual}; reload the case and try again"
+    )]
+    VersionConflict {
+        /// What the event expected.
+        expected: u64,
+        /// Where the case is.
+        actual: u64,
+    },
+    /// A causal link to an event that is not in this case.
+    #[error("Case: the event answers {0}, which is not an earlier event of this case")]
+    UnknownAnswer(String),
+
+    // ---- Art. 5 ----
+    /// Cost rule.
+    #[error("Art. 5: {0}")]
+    Art5_Costs(String),
+
+    // ---- Art. 7 ----
+    /// Unknown item.
+    #[error("Art. 7: no information item {0} was transferred in this case")]
+    Art7_UnknownItem(String),
+    /// Use for a purpose that is not permitted.
+    #[error(
+        "Art. 7.2: information may not be used for \"{purpose}\": that purpose was not stated in the request, and no consent of the providing Party ({provider}) covers it"
+    )]
+    Art7_2_PurposeNotPermitted {
+        /// The declared purpose.
+        purpose: String,
+        /// The providing Party.
+        provider: Party,
+    },
+    /// Onward transfer without prior consent.
+    #[error(
+        "Art. 7.2: information may not be passed to {third_party} without the prior written consent of the providing Party ({provider}); {detail}"
+    )]
+    Art7_2_NoConsent {
+        /// The third party.
+        third_party: String,
+        /// The providing Party.
+        provider: Party,
+        /// What is wrong with the consent referred to.
+        detail: String,
+    },
+    /// Consent by the wrong Party.
+    #[error(
+        "Art. 7.2: consent must come from the providing Party ({provider}); a consent signed by {signer_party}'s authority is not a consent"
+    )]
+    Art7_2_ConsentNotFromProvider {
+        /// The providing Party.
+        provider: Party,
+        /// Who signed.
+        signer_party: Party,
+    },
+    /// Other Art. 7 rule (only the recipient uses, item already exists...).
+    #[error("Art. 7: {0}")]
+    Art7_Other(String),
+
+    // ---- Art. 8 ----
+    /// Dispute rule.
+    #[error("Art. 8: {0}")]
+    Art8_Dispute(String),
+}
+
+impl Violation {
+    /// The clause, e.g. `"Art. 4.1(5)"`.
+    pub fn clause(&self) -> String {
+        let s = self.to_string();
+        s.split(':').next().unwrap_or_default().to_owned()
+    }
+}
