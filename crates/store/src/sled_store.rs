@@ -80,6 +80,7 @@ impl SledStore {
             std::fs::TryLockError::WouldBlock => locked(),
             std::fs::TryLockError::Error(e) => io(e),
         })?;
+        discard_unfinished_snapshots(&path)?;
         // Holding our lock, the only possible holder of sled's lock is this process's
         // previous store on the same directory, finishing its drop: wait for it, briefly.
         let mut waited = Duration::ZERO;
@@ -152,6 +153,33 @@ impl SledStore {
         };
         self.sync()
     }
+}
+
+/// Removes `snap.<16 hex digits>.generating` files: snapshots sled was still writing when
+/// its process died. sled 0.34.7 counts them as candidates when it opens and, finding the
+/// newest one truncated, refuses to open with "Read corrupted data" (sled issues #1509,
+/// #1527, #1533; reproduced here by the 1,000-kill crash test). Removing one is safe: sled
+/// writes a snapshot to this name, syncs it, then renames it, and frees no log segment
+/// before the rename; so a `.generating` file is a snapshot that never took effect, and
+/// the log it summarises is still complete. Must run with the directory lock held.
+fn discard_unfinished_snapshots(dir: &Path) -> Result<(), StoreError> {
+    for entry in std::fs::read_dir(dir).map_err(io)? {
+        let entry = entry.map_err(io)?;
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        let unfinished = name
+            .strip_prefix("snap.")
+            .and_then(|rest| rest.strip_suffix(".generating"))
+            .is_some_and(|lsn| lsn.len() == 16 && lsn.bytes().all(|b| b.is_ascii_hexdigit()));
+        if unfinished {
+            tracing::warn!(
+                file = name,
+                "removing a sled snapshot left unfinished by a crash"
+            );
+            std::fs::remove_file(entry.path()).map_err(io)?;
+        }
+    }
+    Ok(())
 }
 
 impl Store for SledStore {

@@ -46,6 +46,29 @@ fn sigkill_never_loses_an_acknowledged_record() -> anyhow::Result<()> {
         "crash test: {kills} kills, seed {seed}, dir {}",
         ledger_dir.display()
     );
+    let outcome = run_rounds(kills, seed, &ledger_dir);
+    if outcome.is_err() {
+        // Keep the damaged ledger for diagnosis instead of deleting it with the temp dir.
+        let kept = dir.keep();
+        eprintln!("crash test failed; ledger kept at {}", kept.display());
+    }
+    let (max_acked, runs_with_progress, elapsed) = outcome?;
+    let max = max_acked.context("the child never acknowledged anything")?;
+    eprintln!(
+        "crash test: {kills} kills in {:.1?}, {} records acknowledged, {runs_with_progress} runs made progress",
+        elapsed,
+        max + 1
+    );
+    // Most runs must get past opening and append something, or the test proves little.
+    if runs_with_progress * 2 < kills {
+        bail!("only {runs_with_progress} of {kills} runs appended anything");
+    }
+    Ok(())
+}
+
+type Outcome = (Option<u64>, u32, Duration);
+
+fn run_rounds(kills: u32, seed: u64, ledger_dir: &std::path::Path) -> anyhow::Result<Outcome> {
     let mut rng = Rng(seed);
     let (_, ledger) = testkit::genesis()?;
     let mut max_acked: Option<u64> = None;
@@ -54,7 +77,7 @@ fn sigkill_never_loses_an_acknowledged_record() -> anyhow::Result<()> {
 
     for round in 0..kills {
         let mut child = Command::new(env!("CARGO_BIN_EXE_coop-crash-child"))
-            .arg(&ledger_dir)
+            .arg(ledger_dir)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()?;
@@ -96,8 +119,10 @@ fn sigkill_never_loses_an_acknowledged_record() -> anyhow::Result<()> {
         }
 
         // Reopen: the open check verifies the tail against the last checkpoint.
-        let log = Log::open(SledStore::open(&ledger_dir)?)
-            .with_context(|| format!("round {round}: reopening after SIGKILL"))?;
+        let store = SledStore::open(ledger_dir)
+            .with_context(|| format!("round {round}: opening sled after SIGKILL"))?;
+        let log = Log::open(store)
+            .with_context(|| format!("round {round}: checking the ledger after SIGKILL"))?;
         let head = log.head()?;
         if let Some(m) = max_acked
             && head.size <= m
@@ -126,15 +151,5 @@ fn sigkill_never_loses_an_acknowledged_record() -> anyhow::Result<()> {
                 .with_context(|| format!("round {round}: full verification"))?;
         }
     }
-    let max = max_acked.context("the child never acknowledged anything")?;
-    eprintln!(
-        "crash test: {kills} kills in {:.1?}, {} records acknowledged, {runs_with_progress} runs made progress",
-        started.elapsed(),
-        max + 1
-    );
-    // Most runs must get past opening and append something, or the test proves little.
-    if runs_with_progress * 2 < kills {
-        bail!("only {runs_with_progress} of {kills} runs appended anything");
-    }
-    Ok(())
+    Ok((max_acked, runs_with_progress, started.elapsed()))
 }
