@@ -165,7 +165,7 @@ pub enum Payload {
         description: String,
     },
     /// Art. 4.1: a request; opens the case named in the event's `case`.
-    Request(Request),
+    Request(Box<Request>),
     /// Art. 4.1: written confirmation of a prior oral request.
     OralRequestConfirmed {
         /// The written request and translations.

@@ -122,11 +122,7 @@ fn check(state: &State, ctx: &Ctx<'_>) -> Result<(), Violation> {
             author: signer.id.to_string(),
         });
     }
-    if !state
-        .agreement
-        .in_force_from()
-        .is_some_and(|f| f <= ctx.at())
-    {
+    if state.agreement.in_force_from().is_none_or(|f| f > ctx.at()) {
         return Err(Violation::Art10_NotInForce);
     }
     match &ctx.payload {

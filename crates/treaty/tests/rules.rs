@@ -1,0 +1,1202 @@
+//! Given/when/then tests, one or more per clause of docs/TREATY.md: given a history, when
+//! one more event is appended, then it is accepted with this state, or refused with this
+//! violation and the state unchanged (checked inside `World::try_append`).
+
+// In test code a panic is a failed test, so indexing and expect are fine here.
+#![allow(
+    clippy::indexing_slicing,
+    clippy::expect_used,
+    clippy::unwrap_used,
+    clippy::panic
+)]
+
+mod support;
+
+use coop_core::Timestamp;
+use coop_treaty::*;
+use support::*;
+
+// ------------------------------------------------------------------ Art. 10 / genesis
+
+#[test]
+fn art10_first_record_must_be_genesis() {
+    let mut w = World::genesis_only();
+    let mut fresh = World::genesis_only();
+    fresh.state = State::default();
+    let r = fresh.record("KZ-MFA", None, &Payload::GenesisAccepted);
+    assert!(matches!(
+        fresh.try_append(r),
+        Err(Violation::Art10_Genesis(_))
+    ));
+    // and a second genesis is refused
+    let again = w.record("TM-MFA", None, &Payload::TerminationNotice);
+    assert!(matches!(
+        w.try_append(again),
+        Err(Violation::Art10_NotConstituted)
+    ));
+}
+
+#[test]
+fn art10_genesis_accepted_only_by_other_root() {
+    let mut w = World::genesis_only();
+    assert!(matches!(
+        w.try_("KZ-MFA", None, Payload::GenesisAccepted),
+        Err(Violation::Art10_Genesis(_))
+    ));
+    w.ok("TM-MFA", None, Payload::GenesisAccepted);
+    assert!(w.state.agreement.accepted.is_some());
+}
+
+#[test]
+fn art10_no_cooperation_before_entry_into_force() {
+    let mut w = World::constituted();
+    assert!(matches!(
+        w.try_(
+            "KZ-MVD",
+            Some(w.at_case(1)),
+            Payload::Request(Box::new(request()))
+        ),
+        Err(Violation::Art10_NotInForce)
+    ));
+    w.ok(
+        "KZ-MFA",
+        None,
+        Payload::InternalProceduresCompleted {
+            authorities: vec![id("KZ-MVD")],
+        },
+    );
+    // One notification is not enough.
+    assert!(matches!(
+        w.try_(
+            "KZ-MVD",
+            Some(w.at_case(1)),
+            Payload::Request(Box::new(request()))
+        ),
+        Err(Violation::Art10_NotInForce)
+    ));
+    w.later(HOUR);
+    w.ok(
+        "TM-MFA",
+        None,
+        Payload::InternalProceduresCompleted {
+            authorities: vec![id("TM-MVD")],
+        },
+    );
+    assert_eq!(
+        w.state.agreement.in_force_from(),
+        Some(Timestamp(w.now - 1))
+    );
+    w.ok_case("KZ-MVD", 1, Payload::Request(Box::new(request())));
+}
+
+#[test]
+fn art10_notification_lists_own_competent_authorities_once() {
+    let mut w = World::constituted();
+    assert!(matches!(
+        w.try_(
+            "KZ-MFA",
+            None,
+            Payload::InternalProceduresCompleted {
+                authorities: vec![id("TM-MVD")]
+            }
+        ),
+        Err(Violation::Art3_Registry(_))
+    ));
+    w.ok(
+        "KZ-MFA",
+        None,
+        Payload::InternalProceduresCompleted {
+            authorities: vec![id("KZ-MVD")],
+        },
+    );
+    assert!(matches!(
+        w.try_(
+            "KZ-MFA",
+            None,
+            Payload::InternalProceduresCompleted {
+                authorities: vec![id("KZ-MVD")]
+            }
+        ),
+        Err(Violation::Art10_Procedure(_))
+    ));
+}
+
+#[test]
+fn art10_no_new_request_after_termination_but_open_cases_continue() {
+    let mut w = World::with_case();
+    w.ok("TM-MFA", None, Payload::TerminationNotice);
+    let t = w.state.agreement.termination.clone().expect("termination");
+    assert_eq!(t.effective_at, add_months(t.received_at, 6));
+    // Before the date: still allowed.
+    w.ok_case("KZ-MVD", 2, Payload::Request(Box::new(request())));
+    w.now = t.effective_at.0;
+    assert!(matches!(
+        w.try_case("KZ-MVD", 3, Payload::Request(Box::new(request()))),
+        Err(Violation::Art10_Terminated(_))
+    ));
+    // An existing case can still be answered.
+    w.ok_case("TM-MVD", 1, Payload::Acknowledged);
+}
+
+// ------------------------------------------------------------------ Art. 3
+
+#[test]
+fn art3_unregistered_author_is_refused() {
+    let mut w = World::in_force();
+    // KZ-AUDIT has a key in the world but was never registered.
+    assert!(matches!(
+        w.try_case("KZ-AUDIT", 1, Payload::Request(Box::new(request()))),
+        Err(Violation::Art3_UnknownAuthority(_))
+    ));
+}
+
+#[test]
+fn art3_governance_needs_a_root_and_cooperation_an_authority() {
+    let mut w = World::in_force();
+    let key = w.key("KZ-AUDIT");
+    assert!(matches!(
+        w.try_(
+            "KZ-MVD",
+            None,
+            Payload::ObserverRegistered {
+                id: id("KZ-AUDIT"),
+                role: Role::Auditor,
+                key
+            }
+        ),
+        Err(Violation::Art3_NotRoot { .. })
+    ));
+    assert!(matches!(
+        w.try_case("KZ-MFA", 1, Payload::Request(Box::new(request()))),
+        Err(Violation::Art3_NotCompetentAuthority { .. })
+    ));
+    w.ok(
+        "KZ-MFA",
+        None,
+        Payload::ObserverRegistered {
+            id: id("KZ-AUDIT"),
+            role: Role::Auditor,
+            key,
+        },
+    );
+    assert!(matches!(
+        w.try_case("KZ-AUDIT", 1, Payload::Request(Box::new(request()))),
+        Err(Violation::Art3_NotCompetentAuthority { .. })
+    ));
+}
+
+#[test]
+fn art3_a_root_changes_only_its_own_partys_register() {
+    let mut w = World::in_force();
+    assert!(matches!(
+        w.try_(
+            "KZ-MFA",
+            None,
+            Payload::AuthorityRetired {
+                authority: id("TM-MVD")
+            }
+        ),
+        Err(Violation::Art3_Registry(_))
+    ));
+    assert!(matches!(
+        w.try_(
+            "KZ-MFA",
+            None,
+            Payload::AuthorityDesignated {
+                authority: id("KZ-MVD"),
+                key: w.key("KZ-AUDIT"),
+                name: "dup".into()
+            }
+        ),
+        Err(Violation::Art3_Registry(_))
+    ));
+}
+
+#[test]
+fn art3_weak_or_reused_keys_are_refused() {
+    let mut w = World::in_force();
+    let mut identity = [0u8; 32];
+    identity[0] = 1;
+    assert!(matches!(
+        w.try_(
+            "KZ-MFA",
+            None,
+            Payload::AuthorityDesignated {
+                authority: id("KZ-NEW"),
+                key: coop_core::PublicKey(identity),
+                name: "New".into()
+            }
+        ),
+        Err(Violation::Art3_Registry(_))
+    ));
+    assert!(matches!(
+        w.try_(
+            "KZ-MFA",
+            None,
+            Payload::AuthorityDesignated {
+                authority: id("KZ-NEW"),
+                key: w.key("TM-MVD"),
+                name: "New".into()
+            }
+        ),
+        Err(Violation::Art3_Registry(_))
+    ));
+}
+
+#[test]
+fn art3_revocation_stops_new_records_but_never_invalidates_earlier_ones() {
+    let mut w = World::with_case();
+    let key = w.key("KZ-MVD");
+    w.ok(
+        "KZ-MFA",
+        None,
+        Payload::KeyRevoked {
+            authority: id("KZ-MVD"),
+            key,
+        },
+    );
+    assert!(matches!(
+        w.try_case("KZ-MVD", 2, Payload::Request(Box::new(request()))),
+        Err(Violation::Art3_KeyNotActive(_))
+    ));
+    // Replaying the whole history from record 0 still accepts the request made before.
+    let replayed = State::replay(&w.records).expect("history stays valid");
+    assert_eq!(replayed, w.state);
+    // A new key works from the next record on.
+    w.keys
+        .insert("KZ-MVD".into(), coop_core::SecretKey::from_seed(&[33; 32]));
+    let new_key = w.key("KZ-MVD");
+    w.ok(
+        "KZ-MFA",
+        None,
+        Payload::AuthorityKeyChanged {
+            authority: id("KZ-MVD"),
+            new_key,
+        },
+    );
+    w.ok_case("KZ-MVD", 2, Payload::Request(Box::new(request())));
+}
+
+#[test]
+fn art3_retired_authority_signs_nothing_and_receives_no_request() {
+    let mut w = World::in_force();
+    w.ok(
+        "TM-MFA",
+        None,
+        Payload::AuthorityRetired {
+            authority: id("TM-MVD"),
+        },
+    );
+    assert!(matches!(
+        w.try_case("KZ-MVD", 1, Payload::Request(Box::new(request()))),
+        Err(Violation::Art4_1_WrongRecipient(_))
+    ));
+}
+
+// ------------------------------------------------------------------ Art. 1 and 2
+
+#[test]
+fn art1_1_request_with_listed_category_opens_a_case() {
+    let w = World::with_case();
+    let c = w.case(1);
+    assert_eq!(c.status, CaseStatus::Open);
+    assert_eq!(c.category, CrimeCategory::Narcotics);
+    assert_eq!(c.requester, id("KZ-MVD"));
+    assert_eq!(c.version, 1);
+}
+
+#[test]
+fn art1_2_other_crime_needs_the_other_partys_recorded_agreement() {
+    let mut w = World::in_force();
+    let mut r = request();
+    r.category = CrimeCategory::Other(coop_core::Hash([9; 32]));
+    assert!(matches!(
+        w.try_case("KZ-MVD", 1, Payload::Request(Box::new(r.clone()))),
+        Err(Violation::Art1_2_NoAgreement(_))
+    ));
+    // An agreement signed by the requesting Party itself does not count.
+    w.ok(
+        "KZ-KNB",
+        None,
+        Payload::CategoryAgreed {
+            with: id("TM-MVD"),
+            description: "wildlife trafficking".into(),
+        },
+    );
+    r.category = CrimeCategory::Other(w.last_hash());
+    assert!(matches!(
+        w.try_case("KZ-MVD", 1, Payload::Request(Box::new(r.clone()))),
+        Err(Violation::Art1_2_NoAgreement(_))
+    ));
+    w.ok(
+        "TM-MVD",
+        None,
+        Payload::CategoryAgreed {
+            with: id("KZ-MVD"),
+            description: "wildlife trafficking".into(),
+        },
+    );
+    r.category = CrimeCategory::Other(w.last_hash());
+    w.ok_case("KZ-MVD", 1, Payload::Request(Box::new(r)));
+}
+
+#[test]
+fn art1_3_wanted_person_search_reports_its_outcome() {
+    let mut w = World::in_force();
+    let mut r = request();
+    r.wanted_person_search = true;
+    w.ok_case("KZ-MVD", 1, Payload::Request(Box::new(r)));
+    assert!(matches!(
+        w.try_case(
+            "TM-MVD",
+            1,
+            Payload::ExecutionReported {
+                extent: Extent::Full,
+                reasons: None,
+                search_outcome: None
+            }
+        ),
+        Err(Violation::Art1_3_Search(_))
+    ));
+    w.ok_case(
+        "TM-MVD",
+        1,
+        Payload::ExecutionReported {
+            extent: Extent::Full,
+            reasons: None,
+            search_outcome: Some(SearchOutcome::Detained),
+        },
+    );
+    assert_eq!(w.case(1).search_outcome, Some(SearchOutcome::Detained));
+    // An outcome on an ordinary request is refused.
+    w.ok_case("KZ-MVD", 2, Payload::Request(Box::new(request())));
+    assert!(matches!(
+        w.try_case(
+            "TM-MVD",
+            2,
+            Payload::ExecutionReported {
+                extent: Extent::Full,
+                reasons: None,
+                search_outcome: Some(SearchOutcome::Found)
+            }
+        ),
+        Err(Violation::Art1_3_Search(_))
+    ));
+}
+
+#[test]
+fn art2_forms_other_than_requests_are_other_cooperation() {
+    let mut w = World::in_force();
+    let mut r = request();
+    r.form = Form::Training;
+    assert!(matches!(
+        w.try_case("KZ-MVD", 1, Payload::Request(Box::new(r))),
+        Err(Violation::Art2_Form(_))
+    ));
+    assert!(matches!(
+        w.try_(
+            "KZ-MVD",
+            None,
+            Payload::OtherCooperation {
+                form: Form::ExecuteRequest,
+                with: id("TM-MVD"),
+                summary: doc(7, Language::Ru, DocRole::Original)
+            }
+        ),
+        Err(Violation::Art2_Form(_))
+    ));
+    w.ok(
+        "KZ-MVD",
+        None,
+        Payload::OtherCooperation {
+            form: Form::Training,
+            with: id("TM-MVD"),
+            summary: doc(7, Language::Ru, DocRole::Original),
+        },
+    );
+    assert_eq!(w.state.other_cooperation.len(), 1);
+}
+
+// ------------------------------------------------------------------ Art. 4.1
+
+fn refused_with(mut edit: impl FnMut(&mut Request)) -> Violation {
+    let mut w = World::in_force();
+    let mut r = request();
+    edit(&mut r);
+    w.try_case("KZ-MVD", 1, Payload::Request(Box::new(r)))
+        .expect_err("must be refused")
+}
+
+#[test]
+fn art4_1_each_missing_element_is_named() {
+    assert_eq!(
+        refused_with(|r| r.elements.requested_authority = None),
+        Violation::Art4_1_1MissingRequestedAuthority
+    );
+    assert!(matches!(
+        refused_with(|r| r.elements.grounds = None),
+        Violation::Art4_1_2MissingGrounds(_)
+    ));
+    assert!(matches!(
+        refused_with(|r| r.elements.requesting_service = " ".into()),
+        Violation::Art4_1_2MissingGrounds(_)
+    ));
+    assert!(matches!(
+        refused_with(|r| r.elements.requested_service = String::new()),
+        Violation::Art4_1_2MissingGrounds(_)
+    ));
+    assert_eq!(
+        refused_with(|r| r.elements.case_description = None),
+        Violation::Art4_1_3MissingCaseDescription
+    );
+    assert_eq!(
+        refused_with(|r| r.elements.content = None),
+        Violation::Art4_1_4MissingContent
+    );
+    assert_eq!(
+        refused_with(|r| r.elements.decision_copy = None),
+        Violation::Art4_1_5MissingDecisionCopy
+    );
+    assert_eq!(
+        refused_with(|r| r.elements.legal_provision = None),
+        Violation::Art4_1_5MissingLegalProvision
+    );
+    let v = refused_with(|r| r.elements.decision_copy = None);
+    assert_eq!(v.clause(), "Art. 4.1(5)");
+    assert!(v.to_string().contains("certified copy of the decision"));
+}
+
+#[test]
+fn art4_1_request_goes_to_the_other_partys_authority() {
+    let mut w = World::in_force();
+    assert!(matches!(
+        w.try_case(
+            "KZ-MVD",
+            1,
+            Payload::Request(Box::new(request_to("KZ-KNB")))
+        ),
+        Err(Violation::Art4_1_WrongRecipient(_))
+    ));
+    assert!(matches!(
+        w.try_case(
+            "KZ-MVD",
+            1,
+            Payload::Request(Box::new(request_to("TM-NOBODY")))
+        ),
+        Err(Violation::Art4_1_WrongRecipient(_))
+    ));
+}
+
+#[test]
+fn art4_1_oral_request_opens_a_confirmation_deadline() {
+    let mut w = World::in_force();
+    let mut r = request();
+    r.oral = true;
+    r.documents.clear();
+    assert!(matches!(
+        w.try_case("KZ-MVD", 1, Payload::Request(Box::new(r.clone()))),
+        Err(Violation::Art4_1_Oral(_))
+    ));
+    r.urgent = true;
+    w.ok_case("KZ-MVD", 1, Payload::Request(Box::new(r)));
+    let due = w.case(1).deadlines[0].due;
+    assert!(
+        w.case(1).overdue_at(Timestamp(due.0 + 1)).len() == 1,
+        "unconfirmed past the deadline shows overdue"
+    );
+    assert!(w.case(1).overdue_at(Timestamp(due.0)).is_empty());
+    // Confirmed late: the breach stays visible.
+    w.now = due.0 + HOUR;
+    let docs = request().documents;
+    w.ok_case(
+        "KZ-MVD",
+        1,
+        Payload::OralRequestConfirmed {
+            documents: docs.clone(),
+        },
+    );
+    assert!(w.case(1).confirmed);
+    assert_eq!(w.case(1).overdue_at(Timestamp(w.now)).len(), 1);
+    assert!(matches!(
+        w.try_case(
+            "KZ-MVD",
+            1,
+            Payload::OralRequestConfirmed { documents: docs }
+        ),
+        Err(Violation::Art4_1_Oral(_))
+    ));
+}
+
+// ------------------------------------------------------------------ Art. 4.2
+
+#[test]
+fn art4_2_state_language_original_and_translation_required() {
+    let v = refused_with(|r| r.documents.retain(|d| d.role != DocRole::Original));
+    assert_eq!(v, Violation::Art4_2_MissingOriginal(Language::Kk));
+    let v = refused_with(|r| r.documents.retain(|d| d.role == DocRole::Original));
+    assert_eq!(
+        v,
+        Violation::Art4_2_MissingTranslation {
+            requested: Language::Tk
+        }
+    );
+    // A translation into Russian is enough.
+    let mut w = World::in_force();
+    let mut r = request();
+    if let Some(t) = r.documents.get_mut(1) {
+        t.language = Language::Ru;
+    }
+    w.ok_case("KZ-MVD", 1, Payload::Request(Box::new(r)));
+}
+
+#[test]
+fn art4_2_language_arrangement_between_two_authorities_overrides() {
+    let mut w = World::in_force();
+    let mut r = request();
+    r.documents = vec![doc(20, Language::Ru, DocRole::Original)];
+    assert!(matches!(
+        w.try_case("KZ-MVD", 1, Payload::Request(Box::new(r.clone()))),
+        Err(Violation::Art4_2_MissingOriginal(_))
+    ));
+    w.ok(
+        "KZ-MVD",
+        None,
+        Payload::LanguageArrangementProposed {
+            with: id("TM-MVD"),
+            languages: vec![Language::Ru],
+        },
+    );
+    let proposal = w.last_hash();
+    assert!(matches!(
+        w.try_(
+            "KZ-MVD",
+            None,
+            Payload::LanguageArrangementAccepted { proposal }
+        ),
+        Err(Violation::Art4_2_Language(_))
+    ));
+    w.ok(
+        "TM-MVD",
+        None,
+        Payload::LanguageArrangementAccepted { proposal },
+    );
+    w.ok_case("KZ-MVD", 1, Payload::Request(Box::new(r)));
+    // Other pairs of authorities are not covered.
+    let mut r = request_to("TM-MNS");
+    r.documents = vec![doc(20, Language::Ru, DocRole::Original)];
+    assert!(
+        w.try_case("KZ-MVD", 2, Payload::Request(Box::new(r)))
+            .is_err()
+    );
+}
+
+// ------------------------------------------------------------------ Art. 4.3 – 4.6
+
+#[test]
+fn art4_3_additional_information_must_have_been_requested() {
+    let mut w = World::with_case();
+    let d = doc(30, Language::Tk, DocRole::Original);
+    assert!(matches!(
+        w.try_case(
+            "TM-MVD",
+            1,
+            Payload::AdditionalInfoProvided {
+                document: d.clone()
+            }
+        ),
+        Err(Violation::Art4_3_AdditionalInfo(_))
+    ));
+    w.ok_case(
+        "KZ-MVD",
+        1,
+        Payload::AdditionalInfoRequested {
+            document: doc(31, Language::Kk, DocRole::Original),
+        },
+    );
+    w.later(100 * HOUR);
+    assert_eq!(w.case(1).overdue_at(Timestamp(w.now)).len(), 1);
+    w.ok_case("TM-MVD", 1, Payload::AdditionalInfoProvided { document: d });
+    assert!(w.case(1).deadlines.iter().all(|x| x.met_at.is_some()));
+}
+
+#[test]
+fn art4_4_transfer_without_no_state_secret_declaration_is_refused() {
+    let mut w = World::with_case();
+    let v = w
+        .try_case(
+            "TM-MVD",
+            1,
+            Payload::InformationTransferred {
+                item: item(1),
+                recipient: id("KZ-MVD"),
+                kind: InfoKind::Archival,
+                restricted: false,
+                permitted_purposes: vec![purpose("criminal investigation 2025-117")],
+                no_state_secret: false,
+                document: doc(40, Language::Tk, DocRole::Original),
+            },
+        )
+        .expect_err("refused");
+    assert_eq!(v, Violation::Art4_4_StateSecret);
+    assert!(w.state.register.is_empty());
+}
+
+#[test]
+fn art4_5_refusal_needs_grounds_from_the_list() {
+    let mut w = World::with_case();
+    assert_eq!(
+        w.try_case(
+            "TM-MVD",
+            1,
+            Payload::Refused {
+                extent: Extent::Full,
+                grounds: vec![],
+                reasons: Some(doc(41, Language::Tk, DocRole::Original))
+            }
+        ),
+        Err(Violation::Art4_5_NoGrounds)
+    );
+}
+
+#[test]
+fn art4_6_refusal_and_partial_execution_need_reasons_measured_against_the_deadline() {
+    let mut w = World::with_case();
+    assert_eq!(
+        w.try_case(
+            "TM-MVD",
+            1,
+            Payload::Refused {
+                extent: Extent::Full,
+                grounds: vec![RefusalGround::Security],
+                reasons: None
+            }
+        ),
+        Err(Violation::Art4_6_NoReasons("a refusal"))
+    );
+    w.later(80 * HOUR); // later than the 72-hour parameter
+    w.ok_case(
+        "TM-MVD",
+        1,
+        Payload::Refused {
+            extent: Extent::Full,
+            grounds: vec![RefusalGround::Security],
+            reasons: Some(doc(41, Language::Tk, DocRole::Original)),
+        },
+    );
+    let c = w.case(1);
+    assert_eq!(c.status, CaseStatus::Refused);
+    let late: Vec<_> = c
+        .overdue_at(Timestamp(w.now))
+        .into_iter()
+        .map(|d| d.kind)
+        .collect();
+    assert_eq!(late, [DeadlineKind::ReasonsNotice]);
+
+    let mut w = World::with_case();
+    assert_eq!(
+        w.try_case(
+            "TM-MVD",
+            1,
+            Payload::ExecutionReported {
+                extent: Extent::Partial,
+                reasons: None,
+                search_outcome: None
+            }
+        ),
+        Err(Violation::Art4_6_NoReasons("a partial execution"))
+    );
+}
+
+// ------------------------------------------------------------------ lifecycle
+
+#[test]
+fn lifecycle_no_second_final_answer_and_nothing_after_closing() {
+    let mut w = World::with_case();
+    w.ok_case("TM-MVD", 1, Payload::Acknowledged);
+    assert!(matches!(
+        w.try_case("TM-MVD", 1, Payload::Acknowledged),
+        Err(Violation::AlreadyAnswered(_))
+    ));
+    w.ok_case(
+        "TM-MVD",
+        1,
+        Payload::ExecutionReported {
+            extent: Extent::Full,
+            reasons: None,
+            search_outcome: None,
+        },
+    );
+    assert!(matches!(
+        w.try_case(
+            "TM-MVD",
+            1,
+            Payload::Refused {
+                extent: Extent::Full,
+                grounds: vec![RefusalGround::Security],
+                reasons: Some(doc(1, Language::Tk, DocRole::Original))
+            }
+        ),
+        Err(Violation::AlreadyAnswered(_))
+    ));
+    w.ok_case("KZ-MVD", 1, Payload::CaseClosed);
+    assert!(matches!(
+        w.try_case("KZ-MVD", 1, Payload::CaseClosed),
+        Err(Violation::CaseClosed)
+    ));
+    assert!(matches!(
+        w.try_case(
+            "KZ-MVD",
+            1,
+            Payload::AdditionalInfoRequested {
+                document: doc(2, Language::Kk, DocRole::Original)
+            }
+        ),
+        Err(Violation::CaseClosed)
+    ));
+}
+
+#[test]
+fn lifecycle_partial_refusal_then_execution_of_the_rest() {
+    let mut w = World::with_case();
+    w.ok_case(
+        "TM-MVD",
+        1,
+        Payload::Refused {
+            extent: Extent::Partial,
+            grounds: vec![RefusalGround::NationalLaw],
+            reasons: Some(doc(1, Language::Tk, DocRole::Original)),
+        },
+    );
+    assert_eq!(w.case(1).status, CaseStatus::PartlyRefused);
+    assert!(matches!(
+        w.try_case(
+            "TM-MVD",
+            1,
+            Payload::Refused {
+                extent: Extent::Partial,
+                grounds: vec![RefusalGround::NationalLaw],
+                reasons: Some(doc(1, Language::Tk, DocRole::Original))
+            }
+        ),
+        Err(Violation::AlreadyAnswered(_))
+    ));
+    w.ok_case(
+        "TM-MVD",
+        1,
+        Payload::ExecutionReported {
+            extent: Extent::Partial,
+            reasons: Some(doc(2, Language::Tk, DocRole::Original)),
+            search_outcome: None,
+        },
+    );
+    assert_eq!(w.case(1).status, CaseStatus::Executed(Extent::Partial));
+}
+
+#[test]
+fn lifecycle_unknown_case_wrong_side_and_version_conflict() {
+    let mut w = World::with_case();
+    assert!(matches!(
+        w.try_case("TM-MVD", 9, Payload::Acknowledged),
+        Err(Violation::NoSuchCase)
+    ));
+    assert!(matches!(
+        w.try_case("KZ-MVD", 1, Payload::Acknowledged),
+        Err(Violation::WrongSide(_))
+    ));
+    assert!(matches!(
+        w.try_case("TM-MNS", 1, Payload::Acknowledged),
+        Err(Violation::WrongSide(_))
+    ));
+    let stale = coop_core::CaseRef {
+        case_id: case_id(1),
+        expected_version: 0,
+    };
+    assert_eq!(
+        w.try_("TM-MVD", Some(stale), Payload::Acknowledged),
+        Err(Violation::VersionConflict {
+            expected: 0,
+            actual: 1
+        })
+    );
+    assert!(matches!(
+        w.try_("TM-MVD", None, Payload::Acknowledged),
+        Err(Violation::CaseRequired(_))
+    ));
+    assert!(matches!(
+        w.try_case("KZ-MVD", 1, Payload::Request(Box::new(request()))),
+        Err(Violation::CaseExists)
+    ));
+}
+
+#[test]
+fn lifecycle_causal_links_stay_inside_the_case() {
+    let mut w = World::with_case();
+    let request_hash = w.last_hash();
+    let c = w.at_case(1);
+    let r = w.record_with(
+        "TM-MVD",
+        Some(c),
+        &Payload::Acknowledged,
+        vec![coop_core::Hash([7; 32])],
+    );
+    assert!(matches!(w.try_append(r), Err(Violation::UnknownAnswer(_))));
+    let r = w.record_with(
+        "TM-MVD",
+        Some(c),
+        &Payload::Acknowledged,
+        vec![request_hash],
+    );
+    assert_eq!(w.try_append(r), Ok(()));
+}
+
+// ------------------------------------------------------------------ Art. 5
+
+#[test]
+fn art5_each_party_bears_its_costs_unless_both_agree() {
+    let mut w = World::with_case();
+    w.ok_case(
+        "TM-MVD",
+        1,
+        Payload::CostRecorded {
+            amount_minor: 150_000,
+            currency: "TMT".into(),
+        },
+    );
+    assert!(matches!(
+        w.try_case(
+            "TM-MVD",
+            1,
+            Payload::CostRecorded {
+                amount_minor: 1,
+                currency: "manat".into()
+            }
+        ),
+        Err(Violation::Art5_Costs(_))
+    ));
+    assert!(w.case(1).default_costs());
+    w.ok_case(
+        "TM-MVD",
+        1,
+        Payload::CostArrangementProposed {
+            terms: doc(60, Language::Ru, DocRole::Original),
+        },
+    );
+    let proposal = w.last_hash();
+    assert!(matches!(
+        w.try_case("TM-MVD", 1, Payload::CostArrangementAccepted { proposal }),
+        Err(Violation::Art5_Costs(_))
+    ));
+    w.ok_case("KZ-MVD", 1, Payload::CostArrangementAccepted { proposal });
+    assert!(!w.case(1).default_costs());
+    assert_eq!(w.case(1).costs[0].party, Party::Tm);
+}
+
+// ------------------------------------------------------------------ Art. 7
+
+#[test]
+fn art7_2_use_only_for_a_purpose_of_the_request_or_a_consent() {
+    let mut w = World::with_case();
+    w.transfer(1);
+    w.ok_case(
+        "KZ-MVD",
+        1,
+        Payload::InformationUsed {
+            item: item(1),
+            purpose: purpose("criminal investigation 2025-117"),
+        },
+    );
+    let v = w
+        .try_case(
+            "KZ-MVD",
+            1,
+            Payload::InformationUsed {
+                item: item(1),
+                purpose: purpose("tax audit"),
+            },
+        )
+        .expect_err("refused");
+    assert!(matches!(
+        v,
+        Violation::Art7_2_PurposeNotPermitted {
+            provider: Party::Tm,
+            ..
+        }
+    ));
+    assert!(
+        v.to_string()
+            .starts_with("Art. 7.2: information may not be used for \"tax audit\"")
+    );
+    // The providing Party consents to the further purpose: now allowed, with the basis recorded.
+    w.ok_case(
+        "KZ-MVD",
+        1,
+        Payload::ConsentRequested {
+            item: item(1),
+            third_party: None,
+            purposes: vec![purpose("tax audit")],
+        },
+    );
+    w.ok_case(
+        "TM-MNS",
+        1,
+        Payload::ConsentGranted {
+            item: item(1),
+            third_party: None,
+            purposes: vec![purpose("tax audit")],
+            document: doc(70, Language::Tk, DocRole::Original),
+        },
+    );
+    w.ok_case(
+        "KZ-KNB",
+        1,
+        Payload::InformationUsed {
+            item: item(1),
+            purpose: purpose("tax audit"),
+        },
+    );
+    let uses = &w.state.register[&item(1)].uses;
+    assert!(matches!(uses[1].basis, UseBasis::Consent(_)));
+}
+
+#[test]
+fn art7_2_onward_transfer_needs_prior_written_consent_of_the_provider() {
+    let mut w = World::with_case();
+    w.transfer(1);
+    let fake = coop_core::Hash([3; 32]);
+    let v = w
+        .try_case(
+            "KZ-MVD",
+            1,
+            Payload::OnwardTransfer {
+                item: item(1),
+                third_party: "Interpol NCB Astana".into(),
+                consent: fake,
+            },
+        )
+        .expect_err("refused");
+    assert!(matches!(
+        v,
+        Violation::Art7_2_NoConsent {
+            provider: Party::Tm,
+            ..
+        }
+    ));
+    // A "consent" signed by the recipient's own Party is not a consent.
+    assert_eq!(
+        w.try_case(
+            "KZ-KNB",
+            1,
+            Payload::ConsentGranted {
+                item: item(1),
+                third_party: Some("Interpol NCB Astana".into()),
+                purposes: vec![],
+                document: doc(71, Language::Kk, DocRole::Original)
+            }
+        ),
+        Err(Violation::Art7_2_ConsentNotFromProvider {
+            provider: Party::Tm,
+            signer_party: Party::Kz
+        })
+    );
+    w.ok_case(
+        "TM-MVD",
+        1,
+        Payload::ConsentGranted {
+            item: item(1),
+            third_party: Some("Interpol NCB Astana".into()),
+            purposes: vec![],
+            document: doc(72, Language::Tk, DocRole::Original),
+        },
+    );
+    let consent = w.last_hash();
+    // The consent covers that recipient only.
+    assert!(matches!(
+        w.try_case(
+            "KZ-MVD",
+            1,
+            Payload::OnwardTransfer {
+                item: item(1),
+                third_party: "Someone else".into(),
+                consent
+            }
+        ),
+        Err(Violation::Art7_2_NoConsent { .. })
+    ));
+    w.ok_case(
+        "KZ-MVD",
+        1,
+        Payload::OnwardTransfer {
+            item: item(1),
+            third_party: "Interpol NCB Astana".into(),
+            consent,
+        },
+    );
+    let report = ComplianceReport::build(&w.state);
+    assert!(report.held());
+    let it = &report.items[0];
+    assert_eq!(it.onward.len(), 1);
+    assert_eq!(it.onward[0].2.event_hash, consent);
+    assert_eq!(it.provider.1, Party::Tm);
+}
+
+#[test]
+fn art7_transfer_purposes_are_the_requests_and_items_are_unique() {
+    let mut w = World::with_case();
+    let bad = Payload::InformationTransferred {
+        item: item(1),
+        recipient: id("KZ-MVD"),
+        kind: InfoKind::Forensic,
+        restricted: true,
+        permitted_purposes: vec![purpose("anything")],
+        no_state_secret: true,
+        document: doc(40, Language::Tk, DocRole::Original),
+    };
+    assert!(matches!(
+        w.try_case("TM-MVD", 1, bad),
+        Err(Violation::Art7_Other(_))
+    ));
+    w.transfer(1);
+    assert!(matches!(
+        w.try_case(
+            "TM-MVD",
+            1,
+            Payload::InformationTransferred {
+                item: item(1),
+                recipient: id("KZ-MVD"),
+                kind: InfoKind::Forensic,
+                restricted: true,
+                permitted_purposes: vec![purpose("criminal investigation 2025-117")],
+                no_state_secret: true,
+                document: doc(40, Language::Tk, DocRole::Original)
+            }
+        ),
+        Err(Violation::Art7_Other(_))
+    ));
+    assert!(matches!(
+        w.try_case(
+            "TM-MVD",
+            1,
+            Payload::InformationUsed {
+                item: item(1),
+                purpose: purpose("criminal investigation 2025-117")
+            }
+        ),
+        Err(Violation::Art7_Other(_))
+    ));
+    assert!(matches!(
+        w.try_case(
+            "KZ-MVD",
+            1,
+            Payload::InformationUsed {
+                item: item(9),
+                purpose: purpose("x")
+            }
+        ),
+        Err(Violation::Art7_UnknownItem(_))
+    ));
+}
+
+// ------------------------------------------------------------------ Art. 8 and 9
+
+#[test]
+fn art8_disputes_are_raised_consulted_and_settled() {
+    let mut w = World::with_case();
+    assert!(matches!(
+        w.try_case(
+            "KZ-MVD",
+            1,
+            Payload::ConsultationHeld {
+                dispute: 1,
+                minutes: doc(80, Language::Ru, DocRole::Original)
+            }
+        ),
+        Err(Violation::Art8_Dispute(_))
+    ));
+    w.ok_case(
+        "KZ-MVD",
+        1,
+        Payload::DisputeRaised {
+            dispute: 1,
+            subject: doc(81, Language::Ru, DocRole::Original),
+        },
+    );
+    w.ok_case(
+        "TM-MVD",
+        1,
+        Payload::ConsultationHeld {
+            dispute: 1,
+            minutes: doc(82, Language::Ru, DocRole::Original),
+        },
+    );
+    w.ok_case(
+        "KZ-MVD",
+        1,
+        Payload::DisputeSettled {
+            dispute: 1,
+            outcome: doc(83, Language::Ru, DocRole::Original),
+        },
+    );
+    assert!(matches!(
+        w.try_case(
+            "KZ-MVD",
+            1,
+            Payload::DisputeSettled {
+                dispute: 1,
+                outcome: doc(83, Language::Ru, DocRole::Original)
+            }
+        ),
+        Err(Violation::Art8_Dispute(_))
+    ));
+    let d = &w.case(1).disputes[&1];
+    assert_eq!(d.consultations.len(), 1);
+    assert!(d.settled.is_some());
+}
+
+#[test]
+fn art9_protocols_need_both_roots_and_apply_from_entry_into_force() {
+    let mut w = World::in_force();
+    let params = Params {
+        oral_confirmation_ms: 2 * HOUR,
+        ..Params::default()
+    };
+    let effective = w.now + 10 * HOUR;
+    w.ok(
+        "KZ-MFA",
+        None,
+        Payload::ProtocolProposed {
+            id: 1,
+            text: doc(90, Language::Ru, DocRole::Original),
+            params,
+            effective_from: effective,
+        },
+    );
+    assert!(matches!(
+        w.try_("KZ-MFA", None, Payload::ProtocolAccepted { id: 1 }),
+        Err(Violation::Art9_Protocol(_))
+    ));
+    w.ok("TM-MFA", None, Payload::ProtocolAccepted { id: 1 });
+    let mut oral = request();
+    oral.oral = true;
+    oral.urgent = true;
+    // Before entry into force: the genesis parameter (24 h) applies.
+    w.ok_case("KZ-MVD", 1, Payload::Request(Box::new(oral.clone())));
+    let c1 = w.case(1).deadlines[0].due.0 - w.case(1).opened_at.0;
+    assert_eq!(c1, 24 * HOUR);
+    w.now = effective;
+    w.ok_case("KZ-MVD", 2, Payload::Request(Box::new(oral)));
+    let c2 = w.case(2).deadlines[0].due.0 - w.case(2).opened_at.0;
+    assert_eq!(c2, 2 * HOUR);
+}
+
+// ------------------------------------------------------------------ format
+
+#[test]
+fn undecodable_payload_is_refused() {
+    let mut w = World::in_force();
+    let mut r = w.record("KZ-MVD", Some(w.at_case(1)), &Payload::Acknowledged);
+    r.event.body.payload = vec![0xFF, 0xFF];
+    assert!(matches!(
+        w.try_append(r),
+        Err(Violation::MalformedPayload(_))
+    ));
+}
