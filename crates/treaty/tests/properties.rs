@@ -167,10 +167,8 @@ fn play(w: &mut World, model: &mut Model, a: &Act) -> Option<bool> {
                     },
                 )
                 .is_ok();
-            if got {
-                if let Some(e) = model.items.get_mut(i) {
-                    e.1 += 1;
-                }
+            if got && let Some(e) = model.items.get_mut(i) {
+                e.1 += 1;
             }
             assert_eq!(got, expect, "use of item {i} for {p} by {s}");
             Some(expect)
@@ -247,10 +245,8 @@ fn play(w: &mut World, model: &mut Model, a: &Act) -> Option<bool> {
                     },
                 )
                 .is_ok();
-            if got {
-                if let Some(e) = model.items.get_mut(i) {
-                    e.2 += 1;
-                }
+            if got && let Some(e) = model.items.get_mut(i) {
+                e.2 += 1;
             }
             assert_eq!(got, expect, "onward transfer of item {i} to {t} by {s}");
             Some(expect)
