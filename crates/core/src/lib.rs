@@ -14,6 +14,7 @@ pub mod hash;
 pub mod ids;
 pub mod keys;
 pub mod merkle;
+pub mod receipt;
 pub mod record;
 #[cfg(feature = "testkit")]
 pub mod testkit;
@@ -24,4 +25,5 @@ pub use event::{Author, CaseRef, EventBody, EventError, SignedEvent};
 pub use hash::Hash;
 pub use ids::{AuthorityId, CaseId, EventId, LedgerId, Timestamp};
 pub use keys::{KeyError, PublicKey, SecretKey, Signature};
+pub use receipt::Receipt;
 pub use record::{CHAIN_SEED, LinkError, Record, SealedRecord};

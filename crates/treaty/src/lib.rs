@@ -15,6 +15,8 @@ mod payload;
 mod report;
 mod rules;
 mod state;
+#[cfg(feature = "testkit")]
+pub mod testkit;
 mod time;
 mod violation;
 

@@ -3,10 +3,8 @@
 
 #![allow(dead_code)]
 
-use coop_core::event::{Author, CaseRef, EVENT_FORMAT_VERSION, EventBody};
-use coop_core::{
-    AuthorityId, CaseId, EventId, Hash, LedgerId, Record, SecretKey, SignedEvent, Timestamp,
-};
+use coop_core::event::CaseRef;
+use coop_core::{EventId, Hash, LedgerId, Record, SecretKey, Timestamp};
 use coop_treaty::*;
 use std::collections::BTreeMap;
 
@@ -21,56 +19,7 @@ pub struct World {
     next_id: u64,
 }
 
-pub fn id(s: &str) -> AuthorityId {
-    AuthorityId::new(s).expect("valid id")
-}
-
-pub fn doc(tag: u8, language: Language, role: DocRole) -> DocumentRef {
-    DocumentRef {
-        digest: Hash([tag; 32]),
-        size: 1000 + u64::from(tag),
-        media_type: "application/pdf".into(),
-        language,
-        role,
-    }
-}
-
-pub fn case_id(n: u8) -> CaseId {
-    CaseId([n; 16])
-}
-
-pub fn item(n: u8) -> ItemId {
-    ItemId([n; 16])
-}
-
-pub fn purpose(s: &str) -> Purpose {
-    Purpose(s.into())
-}
-
-/// A complete, valid request from a KZ authority to `to`.
-pub fn request_to(to: &str) -> Request {
-    let original = doc(10, Language::Kk, DocRole::Original);
-    let translation = doc(11, Language::Tk, DocRole::TranslationOf(original.digest));
-    Request {
-        elements: RequestElements {
-            requested_authority: Some(id(to)),
-            grounds: Some(doc(1, Language::Kk, DocRole::Original)),
-            requesting_service: "Criminal police department".into(),
-            requested_service: "Criminal search department".into(),
-            case_description: Some(doc(2, Language::Kk, DocRole::Original)),
-            content: Some(doc(3, Language::Kk, DocRole::Original)),
-            decision_copy: Some(doc(4, Language::Kk, DocRole::CertifiedCopy)),
-            legal_provision: Some(doc(5, Language::Kk, DocRole::LegalProvisionText)),
-        },
-        category: CrimeCategory::Narcotics,
-        form: Form::ExecuteRequest,
-        wanted_person_search: false,
-        purposes: vec![purpose("criminal investigation 2025-117")],
-        urgent: false,
-        oral: false,
-        documents: vec![original, translation],
-    }
-}
+pub use coop_treaty::testkit::{case_id, doc, id, item, purpose, request_to};
 
 pub fn request() -> Request {
     request_to("TM-MVD")
@@ -79,19 +28,7 @@ pub fn request() -> Request {
 impl World {
     /// A ledger with genesis only (not yet accepted).
     pub fn genesis_only() -> World {
-        let mut keys = BTreeMap::new();
-        for (name, seed) in [
-            ("KZ-MFA", 1u8),
-            ("TM-MFA", 2),
-            ("KZ-MVD", 3),
-            ("KZ-KNB", 4),
-            ("TM-MVD", 5),
-            ("TM-MNS", 6),
-            ("KZ-AUDIT", 7),
-            ("TM-WITNESS", 8),
-        ] {
-            keys.insert(name.to_owned(), SecretKey::from_seed(&[seed; 32]));
-        }
+        let keys = coop_treaty::testkit::keys();
         let mut w = World {
             state: State::default(),
             keys,
@@ -99,27 +36,7 @@ impl World {
             records: Vec::new(),
             next_id: 1,
         };
-        let texts = vec![
-            doc(100, Language::Kk, DocRole::Original),
-            doc(101, Language::Tk, DocRole::Original),
-            doc(102, Language::Ru, DocRole::Original),
-        ];
-        let genesis = Payload::Genesis {
-            roots: vec![
-                RootKey {
-                    party: Party::Kz,
-                    authority: id("KZ-MFA"),
-                    key: w.key("KZ-MFA"),
-                },
-                RootKey {
-                    party: Party::Tm,
-                    authority: id("TM-MFA"),
-                    key: w.key("TM-MFA"),
-                },
-            ],
-            agreement_texts: texts,
-            params: Params::default(),
-        };
+        let genesis = coop_treaty::testkit::genesis_payload(&w.keys);
         w.ok("KZ-MFA", None, genesis);
         w
     }
@@ -127,39 +44,10 @@ impl World {
     /// Constituted, authorities designated, but not in force.
     pub fn constituted() -> World {
         let mut w = World::genesis_only();
-        w.ok("TM-MFA", None, Payload::GenesisAccepted);
-        for (root, a, name) in [
-            (
-                "KZ-MFA",
-                "KZ-MVD",
-                "Ministry of Internal Affairs of Kazakhstan",
-            ),
-            (
-                "KZ-MFA",
-                "KZ-KNB",
-                "National Security Committee of Kazakhstan",
-            ),
-            (
-                "TM-MFA",
-                "TM-MVD",
-                "Ministry of Internal Affairs of Turkmenistan",
-            ),
-            (
-                "TM-MFA",
-                "TM-MNS",
-                "Ministry of National Security of Turkmenistan",
-            ),
-        ] {
-            let key = w.key(a);
-            w.ok(
-                root,
-                None,
-                Payload::AuthorityDesignated {
-                    authority: id(a),
-                    key,
-                    name: name.into(),
-                },
-            );
+        // Everything but the two notifications.
+        let steps = coop_treaty::testkit::constitution(&w.keys);
+        for (signer, p) in steps.into_iter().take(5) {
+            w.ok(signer, None, p);
         }
         w
     }
@@ -220,20 +108,17 @@ impl World {
         let mut eid = [0u8; 16];
         eid[..8].copy_from_slice(&self.next_id.to_be_bytes());
         self.next_id += 1;
-        let body = EventBody {
-            version: EVENT_FORMAT_VERSION,
-            ledger_id: self.ledger(),
-            event_id: EventId(eid),
-            author: Author {
-                authority: id(signer),
-                key: key.public(),
-            },
-            authored_at: Timestamp(self.now),
+        let event = coop_treaty::testkit::sign(
+            key,
+            signer,
+            self.ledger(),
+            EventId(eid),
+            Timestamp(self.now),
             case,
             answers,
-            payload: payload.to_bytes().expect("encode payload"),
-        };
-        let event = SignedEvent::sign(body, key).expect("sign");
+            payload,
+        )
+        .expect("sign");
         event
             .verify(self.ledger().as_ref())
             .expect("signature verifies");

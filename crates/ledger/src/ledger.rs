@@ -1,0 +1,391 @@
+//! The ledger handle: open or create, submit, query.
+
+use crate::config::Config;
+use crate::engine::{self, Job};
+use crate::error::{LedgerError, SubmitError};
+use crate::metrics::Metrics;
+use coop_core::checkpoint::{NoteVerifier, SigAlg, verify_checkpoint};
+use coop_core::{
+    CaseId, EventId, Hash, LedgerId, PublicKey, Receipt, SealedRecord, SecretKey, SignedEvent,
+    Timestamp,
+};
+use coop_store::{Head, Log, Store};
+use coop_treaty::{Case, ComplianceReport, State};
+use crossbeam_channel::{Receiver, Sender};
+use rayon::prelude::*;
+use std::sync::atomic::{AtomicBool, AtomicU64};
+use std::sync::{Arc, OnceLock, RwLock};
+use std::thread::JoinHandle;
+
+/// Milliseconds since the epoch from the system clock (0 if the clock is before 1970).
+pub(crate) fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// A point in the ledger's history.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AsOf {
+    /// Just after record `seq`.
+    Seq(u64),
+    /// After every record the node received at or before this time.
+    Time(Timestamp),
+}
+
+pub(crate) struct Shared<S: Store> {
+    pub(crate) log: Log<S>,
+    pub(crate) state: RwLock<State>,
+    pub(crate) node_key: SecretKey,
+    pub(crate) config: Config,
+    pub(crate) failed: AtomicBool,
+    pub(crate) last_checkpoint: AtomicU64,
+    pub(crate) metrics: Metrics,
+    ledger_id: OnceLock<LedgerId>,
+}
+
+impl<S: Store> Shared<S> {
+    pub(crate) fn ledger_id(&self) -> Option<LedgerId> {
+        self.ledger_id.get().copied()
+    }
+
+    pub(crate) fn set_ledger_id(&self, id: Option<LedgerId>) {
+        if let Some(id) = id {
+            let _ = self.ledger_id.set(id);
+        }
+    }
+
+    /// The receipt of an event already in the ledger (idempotent resubmission), or
+    /// `IdReused` if its id is taken by a different body.
+    pub(crate) fn existing_receipt(
+        &self,
+        event: &SignedEvent,
+    ) -> Result<Option<Receipt>, SubmitError> {
+        let unavailable = |e: coop_store::StoreError| SubmitError::Unavailable(e.to_string());
+        let Some(seq) = self.log.seq_of(&event.body.event_id).map_err(unavailable)? else {
+            return Ok(None);
+        };
+        let rec = self
+            .log
+            .record(seq)
+            .map_err(unavailable)?
+            .ok_or_else(|| SubmitError::Unavailable(format!("record {seq} vanished")))?;
+        if rec.record.event.body != event.body {
+            return Err(SubmitError::IdReused(event.body.event_id.to_hex()));
+        }
+        let ledger = self
+            .ledger_id()
+            .ok_or_else(|| SubmitError::Unavailable("no ledger id".into()))?;
+        let hash = event
+            .event_hash()
+            .map_err(|e| SubmitError::Invalid(e.into()))?;
+        Ok(Some(Receipt::sign(
+            ledger,
+            seq,
+            event.body.event_id,
+            hash,
+            rec.leaf,
+            rec.chain,
+            &self.node_key,
+        )))
+    }
+}
+
+/// A running ledger: the single writer thread and the read side.
+pub struct Ledger<S: Store + 'static> {
+    shared: Arc<Shared<S>>,
+    tx: Option<Sender<Job>>,
+    writer: Option<JoinHandle<()>>,
+}
+
+impl<S: Store + 'static> std::fmt::Debug for Ledger<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ledger")
+            .field("ledger_id", &self.shared.ledger_id())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S: Store + 'static> Ledger<S> {
+    fn start(log: Log<S>, state: State, node_key: SecretKey, config: Config) -> Ledger<S> {
+        let last_cp = log.latest_checkpoint().ok().flatten().map_or(0, |(s, _)| s);
+        let ledger_id = OnceLock::new();
+        if let Some(id) = state.ledger_id {
+            let _ = ledger_id.set(id);
+        }
+        let (tx, rx): (Sender<Job>, Receiver<Job>) = crossbeam_channel::bounded(config.queue);
+        let shared = Arc::new(Shared {
+            log,
+            state: RwLock::new(state),
+            node_key,
+            config,
+            failed: AtomicBool::new(false),
+            last_checkpoint: AtomicU64::new(last_cp),
+            metrics: Metrics::default(),
+            ledger_id,
+        });
+        let s = Arc::clone(&shared);
+        let writer = std::thread::Builder::new()
+            .name("coopledger-writer".into())
+            .spawn(move || engine::run(s, rx))
+            .ok();
+        Ledger {
+            shared,
+            tx: Some(tx),
+            writer,
+        }
+    }
+
+    /// Creates a ledger in an empty store from a signed genesis event.
+    pub fn create(
+        store: S,
+        genesis: SignedEvent,
+        node_key: SecretKey,
+        config: Config,
+    ) -> Result<(Ledger<S>, Receipt), LedgerError> {
+        let log = Log::open(store)?;
+        if log.head()?.size != 0 {
+            return Err(LedgerError::Setup(
+                "the store already holds a ledger; open it instead".into(),
+            ));
+        }
+        let ledger = Ledger::start(log, State::default(), node_key, config);
+        let receipt = ledger
+            .submit(genesis)
+            .map_err(|e| LedgerError::Genesis(e.to_string()))?;
+        Ok((ledger, receipt))
+    }
+
+    /// Opens an existing ledger: checks the store (coop-store), that the latest
+    /// checkpoint is signed by `node_key`, the signatures of every record after it, and
+    /// replays every record through the Agreement's rules to rebuild the state.
+    pub fn open(store: S, node_key: SecretKey, config: Config) -> Result<Ledger<S>, LedgerError> {
+        let log = Log::open(store)?;
+        let head = log.head()?;
+        if head.size == 0 {
+            return Err(LedgerError::Setup(
+                "the store holds no ledger; create it first".into(),
+            ));
+        }
+        let mut verified_to = 0;
+        if let Some((size, note)) = log.latest_checkpoint()? {
+            let v = NoteVerifier {
+                name: config.node_name.clone(),
+                key: node_key.public(),
+                alg: SigAlg::Ed25519,
+            };
+            verify_checkpoint(&note, &v, &[])
+                .map_err(|e| LedgerError::BadCheckpoint(e.to_string()))?;
+            verified_to = size;
+        }
+        let ledger_id = log.ledger_id()?;
+        let mut state = State::default();
+        const CHUNK: u64 = 8192;
+        let mut start = 0;
+        while start < head.size {
+            let end = (start + CHUNK).min(head.size);
+            let chunk: Vec<SealedRecord> = log.records(start, end).collect::<Result<_, _>>()?;
+            // Records the node's own signed checkpoint covers were verified before it
+            // signed; the tail after it is re-verified here, on all cores.
+            if end > verified_to {
+                chunk
+                    .par_iter()
+                    .filter(|r| r.record.seq >= verified_to)
+                    .try_for_each(|r| {
+                        let l = if r.record.seq == 0 { None } else { ledger_id };
+                        r.record.event.verify(l.as_ref()).map_err(|error| {
+                            LedgerError::BadSignature {
+                                seq: r.record.seq,
+                                error,
+                            }
+                        })
+                    })?;
+            }
+            for r in &chunk {
+                state
+                    .step(&r.record)
+                    .map_err(|violation| LedgerError::InvalidHistory {
+                        seq: r.record.seq,
+                        violation,
+                    })?;
+            }
+            start = end;
+        }
+        tracing::info!(size = head.size, "ledger opened and replayed");
+        Ok(Ledger::start(log, state, node_key, config))
+    }
+
+    fn sender(&self) -> Result<&Sender<Job>, SubmitError> {
+        self.tx
+            .as_ref()
+            .ok_or_else(|| SubmitError::Unavailable("the ledger is shutting down".into()))
+    }
+
+    /// Queues an event and returns where its answer will arrive.
+    pub fn submit_async(
+        &self,
+        event: SignedEvent,
+    ) -> Result<Receiver<Result<Receipt, SubmitError>>, SubmitError> {
+        let (tx, rx) = crossbeam_channel::bounded(1);
+        self.sender()?
+            .send(Job::Submit(event, tx))
+            .map_err(|_| SubmitError::Unavailable("the writer has stopped".into()))?;
+        Ok(rx)
+    }
+
+    /// Appends an event and waits for its receipt. When this returns `Ok`, the event is
+    /// durable; on `Err` nothing was written.
+    pub fn submit(&self, event: SignedEvent) -> Result<Receipt, SubmitError> {
+        self.submit_async(event)?
+            .recv()
+            .map_err(|_| SubmitError::Unavailable("the writer has stopped".into()))?
+    }
+
+    /// Signs and stores a checkpoint of the current head now (or returns the latest one
+    /// if nothing was appended since).
+    pub fn checkpoint_now(&self) -> Result<String, SubmitError> {
+        let (tx, rx) = crossbeam_channel::bounded(1);
+        self.sender()?
+            .send(Job::Checkpoint(tx))
+            .map_err(|_| SubmitError::Unavailable("the writer has stopped".into()))?;
+        rx.recv()
+            .map_err(|_| SubmitError::Unavailable("the writer has stopped".into()))?
+    }
+
+    /// Stops the writer after the queued submissions, signing a final checkpoint.
+    pub fn shutdown(mut self) {
+        self.stop();
+    }
+
+    fn stop(&mut self) {
+        self.tx = None;
+        if let Some(w) = self.writer.take() {
+            let _ = w.join();
+        }
+    }
+
+    /// The ledger id.
+    pub fn ledger_id(&self) -> Option<LedgerId> {
+        self.shared.ledger_id()
+    }
+
+    /// The node's public key (checkpoints and receipts).
+    pub fn node_key(&self) -> PublicKey {
+        self.shared.node_key.public()
+    }
+
+    /// The log's head.
+    pub fn head(&self) -> Result<Head, LedgerError> {
+        Ok(self.shared.log.head()?)
+    }
+
+    /// Engine counters.
+    pub fn metrics(&self) -> crate::metrics::Snapshot {
+        self.shared.metrics.snapshot()
+    }
+
+    /// Record `seq`, checked against its stored leaf hash.
+    pub fn record(&self, seq: u64) -> Result<Option<SealedRecord>, LedgerError> {
+        Ok(self.shared.log.record(seq)?)
+    }
+
+    /// The record holding event `id`.
+    pub fn record_by_event_id(&self, id: &EventId) -> Result<Option<SealedRecord>, LedgerError> {
+        match self.shared.log.seq_of(id)? {
+            Some(seq) => self.record(seq),
+            None => Ok(None),
+        }
+    }
+
+    /// Records `start..end`.
+    pub fn records(&self, start: u64, end: u64) -> Result<Vec<SealedRecord>, LedgerError> {
+        Ok(self
+            .shared
+            .log
+            .records(start, end)
+            .collect::<Result<_, _>>()?)
+    }
+
+    /// Runs `f` on the live state (read lock held while it runs: keep it short).
+    pub fn with_state<R>(&self, f: impl FnOnce(&State) -> R) -> Result<R, LedgerError> {
+        let s = self
+            .shared
+            .state
+            .read()
+            .map_err(|_| LedgerError::BadQuery("state lock poisoned".into()))?;
+        Ok(f(&s))
+    }
+
+    /// The state as of an earlier point, rebuilt by replaying records from 0 (the fold
+    /// is pure, so this is exactly the state the ledger had then).
+    pub fn state_as_of(&self, as_of: AsOf) -> Result<State, LedgerError> {
+        let size = self.head()?.size;
+        let end = match as_of {
+            AsOf::Seq(seq) if seq >= size => {
+                return Err(LedgerError::BadQuery(format!(
+                    "the ledger has no record {seq}"
+                )));
+            }
+            AsOf::Seq(seq) => seq + 1,
+            AsOf::Time(_) => size,
+        };
+        let mut state = State::default();
+        for r in self.shared.log.records(0, end) {
+            let r = r?;
+            if let AsOf::Time(t) = as_of
+                && r.record.received_at > t
+            {
+                break;
+            }
+            state
+                .step(&r.record)
+                .map_err(|violation| LedgerError::InvalidHistory {
+                    seq: r.record.seq,
+                    violation,
+                })?;
+        }
+        Ok(state)
+    }
+
+    /// A case now, or as of an earlier point.
+    pub fn case(&self, id: &CaseId, as_of: Option<AsOf>) -> Result<Option<Case>, LedgerError> {
+        match as_of {
+            None => self.with_state(|s| s.cases.get(id).cloned()),
+            Some(a) => Ok(self.state_as_of(a)?.cases.get(id).cloned()),
+        }
+    }
+
+    /// The Article 7 compliance report now, or as of an earlier point.
+    pub fn report(&self, as_of: Option<AsOf>) -> Result<ComplianceReport, LedgerError> {
+        match as_of {
+            None => self.with_state(ComplianceReport::build),
+            Some(a) => Ok(ComplianceReport::build(&self.state_as_of(a)?)),
+        }
+    }
+
+    /// Inclusion proof of record `seq` in the tree of `size` records.
+    pub fn inclusion_proof(&self, seq: u64, size: u64) -> Result<Vec<Hash>, LedgerError> {
+        Ok(self.shared.log.inclusion_proof(seq, size)?)
+    }
+
+    /// Consistency proof between two tree sizes.
+    pub fn consistency_proof(&self, size1: u64, size2: u64) -> Result<Vec<Hash>, LedgerError> {
+        Ok(self.shared.log.consistency_proof(size1, size2)?)
+    }
+
+    /// Stored checkpoint for `size`.
+    pub fn checkpoint(&self, size: u64) -> Result<Option<String>, LedgerError> {
+        Ok(self.shared.log.checkpoint(size)?)
+    }
+
+    /// Latest stored checkpoint.
+    pub fn latest_checkpoint(&self) -> Result<Option<(u64, String)>, LedgerError> {
+        Ok(self.shared.log.latest_checkpoint()?)
+    }
+}
+
+impl<S: Store + 'static> Drop for Ledger<S> {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}

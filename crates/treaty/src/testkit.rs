@@ -1,0 +1,193 @@
+//! Deterministic fixtures for tests, tools and the benchmark (feature `testkit`): the two
+//! Parties' roots and four competent authorities with keys from fixed seeds, and builders
+//! for documents and complete requests. Never use these keys for anything real.
+
+use crate::model::{
+    CrimeCategory, DocRole, DocumentRef, Form, ItemId, Language, Params, Party, Purpose,
+};
+use crate::payload::{Payload, Request, RequestElements, RootKey};
+use coop_core::event::{Author, CaseRef, EVENT_FORMAT_VERSION, EventBody};
+use coop_core::{
+    AuthorityId, CaseId, EventError, EventId, Hash, LedgerId, SecretKey, SignedEvent, Timestamp,
+};
+use std::collections::BTreeMap;
+
+/// Fixture actors: name → (Party, seed). Roots first.
+pub const ACTORS: [(&str, Party, u8); 8] = [
+    ("KZ-MFA", Party::Kz, 1),
+    ("TM-MFA", Party::Tm, 2),
+    ("KZ-MVD", Party::Kz, 3),
+    ("KZ-KNB", Party::Kz, 4),
+    ("TM-MVD", Party::Tm, 5),
+    ("TM-MNS", Party::Tm, 6),
+    ("KZ-AUDIT", Party::Kz, 7),
+    ("TM-WITNESS", Party::Tm, 8),
+];
+
+/// Authority id from a literal known to be valid.
+pub fn id(s: &str) -> AuthorityId {
+    AuthorityId::new(s).unwrap_or_else(|e| unreachable!("fixture id: {e}"))
+}
+
+/// The fixture keys by actor name.
+pub fn keys() -> BTreeMap<String, SecretKey> {
+    ACTORS
+        .iter()
+        .map(|(n, _, seed)| ((*n).to_owned(), SecretKey::from_seed(&[*seed; 32])))
+        .collect()
+}
+
+/// A document reference with a digest made of `tag`.
+pub fn doc(tag: u8, language: Language, role: DocRole) -> DocumentRef {
+    DocumentRef {
+        digest: Hash([tag; 32]),
+        size: 1000 + u64::from(tag),
+        media_type: "application/pdf".into(),
+        language,
+        role,
+    }
+}
+
+/// Case id `n` (all bytes `n`).
+pub fn case_id(n: u8) -> CaseId {
+    CaseId([n; 16])
+}
+
+/// Item id `n`.
+pub fn item(n: u8) -> ItemId {
+    ItemId([n; 16])
+}
+
+/// A purpose.
+pub fn purpose(s: &str) -> Purpose {
+    Purpose(s.into())
+}
+
+/// The purpose fixture requests state.
+pub const PURPOSE: &str = "criminal investigation 2025-117";
+
+/// A complete, valid request from a KZ authority to `to` (a TM authority).
+pub fn request_to(to: &str) -> Request {
+    let original = doc(10, Language::Kk, DocRole::Original);
+    let translation = doc(11, Language::Tk, DocRole::TranslationOf(original.digest));
+    Request {
+        elements: RequestElements {
+            requested_authority: Some(id(to)),
+            grounds: Some(doc(1, Language::Kk, DocRole::Original)),
+            requesting_service: "Criminal police department".into(),
+            requested_service: "Criminal search department".into(),
+            case_description: Some(doc(2, Language::Kk, DocRole::Original)),
+            content: Some(doc(3, Language::Kk, DocRole::Original)),
+            decision_copy: Some(doc(4, Language::Kk, DocRole::CertifiedCopy)),
+            legal_provision: Some(doc(5, Language::Kk, DocRole::LegalProvisionText)),
+        },
+        category: CrimeCategory::Narcotics,
+        form: Form::ExecuteRequest,
+        wanted_person_search: false,
+        purposes: vec![purpose(PURPOSE)],
+        urgent: false,
+        oral: false,
+        documents: vec![original, translation],
+    }
+}
+
+/// The genesis payload: both roots, the three texts, default parameters.
+pub fn genesis_payload(keys: &BTreeMap<String, SecretKey>) -> Payload {
+    let root = |name: &str, party| RootKey {
+        party,
+        authority: id(name),
+        key: keys
+            .get(name)
+            .map(SecretKey::public)
+            .unwrap_or(coop_core::PublicKey([0; 32])),
+    };
+    Payload::Genesis {
+        roots: vec![root("KZ-MFA", Party::Kz), root("TM-MFA", Party::Tm)],
+        agreement_texts: vec![
+            doc(100, Language::Kk, DocRole::Original),
+            doc(101, Language::Tk, DocRole::Original),
+            doc(102, Language::Ru, DocRole::Original),
+        ],
+        params: Params::default(),
+    }
+}
+
+/// The governance events that follow the genesis and bring the Agreement into force:
+/// acceptance, four designations, both notifications. `(signer, payload)` in order.
+pub fn constitution(keys: &BTreeMap<String, SecretKey>) -> Vec<(&'static str, Payload)> {
+    let mut out = vec![("TM-MFA", Payload::GenesisAccepted)];
+    for (root, a, name) in [
+        (
+            "KZ-MFA",
+            "KZ-MVD",
+            "Ministry of Internal Affairs of Kazakhstan",
+        ),
+        (
+            "KZ-MFA",
+            "KZ-KNB",
+            "National Security Committee of Kazakhstan",
+        ),
+        (
+            "TM-MFA",
+            "TM-MVD",
+            "Ministry of Internal Affairs of Turkmenistan",
+        ),
+        (
+            "TM-MFA",
+            "TM-MNS",
+            "Ministry of National Security of Turkmenistan",
+        ),
+    ] {
+        if let Some(k) = keys.get(a) {
+            out.push((
+                root,
+                Payload::AuthorityDesignated {
+                    authority: id(a),
+                    key: k.public(),
+                    name: name.into(),
+                },
+            ));
+        }
+    }
+    out.push((
+        "KZ-MFA",
+        Payload::InternalProceduresCompleted {
+            authorities: vec![id("KZ-MVD"), id("KZ-KNB")],
+        },
+    ));
+    out.push((
+        "TM-MFA",
+        Payload::InternalProceduresCompleted {
+            authorities: vec![id("TM-MVD"), id("TM-MNS")],
+        },
+    ));
+    out
+}
+
+/// Signs `payload` as `signer` (whose key is `key`).
+#[allow(clippy::too_many_arguments)]
+pub fn sign(
+    key: &SecretKey,
+    signer: &str,
+    ledger: Option<LedgerId>,
+    event_id: EventId,
+    at: Timestamp,
+    case: Option<CaseRef>,
+    answers: Vec<Hash>,
+    payload: &Payload,
+) -> Result<SignedEvent, EventError> {
+    let body = EventBody {
+        version: EVENT_FORMAT_VERSION,
+        ledger_id: ledger,
+        event_id,
+        author: Author {
+            authority: id(signer),
+            key: key.public(),
+        },
+        authored_at: at,
+        case,
+        answers,
+        payload: payload.to_bytes()?,
+    };
+    SignedEvent::sign(body, key)
+}
