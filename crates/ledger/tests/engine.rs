@@ -1,0 +1,380 @@
+//! The engine end to end on a real (sled) store: receipts, refusals that change nothing,
+//! idempotent duplicates, concurrency with group commit, checkpoints, reopen, replay as of
+//! an earlier point.
+
+// In test code a panic is a failed test, so indexing and expect are fine here.
+#![allow(
+    clippy::indexing_slicing,
+    clippy::expect_used,
+    clippy::unwrap_used,
+    clippy::panic
+)]
+
+use coop_core::checkpoint::{NoteVerifier, SigAlg, verify_checkpoint};
+use coop_core::event::CaseRef;
+use coop_core::merkle::{Blake3Hasher, verify_inclusion};
+use coop_core::{EventId, Receipt, SecretKey, SignedEvent, Timestamp};
+use coop_ledger::{AsOf, Config, Ledger, LedgerError, SubmitError};
+use coop_store::SledStore;
+use coop_treaty::testkit::{self, case_id, doc, item, purpose, request_to};
+use coop_treaty::{
+    CaseStatus, DocRole, Extent, InfoKind, Language, Payload, RefusalGround, Violation,
+};
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+struct Env {
+    dir: tempfile::TempDir,
+    ledger: Option<Ledger<SledStore>>,
+    keys: BTreeMap<String, SecretKey>,
+    next: AtomicU64,
+}
+
+fn node_key() -> SecretKey {
+    SecretKey::from_seed(&[99; 32])
+}
+
+impl Env {
+    fn ledger(&self) -> &Ledger<SledStore> {
+        self.ledger.as_ref().expect("open")
+    }
+
+    fn event(&self, signer: &str, case: Option<CaseRef>, payload: &Payload) -> SignedEvent {
+        let n = self.next.fetch_add(1, Ordering::SeqCst);
+        let mut id = [0u8; 16];
+        id[..8].copy_from_slice(&n.to_be_bytes());
+        testkit::sign(
+            &self.keys[signer],
+            signer,
+            self.ledger.as_ref().and_then(|l| l.ledger_id()),
+            EventId(id),
+            Timestamp(n),
+            case,
+            vec![],
+            payload,
+        )
+        .expect("sign")
+    }
+
+    fn submit(
+        &self,
+        signer: &str,
+        case: Option<CaseRef>,
+        payload: Payload,
+    ) -> Result<Receipt, SubmitError> {
+        self.ledger().submit(self.event(signer, case, &payload))
+    }
+
+    fn case_ref(&self, n: u8) -> CaseRef {
+        let version = self
+            .ledger()
+            .with_state(|s| s.cases.get(&case_id(n)).map_or(0, |c| c.version))
+            .expect("state");
+        CaseRef {
+            case_id: case_id(n),
+            expected_version: version,
+        }
+    }
+
+    fn ok_case(&self, signer: &str, n: u8, payload: Payload) -> Receipt {
+        let c = self.case_ref(n);
+        self.submit(signer, Some(c), payload).expect("accepted")
+    }
+
+    fn reopen(&mut self) {
+        if let Some(l) = self.ledger.take() {
+            l.shutdown();
+        }
+        let store = SledStore::open(self.dir.path()).expect("store");
+        self.ledger = Some(Ledger::open(store, node_key(), Config::default()).expect("reopen"));
+    }
+}
+
+/// A ledger with the Agreement in force.
+fn env() -> Env {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let keys = testkit::keys();
+    let mut env = Env {
+        dir,
+        ledger: None,
+        keys,
+        next: AtomicU64::new(1),
+    };
+    let genesis = env.event("KZ-MFA", None, &testkit::genesis_payload(&env.keys));
+    let store = SledStore::open(env.dir.path()).expect("store");
+    let (ledger, receipt) =
+        Ledger::create(store, genesis, node_key(), Config::default()).expect("create");
+    assert_eq!(receipt.seq, 0);
+    env.ledger = Some(ledger);
+    for (signer, p) in testkit::constitution(&env.keys) {
+        env.submit(signer, None, p).expect("constitution");
+    }
+    env
+}
+
+#[test]
+fn receipts_are_signed_and_prove_inclusion() -> anyhow::Result<()> {
+    let e = env();
+    let r = e.ok_case(
+        "KZ-MVD",
+        1,
+        Payload::Request(Box::new(request_to("TM-MVD"))),
+    );
+    r.verify(&e.ledger().node_key())?;
+    let head = e.ledger().head()?;
+    assert_eq!(r.seq + 1, head.size);
+    assert_eq!(r.chain, head.chain_head);
+    let proof = e.ledger().inclusion_proof(r.seq, head.size)?;
+    verify_inclusion::<Blake3Hasher>(r.seq, head.size, &r.leaf, &proof, &head.root)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let note = e
+        .ledger()
+        .checkpoint_now()
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let v = NoteVerifier {
+        name: Config::default().node_name,
+        key: e.ledger().node_key(),
+        alg: SigAlg::Ed25519,
+    };
+    let cp = verify_checkpoint(&note, &v, &[])?;
+    assert_eq!(cp.checkpoint.size, head.size);
+    assert_eq!(cp.checkpoint.root, head.root);
+    Ok(())
+}
+
+#[test]
+fn a_refused_event_changes_nothing_and_names_its_article() -> anyhow::Result<()> {
+    let e = env();
+    e.ok_case(
+        "KZ-MVD",
+        1,
+        Payload::Request(Box::new(request_to("TM-MVD"))),
+    );
+    let head = e.ledger().head()?;
+    let state = e.ledger().with_state(Clone::clone)?;
+    let mut bad = request_to("TM-MVD");
+    bad.elements.decision_copy = None;
+    let err = e
+        .submit(
+            "KZ-MVD",
+            Some(e.case_ref(2)),
+            Payload::Request(Box::new(bad)),
+        )
+        .expect_err("refused");
+    assert!(matches!(
+        err,
+        SubmitError::Refused(Violation::Art4_1_5MissingDecisionCopy)
+    ));
+    assert!(err.to_string().contains("Art. 4.1(5)"));
+    assert_eq!(e.ledger().head()?, head);
+    assert_eq!(e.ledger().with_state(Clone::clone)?, state);
+    assert_eq!(e.ledger().metrics().refusals.get("Art. 4.1(5)"), Some(&1));
+    Ok(())
+}
+
+#[test]
+fn duplicates_return_the_first_receipt_and_reused_ids_are_refused() -> anyhow::Result<()> {
+    let e = env();
+    let ev = e.event(
+        "KZ-MVD",
+        Some(e.case_ref(1)),
+        &Payload::Request(Box::new(request_to("TM-MVD"))),
+    );
+    let first = e
+        .ledger()
+        .submit(ev.clone())
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let head = e.ledger().head()?;
+    let again = e
+        .ledger()
+        .submit(ev.clone())
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    assert_eq!(again, first);
+    // Same id, different body.
+    let mut other = ev.body.clone();
+    other.authored_at = Timestamp(12345);
+    let other = SignedEvent::sign(other, &e.keys["KZ-MVD"])?;
+    assert!(matches!(
+        e.ledger().submit(other),
+        Err(SubmitError::IdReused(_))
+    ));
+    assert_eq!(e.ledger().head()?, head);
+    Ok(())
+}
+
+#[test]
+fn bad_signatures_and_foreign_ledgers_are_invalid() -> anyhow::Result<()> {
+    let e = env();
+    let head = e.ledger().head()?;
+    let mut ev = e.event(
+        "KZ-MVD",
+        Some(e.case_ref(1)),
+        &Payload::Request(Box::new(request_to("TM-MVD"))),
+    );
+    ev.signature.0[5] ^= 1;
+    assert!(matches!(
+        e.ledger().submit(ev),
+        Err(SubmitError::Invalid(_))
+    ));
+    let mut body = e
+        .event(
+            "KZ-MVD",
+            Some(e.case_ref(1)),
+            &Payload::Request(Box::new(request_to("TM-MVD"))),
+        )
+        .body;
+    body.ledger_id = Some(coop_core::LedgerId(coop_core::Hash([1; 32])));
+    let foreign = SignedEvent::sign(body, &e.keys["KZ-MVD"])?;
+    assert!(matches!(
+        e.ledger().submit(foreign),
+        Err(SubmitError::Invalid(_))
+    ));
+    assert_eq!(e.ledger().head()?, head);
+    Ok(())
+}
+
+#[test]
+fn concurrent_submitters_all_get_durable_receipts() -> anyhow::Result<()> {
+    let e = env();
+    let before = e.ledger().head()?.size;
+    let receipts: Vec<Receipt> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..16u8)
+            .map(|t| {
+                let e = &e;
+                s.spawn(move || {
+                    let n = 10 + t;
+                    let mut out = vec![e.ok_case(
+                        "KZ-MVD",
+                        n,
+                        Payload::Request(Box::new(request_to("TM-MVD"))),
+                    )];
+                    out.push(e.ok_case("TM-MVD", n, Payload::Acknowledged));
+                    out.push(e.ok_case(
+                        "TM-MVD",
+                        n,
+                        Payload::ExecutionReported {
+                            extent: Extent::Full,
+                            reasons: None,
+                            search_outcome: None,
+                        },
+                    ));
+                    out
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("thread"))
+            .collect()
+    });
+    let head = e.ledger().head()?;
+    assert_eq!(head.size, before + 48);
+    let mut seqs: Vec<u64> = receipts.iter().map(|r| r.seq).collect();
+    seqs.sort_unstable();
+    seqs.dedup();
+    assert_eq!(seqs.len(), 48);
+    for r in &receipts {
+        r.verify(&e.ledger().node_key())?;
+        let rec = e.ledger().record(r.seq)?.expect("record");
+        assert_eq!(rec.leaf, r.leaf);
+    }
+    let m = e.ledger().metrics();
+    assert!(m.batches <= m.appended);
+    Ok(())
+}
+
+#[test]
+fn reopen_replays_to_the_same_state_and_continues() -> anyhow::Result<()> {
+    let mut e = env();
+    e.ok_case(
+        "KZ-MVD",
+        1,
+        Payload::Request(Box::new(request_to("TM-MVD"))),
+    );
+    e.ok_case(
+        "TM-MVD",
+        1,
+        Payload::InformationTransferred {
+            item: item(1),
+            recipient: testkit::id("KZ-MVD"),
+            kind: InfoKind::Forensic,
+            restricted: true,
+            permitted_purposes: vec![purpose(testkit::PURPOSE)],
+            no_state_secret: true,
+            document: doc(40, Language::Tk, DocRole::Original),
+        },
+    );
+    let head = e.ledger().head()?;
+    let state = e.ledger().with_state(Clone::clone)?;
+    e.reopen();
+    assert_eq!(e.ledger().head()?, head);
+    assert_eq!(e.ledger().with_state(Clone::clone)?, state);
+    e.ok_case(
+        "KZ-MVD",
+        1,
+        Payload::InformationUsed {
+            item: item(1),
+            purpose: purpose(testkit::PURPOSE),
+        },
+    );
+    assert_eq!(e.ledger().head()?.size, head.size + 1);
+    assert!(e.ledger().report(None)?.held());
+    Ok(())
+}
+
+#[test]
+fn a_case_replays_exactly_as_it_stood_earlier() -> anyhow::Result<()> {
+    let e = env();
+    let opened = e.ok_case(
+        "KZ-MVD",
+        1,
+        Payload::Request(Box::new(request_to("TM-MVD"))),
+    );
+    std::thread::sleep(std::time::Duration::from_millis(5));
+    let refused = e.ok_case(
+        "TM-MVD",
+        1,
+        Payload::Refused {
+            extent: Extent::Full,
+            grounds: vec![RefusalGround::Sovereignty],
+            reasons: Some(doc(41, Language::Tk, DocRole::Original)),
+        },
+    );
+    let then = e
+        .ledger()
+        .case(&case_id(1), Some(AsOf::Seq(opened.seq)))?
+        .expect("case");
+    assert_eq!(then.status, CaseStatus::Open);
+    assert_eq!(then.version, 1);
+    let now = e.ledger().case(&case_id(1), None)?.expect("case");
+    assert_eq!(now.status, CaseStatus::Refused);
+    let rec = e.ledger().record(refused.seq)?.expect("record");
+    let by_time = e
+        .ledger()
+        .case(
+            &case_id(1),
+            Some(AsOf::Time(Timestamp(rec.record.received_at.0 - 1))),
+        )?
+        .expect("case");
+    assert_eq!(by_time.status, CaseStatus::Open);
+    assert!(matches!(
+        e.ledger().state_as_of(AsOf::Seq(10_000)),
+        Err(LedgerError::BadQuery(_))
+    ));
+    Ok(())
+}
+
+#[test]
+fn opening_with_another_node_key_is_refused() -> anyhow::Result<()> {
+    let mut e = env();
+    e.ledger()
+        .checkpoint_now()
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    if let Some(l) = e.ledger.take() {
+        l.shutdown();
+    }
+    let store = SledStore::open(e.dir.path())?;
+    let r = Ledger::open(store, SecretKey::from_seed(&[1; 32]), Config::default());
+    assert!(matches!(r, Err(LedgerError::BadCheckpoint(_))));
+    Ok(())
+}
