@@ -16,6 +16,8 @@ use std::time::Instant;
 
 pub(crate) type Reply = Sender<Result<Receipt, SubmitError>>;
 
+// Submissions are the common case; boxing them would cost an allocation each.
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum Job {
     Submit(SignedEvent, Reply),
     Checkpoint(Sender<Result<String, SubmitError>>),
