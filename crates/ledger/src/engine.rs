@@ -1,20 +1,29 @@
-//! The single writer: drains the submission queue into a batch, verifies signatures on
-//! all cores, runs the rules in order against the live state, writes the accepted events
-//! in one durable group commit, then answers every submitter.
+//! The single writer: drains the submission queue into a batch, runs the rules in order
+//! against the live state, writes the accepted events in one durable group commit, then
+//! answers every submitter. Signatures were verified strictly before queueing, and
+//! receipts are signed after answering, both on the submitters' threads: the writer's
+//! critical path holds only what must be sequential.
 
 use crate::error::SubmitError;
 use crate::ledger::{Shared, now_ms};
 use coop_core::checkpoint::{Checkpoint, sign_checkpoint};
-use coop_core::{EventId, Receipt, Record, SignedEvent, Timestamp};
+use coop_core::{EventId, Record, SignedEvent, Timestamp};
 use coop_store::Store;
 use crossbeam_channel::{Receiver, Sender};
-use rayon::prelude::*;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
-pub(crate) type Reply = Sender<Result<Receipt, SubmitError>>;
+/// Where an accepted event landed; the submitter's thread signs the receipt from it.
+#[derive(Clone, Debug)]
+pub(crate) struct Landed {
+    pub(crate) seq: u64,
+    pub(crate) leaf: coop_core::Hash,
+    pub(crate) chain: coop_core::Hash,
+}
+
+pub(crate) type Reply = Sender<Result<Landed, SubmitError>>;
 
 // Submissions are the common case; boxing them would cost an allocation each.
 #[allow(clippy::large_enum_variant)]
@@ -25,15 +34,25 @@ pub(crate) enum Job {
 
 /// What became of one submission in a batch.
 enum Fate {
-    /// Already answered (refused or invalid).
-    Done,
+    /// Answered without writing (refused, duplicate of an earlier record, id reused).
+    Done(Result<Landed, SubmitError>),
     /// Accepted: index into the batch's accepted events.
     Accepted(usize),
     /// Same event as an earlier submission of this batch (idempotent duplicate).
     SameAs(usize),
 }
 
-pub(crate) fn run<S: Store + 'static>(shared: Arc<Shared<S>>, rx: Receiver<Job>) {
+/// The answers of one batch, released by the syncer once what the batch wrote is durable.
+pub(crate) struct Answers {
+    replies: Vec<(Reply, Result<Landed, SubmitError>)>,
+    wrote: bool,
+}
+
+pub(crate) fn run<S: Store + 'static>(
+    shared: Arc<Shared<S>>,
+    rx: Receiver<Job>,
+    syncer: Sender<Answers>,
+) {
     let mut last_cp = Instant::now();
     loop {
         let Ok(first) = rx.recv() else { break };
@@ -50,7 +69,14 @@ pub(crate) fn run<S: Store + 'static>(shared: Arc<Shared<S>>, rx: Receiver<Job>)
             }
         }
         if !submits.is_empty() {
-            process(&shared, submits);
+            let answers = process(&shared, submits);
+            if let Err(lost) = syncer.send(answers) {
+                for (reply, _) in lost.0.replies {
+                    let _ = reply.send(Err(SubmitError::Unavailable(
+                        "the syncer has stopped".into(),
+                    )));
+                }
+            }
         }
         let head = shared.log.head().map(|h| h.size).unwrap_or(0);
         let since = head.saturating_sub(shared.last_checkpoint.load(Ordering::Acquire));
@@ -73,54 +99,76 @@ pub(crate) fn run<S: Store + 'static>(shared: Arc<Shared<S>>, rx: Receiver<Job>)
     }
 }
 
-fn process<S: Store>(shared: &Shared<S>, submits: Vec<(SignedEvent, Reply)>) {
-    if shared.failed.load(Ordering::Acquire) {
-        for (_, r) in submits {
-            let _ = r.send(Err(SubmitError::Unavailable(
-                "an earlier storage failure needs a restart".into(),
-            )));
+/// The syncer: makes the writer's batches durable, many at a time, and only then
+/// releases their answers. While it waits for the disk, the writer prepares the next
+/// batches and the submitters' threads verify and sign.
+pub(crate) fn run_syncer<S: Store + 'static>(shared: Arc<Shared<S>>, rx: Receiver<Answers>) {
+    while let Ok(first) = rx.recv() {
+        let mut all = vec![first];
+        while let Ok(more) = rx.try_recv() {
+            all.push(more);
         }
-        return;
+        let started = Instant::now();
+        let synced: Result<(), String> = if shared.failed.load(Ordering::Acquire) {
+            Err("an earlier storage failure needs a restart".into())
+        } else if all.iter().any(|a| a.wrote) {
+            shared
+                .log
+                .sync()
+                .map_err(|e| format!("storage failure: {e}"))
+        } else {
+            Ok(())
+        };
+        if synced.is_err() {
+            shared.failed.store(true, Ordering::Release);
+        } else {
+            shared.metrics.sync(started.elapsed());
+        }
+        for a in all {
+            for (reply, answer) in a.replies {
+                let answer = match (&synced, answer) {
+                    (Ok(()), a) => a,
+                    (Err(e), Ok(_)) => Err(SubmitError::Unavailable(e.clone())),
+                    (Err(_), Err(refusal)) => Err(refusal),
+                };
+                let _ = reply.send(answer);
+            }
+        }
     }
-    let ledger = shared.ledger_id();
-    // Signatures on all cores: the expensive part, independent of order.
-    let verdicts: Vec<_> = submits
-        .par_iter()
-        .map(|(e, _)| e.verify(ledger.as_ref()))
-        .collect();
+}
 
+fn process<S: Store>(shared: &Shared<S>, submits: Vec<(SignedEvent, Reply)>) -> Answers {
+    let fail_all = |submits: Vec<(SignedEvent, Reply)>, why: &str| Answers {
+        replies: submits
+            .into_iter()
+            .map(|(_, r)| (r, Err(SubmitError::Unavailable(why.to_owned()))))
+            .collect(),
+        wrote: false,
+    };
+    if shared.failed.load(Ordering::Acquire) {
+        return fail_all(submits, "an earlier storage failure needs a restart");
+    }
     let Ok(mut state) = shared.state.write() else {
-        for (_, r) in submits {
-            let _ = r.send(Err(SubmitError::Unavailable("state lock poisoned".into())));
-        }
-        return;
+        return fail_all(submits, "state lock poisoned");
     };
     let now = Timestamp(now_ms().max(state.last_time.0));
     let mut fates = Vec::with_capacity(submits.len());
     let mut accepted: Vec<SignedEvent> = Vec::new();
     let mut in_batch: HashMap<EventId, usize> = HashMap::new();
-    for ((event, reply), verdict) in submits.iter().zip(verdicts) {
-        if let Err(e) = verdict {
-            shared.metrics.refused("invalid");
-            let _ = reply.send(Err(SubmitError::Invalid(e)));
-            fates.push(Fate::Done);
-            continue;
-        }
+    for (event, _) in &submits {
         let id = event.body.event_id;
         if let Some(&i) = in_batch.get(&id) {
             if accepted.get(i).is_some_and(|a| a.body == event.body) {
                 fates.push(Fate::SameAs(i));
             } else {
                 shared.metrics.refused("id reused");
-                let _ = reply.send(Err(SubmitError::IdReused(id.to_hex())));
-                fates.push(Fate::Done);
+                fates.push(Fate::Done(Err(SubmitError::IdReused(id.to_hex()))));
             }
             continue;
         }
-        match shared.existing_receipt(event) {
-            Ok(Some(receipt)) => {
-                let _ = reply.send(Ok(receipt));
-                fates.push(Fate::Done);
+        match shared.existing(event) {
+            Ok(Some(landed)) => {
+                fates.push(Fate::Done(Ok(landed)));
                 continue;
             }
             Ok(None) => {}
@@ -128,8 +176,7 @@ fn process<S: Store>(shared: &Shared<S>, submits: Vec<(SignedEvent, Reply)>) {
                 if matches!(e, SubmitError::IdReused(_)) {
                     shared.metrics.refused("id reused");
                 }
-                let _ = reply.send(Err(e));
-                fates.push(Fate::Done);
+                fates.push(Fate::Done(Err(e)));
                 continue;
             }
         }
@@ -148,64 +195,56 @@ fn process<S: Store>(shared: &Shared<S>, submits: Vec<(SignedEvent, Reply)>) {
             }
             Err(v) => {
                 shared.metrics.refused(&v.clause());
-                let _ = reply.send(Err(SubmitError::Refused(v)));
-                fates.push(Fate::Done);
+                fates.push(Fate::Done(Err(SubmitError::Refused(v))));
             }
         }
     }
-    if accepted.is_empty() {
-        return;
-    }
-    let started = Instant::now();
-    let count = accepted.len();
-    let hashes: Vec<_> = accepted.iter().map(|e| e.event_hash()).collect();
-    let ids: Vec<_> = accepted.iter().map(|e| e.body.event_id).collect();
-    match shared.log.append_events(accepted, now) {
-        Ok(appended) => {
-            if state.size == 1 {
-                shared.set_ledger_id(state.ledger_id);
-            }
-            drop(state);
-            shared.metrics.batch(count, started.elapsed());
-            let Some(ledger) = shared.ledger_id() else {
-                return;
-            };
-            let receipts: Vec<Option<Receipt>> = appended
-                .par_iter()
-                .zip(hashes.par_iter())
-                .zip(ids.par_iter())
-                .map(|((a, h), id)| {
-                    h.as_ref().ok().map(|h| {
-                        Receipt::sign(ledger, a.seq, *id, *h, a.leaf, a.chain, &shared.node_key)
-                    })
-                })
-                .collect();
-            for ((_, reply), fate) in submits.iter().zip(fates) {
-                let i = match fate {
-                    Fate::Done => continue,
-                    Fate::Accepted(i) | Fate::SameAs(i) => i,
-                };
-                let answer =
-                    receipts.get(i).cloned().flatten().ok_or_else(|| {
-                        SubmitError::Unavailable("receipt could not be made".into())
-                    });
-                let _ = reply.send(answer);
-            }
-        }
-        Err(e) => {
-            // The live state already holds these events but the disk may not: only a
-            // restart (which rebuilds the state from the store) is safe now.
-            shared.failed.store(true, Ordering::Release);
-            tracing::error!(error = %e, "group commit failed; the ledger stops accepting events");
-            for ((_, reply), fate) in submits.iter().zip(fates) {
-                if !matches!(fate, Fate::Done) {
-                    let _ = reply.send(Err(SubmitError::Unavailable(format!(
-                        "storage failure: {e}"
-                    ))));
+    let mut appended = Vec::new();
+    let mut wrote = false;
+    let mut write_error = None;
+    if !accepted.is_empty() {
+        let started = Instant::now();
+        let count = accepted.len();
+        match shared.log.append_events_unsynced(accepted, now) {
+            Ok(a) => {
+                if state.size == count as u64 {
+                    // This batch began with the genesis.
+                    shared.set_ledger_id(state.ledger_id);
                 }
+                shared.metrics.batch(count, started.elapsed());
+                appended = a;
+                wrote = true;
+            }
+            Err(e) => {
+                // The live state already holds these events but the disk may not: only a
+                // restart (which rebuilds the state from the store) is safe now.
+                shared.failed.store(true, Ordering::Release);
+                tracing::error!(error = %e, "group commit failed; the ledger stops accepting events");
+                write_error = Some(format!("storage failure: {e}"));
             }
         }
     }
+    drop(state);
+    let replies = submits
+        .into_iter()
+        .zip(fates)
+        .map(|((_, reply), fate)| {
+            let answer = match fate {
+                Fate::Done(a) => a,
+                Fate::Accepted(i) | Fate::SameAs(i) => match (&write_error, appended.get(i)) {
+                    (Some(e), _) => Err(SubmitError::Unavailable(e.clone())),
+                    (None, Some(a)) => Ok(Landed {
+                        seq: a.seq,
+                        leaf: a.leaf,
+                        chain: a.chain,
+                    }),
+                    (None, None) => Err(SubmitError::Unavailable("the write lost an event".into())),
+                },
+            };
+            (reply, answer)
+        })
+        .collect();
+    Answers { replies, wrote }
 }
 
 /// Signs and stores a checkpoint of the current head; returns the note.

@@ -1,7 +1,7 @@
 //! The ledger handle: open or create, submit, query.
 
 use crate::config::Config;
-use crate::engine::{self, Job};
+use crate::engine::{self, Job, Landed};
 use crate::error::{LedgerError, SubmitError};
 use crate::metrics::Metrics;
 use coop_core::checkpoint::{NoteVerifier, SigAlg, verify_checkpoint};
@@ -36,7 +36,7 @@ pub enum AsOf {
 pub(crate) struct Shared<S: Store> {
     pub(crate) log: Log<S>,
     pub(crate) state: RwLock<State>,
-    pub(crate) node_key: SecretKey,
+    pub(crate) node_key: Arc<SecretKey>,
     pub(crate) config: Config,
     pub(crate) failed: AtomicBool,
     pub(crate) last_checkpoint: AtomicU64,
@@ -55,12 +55,9 @@ impl<S: Store> Shared<S> {
         }
     }
 
-    /// The receipt of an event already in the ledger (idempotent resubmission), or
+    /// Where an event already in the ledger landed (idempotent resubmission), or
     /// `IdReused` if its id is taken by a different body.
-    pub(crate) fn existing_receipt(
-        &self,
-        event: &SignedEvent,
-    ) -> Result<Option<Receipt>, SubmitError> {
+    pub(crate) fn existing(&self, event: &SignedEvent) -> Result<Option<Landed>, SubmitError> {
         let unavailable = |e: coop_store::StoreError| SubmitError::Unavailable(e.to_string());
         let Some(seq) = self.log.seq_of(&event.body.event_id).map_err(unavailable)? else {
             return Ok(None);
@@ -73,21 +70,54 @@ impl<S: Store> Shared<S> {
         if rec.record.event.body != event.body {
             return Err(SubmitError::IdReused(event.body.event_id.to_hex()));
         }
-        let ledger = self
-            .ledger_id()
-            .ok_or_else(|| SubmitError::Unavailable("no ledger id".into()))?;
-        let hash = event
+        Ok(Some(Landed {
+            seq,
+            leaf: rec.leaf,
+            chain: rec.chain,
+        }))
+    }
+}
+
+/// A submission on its way: [`Pending::wait`] blocks for the answer and signs the receipt
+/// on the caller's thread.
+#[derive(Debug)]
+pub struct Pending {
+    rx: Receiver<Result<Landed, SubmitError>>,
+    event: SignedEvent,
+    node_key: Arc<SecretKey>,
+}
+
+impl Pending {
+    /// Waits for the writer, then signs the receipt.
+    pub fn wait(self) -> Result<Receipt, SubmitError> {
+        let landed = self
+            .rx
+            .recv()
+            .map_err(|_| SubmitError::Unavailable("the writer has stopped".into()))??;
+        let ledger = match self.event.body.ledger_id {
+            Some(l) => l,
+            // The genesis: its own body defines the ledger id.
+            None => LedgerId::from_genesis_body(
+                &self
+                    .event
+                    .body
+                    .to_bytes()
+                    .map_err(|e| SubmitError::Invalid(e.into()))?,
+            ),
+        };
+        let hash = self
+            .event
             .event_hash()
             .map_err(|e| SubmitError::Invalid(e.into()))?;
-        Ok(Some(Receipt::sign(
+        Ok(Receipt::sign(
             ledger,
-            seq,
-            event.body.event_id,
+            landed.seq,
+            self.event.body.event_id,
             hash,
-            rec.leaf,
-            rec.chain,
+            landed.leaf,
+            landed.chain,
             &self.node_key,
-        )))
+        ))
     }
 }
 
@@ -96,6 +126,7 @@ pub struct Ledger<S: Store + 'static> {
     shared: Arc<Shared<S>>,
     tx: Option<Sender<Job>>,
     writer: Option<JoinHandle<()>>,
+    syncer: Option<JoinHandle<()>>,
 }
 
 impl<S: Store + 'static> std::fmt::Debug for Ledger<S> {
@@ -117,22 +148,29 @@ impl<S: Store + 'static> Ledger<S> {
         let shared = Arc::new(Shared {
             log,
             state: RwLock::new(state),
-            node_key,
+            node_key: Arc::new(node_key),
             config,
             failed: AtomicBool::new(false),
             last_checkpoint: AtomicU64::new(last_cp),
             metrics: Metrics::default(),
             ledger_id,
         });
+        let (sync_tx, sync_rx) = crossbeam_channel::unbounded();
+        let s = Arc::clone(&shared);
+        let syncer = std::thread::Builder::new()
+            .name("coopledger-syncer".into())
+            .spawn(move || engine::run_syncer(s, sync_rx))
+            .ok();
         let s = Arc::clone(&shared);
         let writer = std::thread::Builder::new()
             .name("coopledger-writer".into())
-            .spawn(move || engine::run(s, rx))
+            .spawn(move || engine::run(s, rx, sync_tx))
             .ok();
         Ledger {
             shared,
             tx: Some(tx),
             writer,
+            syncer,
         }
     }
 
@@ -221,24 +259,29 @@ impl<S: Store + 'static> Ledger<S> {
             .ok_or_else(|| SubmitError::Unavailable("the ledger is shutting down".into()))
     }
 
-    /// Queues an event and returns where its answer will arrive.
-    pub fn submit_async(
-        &self,
-        event: SignedEvent,
-    ) -> Result<Receiver<Result<Receipt, SubmitError>>, SubmitError> {
+    /// Verifies the event's signature strictly (on the caller's thread, so that many
+    /// submitters use all cores) and queues it.
+    pub fn submit_async(&self, event: SignedEvent) -> Result<Pending, SubmitError> {
+        let ledger = self.shared.ledger_id();
+        if let Err(e) = event.verify(ledger.as_ref()) {
+            self.shared.metrics.refused("invalid");
+            return Err(SubmitError::Invalid(e));
+        }
         let (tx, rx) = crossbeam_channel::bounded(1);
         self.sender()?
-            .send(Job::Submit(event, tx))
+            .send(Job::Submit(event.clone(), tx))
             .map_err(|_| SubmitError::Unavailable("the writer has stopped".into()))?;
-        Ok(rx)
+        Ok(Pending {
+            rx,
+            event,
+            node_key: Arc::clone(&self.shared.node_key),
+        })
     }
 
     /// Appends an event and waits for its receipt. When this returns `Ok`, the event is
     /// durable; on `Err` nothing was written.
     pub fn submit(&self, event: SignedEvent) -> Result<Receipt, SubmitError> {
-        self.submit_async(event)?
-            .recv()
-            .map_err(|_| SubmitError::Unavailable("the writer has stopped".into()))?
+        self.submit_async(event)?.wait()
     }
 
     /// Signs and stores a checkpoint of the current head now (or returns the latest one
@@ -259,8 +302,13 @@ impl<S: Store + 'static> Ledger<S> {
 
     fn stop(&mut self) {
         self.tx = None;
+        // The writer finishes the queue and drops its end of the syncer's channel; the
+        // syncer then answers the last batches and stops.
         if let Some(w) = self.writer.take() {
             let _ = w.join();
+        }
+        if let Some(s) = self.syncer.take() {
+            let _ = s.join();
         }
     }
 

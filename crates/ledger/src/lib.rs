@@ -1,13 +1,14 @@
 //! coop-ledger: the engine that appends events without ever letting one in that breaks
 //! the Agreement.
 //!
-//! One writer thread owns the append path. Submissions arrive on a bounded channel; the
-//! writer drains up to `max_batch` of them, verifies their signatures strictly on all
-//! cores (rayon), runs the Agreement's rules in order against the live state, writes the
-//! accepted events in one atomic, fsynced group commit, and only then signs and sends each
-//! receipt. The key design decision: validation is sequential and in memory (rules need
-//! the previous event's effect), while the two expensive parts — signature checks and
-//! durability — are amortised: signatures in parallel, one fsync per batch. A refused
+//! One writer thread owns the append path. A submission's signature is verified strictly
+//! on the submitting thread, then it is queued on a bounded channel; the writer drains up
+//! to `max_batch` of them, runs the Agreement's rules in order against the live state,
+//! writes the accepted events in one atomic, fsynced group commit, and answers; the
+//! submitting thread then signs the receipt. The key design decision: only what must be
+//! sequential (rules, sequencing, the write) runs on the writer; the expensive, parallel
+//! parts — signature checks and receipt signatures — run on the submitters' threads
+//! (all cores), and durability is amortised to one fsync per batch. A refused
 //! event changes nothing; a duplicate event id returns the first receipt; a storage
 //! failure stops the ledger until it is reopened from disk.
 
@@ -19,5 +20,5 @@ mod metrics;
 
 pub use config::Config;
 pub use error::{LedgerError, SubmitError};
-pub use ledger::{AsOf, Ledger};
+pub use ledger::{AsOf, Ledger, Pending};
 pub use metrics::Snapshot;

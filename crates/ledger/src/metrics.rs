@@ -11,6 +11,8 @@ pub(crate) struct Metrics {
     batches: AtomicU64,
     commit_micros: AtomicU64,
     largest_batch: AtomicU64,
+    syncs: AtomicU64,
+    sync_micros: AtomicU64,
     refusals: Mutex<BTreeMap<String, u64>>,
 }
 
@@ -21,10 +23,14 @@ pub struct Snapshot {
     pub appended: u64,
     /// Group commits.
     pub batches: u64,
-    /// Time spent writing and syncing batches, in microseconds.
+    /// Time spent writing batches (before sync), in microseconds.
     pub commit_micros: u64,
     /// Largest batch.
     pub largest_batch: u64,
+    /// fdatasyncs (each covers one or more batches).
+    pub syncs: u64,
+    /// Time spent syncing, in microseconds.
+    pub sync_micros: u64,
     /// Refusals by clause (or "invalid", "id reused").
     pub refusals: BTreeMap<String, u64>,
 }
@@ -41,6 +47,14 @@ impl Metrics {
         self.largest_batch.fetch_max(n, Ordering::Relaxed);
     }
 
+    pub(crate) fn sync(&self, took: Duration) {
+        self.syncs.fetch_add(1, Ordering::Relaxed);
+        self.sync_micros.fetch_add(
+            u64::try_from(took.as_micros()).unwrap_or(u64::MAX),
+            Ordering::Relaxed,
+        );
+    }
+
     pub(crate) fn refused(&self, clause: &str) {
         if let Ok(mut m) = self.refusals.lock() {
             *m.entry(clause.to_owned()).or_default() += 1;
@@ -53,6 +67,8 @@ impl Metrics {
             batches: self.batches.load(Ordering::Relaxed),
             commit_micros: self.commit_micros.load(Ordering::Relaxed),
             largest_batch: self.largest_batch.load(Ordering::Relaxed),
+            syncs: self.syncs.load(Ordering::Relaxed),
+            sync_micros: self.sync_micros.load(Ordering::Relaxed),
             refusals: self.refusals.lock().map(|m| m.clone()).unwrap_or_default(),
         }
     }

@@ -48,8 +48,7 @@ impl Harness for Sled {
         SledStore::open(path).expect("reopen sled")
     }
     fn remove_record(&self, s: &SledStore, seq: u64) {
-        s.damage_raw("records", &seq.to_be_bytes(), None)
-            .expect("damage");
+        s.damage_record(seq).expect("damage");
     }
 }
 
@@ -362,11 +361,14 @@ struct Failing<S> {
 }
 
 impl<S: Store> Store for Failing<S> {
-    fn write(&self, b: &WriteBatch) -> Result<(), StoreError> {
+    fn write_unsynced(&self, b: &WriteBatch) -> Result<(), StoreError> {
         if self.writes.fetch_add(1, Ordering::SeqCst) + 1 == self.fail_at {
             return Err(StoreError::Io("injected: device lost power".into()));
         }
-        self.inner.write(b)
+        self.inner.write_unsynced(b)
+    }
+    fn sync(&self) -> Result<(), StoreError> {
+        self.inner.sync()
     }
     fn size(&self) -> Result<u64, StoreError> {
         self.inner.size()

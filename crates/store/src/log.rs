@@ -279,6 +279,40 @@ impl<S: Store> Log<S> {
         events: Vec<SignedEvent>,
         received_at: Timestamp,
     ) -> Result<Vec<Appended>, StoreError> {
+        self.append_events_with(events, received_at, true)
+    }
+
+    /// Like [`Log::append_events`], but returns once the batch is written and visible,
+    /// before it is durable: the caller must call [`Log::sync`] and acknowledge nothing
+    /// until it returns. This lets a writer prepare the next batch while the previous one
+    /// is being synced (pipelined group commit).
+    pub fn append_events_unsynced(
+        &self,
+        events: Vec<SignedEvent>,
+        received_at: Timestamp,
+    ) -> Result<Vec<Appended>, StoreError> {
+        self.append_events_with(events, received_at, false)
+    }
+
+    /// Makes every append that returned before this call durable. After a failure the log
+    /// is poisoned until reopened, as for a failed append.
+    pub fn sync(&self) -> Result<(), StoreError> {
+        if let Err(e) = self.store.sync() {
+            if let Ok(mut w) = self.writer.lock() {
+                w.poisoned = true;
+            }
+            tracing::error!(error = %e, "sync failed; log poisoned until reopened");
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    fn append_events_with(
+        &self,
+        events: Vec<SignedEvent>,
+        received_at: Timestamp,
+        durable: bool,
+    ) -> Result<Vec<Appended>, StoreError> {
         let mut w = self.writer()?;
         let mut prev = w.chain_head;
         let mut sealed = Vec::with_capacity(events.len());
@@ -294,20 +328,21 @@ impl<S: Store> Log<S> {
             prev = s.chain;
             sealed.push(s);
         }
-        self.append_locked(&mut w, sealed)
+        self.append_locked(&mut w, sealed, durable)
     }
 
     /// Appends records that already carry their seq and chain links (import, follower).
     /// They must continue the log exactly.
     pub fn append_records(&self, records: Vec<SealedRecord>) -> Result<Vec<Appended>, StoreError> {
         let mut w = self.writer()?;
-        self.append_locked(&mut w, records)
+        self.append_locked(&mut w, records, true)
     }
 
     fn append_locked(
         &self,
         w: &mut Writer,
         records: Vec<SealedRecord>,
+        durable: bool,
     ) -> Result<Vec<Appended>, StoreError> {
         if w.poisoned {
             return Err(StoreError::Poisoned);
@@ -344,7 +379,12 @@ impl<S: Store> Log<S> {
             });
             batch.records.push((seq, r.bytes, r.chain, id));
         }
-        if let Err(e) = self.store.write(&batch) {
+        let written = if durable {
+            self.store.write(&batch)
+        } else {
+            self.store.write_unsynced(&batch)
+        };
+        if let Err(e) = written {
             // The disk may or may not hold the batch now; only a reopen (which re-checks
             // the store) can tell. Refuse to guess.
             w.poisoned = true;

@@ -2,7 +2,7 @@ use crate::StoreError;
 use crate::error::corrupt;
 use crate::store::{RecordItem, Store, WriteBatch};
 use coop_core::{EventId, Hash};
-use sled::Transactional;
+use std::collections::HashMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -21,12 +21,9 @@ pub struct SledStore {
     path: PathBuf,
     /// A second handle on sled's data file, used only for `fdatasync`.
     data_file: Mutex<File>,
-    records: sled::Tree,
-    chain: sled::Tree,
-    event_ids: sled::Tree,
-    nodes: sled::Tree,
-    checkpoints: sled::Tree,
-    meta: sled::Tree,
+    /// Everything, in one tree, keyed by a one-byte prefix per kind (see `key`): one
+    /// sled `Batch` on one tree is atomic and far cheaper than a multi-tree transaction.
+    tree: sled::Tree,
     /// Held for the store's lifetime; declared last so it is released last.
     _lock: File,
 }
@@ -41,17 +38,69 @@ fn io(e: impl std::fmt::Display) -> StoreError {
     StoreError::Io(e.to_string())
 }
 
-fn node_key(level: u8, index: u64) -> [u8; 9] {
+/// Key prefixes, one per kind of entry.
+mod kind {
+    /// Value: leaf hash (32) || chain hash (32) || record bytes. The two hashes ride in
+    /// the record's value because every sled key costs several microseconds to write.
+    pub const RECORD: u8 = b'r';
+    pub const EVENT_ID: u8 = b'e';
+    pub const NODE: u8 = b'n';
+    pub const CHECKPOINT: u8 = b'k';
+    pub const META: u8 = b'm';
+}
+
+/// `prefix || u64 big-endian`: sorts by number within a kind.
+fn key(prefix: u8, n: u64) -> [u8; 9] {
     let mut k = [0u8; 9];
-    k[0] = level;
-    k[1..].copy_from_slice(&index.to_be_bytes());
+    k[0] = prefix;
+    k[1..].copy_from_slice(&n.to_be_bytes());
     k
 }
 
+fn node_key(level: u8, index: u64) -> [u8; 10] {
+    let mut k = [0u8; 10];
+    k[0] = kind::NODE;
+    k[1] = level;
+    k[2..].copy_from_slice(&index.to_be_bytes());
+    k
+}
+
+fn id_key(id: &EventId) -> [u8; 17] {
+    let mut k = [0u8; 17];
+    k[0] = kind::EVENT_ID;
+    k[1..].copy_from_slice(&id.0);
+    k
+}
+
+fn meta_key(name: &str) -> Vec<u8> {
+    let mut k = vec![kind::META];
+    k.extend_from_slice(name.as_bytes());
+    k
+}
+
+/// The number in a `key(prefix, n)` key.
 fn seq_from_key(k: &[u8]) -> Result<u64, StoreError> {
-    <[u8; 8]>::try_from(k)
+    k.get(1..)
+        .and_then(|b| <[u8; 8]>::try_from(b).ok())
         .map(u64::from_be_bytes)
-        .map_err(|_| corrupt(None, "record key is not 8 bytes"))
+        .ok_or_else(|| corrupt(None, "stored key is not prefix + 8 bytes"))
+}
+
+/// The record bytes in a stored record value (after the leaf and chain hashes).
+fn record_part(seq: u64, v: &[u8]) -> Result<&[u8], StoreError> {
+    v.get(64..).ok_or_else(|| {
+        corrupt(
+            Some(seq),
+            "stored record value is shorter than its two hashes",
+        )
+    })
+}
+
+/// The seq stored as a value (event-id index).
+fn seq_from_value(v: &[u8]) -> Result<u64, StoreError> {
+    <[u8; 8]>::try_from(v)
+        .map(u64::from_be_bytes)
+        .map_err(|_| corrupt(None, "event-id index value is not 8 bytes"))
 }
 
 fn hash_value(seq: Option<u64>, v: &[u8], what: &str) -> Result<Hash, StoreError> {
@@ -109,14 +158,8 @@ impl SledStore {
             }
         };
         let data_file = File::open(path.join("db")).map_err(io)?;
-        let tree = |name: &str| db.open_tree(name).map_err(io);
         Ok(SledStore {
-            records: tree("records")?,
-            chain: tree("chain")?,
-            event_ids: tree("event_ids")?,
-            nodes: tree("nodes")?,
-            checkpoints: tree("checkpoints")?,
-            meta: tree("meta")?,
+            tree: db.open_tree("ledger").map_err(io)?,
             data_file: Mutex::new(data_file),
             db,
             path,
@@ -138,20 +181,20 @@ impl SledStore {
         f.sync_data().map_err(io)
     }
 
-    /// Overwrites raw bytes, bypassing every check, to test that damage is detected.
+    /// Removes a record, bypassing every check, to test that damage is detected.
     #[doc(hidden)]
-    pub fn damage_raw(
-        &self,
-        tree: &str,
-        key: &[u8],
-        value: Option<&[u8]>,
-    ) -> Result<(), StoreError> {
-        let t = self.db.open_tree(tree).map_err(io)?;
-        match value {
-            Some(v) => t.insert(key, v).map_err(io)?,
-            None => t.remove(key).map_err(io)?,
-        };
+    pub fn damage_record(&self, seq: u64) -> Result<(), StoreError> {
+        self.tree.remove(key(kind::RECORD, seq)).map_err(io)?;
         self.sync()
+    }
+
+    /// The stored value of record `seq`: leaf || chain || bytes.
+    fn raw_record(&self, seq: u64) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self
+            .tree
+            .get(key(kind::RECORD, seq))
+            .map_err(io)?
+            .map(|v| v.to_vec()))
     }
 }
 
@@ -183,65 +226,77 @@ fn discard_unfinished_snapshots(dir: &Path) -> Result<(), StoreError> {
 }
 
 impl Store for SledStore {
-    fn write(&self, b: &WriteBatch) -> Result<(), StoreError> {
+    fn sync(&self) -> Result<(), StoreError> {
+        SledStore::sync(self)
+    }
+
+    fn write_unsynced(&self, b: &WriteBatch) -> Result<(), StoreError> {
         if b.is_empty() {
             return Ok(());
         }
-        let mut records = sled::Batch::default();
-        let mut chain = sled::Batch::default();
-        let mut ids = sled::Batch::default();
+        // Leaf hashes are stored in the record's value; collect them first.
+        let mut leaves: HashMap<u64, Hash> = b
+            .nodes
+            .iter()
+            .filter(|((l, _), _)| *l == 0)
+            .map(|((_, i), h)| (*i, *h))
+            .collect();
+        let mut batch = sled::Batch::default();
         for (seq, bytes, ch, id) in &b.records {
-            let k = seq.to_be_bytes();
-            records.insert(&k, bytes.as_slice());
-            chain.insert(&k, &ch.0);
-            ids.insert(&id.0, &k);
+            // Appends always carry the leaf; a record written without one (only a damage
+            // test does this) keeps the leaf stored before, as the trait's contract says.
+            let leaf = match leaves.remove(seq) {
+                Some(l) => l,
+                None => match self.node(0, *seq)? {
+                    Some(l) => l,
+                    None => coop_core::hash::leaf_hash(bytes),
+                },
+            };
+            let mut v = Vec::with_capacity(64 + bytes.len());
+            v.extend_from_slice(&leaf.0);
+            v.extend_from_slice(&ch.0);
+            v.extend_from_slice(bytes);
+            batch.insert(&key(kind::RECORD, *seq), v);
+            batch.insert(&id_key(id), &seq.to_be_bytes());
         }
-        let mut nodes = sled::Batch::default();
-        for ((l, i), h) in &b.nodes {
-            nodes.insert(&node_key(*l, *i), &h.0);
+        // A leaf written without its record (only a damage test does this) replaces the
+        // hash stored with the record.
+        for (seq, leaf) in leaves {
+            if let Some(mut v) = self.raw_record(seq)? {
+                if let Some(slot) = v.get_mut(..32) {
+                    slot.copy_from_slice(&leaf.0);
+                }
+                batch.insert(&key(kind::RECORD, seq), v);
+            }
         }
-        let mut cps = sled::Batch::default();
+        for ((l, i), h) in b.nodes.iter().filter(|((l, _), _)| *l > 0) {
+            batch.insert(&node_key(*l, *i), &h.0);
+        }
         for (size, note) in &b.checkpoints {
-            cps.insert(&size.to_be_bytes(), note.as_bytes());
+            batch.insert(&key(kind::CHECKPOINT, *size), note.as_bytes());
         }
-        let mut meta = sled::Batch::default();
         for (k, v) in &b.meta {
-            meta.insert(k.as_bytes(), v.as_slice());
+            batch.insert(meta_key(k), v.as_slice());
         }
-        (
-            &self.records,
-            &self.chain,
-            &self.event_ids,
-            &self.nodes,
-            &self.checkpoints,
-            &self.meta,
-        )
-            .transaction(|(r, c, e, n, k, m)| {
-                r.apply_batch(&records)?;
-                c.apply_batch(&chain)?;
-                e.apply_batch(&ids)?;
-                n.apply_batch(&nodes)?;
-                k.apply_batch(&cps)?;
-                m.apply_batch(&meta)?;
-                Ok::<(), sled::transaction::ConflictableTransactionError<()>>(())
-            })
-            .map_err(|e| StoreError::Io(format!("transaction failed: {e:?}")))?;
-        self.sync()
+        // One batch on one tree: sled applies it atomically, also across a crash.
+        self.tree.apply_batch(batch).map_err(io)
     }
 
     fn size(&self) -> Result<u64, StoreError> {
-        match self.records.last().map_err(io)? {
+        match self
+            .tree
+            .range(key(kind::RECORD, 0)..=key(kind::RECORD, u64::MAX))
+            .next_back()
+        {
             None => Ok(0),
-            Some((k, _)) => Ok(seq_from_key(&k)? + 1),
+            Some(r) => Ok(seq_from_key(&r.map_err(io)?.0)? + 1),
         }
     }
 
     fn record(&self, seq: u64) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(self
-            .records
-            .get(seq.to_be_bytes())
-            .map_err(io)?
-            .map(|v| v.to_vec()))
+        self.raw_record(seq)?
+            .map(|v| record_part(seq, &v).map(<[u8]>::to_vec))
+            .transpose()
     }
 
     fn records(&self, start: u64, end: u64) -> Box<dyn Iterator<Item = RecordItem> + '_> {
@@ -249,33 +304,38 @@ impl Store for SledStore {
             return Box::new(std::iter::empty());
         }
         Box::new(
-            self.records
-                .range(start.to_be_bytes()..end.to_be_bytes())
+            self.tree
+                .range(key(kind::RECORD, start)..key(kind::RECORD, end))
                 .map(|r| {
                     let (k, v) = r.map_err(io)?;
-                    Ok((seq_from_key(&k)?, v.to_vec()))
+                    let seq = seq_from_key(&k)?;
+                    Ok((seq, record_part(seq, &v)?.to_vec()))
                 }),
         )
     }
 
     fn chain(&self, seq: u64) -> Result<Option<Hash>, StoreError> {
-        self.chain
-            .get(seq.to_be_bytes())
-            .map_err(io)?
-            .map(|v| hash_value(Some(seq), &v, "chain hash"))
+        self.raw_record(seq)?
+            .map(|v| hash_value(Some(seq), v.get(32..64).unwrap_or_default(), "chain hash"))
             .transpose()
     }
 
     fn seq_of(&self, id: &EventId) -> Result<Option<u64>, StoreError> {
-        self.event_ids
-            .get(id.0)
+        self.tree
+            .get(id_key(id))
             .map_err(io)?
-            .map(|v| seq_from_key(&v))
+            .map(|v| seq_from_value(&v))
             .transpose()
     }
 
     fn node(&self, level: u8, index: u64) -> Result<Option<Hash>, StoreError> {
-        self.nodes
+        if level == 0 {
+            return self
+                .raw_record(index)?
+                .map(|v| hash_value(Some(index), v.get(..32).unwrap_or_default(), "leaf hash"))
+                .transpose();
+        }
+        self.tree
             .get(node_key(level, index))
             .map_err(io)?
             .map(|v| hash_value(None, &v, "Merkle node"))
@@ -283,8 +343,8 @@ impl Store for SledStore {
     }
 
     fn checkpoint(&self, size: u64) -> Result<Option<String>, StoreError> {
-        self.checkpoints
-            .get(size.to_be_bytes())
+        self.tree
+            .get(key(kind::CHECKPOINT, size))
             .map_err(io)?
             .map(|v| {
                 String::from_utf8(v.to_vec())
@@ -294,9 +354,14 @@ impl Store for SledStore {
     }
 
     fn latest_checkpoint(&self) -> Result<Option<(u64, String)>, StoreError> {
-        let Some((k, v)) = self.checkpoints.last().map_err(io)? else {
+        let last = self
+            .tree
+            .range(key(kind::CHECKPOINT, 0)..=key(kind::CHECKPOINT, u64::MAX))
+            .next_back();
+        let Some(r) = last else {
             return Ok(None);
         };
+        let (k, v) = r.map_err(io)?;
         let size = seq_from_key(&k)?;
         let note = String::from_utf8(v.to_vec())
             .map_err(|_| corrupt(None, format!("checkpoint {size} is not UTF-8")))?;
@@ -304,17 +369,17 @@ impl Store for SledStore {
     }
 
     fn checkpoint_sizes(&self) -> Result<Vec<u64>, StoreError> {
-        self.checkpoints
-            .iter()
+        self.tree
+            .range(key(kind::CHECKPOINT, 0)..=key(kind::CHECKPOINT, u64::MAX))
             .keys()
             .map(|k| seq_from_key(&k.map_err(io)?))
             .collect()
     }
 
-    fn meta(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+    fn meta(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
         Ok(self
-            .meta
-            .get(key.as_bytes())
+            .tree
+            .get(meta_key(name))
             .map_err(io)?
             .map(|v| v.to_vec()))
     }

@@ -35,7 +35,14 @@ pub type RecordItem = Result<(u64, Vec<u8>), StoreError>;
 /// in-memory twin). Both pass the same conformance suite.
 pub trait Store: Send + Sync {
     /// Applies the whole batch or none of it, and returns only once it is durable.
-    fn write(&self, batch: &WriteBatch) -> Result<(), StoreError>;
+    fn write(&self, batch: &WriteBatch) -> Result<(), StoreError> {
+        self.write_unsynced(batch)?;
+        self.sync()
+    }
+    /// Applies the whole batch or none of it (atomic, visible to reads, not yet durable).
+    fn write_unsynced(&self, batch: &WriteBatch) -> Result<(), StoreError>;
+    /// Makes every write that returned before this call durable.
+    fn sync(&self) -> Result<(), StoreError>;
     /// Number of records: one past the highest stored seq (0 when empty).
     fn size(&self) -> Result<u64, StoreError>;
     /// Bytes of record `seq`.

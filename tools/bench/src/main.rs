@@ -1,1 +1,357 @@
-fn main() {}
+//! coop-bench: durable append throughput of the engine, as a ratio to the machine's own
+//! strict signature verification rate measured in the same run.
+//!
+//! It measures, in order:
+//! 1. the single-thread `verify_strict` rate on event-sized messages;
+//! 2. durable appends (sled, fsync per group commit) of a realistic mix — request,
+//!    acknowledgement, restricted transfer, use, execution report, closing — from many
+//!    concurrent submitters, each waiting for its receipt (closed loop), in a window
+//!    starting at a small ledger (10^4 records by default);
+//! 3. after filling the ledger to a large size (10^6 by default), the same window again.
+//!
+//! Events are signed before timing starts: agencies sign on their own machines.
+//!
+//! Usage: cargo run --release -p coop-bench -- [--submitters N] [--window N]
+//!        [--small N] [--large N] [--dir PATH]
+
+use anyhow::{Context as _, bail};
+use coop_core::event::CaseRef;
+use coop_core::{EventId, SecretKey, SignedEvent, Timestamp};
+use coop_ledger::{Config, Ledger};
+use coop_store::SledStore;
+use coop_treaty::testkit::{self, doc, purpose, request_to};
+use coop_treaty::{DocRole, Extent, InfoKind, ItemId, Language, Payload};
+use rayon::prelude::*;
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+struct Args {
+    submitters: usize,
+    window: usize,
+    small: usize,
+    large: usize,
+    dir: Option<String>,
+}
+
+fn args() -> anyhow::Result<Args> {
+    let mut a = Args {
+        submitters: 512,
+        window: 60_000,
+        small: 10_000,
+        large: 1_000_000,
+        dir: None,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let mut val = || it.next().with_context(|| format!("{flag} needs a value"));
+        match flag.as_str() {
+            "--submitters" => a.submitters = val()?.parse()?,
+            "--window" => a.window = val()?.parse()?,
+            "--small" => a.small = val()?.parse()?,
+            "--large" => a.large = val()?.parse()?,
+            "--dir" => a.dir = Some(val()?),
+            "-h" | "--help" => {
+                println!(
+                    "usage: coop-bench [--submitters N] [--window N] [--small N] [--large N] [--dir PATH]"
+                );
+                std::process::exit(0);
+            }
+            other => bail!("unknown argument {other}"),
+        }
+    }
+    Ok(a)
+}
+
+/// Single-thread strict verification rate (signatures per second).
+fn verify_rate() -> anyhow::Result<f64> {
+    let key = SecretKey::from_seed(&[5; 32]);
+    let msgs: Vec<Vec<u8>> = (0..256u32).map(|i| vec![i as u8; 600]).collect();
+    let sigs: Vec<_> = msgs.iter().map(|m| key.sign(m)).collect();
+    let pk = key.public();
+    let n = 20_000;
+    let start = Instant::now();
+    for i in 0..n {
+        pk.verify(&msgs[i % 256], &sigs[i % 256])?;
+    }
+    Ok(n as f64 / start.elapsed().as_secs_f64())
+}
+
+/// The six events of one case, signed, in order (versions 0..5).
+fn case_events(
+    keys: &BTreeMap<String, SecretKey>,
+    ledger: coop_core::LedgerId,
+    case_no: u64,
+) -> anyhow::Result<Vec<SignedEvent>> {
+    let mut case_id = [0u8; 16];
+    case_id[..8].copy_from_slice(&case_no.to_be_bytes());
+    case_id[8] = 0xCA;
+    let mut item = [0u8; 16];
+    item[..8].copy_from_slice(&case_no.to_be_bytes());
+    let steps: Vec<(&str, Payload)> = vec![
+        ("KZ-MVD", Payload::Request(Box::new(request_to("TM-MVD")))),
+        ("TM-MVD", Payload::Acknowledged),
+        (
+            "TM-MVD",
+            Payload::InformationTransferred {
+                item: ItemId(item),
+                recipient: testkit::id("KZ-MVD"),
+                kind: InfoKind::OperationalSearch,
+                restricted: true,
+                permitted_purposes: vec![purpose(testkit::PURPOSE)],
+                no_state_secret: true,
+                document: doc(40, Language::Tk, DocRole::Original),
+            },
+        ),
+        (
+            "KZ-MVD",
+            Payload::InformationUsed {
+                item: ItemId(item),
+                purpose: purpose(testkit::PURPOSE),
+            },
+        ),
+        (
+            "TM-MVD",
+            Payload::ExecutionReported {
+                extent: Extent::Full,
+                reasons: None,
+                search_outcome: None,
+            },
+        ),
+        ("KZ-MVD", Payload::CaseClosed),
+    ];
+    steps
+        .into_iter()
+        .enumerate()
+        .map(|(v, (signer, payload))| {
+            let mut id = [0u8; 16];
+            id[..8].copy_from_slice(&case_no.to_be_bytes());
+            id[8] = v as u8;
+            id[9] = 0xEE;
+            let key = keys.get(signer).context("fixture key")?;
+            let case = CaseRef {
+                case_id: coop_core::CaseId(case_id),
+                expected_version: v as u64,
+            };
+            Ok(testkit::sign(
+                key,
+                signer,
+                Some(ledger),
+                EventId(id),
+                Timestamp(case_no),
+                Some(case),
+                vec![],
+                &payload,
+            )?)
+        })
+        .collect()
+}
+
+/// Signs `cases` cases starting at `first` on all cores.
+fn workload(
+    keys: &BTreeMap<String, SecretKey>,
+    ledger: coop_core::LedgerId,
+    first: u64,
+    cases: u64,
+) -> anyhow::Result<Vec<Vec<SignedEvent>>> {
+    (first..first + cases)
+        .into_par_iter()
+        .map(|c| case_events(keys, ledger, c))
+        .collect()
+}
+
+struct Run {
+    events: usize,
+    elapsed: Duration,
+    latencies: Vec<Duration>,
+}
+
+/// Each submitter drives its own cases in order, waiting for every receipt.
+fn drive(
+    ledger: &Ledger<SledStore>,
+    cases: Vec<Vec<SignedEvent>>,
+    submitters: usize,
+) -> anyhow::Result<Run> {
+    let mut lanes: Vec<Vec<Vec<SignedEvent>>> = (0..submitters).map(|_| Vec::new()).collect();
+    for (i, c) in cases.into_iter().enumerate() {
+        if let Some(l) = lanes.get_mut(i % submitters) {
+            l.push(c);
+        }
+    }
+    let start = Instant::now();
+    let results: Vec<anyhow::Result<Vec<Duration>>> = std::thread::scope(|s| {
+        let handles: Vec<_> = lanes
+            .into_iter()
+            .map(|lane| {
+                s.spawn(move || {
+                    let mut lat = Vec::new();
+                    for case in lane {
+                        for ev in case {
+                            let t = Instant::now();
+                            ledger
+                                .submit(ev)
+                                .map_err(|e| anyhow::anyhow!("submit: {e}"))?;
+                            lat.push(t.elapsed());
+                        }
+                    }
+                    Ok(lat)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(anyhow::anyhow!("submitter panicked")))
+            })
+            .collect()
+    });
+    let elapsed = start.elapsed();
+    let mut latencies = Vec::new();
+    for r in results {
+        latencies.extend(r?);
+    }
+    latencies.sort_unstable();
+    Ok(Run {
+        events: latencies.len(),
+        elapsed,
+        latencies,
+    })
+}
+
+fn pct(l: &[Duration], p: f64) -> Duration {
+    let i = ((l.len() as f64 - 1.0) * p).round() as usize;
+    l.get(i).copied().unwrap_or_default()
+}
+
+fn report(name: &str, size_before: u64, r: &Run, two_core_verify: f64) -> f64 {
+    let rate = r.events as f64 / r.elapsed.as_secs_f64();
+    println!(
+        "{name}: ledger at {size_before} records: {} events in {:.2?} = {:.0} events/s = {:.0}% of two cores' verify_strict; latency p50 {:.2?} p99 {:.2?}",
+        r.events,
+        r.elapsed,
+        rate,
+        100.0 * rate / two_core_verify,
+        pct(&r.latencies, 0.50),
+        pct(&r.latencies, 0.99),
+    );
+    rate
+}
+
+fn main() -> anyhow::Result<()> {
+    let a = args()?;
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let single = verify_rate()?;
+    let two = 2.0 * single;
+    println!(
+        "machine: {cores} cores; verify_strict single-thread: {single:.0}/s; two cores: {two:.0}/s"
+    );
+
+    let tmp;
+    let dir = match &a.dir {
+        Some(d) => std::path::PathBuf::from(d),
+        None => {
+            tmp = tempfile::Builder::new()
+                .prefix("coop-bench-")
+                .tempdir_in(".")?;
+            tmp.path().to_path_buf()
+        }
+    };
+    let keys = testkit::keys();
+    let genesis = testkit::sign(
+        &keys["KZ-MFA"],
+        "KZ-MFA",
+        None,
+        EventId([0; 16]),
+        Timestamp(0),
+        None,
+        vec![],
+        &testkit::genesis_payload(&keys),
+    )?;
+    let config = Config {
+        checkpoint_every: 100_000,
+        ..Config::default()
+    };
+    let (ledger, _) = Ledger::create(
+        SledStore::open(&dir)?,
+        genesis,
+        SecretKey::from_seed(&[99; 32]),
+        config,
+    )
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let ledger_id = ledger.ledger_id().context("ledger id")?;
+    for (i, (signer, p)) in testkit::constitution(&keys).into_iter().enumerate() {
+        let mut id = [0xAA; 16];
+        id[0] = i as u8;
+        let ev = testkit::sign(
+            &keys[signer],
+            signer,
+            Some(ledger_id),
+            EventId(id),
+            Timestamp(0),
+            None,
+            vec![],
+            &p,
+        )?;
+        ledger.submit(ev).map_err(|e| anyhow::anyhow!("{e}"))?;
+    }
+
+    let mut next_case = 0u64;
+    let fill =
+        |ledger: &Ledger<SledStore>, target: usize, next_case: &mut u64| -> anyhow::Result<()> {
+            let have = ledger.head().map_err(|e| anyhow::anyhow!("{e}"))?.size as usize;
+            if target > have {
+                let cases = ((target - have) / 6) as u64;
+                let w = workload(&keys, ledger_id, *next_case, cases)?;
+                *next_case += cases;
+                drive(ledger, w, a.submitters)?;
+            }
+            Ok(())
+        };
+    let window_cases = (a.window / 6) as u64;
+
+    fill(&ledger, a.small, &mut next_case)?;
+    let size_small = ledger.head().map_err(|e| anyhow::anyhow!("{e}"))?.size;
+    let w = workload(&keys, ledger_id, next_case, window_cases)?;
+    next_case += window_cases;
+    let small = drive(&ledger, w, a.submitters)?;
+    let rate_small = report("small", size_small, &small, two);
+
+    let t = Instant::now();
+    fill(&ledger, a.large, &mut next_case)?;
+    let size_large = ledger.head().map_err(|e| anyhow::anyhow!("{e}"))?.size;
+    println!("filled to {size_large} records in {:.1?}", t.elapsed());
+    let w = workload(&keys, ledger_id, next_case, window_cases)?;
+    let large = drive(&ledger, w, a.submitters)?;
+    let rate_large = report("large", size_large, &large, two);
+
+    let m = ledger.metrics();
+    println!(
+        "batches: {} for {} events (mean {:.0}, largest {}); mean write per batch {:.2} ms; {} fdatasyncs, mean {:.2} ms; refusals: {:?}",
+        m.batches,
+        m.appended,
+        m.appended as f64 / m.batches.max(1) as f64,
+        m.largest_batch,
+        m.commit_micros as f64 / 1000.0 / m.batches.max(1) as f64,
+        m.syncs,
+        m.sync_micros as f64 / 1000.0 / m.syncs.max(1) as f64,
+        m.refusals
+    );
+    println!(
+        "large vs small: {:+.1}% throughput",
+        100.0 * (rate_large - rate_small) / rate_small
+    );
+    let t = Instant::now();
+    ledger.shutdown();
+    let reopened = Ledger::open(
+        SledStore::open(&dir)?,
+        SecretKey::from_seed(&[99; 32]),
+        Config::default(),
+    )
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    println!(
+        "reopen with full replay of {} records: {:.1?}",
+        reopened.head().map_err(|e| anyhow::anyhow!("{e}"))?.size,
+        t.elapsed()
+    );
+    Ok(())
+}
