@@ -30,6 +30,7 @@ use std::time::{Duration, Instant};
 
 struct Args {
     submitters: usize,
+    inflight: usize,
     window: usize,
     small: usize,
     large: usize,
@@ -38,7 +39,8 @@ struct Args {
 
 fn args() -> anyhow::Result<Args> {
     let mut a = Args {
-        submitters: 512,
+        submitters: 32,
+        inflight: 16,
         window: 60_000,
         small: 10_000,
         large: 1_000_000,
@@ -49,13 +51,14 @@ fn args() -> anyhow::Result<Args> {
         let mut val = || it.next().with_context(|| format!("{flag} needs a value"));
         match flag.as_str() {
             "--submitters" => a.submitters = val()?.parse()?,
+            "--inflight" => a.inflight = val()?.parse()?,
             "--window" => a.window = val()?.parse()?,
             "--small" => a.small = val()?.parse()?,
             "--large" => a.large = val()?.parse()?,
             "--dir" => a.dir = Some(val()?),
             "-h" | "--help" => {
                 println!(
-                    "usage: coop-bench [--submitters N] [--window N] [--small N] [--large N] [--dir PATH]"
+                    "usage: coop-bench [--submitters N] [--inflight N] [--window N] [--small N] [--large N] [--dir PATH]"
                 );
                 std::process::exit(0);
             }
@@ -166,13 +169,29 @@ struct Run {
     events: usize,
     elapsed: Duration,
     latencies: Vec<Duration>,
+    /// Process CPU time (user + system) during the run, when the OS tells it.
+    cpu: Option<Duration>,
 }
 
-/// Each submitter drives its own cases in order, waiting for every receipt.
+/// This process's CPU time so far (Linux `/proc/self/stat`, clock ticks of 10 ms).
+fn cpu_time() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    let rest = stat.rsplit_once(')')?.1;
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let utime: u64 = f.get(11)?.parse().ok()?;
+    let stime: u64 = f.get(12)?.parse().ok()?;
+    Some(Duration::from_millis((utime + stime) * 10))
+}
+
+/// Each submitter thread drives its own cases, `inflight` at a time: it submits the next
+/// event of each of them, then waits for those receipts, like an asynchronous client with
+/// many open cases. Events of one case stay in order.
 fn drive(
     ledger: &Ledger<SledStore>,
     cases: Vec<Vec<SignedEvent>>,
     submitters: usize,
+    inflight: usize,
 ) -> anyhow::Result<Run> {
     let mut lanes: Vec<Vec<Vec<SignedEvent>>> = (0..submitters).map(|_| Vec::new()).collect();
     for (i, c) in cases.into_iter().enumerate() {
@@ -180,6 +199,7 @@ fn drive(
             l.push(c);
         }
     }
+    let cpu_before = cpu_time();
     let start = Instant::now();
     let results: Vec<anyhow::Result<Vec<Duration>>> = std::thread::scope(|s| {
         let handles: Vec<_> = lanes
@@ -187,13 +207,26 @@ fn drive(
             .map(|lane| {
                 s.spawn(move || {
                     let mut lat = Vec::new();
-                    for case in lane {
-                        for ev in case {
+                    let mut lane = lane.into_iter();
+                    loop {
+                        let group: Vec<Vec<SignedEvent>> =
+                            lane.by_ref().take(inflight.max(1)).collect();
+                        if group.is_empty() {
+                            break;
+                        }
+                        let steps = group.iter().map(Vec::len).max().unwrap_or(0);
+                        for step in 0..steps {
                             let t = Instant::now();
-                            ledger
-                                .submit(ev)
+                            let pending: Vec<_> = group
+                                .iter()
+                                .filter_map(|c| c.get(step))
+                                .map(|ev| ledger.submit_async(ev.clone()))
+                                .collect::<Result<_, _>>()
                                 .map_err(|e| anyhow::anyhow!("submit: {e}"))?;
-                            lat.push(t.elapsed());
+                            for p in pending {
+                                p.wait().map_err(|e| anyhow::anyhow!("submit: {e}"))?;
+                                lat.push(t.elapsed());
+                            }
                         }
                     }
                     Ok(lat)
@@ -209,6 +242,7 @@ fn drive(
             .collect()
     });
     let elapsed = start.elapsed();
+    let cpu = cpu_time().zip(cpu_before).map(|(a, b)| a.saturating_sub(b));
     let mut latencies = Vec::new();
     for r in results {
         latencies.extend(r?);
@@ -218,6 +252,7 @@ fn drive(
         events: latencies.len(),
         elapsed,
         latencies,
+        cpu,
     })
 }
 
@@ -229,13 +264,18 @@ fn pct(l: &[Duration], p: f64) -> Duration {
 fn report(name: &str, size_before: u64, r: &Run, two_core_verify: f64) -> f64 {
     let rate = r.events as f64 / r.elapsed.as_secs_f64();
     println!(
-        "{name}: ledger at {size_before} records: {} events in {:.2?} = {:.0} events/s = {:.0}% of two cores' verify_strict; latency p50 {:.2?} p99 {:.2?}",
+        "{name}: ledger at {size_before} records: {} events in {:.2?} = {:.0} events/s = {:.0}% of two cores' verify_strict; latency p50 {:.2?} p99 {:.2?}; CPU {}",
         r.events,
         r.elapsed,
         rate,
         100.0 * rate / two_core_verify,
         pct(&r.latencies, 0.50),
         pct(&r.latencies, 0.99),
+        r.cpu.map_or("unknown".to_owned(), |c| format!(
+            "{:.2} cores busy, {:.0} us per event",
+            c.as_secs_f64() / r.elapsed.as_secs_f64(),
+            c.as_secs_f64() * 1e6 / r.events as f64
+        )),
     );
     rate
 }
@@ -306,7 +346,7 @@ fn main() -> anyhow::Result<()> {
                 let cases = ((target - have) / 6) as u64;
                 let w = workload(&keys, ledger_id, *next_case, cases)?;
                 *next_case += cases;
-                drive(ledger, w, a.submitters)?;
+                drive(ledger, w, a.submitters, a.inflight)?;
             }
             Ok(())
         };
@@ -316,7 +356,7 @@ fn main() -> anyhow::Result<()> {
     let size_small = ledger.head().map_err(|e| anyhow::anyhow!("{e}"))?.size;
     let w = workload(&keys, ledger_id, next_case, window_cases)?;
     next_case += window_cases;
-    let small = drive(&ledger, w, a.submitters)?;
+    let small = drive(&ledger, w, a.submitters, a.inflight)?;
     let rate_small = report("small", size_small, &small, two);
 
     let t = Instant::now();
@@ -324,7 +364,7 @@ fn main() -> anyhow::Result<()> {
     let size_large = ledger.head().map_err(|e| anyhow::anyhow!("{e}"))?.size;
     println!("filled to {size_large} records in {:.1?}", t.elapsed());
     let w = workload(&keys, ledger_id, next_case, window_cases)?;
-    let large = drive(&ledger, w, a.submitters)?;
+    let large = drive(&ledger, w, a.submitters, a.inflight)?;
     let rate_large = report("large", size_large, &large, two);
 
     let m = ledger.metrics();
