@@ -9,6 +9,7 @@ use crate::ledger::{Shared, now_ms};
 use coop_core::checkpoint::{Checkpoint, sign_checkpoint};
 use coop_core::{EventId, Record, SignedEvent, Timestamp};
 use coop_store::Store;
+use coop_treaty::Decoded;
 use crossbeam_channel::{Receiver, Sender};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -28,7 +29,7 @@ pub(crate) type Reply = Sender<Result<Landed, SubmitError>>;
 // Submissions are the common case; boxing them would cost an allocation each.
 #[allow(clippy::large_enum_variant)]
 pub(crate) enum Job {
-    Submit(SignedEvent, Reply),
+    Submit(SignedEvent, Decoded, Reply),
     Checkpoint(Sender<Result<String, SubmitError>>),
 }
 
@@ -61,7 +62,7 @@ pub(crate) fn run<S: Store + 'static>(
         let mut next = Some(first);
         while let Some(job) = next.take() {
             match job {
-                Job::Submit(e, r) => submits.push((e, r)),
+                Job::Submit(e, d, r) => submits.push((e, d, r)),
                 Job::Checkpoint(r) => cp_requests.push(r),
             }
             if submits.len() < shared.config.max_batch {
@@ -69,7 +70,9 @@ pub(crate) fn run<S: Store + 'static>(
             }
         }
         if !submits.is_empty() {
+            let busy = Instant::now();
             let answers = process(&shared, submits);
+            shared.metrics.writer_busy(busy.elapsed());
             if let Err(lost) = syncer.send(answers) {
                 for (reply, _) in lost.0.replies {
                     let _ = reply.send(Err(SubmitError::Unavailable(
@@ -137,11 +140,11 @@ pub(crate) fn run_syncer<S: Store + 'static>(shared: Arc<Shared<S>>, rx: Receive
     }
 }
 
-fn process<S: Store>(shared: &Shared<S>, submits: Vec<(SignedEvent, Reply)>) -> Answers {
-    let fail_all = |submits: Vec<(SignedEvent, Reply)>, why: &str| Answers {
+fn process<S: Store>(shared: &Shared<S>, submits: Vec<(SignedEvent, Decoded, Reply)>) -> Answers {
+    let fail_all = |submits: Vec<(SignedEvent, Decoded, Reply)>, why: &str| Answers {
         replies: submits
             .into_iter()
-            .map(|(_, r)| (r, Err(SubmitError::Unavailable(why.to_owned()))))
+            .map(|(_, _, r)| (r, Err(SubmitError::Unavailable(why.to_owned()))))
             .collect(),
         wrote: false,
     };
@@ -155,7 +158,9 @@ fn process<S: Store>(shared: &Shared<S>, submits: Vec<(SignedEvent, Reply)>) -> 
     let mut fates = Vec::with_capacity(submits.len());
     let mut accepted: Vec<SignedEvent> = Vec::new();
     let mut in_batch: HashMap<EventId, usize> = HashMap::new();
-    for (event, _) in &submits {
+    let mut kept = Vec::with_capacity(submits.len());
+    for (event, decoded, reply) in submits {
+        kept.push(reply);
         let id = event.body.event_id;
         if let Some(&i) = in_batch.get(&id) {
             if accepted.get(i).is_some_and(|a| a.body == event.body) {
@@ -166,7 +171,7 @@ fn process<S: Store>(shared: &Shared<S>, submits: Vec<(SignedEvent, Reply)>) -> 
             }
             continue;
         }
-        match shared.existing(event) {
+        match shared.existing(&event) {
             Ok(Some(landed)) => {
                 fates.push(Fate::Done(Ok(landed)));
                 continue;
@@ -185,13 +190,13 @@ fn process<S: Store>(shared: &Shared<S>, submits: Vec<(SignedEvent, Reply)>) -> 
             // The log links the chain when it writes; the rules do not look at it.
             prev_chain: coop_core::Hash::ZERO,
             received_at: now,
-            event: event.clone(),
+            event,
         };
-        match state.step(&record) {
+        match state.step_decoded(&record, decoded) {
             Ok(()) => {
                 in_batch.insert(id, accepted.len());
                 fates.push(Fate::Accepted(accepted.len()));
-                accepted.push(event.clone());
+                accepted.push(record.event);
             }
             Err(v) => {
                 shared.metrics.refused(&v.clause());
@@ -225,10 +230,10 @@ fn process<S: Store>(shared: &Shared<S>, submits: Vec<(SignedEvent, Reply)>) -> 
         }
     }
     drop(state);
-    let replies = submits
+    let replies = kept
         .into_iter()
         .zip(fates)
-        .map(|((_, reply), fate)| {
+        .map(|(reply, fate)| {
             let answer = match fate {
                 Fate::Done(a) => a,
                 Fate::Accepted(i) | Fate::SameAs(i) => match (&write_error, appended.get(i)) {

@@ -267,9 +267,15 @@ impl<S: Store + 'static> Ledger<S> {
             self.shared.metrics.refused("invalid");
             return Err(SubmitError::Invalid(e));
         }
+        // Decoding and hashing do not depend on the state: do them here, in parallel,
+        // rather than on the writer.
+        let decoded = coop_treaty::Decoded::of(&event).map_err(|v| {
+            self.shared.metrics.refused(&v.clause());
+            SubmitError::Refused(v)
+        })?;
         let (tx, rx) = crossbeam_channel::bounded(1);
         self.sender()?
-            .send(Job::Submit(event.clone(), tx))
+            .send(Job::Submit(event.clone(), decoded, tx))
             .map_err(|_| SubmitError::Unavailable("the writer has stopped".into()))?;
         Ok(Pending {
             rx,

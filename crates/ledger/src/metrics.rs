@@ -13,6 +13,7 @@ pub(crate) struct Metrics {
     largest_batch: AtomicU64,
     syncs: AtomicU64,
     sync_micros: AtomicU64,
+    writer_micros: AtomicU64,
     refusals: Mutex<BTreeMap<String, u64>>,
 }
 
@@ -31,6 +32,8 @@ pub struct Snapshot {
     pub syncs: u64,
     /// Time spent syncing, in microseconds.
     pub sync_micros: u64,
+    /// Time the writer thread spent on batches (rules and writes), in microseconds.
+    pub writer_micros: u64,
     /// Refusals by clause (or "invalid", "id reused").
     pub refusals: BTreeMap<String, u64>,
 }
@@ -55,6 +58,13 @@ impl Metrics {
         );
     }
 
+    pub(crate) fn writer_busy(&self, took: Duration) {
+        self.writer_micros.fetch_add(
+            u64::try_from(took.as_micros()).unwrap_or(u64::MAX),
+            Ordering::Relaxed,
+        );
+    }
+
     pub(crate) fn refused(&self, clause: &str) {
         if let Ok(mut m) = self.refusals.lock() {
             *m.entry(clause.to_owned()).or_default() += 1;
@@ -69,6 +79,7 @@ impl Metrics {
             largest_batch: self.largest_batch.load(Ordering::Relaxed),
             syncs: self.syncs.load(Ordering::Relaxed),
             sync_micros: self.sync_micros.load(Ordering::Relaxed),
+            writer_micros: self.writer_micros.load(Ordering::Relaxed),
             refusals: self.refusals.lock().map(|m| m.clone()).unwrap_or_default(),
         }
     }

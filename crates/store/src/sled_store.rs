@@ -38,6 +38,11 @@ fn io(e: impl std::fmt::Display) -> StoreError {
     StoreError::Io(e.to_string())
 }
 
+/// Lowest level of interior Merkle nodes written to sled. Levels 1 to 3 are recomputed
+/// from at most eight leaves when read: that saves most node writes (a sled key costs
+/// several microseconds) for a few extra reads when building proofs.
+const STORED_LEVEL: u8 = 4;
+
 /// Key prefixes, one per kind of entry.
 mod kind {
     /// Value: leaf hash (32) || chain hash (32) || record bytes. The two hashes ride in
@@ -269,7 +274,7 @@ impl Store for SledStore {
                 batch.insert(&key(kind::RECORD, seq), v);
             }
         }
-        for ((l, i), h) in b.nodes.iter().filter(|((l, _), _)| *l > 0) {
+        for ((l, i), h) in b.nodes.iter().filter(|((l, _), _)| *l >= STORED_LEVEL) {
             batch.insert(&node_key(*l, *i), &h.0);
         }
         for (size, note) in &b.checkpoints {
@@ -334,6 +339,14 @@ impl Store for SledStore {
                 .raw_record(index)?
                 .map(|v| hash_value(Some(index), v.get(..32).unwrap_or_default(), "leaf hash"))
                 .transpose();
+        }
+        if level < STORED_LEVEL {
+            // Not stored: recompute from the (at most eight) leaves below.
+            let left = self.node(level - 1, index.saturating_mul(2))?;
+            let right = self.node(level - 1, index.saturating_mul(2).saturating_add(1))?;
+            return Ok(left
+                .zip(right)
+                .map(|(l, r)| coop_core::hash::node_hash(&l, &r)));
         }
         self.tree
             .get(node_key(level, index))

@@ -26,7 +26,7 @@ pub use model::{
 };
 pub use payload::{Payload, Request, RequestElements, Role, RootKey};
 pub use report::{ComplianceReport, ItemReport, Link};
-pub use rules::{apply, validate};
+pub use rules::{Decoded, apply, validate};
 pub use state::{
     Agreement, Case, CaseStatus, CategoryAgreement, ConsentDecision, Cost, CostArrangement,
     Deadline, DeadlineKind, Dispute, Evidence, Item, KeyGrant, LanguageArrangement, Onward,

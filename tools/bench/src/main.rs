@@ -369,12 +369,13 @@ fn main() -> anyhow::Result<()> {
 
     let m = ledger.metrics();
     println!(
-        "batches: {} for {} events (mean {:.0}, largest {}); mean write per batch {:.2} ms; {} fdatasyncs, mean {:.2} ms; refusals: {:?}",
+        "batches: {} for {} events (mean {:.0}, largest {}); mean write per batch {:.2} ms; writer busy {:.1} us per event; {} fdatasyncs, mean {:.2} ms; refusals: {:?}",
         m.batches,
         m.appended,
         m.appended as f64 / m.batches.max(1) as f64,
         m.largest_batch,
         m.commit_micros as f64 / 1000.0 / m.batches.max(1) as f64,
+        m.writer_micros as f64 / m.appended.max(1) as f64,
         m.syncs,
         m.sync_micros as f64 / 1000.0 / m.syncs.max(1) as f64,
         m.refusals

@@ -19,15 +19,45 @@ pub(crate) struct Ctx<'r> {
     pub evidence: Evidence,
 }
 
-impl<'r> Ctx<'r> {
-    pub(crate) fn new(record: &'r Record) -> Result<Ctx<'r>, Violation> {
-        let body = &record.event.body;
-        let payload = Payload::from_bytes(&body.payload)
+/// What the rules need from an event that does not depend on where it lands: its decoded
+/// payload and its event hash. Computing it is pure and independent of the state, so an
+/// engine can do it on many threads before the sequential part.
+#[derive(Debug, Clone)]
+pub struct Decoded {
+    /// The treaty payload.
+    pub payload: Payload,
+    /// The event hash.
+    pub event_hash: coop_core::Hash,
+}
+
+impl Decoded {
+    /// Decodes the payload (strictly) and hashes the body.
+    pub fn of(event: &coop_core::SignedEvent) -> Result<Decoded, Violation> {
+        let payload = Payload::from_bytes(&event.body.payload)
             .map_err(|e| Violation::MalformedPayload(e.to_string()))?;
-        let event_hash = body
+        let event_hash = event
+            .body
             .event_hash()
             .map_err(|e| Violation::MalformedPayload(e.to_string()))?;
-        Ok(Ctx {
+        Ok(Decoded {
+            payload,
+            event_hash,
+        })
+    }
+}
+
+impl<'r> Ctx<'r> {
+    pub(crate) fn new(record: &'r Record) -> Result<Ctx<'r>, Violation> {
+        Ok(Ctx::with(record, Decoded::of(&record.event)?))
+    }
+
+    pub(crate) fn with(record: &'r Record, decoded: Decoded) -> Ctx<'r> {
+        let body = &record.event.body;
+        let Decoded {
+            payload,
+            event_hash,
+        } = decoded;
+        Ctx {
             record,
             payload,
             evidence: Evidence {
@@ -37,7 +67,7 @@ impl<'r> Ctx<'r> {
                 key: body.author.key,
                 at: record.received_at,
             },
-        })
+        }
     }
 
     pub(crate) fn seq(&self) -> u64 {
@@ -68,6 +98,15 @@ impl State {
     /// Validates and, if accepted, applies `record`. On refusal the state is unchanged.
     pub fn step(&mut self, record: &Record) -> Result<(), Violation> {
         let ctx = Ctx::new(record)?;
+        check(self, &ctx)?;
+        fold(self, &ctx);
+        Ok(())
+    }
+
+    /// [`State::step`] with the payload already decoded (by [`Decoded::of`] on the same
+    /// event; passing another event's `Decoded` is a caller bug).
+    pub fn step_decoded(&mut self, record: &Record, decoded: Decoded) -> Result<(), Violation> {
+        let ctx = Ctx::with(record, decoded);
         check(self, &ctx)?;
         fold(self, &ctx);
         Ok(())
