@@ -4,7 +4,6 @@
 //! value hashed for one role can never be mistaken for another (a leaf for a node, a
 //! record for an event). The tags are part of the format (docs/FORMAT.md, "Hash roles").
 
-use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
 
 /// Tag bytes, one per hash role.
@@ -23,8 +22,10 @@ pub mod tag {
 
 /// A 32-byte hash. Equality is constant-time: hashes are compared against values an
 /// attacker controls (proofs, checkpoints, records read back from disk).
-#[derive(Clone, Copy, Default, Serialize, Deserialize, PartialOrd, Ord)]
+#[derive(Clone, Copy, Default, PartialOrd, Ord)]
 pub struct Hash(pub [u8; 32]);
+
+crate::hex_serde!(Hash, 32, "Hash");
 
 impl Hash {
     /// The all-zero value; it is the chain hash "before record 0".

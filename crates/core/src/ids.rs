@@ -23,10 +23,12 @@ impl std::fmt::Display for LedgerId {
 }
 
 macro_rules! id128 {
-    ($(#[$doc:meta])* $name:ident) => {
+    ($(#[$doc:meta])* $name:ident, $serde_name:literal) => {
         $(#[$doc])*
-        #[derive(Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+        #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
         pub struct $name(pub [u8; 16]);
+
+        $crate::hex_serde!($name, 16, $serde_name);
 
         impl $name {
             /// Lower-case hex (32 digits).
@@ -57,11 +59,13 @@ macro_rules! id128 {
 
 id128!(
     /// 128-bit event id chosen by the author: the idempotency key of a submission.
-    EventId
+    EventId,
+    "EventId"
 );
 id128!(
     /// 128-bit case id: groups the events of one request and everything that follows it.
-    CaseId
+    CaseId,
+    "CaseId"
 );
 
 /// Text that is not a 128-bit id. Refuse the input.

@@ -16,8 +16,10 @@ use zeroize::Zeroizing;
 
 /// An Ed25519 public key as 32 bytes. Holding one says nothing about validity: call
 /// [`PublicKey::check`] before trusting it.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct PublicKey(pub [u8; 32]);
+
+crate::hex_serde!(PublicKey, 32, "PublicKey");
 
 /// An Ed25519 signature (R || S), 64 bytes.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -106,10 +108,14 @@ impl std::fmt::Debug for Signature {
 }
 
 // serde implements arrays only up to 32 elements; a signature is written as a 64-tuple of
-// bytes, which bincode encodes as 64 raw bytes (no length prefix).
+// bytes, which bincode encodes as 64 raw bytes (no length prefix). Human-readable formats
+// get hex, as for the other byte values (crate::hexserde).
 impl Serialize for Signature {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeTuple;
+        if s.is_human_readable() {
+            return s.serialize_str(&self.to_hex());
+        }
         let mut t = s.serialize_tuple(64)?;
         for b in &self.0 {
             t.serialize_element(b)?;
@@ -120,6 +126,12 @@ impl Serialize for Signature {
 
 impl<'de> Deserialize<'de> for Signature {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        if d.is_human_readable() {
+            let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+            return crate::hexserde::from_hex::<64>(&s)
+                .map(Signature)
+                .map_err(serde::de::Error::custom);
+        }
         struct V;
         impl<'de> serde::de::Visitor<'de> for V {
             type Value = Signature;

@@ -11,6 +11,7 @@ pub mod checkpoint;
 pub mod encoding;
 pub mod event;
 pub mod hash;
+pub mod hexserde;
 pub mod ids;
 pub mod keys;
 pub mod merkle;

@@ -205,8 +205,10 @@ pub enum SearchOutcome {
 pub struct Purpose(pub String);
 
 /// Id of one item of transferred information (the Article 7 register's key).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ItemId(pub [u8; 16]);
+
+coop_core::hex_serde!(ItemId, 16, "ItemId");
 
 impl std::fmt::Display for ItemId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
