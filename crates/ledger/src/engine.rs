@@ -6,7 +6,7 @@
 
 use crate::error::SubmitError;
 use crate::ledger::{Shared, now_ms};
-use coop_core::checkpoint::{Checkpoint, sign_checkpoint};
+use coop_core::checkpoint::{Checkpoint, sign_checkpoint, verify_checkpoint};
 use coop_core::{EventId, Record, SignedEvent, Timestamp};
 use coop_store::Store;
 use coop_treaty::Decoded;
@@ -261,8 +261,11 @@ pub(crate) fn checkpoint<S: Store>(shared: &Shared<S>) -> Result<String, String>
         return Err("the ledger stopped after a storage failure".into());
     }
     let head = shared.log.head().map_err(|e| e.to_string())?;
+    // The stored one serves if it covers the head and is this node's own (an imported
+    // ledger holds another node's checkpoints).
     if let Ok(Some((size, note))) = shared.log.latest_checkpoint()
         && size == head.size
+        && verify_checkpoint(&note, &shared.node_verifier(), &[]).is_ok()
     {
         return Ok(note);
     }

@@ -46,9 +46,6 @@ pub enum LedgerError {
         /// Why.
         error: EventError,
     },
-    /// The latest stored checkpoint is not signed by this node's key.
-    #[error("the latest stored checkpoint is not signed by this node's key: {0}")]
-    BadCheckpoint(String),
     /// `create` was called on a directory that already holds a ledger, or `open` on an
     /// empty one.
     #[error("{0}")]

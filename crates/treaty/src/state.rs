@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 
 /// A pointer to the record that proves something: where it is, what it hashes to, who
 /// signed it with which key.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct Evidence {
     /// Record seq.
     pub seq: u64,
@@ -27,7 +27,7 @@ pub struct Evidence {
 }
 
 /// One key of a registered party, valid for records `from_seq .. until_seq`.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct KeyGrant {
     /// The key.
     pub key: PublicKey,
@@ -38,7 +38,7 @@ pub struct KeyGrant {
 }
 
 /// A registered party: root, competent authority, auditor or witness.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct Registered {
     /// Its id.
     pub id: AuthorityId,
@@ -77,7 +77,7 @@ impl Registered {
 }
 
 /// A protocol (Art. 9).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct Protocol {
     /// Who proposed it.
     pub proposer: Party,
@@ -101,7 +101,7 @@ impl Protocol {
 }
 
 /// Art. 10 termination.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct Termination {
     /// The Party that gave notice.
     pub by: Party,
@@ -112,7 +112,7 @@ pub struct Termination {
 }
 
 /// The agreement-status projection.
-#[derive(Clone, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Debug, PartialEq, Eq, Default, serde::Serialize)]
 pub struct Agreement {
     /// Genesis record.
     pub genesis: Option<Evidence>,
@@ -170,7 +170,7 @@ impl Agreement {
 }
 
 /// Status of a case.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 pub enum CaseStatus {
     /// Request received, no answer yet.
     Open,
@@ -187,7 +187,7 @@ pub enum CaseStatus {
 }
 
 /// What a deadline is for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 pub enum DeadlineKind {
     /// Art. 4.1: written confirmation of an oral request.
     OralConfirmation,
@@ -209,7 +209,7 @@ impl DeadlineKind {
 }
 
 /// A deadline in a case.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct Deadline {
     /// What for.
     pub kind: DeadlineKind,
@@ -232,7 +232,7 @@ impl Deadline {
 }
 
 /// One line of a case's timeline.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct TimelineEntry {
     /// The evidence.
     pub evidence: Evidence,
@@ -241,7 +241,7 @@ pub struct TimelineEntry {
 }
 
 /// A cost entry (Art. 5).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct Cost {
     /// Party that bore it.
     pub party: Party,
@@ -254,7 +254,7 @@ pub struct Cost {
 }
 
 /// A case-level cost arrangement (Art. 5).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct CostArrangement {
     /// Proposal.
     pub proposal: Evidence,
@@ -265,7 +265,7 @@ pub struct CostArrangement {
 }
 
 /// A dispute (Art. 8).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct Dispute {
     /// Raised by.
     pub raised: Evidence,
@@ -276,7 +276,7 @@ pub struct Dispute {
 }
 
 /// The case projection.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct Case {
     /// Case id.
     pub id: CaseId,
@@ -349,7 +349,7 @@ impl Case {
 }
 
 /// Why a use of information was allowed.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub enum UseBasis {
     /// The purpose was among those of the transfer (the request's).
     Permitted,
@@ -358,7 +358,7 @@ pub enum UseBasis {
 }
 
 /// A use (Art. 7.2).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct Use {
     /// Purpose.
     pub purpose: Purpose,
@@ -369,7 +369,7 @@ pub struct Use {
 }
 
 /// A consent decision (Art. 7.2).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct ConsentDecision {
     /// Granted or denied.
     pub granted: bool,
@@ -382,7 +382,7 @@ pub struct ConsentDecision {
 }
 
 /// An onward transfer (Art. 7.2).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct Onward {
     /// Third party.
     pub third_party: String,
@@ -393,7 +393,7 @@ pub struct Onward {
 }
 
 /// One item of the Article 7 register.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct Item {
     /// Item id.
     pub id: ItemId,
@@ -424,7 +424,7 @@ pub struct Item {
 }
 
 /// A language arrangement between two authorities (Art. 4.2).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct LanguageArrangement {
     /// Proposer.
     pub proposer: AuthorityId,
@@ -439,7 +439,7 @@ pub struct LanguageArrangement {
 }
 
 /// A recorded Art. 1.2 agreement on another crime.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct CategoryAgreement {
     /// The agreeing authority.
     pub by: AuthorityId,
@@ -452,7 +452,7 @@ pub struct CategoryAgreement {
 }
 
 /// Everything the rules know, as of some record.
-#[derive(Clone, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Debug, PartialEq, Eq, Default, serde::Serialize)]
 pub struct State {
     /// Records folded so far (= the next seq).
     pub size: u64,

@@ -112,6 +112,15 @@ impl State {
         Ok(())
     }
 
+    /// Moves the state to position `seq` without folding the records before it: for a
+    /// replay of a *subset* of a ledger, such as an evidence bundle. Sound only when the
+    /// skipped records cannot change the verdict on the ones folded after — a bundle
+    /// carries every governance record and every record its case's rules read (docs/
+    /// FORMAT.md, "Evidence bundle"). Never moves backwards.
+    pub fn skip_to(&mut self, seq: u64) {
+        self.size = self.size.max(seq);
+    }
+
     /// The state after folding `records` in order, refusing at the first violation (with
     /// its seq).
     pub fn replay<'a>(

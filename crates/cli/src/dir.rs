@@ -1,0 +1,176 @@
+//! A ledger directory: the sled store and the node's own signing key.
+//!
+//! ```text
+//! DIR/store/     the sled database (coop-store)
+//! DIR/node.pem   the node's key: signs checkpoints and receipts (PKCS#8, owner-only)
+//! ```
+
+use crate::keys::{self, OsRng, Passphrase};
+use anyhow::{Context as _, bail};
+use coop_core::checkpoint::{NoteVerifier, SigAlg};
+use coop_core::{SecretKey, SignedEvent};
+use coop_ledger::{Config, Ledger};
+use coop_store::{SledStore, Store};
+use coop_verify::{Item, Source, VerifyError};
+use std::collections::{BTreeSet, VecDeque};
+use std::path::{Path, PathBuf};
+
+/// A ledger directory on disk.
+#[derive(Clone, Debug)]
+pub struct LedgerDir {
+    root: PathBuf,
+}
+
+impl LedgerDir {
+    /// The directory at `root` (nothing is checked yet).
+    pub fn new(root: impl Into<PathBuf>) -> LedgerDir {
+        LedgerDir { root: root.into() }
+    }
+
+    /// Its path.
+    pub fn path(&self) -> &Path {
+        &self.root
+    }
+
+    fn store_path(&self) -> PathBuf {
+        self.root.join("store")
+    }
+
+    fn node_key_path(&self) -> PathBuf {
+        self.root.join("node.pem")
+    }
+
+    /// Whether a ledger lives here.
+    pub fn exists(&self) -> bool {
+        self.store_path().is_dir()
+    }
+
+    fn require(&self) -> anyhow::Result<()> {
+        if !self.exists() {
+            bail!(
+                "{} holds no ledger (no store/ directory): run `coopledger init` or `coopledger import` first",
+                self.root.display()
+            );
+        }
+        Ok(())
+    }
+
+    /// The node's key (created when the directory is created).
+    pub fn node_key(&self) -> anyhow::Result<SecretKey> {
+        keys::load(&self.node_key_path(), &Passphrase::default())
+    }
+
+    /// The node's checkpoint verifier, as this directory states it.
+    pub fn node_verifier(&self) -> anyhow::Result<NoteVerifier> {
+        Ok(NoteVerifier {
+            name: Config::default().node_name,
+            key: self.node_key()?.public(),
+            alg: SigAlg::Ed25519,
+        })
+    }
+
+    /// Prepares an empty directory: creates it and the node key (`node_key`, or a new one).
+    pub fn prepare(&self, node_key: Option<SecretKey>, rng: &mut OsRng) -> anyhow::Result<SecretKey> {
+        if self.exists() {
+            bail!(
+                "{} already holds a ledger; choose an empty directory",
+                self.root.display()
+            );
+        }
+        std::fs::create_dir_all(&self.root)
+            .with_context(|| format!("cannot create {}", self.root.display()))?;
+        let key = match node_key {
+            Some(k) => k,
+            None => keys::generate(rng),
+        };
+        if !self.node_key_path().exists() {
+            keys::save(&key, &self.node_key_path(), None, rng)?;
+        } else if self.node_key()?.public() != key.public() {
+            bail!(
+                "{} holds another node key; remove it or use another directory",
+                self.node_key_path().display()
+            );
+        }
+        Ok(key)
+    }
+
+    /// Creates the ledger from a signed genesis.
+    pub fn create(
+        &self,
+        genesis: SignedEvent,
+        node_key: SecretKey,
+        config: Config,
+    ) -> anyhow::Result<(Ledger<SledStore>, coop_core::Receipt)> {
+        let store = SledStore::open(self.store_path())?;
+        Ledger::create(store, genesis, node_key, config).map_err(Into::into)
+    }
+
+    /// Opens the ledger (checks the store, replays every record through the rules).
+    pub fn open(&self, config: Config) -> anyhow::Result<Ledger<SledStore>> {
+        self.require()?;
+        let store = SledStore::open(self.store_path())?;
+        Ok(Ledger::open(store, self.node_key()?, config)?)
+    }
+
+    /// Opens the raw store, for the verifier (which trusts nothing in it).
+    pub fn store(&self) -> anyhow::Result<SledStore> {
+        self.require()?;
+        Ok(SledStore::open(self.store_path())?)
+    }
+}
+
+/// A ledger directory's store as a verification source: raw record bytes in key order
+/// and stored checkpoint notes, all re-checked by the verifier.
+pub struct StoreSource<'s> {
+    store: &'s SledStore,
+    next: u64,
+    size: u64,
+    buffer: VecDeque<Item>,
+    checkpoints: BTreeSet<u64>,
+    vkey: Option<String>,
+}
+
+impl<'s> StoreSource<'s> {
+    /// A source over `store`; `vkey` is the node key the directory claims.
+    pub fn new(store: &'s SledStore, vkey: Option<String>) -> anyhow::Result<StoreSource<'s>> {
+        Ok(StoreSource {
+            store,
+            next: 0,
+            size: store.size()?,
+            buffer: VecDeque::new(),
+            checkpoints: store.checkpoint_sizes()?.into_iter().collect(),
+            vkey,
+        })
+    }
+}
+
+impl Source for StoreSource<'_> {
+    fn next_item(&mut self) -> Result<Option<Item>, VerifyError> {
+        if self.buffer.is_empty() && self.next < self.size {
+            let end = (self.next + 1024).min(self.size);
+            for r in self.store.records(self.next, end) {
+                let (seq, bytes) = r.map_err(|e| VerifyError::Input(e.to_string()))?;
+                self.buffer.push_back(Item::Record(bytes));
+                if self.checkpoints.contains(&(seq + 1)) {
+                    let note = self
+                        .store
+                        .checkpoint(seq + 1)
+                        .map_err(|e| VerifyError::Input(e.to_string()))?;
+                    if let Some(n) = note {
+                        self.buffer.push_back(Item::Checkpoint(n));
+                    }
+                }
+            }
+            self.next = end;
+        }
+        Ok(self.buffer.pop_front())
+    }
+
+    fn node_vkey(&self) -> Option<String> {
+        self.vkey.clone()
+    }
+
+    fn total(&self) -> Option<u64> {
+        Some(self.size)
+    }
+}

@@ -1,0 +1,518 @@
+//! Verifying a whole ledger, streamed in order.
+//!
+//! Work is split so that both cores stay busy and memory stays flat in the number of
+//! records: items are read in chunks; each chunk is *prepared* in parallel (decode, hash,
+//! strict signature check, payload decode) while the previous chunk is *applied* in order
+//! on one thread (position, chain link, Merkle frontier, the Agreement's rules,
+//! checkpoints). Only two chunks are in memory at a time; the treaty state grows with
+//! the number of cases and information items, not with the number of records read.
+
+use crate::error::VerifyError;
+use coop_core::checkpoint::{Checkpoint, NoteVerifier, SigAlg, verify_checkpoint};
+use coop_core::merkle::{Blake3Hasher, Frontier};
+use coop_core::{CHAIN_SEED, EventError, Hash, LedgerId, LinkError, SealedRecord};
+use coop_treaty::{ComplianceReport, Decoded, Party, State, Violation};
+use rayon::prelude::*;
+use std::collections::BTreeMap;
+
+/// One item of a ledger, as a source delivers it. Records come in seq order from 0; a
+/// checkpoint comes right after the record that completes its size.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Item {
+    /// Canonical record bytes (untrusted).
+    Record(Vec<u8>),
+    /// A signed checkpoint note (untrusted).
+    Checkpoint(String),
+}
+
+/// Where the items come from: an export file ([`crate::ExportReader`]) or a ledger
+/// directory (adapted by the CLI, which may know the store).
+pub trait Source {
+    /// The next item, or `None` at the end.
+    fn next_item(&mut self) -> Result<Option<Item>, VerifyError>;
+    /// The node key the source *claims* signed its checkpoints (C2SP vkey), if it says.
+    fn node_vkey(&self) -> Option<String> {
+        None
+    }
+    /// Number of records, if known in advance (for progress).
+    fn total(&self) -> Option<u64> {
+        None
+    }
+}
+
+/// Callbacks during verification. Each record is passed on only after it passed every
+/// check, so an importer can append it as it goes.
+pub trait Observer {
+    /// `done` records verified of `total` (if known).
+    fn progress(&mut self, _done: u64, _total: Option<u64>) {}
+    /// A record that passed every check. Returning an error stops verification.
+    fn record(&mut self, _record: &SealedRecord) -> Result<(), String> {
+        Ok(())
+    }
+    /// A checkpoint that verified and matches the records before it.
+    fn checkpoint(&mut self, _note: &str) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+/// An observer that ignores everything.
+#[derive(Debug, Default)]
+pub struct Quiet;
+impl Observer for Quiet {}
+
+/// What the auditor brings.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// The node's checkpoint key, pinned by the auditor (C2SP vkey). Without it the key
+    /// the source claims is used, and [`Verified::node_key_pinned`] says so.
+    pub node: Option<NoteVerifier>,
+    /// Checkpoints the auditor holds from elsewhere (a witness, an earlier audit): each
+    /// must be signed by the node key and match the ledger at its size. One beyond the
+    /// ledger's end shows that records were removed from the end.
+    pub known_checkpoints: Vec<String>,
+    /// Records per chunk (memory is about two chunks).
+    pub chunk: usize,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            node: None,
+            known_checkpoints: Vec::new(),
+            chunk: 2048,
+        }
+    }
+}
+
+/// A checkpoint that verified.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CheckpointSeen {
+    /// What it states.
+    pub checkpoint: Checkpoint,
+    /// Registered witnesses whose cosignatures verified: (witness id, its Party).
+    pub cosigned_by: Vec<(String, Party)>,
+    /// Whether it came from the auditor ([`Options::known_checkpoints`]) rather than
+    /// from the source.
+    pub external: bool,
+}
+
+/// A ledger that verified.
+#[derive(Clone, Debug)]
+pub struct Verified {
+    /// Its id.
+    pub ledger_id: LedgerId,
+    /// Records.
+    pub size: u64,
+    /// Merkle root of all records.
+    pub root: Hash,
+    /// Chain hash after the last record.
+    pub chain_head: Hash,
+    /// Every checkpoint checked, in order.
+    pub checkpoints: Vec<CheckpointSeen>,
+    /// The node key checkpoints were checked against.
+    pub node_key: Option<NoteVerifier>,
+    /// Whether the auditor pinned it ([`Options::node`]) or it was the source's claim.
+    pub node_key_pinned: bool,
+    /// Strict signature checks made.
+    pub signatures: u64,
+    /// The state after the last record (every projection).
+    pub state: State,
+    /// The Article 7 report, recomputed.
+    pub report: ComplianceReport,
+}
+
+impl Verified {
+    /// Records after the last checkpoint: present and valid, but not yet covered by a
+    /// signed statement of the node.
+    pub fn uncovered(&self) -> u64 {
+        self.size
+            - self
+                .checkpoints
+                .iter()
+                .map(|c| c.checkpoint.size)
+                .max()
+                .unwrap_or(0)
+    }
+}
+
+/// A record prepared in parallel: everything about it that does not depend on what came
+/// before.
+struct Prepared {
+    pos: u64,
+    sealed: Result<SealedRecord, LinkError>,
+    signature: Result<(), EventError>,
+    decoded: Result<Decoded, Violation>,
+}
+
+enum Prep {
+    Record(Box<Prepared>),
+    Checkpoint(String),
+}
+
+fn prepare(items: Vec<Item>, first_pos: u64, ledger: Option<LedgerId>) -> Vec<Prep> {
+    // Positions of the records in this chunk.
+    let mut pos = first_pos;
+    let numbered: Vec<(Option<u64>, Item)> = items
+        .into_iter()
+        .map(|i| match i {
+            Item::Record(_) => {
+                pos += 1;
+                (Some(pos - 1), i)
+            }
+            Item::Checkpoint(_) => (None, i),
+        })
+        .collect();
+    // The genesis defines the ledger id that every later event must carry.
+    let ledger = ledger.or_else(|| {
+        numbered.iter().find_map(|(p, i)| match (p, i) {
+            (Some(0), Item::Record(b)) => SealedRecord::from_bytes(0, b.clone())
+                .ok()
+                .and_then(|s| s.record.event.body.to_bytes().ok())
+                .map(|b| LedgerId::from_genesis_body(&b)),
+            _ => None,
+        })
+    });
+    numbered
+        .into_par_iter()
+        .map(|(p, item)| match (p, item) {
+            (Some(pos), Item::Record(bytes)) => {
+                let sealed = SealedRecord::from_bytes(pos, bytes);
+                let (signature, decoded) = match &sealed {
+                    Ok(s) => {
+                        let expect = if pos == 0 { None } else { ledger };
+                        (
+                            s.record.event.verify(expect.as_ref()),
+                            Decoded::of(&s.record.event),
+                        )
+                    }
+                    Err(_) => (Ok(()), Err(Violation::MalformedPayload(String::new()))),
+                };
+                Prep::Record(Box::new(Prepared {
+                    pos,
+                    sealed,
+                    signature,
+                    decoded,
+                }))
+            }
+            (_, Item::Checkpoint(n)) => Prep::Checkpoint(n),
+            // A record always has a position.
+            (None, Item::Record(_)) => Prep::Checkpoint(String::new()),
+        })
+        .collect()
+}
+
+/// The ledger id that the genesis in a prepared chunk defines, if the chunk holds it.
+fn genesis_ledger_id(chunk: &[Prep]) -> Option<LedgerId> {
+    chunk.iter().find_map(|p| match p {
+        Prep::Record(r) if r.pos == 0 => r
+            .sealed
+            .as_ref()
+            .ok()
+            .and_then(|s| s.record.event.body.to_bytes().ok())
+            .map(|b| LedgerId::from_genesis_body(&b)),
+        _ => None,
+    })
+}
+
+/// The in-order part of verification.
+struct Applier<'o> {
+    state: State,
+    frontier: Frontier<Blake3Hasher>,
+    chain: Hash,
+    ledger_id: Option<LedgerId>,
+    node: Option<NoteVerifier>,
+    known: BTreeMap<u64, Vec<String>>,
+    checkpoints: Vec<CheckpointSeen>,
+    signatures: u64,
+    /// A chain break at this record, waiting for the next record to tell which of the
+    /// two was altered; with the chain hash the broken record itself implies.
+    broken: Option<(u64, Hash)>,
+    observer: &'o mut dyn Observer,
+}
+
+impl Applier<'_> {
+    fn size(&self) -> u64 {
+        self.frontier.size()
+    }
+
+    fn apply(&mut self, p: Prep) -> Result<(), VerifyError> {
+        match p {
+            Prep::Checkpoint(note) => {
+                if self.broken.is_some() {
+                    return Ok(());
+                }
+                self.check_checkpoint(&note, false)?;
+                self.observer
+                    .checkpoint(&note)
+                    .map_err(VerifyError::Stopped)
+            }
+            Prep::Record(r) => self.record(*r),
+        }
+    }
+
+    fn record(&mut self, p: Prepared) -> Result<(), VerifyError> {
+        let pos = p.pos;
+        let sealed = p.sealed.map_err(|e| match e {
+            LinkError::Decode { source, .. } => VerifyError::record(
+                pos,
+                format!("the bytes are not a canonical record ({source})"),
+            ),
+            other => VerifyError::record(pos, other),
+        })?;
+        if let Some((k, chain_k)) = self.broken.take() {
+            // Record k did not link to record k-1. If this record links to record k, then
+            // record k is intact and record k-1 was altered after it was sequenced (its
+            // bytes no longer give the chain hash record k carries); otherwise record k's
+            // own link field was altered.
+            return Err(if sealed.record.prev_chain == chain_k {
+                VerifyError::record(
+                    k - 1,
+                    format!(
+                        "the record was altered after it was sequenced: its bytes no longer hash to the chain link that record {k} carries"
+                    ),
+                )
+            } else {
+                VerifyError::record(
+                    k,
+                    "the record's previous-chain field was altered: it links to neither its predecessor nor its successor",
+                )
+            });
+        }
+        match sealed.check_link(pos, &self.chain) {
+            Ok(()) => {}
+            Err(LinkError::BrokenChain { .. }) if pos > 0 => {
+                self.broken = Some((pos, sealed.chain));
+                return Ok(());
+            }
+            Err(LinkError::WrongSeq { found, .. }) => {
+                return Err(VerifyError::record(
+                    pos,
+                    format!(
+                        "the record at position {pos} says it is record {found} (a record was dropped, duplicated or moved)"
+                    ),
+                ));
+            }
+            Err(e) => return Err(VerifyError::record(pos, e)),
+        }
+        p.signature.map_err(|e| {
+            VerifyError::record(pos, format!("the event's signature is not valid: {e}"))
+        })?;
+        self.signatures += 1;
+        let decoded = p
+            .decoded
+            .map_err(|v| VerifyError::record(pos, format!("not allowed by the Agreement: {v}")))?;
+        self.state
+            .step_decoded(&sealed.record, decoded)
+            .map_err(|v| VerifyError::record(pos, format!("not allowed by the Agreement: {v}")))?;
+        if pos == 0 {
+            self.ledger_id = self.state.ledger_id;
+        }
+        self.frontier.push(sealed.leaf, |_, _, _| {});
+        self.chain = sealed.chain;
+        self.observer
+            .record(&sealed)
+            .map_err(VerifyError::Stopped)?;
+        let size = self.size();
+        if let Some(notes) = self.known.remove(&size) {
+            for n in notes {
+                self.check_checkpoint(&n, true)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn check_checkpoint(&mut self, note: &str, external: bool) -> Result<(), VerifyError> {
+        let size = self.size();
+        let whose = if external {
+            "the auditor's checkpoint"
+        } else {
+            "checkpoint"
+        };
+        let node = self.node.as_ref().ok_or_else(|| {
+            VerifyError::checkpoint(
+                size,
+                "there is no node key to check it against (give the node's key)",
+            )
+        })?;
+        let witnesses = crate::witness::registered(&self.state, size.saturating_sub(1));
+        let v = verify_checkpoint(note, node, &crate::witness::verifiers(&witnesses))
+            .map_err(|e| VerifyError::checkpoint(size, format!("{whose} does not verify: {e}")))?;
+        let cp = v.checkpoint;
+        if cp.size != size {
+            return Err(VerifyError::checkpoint(
+                cp.size,
+                format!("{whose} for size {} appears after record {}", cp.size, size),
+            ));
+        }
+        if Some(cp.ledger_id) != self.ledger_id {
+            return Err(VerifyError::checkpoint(
+                size,
+                format!("{whose} is for another ledger ({})", cp.ledger_id),
+            ));
+        }
+        if cp.root != self.frontier.root() {
+            return Err(VerifyError::checkpoint(
+                size,
+                format!(
+                    "{whose} states Merkle root {}, but the records give {}",
+                    cp.root,
+                    self.frontier.root()
+                ),
+            ));
+        }
+        let chain = if size == 0 { CHAIN_SEED } else { self.chain };
+        if cp.chain_head != chain {
+            return Err(VerifyError::checkpoint(
+                size,
+                format!(
+                    "{whose} states chain head {}, but the records give {chain}",
+                    cp.chain_head
+                ),
+            ));
+        }
+        let cosigned_by = crate::witness::cosigners(&witnesses, &v.cosigned);
+        self.checkpoints.push(CheckpointSeen {
+            checkpoint: cp,
+            cosigned_by,
+            external,
+        });
+        Ok(())
+    }
+}
+
+/// Verifies a whole ledger from `source` (see the crate docs for what is checked).
+/// Returns at the first failure, naming its seq; never panics on any input.
+pub fn verify(
+    source: &mut dyn Source,
+    options: &Options,
+    observer: &mut dyn Observer,
+) -> Result<Verified, VerifyError> {
+    let (node, pinned) = match &options.node {
+        Some(n) => (Some(n.clone()), true),
+        None => match source.node_vkey() {
+            Some(v) => (
+                Some(NoteVerifier::from_vkey(&v).map_err(|e| {
+                    VerifyError::Input(format!("the source's node key is not valid: {e}"))
+                })?),
+                false,
+            ),
+            None => (None, false),
+        },
+    };
+    if node.as_ref().is_some_and(|n| n.alg != SigAlg::Ed25519) {
+        return Err(VerifyError::Input(
+            "the node key must be an Ed25519 (type 0x01) verifier key".into(),
+        ));
+    }
+    let mut known: BTreeMap<u64, Vec<String>> = BTreeMap::new();
+    for note in &options.known_checkpoints {
+        let text = coop_core::checkpoint::Note::parse(note)
+            .map_err(|e| VerifyError::Input(format!("a checkpoint you gave is malformed: {e}")))?
+            .text;
+        let cp = Checkpoint::parse_body(&text)
+            .map_err(|e| VerifyError::Input(format!("a checkpoint you gave is malformed: {e}")))?;
+        if cp.size == 0 {
+            return Err(VerifyError::Input(
+                "a checkpoint of the empty ledger proves nothing; give a later one".into(),
+            ));
+        }
+        known.entry(cp.size).or_default().push(note.clone());
+    }
+    let total = source.total();
+    let chunk = options.chunk.max(1);
+    let mut applier = Applier {
+        state: State::default(),
+        frontier: Frontier::new(),
+        chain: CHAIN_SEED,
+        ledger_id: None,
+        node: node.clone(),
+        known,
+        checkpoints: Vec::new(),
+        signatures: 0,
+        broken: None,
+        observer,
+    };
+    let read_chunk = |source: &mut dyn Source| -> Result<Vec<Item>, VerifyError> {
+        let mut items = Vec::with_capacity(chunk);
+        let mut records = 0;
+        while records < chunk {
+            match source.next_item()? {
+                Some(i) => {
+                    records += usize::from(matches!(i, Item::Record(_)));
+                    items.push(i);
+                }
+                None => break,
+            }
+        }
+        Ok(items)
+    };
+    let count = |items: &[Item]| {
+        items
+            .iter()
+            .filter(|i| matches!(i, Item::Record(_)))
+            .count() as u64
+    };
+    let first = read_chunk(source)?;
+    let mut next_pos = count(&first);
+    let mut ready = prepare(first, 0, None);
+    loop {
+        let items = read_chunk(source)?;
+        let n = count(&items);
+        let ledger = applier.ledger_id.or_else(|| genesis_ledger_id(&ready));
+        let first_pos = next_pos;
+        // Prepare the next chunk on the pool while this thread applies the current one.
+        let (tx, rx) = std::sync::mpsc::channel();
+        let more = !items.is_empty();
+        if more {
+            rayon::spawn(move || {
+                let _ = tx.send(prepare(items, first_pos, ledger));
+            });
+        }
+        for p in std::mem::take(&mut ready) {
+            applier.apply(p)?;
+        }
+        applier.observer.progress(applier.size(), total);
+        if !more {
+            break;
+        }
+        ready = rx
+            .recv()
+            .map_err(|_| VerifyError::Input("a verification worker stopped".into()))?;
+        next_pos += n;
+    }
+    if let Some((k, _)) = applier.broken {
+        return Err(VerifyError::record(
+            k,
+            format!(
+                "the record does not link to record {}: one of the two was altered",
+                k - 1
+            ),
+        ));
+    }
+    let size = applier.size();
+    if let Some((&beyond, _)) = applier.known.iter().next() {
+        return Err(VerifyError::Truncated {
+            size,
+            what: format!(
+                "a checkpoint you hold covers {beyond} records: records {size} to {} are missing",
+                beyond - 1
+            ),
+        });
+    }
+    let ledger_id = applier
+        .ledger_id
+        .ok_or_else(|| VerifyError::Input("the ledger is empty (no genesis record)".into()))?;
+    let report = ComplianceReport::build(&applier.state);
+    Ok(Verified {
+        ledger_id,
+        size,
+        root: applier.frontier.root(),
+        chain_head: applier.chain,
+        checkpoints: applier.checkpoints,
+        node_key: node,
+        node_key_pinned: pinned,
+        signatures: applier.signatures,
+        state: applier.state,
+        report,
+    })
+}
