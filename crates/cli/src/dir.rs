@@ -70,7 +70,11 @@ impl LedgerDir {
     }
 
     /// Prepares an empty directory: creates it and the node key (`node_key`, or a new one).
-    pub fn prepare(&self, node_key: Option<SecretKey>, rng: &mut OsRng) -> anyhow::Result<SecretKey> {
+    pub fn prepare(
+        &self,
+        node_key: Option<SecretKey>,
+        rng: &mut OsRng,
+    ) -> anyhow::Result<SecretKey> {
         if self.exists() {
             bail!(
                 "{} already holds a ledger; choose an empty directory",

@@ -17,7 +17,12 @@ pub struct Passphrase {
     #[arg(long, value_name = "VAR", global = true)]
     pub passphrase_env: Option<String>,
     /// Read the passphrase from the first line of this file.
-    #[arg(long, value_name = "FILE", global = true, conflicts_with = "passphrase_env")]
+    #[arg(
+        long,
+        value_name = "FILE",
+        global = true,
+        conflicts_with = "passphrase_env"
+    )]
     pub passphrase_file: Option<PathBuf>,
 }
 
@@ -57,9 +62,7 @@ impl OsRng {
         let mut seed = Zeroizing::new([0u8; 32]);
         getrandom::fill(seed.as_mut_slice())
             .map_err(|e| anyhow::anyhow!("the operating system's random generator failed: {e}"))?;
-        Ok(OsRng(
-            blake3::Hasher::new_keyed(&seed).finalize_xof(),
-        ))
+        Ok(OsRng(blake3::Hasher::new_keyed(&seed).finalize_xof()))
     }
 
     /// 16 random bytes (event, case and item ids).
@@ -96,7 +99,12 @@ pub fn generate(rng: &mut OsRng) -> SecretKey {
 
 /// Writes `key` as PKCS#8 PEM (encrypted when `pass` is given), readable only by the
 /// owner. Refuses to overwrite a file.
-pub fn save(key: &SecretKey, path: &Path, pass: Option<&[u8]>, rng: &mut OsRng) -> anyhow::Result<()> {
+pub fn save(
+    key: &SecretKey,
+    path: &Path,
+    pass: Option<&[u8]>,
+    rng: &mut OsRng,
+) -> anyhow::Result<()> {
     let pem = match pass {
         Some(p) => key.to_encrypted_pem(p, rng)?,
         None => key.to_pem()?,
@@ -112,9 +120,12 @@ pub fn save(key: &SecretKey, path: &Path, pass: Option<&[u8]>, rng: &mut OsRng) 
         use std::os::unix::fs::OpenOptionsExt as _;
         opts.mode(0o600);
     }
-    let mut f = opts
-        .open(path)
-        .with_context(|| format!("cannot create key file {} (does it exist already?)", path.display()))?;
+    let mut f = opts.open(path).with_context(|| {
+        format!(
+            "cannot create key file {} (does it exist already?)",
+            path.display()
+        )
+    })?;
     std::io::Write::write_all(&mut f, pem.as_bytes())
         .with_context(|| format!("cannot write key file {}", path.display()))?;
     f.sync_all()?;

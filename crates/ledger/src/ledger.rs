@@ -432,6 +432,11 @@ impl<S: Store + 'static> Ledger<S> {
         }
     }
 
+    /// Merkle root of the first `size` records.
+    pub fn root_at(&self, size: u64) -> Result<Hash, LedgerError> {
+        Ok(self.shared.log.root_at(size)?)
+    }
+
     /// Inclusion proof of record `seq` in the tree of `size` records.
     pub fn inclusion_proof(&self, seq: u64, size: u64) -> Result<Vec<Hash>, LedgerError> {
         Ok(self.shared.log.inclusion_proof(seq, size)?)

@@ -27,3 +27,4 @@ pub use bundle::{
 pub use error::VerifyError;
 pub use export::{EXPORT_MAGIC, ExportReader, ExportWriter};
 pub use ledger::{CheckpointSeen, Item, Observer, Options, Quiet, Source, Verified, verify};
+pub use witness::registered as registered_witnesses;

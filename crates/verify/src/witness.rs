@@ -6,7 +6,7 @@ use coop_treaty::{Party, Role, State};
 /// Cosignature verifiers of the witnesses registered in `state` whose keys are active
 /// for record `at` (the last record a checkpoint covers), with their Party. A witness's
 /// key name on a checkpoint is its registered id.
-pub(crate) fn registered(state: &State, at: u64) -> Vec<(NoteVerifier, Party)> {
+pub fn registered(state: &State, at: u64) -> Vec<(NoteVerifier, Party)> {
     state
         .registry
         .values()

@@ -1,0 +1,1107 @@
+//! The commands: each parses its input, calls the engine or the verifier, and renders.
+
+use crate::dir::{LedgerDir, StoreSource};
+use crate::files::{self, Context, EventFile, GenesisFile};
+use crate::keys::{self, OsRng};
+use crate::{AsOfArg, CaseCmd, CheckpointCmd, Cli, Command, ProofCmd, show};
+use anyhow::{Context as _, anyhow, bail};
+use coop_core::checkpoint::{NoteVerifier, cosign, verify_checkpoint};
+use coop_core::merkle::{Blake3Hasher, verify_consistency, verify_inclusion};
+use coop_core::{AuthorityId, CaseId, EventId, SealedRecord, Timestamp};
+use coop_ledger::{AsOf, Config, Ledger, SubmitError};
+use coop_store::{Log, SledStore};
+use coop_treaty::{DocRole, Language, Payload, State};
+use coop_verify::{Bundle, ExportReader, Observer, Options, VerifyError};
+use std::io::{BufReader, IsTerminal as _, Read as _};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+/// Exit code: refused under the Agreement (nothing written).
+pub const REFUSED: u8 = 2;
+/// Exit code: verification failed.
+pub const VERIFY_FAILED: u8 = 3;
+
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let pass = cli.passphrase;
+    match cli.command {
+        Command::Keygen { out, encrypt } => {
+            let mut rng = OsRng::new()?;
+            let key = keys::generate(&mut rng);
+            let phrase = if encrypt {
+                Some(pass.get()?.ok_or_else(|| {
+                    anyhow!(
+                        "--encrypt needs a passphrase: set {} or give --passphrase-env / --passphrase-file",
+                        keys::DEFAULT_PASSPHRASE_ENV
+                    )
+                })?)
+            } else {
+                None
+            };
+            keys::save(&key, &out, phrase.as_ref().map(|p| p.as_slice()), &mut rng)?;
+            println!("{}", key.public().to_hex());
+            eprintln!(
+                "wrote {}{}",
+                out.display(),
+                if encrypt { " (encrypted)" } else { "" }
+            );
+        }
+        Command::Pubkey { key } => println!("{}", keys::load(&key, &pass)?.public().to_hex()),
+        Command::Digest {
+            file,
+            language,
+            role,
+            media_type,
+        } => {
+            let language = match language.as_str() {
+                "kk" => Language::Kk,
+                "tk" => Language::Tk,
+                _ => Language::Ru,
+            };
+            let role = match role.as_str() {
+                "original" => DocRole::Original,
+                "certified-copy" => DocRole::CertifiedCopy,
+                "legal-provision" => DocRole::LegalProvisionText,
+                other => match other.strip_prefix("translation-of:") {
+                    Some(h) => DocRole::TranslationOf(
+                        coop_core::Hash::from_hex(h)
+                            .context("translation-of needs a 64-digit hex digest")?,
+                    ),
+                    None => bail!("unknown role {other:?}"),
+                },
+            };
+            let d = files::digest_file(&file, &media_type, language, role)?;
+            println!("{}", serde_json::to_string_pretty(&d)?);
+        }
+        Command::Init {
+            data,
+            genesis,
+            root_key,
+            accept_key,
+            node_key,
+        } => {
+            return init(
+                &LedgerDir::new(data.data),
+                &genesis,
+                &root_key,
+                accept_key.as_deref(),
+                node_key.as_deref(),
+                &pass,
+            );
+        }
+        Command::Submit {
+            data,
+            event,
+            key,
+            json,
+        } => {
+            return submit(
+                &LedgerDir::new(data.data),
+                &event,
+                key.as_deref(),
+                json,
+                &pass,
+            );
+        }
+        Command::Case(c) => case(c)?,
+        Command::Report {
+            data,
+            as_of,
+            format,
+            json,
+        } => {
+            let ledger = LedgerDir::new(data.data).open(Config::default())?;
+            let r = ledger.report(as_of_of(&as_of)?)?;
+            match (json, format.as_str()) {
+                (true, _) | (_, "json") => println!("{}", serde_json::to_string_pretty(&r)?),
+                (_, "markdown") => print!("{}", show::report(&r, true)),
+                _ => print!("{}", show::report(&r, false)),
+            }
+        }
+        Command::Proof(p) => proof(p)?,
+        Command::Checkpoint(c) => return checkpoint(c, &pass),
+        Command::Authorities { data, as_of, json } => {
+            let ledger = LedgerDir::new(data.data).open(Config::default())?;
+            let state = state_at(&ledger, &as_of)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&state.registry)?);
+            } else {
+                print!("{}", show::authorities(&state));
+            }
+        }
+        Command::Export { data, out } => export(&LedgerDir::new(data.data), &out)?,
+        Command::Import {
+            from,
+            data,
+            node_key,
+            trust_node,
+        } => {
+            return import(
+                &from,
+                &LedgerDir::new(data.data),
+                node_key.as_deref(),
+                trust_node.as_deref(),
+                &pass,
+            );
+        }
+        Command::Bundle { data, case, out } => bundle(&LedgerDir::new(data.data), &case, &out)?,
+        Command::Verify {
+            path,
+            node_key,
+            checkpoint,
+            as_of,
+            json,
+            quiet,
+        } => return verify(&path, node_key.as_deref(), &checkpoint, as_of, json, quiet),
+        Command::Demo { data, cases, quiet } => return crate::demo::run(data, cases, quiet),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A `--as-of` value: a seq, or an RFC 3339 time.
+pub fn parse_as_of(s: &str) -> anyhow::Result<AsOf> {
+    if let Ok(seq) = s.parse::<u64>() {
+        return Ok(AsOf::Seq(seq));
+    }
+    let t = humantime::parse_rfc3339_weak(s)
+        .with_context(|| format!("{s:?} is neither a record seq nor an RFC 3339 time"))?;
+    let ms = t
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_err(|_| anyhow!("{s:?} is before 1970"))?
+        .as_millis();
+    Ok(AsOf::Time(Timestamp(u64::try_from(ms)?)))
+}
+
+fn as_of_of(a: &AsOfArg) -> anyhow::Result<Option<AsOf>> {
+    a.as_of.as_deref().map(parse_as_of).transpose()
+}
+
+fn state_at(ledger: &Ledger<SledStore>, a: &AsOfArg) -> anyhow::Result<State> {
+    Ok(match as_of_of(a)? {
+        Some(at) => ledger.state_as_of(at)?,
+        None => ledger.with_state(Clone::clone)?,
+    })
+}
+
+/// The time the state describes: the as-of time, or now.
+fn now_of(a: &AsOfArg, state: &State) -> anyhow::Result<Timestamp> {
+    Ok(match as_of_of(a)? {
+        Some(AsOf::Time(t)) => t,
+        Some(AsOf::Seq(_)) => state.last_time,
+        None => Timestamp(files::now_ms()),
+    })
+}
+
+fn parse_case(s: &str) -> anyhow::Result<CaseId> {
+    CaseId::from_hex(s).map_err(|_| anyhow!("{s:?} is not a case id (32 hex digits)"))
+}
+
+fn read_vkey(s: &str) -> anyhow::Result<NoteVerifier> {
+    let text = if Path::new(s).is_file() {
+        std::fs::read_to_string(s).with_context(|| format!("cannot read {s}"))?
+    } else {
+        s.to_owned()
+    };
+    NoteVerifier::from_vkey(text.trim()).with_context(|| format!("{s:?} is not a verifier key"))
+}
+
+fn init(
+    dir: &LedgerDir,
+    genesis: &Path,
+    root_key: &Path,
+    accept_key: Option<&Path>,
+    node_key: Option<&Path>,
+    pass: &keys::Passphrase,
+) -> anyhow::Result<ExitCode> {
+    let mut rng = OsRng::new()?;
+    let g: GenesisFile = files::read(genesis)?;
+    let root = keys::load(root_key, pass)?;
+    let signer = g
+        .roots
+        .iter()
+        .find(|r| r.key == root.public())
+        .map(|r| r.authority.clone())
+        .ok_or_else(|| anyhow!("--root-key is not one of the genesis's two root keys"))?;
+    let other = g
+        .roots
+        .iter()
+        .find(|r| r.key != root.public())
+        .map(|r| r.authority.clone());
+    let node = node_key.map(|k| keys::load(k, pass)).transpose()?;
+    let ev = files::build(
+        &root,
+        signer,
+        None,
+        EventId(rng.id16()),
+        Timestamp(files::now_ms()),
+        None,
+        vec![],
+        &g.payload(),
+    )?;
+    let node = dir.prepare(node, &mut rng)?;
+    let (ledger, receipt) = dir.create(ev, node, Config::default())?;
+    let id = ledger
+        .ledger_id()
+        .ok_or_else(|| anyhow!("the ledger has no id"))?;
+    println!("ledger {id}");
+    println!(
+        "genesis at record {} (event {})",
+        receipt.seq, receipt.event_hash
+    );
+    if let Some(k) = accept_key {
+        let key = keys::load(k, pass)?;
+        let who = other.ok_or_else(|| anyhow!("the genesis names only one root"))?;
+        let ev = files::build(
+            &key,
+            who.clone(),
+            Some(id),
+            EventId(rng.id16()),
+            Timestamp(files::now_ms()),
+            None,
+            vec![],
+            &Payload::GenesisAccepted,
+        )?;
+        match ledger.submit(ev) {
+            Ok(r) => println!("accepted by {who} at record {}", r.seq),
+            Err(e) => {
+                eprintln!("refused: {e}\nnothing was written");
+                return Ok(ExitCode::from(REFUSED));
+            }
+        }
+    }
+    println!(
+        "node checkpoint key (give it to auditors): {}",
+        ledger.node_verifier().to_vkey()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn submit(
+    dir: &LedgerDir,
+    event: &Path,
+    key: Option<&Path>,
+    json: bool,
+    pass: &keys::Passphrase,
+) -> anyhow::Result<ExitCode> {
+    let mut rng = OsRng::new()?;
+    let file: EventFile = files::read(event)?;
+    let ledger = dir.open(Config::default())?;
+    let versions = |c: &CaseId| {
+        ledger
+            .with_state(|s| s.cases.get(c).map(|c| c.version))
+            .ok()
+            .flatten()
+    };
+    let ctx = Context {
+        ledger: ledger.ledger_id(),
+        case_version: &versions,
+    };
+    let base = event.parent().unwrap_or(Path::new("."));
+    let signed = file.sign(&ctx, key, base, pass, &mut rng)?;
+    let before = ledger.head()?;
+    match ledger.submit(signed) {
+        Ok(r) => {
+            if json {
+                println!("{}", serde_json::to_string_pretty(&r)?);
+            } else {
+                println!("appended at record {}", r.seq);
+                println!("  event id    {}", r.event_id);
+                println!("  event hash  {}", r.event_hash);
+                println!("  leaf        {}", r.leaf);
+                println!("  chain       {}", r.chain);
+                println!("  receipt signed by the node: {}", r.signature.to_hex());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(SubmitError::Unavailable(e)) => Err(anyhow!("the ledger is unavailable: {e}")),
+        Err(e) => {
+            let after = ledger.head()?;
+            eprintln!("{e}");
+            eprintln!(
+                "nothing was written (the ledger still has {} records{})",
+                after.size,
+                if after == before {
+                    ""
+                } else {
+                    "; it changed meanwhile"
+                }
+            );
+            Ok(ExitCode::from(REFUSED))
+        }
+    }
+}
+
+fn case(c: CaseCmd) -> anyhow::Result<()> {
+    match c {
+        CaseCmd::Show {
+            data,
+            case,
+            as_of,
+            json,
+        } => {
+            let id = parse_case(&case)?;
+            let ledger = LedgerDir::new(data.data).open(Config::default())?;
+            let state = state_at(&ledger, &as_of)?;
+            let now = now_of(&as_of, &state)?;
+            let c = state
+                .cases
+                .get(&id)
+                .ok_or_else(|| anyhow!("no case {id} at that point"))?;
+            if json {
+                let overdue: Vec<_> = c.overdue_at(now).into_iter().cloned().collect();
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&serde_json::json!({
+                        "as_of_size": state.size, "case": c, "overdue": overdue
+                    }))?
+                );
+            } else {
+                println!(
+                    "as of record {} ({})",
+                    state.size.saturating_sub(1),
+                    show::time(now)
+                );
+                print!("{}", show::case(c, now));
+            }
+        }
+        CaseCmd::List {
+            data,
+            as_of,
+            status,
+            overdue,
+            disputed,
+            limit,
+            json,
+        } => {
+            let ledger = LedgerDir::new(data.data).open(Config::default())?;
+            let state = state_at(&ledger, &as_of)?;
+            let now = now_of(&as_of, &state)?;
+            let cases: Vec<_> = state
+                .cases
+                .values()
+                .filter(|c| {
+                    status
+                        .as_deref()
+                        .is_none_or(|s| show::status_matches(c.status, s))
+                })
+                .filter(|c| !overdue || !c.overdue_at(now).is_empty())
+                .filter(|c| !disputed || !c.disputes.is_empty())
+                .collect();
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&cases.iter().take(limit).collect::<Vec<_>>())?
+                );
+            } else {
+                for c in cases.iter().take(limit) {
+                    println!("{}", show::case_line(c, now));
+                }
+                println!(
+                    "{} case(s){}",
+                    cases.len(),
+                    if cases.len() > limit {
+                        format!(", first {limit} shown (--limit)")
+                    } else {
+                        String::new()
+                    }
+                );
+            }
+        }
+        CaseCmd::Timeline {
+            data,
+            case,
+            as_of,
+            json,
+        } => {
+            let id = parse_case(&case)?;
+            let ledger = LedgerDir::new(data.data).open(Config::default())?;
+            let state = state_at(&ledger, &as_of)?;
+            let c = state
+                .cases
+                .get(&id)
+                .ok_or_else(|| anyhow!("no case {id} at that point"))?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&c.timeline)?);
+            } else {
+                print!("{}", show::timeline(c));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The latest checkpoint's size, or the head's.
+fn default_size(ledger: &Ledger<SledStore>) -> anyhow::Result<u64> {
+    Ok(match ledger.latest_checkpoint()? {
+        Some((s, _)) => s,
+        None => ledger.head()?.size,
+    })
+}
+
+fn proof(p: ProofCmd) -> anyhow::Result<()> {
+    match p {
+        ProofCmd::Inclusion {
+            data,
+            seq,
+            size,
+            json,
+        } => {
+            let ledger = LedgerDir::new(data.data).open(Config::default())?;
+            let size = match size {
+                Some(s) => s,
+                None => default_size(&ledger)?,
+            };
+            let rec = ledger
+                .record(seq)?
+                .ok_or_else(|| anyhow!("the ledger has no record {seq}"))?;
+            let proof = ledger.inclusion_proof(seq, size)?;
+            let root = ledger.root_at(size)?;
+            verify_inclusion::<Blake3Hasher>(seq, size, &rec.leaf, &proof, &root)
+                .map_err(|e| anyhow!("the proof does not verify: {e}"))?;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&serde_json::json!({
+                        "seq": seq, "size": size, "leaf": rec.leaf, "root": root, "proof": proof
+                    }))?
+                );
+            } else {
+                println!("record {seq} in the tree of {size} records (proof checked)");
+                println!("  leaf  {}", rec.leaf);
+                println!("  root  {root}");
+                for (i, h) in proof.iter().enumerate() {
+                    println!("  [{i}]   {h}");
+                }
+            }
+        }
+        ProofCmd::Consistency {
+            data,
+            from,
+            to,
+            json,
+        } => {
+            let ledger = LedgerDir::new(data.data).open(Config::default())?;
+            let to = match to {
+                Some(t) => t,
+                None => default_size(&ledger)?,
+            };
+            let proof = ledger.consistency_proof(from, to)?;
+            let (r1, r2) = (ledger.root_at(from)?, ledger.root_at(to)?);
+            verify_consistency::<Blake3Hasher>(from, to, &r1, &r2, &proof)
+                .map_err(|e| anyhow!("the proof does not verify: {e}"))?;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&serde_json::json!({
+                        "from": from, "to": to, "root_from": r1, "root_to": r2, "proof": proof
+                    }))?
+                );
+            } else {
+                println!(
+                    "the tree of {from} records is a prefix of the tree of {to} (proof checked)"
+                );
+                println!("  root at {from}: {r1}");
+                println!("  root at {to}: {r2}");
+                for (i, h) in proof.iter().enumerate() {
+                    println!("  [{i}] {h}");
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn checkpoint(c: CheckpointCmd, pass: &keys::Passphrase) -> anyhow::Result<ExitCode> {
+    match c {
+        CheckpointCmd::Show { data, size, json } => {
+            let ledger = LedgerDir::new(data.data).open(Config::default())?;
+            let note = match size {
+                Some(s) => ledger
+                    .checkpoint(s)?
+                    .ok_or_else(|| anyhow!("no checkpoint at size {s}"))?,
+                None => ledger
+                    .latest_checkpoint()?
+                    .map(|(_, n)| n)
+                    .ok_or_else(|| anyhow!("no checkpoint yet"))?,
+            };
+            let vkey = ledger.node_verifier().to_vkey();
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(
+                        &serde_json::json!({"note": note, "node_vkey": vkey})
+                    )?
+                );
+            } else {
+                print!("{note}");
+                eprintln!("node verifier key: {vkey}");
+            }
+        }
+        CheckpointCmd::Sign { data } => {
+            let ledger = LedgerDir::new(data.data).open(Config::default())?;
+            print!("{}", ledger.checkpoint_now().map_err(|e| anyhow!("{e}"))?);
+        }
+        CheckpointCmd::Cosign {
+            data,
+            witness_key,
+            name,
+        } => {
+            let key = keys::load(&witness_key, pass)?;
+            let ledger = LedgerDir::new(data.data).open(Config::default())?;
+            let id = AuthorityId::new(name.clone())?;
+            let registered = ledger.with_state(|s| {
+                s.authority(&id)
+                    .filter(|r| r.role == coop_treaty::Role::Witness)
+                    .and_then(|r| r.current_key().copied())
+            })?;
+            if registered != Some(key.public()) {
+                bail!("{name} is not a registered witness with this key");
+            }
+            let (size, note) = ledger
+                .latest_checkpoint()?
+                .ok_or_else(|| anyhow!("no checkpoint to cosign"))?;
+            let cp = verify_checkpoint(&note, &ledger.node_verifier(), &[])
+                .map_err(|e| anyhow!("the checkpoint does not verify: {e}"))?
+                .checkpoint;
+            // A witness vouches that this checkpoint extends the last one it cosigned.
+            let me = NoteVerifier {
+                name: name.clone(),
+                key: key.public(),
+                alg: coop_core::SigAlg::CosignatureV1,
+            };
+            let mut earlier = None;
+            for s in ledger
+                .checkpoint_sizes()?
+                .into_iter()
+                .rev()
+                .filter(|s| *s < size)
+            {
+                if let Some(n) = ledger.checkpoint(s)?
+                    && let Ok(v) =
+                        verify_checkpoint(&n, &ledger.node_verifier(), std::slice::from_ref(&me))
+                    && !v.cosigned.is_empty()
+                {
+                    earlier = Some(v.checkpoint);
+                    break;
+                }
+            }
+            if let Some(e) = &earlier
+                && e.size > 0
+            {
+                let proof = ledger.consistency_proof(e.size, cp.size)?;
+                verify_consistency::<Blake3Hasher>(e.size, cp.size, &e.root, &cp.root, &proof)
+                    .map_err(|err| anyhow!("REFUSED: the checkpoint at {} does not extend the one cosigned at {}: {err}", cp.size, e.size))?;
+            }
+            let cosigned = cosign(&note, &name, &key, files::now_ms() / 1000)?;
+            ledger.store_cosigned(&cosigned)?;
+            print!("{cosigned}");
+            eprintln!(
+                "cosigned the checkpoint at size {size}{}",
+                earlier
+                    .map(|e| format!(" (consistent with the one cosigned at {})", e.size))
+                    .unwrap_or_default()
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn export(dir: &LedgerDir, out: &Path) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let ledger = dir.open(Config::default())?;
+    let (n, cps) = crate::ops::write_export(&ledger, out)?;
+    println!(
+        "exported {n} records and {cps} checkpoints to {} in {:.1?}",
+        out.display(),
+        started.elapsed()
+    );
+    Ok(())
+}
+
+/// Appends verified records to a new ledger as they arrive.
+struct Importer<'a> {
+    log: &'a Log<SledStore>,
+    pending: Vec<SealedRecord>,
+    bar: Progress,
+}
+
+impl Importer<'_> {
+    fn flush(&mut self) -> Result<(), String> {
+        if !self.pending.is_empty() {
+            self.log
+                .append_records(std::mem::take(&mut self.pending))
+                .map_err(|e| e.to_string())?;
+        }
+        Ok(())
+    }
+}
+
+impl Observer for Importer<'_> {
+    fn progress(&mut self, done: u64, total: Option<u64>) {
+        self.bar.update(done, total);
+    }
+    fn record(&mut self, r: &SealedRecord) -> Result<(), String> {
+        self.pending.push(r.clone());
+        if self.pending.len() >= 4096 {
+            self.flush()?;
+        }
+        Ok(())
+    }
+    fn checkpoint(&mut self, note: &str) -> Result<(), String> {
+        self.flush()?;
+        self.log
+            .put_checkpoint(note)
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
+}
+
+fn import(
+    from: &Path,
+    dir: &LedgerDir,
+    node_key: Option<&Path>,
+    trust_node: Option<&str>,
+    pass: &keys::Passphrase,
+) -> anyhow::Result<ExitCode> {
+    let started = Instant::now();
+    let mut rng = OsRng::new()?;
+    let file =
+        std::fs::File::open(from).with_context(|| format!("cannot open {}", from.display()))?;
+    let mut reader = ExportReader::new(BufReader::new(file))?;
+    let node = node_key.map(|k| keys::load(k, pass)).transpose()?;
+    dir.prepare(node, &mut rng)?;
+    let options = Options {
+        node: trust_node.map(read_vkey).transpose()?,
+        ..Options::default()
+    };
+    let verified = {
+        let log = Log::open(dir.store()?)?;
+        let mut importer = Importer {
+            log: &log,
+            pending: Vec::new(),
+            bar: Progress::new(false, "importing"),
+        };
+        let v = coop_verify::verify(&mut reader, &options, &mut importer);
+        let v = match v.and_then(|v| importer.flush().map(|()| v).map_err(VerifyError::Stopped)) {
+            Ok(v) => v,
+            Err(e) => {
+                importer.bar.finish();
+                eprintln!("IMPORT STOPPED: {e}");
+                eprintln!(
+                    "{} holds the records verified before it; remove it and import a good copy",
+                    dir.path().display()
+                );
+                return Ok(ExitCode::from(VERIFY_FAILED));
+            }
+        };
+        importer.bar.finish();
+        v
+    };
+    // Open it as the engine will, which re-checks the store and replays the rules.
+    let ledger = dir.open(Config::default())?;
+    println!(
+        "imported {} records and {} checkpoints into {} in {:.1?}; ledger {}",
+        verified.size,
+        verified.checkpoints.len(),
+        dir.path().display(),
+        started.elapsed(),
+        verified.ledger_id
+    );
+    println!(
+        "this node's checkpoint key: {}",
+        ledger.node_verifier().to_vkey()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The witnesses' Parties that cosigned `note`, judged against the ledger's registry.
+fn cosigning_parties(ledger: &Ledger<SledStore>, note: &str, size: u64) -> anyhow::Result<usize> {
+    let witnesses =
+        ledger.with_state(|s| coop_verify::registered_witnesses(s, size.saturating_sub(1)))?;
+    let verifiers: Vec<NoteVerifier> = witnesses.iter().map(|(v, _)| v.clone()).collect();
+    let Ok(v) = verify_checkpoint(note, &ledger.node_verifier(), &verifiers) else {
+        return Ok(0);
+    };
+    let mut parties: Vec<_> = v
+        .cosigned
+        .iter()
+        .filter_map(|c| {
+            witnesses
+                .iter()
+                .find(|(w, _)| w.name == c.name)
+                .map(|(_, p)| *p)
+        })
+        .collect();
+    parties.sort();
+    parties.dedup();
+    Ok(parties.len())
+}
+
+fn bundle(dir: &LedgerDir, case: &str, out: &Path) -> anyhow::Result<()> {
+    let id = parse_case(case)?;
+    let ledger = dir.open(Config::default())?;
+    let last = ledger
+        .with_state(|s| {
+            s.cases
+                .get(&id)
+                .and_then(|c| c.timeline.last().map(|t| t.evidence.seq))
+        })?
+        .ok_or_else(|| anyhow!("no case {id}"))?;
+    // The most recent checkpoint covering the whole case that both Parties' witnesses
+    // cosigned; else the most recent covering it; else a new one.
+    let sizes: Vec<u64> = ledger
+        .checkpoint_sizes()?
+        .into_iter()
+        .filter(|s| *s > last)
+        .collect();
+    let mut chosen: Option<(u64, String, usize)> = None;
+    for s in sizes.iter().rev().take(64) {
+        if let Some(n) = ledger.checkpoint(*s)? {
+            let parties = cosigning_parties(&ledger, &n, *s)?;
+            if chosen.as_ref().is_none_or(|c| parties > c.2) {
+                chosen = Some((*s, n, parties));
+            }
+            if parties == 2 {
+                break;
+            }
+        }
+    }
+    let (size, note, parties) = match chosen {
+        Some(c) => c,
+        None => {
+            let n = ledger.checkpoint_now().map_err(|e| anyhow!("{e}"))?;
+            let s = verify_checkpoint(&n, &ledger.node_verifier(), &[])?
+                .checkpoint
+                .size;
+            (s, n, 0)
+        }
+    };
+    let b = crate::ops::make_bundle(&ledger, &id, &note, size)?;
+    // Check it before handing it over.
+    coop_verify::verify_bundle(&b, None).map_err(|e| anyhow!("the bundle does not verify: {e}"))?;
+    std::fs::write(out, b.to_bytes()?)
+        .with_context(|| format!("cannot write {}", out.display()))?;
+    println!(
+        "wrote the evidence bundle of case {id} to {}: {} records, proven against the checkpoint at size {size} ({})",
+        out.display(),
+        b.entries.len(),
+        match parties {
+            2 => "cosigned by both Parties' witnesses",
+            1 => "cosigned by one Party's witness",
+            _ => "not cosigned",
+        }
+    );
+    Ok(())
+}
+
+/// A progress display: a bar on a terminal, a line per tenth otherwise.
+pub struct Progress {
+    bar: Option<indicatif::ProgressBar>,
+    label: &'static str,
+    last_tenth: u64,
+    quiet: bool,
+}
+
+impl Progress {
+    pub fn new(quiet: bool, label: &'static str) -> Progress {
+        let bar = (!quiet && std::io::stderr().is_terminal()).then(|| {
+            let b = indicatif::ProgressBar::new(0);
+            b.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{msg} [{bar:40}] {pos}/{len} records ({per_sec}, eta {eta})",
+                )
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            );
+            b.set_message(label);
+            b
+        });
+        Progress {
+            bar,
+            label,
+            last_tenth: 0,
+            quiet,
+        }
+    }
+
+    pub fn update(&mut self, done: u64, total: Option<u64>) {
+        if let Some(b) = &self.bar {
+            if let Some(t) = total {
+                b.set_length(t);
+            }
+            b.set_position(done);
+        } else if !self.quiet
+            && let Some(t) = total.filter(|t| *t > 0)
+        {
+            let tenth = done * 10 / t;
+            if tenth > self.last_tenth {
+                self.last_tenth = tenth;
+                eprintln!("{}: {done}/{t} records", self.label);
+            }
+        }
+    }
+
+    pub fn finish(&self) {
+        if let Some(b) = &self.bar {
+            b.finish_and_clear();
+        }
+    }
+}
+
+struct VerifyObserver(Progress);
+impl Observer for VerifyObserver {
+    fn progress(&mut self, done: u64, total: Option<u64>) {
+        self.0.update(done, total);
+    }
+}
+
+fn verify(
+    path: &Path,
+    node_key: Option<&str>,
+    checkpoints: &[PathBuf],
+    as_of: Option<u64>,
+    json: bool,
+    quiet: bool,
+) -> anyhow::Result<ExitCode> {
+    let started = Instant::now();
+    let node = node_key.map(read_vkey).transpose()?;
+    let known = checkpoints
+        .iter()
+        .map(|p| std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display())))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let options = Options {
+        node,
+        known_checkpoints: known,
+        ..Options::default()
+    };
+    let mut observer = VerifyObserver(Progress::new(quiet || json, "verifying"));
+    let outcome = if path.is_dir() {
+        let dir = LedgerDir::new(path);
+        let store = dir.store()?;
+        let claimed = dir.node_verifier().ok().map(|v| v.to_vkey());
+        let mut source = StoreSource::new(&store, claimed)?;
+        coop_verify::verify(&mut source, &options, &mut observer).map(Outcome::Ledger)
+    } else {
+        let mut f =
+            std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+        let mut head = Vec::new();
+        (&mut f)
+            .take(coop_verify::BUNDLE_MAGIC.len() as u64)
+            .read_to_end(&mut head)?;
+        if head == coop_verify::BUNDLE_MAGIC {
+            let bytes = std::fs::read(path)?;
+            Bundle::from_bytes(&bytes)
+                .and_then(|b| coop_verify::verify_bundle(&b, options.node.as_ref()))
+                .map(|v| Outcome::Bundle(Box::new(v)))
+        } else {
+            let f = std::fs::File::open(path)?;
+            ExportReader::new(BufReader::new(f)).and_then(|mut r| {
+                coop_verify::verify(&mut r, &options, &mut observer).map(Outcome::Ledger)
+            })
+        }
+    };
+    observer.0.finish();
+    let elapsed = started.elapsed();
+    match outcome {
+        Err(e) => {
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&serde_json::json!({
+                        "verified": false, "seq": e.seq(), "error": e.to_string()
+                    }))?
+                );
+            } else {
+                eprintln!("VERIFICATION FAILED: {e}");
+                if let Some(s) = e.seq() {
+                    eprintln!("nothing from record {s} on can be trusted");
+                }
+            }
+            Ok(ExitCode::from(VERIFY_FAILED))
+        }
+        Ok(Outcome::Ledger(v)) => {
+            if json {
+                println!("{}", serde_json::to_string_pretty(&ledger_json(&v))?);
+            } else {
+                print!("{}", ledger_text(&v, elapsed));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Ok(Outcome::Bundle(b)) => {
+            let then = as_of.map(|s| b.case_as_of(s)).transpose()?;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&serde_json::json!({
+                        "verified": true,
+                        "ledger_id": b.ledger_id,
+                        "case": b.case,
+                        "checkpoint_size": b.checkpoint.checkpoint.size,
+                        "cosigned_by": b.checkpoint.cosigned_by,
+                        "node_key_pinned": b.node_key_pinned,
+                        "records": b.records.len(),
+                        "case_seqs": b.case_seqs(),
+                        "case_now": b.case(),
+                        "case_as_of": then.flatten(),
+                    }))?
+                );
+            } else {
+                print!("{}", bundle_text(&b, then, as_of));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+enum Outcome {
+    Ledger(coop_verify::Verified),
+    Bundle(Box<coop_verify::VerifiedBundle>),
+}
+
+fn cosigners(c: &[(String, coop_treaty::Party)]) -> String {
+    if c.is_empty() {
+        return "no witness".into();
+    }
+    c.iter()
+        .map(|(n, p)| format!("{n} ({p})"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn ledger_json(v: &coop_verify::Verified) -> serde_json::Value {
+    let (items, uses, onward, breaches) = v.report.counts();
+    serde_json::json!({
+        "verified": true,
+        "ledger_id": v.ledger_id,
+        "size": v.size,
+        "root": v.root,
+        "chain_head": v.chain_head,
+        "signatures": v.signatures,
+        "node_vkey": v.node_key.as_ref().map(|n| n.to_vkey()),
+        "node_key_pinned": v.node_key_pinned,
+        "checkpoints": v.checkpoints.iter().map(|c| serde_json::json!({
+            "size": c.checkpoint.size, "root": c.checkpoint.root, "time": c.checkpoint.time.0,
+            "cosigned_by": c.cosigned_by, "external": c.external,
+        })).collect::<Vec<_>>(),
+        "uncovered_records": v.uncovered(),
+        "cases": v.state.cases.len(),
+        "article7": { "held": v.report.held(), "items": items, "uses": uses,
+                      "onward_transfers": onward, "breaches": breaches },
+    })
+}
+
+fn ledger_text(v: &coop_verify::Verified, elapsed: std::time::Duration) -> String {
+    use std::fmt::Write as _;
+    let mut s = String::new();
+    let (items, uses, onward, breaches) = v.report.counts();
+    let _ = writeln!(s, "VERIFIED ledger {}", v.ledger_id);
+    let _ = writeln!(
+        s,
+        "  {} records: every record canonical, in order and linked; {} signatures valid (strict Ed25519) for keys registered and active where they signed",
+        v.size, v.signatures
+    );
+    let _ = writeln!(
+        s,
+        "  every event allowed by the Agreement at its position; {} cases",
+        v.state.cases.len()
+    );
+    let _ = writeln!(
+        s,
+        "  Merkle root {}\n  chain head  {}",
+        v.root, v.chain_head
+    );
+    match &v.node_key {
+        Some(n) => {
+            let _ = writeln!(
+                s,
+                "  node key {}{}",
+                n.to_vkey(),
+                if v.node_key_pinned {
+                    " (pinned by you)"
+                } else {
+                    " (as the input states it: pin it with --node-key)"
+                }
+            );
+        }
+        None => {
+            let _ = writeln!(s, "  no node key: checkpoints could not be checked");
+        }
+    }
+    let _ = writeln!(
+        s,
+        "  {} checkpoints match the records{}",
+        v.checkpoints.len(),
+        v.checkpoints
+            .last()
+            .map(|c| format!(
+                "; the last, at size {}, cosigned by {}",
+                c.checkpoint.size,
+                cosigners(&c.cosigned_by)
+            ))
+            .unwrap_or_default()
+    );
+    for c in v.checkpoints.iter().filter(|c| c.external) {
+        let _ = writeln!(s, "  your checkpoint at size {} matches", c.checkpoint.size);
+    }
+    if v.uncovered() > 0 {
+        let _ = writeln!(
+            s,
+            "  note: the last {} records are valid but not yet covered by a checkpoint",
+            v.uncovered()
+        );
+    }
+    let _ = writeln!(
+        s,
+        "  Article 7: {} — {items} items, {uses} uses, {onward} onward transfers, {breaches} breaches",
+        if v.report.held() { "held" } else { "BROKEN" }
+    );
+    let secs = elapsed.as_secs_f64();
+    let _ = writeln!(
+        s,
+        "  in {elapsed:.2?} ({:.0} records/s)",
+        v.size as f64 / secs.max(1e-9)
+    );
+    s
+}
+
+fn bundle_text(
+    b: &coop_verify::VerifiedBundle,
+    then: Option<Option<coop_treaty::Case>>,
+    as_of: Option<u64>,
+) -> String {
+    use std::fmt::Write as _;
+    let mut s = String::new();
+    let _ = writeln!(s, "VERIFIED evidence bundle for case {}", b.case);
+    let _ = writeln!(s, "  ledger {}", b.ledger_id);
+    let _ = writeln!(
+        s,
+        "  {} records ({} of the case), each proven included in the checkpoint at size {}, signed by the node{} and cosigned by {}",
+        b.records.len(),
+        b.case_seqs().len(),
+        b.checkpoint.checkpoint.size,
+        if b.node_key_pinned {
+            " (key pinned by you)"
+        } else {
+            ""
+        },
+        cosigners(&b.checkpoint.cosigned_by)
+    );
+    let _ = writeln!(s, "  every event allowed by the Agreement at its position");
+    let now = b.state.last_time;
+    if let Some(c) = b.case() {
+        let _ = writeln!(s, "\nthe case at the checkpoint:");
+        s.push_str(&show::case(c, now));
+        s.push_str(&show::timeline(c));
+    }
+    if let (Some(then), Some(seq)) = (then, as_of) {
+        let _ = writeln!(s, "\nthe case as it stood just after record {seq}:");
+        match then {
+            Some(c) => {
+                s.push_str(&show::case(&c, now));
+            }
+            None => {
+                let _ = writeln!(s, "  it did not exist yet");
+            }
+        }
+    }
+    s
+}

@@ -1,0 +1,985 @@
+//! `coopledger demo`: the whole story on an embedded ledger, in well under a minute.
+//!
+//! It generates the keys of both Parties' roots, three competent authorities each, an
+//! auditor and two witnesses; constitutes the Agreement (genesis, acceptance,
+//! designations, both notifications of completed internal procedures); runs 1,000+ cases
+//! covering every event kind through the real engine with many concurrent submitters;
+//! changes keys and parameters midway; tries a handful of violations and shows each
+//! refused with its article; has both witnesses cosign; verifies an export as an auditor
+//! would; prints the Article 7 summary; replays a disputed case as of an earlier point;
+//! writes and verifies that case's evidence bundle; and gives notice of termination.
+
+mod scenario;
+
+use crate::dir::LedgerDir;
+use crate::files;
+use crate::keys::{self, OsRng};
+use crate::show;
+use anyhow::{anyhow, bail};
+use coop_core::checkpoint::cosign;
+use coop_core::event::CaseRef;
+use coop_core::{EventId, Hash, LedgerId, SignedEvent, Timestamp};
+use coop_ledger::{AsOf, Config, Ledger, SubmitError};
+use coop_store::SledStore;
+use coop_treaty::{
+    DocRole, Language, Params, Party, Payload, Purpose, RefusalGround, Role, RootKey,
+};
+use scenario::{Actor, CaseBuilder, Kind, Pair, doc};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+/// The Kazakh original of the Agreement (from the Law of 27 November 2025 No. 234-VIII);
+/// the genesis commits to its blake3 digest.
+const AGREEMENT_KK: &[u8] = include_bytes!("../../assets/agreement-kk.txt");
+
+struct Cast {
+    kz_root: Actor,
+    tm_root: Actor,
+    kz: Vec<Actor>,
+    tm: Vec<Actor>,
+    auditor: Actor,
+    kz_witness: Actor,
+    tm_witness: Actor,
+}
+
+fn cast(rng: &mut OsRng) -> anyhow::Result<Cast> {
+    let mut a = |id: &str, party, name| Actor::new(id, party, name, keys::generate(rng));
+    Ok(Cast {
+        kz_root: a(
+            "KZ-MFA",
+            Party::Kz,
+            "Ministry of Foreign Affairs of Kazakhstan",
+        )?,
+        tm_root: a(
+            "TM-MFA",
+            Party::Tm,
+            "Ministry of Foreign Affairs of Turkmenistan",
+        )?,
+        kz: vec![
+            a(
+                "KZ-MVD",
+                Party::Kz,
+                "Ministry of Internal Affairs of Kazakhstan",
+            )?,
+            a(
+                "KZ-KNB",
+                Party::Kz,
+                "National Security Committee of Kazakhstan",
+            )?,
+            a(
+                "KZ-AFM",
+                Party::Kz,
+                "Agency for Financial Monitoring of Kazakhstan",
+            )?,
+        ],
+        tm: vec![
+            a(
+                "TM-MVD",
+                Party::Tm,
+                "Ministry of Internal Affairs of Turkmenistan",
+            )?,
+            a(
+                "TM-MNS",
+                Party::Tm,
+                "Ministry of National Security of Turkmenistan",
+            )?,
+            a(
+                "TM-GPO",
+                Party::Tm,
+                "Prosecutor General's Office of Turkmenistan",
+            )?,
+        ],
+        auditor: a(
+            "KZ-AUDIT",
+            Party::Kz,
+            "Accounts Committee auditor (Kazakhstan)",
+        )?,
+        kz_witness: a("KZ-WITNESS", Party::Kz, "Kazakhstan's witness node")?,
+        tm_witness: a("TM-WITNESS", Party::Tm, "Turkmenistan's witness node")?,
+    })
+}
+
+/// Prints a step with its time.
+struct Steps {
+    started: Instant,
+    last: Instant,
+    quiet: bool,
+    timings: Vec<(String, Duration)>,
+}
+
+impl Steps {
+    fn say(&self, s: &str) {
+        if !self.quiet {
+            println!("{s}");
+        }
+    }
+
+    fn done(&mut self, what: &str) {
+        let t = self.last.elapsed();
+        self.timings.push((what.to_owned(), t));
+        self.last = Instant::now();
+        if !self.quiet {
+            println!("   ({what}: {t:.2?})");
+        }
+    }
+}
+
+/// Submits governance or one-off events one at a time.
+struct Gov<'l> {
+    ledger: &'l Ledger<SledStore>,
+    id: LedgerId,
+    n: u64,
+}
+
+impl Gov<'_> {
+    fn event(
+        &mut self,
+        by: &Actor,
+        payload: &Payload,
+        case: Option<CaseRef>,
+    ) -> anyhow::Result<SignedEvent> {
+        self.n += 1;
+        files::build(
+            &by.key,
+            by.id.clone(),
+            Some(self.id),
+            scenario::event_id(self.id, u64::MAX, self.n),
+            Timestamp(files::now_ms()),
+            case,
+            vec![],
+            payload,
+        )
+    }
+
+    fn submit(&mut self, by: &Actor, payload: Payload) -> anyhow::Result<(u64, Hash)> {
+        let ev = self.event(by, &payload, None)?;
+        let h = ev.event_hash()?;
+        let r = self
+            .ledger
+            .submit(ev)
+            .map_err(|e| anyhow!("{} ({}) was refused: {e}", payload.kind(), by.id))?;
+        Ok((r.seq, h))
+    }
+}
+
+pub fn run(data: Option<PathBuf>, cases: u32, quiet: bool) -> anyhow::Result<ExitCode> {
+    if cases < 20 {
+        bail!("the demo needs at least 20 cases to show every kind");
+    }
+    let tmp;
+    let kept = data.is_some();
+    let root = match data {
+        Some(d) => d,
+        None => {
+            tmp = tempfile::Builder::new()
+                .prefix("coopledger-demo-")
+                .tempdir()?;
+            tmp.path().to_path_buf()
+        }
+    };
+    let mut st = Steps {
+        started: Instant::now(),
+        last: Instant::now(),
+        quiet,
+        timings: Vec::new(),
+    };
+    let dir = LedgerDir::new(&root);
+    let mut rng = OsRng::new()?;
+
+    st.say(&format!(
+        "coopledger demo — the Kazakhstan–Turkmenistan Agreement on cooperation in combating crime\nledger directory: {}\n",
+        root.display()
+    ));
+    st.say("1. Keys: both Parties' roots (diplomatic channels), three competent authorities each, an auditor and a witness per Party.");
+    let cast = cast(&mut rng)?;
+    let keydir = root.join("keys");
+    for a in [
+        &cast.kz_root,
+        &cast.tm_root,
+        &cast.auditor,
+        &cast.kz_witness,
+        &cast.tm_witness,
+    ]
+    .into_iter()
+    .chain(cast.kz.iter())
+    .chain(cast.tm.iter())
+    {
+        keys::save(
+            &a.key,
+            &keydir.join(format!("{}.pem", a.id)),
+            None,
+            &mut rng,
+        )?;
+    }
+    st.say(&format!(
+        "   keys written to {} (PKCS#8 PEM)",
+        keydir.display()
+    ));
+    st.done("keys");
+
+    st.say("\n2. Constituting the Agreement (Art. 3, 10).");
+    let kk = doc_bytes(AGREEMENT_KK, Language::Kk);
+    let genesis = Payload::Genesis {
+        roots: vec![
+            RootKey {
+                party: Party::Kz,
+                authority: cast.kz_root.id.clone(),
+                key: cast.kz_root.key.public(),
+            },
+            RootKey {
+                party: Party::Tm,
+                authority: cast.tm_root.id.clone(),
+                key: cast.tm_root.key.public(),
+            },
+        ],
+        // The repository holds the Kazakh original only; the Turkmen and Russian
+        // digests here stand in for theirs.
+        agreement_texts: vec![
+            kk,
+            doc(
+                "Agreement, Turkmen text (stand-in)",
+                Language::Tk,
+                DocRole::Original,
+            ),
+            doc(
+                "Agreement, Russian text (stand-in)",
+                Language::Ru,
+                DocRole::Original,
+            ),
+        ],
+        params: Params::default(),
+    };
+    let gen_event = files::build(
+        &cast.kz_root.key,
+        cast.kz_root.id.clone(),
+        None,
+        EventId(rng.id16()),
+        Timestamp(files::now_ms()),
+        None,
+        vec![],
+        &genesis,
+    )?;
+    let node_key = dir.prepare(None, &mut rng)?;
+    let config = Config {
+        checkpoint_every: 2_000,
+        ..Config::default()
+    };
+    let (ledger, receipt) = dir.create(gen_event, node_key, config)?;
+    let id = ledger.ledger_id().ok_or_else(|| anyhow!("no ledger id"))?;
+    st.say(&format!(
+        "   genesis by {} at record {}: ledger {id}\n   it commits to the Kazakh original (blake3 {})",
+        cast.kz_root.id,
+        receipt.seq,
+        show::short(&doc_bytes(AGREEMENT_KK, Language::Kk).digest)
+    ));
+    let mut gov = Gov {
+        ledger: &ledger,
+        id,
+        n: 0,
+    };
+    gov.submit(&cast.tm_root, Payload::GenesisAccepted)?;
+    for (root, list) in [(&cast.kz_root, &cast.kz), (&cast.tm_root, &cast.tm)] {
+        for a in list {
+            gov.submit(
+                root,
+                Payload::AuthorityDesignated {
+                    authority: a.id.clone(),
+                    key: a.key.public(),
+                    name: a.name.into(),
+                },
+            )?;
+        }
+    }
+    for (root, who, role) in [
+        (&cast.kz_root, &cast.auditor, Role::Auditor),
+        (&cast.kz_root, &cast.kz_witness, Role::Witness),
+        (&cast.tm_root, &cast.tm_witness, Role::Witness),
+    ] {
+        gov.submit(
+            root,
+            Payload::ObserverRegistered {
+                id: who.id.clone(),
+                role,
+                key: who.key.public(),
+            },
+        )?;
+    }
+    for (root, list) in [(&cast.kz_root, &cast.kz), (&cast.tm_root, &cast.tm)] {
+        gov.submit(
+            root,
+            Payload::InternalProceduresCompleted {
+                authorities: list.iter().map(|a| a.id.clone()).collect(),
+            },
+        )?;
+    }
+    let in_force = ledger.with_state(|s| s.agreement.in_force_from())?;
+    st.say(&format!(
+        "   accepted by {}; 6 competent authorities designated; auditor and witnesses registered\n   both notifications of completed internal procedures received: in force from {}",
+        cast.tm_root.id,
+        in_force.map_or("?".into(), show::time)
+    ));
+    st.done("constitution");
+
+    // Context events: an Art. 1.2 agreement on another crime, an Art. 4.2 language
+    // arrangement, and other forms of cooperation (Art. 2.3-2.6).
+    st.say("\n3. Cooperation: agreements between authorities, then the cases.");
+    let (kz_mvd, kz_knb, kz_afm) = (&cast.kz[0], &cast.kz[1], &cast.kz[2]);
+    let (tm_mvd, tm_mns, tm_gpo) = (&cast.tm[0], &cast.tm[1], &cast.tm[2]);
+    let (_, other_crime) = gov.submit(
+        tm_mvd,
+        Payload::CategoryAgreed {
+            with: kz_mvd.id.clone(),
+            description: "illegal mining of cryptocurrency with stolen electricity".into(),
+        },
+    )?;
+    let (_, proposal) = gov.submit(
+        kz_knb,
+        Payload::LanguageArrangementProposed {
+            with: tm_mns.id.clone(),
+            languages: vec![Language::Ru],
+        },
+    )?;
+    gov.submit(tm_mns, Payload::LanguageArrangementAccepted { proposal })?;
+    for (by, with, form, what) in [
+        (
+            kz_mvd,
+            tm_mvd,
+            coop_treaty::Form::ExchangeExperience,
+            "seminar on drug-trafficking routes",
+        ),
+        (
+            tm_gpo,
+            kz_afm,
+            coop_treaty::Form::ExchangeLegalActs,
+            "exchange of anti-laundering regulations",
+        ),
+        (
+            kz_knb,
+            tm_mns,
+            coop_treaty::Form::Training,
+            "joint training in forensic IT",
+        ),
+        (
+            tm_mvd,
+            kz_mvd,
+            coop_treaty::Form::ExchangeSpecialists,
+            "exchange of forensic specialists",
+        ),
+    ] {
+        gov.submit(
+            by,
+            Payload::OtherCooperation {
+                form,
+                with: with.id.clone(),
+                summary: doc(what, Language::Ru, DocRole::Original),
+            },
+        )?;
+    }
+    st.say("   TM-MVD agreed with KZ-MVD to cooperate on a crime outside Art. 1.1 (Art. 1.2)");
+    st.say("   KZ-KNB and TM-MNS agreed to write to each other in Russian (Art. 4.2)");
+    st.say("   4 other forms of cooperation recorded (Art. 2.3-2.6)");
+
+    let pairs1 = vec![
+        Pair {
+            requester: kz_mvd,
+            requested: tm_mvd,
+            arranged: None,
+            other_crime: None,
+        },
+        Pair {
+            requester: tm_mvd,
+            requested: kz_mvd,
+            arranged: None,
+            other_crime: None,
+        },
+        Pair {
+            requester: kz_knb,
+            requested: tm_mns,
+            arranged: Some(vec![Language::Ru]),
+            other_crime: None,
+        },
+        Pair {
+            requester: tm_gpo,
+            requested: kz_afm,
+            arranged: None,
+            other_crime: None,
+        },
+        Pair {
+            requester: kz_afm,
+            requested: tm_gpo,
+            arranged: None,
+            other_crime: None,
+        },
+        Pair {
+            requester: tm_mns,
+            requested: kz_knb,
+            arranged: Some(vec![Language::Ru]),
+            other_crime: None,
+        },
+        Pair {
+            requester: kz_mvd,
+            requested: tm_mvd,
+            arranged: None,
+            other_crime: Some(other_crime),
+        },
+    ];
+    let half = u64::from(cases / 2);
+    let t0 = files::now_ms();
+    let run1 = run_cases(&ledger, id, 0..half, &pairs1, t0)?;
+    st.say(&format!(
+        "   cases 1-{half}: {} events appended in {:.2?} ({:.0} events/s, latency p50 {:.1?}, p99 {:.1?}), each with a signed receipt",
+        run1.events, run1.elapsed, run1.events as f64 / run1.elapsed.as_secs_f64(), run1.p50, run1.p99
+    ));
+    st.done("first half of the cases");
+
+    st.say("\n4. Changes midway (Art. 3, 9): keys rotated and revoked, a protocol in force.");
+    let mut rng2 = OsRng::new()?;
+    let afm_new = Actor::new("KZ-AFM", Party::Kz, kz_afm.name, keys::generate(&mut rng2))?;
+    gov.submit(
+        &cast.kz_root,
+        Payload::AuthorityKeyChanged {
+            authority: kz_afm.id.clone(),
+            new_key: afm_new.key.public(),
+        },
+    )?;
+    let (revoked_at, _) = gov.submit(
+        &cast.tm_root,
+        Payload::KeyRevoked {
+            authority: tm_gpo.id.clone(),
+            key: tm_gpo.key.public(),
+        },
+    )?;
+    let gpo_new = Actor::new("TM-GPO", Party::Tm, tm_gpo.name, keys::generate(&mut rng2))?;
+    gov.submit(
+        &cast.tm_root,
+        Payload::AuthorityKeyChanged {
+            authority: tm_gpo.id.clone(),
+            new_key: gpo_new.key.public(),
+        },
+    )?;
+    keys::save(&afm_new.key, &keydir.join("KZ-AFM.2.pem"), None, &mut rng)?;
+    keys::save(&gpo_new.key, &keydir.join("TM-GPO.2.pem"), None, &mut rng)?;
+    let protocol = Params {
+        refusal_notice_ms: 48 * 3_600_000,
+        ..Params::default()
+    };
+    gov.submit(
+        &cast.kz_root,
+        Payload::ProtocolProposed {
+            id: 1,
+            text: doc(
+                "Protocol No. 1: reasons for refusal within 48 hours",
+                Language::Ru,
+                DocRole::Original,
+            ),
+            params: protocol,
+            effective_from: files::now_ms(),
+        },
+    )?;
+    gov.submit(&cast.tm_root, Payload::ProtocolAccepted { id: 1 })?;
+    st.say("   KZ-AFM rotated its key; TM-GPO's key was revoked (compromised) and replaced");
+    st.say("   Protocol No. 1 proposed by Kazakhstan, accepted by Turkmenistan: reasons for refusal now due within 48 h");
+
+    let pairs2 = vec![
+        Pair {
+            requester: kz_mvd,
+            requested: tm_mvd,
+            arranged: None,
+            other_crime: None,
+        },
+        Pair {
+            requester: tm_mvd,
+            requested: kz_mvd,
+            arranged: None,
+            other_crime: None,
+        },
+        Pair {
+            requester: kz_knb,
+            requested: tm_mns,
+            arranged: Some(vec![Language::Ru]),
+            other_crime: None,
+        },
+        Pair {
+            requester: &gpo_new,
+            requested: &afm_new,
+            arranged: None,
+            other_crime: None,
+        },
+        Pair {
+            requester: &afm_new,
+            requested: &gpo_new,
+            arranged: None,
+            other_crime: None,
+        },
+        Pair {
+            requester: tm_mns,
+            requested: kz_knb,
+            arranged: Some(vec![Language::Ru]),
+            other_crime: None,
+        },
+        Pair {
+            requester: kz_mvd,
+            requested: tm_mvd,
+            arranged: None,
+            other_crime: Some(other_crime),
+        },
+    ];
+    let run2 = run_cases(
+        &ledger,
+        id,
+        half..u64::from(cases),
+        &pairs2,
+        files::now_ms(),
+    )?;
+    st.say(&format!(
+        "   cases {}-{cases}: {} events appended in {:.2?} ({:.0} events/s, latency p50 {:.1?}, p99 {:.1?})",
+        half + 1, run2.events, run2.elapsed, run2.events as f64 / run2.elapsed.as_secs_f64(), run2.p50, run2.p99
+    ));
+    st.done("second half of the cases");
+
+    st.say("\n5. Violations: each is refused, names its article, and leaves the ledger exactly as it was.");
+    let refused = violations(&ledger, &mut gov, &cast, tm_gpo, revoked_at, &mut st)?;
+    st.done("refused violations");
+
+    st.say("\n6. Checkpoint, cosigned by both Parties' witnesses.");
+    let note = ledger.checkpoint_now().map_err(|e| anyhow!("{e}"))?;
+    let mut cosigned = note;
+    for w in [&cast.kz_witness, &cast.tm_witness] {
+        cosigned = cosign(&cosigned, w.id.as_str(), &w.key, files::now_ms() / 1000)?;
+    }
+    let cp_size = ledger.store_cosigned(&cosigned)?;
+    st.say(&format!(
+        "   checkpoint at size {cp_size}, signed by the node, cosigned by KZ-WITNESS and TM-WITNESS"
+    ));
+    st.done("checkpoint");
+
+    st.say("\n7. The auditor: export, then verify offline, trusting nothing but the node's key.");
+    let export = root.join("ledger.export");
+    let vkey = ledger.node_verifier();
+    crate::ops::write_export(&ledger, &export)?;
+    let started = Instant::now();
+    let file = std::fs::File::open(&export)?;
+    let mut reader = coop_verify::ExportReader::new(std::io::BufReader::new(file))?;
+    let v = coop_verify::verify(
+        &mut reader,
+        &coop_verify::Options {
+            node: Some(vkey.clone()),
+            ..coop_verify::Options::default()
+        },
+        &mut coop_verify::Quiet,
+    )
+    .map_err(|e| anyhow!("the auditor's verification failed: {e}"))?;
+    let took = started.elapsed();
+    st.say(&format!(
+        "   VERIFIED {} records in {took:.2?} ({:.0} records/s): chain, Merkle root at {} checkpoints,\n   {} strict signatures by keys registered and active where they signed, every event allowed by the Agreement where it landed",
+        v.size,
+        v.size as f64 / took.as_secs_f64(),
+        v.checkpoints.len(),
+        v.signatures
+    ));
+    st.done("auditor's verification");
+
+    st.say("\n8. Article 7 compliance (recomputed by the auditor from the records alone):");
+    let (items, uses, onward, breaches) = v.report.counts();
+    let by_consent = v
+        .report
+        .items
+        .iter()
+        .flat_map(|i| i.uses.iter())
+        .filter(|u| u.2.is_some())
+        .count();
+    st.say(&format!(
+        "   {items} information items ({} restricted); {uses} uses, {by_consent} of them relying on a consent; {onward} onward transfers; {breaches} breaches",
+        v.report.items.iter().filter(|i| i.restricted).count()
+    ));
+    if let Some(i) = v.report.items.iter().find(|i| !i.onward.is_empty()) {
+        for (third, l, c) in &i.onward {
+            st.say(&format!(
+                "   e.g. item {} went on to {third} at record {}, relying on the written consent at record {} signed by {} ({})",
+                i.item, l.seq, c.seq, c.signer, i.provider.1
+            ));
+        }
+    }
+    st.say(&format!(
+        "   Article 7 {}",
+        if v.report.held() {
+            "held for every item."
+        } else {
+            "was BROKEN."
+        }
+    ));
+    let ahead = Timestamp(files::now_ms() + 3 * 24 * 3_600_000);
+    let overdue: Vec<_> = v
+        .state
+        .cases
+        .values()
+        .filter(|c| !c.overdue_at(ahead).is_empty())
+        .collect();
+    if let Some(c) = overdue.first() {
+        let d = c.overdue_at(ahead);
+        st.say(&format!(
+            "   looking three days ahead, {} cases would be overdue, e.g. case {}: {}",
+            overdue.len(),
+            c.id,
+            d.first().map_or("", |d| d.kind.describe())
+        ));
+    }
+    st.done("compliance summary");
+
+    st.say("\n9. A dispute consultation (Art. 8): replay a disputed case as it stood earlier, and hand over its evidence.");
+    let disputed = v
+        .state
+        .cases
+        .values()
+        .find(|c| !c.disputes.is_empty())
+        .ok_or_else(|| anyhow!("no disputed case"))?;
+    let raised = disputed
+        .disputes
+        .values()
+        .next()
+        .map(|d| d.raised.seq)
+        .ok_or_else(|| anyhow!("no dispute"))?;
+    let then = ledger
+        .case(&disputed.id, Some(AsOf::Seq(raised)))?
+        .ok_or_else(|| anyhow!("case missing"))?;
+    st.say(&format!(
+        "   case {} as of record {raised} (dispute raised): status {}, {} events, dispute {}",
+        disputed.id,
+        show::status(then.status),
+        then.timeline.len(),
+        if then.disputes.values().any(|d| d.settled.is_none()) {
+            "open"
+        } else {
+            "settled"
+        }
+    ));
+    st.say(&format!(
+        "   the same case now: status {}, {} events, dispute {}",
+        show::status(disputed.status),
+        disputed.timeline.len(),
+        if disputed.disputes.values().all(|d| d.settled.is_some()) {
+            "settled after a consultation"
+        } else {
+            "open"
+        }
+    ));
+    let bundle_path = root.join(format!("case-{}.bundle", disputed.id));
+    let b = crate::ops::make_bundle(&ledger, &disputed.id, &cosigned, cp_size)?;
+    std::fs::write(&bundle_path, b.to_bytes()?)?;
+    let vb = coop_verify::verify_bundle(
+        &coop_verify::Bundle::from_bytes(&std::fs::read(&bundle_path)?)?,
+        Some(&vkey),
+    )
+    .map_err(|e| anyhow!("the bundle does not verify: {e}"))?;
+    let replay = vb
+        .case_as_of(raised)?
+        .ok_or_else(|| anyhow!("replay lost the case"))?;
+    st.say(&format!(
+        "   evidence bundle {}: {} records with inclusion proofs against the checkpoint cosigned by {}; verified alone, it replays the case as of record {raised}: {}",
+        bundle_path.display(),
+        vb.records.len(),
+        vb.checkpoint.cosigned_by.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>().join(" and "),
+        show::status(replay.status)
+    ));
+    st.done("dispute replay and evidence bundle");
+
+    st.say("\n10. Art. 10: Kazakhstan gives notice of termination.");
+    gov.submit(&cast.kz_root, Payload::TerminationNotice)?;
+    let t = ledger.with_state(|s| s.agreement.termination.clone())?;
+    if let Some(t) = t {
+        st.say(&format!(
+            "   the Agreement stays in force until {} (six months after the notice); open cases continue, new requests will be refused from then",
+            show::time(t.effective_at)
+        ));
+    }
+    let head = ledger.head()?;
+    ledger.shutdown();
+    st.done("termination notice");
+
+    let total = st.started.elapsed();
+    st.say(&format!(
+        "\nDone in {total:.2?}: {} records, {} cases, {refused} violations refused.",
+        head.size, cases
+    ));
+    if !quiet {
+        println!("timings:");
+        for (what, t) in &st.timings {
+            println!("  {what:<36} {t:>10.2?}");
+        }
+        if kept {
+            println!("\nTry, on this ledger:");
+        } else {
+            println!(
+                "\nThe ledger was in a temporary directory, now removed. Run with --data DIR to keep it, then try:"
+            );
+        }
+        let d = root.display();
+        println!("  coopledger case list --data {d} --disputed");
+        println!("  coopledger case timeline {} --data {d}", disputed.id);
+        println!(
+            "  coopledger case show {} --data {d} --as-of {raised}",
+            disputed.id
+        );
+        println!("  coopledger report --data {d} --format markdown");
+        println!(
+            "  coopledger verify {} --node-key '{}'",
+            export.display(),
+            vkey.to_vkey()
+        );
+        println!(
+            "  coopledger verify {} --as-of {raised}",
+            bundle_path.display()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn doc_bytes(bytes: &[u8], language: Language) -> coop_treaty::DocumentRef {
+    coop_treaty::DocumentRef {
+        digest: Hash(*blake3::hash(bytes).as_bytes()),
+        size: bytes.len() as u64,
+        media_type: "text/plain; charset=utf-8".into(),
+        language,
+        role: DocRole::Original,
+    }
+}
+
+struct RunStats {
+    events: usize,
+    elapsed: Duration,
+    p50: Duration,
+    p99: Duration,
+}
+
+/// Builds and signs the cases on all cores, then submits them from many threads, each
+/// driving its cases step by step and waiting for receipts, as agencies' systems would.
+fn run_cases(
+    ledger: &Ledger<SledStore>,
+    id: LedgerId,
+    range: std::ops::Range<u64>,
+    pairs: &[Pair<'_>],
+    time: u64,
+) -> anyhow::Result<RunStats> {
+    use rayon::prelude::*;
+    let built: Vec<CaseBuilder> = range
+        .into_par_iter()
+        .map(|n| {
+            let pair = pairs
+                .get((n % pairs.len() as u64) as usize)
+                .ok_or_else(|| anyhow!("no pair"))?;
+            // The Art. 1.2 pair asks only plain executions.
+            let pair = if pair.other_crime.is_some() && Kind::of(n) != Kind::Executed {
+                pairs.first().ok_or_else(|| anyhow!("no pair"))?
+            } else {
+                pair
+            };
+            scenario::case_events(id, n, time, pair)
+        })
+        .collect::<anyhow::Result<_>>()?;
+    let lanes = 16usize;
+    let inflight = 8usize;
+    let mut by_lane: Vec<Vec<Vec<SignedEvent>>> = (0..lanes).map(|_| Vec::new()).collect();
+    for (i, c) in built.into_iter().enumerate() {
+        if let Some(l) = by_lane.get_mut(i % lanes) {
+            l.push(c.events);
+        }
+    }
+    let started = Instant::now();
+    let results: Vec<anyhow::Result<Vec<Duration>>> = std::thread::scope(|s| {
+        let handles: Vec<_> = by_lane
+            .into_iter()
+            .map(|lane| {
+                s.spawn(move || -> anyhow::Result<Vec<Duration>> {
+                    let mut lat = Vec::new();
+                    let mut lane = lane.into_iter();
+                    loop {
+                        let group: Vec<Vec<SignedEvent>> = lane.by_ref().take(inflight).collect();
+                        if group.is_empty() {
+                            break;
+                        }
+                        let steps = group.iter().map(Vec::len).max().unwrap_or(0);
+                        for step in 0..steps {
+                            let t = Instant::now();
+                            let pending = group
+                                .iter()
+                                .filter_map(|c| c.get(step))
+                                .map(|ev| ledger.submit_async(ev.clone()))
+                                .collect::<Result<Vec<_>, _>>()
+                                .map_err(|e| anyhow!("submit: {e}"))?;
+                            for p in pending {
+                                p.wait().map_err(|e| {
+                                    anyhow!("an event of the scenario was refused: {e}")
+                                })?;
+                                lat.push(t.elapsed());
+                            }
+                        }
+                    }
+                    Ok(lat)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(anyhow!("a submitter thread panicked")))
+            })
+            .collect()
+    });
+    let elapsed = started.elapsed();
+    let mut lat = Vec::new();
+    for r in results {
+        lat.extend(r?);
+    }
+    lat.sort_unstable();
+    let pct = |p: f64| {
+        lat.get(((lat.len().saturating_sub(1)) as f64 * p) as usize)
+            .copied()
+            .unwrap_or_default()
+    };
+    Ok(RunStats {
+        events: lat.len(),
+        elapsed,
+        p50: pct(0.5),
+        p99: pct(0.99),
+    })
+}
+
+/// Tries events that break the Agreement; each must be refused with its article and
+/// change nothing. Returns how many were refused.
+fn violations(
+    ledger: &Ledger<SledStore>,
+    gov: &mut Gov<'_>,
+    cast: &Cast,
+    revoked: &Actor,
+    revoked_at: u64,
+    st: &mut Steps,
+) -> anyhow::Result<usize> {
+    let (kz_mvd, tm_mvd) = (&cast.kz[0], &cast.tm[0]);
+    // An open case of KZ-MVD -> TM-MVD with an item that TM-MVD provided.
+    let (case, item) = ledger
+        .with_state(|s| {
+            s.register
+                .values()
+                .find(|i| i.provider == tm_mvd.id && i.recipient == kz_mvd.id)
+                .map(|i| (i.case, i.id))
+        })?
+        .ok_or_else(|| anyhow!("no item to misuse"))?;
+    let version = ledger
+        .with_state(|s| s.cases.get(&case).map(|c| c.version))?
+        .ok_or_else(|| anyhow!("case missing"))?;
+    let at = |v| {
+        Some(CaseRef {
+            case_id: case,
+            expected_version: v,
+        })
+    };
+    let pair = Pair {
+        requester: kz_mvd,
+        requested: tm_mvd,
+        arranged: None,
+        other_crime: None,
+    };
+    let mut no_decision = scenario::request(9_999_001, &pair, Kind::Executed, false);
+    no_decision.elements.decision_copy = None;
+    let mut same_party = scenario::request(9_999_002, &pair, Kind::Executed, false);
+    same_party.elements.requested_authority = Some(cast.kz[1].id.clone());
+    let new_case = |n: u64| {
+        Some(CaseRef {
+            case_id: CaseBuilder::new(gov.id, n, 0).case,
+            expected_version: 0,
+        })
+    };
+    let attempts: Vec<(String, &Actor, Payload, Option<CaseRef>)> = vec![
+        (
+            "a request without the certified copy of the decision".to_owned(),
+            kz_mvd,
+            Payload::Request(Box::new(no_decision)),
+            new_case(9_999_001),
+        ),
+        (
+            "a request to an authority of the requester's own Party".to_owned(),
+            kz_mvd,
+            Payload::Request(Box::new(same_party)),
+            new_case(9_999_002),
+        ),
+        (
+            "KZ-MVD uses TM-MVD's information for a purpose the request did not state".to_owned(),
+            kz_mvd,
+            Payload::InformationUsed {
+                item,
+                purpose: Purpose("tax audit of a private company".into()),
+            },
+            at(version),
+        ),
+        (
+            "KZ-MVD passes TM-MVD's information to a third party without consent".to_owned(),
+            kz_mvd,
+            Payload::OnwardTransfer {
+                item,
+                third_party: "a foreign news agency".into(),
+                consent: Hash([7; 32]),
+            },
+            at(version),
+        ),
+        (
+            "KZ-MVD 'consents' to passing on information that Turkmenistan provided".to_owned(),
+            kz_mvd,
+            Payload::ConsentGranted {
+                item,
+                third_party: Some("a foreign news agency".into()),
+                purposes: vec![],
+                document: doc("self-granted consent", Language::Kk, DocRole::Original),
+            },
+            at(version),
+        ),
+        (
+            format!("an event signed with TM-GPO's key, revoked at record {revoked_at}"),
+            revoked,
+            Payload::Refused {
+                extent: coop_treaty::Extent::Full,
+                grounds: vec![RefusalGround::Security],
+                reasons: Some(doc("reasons", Language::Tk, DocRole::Original)),
+            },
+            at(version),
+        ),
+        (
+            "an event that expects an old version of the case (someone else answered first)"
+                .to_owned(),
+            tm_mvd,
+            Payload::CostRecorded {
+                amount_minor: 100,
+                currency: "TMT".into(),
+            },
+            at(version.saturating_sub(1)),
+        ),
+    ];
+    let mut refused = 0;
+    for (what, by, payload, case_ref) in attempts {
+        let before = ledger.head()?;
+        let cases_before = ledger.with_state(|s| s.cases.get(&case).cloned())?;
+        let ev = gov.event(by, &payload, case_ref)?;
+        match ledger.submit(ev) {
+            Err(SubmitError::Refused(v)) => {
+                let after = ledger.head()?;
+                let cases_after = ledger.with_state(|s| s.cases.get(&case).cloned())?;
+                if after != before || cases_after != cases_before {
+                    bail!("a refused event changed the ledger: {what}");
+                }
+                refused += 1;
+                st.say(&format!("   REFUSED {what}:\n      {v}"));
+            }
+            Ok(r) => bail!(
+                "the ledger accepted a violation ({what}) at record {}",
+                r.seq
+            ),
+            Err(e) => bail!("unexpected error for {what}: {e}"),
+        }
+    }
+    st.say(&format!(
+        "   the ledger still has {} records, the same head, the same cases",
+        ledger.head()?.size
+    ));
+    Ok(refused)
+}

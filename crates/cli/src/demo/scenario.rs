@@ -1,0 +1,601 @@
+//! The demo's cast and cases: both Parties' roots, three competent authorities each, an
+//! auditor and two witnesses; and a case script for every kind of cooperation the
+//! Agreement knows, built and signed the way an agency's own system would.
+
+use crate::files;
+use anyhow::Context as _;
+use coop_core::event::CaseRef;
+use coop_core::{AuthorityId, CaseId, EventId, Hash, LedgerId, SecretKey, SignedEvent, Timestamp};
+use coop_treaty::{
+    CrimeCategory, DocRole, DocumentRef, Extent, Form, InfoKind, ItemId, Language, Party, Payload,
+    Purpose, RefusalGround, Request, RequestElements, SearchOutcome,
+};
+
+/// A registered party of the demo and its key.
+pub struct Actor {
+    pub id: AuthorityId,
+    pub party: Party,
+    pub name: &'static str,
+    pub key: SecretKey,
+}
+
+impl Actor {
+    pub fn new(
+        id: &str,
+        party: Party,
+        name: &'static str,
+        key: SecretKey,
+    ) -> anyhow::Result<Actor> {
+        Ok(Actor {
+            id: AuthorityId::new(id)?,
+            party,
+            name,
+            key,
+        })
+    }
+}
+
+/// A document reference for synthetic text (the demo holds no real case files).
+pub fn doc(text: &str, language: Language, role: DocRole) -> DocumentRef {
+    DocumentRef {
+        digest: Hash(*blake3::hash(text.as_bytes()).as_bytes()),
+        size: 2_000 + text.len() as u64,
+        media_type: "application/pdf".into(),
+        language,
+        role,
+    }
+}
+
+/// Builds the events of one case in order, tracking the case version.
+pub struct CaseBuilder {
+    ledger: LedgerId,
+    pub case: CaseId,
+    number: u64,
+    time: u64,
+    pub events: Vec<SignedEvent>,
+}
+
+impl CaseBuilder {
+    pub fn new(ledger: LedgerId, number: u64, time: u64) -> CaseBuilder {
+        let mut h = blake3::Hasher::new();
+        h.update(b"case");
+        h.update(ledger.0.as_bytes());
+        h.update(&number.to_be_bytes());
+        let mut id = [0u8; 16];
+        id.copy_from_slice(&h.finalize().as_bytes()[..16]);
+        CaseBuilder {
+            ledger,
+            case: CaseId(id),
+            number,
+            time,
+            events: Vec::new(),
+        }
+    }
+
+    /// Signs the next event of the case as `by`; returns its event hash.
+    pub fn push(&mut self, by: &Actor, payload: &Payload) -> anyhow::Result<Hash> {
+        let step = self.events.len() as u64;
+        let ev = files::build(
+            &by.key,
+            by.id.clone(),
+            Some(self.ledger),
+            event_id(self.ledger, self.number, step),
+            Timestamp(self.time + step),
+            Some(CaseRef {
+                case_id: self.case,
+                expected_version: step,
+            }),
+            vec![],
+            payload,
+        )?;
+        let h = ev.event_hash()?;
+        self.events.push(ev);
+        Ok(h)
+    }
+
+    /// An item id for this case.
+    pub fn item(&self, n: u8) -> ItemId {
+        let mut id = self.case.0;
+        id[15] ^= n.wrapping_add(1);
+        ItemId(id)
+    }
+}
+
+/// A unique event id: blake3(ledger id, case number, step), first 16 bytes.
+pub fn event_id(ledger: LedgerId, number: u64, step: u64) -> EventId {
+    let mut h = blake3::Hasher::new();
+    h.update(ledger.0.as_bytes());
+    h.update(&number.to_be_bytes());
+    h.update(&step.to_be_bytes());
+    let mut id = [0u8; 16];
+    id.copy_from_slice(&h.finalize().as_bytes()[..16]);
+    EventId(id)
+}
+
+/// The kinds of case the demo runs, in rotation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// Request, transfer, use, full execution.
+    Executed,
+    /// Urgent oral request confirmed in writing.
+    OralConfirmed,
+    /// Urgent oral request never confirmed (its deadline will show as overdue).
+    OralUnconfirmed,
+    /// Additional information requested and provided (Art. 4.3).
+    AdditionalInfo,
+    /// Refused in full with grounds and reasons.
+    Refused,
+    /// Refused in part, executed in part.
+    Partial,
+    /// Wanted-person search (Art. 1.3).
+    WantedPerson,
+    /// Consent granted, onward transfer, use for the consented purpose (Art. 7.2).
+    Onward,
+    /// Consent denied.
+    ConsentDenied,
+    /// Costs and a cost arrangement (Art. 5).
+    Costs,
+    /// A dispute raised, consulted on and settled (Art. 8).
+    Dispute,
+    /// Exchange of information, still awaiting an answer.
+    Pending,
+}
+
+impl Kind {
+    const ROTATION: [Kind; 20] = [
+        Kind::Executed,
+        Kind::OralConfirmed,
+        Kind::AdditionalInfo,
+        Kind::Executed,
+        Kind::Refused,
+        Kind::Partial,
+        Kind::WantedPerson,
+        Kind::Onward,
+        Kind::Executed,
+        Kind::Costs,
+        Kind::ConsentDenied,
+        Kind::Executed,
+        Kind::Dispute,
+        Kind::Pending,
+        Kind::Executed,
+        Kind::OralUnconfirmed,
+        Kind::AdditionalInfo,
+        Kind::Executed,
+        Kind::Refused,
+        Kind::Onward,
+    ];
+
+    pub fn of(n: u64) -> Kind {
+        Kind::ROTATION[(n % 20) as usize]
+    }
+}
+
+/// Who asks whom in one case.
+pub struct Pair<'a> {
+    pub requester: &'a Actor,
+    pub requested: &'a Actor,
+    /// An accepted language arrangement between the two lets them use these languages.
+    pub arranged: Option<Vec<Language>>,
+    /// Category "other", by this Art. 1.2 agreement.
+    pub other_crime: Option<Hash>,
+}
+
+const PURPOSE: &str = "criminal investigation";
+const CATEGORIES: [CrimeCategory; 14] = [
+    CrimeCategory::OrganisedCrime,
+    CrimeCategory::TerrorismExtremism,
+    CrimeCategory::ProliferationFinancing,
+    CrimeCategory::AgainstPerson,
+    CrimeCategory::Weapons,
+    CrimeCategory::Narcotics,
+    CrimeCategory::TraffickingMigration,
+    CrimeCategory::Counterfeiting,
+    CrimeCategory::CulturalProperty,
+    CrimeCategory::Property,
+    CrimeCategory::Corruption,
+    CrimeCategory::Economic,
+    CrimeCategory::MoneyLaundering,
+    CrimeCategory::Cyber,
+];
+
+/// The request of case `n` from `pair`, complete with Art. 4.1's elements and Art. 4.2's
+/// documents. `oral`: a prior oral request, whose documents come with the confirmation.
+pub fn request(n: u64, pair: &Pair<'_>, kind: Kind, oral: bool) -> Request {
+    let own = pair.requester.party.state_language();
+    let lang = pair
+        .arranged
+        .as_ref()
+        .and_then(|l| l.first().copied())
+        .unwrap_or(own);
+    let d = |what: &str, role| doc(&format!("case {n}: {what}"), lang, role);
+    let form = match n % 7 {
+        3 if kind != Kind::WantedPerson => Form::ExchangeInformation(InfoKind::OperationalSearch),
+        5 if kind != Kind::WantedPerson => Form::ExchangeInformation(InfoKind::Forensic),
+        _ => Form::ExecuteRequest,
+    };
+    Request {
+        elements: RequestElements {
+            requested_authority: Some(pair.requested.id.clone()),
+            grounds: Some(d("reasoned grounds", DocRole::Original)),
+            requesting_service: format!("{} investigations department", pair.requester.id),
+            requested_service: format!(
+                "{} international cooperation department",
+                pair.requested.id
+            ),
+            case_description: Some(d("description of the case", DocRole::Original)),
+            content: Some(d("content of the request", DocRole::Original)),
+            decision_copy: Some(d("certified copy of the decision", DocRole::CertifiedCopy)),
+            legal_provision: Some(d(
+                "text of the legal provision",
+                DocRole::LegalProvisionText,
+            )),
+        },
+        category: pair
+            .other_crime
+            .map_or(CATEGORIES[(n % 14) as usize], CrimeCategory::Other),
+        form,
+        wanted_person_search: kind == Kind::WantedPerson,
+        purposes: vec![Purpose(format!("{PURPOSE} {n}"))],
+        urgent: oral || n % 9 == 0,
+        oral,
+        documents: if oral { vec![] } else { documents(n, pair) },
+    }
+}
+
+/// Art. 4.2 documents: the requester's state-language original and a translation into
+/// the requested Party's language or Russian — or the arranged languages.
+pub fn documents(n: u64, pair: &Pair<'_>) -> Vec<DocumentRef> {
+    if let Some(langs) = &pair.arranged {
+        let l = langs.first().copied().unwrap_or(Language::Ru);
+        return vec![doc(&format!("case {n}: request"), l, DocRole::Original)];
+    }
+    let original = doc(
+        &format!("case {n}: request"),
+        pair.requester.party.state_language(),
+        DocRole::Original,
+    );
+    let into = if n % 3 == 0 {
+        Language::Ru
+    } else {
+        pair.requested.party.state_language()
+    };
+    let translation = doc(
+        &format!("case {n}: request, translated"),
+        into,
+        DocRole::TranslationOf(original.digest),
+    );
+    vec![original, translation]
+}
+
+fn reasons(n: u64, what: &str, lang: Language) -> Option<DocumentRef> {
+    Some(doc(&format!("case {n}: {what}"), lang, DocRole::Original))
+}
+
+/// All events of case `n`, signed.
+pub fn case_events(
+    ledger: LedgerId,
+    n: u64,
+    time: u64,
+    pair: &Pair<'_>,
+) -> anyhow::Result<CaseBuilder> {
+    let kind = Kind::of(n);
+    let (req, resp) = (pair.requester, pair.requested);
+    let resp_lang = resp.party.state_language();
+    let purpose = Purpose(format!("{PURPOSE} {n}"));
+    let mut c = CaseBuilder::new(ledger, n, time);
+    let oral = matches!(kind, Kind::OralConfirmed | Kind::OralUnconfirmed);
+    c.push(
+        req,
+        &Payload::Request(Box::new(request(n, pair, kind, oral))),
+    )
+    .context("request")?;
+    let transfer = |c: &mut CaseBuilder, i: u8| -> anyhow::Result<ItemId> {
+        let item = c.item(i);
+        c.push(
+            resp,
+            &Payload::InformationTransferred {
+                item,
+                recipient: req.id.clone(),
+                kind: [
+                    InfoKind::OperationalSearch,
+                    InfoKind::OperationalReference,
+                    InfoKind::Forensic,
+                    InfoKind::Archival,
+                ][(n % 4) as usize],
+                restricted: n % 2 == 0,
+                permitted_purposes: vec![purpose.clone()],
+                no_state_secret: true,
+                document: doc(
+                    &format!("case {n}: information {i}"),
+                    resp_lang,
+                    DocRole::Original,
+                ),
+            },
+        )?;
+        Ok(item)
+    };
+    let executed = |c: &mut CaseBuilder| {
+        c.push(
+            resp,
+            &Payload::ExecutionReported {
+                extent: Extent::Full,
+                reasons: None,
+                search_outcome: None,
+            },
+        )
+    };
+    match kind {
+        Kind::OralUnconfirmed => {
+            c.push(resp, &Payload::Acknowledged)?;
+            return Ok(c);
+        }
+        Kind::OralConfirmed => {
+            c.push(
+                req,
+                &Payload::OralRequestConfirmed {
+                    documents: documents(n, pair),
+                },
+            )?;
+        }
+        _ => {}
+    }
+    match kind {
+        Kind::Refused => {
+            c.push(
+                resp,
+                &Payload::Refused {
+                    extent: Extent::Full,
+                    grounds: if n % 2 == 0 {
+                        vec![RefusalGround::NationalLaw]
+                    } else {
+                        vec![RefusalGround::Security, RefusalGround::EssentialInterests]
+                    },
+                    reasons: reasons(n, "reasons for refusal", resp_lang),
+                },
+            )?;
+            c.push(req, &Payload::CaseClosed)?;
+            return Ok(c);
+        }
+        Kind::Pending => {
+            c.push(resp, &Payload::Acknowledged)?;
+            return Ok(c);
+        }
+        _ => {}
+    }
+    c.push(resp, &Payload::Acknowledged)?;
+    match kind {
+        Kind::AdditionalInfo => {
+            c.push(
+                req,
+                &Payload::AdditionalInfoRequested {
+                    document: doc(
+                        &format!("case {n}: what is missing"),
+                        req.party.state_language(),
+                        DocRole::Original,
+                    ),
+                },
+            )?;
+            c.push(
+                resp,
+                &Payload::AdditionalInfoProvided {
+                    document: doc(
+                        &format!("case {n}: additional information"),
+                        resp_lang,
+                        DocRole::Original,
+                    ),
+                },
+            )?;
+            let item = transfer(&mut c, 0)?;
+            c.push(
+                req,
+                &Payload::InformationUsed {
+                    item,
+                    purpose: purpose.clone(),
+                },
+            )?;
+            executed(&mut c)?;
+        }
+        Kind::Partial => {
+            c.push(
+                resp,
+                &Payload::Refused {
+                    extent: Extent::Partial,
+                    grounds: vec![RefusalGround::InternationalObligations],
+                    reasons: reasons(n, "reasons for partial refusal", resp_lang),
+                },
+            )?;
+            transfer(&mut c, 0)?;
+            c.push(
+                resp,
+                &Payload::ExecutionReported {
+                    extent: Extent::Partial,
+                    reasons: reasons(n, "reasons for partial execution", resp_lang),
+                    search_outcome: None,
+                },
+            )?;
+        }
+        Kind::WantedPerson => {
+            c.push(
+                resp,
+                &Payload::ExecutionReported {
+                    extent: Extent::Full,
+                    reasons: None,
+                    search_outcome: Some(
+                        [
+                            SearchOutcome::Found,
+                            SearchOutcome::Detained,
+                            SearchOutcome::Arrested,
+                            SearchOutcome::InformationProvided,
+                            SearchOutcome::NotFound,
+                        ][(n / 20 % 5) as usize],
+                    ),
+                },
+            )?;
+        }
+        Kind::Onward => {
+            let item = transfer(&mut c, 0)?;
+            c.push(
+                req,
+                &Payload::InformationUsed {
+                    item,
+                    purpose: purpose.clone(),
+                },
+            )?;
+            let third = if n % 2 == 0 {
+                "Prosecutor General's Office of Uzbekistan"
+            } else {
+                "Interpol General Secretariat"
+            };
+            let extra = Purpose(format!("joint investigation {n}"));
+            c.push(
+                req,
+                &Payload::ConsentRequested {
+                    item,
+                    third_party: Some(third.into()),
+                    purposes: vec![extra.clone()],
+                },
+            )?;
+            let consent = c.push(
+                resp,
+                &Payload::ConsentGranted {
+                    item,
+                    third_party: Some(third.into()),
+                    purposes: vec![extra.clone()],
+                    document: doc(
+                        &format!("case {n}: written consent"),
+                        resp_lang,
+                        DocRole::Original,
+                    ),
+                },
+            )?;
+            c.push(
+                req,
+                &Payload::OnwardTransfer {
+                    item,
+                    third_party: third.into(),
+                    consent,
+                },
+            )?;
+            c.push(
+                req,
+                &Payload::InformationUsed {
+                    item,
+                    purpose: extra,
+                },
+            )?;
+            executed(&mut c)?;
+        }
+        Kind::ConsentDenied => {
+            let item = transfer(&mut c, 0)?;
+            c.push(
+                req,
+                &Payload::ConsentRequested {
+                    item,
+                    third_party: Some("a private security company".into()),
+                    purposes: vec![],
+                },
+            )?;
+            c.push(
+                resp,
+                &Payload::ConsentDenied {
+                    item,
+                    third_party: Some("a private security company".into()),
+                },
+            )?;
+            executed(&mut c)?;
+        }
+        Kind::Costs => {
+            let currency = if resp.party == Party::Kz {
+                "KZT"
+            } else {
+                "TMT"
+            };
+            c.push(
+                resp,
+                &Payload::CostRecorded {
+                    amount_minor: 1_250_000 + n * 100,
+                    currency: currency.into(),
+                },
+            )?;
+            if n % 40 == 9 {
+                let proposal = c.push(
+                    resp,
+                    &Payload::CostArrangementProposed {
+                        terms: doc(
+                            &format!("case {n}: cost arrangement"),
+                            Language::Ru,
+                            DocRole::Original,
+                        ),
+                    },
+                )?;
+                c.push(req, &Payload::CostArrangementAccepted { proposal })?;
+            }
+            transfer(&mut c, 0)?;
+            executed(&mut c)?;
+        }
+        Kind::Dispute => {
+            let item = transfer(&mut c, 0)?;
+            c.push(
+                req,
+                &Payload::InformationUsed {
+                    item,
+                    purpose: purpose.clone(),
+                },
+            )?;
+            c.push(
+                resp,
+                &Payload::ExecutionReported {
+                    extent: Extent::Partial,
+                    reasons: reasons(n, "reasons for partial execution", resp_lang),
+                    search_outcome: None,
+                },
+            )?;
+            c.push(
+                req,
+                &Payload::DisputeRaised {
+                    dispute: 1,
+                    subject: doc(
+                        &format!("case {n}: dispute over the partial execution"),
+                        Language::Ru,
+                        DocRole::Original,
+                    ),
+                },
+            )?;
+            c.push(
+                resp,
+                &Payload::ConsultationHeld {
+                    dispute: 1,
+                    minutes: doc(
+                        &format!("case {n}: minutes of the consultation"),
+                        Language::Ru,
+                        DocRole::Original,
+                    ),
+                },
+            )?;
+            c.push(
+                req,
+                &Payload::DisputeSettled {
+                    dispute: 1,
+                    outcome: doc(
+                        &format!("case {n}: settlement"),
+                        Language::Ru,
+                        DocRole::Original,
+                    ),
+                },
+            )?;
+        }
+        _ => {
+            let item = transfer(&mut c, 0)?;
+            c.push(
+                req,
+                &Payload::InformationUsed {
+                    item,
+                    purpose: purpose.clone(),
+                },
+            )?;
+            executed(&mut c)?;
+        }
+    }
+    c.push(req, &Payload::CaseClosed)?;
+    Ok(c)
+}

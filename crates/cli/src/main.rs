@@ -1,0 +1,348 @@
+//! `coopledger`: the command line of coopledger, for each of its three kinds of user —
+//! agencies (keys, submissions, cases), auditors (export, verify, reports, proofs) and
+//! dispute consultations (case history as of any point, evidence bundles) — and the
+//! demo that shows all of it on an embedded ledger.
+//!
+//! The key design decision: the CLI holds no logic of its own about bytes or rules. It
+//! parses input files, calls the engine (`coop-ledger`) or the verifier (`coop-verify`),
+//! and renders what they return; `--json` on every read gives the same data to scripts.
+//!
+//! Exit codes: 0 success; 1 error (bad input, I/O, unavailable); 2 refused under the
+//! Agreement (nothing was written); 3 verification failed.
+
+// A command-line tool's output is its product.
+#![allow(clippy::print_stdout)]
+
+mod cmd;
+mod demo;
+mod dir;
+mod files;
+mod keys;
+mod ops;
+mod show;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// A verifiable ledger for the Kazakhstan–Turkmenistan Agreement on cooperation in
+/// combating crime (Ashgabat, 10 October 2024).
+#[derive(Debug, Parser)]
+#[command(name = "coopledger", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+    #[command(flatten)]
+    passphrase: keys::Passphrase,
+}
+
+/// Where the ledger directory is.
+#[derive(Debug, Clone, clap::Args)]
+struct Data {
+    /// The ledger directory.
+    #[arg(long, short = 'd', value_name = "DIR", env = "COOPLEDGER_DATA")]
+    data: PathBuf,
+}
+
+/// A point in the ledger's history: a record seq (`1234`) or a time (`2026-11-25T10:00:00Z`).
+#[derive(Debug, Clone, clap::Args)]
+struct AsOfArg {
+    /// Show the state just after this record seq, or at this time (RFC 3339, UTC).
+    #[arg(long, value_name = "SEQ|TIME")]
+    as_of: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Generate a private key (PKCS#8 PEM; `--encrypt` protects it with a passphrase).
+    Keygen {
+        /// Where to write the key (never overwritten).
+        #[arg(long, short = 'o', value_name = "FILE")]
+        out: PathBuf,
+        /// Encrypt the key with the passphrase from --passphrase-env / --passphrase-file
+        /// (default variable COOPLEDGER_PASSPHRASE).
+        #[arg(long)]
+        encrypt: bool,
+    },
+    /// Print the public key of a private key file (hex, as event and genesis files use it).
+    Pubkey {
+        /// The private key file.
+        key: PathBuf,
+    },
+    /// Print the document reference (blake3 digest, size, type, language, role) of a file.
+    Digest {
+        /// The document.
+        file: PathBuf,
+        /// Language of its text.
+        #[arg(long, value_parser = ["kk", "tk", "ru"])]
+        language: String,
+        /// Role: original, certified-copy, legal-provision, or translation-of:<digest hex>.
+        #[arg(long, default_value = "original")]
+        role: String,
+        /// Media type.
+        #[arg(long, default_value = "application/pdf")]
+        media_type: String,
+    },
+    /// Create a ledger from a genesis file, signed by one Party's root key.
+    Init {
+        #[command(flatten)]
+        data: Data,
+        /// The genesis (TOML): both roots, the texts' digests, parameters.
+        #[arg(long, value_name = "FILE")]
+        genesis: PathBuf,
+        /// The private key of the root that signs the genesis.
+        #[arg(long, value_name = "KEY")]
+        root_key: PathBuf,
+        /// The other root's private key: also record its acceptance now.
+        #[arg(long, value_name = "KEY")]
+        accept_key: Option<PathBuf>,
+        /// The node's key (signs checkpoints and receipts); a new one if absent.
+        #[arg(long, value_name = "KEY")]
+        node_key: Option<PathBuf>,
+    },
+    /// Sign an event described in a TOML or JSON file and append it; prints the receipt.
+    Submit {
+        #[command(flatten)]
+        data: Data,
+        /// The event file.
+        event: PathBuf,
+        /// The signer's private key (instead of the file's `key`).
+        #[arg(long, value_name = "KEY")]
+        key: Option<PathBuf>,
+        /// Print the receipt as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Cases: one case, the list, a timeline — now or as of an earlier point.
+    #[command(subcommand)]
+    Case(CaseCmd),
+    /// The Article 7 compliance report.
+    Report {
+        #[command(flatten)]
+        data: Data,
+        #[command(flatten)]
+        as_of: AsOfArg,
+        /// Output format.
+        #[arg(long, value_parser = ["text", "json", "markdown"], default_value = "text")]
+        format: String,
+        /// Same as --format json.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Merkle proofs, checked before they are printed.
+    #[command(subcommand)]
+    Proof(ProofCmd),
+    /// Signed checkpoints.
+    #[command(subcommand)]
+    Checkpoint(CheckpointCmd),
+    /// The registered authorities, auditors, witnesses and roots, with their keys.
+    Authorities {
+        #[command(flatten)]
+        data: Data,
+        #[command(flatten)]
+        as_of: AsOfArg,
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write every record and checkpoint to one export file.
+    Export {
+        #[command(flatten)]
+        data: Data,
+        /// The export file to write.
+        #[arg(long, short = 'o', value_name = "FILE")]
+        out: PathBuf,
+    },
+    /// Rebuild a ledger directory from an export file, verifying every record as it goes.
+    Import {
+        /// The export file.
+        #[arg(long, value_name = "FILE")]
+        from: PathBuf,
+        #[command(flatten)]
+        data: Data,
+        /// This node's key; a new one if absent.
+        #[arg(long, value_name = "KEY")]
+        node_key: Option<PathBuf>,
+        /// Pin the exporting node's checkpoint key (vkey text or a file holding it).
+        #[arg(long, value_name = "VKEY")]
+        trust_node: Option<String>,
+    },
+    /// Write the evidence bundle of one case for an Article 8 consultation.
+    Bundle {
+        #[command(flatten)]
+        data: Data,
+        /// The case id (hex).
+        #[arg(long)]
+        case: String,
+        /// The bundle file to write.
+        #[arg(long, short = 'o', value_name = "FILE")]
+        out: PathBuf,
+    },
+    /// Verify a ledger directory, an export file or an evidence bundle, offline.
+    Verify {
+        /// A ledger directory, an export file or a bundle file.
+        path: PathBuf,
+        /// The node's checkpoint key to trust (vkey text or a file holding it); without
+        /// it the key the input claims is used, and the output says so.
+        #[arg(long, value_name = "VKEY")]
+        node_key: Option<String>,
+        /// A checkpoint you hold from elsewhere (a witness, an earlier audit); repeatable.
+        /// One beyond the input's end shows records removed from the end.
+        #[arg(long, value_name = "FILE")]
+        checkpoint: Vec<PathBuf>,
+        /// For a bundle: also show the case as it stood just after this record seq.
+        #[arg(long, value_name = "SEQ")]
+        as_of: Option<u64>,
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+        /// No progress bar.
+        #[arg(long)]
+        quiet: bool,
+    },
+    /// Run the whole story on an embedded ledger: constitute the Agreement, 1,000+ cases
+    /// of every kind, refused violations, an auditor's verification, a dispute replayed.
+    Demo {
+        /// Keep the ledger in this (new) directory instead of a temporary one.
+        #[arg(long, value_name = "DIR")]
+        data: Option<PathBuf>,
+        /// Number of cases.
+        #[arg(long, default_value_t = 1200)]
+        cases: u32,
+        /// Print less.
+        #[arg(long)]
+        quiet: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum CaseCmd {
+    /// One case: parties, status, deadlines, documents, costs, disputes.
+    Show {
+        #[command(flatten)]
+        data: Data,
+        /// Case id (hex).
+        case: String,
+        #[command(flatten)]
+        as_of: AsOfArg,
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// All cases, optionally filtered.
+    List {
+        #[command(flatten)]
+        data: Data,
+        #[command(flatten)]
+        as_of: AsOfArg,
+        /// Only cases with this status (open, acknowledged, partly-refused, refused,
+        /// executed, closed).
+        #[arg(long)]
+        status: Option<String>,
+        /// Only cases with an overdue deadline.
+        #[arg(long)]
+        overdue: bool,
+        /// Only cases with a dispute.
+        #[arg(long)]
+        disputed: bool,
+        /// At most this many lines.
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Every event of a case, in order, with signer and event hash.
+    Timeline {
+        #[command(flatten)]
+        data: Data,
+        /// Case id (hex).
+        case: String,
+        #[command(flatten)]
+        as_of: AsOfArg,
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ProofCmd {
+    /// Inclusion proof of a record in the tree of a given size.
+    Inclusion {
+        #[command(flatten)]
+        data: Data,
+        /// The record's seq.
+        #[arg(long)]
+        seq: u64,
+        /// Tree size (default: the latest checkpoint's).
+        #[arg(long)]
+        size: Option<u64>,
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Consistency proof between two tree sizes.
+    Consistency {
+        #[command(flatten)]
+        data: Data,
+        /// The older size.
+        #[arg(long)]
+        from: u64,
+        /// The newer size (default: the latest checkpoint's).
+        #[arg(long)]
+        to: Option<u64>,
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum CheckpointCmd {
+    /// Print a checkpoint (the latest, or the one at a size) and the node's verifier key.
+    Show {
+        #[command(flatten)]
+        data: Data,
+        /// Tree size.
+        #[arg(long)]
+        size: Option<u64>,
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Sign a checkpoint of the ledger's head now.
+    Sign {
+        #[command(flatten)]
+        data: Data,
+    },
+    /// Cosign the latest checkpoint as a registered witness (after checking it).
+    Cosign {
+        #[command(flatten)]
+        data: Data,
+        /// The witness's private key.
+        #[arg(long, value_name = "KEY")]
+        witness_key: PathBuf,
+        /// The witness's registered id.
+        #[arg(long)]
+        name: String,
+    },
+}
+
+fn main() -> ExitCode {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("COOPLEDGER_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("error")),
+        )
+        .with_writer(std::io::stderr)
+        .try_init();
+    let cli = Cli::parse();
+    match cmd::run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
