@@ -879,7 +879,8 @@ fn verify(
         let store = dir.store()?;
         let claimed = dir.node_verifier().ok().map(|v| v.to_vkey());
         let mut source = StoreSource::new(&store, claimed)?;
-        coop_verify::verify(&mut source, &options, &mut observer).map(Outcome::Ledger)
+        coop_verify::verify(&mut source, &options, &mut observer)
+            .map(|v| Outcome::Ledger(Box::new(v)))
     } else {
         let mut f =
             std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
@@ -895,7 +896,8 @@ fn verify(
         } else {
             let f = std::fs::File::open(path)?;
             ExportReader::new(BufReader::new(f)).and_then(|mut r| {
-                coop_verify::verify(&mut r, &options, &mut observer).map(Outcome::Ledger)
+                coop_verify::verify(&mut r, &options, &mut observer)
+                    .map(|v| Outcome::Ledger(Box::new(v)))
             })
         }
     };
@@ -953,7 +955,7 @@ fn verify(
 }
 
 enum Outcome {
-    Ledger(coop_verify::Verified),
+    Ledger(Box<coop_verify::Verified>),
     Bundle(Box<coop_verify::VerifiedBundle>),
 }
 

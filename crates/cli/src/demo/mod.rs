@@ -36,8 +36,8 @@ const AGREEMENT_KK: &[u8] = include_bytes!("../../assets/agreement-kk.txt");
 struct Cast {
     kz_root: Actor,
     tm_root: Actor,
-    kz: Vec<Actor>,
-    tm: Vec<Actor>,
+    kz: [Actor; 3],
+    tm: [Actor; 3],
     auditor: Actor,
     kz_witness: Actor,
     tm_witness: Actor,
@@ -56,7 +56,7 @@ fn cast(rng: &mut OsRng) -> anyhow::Result<Cast> {
             Party::Tm,
             "Ministry of Foreign Affairs of Turkmenistan",
         )?,
-        kz: vec![
+        kz: [
             a(
                 "KZ-MVD",
                 Party::Kz,
@@ -73,7 +73,7 @@ fn cast(rng: &mut OsRng) -> anyhow::Result<Cast> {
                 "Agency for Financial Monitoring of Kazakhstan",
             )?,
         ],
-        tm: vec![
+        tm: [
             a(
                 "TM-MVD",
                 Party::Tm,
@@ -324,8 +324,8 @@ pub fn run(data: Option<PathBuf>, cases: u32, quiet: bool) -> anyhow::Result<Exi
     // Context events: an Art. 1.2 agreement on another crime, an Art. 4.2 language
     // arrangement, and other forms of cooperation (Art. 2.3-2.6).
     st.say("\n3. Cooperation: agreements between authorities, then the cases.");
-    let (kz_mvd, kz_knb, kz_afm) = (&cast.kz[0], &cast.kz[1], &cast.kz[2]);
-    let (tm_mvd, tm_mns, tm_gpo) = (&cast.tm[0], &cast.tm[1], &cast.tm[2]);
+    let [kz_mvd, kz_knb, kz_afm] = &cast.kz;
+    let [tm_mvd, tm_mns, tm_gpo] = &cast.tm;
     let (_, other_crime) = gov.submit(
         tm_mvd,
         Payload::CategoryAgreed {
@@ -856,7 +856,8 @@ fn violations(
     revoked_at: u64,
     st: &mut Steps,
 ) -> anyhow::Result<usize> {
-    let (kz_mvd, tm_mvd) = (&cast.kz[0], &cast.tm[0]);
+    let [kz_mvd, kz_knb, _] = &cast.kz;
+    let [tm_mvd, _, _] = &cast.tm;
     // An open case of KZ-MVD -> TM-MVD with an item that TM-MVD provided.
     let (case, item) = ledger
         .with_state(|s| {
@@ -884,7 +885,7 @@ fn violations(
     let mut no_decision = scenario::request(9_999_001, &pair, Kind::Executed, false);
     no_decision.elements.decision_copy = None;
     let mut same_party = scenario::request(9_999_002, &pair, Kind::Executed, false);
-    same_party.elements.requested_authority = Some(cast.kz[1].id.clone());
+    same_party.elements.requested_authority = Some(kz_knb.id.clone());
     let new_case = |n: u64| {
         Some(CaseRef {
             case_id: CaseBuilder::new(gov.id, n, 0).case,

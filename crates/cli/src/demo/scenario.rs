@@ -166,8 +166,14 @@ impl Kind {
     ];
 
     pub fn of(n: u64) -> Kind {
-        Kind::ROTATION[(n % 20) as usize]
+        rot(&Kind::ROTATION, n, Kind::Executed)
     }
+}
+
+/// The `n`-th element of `items`, cycling.
+pub fn rot<T: Copy>(items: &[T], n: u64, fallback: T) -> T {
+    let len = items.len().max(1) as u64;
+    items.get((n % len) as usize).copied().unwrap_or(fallback)
 }
 
 /// Who asks whom in one case.
@@ -230,13 +236,14 @@ pub fn request(n: u64, pair: &Pair<'_>, kind: Kind, oral: bool) -> Request {
                 DocRole::LegalProvisionText,
             )),
         },
-        category: pair
-            .other_crime
-            .map_or(CATEGORIES[(n % 14) as usize], CrimeCategory::Other),
+        category: pair.other_crime.map_or(
+            rot(&CATEGORIES, n, CrimeCategory::Narcotics),
+            CrimeCategory::Other,
+        ),
         form,
         wanted_person_search: kind == Kind::WantedPerson,
         purposes: vec![Purpose(format!("{PURPOSE} {n}"))],
-        urgent: oral || n % 9 == 0,
+        urgent: oral || n.is_multiple_of(9),
         oral,
         documents: if oral { vec![] } else { documents(n, pair) },
     }
@@ -254,7 +261,7 @@ pub fn documents(n: u64, pair: &Pair<'_>) -> Vec<DocumentRef> {
         pair.requester.party.state_language(),
         DocRole::Original,
     );
-    let into = if n % 3 == 0 {
+    let into = if n.is_multiple_of(3) {
         Language::Ru
     } else {
         pair.requested.party.state_language()
@@ -296,13 +303,17 @@ pub fn case_events(
             &Payload::InformationTransferred {
                 item,
                 recipient: req.id.clone(),
-                kind: [
-                    InfoKind::OperationalSearch,
-                    InfoKind::OperationalReference,
-                    InfoKind::Forensic,
+                kind: rot(
+                    &[
+                        InfoKind::OperationalSearch,
+                        InfoKind::OperationalReference,
+                        InfoKind::Forensic,
+                        InfoKind::Archival,
+                    ],
+                    n,
                     InfoKind::Archival,
-                ][(n % 4) as usize],
-                restricted: n % 2 == 0,
+                ),
+                restricted: n.is_multiple_of(2),
                 permitted_purposes: vec![purpose.clone()],
                 no_state_secret: true,
                 document: doc(
@@ -345,7 +356,7 @@ pub fn case_events(
                 resp,
                 &Payload::Refused {
                     extent: Extent::Full,
-                    grounds: if n % 2 == 0 {
+                    grounds: if n.is_multiple_of(2) {
                         vec![RefusalGround::NationalLaw]
                     } else {
                         vec![RefusalGround::Security, RefusalGround::EssentialInterests]
@@ -420,15 +431,17 @@ pub fn case_events(
                 &Payload::ExecutionReported {
                     extent: Extent::Full,
                     reasons: None,
-                    search_outcome: Some(
-                        [
+                    search_outcome: Some(rot(
+                        &[
                             SearchOutcome::Found,
                             SearchOutcome::Detained,
                             SearchOutcome::Arrested,
                             SearchOutcome::InformationProvided,
                             SearchOutcome::NotFound,
-                        ][(n / 20 % 5) as usize],
-                    ),
+                        ],
+                        n / 20,
+                        SearchOutcome::Found,
+                    )),
                 },
             )?;
         }
@@ -441,7 +454,7 @@ pub fn case_events(
                     purpose: purpose.clone(),
                 },
             )?;
-            let third = if n % 2 == 0 {
+            let third = if n.is_multiple_of(2) {
                 "Prosecutor General's Office of Uzbekistan"
             } else {
                 "Interpol General Secretariat"
