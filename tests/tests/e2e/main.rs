@@ -10,3 +10,4 @@
 
 mod crash;
 mod keys_openssl;
+mod tamper;
