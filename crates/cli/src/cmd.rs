@@ -140,7 +140,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 &from,
                 &LedgerDir::new(data.data),
                 node_key.as_deref(),
-                trust_node.as_deref(),
+                &trust_node,
                 &pass,
             );
         }
@@ -152,7 +152,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             as_of,
             json,
             quiet,
-        } => return verify(&path, node_key.as_deref(), &checkpoint, as_of, json, quiet),
+        } => return verify(&path, &node_key, &checkpoint, as_of, json, quiet),
         Command::Demo { data, cases, quiet } => return crate::demo::run(data, cases, quiet),
     }
     Ok(ExitCode::SUCCESS)
@@ -609,7 +609,7 @@ fn checkpoint(c: CheckpointCmd, pass: &keys::Passphrase) -> anyhow::Result<ExitC
 fn export(dir: &LedgerDir, out: &Path) -> anyhow::Result<()> {
     let started = Instant::now();
     let ledger = dir.open(Config::default())?;
-    let (n, cps) = crate::ops::write_export(&ledger, out)?;
+    let (n, cps) = crate::ops::write_export(&ledger, &dir.checkpoint_vkeys()?, out)?;
     println!(
         "exported {n} records and {cps} checkpoints to {} in {:.1?}",
         out.display(),
@@ -660,7 +660,7 @@ fn import(
     from: &Path,
     dir: &LedgerDir,
     node_key: Option<&Path>,
-    trust_node: Option<&str>,
+    trust_node: &[String],
     pass: &keys::Passphrase,
 ) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
@@ -671,11 +671,14 @@ fn import(
     let node = node_key.map(|k| keys::load(k, pass)).transpose()?;
     dir.prepare(node, &mut rng)?;
     let options = Options {
-        node: trust_node.map(read_vkey).transpose()?,
+        nodes: trust_node
+            .iter()
+            .map(|v| read_vkey(v))
+            .collect::<anyhow::Result<_>>()?,
         ..Options::default()
     };
     let verified = {
-        let log = Log::open(dir.store()?)?;
+        let log = Log::open(dir.new_store()?)?;
         let mut importer = Importer {
             log: &log,
             pending: Vec::new(),
@@ -697,6 +700,14 @@ fn import(
         importer.bar.finish();
         v
     };
+    let own = dir.node_verifier()?;
+    let foreign: Vec<String> = verified
+        .node_keys
+        .iter()
+        .filter(|k| **k != own)
+        .map(NoteVerifier::to_vkey)
+        .collect();
+    dir.set_history_keys(&foreign)?;
     // Open it as the engine will, which re-checks the store and replays the rules.
     let ledger = dir.open(Config::default())?;
     println!(
@@ -856,20 +867,23 @@ impl Observer for VerifyObserver {
 
 fn verify(
     path: &Path,
-    node_key: Option<&str>,
+    node_keys: &[String],
     checkpoints: &[PathBuf],
     as_of: Option<u64>,
     json: bool,
     quiet: bool,
 ) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
-    let node = node_key.map(read_vkey).transpose()?;
+    let nodes = node_keys
+        .iter()
+        .map(|v| read_vkey(v))
+        .collect::<anyhow::Result<Vec<_>>>()?;
     let known = checkpoints
         .iter()
         .map(|p| std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display())))
         .collect::<anyhow::Result<Vec<_>>>()?;
     let options = Options {
-        node,
+        nodes,
         known_checkpoints: known,
         ..Options::default()
     };
@@ -877,7 +891,7 @@ fn verify(
     let outcome = if path.is_dir() {
         let dir = LedgerDir::new(path);
         let store = dir.store()?;
-        let claimed = dir.node_verifier().ok().map(|v| v.to_vkey());
+        let claimed = dir.checkpoint_vkeys().unwrap_or_default();
         let mut source = StoreSource::new(&store, claimed)?;
         coop_verify::verify(&mut source, &options, &mut observer)
             .map(|v| Outcome::Ledger(Box::new(v)))
@@ -891,7 +905,7 @@ fn verify(
         if head == coop_verify::BUNDLE_MAGIC {
             let bytes = std::fs::read(path)?;
             Bundle::from_bytes(&bytes)
-                .and_then(|b| coop_verify::verify_bundle(&b, options.node.as_ref()))
+                .and_then(|b| coop_verify::verify_bundle(&b, options.nodes.first()))
                 .map(|v| Outcome::Bundle(Box::new(v)))
         } else {
             let f = std::fs::File::open(path)?;
@@ -978,7 +992,7 @@ fn ledger_json(v: &coop_verify::Verified) -> serde_json::Value {
         "root": v.root,
         "chain_head": v.chain_head,
         "signatures": v.signatures,
-        "node_vkey": v.node_key.as_ref().map(|n| n.to_vkey()),
+        "node_vkeys": v.node_keys.iter().map(NoteVerifier::to_vkey).collect::<Vec<_>>(),
         "node_key_pinned": v.node_key_pinned,
         "checkpoints": v.checkpoints.iter().map(|c| serde_json::json!({
             "size": c.checkpoint.size, "root": c.checkpoint.root, "time": c.checkpoint.time.0,
@@ -1011,22 +1025,20 @@ fn ledger_text(v: &coop_verify::Verified, elapsed: std::time::Duration) -> Strin
         "  Merkle root {}\n  chain head  {}",
         v.root, v.chain_head
     );
-    match &v.node_key {
-        Some(n) => {
-            let _ = writeln!(
-                s,
-                "  node key {}{}",
-                n.to_vkey(),
-                if v.node_key_pinned {
-                    " (pinned by you)"
-                } else {
-                    " (as the input states it: pin it with --node-key)"
-                }
-            );
-        }
-        None => {
-            let _ = writeln!(s, "  no node key: checkpoints could not be checked");
-        }
+    if v.node_keys.is_empty() {
+        let _ = writeln!(s, "  no node key: checkpoints could not be checked");
+    }
+    for n in &v.node_keys {
+        let _ = writeln!(
+            s,
+            "  node key {}{}",
+            n.to_vkey(),
+            if v.node_key_pinned {
+                " (pinned by you)"
+            } else {
+                " (as the input states it: pin it with --node-key)"
+            }
+        );
     }
     let _ = writeln!(
         s,

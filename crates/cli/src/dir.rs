@@ -40,6 +40,31 @@ impl LedgerDir {
         self.root.join("node.pem")
     }
 
+    fn history_keys_path(&self) -> PathBuf {
+        self.root.join("history.vkeys")
+    }
+
+    /// The checkpoint keys this directory's history was signed with: this node's, and
+    /// those of the nodes whose checkpoints an import brought (`history.vkeys`).
+    pub fn checkpoint_vkeys(&self) -> anyhow::Result<Vec<String>> {
+        let mut keys = vec![self.node_verifier()?.to_vkey()];
+        if let Ok(text) = std::fs::read_to_string(self.history_keys_path()) {
+            for l in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
+                if !keys.iter().any(|k| k == l) {
+                    keys.push(l.to_owned());
+                }
+            }
+        }
+        Ok(keys)
+    }
+
+    /// Records the checkpoint keys of imported history.
+    pub fn set_history_keys(&self, vkeys: &[String]) -> anyhow::Result<()> {
+        let path = self.history_keys_path();
+        std::fs::write(&path, vkeys.join("\n") + "\n")
+            .with_context(|| format!("cannot write {}", path.display()))
+    }
+
     /// Whether a ledger lives here.
     pub fn exists(&self) -> bool {
         self.store_path().is_dir()
@@ -116,6 +141,12 @@ impl LedgerDir {
         Ok(Ledger::open(store, self.node_key()?, config)?)
     }
 
+    /// Opens (creating) the store of a directory made by [`LedgerDir::prepare`], for an
+    /// import that appends verified records to it.
+    pub fn new_store(&self) -> anyhow::Result<SledStore> {
+        Ok(SledStore::open(self.store_path())?)
+    }
+
     /// Opens the raw store, for the verifier (which trusts nothing in it).
     pub fn store(&self) -> anyhow::Result<SledStore> {
         self.require()?;
@@ -131,19 +162,19 @@ pub struct StoreSource<'s> {
     size: u64,
     buffer: VecDeque<Item>,
     checkpoints: BTreeSet<u64>,
-    vkey: Option<String>,
+    vkeys: Vec<String>,
 }
 
 impl<'s> StoreSource<'s> {
-    /// A source over `store`; `vkey` is the node key the directory claims.
-    pub fn new(store: &'s SledStore, vkey: Option<String>) -> anyhow::Result<StoreSource<'s>> {
+    /// A source over `store`; `vkeys` are the node keys the directory claims.
+    pub fn new(store: &'s SledStore, vkeys: Vec<String>) -> anyhow::Result<StoreSource<'s>> {
         Ok(StoreSource {
             store,
             next: 0,
             size: store.size()?,
             buffer: VecDeque::new(),
             checkpoints: store.checkpoint_sizes()?.into_iter().collect(),
-            vkey,
+            vkeys,
         })
     }
 }
@@ -170,8 +201,8 @@ impl Source for StoreSource<'_> {
         Ok(self.buffer.pop_front())
     }
 
-    fn node_vkey(&self) -> Option<String> {
-        self.vkey.clone()
+    fn node_vkeys(&self) -> Vec<String> {
+        self.vkeys.clone()
     }
 
     fn total(&self) -> Option<u64> {

@@ -163,9 +163,10 @@ enum Command {
         /// This node's key; a new one if absent.
         #[arg(long, value_name = "KEY")]
         node_key: Option<PathBuf>,
-        /// Pin the exporting node's checkpoint key (vkey text or a file holding it).
+        /// Pin the exporting node's checkpoint key (vkey text or a file holding it);
+        /// repeatable.
         #[arg(long, value_name = "VKEY")]
-        trust_node: Option<String>,
+        trust_node: Vec<String>,
     },
     /// Write the evidence bundle of one case for an Article 8 consultation.
     Bundle {
@@ -182,10 +183,10 @@ enum Command {
     Verify {
         /// A ledger directory, an export file or a bundle file.
         path: PathBuf,
-        /// The node's checkpoint key to trust (vkey text or a file holding it); without
-        /// it the key the input claims is used, and the output says so.
+        /// A node checkpoint key to trust (vkey text or a file holding it); repeatable.
+        /// Without it the keys the input claims are used, and the output says so.
         #[arg(long, value_name = "VKEY")]
-        node_key: Option<String>,
+        node_key: Vec<String>,
         /// A checkpoint you hold from elsewhere (a witness, an earlier audit); repeatable.
         /// One beyond the input's end shows records removed from the end.
         #[arg(long, value_name = "FILE")]

@@ -30,14 +30,19 @@ pub fn each_record(
 }
 
 /// Writes every record and checkpoint to an export file, through a temporary file so
-/// that a partial export never carries the final name. Returns (records, checkpoints).
-pub fn write_export(ledger: &Ledger<SledStore>, path: &Path) -> anyhow::Result<(u64, usize)> {
+/// that a partial export never carries the final name. `vkeys` are the checkpoint keys
+/// of its history. Returns (records, checkpoints).
+pub fn write_export(
+    ledger: &Ledger<SledStore>,
+    vkeys: &[String],
+    path: &Path,
+) -> anyhow::Result<(u64, usize)> {
     let size = ledger.head()?.size;
     let cps: std::collections::BTreeSet<u64> = ledger.checkpoint_sizes()?.into_iter().collect();
     let tmp = path.with_extension("partial");
     let file =
         std::fs::File::create(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
-    let mut w = ExportWriter::new(BufWriter::new(file), &ledger.node_verifier().to_vkey())?;
+    let mut w = ExportWriter::new(BufWriter::new(file), vkeys)?;
     let mut written = 0;
     each_record(ledger, size, |r| {
         w.record(&r.bytes)?;

@@ -4,7 +4,7 @@
 //! ```text
 //! "coopledger-export/v1\n"
 //! frame*            tag (1 byte) || length (u32, big-endian) || payload
-//!   'H' header      the node's checkpoint verifier key (C2SP vkey text); first frame
+//!   'H' header      the checkpoint verifier keys (C2SP vkey text, one per line); first frame
 //!   'R' record      canonical record bytes, in seq order from 0
 //!   'C' checkpoint  a signed checkpoint note, right after the record that completes its size
 //!   'E' end         record count (u64, big-endian); last frame
@@ -38,10 +38,11 @@ pub struct ExportWriter<W: Write> {
 }
 
 impl<W: Write> ExportWriter<W> {
-    /// Starts a file whose checkpoints are signed by the node key `node_vkey`.
-    pub fn new(mut out: W, node_vkey: &str) -> std::io::Result<ExportWriter<W>> {
+    /// Starts a file whose checkpoints are signed by the node keys `node_vkeys` (C2SP
+    /// vkeys; usually one, more when another node checkpointed earlier history).
+    pub fn new(mut out: W, node_vkeys: &[String]) -> std::io::Result<ExportWriter<W>> {
         out.write_all(EXPORT_MAGIC)?;
-        frame(&mut out, TAG_HEADER, node_vkey.as_bytes())?;
+        frame(&mut out, TAG_HEADER, node_vkeys.join("\n").as_bytes())?;
         Ok(ExportWriter { out, records: 0 })
     }
 
@@ -109,11 +110,6 @@ impl<R: Read> ExportReader<R> {
             _ => return Err(input("export has no header frame")),
         }
         Ok(r)
-    }
-
-    /// The node key the file claims signed its checkpoints.
-    pub fn node_vkey(&self) -> &str {
-        &self.node_vkey
     }
 
     fn frame(&mut self) -> Result<Option<(u8, Vec<u8>)>, VerifyError> {
@@ -186,8 +182,12 @@ impl<R: Read> Source for ExportReader<R> {
         }
     }
 
-    fn node_vkey(&self) -> Option<String> {
-        Some(self.node_vkey.clone())
+    fn node_vkeys(&self) -> Vec<String> {
+        self.node_vkey
+            .split('\n')
+            .filter(|l| !l.is_empty())
+            .map(str::to_owned)
+            .collect()
     }
 }
 
@@ -196,7 +196,7 @@ mod tests {
     use super::*;
 
     fn sample() -> Result<Vec<u8>, std::io::Error> {
-        let mut w = ExportWriter::new(Vec::new(), "node+01020304+AQ")?;
+        let mut w = ExportWriter::new(Vec::new(), &["node+01020304+AQ".to_owned()])?;
         w.record(b"abc")?;
         w.checkpoint("note\n")?;
         w.record(b"de")?;

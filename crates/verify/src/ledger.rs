@@ -8,7 +8,10 @@
 //! the number of cases and information items, not with the number of records read.
 
 use crate::error::VerifyError;
-use coop_core::checkpoint::{Checkpoint, NoteVerifier, SigAlg, verify_checkpoint};
+use coop_core::checkpoint::{
+    Checkpoint, CheckpointError, Note, NoteError, NoteVerifier, SigAlg, VerifiedCheckpoint,
+    verify_checkpoint,
+};
 use coop_core::merkle::{Blake3Hasher, Frontier};
 use coop_core::{CHAIN_SEED, EventError, Hash, LedgerId, LinkError, SealedRecord};
 use coop_treaty::{ComplianceReport, Decoded, Party, State, Violation};
@@ -30,9 +33,10 @@ pub enum Item {
 pub trait Source {
     /// The next item, or `None` at the end.
     fn next_item(&mut self) -> Result<Option<Item>, VerifyError>;
-    /// The node key the source *claims* signed its checkpoints (C2SP vkey), if it says.
-    fn node_vkey(&self) -> Option<String> {
-        None
+    /// The node keys the source *claims* signed its checkpoints (C2SP vkeys): one, or
+    /// more for a copy whose history was checkpointed by another node before it.
+    fn node_vkeys(&self) -> Vec<String> {
+        Vec::new()
     }
     /// Number of records, if known in advance (for progress).
     fn total(&self) -> Option<u64> {
@@ -63,9 +67,10 @@ impl Observer for Quiet {}
 /// What the auditor brings.
 #[derive(Clone, Debug)]
 pub struct Options {
-    /// The node's checkpoint key, pinned by the auditor (C2SP vkey). Without it the key
-    /// the source claims is used, and [`Verified::node_key_pinned`] says so.
-    pub node: Option<NoteVerifier>,
+    /// The node checkpoint keys the auditor trusts (pinned). Each checkpoint must be
+    /// signed by one of them. Empty: the keys the source claims are used, and
+    /// [`Verified::node_key_pinned`] says so.
+    pub nodes: Vec<NoteVerifier>,
     /// Checkpoints the auditor holds from elsewhere (a witness, an earlier audit): each
     /// must be signed by the node key and match the ledger at its size. One beyond the
     /// ledger's end shows that records were removed from the end.
@@ -77,7 +82,7 @@ pub struct Options {
 impl Default for Options {
     fn default() -> Self {
         Options {
-            node: None,
+            nodes: Vec::new(),
             known_checkpoints: Vec::new(),
             chunk: 2048,
         }
@@ -109,9 +114,9 @@ pub struct Verified {
     pub chain_head: Hash,
     /// Every checkpoint checked, in order.
     pub checkpoints: Vec<CheckpointSeen>,
-    /// The node key checkpoints were checked against.
-    pub node_key: Option<NoteVerifier>,
-    /// Whether the auditor pinned it ([`Options::node`]) or it was the source's claim.
+    /// The node keys checkpoints were checked against.
+    pub node_keys: Vec<NoteVerifier>,
+    /// Whether the auditor pinned them ([`Options::nodes`]) or they were the source's claim.
     pub node_key_pinned: bool,
     /// Strict signature checks made.
     pub signatures: u64,
@@ -201,6 +206,24 @@ fn prepare(items: Vec<Item>, first_pos: u64, ledger: Option<LedgerId>) -> Vec<Pr
         .collect()
 }
 
+/// Verifies a checkpoint signed by any one of `nodes` (the first whose signature line it
+/// carries), with the given witnesses.
+pub fn verify_by_any(
+    note: &str,
+    nodes: &[NoteVerifier],
+    witnesses: &[NoteVerifier],
+) -> Result<VerifiedCheckpoint, CheckpointError> {
+    let parsed = Note::parse(note)?;
+    let node = nodes
+        .iter()
+        .find(|n| n.find(&parsed).is_some())
+        .or_else(|| nodes.first())
+        .ok_or_else(|| {
+            NoteError::Malformed("no node key to check the checkpoint against".into())
+        })?;
+    verify_checkpoint(note, node, witnesses)
+}
+
 /// The ledger id that the genesis in a prepared chunk defines, if the chunk holds it.
 fn genesis_ledger_id(chunk: &[Prep]) -> Option<LedgerId> {
     chunk.iter().find_map(|p| match p {
@@ -220,7 +243,7 @@ struct Applier<'o> {
     frontier: Frontier<Blake3Hasher>,
     chain: Hash,
     ledger_id: Option<LedgerId>,
-    node: Option<NoteVerifier>,
+    nodes: Vec<NoteVerifier>,
     known: BTreeMap<u64, Vec<String>>,
     checkpoints: Vec<CheckpointSeen>,
     signatures: u64,
@@ -328,14 +351,14 @@ impl Applier<'_> {
         } else {
             "checkpoint"
         };
-        let node = self.node.as_ref().ok_or_else(|| {
-            VerifyError::checkpoint(
+        if self.nodes.is_empty() {
+            return Err(VerifyError::checkpoint(
                 size,
                 "there is no node key to check it against (give the node's key)",
-            )
-        })?;
+            ));
+        }
         let witnesses = crate::witness::registered(&self.state, size.saturating_sub(1));
-        let v = verify_checkpoint(note, node, &crate::witness::verifiers(&witnesses))
+        let v = verify_by_any(note, &self.nodes, &crate::witness::verifiers(&witnesses))
             .map_err(|e| VerifyError::checkpoint(size, format!("{whose} does not verify: {e}")))?;
         let cp = v.checkpoint;
         if cp.size != size {
@@ -387,26 +410,25 @@ pub fn verify(
     options: &Options,
     observer: &mut dyn Observer,
 ) -> Result<Verified, VerifyError> {
-    let (node, pinned) = match &options.node {
-        Some(n) => (Some(n.clone()), true),
-        None => match source.node_vkey() {
-            Some(v) => (
-                Some(NoteVerifier::from_vkey(&v).map_err(|e| {
-                    VerifyError::Input(format!("the source's node key is not valid: {e}"))
-                })?),
-                false,
-            ),
-            None => (None, false),
-        },
+    let (nodes, pinned) = if options.nodes.is_empty() {
+        let claimed = source
+            .node_vkeys()
+            .iter()
+            .map(|v| NoteVerifier::from_vkey(v))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| VerifyError::Input(format!("the source's node key is not valid: {e}")))?;
+        (claimed, false)
+    } else {
+        (options.nodes.clone(), true)
     };
-    if node.as_ref().is_some_and(|n| n.alg != SigAlg::Ed25519) {
+    if nodes.iter().any(|n| n.alg != SigAlg::Ed25519) {
         return Err(VerifyError::Input(
-            "the node key must be an Ed25519 (type 0x01) verifier key".into(),
+            "a node key must be an Ed25519 (type 0x01) verifier key".into(),
         ));
     }
     let mut known: BTreeMap<u64, Vec<String>> = BTreeMap::new();
     for note in &options.known_checkpoints {
-        let text = coop_core::checkpoint::Note::parse(note)
+        let text = Note::parse(note)
             .map_err(|e| VerifyError::Input(format!("a checkpoint you gave is malformed: {e}")))?
             .text;
         let cp = Checkpoint::parse_body(&text)
@@ -425,7 +447,7 @@ pub fn verify(
         frontier: Frontier::new(),
         chain: CHAIN_SEED,
         ledger_id: None,
-        node: node.clone(),
+        nodes: nodes.clone(),
         known,
         checkpoints: Vec::new(),
         signatures: 0,
@@ -509,7 +531,7 @@ pub fn verify(
         root: applier.frontier.root(),
         chain_head: applier.chain,
         checkpoints: applier.checkpoints,
-        node_key: node,
+        node_keys: nodes,
         node_key_pinned: pinned,
         signatures: applier.signatures,
         state: applier.state,

@@ -188,7 +188,7 @@ fn build() -> anyhow::Result<Fixture> {
         &Payload::CaseClosed,
     )?)?;
     let size = ledger.head()?.size;
-    let mut w = ExportWriter::new(Vec::new(), &ledger.node_verifier().to_vkey())?;
+    let mut w = ExportWriter::new(Vec::new(), &[ledger.node_verifier().to_vkey()])?;
     let sizes = ledger.checkpoint_sizes()?;
     for r in ledger.records(0, size)? {
         w.record(&r.bytes)?;
@@ -222,14 +222,14 @@ fn build() -> anyhow::Result<Fixture> {
 
 fn options() -> Options {
     Options {
-        node: Some(fixture().vkey.clone()),
+        nodes: vec![fixture().vkey.clone()],
         ..Options::default()
     }
 }
 
 /// Re-serialises items as an export and verifies it.
 fn verify_items(items: &[Item], options: &Options) -> Result<coop_verify::Verified, VerifyError> {
-    let mut w = ExportWriter::new(Vec::new(), &fixture().vkey.to_vkey()).expect("writer");
+    let mut w = ExportWriter::new(Vec::new(), &[fixture().vkey.to_vkey()]).expect("writer");
     for i in items {
         match i {
             Item::Record(b) => w.record(b).expect("write"),
@@ -530,10 +530,10 @@ fn an_unpinned_node_key_is_reported_and_a_wrong_pinned_one_fails() {
     let v = verify_items(&f.items, &Options::default()).expect("verifies");
     assert!(!v.node_key_pinned);
     let wrong = Options {
-        node: Some(NoteVerifier {
+        nodes: vec![NoteVerifier {
             key: SecretKey::from_seed(&[1; 32]).public(),
             ..f.vkey.clone()
-        }),
+        }],
         ..Options::default()
     };
     let r = verify_items(&f.items, &wrong);
@@ -543,7 +543,7 @@ fn an_unpinned_node_key_is_reported_and_a_wrong_pinned_one_fails() {
 #[test]
 fn garbage_never_panics_and_is_a_clean_error() {
     let f = fixture();
-    let mut w = ExportWriter::new(Vec::new(), &f.vkey.to_vkey()).expect("writer");
+    let mut w = ExportWriter::new(Vec::new(), &[f.vkey.to_vkey()]).expect("writer");
     for i in &f.items {
         if let Item::Record(b) = i {
             w.record(b).expect("write");

@@ -557,14 +557,14 @@ pub fn run(data: Option<PathBuf>, cases: u32, quiet: bool) -> anyhow::Result<Exi
     st.say("\n7. The auditor: export, then verify offline, trusting nothing but the node's key.");
     let export = root.join("ledger.export");
     let vkey = ledger.node_verifier();
-    crate::ops::write_export(&ledger, &export)?;
+    crate::ops::write_export(&ledger, &[vkey.to_vkey()], &export)?;
     let started = Instant::now();
     let file = std::fs::File::open(&export)?;
     let mut reader = coop_verify::ExportReader::new(std::io::BufReader::new(file))?;
     let v = coop_verify::verify(
         &mut reader,
         &coop_verify::Options {
-            node: Some(vkey.clone()),
+            nodes: vec![vkey.clone()],
             ..coop_verify::Options::default()
         },
         &mut coop_verify::Quiet,

@@ -1,0 +1,568 @@
+//! The real `coopledger` binary, end to end: the demo, then each user's commands on the
+//! ledger it leaves; a ledger built from files by keygen/init/submit; refusals that name
+//! their article and change nothing; bad input that gives a clear error.
+
+// In test code a panic is a failed test.
+#![allow(
+    clippy::indexing_slicing,
+    clippy::expect_used,
+    clippy::unwrap_used,
+    clippy::panic
+)]
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_coopledger"));
+    c.env_remove("COOPLEDGER_PASSPHRASE")
+        .env_remove("COOPLEDGER_DATA");
+    c
+}
+
+fn run(args: &[&str]) -> Output {
+    bin().args(args).output().expect("run coopledger")
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "status {:?}\n--- stdout\n{}\n--- stderr\n{}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+fn ok(args: &[&str]) -> String {
+    let o = run(args);
+    assert!(
+        o.status.success(),
+        "coopledger {args:?} failed:\n{}",
+        text(&o)
+    );
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn json(args: &[&str]) -> serde_json::Value {
+    serde_json::from_str(&ok(args)).expect("JSON output")
+}
+
+fn p(path: &Path) -> &str {
+    path.to_str().expect("utf-8 path")
+}
+
+/// The demo, and then what an auditor and a dispute consultation would do with its ledger.
+#[test]
+fn demo_then_every_reader_command_on_its_ledger() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("ledger");
+    let d = p(&data);
+    let out = ok(&["demo", "--data", d]);
+    for expected in [
+        "VERIFIED",
+        "REFUSED a request without the certified copy of the decision",
+        "Art. 4.1(5)",
+        "Art. 7.2",
+        "Art. 3",
+        "Article 7 held for every item",
+        "7 violations refused",
+        "cosigned by KZ-WITNESS and TM-WITNESS",
+    ] {
+        assert!(
+            out.contains(expected),
+            "demo output lacks {expected:?}:\n{out}"
+        );
+    }
+
+    // Cases: a disputed one, as of the record that raised its dispute.
+    let cases = json(&["case", "list", "--data", d, "--disputed", "--json"]);
+    let case = cases[0]["id"].as_str().unwrap().to_owned();
+    let raised = cases[0]["disputes"]["1"]["raised"]["seq"].as_u64().unwrap();
+    let now = json(&["case", "show", &case, "--data", d, "--json"]);
+    assert_eq!(now["case"]["status"], "Closed");
+    let then = json(&[
+        "case",
+        "show",
+        &case,
+        "--data",
+        d,
+        "--as-of",
+        &raised.to_string(),
+        "--json",
+    ]);
+    assert_eq!(
+        then["case"]["disputes"]["1"]["settled"],
+        serde_json::Value::Null
+    );
+    assert!(then["case"]["version"].as_u64() < now["case"]["version"].as_u64());
+    let tl = ok(&["case", "timeline", &case, "--data", d]);
+    assert!(
+        tl.contains("dispute raised") && tl.contains("dispute settled"),
+        "{tl}"
+    );
+
+    // The Article 7 report in three forms.
+    assert!(ok(&["report", "--data", d]).contains("Article 7 held for every item"));
+    assert!(
+        ok(&["report", "--data", d, "--format", "markdown"])
+            .contains("# Article 7 compliance report")
+    );
+    let r = json(&["report", "--data", d, "--json"]);
+    assert!(!r["items"].as_array().unwrap().is_empty());
+
+    // Proofs are checked before they are printed.
+    let inc = json(&["proof", "inclusion", "--data", d, "--seq", "5", "--json"]);
+    assert!(!inc["proof"].as_array().unwrap().is_empty());
+    let con = json(&[
+        "proof",
+        "consistency",
+        "--data",
+        d,
+        "--from",
+        "100",
+        "--json",
+    ]);
+    assert!(!con["proof"].as_array().unwrap().is_empty());
+    let cp = json(&["checkpoint", "show", "--data", d, "--json"]);
+    let vkey = cp["node_vkey"].as_str().unwrap().to_owned();
+    assert!(cp["note"].as_str().unwrap().starts_with("coopledger/"));
+
+    // The auditor: export, verify with the pinned key, verify the directory itself.
+    let export = tmp.path().join("ledger.export");
+    ok(&["export", "--data", d, "--out", p(&export)]);
+    let v = json(&["verify", p(&export), "--node-key", &vkey, "--json"]);
+    assert_eq!(v["verified"], true);
+    assert_eq!(v["node_key_pinned"], true);
+    assert_eq!(v["article7"]["held"], true);
+    let size = v["size"].as_u64().unwrap();
+    // The demo's witnesses cosigned one checkpoint: both Parties' cosignatures verify
+    // against the witnesses registered in the ledger itself.
+    let cps = v["checkpoints"].as_array().unwrap();
+    assert!(
+        cps.iter()
+            .any(|c| c["cosigned_by"].as_array().unwrap().len() == 2),
+        "{cps:?}"
+    );
+    let vd = json(&["verify", d, "--json"]);
+    assert_eq!(vd["size"].as_u64(), Some(size));
+    assert_eq!(vd["node_key_pinned"], false);
+
+    // A tampered export fails with exit code 3 and names the record.
+    let mut bytes = std::fs::read(&export).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0x01;
+    let bad = tmp.path().join("tampered.export");
+    std::fs::write(&bad, &bytes).unwrap();
+    let o = run(&["verify", p(&bad), "--node-key", &vkey]);
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("VERIFICATION FAILED") && err.contains("record "),
+        "{err}"
+    );
+
+    // The evidence bundle verifies alone and replays the case as of the dispute.
+    let bundle = tmp.path().join("case.bundle");
+    ok(&["bundle", "--data", d, "--case", &case, "--out", p(&bundle)]);
+    let b = json(&[
+        "verify",
+        p(&bundle),
+        "--as-of",
+        &raised.to_string(),
+        "--json",
+    ]);
+    assert_eq!(b["verified"], true);
+    assert_eq!(b["cosigned_by"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        b["case_as_of"]["disputes"]["1"]["settled"],
+        serde_json::Value::Null
+    );
+    assert_eq!(b["case_now"]["status"], "Closed");
+
+    // Import rebuilds a ledger directory that verifies to the same head.
+    let copy = tmp.path().join("copy");
+    ok(&[
+        "import",
+        "--from",
+        p(&export),
+        "--data",
+        p(&copy),
+        "--trust-node",
+        &vkey,
+    ]);
+    let vc = json(&["verify", p(&copy), "--json"]);
+    assert_eq!(vc["size"].as_u64(), Some(size));
+    assert_eq!(vc["root"], v["root"]);
+    // A tampered export is not imported.
+    let o = run(&[
+        "import",
+        "--from",
+        p(&bad),
+        "--data",
+        p(&tmp.path().join("copy2")),
+    ]);
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+}
+
+fn write(path: &Path, s: &str) {
+    std::fs::write(path, s).unwrap();
+}
+
+/// A ledger made from files: keys (one encrypted), a genesis, designations, a request,
+/// refusals, a cosigned checkpoint.
+#[test]
+fn keygen_init_submit_from_files_and_refusals_change_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let key = |name: &str| -> String {
+        let path = t.join(format!("{name}.pem"));
+        ok(&["keygen", "--out", p(&path)]).trim().to_owned()
+    };
+    let kz_root = key("kz-root");
+    let tm_root = key("tm-root");
+    let kz_mvd = key("kz-mvd");
+    let tm_wit = key("tm-witness");
+    // TM-MVD's key is encrypted; its passphrase comes from a file.
+    write(&t.join("pass"), "correct horse battery staple\n");
+    let tm_mvd_out = bin()
+        .args([
+            "keygen",
+            "--encrypt",
+            "--passphrase-file",
+            p(&t.join("pass")),
+            "--out",
+            p(&t.join("tm-mvd.pem")),
+        ])
+        .output()
+        .unwrap();
+    assert!(tm_mvd_out.status.success(), "{}", text(&tm_mvd_out));
+    let tm_mvd = String::from_utf8_lossy(&tm_mvd_out.stdout)
+        .trim()
+        .to_owned();
+    assert!(
+        std::fs::read_to_string(t.join("tm-mvd.pem"))
+            .unwrap()
+            .contains("ENCRYPTED PRIVATE KEY")
+    );
+    // Without the passphrase, the key cannot be used, and says why.
+    let o = run(&["pubkey", p(&t.join("tm-mvd.pem"))]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("encrypted"),
+        "{}",
+        text(&o)
+    );
+
+    let text_doc = t.join("agreement-ru.txt");
+    write(&text_doc, "Соглашение ...");
+    let digest = |lang: &str| {
+        let j = json(&[
+            "digest",
+            p(&text_doc),
+            "--language",
+            lang,
+            "--media-type",
+            "text/plain",
+        ]);
+        format!(
+            "{{ digest = \"{}\", size = {}, media_type = \"text/plain\", language = \"{}\", role = \"Original\" }}",
+            j["digest"].as_str().unwrap(),
+            j["size"],
+            j["language"].as_str().unwrap()
+        )
+    };
+    write(
+        &t.join("genesis.toml"),
+        &format!(
+            "roots = [\n  {{ party = \"Kz\", authority = \"KZ-MFA\", key = \"{kz_root}\" }},\n  {{ party = \"Tm\", authority = \"TM-MFA\", key = \"{tm_root}\" }},\n]\nagreement_texts = [\n  {},\n  {},\n  {},\n]\n",
+            digest("kk"),
+            digest("tk"),
+            digest("ru")
+        ),
+    );
+    let data = t.join("ledger");
+    let d = p(&data);
+    let init = ok(&[
+        "init",
+        "--data",
+        d,
+        "--genesis",
+        p(&t.join("genesis.toml")),
+        "--root-key",
+        p(&t.join("kz-root.pem")),
+        "--accept-key",
+        p(&t.join("tm-root.pem")),
+    ]);
+    assert!(init.contains("accepted by TM-MFA at record 1"), "{init}");
+
+    let submit = |name: &str, body: &str, key: &str| -> Output {
+        let f = t.join(name);
+        write(&f, body);
+        bin()
+            .args([
+                "submit",
+                "--data",
+                d,
+                p(&f),
+                "--key",
+                p(&t.join(key)),
+                "--passphrase-file",
+                p(&t.join("pass")),
+            ])
+            .output()
+            .unwrap()
+    };
+    let must = |o: Output| {
+        assert!(o.status.success(), "{}", text(&o));
+    };
+    must(submit(
+        "d1.toml",
+        &format!(
+            "signer = \"KZ-MFA\"\n[payload.AuthorityDesignated]\nauthority = \"KZ-MVD\"\nkey = \"{kz_mvd}\"\nname = \"Ministry of Internal Affairs\"\n"
+        ),
+        "kz-root.pem",
+    ));
+    must(submit(
+        "d2.toml",
+        &format!(
+            "signer = \"TM-MFA\"\n[payload.AuthorityDesignated]\nauthority = \"TM-MVD\"\nkey = \"{tm_mvd}\"\nname = \"Ministry of Internal Affairs\"\n"
+        ),
+        "tm-root.pem",
+    ));
+    must(submit(
+        "w.toml",
+        &format!(
+            "signer = \"TM-MFA\"\n[payload.ObserverRegistered]\nid = \"TM-WITNESS\"\nrole = \"Witness\"\nkey = \"{tm_wit}\"\n"
+        ),
+        "tm-root.pem",
+    ));
+
+    // Cooperation before entry into force is refused (Art. 10), and nothing is written.
+    let request = |case: &str, decision: bool| {
+        let d = |tag: u8, lang: &str, role: &str| {
+            format!(
+                "{{\"digest\": \"{}\", \"size\": 1000, \"media_type\": \"application/pdf\", \"language\": \"{lang}\", \"role\": {role}}}",
+                format!("{tag:02x}").repeat(32)
+            )
+        };
+        format!(
+            r#"{{"signer": "KZ-MVD", "case": "{case}", "payload": {{"Request": {{
+              "elements": {{"requested_authority": "TM-MVD", "grounds": {g}, "requesting_service": "Criminal police",
+                "requested_service": "Criminal search", "case_description": {c}, "content": {n},
+                "decision_copy": {dc}, "legal_provision": {lp}}},
+              "category": "Narcotics", "form": "ExecuteRequest", "wanted_person_search": false,
+              "purposes": ["investigation 17"], "urgent": false, "oral": false,
+              "documents": [{o}, {tr}]}}}}}}"#,
+            g = d(1, "Kk", "\"Original\""),
+            c = d(2, "Kk", "\"Original\""),
+            n = d(3, "Kk", "\"Original\""),
+            dc = if decision {
+                d(4, "Kk", "\"CertifiedCopy\"")
+            } else {
+                "null".into()
+            },
+            lp = d(5, "Kk", "\"LegalProvisionText\""),
+            o = d(10, "Kk", "\"Original\""),
+            tr = d(
+                11,
+                "Tk",
+                &format!("{{\"TranslationOf\": \"{}\"}}", "0a".repeat(32))
+            ),
+        )
+    };
+    let case = "c0ffee00000000000000000000000001";
+    let size_before = json(&["verify", d, "--json"])["size"].as_u64().unwrap();
+    let o = submit("r0.json", &request(case, true), "kz-mvd.pem");
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("Art. 10"),
+        "{}",
+        text(&o)
+    );
+    assert_eq!(
+        json(&["verify", d, "--json"])["size"].as_u64().unwrap(),
+        size_before
+    );
+
+    must(submit(
+        "n1.toml",
+        "signer = \"KZ-MFA\"\n[payload.InternalProceduresCompleted]\nauthorities = [\"KZ-MVD\"]\n",
+        "kz-root.pem",
+    ));
+    must(submit(
+        "n2.toml",
+        "signer = \"TM-MFA\"\n[payload.InternalProceduresCompleted]\nauthorities = [\"TM-MVD\"]\n",
+        "tm-root.pem",
+    ));
+
+    // A request without the certified copy of the decision: Art. 4.1(5), nothing written.
+    let size_before = json(&["verify", d, "--json"])["size"].as_u64().unwrap();
+    let o = submit("r1.json", &request(case, false), "kz-mvd.pem");
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert!(
+        err.contains("Art. 4.1(5)") && err.contains("nothing was written"),
+        "{err}"
+    );
+    assert_eq!(
+        json(&["verify", d, "--json"])["size"].as_u64().unwrap(),
+        size_before
+    );
+
+    // The complete request is accepted; its receipt is JSON on request.
+    let o = bin()
+        .args([
+            "submit",
+            "--data",
+            d,
+            "--json",
+            p(&t.join("r2.json")),
+            "--key",
+            p(&t.join("kz-mvd.pem")),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "the file does not exist yet: {}",
+        text(&o)
+    );
+    write(&t.join("r2.json"), &request(case, true));
+    let o = bin()
+        .args([
+            "submit",
+            "--data",
+            d,
+            "--json",
+            p(&t.join("r2.json")),
+            "--key",
+            p(&t.join("kz-mvd.pem")),
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let receipt: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let seq = receipt["seq"].as_u64().unwrap();
+    assert_eq!(seq, size_before);
+
+    // TM-MVD (encrypted key) acknowledges; the case version is taken from the ledger.
+    must(submit(
+        "ack.toml",
+        &format!("signer = \"TM-MVD\"\ncase = \"{case}\"\npayload = \"Acknowledged\"\n"),
+        "tm-mvd.pem",
+    ));
+    // A refusal without grounds: Art. 4.5.
+    let o = submit(
+        "ref.toml",
+        &format!(
+            "signer = \"TM-MVD\"\ncase = \"{case}\"\n[payload.Refused]\nextent = \"Full\"\ngrounds = []\n"
+        ),
+        "tm-mvd.pem",
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("Art. 4.5"),
+        "{}",
+        text(&o)
+    );
+    // The wrong side acknowledging: refused too.
+    let o = submit(
+        "ack2.toml",
+        &format!("signer = \"KZ-MVD\"\ncase = \"{case}\"\npayload = \"Acknowledged\"\n"),
+        "kz-mvd.pem",
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+
+    let shown = json(&["case", "show", case, "--data", d, "--json"]);
+    assert_eq!(shown["case"]["status"], "Acknowledged");
+    assert_eq!(shown["case"]["version"], 2);
+
+    // The witness cosigns; a second cosignature later checks consistency with the first.
+    ok(&["checkpoint", "sign", "--data", d]);
+    let c1 = ok(&[
+        "checkpoint",
+        "cosign",
+        "--data",
+        d,
+        "--witness-key",
+        p(&t.join("tm-witness.pem")),
+        "--name",
+        "TM-WITNESS",
+    ]);
+    assert!(c1.contains("— TM-WITNESS"), "{c1}");
+    let v = json(&["verify", d, "--json"]);
+    let last = v["checkpoints"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["cosigned_by"][0][0], "TM-WITNESS");
+    // An unregistered "witness" cannot cosign.
+    let o = run(&[
+        "checkpoint",
+        "cosign",
+        "--data",
+        d,
+        "--witness-key",
+        p(&t.join("kz-mvd.pem")),
+        "--name",
+        "KZ-MVD",
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+
+    let auth = ok(&["authorities", "--data", d]);
+    assert!(
+        auth.contains("TM-WITNESS") && auth.contains("competent authority"),
+        "{auth}"
+    );
+}
+
+#[test]
+fn bad_input_is_a_clear_error_not_a_panic() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    // No ledger here.
+    let o = run(&["case", "list", "--data", p(&t.join("nothing"))]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("holds no ledger"),
+        "{}",
+        text(&o)
+    );
+    // Not an export.
+    write(&t.join("junk"), "hello, I am not a ledger");
+    let o = run(&["verify", p(&t.join("junk"))]);
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("not a coopledger export"),
+        "{}",
+        text(&o)
+    );
+    // A malformed key file.
+    write(
+        &t.join("bad.pem"),
+        "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
+    );
+    let o = run(&["pubkey", p(&t.join("bad.pem"))]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    // An --encrypt without a passphrase.
+    let o = run(&["keygen", "--encrypt", "--out", p(&t.join("k.pem"))]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(!t.join("k.pem").exists());
+    // A keygen never overwrites.
+    ok(&["keygen", "--out", p(&t.join("k2.pem"))]);
+    let o = run(&["keygen", "--out", p(&t.join("k2.pem"))]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    // Bad ids and times.
+    let o = run(&["case", "show", "xyz", "--data", p(t)]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    // --help works on every command.
+    for c in [
+        vec!["--help"],
+        vec!["demo", "--help"],
+        vec!["verify", "--help"],
+        vec!["case", "show", "--help"],
+        vec!["submit", "--help"],
+        vec!["checkpoint", "cosign", "--help"],
+        vec!["bundle", "--help"],
+    ] {
+        ok(&c);
+    }
+}
