@@ -14,7 +14,7 @@ deps_of() { # normal (non-dev, non-build) dependencies of a package, one name a 
     | awk '{print $1}' | sort -u
 }
 
-for pkg in coop-core coop-treaty coop-verify; do
+for pkg in coop-core coop-treaty; do
   if ! cargo tree --locked -p "$pkg" -e normal --depth 0 >/dev/null 2>&1; then
     continue # that crate does not exist yet
   fi
@@ -26,6 +26,17 @@ for pkg in coop-core coop-treaty coop-verify; do
     echo "ok: $pkg has no I/O, runtime or storage dependency"
   fi
 done
+
+# The auditor's verifier: core and treaty, and threads for signatures; never the store,
+# the engine, the node, a runtime or a network stack.
+forbidden_verify='^(coop-store|coop-ledger|coop-node|coop-cli|sled|tokio|axum|hyper|reqwest|tower|tower-http|mio|rustls|async-std|smol)$'
+bad=$(deps_of coop-verify | grep -E "$forbidden_verify" || true)
+if [ -n "$bad" ]; then
+  echo "FAIL: coop-verify must not depend on: $bad"
+  fail=1
+else
+  echo "ok: coop-verify depends on no store, engine, node, runtime or network crate"
+fi
 
 # Direct dependencies: only coop-store names sled itself.
 direct_sled=$(cargo metadata --locked --no-deps --format-version 1 | python3 -c '

@@ -216,8 +216,8 @@ mod tests {
     fn round_trip() -> Result<(), Box<dyn std::error::Error>> {
         let bytes = sample()?;
         assert_eq!(
-            ExportReader::new(bytes.as_slice())?.node_vkey(),
-            "node+01020304+AQ"
+            ExportReader::new(bytes.as_slice())?.node_vkeys(),
+            vec!["node+01020304+AQ".to_owned()]
         );
         assert_eq!(
             items(&bytes)?,
