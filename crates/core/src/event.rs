@@ -3,7 +3,7 @@
 use crate::encoding::{self, DecodeError, EncodeError};
 use crate::hash::{Hash, tag};
 use crate::ids::{AuthorityId, CaseId, EventId, LedgerId, Timestamp};
-use crate::keys::{KeyError, PublicKey, SecretKey, Signature};
+use crate::keys::{CheckedKey, KeyError, PublicKey, SecretKey, Signature};
 use serde::{Deserialize, Serialize};
 
 /// Version of the event body format this code writes and accepts.
@@ -174,6 +174,19 @@ impl SignedEvent {
     /// event lands.
     pub fn verify(&self, ledger: Option<&LedgerId>) -> Result<(), EventError> {
         self.body.check_shape()?;
+        let key = self.body.author.key.checked()?;
+        self.verify_with(ledger, &key)
+    }
+
+    /// [`SignedEvent::verify`] with the author's key already checked (a verifier that
+    /// sees the same few keys sign millions of events checks each key once). `key` must
+    /// be `body.author.key`; another key is refused.
+    pub fn verify_with(
+        &self,
+        ledger: Option<&LedgerId>,
+        key: &CheckedKey,
+    ) -> Result<(), EventError> {
+        self.body.check_shape()?;
         if self.body.ledger_id.as_ref() != ledger {
             let show =
                 |l: Option<&LedgerId>| l.map_or("(none: genesis)".to_owned(), |l| l.to_string());
@@ -182,11 +195,13 @@ impl SignedEvent {
                 found: show(self.body.ledger_id.as_ref()),
             });
         }
+        if key.public() != self.body.author.key {
+            return Err(EventError::Signature(KeyError::BadSignature(
+                self.body.author.key.to_hex(),
+            )));
+        }
         let bytes = self.body.to_bytes()?;
-        self.body
-            .author
-            .key
-            .verify(&signing_message(ledger, &bytes), &self.signature)?;
+        key.verify(&signing_message(ledger, &bytes), &self.signature)?;
         Ok(())
     }
 

@@ -26,7 +26,7 @@ crate::hex_serde!(PublicKey, 32, "PublicKey");
 pub struct Signature(pub [u8; 64]);
 
 /// Why a key or a signature was not accepted.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Clone, Debug, thiserror::Error, PartialEq, Eq)]
 pub enum KeyError {
     /// The 32 bytes are not a point on the curve. Refuse the key.
     #[error("public key {0} is not a valid Ed25519 point")]
@@ -75,10 +75,39 @@ impl PublicKey {
 
     /// Strict verification of `signature` over `message`.
     pub fn verify(&self, message: &[u8], signature: &Signature) -> Result<(), KeyError> {
-        let vk = self.check()?;
+        self.checked()?.verify(message, signature)
+    }
+
+    /// The key decompressed and checked once ([`PublicKey::check`]), for verifying many
+    /// signatures by the same key without paying for decompression each time.
+    pub fn checked(&self) -> Result<CheckedKey, KeyError> {
+        Ok(CheckedKey {
+            key: *self,
+            vk: self.check()?,
+        })
+    }
+}
+
+/// A public key that decompressed and is not weak. Verdicts are the same as
+/// [`PublicKey::verify`]'s: `verify_strict`, always.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CheckedKey {
+    key: PublicKey,
+    vk: ed25519_dalek::VerifyingKey,
+}
+
+impl CheckedKey {
+    /// The key.
+    pub fn public(&self) -> PublicKey {
+        self.key
+    }
+
+    /// Strict verification of `signature` over `message`.
+    pub fn verify(&self, message: &[u8], signature: &Signature) -> Result<(), KeyError> {
         let sig = ed25519_dalek::Signature::from_bytes(&signature.0);
-        vk.verify_strict(message, &sig)
-            .map_err(|_| KeyError::BadSignature(self.to_hex()))
+        self.vk
+            .verify_strict(message, &sig)
+            .map_err(|_| KeyError::BadSignature(self.key.to_hex()))
     }
 }
 

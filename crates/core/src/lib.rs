@@ -25,6 +25,6 @@ pub use encoding::{DecodeError, EncodeError};
 pub use event::{Author, CaseRef, EventBody, EventError, SignedEvent};
 pub use hash::Hash;
 pub use ids::{AuthorityId, CaseId, EventId, LedgerId, Timestamp};
-pub use keys::{KeyError, PublicKey, SecretKey, Signature};
+pub use keys::{CheckedKey, KeyError, PublicKey, SecretKey, Signature};
 pub use receipt::Receipt;
 pub use record::{CHAIN_SEED, LinkError, Record, SealedRecord};

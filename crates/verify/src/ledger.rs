@@ -13,10 +13,14 @@ use coop_core::checkpoint::{
     verify_checkpoint,
 };
 use coop_core::merkle::{Blake3Hasher, Frontier};
-use coop_core::{CHAIN_SEED, EventError, Hash, LedgerId, LinkError, SealedRecord};
+use coop_core::{
+    CHAIN_SEED, CheckedKey, EventError, Hash, KeyError, LedgerId, LinkError, PublicKey,
+    SealedRecord,
+};
 use coop_treaty::{ComplianceReport, Decoded, Party, State, Violation};
 use rayon::prelude::*;
 use std::collections::BTreeMap;
+use std::collections::HashMap;
 
 /// One item of a ledger, as a source delivers it. Records come in seq order from 0; a
 /// checkpoint comes right after the record that completes its size.
@@ -155,6 +159,10 @@ enum Prep {
 }
 
 fn prepare(items: Vec<Item>, first_pos: u64, ledger: Option<LedgerId>) -> Vec<Prep> {
+    enum Raw {
+        Record(u64, Box<Result<SealedRecord, LinkError>>),
+        Checkpoint(String),
+    }
     // Positions of the records in this chunk.
     let mut pos = first_pos;
     let numbered: Vec<(Option<u64>, Item)> = items
@@ -167,28 +175,58 @@ fn prepare(items: Vec<Item>, first_pos: u64, ledger: Option<LedgerId>) -> Vec<Pr
             Item::Checkpoint(_) => (None, i),
         })
         .collect();
+    let raw: Vec<Raw> = numbered
+        .into_par_iter()
+        .map(|(p, item)| match item {
+            Item::Record(bytes) => {
+                let pos = p.unwrap_or_default();
+                Raw::Record(pos, Box::new(SealedRecord::from_bytes(pos, bytes)))
+            }
+            Item::Checkpoint(n) => Raw::Checkpoint(n),
+        })
+        .collect();
     // The genesis defines the ledger id that every later event must carry.
     let ledger = ledger.or_else(|| {
-        numbered.iter().find_map(|(p, i)| match (p, i) {
-            (Some(0), Item::Record(b)) => SealedRecord::from_bytes(0, b.clone())
+        raw.iter().find_map(|r| match r {
+            Raw::Record(0, r) => r
+                .as_ref()
+                .as_ref()
+                .ok()?
+                .record
+                .event
+                .body
+                .to_bytes()
                 .ok()
-                .and_then(|s| s.record.event.body.to_bytes().ok())
                 .map(|b| LedgerId::from_genesis_body(&b)),
             _ => None,
         })
     });
-    numbered
-        .into_par_iter()
-        .map(|(p, item)| match (p, item) {
-            (Some(pos), Item::Record(bytes)) => {
-                let sealed = SealedRecord::from_bytes(pos, bytes);
+    // A ledger has a few dozen keys and millions of signatures: decompress and check each
+    // key once per chunk, not once per signature. Verdicts are unchanged (verify_strict).
+    let mut keys: HashMap<PublicKey, Result<CheckedKey, KeyError>> = HashMap::new();
+    for r in &raw {
+        if let Raw::Record(_, r) = r
+            && let Ok(s) = r.as_ref()
+        {
+            let k = s.record.event.body.author.key;
+            keys.entry(k).or_insert_with(|| k.checked());
+        }
+    }
+    raw.into_par_iter()
+        .map(|r| match r {
+            Raw::Checkpoint(n) => Prep::Checkpoint(n),
+            Raw::Record(pos, sealed) => {
+                let sealed = *sealed;
                 let (signature, decoded) = match &sealed {
                     Ok(s) => {
                         let expect = if pos == 0 { None } else { ledger };
-                        (
-                            s.record.event.verify(expect.as_ref()),
-                            Decoded::of(&s.record.event),
-                        )
+                        let ev = &s.record.event;
+                        let signature = match keys.get(&ev.body.author.key) {
+                            Some(Ok(k)) => ev.verify_with(expect.as_ref(), k),
+                            Some(Err(e)) => Err(EventError::Signature(e.clone())),
+                            None => ev.verify(expect.as_ref()),
+                        };
+                        (signature, Decoded::of(ev))
                     }
                     Err(_) => (Ok(()), Err(Violation::MalformedPayload(String::new()))),
                 };
@@ -199,9 +237,6 @@ fn prepare(items: Vec<Item>, first_pos: u64, ledger: Option<LedgerId>) -> Vec<Pr
                     decoded,
                 }))
             }
-            (_, Item::Checkpoint(n)) => Prep::Checkpoint(n),
-            // A record always has a position.
-            (None, Item::Record(_)) => Prep::Checkpoint(String::new()),
         })
         .collect()
 }
@@ -406,7 +441,7 @@ impl Applier<'_> {
 /// Verifies a whole ledger from `source` (see the crate docs for what is checked).
 /// Returns at the first failure, naming its seq; never panics on any input.
 pub fn verify(
-    source: &mut dyn Source,
+    source: &mut (dyn Source + Send),
     options: &Options,
     observer: &mut dyn Observer,
 ) -> Result<Verified, VerifyError> {
@@ -454,54 +489,59 @@ pub fn verify(
         broken: None,
         observer,
     };
-    let read_chunk = |source: &mut dyn Source| -> Result<Vec<Item>, VerifyError> {
-        let mut items = Vec::with_capacity(chunk);
-        let mut records = 0;
-        while records < chunk {
-            match source.next_item()? {
-                Some(i) => {
-                    records += usize::from(matches!(i, Item::Record(_)));
-                    items.push(i);
+    // Three stages, each on its own thread, joined by short bounded queues (memory is a
+    // few chunks whatever the ledger's size): the reader, the preparer (which spreads
+    // each chunk over the rayon pool, so both cores verify signatures), and this thread,
+    // which applies prepared chunks in order.
+    std::thread::scope(|scope| -> Result<(), VerifyError> {
+        let (items_tx, items_rx) = std::sync::mpsc::sync_channel::<Vec<Item>>(2);
+        let (prep_tx, prep_rx) = std::sync::mpsc::sync_channel::<Vec<Prep>>(2);
+        let reader = scope.spawn(move || -> Result<(), VerifyError> {
+            loop {
+                let mut items = Vec::with_capacity(chunk);
+                let mut records = 0;
+                while records < chunk {
+                    match source.next_item()? {
+                        Some(i) => {
+                            records += usize::from(matches!(i, Item::Record(_)));
+                            items.push(i);
+                        }
+                        None => break,
+                    }
                 }
-                None => break,
+                let done = items.is_empty();
+                // The applier stopped (a failure): stop reading.
+                if done || items_tx.send(items).is_err() {
+                    return Ok(());
+                }
             }
+        });
+        scope.spawn(move || {
+            let mut next_pos = 0u64;
+            let mut ledger: Option<LedgerId> = None;
+            for items in items_rx {
+                let n = items
+                    .iter()
+                    .filter(|i| matches!(i, Item::Record(_)))
+                    .count() as u64;
+                let prepared = prepare(items, next_pos, ledger);
+                ledger = ledger.or_else(|| genesis_ledger_id(&prepared));
+                next_pos += n;
+                if prep_tx.send(prepared).is_err() {
+                    return;
+                }
+            }
+        });
+        for chunk in prep_rx {
+            for p in chunk {
+                applier.apply(p)?;
+            }
+            applier.observer.progress(applier.size(), total);
         }
-        Ok(items)
-    };
-    let count = |items: &[Item]| {
-        items
-            .iter()
-            .filter(|i| matches!(i, Item::Record(_)))
-            .count() as u64
-    };
-    let first = read_chunk(source)?;
-    let mut next_pos = count(&first);
-    let mut ready = prepare(first, 0, None);
-    loop {
-        let items = read_chunk(source)?;
-        let n = count(&items);
-        let ledger = applier.ledger_id.or_else(|| genesis_ledger_id(&ready));
-        let first_pos = next_pos;
-        // Prepare the next chunk on the pool while this thread applies the current one.
-        let (tx, rx) = std::sync::mpsc::channel();
-        let more = !items.is_empty();
-        if more {
-            rayon::spawn(move || {
-                let _ = tx.send(prepare(items, first_pos, ledger));
-            });
-        }
-        for p in std::mem::take(&mut ready) {
-            applier.apply(p)?;
-        }
-        applier.observer.progress(applier.size(), total);
-        if !more {
-            break;
-        }
-        ready = rx
-            .recv()
-            .map_err(|_| VerifyError::Input("a verification worker stopped".into()))?;
-        next_pos += n;
-    }
+        reader
+            .join()
+            .map_err(|_| VerifyError::Input("the reader stopped unexpectedly".into()))?
+    })?;
     if let Some((k, _)) = applier.broken {
         return Err(VerifyError::record(
             k,

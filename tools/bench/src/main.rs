@@ -18,12 +18,11 @@
 #![allow(clippy::print_stdout)]
 
 use anyhow::{Context as _, bail};
-use coop_core::event::CaseRef;
-use coop_core::{EventId, SecretKey, SignedEvent, Timestamp};
+use coop_bench::{case_events, cpu_time, pct, verify_rate};
+use coop_core::{SecretKey, SignedEvent};
 use coop_ledger::{Config, Ledger};
 use coop_store::SledStore;
-use coop_treaty::testkit::{self, doc, purpose, request_to};
-use coop_treaty::{DocRole, Extent, InfoKind, ItemId, Language, Payload};
+use coop_treaty::testkit;
 use rayon::prelude::*;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -68,90 +67,6 @@ fn args() -> anyhow::Result<Args> {
     Ok(a)
 }
 
-/// Single-thread strict verification rate (signatures per second).
-fn verify_rate() -> anyhow::Result<f64> {
-    let key = SecretKey::from_seed(&[5; 32]);
-    let msgs: Vec<Vec<u8>> = (0..256u32).map(|i| vec![i as u8; 600]).collect();
-    let sigs: Vec<_> = msgs.iter().map(|m| key.sign(m)).collect();
-    let pk = key.public();
-    let n = 20_000;
-    let start = Instant::now();
-    for (m, sig) in msgs.iter().zip(&sigs).cycle().take(n) {
-        pk.verify(m, sig)?;
-    }
-    Ok(n as f64 / start.elapsed().as_secs_f64())
-}
-
-/// The six events of one case, signed, in order (versions 0..5).
-fn case_events(
-    keys: &BTreeMap<String, SecretKey>,
-    ledger: coop_core::LedgerId,
-    case_no: u64,
-) -> anyhow::Result<Vec<SignedEvent>> {
-    let mut case_id = [0u8; 16];
-    case_id[..8].copy_from_slice(&case_no.to_be_bytes());
-    case_id[8] = 0xCA;
-    let mut item = [0u8; 16];
-    item[..8].copy_from_slice(&case_no.to_be_bytes());
-    let steps: Vec<(&str, Payload)> = vec![
-        ("KZ-MVD", Payload::Request(Box::new(request_to("TM-MVD")))),
-        ("TM-MVD", Payload::Acknowledged),
-        (
-            "TM-MVD",
-            Payload::InformationTransferred {
-                item: ItemId(item),
-                recipient: testkit::id("KZ-MVD"),
-                kind: InfoKind::OperationalSearch,
-                restricted: true,
-                permitted_purposes: vec![purpose(testkit::PURPOSE)],
-                no_state_secret: true,
-                document: doc(40, Language::Tk, DocRole::Original),
-            },
-        ),
-        (
-            "KZ-MVD",
-            Payload::InformationUsed {
-                item: ItemId(item),
-                purpose: purpose(testkit::PURPOSE),
-            },
-        ),
-        (
-            "TM-MVD",
-            Payload::ExecutionReported {
-                extent: Extent::Full,
-                reasons: None,
-                search_outcome: None,
-            },
-        ),
-        ("KZ-MVD", Payload::CaseClosed),
-    ];
-    steps
-        .into_iter()
-        .enumerate()
-        .map(|(v, (signer, payload))| {
-            let mut id = [0u8; 16];
-            id[..8].copy_from_slice(&case_no.to_be_bytes());
-            id[8] = v as u8;
-            id[9] = 0xEE;
-            let key = keys.get(signer).context("fixture key")?;
-            let case = CaseRef {
-                case_id: coop_core::CaseId(case_id),
-                expected_version: v as u64,
-            };
-            Ok(testkit::sign(
-                key,
-                signer,
-                Some(ledger),
-                EventId(id),
-                Timestamp(case_no),
-                Some(case),
-                vec![],
-                &payload,
-            )?)
-        })
-        .collect()
-}
-
 /// Signs `cases` cases starting at `first` on all cores.
 fn workload(
     keys: &BTreeMap<String, SecretKey>,
@@ -171,17 +86,6 @@ struct Run {
     latencies: Vec<Duration>,
     /// Process CPU time (user + system) during the run, when the OS tells it.
     cpu: Option<Duration>,
-}
-
-/// This process's CPU time so far (Linux `/proc/self/stat`, clock ticks of 10 ms).
-fn cpu_time() -> Option<Duration> {
-    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
-    // Fields after the command name, which is in parentheses and may hold spaces.
-    let rest = stat.rsplit_once(')')?.1;
-    let f: Vec<&str> = rest.split_whitespace().collect();
-    let utime: u64 = f.get(11)?.parse().ok()?;
-    let stime: u64 = f.get(12)?.parse().ok()?;
-    Some(Duration::from_millis((utime + stime) * 10))
 }
 
 /// Each submitter thread drives its own cases, `inflight` at a time: it submits the next
@@ -256,11 +160,6 @@ fn drive(
     })
 }
 
-fn pct(l: &[Duration], p: f64) -> Duration {
-    let i = ((l.len() as f64 - 1.0) * p).round() as usize;
-    l.get(i).copied().unwrap_or_default()
-}
-
 fn report(name: &str, size_before: u64, r: &Run, two_core_verify: f64) -> f64 {
     let rate = r.events as f64 / r.elapsed.as_secs_f64();
     println!(
@@ -300,16 +199,7 @@ fn main() -> anyhow::Result<()> {
         }
     };
     let keys = testkit::keys();
-    let genesis = testkit::sign(
-        keys.get("KZ-MFA").context("fixture key")?,
-        "KZ-MFA",
-        None,
-        EventId([0; 16]),
-        Timestamp(0),
-        None,
-        vec![],
-        &testkit::genesis_payload(&keys),
-    )?;
+    let genesis = coop_bench::genesis(&keys)?;
     let config = Config {
         checkpoint_every: 100_000,
         ..Config::default()
@@ -322,19 +212,7 @@ fn main() -> anyhow::Result<()> {
     )
     .map_err(|e| anyhow::anyhow!("{e}"))?;
     let ledger_id = ledger.ledger_id().context("ledger id")?;
-    for (i, (signer, p)) in testkit::constitution(&keys).into_iter().enumerate() {
-        let mut id = [0xAA; 16];
-        id[0] = i as u8;
-        let ev = testkit::sign(
-            keys.get(signer).context("fixture key")?,
-            signer,
-            Some(ledger_id),
-            EventId(id),
-            Timestamp(0),
-            None,
-            vec![],
-            &p,
-        )?;
+    for ev in coop_bench::constitution(&keys, ledger_id)? {
         ledger.submit(ev).map_err(|e| anyhow::anyhow!("{e}"))?;
     }
 

@@ -1,0 +1,203 @@
+//! Shared pieces of coopledger's benchmark programs: the machine's own strict
+//! verification rate (the limit every throughput is reported against), a realistic case
+//! workload signed with the fixture keys, and process measurements.
+
+// A benchmark's output is its product.
+#![allow(clippy::print_stdout)]
+
+use anyhow::Context as _;
+use coop_core::event::CaseRef;
+use coop_core::{EventId, SecretKey, SignedEvent, Timestamp};
+use coop_treaty::testkit::{self, doc, purpose, request_to};
+use coop_treaty::{DocRole, Extent, InfoKind, ItemId, Language, Payload};
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+/// Single-thread strict verification rate (signatures per second): `verify_strict` alone,
+/// on event-sized messages, with the key already decompressed — the cost no verifier can
+/// avoid, so the strictest limit to report against. (Decompressing the key for every
+/// signature as well would make the limit about a fifth lower.)
+pub fn verify_rate() -> anyhow::Result<f64> {
+    let key = SecretKey::from_seed(&[5; 32]);
+    let msgs: Vec<Vec<u8>> = (0..256u32).map(|i| vec![i as u8; 600]).collect();
+    let sigs: Vec<_> = msgs.iter().map(|m| key.sign(m)).collect();
+    let pk = key.public().checked()?;
+    let n = 20_000;
+    let start = Instant::now();
+    for (m, sig) in msgs.iter().zip(&sigs).cycle().take(n) {
+        pk.verify(m, sig)?;
+    }
+    Ok(n as f64 / start.elapsed().as_secs_f64())
+}
+
+/// Strict verification rate of `threads` threads verifying at once (signatures per
+/// second, all threads together): what the machine's cores really deliver together,
+/// frequency scaling and shared caches included. This is the limit the benchmarks
+/// report against; it is measured right before and right after each run and averaged,
+/// because a shared machine's speed drifts.
+pub fn verify_rate_threads(threads: usize) -> anyhow::Result<f64> {
+    let per = 10_000usize;
+    let start = Instant::now();
+    let results: Vec<anyhow::Result<()>> = std::thread::scope(|s| {
+        let hs: Vec<_> = (0..threads)
+            .map(|t| {
+                s.spawn(move || -> anyhow::Result<()> {
+                    let key = SecretKey::from_seed(&[5 + t as u8; 32]);
+                    let msgs: Vec<Vec<u8>> = (0..128u32).map(|i| vec![i as u8; 600]).collect();
+                    let sigs: Vec<_> = msgs.iter().map(|m| key.sign(m)).collect();
+                    let pk = key.public().checked()?;
+                    for (m, sig) in msgs.iter().zip(&sigs).cycle().take(per) {
+                        pk.verify(m, sig)?;
+                    }
+                    Ok(())
+                })
+            })
+            .collect();
+        hs.into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(anyhow::anyhow!("verifier thread panicked")))
+            })
+            .collect()
+    });
+    let secs = start.elapsed().as_secs_f64();
+    for r in results {
+        r?;
+    }
+    Ok((per * threads) as f64 / secs)
+}
+
+/// The six events of one case, signed, in order (versions 0..5).
+pub fn case_events(
+    keys: &BTreeMap<String, SecretKey>,
+    ledger: coop_core::LedgerId,
+    case_no: u64,
+) -> anyhow::Result<Vec<SignedEvent>> {
+    let mut case_id = [0u8; 16];
+    case_id[..8].copy_from_slice(&case_no.to_be_bytes());
+    case_id[8] = 0xCA;
+    let mut item = [0u8; 16];
+    item[..8].copy_from_slice(&case_no.to_be_bytes());
+    let steps: Vec<(&str, Payload)> = vec![
+        ("KZ-MVD", Payload::Request(Box::new(request_to("TM-MVD")))),
+        ("TM-MVD", Payload::Acknowledged),
+        (
+            "TM-MVD",
+            Payload::InformationTransferred {
+                item: ItemId(item),
+                recipient: testkit::id("KZ-MVD"),
+                kind: InfoKind::OperationalSearch,
+                restricted: true,
+                permitted_purposes: vec![purpose(testkit::PURPOSE)],
+                no_state_secret: true,
+                document: doc(40, Language::Tk, DocRole::Original),
+            },
+        ),
+        (
+            "KZ-MVD",
+            Payload::InformationUsed {
+                item: ItemId(item),
+                purpose: purpose(testkit::PURPOSE),
+            },
+        ),
+        (
+            "TM-MVD",
+            Payload::ExecutionReported {
+                extent: Extent::Full,
+                reasons: None,
+                search_outcome: None,
+            },
+        ),
+        ("KZ-MVD", Payload::CaseClosed),
+    ];
+    steps
+        .into_iter()
+        .enumerate()
+        .map(|(v, (signer, payload))| {
+            let mut id = [0u8; 16];
+            id[..8].copy_from_slice(&case_no.to_be_bytes());
+            id[8] = v as u8;
+            id[9] = 0xEE;
+            let key = keys.get(signer).context("fixture key")?;
+            let case = CaseRef {
+                case_id: coop_core::CaseId(case_id),
+                expected_version: v as u64,
+            };
+            Ok(testkit::sign(
+                key,
+                signer,
+                Some(ledger),
+                EventId(id),
+                Timestamp(case_no),
+                Some(case),
+                vec![],
+                &payload,
+            )?)
+        })
+        .collect()
+}
+
+/// This process's CPU time so far (Linux `/proc/self/stat`, clock ticks of 10 ms).
+pub fn cpu_time() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    let rest = stat.rsplit_once(')')?.1;
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let utime: u64 = f.get(11)?.parse().ok()?;
+    let stime: u64 = f.get(12)?.parse().ok()?;
+    Some(Duration::from_millis((utime + stime) * 10))
+}
+
+/// This process's peak resident memory (Linux `VmHWM`), in bytes.
+pub fn peak_rss() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+/// The `p` quantile of sorted durations.
+pub fn pct(l: &[Duration], p: f64) -> Duration {
+    let i = ((l.len() as f64 - 1.0) * p).round() as usize;
+    l.get(i).copied().unwrap_or_default()
+}
+
+/// The genesis and the constitution (acceptance, designations, notifications) signed with
+/// the fixture keys, for ledger `ledger` (known once the genesis is signed).
+pub fn genesis(keys: &BTreeMap<String, SecretKey>) -> anyhow::Result<SignedEvent> {
+    Ok(testkit::sign(
+        keys.get("KZ-MFA").context("fixture key")?,
+        "KZ-MFA",
+        None,
+        EventId([0; 16]),
+        Timestamp(0),
+        None,
+        vec![],
+        &testkit::genesis_payload(keys),
+    )?)
+}
+
+/// The governance events that bring the Agreement into force.
+pub fn constitution(
+    keys: &BTreeMap<String, SecretKey>,
+    ledger: coop_core::LedgerId,
+) -> anyhow::Result<Vec<SignedEvent>> {
+    testkit::constitution(keys)
+        .into_iter()
+        .enumerate()
+        .map(|(i, (signer, p))| {
+            let mut id = [0xAA; 16];
+            id[0] = i as u8;
+            Ok(testkit::sign(
+                keys.get(signer).context("fixture key")?,
+                signer,
+                Some(ledger),
+                EventId(id),
+                Timestamp(0),
+                None,
+                vec![],
+                &p,
+            )?)
+        })
+        .collect()
+}
