@@ -6,13 +6,14 @@ use crate::error::{LedgerError, SubmitError};
 use crate::metrics::Metrics;
 use coop_core::checkpoint::{NoteVerifier, SigAlg, verify_checkpoint};
 use coop_core::{
-    CaseId, EventId, Hash, LedgerId, PublicKey, Receipt, SealedRecord, SecretKey, SignedEvent,
-    Timestamp,
+    CaseId, CheckedKey, EventError, EventId, Hash, KeyError, LedgerId, PublicKey, Receipt,
+    SealedRecord, SecretKey, SignedEvent, Timestamp,
 };
 use coop_store::{Head, Log, Store};
 use coop_treaty::{Case, ComplianceReport, State};
 use crossbeam_channel::{Receiver, Sender};
 use rayon::prelude::*;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64};
 use std::sync::{Arc, OnceLock, RwLock};
 use std::thread::JoinHandle;
@@ -42,9 +43,30 @@ pub(crate) struct Shared<S: Store> {
     pub(crate) last_checkpoint: AtomicU64,
     pub(crate) metrics: Metrics,
     ledger_id: OnceLock<LedgerId>,
+    /// Author keys already decompressed and checked: a ledger's few dozen keys sign
+    /// millions of events. Bounded, since anyone may submit an event under any key.
+    keys: RwLock<HashMap<PublicKey, CheckedKey>>,
 }
 
+/// Most keys kept decompressed; the cache starts over when full.
+const KEY_CACHE: usize = 4096;
+
 impl<S: Store> Shared<S> {
+    /// `key`, decompressed and checked (once, then from the cache).
+    pub(crate) fn checked_key(&self, key: &PublicKey) -> Result<CheckedKey, KeyError> {
+        if let Some(k) = self.keys.read().ok().and_then(|m| m.get(key).copied()) {
+            return Ok(k);
+        }
+        let k = key.checked()?;
+        if let Ok(mut m) = self.keys.write() {
+            if m.len() >= KEY_CACHE {
+                m.clear();
+            }
+            m.insert(*key, k);
+        }
+        Ok(k)
+    }
+
     pub(crate) fn node_verifier(&self) -> NoteVerifier {
         NoteVerifier {
             name: self.config.node_name.clone(),
@@ -162,6 +184,7 @@ impl<S: Store + 'static> Ledger<S> {
             last_checkpoint: AtomicU64::new(last_cp),
             metrics: Metrics::default(),
             ledger_id,
+            keys: RwLock::new(HashMap::new()),
         });
         let (sync_tx, sync_rx) = crossbeam_channel::unbounded();
         let s = Arc::clone(&shared);
@@ -278,7 +301,12 @@ impl<S: Store + 'static> Ledger<S> {
     /// submitters use all cores) and queues it.
     pub fn submit_async(&self, event: SignedEvent) -> Result<Pending, SubmitError> {
         let ledger = self.shared.ledger_id();
-        if let Err(e) = event.verify(ledger.as_ref()) {
+        let checked = self.shared.checked_key(&event.body.author.key);
+        let verdict = match &checked {
+            Ok(k) => event.verify_with(ledger.as_ref(), k),
+            Err(e) => Err(EventError::Signature(e.clone())),
+        };
+        if let Err(e) = verdict {
             self.shared.metrics.refused("invalid");
             return Err(SubmitError::Invalid(e));
         }
