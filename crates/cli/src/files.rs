@@ -176,3 +176,29 @@ pub fn digest_file(
         role,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every example in docs/examples parses, so the documentation cannot drift.
+    #[test]
+    fn documented_examples_parse() -> anyhow::Result<()> {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/examples");
+        let mut events = 0;
+        for entry in std::fs::read_dir(&dir)? {
+            let path = entry?.path();
+            if path.file_stem().is_some_and(|s| s == "genesis") {
+                let g: GenesisFile = read(&path)?;
+                assert_eq!(g.roots.len(), 2);
+                assert!(matches!(g.payload(), Payload::Genesis { .. }));
+            } else {
+                let e: EventFile = read(&path)?;
+                assert!(!e.signer.as_str().is_empty());
+                events += 1;
+            }
+        }
+        assert!(events >= 10);
+        Ok(())
+    }
+}
