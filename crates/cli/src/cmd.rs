@@ -725,78 +725,18 @@ fn import(
     Ok(ExitCode::SUCCESS)
 }
 
-/// The witnesses' Parties that cosigned `note`, judged against the ledger's registry.
-fn cosigning_parties(ledger: &Ledger<SledStore>, note: &str, size: u64) -> anyhow::Result<usize> {
-    let witnesses =
-        ledger.with_state(|s| coop_verify::registered_witnesses(s, size.saturating_sub(1)))?;
-    let verifiers: Vec<NoteVerifier> = witnesses.iter().map(|(v, _)| v.clone()).collect();
-    let Ok(v) = verify_checkpoint(note, &ledger.node_verifier(), &verifiers) else {
-        return Ok(0);
-    };
-    let mut parties: Vec<_> = v
-        .cosigned
-        .iter()
-        .filter_map(|c| {
-            witnesses
-                .iter()
-                .find(|(w, _)| w.name == c.name)
-                .map(|(_, p)| *p)
-        })
-        .collect();
-    parties.sort();
-    parties.dedup();
-    Ok(parties.len())
-}
-
 fn bundle(dir: &LedgerDir, case: &str, out: &Path) -> anyhow::Result<()> {
     let id = parse_case(case)?;
     let ledger = dir.open(Config::default())?;
-    let last = ledger
-        .with_state(|s| {
-            s.cases
-                .get(&id)
-                .and_then(|c| c.timeline.last().map(|t| t.evidence.seq))
-        })?
-        .ok_or_else(|| anyhow!("no case {id}"))?;
-    // The most recent checkpoint covering the whole case that both Parties' witnesses
-    // cosigned; else the most recent covering it; else a new one.
-    let sizes: Vec<u64> = ledger
-        .checkpoint_sizes()?
-        .into_iter()
-        .filter(|s| *s > last)
-        .collect();
-    let mut chosen: Option<(u64, String, usize)> = None;
-    for s in sizes.iter().rev().take(64) {
-        if let Some(n) = ledger.checkpoint(*s)? {
-            let parties = cosigning_parties(&ledger, &n, *s)?;
-            if chosen.as_ref().is_none_or(|c| parties > c.2) {
-                chosen = Some((*s, n, parties));
-            }
-            if parties == 2 {
-                break;
-            }
-        }
-    }
-    let (size, note, parties) = match chosen {
-        Some(c) => c,
-        None => {
-            let n = ledger.checkpoint_now().map_err(|e| anyhow!("{e}"))?;
-            let s = verify_checkpoint(&n, &ledger.node_verifier(), &[])?
-                .checkpoint
-                .size;
-            (s, n, 0)
-        }
-    };
-    let b = crate::ops::make_bundle(&ledger, &id, &note, size)?;
-    // Check it before handing it over.
-    coop_verify::verify_bundle(&b, None).map_err(|e| anyhow!("the bundle does not verify: {e}"))?;
-    std::fs::write(out, b.to_bytes()?)
+    let made = ledger.evidence_bundle(&id)?;
+    std::fs::write(out, made.bundle.to_bytes()?)
         .with_context(|| format!("cannot write {}", out.display()))?;
     println!(
-        "wrote the evidence bundle of case {id} to {}: {} records, proven against the checkpoint at size {size} ({})",
+        "wrote the evidence bundle of case {id} to {}: {} records, proven against the checkpoint at size {} ({})",
         out.display(),
-        b.entries.len(),
-        match parties {
+        made.bundle.entries.len(),
+        made.size,
+        match made.cosigning_parties {
             2 => "cosigned by both Parties' witnesses",
             1 => "cosigned by one Party's witness",
             _ => "not cosigned",

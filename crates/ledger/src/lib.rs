@@ -15,10 +15,12 @@
 mod config;
 mod engine;
 mod error;
+mod files;
 mod ledger;
 mod metrics;
 
 pub use config::Config;
 pub use error::{LedgerError, SubmitError};
+pub use files::MadeBundle;
 pub use ledger::{AsOf, Ledger, Pending};
-pub use metrics::Snapshot;
+pub use metrics::{BATCH_BUCKETS, Snapshot};

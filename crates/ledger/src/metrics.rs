@@ -1,4 +1,4 @@
-//! Engine counters, read by `/metrics` later and by the benchmark now.
+//! Engine counters, read by the node's `/metrics` and by the benchmark.
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -14,8 +14,13 @@ pub(crate) struct Metrics {
     syncs: AtomicU64,
     sync_micros: AtomicU64,
     writer_micros: AtomicU64,
+    /// Batches by size: bucket i counts batches of at most `2^i` events.
+    batch_sizes: [AtomicU64; BATCH_BUCKETS],
     refusals: Mutex<BTreeMap<String, u64>>,
 }
+
+/// Batch-size buckets: up to 1, 2, 4, ..., 4096 events, and more.
+pub const BATCH_BUCKETS: usize = 14;
 
 /// A copy of the counters.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -34,6 +39,9 @@ pub struct Snapshot {
     pub sync_micros: u64,
     /// Time the writer thread spent on batches (rules and writes), in microseconds.
     pub writer_micros: u64,
+    /// Batches of at most `2^i` events (not cumulative), for i in 0..13; the last
+    /// bucket counts larger batches.
+    pub batch_sizes: [u64; BATCH_BUCKETS],
     /// Refusals by clause (or "invalid", "id reused").
     pub refusals: BTreeMap<String, u64>,
 }
@@ -48,6 +56,10 @@ impl Metrics {
             Ordering::Relaxed,
         );
         self.largest_batch.fetch_max(n, Ordering::Relaxed);
+        let bucket = (u64::BITS - n.saturating_sub(1).leading_zeros()) as usize;
+        if let Some(b) = self.batch_sizes.get(bucket.min(BATCH_BUCKETS - 1)) {
+            b.fetch_add(1, Ordering::Relaxed);
+        }
     }
 
     pub(crate) fn sync(&self, took: Duration) {
@@ -80,6 +92,11 @@ impl Metrics {
             syncs: self.syncs.load(Ordering::Relaxed),
             sync_micros: self.sync_micros.load(Ordering::Relaxed),
             writer_micros: self.writer_micros.load(Ordering::Relaxed),
+            batch_sizes: std::array::from_fn(|i| {
+                self.batch_sizes
+                    .get(i)
+                    .map_or(0, |b| b.load(Ordering::Relaxed))
+            }),
             refusals: self.refusals.lock().map(|m| m.clone()).unwrap_or_default(),
         }
     }

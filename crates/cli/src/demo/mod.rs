@@ -665,7 +665,7 @@ pub fn run(data: Option<PathBuf>, cases: u32, quiet: bool) -> anyhow::Result<Exi
         }
     ));
     let bundle_path = root.join(format!("case-{}.bundle", disputed.id));
-    let b = crate::ops::make_bundle(&ledger, &disputed.id, &cosigned, cp_size)?;
+    let b = ledger.bundle_at(&disputed.id, &cosigned, cp_size)?;
     std::fs::write(&bundle_path, b.to_bytes()?)?;
     let vb = coop_verify::verify_bundle(
         &coop_verify::Bundle::from_bytes(&std::fs::read(&bundle_path)?)?,

@@ -1,0 +1,169 @@
+//! What leaves the ledger as files: exports (every record and checkpoint) and evidence
+//! bundles (one case), in the formats coop-verify reads (docs/FORMAT.md §13, §14).
+
+use crate::error::LedgerError;
+use crate::ledger::Ledger;
+use coop_core::checkpoint::{NoteVerifier, verify_checkpoint};
+use coop_core::{CaseId, SealedRecord};
+use coop_store::Store;
+use coop_verify::{Bundle, BundleEntry, ExportWriter, is_needed_for_case};
+use std::io::Write;
+
+/// Records are read from the store in chunks of this many.
+const CHUNK: u64 = 4096;
+
+/// An evidence bundle and how well its checkpoint is witnessed.
+#[derive(Clone, Debug)]
+pub struct MadeBundle {
+    /// The bundle (verified before it is returned).
+    pub bundle: Bundle,
+    /// The checkpoint's size.
+    pub size: u64,
+    /// How many Parties' registered witnesses cosigned it (0, 1 or 2).
+    pub cosigning_parties: usize,
+}
+
+fn io(e: std::io::Error) -> LedgerError {
+    LedgerError::BadQuery(format!("cannot write: {e}"))
+}
+
+impl<S: Store + 'static> Ledger<S> {
+    /// Calls `f` on every record below `size`, in order.
+    pub fn each_record(
+        &self,
+        size: u64,
+        mut f: impl FnMut(SealedRecord) -> Result<(), LedgerError>,
+    ) -> Result<(), LedgerError> {
+        let mut start = 0;
+        while start < size {
+            let end = (start + CHUNK).min(size);
+            for r in self.records(start, end)? {
+                f(r)?;
+            }
+            start = end;
+        }
+        Ok(())
+    }
+
+    /// Writes every record and checkpoint as an export; `vkeys` are the checkpoint keys
+    /// of the history (this node's, and those of nodes whose checkpoints it imported).
+    /// Returns (records, checkpoints) written.
+    pub fn export<W: Write>(
+        &self,
+        out: W,
+        vkeys: &[String],
+    ) -> Result<(W, u64, usize), LedgerError> {
+        let size = self.head()?.size;
+        let cps: std::collections::BTreeSet<u64> = self.checkpoint_sizes()?.into_iter().collect();
+        let mut w = ExportWriter::new(out, vkeys).map_err(io)?;
+        let mut written = 0;
+        self.each_record(size, |r| {
+            w.record(&r.bytes).map_err(io)?;
+            let after = r.record.seq + 1;
+            if cps.contains(&after)
+                && let Some(n) = self.checkpoint(after)?
+            {
+                w.checkpoint(&n).map_err(io)?;
+                written += 1;
+            }
+            Ok(())
+        })?;
+        let (out, n) = w.finish().map_err(io)?;
+        Ok((out, n, written))
+    }
+
+    /// How many Parties' registered witnesses validly cosigned `note`.
+    pub fn cosigning_parties(&self, note: &str, size: u64) -> Result<usize, LedgerError> {
+        let witnesses =
+            self.with_state(|s| coop_verify::registered_witnesses(s, size.saturating_sub(1)))?;
+        let verifiers: Vec<NoteVerifier> = witnesses.iter().map(|(v, _)| v.clone()).collect();
+        let Ok(v) = verify_checkpoint(note, &self.node_verifier(), &verifiers) else {
+            return Ok(0);
+        };
+        let mut parties: Vec<_> = v
+            .cosigned
+            .iter()
+            .filter_map(|c| {
+                witnesses
+                    .iter()
+                    .find(|(w, _)| w.name == c.name)
+                    .map(|(_, p)| *p)
+            })
+            .collect();
+        parties.sort();
+        parties.dedup();
+        Ok(parties.len())
+    }
+
+    /// The evidence bundle of `case`, proven against the most recent checkpoint of this
+    /// node that covers the whole case and that both Parties' witnesses cosigned; else the
+    /// best-witnessed recent one covering it; else a checkpoint signed now. The bundle is
+    /// verified before it is returned.
+    pub fn evidence_bundle(&self, case: &CaseId) -> Result<MadeBundle, LedgerError> {
+        let last = self
+            .with_state(|s| {
+                s.cases
+                    .get(case)
+                    .and_then(|c| c.timeline.last().map(|t| t.evidence.seq))
+            })?
+            .ok_or_else(|| LedgerError::BadQuery(format!("there is no case {case}")))?;
+        let mut chosen: Option<(u64, String, usize)> = None;
+        let sizes: Vec<u64> = self.checkpoint_sizes()?;
+        for s in sizes.iter().rev().filter(|s| **s > last).take(64) {
+            let Some(n) = self.checkpoint(*s)? else {
+                continue;
+            };
+            if verify_checkpoint(&n, &self.node_verifier(), &[]).is_err() {
+                continue; // another node's (imported history)
+            }
+            let parties = self.cosigning_parties(&n, *s)?;
+            if chosen.as_ref().is_none_or(|c| parties > c.2) {
+                chosen = Some((*s, n, parties));
+            }
+            if parties == 2 {
+                break;
+            }
+        }
+        let (size, note, cosigning_parties) = match chosen {
+            Some(c) => c,
+            None => {
+                let n = self
+                    .checkpoint_now()
+                    .map_err(|e| LedgerError::BadQuery(e.to_string()))?;
+                let s = verify_checkpoint(&n, &self.node_verifier(), &[])
+                    .map_err(|e| LedgerError::BadQuery(e.to_string()))?
+                    .checkpoint
+                    .size;
+                (s, n, 0)
+            }
+        };
+        let bundle = self.bundle_at(case, &note, size)?;
+        coop_verify::verify_bundle(&bundle, Some(&self.node_verifier()))
+            .map_err(|e| LedgerError::BadQuery(format!("the bundle does not verify: {e}")))?;
+        Ok(MadeBundle {
+            bundle,
+            size,
+            cosigning_parties,
+        })
+    }
+
+    /// The bundle of `case` against the checkpoint `note` of `size` records.
+    pub fn bundle_at(&self, case: &CaseId, note: &str, size: u64) -> Result<Bundle, LedgerError> {
+        let mut entries = Vec::new();
+        self.each_record(size, |r| {
+            if is_needed_for_case(&r.record, case) {
+                entries.push(BundleEntry {
+                    proof: self.inclusion_proof(r.record.seq, size)?,
+                    record: r.bytes,
+                });
+            }
+            Ok(())
+        })?;
+        Ok(Bundle {
+            case: *case,
+            node: self.node_verifier().to_vkey(),
+            checkpoint: note.to_owned(),
+            entries,
+        })
+    }
+}

@@ -1,0 +1,130 @@
+//! The JSON bodies of the HTTP API (docs/API.md). Byte values are lower-case hex (the
+//! human-readable serde of coop-core); a record also travels as its canonical bytes in
+//! base64, which is what a follower or auditor re-verifies.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
+use coop_core::{EventId, Hash, SealedRecord};
+use serde::{Deserialize, Serialize};
+
+/// One record.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordJson {
+    /// Its position.
+    pub seq: u64,
+    /// Merkle leaf hash.
+    pub leaf: Hash,
+    /// Chain hash after it.
+    pub chain: Hash,
+    /// The node's receive time (ms).
+    pub received_at: u64,
+    /// The event's id.
+    pub event_id: EventId,
+    /// The event hash.
+    pub event_hash: Hash,
+    /// Who signed it.
+    pub signer: String,
+    /// The payload kind, in words ("request", "information transferred"...).
+    pub kind: String,
+    /// The case, if any (hex).
+    pub case: Option<String>,
+    /// The canonical record bytes, base64: the only part a verifier trusts.
+    pub bytes: String,
+}
+
+impl RecordJson {
+    /// The JSON form of a record.
+    pub fn of(r: &SealedRecord) -> RecordJson {
+        let body = &r.record.event.body;
+        RecordJson {
+            seq: r.record.seq,
+            leaf: r.leaf,
+            chain: r.chain,
+            received_at: r.record.received_at.0,
+            event_id: body.event_id,
+            event_hash: body.event_hash().unwrap_or(Hash::ZERO),
+            signer: body.author.authority.to_string(),
+            kind: coop_treaty::Payload::from_bytes(&body.payload)
+                .map_or_else(|_| "undecodable".to_owned(), |p| p.kind().to_owned()),
+            case: body.case.map(|c| c.case_id.to_hex()),
+            bytes: B64.encode(&r.bytes),
+        }
+    }
+
+    /// The canonical bytes, decoded from base64 (still untrusted).
+    pub fn record_bytes(&self) -> Result<Vec<u8>, String> {
+        B64.decode(&self.bytes)
+            .map_err(|_| format!("record {}: bytes are not base64", self.seq))
+    }
+}
+
+/// A page of records.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordsPage {
+    /// Records in seq order.
+    pub records: Vec<RecordJson>,
+    /// The seq to ask for next, if the ledger has more.
+    pub next: Option<u64>,
+    /// The ledger's size when the page was read.
+    pub size: u64,
+}
+
+/// A checkpoint.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckpointJson {
+    /// Its tree size.
+    pub size: u64,
+    /// The signed note, with its cosignatures.
+    pub note: String,
+}
+
+/// An inclusion proof.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InclusionJson {
+    /// The record.
+    pub seq: u64,
+    /// The tree size.
+    pub size: u64,
+    /// The record's leaf hash.
+    pub leaf: Hash,
+    /// The proof, bottom up.
+    pub proof: Vec<Hash>,
+}
+
+/// A consistency proof.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsistencyJson {
+    /// The older size.
+    pub from: u64,
+    /// The newer size.
+    pub to: u64,
+    /// The proof.
+    pub proof: Vec<Hash>,
+}
+
+/// A refusal or an error: what went wrong, and for a refusal under the Agreement, the
+/// clause.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    /// A stable word: `refused`, `invalid`, `id_reused`, `unauthenticated`,
+    /// `forbidden`, `not_found`, `bad_request`, `follower`, `unavailable`.
+    pub error: String,
+    /// For `refused`: the clause, e.g. `Art. 4.1(5)`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clause: Option<String>,
+    /// In words.
+    pub message: String,
+}
+
+/// `/v1/info`: who this node is.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InfoJson {
+    /// The ledger id.
+    pub ledger_id: Option<Hash>,
+    /// The node's checkpoint verifier key (C2SP vkey).
+    pub node_vkey: String,
+    /// Records.
+    pub size: u64,
+    /// `leader` or `follower`.
+    pub role: String,
+}
