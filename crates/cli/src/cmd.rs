@@ -91,17 +91,62 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Submit {
             data,
+            node,
+            ca_cert,
             event,
             key,
             json,
         } => {
-            return submit(
+            return match (data, node) {
+                (_, Some(url)) => crate::net::submit(
+                    &url,
+                    ca_cert.as_deref(),
+                    &event,
+                    key.as_deref(),
+                    json,
+                    &pass,
+                ),
+                (Some(d), None) => submit(&LedgerDir::new(d), &event, key.as_deref(), json, &pass),
+                (None, None) => Err(anyhow!("give --data DIR or --node URL")),
+            };
+        }
+        Command::Serve {
+            data,
+            listen,
+            tls_cert,
+            tls_key,
+            skew_secs,
+        } => {
+            return crate::net::serve(
                 &LedgerDir::new(data.data),
-                &event,
-                key.as_deref(),
-                json,
-                &pass,
+                &listen,
+                tls_cert.as_deref().zip(tls_key.as_deref()),
+                skew_secs,
             );
+        }
+        Command::Follow {
+            leader,
+            data,
+            witness_key,
+            name,
+            leader_key,
+            listen,
+            poll_secs,
+            once,
+            ca_cert,
+        } => {
+            return crate::net::follow(crate::net::FollowArgs {
+                leader,
+                dir: LedgerDir::new(data.data),
+                witness_key,
+                name,
+                leader_key,
+                listen,
+                poll_secs,
+                once,
+                ca_cert,
+                pass,
+            });
         }
         Command::Case(c) => case(c)?,
         Command::Report {
@@ -110,7 +155,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             format,
             json,
         } => {
-            let ledger = LedgerDir::new(data.data).open(Config::default())?;
+            let ledger = LedgerDir::new(data.data).open()?;
             let r = ledger.report(as_of_of(&as_of)?)?;
             match (json, format.as_str()) {
                 (true, _) | (_, "json") => println!("{}", serde_json::to_string_pretty(&r)?),
@@ -121,7 +166,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Proof(p) => proof(p)?,
         Command::Checkpoint(c) => return checkpoint(c, &pass),
         Command::Authorities { data, as_of, json } => {
-            let ledger = LedgerDir::new(data.data).open(Config::default())?;
+            let ledger = LedgerDir::new(data.data).open()?;
             let state = state_at(&ledger, &as_of)?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&state.registry)?);
@@ -196,7 +241,7 @@ fn parse_case(s: &str) -> anyhow::Result<CaseId> {
     CaseId::from_hex(s).map_err(|_| anyhow!("{s:?} is not a case id (32 hex digits)"))
 }
 
-fn read_vkey(s: &str) -> anyhow::Result<NoteVerifier> {
+pub fn read_vkey(s: &str) -> anyhow::Result<NoteVerifier> {
     let text = if Path::new(s).is_file() {
         std::fs::read_to_string(s).with_context(|| format!("cannot read {s}"))?
     } else {
@@ -285,7 +330,7 @@ fn submit(
 ) -> anyhow::Result<ExitCode> {
     let mut rng = OsRng::new()?;
     let file: EventFile = files::read(event)?;
-    let ledger = dir.open(Config::default())?;
+    let ledger = dir.open()?;
     let versions = |c: &CaseId| {
         ledger
             .with_state(|s| s.cases.get(c).map(|c| c.version))
@@ -340,7 +385,7 @@ fn case(c: CaseCmd) -> anyhow::Result<()> {
             json,
         } => {
             let id = parse_case(&case)?;
-            let ledger = LedgerDir::new(data.data).open(Config::default())?;
+            let ledger = LedgerDir::new(data.data).open()?;
             let state = state_at(&ledger, &as_of)?;
             let now = now_of(&as_of, &state)?;
             let c = state
@@ -373,7 +418,7 @@ fn case(c: CaseCmd) -> anyhow::Result<()> {
             limit,
             json,
         } => {
-            let ledger = LedgerDir::new(data.data).open(Config::default())?;
+            let ledger = LedgerDir::new(data.data).open()?;
             let state = state_at(&ledger, &as_of)?;
             let now = now_of(&as_of, &state)?;
             let cases: Vec<_> = state
@@ -414,7 +459,7 @@ fn case(c: CaseCmd) -> anyhow::Result<()> {
             json,
         } => {
             let id = parse_case(&case)?;
-            let ledger = LedgerDir::new(data.data).open(Config::default())?;
+            let ledger = LedgerDir::new(data.data).open()?;
             let state = state_at(&ledger, &as_of)?;
             let c = state
                 .cases
@@ -446,7 +491,7 @@ fn proof(p: ProofCmd) -> anyhow::Result<()> {
             size,
             json,
         } => {
-            let ledger = LedgerDir::new(data.data).open(Config::default())?;
+            let ledger = LedgerDir::new(data.data).open()?;
             let size = match size {
                 Some(s) => s,
                 None => default_size(&ledger)?,
@@ -480,7 +525,7 @@ fn proof(p: ProofCmd) -> anyhow::Result<()> {
             to,
             json,
         } => {
-            let ledger = LedgerDir::new(data.data).open(Config::default())?;
+            let ledger = LedgerDir::new(data.data).open()?;
             let to = match to {
                 Some(t) => t,
                 None => default_size(&ledger)?,
@@ -514,7 +559,7 @@ fn proof(p: ProofCmd) -> anyhow::Result<()> {
 fn checkpoint(c: CheckpointCmd, pass: &keys::Passphrase) -> anyhow::Result<ExitCode> {
     match c {
         CheckpointCmd::Show { data, size, json } => {
-            let ledger = LedgerDir::new(data.data).open(Config::default())?;
+            let ledger = LedgerDir::new(data.data).open()?;
             let note = match size {
                 Some(s) => ledger
                     .checkpoint(s)?
@@ -538,7 +583,7 @@ fn checkpoint(c: CheckpointCmd, pass: &keys::Passphrase) -> anyhow::Result<ExitC
             }
         }
         CheckpointCmd::Sign { data } => {
-            let ledger = LedgerDir::new(data.data).open(Config::default())?;
+            let ledger = LedgerDir::new(data.data).open()?;
             print!("{}", ledger.checkpoint_now().map_err(|e| anyhow!("{e}"))?);
         }
         CheckpointCmd::Cosign {
@@ -547,7 +592,7 @@ fn checkpoint(c: CheckpointCmd, pass: &keys::Passphrase) -> anyhow::Result<ExitC
             name,
         } => {
             let key = keys::load(&witness_key, pass)?;
-            let ledger = LedgerDir::new(data.data).open(Config::default())?;
+            let ledger = LedgerDir::new(data.data).open()?;
             let id = AuthorityId::new(name.clone())?;
             let registered = ledger.with_state(|s| {
                 s.authority(&id)
@@ -608,7 +653,7 @@ fn checkpoint(c: CheckpointCmd, pass: &keys::Passphrase) -> anyhow::Result<ExitC
 
 fn export(dir: &LedgerDir, out: &Path) -> anyhow::Result<()> {
     let started = Instant::now();
-    let ledger = dir.open(Config::default())?;
+    let ledger = dir.open()?;
     let (n, cps) = crate::ops::write_export(&ledger, &dir.checkpoint_vkeys()?, out)?;
     println!(
         "exported {n} records and {cps} checkpoints to {} in {:.1?}",
@@ -709,7 +754,7 @@ fn import(
         .collect();
     dir.set_history_keys(&foreign)?;
     // Open it as the engine will, which re-checks the store and replays the rules.
-    let ledger = dir.open(Config::default())?;
+    let ledger = dir.open()?;
     println!(
         "imported {} records and {} checkpoints into {} in {:.1?}; ledger {}",
         verified.size,
@@ -727,7 +772,7 @@ fn import(
 
 fn bundle(dir: &LedgerDir, case: &str, out: &Path) -> anyhow::Result<()> {
     let id = parse_case(case)?;
-    let ledger = dir.open(Config::default())?;
+    let ledger = dir.open()?;
     let made = ledger.evidence_bundle(&id)?;
     std::fs::write(out, made.bundle.to_bytes()?)
         .with_context(|| format!("cannot write {}", out.display()))?;

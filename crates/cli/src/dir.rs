@@ -134,11 +134,52 @@ impl LedgerDir {
         Ledger::create(store, genesis, node_key, config).map_err(Into::into)
     }
 
+    fn leader_path(&self) -> PathBuf {
+        self.root.join("leader.vkey")
+    }
+
+    /// The pinned checkpoint key of the leader, if this directory is a follower's copy.
+    pub fn leader_vkey(&self) -> anyhow::Result<Option<String>> {
+        match std::fs::read_to_string(self.leader_path()) {
+            Ok(t) => Ok(Some(t.trim().to_owned())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e).with_context(|| format!("cannot read {}", self.leader_path().display())),
+        }
+    }
+
+    /// Marks this directory as a follower's copy of the leader whose key is `vkey`.
+    pub fn set_leader_vkey(&self, vkey: &str) -> anyhow::Result<()> {
+        std::fs::write(self.leader_path(), format!("{vkey}\n"))
+            .with_context(|| format!("cannot write {}", self.leader_path().display()))?;
+        self.set_history_keys(&[vkey.to_owned()])
+    }
+
+    /// The engine settings for this directory: a follower's copy never signs checkpoints
+    /// of its own (they would replace the leader's).
+    pub fn config(&self) -> anyhow::Result<Config> {
+        Ok(Config {
+            sign_checkpoints: self.leader_vkey()?.is_none(),
+            ..Config::default()
+        })
+    }
+
     /// Opens the ledger (checks the store, replays every record through the rules).
-    pub fn open(&self, config: Config) -> anyhow::Result<Ledger<SledStore>> {
+    pub fn open(&self) -> anyhow::Result<Ledger<SledStore>> {
         self.require()?;
         let store = SledStore::open(self.store_path())?;
-        Ok(Ledger::open(store, self.node_key()?, config)?)
+        Ok(Ledger::open(store, self.node_key()?, self.config()?)?)
+    }
+
+    /// Opens a follower's copy, or starts an empty one to be filled by replication.
+    pub fn open_or_empty(&self, rng: &mut OsRng) -> anyhow::Result<Ledger<SledStore>> {
+        if self.exists() && SledStore::open(self.store_path())?.size()? > 0 {
+            return self.open();
+        }
+        if !self.root.join("node.pem").exists() {
+            self.prepare(None, rng)?;
+        }
+        let store = SledStore::open(self.store_path())?;
+        Ok(Ledger::empty(store, self.node_key()?, self.config()?)?)
     }
 
     /// Opens (creating) the store of a directory made by [`LedgerDir::prepare`], for an

@@ -18,6 +18,7 @@ mod demo;
 mod dir;
 mod files;
 mod keys;
+mod net;
 mod ops;
 mod show;
 
@@ -102,8 +103,16 @@ enum Command {
     },
     /// Sign an event described in a TOML or JSON file and append it; prints the receipt.
     Submit {
-        #[command(flatten)]
-        data: Data,
+        /// The ledger directory (an embedded ledger).
+        #[arg(long, short = 'd', value_name = "DIR", env = "COOPLEDGER_DATA", required_unless_present = "node")]
+        data: Option<PathBuf>,
+        /// Submit to a running node instead (http://HOST:PORT); the receipt is checked
+        /// against the node's key.
+        #[arg(long, value_name = "URL", conflicts_with = "data")]
+        node: Option<String>,
+        /// A PEM certificate to trust for the node's TLS (a self-signed node).
+        #[arg(long, value_name = "FILE")]
+        ca_cert: Option<PathBuf>,
         /// The event file.
         event: PathBuf,
         /// The signer's private key (instead of the file's `key`).
@@ -200,6 +209,54 @@ enum Command {
         /// No progress bar.
         #[arg(long)]
         quiet: bool,
+    },
+    /// Serve a ledger over HTTP (docs/API.md) until interrupted.
+    Serve {
+        #[command(flatten)]
+        data: Data,
+        /// Address to listen on (loopback by default; port 0 picks a free port).
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: String,
+        /// TLS certificate chain (PEM); with --tls-key, serve HTTPS.
+        #[arg(long, value_name = "FILE", requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// TLS private key (PEM).
+        #[arg(long, value_name = "FILE", requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
+        /// Accept signed reads made within this many seconds of the node's clock.
+        #[arg(long, default_value_t = 300)]
+        skew_secs: u64,
+    },
+    /// Keep a verified copy of a leader's ledger, cosign its checkpoints as a witness, and
+    /// stop with evidence if the leader ever rewrites its history.
+    Follow {
+        /// The leader's address (http://HOST:PORT).
+        #[arg(long, value_name = "URL")]
+        leader: String,
+        #[command(flatten)]
+        data: Data,
+        /// The witness's private key (registered in the ledger as a witness).
+        #[arg(long, value_name = "KEY")]
+        witness_key: PathBuf,
+        /// The witness's registered id.
+        #[arg(long)]
+        name: String,
+        /// The leader's checkpoint key (vkey text or a file); without it the key the leader
+        /// states on first contact is pinned in DIR/leader.vkey.
+        #[arg(long, value_name = "VKEY")]
+        leader_key: Option<String>,
+        /// Also serve reads of the copy on this address.
+        #[arg(long)]
+        listen: Option<String>,
+        /// Seconds between checks of the leader's checkpoint.
+        #[arg(long, default_value_t = 1.0)]
+        poll_secs: f64,
+        /// One round (catch up, check and cosign the latest checkpoint), then exit.
+        #[arg(long)]
+        once: bool,
+        /// A PEM certificate to trust for the leader's TLS.
+        #[arg(long, value_name = "FILE")]
+        ca_cert: Option<PathBuf>,
     },
     /// Run the whole story on an embedded ledger: constitute the Agreement, 1,000+ cases
     /// of every kind, refused violations, an auditor's verification, a dispute replayed.

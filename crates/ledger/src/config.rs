@@ -13,6 +13,9 @@ pub struct Config {
     pub node_name: String,
     /// Submissions waiting for the writer before `submit` blocks (back-pressure).
     pub queue: usize,
+    /// Whether this node signs checkpoints of its own (a leader does; a follower stores
+    /// the leader's checkpoints and must not overwrite them with its own).
+    pub sign_checkpoints: bool,
 }
 
 impl Default for Config {
@@ -23,6 +26,7 @@ impl Default for Config {
             checkpoint_interval: Duration::from_secs(5),
             node_name: "coopledger-node".into(),
             queue: 65_536,
+            sign_checkpoints: true,
         }
     }
 }

@@ -254,6 +254,14 @@ fn process<S: Store>(shared: &Shared<S>, submits: Vec<(SignedEvent, Decoded, Rep
 
 /// Signs and stores a checkpoint of the current head; returns the note.
 pub(crate) fn checkpoint<S: Store>(shared: &Shared<S>) -> Result<String, String> {
+    if !shared.config.sign_checkpoints {
+        // A follower: its checkpoints are the leader's, stored as they are verified.
+        return match shared.log.latest_checkpoint() {
+            Ok(Some((_, note))) => Ok(note),
+            Ok(None) => Err("no checkpoint yet".into()),
+            Err(e) => Err(e.to_string()),
+        };
+    }
     let Some(ledger_id) = shared.ledger_id() else {
         return Err("the ledger has no genesis yet".into());
     };

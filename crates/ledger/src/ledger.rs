@@ -225,6 +225,57 @@ impl<S: Store + 'static> Ledger<S> {
         Ok((ledger, receipt))
     }
 
+    /// An empty ledger to be filled by replication ([`Ledger::replicate`]): a follower's
+    /// copy of another node's ledger, record for record.
+    pub fn empty(store: S, node_key: SecretKey, config: Config) -> Result<Ledger<S>, LedgerError> {
+        let log = Log::open(store)?;
+        if log.head()?.size != 0 {
+            return Err(LedgerError::Setup(
+                "the store already holds a ledger; open it instead".into(),
+            ));
+        }
+        Ok(Ledger::start(log, State::default(), node_key, config))
+    }
+
+    /// Appends records sequenced by another node (a follower's replication), after the
+    /// caller verified them (coop-verify): they are checked again here — linked, in
+    /// order, allowed by the rules — folded into the state and written durably. On error
+    /// nothing is written.
+    pub fn replicate(&self, records: Vec<SealedRecord>) -> Result<(), LedgerError> {
+        if records.is_empty() {
+            return Ok(());
+        }
+        let mut state = self
+            .shared
+            .state
+            .write()
+            .map_err(|_| LedgerError::BadQuery("state lock poisoned".into()))?;
+        // Judge the whole batch on a copy: a refusal must leave the state as it was.
+        let mut next = state.clone();
+        for r in &records {
+            next.step(&r.record)
+                .map_err(|violation| LedgerError::InvalidHistory {
+                    seq: r.record.seq,
+                    violation,
+                })?;
+        }
+        self.shared.log.append_records(records)?;
+        self.shared.set_ledger_id(next.ledger_id);
+        *state = next;
+        Ok(())
+    }
+
+    /// Stores a checkpoint note of another node (a follower keeping the leader's
+    /// checkpoints) after the caller verified it; the store checks that its body matches
+    /// the records.
+    pub fn store_foreign_checkpoint(&self, note: &str) -> Result<(), LedgerError> {
+        self.shared
+            .log
+            .put_checkpoint(note)
+            .map_err(|e| LedgerError::BadQuery(e.to_string()))?;
+        Ok(())
+    }
+
     /// Opens an existing ledger: checks the store (coop-store), that the latest
     /// checkpoint is signed by `node_key`, the signatures of every record after it, and
     /// replays every record through the Agreement's rules to rebuild the state.

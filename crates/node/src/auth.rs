@@ -148,11 +148,20 @@ pub fn parse(input: &str, signature: &str) -> Result<(SignedParams, Signature), 
     ))
 }
 
+/// The signed parts of a request.
+#[derive(Clone, Copy, Debug)]
+pub struct Request<'a> {
+    /// `GET`, `POST`...
+    pub method: &'a str,
+    /// The path, e.g. `/v1/cases/ab`.
+    pub path: &'a str,
+    /// The query without `?`, if any.
+    pub query: Option<&'a str>,
+}
+
 /// Verifies the signature over the request with `key`, and the time window.
 pub fn verify(
-    method: &str,
-    path: &str,
-    query: Option<&str>,
+    req: &Request<'_>,
     p: &SignedParams,
     sig: &Signature,
     key: &PublicKey,
@@ -165,7 +174,7 @@ pub fn verify(
             p.created
         )));
     }
-    let base = signature_base(method, path, query, &p.params);
+    let base = signature_base(req.method, req.path, req.query, &p.params);
     key.verify(base.as_bytes(), sig)
         .map_err(|_| unauth(format!("the signature does not verify for {}", p.keyid)))
 }
@@ -214,18 +223,28 @@ mod tests {
         let (input, sig) = sign_request("GET", "/v1/cases/ab", Some("as_of=5"), &id, &key(), 1000, "n1");
         let (p, s) = parse(&input, &sig)?;
         assert_eq!(p.keyid, "KZ-AUDIT");
-        verify("GET", "/v1/cases/ab", Some("as_of=5"), &p, &s, &key().public(), 1010, 300)?;
+        let req = |method, path, query| Request {
+            method,
+            path,
+            query,
+        };
+        let good = req("GET", "/v1/cases/ab", Some("as_of=5"));
+        verify(&good, &p, &s, &key().public(), 1010, 300)?;
         // Another path, query, method, key or time.
-        assert!(verify("GET", "/v1/cases/ac", Some("as_of=5"), &p, &s, &key().public(), 1010, 300).is_err());
-        assert!(verify("GET", "/v1/cases/ab", None, &p, &s, &key().public(), 1010, 300).is_err());
-        assert!(verify("POST", "/v1/cases/ab", Some("as_of=5"), &p, &s, &key().public(), 1010, 300).is_err());
+        for other in [
+            req("GET", "/v1/cases/ac", Some("as_of=5")),
+            req("GET", "/v1/cases/ab", None),
+            req("POST", "/v1/cases/ab", Some("as_of=5")),
+        ] {
+            assert!(verify(&other, &p, &s, &key().public(), 1010, 300).is_err());
+        }
         let other = SecretKey::from_seed(&[4; 32]).public();
-        assert!(verify("GET", "/v1/cases/ab", Some("as_of=5"), &p, &s, &other, 1010, 300).is_err());
-        assert!(verify("GET", "/v1/cases/ab", Some("as_of=5"), &p, &s, &key().public(), 1400, 300).is_err());
+        assert!(verify(&good, &p, &s, &other, 1010, 300).is_err());
+        assert!(verify(&good, &p, &s, &key().public(), 1400, 300).is_err());
         // A different created time inside the signed params breaks the signature.
         let forged = input.replace("created=1000", "created=1350");
         let (p2, s2) = parse(&forged, &sig)?;
-        assert!(verify("GET", "/v1/cases/ab", Some("as_of=5"), &p2, &s2, &key().public(), 1360, 300).is_err());
+        assert!(verify(&good, &p2, &s2, &key().public(), 1360, 300).is_err());
         Ok(())
     }
 

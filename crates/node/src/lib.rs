@@ -1,1 +1,29 @@
-//! placeholder
+//! coop-node: coopledger over the network. The HTTP API (axum on tokio) through which
+//! agencies append and every registered party reads; the client the CLI and agencies
+//! use; and the follower, by which each Party keeps its own verified copy and witnesses
+//! the leader's checkpoints.
+//!
+//! The key design decision: the network adds no trust. An append is authenticated by the
+//! event's own signature and judged by the same engine as an embedded ledger; a read is
+//! authenticated by a signature of the registered key of whoever asks (after RFC 9421),
+//! and limited by its role; and a follower re-verifies every record and checkpoint with
+//! `coop-verify`, exactly as an auditor's offline verifier does, before it appends or
+//! cosigns anything. This is the only crate that knows HTTP and JSON wire types.
+
+pub mod auth;
+pub mod client;
+pub mod follower;
+mod metrics;
+mod node;
+mod server;
+pub mod wire;
+
+pub use client::{Client, ClientError};
+pub use follower::{FollowError, Follower, FollowerConfig};
+pub use node::{Need, Node, NodeConfig, Reader};
+pub use server::{ApiError, Tls, merge_notes, router, run, run_tls};
+
+/// Installs rustls's ring provider as the process default (once; later calls are no-ops).
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}

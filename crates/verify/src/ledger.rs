@@ -273,7 +273,7 @@ fn genesis_ledger_id(chunk: &[Prep]) -> Option<LedgerId> {
 }
 
 /// The in-order part of verification.
-struct Applier<'o> {
+struct Applier {
     state: State,
     frontier: Frontier<Blake3Hasher>,
     chain: Hash,
@@ -285,30 +285,29 @@ struct Applier<'o> {
     /// A chain break at this record, waiting for the next record to tell which of the
     /// two was altered; with the chain hash the broken record itself implies.
     broken: Option<(u64, Hash)>,
-    observer: &'o mut dyn Observer,
 }
 
-impl Applier<'_> {
+impl Applier {
     fn size(&self) -> u64 {
         self.frontier.size()
     }
 
-    fn apply(&mut self, p: Prep) -> Result<(), VerifyError> {
+    fn apply(&mut self, p: Prep, observer: &mut dyn Observer) -> Result<(), VerifyError> {
         match p {
             Prep::Checkpoint(note) => {
                 if self.broken.is_some() {
                     return Ok(());
                 }
                 self.check_checkpoint(&note, false)?;
-                self.observer
+                observer
                     .checkpoint(&note)
                     .map_err(VerifyError::Stopped)
             }
-            Prep::Record(r) => self.record(*r),
+            Prep::Record(r) => self.record(*r, observer),
         }
     }
 
-    fn record(&mut self, p: Prepared) -> Result<(), VerifyError> {
+    fn record(&mut self, p: Prepared, observer: &mut dyn Observer) -> Result<(), VerifyError> {
         let pos = p.pos;
         let sealed = p.sealed.map_err(|e| match e {
             LinkError::Decode { source, .. } => VerifyError::record(
@@ -367,7 +366,7 @@ impl Applier<'_> {
         }
         self.frontier.push(sealed.leaf, |_, _, _| {});
         self.chain = sealed.chain;
-        self.observer
+        observer
             .record(&sealed)
             .map_err(VerifyError::Stopped)?;
         let size = self.size();
@@ -487,7 +486,6 @@ pub fn verify(
         checkpoints: Vec::new(),
         signatures: 0,
         broken: None,
-        observer,
     };
     // Three stages, each on its own thread, joined by short bounded queues (memory is a
     // few chunks whatever the ledger's size): the reader, the preparer (which spreads
@@ -534,9 +532,9 @@ pub fn verify(
         });
         for chunk in prep_rx {
             for p in chunk {
-                applier.apply(p)?;
+                applier.apply(p, observer)?;
             }
-            applier.observer.progress(applier.size(), total);
+            observer.progress(applier.size(), total);
         }
         reader
             .join()
@@ -577,4 +575,106 @@ pub fn verify(
         state: applier.state,
         report,
     })
+}
+
+/// Collects the records that passed, for [`Incremental::feed`].
+struct Collect(Vec<SealedRecord>);
+impl Observer for Collect {
+    fn record(&mut self, r: &SealedRecord) -> Result<(), String> {
+        self.0.push(r.clone());
+        Ok(())
+    }
+}
+
+/// The verifier a batch at a time, for a follower that receives records as they come:
+/// the same checks as [`verify`], in the same order, with the state kept between batches.
+/// After an error, discard it: the history it was checking is not trustworthy.
+#[derive(Debug)]
+pub struct Incremental {
+    applier: Applier,
+}
+
+impl std::fmt::Debug for Applier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Applier")
+            .field("size", &self.frontier.size())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Incremental {
+    /// A verifier at the start of a ledger, trusting `nodes` for checkpoints.
+    pub fn new(nodes: Vec<NoteVerifier>) -> Incremental {
+        Incremental {
+            applier: Applier {
+                state: State::default(),
+                frontier: Frontier::new(),
+                chain: CHAIN_SEED,
+                ledger_id: None,
+                nodes,
+                known: BTreeMap::new(),
+                checkpoints: Vec::new(),
+                signatures: 0,
+                broken: None,
+            },
+        }
+    }
+
+    /// Verifies the next records (canonical bytes, continuing at [`Incremental::size`])
+    /// on all cores, and returns them sealed, in order.
+    pub fn feed(&mut self, records: Vec<Vec<u8>>) -> Result<Vec<SealedRecord>, VerifyError> {
+        let a = &mut self.applier;
+        let items = records.into_iter().map(Item::Record).collect();
+        let prepared = prepare(items, a.frontier.size(), a.ledger_id);
+        let mut out = Collect(Vec::new());
+        for p in prepared {
+            a.apply(p, &mut out)?;
+        }
+        if let Some((k, _)) = a.broken {
+            return Err(VerifyError::record(
+                k,
+                format!(
+                    "the record does not link to record {}: the history is not the one verified so far",
+                    k.saturating_sub(1)
+                ),
+            ));
+        }
+        Ok(out.0)
+    }
+
+    /// Checks a checkpoint at the current size, as [`verify`] does (node signature,
+    /// ledger, root, chain head, registered witnesses' cosignatures).
+    pub fn checkpoint(&mut self, note: &str) -> Result<CheckpointSeen, VerifyError> {
+        self.applier.check_checkpoint(note, false)?;
+        self.applier
+            .checkpoints
+            .last()
+            .cloned()
+            .ok_or_else(|| VerifyError::Input("the checkpoint was not recorded".into()))
+    }
+
+    /// Records verified so far.
+    pub fn size(&self) -> u64 {
+        self.applier.frontier.size()
+    }
+
+    /// Merkle root of the records verified so far.
+    pub fn root(&self) -> Hash {
+        self.applier.frontier.root()
+    }
+
+    /// Chain hash after the last record verified.
+    pub fn chain_head(&self) -> Hash {
+        self.applier.chain
+    }
+
+    /// The ledger id, once the genesis is verified.
+    pub fn ledger_id(&self) -> Option<LedgerId> {
+        self.applier.ledger_id
+    }
+
+    /// The state after the records verified so far.
+    pub fn state(&self) -> &State {
+        &self.applier.state
+    }
 }

@@ -27,6 +27,7 @@ pub use bundle::{
 pub use error::VerifyError;
 pub use export::{EXPORT_MAGIC, ExportReader, ExportWriter};
 pub use ledger::{
-    CheckpointSeen, Item, Observer, Options, Quiet, Source, Verified, verify, verify_by_any,
+    CheckpointSeen, Incremental, Item, Observer, Options, Quiet, Source, Verified, verify,
+    verify_by_any,
 };
 pub use witness::registered as registered_witnesses;

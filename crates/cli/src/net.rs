@@ -1,0 +1,278 @@
+//! The commands that talk over the network: `serve`, `follow`, and `submit --node`.
+
+use crate::cmd::{REFUSED, VERIFY_FAILED, read_vkey};
+use crate::dir::LedgerDir;
+use crate::files::{self, Context, EventFile};
+use crate::keys::{self, OsRng, Passphrase};
+use anyhow::{Context as _, anyhow};
+use coop_core::{AuthorityId, CaseId, LedgerId};
+use coop_node::{Client, ClientError, FollowError, Follower, FollowerConfig, Node, NodeConfig, Tls};
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+/// Resolves when the process is asked to stop (Ctrl-C or SIGTERM).
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        let term = async {
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(mut s) => {
+                    s.recv().await;
+                }
+                Err(_) => std::future::pending::<()>().await,
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {},
+            _ = term => {},
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+fn announce(scheme: &str, addr: std::net::SocketAddr, node: &Node) {
+    println!("coopledger node listening on {scheme}://{addr}");
+    println!(
+        "ledger {}; node checkpoint key {}",
+        node.ledger()
+            .ledger_id()
+            .map_or("(none yet)".to_owned(), |l| l.to_string()),
+        node.ledger().node_verifier().to_vkey()
+    );
+    let _ = std::io::stdout().flush();
+}
+
+/// `coopledger serve`.
+pub fn serve(
+    dir: &LedgerDir,
+    listen: &str,
+    tls: Option<(&Path, &Path)>,
+    skew_secs: u64,
+) -> anyhow::Result<ExitCode> {
+    let ledger = dir.open()?;
+    let node = Node::new(
+        ledger,
+        NodeConfig {
+            skew_secs,
+            ..NodeConfig::default()
+        },
+    );
+    let rt = runtime()?;
+    rt.block_on(async {
+        match tls {
+            None => {
+                let listener = tokio::net::TcpListener::bind(listen)
+                    .await
+                    .with_context(|| format!("cannot listen on {listen}"))?;
+                announce("http", listener.local_addr()?, &node);
+                coop_node::run(listener, node.clone(), stop_signal()).await?;
+            }
+            Some((cert, key)) => {
+                let tls = Tls {
+                    cert_pem: std::fs::read(cert)
+                        .with_context(|| format!("cannot read {}", cert.display()))?,
+                    key_pem: std::fs::read(key)
+                        .with_context(|| format!("cannot read {}", key.display()))?,
+                };
+                let listener = std::net::TcpListener::bind(listen)
+                    .with_context(|| format!("cannot listen on {listen}"))?;
+                announce("https", listener.local_addr()?, &node);
+                coop_node::run_tls(listener, node.clone(), tls, stop_signal()).await?;
+            }
+        }
+        anyhow::Ok(())
+    })?;
+    drop(rt);
+    eprintln!("stopped");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `coopledger submit --node URL`.
+pub fn submit(
+    url: &str,
+    ca_cert: Option<&Path>,
+    event: &Path,
+    key: Option<&Path>,
+    json: bool,
+    pass: &Passphrase,
+) -> anyhow::Result<ExitCode> {
+    let mut rng = OsRng::new()?;
+    let file: EventFile = files::read(event)?;
+    let ca = ca_cert.map(std::fs::read).transpose()?;
+    let anonymous = Client::new(url, None, ca.as_deref())?;
+    let info = anonymous.info()?;
+    let ledger = info.ledger_id.map(LedgerId);
+    let node_key = read_vkey(&info.node_vkey)?;
+    // The author reads its own case's version with a request signed by its own key.
+    let key_path = match (key, &file.key) {
+        (Some(k), _) => k.to_path_buf(),
+        (None, Some(k)) => event.parent().unwrap_or(Path::new(".")).join(k),
+        (None, None) => anyhow::bail!("the event file names no key: add `key = \"...\"` or give --key"),
+    };
+    let signer = Arc::new(keys::load(&key_path, pass)?);
+    let reader = Client::new(url, Some((file.signer.clone(), signer)), ca.as_deref())?;
+    let versions = |c: &CaseId| -> Option<u64> {
+        reader
+            .read(&format!("/v1/cases/{c}"), None)
+            .ok()
+            .and_then(|v| v["case"]["version"].as_u64())
+    };
+    let ctx = Context {
+        ledger,
+        case_version: &versions,
+    };
+    let base = event.parent().unwrap_or(Path::new("."));
+    let signed = file.sign(&ctx, Some(&key_path), base, pass, &mut rng)?;
+    match anonymous.submit_checked(&signed, &node_key.key) {
+        Ok(r) => {
+            if json {
+                println!("{}", serde_json::to_string_pretty(&r)?);
+            } else {
+                println!("appended at record {} (receipt checked against the node's key)", r.seq);
+                println!("  event id    {}", r.event_id);
+                println!("  event hash  {}", r.event_hash);
+                println!("  leaf        {}", r.leaf);
+                println!("  chain       {}", r.chain);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(ClientError::Refused { message, .. }) => {
+            eprintln!("refused: {message}");
+            Ok(ExitCode::from(REFUSED))
+        }
+        Err(ClientError::Http { status, message, .. }) if (400..500).contains(&status) => {
+            eprintln!("{message}");
+            Ok(ExitCode::from(REFUSED))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Arguments of `coopledger follow`.
+pub struct FollowArgs {
+    pub leader: String,
+    pub dir: LedgerDir,
+    pub witness_key: PathBuf,
+    pub name: String,
+    pub leader_key: Option<String>,
+    pub listen: Option<String>,
+    pub poll_secs: f64,
+    pub once: bool,
+    pub ca_cert: Option<PathBuf>,
+    pub pass: Passphrase,
+}
+
+/// `coopledger follow`.
+pub fn follow(a: FollowArgs) -> anyhow::Result<ExitCode> {
+    let mut rng = OsRng::new()?;
+    let witness = Arc::new(keys::load(&a.witness_key, &a.pass)?);
+    let name = AuthorityId::new(a.name.clone())?;
+    let ca = a.ca_cert.as_deref().map(std::fs::read).transpose()?;
+    let client = Client::new(&a.leader, Some((name.clone(), witness.clone())), ca.as_deref())?;
+    // The leader's key: given, or pinned on first contact and held to afterwards.
+    let stated = client
+        .info()
+        .with_context(|| format!("cannot reach the leader at {}", a.leader))?
+        .node_vkey;
+    let pinned = match (&a.leader_key, a.dir.leader_vkey()?) {
+        (Some(k), _) => read_vkey(k)?,
+        (None, Some(p)) => read_vkey(&p)?,
+        (None, None) => {
+            eprintln!("pinning the leader's checkpoint key on first contact: {stated}");
+            read_vkey(&stated)?
+        }
+    };
+    if let Some(p) = a.dir.leader_vkey()?
+        && read_vkey(&p)? != pinned
+    {
+        anyhow::bail!(
+            "this copy follows the leader with key {p}; --leader-key names another; use another directory"
+        );
+    }
+    if read_vkey(&stated)? != pinned {
+        eprintln!(
+            "WARNING: the leader now states the key {stated}, not the pinned {}; its checkpoints will be refused",
+            pinned.to_vkey()
+        );
+    }
+    let ledger = {
+        // Mark the copy a follower's before its engine starts, so it never signs checkpoints.
+        if !a.dir.exists() {
+            a.dir.prepare(None, &mut rng)?;
+        }
+        a.dir.set_leader_vkey(&pinned.to_vkey())?;
+        a.dir.open_or_empty(&mut rng)?
+    };
+    let node = Node::follower(ledger, NodeConfig::default(), a.leader.clone());
+    let config = FollowerConfig {
+        leader_key: pinned,
+        witness: (name, witness),
+        evidence_dir: a.dir.path().to_path_buf(),
+        poll: Duration::from_secs_f64(a.poll_secs.max(0.05)),
+        page: 1000,
+    };
+    let mut follower = Follower::new(node.clone(), client, config)?;
+    let stop = Arc::new(AtomicBool::new(false));
+    let rt = runtime()?;
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    if let Some(listen) = &a.listen {
+        let listener = rt
+            .block_on(tokio::net::TcpListener::bind(listen))
+            .with_context(|| format!("cannot listen on {listen}"))?;
+        announce("http", listener.local_addr()?, &node);
+        let n = node.clone();
+        rt.spawn(async move {
+            let _ = coop_node::run(listener, n, async {
+                let _ = rx.await;
+            })
+            .await;
+        });
+    }
+    let s = stop.clone();
+    rt.spawn(async move {
+        stop_signal().await;
+        s.store(true, Ordering::Relaxed);
+    });
+    let outcome = if a.once {
+        follower.step().map(|_| ())
+    } else {
+        follower.run(&stop)
+    };
+    let _ = tx.send(());
+    rt.shutdown_timeout(Duration::from_secs(5));
+    let size = follower.size();
+    drop(follower);
+    drop(node);
+    match outcome {
+        Ok(()) => {
+            println!(
+                "following: {size} records verified and copied{}",
+                match &a.once {
+                    true => String::new(),
+                    false => "; stopped".into(),
+                }
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e @ (FollowError::Fork { .. } | FollowError::Invalid { .. })) => {
+            eprintln!("STOPPED: {e}");
+            eprintln!("the copy in {} holds the {size} records verified before it", a.dir.path().display());
+            Ok(ExitCode::from(VERIFY_FAILED))
+        }
+        Err(e) => Err(anyhow!("{e}")),
+    }
+}

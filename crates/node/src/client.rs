@@ -1,0 +1,331 @@
+//! The client that agencies, witnesses and the CLI use to talk to a node: submit signed
+//! events, read with signed requests, follow the live stream, and check what the node
+//! says (receipts, proofs) instead of trusting it. Blocking: callers are command-line
+//! tools and the follower's own thread.
+
+use crate::auth;
+use crate::wire::{CheckpointJson, ConsistencyJson, ErrorBody, InclusionJson, InfoJson, RecordJson, RecordsPage};
+use coop_core::checkpoint::{Checkpoint, NoteVerifier, verify_checkpoint};
+use coop_core::merkle::{Blake3Hasher, verify_consistency, verify_inclusion};
+use coop_core::{AuthorityId, PublicKey, Receipt, SecretKey, SignedEvent};
+use std::io::BufRead as _;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// What went wrong talking to a node.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// The node refused the event under the Agreement (HTTP 422); nothing was written.
+    /// Fix the event.
+    #[error("refused: {message}")]
+    Refused {
+        /// The clause, e.g. `Art. 7.2`.
+        clause: Option<String>,
+        /// In words.
+        message: String,
+    },
+    /// The node answered with another error status; the body says why.
+    #[error("the node answered {status} ({error}): {message}")]
+    Http {
+        /// HTTP status.
+        status: u16,
+        /// The error word of the body.
+        error: String,
+        /// In words.
+        message: String,
+    },
+    /// The node could not be reached or the answer could not be read. Retry later.
+    #[error("cannot talk to the node: {0}")]
+    Transport(String),
+    /// The node's answer does not verify (receipt signature, proof). Do not trust it.
+    #[error("the node's answer does not verify: {0}")]
+    Unverified(String),
+}
+
+fn transport(e: impl std::fmt::Display) -> ClientError {
+    ClientError::Transport(e.to_string())
+}
+
+/// A client of one node. Cheap to clone.
+#[derive(Clone)]
+pub struct Client {
+    http: reqwest::blocking::Client,
+    streaming: reqwest::blocking::Client,
+    base: String,
+    signer: Option<(AuthorityId, Arc<SecretKey>)>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("base", &self.base)
+            .field("signer", &self.signer.as_ref().map(|(id, _)| id))
+            .finish()
+    }
+}
+
+fn nonce() -> Result<String, ClientError> {
+    let mut n = [0u8; 16];
+    getrandom::fill(&mut n).map_err(|e| transport(format!("no randomness for a nonce: {e}")))?;
+    Ok(hex::encode(n))
+}
+
+fn now_secs() -> u64 {
+    crate::node::now_secs()
+}
+
+impl Client {
+    /// A client of the node at `base` (`http://127.0.0.1:8080`); `signer` signs reads.
+    /// `root_pem` adds a trusted certificate (a node with a self-signed TLS certificate).
+    pub fn new(
+        base: &str,
+        signer: Option<(AuthorityId, Arc<SecretKey>)>,
+        root_pem: Option<&[u8]>,
+    ) -> Result<Client, ClientError> {
+        crate::install_crypto_provider();
+        let build = |timeout: Option<Duration>| -> Result<reqwest::blocking::Client, ClientError> {
+            let mut b = reqwest::blocking::Client::builder()
+                .timeout(timeout)
+                .connect_timeout(Duration::from_secs(10))
+                .no_proxy();
+            if let Some(pem) = root_pem {
+                b = b.add_root_certificate(reqwest::Certificate::from_pem(pem).map_err(transport)?);
+            }
+            b.build().map_err(transport)
+        };
+        Ok(Client {
+            http: build(Some(Duration::from_secs(60)))?,
+            streaming: build(None)?,
+            base: base.trim_end_matches('/').to_owned(),
+            signer,
+        })
+    }
+
+    fn get(&self, client: &reqwest::blocking::Client, path: &str, query: Option<&str>) -> Result<reqwest::blocking::Response, ClientError> {
+        let url = match query {
+            Some(q) => format!("{}{path}?{q}", self.base),
+            None => format!("{}{path}", self.base),
+        };
+        let mut req = client.get(url);
+        if let Some((id, key)) = &self.signer {
+            let (input, sig) = auth::sign_request("GET", path, query, id, key, now_secs(), &nonce()?);
+            req = req.header(auth::SIGNATURE_INPUT, input).header(auth::SIGNATURE, sig);
+        }
+        let resp = req.send().map_err(transport)?;
+        check(resp)
+    }
+
+    fn get_json<T: serde::de::DeserializeOwned>(&self, path: &str, query: Option<&str>) -> Result<T, ClientError> {
+        self.get(&self.http, path, query)?.json().map_err(transport)
+    }
+
+    /// The node's address.
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    /// Any signed GET, as JSON (cases, register, report, authorities...).
+    pub fn read(&self, path: &str, query: Option<&str>) -> Result<serde_json::Value, ClientError> {
+        self.get_json(path, query)
+    }
+
+    /// Any signed GET, as bytes (an evidence bundle).
+    pub fn read_bytes(&self, path: &str, query: Option<&str>) -> Result<Vec<u8>, ClientError> {
+        Ok(self.get(&self.http, path, query)?.bytes().map_err(transport)?.to_vec())
+    }
+
+    /// Who the node is (unsigned).
+    pub fn info(&self) -> Result<InfoJson, ClientError> {
+        let resp = self.http.get(format!("{}/v1/info", self.base)).send().map_err(transport)?;
+        check(resp)?.json().map_err(transport)
+    }
+
+    /// Appends a signed event; the node answers only once it is durable.
+    pub fn submit(&self, event: &SignedEvent) -> Result<Receipt, ClientError> {
+        let bytes = event.to_bytes().map_err(|e| transport(format!("cannot encode the event: {e}")))?;
+        let resp = self
+            .http
+            .post(format!("{}/v1/events", self.base))
+            .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
+            .body(bytes)
+            .send()
+            .map_err(transport)?;
+        check(resp)?.json().map_err(transport)
+    }
+
+    /// [`Client::submit`], then checks the receipt: signed by `node`, for this event.
+    pub fn submit_checked(&self, event: &SignedEvent, node: &PublicKey) -> Result<Receipt, ClientError> {
+        let r = self.submit(event)?;
+        check_receipt(&r, event, node)?;
+        Ok(r)
+    }
+
+    /// A page of records from `from`.
+    pub fn records(&self, from: u64, limit: u64) -> Result<RecordsPage, ClientError> {
+        self.get_json("/v1/records", Some(&format!("from={from}&limit={limit}")))
+    }
+
+    /// The latest checkpoint, if any.
+    pub fn latest_checkpoint(&self) -> Result<Option<CheckpointJson>, ClientError> {
+        match self.get_json("/v1/checkpoints/latest", None) {
+            Ok(c) => Ok(Some(c)),
+            Err(ClientError::Http { status: 404, .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The checkpoint at `size`.
+    pub fn checkpoint(&self, size: u64) -> Result<CheckpointJson, ClientError> {
+        self.get_json(&format!("/v1/checkpoints/{size}"), None)
+    }
+
+    /// Posts a witness's cosigned checkpoint note.
+    pub fn post_cosignature(&self, size: u64, note: &str) -> Result<CheckpointJson, ClientError> {
+        let resp = self
+            .http
+            .post(format!("{}/v1/checkpoints/{size}/cosignatures", self.base))
+            .header(reqwest::header::CONTENT_TYPE, "text/plain; charset=utf-8")
+            .body(note.to_owned())
+            .send()
+            .map_err(transport)?;
+        check(resp)?.json().map_err(transport)
+    }
+
+    /// An inclusion proof of record `seq` in the tree of `size` records.
+    pub fn inclusion(&self, seq: u64, size: u64) -> Result<InclusionJson, ClientError> {
+        self.get_json("/v1/proofs/inclusion", Some(&format!("seq={seq}&size={size}")))
+    }
+
+    /// A consistency proof between two sizes.
+    pub fn consistency(&self, from: u64, to: u64) -> Result<ConsistencyJson, ClientError> {
+        self.get_json("/v1/proofs/consistency", Some(&format!("from={from}&to={to}")))
+    }
+
+    /// Proves that `receipt`'s record is in the ledger the node's latest checkpoint
+    /// states: the checkpoint verifies with `node`, and the inclusion proof against its
+    /// root. Returns the checkpoint.
+    pub fn prove_included(&self, receipt: &Receipt, node: &NoteVerifier) -> Result<Checkpoint, ClientError> {
+        let cp = self
+            .latest_checkpoint()?
+            .ok_or_else(|| ClientError::Unverified("the node has no checkpoint yet".into()))?;
+        let cp = verify_checkpoint(&cp.note, node, &[])
+            .map_err(|e| ClientError::Unverified(format!("checkpoint: {e}")))?
+            .checkpoint;
+        if receipt.seq >= cp.size {
+            return Err(ClientError::Unverified(format!(
+                "the latest checkpoint ({}) does not cover record {} yet",
+                cp.size, receipt.seq
+            )));
+        }
+        let p = self.inclusion(receipt.seq, cp.size)?;
+        if p.leaf != receipt.leaf {
+            return Err(ClientError::Unverified("the proof is for another leaf".into()));
+        }
+        verify_inclusion::<Blake3Hasher>(receipt.seq, cp.size, &receipt.leaf, &p.proof, &cp.root)
+            .map_err(|e| ClientError::Unverified(format!("inclusion proof: {e}")))?;
+        Ok(cp)
+    }
+
+    /// Checks that the tree of `old` extends into that of `new` (both verified checkpoints).
+    pub fn prove_consistent(&self, old: &Checkpoint, new: &Checkpoint) -> Result<(), ClientError> {
+        if old.size == 0 || old.size == new.size {
+            return if old.size == new.size && old.root != new.root {
+                Err(ClientError::Unverified("two checkpoints of one size with different roots".into()))
+            } else {
+                Ok(())
+            };
+        }
+        let p = self.consistency(old.size, new.size)?;
+        verify_consistency::<Blake3Hasher>(old.size, new.size, &old.root, &new.root, &p.proof)
+            .map_err(|e| ClientError::Unverified(format!("consistency proof: {e}")))
+    }
+
+    /// Follows the live stream from `from`: every record, then each new one as it lands.
+    /// The iterator ends when the node closes the stream.
+    pub fn stream(&self, from: u64) -> Result<Stream, ClientError> {
+        let resp = self.get(&self.streaming, "/v1/stream", Some(&format!("from={from}")))?;
+        Ok(Stream {
+            lines: std::io::BufReader::new(resp),
+        })
+    }
+}
+
+/// Checks a receipt against the event it is for.
+pub fn check_receipt(r: &Receipt, event: &SignedEvent, node: &PublicKey) -> Result<(), ClientError> {
+    r.verify(node)
+        .map_err(|e| ClientError::Unverified(format!("receipt signature: {e}")))?;
+    let hash = event
+        .event_hash()
+        .map_err(|e| ClientError::Unverified(e.to_string()))?;
+    if r.event_id != event.body.event_id || r.event_hash != hash {
+        return Err(ClientError::Unverified("the receipt is for another event".into()));
+    }
+    Ok(())
+}
+
+/// Turns an error status into a [`ClientError`] with the node's explanation.
+fn check(resp: reqwest::blocking::Response) -> Result<reqwest::blocking::Response, ClientError> {
+    let status = resp.status();
+    if status.is_success() {
+        return Ok(resp);
+    }
+    let text = resp.text().unwrap_or_default();
+    let body: Option<ErrorBody> = serde_json::from_str(&text).ok();
+    Err(match body {
+        Some(b) if status.as_u16() == 422 => ClientError::Refused {
+            clause: b.clause,
+            message: b.message,
+        },
+        Some(b) => ClientError::Http {
+            status: status.as_u16(),
+            error: b.error,
+            message: b.message,
+        },
+        None => ClientError::Http {
+            status: status.as_u16(),
+            error: "unknown".into(),
+            message: text,
+        },
+    })
+}
+
+/// The records of a live stream (server-sent events).
+pub struct Stream {
+    lines: std::io::BufReader<reqwest::blocking::Response>,
+}
+
+impl std::fmt::Debug for Stream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Stream").finish_non_exhaustive()
+    }
+}
+
+impl Iterator for Stream {
+    type Item = Result<RecordJson, ClientError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let mut data = String::new();
+        loop {
+            let mut line = String::new();
+            match self.lines.read_line(&mut line) {
+                Ok(0) => return None,
+                Ok(_) => {}
+                Err(e) => return Some(Err(transport(e))),
+            }
+            let line = line.trim_end_matches(['\n', '\r']);
+            if line.is_empty() {
+                if data.is_empty() {
+                    continue; // a keep-alive or an event without data
+                }
+                return Some(serde_json::from_str(&data).map_err(transport));
+            }
+            if let Some(d) = line.strip_prefix("data:") {
+                if !data.is_empty() {
+                    data.push('\n');
+                }
+                data.push_str(d.strip_prefix(' ').unwrap_or(d));
+            }
+            // "id:", "event:" and ":" comment lines carry nothing the JSON does not.
+        }
+    }
+}

@@ -1,0 +1,433 @@
+//! The follower: a Party's own verified copy of the leader's ledger, and its witness.
+//!
+//! It pulls the leader's records (and follows its live stream), verifies every one with
+//! `coop_verify::Incremental` exactly as the offline verifier does, and appends it to the
+//! local copy only then. For every new leader checkpoint it checks the node signature
+//! (against the pinned leader key), consistency with the last checkpoint it cosigned (a
+//! proof from the leader, checked against the roots), and that the root equals the one
+//! its own records give; then it cosigns it with its witness key, posts the cosignature
+//! to the leader and keeps the cosigned note. If the leader shows a history that is not
+//! an extension of the local one — a fork, a rewritten record, a rollback — it stops,
+//! writes the evidence (both checkpoints and the failing proof) to a directory, and says
+//! so plainly.
+
+use crate::client::{Client, ClientError};
+use crate::node::Node;
+use crate::wire::RecordJson;
+use coop_core::checkpoint::{Checkpoint, NoteVerifier, SigAlg, cosign, verify_checkpoint};
+use coop_core::merkle::{Blake3Hasher, verify_consistency};
+use coop_core::{AuthorityId, SecretKey};
+use coop_verify::{Incremental, VerifyError};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+/// How a follower runs.
+#[derive(Clone)]
+pub struct FollowerConfig {
+    /// The leader's checkpoint key, pinned.
+    pub leader_key: NoteVerifier,
+    /// The witness's registered id and key: it signs reads and cosignatures.
+    pub witness: (AuthorityId, Arc<SecretKey>),
+    /// Where fork evidence is written.
+    pub evidence_dir: PathBuf,
+    /// How often the leader's checkpoint is checked.
+    pub poll: Duration,
+    /// Records per page when catching up.
+    pub page: u64,
+}
+
+impl std::fmt::Debug for FollowerConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FollowerConfig")
+            .field("leader_key", &self.leader_key.to_vkey())
+            .field("witness", &self.witness.0)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why the follower stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum FollowError {
+    /// The leader showed a history that is not an extension of this copy (a fork, a
+    /// rewritten record, a rollback). The evidence is in `evidence`. Do not follow this
+    /// leader until the Parties have looked at it.
+    #[error("FORK DETECTED: {what}. The leader's history is not an extension of this copy; evidence kept in {evidence}")]
+    Fork {
+        /// What was seen.
+        what: String,
+        /// The evidence directory.
+        evidence: String,
+    },
+    /// The leader served a record or checkpoint that does not verify (bad signature,
+    /// a record the Agreement forbids). The evidence is in `evidence`.
+    #[error("the leader served something that does not verify: {what}; evidence kept in {evidence}")]
+    Invalid {
+        /// What was seen.
+        what: String,
+        /// The evidence directory.
+        evidence: String,
+    },
+    /// The leader could not be reached or refused a request. Retry later.
+    #[error("leader: {0}")]
+    Leader(#[from] ClientError),
+    /// The local copy failed (storage). Stop and check the data directory.
+    #[error("local copy: {0}")]
+    Local(String),
+}
+
+/// A follower over a local node.
+pub struct Follower {
+    node: Arc<Node>,
+    client: Client,
+    config: FollowerConfig,
+    verifier: Incremental,
+    /// The last checkpoint this witness cosigned: (checkpoint, note).
+    last_cosigned: Option<(Checkpoint, String)>,
+}
+
+impl std::fmt::Debug for Follower {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Follower")
+            .field("size", &self.verifier.size())
+            .finish_non_exhaustive()
+    }
+}
+
+fn local(e: impl std::fmt::Display) -> FollowError {
+    FollowError::Local(e.to_string())
+}
+
+impl Follower {
+    /// A follower of the leader `client` talks to, keeping its copy in `node` (a
+    /// follower node). The local copy is verified again from record 0 first.
+    pub fn new(node: Arc<Node>, client: Client, config: FollowerConfig) -> Result<Follower, FollowError> {
+        let mut verifier = Incremental::new(vec![config.leader_key.clone()]);
+        let size = node.ledger().head().map_err(local)?.size;
+        let mut start = 0;
+        while start < size {
+            let end = (start + 4096).min(size);
+            let bytes = node
+                .ledger()
+                .records(start, end)
+                .map_err(local)?
+                .into_iter()
+                .map(|r| r.bytes)
+                .collect();
+            verifier
+                .feed(bytes)
+                .map_err(|e| FollowError::Local(format!("the local copy does not verify: {e}")))?;
+            start = end;
+        }
+        let mut f = Follower {
+            node,
+            client,
+            config,
+            verifier,
+            last_cosigned: None,
+        };
+        f.last_cosigned = f.find_last_cosigned()?;
+        Ok(f)
+    }
+
+    fn me(&self) -> NoteVerifier {
+        NoteVerifier {
+            name: self.config.witness.0.to_string(),
+            key: self.config.witness.1.public(),
+            alg: SigAlg::CosignatureV1,
+        }
+    }
+
+    /// The latest local checkpoint that carries this witness's cosignature.
+    fn find_last_cosigned(&self) -> Result<Option<(Checkpoint, String)>, FollowError> {
+        let ledger = self.node.ledger();
+        for s in ledger.checkpoint_sizes().map_err(local)?.into_iter().rev() {
+            if let Some(n) = ledger.checkpoint(s).map_err(local)?
+                && let Ok(v) = verify_checkpoint(&n, &self.config.leader_key, &[self.me()])
+                && !v.cosigned.is_empty()
+            {
+                return Ok(Some((v.checkpoint, n)));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Records in the local copy.
+    pub fn size(&self) -> u64 {
+        self.verifier.size()
+    }
+
+    /// The last checkpoint this witness cosigned.
+    pub fn last_cosigned(&self) -> Option<&Checkpoint> {
+        self.last_cosigned.as_ref().map(|(c, _)| c)
+    }
+
+    /// Writes fork or invalidity evidence; returns its directory.
+    fn evidence(&self, what: &str, theirs: Option<&str>, proof: Option<serde_json::Value>) -> String {
+        let dir = self.config.evidence_dir.join(format!(
+            "evidence-{}",
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis())
+        ));
+        let write = || -> std::io::Result<()> {
+            std::fs::create_dir_all(&dir)?;
+            std::fs::write(dir.join("what.txt"), format!("{what}\n"))?;
+            if let Some((_, n)) = &self.last_cosigned {
+                std::fs::write(dir.join("ours.checkpoint"), n)?;
+            }
+            if let Some(t) = theirs {
+                std::fs::write(dir.join("theirs.checkpoint"), t)?;
+            }
+            if let Some(p) = proof {
+                std::fs::write(
+                    dir.join("proof.json"),
+                    serde_json::to_string_pretty(&p).unwrap_or_default(),
+                )?;
+            }
+            Ok(())
+        };
+        if let Err(e) = write() {
+            tracing::error!(error = %e, "cannot write the evidence");
+        }
+        dir.display().to_string()
+    }
+
+    fn fork(&self, what: String, theirs: Option<&str>, proof: Option<serde_json::Value>) -> FollowError {
+        let evidence = self.evidence(&what, theirs, proof);
+        FollowError::Fork { what, evidence }
+    }
+
+    /// Verifies and appends records (canonical bytes) that continue the local copy.
+    fn take(&mut self, records: Vec<RecordJson>) -> Result<usize, FollowError> {
+        if records.is_empty() {
+            return Ok(0);
+        }
+        let first = records.first().map_or(0, |r| r.seq);
+        let bytes = records
+            .iter()
+            .map(RecordJson::record_bytes)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| FollowError::Invalid {
+                evidence: self.evidence(&e, None, None),
+                what: e,
+            })?;
+        let at = self.verifier.size();
+        match self.verifier.feed(bytes) {
+            Ok(sealed) => {
+                let n = sealed.len();
+                self.node.ledger().replicate(sealed).map_err(local)?;
+                self.node.notify_head();
+                Ok(n)
+            }
+            Err(e) => {
+                let rewritten = matches!(&e, VerifyError::Record { seq, what } if *seq <= at && (what.contains("link") || what.contains("says it is record") || what.contains("sequenced")));
+                let what = format!(
+                    "records from {first} do not continue the verified copy of {at} records: {e}"
+                );
+                Err(if rewritten {
+                    self.fork(what, None, None)
+                } else {
+                    FollowError::Invalid {
+                        evidence: self.evidence(&what, None, None),
+                        what,
+                    }
+                })
+            }
+        }
+    }
+
+    /// Pulls records until the local copy has `target` (or the leader has no more).
+    fn pull_to(&mut self, target: u64) -> Result<usize, FollowError> {
+        let mut n = 0;
+        while self.verifier.size() < target {
+            let want = (target - self.verifier.size()).min(self.config.page);
+            let page = self.client.records(self.verifier.size(), want)?;
+            if page.records.is_empty() {
+                break;
+            }
+            n += self.take(page.records)?;
+        }
+        Ok(n)
+    }
+
+    /// One round: check the leader's latest checkpoint (consistency with the last one
+    /// cosigned), catch up to it, verify it against the local records, cosign it, then
+    /// pull whatever the leader has beyond it. Returns the records appended.
+    pub fn step(&mut self) -> Result<usize, FollowError> {
+        let mut appended = 0;
+        if let Some(cp) = self.client.latest_checkpoint()? {
+            appended += self.checkpoint(&cp.note)?;
+        }
+        // Beyond the checkpoint: the records the leader has now.
+        let size = self.client.records(self.verifier.size(), 1)?.size;
+        appended += self.pull_to(size)?;
+        Ok(appended)
+    }
+
+    fn checkpoint(&mut self, note: &str) -> Result<usize, FollowError> {
+        let cp = match verify_checkpoint(note, &self.config.leader_key, &[]) {
+            Ok(v) => v.checkpoint,
+            Err(e) => {
+                let what = format!("the leader's latest checkpoint is not signed by the pinned leader key: {e}");
+                return Err(FollowError::Invalid {
+                    evidence: self.evidence(&what, Some(note), None),
+                    what,
+                });
+            }
+        };
+        if let Some((old, _)) = &self.last_cosigned {
+            if cp.size < old.size {
+                return Err(self.fork(
+                    format!(
+                        "rollback: the leader's latest checkpoint covers {} records, but this witness already cosigned one covering {}",
+                        cp.size, old.size
+                    ),
+                    Some(note),
+                    None,
+                ));
+            }
+            if cp.size == old.size && cp.root != old.root {
+                return Err(self.fork(
+                    format!("two checkpoints of size {} with different roots", cp.size),
+                    Some(note),
+                    None,
+                ));
+            }
+            if cp.size > old.size && old.size > 0 {
+                let p = self.client.consistency(old.size, cp.size)?;
+                if let Err(e) = verify_consistency::<Blake3Hasher>(old.size, cp.size, &old.root, &cp.root, &p.proof) {
+                    let proof = serde_json::json!({
+                        "from": old.size, "to": cp.size,
+                        "root_from (cosigned by this witness)": old.root,
+                        "root_to (the leader's)": cp.root,
+                        "proof": p.proof, "failure": e.to_string(),
+                    });
+                    return Err(self.fork(
+                        format!(
+                            "the leader's checkpoint at {} is not consistent with the one this witness cosigned at {}: {e}",
+                            cp.size, old.size
+                        ),
+                        Some(note),
+                        Some(proof),
+                    ));
+                }
+            }
+        }
+        let appended = self.pull_to(cp.size)?;
+        if self.verifier.size() < cp.size {
+            return Ok(appended); // the leader has not served them all yet; next round
+        }
+        // The checkpoint must state what the local, verified records give.
+        let local_root = self.node.ledger().root_at(cp.size).map_err(local)?;
+        let local_chain = match cp.size.checked_sub(1) {
+            None => coop_core::CHAIN_SEED,
+            Some(last) => self
+                .node
+                .ledger()
+                .record(last)
+                .map_err(local)?
+                .map(|r| r.chain)
+                .ok_or_else(|| local("a verified record is missing"))?,
+        };
+        if local_root != cp.root || local_chain != cp.chain_head {
+            return Err(self.fork(
+                format!(
+                    "the leader's checkpoint at {} states root {} but the verified records give {}",
+                    cp.size, cp.root, local_root
+                ),
+                Some(note),
+                None,
+            ));
+        }
+        if self.last_cosigned.as_ref().is_some_and(|(c, _)| c.size == cp.size) {
+            return Ok(appended);
+        }
+        // Cosign, post to the leader, keep the note with every signature.
+        let (id, key) = &self.config.witness;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let mine = cosign(note, id.as_str(), key, now).map_err(local)?;
+        let merged = match self.client.post_cosignature(cp.size, &mine) {
+            Ok(c) => c.note,
+            Err(e) => {
+                tracing::warn!(error = %e, "the leader did not take the cosignature; keeping it locally");
+                mine.clone()
+            }
+        };
+        let keep = crate::server::merge_notes(&merged, &mine).unwrap_or(mine);
+        self.node.ledger().store_foreign_checkpoint(&keep).map_err(local)?;
+        self.last_cosigned = Some((cp, keep));
+        Ok(appended)
+    }
+
+    /// Follows until `stop` is set: rounds every `poll`, and between them the live stream,
+    /// whose records are verified and appended as they arrive.
+    pub fn run(&mut self, stop: &AtomicBool) -> Result<(), FollowError> {
+        let size = Arc::new(AtomicU64::new(self.verifier.size()));
+        let (tx, rx) = std::sync::mpsc::sync_channel::<RecordJson>(4096);
+        let stream_client = self.client.clone();
+        let stream_stop = Arc::new(AtomicBool::new(false));
+        let (s_size, s_stop) = (size.clone(), stream_stop.clone());
+        let streamer = std::thread::spawn(move || {
+            while !s_stop.load(Ordering::Relaxed) {
+                match stream_client.stream(s_size.load(Ordering::Relaxed)) {
+                    Ok(stream) => {
+                        for r in stream {
+                            let Ok(r) = r else { break };
+                            if tx.send(r).is_err() || s_stop.load(Ordering::Relaxed) {
+                                return;
+                            }
+                        }
+                    }
+                    Err(e) => tracing::debug!(error = %e, "stream unavailable; polling"),
+                }
+                std::thread::sleep(Duration::from_millis(500));
+            }
+        });
+        let result = (|| {
+            while !stop.load(Ordering::Relaxed) {
+                self.step()?;
+                size.store(self.verifier.size(), Ordering::Relaxed);
+                let until = Instant::now() + self.config.poll;
+                while let Some(left) = until.checked_duration_since(Instant::now()) {
+                    if stop.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    let first = match rx.recv_timeout(left.min(Duration::from_millis(200))) {
+                        Ok(r) => r,
+                        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => continue,
+                        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
+                    };
+                    let mut batch = vec![first];
+                    while let Ok(r) = rx.try_recv() {
+                        batch.push(r);
+                        if batch.len() >= 1024 {
+                            break;
+                        }
+                    }
+                    // Only what continues the copy; a gap is filled by the next round.
+                    let next = self.verifier.size();
+                    let contiguous: Vec<RecordJson> = batch
+                        .into_iter()
+                        .skip_while(|r| r.seq < next)
+                        .enumerate()
+                        .take_while(|(i, r)| r.seq == next + *i as u64)
+                        .map(|(_, r)| r)
+                        .collect();
+                    self.take(contiguous)?;
+                    size.store(self.verifier.size(), Ordering::Relaxed);
+                }
+            }
+            Ok(())
+        })();
+        stream_stop.store(true, Ordering::Relaxed);
+        drop(rx);
+        // The streaming thread ends at its next record or reconnect; it is not joined so
+        // that an idle stream cannot hold up the stop.
+        drop(streamer);
+        result
+    }
+}

@@ -1,0 +1,119 @@
+//! `/metrics` in the Prometheus text exposition format (version 0.0.4).
+//!
+//! Written by hand: a dozen series, no labels beyond route, status and clause, and no
+//! registry to keep in step with the engine's own counters (docs/adr/0010).
+
+use coop_ledger::{BATCH_BUCKETS, Snapshot};
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+/// Upper bounds of the append latency histogram, in seconds.
+const LATENCY_BUCKETS: [f64; 12] = [
+    0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0,
+];
+
+/// Counters of the HTTP side.
+#[derive(Debug, Default)]
+pub struct HttpMetrics {
+    requests: Mutex<BTreeMap<(&'static str, u16), u64>>,
+    append_latency: [AtomicU64; LATENCY_BUCKETS.len() + 1],
+    append_latency_micros: AtomicU64,
+    appends: AtomicU64,
+}
+
+impl HttpMetrics {
+    /// Counts a request to `route` answered with `status`.
+    pub fn request(&self, route: &'static str, status: u16) {
+        if let Ok(mut m) = self.requests.lock() {
+            *m.entry((route, status)).or_default() += 1;
+        }
+    }
+
+    /// Records an accepted append's latency (request to durable receipt).
+    pub fn append(&self, took: Duration) {
+        let secs = took.as_secs_f64();
+        let i = LATENCY_BUCKETS
+            .iter()
+            .position(|b| secs <= *b)
+            .unwrap_or(LATENCY_BUCKETS.len());
+        if let Some(b) = self.append_latency.get(i) {
+            b.fetch_add(1, Ordering::Relaxed);
+        }
+        self.append_latency_micros.fetch_add(
+            u64::try_from(took.as_micros()).unwrap_or(u64::MAX),
+            Ordering::Relaxed,
+        );
+        self.appends.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The exposition text.
+    pub fn render(&self, engine: &Snapshot, size: u64, checkpoint_age: Option<f64>) -> String {
+        let mut out = String::new();
+        let w = |out: &mut String, name: &str, kind: &str, help: &str| {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+        };
+        w(&mut out, "coopledger_ledger_records", "gauge", "Records in the ledger.");
+        let _ = writeln!(out, "coopledger_ledger_records {size}");
+        w(&mut out, "coopledger_appends_total", "counter", "Events appended by the engine.");
+        let _ = writeln!(out, "coopledger_appends_total {}", engine.appended);
+        w(&mut out, "coopledger_refusals_total", "counter", "Submissions refused, by clause of the Agreement (or invalid / id reused).");
+        for (clause, n) in &engine.refusals {
+            let _ = writeln!(out, "coopledger_refusals_total{{clause=\"{}\"}} {n}", escape(clause));
+        }
+        w(&mut out, "coopledger_batch_size", "histogram", "Events per group commit.");
+        let mut cumulative = 0;
+        for (i, n) in engine.batch_sizes.iter().enumerate() {
+            cumulative += n;
+            let le = if i + 1 == BATCH_BUCKETS {
+                "+Inf".to_owned()
+            } else {
+                (1u64 << i).to_string()
+            };
+            let _ = writeln!(out, "coopledger_batch_size_bucket{{le=\"{le}\"}} {cumulative}");
+        }
+        let _ = writeln!(out, "coopledger_batch_size_sum {}", engine.appended);
+        let _ = writeln!(out, "coopledger_batch_size_count {}", engine.batches);
+        w(&mut out, "coopledger_fsyncs_total", "counter", "fdatasync calls (each makes one or more batches durable).");
+        let _ = writeln!(out, "coopledger_fsyncs_total {}", engine.syncs);
+        w(&mut out, "coopledger_append_latency_seconds", "histogram", "Time from an append request to its durable receipt.");
+        let mut cumulative = 0;
+        for (i, b) in self.append_latency.iter().enumerate() {
+            cumulative += b.load(Ordering::Relaxed);
+            let le = LATENCY_BUCKETS
+                .get(i)
+                .map_or("+Inf".to_owned(), |v| v.to_string());
+            let _ = writeln!(out, "coopledger_append_latency_seconds_bucket{{le=\"{le}\"}} {cumulative}");
+        }
+        let _ = writeln!(
+            out,
+            "coopledger_append_latency_seconds_sum {}",
+            self.append_latency_micros.load(Ordering::Relaxed) as f64 / 1e6
+        );
+        let _ = writeln!(
+            out,
+            "coopledger_append_latency_seconds_count {}",
+            self.appends.load(Ordering::Relaxed)
+        );
+        w(&mut out, "coopledger_http_requests_total", "counter", "HTTP requests by route and status.");
+        if let Ok(m) = self.requests.lock() {
+            for ((route, status), n) in m.iter() {
+                let _ = writeln!(
+                    out,
+                    "coopledger_http_requests_total{{route=\"{route}\",status=\"{status}\"}} {n}"
+                );
+            }
+        }
+        if let Some(age) = checkpoint_age {
+            w(&mut out, "coopledger_last_checkpoint_age_seconds", "gauge", "Seconds since the latest checkpoint was signed.");
+            let _ = writeln!(out, "coopledger_last_checkpoint_age_seconds {age:.3}");
+        }
+        out
+    }
+}
+
+fn escape(s: &str) -> String {
+    s.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+}

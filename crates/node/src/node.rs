@@ -1,0 +1,225 @@
+//! The running node: the ledger, who may read what, the head notifier for streams, and
+//! the HTTP counters.
+
+use crate::auth::{self, AuthError, ReplayCache};
+use crate::metrics::HttpMetrics;
+use coop_core::{AuthorityId, CaseId};
+use coop_ledger::Ledger;
+use coop_store::SledStore;
+use coop_treaty::{Party, Role};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::watch;
+
+/// Settings of the HTTP side.
+#[derive(Clone, Debug)]
+pub struct NodeConfig {
+    /// Signed requests are accepted within this many seconds of the node's clock.
+    pub skew_secs: u64,
+    /// Largest request body, in bytes.
+    pub body_limit: usize,
+    /// Longest time a request (other than a stream) may take.
+    pub timeout: Duration,
+    /// Most records in one page.
+    pub page_limit: u64,
+}
+
+impl Default for NodeConfig {
+    fn default() -> Self {
+        NodeConfig {
+            skew_secs: 300,
+            body_limit: 256 * 1024,
+            timeout: Duration::from_secs(30),
+            page_limit: 1000,
+        }
+    }
+}
+
+/// A reader whose signed request verified.
+#[derive(Clone, Debug)]
+pub struct Reader {
+    /// Its registered id.
+    pub id: AuthorityId,
+    /// Its Party.
+    pub party: Party,
+    /// Its role.
+    pub role: Role,
+}
+
+/// What a request asks to read.
+#[derive(Clone, Copy, Debug)]
+pub enum Need {
+    /// Records, the stream, checkpoints, proofs, the registry: any registered party.
+    Ledger,
+    /// One case (its state, timeline or bundle): roots and auditors; a competent
+    /// authority for its own cases. Witnesses are refused.
+    Case(CaseId),
+    /// The list of cases: as for one case, filtered for a competent authority.
+    Cases,
+    /// The Article 7 register and report: roots and auditors.
+    Register,
+}
+
+/// The node.
+pub struct Node {
+    pub(crate) ledger: Ledger<SledStore>,
+    pub(crate) config: NodeConfig,
+    pub(crate) head: watch::Sender<u64>,
+    /// Set when the server shuts down, to end open streams.
+    pub(crate) closing: watch::Sender<bool>,
+    pub(crate) http: HttpMetrics,
+    replay: Mutex<ReplayCache>,
+    /// `Some(url)` on a follower: appends go to the leader.
+    pub(crate) leader: Option<String>,
+}
+
+impl std::fmt::Debug for Node {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Node")
+            .field("leader", &self.leader)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Seconds since the epoch.
+pub(crate) fn now_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+impl Node {
+    /// A leader node over `ledger`.
+    pub fn new(ledger: Ledger<SledStore>, config: NodeConfig) -> Arc<Node> {
+        Node::build(ledger, config, None)
+    }
+
+    /// A follower's node: it serves reads; appends go to `leader`.
+    pub fn follower(ledger: Ledger<SledStore>, config: NodeConfig, leader: String) -> Arc<Node> {
+        Node::build(ledger, config, Some(leader))
+    }
+
+    fn build(ledger: Ledger<SledStore>, config: NodeConfig, leader: Option<String>) -> Arc<Node> {
+        let size = ledger.head().map_or(0, |h| h.size);
+        let (head, _) = watch::channel(size);
+        let (closing, _) = watch::channel(false);
+        Arc::new(Node {
+            ledger,
+            config,
+            head,
+            closing,
+            http: HttpMetrics::default(),
+            replay: Mutex::new(ReplayCache::default()),
+            leader,
+        })
+    }
+
+    /// The ledger.
+    pub fn ledger(&self) -> &Ledger<SledStore> {
+        &self.ledger
+    }
+
+    /// Tells streams that the ledger grew.
+    pub fn notify_head(&self) {
+        if let Ok(h) = self.ledger.head() {
+            self.head.send_if_modified(|s| {
+                let grew = h.size > *s;
+                *s = (*s).max(h.size);
+                grew
+            });
+        }
+    }
+
+    /// Authenticates a signed read and checks its right to `need`.
+    pub fn authorize(
+        &self,
+        method: &str,
+        path: &str,
+        query: Option<&str>,
+        input: Option<&str>,
+        signature: Option<&str>,
+        need: Need,
+    ) -> Result<Reader, AuthError> {
+        let (Some(input), Some(signature)) = (input, signature) else {
+            return Err(AuthError::Unauthenticated(
+                "this read needs a request signed by a registered key (Signature-Input and Signature headers)".into(),
+            ));
+        };
+        let (params, sig) = auth::parse(input, signature)?;
+        let id = AuthorityId::new(params.keyid.clone())
+            .map_err(|e| AuthError::Unauthenticated(e.to_string()))?;
+        let found = self
+            .ledger
+            .with_state(|s| {
+                s.authority(&id).and_then(|r| {
+                    r.current_key()
+                        .map(|k| (*k, r.party, r.role, r.retired_at.is_some()))
+                })
+            })
+            .map_err(|e| AuthError::Unauthenticated(e.to_string()))?;
+        let Some((key, party, role, _)) = found else {
+            return Err(AuthError::Unauthenticated(format!(
+                "{id} is not a registered party with an active key"
+            )));
+        };
+        let now = now_secs();
+        auth::verify(
+            &auth::Request {
+                method,
+                path,
+                query,
+            },
+            &params,
+            &sig,
+            &key,
+            now,
+            self.config.skew_secs,
+        )?;
+        let fresh = self.replay.lock().map_or(false, |mut c| {
+            c.fresh(&params.keyid, &params.nonce, params.created, now, self.config.skew_secs)
+        });
+        if !fresh {
+            return Err(AuthError::Unauthenticated(
+                "this signed request was already used (replay)".into(),
+            ));
+        }
+        let reader = Reader { id, party, role };
+        self.allowed(&reader, need)?;
+        Ok(reader)
+    }
+
+    fn allowed(&self, r: &Reader, need: Need) -> Result<(), AuthError> {
+        let all = matches!(r.role, Role::Root | Role::Auditor);
+        let forbid = |what: &str| {
+            Err(AuthError::Forbidden(format!(
+                "{} ({:?}) may not read {what}",
+                r.id, r.role
+            )))
+        };
+        match need {
+            Need::Ledger => Ok(()),
+            Need::Register if all => Ok(()),
+            Need::Register => forbid("the Article 7 register"),
+            Need::Cases if all || r.role == Role::Competent => Ok(()),
+            Need::Cases => forbid("cases"),
+            Need::Case(_) if all => Ok(()),
+            Need::Case(c) if r.role == Role::Competent => {
+                let party_to = self
+                    .ledger
+                    .with_state(|s| {
+                        s.cases
+                            .get(&c)
+                            .map(|c| c.requester == r.id || c.requested == r.id)
+                    })
+                    .map_err(|e| AuthError::Forbidden(e.to_string()))?;
+                match party_to {
+                    Some(true) => Ok(()),
+                    // An unknown case is a 404, answered by the handler.
+                    None => Ok(()),
+                    Some(false) => forbid("a case between other authorities"),
+                }
+            }
+            Need::Case(_) => forbid("cases"),
+        }
+    }
+}

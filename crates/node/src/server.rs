@@ -1,0 +1,803 @@
+//! The HTTP API (docs/API.md): routes, handlers, limits, graceful shutdown, TLS.
+
+use crate::auth::AuthError;
+use crate::node::{Need, Node, Reader};
+use crate::wire::{
+    CheckpointJson, ConsistencyJson, ErrorBody, InclusionJson, InfoJson, RecordJson, RecordsPage,
+};
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Path, Query, Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use axum::middleware::Next;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use coop_core::checkpoint::{Note, verify_checkpoint};
+use coop_core::{CaseId, EventId, SignedEvent, Timestamp};
+use coop_ledger::{AsOf, LedgerError, SubmitError};
+use coop_treaty::{CaseStatus, State as TreatyState};
+use std::collections::{HashMap, VecDeque};
+use std::convert::Infallible;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Instant;
+use tokio::sync::watch;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::timeout::TimeoutLayer;
+
+/// An error answer: a status and a JSON body.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    body: ErrorBody,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, error: &str, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            body: ErrorBody {
+                error: error.to_owned(),
+                clause: None,
+                message: message.into(),
+            },
+        }
+    }
+
+    fn bad(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, "bad_request", message)
+    }
+
+    fn not_found(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::NOT_FOUND, "not_found", message)
+    }
+
+    fn unavailable(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.status, Json(self.body)).into_response()
+    }
+}
+
+impl From<AuthError> for ApiError {
+    fn from(e: AuthError) -> ApiError {
+        match e {
+            AuthError::Unauthenticated(m) => {
+                ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", m)
+            }
+            AuthError::Forbidden(m) => ApiError::new(StatusCode::FORBIDDEN, "forbidden", m),
+        }
+    }
+}
+
+impl From<LedgerError> for ApiError {
+    fn from(e: LedgerError) -> ApiError {
+        match e {
+            LedgerError::BadQuery(m) => ApiError::bad(m),
+            other => ApiError::unavailable(other.to_string()),
+        }
+    }
+}
+
+impl From<SubmitError> for ApiError {
+    fn from(e: SubmitError) -> ApiError {
+        match e {
+            SubmitError::Refused(v) => ApiError {
+                status: StatusCode::UNPROCESSABLE_ENTITY,
+                body: ErrorBody {
+                    error: "refused".into(),
+                    clause: Some(v.clause()),
+                    message: format!("{v}; nothing was written"),
+                },
+            },
+            SubmitError::Invalid(e) => ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid",
+                format!("invalid event: {e}; nothing was written"),
+            ),
+            SubmitError::IdReused(id) => ApiError::new(
+                StatusCode::CONFLICT,
+                "id_reused",
+                format!("event id {id} is already used by a different event; nothing was written"),
+            ),
+            SubmitError::Unavailable(m) => ApiError::unavailable(m),
+        }
+    }
+}
+
+type ApiResult<T> = Result<T, ApiError>;
+type Shared = Arc<Node>;
+
+/// Runs blocking ledger work off the async threads.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> ApiResult<T> + Send + 'static,
+) -> ApiResult<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|_| ApiError::unavailable("the request's worker stopped"))?
+}
+
+fn reader(node: &Node, method: &Method, uri: &Uri, headers: &HeaderMap, need: Need) -> ApiResult<Reader> {
+    let h = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    Ok(node.authorize(
+        method.as_str(),
+        uri.path(),
+        uri.query(),
+        h(crate::auth::SIGNATURE_INPUT),
+        h(crate::auth::SIGNATURE),
+        need,
+    )?)
+}
+
+type Params = Query<HashMap<String, String>>;
+
+fn num(q: &HashMap<String, String>, name: &str) -> ApiResult<Option<u64>> {
+    q.get(name)
+        .map(|v| {
+            v.parse::<u64>()
+                .map_err(|_| ApiError::bad(format!("{name} must be a whole number, not {v:?}")))
+        })
+        .transpose()
+}
+
+fn as_of(q: &HashMap<String, String>) -> ApiResult<Option<AsOf>> {
+    if let Some(seq) = num(q, "as_of")? {
+        return Ok(Some(AsOf::Seq(seq)));
+    }
+    Ok(num(q, "as_of_time")?.map(|t| AsOf::Time(Timestamp(t))))
+}
+
+fn parse_case(s: &str) -> ApiResult<CaseId> {
+    CaseId::from_hex(s).map_err(|_| ApiError::bad(format!("{s:?} is not a case id (32 hex digits)")))
+}
+
+fn state_at(node: &Node, at: Option<AsOf>) -> ApiResult<TreatyState> {
+    Ok(match at {
+        Some(a) => node.ledger.state_as_of(a)?,
+        None => node.ledger.with_state(Clone::clone)?,
+    })
+}
+
+/// The router of a node.
+pub fn router(node: Shared) -> Router {
+    let limit = node.config.body_limit;
+    let timed = Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/metrics", get(metrics))
+        .route("/v1/info", get(info))
+        .route("/v1/events", post(submit))
+        .route("/v1/events/{id}", get(event_by_id))
+        .route("/v1/records", get(records))
+        .route("/v1/records/{seq}", get(record))
+        .route("/v1/checkpoints/latest", get(latest_checkpoint))
+        .route("/v1/checkpoints/{size}", get(checkpoint))
+        .route("/v1/checkpoints/{size}/cosignatures", post(cosign))
+        .route("/v1/proofs/inclusion", get(inclusion))
+        .route("/v1/proofs/consistency", get(consistency))
+        .route("/v1/cases", get(cases))
+        .route("/v1/cases/{id}", get(case))
+        .route("/v1/cases/{id}/timeline", get(timeline))
+        .route("/v1/cases/{id}/bundle", get(bundle))
+        .route("/v1/article7/register", get(register))
+        .route("/v1/article7/report", get(report))
+        .route("/v1/authorities", get(authorities))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            node.config.timeout,
+        ));
+    Router::new()
+        .route("/v1/stream", get(stream))
+        .merge(timed)
+        .fallback(|| async { ApiError::not_found("no such endpoint (see docs/API.md)") })
+        .layer(axum::middleware::from_fn_with_state(node.clone(), count))
+        .layer(DefaultBodyLimit::max(limit))
+        .layer(RequestBodyLimitLayer::new(limit))
+        .with_state(node)
+}
+
+/// Counts every answer by route and status.
+async fn count(State(node): State<Shared>, req: Request, next: Next) -> Response {
+    let route: &'static str = match req.extensions().get::<MatchedPath>().map(MatchedPath::as_str) {
+        Some(p) => ROUTES.iter().find(|r| **r == p).copied().unwrap_or("other"),
+        None => "unmatched",
+    };
+    let resp = next.run(req).await;
+    node.http.request(route, resp.status().as_u16());
+    resp
+}
+
+const ROUTES: [&str; 20] = [
+    "/healthz",
+    "/metrics",
+    "/v1/info",
+    "/v1/events",
+    "/v1/events/{id}",
+    "/v1/records",
+    "/v1/records/{seq}",
+    "/v1/stream",
+    "/v1/checkpoints/latest",
+    "/v1/checkpoints/{size}",
+    "/v1/checkpoints/{size}/cosignatures",
+    "/v1/proofs/inclusion",
+    "/v1/proofs/consistency",
+    "/v1/cases",
+    "/v1/cases/{id}",
+    "/v1/cases/{id}/timeline",
+    "/v1/cases/{id}/bundle",
+    "/v1/article7/register",
+    "/v1/article7/report",
+    "/v1/authorities",
+];
+
+async fn metrics(State(node): State<Shared>) -> ApiResult<Response> {
+    blocking(move || {
+        let size = node.ledger.head()?.size;
+        let age = node
+            .ledger
+            .latest_checkpoint()?
+            .and_then(|(_, n)| Note::parse(&n).ok())
+            .and_then(|n| coop_core::Checkpoint::parse_body(&n.text).ok())
+            .map(|cp| (crate::node::now_secs() as f64 - cp.time.0 as f64 / 1000.0).max(0.0));
+        let body = node.http.render(&node.ledger.metrics(), size, age);
+        Ok((
+            [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+            body,
+        )
+            .into_response())
+    })
+    .await
+}
+
+async fn info(State(node): State<Shared>) -> ApiResult<Json<InfoJson>> {
+    Ok(Json(InfoJson {
+        ledger_id: node.ledger.ledger_id().map(|l| l.0),
+        node_vkey: node.ledger.node_verifier().to_vkey(),
+        size: node.ledger.head()?.size,
+        role: if node.leader.is_some() { "follower" } else { "leader" }.into(),
+    }))
+}
+
+/// Appends a signed event: `application/json` (the event with hex fields) or
+/// `application/octet-stream` (its canonical bytes). The event's own signature is the
+/// authentication.
+async fn submit(State(node): State<Shared>, headers: HeaderMap, body: Bytes) -> ApiResult<Response> {
+    if let Some(leader) = &node.leader {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "follower",
+            format!("this node is a follower; submit to the leader at {leader}"),
+        ));
+    }
+    let json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    let event: SignedEvent = if json {
+        serde_json::from_slice(&body)
+            .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid", format!("not a signed event: {e}; nothing was written")))?
+    } else {
+        SignedEvent::from_bytes(&body).map_err(|e| {
+            ApiError::new(StatusCode::BAD_REQUEST, "invalid", format!("{e}; nothing was written"))
+        })?
+    };
+    let started = Instant::now();
+    let n = node.clone();
+    let receipt = blocking(move || n.ledger.submit(event).map_err(ApiError::from)).await?;
+    node.http.append(started.elapsed());
+    node.notify_head();
+    Ok(Json(receipt).into_response())
+}
+
+async fn event_by_id(
+    State(node): State<Shared>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> ApiResult<Json<RecordJson>> {
+    reader(&node, &method, &uri, &headers, Need::Ledger)?;
+    let id = EventId::from_hex(&id).map_err(|_| ApiError::bad("an event id is 32 hex digits"))?;
+    blocking(move || {
+        node.ledger
+            .record_by_event_id(&id)?
+            .map(|r| Json(RecordJson::of(&r)))
+            .ok_or_else(|| ApiError::not_found(format!("no event {id}")))
+    })
+    .await
+}
+
+async fn records(
+    State(node): State<Shared>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    Query(q): Params,
+) -> ApiResult<Json<RecordsPage>> {
+    reader(&node, &method, &uri, &headers, Need::Ledger)?;
+    let from = num(&q, "from")?.unwrap_or(0);
+    let limit = num(&q, "limit")?
+        .unwrap_or(node.config.page_limit)
+        .clamp(1, node.config.page_limit);
+    blocking(move || {
+        let size = node.ledger.head()?.size;
+        let end = from.saturating_add(limit).min(size);
+        let records = if from < end {
+            node.ledger.records(from, end)?.iter().map(RecordJson::of).collect()
+        } else {
+            Vec::new()
+        };
+        Ok(Json(RecordsPage {
+            records,
+            next: (end < size).then_some(end),
+            size,
+        }))
+    })
+    .await
+}
+
+async fn record(
+    State(node): State<Shared>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    Path(seq): Path<String>,
+) -> ApiResult<Json<RecordJson>> {
+    reader(&node, &method, &uri, &headers, Need::Ledger)?;
+    let seq: u64 = seq.parse().map_err(|_| ApiError::bad("a seq is a whole number"))?;
+    blocking(move || {
+        node.ledger
+            .record(seq)?
+            .map(|r| Json(RecordJson::of(&r)))
+            .ok_or_else(|| ApiError::not_found(format!("no record {seq}")))
+    })
+    .await
+}
+
+/// Server-sent events: every record from `from` (or after `Last-Event-ID`), then each new
+/// one as it lands. Event type `record`, id = seq, data = the record's JSON.
+async fn stream(
+    State(node): State<Shared>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    Query(q): Params,
+) -> ApiResult<Sse<impl futures_util::Stream<Item = Result<Event, Infallible>>>> {
+    reader(&node, &method, &uri, &headers, Need::Ledger)?;
+    let resume = headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+        .map(|s| s + 1);
+    let from = match resume {
+        Some(s) => s,
+        None => num(&q, "from")?.unwrap_or(0),
+    };
+    let head = node.head.subscribe();
+    let closing = node.closing.subscribe();
+    struct Cursor {
+        node: Shared,
+        next: u64,
+        head: watch::Receiver<u64>,
+        closing: watch::Receiver<bool>,
+        buf: VecDeque<Event>,
+    }
+    let start = Cursor {
+        node,
+        next: from,
+        head,
+        closing,
+        buf: VecDeque::new(),
+    };
+    let s = futures_util::stream::unfold(start, |mut c| async move {
+        loop {
+            if *c.closing.borrow() {
+                return None;
+            }
+            if let Some(ev) = c.buf.pop_front() {
+                return Some((Ok(ev), c));
+            }
+            let size = *c.head.borrow_and_update();
+            if c.next < size {
+                let (n, next) = (c.node.clone(), c.next);
+                let end = (next + 256).min(size);
+                let got = tokio::task::spawn_blocking(move || n.ledger.records(next, end)).await;
+                let Ok(Ok(records)) = got else { return None };
+                for r in &records {
+                    let data = serde_json::to_string(&RecordJson::of(r)).ok()?;
+                    c.buf.push_back(
+                        Event::default()
+                            .event("record")
+                            .id(r.record.seq.to_string())
+                            .data(data),
+                    );
+                }
+                c.next = end;
+                continue;
+            }
+            tokio::select! {
+                changed = c.head.changed() => if changed.is_err() { return None },
+                _ = c.closing.changed() => return None,
+            }
+        }
+    });
+    Ok(Sse::new(s).keep_alive(KeepAlive::default()))
+}
+
+async fn latest_checkpoint(
+    State(node): State<Shared>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> ApiResult<Json<CheckpointJson>> {
+    reader(&node, &method, &uri, &headers, Need::Ledger)?;
+    blocking(move || {
+        node.ledger
+            .latest_checkpoint()?
+            .map(|(size, note)| Json(CheckpointJson { size, note }))
+            .ok_or_else(|| ApiError::not_found("no checkpoint yet"))
+    })
+    .await
+}
+
+async fn checkpoint(
+    State(node): State<Shared>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    Path(size): Path<String>,
+) -> ApiResult<Json<CheckpointJson>> {
+    reader(&node, &method, &uri, &headers, Need::Ledger)?;
+    let size: u64 = size.parse().map_err(|_| ApiError::bad("a size is a whole number"))?;
+    blocking(move || {
+        node.ledger
+            .checkpoint(size)?
+            .map(|note| Json(CheckpointJson { size, note }))
+            .ok_or_else(|| ApiError::not_found(format!("no checkpoint at size {size}")))
+    })
+    .await
+}
+
+/// Merges the signature lines of two notes over the same text (the stored one first).
+pub fn merge_notes(stored: &str, posted: &str) -> Result<String, String> {
+    let mut a = Note::parse(stored).map_err(|e| e.to_string())?;
+    let b = Note::parse(posted).map_err(|e| e.to_string())?;
+    if a.text != b.text {
+        return Err("the cosigned note is not the checkpoint stored at that size".into());
+    }
+    for s in b.signatures {
+        if !a
+            .signatures
+            .iter()
+            .any(|x| x.name == s.name && x.key_id == s.key_id)
+        {
+            a.signatures.push(s);
+        }
+    }
+    Ok(a.render())
+}
+
+/// A witness posts the checkpoint note with its cosignature. The node checks that it is
+/// this node's checkpoint, that at least one registered witness's cosignature verifies,
+/// and stores the union of the signatures.
+async fn cosign(
+    State(node): State<Shared>,
+    Path(size): Path<String>,
+    body: Bytes,
+) -> ApiResult<Json<CheckpointJson>> {
+    if let Some(leader) = &node.leader {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "follower",
+            format!("this node is a follower; cosign the leader's checkpoints at {leader}"),
+        ));
+    }
+    let size: u64 = size.parse().map_err(|_| ApiError::bad("a size is a whole number"))?;
+    let posted = String::from_utf8(body.to_vec()).map_err(|_| ApiError::bad("a note is UTF-8 text"))?;
+    blocking(move || {
+        let stored = node
+            .ledger
+            .checkpoint(size)?
+            .ok_or_else(|| ApiError::not_found(format!("no checkpoint at size {size}")))?;
+        let witnesses = node.ledger.with_state(|s| {
+            coop_verify::registered_witnesses(s, size.saturating_sub(1))
+        })?;
+        let verifiers: Vec<_> = witnesses.iter().map(|(v, _)| v.clone()).collect();
+        let v = verify_checkpoint(&posted, &node.ledger.node_verifier(), &verifiers)
+            .map_err(|e| ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", format!("the cosigned checkpoint does not verify: {e}")))?;
+        if v.cosigned.is_empty() {
+            return Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthenticated",
+                "the note carries no cosignature of a witness registered in the ledger",
+            ));
+        }
+        if v.checkpoint.size != size {
+            return Err(ApiError::bad("the note is for another size"));
+        }
+        let merged = merge_notes(&stored, &posted).map_err(ApiError::bad)?;
+        node.ledger.store_cosigned(&merged)?;
+        Ok(Json(CheckpointJson { size, note: merged }))
+    })
+    .await
+}
+
+async fn inclusion(
+    State(node): State<Shared>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    Query(q): Params,
+) -> ApiResult<Json<InclusionJson>> {
+    reader(&node, &method, &uri, &headers, Need::Ledger)?;
+    let seq = num(&q, "seq")?.ok_or_else(|| ApiError::bad("give seq"))?;
+    let size = num(&q, "size")?.ok_or_else(|| ApiError::bad("give size"))?;
+    blocking(move || {
+        let leaf = node
+            .ledger
+            .record(seq)?
+            .ok_or_else(|| ApiError::not_found(format!("no record {seq}")))?
+            .leaf;
+        let proof = node.ledger.inclusion_proof(seq, size).map_err(|e| ApiError::bad(e.to_string()))?;
+        Ok(Json(InclusionJson {
+            seq,
+            size,
+            leaf,
+            proof,
+        }))
+    })
+    .await
+}
+
+async fn consistency(
+    State(node): State<Shared>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    Query(q): Params,
+) -> ApiResult<Json<ConsistencyJson>> {
+    reader(&node, &method, &uri, &headers, Need::Ledger)?;
+    let from = num(&q, "from")?.ok_or_else(|| ApiError::bad("give from"))?;
+    let to = num(&q, "to")?.ok_or_else(|| ApiError::bad("give to"))?;
+    blocking(move || {
+        let proof = node
+            .ledger
+            .consistency_proof(from, to)
+            .map_err(|e| ApiError::bad(e.to_string()))?;
+        Ok(Json(ConsistencyJson { from, to, proof }))
+    })
+    .await
+}
+
+fn status_word(s: CaseStatus) -> &'static str {
+    match s {
+        CaseStatus::Open => "open",
+        CaseStatus::Acknowledged => "acknowledged",
+        CaseStatus::PartlyRefused => "partly-refused",
+        CaseStatus::Refused => "refused",
+        CaseStatus::Executed(_) => "executed",
+        CaseStatus::Closed => "closed",
+    }
+}
+
+/// `?status=&category=&overdue=true&as_of=`; a competent authority sees its own cases.
+async fn cases(
+    State(node): State<Shared>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    Query(q): Params,
+) -> ApiResult<Json<serde_json::Value>> {
+    let r = reader(&node, &method, &uri, &headers, Need::Cases)?;
+    let at = as_of(&q)?;
+    blocking(move || {
+        let state = state_at(&node, at)?;
+        let now = match at {
+            Some(AsOf::Time(t)) => t,
+            Some(AsOf::Seq(_)) => state.last_time,
+            None => Timestamp(crate::node::now_secs() * 1000),
+        };
+        let overdue = q.get("overdue").is_some_and(|v| v == "true");
+        let own = r.role == coop_treaty::Role::Competent;
+        let list: Vec<&coop_treaty::Case> = state
+            .cases
+            .values()
+            .filter(|c| !own || c.requester == r.id || c.requested == r.id)
+            .filter(|c| q.get("status").is_none_or(|s| s == status_word(c.status)))
+            .filter(|c| {
+                q.get("category")
+                    .is_none_or(|w| format!("{:?}", c.category).eq_ignore_ascii_case(w))
+            })
+            .filter(|c| !overdue || !c.overdue_at(now).is_empty())
+            .collect();
+        let value = serde_json::to_value(&list).map_err(|e| ApiError::unavailable(e.to_string()))?;
+        Ok(Json(serde_json::json!({ "as_of_size": state.size, "cases": value })))
+    })
+    .await
+}
+
+async fn case(
+    State(node): State<Shared>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(q): Params,
+) -> ApiResult<Json<serde_json::Value>> {
+    let id = parse_case(&id)?;
+    reader(&node, &method, &uri, &headers, Need::Case(id))?;
+    let at = as_of(&q)?;
+    blocking(move || {
+        let state = state_at(&node, at)?;
+        let c = state
+            .cases
+            .get(&id)
+            .ok_or_else(|| ApiError::not_found(format!("no case {id} at that point")))?;
+        let now = match at {
+            Some(AsOf::Time(t)) => t,
+            Some(AsOf::Seq(_)) => state.last_time,
+            None => Timestamp(crate::node::now_secs() * 1000),
+        };
+        Ok(Json(serde_json::json!({
+            "as_of_size": state.size,
+            "case": c,
+            "overdue": c.overdue_at(now),
+        })))
+    })
+    .await
+}
+
+async fn timeline(
+    State(node): State<Shared>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(q): Params,
+) -> ApiResult<Json<serde_json::Value>> {
+    let id = parse_case(&id)?;
+    reader(&node, &method, &uri, &headers, Need::Case(id))?;
+    let at = as_of(&q)?;
+    blocking(move || {
+        let state = state_at(&node, at)?;
+        let c = state
+            .cases
+            .get(&id)
+            .ok_or_else(|| ApiError::not_found(format!("no case {id} at that point")))?;
+        Ok(Json(serde_json::json!({ "as_of_size": state.size, "timeline": c.timeline })))
+    })
+    .await
+}
+
+async fn bundle(
+    State(node): State<Shared>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    let id = parse_case(&id)?;
+    reader(&node, &method, &uri, &headers, Need::Case(id))?;
+    blocking(move || {
+        if node.ledger.with_state(|s| s.cases.contains_key(&id))? {
+            let made = node.ledger.evidence_bundle(&id)?;
+            let bytes = made
+                .bundle
+                .to_bytes()
+                .map_err(|e| ApiError::unavailable(e.to_string()))?;
+            Ok((
+                [(header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"))],
+                bytes,
+            )
+                .into_response())
+        } else {
+            Err(ApiError::not_found(format!("no case {id}")))
+        }
+    })
+    .await
+}
+
+async fn register(
+    State(node): State<Shared>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> ApiResult<Json<serde_json::Value>> {
+    reader(&node, &method, &uri, &headers, Need::Register)?;
+    blocking(move || {
+        let v = node
+            .ledger
+            .with_state(|s| serde_json::to_value(&s.register))?
+            .map_err(|e| ApiError::unavailable(e.to_string()))?;
+        Ok(Json(v))
+    })
+    .await
+}
+
+async fn report(
+    State(node): State<Shared>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    Query(q): Params,
+) -> ApiResult<Json<serde_json::Value>> {
+    reader(&node, &method, &uri, &headers, Need::Register)?;
+    let at = as_of(&q)?;
+    blocking(move || {
+        let r = node.ledger.report(at)?;
+        Ok(Json(serde_json::json!({ "held": r.held(), "report": r })))
+    })
+    .await
+}
+
+async fn authorities(
+    State(node): State<Shared>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> ApiResult<Json<serde_json::Value>> {
+    reader(&node, &method, &uri, &headers, Need::Ledger)?;
+    blocking(move || {
+        let v = node
+            .ledger
+            .with_state(|s| serde_json::to_value(&s.registry))?
+            .map_err(|e| ApiError::unavailable(e.to_string()))?;
+        Ok(Json(v))
+    })
+    .await
+}
+
+/// Serves plain HTTP on `listener` until `shutdown` completes; then stops accepting,
+/// ends open streams and lets requests in flight finish.
+pub async fn run(
+    listener: tokio::net::TcpListener,
+    node: Shared,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let closing = node.closing.clone();
+    let app = router(node);
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            let _ = closing.send(true);
+        })
+        .await
+}
+
+/// TLS certificate and key (PEM).
+#[derive(Clone, Debug)]
+pub struct Tls {
+    /// Certificate chain, PEM.
+    pub cert_pem: Vec<u8>,
+    /// Private key, PEM.
+    pub key_pem: Vec<u8>,
+}
+
+/// Serves HTTPS (rustls, ring) on `listener` until `shutdown` completes.
+pub async fn run_tls(
+    listener: std::net::TcpListener,
+    node: Shared,
+    tls: Tls,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    crate::install_crypto_provider();
+    let config =
+        axum_server::tls_rustls::RustlsConfig::from_pem(tls.cert_pem, tls.key_pem).await?;
+    let closing = node.closing.clone();
+    let handle = axum_server::Handle::new();
+    let h = handle.clone();
+    tokio::spawn(async move {
+        shutdown.await;
+        let _ = closing.send(true);
+        h.graceful_shutdown(Some(std::time::Duration::from_secs(10)));
+    });
+    listener.set_nonblocking(true)?;
+    axum_server::from_tcp_rustls(listener, config)
+        .handle(handle)
+        .serve(router(node).into_make_service())
+        .await
+}
