@@ -116,12 +116,14 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             tls_cert,
             tls_key,
             skew_secs,
+            checkpoint_secs,
         } => {
             return crate::net::serve(
                 &LedgerDir::new(data.data),
                 &listen,
                 tls_cert.as_deref().zip(tls_key.as_deref()),
                 skew_secs,
+                std::time::Duration::from_secs_f64(checkpoint_secs.max(0.01)),
             );
         }
         Command::Follow {

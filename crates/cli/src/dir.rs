@@ -143,7 +143,9 @@ impl LedgerDir {
         match std::fs::read_to_string(self.leader_path()) {
             Ok(t) => Ok(Some(t.trim().to_owned())),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(e).with_context(|| format!("cannot read {}", self.leader_path().display())),
+            Err(e) => {
+                Err(e).with_context(|| format!("cannot read {}", self.leader_path().display()))
+            }
         }
     }
 
@@ -165,9 +167,16 @@ impl LedgerDir {
 
     /// Opens the ledger (checks the store, replays every record through the rules).
     pub fn open(&self) -> anyhow::Result<Ledger<SledStore>> {
+        self.open_with(|_| {})
+    }
+
+    /// [`LedgerDir::open`] with adjusted engine settings.
+    pub fn open_with(&self, adjust: impl FnOnce(&mut Config)) -> anyhow::Result<Ledger<SledStore>> {
         self.require()?;
         let store = SledStore::open(self.store_path())?;
-        Ok(Ledger::open(store, self.node_key()?, self.config()?)?)
+        let mut config = self.config()?;
+        adjust(&mut config);
+        Ok(Ledger::open(store, self.node_key()?, config)?)
     }
 
     /// Opens a follower's copy, or starts an empty one to be filled by replication.

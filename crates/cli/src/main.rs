@@ -104,7 +104,13 @@ enum Command {
     /// Sign an event described in a TOML or JSON file and append it; prints the receipt.
     Submit {
         /// The ledger directory (an embedded ledger).
-        #[arg(long, short = 'd', value_name = "DIR", env = "COOPLEDGER_DATA", required_unless_present = "node")]
+        #[arg(
+            long,
+            short = 'd',
+            value_name = "DIR",
+            env = "COOPLEDGER_DATA",
+            required_unless_present = "node"
+        )]
         data: Option<PathBuf>,
         /// Submit to a running node instead (http://HOST:PORT); the receipt is checked
         /// against the node's key.
@@ -226,6 +232,9 @@ enum Command {
         /// Accept signed reads made within this many seconds of the node's clock.
         #[arg(long, default_value_t = 300)]
         skew_secs: u64,
+        /// Sign a checkpoint at least this often while records arrive (seconds).
+        #[arg(long, default_value_t = 5.0)]
+        checkpoint_secs: f64,
     },
     /// Keep a verified copy of a leader's ledger, cosign its checkpoints as a witness, and
     /// stop with evidence if the leader ever rewrites its history.

@@ -6,7 +6,9 @@ use crate::files::{self, Context, EventFile};
 use crate::keys::{self, OsRng, Passphrase};
 use anyhow::{Context as _, anyhow};
 use coop_core::{AuthorityId, CaseId, LedgerId};
-use coop_node::{Client, ClientError, FollowError, Follower, FollowerConfig, Node, NodeConfig, Tls};
+use coop_node::{
+    Client, ClientError, FollowError, Follower, FollowerConfig, Node, NodeConfig, Tls,
+};
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -62,8 +64,9 @@ pub fn serve(
     listen: &str,
     tls: Option<(&Path, &Path)>,
     skew_secs: u64,
+    checkpoint_interval: Duration,
 ) -> anyhow::Result<ExitCode> {
-    let ledger = dir.open()?;
+    let ledger = dir.open_with(|c| c.checkpoint_interval = checkpoint_interval)?;
     let node = Node::new(
         ledger,
         NodeConfig {
@@ -121,7 +124,9 @@ pub fn submit(
     let key_path = match (key, &file.key) {
         (Some(k), _) => k.to_path_buf(),
         (None, Some(k)) => event.parent().unwrap_or(Path::new(".")).join(k),
-        (None, None) => anyhow::bail!("the event file names no key: add `key = \"...\"` or give --key"),
+        (None, None) => {
+            anyhow::bail!("the event file names no key: add `key = \"...\"` or give --key")
+        }
     };
     let signer = Arc::new(keys::load(&key_path, pass)?);
     let reader = Client::new(url, Some((file.signer.clone(), signer)), ca.as_deref())?;
@@ -129,7 +134,7 @@ pub fn submit(
         reader
             .read(&format!("/v1/cases/{c}"), None)
             .ok()
-            .and_then(|v| v["case"]["version"].as_u64())
+            .and_then(|v| v.get("case")?.get("version")?.as_u64())
     };
     let ctx = Context {
         ledger,
@@ -142,7 +147,10 @@ pub fn submit(
             if json {
                 println!("{}", serde_json::to_string_pretty(&r)?);
             } else {
-                println!("appended at record {} (receipt checked against the node's key)", r.seq);
+                println!(
+                    "appended at record {} (receipt checked against the node's key)",
+                    r.seq
+                );
                 println!("  event id    {}", r.event_id);
                 println!("  event hash  {}", r.event_hash);
                 println!("  leaf        {}", r.leaf);
@@ -154,7 +162,9 @@ pub fn submit(
             eprintln!("refused: {message}");
             Ok(ExitCode::from(REFUSED))
         }
-        Err(ClientError::Http { status, message, .. }) if (400..500).contains(&status) => {
+        Err(ClientError::Http {
+            status, message, ..
+        }) if (400..500).contains(&status) => {
             eprintln!("{message}");
             Ok(ExitCode::from(REFUSED))
         }
@@ -182,7 +192,11 @@ pub fn follow(a: FollowArgs) -> anyhow::Result<ExitCode> {
     let witness = Arc::new(keys::load(&a.witness_key, &a.pass)?);
     let name = AuthorityId::new(a.name.clone())?;
     let ca = a.ca_cert.as_deref().map(std::fs::read).transpose()?;
-    let client = Client::new(&a.leader, Some((name.clone(), witness.clone())), ca.as_deref())?;
+    let client = Client::new(
+        &a.leader,
+        Some((name.clone(), witness.clone())),
+        ca.as_deref(),
+    )?;
     // The leader's key: given, or pinned on first contact and held to afterwards.
     let stated = client
         .info()
@@ -270,7 +284,10 @@ pub fn follow(a: FollowArgs) -> anyhow::Result<ExitCode> {
         }
         Err(e @ (FollowError::Fork { .. } | FollowError::Invalid { .. })) => {
             eprintln!("STOPPED: {e}");
-            eprintln!("the copy in {} holds the {size} records verified before it", a.dir.path().display());
+            eprintln!(
+                "the copy in {} holds the {size} records verified before it",
+                a.dir.path().display()
+            );
             Ok(ExitCode::from(VERIFY_FAILED))
         }
         Err(e) => Err(anyhow!("{e}")),

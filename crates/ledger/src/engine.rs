@@ -56,10 +56,16 @@ pub(crate) fn run<S: Store + 'static>(
 ) {
     let mut last_cp = Instant::now();
     loop {
-        let Ok(first) = rx.recv() else { break };
+        // Wake at least once per checkpoint interval, so that an idle ledger still
+        // signs a checkpoint over its last records on time.
+        let first = match rx.recv_timeout(shared.config.checkpoint_interval) {
+            Ok(job) => Some(job),
+            Err(crossbeam_channel::RecvTimeoutError::Timeout) => None,
+            Err(crossbeam_channel::RecvTimeoutError::Disconnected) => break,
+        };
         let mut submits = Vec::new();
         let mut cp_requests = Vec::new();
-        let mut next = Some(first);
+        let mut next = first;
         while let Some(job) = next.take() {
             match job {
                 Job::Submit(e, d, r) => submits.push((e, d, r)),

@@ -220,7 +220,15 @@ mod tests {
     #[test]
     fn signed_requests_verify_and_any_change_is_refused() -> Result<(), AuthError> {
         let id = AuthorityId::new("KZ-AUDIT").map_err(|e| unauth(e.to_string()))?;
-        let (input, sig) = sign_request("GET", "/v1/cases/ab", Some("as_of=5"), &id, &key(), 1000, "n1");
+        let (input, sig) = sign_request(
+            "GET",
+            "/v1/cases/ab",
+            Some("as_of=5"),
+            &id,
+            &key(),
+            1000,
+            "n1",
+        );
         let (p, s) = parse(&input, &sig)?;
         assert_eq!(p.keyid, "KZ-AUDIT");
         let req = |method, path, query| Request {
@@ -253,12 +261,30 @@ mod tests {
         for (i, s) in [
             ("", ""),
             ("sig2=(\"@method\")", "sig1=:AA==:"),
-            (r#"sig1=("@method");created=1;nonce="a";keyid="k";alg="ed25519""#, "sig1=:AA==:"),
-            (r#"sig1=("@method" "@path" "@query");created=x;nonce="a";keyid="k";alg="ed25519""#, "sig1=:AA==:"),
-            (r#"sig1=("@method" "@path" "@query");created=1;keyid="k";alg="ed25519""#, "sig1=:AA==:"),
-            (r#"sig1=("@method" "@path" "@query");created=1;nonce="a";keyid="k";alg="rsa""#, "sig1=:AA==:"),
-            (r#"sig1=("@method" "@path" "@query");created=1;nonce="a";keyid="k";alg="ed25519""#, "sig1=:!!:"),
-            (r#"sig1=("@method" "@path" "@query");created=1;nonce="a";keyid="k";alg="ed25519""#, "sig1=:AA==:"),
+            (
+                r#"sig1=("@method");created=1;nonce="a";keyid="k";alg="ed25519""#,
+                "sig1=:AA==:",
+            ),
+            (
+                r#"sig1=("@method" "@path" "@query");created=x;nonce="a";keyid="k";alg="ed25519""#,
+                "sig1=:AA==:",
+            ),
+            (
+                r#"sig1=("@method" "@path" "@query");created=1;keyid="k";alg="ed25519""#,
+                "sig1=:AA==:",
+            ),
+            (
+                r#"sig1=("@method" "@path" "@query");created=1;nonce="a";keyid="k";alg="rsa""#,
+                "sig1=:AA==:",
+            ),
+            (
+                r#"sig1=("@method" "@path" "@query");created=1;nonce="a";keyid="k";alg="ed25519""#,
+                "sig1=:!!:",
+            ),
+            (
+                r#"sig1=("@method" "@path" "@query");created=1;nonce="a";keyid="k";alg="ed25519""#,
+                "sig1=:AA==:",
+            ),
         ] {
             assert!(parse(i, s).is_err(), "{i:?} {s:?}");
         }

@@ -4,7 +4,9 @@
 //! tools and the follower's own thread.
 
 use crate::auth;
-use crate::wire::{CheckpointJson, ConsistencyJson, ErrorBody, InclusionJson, InfoJson, RecordJson, RecordsPage};
+use crate::wire::{
+    CheckpointJson, ConsistencyJson, ErrorBody, InclusionJson, InfoJson, RecordJson, RecordsPage,
+};
 use coop_core::checkpoint::{Checkpoint, NoteVerifier, verify_checkpoint};
 use coop_core::merkle::{Blake3Hasher, verify_consistency, verify_inclusion};
 use coop_core::{AuthorityId, PublicKey, Receipt, SecretKey, SignedEvent};
@@ -101,21 +103,33 @@ impl Client {
         })
     }
 
-    fn get(&self, client: &reqwest::blocking::Client, path: &str, query: Option<&str>) -> Result<reqwest::blocking::Response, ClientError> {
+    fn get(
+        &self,
+        client: &reqwest::blocking::Client,
+        path: &str,
+        query: Option<&str>,
+    ) -> Result<reqwest::blocking::Response, ClientError> {
         let url = match query {
             Some(q) => format!("{}{path}?{q}", self.base),
             None => format!("{}{path}", self.base),
         };
         let mut req = client.get(url);
         if let Some((id, key)) = &self.signer {
-            let (input, sig) = auth::sign_request("GET", path, query, id, key, now_secs(), &nonce()?);
-            req = req.header(auth::SIGNATURE_INPUT, input).header(auth::SIGNATURE, sig);
+            let (input, sig) =
+                auth::sign_request("GET", path, query, id, key, now_secs(), &nonce()?);
+            req = req
+                .header(auth::SIGNATURE_INPUT, input)
+                .header(auth::SIGNATURE, sig);
         }
         let resp = req.send().map_err(transport)?;
         check(resp)
     }
 
-    fn get_json<T: serde::de::DeserializeOwned>(&self, path: &str, query: Option<&str>) -> Result<T, ClientError> {
+    fn get_json<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        query: Option<&str>,
+    ) -> Result<T, ClientError> {
         self.get(&self.http, path, query)?.json().map_err(transport)
     }
 
@@ -131,18 +145,28 @@ impl Client {
 
     /// Any signed GET, as bytes (an evidence bundle).
     pub fn read_bytes(&self, path: &str, query: Option<&str>) -> Result<Vec<u8>, ClientError> {
-        Ok(self.get(&self.http, path, query)?.bytes().map_err(transport)?.to_vec())
+        Ok(self
+            .get(&self.http, path, query)?
+            .bytes()
+            .map_err(transport)?
+            .to_vec())
     }
 
     /// Who the node is (unsigned).
     pub fn info(&self) -> Result<InfoJson, ClientError> {
-        let resp = self.http.get(format!("{}/v1/info", self.base)).send().map_err(transport)?;
+        let resp = self
+            .http
+            .get(format!("{}/v1/info", self.base))
+            .send()
+            .map_err(transport)?;
         check(resp)?.json().map_err(transport)
     }
 
     /// Appends a signed event; the node answers only once it is durable.
     pub fn submit(&self, event: &SignedEvent) -> Result<Receipt, ClientError> {
-        let bytes = event.to_bytes().map_err(|e| transport(format!("cannot encode the event: {e}")))?;
+        let bytes = event
+            .to_bytes()
+            .map_err(|e| transport(format!("cannot encode the event: {e}")))?;
         let resp = self
             .http
             .post(format!("{}/v1/events", self.base))
@@ -154,7 +178,11 @@ impl Client {
     }
 
     /// [`Client::submit`], then checks the receipt: signed by `node`, for this event.
-    pub fn submit_checked(&self, event: &SignedEvent, node: &PublicKey) -> Result<Receipt, ClientError> {
+    pub fn submit_checked(
+        &self,
+        event: &SignedEvent,
+        node: &PublicKey,
+    ) -> Result<Receipt, ClientError> {
         let r = self.submit(event)?;
         check_receipt(&r, event, node)?;
         Ok(r)
@@ -193,18 +221,28 @@ impl Client {
 
     /// An inclusion proof of record `seq` in the tree of `size` records.
     pub fn inclusion(&self, seq: u64, size: u64) -> Result<InclusionJson, ClientError> {
-        self.get_json("/v1/proofs/inclusion", Some(&format!("seq={seq}&size={size}")))
+        self.get_json(
+            "/v1/proofs/inclusion",
+            Some(&format!("seq={seq}&size={size}")),
+        )
     }
 
     /// A consistency proof between two sizes.
     pub fn consistency(&self, from: u64, to: u64) -> Result<ConsistencyJson, ClientError> {
-        self.get_json("/v1/proofs/consistency", Some(&format!("from={from}&to={to}")))
+        self.get_json(
+            "/v1/proofs/consistency",
+            Some(&format!("from={from}&to={to}")),
+        )
     }
 
     /// Proves that `receipt`'s record is in the ledger the node's latest checkpoint
     /// states: the checkpoint verifies with `node`, and the inclusion proof against its
     /// root. Returns the checkpoint.
-    pub fn prove_included(&self, receipt: &Receipt, node: &NoteVerifier) -> Result<Checkpoint, ClientError> {
+    pub fn prove_included(
+        &self,
+        receipt: &Receipt,
+        node: &NoteVerifier,
+    ) -> Result<Checkpoint, ClientError> {
         let cp = self
             .latest_checkpoint()?
             .ok_or_else(|| ClientError::Unverified("the node has no checkpoint yet".into()))?;
@@ -219,7 +257,9 @@ impl Client {
         }
         let p = self.inclusion(receipt.seq, cp.size)?;
         if p.leaf != receipt.leaf {
-            return Err(ClientError::Unverified("the proof is for another leaf".into()));
+            return Err(ClientError::Unverified(
+                "the proof is for another leaf".into(),
+            ));
         }
         verify_inclusion::<Blake3Hasher>(receipt.seq, cp.size, &receipt.leaf, &p.proof, &cp.root)
             .map_err(|e| ClientError::Unverified(format!("inclusion proof: {e}")))?;
@@ -230,7 +270,9 @@ impl Client {
     pub fn prove_consistent(&self, old: &Checkpoint, new: &Checkpoint) -> Result<(), ClientError> {
         if old.size == 0 || old.size == new.size {
             return if old.size == new.size && old.root != new.root {
-                Err(ClientError::Unverified("two checkpoints of one size with different roots".into()))
+                Err(ClientError::Unverified(
+                    "two checkpoints of one size with different roots".into(),
+                ))
             } else {
                 Ok(())
             };
@@ -251,14 +293,20 @@ impl Client {
 }
 
 /// Checks a receipt against the event it is for.
-pub fn check_receipt(r: &Receipt, event: &SignedEvent, node: &PublicKey) -> Result<(), ClientError> {
+pub fn check_receipt(
+    r: &Receipt,
+    event: &SignedEvent,
+    node: &PublicKey,
+) -> Result<(), ClientError> {
     r.verify(node)
         .map_err(|e| ClientError::Unverified(format!("receipt signature: {e}")))?;
     let hash = event
         .event_hash()
         .map_err(|e| ClientError::Unverified(e.to_string()))?;
     if r.event_id != event.body.event_id || r.event_hash != hash {
-        return Err(ClientError::Unverified("the receipt is for another event".into()));
+        return Err(ClientError::Unverified(
+            "the receipt is for another event".into(),
+        ));
     }
     Ok(())
 }

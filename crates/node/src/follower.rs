@@ -53,7 +53,9 @@ pub enum FollowError {
     /// The leader showed a history that is not an extension of this copy (a fork, a
     /// rewritten record, a rollback). The evidence is in `evidence`. Do not follow this
     /// leader until the Parties have looked at it.
-    #[error("FORK DETECTED: {what}. The leader's history is not an extension of this copy; evidence kept in {evidence}")]
+    #[error(
+        "FORK DETECTED: {what}. The leader's history is not an extension of this copy; evidence kept in {evidence}"
+    )]
     Fork {
         /// What was seen.
         what: String,
@@ -62,7 +64,9 @@ pub enum FollowError {
     },
     /// The leader served a record or checkpoint that does not verify (bad signature,
     /// a record the Agreement forbids). The evidence is in `evidence`.
-    #[error("the leader served something that does not verify: {what}; evidence kept in {evidence}")]
+    #[error(
+        "the leader served something that does not verify: {what}; evidence kept in {evidence}"
+    )]
     Invalid {
         /// What was seen.
         what: String,
@@ -102,7 +106,11 @@ fn local(e: impl std::fmt::Display) -> FollowError {
 impl Follower {
     /// A follower of the leader `client` talks to, keeping its copy in `node` (a
     /// follower node). The local copy is verified again from record 0 first.
-    pub fn new(node: Arc<Node>, client: Client, config: FollowerConfig) -> Result<Follower, FollowError> {
+    pub fn new(
+        node: Arc<Node>,
+        client: Client,
+        config: FollowerConfig,
+    ) -> Result<Follower, FollowError> {
         let mut verifier = Incremental::new(vec![config.leader_key.clone()]);
         let size = node.ledger().head().map_err(local)?.size;
         let mut start = 0;
@@ -164,7 +172,12 @@ impl Follower {
     }
 
     /// Writes fork or invalidity evidence; returns its directory.
-    fn evidence(&self, what: &str, theirs: Option<&str>, proof: Option<serde_json::Value>) -> String {
+    fn evidence(
+        &self,
+        what: &str,
+        theirs: Option<&str>,
+        proof: Option<serde_json::Value>,
+    ) -> String {
         let dir = self.config.evidence_dir.join(format!(
             "evidence-{}",
             std::time::SystemTime::now()
@@ -194,7 +207,12 @@ impl Follower {
         dir.display().to_string()
     }
 
-    fn fork(&self, what: String, theirs: Option<&str>, proof: Option<serde_json::Value>) -> FollowError {
+    fn fork(
+        &self,
+        what: String,
+        theirs: Option<&str>,
+        proof: Option<serde_json::Value>,
+    ) -> FollowError {
         let evidence = self.evidence(&what, theirs, proof);
         FollowError::Fork { what, evidence }
     }
@@ -270,7 +288,9 @@ impl Follower {
         let cp = match verify_checkpoint(note, &self.config.leader_key, &[]) {
             Ok(v) => v.checkpoint,
             Err(e) => {
-                let what = format!("the leader's latest checkpoint is not signed by the pinned leader key: {e}");
+                let what = format!(
+                    "the leader's latest checkpoint is not signed by the pinned leader key: {e}"
+                );
                 return Err(FollowError::Invalid {
                     evidence: self.evidence(&what, Some(note), None),
                     what,
@@ -297,7 +317,9 @@ impl Follower {
             }
             if cp.size > old.size && old.size > 0 {
                 let p = self.client.consistency(old.size, cp.size)?;
-                if let Err(e) = verify_consistency::<Blake3Hasher>(old.size, cp.size, &old.root, &cp.root, &p.proof) {
+                if let Err(e) = verify_consistency::<Blake3Hasher>(
+                    old.size, cp.size, &old.root, &cp.root, &p.proof,
+                ) {
                     let proof = serde_json::json!({
                         "from": old.size, "to": cp.size,
                         "root_from (cosigned by this witness)": old.root,
@@ -341,7 +363,11 @@ impl Follower {
                 None,
             ));
         }
-        if self.last_cosigned.as_ref().is_some_and(|(c, _)| c.size == cp.size) {
+        if self
+            .last_cosigned
+            .as_ref()
+            .is_some_and(|(c, _)| c.size == cp.size)
+        {
             return Ok(appended);
         }
         // Cosign, post to the leader, keep the note with every signature.
@@ -358,7 +384,10 @@ impl Follower {
             }
         };
         let keep = crate::server::merge_notes(&merged, &mine).unwrap_or(mine);
-        self.node.ledger().store_foreign_checkpoint(&keep).map_err(local)?;
+        self.node
+            .ledger()
+            .store_foreign_checkpoint(&keep)
+            .map_err(local)?;
         self.last_cosigned = Some((cp, keep));
         Ok(appended)
     }

@@ -55,15 +55,39 @@ impl HttpMetrics {
         let w = |out: &mut String, name: &str, kind: &str, help: &str| {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
         };
-        w(&mut out, "coopledger_ledger_records", "gauge", "Records in the ledger.");
+        w(
+            &mut out,
+            "coopledger_ledger_records",
+            "gauge",
+            "Records in the ledger.",
+        );
         let _ = writeln!(out, "coopledger_ledger_records {size}");
-        w(&mut out, "coopledger_appends_total", "counter", "Events appended by the engine.");
+        w(
+            &mut out,
+            "coopledger_appends_total",
+            "counter",
+            "Events appended by the engine.",
+        );
         let _ = writeln!(out, "coopledger_appends_total {}", engine.appended);
-        w(&mut out, "coopledger_refusals_total", "counter", "Submissions refused, by clause of the Agreement (or invalid / id reused).");
+        w(
+            &mut out,
+            "coopledger_refusals_total",
+            "counter",
+            "Submissions refused, by clause of the Agreement (or invalid / id reused).",
+        );
         for (clause, n) in &engine.refusals {
-            let _ = writeln!(out, "coopledger_refusals_total{{clause=\"{}\"}} {n}", escape(clause));
+            let _ = writeln!(
+                out,
+                "coopledger_refusals_total{{clause=\"{}\"}} {n}",
+                escape(clause)
+            );
         }
-        w(&mut out, "coopledger_batch_size", "histogram", "Events per group commit.");
+        w(
+            &mut out,
+            "coopledger_batch_size",
+            "histogram",
+            "Events per group commit.",
+        );
         let mut cumulative = 0;
         for (i, n) in engine.batch_sizes.iter().enumerate() {
             cumulative += n;
@@ -72,20 +96,36 @@ impl HttpMetrics {
             } else {
                 (1u64 << i).to_string()
             };
-            let _ = writeln!(out, "coopledger_batch_size_bucket{{le=\"{le}\"}} {cumulative}");
+            let _ = writeln!(
+                out,
+                "coopledger_batch_size_bucket{{le=\"{le}\"}} {cumulative}"
+            );
         }
         let _ = writeln!(out, "coopledger_batch_size_sum {}", engine.appended);
         let _ = writeln!(out, "coopledger_batch_size_count {}", engine.batches);
-        w(&mut out, "coopledger_fsyncs_total", "counter", "fdatasync calls (each makes one or more batches durable).");
+        w(
+            &mut out,
+            "coopledger_fsyncs_total",
+            "counter",
+            "fdatasync calls (each makes one or more batches durable).",
+        );
         let _ = writeln!(out, "coopledger_fsyncs_total {}", engine.syncs);
-        w(&mut out, "coopledger_append_latency_seconds", "histogram", "Time from an append request to its durable receipt.");
+        w(
+            &mut out,
+            "coopledger_append_latency_seconds",
+            "histogram",
+            "Time from an append request to its durable receipt.",
+        );
         let mut cumulative = 0;
         for (i, b) in self.append_latency.iter().enumerate() {
             cumulative += b.load(Ordering::Relaxed);
             let le = LATENCY_BUCKETS
                 .get(i)
                 .map_or("+Inf".to_owned(), |v| v.to_string());
-            let _ = writeln!(out, "coopledger_append_latency_seconds_bucket{{le=\"{le}\"}} {cumulative}");
+            let _ = writeln!(
+                out,
+                "coopledger_append_latency_seconds_bucket{{le=\"{le}\"}} {cumulative}"
+            );
         }
         let _ = writeln!(
             out,
@@ -97,7 +137,12 @@ impl HttpMetrics {
             "coopledger_append_latency_seconds_count {}",
             self.appends.load(Ordering::Relaxed)
         );
-        w(&mut out, "coopledger_http_requests_total", "counter", "HTTP requests by route and status.");
+        w(
+            &mut out,
+            "coopledger_http_requests_total",
+            "counter",
+            "HTTP requests by route and status.",
+        );
         if let Ok(m) = self.requests.lock() {
             for ((route, status), n) in m.iter() {
                 let _ = writeln!(
@@ -107,7 +152,12 @@ impl HttpMetrics {
             }
         }
         if let Some(age) = checkpoint_age {
-            w(&mut out, "coopledger_last_checkpoint_age_seconds", "gauge", "Seconds since the latest checkpoint was signed.");
+            w(
+                &mut out,
+                "coopledger_last_checkpoint_age_seconds",
+                "gauge",
+                "Seconds since the latest checkpoint was signed.",
+            );
             let _ = writeln!(out, "coopledger_last_checkpoint_age_seconds {age:.3}");
         }
         out
@@ -115,5 +165,7 @@ impl HttpMetrics {
 }
 
 fn escape(s: &str) -> String {
-    s.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+    s.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
 }

@@ -175,8 +175,14 @@ impl Node {
             now,
             self.config.skew_secs,
         )?;
-        let fresh = self.replay.lock().map_or(false, |mut c| {
-            c.fresh(&params.keyid, &params.nonce, params.created, now, self.config.skew_secs)
+        let fresh = self.replay.lock().is_ok_and(|mut c| {
+            c.fresh(
+                &params.keyid,
+                &params.nonce,
+                params.created,
+                now,
+                self.config.skew_secs,
+            )
         });
         if !fresh {
             return Err(AuthError::Unauthenticated(

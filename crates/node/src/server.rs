@@ -122,7 +122,13 @@ async fn blocking<T: Send + 'static>(
         .map_err(|_| ApiError::unavailable("the request's worker stopped"))?
 }
 
-fn reader(node: &Node, method: &Method, uri: &Uri, headers: &HeaderMap, need: Need) -> ApiResult<Reader> {
+fn reader(
+    node: &Node,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    need: Need,
+) -> ApiResult<Reader> {
     let h = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     Ok(node.authorize(
         method.as_str(),
@@ -153,7 +159,8 @@ fn as_of(q: &HashMap<String, String>) -> ApiResult<Option<AsOf>> {
 }
 
 fn parse_case(s: &str) -> ApiResult<CaseId> {
-    CaseId::from_hex(s).map_err(|_| ApiError::bad(format!("{s:?} is not a case id (32 hex digits)")))
+    CaseId::from_hex(s)
+        .map_err(|_| ApiError::bad(format!("{s:?} is not a case id (32 hex digits)")))
 }
 
 fn state_at(node: &Node, at: Option<AsOf>) -> ApiResult<TreatyState> {
@@ -202,7 +209,11 @@ pub fn router(node: Shared) -> Router {
 
 /// Counts every answer by route and status.
 async fn count(State(node): State<Shared>, req: Request, next: Next) -> Response {
-    let route: &'static str = match req.extensions().get::<MatchedPath>().map(MatchedPath::as_str) {
+    let route: &'static str = match req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(MatchedPath::as_str)
+    {
         Some(p) => ROUTES.iter().find(|r| **r == p).copied().unwrap_or("other"),
         None => "unmatched",
     };
@@ -244,11 +255,7 @@ async fn metrics(State(node): State<Shared>) -> ApiResult<Response> {
             .and_then(|n| coop_core::Checkpoint::parse_body(&n.text).ok())
             .map(|cp| (crate::node::now_secs() as f64 - cp.time.0 as f64 / 1000.0).max(0.0));
         let body = node.http.render(&node.ledger.metrics(), size, age);
-        Ok((
-            [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-            body,
-        )
-            .into_response())
+        Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response())
     })
     .await
 }
@@ -258,14 +265,23 @@ async fn info(State(node): State<Shared>) -> ApiResult<Json<InfoJson>> {
         ledger_id: node.ledger.ledger_id().map(|l| l.0),
         node_vkey: node.ledger.node_verifier().to_vkey(),
         size: node.ledger.head()?.size,
-        role: if node.leader.is_some() { "follower" } else { "leader" }.into(),
+        role: if node.leader.is_some() {
+            "follower"
+        } else {
+            "leader"
+        }
+        .into(),
     }))
 }
 
 /// Appends a signed event: `application/json` (the event with hex fields) or
 /// `application/octet-stream` (its canonical bytes). The event's own signature is the
 /// authentication.
-async fn submit(State(node): State<Shared>, headers: HeaderMap, body: Bytes) -> ApiResult<Response> {
+async fn submit(
+    State(node): State<Shared>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Response> {
     if let Some(leader) = &node.leader {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
@@ -278,11 +294,20 @@ async fn submit(State(node): State<Shared>, headers: HeaderMap, body: Bytes) -> 
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/json"));
     let event: SignedEvent = if json {
-        serde_json::from_slice(&body)
-            .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid", format!("not a signed event: {e}; nothing was written")))?
+        serde_json::from_slice(&body).map_err(|e| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid",
+                format!("not a signed event: {e}; nothing was written"),
+            )
+        })?
     } else {
         SignedEvent::from_bytes(&body).map_err(|e| {
-            ApiError::new(StatusCode::BAD_REQUEST, "invalid", format!("{e}; nothing was written"))
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid",
+                format!("{e}; nothing was written"),
+            )
         })?
     };
     let started = Instant::now();
@@ -327,7 +352,11 @@ async fn records(
         let size = node.ledger.head()?.size;
         let end = from.saturating_add(limit).min(size);
         let records = if from < end {
-            node.ledger.records(from, end)?.iter().map(RecordJson::of).collect()
+            node.ledger
+                .records(from, end)?
+                .iter()
+                .map(RecordJson::of)
+                .collect()
         } else {
             Vec::new()
         };
@@ -348,7 +377,9 @@ async fn record(
     Path(seq): Path<String>,
 ) -> ApiResult<Json<RecordJson>> {
     reader(&node, &method, &uri, &headers, Need::Ledger)?;
-    let seq: u64 = seq.parse().map_err(|_| ApiError::bad("a seq is a whole number"))?;
+    let seq: u64 = seq
+        .parse()
+        .map_err(|_| ApiError::bad("a seq is a whole number"))?;
     blocking(move || {
         node.ledger
             .record(seq)?
@@ -452,7 +483,9 @@ async fn checkpoint(
     Path(size): Path<String>,
 ) -> ApiResult<Json<CheckpointJson>> {
     reader(&node, &method, &uri, &headers, Need::Ledger)?;
-    let size: u64 = size.parse().map_err(|_| ApiError::bad("a size is a whole number"))?;
+    let size: u64 = size
+        .parse()
+        .map_err(|_| ApiError::bad("a size is a whole number"))?;
     blocking(move || {
         node.ledger
             .checkpoint(size)?
@@ -496,19 +529,28 @@ async fn cosign(
             format!("this node is a follower; cosign the leader's checkpoints at {leader}"),
         ));
     }
-    let size: u64 = size.parse().map_err(|_| ApiError::bad("a size is a whole number"))?;
-    let posted = String::from_utf8(body.to_vec()).map_err(|_| ApiError::bad("a note is UTF-8 text"))?;
+    let size: u64 = size
+        .parse()
+        .map_err(|_| ApiError::bad("a size is a whole number"))?;
+    let posted =
+        String::from_utf8(body.to_vec()).map_err(|_| ApiError::bad("a note is UTF-8 text"))?;
     blocking(move || {
         let stored = node
             .ledger
             .checkpoint(size)?
             .ok_or_else(|| ApiError::not_found(format!("no checkpoint at size {size}")))?;
-        let witnesses = node.ledger.with_state(|s| {
-            coop_verify::registered_witnesses(s, size.saturating_sub(1))
-        })?;
+        let witnesses = node
+            .ledger
+            .with_state(|s| coop_verify::registered_witnesses(s, size.saturating_sub(1)))?;
         let verifiers: Vec<_> = witnesses.iter().map(|(v, _)| v.clone()).collect();
-        let v = verify_checkpoint(&posted, &node.ledger.node_verifier(), &verifiers)
-            .map_err(|e| ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", format!("the cosigned checkpoint does not verify: {e}")))?;
+        let v =
+            verify_checkpoint(&posted, &node.ledger.node_verifier(), &verifiers).map_err(|e| {
+                ApiError::new(
+                    StatusCode::UNAUTHORIZED,
+                    "unauthenticated",
+                    format!("the cosigned checkpoint does not verify: {e}"),
+                )
+            })?;
         if v.cosigned.is_empty() {
             return Err(ApiError::new(
                 StatusCode::UNAUTHORIZED,
@@ -542,7 +584,10 @@ async fn inclusion(
             .record(seq)?
             .ok_or_else(|| ApiError::not_found(format!("no record {seq}")))?
             .leaf;
-        let proof = node.ledger.inclusion_proof(seq, size).map_err(|e| ApiError::bad(e.to_string()))?;
+        let proof = node
+            .ledger
+            .inclusion_proof(seq, size)
+            .map_err(|e| ApiError::bad(e.to_string()))?;
         Ok(Json(InclusionJson {
             seq,
             size,
@@ -614,8 +659,11 @@ async fn cases(
             })
             .filter(|c| !overdue || !c.overdue_at(now).is_empty())
             .collect();
-        let value = serde_json::to_value(&list).map_err(|e| ApiError::unavailable(e.to_string()))?;
-        Ok(Json(serde_json::json!({ "as_of_size": state.size, "cases": value })))
+        let value =
+            serde_json::to_value(&list).map_err(|e| ApiError::unavailable(e.to_string()))?;
+        Ok(Json(
+            serde_json::json!({ "as_of_size": state.size, "cases": value }),
+        ))
     })
     .await
 }
@@ -668,7 +716,9 @@ async fn timeline(
             .cases
             .get(&id)
             .ok_or_else(|| ApiError::not_found(format!("no case {id} at that point")))?;
-        Ok(Json(serde_json::json!({ "as_of_size": state.size, "timeline": c.timeline })))
+        Ok(Json(
+            serde_json::json!({ "as_of_size": state.size, "timeline": c.timeline }),
+        ))
     })
     .await
 }
@@ -690,7 +740,10 @@ async fn bundle(
                 .to_bytes()
                 .map_err(|e| ApiError::unavailable(e.to_string()))?;
             Ok((
-                [(header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"))],
+                [(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/octet-stream"),
+                )],
                 bytes,
             )
                 .into_response())
@@ -785,8 +838,7 @@ pub async fn run_tls(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     crate::install_crypto_provider();
-    let config =
-        axum_server::tls_rustls::RustlsConfig::from_pem(tls.cert_pem, tls.key_pem).await?;
+    let config = axum_server::tls_rustls::RustlsConfig::from_pem(tls.cert_pem, tls.key_pem).await?;
     let closing = node.closing.clone();
     let handle = axum_server::Handle::new();
     let h = handle.clone();
@@ -796,7 +848,7 @@ pub async fn run_tls(
         h.graceful_shutdown(Some(std::time::Duration::from_secs(10)));
     });
     listener.set_nonblocking(true)?;
-    axum_server::from_tcp_rustls(listener, config)
+    axum_server::from_tcp_rustls(listener, config)?
         .handle(handle)
         .serve(router(node).into_make_service())
         .await

@@ -299,9 +299,7 @@ impl Applier {
                     return Ok(());
                 }
                 self.check_checkpoint(&note, false)?;
-                observer
-                    .checkpoint(&note)
-                    .map_err(VerifyError::Stopped)
+                observer.checkpoint(&note).map_err(VerifyError::Stopped)
             }
             Prep::Record(r) => self.record(*r, observer),
         }
@@ -366,9 +364,7 @@ impl Applier {
         }
         self.frontier.push(sealed.leaf, |_, _, _| {});
         self.chain = sealed.chain;
-        observer
-            .record(&sealed)
-            .map_err(VerifyError::Stopped)?;
+        observer.record(&sealed).map_err(VerifyError::Stopped)?;
         let size = self.size();
         if let Some(notes) = self.known.remove(&size) {
             for n in notes {

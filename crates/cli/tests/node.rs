@@ -1,0 +1,1110 @@
+//! The node end to end: the real `coopledger serve` and `coopledger follow` on
+//! 127.0.0.1, driven by the Rust client and by hand-made requests: the lifecycle over
+//! HTTP with receipts and proofs checked, access control, bad input, a follower that
+//! mirrors and cosigns and then detects a rewritten leader, and a bounded load run.
+
+#![allow(
+    clippy::indexing_slicing,
+    clippy::expect_used,
+    clippy::unwrap_used,
+    clippy::panic
+)]
+
+use coop_core::checkpoint::{NoteVerifier, verify_checkpoint};
+use coop_core::event::CaseRef;
+use coop_core::{
+    AuthorityId, CaseId, EventId, Hash, LedgerId, Receipt, SecretKey, SignedEvent, Timestamp,
+};
+use coop_node::{Client, ClientError, auth};
+use coop_treaty::testkit::{self, doc, purpose, request_to};
+use coop_treaty::{DocRole, Extent, InfoKind, ItemId, Language, Payload, RefusalGround};
+use std::io::BufRead as _;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_coopledger"));
+    c.env_remove("COOPLEDGER_PASSPHRASE")
+        .env_remove("COOPLEDGER_DATA");
+    c
+}
+
+fn p(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
+
+/// A ledger with the demo's cast (keys in DIR/keys), made by the demo itself.
+fn demo_ledger(dir: &Path) {
+    let o = bin()
+        .args(["demo", "--data", p(dir), "--cases", "20", "--quiet"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+fn key(dir: &Path, name: &str) -> SecretKey {
+    let pem = std::fs::read_to_string(dir.join("keys").join(format!("{name}.pem"))).unwrap();
+    SecretKey::from_pem(&pem, None).unwrap()
+}
+
+/// A running process that prints its address, stopped (SIGTERM, then SIGKILL) on drop.
+struct Proc {
+    child: Child,
+    url: String,
+    stopped: bool,
+}
+
+impl Proc {
+    fn start(mut cmd: Command) -> Proc {
+        let mut child = cmd
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let out = child.stdout.take().unwrap();
+        let mut lines = std::io::BufReader::new(out).lines();
+        let url = loop {
+            let line = lines
+                .next()
+                .expect("the process printed its address")
+                .unwrap();
+            if let Some(rest) = line.split("listening on ").nth(1) {
+                break rest.trim().to_owned();
+            }
+        };
+        // Keep draining stdout so the process never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        Proc {
+            child,
+            url,
+            stopped: false,
+        }
+    }
+
+    fn serve(dir: &Path) -> Proc {
+        let mut c = bin();
+        c.args([
+            "serve",
+            "--data",
+            p(dir),
+            "--listen",
+            "127.0.0.1:0",
+            "--checkpoint-secs",
+            "0.2",
+        ]);
+        Proc::start(c)
+    }
+
+    fn stop(&mut self) {
+        if std::mem::replace(&mut self.stopped, true) {
+            return;
+        }
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn id(s: &str) -> AuthorityId {
+    AuthorityId::new(s).unwrap()
+}
+
+fn client(url: &str, dir: &Path, who: Option<&str>) -> Client {
+    Client::new(url, who.map(|w| (id(w), Arc::new(key(dir, w)))), None).unwrap()
+}
+
+struct Ctx {
+    dir: PathBuf,
+    ledger: LedgerId,
+    next: u64,
+}
+
+impl Ctx {
+    fn event(&mut self, who: &str, case: Option<CaseRef>, payload: &Payload) -> SignedEvent {
+        self.next += 1;
+        let mut eid = [0x5E; 16];
+        eid[..8].copy_from_slice(&self.next.to_be_bytes());
+        testkit::sign(
+            &key(&self.dir, who),
+            who,
+            Some(self.ledger),
+            EventId(eid),
+            Timestamp(self.next),
+            case,
+            vec![],
+            payload,
+        )
+        .unwrap()
+    }
+}
+
+fn at(case: CaseId, v: u64) -> Option<CaseRef> {
+    Some(CaseRef {
+        case_id: case,
+        expected_version: v,
+    })
+}
+
+fn wait_for(what: &str, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        if f() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("timed out waiting for {what}");
+}
+
+#[test]
+fn the_whole_lifecycle_over_http_with_receipts_and_proofs_checked() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("leader");
+    demo_ledger(&dir);
+    let server = Proc::serve(&dir);
+    let anon = client(&server.url, &dir, None);
+    let info = anon.info().unwrap();
+    let node = NoteVerifier::from_vkey(&info.node_vkey).unwrap();
+    let mut cx = Ctx {
+        dir: dir.clone(),
+        ledger: LedgerId(info.ledger_id.unwrap()),
+        next: 0,
+    };
+    let auditor = client(&server.url, &dir, Some("KZ-AUDIT"));
+    let before_all = auditor
+        .latest_checkpoint()
+        .unwrap()
+        .expect("the demo's checkpoint");
+    let before_all = verify_checkpoint(&before_all.note, &node, &[])
+        .unwrap()
+        .checkpoint;
+    let case = CaseId([0xC1; 16]);
+    let item = ItemId([0x17; 16]);
+    let third = "Prosecutor General's Office of Uzbekistan";
+    let mut receipts: Vec<Receipt> = Vec::new();
+    let mut submit = |cx: &mut Ctx, who: &str, v: u64, p: Payload| -> Hash {
+        let ev = cx.event(who, at(case, v), &p);
+        let h = ev.event_hash().unwrap();
+        receipts.push(
+            anon.submit_checked(&ev, &node.key)
+                .unwrap_or_else(|e| panic!("{}: {e}", p.kind())),
+        );
+        h
+    };
+    submit(
+        &mut cx,
+        "KZ-MVD",
+        0,
+        Payload::Request(Box::new(request_to("TM-MVD"))),
+    );
+    submit(
+        &mut cx,
+        "TM-MVD",
+        1,
+        Payload::Refused {
+            extent: Extent::Partial,
+            grounds: vec![RefusalGround::NationalLaw],
+            reasons: Some(doc(40, Language::Tk, DocRole::Original)),
+        },
+    );
+    submit(
+        &mut cx,
+        "TM-MVD",
+        2,
+        Payload::InformationTransferred {
+            item,
+            recipient: id("KZ-MVD"),
+            kind: InfoKind::Forensic,
+            restricted: true,
+            permitted_purposes: vec![purpose(testkit::PURPOSE)],
+            no_state_secret: true,
+            document: doc(41, Language::Tk, DocRole::Original),
+        },
+    );
+    submit(
+        &mut cx,
+        "KZ-MVD",
+        3,
+        Payload::ConsentRequested {
+            item,
+            third_party: Some(third.into()),
+            purposes: vec![],
+        },
+    );
+    let consent = submit(
+        &mut cx,
+        "TM-MVD",
+        4,
+        Payload::ConsentGranted {
+            item,
+            third_party: Some(third.into()),
+            purposes: vec![],
+            document: doc(42, Language::Tk, DocRole::Original),
+        },
+    );
+    submit(
+        &mut cx,
+        "KZ-MVD",
+        5,
+        Payload::OnwardTransfer {
+            item,
+            third_party: third.into(),
+            consent,
+        },
+    );
+    submit(
+        &mut cx,
+        "KZ-MVD",
+        6,
+        Payload::DisputeRaised {
+            dispute: 1,
+            subject: doc(43, Language::Ru, DocRole::Original),
+        },
+    );
+    submit(
+        &mut cx,
+        "TM-MVD",
+        7,
+        Payload::ConsultationHeld {
+            dispute: 1,
+            minutes: doc(44, Language::Ru, DocRole::Original),
+        },
+    );
+    submit(
+        &mut cx,
+        "KZ-MVD",
+        8,
+        Payload::DisputeSettled {
+            dispute: 1,
+            outcome: doc(45, Language::Ru, DocRole::Original),
+        },
+    );
+
+    // A refusal under the Agreement over HTTP: 422 with the clause, nothing written.
+    let before = anon.info().unwrap().size;
+    let ev = cx.event(
+        "KZ-MVD",
+        at(case, 9),
+        &Payload::InformationUsed {
+            item,
+            purpose: purpose("tax audit"),
+        },
+    );
+    match anon.submit(&ev) {
+        Err(ClientError::Refused { clause, message }) => {
+            assert_eq!(clause.as_deref(), Some("Art. 7.2"), "{message}");
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    assert_eq!(anon.info().unwrap().size, before);
+    // A resubmission returns the first receipt.
+    let first = cx.event("KZ-MVD", at(case, 9), &Payload::CaseClosed);
+    let r1 = anon.submit_checked(&first, &node.key).unwrap();
+    let r2 = anon.submit_checked(&first, &node.key).unwrap();
+    assert_eq!(r1, r2);
+
+    // Every receipt proves included once a checkpoint covers it, and consecutive
+    // checkpoints are consistent.
+    wait_for("a checkpoint covering the receipts", || {
+        auditor
+            .latest_checkpoint()
+            .unwrap()
+            .is_some_and(|c| c.size > r1.seq)
+    });
+    let mut cps = Vec::new();
+    for r in &receipts {
+        cps.push(auditor.prove_included(r, &node).unwrap());
+    }
+    let latest = cps.last().unwrap();
+    assert!(latest.size > before_all.size);
+    auditor.prove_consistent(&before_all, latest).unwrap();
+
+    // The case, read by the auditor, as of the dispute being raised and now.
+    let now = auditor.read(&format!("/v1/cases/{case}"), None).unwrap();
+    assert_eq!(now["case"]["status"], "Closed");
+    assert!(
+        now["case"]["disputes"]["1"]["settled"]["seq"]
+            .as_u64()
+            .is_some()
+    );
+    let raised = receipts[6].seq;
+    let then = auditor
+        .read(
+            &format!("/v1/cases/{case}"),
+            Some(&format!("as_of={raised}")),
+        )
+        .unwrap();
+    assert_eq!(
+        then["case"]["disputes"]["1"]["settled"],
+        serde_json::Value::Null
+    );
+    let tl = auditor
+        .read(&format!("/v1/cases/{case}/timeline"), None)
+        .unwrap();
+    assert_eq!(tl["timeline"].as_array().unwrap().len(), 10);
+    // The Article 7 report shows the onward transfer relied on the consent.
+    let report = auditor.read("/v1/article7/report", None).unwrap();
+    assert_eq!(report["held"], true);
+    // The evidence bundle over HTTP verifies alone.
+    let bytes = auditor
+        .read_bytes(&format!("/v1/cases/{case}/bundle"), None)
+        .unwrap();
+    let b = coop_verify::Bundle::from_bytes(&bytes).unwrap();
+    let vb = coop_verify::verify_bundle(&b, Some(&node)).unwrap();
+    assert_eq!(vb.case().unwrap().version, 10);
+    // The stream replays from a seq, in order.
+    let streamed: Vec<u64> = auditor
+        .stream(receipts[0].seq)
+        .unwrap()
+        .take(3)
+        .map(|r| r.unwrap().seq)
+        .collect();
+    assert_eq!(
+        streamed,
+        vec![receipts[0].seq, receipts[0].seq + 1, receipts[0].seq + 2]
+    );
+    // Metrics count the appends and the refusal by clause.
+    let m = reqwest::blocking::get(format!("{}/metrics", server.url))
+        .unwrap()
+        .text()
+        .unwrap();
+    assert!(
+        m.contains("coopledger_refusals_total{clause=\"Art. 7.2\"} 1"),
+        "{m}"
+    );
+    assert!(m.contains("coopledger_append_latency_seconds_count"), "{m}");
+}
+
+/// A hand-made signed GET.
+fn signed_get(
+    url: &str,
+    path: &str,
+    query: Option<&str>,
+    who: &str,
+    key: &SecretKey,
+    created: u64,
+    nonce: &str,
+) -> reqwest::blocking::Response {
+    let (input, sig) = auth::sign_request("GET", path, query, &id(who), key, created, nonce);
+    let full = match query {
+        Some(q) => format!("{url}{path}?{q}"),
+        None => format!("{url}{path}"),
+    };
+    reqwest::blocking::Client::new()
+        .get(full)
+        .header(auth::SIGNATURE_INPUT, input)
+        .header(auth::SIGNATURE, sig)
+        .send()
+        .unwrap()
+}
+
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+#[test]
+fn reads_need_a_fresh_signature_of_a_registered_key_with_the_right() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("leader");
+    demo_ledger(&dir);
+    let server = Proc::serve(&dir);
+    let u = &server.url;
+    let status = |r: reqwest::blocking::Response| r.status().as_u16();
+    // Unsigned.
+    assert_eq!(
+        status(reqwest::blocking::get(format!("{u}/v1/records")).unwrap()),
+        401
+    );
+    // Signed by a key nobody registered, under a registered name and under an unknown one.
+    let stranger = SecretKey::from_seed(&[77; 32]);
+    assert_eq!(
+        status(signed_get(
+            u,
+            "/v1/records",
+            None,
+            "KZ-AUDIT",
+            &stranger,
+            now(),
+            "a1"
+        )),
+        401
+    );
+    assert_eq!(
+        status(signed_get(
+            u,
+            "/v1/records",
+            None,
+            "KZ-NOBODY",
+            &stranger,
+            now(),
+            "a2"
+        )),
+        401
+    );
+    // The auditor, fresh: 200; the same request again (a replay): 401.
+    let auditor = key(&dir, "KZ-AUDIT");
+    assert_eq!(
+        status(signed_get(
+            u,
+            "/v1/records",
+            Some("from=0&limit=2"),
+            "KZ-AUDIT",
+            &auditor,
+            now(),
+            "b1"
+        )),
+        200
+    );
+    assert_eq!(
+        status(signed_get(
+            u,
+            "/v1/records",
+            Some("from=0&limit=2"),
+            "KZ-AUDIT",
+            &auditor,
+            now(),
+            "b1"
+        )),
+        401
+    );
+    // Stale and future signatures.
+    assert_eq!(
+        status(signed_get(
+            u,
+            "/v1/records",
+            None,
+            "KZ-AUDIT",
+            &auditor,
+            now() - 3600,
+            "c1"
+        )),
+        401
+    );
+    assert_eq!(
+        status(signed_get(
+            u,
+            "/v1/records",
+            None,
+            "KZ-AUDIT",
+            &auditor,
+            now() + 3600,
+            "c2"
+        )),
+        401
+    );
+    // A signature for another path does not open this one.
+    let (input, sig) = auth::sign_request(
+        "GET",
+        "/v1/records",
+        None,
+        &id("KZ-AUDIT"),
+        &auditor,
+        now(),
+        "d1",
+    );
+    let r = reqwest::blocking::Client::new()
+        .get(format!("{u}/v1/article7/register"))
+        .header(auth::SIGNATURE_INPUT, input)
+        .header(auth::SIGNATURE, sig)
+        .send()
+        .unwrap();
+    assert_eq!(status(r), 401);
+    // Roles: the auditor reads the register; a witness may not (403); a competent
+    // authority reads its own cases but not others' (403).
+    assert_eq!(
+        status(signed_get(
+            u,
+            "/v1/article7/register",
+            None,
+            "KZ-AUDIT",
+            &auditor,
+            now(),
+            "e1"
+        )),
+        200
+    );
+    let witness = key(&dir, "TM-WITNESS");
+    assert_eq!(
+        status(signed_get(
+            u,
+            "/v1/article7/register",
+            None,
+            "TM-WITNESS",
+            &witness,
+            now(),
+            "e2"
+        )),
+        403
+    );
+    let kz_mvd = client(u, &dir, Some("KZ-MVD"));
+    let cases = client(u, &dir, Some("KZ-AUDIT"))
+        .read("/v1/cases", None)
+        .unwrap();
+    let list = cases["cases"].as_array().unwrap();
+    let own = list
+        .iter()
+        .find(|c| c["requester"] == "KZ-MVD" || c["requested"] == "KZ-MVD")
+        .unwrap();
+    let other = list
+        .iter()
+        .find(|c| c["requester"] != "KZ-MVD" && c["requested"] != "KZ-MVD")
+        .unwrap();
+    kz_mvd
+        .read(&format!("/v1/cases/{}", own["id"].as_str().unwrap()), None)
+        .unwrap();
+    match kz_mvd.read(
+        &format!("/v1/cases/{}", other["id"].as_str().unwrap()),
+        None,
+    ) {
+        Err(ClientError::Http { status: 403, .. }) => {}
+        r => panic!("expected 403, got {r:?}"),
+    }
+    let mine = kz_mvd.read("/v1/cases", None).unwrap();
+    assert!(
+        mine["cases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["requester"] == "KZ-MVD" || c["requested"] == "KZ-MVD")
+    );
+    assert_eq!(
+        status(signed_get(
+            u,
+            &format!("/v1/cases/{}", own["id"].as_str().unwrap()),
+            None,
+            "TM-WITNESS",
+            &witness,
+            now(),
+            "e3"
+        )),
+        403
+    );
+    // A witness reads what it needs to witness.
+    assert_eq!(
+        status(signed_get(
+            u,
+            "/v1/checkpoints/latest",
+            None,
+            "TM-WITNESS",
+            &witness,
+            now(),
+            "e4"
+        )),
+        200
+    );
+}
+
+#[test]
+fn bad_input_over_http_is_a_clear_4xx_and_changes_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("leader");
+    demo_ledger(&dir);
+    let server = Proc::serve(&dir);
+    let u = &server.url;
+    let anon = client(u, &dir, None);
+    let info = anon.info().unwrap();
+    let size = info.size;
+    let mut cx = Ctx {
+        dir: dir.clone(),
+        ledger: LedgerId(info.ledger_id.unwrap()),
+        next: 100,
+    };
+    let good = cx.event(
+        "KZ-MVD",
+        at(CaseId([0xD1; 16]), 0),
+        &Payload::Request(Box::new(request_to("TM-MVD"))),
+    );
+    let bytes = good.to_bytes().unwrap();
+    let post = |body: Vec<u8>, ct: &str| {
+        reqwest::blocking::Client::new()
+            .post(format!("{u}/v1/events"))
+            .header("content-type", ct)
+            .body(body)
+            .send()
+            .unwrap()
+    };
+    let check = |r: reqwest::blocking::Response, want: u16, what: &str| {
+        assert_eq!(r.status().as_u16(), want, "{what}");
+        let body: serde_json::Value = r.json().unwrap_or(serde_json::Value::Null);
+        assert!(
+            body["message"].as_str().is_some_and(|m| !m.is_empty()) || want == 413,
+            "{what}: {body}"
+        );
+    };
+    check(
+        post(
+            bytes[..bytes.len() / 2].to_vec(),
+            "application/octet-stream",
+        ),
+        400,
+        "truncated",
+    );
+    check(
+        post(vec![0xAB; 300 * 1024], "application/octet-stream"),
+        413,
+        "oversized",
+    );
+    check(
+        post(b"\x00\xff garbage".to_vec(), "application/octet-stream"),
+        400,
+        "garbage",
+    );
+    check(
+        post(br#"{"hello": "world"}"#.to_vec(), "application/json"),
+        400,
+        "wrong JSON shape",
+    );
+    check(
+        post(b"{not json".to_vec(), "application/json"),
+        400,
+        "broken JSON",
+    );
+    let mut other = cx.clone_for_other_ledger();
+    let foreign = other.event(
+        "KZ-MVD",
+        at(CaseId([0xD2; 16]), 0),
+        &Payload::Request(Box::new(request_to("TM-MVD"))),
+    );
+    check(
+        post(foreign.to_bytes().unwrap(), "application/octet-stream"),
+        400,
+        "another ledger",
+    );
+    let mut bad_sig = good.clone();
+    bad_sig.signature.0[0] ^= 1;
+    check(
+        post(bad_sig.to_bytes().unwrap(), "application/octet-stream"),
+        400,
+        "bad signature",
+    );
+    // Same id, another body: 409.
+    anon.submit(&good).unwrap();
+    let mut reused = cx.event(
+        "KZ-MVD",
+        at(CaseId([0xD3; 16]), 0),
+        &Payload::Request(Box::new(request_to("TM-MVD"))),
+    );
+    reused.body.event_id = good.body.event_id;
+    let reused = SignedEvent::sign(reused.body, &key(&dir, "KZ-MVD")).unwrap();
+    check(
+        post(reused.to_bytes().unwrap(), "application/octet-stream"),
+        409,
+        "reused id",
+    );
+    // JSON form of a valid event is accepted.
+    let j = cx.event("TM-MVD", at(CaseId([0xD1; 16]), 1), &Payload::Acknowledged);
+    let r = post(serde_json::to_vec(&j).unwrap(), "application/json");
+    assert_eq!(r.status().as_u16(), 200);
+    assert_eq!(
+        anon.info().unwrap().size,
+        size + 2,
+        "only the two valid events were written"
+    );
+    // Bad queries.
+    let auditor = client(u, &dir, Some("KZ-AUDIT"));
+    for (path, q) in [
+        ("/v1/records", Some("from=x")),
+        ("/v1/proofs/inclusion", Some("seq=1")),
+        ("/v1/proofs/consistency", Some("from=5&to=2")),
+        ("/v1/cases/zz", None),
+    ] {
+        match auditor.read(path, q) {
+            Err(ClientError::Http { status: 400, .. }) => {}
+            r => panic!("{path}?{q:?}: expected 400, got {r:?}"),
+        }
+    }
+    match auditor.read("/v1/records/999999", None) {
+        Err(ClientError::Http { status: 404, .. }) => {}
+        r => panic!("expected 404, got {r:?}"),
+    }
+}
+
+impl Ctx {
+    fn clone_for_other_ledger(&self) -> Ctx {
+        Ctx {
+            dir: self.dir.clone(),
+            ledger: LedgerId(Hash([0x99; 32])),
+            next: self.next + 1000,
+        }
+    }
+}
+
+#[test]
+fn a_follower_mirrors_and_cosigns_then_refuses_a_rewritten_leader() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("leader");
+    demo_ledger(&dir);
+    let mut leader = Proc::serve(&dir);
+    let copy = tmp.path().join("copy");
+    let mut f = bin();
+    f.args([
+        "follow",
+        "--leader",
+        &leader.url,
+        "--data",
+        p(&copy),
+        "--witness-key",
+        p(&dir.join("keys/TM-WITNESS.pem")),
+        "--name",
+        "TM-WITNESS",
+        "--listen",
+        "127.0.0.1:0",
+        "--poll-secs",
+        "0.2",
+    ]);
+    let follower = Proc::start(f);
+    let anon = client(&leader.url, &dir, None);
+    let info = anon.info().unwrap();
+    let node = NoteVerifier::from_vkey(&info.node_vkey).unwrap();
+    let mut cx = Ctx {
+        dir: dir.clone(),
+        ledger: LedgerId(info.ledger_id.unwrap()),
+        next: 200,
+    };
+    for n in 0..5u8 {
+        let ev = cx.event(
+            "KZ-MVD",
+            at(CaseId([0xE0 + n; 16]), 0),
+            &Payload::Request(Box::new(request_to("TM-MVD"))),
+        );
+        anon.submit_checked(&ev, &node.key).unwrap();
+    }
+    let size = anon.info().unwrap().size;
+    // The follower serves the same records, and the leader's latest checkpoint carries
+    // the witness's cosignature.
+    let fclient = client(&follower.url, &dir, Some("KZ-AUDIT"));
+    wait_for("the follower to catch up", || {
+        fclient.info().map(|i| i.size == size).unwrap_or(false)
+    });
+    let auditor = client(&leader.url, &dir, Some("KZ-AUDIT"));
+    wait_for("a cosigned checkpoint at the head", || {
+        auditor
+            .latest_checkpoint()
+            .unwrap()
+            .is_some_and(|c| c.size == size && c.note.contains("— TM-WITNESS"))
+    });
+    assert_eq!(
+        fclient.records(size - 1, 1).unwrap().records[0].bytes,
+        auditor.records(size - 1, 1).unwrap().records[0].bytes
+    );
+    drop(follower);
+    leader.stop();
+
+    // A second leader from a rewritten copy: the same node key, the same first records,
+    // then a different history.
+    let export = tmp.path().join("l.export");
+    let o = bin()
+        .args(["export", "--data", p(&dir), "--out", p(&export)])
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    let bytes = std::fs::read(&export).unwrap();
+    let mut reader = coop_verify::ExportReader::new(bytes.as_slice()).unwrap();
+    let mut w = coop_verify::ExportWriter::new(Vec::new(), &[node.to_vkey()]).unwrap();
+    use coop_verify::Source as _;
+    let keep = size - 3;
+    let mut n = 0;
+    while let Some(item) = reader.next_item().unwrap() {
+        match item {
+            coop_verify::Item::Record(b) if n < keep => {
+                w.record(&b).unwrap();
+                n += 1;
+            }
+            coop_verify::Item::Checkpoint(c) if n <= keep => {
+                let size_of = coop_core::Checkpoint::parse_body(
+                    &coop_core::checkpoint::Note::parse(&c).unwrap().text,
+                )
+                .unwrap()
+                .size;
+                if size_of <= keep {
+                    w.checkpoint(&c).unwrap();
+                }
+            }
+            _ => {}
+        }
+    }
+    let truncated = tmp.path().join("t.export");
+    std::fs::write(&truncated, w.finish().unwrap().0).unwrap();
+    let rogue = tmp.path().join("rogue");
+    let o = bin()
+        .args([
+            "import",
+            "--from",
+            p(&truncated),
+            "--data",
+            p(&rogue),
+            "--node-key",
+            p(&dir.join("node.pem")),
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    std::fs::create_dir_all(rogue.join("keys")).unwrap();
+    for k in ["KZ-MVD.pem", "TM-MVD.pem", "KZ-AUDIT.pem"] {
+        std::fs::copy(dir.join("keys").join(k), rogue.join("keys").join(k)).unwrap();
+    }
+    let rogue_server = Proc::serve(&rogue);
+    let ranon = client(&rogue_server.url, &dir, None);
+    let mut rcx = Ctx {
+        dir: dir.clone(),
+        ledger: cx.ledger,
+        next: 900,
+    };
+    for n in 0..6u8 {
+        let ev = rcx.event(
+            "KZ-MVD",
+            at(CaseId([0xF0 + n; 16]), 0),
+            &Payload::Request(Box::new(request_to("TM-MVD"))),
+        );
+        ranon.submit_checked(&ev, &node.key).unwrap();
+    }
+    let rauditor = client(&rogue_server.url, &dir, Some("KZ-AUDIT"));
+    wait_for("the rogue leader's checkpoint", || {
+        rauditor
+            .latest_checkpoint()
+            .unwrap()
+            .is_some_and(|c| c.size >= size)
+    });
+    // The follower, pointed at it, stops and keeps the evidence.
+    let o = bin()
+        .args([
+            "follow",
+            "--leader",
+            &rogue_server.url,
+            "--data",
+            p(&copy),
+            "--witness-key",
+            p(&dir.join("keys/TM-WITNESS.pem")),
+            "--name",
+            "TM-WITNESS",
+            "--once",
+        ])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(3), "{err}");
+    assert!(err.contains("FORK DETECTED"), "{err}");
+    let evidence: Vec<PathBuf> = std::fs::read_dir(&copy)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("evidence-")
+        })
+        .collect();
+    assert_eq!(evidence.len(), 1);
+    for f in [
+        "what.txt",
+        "ours.checkpoint",
+        "theirs.checkpoint",
+        "proof.json",
+    ] {
+        assert!(evidence[0].join(f).is_file(), "evidence lacks {f}");
+    }
+    // The copy is untouched: it still verifies at the size it had.
+    let o = bin().args(["verify", p(&copy), "--json"]).output().unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["size"].as_u64(), Some(size));
+}
+
+#[test]
+fn concurrent_clients_lose_nothing_under_load() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("leader");
+    demo_ledger(&dir);
+    let mut server = Proc::serve(&dir);
+    let anon = client(&server.url, &dir, None);
+    let info = anon.info().unwrap();
+    let node = NoteVerifier::from_vkey(&info.node_vkey).unwrap();
+    let ledger = LedgerId(info.ledger_id.unwrap());
+    let window = Duration::from_secs(3);
+    let threads = 8u64;
+    let receipts: Vec<Vec<Receipt>> = std::thread::scope(|s| {
+        let hs: Vec<_> = (0..threads)
+            .map(|t| {
+                let (url, dir, node) = (server.url.clone(), dir.clone(), node.clone());
+                s.spawn(move || {
+                    let c = client(&url, &dir, None);
+                    let mut cx = Ctx {
+                        dir,
+                        ledger,
+                        next: 10_000 * (t + 1),
+                    };
+                    let mut out = Vec::new();
+                    let start = Instant::now();
+                    let mut n = 0u64;
+                    while start.elapsed() < window {
+                        let mut cid = [0u8; 16];
+                        cid[..8].copy_from_slice(&(t * 1_000_000 + n).to_be_bytes());
+                        cid[8] = 0x1D;
+                        let ev = cx.event(
+                            "KZ-MVD",
+                            at(CaseId(cid), 0),
+                            &Payload::Request(Box::new(request_to("TM-MVD"))),
+                        );
+                        out.push(
+                            c.submit_checked(&ev, &node.key)
+                                .expect("no error under load"),
+                        );
+                        n += 1;
+                    }
+                    out
+                })
+            })
+            .collect();
+        hs.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let all: Vec<&Receipt> = receipts.iter().flatten().collect();
+    assert!(all.len() > 20, "only {} appends in {window:?}", all.len());
+    let auditor = client(&server.url, &dir, Some("KZ-AUDIT"));
+    for r in &all {
+        let rec = auditor
+            .read(&format!("/v1/events/{}", r.event_id), None)
+            .unwrap();
+        assert_eq!(rec["seq"].as_u64(), Some(r.seq));
+        assert_eq!(rec["leaf"].as_str(), Some(r.leaf.to_hex().as_str()));
+    }
+    server.stop();
+    let o = bin().args(["verify", p(&dir), "--json"]).output().unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["verified"], true, "{v}");
+}
+
+/// A CA and a certificate for 127.0.0.1 signed by it, made with openssl.
+fn test_certificates(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    let run = |args: &[&str]| {
+        let o = Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    };
+    run(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=coopledger test CA",
+        "-addext",
+        "basicConstraints=critical,CA:TRUE",
+        "-addext",
+        "keyUsage=critical,keyCertSign",
+    ]);
+    run(&[
+        "req",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+        "-keyout",
+        "node.key",
+        "-out",
+        "node.csr",
+        "-subj",
+        "/CN=127.0.0.1",
+    ]);
+    std::fs::write(
+        dir.join("ext.cnf"),
+        "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
+    )
+    .unwrap();
+    run(&[
+        "x509",
+        "-req",
+        "-in",
+        "node.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "node.pem",
+        "-days",
+        "2",
+        "-extfile",
+        "ext.cnf",
+    ]);
+    (
+        dir.join("ca.pem"),
+        dir.join("node.pem"),
+        dir.join("node.key"),
+    )
+}
+
+#[test]
+fn the_node_serves_https_with_rustls() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("leader");
+    demo_ledger(&dir);
+    let (ca, cert, key_file) = test_certificates(tmp.path());
+    let mut c = bin();
+    c.args([
+        "serve",
+        "--data",
+        p(&dir),
+        "--listen",
+        "127.0.0.1:0",
+        "--tls-cert",
+        p(&cert),
+        "--tls-key",
+        p(&key_file),
+    ]);
+    let server = Proc::start(c);
+    assert!(server.url.starts_with("https://"), "{}", server.url);
+    let ca_pem = std::fs::read(&ca).unwrap();
+    let auditor = Client::new(
+        &server.url,
+        Some((id("KZ-AUDIT"), Arc::new(key(&dir, "KZ-AUDIT")))),
+        Some(&ca_pem),
+    )
+    .unwrap();
+    let info = auditor.info().unwrap();
+    assert_eq!(info.role, "leader");
+    let page = auditor.records(0, 3).unwrap();
+    assert_eq!(page.records.len(), 3);
+    // Without the CA the client refuses the certificate; plain HTTP gets nothing.
+    let untrusting = Client::new(&server.url, None, None).unwrap();
+    assert!(matches!(untrusting.info(), Err(ClientError::Transport(_))));
+    let plain = server.url.replacen("https://", "http://", 1);
+    let r = reqwest::blocking::get(format!("{plain}/healthz"));
+    assert!(r.map(|r| !r.status().is_success()).unwrap_or(true));
+}
