@@ -4,7 +4,7 @@
 
 use crate::hash::Hash;
 use crate::ids::{EventId, LedgerId};
-use crate::keys::{KeyError, PublicKey, SecretKey, Signature};
+use crate::keys::{CheckedKey, KeyError, PublicKey, SecretKey, Signature};
 use serde::{Deserialize, Serialize};
 
 /// Domain-separation prefix of receipt signatures.
@@ -82,6 +82,12 @@ impl Receipt {
 
     /// Verifies the node's signature strictly.
     pub fn verify(&self, node: &PublicKey) -> Result<(), KeyError> {
+        self.verify_with(&node.checked()?)
+    }
+
+    /// [`Receipt::verify`] with the node's key already checked (a client checking many
+    /// receipts of one node).
+    pub fn verify_with(&self, node: &CheckedKey) -> Result<(), KeyError> {
         node.verify(
             &Self::signing_message(
                 &self.ledger_id,

@@ -9,7 +9,7 @@ use crate::wire::{
 };
 use coop_core::checkpoint::{Checkpoint, NoteVerifier, verify_checkpoint};
 use coop_core::merkle::{Blake3Hasher, verify_consistency, verify_inclusion};
-use coop_core::{AuthorityId, PublicKey, Receipt, SecretKey, SignedEvent};
+use coop_core::{AuthorityId, CheckedKey, PublicKey, Receipt, SecretKey, SignedEvent};
 use std::io::BufRead as _;
 use std::sync::Arc;
 use std::time::Duration;
@@ -188,6 +188,17 @@ impl Client {
         Ok(r)
     }
 
+    /// [`Client::submit_checked`] with the node's key already checked.
+    pub fn submit_checked_with(
+        &self,
+        event: &SignedEvent,
+        node: &CheckedKey,
+    ) -> Result<Receipt, ClientError> {
+        let r = self.submit(event)?;
+        check_receipt_with(&r, event, node)?;
+        Ok(r)
+    }
+
     /// A page of records from `from`.
     pub fn records(&self, from: u64, limit: u64) -> Result<RecordsPage, ClientError> {
         self.get_json("/v1/records", Some(&format!("from={from}&limit={limit}")))
@@ -298,7 +309,19 @@ pub fn check_receipt(
     event: &SignedEvent,
     node: &PublicKey,
 ) -> Result<(), ClientError> {
-    r.verify(node)
+    let node = node
+        .checked()
+        .map_err(|e| ClientError::Unverified(format!("node key: {e}")))?;
+    check_receipt_with(r, event, &node)
+}
+
+/// [`check_receipt`] with the node's key already checked.
+pub fn check_receipt_with(
+    r: &Receipt,
+    event: &SignedEvent,
+    node: &CheckedKey,
+) -> Result<(), ClientError> {
+    r.verify_with(node)
         .map_err(|e| ClientError::Unverified(format!("receipt signature: {e}")))?;
     let hash = event
         .event_hash()

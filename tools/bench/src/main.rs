@@ -19,14 +19,14 @@
 #![allow(clippy::print_stdout)]
 
 use anyhow::{Context as _, bail};
-use coop_bench::{case_events, cpu_time, pct, verify_rate, verify_rate_threads};
+use coop_bench::{case_events, drive, in_process, report, verify_rate, verify_rate_threads};
 use coop_core::{SecretKey, SignedEvent};
 use coop_ledger::{Config, Ledger};
 use coop_store::SledStore;
 use coop_treaty::testkit;
 use rayon::prelude::*;
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 struct Args {
     submitters: usize,
@@ -81,105 +81,6 @@ fn workload(
         .collect()
 }
 
-struct Run {
-    events: usize,
-    elapsed: Duration,
-    latencies: Vec<Duration>,
-    /// Process CPU time (user + system) during the run, when the OS tells it.
-    cpu: Option<Duration>,
-}
-
-/// Each submitter thread drives its own cases, `inflight` at a time: it submits the next
-/// event of each of them, then waits for those receipts, like an asynchronous client with
-/// many open cases. Events of one case stay in order.
-fn drive(
-    ledger: &Ledger<SledStore>,
-    cases: Vec<Vec<SignedEvent>>,
-    submitters: usize,
-    inflight: usize,
-) -> anyhow::Result<Run> {
-    let mut lanes: Vec<Vec<Vec<SignedEvent>>> = (0..submitters).map(|_| Vec::new()).collect();
-    for (i, c) in cases.into_iter().enumerate() {
-        if let Some(l) = lanes.get_mut(i % submitters) {
-            l.push(c);
-        }
-    }
-    let cpu_before = cpu_time();
-    let start = Instant::now();
-    let results: Vec<anyhow::Result<Vec<Duration>>> = std::thread::scope(|s| {
-        let handles: Vec<_> = lanes
-            .into_iter()
-            .map(|lane| {
-                s.spawn(move || {
-                    let mut lat = Vec::new();
-                    let mut lane = lane.into_iter();
-                    loop {
-                        let group: Vec<Vec<SignedEvent>> =
-                            lane.by_ref().take(inflight.max(1)).collect();
-                        if group.is_empty() {
-                            break;
-                        }
-                        let steps = group.iter().map(Vec::len).max().unwrap_or(0);
-                        for step in 0..steps {
-                            let t = Instant::now();
-                            let pending: Vec<_> = group
-                                .iter()
-                                .filter_map(|c| c.get(step))
-                                .map(|ev| ledger.submit_async(ev.clone()))
-                                .collect::<Result<_, _>>()
-                                .map_err(|e| anyhow::anyhow!("submit: {e}"))?;
-                            for p in pending {
-                                p.wait().map_err(|e| anyhow::anyhow!("submit: {e}"))?;
-                                lat.push(t.elapsed());
-                            }
-                        }
-                    }
-                    Ok(lat)
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join()
-                    .unwrap_or_else(|_| Err(anyhow::anyhow!("submitter panicked")))
-            })
-            .collect()
-    });
-    let elapsed = start.elapsed();
-    let cpu = cpu_time().zip(cpu_before).map(|(a, b)| a.saturating_sub(b));
-    let mut latencies = Vec::new();
-    for r in results {
-        latencies.extend(r?);
-    }
-    latencies.sort_unstable();
-    Ok(Run {
-        events: latencies.len(),
-        elapsed,
-        latencies,
-        cpu,
-    })
-}
-
-fn report(name: &str, size_before: u64, r: &Run, two_core_verify: f64) -> f64 {
-    let rate = r.events as f64 / r.elapsed.as_secs_f64();
-    println!(
-        "{name}: ledger at {size_before} records: {} events in {:.2?} = {:.0} events/s = {:.0}% of two cores' verify_strict ({two_core_verify:.0}/s); latency p50 {:.2?} p99 {:.2?}; CPU {}",
-        r.events,
-        r.elapsed,
-        rate,
-        100.0 * rate / two_core_verify,
-        pct(&r.latencies, 0.50),
-        pct(&r.latencies, 0.99),
-        r.cpu.map_or("unknown".to_owned(), |c| format!(
-            "{:.2} cores busy, {:.0} us per event",
-            c.as_secs_f64() / r.elapsed.as_secs_f64(),
-            c.as_secs_f64() * 1e6 / r.events as f64
-        )),
-    );
-    rate
-}
-
 fn main() -> anyhow::Result<()> {
     let a = args()?;
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -225,7 +126,7 @@ fn main() -> anyhow::Result<()> {
                 let cases = ((target - have) / 6) as u64;
                 let w = workload(&keys, ledger_id, *next_case, cases)?;
                 *next_case += cases;
-                drive(ledger, w, a.submitters, a.inflight)?;
+                drive(&in_process(ledger), w, a.submitters, a.inflight)?;
             }
             Ok(())
         };
@@ -236,7 +137,7 @@ fn main() -> anyhow::Result<()> {
     let w = workload(&keys, ledger_id, next_case, window_cases)?;
     next_case += window_cases;
     let before = verify_rate_threads(2)?;
-    let small = drive(&ledger, w, a.submitters, a.inflight)?;
+    let small = drive(&in_process(&ledger), w, a.submitters, a.inflight)?;
     let limit = (before + verify_rate_threads(2)?) / 2.0;
     let rate_small = report("small", size_small, &small, limit);
 
@@ -246,7 +147,7 @@ fn main() -> anyhow::Result<()> {
     println!("filled to {size_large} records in {:.1?}", t.elapsed());
     let w = workload(&keys, ledger_id, next_case, window_cases)?;
     let before = verify_rate_threads(2)?;
-    let large = drive(&ledger, w, a.submitters, a.inflight)?;
+    let large = drive(&in_process(&ledger), w, a.submitters, a.inflight)?;
     let limit = (before + verify_rate_threads(2)?) / 2.0;
     let rate_large = report("large", size_large, &large, limit);
 

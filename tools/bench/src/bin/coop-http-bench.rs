@@ -1,0 +1,111 @@
+//! coop-http-bench: appends over HTTP beside the same appends in process, on one durable
+//! sled ledger, each as a ratio to two threads' `verify_strict` rate measured in the same
+//! run.
+//!
+//! A node (`coop_node::run`) serves the ledger on 127.0.0.1; client threads sharing one
+//! client (a pool of keep-alive connections) submit pre-signed events of six-event cases and wait
+//! for every receipt (closed loop), checking each receipt's signature. The in-process
+//! window uses the same workload and the same number of events.
+//!
+//! Usage: cargo run --release -p coop-bench --bin coop-http-bench -- [--events N] [--clients N]
+
+// A benchmark's output is its product.
+#![allow(clippy::print_stdout)]
+
+use anyhow::{Context as _, bail};
+use coop_bench::{Run, case_events, drive, in_process, report, verify_rate_threads};
+use coop_core::{SecretKey, SignedEvent};
+use coop_ledger::{Config, Ledger};
+use coop_node::{Client, Node, NodeConfig};
+use coop_store::SledStore;
+use coop_treaty::testkit;
+use rayon::prelude::*;
+use std::time::{Duration, Instant};
+
+fn main() -> anyhow::Result<()> {
+    let mut args = std::env::args().skip(1);
+    let mut events = 30_000u64;
+    let mut clients = 64usize;
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--events" => events = args.next().context("--events N")?.parse()?,
+            "--clients" => clients = args.next().context("--clients N")?.parse()?,
+            "-h" | "--help" => {
+                println!("usage: coop-http-bench [--events N] [--clients N]");
+                return Ok(());
+            }
+            other => bail!("unknown argument {other}"),
+        }
+    }
+    let dir = tempfile::Builder::new()
+        .prefix("coop-http-bench-")
+        .tempdir_in(".")?;
+    let keys = testkit::keys();
+    let node_key = SecretKey::from_seed(&[99; 32]);
+    let node_public = node_key.public().checked()?;
+    let (ledger, _) = Ledger::create(
+        SledStore::open(dir.path())?,
+        coop_bench::genesis(&keys)?,
+        node_key,
+        Config::default(),
+    )?;
+    let id = ledger.ledger_id().context("ledger id")?;
+    for ev in coop_bench::constitution(&keys, id)? {
+        ledger.submit(ev)?;
+    }
+    let cases = events / 6;
+    let sign = |first: u64| -> anyhow::Result<Vec<Vec<SignedEvent>>> {
+        (first..first + cases)
+            .into_par_iter()
+            .map(|c| case_events(&keys, id, c))
+            .collect()
+    };
+
+    // In process.
+    let work = sign(0)?;
+    let before = verify_rate_threads(2)?;
+    let local = drive(&in_process(&ledger), work, 32, 16)?;
+    let limit = (before + verify_rate_threads(2)?) / 2.0;
+    let size = ledger.head()?.size;
+    report("in process", size, &local, limit);
+
+    // Over HTTP, on the same ledger.
+    let node = Node::new(ledger, NodeConfig::default());
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let listener = rt.block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))?;
+    let url = format!("http://{}", listener.local_addr()?);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = rt.spawn(coop_node::run(listener, node.clone(), async {
+        let _ = stopped.await;
+    }));
+    let work = sign(cases)?;
+    let size = node.ledger().head()?.size;
+    let before = verify_rate_threads(2)?;
+    let http: Run = {
+        // One client (one connection pool) shared by the submitter threads.
+        let c = Client::new(&url, None, None)?;
+        let submit = |group: &[&SignedEvent]| -> anyhow::Result<Vec<Duration>> {
+            group
+                .iter()
+                .map(|ev| {
+                    let t = Instant::now();
+                    c.submit_checked_with(ev, &node_public)?;
+                    Ok(t.elapsed())
+                })
+                .collect()
+        };
+        drive(&submit, work, clients, 1)?
+    };
+    let limit = (before + verify_rate_threads(2)?) / 2.0;
+    let rate_http = report("over HTTP", size, &http, limit);
+    let rate_local = local.events as f64 / local.elapsed.as_secs_f64();
+    println!(
+        "HTTP / in process: {:.0}% of the in-process rate ({clients} clients, one request per event, receipts checked)",
+        100.0 * rate_http / rate_local
+    );
+    let _ = stop.send(());
+    rt.block_on(server)??;
+    Ok(())
+}
