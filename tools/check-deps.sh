@@ -51,4 +51,21 @@ if [ -n "$direct_sled" ]; then
 else
   echo "ok: only coop-store depends on sled"
 fi
+# Direct (non-dev) dependencies on HTTP crates: only coop-node (and the benchmarks).
+direct_http=$(cargo metadata --locked --no-deps --format-version 1 | python3 -c '
+import json, sys
+http = {"axum", "axum-server", "hyper", "reqwest", "tower-http"}
+for p in json.load(sys.stdin)["packages"]:
+    if p["name"] in ("coop-node", "coop-bench"):
+        continue
+    bad = [d["name"] for d in p["dependencies"] if d["name"] in http and d.get("kind") is None]
+    if bad:
+        print(p["name"], ",".join(bad))
+')
+if [ -n "$direct_http" ]; then
+  echo "FAIL: only coop-node may depend on HTTP crates, but: $direct_http"
+  fail=1
+else
+  echo "ok: only coop-node depends on HTTP crates"
+fi
 exit $fail

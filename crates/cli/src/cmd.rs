@@ -201,8 +201,37 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             quiet,
         } => return verify(&path, &node_key, &checkpoint, as_of, json, quiet),
         Command::Demo { data, cases, quiet } => return crate::demo::run(data, cases, quiet),
+        Command::SignRequest {
+            key,
+            id,
+            method,
+            target,
+        } => {
+            let key = keys::load(&key, &pass)?;
+            let (path, query) = match target.split_once('?') {
+                Some((p, q)) => (p, Some(q)),
+                None => (target.as_str(), None),
+            };
+            let mut rng = OsRng::new()?;
+            let nonce = hex_nonce(&mut rng);
+            let (input, sig) = coop_node::auth::sign_request(
+                &method,
+                path,
+                query,
+                &AuthorityId::new(id)?,
+                &key,
+                files::now_ms() / 1000,
+                &nonce,
+            );
+            println!("Signature-Input: {input}");
+            println!("Signature: {sig}");
+        }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn hex_nonce(rng: &mut OsRng) -> String {
+    rng.id16().iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// A `--as-of` value: a seq, or an RFC 3339 time.

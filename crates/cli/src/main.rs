@@ -267,6 +267,20 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         ca_cert: Option<PathBuf>,
     },
+    /// Print the two headers that sign an HTTP read (for curl: `-H @FILE`).
+    SignRequest {
+        /// The reader's private key.
+        #[arg(long, value_name = "KEY")]
+        key: PathBuf,
+        /// The reader's registered id.
+        #[arg(long)]
+        id: String,
+        /// The method.
+        #[arg(long, default_value = "GET")]
+        method: String,
+        /// The path and query, e.g. `/v1/cases?status=open`.
+        target: String,
+    },
     /// Run the whole story on an embedded ledger: constitute the Agreement, 1,000+ cases
     /// of every kind, refused violations, an auditor's verification, a dispute replayed.
     Demo {
@@ -411,5 +425,15 @@ fn main() -> ExitCode {
             eprintln!("error: {e:#}");
             ExitCode::from(1)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// clap's own consistency checks over every command and flag.
+    #[test]
+    fn the_command_line_is_well_formed() {
+        use clap::CommandFactory as _;
+        super::Cli::command().debug_assert();
     }
 }
