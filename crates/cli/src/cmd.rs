@@ -455,11 +455,7 @@ fn case(c: CaseCmd) -> anyhow::Result<()> {
             let cases: Vec<_> = state
                 .cases
                 .values()
-                .filter(|c| {
-                    status
-                        .as_deref()
-                        .is_none_or(|s| show::status_matches(c.status, s))
-                })
+                .filter(|c| status.as_deref().is_none_or(|s| c.status.word() == s))
                 .filter(|c| !overdue || !c.overdue_at(now).is_empty())
                 .filter(|c| !disputed || !c.disputes.is_empty())
                 .collect();

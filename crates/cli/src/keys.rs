@@ -52,9 +52,8 @@ impl Passphrase {
     }
 }
 
-/// A cryptographically strong generator: blake3's extendable output keyed with 32 bytes
-/// from the operating system. Used for key generation and PEM encryption salts.
-pub struct OsRng(blake3::OutputReader);
+/// The generator keys and ids come from, seeded from the operating system.
+pub struct OsRng(coop_core::rng::XofRng);
 
 impl OsRng {
     /// Seeds from the operating system.
@@ -62,7 +61,7 @@ impl OsRng {
         let mut seed = Zeroizing::new([0u8; 32]);
         getrandom::fill(seed.as_mut_slice())
             .map_err(|e| anyhow::anyhow!("the operating system's random generator failed: {e}"))?;
-        Ok(OsRng(blake3::Hasher::new_keyed(&seed).finalize_xof()))
+        Ok(OsRng(coop_core::rng::XofRng::from_seed(seed)))
     }
 
     /// 16 random bytes (event, case and item ids).
@@ -71,30 +70,16 @@ impl OsRng {
         self.0.fill(&mut out);
         out
     }
-}
 
-impl rand_core::TryRng for OsRng {
-    type Error = std::convert::Infallible;
-    fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
-        let mut b = [0u8; 4];
-        self.0.fill(&mut b);
-        Ok(u32::from_le_bytes(b))
-    }
-    fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
-        let mut b = [0u8; 8];
-        self.0.fill(&mut b);
-        Ok(u64::from_le_bytes(b))
-    }
-    fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Self::Error> {
-        self.0.fill(dst);
-        Ok(())
+    /// The underlying generator, for key generation and PEM encryption.
+    pub fn rng(&mut self) -> &mut coop_core::rng::XofRng {
+        &mut self.0
     }
 }
-impl rand_core::TryCryptoRng for OsRng {}
 
 /// A new random key.
 pub fn generate(rng: &mut OsRng) -> SecretKey {
-    SecretKey::generate(rng)
+    SecretKey::generate(rng.rng())
 }
 
 /// Writes `key` as PKCS#8 PEM (encrypted when `pass` is given), readable only by the
@@ -106,7 +91,7 @@ pub fn save(
     rng: &mut OsRng,
 ) -> anyhow::Result<()> {
     let pem = match pass {
-        Some(p) => key.to_encrypted_pem(p, rng)?,
+        Some(p) => key.to_encrypted_pem(p, rng.rng())?,
         None => key.to_pem()?,
     };
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {

@@ -32,19 +32,6 @@ pub fn status(s: CaseStatus) -> String {
     }
 }
 
-/// Whether `s` matches a `--status` filter word.
-pub fn status_matches(s: CaseStatus, filter: &str) -> bool {
-    let word = match s {
-        CaseStatus::Open => "open",
-        CaseStatus::Acknowledged => "acknowledged",
-        CaseStatus::PartlyRefused => "partly-refused",
-        CaseStatus::Refused => "refused",
-        CaseStatus::Executed(_) => "executed",
-        CaseStatus::Closed => "closed",
-    };
-    word == filter
-}
-
 /// A crime category in words, with its clause.
 pub fn category(c: &CrimeCategory) -> String {
     match c {

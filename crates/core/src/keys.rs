@@ -283,31 +283,13 @@ impl std::fmt::Debug for SecretKey {
 pub(crate) mod tests {
     use super::*;
 
-    /// Deterministic test randomness (blake3 XOF); never used outside tests.
-    pub(crate) struct TestRng(blake3::OutputReader);
+    /// Deterministic test randomness; never used outside tests.
+    pub(crate) struct TestRng;
     impl TestRng {
-        pub(crate) fn new(seed: &[u8]) -> TestRng {
-            TestRng(blake3::Hasher::new().update(seed).finalize_xof())
+        pub(crate) fn new(seed: &[u8]) -> crate::rng::XofRng {
+            crate::rng::XofRng::from_seed(zeroize::Zeroizing::new(*blake3::hash(seed).as_bytes()))
         }
     }
-    impl rand_core::TryRng for TestRng {
-        type Error = std::convert::Infallible;
-        fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
-            let mut b = [0u8; 4];
-            self.0.fill(&mut b);
-            Ok(u32::from_le_bytes(b))
-        }
-        fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
-            let mut b = [0u8; 8];
-            self.0.fill(&mut b);
-            Ok(u64::from_le_bytes(b))
-        }
-        fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Self::Error> {
-            self.0.fill(dst);
-            Ok(())
-        }
-    }
-    impl rand_core::TryCryptoRng for TestRng {}
 
     #[test]
     fn sign_and_verify_strict() {

@@ -17,6 +17,7 @@ pub mod keys;
 pub mod merkle;
 pub mod receipt;
 pub mod record;
+pub mod rng;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 

@@ -16,7 +16,7 @@ use axum::{Json, Router};
 use coop_core::checkpoint::{Note, verify_checkpoint};
 use coop_core::{CaseId, EventId, SignedEvent, Timestamp};
 use coop_ledger::{AsOf, LedgerError, SubmitError};
-use coop_treaty::{CaseStatus, State as TreatyState};
+use coop_treaty::State as TreatyState;
 use std::collections::{HashMap, VecDeque};
 use std::convert::Infallible;
 use std::future::Future;
@@ -170,6 +170,15 @@ fn state_at(node: &Node, at: Option<AsOf>) -> ApiResult<TreatyState> {
     })
 }
 
+/// The time a state describes: the as-of time, the last record's time, or now.
+fn clock(at: Option<AsOf>, state: &TreatyState) -> Timestamp {
+    match at {
+        Some(AsOf::Time(t)) => t,
+        Some(AsOf::Seq(_)) => state.last_time,
+        None => Timestamp(crate::node::now_secs() * 1000),
+    }
+}
+
 /// The router of a node.
 pub fn router(node: Shared) -> Router {
     let limit = node.config.body_limit;
@@ -188,7 +197,7 @@ pub fn router(node: Shared) -> Router {
         .route("/v1/proofs/consistency", get(consistency))
         .route("/v1/cases", get(cases))
         .route("/v1/cases/{id}", get(case))
-        .route("/v1/cases/{id}/timeline", get(timeline))
+        .route("/v1/cases/{id}/timeline", get(case))
         .route("/v1/cases/{id}/bundle", get(bundle))
         .route("/v1/article7/register", get(register))
         .route("/v1/article7/report", get(report))
@@ -618,17 +627,6 @@ async fn consistency(
     .await
 }
 
-fn status_word(s: CaseStatus) -> &'static str {
-    match s {
-        CaseStatus::Open => "open",
-        CaseStatus::Acknowledged => "acknowledged",
-        CaseStatus::PartlyRefused => "partly-refused",
-        CaseStatus::Refused => "refused",
-        CaseStatus::Executed(_) => "executed",
-        CaseStatus::Closed => "closed",
-    }
-}
-
 /// `?status=&category=&overdue=true&as_of=`; a competent authority sees its own cases.
 async fn cases(
     State(node): State<Shared>,
@@ -641,18 +639,14 @@ async fn cases(
     let at = as_of(&q)?;
     blocking(move || {
         let state = state_at(&node, at)?;
-        let now = match at {
-            Some(AsOf::Time(t)) => t,
-            Some(AsOf::Seq(_)) => state.last_time,
-            None => Timestamp(crate::node::now_secs() * 1000),
-        };
+        let now = clock(at, &state);
         let overdue = q.get("overdue").is_some_and(|v| v == "true");
         let own = r.role == coop_treaty::Role::Competent;
         let list: Vec<&coop_treaty::Case> = state
             .cases
             .values()
             .filter(|c| !own || c.requester == r.id || c.requested == r.id)
-            .filter(|c| q.get("status").is_none_or(|s| s == status_word(c.status)))
+            .filter(|c| q.get("status").is_none_or(|s| s == c.status.word()))
             .filter(|c| {
                 q.get("category")
                     .is_none_or(|w| format!("{:?}", c.category).eq_ignore_ascii_case(w))
@@ -668,6 +662,8 @@ async fn cases(
     .await
 }
 
+/// `/v1/cases/{id}` (the case and what is overdue) and `/v1/cases/{id}/timeline`, as of
+/// `?as_of=SEQ` or `?as_of_time=MS`.
 async fn case(
     State(node): State<Shared>,
     method: Method,
@@ -679,46 +675,22 @@ async fn case(
     let id = parse_case(&id)?;
     reader(&node, &method, &uri, &headers, Need::Case(id))?;
     let at = as_of(&q)?;
+    let timeline_only = uri.path().ends_with("/timeline");
     blocking(move || {
         let state = state_at(&node, at)?;
         let c = state
             .cases
             .get(&id)
             .ok_or_else(|| ApiError::not_found(format!("no case {id} at that point")))?;
-        let now = match at {
-            Some(AsOf::Time(t)) => t,
-            Some(AsOf::Seq(_)) => state.last_time,
-            None => Timestamp(crate::node::now_secs() * 1000),
-        };
-        Ok(Json(serde_json::json!({
-            "as_of_size": state.size,
-            "case": c,
-            "overdue": c.overdue_at(now),
-        })))
-    })
-    .await
-}
-
-async fn timeline(
-    State(node): State<Shared>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    Query(q): Params,
-) -> ApiResult<Json<serde_json::Value>> {
-    let id = parse_case(&id)?;
-    reader(&node, &method, &uri, &headers, Need::Case(id))?;
-    let at = as_of(&q)?;
-    blocking(move || {
-        let state = state_at(&node, at)?;
-        let c = state
-            .cases
-            .get(&id)
-            .ok_or_else(|| ApiError::not_found(format!("no case {id} at that point")))?;
-        Ok(Json(
-            serde_json::json!({ "as_of_size": state.size, "timeline": c.timeline }),
-        ))
+        Ok(Json(if timeline_only {
+            serde_json::json!({ "as_of_size": state.size, "timeline": c.timeline })
+        } else {
+            serde_json::json!({
+                "as_of_size": state.size,
+                "case": c,
+                "overdue": c.overdue_at(clock(at, &state)),
+            })
+        }))
     })
     .await
 }

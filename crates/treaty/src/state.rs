@@ -186,6 +186,21 @@ pub enum CaseStatus {
     Closed,
 }
 
+impl CaseStatus {
+    /// One word for filters and APIs: `open`, `acknowledged`, `partly-refused`,
+    /// `refused`, `executed`, `closed`.
+    pub fn word(self) -> &'static str {
+        match self {
+            CaseStatus::Open => "open",
+            CaseStatus::Acknowledged => "acknowledged",
+            CaseStatus::PartlyRefused => "partly-refused",
+            CaseStatus::Refused => "refused",
+            CaseStatus::Executed(_) => "executed",
+            CaseStatus::Closed => "closed",
+        }
+    }
+}
+
 /// What a deadline is for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 pub enum DeadlineKind {

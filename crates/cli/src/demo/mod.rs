@@ -380,50 +380,11 @@ pub fn run(data: Option<PathBuf>, cases: u32, quiet: bool) -> anyhow::Result<Exi
     st.say("   KZ-KNB and TM-MNS agreed to write to each other in Russian (Art. 4.2)");
     st.say("   4 other forms of cooperation recorded (Art. 2.3-2.6)");
 
-    let pairs1 = vec![
-        Pair {
-            requester: kz_mvd,
-            requested: tm_mvd,
-            arranged: None,
-            other_crime: None,
-        },
-        Pair {
-            requester: tm_mvd,
-            requested: kz_mvd,
-            arranged: None,
-            other_crime: None,
-        },
-        Pair {
-            requester: kz_knb,
-            requested: tm_mns,
-            arranged: Some(vec![Language::Ru]),
-            other_crime: None,
-        },
-        Pair {
-            requester: tm_gpo,
-            requested: kz_afm,
-            arranged: None,
-            other_crime: None,
-        },
-        Pair {
-            requester: kz_afm,
-            requested: tm_gpo,
-            arranged: None,
-            other_crime: None,
-        },
-        Pair {
-            requester: tm_mns,
-            requested: kz_knb,
-            arranged: Some(vec![Language::Ru]),
-            other_crime: None,
-        },
-        Pair {
-            requester: kz_mvd,
-            requested: tm_mvd,
-            arranged: None,
-            other_crime: Some(other_crime),
-        },
-    ];
+    let pairs1 = pairs(
+        [kz_mvd, kz_knb, kz_afm],
+        [tm_mvd, tm_mns, tm_gpo],
+        other_crime,
+    );
     let half = u64::from(cases / 2);
     let t0 = files::now_ms();
     let run1 = run_cases(&ledger, id, 0..half, &pairs1, t0)?;
@@ -481,50 +442,11 @@ pub fn run(data: Option<PathBuf>, cases: u32, quiet: bool) -> anyhow::Result<Exi
     st.say("   KZ-AFM rotated its key; TM-GPO's key was revoked (compromised) and replaced");
     st.say("   Protocol No. 1 proposed by Kazakhstan, accepted by Turkmenistan: reasons for refusal now due within 48 h");
 
-    let pairs2 = vec![
-        Pair {
-            requester: kz_mvd,
-            requested: tm_mvd,
-            arranged: None,
-            other_crime: None,
-        },
-        Pair {
-            requester: tm_mvd,
-            requested: kz_mvd,
-            arranged: None,
-            other_crime: None,
-        },
-        Pair {
-            requester: kz_knb,
-            requested: tm_mns,
-            arranged: Some(vec![Language::Ru]),
-            other_crime: None,
-        },
-        Pair {
-            requester: &gpo_new,
-            requested: &afm_new,
-            arranged: None,
-            other_crime: None,
-        },
-        Pair {
-            requester: &afm_new,
-            requested: &gpo_new,
-            arranged: None,
-            other_crime: None,
-        },
-        Pair {
-            requester: tm_mns,
-            requested: kz_knb,
-            arranged: Some(vec![Language::Ru]),
-            other_crime: None,
-        },
-        Pair {
-            requester: kz_mvd,
-            requested: tm_mvd,
-            arranged: None,
-            other_crime: Some(other_crime),
-        },
-    ];
+    let pairs2 = pairs(
+        [kz_mvd, kz_knb, &afm_new],
+        [tm_mvd, tm_mns, &gpo_new],
+        other_crime,
+    );
     let run2 = run_cases(
         &ledger,
         id,
@@ -743,6 +665,30 @@ fn doc_bytes(bytes: &[u8], language: Language) -> coop_treaty::DocumentRef {
         language,
         role: DocRole::Original,
     }
+}
+
+/// Who asks whom: the ministries of internal affairs both ways, the security services
+/// under their Russian-language arrangement, the financial-monitoring agency and the
+/// prosecutor's office both ways, and the Art. 1.2 agreement's pair.
+fn pairs<'a>(kz: [&'a Actor; 3], tm: [&'a Actor; 3], other_crime: Hash) -> Vec<Pair<'a>> {
+    let [kz_mvd, kz_knb, kz_afm] = kz;
+    let [tm_mvd, tm_mns, tm_gpo] = tm;
+    let pair = |requester, requested, arranged: Option<Vec<Language>>, other_crime| Pair {
+        requester,
+        requested,
+        arranged,
+        other_crime,
+    };
+    let ru = || Some(vec![Language::Ru]);
+    vec![
+        pair(kz_mvd, tm_mvd, None, None),
+        pair(tm_mvd, kz_mvd, None, None),
+        pair(kz_knb, tm_mns, ru(), None),
+        pair(tm_gpo, kz_afm, None, None),
+        pair(kz_afm, tm_gpo, None, None),
+        pair(tm_mns, kz_knb, ru(), None),
+        pair(kz_mvd, tm_mvd, None, Some(other_crime)),
+    ]
 }
 
 struct RunStats {
