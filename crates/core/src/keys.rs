@@ -284,11 +284,8 @@ pub(crate) mod tests {
     use super::*;
 
     /// Deterministic test randomness; never used outside tests.
-    pub(crate) struct TestRng;
-    impl TestRng {
-        pub(crate) fn new(seed: &[u8]) -> crate::rng::XofRng {
-            crate::rng::XofRng::from_seed(zeroize::Zeroizing::new(*blake3::hash(seed).as_bytes()))
-        }
+    pub(crate) fn test_rng(seed: &[u8]) -> crate::rng::XofRng {
+        crate::rng::XofRng::from_seed(zeroize::Zeroizing::new(*blake3::hash(seed).as_bytes()))
     }
 
     #[test]
@@ -365,7 +362,7 @@ pub(crate) mod tests {
         assert!(pem.starts_with("-----BEGIN PRIVATE KEY-----\n"));
         assert_eq!(SecretKey::from_pem(&pem, None)?.public(), sk.public());
 
-        let mut rng = TestRng::new(b"pem");
+        let mut rng = test_rng(b"pem");
         let enc = sk.to_encrypted_pem(b"correct horse", &mut rng)?;
         assert!(enc.starts_with("-----BEGIN ENCRYPTED PRIVATE KEY-----\n"));
         assert_eq!(
