@@ -60,6 +60,13 @@ pub enum DecodeError {
 #[error("cannot encode object: {0}")]
 pub struct EncodeError(String);
 
+impl EncodeError {
+    /// An encoding error described in words.
+    pub(crate) fn from_message(m: &str) -> EncodeError {
+        EncodeError(m.to_owned())
+    }
+}
+
 /// Encodes `value` canonically.
 pub fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, EncodeError> {
     bincode::serde::encode_to_vec(value, config()).map_err(|e| EncodeError(e.to_string()))

@@ -186,6 +186,20 @@ impl SignedEvent {
         ledger: Option<&LedgerId>,
         key: &CheckedKey,
     ) -> Result<(), EventError> {
+        let bytes = self.body.to_bytes()?;
+        self.verify_body_bytes(ledger, key, &bytes)
+    }
+
+    /// [`SignedEvent::verify_with`] given the body's canonical bytes, which the caller
+    /// already holds (a verifier slices them out of a canonically decoded record, see
+    /// [`crate::SealedRecord::body_bytes`]). `body_bytes` must be the encoding of
+    /// `self.body`; anything else fails the signature check or the shape check.
+    pub fn verify_body_bytes(
+        &self,
+        ledger: Option<&LedgerId>,
+        key: &CheckedKey,
+        body_bytes: &[u8],
+    ) -> Result<(), EventError> {
         self.body.check_shape()?;
         if self.body.ledger_id.as_ref() != ledger {
             let show =
@@ -200,8 +214,7 @@ impl SignedEvent {
                 self.body.author.key.to_hex(),
             )));
         }
-        let bytes = self.body.to_bytes()?;
-        key.verify(&signing_message(ledger, &bytes), &self.signature)?;
+        key.verify(&signing_message(ledger, body_bytes), &self.signature)?;
         Ok(())
     }
 

@@ -104,6 +104,24 @@ impl SealedRecord {
         })
     }
 
+    /// The canonical bytes of the event's body, sliced out of the record's bytes rather
+    /// than encoded again. A record is `seq || prev_chain || received_at || body ||
+    /// signature` with no framing (docs/FORMAT.md §6), the signature is its last 64
+    /// bytes, and a `SealedRecord` holds bytes that decoded canonically, so the slice is
+    /// exactly `body.to_bytes()` (a unit test holds this).
+    pub fn body_bytes(&self) -> Result<&[u8], EncodeError> {
+        let head = encoding::encode(&(
+            self.record.seq,
+            self.record.prev_chain,
+            self.record.received_at,
+        ))?
+        .len();
+        let end = self.bytes.len().saturating_sub(64);
+        self.bytes
+            .get(head..end)
+            .ok_or_else(|| EncodeError::from_message("record shorter than its fixed fields"))
+    }
+
     /// Checks that this record sits at `seq` right after a record whose chain hash is
     /// `prev_chain`.
     pub fn check_link(&self, seq: u64, prev_chain: &Hash) -> Result<(), LinkError> {
@@ -162,6 +180,33 @@ mod tests {
         ));
         let again = SealedRecord::from_bytes(1, r1.bytes.clone())?;
         assert_eq!(again, r1);
+        Ok(())
+    }
+
+    #[test]
+    fn body_bytes_are_the_body_encoding() -> Result<(), Box<dyn std::error::Error>> {
+        // Small and large varints in seq and time, so the head's length varies.
+        for (seq, t) in [
+            (0u64, 0u64),
+            (250, 251),
+            (70_000, 1 << 40),
+            (u64::MAX >> 1, u64::MAX),
+        ] {
+            let sk = SecretKey::from_seed(&[2; 32]);
+            let ev = SignedEvent::sign(body(Some(LedgerId(Hash([7; 32]))), &sk, 3), &sk)?;
+            let r = Record {
+                seq,
+                prev_chain: Hash([1; 32]),
+                received_at: Timestamp(t),
+                event: ev,
+            }
+            .seal()?;
+            let sealed = SealedRecord::from_bytes(seq, r.bytes.clone())?;
+            assert_eq!(
+                sealed.body_bytes()?,
+                sealed.record.event.body.to_bytes()?.as_slice()
+            );
+        }
         Ok(())
     }
 }

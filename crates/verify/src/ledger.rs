@@ -221,12 +221,19 @@ fn prepare(items: Vec<Item>, first_pos: u64, ledger: Option<LedgerId>) -> Vec<Pr
                     Ok(s) => {
                         let expect = if pos == 0 { None } else { ledger };
                         let ev = &s.record.event;
-                        let signature = match keys.get(&ev.body.author.key) {
-                            Some(Ok(k)) => ev.verify_with(expect.as_ref(), k),
-                            Some(Err(e)) => Err(EventError::Signature(e.clone())),
-                            None => ev.verify(expect.as_ref()),
-                        };
-                        (signature, Decoded::of(ev))
+                        // The body's bytes are in the record's: no second encoding for
+                        // the signature and the event hash.
+                        match s.body_bytes() {
+                            Ok(body) => {
+                                let signature = match keys.get(&ev.body.author.key) {
+                                    Some(Ok(k)) => ev.verify_body_bytes(expect.as_ref(), k, body),
+                                    Some(Err(e)) => Err(EventError::Signature(e.clone())),
+                                    None => ev.verify(expect.as_ref()),
+                                };
+                                (signature, Decoded::of_body_bytes(ev, body))
+                            }
+                            Err(e) => (Err(EventError::Encode(e)), Decoded::of(ev)),
+                        }
                     }
                     Err(_) => (Ok(()), Err(Violation::MalformedPayload(String::new()))),
                 };

@@ -46,6 +46,23 @@ impl Decoded {
     }
 }
 
+impl Decoded {
+    /// [`Decoded::of`] given the body's canonical bytes, which the caller already holds
+    /// (`SealedRecord::body_bytes`): the event hash is taken over them instead of a
+    /// fresh encoding.
+    pub fn of_body_bytes(
+        event: &coop_core::SignedEvent,
+        body_bytes: &[u8],
+    ) -> Result<Decoded, Violation> {
+        let payload = Payload::from_bytes(&event.body.payload)
+            .map_err(|e| Violation::MalformedPayload(e.to_string()))?;
+        Ok(Decoded {
+            payload,
+            event_hash: coop_core::Hash::tagged(coop_core::hash::tag::EVENT, &[body_bytes]),
+        })
+    }
+}
+
 impl<'r> Ctx<'r> {
     pub(crate) fn new(record: &'r Record) -> Result<Ctx<'r>, Violation> {
         Ok(Ctx::with(record, Decoded::of(&record.event)?))
