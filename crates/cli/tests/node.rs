@@ -923,6 +923,45 @@ fn a_follower_mirrors_and_cosigns_then_refuses_a_rewritten_leader() {
     ] {
         assert!(evidence[0].join(f).is_file(), "evidence lacks {f}");
     }
+    // A leader rolled back to an older copy (fewer records than the witness cosigned) is
+    // refused too.
+    drop(rogue_server);
+    let old_copy = tmp.path().join("rolled-back");
+    let o = bin()
+        .args([
+            "import",
+            "--from",
+            p(&truncated),
+            "--data",
+            p(&old_copy),
+            "--node-key",
+            p(&dir.join("node.pem")),
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let old_server = Proc::serve(&old_copy);
+    let o = bin()
+        .args([
+            "follow",
+            "--leader",
+            &old_server.url,
+            "--data",
+            p(&copy),
+            "--witness-key",
+            p(&dir.join("keys/TM-WITNESS.pem")),
+            "--name",
+            "TM-WITNESS",
+            "--once",
+        ])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(3), "{err}");
+    assert!(
+        err.contains("FORK DETECTED") && err.contains("rollback"),
+        "{err}"
+    );
     // The copy is untouched: it still verifies at the size it had.
     let o = bin().args(["verify", p(&copy), "--json"]).output().unwrap();
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();

@@ -17,7 +17,7 @@ use crate::wire::RecordJson;
 use coop_core::checkpoint::{Checkpoint, NoteVerifier, SigAlg, cosign, verify_checkpoint};
 use coop_core::merkle::{Blake3Hasher, verify_consistency};
 use coop_core::{AuthorityId, SecretKey};
-use coop_verify::{Incremental, VerifyError};
+use coop_verify::Incremental;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -232,6 +232,23 @@ impl Follower {
                 what: e,
             })?;
         let at = self.verifier.size();
+        // The first new record must sit right after the copy and link to its chain head:
+        // otherwise the leader's history is not an extension of the one verified here.
+        let continues = bytes.first().is_some_and(|b| {
+            coop_core::SealedRecord::from_bytes(at, b.clone()).is_ok_and(|r| {
+                r.record.seq == at && r.record.prev_chain == self.verifier.chain_head()
+            })
+        });
+        if !continues {
+            return Err(self.fork(
+                format!(
+                    "the leader's record {first} does not continue the verified copy of {at} records (it does not link to its chain head {}): the leader's history before it differs",
+                    self.verifier.chain_head()
+                ),
+                None,
+                None,
+            ));
+        }
         match self.verifier.feed(bytes) {
             Ok(sealed) => {
                 let n = sealed.len();
@@ -240,17 +257,10 @@ impl Follower {
                 Ok(n)
             }
             Err(e) => {
-                let rewritten = matches!(&e, VerifyError::Record { seq, what } if *seq <= at && (what.contains("link") || what.contains("says it is record") || what.contains("sequenced")));
-                let what = format!(
-                    "records from {first} do not continue the verified copy of {at} records: {e}"
-                );
-                Err(if rewritten {
-                    self.fork(what, None, None)
-                } else {
-                    FollowError::Invalid {
-                        evidence: self.evidence(&what, None, None),
-                        what,
-                    }
+                let what = format!("records from {first} do not verify: {e}");
+                Err(FollowError::Invalid {
+                    evidence: self.evidence(&what, None, None),
+                    what,
                 })
             }
         }

@@ -151,13 +151,11 @@ impl Node {
         let found = self
             .ledger
             .with_state(|s| {
-                s.authority(&id).and_then(|r| {
-                    r.current_key()
-                        .map(|k| (*k, r.party, r.role, r.retired_at.is_some()))
-                })
+                s.authority(&id)
+                    .and_then(|r| r.current_key().map(|k| (*k, r.party, r.role)))
             })
             .map_err(|e| AuthError::Unauthenticated(e.to_string()))?;
-        let Some((key, party, role, _)) = found else {
+        let Some((key, party, role)) = found else {
             return Err(AuthError::Unauthenticated(format!(
                 "{id} is not a registered party with an active key"
             )));
