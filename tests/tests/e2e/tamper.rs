@@ -597,7 +597,7 @@ proptest::proptest! {
         items[i] = Item::Record(b);
         let r = verify_items(&items, &options());
         proptest::prop_assert!(r.is_err(), "record {seq} byte {k} ^ {xor:#x} passed");
-        let e = r.err().expect("checked");
+        let e = r.expect_err("checked");
         proptest::prop_assert_eq!(e.seq(), Some(seq), "record {} byte {} ^ {:#x}: {}", seq, k, xor, e);
     }
 }
