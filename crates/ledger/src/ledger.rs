@@ -113,7 +113,9 @@ impl<S: Store> Shared<S> {
 #[derive(Debug)]
 pub struct Pending {
     rx: Receiver<Result<Landed, SubmitError>>,
-    event: SignedEvent,
+    ledger: LedgerId,
+    event_id: EventId,
+    event_hash: Hash,
     node_key: Arc<SecretKey>,
 }
 
@@ -124,26 +126,11 @@ impl Pending {
             .rx
             .recv()
             .map_err(|_| SubmitError::Unavailable("the writer has stopped".into()))??;
-        let ledger = match self.event.body.ledger_id {
-            Some(l) => l,
-            // The genesis: its own body defines the ledger id.
-            None => LedgerId::from_genesis_body(
-                &self
-                    .event
-                    .body
-                    .to_bytes()
-                    .map_err(|e| SubmitError::Invalid(e.into()))?,
-            ),
-        };
-        let hash = self
-            .event
-            .event_hash()
-            .map_err(|e| SubmitError::Invalid(e.into()))?;
         Ok(Receipt::sign(
-            ledger,
+            self.ledger,
             landed.seq,
-            self.event.body.event_id,
-            hash,
+            self.event_id,
+            self.event_hash,
             landed.leaf,
             landed.chain,
             &self.node_key,
@@ -352,9 +339,14 @@ impl<S: Store + 'static> Ledger<S> {
     /// submitters use all cores) and queues it.
     pub fn submit_async(&self, event: SignedEvent) -> Result<Pending, SubmitError> {
         let ledger = self.shared.ledger_id();
+        // The body is encoded once, for the signature, the event hash and the receipt.
+        let body = event.body.to_bytes().map_err(|e| {
+            self.shared.metrics.refused("invalid");
+            SubmitError::Invalid(e.into())
+        })?;
         let checked = self.shared.checked_key(&event.body.author.key);
         let verdict = match &checked {
-            Ok(k) => event.verify_with(ledger.as_ref(), k),
+            Ok(k) => event.verify_body_bytes(ledger.as_ref(), k, &body),
             Err(e) => Err(EventError::Signature(e.clone())),
         };
         if let Err(e) = verdict {
@@ -363,17 +355,25 @@ impl<S: Store + 'static> Ledger<S> {
         }
         // Decoding and hashing do not depend on the state: do them here, in parallel,
         // rather than on the writer.
-        let decoded = coop_treaty::Decoded::of(&event).map_err(|v| {
+        let decoded = coop_treaty::Decoded::of_body_bytes(&event, &body).map_err(|v| {
             self.shared.metrics.refused(&v.clause());
             SubmitError::Refused(v)
         })?;
+        // The genesis names no ledger: its own body defines the id.
+        let receipt_ledger = event
+            .body
+            .ledger_id
+            .unwrap_or_else(|| LedgerId::from_genesis_body(&body));
+        let (event_id, event_hash) = (event.body.event_id, decoded.event_hash);
         let (tx, rx) = crossbeam_channel::bounded(1);
         self.sender()?
-            .send(Job::Submit(event.clone(), decoded, tx))
+            .send(Job::Submit(event, decoded, tx))
             .map_err(|_| SubmitError::Unavailable("the writer has stopped".into()))?;
         Ok(Pending {
             rx,
-            event,
+            ledger: receipt_ledger,
+            event_id,
+            event_hash,
             node_key: Arc::clone(&self.shared.node_key),
         })
     }

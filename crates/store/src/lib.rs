@@ -12,6 +12,7 @@
 mod error;
 mod log;
 mod memory;
+mod segment;
 mod sled_store;
 mod store;
 

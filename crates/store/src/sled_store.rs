@@ -1,16 +1,22 @@
 use crate::StoreError;
 use crate::error::corrupt;
+use crate::segment;
 use crate::store::{RecordItem, Store, WriteBatch};
 use coop_core::{EventId, Hash};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Mutex, RwLock};
 use std::time::Duration;
 
-/// The durable store: one sled database in a directory, with one tree per kind of data.
+/// The durable store: one sled database in a directory, one tree, keys prefixed by kind.
 ///
-/// Durability: [`Store::write`] commits one multi-tree sled transaction, calls
+/// Records are stored a segment per append (`segment.rs`), with their event ids in a
+/// list beside it, from which the event-id index is rebuilt in memory on open: a sled key
+/// costs several microseconds to write whatever its size, so an append writes two keys
+/// (plus the Merkle nodes it completes at level 4 and up), not two per record.
+///
+/// Durability: [`Store::write`] applies one sled batch (atomic), calls
 /// `Db::flush` (which on Linux ends in `sync_file_range`: data reaches the device, but
 /// neither the device's volatile cache nor the file's metadata is flushed), and then
 /// `fdatasync`s sled's data file, which does both. Only then does it return.
@@ -24,6 +30,9 @@ pub struct SledStore {
     /// Everything, in one tree, keyed by a one-byte prefix per kind (see `key`): one
     /// sled `Batch` on one tree is atomic and far cheaper than a multi-tree transaction.
     tree: sled::Tree,
+    /// Event id → seq, rebuilt from the stored id lists on open, updated after each
+    /// write.
+    ids: RwLock<HashMap<EventId, u64>>,
     /// Held for the store's lifetime; declared last so it is released last.
     _lock: File,
 }
@@ -45,10 +54,10 @@ const STORED_LEVEL: u8 = 4;
 
 /// Key prefixes, one per kind of entry.
 mod kind {
-    /// Value: leaf hash (32) || chain hash (32) || record bytes. The two hashes ride in
-    /// the record's value because every sled key costs several microseconds to write.
+    /// Key: the segment's first seq. Value: a record segment (`segment.rs`).
     pub const RECORD: u8 = b'r';
-    pub const EVENT_ID: u8 = b'e';
+    /// Key: the segment's first seq. Value: the event ids of its records.
+    pub const IDS: u8 = b'i';
     pub const NODE: u8 = b'n';
     pub const CHECKPOINT: u8 = b'k';
     pub const META: u8 = b'm';
@@ -70,13 +79,6 @@ fn node_key(level: u8, index: u64) -> [u8; 10] {
     k
 }
 
-fn id_key(id: &EventId) -> [u8; 17] {
-    let mut k = [0u8; 17];
-    k[0] = kind::EVENT_ID;
-    k[1..].copy_from_slice(&id.0);
-    k
-}
-
 fn meta_key(name: &str) -> Vec<u8> {
     let mut k = vec![kind::META];
     k.extend_from_slice(name.as_bytes());
@@ -89,23 +91,6 @@ fn seq_from_key(k: &[u8]) -> Result<u64, StoreError> {
         .and_then(|b| <[u8; 8]>::try_from(b).ok())
         .map(u64::from_be_bytes)
         .ok_or_else(|| corrupt(None, "stored key is not prefix + 8 bytes"))
-}
-
-/// The record bytes in a stored record value (after the leaf and chain hashes).
-fn record_part(seq: u64, v: &[u8]) -> Result<&[u8], StoreError> {
-    v.get(64..).ok_or_else(|| {
-        corrupt(
-            Some(seq),
-            "stored record value is shorter than its two hashes",
-        )
-    })
-}
-
-/// The seq stored as a value (event-id index).
-fn seq_from_value(v: &[u8]) -> Result<u64, StoreError> {
-    <[u8; 8]>::try_from(v)
-        .map(u64::from_be_bytes)
-        .map_err(|_| corrupt(None, "event-id index value is not 8 bytes"))
 }
 
 fn hash_value(seq: Option<u64>, v: &[u8], what: &str) -> Result<Hash, StoreError> {
@@ -163,11 +148,14 @@ impl SledStore {
             }
         };
         let data_file = File::open(path.join("db")).map_err(io)?;
+        let tree = db.open_tree("ledger").map_err(io)?;
+        let ids = load_ids(&tree)?;
         Ok(SledStore {
-            tree: db.open_tree("ledger").map_err(io)?,
+            tree,
             data_file: Mutex::new(data_file),
             db,
             path,
+            ids: RwLock::new(ids),
             _lock: lock,
         })
     }
@@ -186,21 +174,140 @@ impl SledStore {
         f.sync_data().map_err(io)
     }
 
-    /// Removes a record, bypassing every check, to test that damage is detected.
+    /// Removes a record, bypassing every check, to test that damage is detected: its
+    /// segment is split around it.
     #[doc(hidden)]
     pub fn damage_record(&self, seq: u64) -> Result<(), StoreError> {
-        self.tree.remove(key(kind::RECORD, seq)).map_err(io)?;
+        let Some((first, entries)) = self.segment_entries(seq)? else {
+            return Ok(());
+        };
+        let at = usize::try_from(seq - first).map_err(io)?;
+        let (before, after) = entries.split_at(at);
+        let after = after.get(1..).unwrap_or_default();
+        let mut batch = sled::Batch::default();
+        batch.remove(&key(kind::RECORD, first));
+        batch.remove(&key(kind::IDS, first));
+        put_segment(&mut batch, first, before)?;
+        put_segment(&mut batch, seq + 1, after)?;
+        self.tree.apply_batch(batch).map_err(io)?;
+        if let Ok(mut ids) = self.ids.write() {
+            ids.retain(|_, s| *s != seq);
+        }
         self.sync()
     }
 
-    /// The stored value of record `seq`: leaf || chain || bytes.
-    fn raw_record(&self, seq: u64) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(self
+    /// The segment holding record `seq`: its first seq and its raw value.
+    fn segment(&self, seq: u64) -> Result<Option<(u64, sled::IVec)>, StoreError> {
+        let Some(r) = self
             .tree
-            .get(key(kind::RECORD, seq))
-            .map_err(io)?
-            .map(|v| v.to_vec()))
+            .range(key(kind::RECORD, 0)..=key(kind::RECORD, seq))
+            .next_back()
+        else {
+            return Ok(None);
+        };
+        let (k, v) = r.map_err(io)?;
+        let first = seq_from_key(&k)?;
+        if segment::View::parse(first, &v)?.holds(seq) {
+            Ok(Some((first, v)))
+        } else {
+            Ok(None)
+        }
     }
+
+    /// Record `seq`: (leaf, chain, bytes).
+    fn entry(&self, seq: u64) -> Result<Option<(Hash, Hash, Vec<u8>)>, StoreError> {
+        let Some((first, v)) = self.segment(seq)? else {
+            return Ok(None);
+        };
+        let (leaf, chain, bytes) = segment::View::parse(first, &v)?.get(seq)?;
+        Ok(Some((leaf, chain, bytes.to_vec())))
+    }
+
+    /// The whole segment holding `seq`, as owned entries.
+    fn segment_entries(&self, seq: u64) -> Result<Option<(u64, Vec<segment::Entry>)>, StoreError> {
+        let Some((first, v)) = self.segment(seq)? else {
+            return Ok(None);
+        };
+        let ids = self
+            .tree
+            .get(key(kind::IDS, first))
+            .map_err(io)?
+            .ok_or_else(|| {
+                corrupt(
+                    Some(first),
+                    "the event-id list of a record segment is missing",
+                )
+            })?;
+        Ok(Some((
+            first,
+            segment::View::parse(first, &v)?.entries(&ids)?,
+        )))
+    }
+}
+
+impl SledStore {
+    /// Applies `f` to stored record `seq` in `touched` (loading its segment first);
+    /// `false` if no segment holds it.
+    fn rewrite(
+        &self,
+        touched: &mut BTreeMap<u64, Vec<segment::Entry>>,
+        seq: u64,
+        f: impl FnOnce(&mut segment::Entry),
+    ) -> Result<bool, StoreError> {
+        let held = touched
+            .range(..=seq)
+            .next_back()
+            .is_some_and(|(first, es)| seq - first < es.len() as u64);
+        if !held {
+            match self.segment_entries(seq)? {
+                Some((first, es)) => {
+                    touched.insert(first, es);
+                }
+                None => return Ok(false),
+            }
+        }
+        let slot = touched
+            .range_mut(..=seq)
+            .next_back()
+            .and_then(|(first, es)| es.get_mut(usize::try_from(seq - first).ok()?));
+        match slot {
+            Some(e) => {
+                f(e);
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+}
+
+/// Adds a segment (and its id list) starting at `first`; nothing for no entries.
+fn put_segment(
+    batch: &mut sled::Batch,
+    first: u64,
+    entries: &[segment::Entry],
+) -> Result<(), StoreError> {
+    if entries.is_empty() {
+        return Ok(());
+    }
+    let (v, ids) = segment::encode(entries)?;
+    batch.insert(&key(kind::RECORD, first), v);
+    batch.insert(&key(kind::IDS, first), ids);
+    Ok(())
+}
+
+/// The event-id index, from every stored id list.
+fn load_ids(tree: &sled::Tree) -> Result<HashMap<EventId, u64>, StoreError> {
+    let mut map = HashMap::new();
+    for r in tree.range(key(kind::IDS, 0)..=key(kind::IDS, u64::MAX)) {
+        let (k, v) = r.map_err(io)?;
+        let first = seq_from_key(&k)?;
+        let mut i = 0usize;
+        while let Some(id) = segment::id_at(&v, i) {
+            map.insert(id, first + i as u64);
+            i += 1;
+        }
+    }
+    Ok(map)
 }
 
 /// Removes `snap.<16 hex digits>.generating` files: snapshots sled was still writing when
@@ -239,15 +346,20 @@ impl Store for SledStore {
         if b.is_empty() {
             return Ok(());
         }
-        // Leaf hashes are stored in the record's value; collect them first.
+        // Leaf hashes are stored with the records; collect them first.
         let mut leaves: HashMap<u64, Hash> = b
             .nodes
             .iter()
             .filter(|((l, _), _)| *l == 0)
             .map(|((_, i), h)| (*i, *h))
             .collect();
-        let mut batch = sled::Batch::default();
-        for (seq, bytes, ch, id) in &b.records {
+        let size = self.size()?;
+        // Appended runs of records, each a new segment (an append is one run).
+        let mut runs: Vec<(u64, Vec<segment::Entry>)> = Vec::new();
+        // Stored segments rewritten (only damage tests write over stored records).
+        let mut touched: BTreeMap<u64, Vec<segment::Entry>> = BTreeMap::new();
+        let mut index = Vec::with_capacity(b.records.len());
+        for (seq, bytes, chain, id) in &b.records {
             // Appends always carry the leaf; a record written without one (only a damage
             // test does this) keeps the leaf stored before, as the trait's contract says.
             let leaf = match leaves.remove(seq) {
@@ -257,22 +369,31 @@ impl Store for SledStore {
                     None => coop_core::hash::leaf_hash(bytes),
                 },
             };
-            let mut v = Vec::with_capacity(64 + bytes.len());
-            v.extend_from_slice(&leaf.0);
-            v.extend_from_slice(&ch.0);
-            v.extend_from_slice(bytes);
-            batch.insert(&key(kind::RECORD, *seq), v);
-            batch.insert(&id_key(id), &seq.to_be_bytes());
+            let e = segment::Entry {
+                leaf,
+                chain: *chain,
+                id: *id,
+                bytes: bytes.clone(),
+            };
+            index.push((*id, *seq));
+            if *seq >= size {
+                match runs.last_mut() {
+                    Some((first, es)) if *first + es.len() as u64 == *seq => es.push(e),
+                    _ => runs.push((*seq, vec![e])),
+                }
+            } else if !self.rewrite(&mut touched, *seq, |old| *old = e.clone())? {
+                // A hole left by a removed record: a segment of its own.
+                touched.insert(*seq, vec![e]);
+            }
         }
         // A leaf written without its record (only a damage test does this) replaces the
         // hash stored with the record.
         for (seq, leaf) in leaves {
-            if let Some(mut v) = self.raw_record(seq)? {
-                if let Some(slot) = v.get_mut(..32) {
-                    slot.copy_from_slice(&leaf.0);
-                }
-                batch.insert(&key(kind::RECORD, seq), v);
-            }
+            self.rewrite(&mut touched, seq, |old| old.leaf = leaf)?;
+        }
+        let mut batch = sled::Batch::default();
+        for (first, entries) in touched.iter().chain(runs.iter().map(|(f, e)| (f, e))) {
+            put_segment(&mut batch, *first, entries)?;
         }
         for ((l, i), h) in b.nodes.iter().filter(|((l, _), _)| *l >= STORED_LEVEL) {
             batch.insert(&node_key(*l, *i), &h.0);
@@ -284,7 +405,13 @@ impl Store for SledStore {
             batch.insert(meta_key(k), v.as_slice());
         }
         // One batch on one tree: sled applies it atomically, also across a crash.
-        self.tree.apply_batch(batch).map_err(io)
+        self.tree.apply_batch(batch).map_err(io)?;
+        let mut ids = self
+            .ids
+            .write()
+            .map_err(|_| StoreError::Io("event-id index lock poisoned".into()))?;
+        ids.extend(index);
+        Ok(())
     }
 
     fn size(&self) -> Result<u64, StoreError> {
@@ -294,51 +421,64 @@ impl Store for SledStore {
             .next_back()
         {
             None => Ok(0),
-            Some(r) => Ok(seq_from_key(&r.map_err(io)?.0)? + 1),
+            Some(r) => {
+                let (k, v) = r.map_err(io)?;
+                let first = seq_from_key(&k)?;
+                Ok(first + segment::View::parse(first, &v)?.count())
+            }
         }
     }
 
     fn record(&self, seq: u64) -> Result<Option<Vec<u8>>, StoreError> {
-        self.raw_record(seq)?
-            .map(|v| record_part(seq, &v).map(<[u8]>::to_vec))
-            .transpose()
+        Ok(self.entry(seq)?.map(|(_, _, bytes)| bytes))
     }
 
     fn records(&self, start: u64, end: u64) -> Box<dyn Iterator<Item = RecordItem> + '_> {
         if start >= end {
             return Box::new(std::iter::empty());
         }
-        Box::new(
-            self.tree
-                .range(key(kind::RECORD, start)..key(kind::RECORD, end))
-                .map(|r| {
-                    let (k, v) = r.map_err(io)?;
-                    let seq = seq_from_key(&k)?;
-                    Ok((seq, record_part(seq, &v)?.to_vec()))
-                }),
-        )
+        // The segment holding `start`, then every segment that starts before `end`.
+        let head = match self.segment(start) {
+            Ok(Some(s)) => Some(Ok(s)),
+            Ok(None) => None,
+            Err(e) => Some(Err(e)),
+        };
+        let rest = self
+            .tree
+            .range(key(kind::RECORD, start.saturating_add(1))..key(kind::RECORD, end))
+            .map(|r| {
+                let (k, v) = r.map_err(io)?;
+                Ok((seq_from_key(&k)?, v))
+            });
+        Box::new(head.into_iter().chain(rest).flat_map(move |seg| {
+            let items: Vec<RecordItem> = match seg {
+                Err(e) => vec![Err(e)],
+                Ok((first, v)) => match segment::View::parse(first, &v) {
+                    Err(e) => vec![Err(e)],
+                    Ok(view) => (first.max(start)..(first + view.count()).min(end))
+                        .map(|seq| view.get(seq).map(|(_, _, bytes)| (seq, bytes.to_vec())))
+                        .collect(),
+                },
+            };
+            items
+        }))
     }
 
     fn chain(&self, seq: u64) -> Result<Option<Hash>, StoreError> {
-        self.raw_record(seq)?
-            .map(|v| hash_value(Some(seq), v.get(32..64).unwrap_or_default(), "chain hash"))
-            .transpose()
+        Ok(self.entry(seq)?.map(|(_, chain, _)| chain))
     }
 
     fn seq_of(&self, id: &EventId) -> Result<Option<u64>, StoreError> {
-        self.tree
-            .get(id_key(id))
-            .map_err(io)?
-            .map(|v| seq_from_value(&v))
-            .transpose()
+        let ids = self
+            .ids
+            .read()
+            .map_err(|_| StoreError::Io("event-id index lock poisoned".into()))?;
+        Ok(ids.get(id).copied())
     }
 
     fn node(&self, level: u8, index: u64) -> Result<Option<Hash>, StoreError> {
         if level == 0 {
-            return self
-                .raw_record(index)?
-                .map(|v| hash_value(Some(index), v.get(..32).unwrap_or_default(), "leaf hash"))
-                .transpose();
+            return Ok(self.entry(index)?.map(|(leaf, _, _)| leaf));
         }
         if level < STORED_LEVEL {
             // Not stored: recompute from the (at most eight) leaves below.
