@@ -739,6 +739,31 @@ fn bad_input_over_http_is_a_clear_4xx_and_changes_nothing() {
     }
 }
 
+/// Imports an export as a node that signs with the original leader's key (a copy of the
+/// leader's directory, as a rogue operator would make it).
+fn import_as_leader(export: &Path, into: &Path, leader_dir: &Path) {
+    let o = bin()
+        .args(["import", "--from", p(export), "--data", p(into)])
+        .args(["--node-key", p(&leader_dir.join("node.pem"))])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+/// One round of the follower of `copy` against the leader at `url`.
+fn follow_once(url: &str, copy: &Path, dir: &Path) -> std::process::Output {
+    bin()
+        .args(["follow", "--leader", url, "--data", p(copy), "--once"])
+        .args([
+            "--witness-key",
+            p(&dir.join("keys/TM-WITNESS.pem")),
+            "--name",
+            "TM-WITNESS",
+        ])
+        .output()
+        .unwrap()
+}
+
 impl Ctx {
     fn clone_for_other_ledger(&self) -> Ctx {
         Ctx {
@@ -846,19 +871,7 @@ fn a_follower_mirrors_and_cosigns_then_refuses_a_rewritten_leader() {
     let truncated = tmp.path().join("t.export");
     std::fs::write(&truncated, w.finish().unwrap().0).unwrap();
     let rogue = tmp.path().join("rogue");
-    let o = bin()
-        .args([
-            "import",
-            "--from",
-            p(&truncated),
-            "--data",
-            p(&rogue),
-            "--node-key",
-            p(&dir.join("node.pem")),
-        ])
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    import_as_leader(&truncated, &rogue, &dir);
     std::fs::create_dir_all(rogue.join("keys")).unwrap();
     for k in ["KZ-MVD.pem", "TM-MVD.pem", "KZ-AUDIT.pem"] {
         std::fs::copy(dir.join("keys").join(k), rogue.join("keys").join(k)).unwrap();
@@ -886,21 +899,7 @@ fn a_follower_mirrors_and_cosigns_then_refuses_a_rewritten_leader() {
             .is_some_and(|c| c.size >= size)
     });
     // The follower, pointed at it, stops and keeps the evidence.
-    let o = bin()
-        .args([
-            "follow",
-            "--leader",
-            &rogue_server.url,
-            "--data",
-            p(&copy),
-            "--witness-key",
-            p(&dir.join("keys/TM-WITNESS.pem")),
-            "--name",
-            "TM-WITNESS",
-            "--once",
-        ])
-        .output()
-        .unwrap();
+    let o = follow_once(&rogue_server.url, &copy, &dir);
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(3), "{err}");
     assert!(err.contains("FORK DETECTED"), "{err}");
@@ -927,35 +926,9 @@ fn a_follower_mirrors_and_cosigns_then_refuses_a_rewritten_leader() {
     // refused too.
     drop(rogue_server);
     let old_copy = tmp.path().join("rolled-back");
-    let o = bin()
-        .args([
-            "import",
-            "--from",
-            p(&truncated),
-            "--data",
-            p(&old_copy),
-            "--node-key",
-            p(&dir.join("node.pem")),
-        ])
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    import_as_leader(&truncated, &old_copy, &dir);
     let old_server = Proc::serve(&old_copy);
-    let o = bin()
-        .args([
-            "follow",
-            "--leader",
-            &old_server.url,
-            "--data",
-            p(&copy),
-            "--witness-key",
-            p(&dir.join("keys/TM-WITNESS.pem")),
-            "--name",
-            "TM-WITNESS",
-            "--once",
-        ])
-        .output()
-        .unwrap();
+    let o = follow_once(&old_server.url, &copy, &dir);
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(3), "{err}");
     assert!(
