@@ -407,6 +407,25 @@ fn submit(
     }
 }
 
+/// Runs `f` on case `case` as it stood at `as_of` in the ledger at `data`, with the
+/// state and the time that state describes.
+fn with_case(
+    data: PathBuf,
+    case: &str,
+    as_of: &AsOfArg,
+    f: impl FnOnce(&State, &coop_treaty::Case, Timestamp) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    let id = parse_case(case)?;
+    let ledger = LedgerDir::new(data).open()?;
+    let state = state_at(&ledger, as_of)?;
+    let now = now_of(as_of, &state)?;
+    let c = state
+        .cases
+        .get(&id)
+        .ok_or_else(|| anyhow!("no case {id} at that point"))?;
+    f(&state, c, now)
+}
+
 fn case(c: CaseCmd) -> anyhow::Result<()> {
     match c {
         CaseCmd::Show {
@@ -415,30 +434,25 @@ fn case(c: CaseCmd) -> anyhow::Result<()> {
             as_of,
             json,
         } => {
-            let id = parse_case(&case)?;
-            let ledger = LedgerDir::new(data.data).open()?;
-            let state = state_at(&ledger, &as_of)?;
-            let now = now_of(&as_of, &state)?;
-            let c = state
-                .cases
-                .get(&id)
-                .ok_or_else(|| anyhow!("no case {id} at that point"))?;
-            if json {
-                let overdue: Vec<_> = c.overdue_at(now).into_iter().cloned().collect();
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&serde_json::json!({
-                        "as_of_size": state.size, "case": c, "overdue": overdue
-                    }))?
-                );
-            } else {
-                println!(
-                    "as of record {} ({})",
-                    state.size.saturating_sub(1),
-                    show::time(now)
-                );
-                print!("{}", show::case(c, now));
-            }
+            with_case(data.data, &case, &as_of, |state, c, now| {
+                if json {
+                    let overdue: Vec<_> = c.overdue_at(now).into_iter().cloned().collect();
+                    println!(
+                        "{}",
+                        serde_json::to_string_pretty(&serde_json::json!({
+                            "as_of_size": state.size, "case": c, "overdue": overdue
+                        }))?
+                    );
+                } else {
+                    println!(
+                        "as of record {} ({})",
+                        state.size.saturating_sub(1),
+                        show::time(now)
+                    );
+                    print!("{}", show::case(c, now));
+                }
+                Ok(())
+            })?;
         }
         CaseCmd::List {
             data,
@@ -485,18 +499,14 @@ fn case(c: CaseCmd) -> anyhow::Result<()> {
             as_of,
             json,
         } => {
-            let id = parse_case(&case)?;
-            let ledger = LedgerDir::new(data.data).open()?;
-            let state = state_at(&ledger, &as_of)?;
-            let c = state
-                .cases
-                .get(&id)
-                .ok_or_else(|| anyhow!("no case {id} at that point"))?;
-            if json {
-                println!("{}", serde_json::to_string_pretty(&c.timeline)?);
-            } else {
-                print!("{}", show::timeline(c));
-            }
+            with_case(data.data, &case, &as_of, |_, c, _| {
+                if json {
+                    println!("{}", serde_json::to_string_pretty(&c.timeline)?);
+                } else {
+                    print!("{}", show::timeline(c));
+                }
+                Ok(())
+            })?;
         }
     }
     Ok(())

@@ -733,14 +733,7 @@ async fn register(
     headers: HeaderMap,
 ) -> ApiResult<Json<serde_json::Value>> {
     reader(&node, &method, &uri, &headers, Need::Register)?;
-    blocking(move || {
-        let v = node
-            .ledger
-            .with_state(|s| serde_json::to_value(&s.register))?
-            .map_err(|e| ApiError::unavailable(e.to_string()))?;
-        Ok(Json(v))
-    })
-    .await
+    state_json(node, |s| serde_json::to_value(&s.register)).await
 }
 
 async fn report(
@@ -766,12 +759,19 @@ async fn authorities(
     headers: HeaderMap,
 ) -> ApiResult<Json<serde_json::Value>> {
     reader(&node, &method, &uri, &headers, Need::Ledger)?;
+    state_json(node, |s| serde_json::to_value(&s.registry)).await
+}
+
+/// A JSON view of part of the live state.
+async fn state_json(
+    node: Shared,
+    view: fn(&TreatyState) -> serde_json::Result<serde_json::Value>,
+) -> ApiResult<Json<serde_json::Value>> {
     blocking(move || {
-        let v = node
-            .ledger
-            .with_state(|s| serde_json::to_value(&s.registry))?
-            .map_err(|e| ApiError::unavailable(e.to_string()))?;
-        Ok(Json(v))
+        node.ledger
+            .with_state(view)?
+            .map(Json)
+            .map_err(|e| ApiError::unavailable(e.to_string()))
     })
     .await
 }
