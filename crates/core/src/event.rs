@@ -6,11 +6,13 @@ use crate::ids::{AuthorityId, CaseId, EventId, LedgerId, Timestamp};
 use crate::keys::{CheckedKey, KeyError, PublicKey, SecretKey, Signature};
 use serde::{Deserialize, Serialize};
 
-/// Version of the event body format this code writes and accepts.
-pub const EVENT_FORMAT_VERSION: u16 = 1;
+/// Version of the event body format this code writes and accepts (docs/FORMAT.md §4;
+/// version 2 is described by docs/adr/0012).
+pub const EVENT_FORMAT_VERSION: u16 = 2;
 
-/// Domain-separation prefix of every event signature.
-pub const EVENT_SIGNATURE_CONTEXT: &[u8] = b"coopledger/event/v1";
+/// Domain-separation prefix of every event signature. It names the format version, so
+/// that nothing signed under one version verifies under another.
+pub const EVENT_SIGNATURE_CONTEXT: &[u8] = b"coopledger/event/v2";
 
 /// Longest opaque payload accepted, in bytes. Payloads carry document digests, never
 /// documents.
@@ -129,7 +131,7 @@ impl EventBody {
     }
 }
 
-/// The exact bytes an author signs: `"coopledger/event/v1" || L || body`, where `L` is the
+/// The exact bytes an author signs: `"coopledger/event/v2" || L || body`, where `L` is the
 /// 32-byte ledger id, or 32 zero bytes for the genesis event (whose body has none).
 pub fn signing_message(ledger_id: Option<&LedgerId>, body_bytes: &[u8]) -> Vec<u8> {
     let mut m = Vec::with_capacity(EVENT_SIGNATURE_CONTEXT.len() + 32 + body_bytes.len());
@@ -299,10 +301,10 @@ pub(crate) mod tests {
             Err(EventError::PayloadTooLarge(_))
         ));
         let mut b = body(Some(ledger), &sk, 1);
-        b.version = 2;
+        b.version = 1;
         assert!(matches!(
             SignedEvent::sign(b, &sk)?.verify(Some(&ledger)),
-            Err(EventError::UnsupportedVersion(2))
+            Err(EventError::UnsupportedVersion(1))
         ));
         Ok(())
     }

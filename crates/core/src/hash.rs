@@ -18,6 +18,9 @@ pub mod tag {
     pub const LEDGER_ID: u8 = 0x03;
     /// Event hash (what causal links point at): `blake3(0x04 || event body bytes)`.
     pub const EVENT: u8 = 0x04;
+    /// Governance chain link: `blake3(0x05 || previous governance head || seq (8 bytes,
+    /// big-endian) || event hash)`, one per governance record (docs/FORMAT.md §6).
+    pub const GOVERNANCE: u8 = 0x05;
 }
 
 /// A 32-byte hash. Equality is constant-time: hashes are compared against values an
@@ -117,6 +120,14 @@ pub fn chain_hash(prev: &Hash, leaf: &Hash) -> Hash {
     Hash::tagged(tag::CHAIN, &[&prev.0, &leaf.0])
 }
 
+/// The governance head after the governance record at `seq` whose event hash is
+/// `event_hash`, given the head before it (32 zero bytes before the genesis). Every record
+/// states the head before it, so a copy that leaves out a governance record is caught at
+/// the next record it keeps.
+pub fn governance_link(prev: &Hash, seq: u64, event_hash: &Hash) -> Hash {
+    Hash::tagged(tag::GOVERNANCE, &[&prev.0, &seq.to_be_bytes(), &event_hash.0])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -127,9 +138,12 @@ mod tests {
         let leaf = Hash::tagged(tag::LEAF, &[&x]);
         let node = Hash::tagged(tag::NODE, &[&x]);
         let chain = Hash::tagged(tag::CHAIN, &[&x]);
+        let gov = Hash::tagged(tag::GOVERNANCE, &[&x]);
         assert_ne!(leaf, node);
         assert_ne!(node, chain);
         assert_ne!(leaf, chain);
+        assert_ne!(gov, chain);
+        assert_ne!(gov, leaf);
     }
 
     #[test]

@@ -88,10 +88,19 @@ impl Timestamp {
 }
 
 /// Name of a competent authority, root or other registered party, e.g. `KZ-MVD` or
-/// `TM-ROOT`. 1 to 64 characters from `A-Z a-z 0-9 . _ -`; checked by
-/// [`AuthorityId::new`] and by event validation.
+/// `TM-ROOT`. 1 to 64 characters from `A-Z a-z 0-9 . _ -` (docs/FORMAT.md §2), checked
+/// wherever one is made: [`AuthorityId::new`], and every decode (canonical bytes, JSON,
+/// TOML), so an id that breaks the rule cannot enter an event, a payload or a file.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String")]
 pub struct AuthorityId(String);
+
+impl TryFrom<String> for AuthorityId {
+    type Error = AuthorityIdError;
+    fn try_from(s: String) -> Result<AuthorityId, AuthorityIdError> {
+        AuthorityId::new(s)
+    }
+}
 
 /// A string that cannot be an authority id. Refuse the input; the message says why.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -144,6 +153,27 @@ mod tests {
         assert!(AuthorityId::new("KZ MVD").is_err());
         assert!(AuthorityId::new("Қ").is_err());
         assert!(AuthorityId::new("x".repeat(65)).is_err());
+        assert!(AuthorityId::new("x".repeat(64)).is_ok());
+    }
+
+    #[test]
+    fn authority_ids_are_checked_when_decoded() -> Result<(), Box<dyn std::error::Error>> {
+        // Canonical bytes: a String (varint length, then UTF-8).
+        for bad in ["KZ NEW", "", "Қ-MVD", &"x".repeat(65)] {
+            let bytes = crate::encoding::encode(&bad.to_owned())?;
+            assert!(
+                crate::encoding::decode::<AuthorityId>(&bytes).is_err(),
+                "{bad:?} decoded"
+            );
+        }
+        let good = crate::encoding::encode(&"KZ-MVD".to_owned())?;
+        assert_eq!(
+            crate::encoding::decode::<AuthorityId>(&good)?,
+            AuthorityId::new("KZ-MVD")?
+        );
+        // The encoding of an id is that of its text.
+        assert_eq!(crate::encoding::encode(&AuthorityId::new("KZ-MVD")?)?, good);
+        Ok(())
     }
 
     #[test]

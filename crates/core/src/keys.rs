@@ -3,7 +3,11 @@
 //! Decisions (docs/adr/0002-ed25519-strict.md):
 //! - every verdict uses `verify_strict` (no small-order R or A, canonical S);
 //! - a public key is *registered* only through [`PublicKey::check`], which refuses
-//!   points that do not decompress and weak (small-order) points;
+//!   points that do not decompress, encodings that are not canonical (y ≥ p, or the sign
+//!   bit set for x = 0), weak (small-order) points, and points with a torsion component
+//!   (not in the prime-order subgroup): on such keys Ed25519 libraries disagree, and a
+//!   signature accepted here could be refused elsewhere, or the other way round (the
+//!   C2SP/CCTV edge-case vectors, `crates/core/tests/vectors/ed25519vectors.json`);
 //! - private keys travel as PKCS#8 v1 PEM, optionally encrypted (PBES2: scrypt +
 //!   AES-256-CBC), so `openssl pkey` can read them; in memory they are zeroized on drop and
 //!   `Debug` prints only the public half.
@@ -35,6 +39,16 @@ pub enum KeyError {
     /// under it for some messages. Refuse the key.
     #[error("public key {0} is a weak (small-order) Ed25519 key and cannot be registered")]
     WeakKey(String),
+    /// The 32 bytes are a second spelling of a point (y not reduced modulo p, or the
+    /// sign bit set where x = 0): libraries disagree on such keys. Refuse the key.
+    #[error("public key {0} is not canonically encoded and cannot be registered")]
+    NonCanonical(String),
+    /// The point has a small-order (torsion) component: cofactored and cofactorless
+    /// verifiers give different verdicts on its signatures. Refuse the key.
+    #[error(
+        "public key {0} is not in the prime-order subgroup (it has a torsion component) and cannot be registered"
+    )]
+    TorsionComponent(String),
     /// The signature does not verify strictly for this key and message. Refuse the
     /// signed object.
     #[error("signature does not verify (strict Ed25519) for key {0}")]
@@ -63,12 +77,24 @@ impl PublicKey {
         Ok(PublicKey(out))
     }
 
-    /// Decompresses the key and refuses weak keys. Call this before registering a key.
+    /// Decompresses the key and refuses every key on which Ed25519 implementations may
+    /// disagree: not a point, not canonically encoded, small order, or with a torsion
+    /// component. Every place a key enters (events, genesis, registrations, note
+    /// verifier keys) goes through this; verification goes through it too.
     pub fn check(&self) -> Result<ed25519_dalek::VerifyingKey, KeyError> {
         let vk = ed25519_dalek::VerifyingKey::from_bytes(&self.0)
             .map_err(|_| KeyError::InvalidPoint(self.to_hex()))?;
+        let point = vk.to_edwards();
+        // Decompression reduces y modulo p and ignores the sign of x = 0: re-encoding
+        // shows whether these bytes were the one canonical spelling.
+        if point.compress().to_bytes() != self.0 {
+            return Err(KeyError::NonCanonical(self.to_hex()));
+        }
         if vk.is_weak() {
             return Err(KeyError::WeakKey(self.to_hex()));
+        }
+        if !point.is_torsion_free() {
+            return Err(KeyError::TorsionComponent(self.to_hex()));
         }
         Ok(vk)
     }

@@ -16,8 +16,15 @@ pub struct Record {
     pub seq: u64,
     /// Chain hash of record `seq - 1` ([`CHAIN_SEED`] for record 0).
     pub prev_chain: Hash,
-    /// The node's clock when it accepted the event.
+    /// The node's clock when it accepted the event. Never earlier than the record
+    /// before (a rule of the treaty, checked wherever records are judged).
     pub received_at: Timestamp,
+    /// The governance head before this record: the link
+    /// ([`crate::hash::governance_link`]) of the last governance record before it, or 32
+    /// zero bytes. Which payloads are governance is the treaty's to say; it checks this
+    /// field, so that any copy of the ledger that leaves out a governance record, such as
+    /// an evidence bundle, is caught at the next record it keeps.
+    pub governance: Hash,
     /// The author's signed event.
     pub event: SignedEvent,
 }
@@ -105,15 +112,16 @@ impl SealedRecord {
     }
 
     /// The canonical bytes of the event's body, sliced out of the record's bytes rather
-    /// than encoded again. A record is `seq || prev_chain || received_at || body ||
-    /// signature` with no framing (docs/FORMAT.md §6), the signature is its last 64
-    /// bytes, and a `SealedRecord` holds bytes that decoded canonically, so the slice is
-    /// exactly `body.to_bytes()` (a unit test holds this).
+    /// than encoded again. A record is `seq || prev_chain || received_at || governance ||
+    /// body || signature` with no framing (docs/FORMAT.md §6), the signature is its last
+    /// 64 bytes, and a `SealedRecord` holds bytes that decoded canonically, so the slice
+    /// is exactly `body.to_bytes()` (a unit test holds this).
     pub fn body_bytes(&self) -> Result<&[u8], EncodeError> {
         let head = encoding::encode(&(
             self.record.seq,
             self.record.prev_chain,
             self.record.received_at,
+            self.record.governance,
         ))?
         .len();
         let end = self.bytes.len().saturating_sub(64);
@@ -156,6 +164,7 @@ mod tests {
             seq,
             prev_chain: prev,
             received_at: Timestamp(5),
+            governance: Hash::ZERO,
             event: ev,
         }
         .seal()?)
@@ -198,6 +207,7 @@ mod tests {
                 seq,
                 prev_chain: Hash([1; 32]),
                 received_at: Timestamp(t),
+                governance: Hash([2; 32]),
                 event: ev,
             }
             .seal()?;

@@ -10,8 +10,8 @@
 )]
 
 use coop_core::checkpoint::{
-    Checkpoint, CheckpointError, Note, NoteError, NoteVerifier, SigAlg, cosign, sign_checkpoint,
-    verify_checkpoint,
+    Checkpoint, CheckpointError, Note, NoteError, NoteVerifier, SigAlg, cosign, keep_verified,
+    sign_checkpoint, verify_checkpoint,
 };
 use coop_core::{Hash, LedgerId, SecretKey, Timestamp};
 
@@ -40,12 +40,10 @@ fn keys() -> Keys {
 }
 
 fn node_v(k: &Keys) -> NoteVerifier {
-    NoteVerifier {
-        name: "node.kz-tm".into(),
-        key: k.node.public(),
-        alg: SigAlg::Ed25519,
-    }
+    coop_core::checkpoint::node_verifier(&cp().ledger_id, k.node.public())
 }
+
+const ORIGIN: &str = "coopledger/1111111111111111111111111111111111111111111111111111111111111111";
 
 fn witnesses(k: &Keys) -> Vec<NoteVerifier> {
     vec![
@@ -65,7 +63,7 @@ fn witnesses(k: &Keys) -> Vec<NoteVerifier> {
 #[test]
 fn sign_cosign_verify() -> anyhow::Result<()> {
     let k = keys();
-    let note = sign_checkpoint(&cp(), "node.kz-tm", &k.node)?;
+    let note = sign_checkpoint(&cp(), &k.node)?;
     let v = verify_checkpoint(&note, &node_v(&k), &witnesses(&k))?;
     assert_eq!(v.checkpoint, cp());
     assert!(v.cosigned.is_empty());
@@ -85,7 +83,7 @@ fn sign_cosign_verify() -> anyhow::Result<()> {
 #[test]
 fn text_form_is_the_c2sp_checkpoint_layout() -> anyhow::Result<()> {
     let k = keys();
-    let note = sign_checkpoint(&cp(), "node.kz-tm", &k.node)?;
+    let note = sign_checkpoint(&cp(), &k.node)?;
     let mut lines = note.lines();
     assert_eq!(
         lines.next(),
@@ -102,7 +100,7 @@ fn text_form_is_the_c2sp_checkpoint_layout() -> anyhow::Result<()> {
     assert!(
         lines
             .next()
-            .is_some_and(|l| l.starts_with("\u{2014} node.kz-tm "))
+            .is_some_and(|l| l.starts_with(&format!("\u{2014} {ORIGIN} ")))
     );
     Ok(())
 }
@@ -126,14 +124,19 @@ fn vkey_round_trip() -> anyhow::Result<()> {
 #[test]
 fn altered_checkpoints_are_refused() -> anyhow::Result<()> {
     let k = keys();
-    let note = sign_checkpoint(&cp(), "node.kz-tm", &k.node)?;
+    let note = sign_checkpoint(&cp(), &k.node)?;
     let note = cosign(&note, "witness.kz", &k.kz, 1_764_000_001)?;
-    // Changing the size, the root, the time or the origin breaks the node signature.
+    // Changing the origin makes it another log's checkpoint: the key is not its key.
+    let forged = note.replacen("coopledger/11", "coopledger/12", 1);
+    assert!(matches!(
+        verify_checkpoint(&forged, &node_v(&k), &witnesses(&k)),
+        Err(CheckpointError::KeyName { .. })
+    ));
+    // Changing the size, the root or the time breaks the node signature.
     for (from, to) in [
         ("\n42\n", "\n43\n"),
         ("IiIiIiIi", "IiIiIiIj"),
         ("time 1764000000123", "time 1764000000124"),
-        ("coopledger/11", "coopledger/12"),
     ] {
         let forged = note.replacen(from, to, 1);
         assert_ne!(forged, note);
@@ -147,7 +150,7 @@ fn altered_checkpoints_are_refused() -> anyhow::Result<()> {
         );
     }
     // A node signature by another key is missing, not "valid".
-    let other = sign_checkpoint(&cp(), "node.kz-tm", &k.kz)?;
+    let other = sign_checkpoint(&cp(), &k.kz)?;
     assert!(matches!(
         verify_checkpoint(&other, &node_v(&k), &[]),
         Err(CheckpointError::Note(NoteError::MissingSignature(_)))
@@ -223,4 +226,104 @@ fn non_canonical_bodies_are_refused() {
     }
     assert!(Checkpoint::parse_body(&format!("{good}extra\n")).is_err());
     assert!(Checkpoint::parse_body(&good).is_ok());
+}
+
+/// Replaces the last base64 character before any padding of `line` so the line still
+/// decodes but the signature no longer verifies.
+fn spoil(line: &str) -> String {
+    let body = line.trim_end_matches('=');
+    let pad = line.len() - body.len();
+    let mut s = body.to_owned();
+    let c = s.pop().unwrap_or('A');
+    s.push(if c == 'A' { 'E' } else { 'A' });
+    s + &"=".repeat(pad)
+}
+
+#[test]
+fn a_second_invalid_line_from_a_known_key_is_refused() -> anyhow::Result<()> {
+    let k = keys();
+    let note = sign_checkpoint(&cp(), &k.node)?;
+    let note = cosign(&note, "witness.kz", &k.kz, 1_764_000_001)?;
+    let witness_line = note.lines().last().unwrap_or_default().to_owned();
+    let node_line = note
+        .lines()
+        .find(|l| l.starts_with(&format!("\u{2014} {ORIGIN} ")))
+        .unwrap_or_default()
+        .to_owned();
+    // A forged second line after a valid first one, for the witness and for the node.
+    for line in [witness_line.clone(), node_line.clone()] {
+        let forged = format!("{note}{}\n", spoil(&line));
+        let r = verify_checkpoint(&forged, &node_v(&k), &witnesses(&k));
+        assert!(
+            matches!(
+                r,
+                Err(CheckpointError::Note(NoteError::BadSignature { .. }))
+            ),
+            "{r:?}"
+        );
+    }
+    // The same valid line twice is refused too: a known key signs once.
+    let twice = format!("{note}{witness_line}\n");
+    assert!(matches!(
+        verify_checkpoint(&twice, &node_v(&k), &witnesses(&k)),
+        Err(CheckpointError::Duplicate(_))
+    ));
+    Ok(())
+}
+
+#[test]
+fn the_node_key_must_be_named_after_the_origin() -> anyhow::Result<()> {
+    let k = keys();
+    let note = sign_checkpoint(&cp(), &k.node)?;
+    let renamed = NoteVerifier {
+        name: "coopledger-node".into(),
+        key: k.node.public(),
+        alg: SigAlg::Ed25519,
+    };
+    assert!(matches!(
+        verify_checkpoint(&note, &renamed, &[]),
+        Err(CheckpointError::KeyName { .. })
+    ));
+    assert_eq!(node_v(&k).name, ORIGIN);
+    Ok(())
+}
+
+#[test]
+fn cosignature_times_beyond_2_63_are_refused() -> anyhow::Result<()> {
+    let k = keys();
+    let note = sign_checkpoint(&cp(), &k.node)?;
+    assert!(cosign(&note, "witness.kz", &k.kz, 1 << 63).is_err());
+    // A line claiming such a time, whatever its signature, is refused when verified.
+    let good = cosign(&note, "witness.kz", &k.kz, 5)?;
+    let parsed = Note::parse(&good)?;
+    let mut forged = parsed.clone();
+    if let Some(s) = forged.signatures.last_mut() {
+        s.sig[..8].copy_from_slice(&u64::MAX.to_be_bytes());
+    }
+    let r = verify_checkpoint(&forged.render(), &node_v(&k), &witnesses(&k));
+    assert!(matches!(r, Err(CheckpointError::Body(_))), "{r:?}");
+    Ok(())
+}
+
+#[test]
+fn a_node_keeps_only_lines_that_verified() -> anyhow::Result<()> {
+    let k = keys();
+    let note = sign_checkpoint(&cp(), &k.node)?;
+    let note = cosign(&note, "witness.kz", &k.kz, 1_764_000_001)?;
+    let mut junk = note.clone();
+    for i in 0..90 {
+        junk.push_str(&format!("\u{2014} junk{i} AAAAAAAAAAAAAAAA\n"));
+    }
+    let kept = keep_verified(&junk, &node_v(&k), &witnesses(&k))?;
+    assert_eq!(kept.note.signatures.len(), 2);
+    assert_eq!(kept.note.render(), note);
+    // With room freed, the other Party's witness can still cosign.
+    let both = cosign(&kept.note.render(), "witness.tm", &k.tm, 1_764_000_002)?;
+    assert_eq!(
+        verify_checkpoint(&both, &node_v(&k), &witnesses(&k))?
+            .cosigned
+            .len(),
+        2
+    );
+    Ok(())
 }

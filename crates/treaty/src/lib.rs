@@ -21,16 +21,17 @@ mod time;
 mod violation;
 
 pub use model::{
-    CrimeCategory, DocRole, DocumentRef, Extent, Form, InfoKind, ItemId, Language, Params, Party,
-    Purpose, RefusalGround, SearchOutcome,
+    CrimeCategory, DocRole, DocumentRef, Extent, Form, InfoKind, Information, ItemId, Language,
+    Params, Party, Purpose, RefusalGround, SearchOutcome,
 };
 pub use payload::{Payload, Request, RequestElements, Role, RootKey};
 pub use report::{ComplianceReport, ItemReport, Link};
-pub use rules::{Decoded, apply, validate};
+pub use rules::{Decoded, Reads, apply, bundle_seqs, is_case_event, reads, validate};
 pub use state::{
-    Agreement, Case, CaseStatus, CategoryAgreement, ConsentDecision, Cost, CostArrangement,
-    Deadline, DeadlineKind, Dispute, Evidence, Item, KeyGrant, LanguageArrangement, Onward,
-    Protocol, Registered, State, Termination, TimelineEntry, Use, UseBasis,
+    Agreement, Case, CaseStatus, CategoryAgreement, Consent, ConsentDecision, Cost,
+    CostArrangement, Deadline, DeadlineKind, Dispute, Evidence, Governance, Item, KeyGrant,
+    LanguageArrangement, NodeKey, Onward, Protocol, Registered, State, Termination,
+    TimelineEntry, Use, UseBasis,
 };
 pub use time::add_months;
 pub use violation::Violation;

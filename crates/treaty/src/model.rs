@@ -217,8 +217,10 @@ impl std::fmt::Display for ItemId {
 }
 
 /// Rule parameters, set in the genesis and changed by protocols (Art. 9). Durations in
-/// milliseconds. "Immediately" and "as soon as possible" become these deadlines.
+/// milliseconds. "Immediately" and "as soon as possible" become these deadlines. In an
+/// input file, a parameter left out takes its default.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Params {
     /// Art. 4.1: an oral request must be confirmed in writing within this time.
     pub oral_confirmation_ms: u64,
@@ -230,6 +232,10 @@ pub struct Params {
     /// Art. 10: termination takes effect this many calendar months after the notice is
     /// received.
     pub termination_months: u32,
+    /// Time: an event's `authored_at` may differ from the node's receive time by at most
+    /// this much, either way. It keeps authors from back-dating (an onward transfer
+    /// "authored" before the consent it cites) or future-dating what they sign.
+    pub authored_window_ms: u64,
 }
 
 impl Default for Params {
@@ -240,6 +246,26 @@ impl Default for Params {
             refusal_notice_ms: 72 * HOUR,
             additional_info_ms: 72 * HOUR,
             termination_months: 6,
+            authored_window_ms: 15 * 60 * 1000,
         }
     }
+}
+
+/// One item of information an event provides (Art. 2.2, 4.4, 7): every event that
+/// carries information declares it this way, and each creates an item of the Article 7
+/// register, whichever event carried it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Information {
+    /// Item id, unique within the case (the Art. 7 register's key, with the case).
+    pub item: ItemId,
+    /// Art. 2.2 kind.
+    pub kind: InfoKind,
+    /// Art. 7.1: restricted access under the provider's law.
+    pub restricted: bool,
+    /// Art. 4.4: explicit declaration that it holds no state secret. Absent from an
+    /// input file, it is `false`, and the event is refused under Art. 4.4.
+    #[serde(default)]
+    pub no_state_secret: bool,
+    /// The information itself, by reference.
+    pub document: DocumentRef,
 }

@@ -3,8 +3,8 @@
 //! append new variants at the end, never reorder.
 
 use crate::model::{
-    CrimeCategory, DocumentRef, Extent, Form, InfoKind, ItemId, Language, Params, Party, Purpose,
-    RefusalGround, SearchOutcome,
+    CrimeCategory, DocumentRef, Extent, Form, InfoKind, Information, ItemId, Language, Params,
+    Party, Purpose, RefusalGround, SearchOutcome,
 };
 use coop_core::encoding::{self, DecodeError, EncodeError};
 use coop_core::{AuthorityId, Hash, PublicKey};
@@ -76,14 +76,21 @@ pub struct Request {
     /// Documents sent with the request (originals and translations, Art. 4.2). An oral
     /// request may carry none until confirmed.
     pub documents: Vec<DocumentRef>,
+    /// Art. 4.2 "unless the competent authorities agree otherwise": the event hash of
+    /// the acceptance ([`Payload::LanguageArrangementAccepted`]) of a language
+    /// arrangement between the two authorities that this case uses. The case's
+    /// documents are then judged by it. A citation, not a lookup: the rules read only
+    /// what an event names (docs/FORMAT.md §11).
+    #[serde(default)]
+    pub language_arrangement: Option<Hash>,
 }
 
 /// Every payload, in catalogue order.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Payload {
     // ---- governance, signed by a root key ----
-    /// Constitutes the ledger: both roots, the Agreement's texts, rule parameters. Signed
-    /// by `proposer`'s root.
+    /// Constitutes the ledger: both roots, the Agreement's texts, rule parameters, the
+    /// node key that signs its checkpoints. Signed by one of the roots.
     Genesis {
         /// Both Parties' root keys.
         roots: Vec<RootKey>,
@@ -91,6 +98,13 @@ pub enum Payload {
         agreement_texts: Vec<DocumentRef>,
         /// Rule parameters.
         params: Params,
+        /// The key that signs this ledger's checkpoints (and receipts), under the key
+        /// name `coopledger/<ledger id>`. Verifiers learn it from the ledger itself.
+        node_key: PublicKey,
+        /// A test or demonstration ledger: only such a ledger lets its node's clock be
+        /// moved, and every view of it says "TEST LEDGER". Never true for a ledger the
+        /// Parties rely on.
+        test_ledger: bool,
     },
     /// The other root accepts the genesis.
     GenesisAccepted,
@@ -178,10 +192,11 @@ pub enum Payload {
         /// What is asked.
         document: DocumentRef,
     },
-    /// Art. 4.3: the requested authority provides it.
+    /// Art. 4.3: the requested authority provides it. It is information like any other
+    /// (Art. 4.4, 7): it declares no state secret and becomes an Art. 7 item.
     AdditionalInfoProvided {
-        /// The answer.
-        document: DocumentRef,
+        /// The information provided.
+        information: Information,
     },
     /// Art. 4.5/4.6: the requested authority refuses.
     Refused {
@@ -200,6 +215,10 @@ pub enum Payload {
         reasons: Option<DocumentRef>,
         /// Art. 1.3 outcome, for a wanted-person search.
         search_outcome: Option<SearchOutcome>,
+        /// Information the execution provides to the requesting authority, each an Art. 7
+        /// item (Art. 4.4 applies to each).
+        #[serde(default)]
+        results: Vec<Information>,
     },
     /// Information transferred between the Parties' authorities in this case.
     InformationTransferred {
@@ -213,7 +232,9 @@ pub enum Payload {
         restricted: bool,
         /// Art. 7.2: purposes it may serve (those of the request).
         permitted_purposes: Vec<Purpose>,
-        /// Art. 4.4: explicit declaration that it holds no state secret.
+        /// Art. 4.4: explicit declaration that it holds no state secret (absent from an
+        /// input file: `false`, refused under Art. 4.4).
+        #[serde(default)]
         no_state_secret: bool,
         /// The information itself, by reference.
         document: DocumentRef,

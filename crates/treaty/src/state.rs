@@ -130,6 +130,17 @@ pub struct Agreement {
     pub termination: Option<Termination>,
     /// Protocols by id.
     pub protocols: BTreeMap<u32, Protocol>,
+    /// The node keys that sign the ledger's checkpoints, in order (the genesis's first).
+    pub node_keys: Vec<NodeKey>,
+}
+
+/// A key that signs the ledger's checkpoints (named by the genesis).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct NodeKey {
+    /// The key.
+    pub key: PublicKey,
+    /// The smallest checkpoint size it may sign.
+    pub from_size: u64,
 }
 
 impl Agreement {
@@ -142,6 +153,15 @@ impl Agreement {
             (Some(a), Some(b)) => Some(a.at.max(b.at)),
             _ => None,
         }
+    }
+
+    /// The node keys that may sign a checkpoint of `size` records.
+    pub fn node_keys_at(&self, size: u64) -> Vec<PublicKey> {
+        self.node_keys
+            .iter()
+            .filter(|k| k.from_size <= size)
+            .map(|k| k.key)
+            .collect()
     }
 
     /// Whether the Agreement is in force at `t`.
@@ -311,6 +331,9 @@ pub struct Case {
     pub purposes: Vec<Purpose>,
     /// Urgent.
     pub urgent: bool,
+    /// The language arrangement the request cited (event hash of its acceptance), by
+    /// which the case's documents are judged (Art. 4.2).
+    pub language_arrangement: Option<Hash>,
     /// Made orally first.
     pub oral: bool,
     /// Oral request confirmed in writing.
@@ -426,8 +449,11 @@ pub struct Item {
     pub restricted: bool,
     /// Permitted purposes.
     pub permitted: Vec<Purpose>,
-    /// The transfer.
+    /// The record that provided it.
     pub transfer: Evidence,
+    /// The kind of that record ("information transferred", "additional information
+    /// provided", "execution reported").
+    pub carried_by: &'static str,
     /// Uses.
     pub uses: Vec<Use>,
     /// Consents asked (records).
@@ -453,6 +479,32 @@ pub struct LanguageArrangement {
     pub accepted: Option<Evidence>,
 }
 
+/// A consent of the providing Party (Art. 7.2), by the event hash that onward transfers
+/// cite.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Consent {
+    /// The case of the item.
+    pub case: CaseId,
+    /// The item.
+    pub item: ItemId,
+    /// The third party it may be passed to, if any.
+    pub third_party: Option<String>,
+    /// Further purposes allowed.
+    pub purposes: Vec<Purpose>,
+    /// The consent's record.
+    pub evidence: Evidence,
+}
+
+/// The governance chain (docs/FORMAT.md §6): every record states the head before it, so
+/// a copy that leaves out a governance record is caught at the next record it keeps.
+#[derive(Clone, Debug, PartialEq, Eq, Default, serde::Serialize)]
+pub struct Governance {
+    /// The head after the last governance record (32 zero bytes before the genesis).
+    pub head: Hash,
+    /// Seqs of the governance records, in order.
+    pub seqs: Vec<u64>,
+}
+
 /// A recorded Art. 1.2 agreement on another crime.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct CategoryAgreement {
@@ -464,6 +516,8 @@ pub struct CategoryAgreement {
     pub with: AuthorityId,
     /// The crime.
     pub description: String,
+    /// Its record.
+    pub evidence: Evidence,
 }
 
 /// Everything the rules know, as of some record.
@@ -475,22 +529,38 @@ pub struct State {
     pub ledger_id: Option<LedgerId>,
     /// Node time of the last record folded.
     pub last_time: Timestamp,
+    /// Whether the genesis marks this ledger as a test ledger (its node's clock may be
+    /// moved; every view says so).
+    pub test_ledger: bool,
+    /// The governance chain.
+    pub governance: Governance,
     /// Agreement status.
     pub agreement: Agreement,
     /// Authority registry.
     pub registry: BTreeMap<AuthorityId, Registered>,
     /// Cases.
     pub cases: BTreeMap<CaseId, Case>,
-    /// Article 7 register.
-    pub register: BTreeMap<ItemId, Item>,
+    /// Article 7 register, by case and item (an item id is unique within its case).
+    #[serde(serialize_with = "values")]
+    pub register: BTreeMap<(CaseId, ItemId), Item>,
     /// Art. 1.2 agreements by event hash.
     pub category_agreements: BTreeMap<Hash, CategoryAgreement>,
     /// Art. 4.2 language arrangements by proposal event hash.
     pub language_arrangements: BTreeMap<Hash, LanguageArrangement>,
-    /// Art. 7.2 consent grants by event hash: (item, third party, purposes).
-    pub consents: BTreeMap<Hash, (ItemId, Option<String>, Vec<Purpose>, Evidence)>,
+    /// Art. 4.2: acceptance event hash → proposal event hash (what requests cite).
+    pub language_acceptances: BTreeMap<Hash, Hash>,
+    /// Art. 7.2 consent grants by event hash.
+    pub consents: BTreeMap<Hash, Consent>,
     /// Art. 2.3–2.6 cooperation outside requests: form, partner authority, record.
     pub other_cooperation: Vec<(Form, AuthorityId, Evidence)>,
+}
+
+/// A map written as the list of its values (JSON map keys must be strings).
+fn values<K, V: serde::Serialize, S: serde::Serializer>(
+    m: &BTreeMap<K, V>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    s.collect_seq(m.values())
 }
 
 impl State {
@@ -499,14 +569,34 @@ impl State {
         self.registry.get(id)
     }
 
-    /// Whether an accepted language arrangement covers authorities `a` and `b` (either
-    /// direction), and with which languages.
-    pub fn language_arrangement(&self, a: &AuthorityId, b: &AuthorityId) -> Option<&[Language]> {
-        self.language_arrangements
-            .values()
+    /// The accepted language arrangement whose acceptance has event hash `acceptance`.
+    pub fn language_arrangement(&self, acceptance: &Hash) -> Option<&LanguageArrangement> {
+        self.language_acceptances
+            .get(acceptance)
+            .and_then(|p| self.language_arrangements.get(p))
             .filter(|l| l.accepted.is_some())
-            .find(|l| (l.proposer == *a && l.with == *b) || (l.proposer == *b && l.with == *a))
-            .map(|l| l.languages.as_slice())
+    }
+
+    /// Item `item` of case `case` in the Article 7 register.
+    pub fn item(&self, case: &CaseId, item: &ItemId) -> Option<&Item> {
+        self.register.get(&(*case, *item))
+    }
+
+    /// The seq of a record outside any case that an event may cite by event hash (an
+    /// Art. 1.2 agreement, a language arrangement's proposal or acceptance). Bundle
+    /// assembly follows citations with it (docs/FORMAT.md §14).
+    pub fn cited_seq(&self, hash: &Hash) -> Option<u64> {
+        if let Some(a) = self.category_agreements.get(hash) {
+            return Some(a.evidence.seq);
+        }
+        if let Some(l) = self.language_arrangements.get(hash) {
+            return Some(l.proposal.seq);
+        }
+        self.language_acceptances
+            .get(hash)
+            .and_then(|p| self.language_arrangements.get(p))
+            .and_then(|l| l.accepted.as_ref())
+            .map(|e| e.seq)
     }
 
     /// Parameters that apply to the next record, at `t`.

@@ -88,6 +88,7 @@ pub fn request_to(to: &str) -> Request {
         urgent: false,
         oral: false,
         documents: vec![original, translation],
+        language_arrangement: None,
     }
 }
 
@@ -109,7 +110,14 @@ pub fn genesis_payload(keys: &BTreeMap<String, SecretKey>) -> Payload {
             doc(102, Language::Ru, DocRole::Original),
         ],
         params: Params::default(),
+        node_key: node_key().public(),
+        test_ledger: false,
     }
+}
+
+/// The fixture node key (seed 9): signs the fixture ledgers' checkpoints.
+pub fn node_key() -> SecretKey {
+    SecretKey::from_seed(&[9; 32])
 }
 
 /// The governance events that follow the genesis and bring the Agreement into force:

@@ -15,6 +15,50 @@ pub enum Violation {
     /// The first record must be the genesis, and only the first.
     #[error("Art. 10: {0}")]
     Art10_Genesis(String),
+    /// The record's governance head is not the one its predecessors give: a governance
+    /// record was left out of this copy, or the record was made for another history.
+    #[error(
+        "Record: the record states the governance head {stated}, but the governance records before it give {expected}: a governance record is missing from this copy, or the record belongs to another history"
+    )]
+    GovernanceHead {
+        /// What the record states.
+        stated: String,
+        /// What the governance records before it give.
+        expected: String,
+    },
+    /// The node's receive time went backwards.
+    #[error(
+        "Time: the record was received at {received} ms since the epoch, before the previous record ({previous} ms); records' times never decrease"
+    )]
+    TimeBackwards {
+        /// This record's receive time.
+        received: u64,
+        /// The previous record's.
+        previous: u64,
+    },
+    /// The author's clock is too far from the node's.
+    #[error(
+        "Time: the event says it was authored at {authored} ms since the epoch but reached the node at {received} ms, more than the {window} ms the Parties allow (authored_window_ms); sign it again with the right time"
+    )]
+    AuthoredOutsideWindow {
+        /// `authored_at`.
+        authored: u64,
+        /// `received_at`.
+        received: u64,
+        /// The window.
+        window: u64,
+    },
+    /// An event outside any case names one.
+    #[error("Case: a {0} event belongs to no case; it must not name one")]
+    NotACaseEvent(&'static str),
+    /// An event that may not answer earlier events does.
+    #[error(
+        "Case: a {0} event cannot answer earlier events; only events inside a case answer, and only earlier events of the same case"
+    )]
+    AnswersOutsideCase(&'static str),
+    /// The all-zero case id.
+    #[error("Case: the case id 00000000000000000000000000000000 is reserved; choose a random 128-bit id")]
+    ReservedCaseId,
     /// Nothing but the other root's acceptance may follow an unaccepted genesis.
     #[error(
         "Art. 10: the Agreement's ledger is not constituted yet: the other Party's root must first accept the genesis"

@@ -283,6 +283,7 @@ fn play(w: &mut World, model: &mut Model, a: &Act) -> Option<bool> {
                     },
                     reasons: Some(doc(8, Language::Tk, DocRole::Original)),
                     search_outcome: None,
+                    results: vec![],
                 },
             );
             None
@@ -337,7 +338,7 @@ proptest! {
             play(&mut w, &mut model, a);
         }
         for (i, (_, uses, onward)) in &model.items {
-            let it = &w.state.register[&item(*i)];
+            let it = &w.state.register[&(case_id(1), item(*i))];
             prop_assert_eq!(it.uses.len(), *uses);
             prop_assert_eq!(it.onward.len(), *onward);
         }
@@ -362,7 +363,7 @@ fn report_names_the_breaking_event_when_the_register_is_inconsistent() {
         },
     );
     let mut state = w.state.clone();
-    if let Some(it) = state.register.get_mut(&item(1)) {
+    if let Some(it) = state.register.get_mut(&(case_id(1), item(1))) {
         it.uses[0].purpose = purpose("tax audit");
     }
     let report = ComplianceReport::build(&state);

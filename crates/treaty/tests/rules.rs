@@ -353,7 +353,8 @@ fn art1_3_wanted_person_search_reports_its_outcome() {
             Payload::ExecutionReported {
                 extent: Extent::Full,
                 reasons: None,
-                search_outcome: None
+                search_outcome: None,
+                results: vec![],
             }
         ),
         Err(Violation::Art1_3_Search(_))
@@ -365,6 +366,7 @@ fn art1_3_wanted_person_search_reports_its_outcome() {
             extent: Extent::Full,
             reasons: None,
             search_outcome: Some(SearchOutcome::Detained),
+            results: vec![],
         },
     );
     assert_eq!(w.case(1).search_outcome, Some(SearchOutcome::Detained));
@@ -377,7 +379,8 @@ fn art1_3_wanted_person_search_reports_its_outcome() {
             Payload::ExecutionReported {
                 extent: Extent::Full,
                 reasons: None,
-                search_outcome: Some(SearchOutcome::Found)
+                search_outcome: Some(SearchOutcome::Found),
+                results: vec![],
             }
         ),
         Err(Violation::Art1_3_Search(_))
@@ -580,14 +583,30 @@ fn art4_2_language_arrangement_between_two_authorities_overrides() {
         None,
         Payload::LanguageArrangementAccepted { proposal },
     );
+    let acceptance = w.last_hash();
+    // The arrangement applies to the requests that cite it (the rules read only what an
+    // event names): without the citation the default rule still applies.
+    assert!(matches!(
+        w.try_case("KZ-MVD", 1, Payload::Request(Box::new(r.clone()))),
+        Err(Violation::Art4_2_MissingOriginal(_))
+    ));
+    // The proposal is not the acceptance.
+    r.language_arrangement = Some(proposal);
+    assert!(matches!(
+        w.try_case("KZ-MVD", 1, Payload::Request(Box::new(r.clone()))),
+        Err(Violation::Art4_2_Language(_))
+    ));
+    r.language_arrangement = Some(acceptance);
     w.ok_case("KZ-MVD", 1, Payload::Request(Box::new(r)));
+    assert_eq!(w.case(1).language_arrangement, Some(acceptance));
     // Other pairs of authorities are not covered.
     let mut r = request_to("TM-MNS");
     r.documents = vec![doc(20, Language::Ru, DocRole::Original)];
-    assert!(
-        w.try_case("KZ-MVD", 2, Payload::Request(Box::new(r)))
-            .is_err()
-    );
+    r.language_arrangement = Some(acceptance);
+    assert!(matches!(
+        w.try_case("KZ-MVD", 2, Payload::Request(Box::new(r))),
+        Err(Violation::Art4_2_Language(_))
+    ));
 }
 
 // ------------------------------------------------------------------ Art. 4.3 – 4.6
@@ -601,7 +620,7 @@ fn art4_3_additional_information_must_have_been_requested() {
             "TM-MVD",
             1,
             Payload::AdditionalInfoProvided {
-                document: d.clone()
+                information: info(30, d.clone())
             }
         ),
         Err(Violation::Art4_3_AdditionalInfo(_))
@@ -615,7 +634,13 @@ fn art4_3_additional_information_must_have_been_requested() {
     );
     w.later(100 * HOUR);
     assert_eq!(w.case(1).overdue_at(Timestamp(w.now)).len(), 1);
-    w.ok_case("TM-MVD", 1, Payload::AdditionalInfoProvided { document: d });
+    w.ok_case(
+        "TM-MVD",
+        1,
+        Payload::AdditionalInfoProvided {
+            information: info(30, d),
+        },
+    );
     assert!(w.case(1).deadlines.iter().all(|x| x.met_at.is_some()));
 }
 
@@ -700,7 +725,8 @@ fn art4_6_refusal_and_partial_execution_need_reasons_measured_against_the_deadli
             Payload::ExecutionReported {
                 extent: Extent::Partial,
                 reasons: None,
-                search_outcome: None
+                search_outcome: None,
+                results: vec![],
             }
         ),
         Err(Violation::Art4_6_NoReasons("a partial execution"))
@@ -724,6 +750,7 @@ fn lifecycle_no_second_final_answer_and_nothing_after_closing() {
             extent: Extent::Full,
             reasons: None,
             search_outcome: None,
+            results: vec![],
         },
     );
     assert!(matches!(
@@ -787,6 +814,7 @@ fn lifecycle_partial_refusal_then_execution_of_the_rest() {
             extent: Extent::Partial,
             reasons: Some(doc(2, Language::Tk, DocRole::Original)),
             search_outcome: None,
+            results: vec![],
         },
     );
     assert_eq!(w.case(1).status, CaseStatus::Executed(Extent::Partial));
@@ -954,7 +982,7 @@ fn art7_2_use_only_for_a_purpose_of_the_request_or_a_consent() {
             purpose: purpose("tax audit"),
         },
     );
-    let uses = &w.state.register[&item(1)].uses;
+    let uses = &w.state.register[&(case_id(1), item(1))].uses;
     assert!(matches!(uses[1].basis, UseBasis::Consent(_)));
 }
 

@@ -153,10 +153,18 @@ impl NoteVerifier {
 
     /// The signature line of this key, if the note has one (matched by name and key id).
     pub fn find<'n>(&self, note: &'n Note) -> Option<&'n NoteSignature> {
+        self.lines(note).next()
+    }
+
+    /// Every signature line of this key (matched by name and key id). The signed-note
+    /// spec says a known key's signature MUST verify: a verifier checks them all, so a
+    /// second, forged line from a known key cannot hide behind a valid first one.
+    pub fn lines<'n>(&self, note: &'n Note) -> impl Iterator<Item = &'n NoteSignature> + 'n {
         let id = self.key_id();
+        let name = self.name.clone();
         note.signatures
             .iter()
-            .find(|s| s.name == self.name && s.key_id == id)
+            .filter(move |s| s.name == name && s.key_id == id)
     }
 }
 

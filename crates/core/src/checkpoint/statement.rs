@@ -1,7 +1,7 @@
 use super::note::{Note, NoteError, NoteSignature, NoteVerifier, SigAlg, check_name};
 use crate::hash::Hash;
 use crate::ids::{LedgerId, Timestamp};
-use crate::keys::{SecretKey, Signature};
+use crate::keys::{PublicKey, SecretKey, Signature};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 
@@ -41,6 +41,19 @@ pub enum CheckpointError {
     /// is not a cosignature key. Fix the configuration.
     #[error("verifier {0} has the wrong signature type for its role")]
     WrongAlg(String),
+    /// The node's key name is not the checkpoint's origin line (C2SP tlog-checkpoint: the
+    /// log's key name matches its origin). Refuse: it is another log's key, or a
+    /// misconfigured one.
+    #[error("the node key is named {name:?}, but the checkpoint's origin is {origin:?}")]
+    KeyName {
+        /// The key's name.
+        name: String,
+        /// The checkpoint's origin line.
+        origin: String,
+    },
+    /// A known key signed the note more than once. Refuse the note.
+    #[error("{0} signed the note more than once")]
+    Duplicate(String),
 }
 
 /// A checkpoint whose node signature verified, with the witnesses whose cosignatures
@@ -67,7 +80,7 @@ pub struct Cosignature {
 impl Checkpoint {
     /// The origin line: `coopledger/<ledger id hex>`.
     pub fn origin(&self) -> String {
-        format!("coopledger/{}", self.ledger_id.0.to_hex())
+        origin(&self.ledger_id)
     }
 
     /// The note body (the text that is signed).
@@ -145,22 +158,31 @@ impl Checkpoint {
     }
 }
 
-/// Signs a checkpoint with the node's key; returns the signed note text.
-pub fn sign_checkpoint(
-    cp: &Checkpoint,
-    name: &str,
-    key: &SecretKey,
-) -> Result<String, CheckpointError> {
-    check_name(name)?;
-    let text = cp.body();
-    let v = NoteVerifier {
-        name: name.to_owned(),
-        key: key.public(),
+/// The node's checkpoint verifier for `ledger`: the key's name is the checkpoint origin,
+/// `coopledger/<ledger id>` (C2SP tlog-checkpoint: the log's key name matches its origin).
+pub fn node_verifier(ledger: &LedgerId, key: PublicKey) -> NoteVerifier {
+    NoteVerifier {
+        name: origin(ledger),
+        key,
         alg: SigAlg::Ed25519,
-    };
+    }
+}
+
+/// The origin line of `ledger`'s checkpoints: `coopledger/<ledger id, 64 hex>`.
+pub fn origin(ledger: &LedgerId) -> String {
+    format!("coopledger/{}", ledger.0.to_hex())
+}
+
+/// Signs a checkpoint with the node's key, under the checkpoint's origin as key name;
+/// returns the signed note text.
+pub fn sign_checkpoint(cp: &Checkpoint, key: &SecretKey) -> Result<String, CheckpointError> {
+    let name = cp.origin();
+    check_name(&name)?;
+    let text = cp.body();
+    let v = node_verifier(&cp.ledger_id, key.public());
     let note = Note {
         signatures: vec![NoteSignature {
-            name: name.to_owned(),
+            name,
             key_id: v.key_id(),
             sig: key.sign(text.as_bytes()).0.to_vec(),
         }],
@@ -183,7 +205,7 @@ pub fn cosign(
     time: u64,
 ) -> Result<String, CheckpointError> {
     check_name(name)?;
-    if time > i64::MAX as u64 {
+    if time > MAX_COSIGNATURE_TIME {
         return Err(CheckpointError::Body(
             "cosignature time out of range".into(),
         ));
@@ -209,10 +231,16 @@ pub fn cosign(
     Ok(note.render())
 }
 
-/// The one entry point for trusting a checkpoint: parses the note, requires a valid
-/// signature by `node`, checks every cosignature line that matches one of `witnesses`
-/// (a matching line that fails is an error, not silently skipped), and parses the body.
-/// Lines from unknown keys are ignored, as the signed-note format prescribes.
+/// Largest cosignature time accepted (C2SP tlog-cosignature: at most 2^63 - 1).
+pub const MAX_COSIGNATURE_TIME: u64 = i64::MAX as u64;
+
+/// The one entry point for trusting a checkpoint: parses the note and its body; requires
+/// the node's key name to be the checkpoint's origin (C2SP tlog-checkpoint) and a line of
+/// the node's key; checks **every** line of the node and of each witness in `witnesses`
+/// (a line of a known key that fails is an error, never skipped, and a known key may sign
+/// only once); refuses cosignature times above 2^63 - 1. Lines of unknown keys are
+/// ignored, as the signed-note format prescribes: the node stores none of them
+/// ([`keep_verified`]).
 pub fn verify_checkpoint(
     note_text: &str,
     node: &NoteVerifier,
@@ -222,48 +250,101 @@ pub fn verify_checkpoint(
         return Err(CheckpointError::WrongAlg(node.name.clone()));
     }
     let note = Note::parse(note_text)?;
-    let line = node
-        .find(&note)
-        .ok_or_else(|| NoteError::MissingSignature(node.name.clone()))?;
-    let sig = Signature(<[u8; 64]>::try_from(line.sig.as_slice()).map_err(|_| {
-        NoteError::Malformed(format!("signature by {} is not 64 bytes", node.name))
-    })?);
-    node.key
-        .verify(note.text.as_bytes(), &sig)
-        .map_err(|source| NoteError::BadSignature {
-            name: node.name.clone(),
-            source,
-        })?;
     let checkpoint = Checkpoint::parse_body(&note.text)?;
+    if node.name != checkpoint.origin() {
+        return Err(CheckpointError::KeyName {
+            name: node.name.clone(),
+            origin: checkpoint.origin(),
+        });
+    }
+    let mut node_lines = 0;
+    for line in node.lines(&note) {
+        node_lines += 1;
+        let sig = Signature(<[u8; 64]>::try_from(line.sig.as_slice()).map_err(|_| {
+            NoteError::Malformed(format!("signature by {} is not 64 bytes", node.name))
+        })?);
+        node.key
+            .verify(note.text.as_bytes(), &sig)
+            .map_err(|source| NoteError::BadSignature {
+                name: node.name.clone(),
+                source,
+            })?;
+    }
+    match node_lines {
+        0 => return Err(NoteError::MissingSignature(node.name.clone()).into()),
+        1 => {}
+        _ => return Err(CheckpointError::Duplicate(node.name.clone())),
+    }
     let mut cosigned = Vec::new();
     for w in witnesses {
         if w.alg != SigAlg::CosignatureV1 {
             return Err(CheckpointError::WrongAlg(w.name.clone()));
         }
-        let Some(line) = w.find(&note) else { continue };
-        let (time, sig) = line.sig.split_at_checked(8).ok_or_else(|| {
-            NoteError::Malformed(format!("cosignature by {} is too short", w.name))
-        })?;
-        let time = u64::from_be_bytes(
-            <[u8; 8]>::try_from(time).map_err(|_| NoteError::Malformed("time".into()))?,
-        );
-        let sig = Signature(<[u8; 64]>::try_from(sig).map_err(|_| {
-            NoteError::Malformed(format!("cosignature by {} is not 64 bytes", w.name))
-        })?);
-        w.key
-            .verify(&cosignature_message(time, &note.text), &sig)
-            .map_err(|source| NoteError::BadSignature {
+        let mut times = Vec::new();
+        for line in w.lines(&note) {
+            times.push(verify_cosignature(w, line, &note.text)?);
+        }
+        match times.as_slice() {
+            [] => {}
+            [time] => cosigned.push(Cosignature {
                 name: w.name.clone(),
-                source,
-            })?;
-        cosigned.push(Cosignature {
-            name: w.name.clone(),
-            time,
-        });
+                time: *time,
+            }),
+            _ => return Err(CheckpointError::Duplicate(w.name.clone())),
+        }
     }
     Ok(VerifiedCheckpoint {
         checkpoint,
         note,
         cosigned,
     })
+}
+
+/// Checks one cosignature line of witness `w` over `text`; returns its time (seconds).
+fn verify_cosignature(
+    w: &NoteVerifier,
+    line: &NoteSignature,
+    text: &str,
+) -> Result<u64, CheckpointError> {
+    let (time, sig) = line
+        .sig
+        .split_at_checked(8)
+        .ok_or_else(|| NoteError::Malformed(format!("cosignature by {} is too short", w.name)))?;
+    let time = u64::from_be_bytes(
+        <[u8; 8]>::try_from(time).map_err(|_| NoteError::Malformed("time".into()))?,
+    );
+    if time > MAX_COSIGNATURE_TIME {
+        return Err(CheckpointError::Body(format!(
+            "the cosignature by {} states the time {time}, beyond 2^63 - 1",
+            w.name
+        )));
+    }
+    let sig = Signature(<[u8; 64]>::try_from(sig).map_err(|_| {
+        NoteError::Malformed(format!("cosignature by {} is not 64 bytes", w.name))
+    })?);
+    w.key
+        .verify(&cosignature_message(time, text), &sig)
+        .map_err(|source| NoteError::BadSignature {
+            name: w.name.clone(),
+            source,
+        })?;
+    Ok(time)
+}
+
+/// The note with only the signature lines that verified: the node's, then each witness
+/// of `witnesses` whose cosignature verifies, in that order; every other line (unknown
+/// keys, junk) is dropped. What a node stores, so that nobody can fill a checkpoint with
+/// lines that crowd out the Parties' real cosignatures.
+pub fn keep_verified(
+    note_text: &str,
+    node: &NoteVerifier,
+    witnesses: &[NoteVerifier],
+) -> Result<VerifiedCheckpoint, CheckpointError> {
+    let mut v = verify_checkpoint(note_text, node, witnesses)?;
+    let mut keep: Vec<NoteSignature> = node.lines(&v.note).cloned().collect();
+    for w in witnesses {
+        keep.extend(w.lines(&v.note).cloned());
+    }
+    v.note.signatures = keep;
+    Ok(v)
 }

@@ -5,19 +5,18 @@
 
 use super::Ctx;
 use super::cases::participant;
-use crate::model::{ItemId, Party, Purpose};
+use crate::model::{InfoKind, Information, ItemId, Party, Purpose};
 use crate::payload::Payload;
 use crate::state::{
-    Case, CaseStatus, ConsentDecision, Evidence, Item, Onward, Registered, State, Use, UseBasis,
+    Case, CaseStatus, Consent, ConsentDecision, Evidence, Item, Onward, Registered, State, Use,
+    UseBasis,
 };
 use crate::violation::Violation;
-use coop_core::CaseId;
+use coop_core::{AuthorityId, CaseId};
 
 fn item<'s>(state: &'s State, case: &Case, id: &ItemId) -> Result<&'s Item, Violation> {
     state
-        .register
-        .get(id)
-        .filter(|i| i.case == case.id)
+        .item(&case.id, id)
         .ok_or_else(|| Violation::Art7_UnknownItem(id.to_string()))
 }
 
@@ -32,17 +31,106 @@ fn recipient_side(item: &Item, signer: &Registered, what: &str) -> Result<(), Vi
     Ok(())
 }
 
-/// The consent of the providing Party that covers `purpose` for `item`, if any.
+/// The consent of the providing Party that covers `purpose` for item `item` of `case`,
+/// if any.
 pub(crate) fn consent_for_purpose<'s>(
     state: &'s State,
+    case: &CaseId,
     item: &ItemId,
     purpose: &Purpose,
 ) -> Option<&'s Evidence> {
     state
         .consents
         .values()
-        .find(|(i, _, purposes, _)| i == item && purposes.contains(purpose))
-        .map(|(_, _, _, ev)| ev)
+        .find(|c| c.case == *case && c.item == *item && c.purposes.contains(purpose))
+        .map(|c| &c.evidence)
+}
+
+/// One item of information an event provides, whichever event it is.
+struct Provision<'p> {
+    item: ItemId,
+    recipient: &'p AuthorityId,
+    kind: InfoKind,
+    restricted: bool,
+    permitted: &'p [Purpose],
+    no_state_secret: bool,
+}
+
+/// The information `payload` provides in `case` (Art. 2.2, 4.4, 7): a transfer's item,
+/// additional information (Art. 4.3), the results of an execution. All but a transfer
+/// go to the requesting authority and may serve the request's purposes.
+fn provisions<'p>(payload: &'p Payload, case: &'p Case) -> Vec<Provision<'p>> {
+    let of = |i: &Information| Provision {
+        item: i.item,
+        recipient: &case.requester,
+        kind: i.kind,
+        restricted: i.restricted,
+        permitted: &case.purposes,
+        no_state_secret: i.no_state_secret,
+    };
+    match payload {
+        Payload::InformationTransferred {
+            item,
+            recipient,
+            kind,
+            restricted,
+            permitted_purposes,
+            no_state_secret,
+            ..
+        } => vec![Provision {
+            item: *item,
+            recipient,
+            kind: *kind,
+            restricted: *restricted,
+            permitted: permitted_purposes,
+            no_state_secret: *no_state_secret,
+        }],
+        Payload::AdditionalInfoProvided { information } => vec![of(information)],
+        Payload::ExecutionReported { results, .. } => results.iter().map(of).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Art. 4.4 and 7 for every item an event provides: no state secret, a new item id in the
+/// case (also within the event), purposes those of the request.
+pub(super) fn check_provided(
+    state: &State,
+    ctx: &Ctx<'_>,
+    case: &Case,
+    signer: &Registered,
+) -> Result<(), Violation> {
+    let items = provisions(&ctx.payload, case);
+    for (i, p) in items.iter().enumerate() {
+        if !p.no_state_secret {
+            return Err(Violation::Art4_4_StateSecret);
+        }
+        if signer.id == *p.recipient {
+            return Err(Violation::Art7_Other(format!(
+                "{} cannot provide information to itself",
+                signer.id
+            )));
+        }
+        if state.item(&case.id, &p.item).is_some()
+            || items.iter().take(i).any(|q| q.item == p.item)
+        {
+            return Err(Violation::Art7_Other(format!(
+                "information item {} is already registered in this case",
+                p.item
+            )));
+        }
+        if p.permitted.is_empty() {
+            return Err(Violation::Art7_Other(
+                "information must state the purposes it may serve (those of the request)".into(),
+            ));
+        }
+        if let Some(x) = p.permitted.iter().find(|x| !case.purposes.contains(x)) {
+            return Err(Violation::Art7_Other(format!(
+                "\"{}\" is not a purpose stated in the request (Art. 7.2)",
+                x.0
+            )));
+        }
+    }
+    Ok(())
 }
 
 pub(super) fn check(
@@ -52,19 +140,10 @@ pub(super) fn check(
     signer: &Registered,
 ) -> Result<(), Violation> {
     match &ctx.payload {
-        Payload::InformationTransferred {
-            item: id,
-            recipient,
-            permitted_purposes,
-            no_state_secret,
-            ..
-        } => {
+        Payload::InformationTransferred { recipient, .. } => {
             participant(case, signer)?;
             if case.status == CaseStatus::Closed {
                 return Err(Violation::CaseClosed);
-            }
-            if !no_state_secret {
-                return Err(Violation::Art4_4_StateSecret);
             }
             let expected = if signer.id == case.requester {
                 &case.requested
@@ -77,31 +156,13 @@ pub(super) fn check(
                     signer.id
                 )));
             }
-            if state.register.contains_key(id) {
-                return Err(Violation::Art7_Other(
-                    "this information item id is already registered".into(),
-                ));
-            }
-            if permitted_purposes.is_empty() {
-                return Err(Violation::Art7_Other(
-                    "a transfer must state the purposes it may serve (those of the request)".into(),
-                ));
-            }
-            if let Some(p) = permitted_purposes
-                .iter()
-                .find(|p| !case.purposes.contains(p))
-            {
-                return Err(Violation::Art7_Other(format!(
-                    "\"{}\" is not a purpose stated in the request (Art. 7.2)",
-                    p.0
-                )));
-            }
-            Ok(())
+            check_provided(state, ctx, case, signer)
         }
         Payload::InformationUsed { item: id, purpose } => {
             let item = item(state, case, id)?;
             recipient_side(item, signer, "use of information")?;
-            if item.permitted.contains(purpose) || consent_for_purpose(state, id, purpose).is_some()
+            if item.permitted.contains(purpose)
+                || consent_for_purpose(state, &case.id, id, purpose).is_some()
             {
                 Ok(())
             } else {
@@ -167,18 +228,18 @@ pub(super) fn check(
                 provider: item.provider_party,
                 detail,
             };
-            let (c_item, c_third, _, _) = state.consents.get(consent).ok_or_else(|| {
+            let c = state.consents.get(consent).ok_or_else(|| {
                 no(format!(
                     "no consent of the providing Party has event hash {consent}"
                 ))
             })?;
-            if c_item != id {
+            if c.item != *id || c.case != case.id {
                 return Err(no("the consent referred to is for another item".into()));
             }
-            if c_third.as_deref() != Some(third_party.as_str()) {
+            if c.third_party.as_deref() != Some(third_party.as_str()) {
                 return Err(no(format!(
                     "the consent referred to covers {}, not this recipient",
-                    c_third.as_deref().unwrap_or("no third party")
+                    c.third_party.as_deref().unwrap_or("no third party")
                 )));
             }
             Ok(())
@@ -189,42 +250,41 @@ pub(super) fn check(
 
 pub(super) fn fold(state: &mut State, ctx: &Ctx<'_>, case_id: CaseId, party: Party) {
     let ev = &ctx.evidence;
+    let new_items: Vec<Item> = match state.cases.get(&case_id) {
+        Some(case) => provisions(&ctx.payload, case)
+            .into_iter()
+            .map(|p| Item {
+                id: p.item,
+                case: case_id,
+                provider: ev.signer.clone(),
+                provider_party: party,
+                recipient: p.recipient.clone(),
+                kind: p.kind,
+                restricted: p.restricted,
+                permitted: p.permitted.to_vec(),
+                transfer: ev.clone(),
+                carried_by: ctx.payload.kind(),
+                uses: Vec::new(),
+                consent_requests: Vec::new(),
+                consents: Vec::new(),
+                onward: Vec::new(),
+            })
+            .collect(),
+        None => Vec::new(),
+    };
+    for i in new_items {
+        state.register.insert((case_id, i.id), i);
+    }
+    let key = |item: &ItemId| (case_id, *item);
     match &ctx.payload {
-        Payload::InformationTransferred {
-            item,
-            recipient,
-            kind,
-            restricted,
-            permitted_purposes,
-            ..
-        } => {
-            state.register.insert(
-                *item,
-                Item {
-                    id: *item,
-                    case: case_id,
-                    provider: ev.signer.clone(),
-                    provider_party: party,
-                    recipient: recipient.clone(),
-                    kind: *kind,
-                    restricted: *restricted,
-                    permitted: permitted_purposes.clone(),
-                    transfer: ev.clone(),
-                    uses: Vec::new(),
-                    consent_requests: Vec::new(),
-                    consents: Vec::new(),
-                    onward: Vec::new(),
-                },
-            );
-        }
         Payload::InformationUsed { item, purpose } => {
-            let basis = match state.register.get(item) {
+            let basis = match state.register.get(&key(item)) {
                 Some(i) if i.permitted.contains(purpose) => UseBasis::Permitted,
-                _ => consent_for_purpose(state, item, purpose)
+                _ => consent_for_purpose(state, &case_id, item, purpose)
                     .cloned()
                     .map_or(UseBasis::Permitted, UseBasis::Consent),
             };
-            if let Some(i) = state.register.get_mut(item) {
+            if let Some(i) = state.register.get_mut(&key(item)) {
                 i.uses.push(Use {
                     purpose: purpose.clone(),
                     evidence: ev.clone(),
@@ -233,7 +293,7 @@ pub(super) fn fold(state: &mut State, ctx: &Ctx<'_>, case_id: CaseId, party: Par
             }
         }
         Payload::ConsentRequested { item, .. } => {
-            if let Some(i) = state.register.get_mut(item) {
+            if let Some(i) = state.register.get_mut(&key(item)) {
                 i.consent_requests.push(ev.clone());
             }
         }
@@ -245,9 +305,15 @@ pub(super) fn fold(state: &mut State, ctx: &Ctx<'_>, case_id: CaseId, party: Par
         } => {
             state.consents.insert(
                 ev.event_hash,
-                (*item, third_party.clone(), purposes.clone(), ev.clone()),
+                Consent {
+                    case: case_id,
+                    item: *item,
+                    third_party: third_party.clone(),
+                    purposes: purposes.clone(),
+                    evidence: ev.clone(),
+                },
             );
-            if let Some(i) = state.register.get_mut(item) {
+            if let Some(i) = state.register.get_mut(&key(item)) {
                 i.consents.push(ConsentDecision {
                     granted: true,
                     third_party: third_party.clone(),
@@ -257,7 +323,7 @@ pub(super) fn fold(state: &mut State, ctx: &Ctx<'_>, case_id: CaseId, party: Par
             }
         }
         Payload::ConsentDenied { item, third_party } => {
-            if let Some(i) = state.register.get_mut(item) {
+            if let Some(i) = state.register.get_mut(&key(item)) {
                 i.consents.push(ConsentDecision {
                     granted: false,
                     third_party: third_party.clone(),
@@ -271,8 +337,8 @@ pub(super) fn fold(state: &mut State, ctx: &Ctx<'_>, case_id: CaseId, party: Par
             third_party,
             consent,
         } => {
-            let consent = state.consents.get(consent).map(|(_, _, _, e)| e.clone());
-            if let (Some(i), Some(consent)) = (state.register.get_mut(item), consent) {
+            let consent = state.consents.get(consent).map(|c| c.evidence.clone());
+            if let (Some(i), Some(consent)) = (state.register.get_mut(&key(item)), consent) {
                 i.onward.push(Onward {
                     third_party: third_party.clone(),
                     evidence: ev.clone(),

@@ -91,8 +91,13 @@ pub(super) fn check(state: &State, ctx: &Ctx<'_>, signer: &Registered) -> Result
                     "there is no unconfirmed oral request in this case".into(),
                 ));
             }
+            let arranged = case
+                .language_arrangement
+                .as_ref()
+                .and_then(|h| state.language_arrangement(h))
+                .map(|l| l.languages.as_slice());
             request::check_languages(
-                state,
+                arranged,
                 &case.requester,
                 case.requester_party,
                 &case.requested,
@@ -125,7 +130,7 @@ pub(super) fn check(state: &State, ctx: &Ctx<'_>, signer: &Registered) -> Result
                     "no additional information was requested in this case".into(),
                 ));
             }
-            Ok(())
+            art7::check_provided(state, ctx, case, signer)
         }
         Payload::Refused {
             extent,
@@ -152,6 +157,7 @@ pub(super) fn check(state: &State, ctx: &Ctx<'_>, signer: &Registered) -> Result
             extent,
             reasons,
             search_outcome,
+            ..
         } => {
             requested_side(case, signer, "an execution report")?;
             unanswered(case)?;
@@ -159,14 +165,19 @@ pub(super) fn check(state: &State, ctx: &Ctx<'_>, signer: &Registered) -> Result
                 return Err(Violation::Art4_6_NoReasons("a partial execution"));
             }
             match (case.wanted_person_search, search_outcome) {
-                (true, None) => Err(Violation::Art1_3_Search(
-                    "report the search outcome: found, detained, arrested, information provided or not found".into(),
-                )),
-                (false, Some(_)) => Err(Violation::Art1_3_Search(
-                    "this case is not a wanted-person search".into(),
-                )),
-                _ => Ok(()),
+                (true, None) => {
+                    return Err(Violation::Art1_3_Search(
+                        "report the search outcome: found, detained, arrested, information provided or not found".into(),
+                    ));
+                }
+                (false, Some(_)) => {
+                    return Err(Violation::Art1_3_Search(
+                        "this case is not a wanted-person search".into(),
+                    ));
+                }
+                _ => {}
             }
+            art7::check_provided(state, ctx, case, signer)
         }
         Payload::CostRecorded { currency, .. } => {
             participant(case, signer)?;
@@ -291,9 +302,9 @@ pub(super) fn fold(state: &mut State, ctx: &Ctx<'_>, party: Option<Party>) {
             });
             case.documents.push(document.clone());
         }
-        Payload::AdditionalInfoProvided { document } => {
+        Payload::AdditionalInfoProvided { information } => {
             meet(case, DeadlineKind::AdditionalInfo, at);
-            case.documents.push(document.clone());
+            case.documents.push(information.document.clone());
         }
         Payload::Refused {
             extent, reasons, ..
@@ -315,11 +326,13 @@ pub(super) fn fold(state: &mut State, ctx: &Ctx<'_>, party: Option<Party>) {
             extent,
             reasons,
             search_outcome,
+            results,
         } => {
             case.status = CaseStatus::Executed(*extent);
             case.final_answer = Some(ev.clone());
             case.search_outcome = *search_outcome;
             case.documents.extend(reasons.iter().cloned());
+            case.documents.extend(results.iter().map(|i| i.document.clone()));
             if *extent == Extent::Partial && !case.partly_refused {
                 reasons_notice(case, ev.seq, at, params.refusal_notice_ms);
             }

@@ -5,7 +5,7 @@
 use super::Ctx;
 use crate::model::{DocRole, Language, Party};
 use crate::payload::{Payload, Role};
-use crate::state::{KeyGrant, Protocol, Registered, State, Termination};
+use crate::state::{KeyGrant, NodeKey, Protocol, Registered, State, Termination};
 use crate::time::add_months;
 use crate::violation::Violation;
 use coop_core::{LedgerId, PublicKey, Timestamp};
@@ -14,6 +14,8 @@ pub(super) fn check_genesis(ctx: &Ctx<'_>) -> Result<(), Violation> {
     let Payload::Genesis {
         roots,
         agreement_texts,
+        params,
+        node_key,
         ..
     } = &ctx.payload
     else {
@@ -46,6 +48,15 @@ pub(super) fn check_genesis(ctx: &Ctx<'_>) -> Result<(), Violation> {
             .check()
             .map_err(|e| Violation::Art3_Registry(format!("root key of {}: {e}", r.party)))?;
     }
+    node_key
+        .check()
+        .map_err(|e| Violation::Art10_Genesis(format!("the node key: {e}")))?;
+    if roots.iter().any(|r| r.key == *node_key) {
+        return Err(Violation::Art10_Genesis(
+            "the node key must not be a root's key: the node signs checkpoints, roots sign governance".into(),
+        ));
+    }
+    super::check_authored(ctx, params.authored_window_ms)?;
     if !roots
         .iter()
         .any(|r| r.authority == body.author.authority && r.key == body.author.key)
@@ -72,10 +83,17 @@ pub(super) fn fold_genesis(state: &mut State, ctx: &Ctx<'_>) {
         roots,
         agreement_texts,
         params,
+        node_key,
+        test_ledger,
     } = &ctx.payload
     else {
         return;
     };
+    state.test_ledger = *test_ledger;
+    state.agreement.node_keys = vec![NodeKey {
+        key: *node_key,
+        from_size: 0,
+    }];
     let body = &ctx.record.event.body;
     state.ledger_id = body
         .to_bytes()
@@ -112,6 +130,7 @@ fn key_in_use(state: &State, key: &PublicKey) -> bool {
         .registry
         .values()
         .any(|r| r.keys.iter().any(|g| g.key == *key))
+        || state.agreement.node_keys.iter().any(|n| n.key == *key)
 }
 
 fn new_key(state: &State, key: &PublicKey) -> Result<(), Violation> {

@@ -5,7 +5,10 @@
 mod art7;
 mod cases;
 mod governance;
+mod reads;
 mod request;
+
+pub use reads::{Reads, bundle_seqs, is_case_event, reads};
 
 use crate::payload::{Payload, Role};
 use crate::state::{Evidence, Registered, State};
@@ -130,10 +133,10 @@ impl State {
     }
 
     /// Moves the state to position `seq` without folding the records before it: for a
-    /// replay of a *subset* of a ledger, such as an evidence bundle. Sound only when the
-    /// skipped records cannot change the verdict on the ones folded after — a bundle
-    /// carries every governance record and every record its case's rules read (docs/
-    /// FORMAT.md, "Evidence bundle"). Never moves backwards.
+    /// replay of a *subset* of a ledger, such as an evidence bundle. Sound because the
+    /// rules read only governance records (whose chain every record states, so a skipped
+    /// one is caught), the record's own case (whose versions catch a skipped one) and
+    /// what it cites (refused when absent): see [`reads`]. Never moves backwards.
     pub fn skip_to(&mut self, seq: u64) {
         self.size = self.size.max(seq);
     }
@@ -160,6 +163,19 @@ fn check(state: &State, ctx: &Ctx<'_>) -> Result<(), Violation> {
             state.size
         )));
     }
+    if ctx.record.governance != state.governance.head {
+        return Err(Violation::GovernanceHead {
+            stated: ctx.record.governance.to_hex(),
+            expected: state.governance.head.to_hex(),
+        });
+    }
+    if ctx.seq() > 0 && ctx.at() < state.last_time {
+        return Err(Violation::TimeBackwards {
+            received: ctx.at().0,
+            previous: state.last_time.0,
+        });
+    }
+    check_shape(ctx)?;
     if state.size == 0 {
         return governance::check_genesis(ctx);
     }
@@ -168,6 +184,7 @@ fn check(state: &State, ctx: &Ctx<'_>) -> Result<(), Violation> {
             "the event is bound to another ledger".into(),
         ));
     }
+    check_authored(ctx, state.params_at(ctx.at()).authored_window_ms)?;
     let signer = signer(state, ctx)?;
     if state.agreement.accepted.is_none() && !matches!(ctx.payload, Payload::GenesisAccepted) {
         return Err(Violation::Art10_NotConstituted);
@@ -200,6 +217,39 @@ fn check(state: &State, ctx: &Ctx<'_>) -> Result<(), Violation> {
     }
 }
 
+/// Time: `authored_at` within `window` of the node's receive time, either way.
+fn check_authored(ctx: &Ctx<'_>, window: u64) -> Result<(), Violation> {
+    let authored = ctx.record.event.body.authored_at.0;
+    let received = ctx.at().0;
+    if authored.abs_diff(received) > window {
+        return Err(Violation::AuthoredOutsideWindow {
+            authored,
+            received,
+            window,
+        });
+    }
+    Ok(())
+}
+
+/// Which events name a case, and which may answer earlier events (docs/FORMAT.md §11):
+/// a case event names its case (checked with the case); an event outside any case names
+/// none; only events inside a case answer, and only earlier events of their case.
+fn check_shape(ctx: &Ctx<'_>) -> Result<(), Violation> {
+    let body = &ctx.record.event.body;
+    let kind = ctx.payload.kind();
+    if !is_case_event(&ctx.payload) && body.case.is_some() {
+        return Err(Violation::NotACaseEvent(kind));
+    }
+    let opens = matches!(ctx.payload, Payload::Request(_));
+    if (opens || !is_case_event(&ctx.payload)) && !body.answers.is_empty() {
+        return Err(Violation::AnswersOutsideCase(kind));
+    }
+    if opens && body.case.is_some_and(|c| c.case_id.0 == [0; 16]) {
+        return Err(Violation::ReservedCaseId);
+    }
+    Ok(())
+}
+
 /// The registered signer whose key is active at this position (Art. 3).
 fn signer<'s>(state: &'s State, ctx: &Ctx<'_>) -> Result<&'s Registered, Violation> {
     let author = &ctx.record.event.body.author;
@@ -213,6 +263,11 @@ fn signer<'s>(state: &'s State, ctx: &Ctx<'_>) -> Result<&'s Registered, Violati
 }
 
 fn fold(state: &mut State, ctx: &Ctx<'_>) {
+    if ctx.payload.is_governance() {
+        let g = &mut state.governance;
+        g.head = coop_core::hash::governance_link(&g.head, ctx.seq(), &ctx.evidence.event_hash);
+        g.seqs.push(ctx.seq());
+    }
     let party = state.authority(&ctx.evidence.signer).map(|r| r.party);
     match &ctx.payload {
         Payload::Genesis { .. } => governance::fold_genesis(state, ctx),

@@ -39,17 +39,41 @@ fn counterpart<'s>(
     Ok(a)
 }
 
+/// The languages of the arrangement a request cites (the event hash of its acceptance),
+/// which must be between the request's two authorities.
+pub(super) fn cited_arrangement<'s>(
+    state: &'s State,
+    cited: &coop_core::Hash,
+    requester: &AuthorityId,
+    requested: &AuthorityId,
+) -> Result<&'s [Language], Violation> {
+    let l = state.language_arrangement(cited).ok_or_else(|| {
+        Violation::Art4_2_Language(format!(
+            "the request cites {cited}, which is not the acceptance of a language arrangement"
+        ))
+    })?;
+    let between = (l.proposer == *requester && l.with == *requested)
+        || (l.proposer == *requested && l.with == *requester);
+    if !between {
+        return Err(Violation::Art4_2_Language(format!(
+            "the arrangement {cited} is between {} and {}, not between {requester} and {requested}",
+            l.proposer, l.with
+        )));
+    }
+    Ok(&l.languages)
+}
+
 /// Art. 4.2: the state-language original plus a translation into the requested Party's
-/// language or Russian, unless an accepted arrangement between the two authorities
-/// names the languages to use.
+/// language or Russian, unless the two authorities' arrangement (`arranged`, the
+/// languages of the one the case's request cited) names the languages to use.
 pub(super) fn check_languages(
-    state: &State,
+    arranged: Option<&[Language]>,
     requester: &AuthorityId,
     requester_party: Party,
     requested: &AuthorityId,
     documents: &[DocumentRef],
 ) -> Result<(), Violation> {
-    if let Some(langs) = state.language_arrangement(requester, requested) {
+    if let Some(langs) = arranged {
         if documents.is_empty() {
             return Err(Violation::Art4_2_Language(
                 "the request carries no document".into(),
@@ -185,8 +209,13 @@ pub(super) fn check(state: &State, ctx: &Ctx<'_>, signer: &Registered) -> Result
                     "a prior oral request is allowed only when urgent execution is needed".into(),
                 ));
             }
+            let arranged = r
+                .language_arrangement
+                .as_ref()
+                .map(|h| cited_arrangement(state, h, &signer.id, requested))
+                .transpose()?;
             if !r.oral || !r.documents.is_empty() {
-                check_languages(state, &signer.id, signer.party, requested, &r.documents)?;
+                check_languages(arranged, &signer.id, signer.party, requested, &r.documents)?;
             }
             Ok(())
         }
@@ -244,6 +273,7 @@ pub(super) fn fold(state: &mut State, ctx: &Ctx<'_>, party: Option<Party>) {
                     party,
                     with: with.clone(),
                     description: description.clone(),
+                    evidence: ev.clone(),
                 },
             );
         }
@@ -292,6 +322,7 @@ pub(super) fn fold(state: &mut State, ctx: &Ctx<'_>, party: Option<Party>) {
                     wanted_person_search: r.wanted_person_search,
                     purposes: r.purposes.clone(),
                     urgent: r.urgent,
+                    language_arrangement: r.language_arrangement,
                     oral: r.oral,
                     confirmed: !r.oral,
                     status: CaseStatus::Open,
@@ -327,6 +358,7 @@ pub(super) fn fold(state: &mut State, ctx: &Ctx<'_>, party: Option<Party>) {
         Payload::LanguageArrangementAccepted { proposal } => {
             if let Some(p) = state.language_arrangements.get_mut(proposal) {
                 p.accepted = Some(ev.clone());
+                state.language_acceptances.insert(ev.event_hash, *proposal);
             }
         }
         Payload::OtherCooperation { form, with, .. } => {

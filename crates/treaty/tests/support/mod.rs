@@ -25,6 +25,17 @@ pub fn request() -> Request {
     request_to("TM-MVD")
 }
 
+/// Item `n` of information in `document`, restricted, declared free of state secrets.
+pub fn info(n: u8, document: DocumentRef) -> Information {
+    Information {
+        item: item(n),
+        kind: InfoKind::OperationalSearch,
+        restricted: true,
+        no_state_secret: true,
+        document,
+    }
+}
+
 impl World {
     /// A ledger with genesis only (not yet accepted).
     pub fn genesis_only() -> World {
@@ -104,6 +115,19 @@ impl World {
         payload: &Payload,
         answers: Vec<Hash>,
     ) -> Record {
+        let now = self.now;
+        self.record_authored(signer, case, payload, answers, now)
+    }
+
+    /// The record `signer` would append now, with the author's clock at `authored_at`.
+    pub fn record_authored(
+        &mut self,
+        signer: &str,
+        case: Option<CaseRef>,
+        payload: &Payload,
+        answers: Vec<Hash>,
+        authored_at: u64,
+    ) -> Record {
         let key = &self.keys[signer];
         let mut eid = [0u8; 16];
         eid[..8].copy_from_slice(&self.next_id.to_be_bytes());
@@ -113,7 +137,7 @@ impl World {
             signer,
             self.ledger(),
             EventId(eid),
-            Timestamp(self.now),
+            Timestamp(authored_at),
             case,
             answers,
             payload,
@@ -126,6 +150,7 @@ impl World {
             seq: self.state.size,
             prev_chain: Hash::ZERO,
             received_at: Timestamp(self.now),
+            governance: self.state.governance.head,
             event,
         }
     }
