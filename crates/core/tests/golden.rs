@@ -161,7 +161,7 @@ fn render() -> anyhow::Result<String> {
         chain_head: chain,
         time: Timestamp(1_764_000_200_000),
     };
-    let note = sign_checkpoint(&cp, "node.kz-tm.example", &node)?;
+    let note = sign_checkpoint(&cp, &node)?;
     let note = cosign(&note, "witness.kz.example", &witness, 1_764_000_300)?;
     for (i, line) in note.lines().enumerate() {
         put(&format!("checkpoint.note.{i}"), line);

@@ -1,3 +1,5 @@
+use crate::clock::{Clock, SystemClock};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Engine settings.
@@ -9,12 +11,13 @@ pub struct Config {
     pub checkpoint_every: u64,
     /// ...or after this much time with new records, whichever comes first.
     pub checkpoint_interval: Duration,
-    /// Key name on checkpoint signatures (C2SP signed note).
-    pub node_name: String,
+    /// The node's clock: the system's, or a movable one that only a test ledger accepts.
+    pub clock: Arc<dyn Clock>,
     /// Submissions waiting for the writer before `submit` blocks (back-pressure).
     pub queue: usize,
-    /// Whether this node signs checkpoints of its own (a leader does; a follower stores
-    /// the leader's checkpoints and must not overwrite them with its own).
+    /// Whether this node may sign checkpoints (a leader does; a follower stores the
+    /// leader's). A node signs only if, besides, its key is the one the ledger names for
+    /// its checkpoints (the genesis's node key): a copy kept under another key never does.
     pub sign_checkpoints: bool,
 }
 
@@ -24,7 +27,7 @@ impl Default for Config {
             max_batch: 4096,
             checkpoint_every: 10_000,
             checkpoint_interval: Duration::from_secs(5),
-            node_name: "coopledger-node".into(),
+            clock: Arc::new(SystemClock),
             queue: 65_536,
             sign_checkpoints: true,
         }

@@ -5,9 +5,9 @@
 //! critical path holds only what must be sequential.
 
 use crate::error::SubmitError;
-use crate::ledger::{Shared, now_ms};
+use crate::ledger::Shared;
 use coop_core::checkpoint::{Checkpoint, sign_checkpoint, verify_checkpoint};
-use coop_core::{EventId, Record, SignedEvent, Timestamp};
+use coop_core::{EventId, Hash, Record, SignedEvent};
 use coop_store::Store;
 use coop_treaty::Decoded;
 use crossbeam_channel::{Receiver, Sender};
@@ -160,16 +160,16 @@ fn process<S: Store>(shared: &Shared<S>, submits: Vec<(SignedEvent, Decoded, Rep
     let Ok(mut state) = shared.state.write() else {
         return fail_all(submits, "state lock poisoned");
     };
-    let now = Timestamp(now_ms().max(state.last_time.0));
+    let now = shared.now(&state);
     let mut fates = Vec::with_capacity(submits.len());
-    let mut accepted: Vec<SignedEvent> = Vec::new();
+    let mut accepted: Vec<(SignedEvent, Hash)> = Vec::new();
     let mut in_batch: HashMap<EventId, usize> = HashMap::new();
     let mut kept = Vec::with_capacity(submits.len());
     for (event, decoded, reply) in submits {
         kept.push(reply);
         let id = event.body.event_id;
         if let Some(&i) = in_batch.get(&id) {
-            if accepted.get(i).is_some_and(|a| a.body == event.body) {
+            if accepted.get(i).is_some_and(|(a, _)| a.body == event.body) {
                 fates.push(Fate::SameAs(i));
             } else {
                 shared.metrics.refused("id reused");
@@ -191,18 +191,20 @@ fn process<S: Store>(shared: &Shared<S>, submits: Vec<(SignedEvent, Decoded, Rep
                 continue;
             }
         }
+        let governance = state.governance.head;
         let record = Record {
             seq: state.size,
             // The log links the chain when it writes; the rules do not look at it.
-            prev_chain: coop_core::Hash::ZERO,
+            prev_chain: Hash::ZERO,
             received_at: now,
+            governance,
             event,
         };
         match state.step_decoded(&record, decoded) {
             Ok(()) => {
                 in_batch.insert(id, accepted.len());
                 fates.push(Fate::Accepted(accepted.len()));
-                accepted.push(record.event);
+                accepted.push((record.event, governance));
             }
             Err(v) => {
                 shared.metrics.refused(&v.clause());
@@ -260,38 +262,42 @@ fn process<S: Store>(shared: &Shared<S>, submits: Vec<(SignedEvent, Decoded, Rep
 
 /// Signs and stores a checkpoint of the current head; returns the note.
 pub(crate) fn checkpoint<S: Store>(shared: &Shared<S>) -> Result<String, String> {
-    if !shared.config.sign_checkpoints {
-        // A follower: its checkpoints are the leader's, stored as they are verified.
+    let (signs, time) = match shared.state.read() {
+        Ok(s) => (shared.signs(&s), shared.now(&s)),
+        Err(_) => return Err("state lock poisoned".into()),
+    };
+    if !signs {
+        // A follower or a copy: its checkpoints are the ledger's node's, stored as they
+        // are verified.
         return match shared.log.latest_checkpoint() {
             Ok(Some((_, note))) => Ok(note),
             Ok(None) => Err("no checkpoint yet".into()),
             Err(e) => Err(e.to_string()),
         };
     }
-    let Some(ledger_id) = shared.ledger_id() else {
+    let (Some(ledger_id), Some(me)) = (shared.ledger_id(), shared.node_verifier()) else {
         return Err("the ledger has no genesis yet".into());
     };
     if shared.failed.load(Ordering::Acquire) {
         return Err("the ledger stopped after a storage failure".into());
     }
     let head = shared.log.head().map_err(|e| e.to_string())?;
-    // The stored one serves if it covers the head and is this node's own (an imported
-    // ledger holds another node's checkpoints).
+    // The stored one serves if it covers the head and is this node's own.
     if let Ok(Some((size, note))) = shared.log.latest_checkpoint()
         && size == head.size
-        && verify_checkpoint(&note, &shared.node_verifier(), &[]).is_ok()
+        && verify_checkpoint(&note, &me, &[]).is_ok()
     {
         return Ok(note);
     }
+    // Never dated before the records it covers (the verifier refuses that).
     let cp = Checkpoint {
         ledger_id,
         size: head.size,
         root: head.root,
         chain_head: head.chain_head,
-        time: Timestamp(now_ms()),
+        time,
     };
-    let note = sign_checkpoint(&cp, &shared.config.node_name, &shared.node_key)
-        .map_err(|e| e.to_string())?;
+    let note = sign_checkpoint(&cp, &shared.node_key).map_err(|e| e.to_string())?;
     shared
         .log
         .put_checkpoint(&note)

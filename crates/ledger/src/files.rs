@@ -3,10 +3,10 @@
 
 use crate::error::LedgerError;
 use crate::ledger::Ledger;
-use coop_core::checkpoint::{NoteVerifier, verify_checkpoint};
+use coop_core::checkpoint::NoteVerifier;
 use coop_core::{CaseId, SealedRecord};
 use coop_store::Store;
-use coop_verify::{Bundle, BundleEntry, ExportWriter, is_needed_for_case};
+use coop_verify::{Bundle, BundleEntry, ExportWriter};
 use std::io::Write;
 
 /// Records are read from the store in chunks of this many.
@@ -45,17 +45,23 @@ impl<S: Store + 'static> Ledger<S> {
         Ok(())
     }
 
-    /// Writes every record and checkpoint as an export; `vkeys` are the checkpoint keys
-    /// of the history (this node's, and those of nodes whose checkpoints it imported).
-    /// Returns (records, checkpoints) written.
-    pub fn export<W: Write>(
-        &self,
-        out: W,
-        vkeys: &[String],
-    ) -> Result<(W, u64, usize), LedgerError> {
+    /// Writes every record and checkpoint as an export (its header states the node keys
+    /// the ledger names, for people to read). Returns (records, checkpoints) written.
+    pub fn export<W: Write>(&self, out: W) -> Result<(W, u64, usize), LedgerError> {
         let size = self.head()?.size;
         let cps: std::collections::BTreeSet<u64> = self.checkpoint_sizes()?.into_iter().collect();
-        let mut w = ExportWriter::new(out, vkeys).map_err(io)?;
+        let vkeys: Vec<String> = self.with_state(|s| {
+            s.ledger_id
+                .map(|l| {
+                    s.agreement
+                        .node_keys
+                        .iter()
+                        .map(|k| coop_core::checkpoint::node_verifier(&l, k.key).to_vkey())
+                        .collect()
+                })
+                .unwrap_or_default()
+        })?;
+        let mut w = ExportWriter::new(out, &vkeys).map_err(io)?;
         let mut written = 0;
         self.each_record(size, |r| {
             w.record(&r.bytes).map_err(io)?;
@@ -72,12 +78,17 @@ impl<S: Store + 'static> Ledger<S> {
         Ok((out, n, written))
     }
 
-    /// How many Parties' registered witnesses validly cosigned `note`.
+    /// How many Parties' registered witnesses validly cosigned `note` (0 if the note is
+    /// not a checkpoint of this ledger's node).
     pub fn cosigning_parties(&self, note: &str, size: u64) -> Result<usize, LedgerError> {
-        let witnesses =
-            self.with_state(|s| coop_verify::registered_witnesses(s, size.saturating_sub(1)))?;
+        let (nodes, witnesses) = self.with_state(|s| {
+            (
+                coop_verify::node_verifiers(s, size),
+                coop_verify::registered_witnesses(s, size.saturating_sub(1)),
+            )
+        })?;
         let verifiers: Vec<NoteVerifier> = witnesses.iter().map(|(v, _)| v.clone()).collect();
-        let Ok(v) = verify_checkpoint(note, &self.node_verifier(), &verifiers) else {
+        let Ok(v) = coop_verify::verify_by_any(note, &nodes, &verifiers) else {
             return Ok(0);
         };
         let mut parties: Vec<_> = v
@@ -113,8 +124,9 @@ impl<S: Store + 'static> Ledger<S> {
             let Some(n) = self.checkpoint(*s)? else {
                 continue;
             };
-            if verify_checkpoint(&n, &self.node_verifier(), &[]).is_err() {
-                continue; // another node's (imported history)
+            let nodes = self.with_state(|st| coop_verify::node_verifiers(st, last + 1))?;
+            if coop_verify::verify_by_any(&n, &nodes, &[]).is_err() {
+                continue; // not signed by a key the ledger names as of the case's end
             }
             let parties = self.cosigning_parties(&n, *s)?;
             if chosen.as_ref().is_none_or(|c| parties > c.2) {
@@ -130,15 +142,16 @@ impl<S: Store + 'static> Ledger<S> {
                 let n = self
                     .checkpoint_now()
                     .map_err(|e| LedgerError::BadQuery(e.to_string()))?;
-                let s = verify_checkpoint(&n, &self.node_verifier(), &[])
-                    .map_err(|e| LedgerError::BadQuery(e.to_string()))?
-                    .checkpoint
-                    .size;
+                let s = coop_core::checkpoint::Note::parse(&n)
+                    .ok()
+                    .and_then(|p| coop_core::checkpoint::Checkpoint::parse_body(&p.text).ok())
+                    .map(|c| c.size)
+                    .ok_or_else(|| LedgerError::BadQuery("the new checkpoint is malformed".into()))?;
                 (s, n, 0)
             }
         };
         let bundle = self.bundle_at(case, &note, size)?;
-        coop_verify::verify_bundle(&bundle, Some(&self.node_verifier()))
+        coop_verify::verify_bundle(&bundle, None)
             .map_err(|e| LedgerError::BadQuery(format!("the bundle does not verify: {e}")))?;
         Ok(MadeBundle {
             bundle,
@@ -147,21 +160,33 @@ impl<S: Store + 'static> Ledger<S> {
         })
     }
 
-    /// The bundle of `case` against the checkpoint `note` of `size` records.
+    /// The bundle of `case` against the checkpoint `note` of `size` records, which must
+    /// cover the case's last record: exactly the records `coop_treaty::bundle_seqs` names.
     pub fn bundle_at(&self, case: &CaseId, note: &str, size: u64) -> Result<Bundle, LedgerError> {
-        let mut entries = Vec::new();
-        self.each_record(size, |r| {
-            if is_needed_for_case(&r.record, case) {
-                entries.push(BundleEntry {
-                    proof: self.inclusion_proof(r.record.seq, size)?,
-                    record: r.bytes,
-                });
-            }
-            Ok(())
-        })?;
+        let seqs = self
+            .with_state(|s| {
+                coop_treaty::bundle_seqs(s, case, |seq| {
+                    self.record(seq).ok().flatten().map(|r| r.record)
+                })
+            })?
+            .ok_or_else(|| LedgerError::BadQuery(format!("there is no case {case}")))?;
+        if seqs.last().is_some_and(|l| *l >= size) {
+            return Err(LedgerError::BadQuery(format!(
+                "the checkpoint at size {size} does not cover the case's last record"
+            )));
+        }
+        let mut entries = Vec::with_capacity(seqs.len());
+        for seq in seqs {
+            let r = self
+                .record(seq)?
+                .ok_or_else(|| LedgerError::BadQuery(format!("record {seq} is missing")))?;
+            entries.push(BundleEntry {
+                proof: self.inclusion_proof(seq, size)?,
+                record: r.bytes,
+            });
+        }
         Ok(Bundle {
             case: *case,
-            node: self.node_verifier().to_vkey(),
             checkpoint: note.to_owned(),
             entries,
         })

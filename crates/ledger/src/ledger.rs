@@ -4,7 +4,7 @@ use crate::config::Config;
 use crate::engine::{self, Job, Landed};
 use crate::error::{LedgerError, SubmitError};
 use crate::metrics::Metrics;
-use coop_core::checkpoint::{NoteVerifier, SigAlg, verify_checkpoint};
+use coop_core::checkpoint::{NoteVerifier, verify_checkpoint};
 use coop_core::{
     CaseId, CheckedKey, EventError, EventId, Hash, KeyError, LedgerId, PublicKey, Receipt,
     SealedRecord, SecretKey, SignedEvent, Timestamp,
@@ -17,13 +17,6 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64};
 use std::sync::{Arc, OnceLock, RwLock};
 use std::thread::JoinHandle;
-
-/// Milliseconds since the epoch from the system clock (0 if the clock is before 1970).
-pub(crate) fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-}
 
 /// A point in the ledger's history.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -67,12 +60,26 @@ impl<S: Store> Shared<S> {
         Ok(k)
     }
 
-    pub(crate) fn node_verifier(&self) -> NoteVerifier {
-        NoteVerifier {
-            name: self.config.node_name.clone(),
-            key: self.node_key.public(),
-            alg: SigAlg::Ed25519,
-        }
+    /// This node's checkpoint verifier (its key, named after the origin), once the
+    /// ledger has its genesis.
+    pub(crate) fn node_verifier(&self) -> Option<NoteVerifier> {
+        self.ledger_id()
+            .map(|l| coop_core::checkpoint::node_verifier(&l, self.node_key.public()))
+    }
+
+    /// Whether this node signs the ledger's checkpoints: configured to, and its key is the
+    /// one the ledger names now.
+    pub(crate) fn signs(&self, state: &State) -> bool {
+        self.config.sign_checkpoints
+            && state
+                .agreement
+                .node_keys_at(state.size)
+                .contains(&self.node_key.public())
+    }
+
+    /// The node's time now: the clock, but never before the last record's time.
+    pub(crate) fn now(&self, state: &State) -> Timestamp {
+        self.config.clock.now().max(state.last_time)
     }
 
     pub(crate) fn ledger_id(&self) -> Option<LedgerId> {
@@ -205,6 +212,22 @@ impl<S: Store + 'static> Ledger<S> {
                 "the store already holds a ledger; open it instead".into(),
             ));
         }
+        match coop_treaty::Payload::from_bytes(&genesis.body.payload) {
+            Ok(coop_treaty::Payload::Genesis {
+                node_key: named,
+                test_ledger,
+                ..
+            }) => {
+                if named != node_key.public() {
+                    return Err(LedgerError::Setup(format!(
+                        "the genesis names the node key {named}, but this node's key is {}: create the ledger with the key the genesis names",
+                        node_key.public()
+                    )));
+                }
+                check_clock(&config, test_ledger)?;
+            }
+            _ => return Err(LedgerError::Genesis("the first event must be a genesis".into())),
+        }
         let ledger = Ledger::start(log, State::default(), node_key, config);
         let receipt = ledger
             .submit(genesis)
@@ -252,17 +275,6 @@ impl<S: Store + 'static> Ledger<S> {
         Ok(())
     }
 
-    /// Stores a checkpoint note of another node (a follower keeping the leader's
-    /// checkpoints) after the caller verified it; the store checks that its body matches
-    /// the records.
-    pub fn store_foreign_checkpoint(&self, note: &str) -> Result<(), LedgerError> {
-        self.shared
-            .log
-            .put_checkpoint(note)
-            .map_err(|e| LedgerError::BadQuery(e.to_string()))?;
-        Ok(())
-    }
-
     /// Opens an existing ledger: checks the store (coop-store), that the latest
     /// checkpoint is signed by `node_key`, the signatures of every record after it, and
     /// replays every record through the Agreement's rules to rebuild the state.
@@ -275,24 +287,20 @@ impl<S: Store + 'static> Ledger<S> {
             ));
         }
         // Records covered by a checkpoint this node signed itself were verified before it
-        // signed. A checkpoint by another key (an imported copy of another node's ledger)
-        // vouches for nothing here: then every signature is re-verified.
+        // signed. A checkpoint by another key (a follower's or an imported copy) vouches
+        // for nothing here: then every signature is re-verified.
+        let ledger_id = log.ledger_id()?;
         let mut verified_to = 0;
-        if let Some((size, note)) = log.latest_checkpoint()? {
-            let v = NoteVerifier {
-                name: config.node_name.clone(),
-                key: node_key.public(),
-                alg: SigAlg::Ed25519,
-            };
+        if let (Some((size, note)), Some(l)) = (log.latest_checkpoint()?, ledger_id) {
+            let v = coop_core::checkpoint::node_verifier(&l, node_key.public());
             match verify_checkpoint(&note, &v, &[]) {
                 Ok(_) => verified_to = size,
-                Err(e) => tracing::warn!(
+                Err(e) => tracing::info!(
                     error = %e,
                     "the latest checkpoint is not this node's; re-verifying every signature"
                 ),
             }
         }
-        let ledger_id = log.ledger_id()?;
         let mut state = State::default();
         const CHUNK: u64 = 8192;
         let mut start = 0;
@@ -325,6 +333,7 @@ impl<S: Store + 'static> Ledger<S> {
             }
             start = end;
         }
+        check_clock(&config, state.test_ledger)?;
         tracing::info!(size = head.size, "ledger opened and replayed");
         Ok(Ledger::start(log, state, node_key, config))
     }
@@ -339,6 +348,11 @@ impl<S: Store + 'static> Ledger<S> {
     /// submitters use all cores) and queues it.
     pub fn submit_async(&self, event: SignedEvent) -> Result<Pending, SubmitError> {
         let ledger = self.shared.ledger_id();
+        if ledger.is_some() && !self.with_state(|s| self.shared.signs(s)).unwrap_or(false) {
+            return Err(SubmitError::Unavailable(
+                "this node does not sequence this ledger (its key is not the node key the ledger names, or it is a follower): submit to the ledger's node".into(),
+            ));
+        }
         // The body is encoded once, for the signature, the event hash and the receipt.
         let body = event.body.to_bytes().map_err(|e| {
             self.shared.metrics.refused("invalid");
@@ -536,36 +550,100 @@ impl<S: Store + 'static> Ledger<S> {
         Ok(self.shared.log.store().checkpoint_sizes()?)
     }
 
-    /// Stores a checkpoint note that carries more signatures (witness cosignatures) than
-    /// the one stored for its size. The node's own signature must verify, and the body
-    /// must match the ledger at that size; the cosignatures are the caller's to check
-    /// (against the witnesses the ledger registers). Returns the checkpoint's size.
-    pub fn store_cosigned(&self, note: &str) -> Result<u64, LedgerError> {
-        let cp = verify_checkpoint(note, &self.shared.node_verifier(), &[])
-            .map_err(|e| LedgerError::BadQuery(format!("not this node's checkpoint: {e}")))?
-            .checkpoint;
-        if self.checkpoint(cp.size)?.is_none() {
-            return Err(LedgerError::BadQuery(format!(
-                "this node signed no checkpoint at size {}",
-                cp.size
-            )));
+    /// Stores a checkpoint note of this ledger (a witness's cosigned copy of one the node
+    /// signed, or a leader's note a follower keeps), keeping only the lines that verify:
+    /// the signature of the node key the ledger names at its size, and the cosignatures of
+    /// the witnesses the ledger registers there; every other line is dropped. A note
+    /// already stored at that size with the same text keeps its witnesses' lines, the new
+    /// ones added (a witness's newer line replaces its older one). The body must match
+    /// the records. Returns the size and the note as stored.
+    pub fn store_checkpoint(&self, note: &str) -> Result<(u64, String), LedgerError> {
+        let bad = |m: String| LedgerError::BadQuery(m);
+        let text = coop_core::checkpoint::Note::parse(note)
+            .map_err(|e| bad(e.to_string()))?
+            .text;
+        let size = coop_core::checkpoint::Checkpoint::parse_body(&text)
+            .map_err(|e| bad(e.to_string()))?
+            .size;
+        let (nodes, witnesses) = self.with_state(|s| {
+            (
+                coop_verify::node_verifiers(s, size),
+                coop_verify::registered_witnesses(s, size.saturating_sub(1)),
+            )
+        })?;
+        let verifiers: Vec<NoteVerifier> = witnesses.iter().map(|(v, _)| v.clone()).collect();
+        let node = coop_verify::node_verifier_of(note, &nodes)
+            .ok_or_else(|| bad("the note is not signed by a node key this ledger names".into()))?;
+        let new = coop_core::checkpoint::keep_verified(note, &node, &verifiers)
+            .map_err(|e| bad(format!("the checkpoint does not verify: {e}")))?;
+        let mut merged = new.note.clone();
+        if let Some(stored) = self.checkpoint(size)? {
+            let old = coop_core::checkpoint::keep_verified(&stored, &node, &verifiers)
+                .map_err(|e| bad(format!("the stored checkpoint does not verify: {e}")))?;
+            if old.note.text != new.note.text {
+                return Err(bad(format!(
+                    "another checkpoint is stored at size {size}; cosign that one"
+                )));
+            }
+            merged = old.note;
+            for line in new.note.signatures.into_iter().skip(1) {
+                merged
+                    .signatures
+                    .retain(|l| !(l.name == line.name && l.key_id == line.key_id));
+                merged.signatures.push(line);
+            }
         }
+        let text = merged.render();
         self.shared
             .log
-            .put_checkpoint(note)
+            .put_checkpoint(&text)
             .map_err(|e| LedgerError::BadQuery(e.to_string()))?;
-        Ok(cp.size)
+        Ok((size, text))
     }
 
-    /// The node's checkpoint verifier key (C2SP signed-note form).
-    pub fn node_verifier(&self) -> NoteVerifier {
+    /// This node's checkpoint verifier (its key under the name `coopledger/<ledger id>`),
+    /// once the ledger has its genesis. It signs the ledger's checkpoints only if the
+    /// ledger names it ([`Ledger::ledger_node_verifier`]).
+    pub fn node_verifier(&self) -> Option<NoteVerifier> {
         self.shared.node_verifier()
+    }
+
+    /// The verifier of the key the ledger names now for its checkpoints (the genesis's
+    /// node key): what every checkpoint of this ledger is checked against.
+    pub fn ledger_node_verifier(&self) -> Option<NoteVerifier> {
+        self.with_state(coop_verify::node_verifier).ok().flatten()
+    }
+
+    /// Whether this node signs this ledger's checkpoints and sequences its events.
+    pub fn is_sequencer(&self) -> bool {
+        self.with_state(|s| self.shared.signs(s)).unwrap_or(false)
+    }
+
+    /// The node's time now (its clock, never before the last record's time).
+    pub fn now(&self) -> Timestamp {
+        self.with_state(|s| self.shared.now(s))
+            .unwrap_or_else(|_| self.shared.config.clock.now())
+    }
+
+    /// Whether the genesis marks this ledger as a test ledger.
+    pub fn is_test_ledger(&self) -> bool {
+        self.with_state(|s| s.test_ledger).unwrap_or(false)
     }
 
     /// Latest stored checkpoint.
     pub fn latest_checkpoint(&self) -> Result<Option<(u64, String)>, LedgerError> {
         Ok(self.shared.log.latest_checkpoint()?)
     }
+}
+
+/// Only a test ledger accepts a clock other than the system's.
+fn check_clock(config: &Config, test_ledger: bool) -> Result<(), LedgerError> {
+    if !config.clock.is_system() && !test_ledger {
+        return Err(LedgerError::Setup(
+            "this clock can be moved, and only a ledger whose genesis marks it a test ledger accepts one; a ledger the Parties rely on runs on the system clock".into(),
+        ));
+    }
+    Ok(())
 }
 
 impl<S: Store + 'static> Drop for Ledger<S> {

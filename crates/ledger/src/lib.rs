@@ -12,6 +12,7 @@
 //! event changes nothing; a duplicate event id returns the first receipt; a storage
 //! failure stops the ledger until it is reopened from disk.
 
+mod clock;
 mod config;
 mod engine;
 mod error;
@@ -19,6 +20,7 @@ mod files;
 mod ledger;
 mod metrics;
 
+pub use clock::{Clock, SystemClock, TestClock, system_ms};
 pub use config::Config;
 pub use error::{LedgerError, SubmitError};
 pub use files::MadeBundle;

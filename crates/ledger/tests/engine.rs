@@ -10,7 +10,7 @@
     clippy::panic
 )]
 
-use coop_core::checkpoint::{NoteVerifier, SigAlg, verify_checkpoint};
+use coop_core::checkpoint::verify_checkpoint;
 use coop_core::event::CaseRef;
 use coop_core::merkle::{Blake3Hasher, verify_inclusion};
 use coop_core::{EventId, Receipt, SecretKey, SignedEvent, Timestamp};
@@ -30,8 +30,9 @@ struct Env {
     next: AtomicU64,
 }
 
+/// The node key the fixture genesis names.
 fn node_key() -> SecretKey {
-    SecretKey::from_seed(&[99; 32])
+    testkit::node_key()
 }
 
 impl Env {
@@ -48,7 +49,7 @@ impl Env {
             signer,
             self.ledger.as_ref().and_then(|l| l.ledger_id()),
             EventId(id),
-            Timestamp(n),
+            Timestamp(coop_ledger::system_ms()),
             case,
             vec![],
             payload,
@@ -131,11 +132,8 @@ fn receipts_are_signed_and_prove_inclusion() -> anyhow::Result<()> {
         .ledger()
         .checkpoint_now()
         .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let v = NoteVerifier {
-        name: Config::default().node_name,
-        key: e.ledger().node_key(),
-        alg: SigAlg::Ed25519,
-    };
+    let v = e.ledger().node_verifier().expect("a genesis");
+    assert_eq!(v.name, format!("coopledger/{}", e.ledger().ledger_id().expect("id")));
     let cp = verify_checkpoint(&note, &v, &[])?;
     assert_eq!(cp.checkpoint.size, head.size);
     assert_eq!(cp.checkpoint.root, head.root);
@@ -256,6 +254,7 @@ fn concurrent_submitters_all_get_durable_receipts() -> anyhow::Result<()> {
                             extent: Extent::Full,
                             reasons: None,
                             search_outcome: None,
+                            results: vec![],
                         },
                     ));
                     out
@@ -365,11 +364,13 @@ fn a_case_replays_exactly_as_it_stood_earlier() -> anyhow::Result<()> {
 }
 
 #[test]
-fn another_node_key_vouches_for_nothing_but_a_valid_copy_opens() -> anyhow::Result<()> {
-    // An imported copy of another node's ledger: its checkpoints are not this node's, so
-    // opening re-verifies every signature, and the next checkpoint is signed by this node.
+fn a_copy_under_another_key_opens_but_neither_sequences_nor_signs() -> anyhow::Result<()> {
+    // A copy of the ledger kept by a node whose key the genesis does not name (an import,
+    // a follower): its checkpoints are not this node's, so opening re-verifies every
+    // signature; it signs no checkpoint of its own and refuses appends.
     let mut e = env();
-    e.ledger()
+    let note = e
+        .ledger()
         .checkpoint_now()
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let before = e.ledger().head()?;
@@ -378,12 +379,54 @@ fn another_node_key_vouches_for_nothing_but_a_valid_copy_opens() -> anyhow::Resu
     }
     let store = SledStore::open(e.dir.path())?;
     let other = SecretKey::from_seed(&[1; 32]);
-    let other_public = other.public();
     let l = Ledger::open(store, other, Config::default())?;
     assert_eq!(l.head()?, before);
-    let note = l.checkpoint_now().map_err(|e| anyhow::anyhow!("{e}"))?;
-    let mine = coop_core::checkpoint::verify_checkpoint(&note, &l.node_verifier(), &[]);
-    assert!(mine.is_ok(), "{mine:?}");
-    assert_eq!(l.node_key(), other_public);
+    assert!(!l.is_sequencer());
+    assert_eq!(l.checkpoint_now().map_err(|e| anyhow::anyhow!("{e}"))?, note);
+    assert_eq!(
+        l.ledger_node_verifier().map(|v| v.key),
+        Some(node_key().public())
+    );
+    let ev = e.event("KZ-MFA", None, &Payload::TerminationNotice);
+    assert!(matches!(l.submit(ev), Err(SubmitError::Unavailable(_))));
     Ok(())
+}
+
+#[test]
+fn a_genesis_naming_another_node_key_or_a_moved_clock_on_a_real_ledger_is_refused() {
+    let keys = testkit::keys();
+    let ev = |payload: &Payload| {
+        testkit::sign(
+            &keys["KZ-MFA"],
+            "KZ-MFA",
+            None,
+            EventId([1; 16]),
+            Timestamp(coop_ledger::system_ms()),
+            None,
+            vec![],
+            payload,
+        )
+        .expect("sign")
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let genesis = ev(&testkit::genesis_payload(&keys));
+    let r = Ledger::create(
+        SledStore::open(dir.path()).expect("store"),
+        genesis.clone(),
+        SecretKey::from_seed(&[1; 32]),
+        Config::default(),
+    );
+    assert!(matches!(r, Err(LedgerError::Setup(m)) if m.contains("node key")));
+    let clock = coop_ledger::TestClock::new();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let r = Ledger::create(
+        SledStore::open(dir.path()).expect("store"),
+        genesis,
+        node_key(),
+        Config {
+            clock,
+            ..Config::default()
+        },
+    );
+    assert!(matches!(r, Err(LedgerError::Setup(m)) if m.contains("test ledger")));
 }

@@ -271,12 +271,14 @@ impl<S: Store> Log<S> {
         Ok(self.writer()?.ledger_id)
     }
 
-    /// Appends signed events in order, assigning seq and chain links, atomically and
-    /// durably: when this returns `Ok`, every event is on disk; on `Err`, none is
-    /// acknowledged. `received_at` is the node's time for the whole batch.
+    /// Appends signed events in order, each with the governance head the engine states for
+    /// it (`Record::governance`: the treaty decides which records are governance),
+    /// assigning seq and chain links, atomically and durably: when this returns `Ok`,
+    /// every event is on disk; on `Err`, none is acknowledged. `received_at` is the node's
+    /// time for the whole batch.
     pub fn append_events(
         &self,
-        events: Vec<SignedEvent>,
+        events: Vec<(SignedEvent, Hash)>,
         received_at: Timestamp,
     ) -> Result<Vec<Appended>, StoreError> {
         self.append_events_with(events, received_at, true)
@@ -288,7 +290,7 @@ impl<S: Store> Log<S> {
     /// is being synced (pipelined group commit).
     pub fn append_events_unsynced(
         &self,
-        events: Vec<SignedEvent>,
+        events: Vec<(SignedEvent, Hash)>,
         received_at: Timestamp,
     ) -> Result<Vec<Appended>, StoreError> {
         self.append_events_with(events, received_at, false)
@@ -309,18 +311,19 @@ impl<S: Store> Log<S> {
 
     fn append_events_with(
         &self,
-        events: Vec<SignedEvent>,
+        events: Vec<(SignedEvent, Hash)>,
         received_at: Timestamp,
         durable: bool,
     ) -> Result<Vec<Appended>, StoreError> {
         let mut w = self.writer()?;
         let mut prev = w.chain_head;
         let mut sealed = Vec::with_capacity(events.len());
-        for (seq, event) in (w.frontier.size()..).zip(events) {
+        for (seq, (event, governance)) in (w.frontier.size()..).zip(events) {
             let s = Record {
                 seq,
                 prev_chain: prev,
                 received_at,
+                governance,
                 event,
             }
             .seal()

@@ -1,25 +1,28 @@
-//! The evidence bundle for an Article 8 dispute consultation (docs/FORMAT.md, "Evidence
-//! bundle"): the records of one case, every record needed to judge them under the
-//! Agreement, an inclusion proof for each against one checkpoint, and that checkpoint
-//! (cosigned by both Parties' witnesses where they have cosigned). It verifies alone,
-//! offline, and replays the case as it stood at any of its records.
+//! The evidence bundle for an Article 8 dispute consultation (docs/FORMAT.md §14): the
+//! records of one case and exactly the records the rules read when judging them
+//! (`coop_treaty::bundle_seqs`: every governance record before the case's last record,
+//! and whatever they cite), an inclusion proof for each against one checkpoint, and that
+//! checkpoint (cosigned by both Parties' witnesses where they have cosigned). It verifies
+//! alone, offline, and replays the case as it stood at any of its records.
 //!
-//! What a bundle cannot show: that nothing was left out. Gaps *inside* the case are
-//! caught (every case event names the case version it expects), but records after the
-//! last one included, or unrelated records, are simply absent. Verify the full ledger or
-//! an export for that.
+//! Completeness is proven, not assumed: every record states the governance head before it
+//! (so a left-out governance record is caught at the next record the bundle keeps),
+//! every case event states the case version it expects (a left-out case record is caught
+//! at the next), and a citing record is refused when what it cites is absent. What a
+//! bundle cannot show is that the case had no records after the last one it holds:
+//! verify the full ledger or an export for that.
 
 use crate::error::VerifyError;
-use coop_core::checkpoint::{NoteVerifier, SigAlg, verify_checkpoint};
+use coop_core::checkpoint::{Checkpoint, Note, NoteVerifier, SigAlg};
 use coop_core::encoding;
 use coop_core::merkle::{Blake3Hasher, verify_inclusion};
 use coop_core::{CaseId, Hash, LedgerId, Record, SealedRecord};
-use coop_treaty::{Case, Payload, State};
+use coop_treaty::{Case, State};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 /// First bytes of every bundle file; the canonical encoding of [`Bundle`] follows.
-pub const BUNDLE_MAGIC: &[u8] = b"coopledger-bundle/v1\n";
+pub const BUNDLE_MAGIC: &[u8] = b"coopledger-bundle/v2\n";
 
 /// One record with its inclusion proof against the bundle's checkpoint.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -35,8 +38,6 @@ pub struct BundleEntry {
 pub struct Bundle {
     /// The case in dispute.
     pub case: CaseId,
-    /// The node's checkpoint key (C2SP vkey), as the bundle's maker states it.
-    pub node: String,
     /// The checkpoint every proof is against, as a signed note with its cosignatures.
     pub checkpoint: String,
     /// Records in ascending seq, starting with the genesis (record 0).
@@ -55,31 +56,9 @@ impl Bundle {
     pub fn from_bytes(bytes: &[u8]) -> Result<Bundle, VerifyError> {
         let body = bytes
             .strip_prefix(BUNDLE_MAGIC)
-            .ok_or_else(|| VerifyError::Input("not a coopledger evidence bundle".into()))?;
+            .ok_or_else(|| VerifyError::Input("not a coopledger evidence bundle (v2)".into()))?;
         encoding::decode(body)
             .map_err(|e| VerifyError::Bundle(format!("not a canonical bundle: {e}")))
-    }
-}
-
-/// Whether `record` belongs in the evidence bundle of `case`: the case's own events, and
-/// every record the rules read when judging them — governance (genesis, registry,
-/// entry into force, protocols, termination), Art. 1.2 agreements on other crimes and
-/// Art. 4.2 language arrangements.
-pub fn is_needed_for_case(record: &Record, case: &CaseId) -> bool {
-    if record.event.body.case.is_some_and(|c| c.case_id == *case) {
-        return true;
-    }
-    match Payload::from_bytes(&record.event.body.payload) {
-        Ok(p) => {
-            p.is_governance()
-                || matches!(
-                    p,
-                    Payload::CategoryAgreed { .. }
-                        | Payload::LanguageArrangementProposed { .. }
-                        | Payload::LanguageArrangementAccepted { .. }
-                )
-        }
-        Err(_) => false,
     }
 }
 
@@ -92,8 +71,10 @@ pub struct VerifiedBundle {
     pub case: CaseId,
     /// The checkpoint the records are proven against.
     pub checkpoint: crate::CheckpointSeen,
-    /// Whether the node key was pinned by the caller.
+    /// Whether the caller pinned the genesis's node key.
     pub node_key_pinned: bool,
+    /// The node key that signed the checkpoint.
+    pub node_key: NoteVerifier,
     /// The records, in seq order.
     pub records: Vec<Record>,
     /// The state after folding them.
@@ -103,11 +84,11 @@ pub struct VerifiedBundle {
 impl VerifiedBundle {
     /// Seqs of the case's own records.
     pub fn case_seqs(&self) -> Vec<u64> {
-        self.records
-            .iter()
-            .filter(|r| r.event.body.case.is_some_and(|c| c.case_id == self.case))
-            .map(|r| r.seq)
-            .collect()
+        self.state
+            .cases
+            .get(&self.case)
+            .map(|c| c.timeline.iter().map(|t| t.evidence.seq).collect())
+            .unwrap_or_default()
     }
 
     /// The case as it stood just after record `seq` (replaying the bundle's records up
@@ -129,28 +110,29 @@ impl VerifiedBundle {
     }
 }
 
-/// Verifies a bundle: the checkpoint's node signature, each record's canonical bytes,
-/// inclusion proof and strict signature, the Agreement's rules over the records in order
-/// (positions between them skipped), the witnesses' cosignatures against the witnesses
-/// those records register, and that the case is there.
+/// Verifies a bundle: each record's canonical bytes, inclusion proof and strict
+/// signature; the Agreement's rules over the records in order with the positions between
+/// them skipped (which also proves that no governance record, no earlier record of the
+/// case and no cited record was left out); that it holds nothing else; the genesis's node
+/// key against `pin` (if given); the checkpoint's node signature by a key the ledger
+/// names, and its time; and the cosignatures of the witnesses the ledger registers.
 pub fn verify_bundle(
     bundle: &Bundle,
-    node: Option<&NoteVerifier>,
+    pin: Option<&NoteVerifier>,
 ) -> Result<VerifiedBundle, VerifyError> {
-    let pinned = node.is_some();
-    let node = match node {
-        Some(n) => n.clone(),
-        None => NoteVerifier::from_vkey(&bundle.node)
-            .map_err(|e| VerifyError::Bundle(format!("its node key is not valid: {e}")))?,
-    };
-    if node.alg != SigAlg::Ed25519 {
+    if pin.is_some_and(|n| n.alg != SigAlg::Ed25519) {
         return Err(VerifyError::Bundle(
             "the node key must be an Ed25519 (type 0x01) verifier key".into(),
         ));
     }
-    let cp = verify_checkpoint(&bundle.checkpoint, &node, &[])
-        .map_err(|e| VerifyError::Bundle(format!("its checkpoint does not verify: {e}")))?
-        .checkpoint;
+    // The checkpoint's statement, not trusted until its signature is checked below with
+    // the node key the bundle's own genesis names.
+    let claimed = Note::parse(&bundle.checkpoint)
+        .map_err(|e| VerifyError::Bundle(format!("its checkpoint is malformed: {e}")))
+        .and_then(|n| {
+            Checkpoint::parse_body(&n.text)
+                .map_err(|e| VerifyError::Bundle(format!("its checkpoint is malformed: {e}")))
+        })?;
     // Decode, prove inclusion and check signatures on all cores.
     let sealed: Vec<SealedRecord> = bundle
         .entries
@@ -161,23 +143,22 @@ pub fn verify_bundle(
                 VerifyError::Bundle(format!("entry {i} is not a canonical record: {err}"))
             })?;
             let seq = s.record.seq;
-            if seq >= cp.size {
+            if seq >= claimed.size {
                 return Err(VerifyError::record(
                     seq,
-                    format!("the record is beyond the checkpoint (size {})", cp.size),
+                    format!("the record is beyond the checkpoint (size {})", claimed.size),
                 ));
             }
-            verify_inclusion::<Blake3Hasher>(seq, cp.size, &s.leaf, &e.proof, &cp.root).map_err(
-                |err| {
+            verify_inclusion::<Blake3Hasher>(seq, claimed.size, &s.leaf, &e.proof, &claimed.root)
+                .map_err(|err| {
                     VerifyError::record(
                         seq,
                         format!(
                             "the record is not in the ledger the checkpoint states (inclusion proof: {err})"
                         ),
                     )
-                },
-            )?;
-            let ledger = (seq != 0).then_some(cp.ledger_id);
+                })?;
+            let ledger = (seq != 0).then_some(claimed.ledger_id);
             s.record.event.verify(ledger.as_ref()).map_err(|err| {
                 VerifyError::record(seq, format!("the event's signature is not valid: {err}"))
             })?;
@@ -205,35 +186,72 @@ pub fn verify_bundle(
             .step(&s.record)
             .map_err(|v| VerifyError::record(seq, format!("not allowed by the Agreement: {v}")))?;
     }
-    if state.ledger_id != Some(cp.ledger_id) {
+    if state.ledger_id != Some(claimed.ledger_id) {
         return Err(VerifyError::Bundle(
             "its genesis is not the genesis of the checkpoint's ledger".into(),
         ));
     }
-    if !state.cases.contains_key(&bundle.case) {
+    let named = crate::keys::node_verifiers(&state, 0);
+    if let Some(p) = pin
+        && !named.contains(p)
+    {
         return Err(VerifyError::Bundle(format!(
-            "it holds no request opening case {}",
-            bundle.case
+            "its genesis names the node key {}, not the one you pinned ({})",
+            named.first().map_or_else(|| "(none)".into(), NoteVerifier::to_vkey),
+            p.to_vkey()
         )));
     }
-    // Now that the registry is known, check the cosignatures of the registered witnesses.
-    let witnesses = crate::witness::registered(&state, cp.size - 1);
-    let v = verify_checkpoint(
+    let case = state.cases.get(&bundle.case).ok_or_else(|| {
+        VerifyError::Bundle(format!("it holds no request opening case {}", bundle.case))
+    })?;
+    // Exactly the records the rules read for this case: nothing more (which keeps other
+    // cases' records out) and, the rules having passed, nothing less.
+    let held: std::collections::BTreeMap<u64, &Record> =
+        sealed.iter().map(|s| (s.record.seq, &s.record)).collect();
+    let needed = coop_treaty::bundle_seqs(&state, &bundle.case, |s| held.get(&s).copied().cloned())
+        .ok_or_else(|| VerifyError::Bundle("the case has no records".into()))?;
+    if let Some(extra) = held.keys().find(|s| !needed.contains(s)) {
+        return Err(VerifyError::record(
+            *extra,
+            format!(
+                "the bundle holds a record that judging case {} does not read",
+                bundle.case
+            ),
+        ));
+    }
+    if case.timeline.last().map(|t| t.evidence.seq) != last {
+        return Err(VerifyError::Bundle(
+            "its last record must be the last record of the case it holds".into(),
+        ));
+    }
+    // Now the checkpoint, against the node keys and witnesses the records name.
+    let nodes = crate::keys::node_verifiers(&state, claimed.size);
+    let witnesses = crate::keys::registered(&state, claimed.size - 1);
+    let v = crate::verify_by_any(
         &bundle.checkpoint,
-        &node,
-        &crate::witness::verifiers(&witnesses),
+        &nodes,
+        &crate::keys::verifiers(&witnesses),
     )
-    .map_err(|e| VerifyError::Bundle(format!("a witness cosignature does not verify: {e}")))?;
-    let cosigned_by = crate::witness::cosigners(&witnesses, &v.cosigned);
+    .map_err(|e| VerifyError::Bundle(format!("its checkpoint does not verify: {e}")))?;
+    if v.checkpoint.time < state.last_time {
+        return Err(VerifyError::Bundle(format!(
+            "its checkpoint is dated {} ms, before the records it covers ({} ms)",
+            v.checkpoint.time.0, state.last_time.0
+        )));
+    }
+    let node_key = crate::keys::node_verifier_of(&bundle.checkpoint, &nodes)
+        .ok_or_else(|| VerifyError::Bundle("its checkpoint names no node key".into()))?;
+    let cosigned_by = crate::keys::cosigners(&witnesses, &v.cosigned);
     Ok(VerifiedBundle {
-        ledger_id: cp.ledger_id,
+        ledger_id: claimed.ledger_id,
         case: bundle.case,
         checkpoint: crate::CheckpointSeen {
             checkpoint: v.checkpoint,
             cosigned_by,
             external: false,
         },
-        node_key_pinned: pinned,
+        node_key_pinned: pin.is_some(),
+        node_key,
         records: sealed.into_iter().map(|s| s.record).collect(),
         state,
     })

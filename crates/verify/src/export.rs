@@ -2,16 +2,18 @@
 //! of a ledger, in order, in one file that streams.
 //!
 //! ```text
-//! "coopledger-export/v1\n"
+//! "coopledger-export/v2\n"
 //! frame*            tag (1 byte) || length (u32, big-endian) || payload
-//!   'H' header      the checkpoint verifier keys (C2SP vkey text, one per line); first frame
+//!   'H' header      the node keys the ledger names (C2SP vkey text, one per line), for
+//!                   people to read; first frame
 //!   'R' record      canonical record bytes, in seq order from 0
 //!   'C' checkpoint  a signed checkpoint note, right after the record that completes its size
 //!   'E' end         record count (u64, big-endian); last frame
 //! ```
 //!
-//! Nothing in the file is trusted: the header's node key is only a claim (pin it with
-//! the auditor's own copy), and the records and checkpoints are what the verifier checks.
+//! Nothing in the file is trusted: the header is only a claim (the verifier learns the
+//! node keys from the ledger's own genesis and checks the auditor's pin against it), and
+//! the records and checkpoints are what the verifier checks.
 
 use crate::error::VerifyError;
 use crate::ledger::{Item, Source};
@@ -20,7 +22,7 @@ use coop_core::encoding::MAX_ENCODED_LEN;
 use std::io::{Read, Write};
 
 /// First bytes of every export file.
-pub const EXPORT_MAGIC: &[u8] = b"coopledger-export/v1\n";
+pub const EXPORT_MAGIC: &[u8] = b"coopledger-export/v2\n";
 
 const TAG_HEADER: u8 = b'H';
 const TAG_RECORD: u8 = b'R';
@@ -38,8 +40,8 @@ pub struct ExportWriter<W: Write> {
 }
 
 impl<W: Write> ExportWriter<W> {
-    /// Starts a file whose checkpoints are signed by the node keys `node_vkeys` (C2SP
-    /// vkeys; usually one, more when another node checkpointed earlier history).
+    /// Starts a file whose header states `node_vkeys` (C2SP vkeys: the node keys the
+    /// ledger names), for people to read; no verifier relies on it.
     pub fn new(mut out: W, node_vkeys: &[String]) -> std::io::Result<ExportWriter<W>> {
         out.write_all(EXPORT_MAGIC)?;
         frame(&mut out, TAG_HEADER, node_vkeys.join("\n").as_bytes())?;
@@ -182,7 +184,11 @@ impl<R: Read> Source for ExportReader<R> {
         }
     }
 
-    fn node_vkeys(&self) -> Vec<String> {
+}
+
+impl<R: Read> ExportReader<R> {
+    /// The node keys the header states (a claim, for display; never trusted).
+    pub fn stated_node_vkeys(&self) -> Vec<String> {
         self.node_vkey
             .split('\n')
             .filter(|l| !l.is_empty())
@@ -216,7 +222,7 @@ mod tests {
     fn round_trip() -> Result<(), Box<dyn std::error::Error>> {
         let bytes = sample()?;
         assert_eq!(
-            ExportReader::new(bytes.as_slice())?.node_vkeys(),
+            ExportReader::new(bytes.as_slice())?.stated_node_vkeys(),
             vec!["node+01020304+AQ".to_owned()]
         );
         assert_eq!(

@@ -37,11 +37,6 @@ pub enum Item {
 pub trait Source {
     /// The next item, or `None` at the end.
     fn next_item(&mut self) -> Result<Option<Item>, VerifyError>;
-    /// The node keys the source *claims* signed its checkpoints (C2SP vkeys): one, or
-    /// more for a copy whose history was checkpointed by another node before it.
-    fn node_vkeys(&self) -> Vec<String> {
-        Vec::new()
-    }
     /// Number of records, if known in advance (for progress).
     fn total(&self) -> Option<u64> {
         None
@@ -71,9 +66,10 @@ impl Observer for Quiet {}
 /// What the auditor brings.
 #[derive(Clone, Debug)]
 pub struct Options {
-    /// The node checkpoint keys the auditor trusts (pinned). Each checkpoint must be
-    /// signed by one of them. Empty: the keys the source claims are used, and
-    /// [`Verified::node_key_pinned`] says so.
+    /// The node key the auditor pins (any one of these): the ledger's genesis must name
+    /// it. Every checkpoint is checked against the node keys the ledger itself names at
+    /// its size (the genesis's first). Empty: the genesis's key is taken as the ledger
+    /// states it, and [`Verified::node_key_pinned`] says so.
     pub nodes: Vec<NoteVerifier>,
     /// Checkpoints the auditor holds from elsewhere (a witness, an earlier audit): each
     /// must be signed by the node key and match the ledger at its size. One beyond the
@@ -118,9 +114,10 @@ pub struct Verified {
     pub chain_head: Hash,
     /// Every checkpoint checked, in order.
     pub checkpoints: Vec<CheckpointSeen>,
-    /// The node keys checkpoints were checked against.
+    /// The node keys the ledger names (checkpoints were checked against them).
     pub node_keys: Vec<NoteVerifier>,
-    /// Whether the auditor pinned them ([`Options::nodes`]) or they were the source's claim.
+    /// Whether the auditor pinned the genesis's node key ([`Options::nodes`]) or took it
+    /// as the ledger states it.
     pub node_key_pinned: bool,
     /// Strict signature checks made.
     pub signatures: u64,
@@ -261,9 +258,30 @@ pub fn verify_by_any(
         .find(|n| n.find(&parsed).is_some())
         .or_else(|| nodes.first())
         .ok_or_else(|| {
-            NoteError::Malformed("no node key to check the checkpoint against".into())
+            NoteError::Malformed("the ledger names no node key to check the checkpoint against".into())
         })?;
     verify_checkpoint(note, node, witnesses)
+}
+
+/// The genesis's node key must be one the auditor pinned (if any).
+fn check_pin(state: &State, pins: &[NoteVerifier]) -> Result<(), VerifyError> {
+    if pins.is_empty() {
+        return Ok(());
+    }
+    let named = crate::keys::node_verifiers(state, 0);
+    if named.iter().any(|n| pins.contains(n)) {
+        return Ok(());
+    }
+    Err(VerifyError::record(
+        0,
+        format!(
+            "the genesis names the node key {}, not the one you pinned ({}): this is not the ledger you expect",
+            named
+                .first()
+                .map_or_else(|| "(none)".to_owned(), NoteVerifier::to_vkey),
+            pins.iter().map(NoteVerifier::to_vkey).collect::<Vec<_>>().join(", ")
+        ),
+    ))
 }
 
 /// The ledger id that the genesis in a prepared chunk defines, if the chunk holds it.
@@ -285,7 +303,8 @@ struct Applier {
     frontier: Frontier<Blake3Hasher>,
     chain: Hash,
     ledger_id: Option<LedgerId>,
-    nodes: Vec<NoteVerifier>,
+    /// The node keys the auditor pinned (the genesis must name one).
+    pins: Vec<NoteVerifier>,
     known: BTreeMap<u64, Vec<String>>,
     checkpoints: Vec<CheckpointSeen>,
     signatures: u64,
@@ -368,6 +387,7 @@ impl Applier {
             .map_err(|v| VerifyError::record(pos, format!("not allowed by the Agreement: {v}")))?;
         if pos == 0 {
             self.ledger_id = self.state.ledger_id;
+            check_pin(&self.state, &self.pins)?;
         }
         self.frontier.push(sealed.leaf, |_, _, _| {});
         self.chain = sealed.chain;
@@ -388,16 +408,20 @@ impl Applier {
         } else {
             "checkpoint"
         };
-        if self.nodes.is_empty() {
-            return Err(VerifyError::checkpoint(
-                size,
-                "there is no node key to check it against (give the node's key)",
-            ));
-        }
-        let witnesses = crate::witness::registered(&self.state, size.saturating_sub(1));
-        let v = verify_by_any(note, &self.nodes, &crate::witness::verifiers(&witnesses))
+        let nodes = crate::keys::node_verifiers(&self.state, size);
+        let witnesses = crate::keys::registered(&self.state, size.saturating_sub(1));
+        let v = verify_by_any(note, &nodes, &crate::keys::verifiers(&witnesses))
             .map_err(|e| VerifyError::checkpoint(size, format!("{whose} does not verify: {e}")))?;
         let cp = v.checkpoint;
+        if cp.time < self.state.last_time {
+            return Err(VerifyError::checkpoint(
+                size,
+                format!(
+                    "{whose} is dated {} ms, before its last record ({} ms)",
+                    cp.time.0, self.state.last_time.0
+                ),
+            ));
+        }
         if cp.size != size {
             return Err(VerifyError::checkpoint(
                 cp.size,
@@ -430,7 +454,7 @@ impl Applier {
                 ),
             ));
         }
-        let cosigned_by = crate::witness::cosigners(&witnesses, &v.cosigned);
+        let cosigned_by = crate::keys::cosigners(&witnesses, &v.cosigned);
         self.checkpoints.push(CheckpointSeen {
             checkpoint: cp,
             cosigned_by,
@@ -447,17 +471,8 @@ pub fn verify(
     options: &Options,
     observer: &mut dyn Observer,
 ) -> Result<Verified, VerifyError> {
-    let (nodes, pinned) = if options.nodes.is_empty() {
-        let claimed = source
-            .node_vkeys()
-            .iter()
-            .map(|v| NoteVerifier::from_vkey(v))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| VerifyError::Input(format!("the source's node key is not valid: {e}")))?;
-        (claimed, false)
-    } else {
-        (options.nodes.clone(), true)
-    };
+    let nodes = options.nodes.clone();
+    let pinned = !nodes.is_empty();
     if nodes.iter().any(|n| n.alg != SigAlg::Ed25519) {
         return Err(VerifyError::Input(
             "a node key must be an Ed25519 (type 0x01) verifier key".into(),
@@ -484,7 +499,7 @@ pub fn verify(
         frontier: Frontier::new(),
         chain: CHAIN_SEED,
         ledger_id: None,
-        nodes: nodes.clone(),
+        pins: nodes,
         known,
         checkpoints: Vec::new(),
         signatures: 0,
@@ -566,13 +581,20 @@ pub fn verify(
         .ledger_id
         .ok_or_else(|| VerifyError::Input("the ledger is empty (no genesis record)".into()))?;
     let report = ComplianceReport::build(&applier.state);
+    let node_keys = applier
+        .state
+        .agreement
+        .node_keys
+        .iter()
+        .map(|k| coop_core::checkpoint::node_verifier(&ledger_id, k.key))
+        .collect();
     Ok(Verified {
         ledger_id,
         size,
         root: applier.frontier.root(),
         chain_head: applier.chain,
         checkpoints: applier.checkpoints,
-        node_keys: nodes,
+        node_keys,
         node_key_pinned: pinned,
         signatures: applier.signatures,
         state: applier.state,
@@ -606,15 +628,16 @@ impl std::fmt::Debug for Applier {
 }
 
 impl Incremental {
-    /// A verifier at the start of a ledger, trusting `nodes` for checkpoints.
-    pub fn new(nodes: Vec<NoteVerifier>) -> Incremental {
+    /// A verifier at the start of a ledger whose genesis must name one of `pins` as its
+    /// node key (none: whatever it names).
+    pub fn new(pins: Vec<NoteVerifier>) -> Incremental {
         Incremental {
             applier: Applier {
                 state: State::default(),
                 frontier: Frontier::new(),
                 chain: CHAIN_SEED,
                 ledger_id: None,
-                nodes,
+                pins,
                 known: BTreeMap::new(),
                 checkpoints: Vec::new(),
                 signatures: 0,

@@ -18,16 +18,14 @@
 mod bundle;
 mod error;
 mod export;
+mod keys;
 mod ledger;
-mod witness;
 
-pub use bundle::{
-    BUNDLE_MAGIC, Bundle, BundleEntry, VerifiedBundle, is_needed_for_case, verify_bundle,
-};
+pub use bundle::{BUNDLE_MAGIC, Bundle, BundleEntry, VerifiedBundle, verify_bundle};
 pub use error::VerifyError;
 pub use export::{EXPORT_MAGIC, ExportReader, ExportWriter};
 pub use ledger::{
     CheckpointSeen, Incremental, Item, Observer, Options, Quiet, Source, Verified, verify,
     verify_by_any,
 };
-pub use witness::registered as registered_witnesses;
+pub use keys::{node_verifier, node_verifier_of, node_verifiers, registered as registered_witnesses};

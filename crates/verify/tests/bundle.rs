@@ -9,13 +9,15 @@
     clippy::panic
 )]
 
-use coop_core::checkpoint::{Checkpoint, NoteVerifier, SigAlg, cosign, sign_checkpoint};
+use coop_core::checkpoint::{Checkpoint, NoteVerifier, cosign, sign_checkpoint};
 use coop_core::event::CaseRef;
 use coop_core::merkle::{Blake3Hasher, Frontier, NodeReader, inclusion_proof};
 use coop_core::{CHAIN_SEED, EventId, Hash, Record, SealedRecord, SecretKey, Timestamp};
-use coop_treaty::testkit::{self, case_id, request_to};
-use coop_treaty::{CaseStatus, Extent, Payload, Role, State};
-use coop_verify::{Bundle, BundleEntry, VerifyError, is_needed_for_case, verify_bundle};
+use coop_treaty::testkit::{self, case_id, doc, request_to};
+use coop_treaty::{
+    CaseStatus, DocRole, Extent, Language, Params, Payload, Role, State, bundle_seqs,
+};
+use coop_verify::{Bundle, BundleEntry, VerifyError, verify_bundle};
 
 struct Leaves(Vec<Hash>);
 
@@ -34,18 +36,18 @@ impl NodeReader<Hash> for Leaves {
 struct Ledger {
     records: Vec<SealedRecord>,
     node: SecretKey,
+    state: State,
 }
 
-fn node_verifier(key: &SecretKey) -> NoteVerifier {
-    NoteVerifier {
-        name: "node".into(),
-        key: key.public(),
-        alg: SigAlg::Ed25519,
-    }
+fn node_verifier(l: &Ledger) -> NoteVerifier {
+    coop_core::checkpoint::node_verifier(&l.state.ledger_id.unwrap(), l.node.public())
 }
+
+const T0: u64 = 1_764_000_000_000;
 
 /// Genesis, constitution, a witness, two cases (1 refused-then-closed, 2 executed), and
-/// an unrelated case 3, built and validated record by record.
+/// an unrelated case 3, with Protocol No. 1 (a proposal and its acceptance) and a second
+/// witness registered between the cases' records, built and validated record by record.
 fn ledger() -> Ledger {
     let keys = testkit::keys();
     let mut state = State::default();
@@ -58,7 +60,7 @@ fn ledger() -> Ledger {
             signer,
             ledger,
             EventId([n as u8; 16]),
-            Timestamp(n),
+            Timestamp(T0 + n),
             case,
             vec![],
             &payload,
@@ -68,7 +70,8 @@ fn ledger() -> Ledger {
         let r = Record {
             seq: records.len() as u64,
             prev_chain: prev,
-            received_at: Timestamp(1_764_000_000_000 + n),
+            received_at: Timestamp(T0 + n),
+            governance: state.governance.head,
             event: ev,
         }
         .seal()
@@ -104,6 +107,20 @@ fn ledger() -> Ledger {
         );
     }
     add("TM-MVD", at(2, 1), Payload::Acknowledged);
+    add(
+        "KZ-MFA",
+        None,
+        Payload::ProtocolProposed {
+            id: 1,
+            text: doc(90, Language::Ru, DocRole::Original),
+            params: Params {
+                refusal_notice_ms: 48 * 3_600_000,
+                ..Params::default()
+            },
+            effective_from: T0,
+        },
+    );
+    add("TM-MFA", None, Payload::ProtocolAccepted { id: 1 });
     add("TM-MVD", at(1, 1), Payload::Acknowledged);
     add(
         "TM-MVD",
@@ -112,13 +129,15 @@ fn ledger() -> Ledger {
             extent: Extent::Full,
             reasons: None,
             search_outcome: None,
+            results: vec![],
         },
     );
     add("TM-MVD", at(3, 1), Payload::Acknowledged);
     add("KZ-MVD", at(2, 3), Payload::CaseClosed);
     Ledger {
         records,
-        node: SecretKey::from_seed(&[9; 32]),
+        node: testkit::node_key(),
+        state,
     }
 }
 
@@ -135,9 +154,9 @@ impl Ledger {
             size: self.records.len() as u64,
             root: f.root(),
             chain_head: self.records.last().unwrap().chain,
-            time: Timestamp(1),
+            time: self.records.last().unwrap().record.received_at,
         };
-        let note = sign_checkpoint(&cp, "node", &self.node).unwrap();
+        let note = sign_checkpoint(&cp, &self.node).unwrap();
         cosign(
             &note,
             "TM-WITNESS",
@@ -150,19 +169,30 @@ impl Ledger {
     fn bundle(&self, case: u8) -> Bundle {
         let leaves = Leaves(self.records.iter().map(|r| r.leaf).collect());
         let size = self.records.len() as u64;
+        let seqs = bundle_seqs(&self.state, &case_id(case), |s| {
+            self.records.get(s as usize).map(|r| r.record.clone())
+        })
+        .unwrap();
         Bundle {
             case: case_id(case),
-            node: node_verifier(&self.node).to_vkey(),
             checkpoint: self.checkpoint(),
-            entries: self
-                .records
+            entries: seqs
                 .iter()
-                .filter(|r| is_needed_for_case(&r.record, &case_id(case)))
+                .map(|s| &self.records[*s as usize])
                 .map(|r| BundleEntry {
                     record: r.bytes.clone(),
                     proof: inclusion_proof::<Blake3Hasher, _>(&leaves, r.record.seq, size).unwrap(),
                 })
                 .collect(),
+        }
+    }
+
+    fn entry(&self, seq: u64) -> BundleEntry {
+        let leaves = Leaves(self.records.iter().map(|r| r.leaf).collect());
+        BundleEntry {
+            record: self.records[seq as usize].bytes.clone(),
+            proof: inclusion_proof::<Blake3Hasher, _>(&leaves, seq, self.records.len() as u64)
+                .unwrap(),
         }
     }
 }
@@ -174,11 +204,7 @@ fn an_honest_bundle_verifies_alone_and_replays_its_case_at_every_record() {
     // Only governance and case 2: not case 1 or 3.
     assert!(b.entries.len() < l.records.len());
     let bytes = b.to_bytes().unwrap();
-    let v = verify_bundle(
-        &Bundle::from_bytes(&bytes).unwrap(),
-        Some(&node_verifier(&l.node)),
-    )
-    .unwrap();
+    let v = verify_bundle(&Bundle::from_bytes(&bytes).unwrap(), Some(&node_verifier(&l))).unwrap();
     assert!(v.node_key_pinned);
     assert_eq!(v.checkpoint.cosigned_by.len(), 1);
     assert_eq!(v.case().unwrap().status, CaseStatus::Closed);
@@ -218,7 +244,7 @@ fn a_record_left_out_of_the_middle_of_the_case_is_caught() {
         .map(|(i, _)| i)
         .collect();
     b.entries.remove(case_entries[1]);
-    let next_seq = SealedRecord::from_bytes(0, b.entries[case_entries[1]].record.clone())
+    let next_seq = SealedRecord::from_bytes(0, b.entries[case_entries[2] - 1].record.clone())
         .unwrap()
         .record
         .seq;
@@ -248,7 +274,8 @@ fn a_bad_proof_a_foreign_checkpoint_or_a_missing_genesis_is_refused() {
     );
 
     let other = SecretKey::from_seed(&[10; 32]);
-    let r = verify_bundle(&honest, Some(&node_verifier(&other)));
+    let pin = coop_core::checkpoint::node_verifier(&l.state.ledger_id.unwrap(), other.public());
+    let r = verify_bundle(&honest, Some(&pin));
     assert!(matches!(r, Err(VerifyError::Bundle(_))), "{r:?}");
 
     let mut b = honest.clone();
@@ -275,6 +302,84 @@ fn a_bad_proof_a_foreign_checkpoint_or_a_missing_genesis_is_refused() {
     let mut bytes = honest.to_bytes().unwrap();
     bytes.push(0);
     assert!(Bundle::from_bytes(&bytes).is_err());
-    assert!(Bundle::from_bytes(b"coopledger-bundle/v1\n\xff\xff").is_err());
+    assert!(Bundle::from_bytes(b"coopledger-bundle/v2\n\xff\xff").is_err());
     assert!(Bundle::from_bytes(b"not a bundle").is_err());
+}
+
+/// The audit's finding: leaving Protocol No. 1 (its proposal and its acceptance) out of
+/// a bundle moved the Art. 4.6 deadline the consultation saw from 48 h to 72 h, and still
+/// verified. Every record stating the governance head before it catches it now.
+#[test]
+fn governance_left_out_of_a_bundle_is_caught() {
+    let l = ledger();
+    for case in [1u8, 2] {
+        let honest = l.bundle(case);
+        verify_bundle(&honest, None).unwrap();
+        let kinds: Vec<(u64, &'static str)> = honest
+            .entries
+            .iter()
+            .map(|e| {
+                let r = SealedRecord::from_bytes(0, e.record.clone()).unwrap().record;
+                (r.seq, Payload::from_bytes(&r.event.body.payload).unwrap().kind())
+            })
+            .collect();
+        // Both halves of the protocol, and each other governance record.
+        let governance: Vec<usize> = kinds
+            .iter()
+            .enumerate()
+            .filter(|(_, (_, k))| {
+                Payload::from_bytes(&[]).is_err() && !["request", "acknowledged", "refused", "execution reported", "case closed"].contains(k)
+            })
+            .map(|(i, _)| i)
+            .collect();
+        assert!(governance.len() >= 9, "{kinds:?}");
+        let mut both = honest.clone();
+        both.entries.retain(|e| {
+            let r = SealedRecord::from_bytes(0, e.record.clone()).unwrap().record;
+            !matches!(
+                Payload::from_bytes(&r.event.body.payload).unwrap(),
+                Payload::ProtocolProposed { .. } | Payload::ProtocolAccepted { .. }
+            )
+        });
+        let r = verify_bundle(&both, None);
+        assert!(
+            matches!(&r, Err(VerifyError::Record { what, .. }) if what.contains("governance head")),
+            "case {case}: {r:?}"
+        );
+        for i in governance.into_iter().filter(|i| *i > 0) {
+            let mut b = honest.clone();
+            b.entries.remove(i);
+            let r = verify_bundle(&b, None);
+            assert!(
+                matches!(&r, Err(VerifyError::Record { what, .. }) if what.contains("governance head")),
+                "case {case}: dropping {:?} gave {r:?}",
+                kinds[i]
+            );
+        }
+    }
+}
+
+#[test]
+fn a_bundle_holding_another_cases_record_is_refused() {
+    let l = ledger();
+    let mut b = l.bundle(2);
+    // Case 3's request sits between case 2's records, and the rules would accept it.
+    let seq = l
+        .records
+        .iter()
+        .find(|r| r.record.event.body.case.is_some_and(|c| c.case_id == case_id(3)))
+        .unwrap()
+        .record
+        .seq;
+    let at = b
+        .entries
+        .iter()
+        .position(|e| SealedRecord::from_bytes(0, e.record.clone()).unwrap().record.seq > seq)
+        .unwrap();
+    b.entries.insert(at, l.entry(seq));
+    let r = verify_bundle(&b, None);
+    assert!(
+        matches!(&r, Err(VerifyError::Record { seq: s, what }) if *s == seq && what.contains("does not read")),
+        "{r:?}"
+    );
 }

@@ -40,7 +40,7 @@ fn main() -> anyhow::Result<()> {
                 chain_head: head.chain_head,
                 time: Timestamp(head.size),
             };
-            log.put_checkpoint(&sign_checkpoint(&cp, "crash-child", &node)?)?;
+            log.put_checkpoint(&sign_checkpoint(&cp, &node)?)?;
         }
     }
 }

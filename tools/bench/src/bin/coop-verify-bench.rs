@@ -68,7 +68,7 @@ fn build(path: &Path, records: u64) -> anyhow::Result<u64> {
                 chain_head: chain,
                 time: Timestamp(1_764_000_000_000 + seq),
             };
-            w.checkpoint(&sign_checkpoint(&cp, "coopledger-node", &node_key)?)?;
+            w.checkpoint(&sign_checkpoint(&cp, &node_key)?)?;
         }
         Ok(())
     };

@@ -1,7 +1,35 @@
-//! Witness cosignatures, judged against the witnesses the ledger itself registers.
+//! The keys a ledger names for its checkpoints: the node keys (the genesis's, and later
+//! handovers') that sign them, and the witnesses, registered by the Parties' roots, that
+//! cosign them. A verifier learns both from the ledger itself; the auditor pins only the
+//! first node key.
 
-use coop_core::checkpoint::{Cosignature, NoteVerifier, SigAlg};
+use coop_core::checkpoint::{Cosignature, Note, NoteVerifier, SigAlg};
 use coop_treaty::{Party, Role, State};
+
+/// Verifiers of the node keys that `state`'s ledger names for a checkpoint of `size`
+/// records, each named `coopledger/<ledger id>`.
+pub fn node_verifiers(state: &State, size: u64) -> Vec<NoteVerifier> {
+    let Some(ledger) = state.ledger_id else {
+        return Vec::new();
+    };
+    state
+        .agreement
+        .node_keys_at(size)
+        .into_iter()
+        .map(|k| coop_core::checkpoint::node_verifier(&ledger, k))
+        .collect()
+}
+
+/// The verifier of the node key the ledger names now (for a checkpoint of its size).
+pub fn node_verifier(state: &State) -> Option<NoteVerifier> {
+    node_verifiers(state, state.size).pop()
+}
+
+/// Of `nodes`, the one that signed `note` (whose line it carries).
+pub fn node_verifier_of(note: &str, nodes: &[NoteVerifier]) -> Option<NoteVerifier> {
+    let parsed = Note::parse(note).ok()?;
+    nodes.iter().find(|n| n.find(&parsed).is_some()).cloned()
+}
 
 /// Cosignature verifiers of the witnesses registered in `state` whose keys are active
 /// for record `at` (the last record a checkpoint covers), with their Party. A witness's
