@@ -5,7 +5,7 @@ use crate::files::{self, Context, EventFile, GenesisFile};
 use crate::keys::{self, OsRng};
 use crate::{AsOfArg, CaseCmd, CheckpointCmd, Cli, Command, ProofCmd, show};
 use anyhow::{Context as _, anyhow, bail};
-use coop_core::checkpoint::{NoteVerifier, cosign, verify_checkpoint};
+use coop_core::checkpoint::{NoteVerifier, cosign, validate_checkpoint_transition};
 use coop_core::merkle::{Blake3Hasher, verify_consistency, verify_inclusion};
 use coop_core::{AuthorityId, CaseId, EventId, SealedRecord, Timestamp};
 use coop_ledger::{AsOf, Config, Ledger, SubmitError};
@@ -113,6 +113,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Serve {
             data,
             listen,
+            authority,
             tls_cert,
             tls_key,
             skew_secs,
@@ -121,6 +122,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             return crate::net::serve(
                 &LedgerDir::new(data.data),
                 &listen,
+                &authority,
                 tls_cert.as_deref().zip(tls_key.as_deref()),
                 skew_secs,
                 std::time::Duration::from_secs_f64(checkpoint_secs.max(0.01)),
@@ -205,33 +207,23 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             key,
             id,
             method,
-            target,
+            url,
+            ca_cert,
         } => {
-            let key = keys::load(&key, &pass)?;
-            let (path, query) = match target.split_once('?') {
-                Some((p, q)) => (p, Some(q)),
-                None => (target.as_str(), None),
-            };
-            let mut rng = OsRng::new()?;
-            let nonce = hex_nonce(&mut rng);
-            let (input, sig) = coop_node::auth::sign_request(
+            let key = std::sync::Arc::new(keys::load(&key, &pass)?);
+            let ca = ca_cert.as_deref().map(std::fs::read).transpose()?;
+            let (input, sig) = crate::net::sign_request(
+                &url,
                 &method,
-                path,
-                query,
                 &AuthorityId::new(id)?,
-                &key,
-                files::now_ms() / 1000,
-                &nonce,
-            );
+                key,
+                ca.as_deref(),
+            )?;
             println!("Signature-Input: {input}");
             println!("Signature: {sig}");
         }
     }
     Ok(ExitCode::SUCCESS)
-}
-
-fn hex_nonce(rng: &mut OsRng) -> String {
-    rng.id16().iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// A `--as-of` value: a seq, or an RFC 3339 time.
@@ -290,6 +282,8 @@ fn init(
     pass: &keys::Passphrase,
 ) -> anyhow::Result<ExitCode> {
     let mut rng = OsRng::new()?;
+    // Everything is read and checked before anything is written: a refused or failed
+    // init leaves the directory as it was.
     let g: GenesisFile = files::read(genesis)?;
     let root = keys::load(root_key, pass)?;
     let signer = g
@@ -298,57 +292,97 @@ fn init(
         .find(|r| r.key == root.public())
         .map(|r| r.authority.clone())
         .ok_or_else(|| anyhow!("--root-key is not one of the genesis's two root keys"))?;
-    let other = g
-        .roots
-        .iter()
-        .find(|r| r.key != root.public())
-        .map(|r| r.authority.clone());
-    let node = node_key.map(|k| keys::load(k, pass)).transpose()?;
+    let other = g.roots.iter().find(|r| r.key != root.public()).cloned();
+    let accept = match accept_key {
+        Some(k) => {
+            let key = keys::load(k, pass)?;
+            let other = other
+                .as_ref()
+                .ok_or_else(|| anyhow!("the genesis names only one root"))?;
+            if key.public() != other.key {
+                bail!(
+                    "--accept-key is not the key of {}, the genesis's other root (nothing was written)",
+                    other.authority
+                );
+            }
+            Some((key, other.authority.clone()))
+        }
+        None => None,
+    };
+    let node = match node_key {
+        Some(k) => keys::load(k, pass)?,
+        None => keys::generate(&mut rng),
+    };
+    if g.node_key.is_some_and(|k| k != node.public()) {
+        bail!(
+            "the genesis names a node key that is not this node's (give it with --node-key); nothing was written"
+        );
+    }
+    let now = Timestamp(files::now_ms());
     let ev = files::build(
         &root,
         signer,
         None,
         EventId(rng.id16()),
-        Timestamp(files::now_ms()),
+        now,
         None,
         vec![],
-        &g.payload(),
+        &g.payload(node.public()),
     )?;
-    let node = dir.prepare(node, &mut rng)?;
-    let (ledger, receipt) = dir.create(ev, node, Config::default())?;
-    let id = ledger
-        .ledger_id()
-        .ok_or_else(|| anyhow!("the ledger has no id"))?;
+    let id = coop_core::LedgerId::from_genesis_body(&ev.body.to_bytes()?);
+    let acceptance = accept
+        .map(|(key, who)| {
+            files::build(
+                &key,
+                who.clone(),
+                Some(id),
+                EventId(rng.id16()),
+                now,
+                None,
+                vec![],
+                &Payload::GenesisAccepted,
+            )
+            .map(|e| (e, who))
+        })
+        .transpose()?;
+    let created = dir.create_new(|| {
+        let node = dir.prepare(Some(node), &mut rng)?;
+        let (ledger, receipt) = dir.create(ev, node, Config::default())?;
+        if let Some((ev, _)) = &acceptance {
+            ledger.submit(ev.clone())?;
+        }
+        Ok((ledger, receipt))
+    });
+    let (ledger, receipt) = match created {
+        Ok(l) => l,
+        Err(e) => {
+            let refused = e.chain().any(|c| {
+                matches!(
+                    c.downcast_ref::<SubmitError>(),
+                    Some(SubmitError::Refused(_))
+                ) || matches!(
+                    c.downcast_ref::<coop_ledger::LedgerError>(),
+                    Some(coop_ledger::LedgerError::Genesis(_))
+                )
+            });
+            if refused {
+                eprintln!("{e:#}\nnothing was written");
+                return Ok(ExitCode::from(REFUSED));
+            }
+            return Err(e.context("nothing was written"));
+        }
+    };
     println!("ledger {id}");
     println!(
         "genesis at record {} (event {})",
         receipt.seq, receipt.event_hash
     );
-    if let Some(k) = accept_key {
-        let key = keys::load(k, pass)?;
-        let who = other.ok_or_else(|| anyhow!("the genesis names only one root"))?;
-        let ev = files::build(
-            &key,
-            who.clone(),
-            Some(id),
-            EventId(rng.id16()),
-            Timestamp(files::now_ms()),
-            None,
-            vec![],
-            &Payload::GenesisAccepted,
-        )?;
-        match ledger.submit(ev) {
-            Ok(r) => println!("accepted by {who} at record {}", r.seq),
-            Err(e) => {
-                eprintln!("refused: {e}\nnothing was written");
-                return Ok(ExitCode::from(REFUSED));
-            }
-        }
+    if let Some((_, who)) = acceptance {
+        println!("accepted by {who} at record 1");
     }
-    println!(
-        "node checkpoint key (give it to auditors): {}",
-        ledger.node_verifier().to_vkey()
-    );
+    if let Some(v) = ledger.node_verifier() {
+        println!("node checkpoint key (give it to auditors): {}", v.to_vkey());
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -606,7 +640,10 @@ fn checkpoint(c: CheckpointCmd, pass: &keys::Passphrase) -> anyhow::Result<ExitC
                     .map(|(_, n)| n)
                     .ok_or_else(|| anyhow!("no checkpoint yet"))?,
             };
-            let vkey = ledger.node_verifier().to_vkey();
+            let vkey = ledger
+                .ledger_node_verifier()
+                .map(|v| v.to_vkey())
+                .unwrap_or_default();
             if json {
                 println!(
                     "{}",
@@ -642,41 +679,48 @@ fn checkpoint(c: CheckpointCmd, pass: &keys::Passphrase) -> anyhow::Result<ExitC
             let (size, note) = ledger
                 .latest_checkpoint()?
                 .ok_or_else(|| anyhow!("no checkpoint to cosign"))?;
-            let cp = verify_checkpoint(&note, &ledger.node_verifier(), &[])
+            let nodes = ledger.with_state(|s| coop_verify::node_verifiers(s, size))?;
+            let cp = coop_verify::verify_by_any(&note, &nodes, &[])
                 .map_err(|e| anyhow!("the checkpoint does not verify: {e}"))?
                 .checkpoint;
-            // A witness vouches that this checkpoint extends the last one it cosigned.
+            // The witness rule, the same function the follower applies: this checkpoint
+            // must extend the last one this witness cosigned (no rollback, no fork).
             let me = NoteVerifier {
                 name: name.clone(),
                 key: key.public(),
                 alg: coop_core::SigAlg::CosignatureV1,
             };
             let mut earlier = None;
-            for s in ledger
-                .checkpoint_sizes()?
-                .into_iter()
-                .rev()
-                .filter(|s| *s < size)
-            {
+            for s in ledger.checkpoint_sizes()?.into_iter().rev() {
+                let nodes = ledger.with_state(|st| coop_verify::node_verifiers(st, s))?;
                 if let Some(n) = ledger.checkpoint(s)?
                     && let Ok(v) =
-                        verify_checkpoint(&n, &ledger.node_verifier(), std::slice::from_ref(&me))
+                        coop_verify::verify_by_any(&n, &nodes, std::slice::from_ref(&me))
                     && !v.cosigned.is_empty()
                 {
                     earlier = Some(v.checkpoint);
                     break;
                 }
             }
-            if let Some(e) = &earlier
-                && e.size > 0
-            {
-                let proof = ledger.consistency_proof(e.size, cp.size)?;
-                verify_consistency::<Blake3Hasher>(e.size, cp.size, &e.root, &cp.root, &proof)
-                    .map_err(|err| anyhow!("REFUSED: the checkpoint at {} does not extend the one cosigned at {}: {err}", cp.size, e.size))?;
+            let proof = match &earlier {
+                Some(e) if cp.size > e.size && e.size > 0 => {
+                    ledger.consistency_proof(e.size, cp.size)?
+                }
+                _ => Vec::new(),
+            };
+            if let Err(e) = validate_checkpoint_transition(earlier.as_ref(), &cp, &proof) {
+                eprintln!("REFUSED: {e}");
+                eprintln!("nothing was cosigned");
+                return Ok(ExitCode::from(VERIFY_FAILED));
+            }
+            if earlier.as_ref().is_some_and(|e| e.size == cp.size && e.root == cp.root) {
+                eprintln!("the checkpoint at size {size} is already cosigned by {name}");
+                print!("{note}");
+                return Ok(ExitCode::SUCCESS);
             }
             let cosigned = cosign(&note, &name, &key, files::now_ms() / 1000)?;
-            ledger.store_cosigned(&cosigned)?;
-            print!("{cosigned}");
+            let (_, stored) = ledger.store_checkpoint(&cosigned)?;
+            print!("{stored}");
             eprintln!(
                 "cosigned the checkpoint at size {size}{}",
                 earlier
@@ -691,7 +735,7 @@ fn checkpoint(c: CheckpointCmd, pass: &keys::Passphrase) -> anyhow::Result<ExitC
 fn export(dir: &LedgerDir, out: &Path) -> anyhow::Result<()> {
     let started = Instant::now();
     let ledger = dir.open()?;
-    let (n, cps) = crate::ops::write_export(&ledger, &dir.checkpoint_vkeys()?, out)?;
+    let (n, cps) = crate::ops::write_export(&ledger, out)?;
     println!(
         "exported {n} records and {cps} checkpoints to {} in {:.1?}",
         out.display(),
@@ -782,15 +826,8 @@ fn import(
         importer.bar.finish();
         v
     };
-    let own = dir.node_verifier()?;
-    let foreign: Vec<String> = verified
-        .node_keys
-        .iter()
-        .filter(|k| **k != own)
-        .map(NoteVerifier::to_vkey)
-        .collect();
-    dir.set_history_keys(&foreign)?;
-    // Open it as the engine will, which re-checks the store and replays the rules.
+    // Open it as the engine will, which re-checks the store and replays the rules. The
+    // copy's own node key is not the ledger's: it signs nothing and takes no appends.
     let ledger = dir.open()?;
     println!(
         "imported {} records and {} checkpoints into {} in {:.1?}; ledger {}",
@@ -801,8 +838,15 @@ fn import(
         verified.ledger_id
     );
     println!(
-        "this node's checkpoint key: {}",
-        ledger.node_verifier().to_vkey()
+        "the ledger's node key: {}{}",
+        ledger
+            .ledger_node_verifier()
+            .map_or_else(|| "(none)".to_owned(), |v| v.to_vkey()),
+        if ledger.is_sequencer() {
+            ""
+        } else {
+            " (this directory is a read-only copy: it signs no checkpoint and takes no appends)"
+        }
     );
     Ok(ExitCode::SUCCESS)
 }
@@ -913,8 +957,7 @@ fn verify(
     let outcome = if path.is_dir() {
         let dir = LedgerDir::new(path);
         let store = dir.store()?;
-        let claimed = dir.checkpoint_vkeys().unwrap_or_default();
-        let mut source = StoreSource::new(&store, claimed)?;
+        let mut source = StoreSource::new(&store)?;
         coop_verify::verify(&mut source, &options, &mut observer)
             .map(|v| Outcome::Ledger(Box::new(v)))
     } else {

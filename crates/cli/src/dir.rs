@@ -1,13 +1,15 @@
 //! A ledger directory: the sled store and the node's own signing key.
 //!
 //! ```text
-//! DIR/store/     the sled database (coop-store)
-//! DIR/node.pem   the node's key: signs checkpoints and receipts (PKCS#8, owner-only)
+//! DIR/store/       the sled database (coop-store)
+//! DIR/node.pem     the node's key (PKCS#8, owner-only): it signs checkpoints and
+//!                  receipts if the ledger's genesis names it; a copy kept under another
+//!                  key (an import, a follower) signs nothing and takes no appends
+//! DIR/leader.vkey  on a follower's copy: the leader's node key, pinned on first contact
 //! ```
 
 use crate::keys::{self, OsRng, Passphrase};
 use anyhow::{Context as _, bail};
-use coop_core::checkpoint::{NoteVerifier, SigAlg};
 use coop_core::{SecretKey, SignedEvent};
 use coop_ledger::{Config, Ledger};
 use coop_store::{SledStore, Store};
@@ -40,31 +42,6 @@ impl LedgerDir {
         self.root.join("node.pem")
     }
 
-    fn history_keys_path(&self) -> PathBuf {
-        self.root.join("history.vkeys")
-    }
-
-    /// The checkpoint keys this directory's history was signed with: this node's, and
-    /// those of the nodes whose checkpoints an import brought (`history.vkeys`).
-    pub fn checkpoint_vkeys(&self) -> anyhow::Result<Vec<String>> {
-        let mut keys = vec![self.node_verifier()?.to_vkey()];
-        if let Ok(text) = std::fs::read_to_string(self.history_keys_path()) {
-            for l in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
-                if !keys.iter().any(|k| k == l) {
-                    keys.push(l.to_owned());
-                }
-            }
-        }
-        Ok(keys)
-    }
-
-    /// Records the checkpoint keys of imported history.
-    pub fn set_history_keys(&self, vkeys: &[String]) -> anyhow::Result<()> {
-        let path = self.history_keys_path();
-        std::fs::write(&path, vkeys.join("\n") + "\n")
-            .with_context(|| format!("cannot write {}", path.display()))
-    }
-
     /// Whether a ledger lives here.
     pub fn exists(&self) -> bool {
         self.store_path().is_dir()
@@ -83,15 +60,6 @@ impl LedgerDir {
     /// The node's key (created when the directory is created).
     pub fn node_key(&self) -> anyhow::Result<SecretKey> {
         keys::load(&self.node_key_path(), &Passphrase::default())
-    }
-
-    /// The node's checkpoint verifier, as this directory states it.
-    pub fn node_verifier(&self) -> anyhow::Result<NoteVerifier> {
-        Ok(NoteVerifier {
-            name: Config::default().node_name,
-            key: self.node_key()?.public(),
-            alg: SigAlg::Ed25519,
-        })
     }
 
     /// Prepares an empty directory: creates it and the node key (`node_key`, or a new one).
@@ -123,6 +91,32 @@ impl LedgerDir {
         Ok(key)
     }
 
+    /// Runs `make`, which fills this (new or empty) directory; if it fails, removes what
+    /// it wrote, so the directory is as it was and can be initialised again.
+    pub fn create_new<T>(&self, make: impl FnOnce() -> anyhow::Result<T>) -> anyhow::Result<T> {
+        let existed = self.root.exists();
+        if self.exists() {
+            bail!(
+                "{} already holds a ledger; choose an empty directory",
+                self.root.display()
+            );
+        }
+        let had_key = self.node_key_path().exists();
+        let result = make();
+        if result.is_err() {
+            // The store must be closed before it is removed: `make` dropped it already.
+            let _ = std::fs::remove_dir_all(self.store_path());
+            let _ = std::fs::remove_file(self.root.join("coopledger.lock"));
+            if !had_key {
+                let _ = std::fs::remove_file(self.node_key_path());
+            }
+            if !existed {
+                let _ = std::fs::remove_dir(&self.root);
+            }
+        }
+        result
+    }
+
     /// Creates the ledger from a signed genesis.
     pub fn create(
         &self,
@@ -152,8 +146,7 @@ impl LedgerDir {
     /// Marks this directory as a follower's copy of the leader whose key is `vkey`.
     pub fn set_leader_vkey(&self, vkey: &str) -> anyhow::Result<()> {
         std::fs::write(self.leader_path(), format!("{vkey}\n"))
-            .with_context(|| format!("cannot write {}", self.leader_path().display()))?;
-        self.set_history_keys(&[vkey.to_owned()])
+            .with_context(|| format!("cannot write {}", self.leader_path().display()))
     }
 
     /// The engine settings for this directory: a follower's copy never signs checkpoints
@@ -212,19 +205,17 @@ pub struct StoreSource<'s> {
     size: u64,
     buffer: VecDeque<Item>,
     checkpoints: BTreeSet<u64>,
-    vkeys: Vec<String>,
 }
 
 impl<'s> StoreSource<'s> {
-    /// A source over `store`; `vkeys` are the node keys the directory claims.
-    pub fn new(store: &'s SledStore, vkeys: Vec<String>) -> anyhow::Result<StoreSource<'s>> {
+    /// A source over `store`.
+    pub fn new(store: &'s SledStore) -> anyhow::Result<StoreSource<'s>> {
         Ok(StoreSource {
             store,
             next: 0,
             size: store.size()?,
             buffer: VecDeque::new(),
             checkpoints: store.checkpoint_sizes()?.into_iter().collect(),
-            vkeys,
         })
     }
 }
@@ -249,10 +240,6 @@ impl Source for StoreSource<'_> {
             self.next = end;
         }
         Ok(self.buffer.pop_front())
-    }
-
-    fn node_vkeys(&self) -> Vec<String> {
-        self.vkeys.clone()
     }
 
     fn total(&self) -> Option<u64> {

@@ -32,15 +32,25 @@ pub struct GenesisFile {
     /// Rule parameters; the defaults of docs/TREATY.md if absent.
     #[serde(default)]
     pub params: Option<Params>,
+    /// The node key that will sign the ledger's checkpoints (hex); the key of the node
+    /// that creates the ledger if absent.
+    #[serde(default)]
+    pub node_key: Option<coop_core::PublicKey>,
+    /// A test or demonstration ledger (its node's clock may be moved; every view says
+    /// so). Never for a ledger the Parties rely on.
+    #[serde(default)]
+    pub test_ledger: bool,
 }
 
 impl GenesisFile {
-    /// The genesis payload.
-    pub fn payload(self) -> Payload {
+    /// The genesis payload, naming `node_key` unless the file names one.
+    pub fn payload(self, node_key: coop_core::PublicKey) -> Payload {
         Payload::Genesis {
             roots: self.roots,
             agreement_texts: self.agreement_texts,
             params: self.params.unwrap_or_default(),
+            node_key: self.node_key.unwrap_or(node_key),
+            test_ledger: self.test_ledger,
         }
     }
 }
@@ -191,7 +201,10 @@ mod tests {
             if path.file_stem().is_some_and(|s| s == "genesis") {
                 let g: GenesisFile = read(&path)?;
                 assert_eq!(g.roots.len(), 2);
-                assert!(matches!(g.payload(), Payload::Genesis { .. }));
+                assert!(matches!(
+                    g.payload(coop_core::PublicKey([0; 32])),
+                    Payload::Genesis { .. }
+                ));
             } else {
                 let e: EventFile = read(&path)?;
                 assert!(!e.signer.as_str().is_empty());

@@ -223,6 +223,10 @@ enum Command {
         /// Address to listen on (loopback by default; port 0 picks a free port).
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: String,
+        /// A name (HOST:PORT) clients reach this node by, besides the listening address:
+        /// signed reads are accepted only for this node's names; repeatable.
+        #[arg(long, value_name = "HOST:PORT")]
+        authority: Vec<String>,
         /// TLS certificate chain (PEM); with --tls-key, serve HTTPS.
         #[arg(long, value_name = "FILE", requires = "tls_key")]
         tls_cert: Option<PathBuf>,
@@ -267,7 +271,9 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         ca_cert: Option<PathBuf>,
     },
-    /// Print the two headers that sign an HTTP read (for curl: `-H @FILE`).
+    /// Print the two headers that sign an HTTP read (for curl: `-H @FILE`). They bind the
+    /// node (host and port), the ledger (asked of the node) and the moment: make a new pair
+    /// for each request.
     SignRequest {
         /// The reader's private key.
         #[arg(long, value_name = "KEY")]
@@ -278,8 +284,11 @@ enum Command {
         /// The method.
         #[arg(long, default_value = "GET")]
         method: String,
-        /// The path and query, e.g. `/v1/cases?status=open`.
-        target: String,
+        /// A PEM certificate to trust for the node's TLS (a self-signed node).
+        #[arg(long, value_name = "FILE")]
+        ca_cert: Option<PathBuf>,
+        /// The full URL, e.g. `http://127.0.0.1:8080/v1/cases?status=open`.
+        url: String,
     },
     /// Run the whole story on an embedded ledger: constitute the Agreement, 1,000+ cases
     /// of every kind, refused violations, an auditor's verification, a dispute replayed.

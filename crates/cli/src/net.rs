@@ -53,34 +53,54 @@ fn announce(scheme: &str, addr: std::net::SocketAddr, node: &Node) {
         node.ledger()
             .ledger_id()
             .map_or("(none yet)".to_owned(), |l| l.to_string()),
-        node.ledger().node_verifier().to_vkey()
+        node.ledger()
+            .ledger_node_verifier()
+            .map_or("(none yet)".to_owned(), |v| v.to_vkey())
     );
+    if node.ledger().is_test_ledger() {
+        println!("TEST LEDGER: its genesis marks it as a test ledger; its clock may be moved");
+    }
     let _ = std::io::stdout().flush();
+}
+
+/// The names a node answers signed reads for: `--authority` values, and the address it
+/// listens on (with `localhost:<port>` for loopback).
+fn authorities(given: &[String], addr: std::net::SocketAddr) -> anyhow::Result<Vec<String>> {
+    let mut all: Vec<String> = given.iter().map(|a| a.to_ascii_lowercase()).collect();
+    all.extend(NodeConfig::authorities_for(addr));
+    if all.is_empty() {
+        anyhow::bail!(
+            "listening on {addr}, the node cannot tell which name clients use for it: give --authority HOST:PORT"
+        );
+    }
+    Ok(all)
 }
 
 /// `coopledger serve`.
 pub fn serve(
     dir: &LedgerDir,
     listen: &str,
+    authority: &[String],
     tls: Option<(&Path, &Path)>,
     skew_secs: u64,
     checkpoint_interval: Duration,
 ) -> anyhow::Result<ExitCode> {
     let ledger = dir.open_with(|c| c.checkpoint_interval = checkpoint_interval)?;
-    let node = Node::new(
-        ledger,
-        NodeConfig {
-            skew_secs,
-            ..NodeConfig::default()
-        },
-    );
     let rt = runtime()?;
+    let config = |addr| -> anyhow::Result<NodeConfig> {
+        Ok(NodeConfig {
+            skew_secs,
+            authorities: authorities(authority, addr)?,
+            ..NodeConfig::default()
+        })
+    };
     rt.block_on(async {
         match tls {
             None => {
                 let listener = tokio::net::TcpListener::bind(listen)
                     .await
                     .with_context(|| format!("cannot listen on {listen}"))?;
+                let node = Node::new(ledger, config(listener.local_addr()?)?);
                 announce("http", listener.local_addr()?, &node);
                 coop_node::run(listener, node.clone(), stop_signal()).await?;
             }
@@ -93,6 +113,7 @@ pub fn serve(
                 };
                 let listener = std::net::TcpListener::bind(listen)
                     .with_context(|| format!("cannot listen on {listen}"))?;
+                let node = Node::new(ledger, config(listener.local_addr()?)?);
                 announce("https", listener.local_addr()?, &node);
                 coop_node::run_tls(listener, node.clone(), tls, stop_signal()).await?;
             }
@@ -102,6 +123,22 @@ pub fn serve(
     drop(rt);
     eprintln!("stopped");
     Ok(ExitCode::SUCCESS)
+}
+
+/// `coopledger sign-request`: the two headers that sign a read of `url`.
+pub fn sign_request(
+    url: &str,
+    method: &str,
+    id: &AuthorityId,
+    key: Arc<coop_core::SecretKey>,
+    ca: Option<&[u8]>,
+) -> anyhow::Result<(String, String)> {
+    Ok(coop_node::client::sign_url(
+        url,
+        method,
+        (id.clone(), key),
+        ca,
+    )?)
 }
 
 /// `coopledger submit --node URL`.

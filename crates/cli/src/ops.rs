@@ -8,15 +8,11 @@ use std::io::BufWriter;
 use std::path::Path;
 
 /// Writes every record and checkpoint to an export file. Returns (records, checkpoints).
-pub fn write_export(
-    ledger: &Ledger<SledStore>,
-    vkeys: &[String],
-    path: &Path,
-) -> anyhow::Result<(u64, usize)> {
+pub fn write_export(ledger: &Ledger<SledStore>, path: &Path) -> anyhow::Result<(u64, usize)> {
     let tmp = path.with_extension("partial");
     let file =
         std::fs::File::create(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
-    let (buf, n, cps) = ledger.export(BufWriter::new(file), vkeys)?;
+    let (buf, n, cps) = ledger.export(BufWriter::new(file))?;
     buf.into_inner()
         .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", tmp.display()))?
         .sync_all()?;

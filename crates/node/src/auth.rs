@@ -1,20 +1,25 @@
 //! Signed requests, after HTTP Message Signatures (RFC 9421) with Ed25519.
 //!
-//! A reader signs the request's method, path and query with the key it has registered in
-//! the ledger, with a creation time and a random nonce:
+//! A reader signs the request's method, authority (host and port), path and query with
+//! the key it has registered in the ledger, with a creation time, a random nonce and the
+//! ledger's id as the tag:
 //!
 //! ```text
-//! Signature-Input: sig1=("@method" "@path" "@query");created=1764100000;nonce="9f…";keyid="KZ-AUDIT";alg="ed25519"
+//! Signature-Input: sig1=("@method" "@authority" "@path" "@query");created=1764100000;nonce="9f…";keyid="KZ-AUDIT";alg="ed25519";tag="<ledger id, 64 hex>"
 //! Signature: sig1=:<base64 of the Ed25519 signature over the signature base>:
 //! ```
 //!
 //! The signature base is RFC 9421's (§2.5): one line per component,
-//! `"@method": GET`, `"@path": /v1/cases/…`, `"@query": ?as_of=5` (`?` when there is no
-//! query), then `"@signature-params": <the inner list and its parameters>`, lines joined
-//! by `\n`, no final newline. The node refuses a request whose time is outside its skew
-//! window or whose nonce it has already seen within that window (no replay of a captured
-//! request), whose key is not the current key of a registered party (401), or whose
-//! party may not read what it asks (403).
+//! `"@method": GET`, `"@authority": 127.0.0.1:8080`, `"@path": /v1/cases/…`,
+//! `"@query": ?as_of=5` (`?` when there is no query), then `"@signature-params": <the
+//! inner list and its parameters>`, lines joined by `\n`, no final newline. The node
+//! refuses a request signed for another ledger (tag) or another node (authority: the
+//! node checks it against the names it answers to, not against the `Host` header alone,
+//! which a replayer sets at will), made before the node started (the nonce cache is in
+//! memory), outside its skew window, or with a nonce already seen within that window —
+//! so a captured request is accepted nowhere else, at no other time; whose key is not the
+//! current key of a registered party (401); or whose party may not read what it asks
+//! (403).
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
@@ -25,40 +30,65 @@ use std::collections::{HashMap, VecDeque};
 pub const SIGNATURE_INPUT: &str = "signature-input";
 /// Header carrying the signature.
 pub const SIGNATURE: &str = "signature";
-const COMPONENTS: &str = r#"("@method" "@path" "@query")"#;
+const COMPONENTS: &str = r#"("@method" "@authority" "@path" "@query")"#;
 
 /// The `@query` component: `?` and the query, or `?` alone.
 fn query_component(query: Option<&str>) -> String {
     format!("?{}", query.unwrap_or_default())
 }
 
-/// The `@signature-params` value.
-pub fn signature_params(created: u64, nonce: &str, keyid: &str) -> String {
-    format!(r#"{COMPONENTS};created={created};nonce="{nonce}";keyid="{keyid}";alg="ed25519""#)
+/// The `@signature-params` value: `tag` is the ledger id (64 hex digits).
+pub fn signature_params(created: u64, nonce: &str, keyid: &str, tag: &str) -> String {
+    format!(
+        r#"{COMPONENTS};created={created};nonce="{nonce}";keyid="{keyid}";alg="ed25519";tag="{tag}""#
+    )
+}
+
+/// The signed parts of a request.
+#[derive(Clone, Copy, Debug)]
+pub struct Request<'a> {
+    /// `GET`, `POST`...
+    pub method: &'a str,
+    /// `host:port` as the client addressed the node (RFC 9421 `@authority`, lower case).
+    pub authority: &'a str,
+    /// The path, e.g. `/v1/cases/ab`.
+    pub path: &'a str,
+    /// The query without `?`, if any.
+    pub query: Option<&'a str>,
 }
 
 /// The signature base (RFC 9421 §2.5) of a request.
-pub fn signature_base(method: &str, path: &str, query: Option<&str>, params: &str) -> String {
+pub fn signature_base(req: &Request<'_>, params: &str) -> String {
     format!(
-        "\"@method\": {}\n\"@path\": {path}\n\"@query\": {}\n\"@signature-params\": {params}",
-        method.to_ascii_uppercase(),
-        query_component(query)
+        "\"@method\": {}\n\"@authority\": {}\n\"@path\": {}\n\"@query\": {}\n\"@signature-params\": {params}",
+        req.method.to_ascii_uppercase(),
+        req.authority.to_ascii_lowercase(),
+        req.path,
+        query_component(req.query)
     )
+}
+
+/// Who signs a request, and for which ledger.
+#[derive(Clone, Copy, Debug)]
+pub struct Signer<'a> {
+    /// The registered id.
+    pub keyid: &'a AuthorityId,
+    /// Its key.
+    pub key: &'a SecretKey,
+    /// The ledger the request is for (its id in hex).
+    pub ledger: &'a str,
 }
 
 /// The two headers that sign a request, for a client.
 pub fn sign_request(
-    method: &str,
-    path: &str,
-    query: Option<&str>,
-    keyid: &AuthorityId,
-    key: &SecretKey,
+    req: &Request<'_>,
+    signer: &Signer<'_>,
     created: u64,
     nonce: &str,
 ) -> (String, String) {
-    let params = signature_params(created, nonce, keyid.as_str());
-    let base = signature_base(method, path, query, &params);
-    let sig = key.sign(base.as_bytes());
+    let params = signature_params(created, nonce, signer.keyid.as_str(), signer.ledger);
+    let base = signature_base(req, &params);
+    let sig = signer.key.sign(base.as_bytes());
     (
         format!("sig1={params}"),
         format!("sig1=:{}:", B64.encode(sig.0)),
@@ -92,6 +122,8 @@ pub struct SignedParams {
     pub nonce: String,
     /// The signer's registered id.
     pub keyid: String,
+    /// The ledger it was signed for (hex).
+    pub tag: String,
 }
 
 fn quoted<'a>(params: &'a str, name: &str) -> Option<&'a str> {
@@ -101,7 +133,8 @@ fn quoted<'a>(params: &'a str, name: &str) -> Option<&'a str> {
 }
 
 /// Parses our subset of RFC 9421: one signature labelled `sig1`, over exactly
-/// `("@method" "@path" "@query")`, with `created`, `nonce`, `keyid` and `alg="ed25519"`.
+/// `("@method" "@authority" "@path" "@query")`, with `created`, `nonce`, `keyid`,
+/// `alg="ed25519"` and `tag` (the ledger id).
 pub fn parse(input: &str, signature: &str) -> Result<(SignedParams, Signature), AuthError> {
     let params = input
         .trim()
@@ -109,7 +142,7 @@ pub fn parse(input: &str, signature: &str) -> Result<(SignedParams, Signature), 
         .ok_or_else(|| unauth("Signature-Input must label its signature sig1"))?;
     if !params.starts_with(COMPONENTS) {
         return Err(unauth(
-            "the signature must cover (\"@method\" \"@path\" \"@query\")",
+            "the signature must cover (\"@method\" \"@authority\" \"@path\" \"@query\")",
         ));
     }
     if !params.contains(r#";alg="ed25519""#) {
@@ -127,6 +160,9 @@ pub fn parse(input: &str, signature: &str) -> Result<(SignedParams, Signature), 
     let keyid = quoted(params, "keyid")
         .ok_or_else(|| unauth("the signature has no keyid"))?
         .to_owned();
+    let tag = quoted(params, "tag")
+        .ok_or_else(|| unauth("the signature has no tag (the ledger id it is for)"))?
+        .to_owned();
     let sig_b64 = signature
         .trim()
         .strip_prefix("sig1=:")
@@ -143,20 +179,10 @@ pub fn parse(input: &str, signature: &str) -> Result<(SignedParams, Signature), 
             created,
             nonce,
             keyid,
+            tag,
         },
         Signature(sig),
     ))
-}
-
-/// The signed parts of a request.
-#[derive(Clone, Copy, Debug)]
-pub struct Request<'a> {
-    /// `GET`, `POST`...
-    pub method: &'a str,
-    /// The path, e.g. `/v1/cases/ab`.
-    pub path: &'a str,
-    /// The query without `?`, if any.
-    pub query: Option<&'a str>,
 }
 
 /// Verifies the signature over the request with `key`, and the time window.
@@ -174,7 +200,7 @@ pub fn verify(
             p.created
         )));
     }
-    let base = signature_base(req.method, req.path, req.query, &p.params);
+    let base = signature_base(req, &p.params);
     key.verify(base.as_bytes(), sig)
         .map_err(|_| unauth(format!("the signature does not verify for {}", p.keyid)))
 }
@@ -220,39 +246,41 @@ mod tests {
     #[test]
     fn signed_requests_verify_and_any_change_is_refused() -> Result<(), AuthError> {
         let id = AuthorityId::new("KZ-AUDIT").map_err(|e| unauth(e.to_string()))?;
-        let (input, sig) = sign_request(
-            "GET",
-            "/v1/cases/ab",
-            Some("as_of=5"),
-            &id,
-            &key(),
-            1000,
-            "n1",
-        );
-        let (p, s) = parse(&input, &sig)?;
-        assert_eq!(p.keyid, "KZ-AUDIT");
-        let req = |method, path, query| Request {
+        let req = |method, authority, path, query| Request {
             method,
+            authority,
             path,
             query,
         };
-        let good = req("GET", "/v1/cases/ab", Some("as_of=5"));
+        let good = req("GET", "127.0.0.1:8080", "/v1/cases/ab", Some("as_of=5"));
+        let signer = Signer {
+            keyid: &id,
+            key: &key(),
+            ledger: "ab",
+        };
+        let (input, sig) = sign_request(&good, &signer, 1000, "n1");
+        let (p, s) = parse(&input, &sig)?;
+        assert_eq!(p.keyid, "KZ-AUDIT");
+        assert_eq!(p.tag, "ab");
         verify(&good, &p, &s, &key().public(), 1010, 300)?;
-        // Another path, query, method, key or time.
+        // Another path, query, method, authority, key or time.
         for other in [
-            req("GET", "/v1/cases/ac", Some("as_of=5")),
-            req("GET", "/v1/cases/ab", None),
-            req("POST", "/v1/cases/ab", Some("as_of=5")),
+            req("GET", "127.0.0.1:8080", "/v1/cases/ac", Some("as_of=5")),
+            req("GET", "127.0.0.1:8080", "/v1/cases/ab", None),
+            req("POST", "127.0.0.1:8080", "/v1/cases/ab", Some("as_of=5")),
+            req("GET", "127.0.0.1:8081", "/v1/cases/ab", Some("as_of=5")),
         ] {
             assert!(verify(&other, &p, &s, &key().public(), 1010, 300).is_err());
         }
         let other = SecretKey::from_seed(&[4; 32]).public();
         assert!(verify(&good, &p, &s, &other, 1010, 300).is_err());
         assert!(verify(&good, &p, &s, &key().public(), 1400, 300).is_err());
-        // A different created time inside the signed params breaks the signature.
-        let forged = input.replace("created=1000", "created=1350");
-        let (p2, s2) = parse(&forged, &sig)?;
-        assert!(verify(&good, &p2, &s2, &key().public(), 1360, 300).is_err());
+        // A different created time or ledger inside the signed params breaks the signature.
+        for (from, to) in [("created=1000", "created=1350"), ("tag=\"ab\"", "tag=\"cd\"")] {
+            let forged = input.replace(from, to);
+            let (p2, s2) = parse(&forged, &sig)?;
+            assert!(verify(&good, &p2, &s2, &key().public(), 1010, 300).is_err());
+        }
         Ok(())
     }
 
@@ -266,24 +294,32 @@ mod tests {
                 "sig1=:AA==:",
             ),
             (
-                r#"sig1=("@method" "@path" "@query");created=x;nonce="a";keyid="k";alg="ed25519""#,
+                r#"sig1=("@method" "@path" "@query");created=1;nonce="a";keyid="k";alg="ed25519";tag="t""#,
                 "sig1=:AA==:",
             ),
             (
-                r#"sig1=("@method" "@path" "@query");created=1;keyid="k";alg="ed25519""#,
+                r#"sig1=("@method" "@authority" "@path" "@query");created=x;nonce="a";keyid="k";alg="ed25519";tag="t""#,
                 "sig1=:AA==:",
             ),
             (
-                r#"sig1=("@method" "@path" "@query");created=1;nonce="a";keyid="k";alg="rsa""#,
+                r#"sig1=("@method" "@authority" "@path" "@query");created=1;keyid="k";alg="ed25519";tag="t""#,
                 "sig1=:AA==:",
             ),
             (
-                r#"sig1=("@method" "@path" "@query");created=1;nonce="a";keyid="k";alg="ed25519""#,
+                r#"sig1=("@method" "@authority" "@path" "@query");created=1;nonce="a";keyid="k";alg="rsa";tag="t""#,
+                "sig1=:AA==:",
+            ),
+            (
+                r#"sig1=("@method" "@authority" "@path" "@query");created=1;nonce="a";keyid="k";alg="ed25519";tag="t""#,
                 "sig1=:!!:",
             ),
             (
-                r#"sig1=("@method" "@path" "@query");created=1;nonce="a";keyid="k";alg="ed25519""#,
+                r#"sig1=("@method" "@authority" "@path" "@query");created=1;nonce="a";keyid="k";alg="ed25519";tag="t""#,
                 "sig1=:AA==:",
+            ),
+            (
+                r#"sig1=("@method" "@authority" "@path" "@query");created=1;nonce="a";keyid="k";alg="ed25519""#,
+                "sig1=:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA==:",
             ),
         ] {
             assert!(parse(i, s).is_err(), "{i:?} {s:?}");

@@ -54,7 +54,11 @@ pub struct Client {
     http: reqwest::blocking::Client,
     streaming: reqwest::blocking::Client,
     base: String,
+    /// `host[:port]` of `base`, as the `Host` header names it: what reads are signed for.
+    authority: String,
     signer: Option<(AuthorityId, Arc<SecretKey>)>,
+    /// The node's ledger id (hex), learned from `/v1/info` at the first signed read.
+    ledger: Arc<std::sync::OnceLock<String>>,
 }
 
 impl std::fmt::Debug for Client {
@@ -95,12 +99,68 @@ impl Client {
             }
             b.build().map_err(transport)
         };
+        let url = reqwest::Url::parse(base)
+            .map_err(|e| transport(format!("{base:?} is not a URL: {e}")))?;
+        let host = url
+            .host_str()
+            .ok_or_else(|| transport(format!("{base:?} names no host")))?;
+        // The Host header carries the port only when it is not the scheme's default.
+        let authority = match url.port() {
+            Some(p) => format!("{host}:{p}"),
+            None => host.to_owned(),
+        }
+        .to_ascii_lowercase();
         Ok(Client {
             http: build(Some(Duration::from_secs(60)))?,
             streaming: build(None)?,
             base: base.trim_end_matches('/').to_owned(),
+            authority,
             signer,
+            ledger: Arc::new(std::sync::OnceLock::new()),
         })
+    }
+
+    /// The `Signature-Input` and `Signature` headers of a request to this node, signed now
+    /// with a fresh nonce by this client's signer (for curl: `coopledger sign-request`).
+    pub fn sign_headers(
+        &self,
+        method: &str,
+        path: &str,
+        query: Option<&str>,
+    ) -> Result<(String, String), ClientError> {
+        let (id, key) = self
+            .signer
+            .as_ref()
+            .ok_or_else(|| ClientError::Transport("this client has no key to sign with".into()))?;
+        let ledger = self.ledger_tag()?;
+        Ok(auth::sign_request(
+            &auth::Request {
+                method,
+                authority: &self.authority,
+                path,
+                query,
+            },
+            &auth::Signer {
+                keyid: id,
+                key,
+                ledger: &ledger,
+            },
+            now_secs(),
+            &nonce()?,
+        ))
+    }
+
+    /// The ledger id (hex) reads are signed for: asked of the node once.
+    fn ledger_tag(&self) -> Result<String, ClientError> {
+        if let Some(l) = self.ledger.get() {
+            return Ok(l.clone());
+        }
+        let id = self
+            .info()?
+            .ledger_id
+            .map(|h| h.to_hex())
+            .ok_or_else(|| ClientError::Transport("the node has no ledger yet".into()))?;
+        Ok(self.ledger.get_or_init(|| id).clone())
     }
 
     fn get(
@@ -114,9 +174,8 @@ impl Client {
             None => format!("{}{path}", self.base),
         };
         let mut req = client.get(url);
-        if let Some((id, key)) = &self.signer {
-            let (input, sig) =
-                auth::sign_request("GET", path, query, id, key, now_secs(), &nonce()?);
+        if self.signer.is_some() {
+            let (input, sig) = self.sign_headers("GET", path, query)?;
             req = req
                 .header(auth::SIGNATURE_INPUT, input)
                 .header(auth::SIGNATURE, sig);
@@ -301,6 +360,27 @@ impl Client {
             lines: std::io::BufReader::new(resp),
         })
     }
+}
+
+/// The headers that sign a `method` request of the full `url` with `signer` (what
+/// `coopledger sign-request` prints for curl).
+pub fn sign_url(
+    url: &str,
+    method: &str,
+    signer: (AuthorityId, Arc<SecretKey>),
+    root_pem: Option<&[u8]>,
+) -> Result<(String, String), ClientError> {
+    let parsed =
+        reqwest::Url::parse(url).map_err(|e| transport(format!("{url:?} is not a URL: {e}")))?;
+    let host = parsed
+        .host_str()
+        .ok_or_else(|| transport(format!("{url:?} names no host")))?;
+    let base = match parsed.port() {
+        Some(p) => format!("{}://{host}:{p}", parsed.scheme()),
+        None => format!("{}://{host}", parsed.scheme()),
+    };
+    let client = Client::new(&base, Some(signer), root_pem)?;
+    client.sign_headers(method, parsed.path(), parsed.query())
 }
 
 /// Checks a receipt against the event it is for.

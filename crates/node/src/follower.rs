@@ -14,8 +14,9 @@
 use crate::client::{Client, ClientError};
 use crate::node::Node;
 use crate::wire::RecordJson;
-use coop_core::checkpoint::{Checkpoint, NoteVerifier, SigAlg, cosign, verify_checkpoint};
-use coop_core::merkle::{Blake3Hasher, verify_consistency};
+use coop_core::checkpoint::{
+    Checkpoint, Note, NoteVerifier, SigAlg, cosign, validate_checkpoint_transition,
+};
 use coop_core::{AuthorityId, SecretKey};
 use coop_verify::Incremental;
 use std::path::PathBuf;
@@ -26,7 +27,8 @@ use std::time::{Duration, Instant};
 /// How a follower runs.
 #[derive(Clone)]
 pub struct FollowerConfig {
-    /// The leader's checkpoint key, pinned.
+    /// The ledger's first node key, pinned: the genesis must name it (every later
+    /// checkpoint is checked against the node keys the ledger itself names).
     pub leader_key: NoteVerifier,
     /// The witness's registered id and key: it signs reads and cosignatures.
     pub witness: (AuthorityId, Arc<SecretKey>),
@@ -151,8 +153,9 @@ impl Follower {
     fn find_last_cosigned(&self) -> Result<Option<(Checkpoint, String)>, FollowError> {
         let ledger = self.node.ledger();
         for s in ledger.checkpoint_sizes().map_err(local)?.into_iter().rev() {
+            let nodes = coop_verify::node_verifiers(self.verifier.state(), s);
             if let Some(n) = ledger.checkpoint(s).map_err(local)?
-                && let Ok(v) = verify_checkpoint(&n, &self.config.leader_key, &[self.me()])
+                && let Ok(v) = coop_verify::verify_by_any(&n, &nodes, &[self.me()])
                 && !v.cosigned.is_empty()
             {
                 return Ok(Some((v.checkpoint, n)));
@@ -280,9 +283,10 @@ impl Follower {
         Ok(n)
     }
 
-    /// One round: check the leader's latest checkpoint (consistency with the last one
-    /// cosigned), catch up to it, verify it against the local records, cosign it, then
-    /// pull whatever the leader has beyond it. Returns the records appended.
+    /// One round: catch up to the leader's latest checkpoint, verify it (node key the
+    /// ledger names, the witness rule against the last one cosigned, equality with the
+    /// local records), cosign it, then pull whatever the leader has beyond it. Returns the
+    /// records appended.
     pub fn step(&mut self) -> Result<usize, FollowError> {
         let mut appended = 0;
         if let Some(cp) = self.client.latest_checkpoint()? {
@@ -294,12 +298,44 @@ impl Follower {
         Ok(appended)
     }
 
+    /// Verifies a note of the leader against the node keys the ledger names at its size
+    /// (as far as the verified copy knows them), and with every registered witness.
+    fn verify_note(&self, note: &str) -> Result<Checkpoint, String> {
+        let text = Note::parse(note).map_err(|e| e.to_string())?.text;
+        let size = Checkpoint::parse_body(&text).map_err(|e| e.to_string())?.size;
+        let state = self.verifier.state();
+        let nodes = coop_verify::node_verifiers(state, size);
+        let witnesses: Vec<NoteVerifier> =
+            coop_verify::registered_witnesses(state, size.saturating_sub(1))
+                .into_iter()
+                .map(|(v, _)| v)
+                .collect();
+        coop_verify::verify_by_any(note, &nodes, &witnesses)
+            .map(|v| v.checkpoint)
+            .map_err(|e| e.to_string())
+    }
+
     fn checkpoint(&mut self, note: &str) -> Result<usize, FollowError> {
-        let cp = match verify_checkpoint(note, &self.config.leader_key, &[]) {
-            Ok(v) => v.checkpoint,
+        // What the note claims, to know how far to catch up before its signature can be
+        // judged with the node keys the ledger names at its size. Records are verified
+        // one by one whatever the note says.
+        let claimed = Note::parse(note)
+            .ok()
+            .and_then(|n| Checkpoint::parse_body(&n.text).ok());
+        let mut appended = 0;
+        if let Some(c) = &claimed
+            && c.size > self.verifier.size()
+        {
+            appended += self.pull_to(c.size)?;
+            if self.verifier.size() < c.size {
+                return Ok(appended); // the leader has not served them all yet; next round
+            }
+        }
+        let cp = match self.verify_note(note) {
+            Ok(cp) => cp,
             Err(e) => {
                 let what = format!(
-                    "the leader's latest checkpoint is not signed by the pinned leader key: {e}"
+                    "the leader's latest checkpoint is not signed by a node key the ledger names: {e}"
                 );
                 return Err(FollowError::Invalid {
                     evidence: self.evidence(&what, Some(note), None),
@@ -307,49 +343,23 @@ impl Follower {
                 });
             }
         };
-        if let Some((old, _)) = &self.last_cosigned {
-            if cp.size < old.size {
-                return Err(self.fork(
-                    format!(
-                        "rollback: the leader's latest checkpoint covers {} records, but this witness already cosigned one covering {}",
-                        cp.size, old.size
-                    ),
-                    Some(note),
-                    None,
-                ));
-            }
-            if cp.size == old.size && cp.root != old.root {
-                return Err(self.fork(
-                    format!("two checkpoints of size {} with different roots", cp.size),
-                    Some(note),
-                    None,
-                ));
-            }
-            if cp.size > old.size && old.size > 0 {
-                let p = self.client.consistency(old.size, cp.size)?;
-                if let Err(e) = verify_consistency::<Blake3Hasher>(
-                    old.size, cp.size, &old.root, &cp.root, &p.proof,
-                ) {
-                    let proof = serde_json::json!({
-                        "from": old.size, "to": cp.size,
-                        "root_from (cosigned by this witness)": old.root,
-                        "root_to (the leader's)": cp.root,
-                        "proof": p.proof, "failure": e.to_string(),
-                    });
-                    return Err(self.fork(
-                        format!(
-                            "the leader's checkpoint at {} is not consistent with the one this witness cosigned at {}: {e}",
-                            cp.size, old.size
-                        ),
-                        Some(note),
-                        Some(proof),
-                    ));
-                }
-            }
-        }
-        let appended = self.pull_to(cp.size)?;
-        if self.verifier.size() < cp.size {
-            return Ok(appended); // the leader has not served them all yet; next round
+        // The witness rule (coop_core::checkpoint::validate_checkpoint_transition), the same
+        // one `coopledger checkpoint cosign` applies.
+        let old = self.last_cosigned.as_ref().map(|(c, _)| c.clone());
+        let proof = match &old {
+            Some(o) if cp.size > o.size && o.size > 0 => self.client.consistency(o.size, cp.size)?.proof,
+            _ => Vec::new(),
+        };
+        if let Err(e) = validate_checkpoint_transition(old.as_ref(), &cp, &proof) {
+            let evidence = old.as_ref().map(|o| {
+                serde_json::json!({
+                    "from": o.size, "to": cp.size,
+                    "root_from (cosigned by this witness)": o.root,
+                    "root_to (the leader's)": cp.root,
+                    "proof": proof, "failure": e.to_string(),
+                })
+            });
+            return Err(self.fork(e.to_string(), Some(note), evidence));
         }
         // The checkpoint must state what the local, verified records give.
         let local_root = self.node.ledger().root_at(cp.size).map_err(local)?;
@@ -373,32 +383,24 @@ impl Follower {
                 None,
             ));
         }
-        if self
-            .last_cosigned
-            .as_ref()
-            .is_some_and(|(c, _)| c.size == cp.size)
-        {
+        if old.as_ref().is_some_and(|c| c.size == cp.size) {
             return Ok(appended);
         }
-        // Cosign, post to the leader, keep the note with every signature.
+        // Cosign, post to the leader, keep the note with every signature that verifies.
         let (id, key) = &self.config.witness;
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
         let mine = cosign(note, id.as_str(), key, now).map_err(local)?;
-        let merged = match self.client.post_cosignature(cp.size, &mine) {
-            Ok(c) => c.note,
-            Err(e) => {
-                tracing::warn!(error = %e, "the leader did not take the cosignature; keeping it locally");
-                mine.clone()
-            }
-        };
-        let keep = crate::server::merge_notes(&merged, &mine).unwrap_or(mine);
-        self.node
+        if let Err(e) = self.client.post_cosignature(cp.size, &mine) {
+            tracing::warn!(error = %e, "the leader did not take the cosignature; keeping it locally");
+        }
+        let (_, kept) = self
+            .node
             .ledger()
-            .store_foreign_checkpoint(&keep)
+            .store_checkpoint(&mine)
             .map_err(local)?;
-        self.last_cosigned = Some((cp, keep));
+        self.last_cosigned = Some((cp, kept));
         Ok(appended)
     }
 

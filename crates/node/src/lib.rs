@@ -21,7 +21,7 @@ pub mod wire;
 pub use client::{Client, ClientError};
 pub use follower::{FollowError, Follower, FollowerConfig};
 pub use node::{Need, Node, NodeConfig, Reader};
-pub use server::{ApiError, Tls, merge_notes, router, run, run_tls};
+pub use server::{ApiError, Tls, router, run, run_tls};
 
 /// Installs rustls's ring provider as the process default (once; later calls are no-ops).
 pub fn install_crypto_provider() {

@@ -22,6 +22,11 @@ pub struct NodeConfig {
     pub timeout: Duration,
     /// Most records in one page.
     pub page_limit: u64,
+    /// The names (`host:port`, lower case) clients reach this node by. A signed read
+    /// names the authority it was signed for; one signed for any other name was meant for
+    /// another node and is refused. Empty: every signed read is refused (fail closed), so
+    /// `serve` fills it from the address it listens on (or `--authority`).
+    pub authorities: Vec<String>,
 }
 
 impl Default for NodeConfig {
@@ -31,7 +36,25 @@ impl Default for NodeConfig {
             body_limit: 256 * 1024,
             timeout: Duration::from_secs(30),
             page_limit: 1000,
+            authorities: Vec::new(),
         }
+    }
+}
+
+impl NodeConfig {
+    /// The names clients may use for a node listening on `addr`: the address itself,
+    /// and `localhost:<port>` for a loopback address. An unspecified address (0.0.0.0)
+    /// gives none: name the node with `--authority`.
+    pub fn authorities_for(addr: std::net::SocketAddr) -> Vec<String> {
+        let mut out = Vec::new();
+        if addr.ip().is_unspecified() {
+            return out;
+        }
+        out.push(addr.to_string().to_ascii_lowercase());
+        if addr.ip().is_loopback() {
+            out.push(format!("localhost:{}", addr.port()));
+        }
+        out
     }
 }
 
@@ -44,6 +67,8 @@ pub struct Reader {
     pub party: Party,
     /// Its role.
     pub role: Role,
+    /// The key it signed with (its current key when it asked).
+    pub key: coop_core::PublicKey,
 }
 
 /// What a request asks to read.
@@ -71,6 +96,9 @@ pub struct Node {
     replay: Mutex<ReplayCache>,
     /// `Some(url)` on a follower: appends go to the leader.
     pub(crate) leader: Option<String>,
+    /// When this node started (seconds): signed requests made before are refused, since
+    /// the nonces seen before a restart are forgotten.
+    started: u64,
 }
 
 impl std::fmt::Debug for Node {
@@ -111,6 +139,7 @@ impl Node {
             http: HttpMetrics::default(),
             replay: Mutex::new(ReplayCache::default()),
             leader,
+            started: now_secs(),
         })
     }
 
@@ -130,12 +159,22 @@ impl Node {
         }
     }
 
+    /// Whether the reader's key is still its current key (a revoked, changed or retired
+    /// key stops reading at once, open streams included).
+    pub fn still_current(&self, reader: &Reader) -> bool {
+        self.ledger
+            .with_state(|s| {
+                s.authority(&reader.id)
+                    .and_then(|r| r.current_key().copied())
+                    == Some(reader.key)
+            })
+            .unwrap_or(false)
+    }
+
     /// Authenticates a signed read and checks its right to `need`.
     pub fn authorize(
         &self,
-        method: &str,
-        path: &str,
-        query: Option<&str>,
+        req: &auth::Request<'_>,
         input: Option<&str>,
         signature: Option<&str>,
         need: Need,
@@ -146,6 +185,33 @@ impl Node {
             ));
         };
         let (params, sig) = auth::parse(input, signature)?;
+        let ledger = self
+            .ledger
+            .ledger_id()
+            .map(|l| l.to_string())
+            .unwrap_or_default();
+        if params.tag != ledger {
+            return Err(AuthError::Unauthenticated(format!(
+                "the request was signed for ledger {}, not for this node's ledger {ledger}",
+                params.tag
+            )));
+        }
+        let authority = req.authority.to_ascii_lowercase();
+        if !self.config.authorities.contains(&authority) {
+            return Err(AuthError::Unauthenticated(format!(
+                "the request was signed for {authority:?}, which is not this node (it answers to {})",
+                if self.config.authorities.is_empty() {
+                    "no name: configure --authority".to_owned()
+                } else {
+                    self.config.authorities.join(", ")
+                }
+            )));
+        }
+        if params.created < self.started {
+            return Err(AuthError::Unauthenticated(
+                "the request was signed before this node started; sign a new one".into(),
+            ));
+        }
         let id = AuthorityId::new(params.keyid.clone())
             .map_err(|e| AuthError::Unauthenticated(e.to_string()))?;
         let found = self
@@ -161,18 +227,7 @@ impl Node {
             )));
         };
         let now = now_secs();
-        auth::verify(
-            &auth::Request {
-                method,
-                path,
-                query,
-            },
-            &params,
-            &sig,
-            &key,
-            now,
-            self.config.skew_secs,
-        )?;
+        auth::verify(req, &params, &sig, &key, now, self.config.skew_secs)?;
         let fresh = self.replay.lock().is_ok_and(|mut c| {
             c.fresh(
                 &params.keyid,
@@ -187,7 +242,12 @@ impl Node {
                 "this signed request was already used (replay)".into(),
             ));
         }
-        let reader = Reader { id, party, role };
+        let reader = Reader {
+            id,
+            party,
+            role,
+            key,
+        };
         self.allowed(&reader, need)?;
         Ok(reader)
     }

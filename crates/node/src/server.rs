@@ -13,7 +13,7 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use coop_core::checkpoint::{Note, verify_checkpoint};
+use coop_core::checkpoint::Note;
 use coop_core::{CaseId, EventId, SignedEvent, Timestamp};
 use coop_ledger::{AsOf, LedgerError, SubmitError};
 use coop_treaty::State as TreatyState;
@@ -122,6 +122,14 @@ async fn blocking<T: Send + 'static>(
         .map_err(|_| ApiError::unavailable("the request's worker stopped"))?
 }
 
+/// The authority the client addressed: HTTP/2's `:authority` (in the URI), else `Host`.
+fn authority<'a>(uri: &'a Uri, headers: &'a HeaderMap) -> &'a str {
+    uri.authority()
+        .map(|a| a.as_str())
+        .or_else(|| headers.get(header::HOST).and_then(|v| v.to_str().ok()))
+        .unwrap_or_default()
+}
+
 fn reader(
     node: &Node,
     method: &Method,
@@ -130,10 +138,14 @@ fn reader(
     need: Need,
 ) -> ApiResult<Reader> {
     let h = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let req = crate::auth::Request {
+        method: method.as_str(),
+        authority: authority(uri, headers),
+        path: uri.path(),
+        query: uri.query(),
+    };
     Ok(node.authorize(
-        method.as_str(),
-        uri.path(),
-        uri.query(),
+        &req,
         h(crate::auth::SIGNATURE_INPUT),
         h(crate::auth::SIGNATURE),
         need,
@@ -272,14 +284,21 @@ async fn metrics(State(node): State<Shared>) -> ApiResult<Response> {
 async fn info(State(node): State<Shared>) -> ApiResult<Json<InfoJson>> {
     Ok(Json(InfoJson {
         ledger_id: node.ledger.ledger_id().map(|l| l.0),
-        node_vkey: node.ledger.node_verifier().to_vkey(),
+        node_vkey: node
+            .ledger
+            .ledger_node_verifier()
+            .map(|v| v.to_vkey())
+            .unwrap_or_default(),
         size: node.ledger.head()?.size,
         role: if node.leader.is_some() {
             "follower"
-        } else {
+        } else if node.ledger.is_sequencer() {
             "leader"
+        } else {
+            "copy"
         }
         .into(),
+        test_ledger: node.ledger.is_test_ledger(),
     }))
 }
 
@@ -407,7 +426,7 @@ async fn stream(
     headers: HeaderMap,
     Query(q): Params,
 ) -> ApiResult<Sse<impl futures_util::Stream<Item = Result<Event, Infallible>>>> {
-    reader(&node, &method, &uri, &headers, Need::Ledger)?;
+    let who = reader(&node, &method, &uri, &headers, Need::Ledger)?;
     let resume = headers
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())
@@ -421,6 +440,7 @@ async fn stream(
     let closing = node.closing.subscribe();
     struct Cursor {
         node: Shared,
+        who: Reader,
         next: u64,
         head: watch::Receiver<u64>,
         closing: watch::Receiver<bool>,
@@ -428,6 +448,7 @@ async fn stream(
     }
     let start = Cursor {
         node,
+        who,
         next: from,
         head,
         closing,
@@ -436,6 +457,11 @@ async fn stream(
     let s = futures_util::stream::unfold(start, |mut c| async move {
         loop {
             if *c.closing.borrow() {
+                return None;
+            }
+            // Every change of the ledger may revoke the reader's key: a revoked, changed
+            // or retired key stops reading at once (docs/adr/0010).
+            if !c.node.still_current(&c.who) {
                 return None;
             }
             if let Some(ev) = c.buf.pop_front() {
@@ -504,28 +530,10 @@ async fn checkpoint(
     .await
 }
 
-/// Merges the signature lines of two notes over the same text (the stored one first).
-pub fn merge_notes(stored: &str, posted: &str) -> Result<String, String> {
-    let mut a = Note::parse(stored).map_err(|e| e.to_string())?;
-    let b = Note::parse(posted).map_err(|e| e.to_string())?;
-    if a.text != b.text {
-        return Err("the cosigned note is not the checkpoint stored at that size".into());
-    }
-    for s in b.signatures {
-        if !a
-            .signatures
-            .iter()
-            .any(|x| x.name == s.name && x.key_id == s.key_id)
-        {
-            a.signatures.push(s);
-        }
-    }
-    Ok(a.render())
-}
-
-/// A witness posts the checkpoint note with its cosignature. The node checks that it is
-/// this node's checkpoint, that at least one registered witness's cosignature verifies,
-/// and stores the union of the signatures.
+/// A witness posts a checkpoint note carrying its cosignature. The node keeps only the
+/// lines that verify (its own signature and the cosignatures of witnesses the ledger
+/// registers), so nobody can fill a checkpoint with lines that crowd out the Parties' real
+/// cosignatures, and stores them with those it had.
 async fn cosign(
     State(node): State<Shared>,
     Path(size): Path<String>,
@@ -544,35 +552,29 @@ async fn cosign(
     let posted =
         String::from_utf8(body.to_vec()).map_err(|_| ApiError::bad("a note is UTF-8 text"))?;
     blocking(move || {
-        let stored = node
-            .ledger
-            .checkpoint(size)?
-            .ok_or_else(|| ApiError::not_found(format!("no checkpoint at size {size}")))?;
-        let witnesses = node
-            .ledger
-            .with_state(|s| coop_verify::registered_witnesses(s, size.saturating_sub(1)))?;
-        let verifiers: Vec<_> = witnesses.iter().map(|(v, _)| v.clone()).collect();
-        let v =
-            verify_checkpoint(&posted, &node.ledger.node_verifier(), &verifiers).map_err(|e| {
-                ApiError::new(
-                    StatusCode::UNAUTHORIZED,
-                    "unauthenticated",
-                    format!("the cosigned checkpoint does not verify: {e}"),
-                )
-            })?;
-        if v.cosigned.is_empty() {
-            return Err(ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "unauthenticated",
-                "the note carries no cosignature of a witness registered in the ledger",
-            ));
+        if node.ledger.checkpoint(size)?.is_none() {
+            return Err(ApiError::not_found(format!("no checkpoint at size {size}")));
         }
+        let unauthenticated = |m: String| ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", m);
+        let (nodes, witnesses) = node.ledger.with_state(|s| {
+            (
+                coop_verify::node_verifiers(s, size),
+                coop_verify::registered_witnesses(s, size.saturating_sub(1)),
+            )
+        })?;
+        let verifiers: Vec<_> = witnesses.iter().map(|(v, _)| v.clone()).collect();
+        let v = coop_verify::verify_by_any(&posted, &nodes, &verifiers)
+            .map_err(|e| unauthenticated(format!("the cosigned checkpoint does not verify: {e}")))?;
         if v.checkpoint.size != size {
             return Err(ApiError::bad("the note is for another size"));
         }
-        let merged = merge_notes(&stored, &posted).map_err(ApiError::bad)?;
-        node.ledger.store_cosigned(&merged)?;
-        Ok(Json(CheckpointJson { size, note: merged }))
+        if v.cosigned.is_empty() {
+            return Err(unauthenticated(
+                "the note carries no cosignature of a witness registered in the ledger".into(),
+            ));
+        }
+        let (_, note) = node.ledger.store_checkpoint(&posted)?;
+        Ok(Json(CheckpointJson { size, note }))
     })
     .await
 }

@@ -125,6 +125,10 @@ pub struct InfoJson {
     pub node_vkey: String,
     /// Records.
     pub size: u64,
-    /// `leader` or `follower`.
+    /// `leader` (it sequences the ledger), `follower` (a witness's verified copy) or
+    /// `copy` (a verified copy under another key, read-only).
     pub role: String,
+    /// The genesis marks the ledger as a test ledger (its clock may have been moved).
+    #[serde(default)]
+    pub test_ledger: bool,
 }

@@ -219,6 +219,7 @@ pub fn run(data: Option<PathBuf>, cases: u32, quiet: bool) -> anyhow::Result<Exi
     st.done("keys");
 
     st.say("\n2. Constituting the Agreement (Art. 3, 10).");
+    let node_key = dir.prepare(None, &mut rng)?;
     let kk = doc_bytes(AGREEMENT_KK, Language::Kk);
     let genesis = Payload::Genesis {
         roots: vec![
@@ -249,6 +250,8 @@ pub fn run(data: Option<PathBuf>, cases: u32, quiet: bool) -> anyhow::Result<Exi
             ),
         ],
         params: Params::default(),
+        node_key: node_key.public(),
+        test_ledger: false,
     };
     let gen_event = files::build(
         &cast.kz_root.key,
@@ -260,7 +263,6 @@ pub fn run(data: Option<PathBuf>, cases: u32, quiet: bool) -> anyhow::Result<Exi
         vec![],
         &genesis,
     )?;
-    let node_key = dir.prepare(None, &mut rng)?;
     let config = Config {
         checkpoint_every: 2_000,
         ..Config::default()
@@ -340,7 +342,8 @@ pub fn run(data: Option<PathBuf>, cases: u32, quiet: bool) -> anyhow::Result<Exi
             languages: vec![Language::Ru],
         },
     )?;
-    gov.submit(tm_mns, Payload::LanguageArrangementAccepted { proposal })?;
+    let (_, arrangement) =
+        gov.submit(tm_mns, Payload::LanguageArrangementAccepted { proposal })?;
     for (by, with, form, what) in [
         (
             kz_mvd,
@@ -384,6 +387,7 @@ pub fn run(data: Option<PathBuf>, cases: u32, quiet: bool) -> anyhow::Result<Exi
         [kz_mvd, kz_knb, kz_afm],
         [tm_mvd, tm_mns, tm_gpo],
         other_crime,
+        arrangement,
     );
     let half = u64::from(cases / 2);
     let t0 = files::now_ms();
@@ -446,6 +450,7 @@ pub fn run(data: Option<PathBuf>, cases: u32, quiet: bool) -> anyhow::Result<Exi
         [kz_mvd, kz_knb, &afm_new],
         [tm_mvd, tm_mns, &gpo_new],
         other_crime,
+        arrangement,
     );
     let run2 = run_cases(
         &ledger,
@@ -470,7 +475,7 @@ pub fn run(data: Option<PathBuf>, cases: u32, quiet: bool) -> anyhow::Result<Exi
     for w in [&cast.kz_witness, &cast.tm_witness] {
         cosigned = cosign(&cosigned, w.id.as_str(), &w.key, files::now_ms() / 1000)?;
     }
-    let cp_size = ledger.store_cosigned(&cosigned)?;
+    let (cp_size, cosigned) = ledger.store_checkpoint(&cosigned)?;
     st.say(&format!(
         "   checkpoint at size {cp_size}, signed by the node, cosigned by KZ-WITNESS and TM-WITNESS"
     ));
@@ -478,8 +483,10 @@ pub fn run(data: Option<PathBuf>, cases: u32, quiet: bool) -> anyhow::Result<Exi
 
     st.say("\n7. The auditor: export, then verify offline, trusting nothing but the node's key.");
     let export = root.join("ledger.export");
-    let vkey = ledger.node_verifier();
-    crate::ops::write_export(&ledger, &[vkey.to_vkey()], &export)?;
+    let vkey = ledger
+        .node_verifier()
+        .ok_or_else(|| anyhow!("the ledger has no genesis"))?;
+    crate::ops::write_export(&ledger, &export)?;
     let started = Instant::now();
     let file = std::fs::File::open(&export)?;
     let mut reader = coop_verify::ExportReader::new(std::io::BufReader::new(file))?;
@@ -670,16 +677,22 @@ fn doc_bytes(bytes: &[u8], language: Language) -> coop_treaty::DocumentRef {
 /// Who asks whom: the ministries of internal affairs both ways, the security services
 /// under their Russian-language arrangement, the financial-monitoring agency and the
 /// prosecutor's office both ways, and the Art. 1.2 agreement's pair.
-fn pairs<'a>(kz: [&'a Actor; 3], tm: [&'a Actor; 3], other_crime: Hash) -> Vec<Pair<'a>> {
+fn pairs<'a>(
+    kz: [&'a Actor; 3],
+    tm: [&'a Actor; 3],
+    other_crime: Hash,
+    arrangement: Hash,
+) -> Vec<Pair<'a>> {
     let [kz_mvd, kz_knb, kz_afm] = kz;
     let [tm_mvd, tm_mns, tm_gpo] = tm;
-    let pair = |requester, requested, arranged: Option<Vec<Language>>, other_crime| Pair {
-        requester,
-        requested,
-        arranged,
-        other_crime,
-    };
-    let ru = || Some(vec![Language::Ru]);
+    let pair =
+        |requester, requested, arranged: Option<(Vec<Language>, Hash)>, other_crime| Pair {
+            requester,
+            requested,
+            arranged,
+            other_crime,
+        };
+    let ru = || Some((vec![Language::Ru], arrangement));
     vec![
         pair(kz_mvd, tm_mvd, None, None),
         pair(tm_mvd, kz_mvd, None, None),

@@ -7,8 +7,8 @@ use anyhow::Context as _;
 use coop_core::event::CaseRef;
 use coop_core::{AuthorityId, CaseId, EventId, Hash, LedgerId, SecretKey, SignedEvent, Timestamp};
 use coop_treaty::{
-    CrimeCategory, DocRole, DocumentRef, Extent, Form, InfoKind, ItemId, Language, Party, Payload,
-    Purpose, RefusalGround, Request, RequestElements, SearchOutcome,
+    CrimeCategory, DocRole, DocumentRef, Extent, Form, InfoKind, Information, ItemId, Language,
+    Party, Payload, Purpose, RefusalGround, Request, RequestElements, SearchOutcome,
 };
 
 /// A registered party of the demo and its key.
@@ -180,8 +180,9 @@ pub fn rot<T: Copy>(items: &[T], n: u64, fallback: T) -> T {
 pub struct Pair<'a> {
     pub requester: &'a Actor,
     pub requested: &'a Actor,
-    /// An accepted language arrangement between the two lets them use these languages.
-    pub arranged: Option<Vec<Language>>,
+    /// An accepted language arrangement between the two (its languages, and the event
+    /// hash of its acceptance, which their requests cite) lets them use these languages.
+    pub arranged: Option<(Vec<Language>, Hash)>,
     /// Category "other", by this Art. 1.2 agreement.
     pub other_crime: Option<Hash>,
 }
@@ -211,7 +212,7 @@ pub fn request(n: u64, pair: &Pair<'_>, kind: Kind, oral: bool) -> Request {
     let lang = pair
         .arranged
         .as_ref()
-        .and_then(|l| l.first().copied())
+        .and_then(|(l, _)| l.first().copied())
         .unwrap_or(own);
     let d = |what: &str, role| doc(&format!("case {n}: {what}"), lang, role);
     let form = match n % 7 {
@@ -246,13 +247,14 @@ pub fn request(n: u64, pair: &Pair<'_>, kind: Kind, oral: bool) -> Request {
         urgent: oral || n.is_multiple_of(9),
         oral,
         documents: if oral { vec![] } else { documents(n, pair) },
+        language_arrangement: pair.arranged.as_ref().map(|(_, h)| *h),
     }
 }
 
 /// Art. 4.2 documents: the requester's state-language original and a translation into
 /// the requested Party's language or Russian — or the arranged languages.
 pub fn documents(n: u64, pair: &Pair<'_>) -> Vec<DocumentRef> {
-    if let Some(langs) = &pair.arranged {
+    if let Some((langs, _)) = &pair.arranged {
         let l = langs.first().copied().unwrap_or(Language::Ru);
         return vec![doc(&format!("case {n}: request"), l, DocRole::Original)];
     }
@@ -332,6 +334,7 @@ pub fn case_events(
                 extent: Extent::Full,
                 reasons: None,
                 search_outcome: None,
+                results: vec![],
             },
         )
     };
@@ -389,11 +392,17 @@ pub fn case_events(
             c.push(
                 resp,
                 &Payload::AdditionalInfoProvided {
-                    document: doc(
-                        &format!("case {n}: additional information"),
-                        resp_lang,
-                        DocRole::Original,
-                    ),
+                    information: Information {
+                        item: c.item(9),
+                        kind: InfoKind::OperationalReference,
+                        restricted: true,
+                        no_state_secret: true,
+                        document: doc(
+                            &format!("case {n}: additional information"),
+                            resp_lang,
+                            DocRole::Original,
+                        ),
+                    },
                 },
             )?;
             let item = transfer(&mut c, 0)?;
@@ -422,6 +431,7 @@ pub fn case_events(
                     extent: Extent::Partial,
                     reasons: reasons(n, "reasons for partial execution", resp_lang),
                     search_outcome: None,
+                    results: vec![],
                 },
             )?;
         }
@@ -442,6 +452,7 @@ pub fn case_events(
                         n / 20,
                         SearchOutcome::Found,
                     )),
+                    results: vec![],
                 },
             )?;
         }
@@ -561,6 +572,7 @@ pub fn case_events(
                     extent: Extent::Partial,
                     reasons: reasons(n, "reasons for partial execution", resp_lang),
                     search_outcome: None,
+                    results: vec![],
                 },
             )?;
             c.push(
