@@ -261,6 +261,10 @@ enum Command {
         /// Also serve reads of the copy on this address.
         #[arg(long)]
         listen: Option<String>,
+        /// A name (HOST:PORT) clients reach the copy by, besides the listening address;
+        /// repeatable.
+        #[arg(long, value_name = "HOST:PORT", requires = "listen")]
+        authority: Vec<String>,
         /// Seconds between checks of the leader's checkpoint.
         #[arg(long, default_value_t = 1.0)]
         poll_secs: f64,

@@ -217,6 +217,7 @@ pub struct FollowArgs {
     pub name: String,
     pub leader_key: Option<String>,
     pub listen: Option<String>,
+    pub authority: Vec<String>,
     pub poll_secs: f64,
     pub once: bool,
     pub ca_cert: Option<PathBuf>,
@@ -268,7 +269,22 @@ pub fn follow(a: FollowArgs) -> anyhow::Result<ExitCode> {
         a.dir.set_leader_vkey(&pinned.to_vkey())?;
         a.dir.open_or_empty(&mut rng)?
     };
-    let node = Node::follower(ledger, NodeConfig::default(), a.leader.clone());
+    let rt = runtime()?;
+    let listener = match &a.listen {
+        Some(listen) => Some(
+            rt.block_on(tokio::net::TcpListener::bind(listen))
+                .with_context(|| format!("cannot listen on {listen}"))?,
+        ),
+        None => None,
+    };
+    let node_config = match &listener {
+        Some(l) => NodeConfig {
+            authorities: authorities(&a.authority, l.local_addr()?)?,
+            ..NodeConfig::default()
+        },
+        None => NodeConfig::default(),
+    };
+    let node = Node::follower(ledger, node_config, a.leader.clone());
     let config = FollowerConfig {
         leader_key: pinned,
         witness: (name, witness),
@@ -278,12 +294,8 @@ pub fn follow(a: FollowArgs) -> anyhow::Result<ExitCode> {
     };
     let mut follower = Follower::new(node.clone(), client, config)?;
     let stop = Arc::new(AtomicBool::new(false));
-    let rt = runtime()?;
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    if let Some(listen) = &a.listen {
-        let listener = rt
-            .block_on(tokio::net::TcpListener::bind(listen))
-            .with_context(|| format!("cannot listen on {listen}"))?;
+    if let Some(listener) = listener {
         announce("http", listener.local_addr()?, &node);
         let n = node.clone();
         rt.spawn(async move {

@@ -146,7 +146,7 @@ impl Ctx {
             who,
             Some(self.ledger),
             EventId(eid),
-            Timestamp(self.next),
+            Timestamp(now() * 1000),
             case,
             vec![],
             payload,
@@ -392,17 +392,53 @@ fn the_whole_lifecycle_over_http_with_receipts_and_proofs_checked() {
     assert!(m.contains("coopledger_append_latency_seconds_count"), "{m}");
 }
 
-/// A hand-made signed GET.
-fn signed_get(
-    url: &str,
+/// The ledger id a node serves (hex), from its unauthenticated `/v1/info`.
+fn ledger_of(url: &str) -> String {
+    Client::new(url, None, None)
+        .unwrap()
+        .info()
+        .unwrap()
+        .ledger_id
+        .unwrap()
+        .to_hex()
+}
+
+/// The headers of a hand-made signed GET of `path` at the node `authority`, for `ledger`.
+#[allow(clippy::too_many_arguments)]
+fn sign_for(
+    authority: &str,
+    ledger: &str,
     path: &str,
     query: Option<&str>,
     who: &str,
     key: &SecretKey,
     created: u64,
     nonce: &str,
+) -> (String, String) {
+    auth::sign_request(
+        &auth::Request {
+            method: "GET",
+            authority,
+            path,
+            query,
+        },
+        &auth::Signer {
+            keyid: &id(who),
+            key,
+            ledger,
+        },
+        created,
+        nonce,
+    )
+}
+
+/// Sends a GET of `path` to `url` with the given signature headers.
+fn send_signed(
+    url: &str,
+    path: &str,
+    query: Option<&str>,
+    (input, sig): (String, String),
 ) -> reqwest::blocking::Response {
-    let (input, sig) = auth::sign_request("GET", path, query, &id(who), key, created, nonce);
     let full = match query {
         Some(q) => format!("{url}{path}?{q}"),
         None => format!("{url}{path}"),
@@ -413,6 +449,30 @@ fn signed_get(
         .header(auth::SIGNATURE, sig)
         .send()
         .unwrap()
+}
+
+/// A hand-made signed GET, signed for the node at `url` and its ledger.
+fn signed_get(
+    url: &str,
+    path: &str,
+    query: Option<&str>,
+    who: &str,
+    key: &SecretKey,
+    created: u64,
+    nonce: &str,
+) -> reqwest::blocking::Response {
+    let authority = url.trim_start_matches("http://").trim_start_matches("https://");
+    let headers = sign_for(
+        authority,
+        &ledger_of(url),
+        path,
+        query,
+        who,
+        key,
+        created,
+        nonce,
+    );
+    send_signed(url, path, query, headers)
 }
 
 fn now() -> u64 {
@@ -513,19 +573,50 @@ fn reads_need_a_fresh_signature_of_a_registered_key_with_the_right() {
         401
     );
     // A signature for another path does not open this one.
-    let (input, sig) = auth::sign_request(
-        "GET",
+    let authority = u.trim_start_matches("http://");
+    let ledger = ledger_of(u);
+    let headers = sign_for(
+        authority,
+        &ledger,
         "/v1/records",
         None,
-        &id("KZ-AUDIT"),
+        "KZ-AUDIT",
         &auditor,
         now(),
         "d1",
     );
+    assert_eq!(
+        status(send_signed(u, "/v1/article7/register", None, headers)),
+        401
+    );
+    // Nor one signed for another ledger, or for another node (even sent with its name in
+    // the Host header, as a replayer would).
+    let headers = sign_for(
+        authority,
+        &"ab".repeat(32),
+        "/v1/records",
+        None,
+        "KZ-AUDIT",
+        &auditor,
+        now(),
+        "d2",
+    );
+    assert_eq!(status(send_signed(u, "/v1/records", None, headers)), 401);
+    let headers = sign_for(
+        "127.0.0.1:1",
+        &ledger,
+        "/v1/records",
+        None,
+        "KZ-AUDIT",
+        &auditor,
+        now(),
+        "d3",
+    );
     let r = reqwest::blocking::Client::new()
-        .get(format!("{u}/v1/article7/register"))
-        .header(auth::SIGNATURE_INPUT, input)
-        .header(auth::SIGNATURE, sig)
+        .get(format!("{u}/v1/records"))
+        .header(reqwest::header::HOST, "127.0.0.1:1")
+        .header(auth::SIGNATURE_INPUT, headers.0)
+        .header(auth::SIGNATURE, headers.1)
         .send()
         .unwrap();
     assert_eq!(status(r), 401);

@@ -105,6 +105,11 @@ fn render() -> anyhow::Result<String> {
     let mut frontier = Frontier::<Blake3Hasher>::new();
     let mut chain = CHAIN_SEED;
     put("chain_seed", &chain.to_hex());
+    // The genesis is a governance record (the treaty says which payloads are): every
+    // later record states the governance head after it.
+    let governance_after_genesis =
+        coop_core::hash::governance_link(&Hash::ZERO, 0, &events[0].event_hash()?);
+    put("governance.after_genesis", &governance_after_genesis.to_hex());
     for (seq, ev) in events.into_iter().enumerate() {
         let seq = seq as u64;
         let body_bytes = ev.body.to_bytes()?;
@@ -123,6 +128,11 @@ fn render() -> anyhow::Result<String> {
             seq,
             prev_chain: chain,
             received_at: Timestamp(1_764_000_100_000 + seq),
+            governance: if seq == 0 {
+                Hash::ZERO
+            } else {
+                governance_after_genesis
+            },
             event: ev,
         }
         .seal()?;
@@ -168,7 +178,7 @@ fn render() -> anyhow::Result<String> {
     }
 
     Ok(format!(
-        "# coopledger golden vectors (format v1). Every value is produced by coop-core from\n\
+        "# coopledger golden vectors (format v2). Every value is produced by coop-core from\n\
          # the fixed seeds below; docs/FORMAT.md explains each one.\n\
          # Regenerate ONLY for a deliberate, documented format change:\n\
          #     COOP_BLESS=1 cargo test -p coop-core --test golden\n{out}"
@@ -224,11 +234,18 @@ fn committed_vectors_check_out_independently() -> anyhow::Result<()> {
     };
     let ledger = tagged(0x03, &[&get("event.0.body")?]);
     assert_eq!(ledger, get("ledger_id")?);
+    // The governance link after the genesis (seq 0): tag 0x05, head before, seq (8 bytes
+    // big-endian), event hash.
+    let gov = tagged(
+        0x05,
+        &[&[0u8; 32], &0u64.to_be_bytes(), &get("event.0.event_hash")?],
+    );
+    assert_eq!(gov, get("governance.after_genesis")?);
     let mut prev = vec![0u8; 32];
     let mut leaves = Vec::new();
     for seq in 0..4 {
         let body = get(&format!("event.{seq}.body"))?;
-        let mut msg = b"coopledger/event/v1".to_vec();
+        let mut msg = b"coopledger/event/v2".to_vec();
         msg.extend_from_slice(if seq == 0 { &[0u8; 32] } else { &ledger[..] });
         msg.extend_from_slice(&body);
         assert_eq!(msg, get(&format!("event.{seq}.signing_message"))?);
@@ -251,9 +268,14 @@ fn committed_vectors_check_out_independently() -> anyhow::Result<()> {
             get(&format!("event.{seq}.event_hash"))?
         );
         let rec = get(&format!("record.{seq}.bytes"))?;
-        // Record = varint seq || prev chain (32) || varint received_at || signed event.
+        // Record = varint seq || prev chain (32) || varint received_at (9 bytes here:
+        // 0xFD and 8 bytes) || governance head (32) || signed event.
         assert_eq!(rec[0], seq as u8);
         assert_eq!(&rec[1..33], &prev[..]);
+        assert_eq!(rec[33], 0xFD);
+        let head = if seq == 0 { vec![0u8; 32] } else { gov.clone() };
+        assert_eq!(&rec[42..74], &head[..]);
+        assert_eq!(rec.len(), 74 + signed.len());
         assert!(rec.ends_with(&signed));
         let leaf = tagged(0x00, &[&rec]);
         assert_eq!(leaf, get(&format!("record.{seq}.leaf"))?);

@@ -316,38 +316,48 @@ impl Follower {
     }
 
     fn checkpoint(&mut self, note: &str) -> Result<usize, FollowError> {
-        // What the note claims, to know how far to catch up before its signature can be
-        // judged with the node keys the ledger names at its size. Records are verified
-        // one by one whatever the note says.
-        let claimed = Note::parse(note)
-            .ok()
-            .and_then(|n| Checkpoint::parse_body(&n.text).ok());
+        // The signature is judged with the node keys the ledger names at the note's size;
+        // the verified copy knows them unless a handover lies in records it has not
+        // pulled yet: then it catches up first (records are verified one by one whatever
+        // the note says) and judges the note after.
         let mut appended = 0;
-        if let Some(c) = &claimed
-            && c.size > self.verifier.size()
-        {
-            appended += self.pull_to(c.size)?;
-            if self.verifier.size() < c.size {
-                return Ok(appended); // the leader has not served them all yet; next round
-            }
-        }
         let cp = match self.verify_note(note) {
             Ok(cp) => cp,
-            Err(e) => {
-                let what = format!(
-                    "the leader's latest checkpoint is not signed by a node key the ledger names: {e}"
-                );
-                return Err(FollowError::Invalid {
-                    evidence: self.evidence(&what, Some(note), None),
-                    what,
-                });
+            Err(first) => {
+                let claimed = Note::parse(note)
+                    .ok()
+                    .and_then(|n| Checkpoint::parse_body(&n.text).ok());
+                let retry = match &claimed {
+                    Some(c) if c.size > self.verifier.size() => {
+                        appended += self.pull_to(c.size)?;
+                        if self.verifier.size() < c.size {
+                            return Ok(appended); // not all served yet; next round
+                        }
+                        self.verify_note(note)
+                    }
+                    _ => Err(first),
+                };
+                match retry {
+                    Ok(cp) => cp,
+                    Err(e) => {
+                        let what = format!(
+                            "the leader's latest checkpoint is not signed by a node key the ledger names: {e}"
+                        );
+                        return Err(FollowError::Invalid {
+                            evidence: self.evidence(&what, Some(note), None),
+                            what,
+                        });
+                    }
+                }
             }
         };
         // The witness rule (coop_core::checkpoint::validate_checkpoint_transition), the same
-        // one `coopledger checkpoint cosign` applies.
+        // one `coopledger checkpoint cosign` applies, before anything else is pulled.
         let old = self.last_cosigned.as_ref().map(|(c, _)| c.clone());
         let proof = match &old {
-            Some(o) if cp.size > o.size && o.size > 0 => self.client.consistency(o.size, cp.size)?.proof,
+            Some(o) if cp.size > o.size && o.size > 0 => {
+                self.client.consistency(o.size, cp.size)?.proof
+            }
             _ => Vec::new(),
         };
         if let Err(e) = validate_checkpoint_transition(old.as_ref(), &cp, &proof) {
@@ -360,6 +370,10 @@ impl Follower {
                 })
             });
             return Err(self.fork(e.to_string(), Some(note), evidence));
+        }
+        appended += self.pull_to(cp.size)?;
+        if self.verifier.size() < cp.size {
+            return Ok(appended); // the leader has not served them all yet; next round
         }
         // The checkpoint must state what the local, verified records give.
         let local_root = self.node.ledger().root_at(cp.size).map_err(local)?;

@@ -735,7 +735,7 @@ async fn register(
     headers: HeaderMap,
 ) -> ApiResult<Json<serde_json::Value>> {
     reader(&node, &method, &uri, &headers, Need::Register)?;
-    state_json(node, |s| serde_json::to_value(&s.register)).await
+    state_json(node, |s| serde_json::to_value(s.register.values().collect::<Vec<_>>())).await
 }
 
 async fn report(

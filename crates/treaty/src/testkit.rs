@@ -115,6 +115,16 @@ pub fn genesis_payload(keys: &BTreeMap<String, SecretKey>) -> Payload {
     }
 }
 
+/// [`genesis_payload`] marked as a test ledger: its node's clock may be moved (fixtures,
+/// benchmarks, time-travel tests).
+pub fn test_genesis_payload(keys: &BTreeMap<String, SecretKey>) -> Payload {
+    let mut g = genesis_payload(keys);
+    if let Payload::Genesis { test_ledger, .. } = &mut g {
+        *test_ledger = true;
+    }
+    g
+}
+
 /// The fixture node key (seed 9): signs the fixture ledgers' checkpoints.
 pub fn node_key() -> SecretKey {
     SecretKey::from_seed(&[9; 32])

@@ -5,7 +5,7 @@
 
 use anyhow::Context as _;
 use coop_core::checkpoint::{Checkpoint, sign_checkpoint};
-use coop_core::{Timestamp, testkit};
+use coop_core::{Hash, Timestamp, testkit};
 use coop_store::{Log, SledStore};
 use coop_tests::{CHECKPOINT_EVERY, batch_size};
 use std::io::Write as _;
@@ -18,7 +18,7 @@ fn main() -> anyhow::Result<()> {
     let (genesis, ledger) = testkit::genesis()?;
     let mut out = std::io::stdout().lock();
     if log.head()?.size == 0 {
-        log.append_events(vec![genesis], Timestamp(0))?;
+        log.append_events(vec![(genesis, Hash::ZERO)], Timestamp(0))?;
         writeln!(out, "ack 0")?;
         out.flush()?;
     }
@@ -26,7 +26,13 @@ fn main() -> anyhow::Result<()> {
     loop {
         let next = log.head()?.size;
         let n = batch_size(next);
-        let acked = log.append_events(testkit::events(ledger, next, n)?, Timestamp(next))?;
+        // The store does not judge payloads (no treaty here): the governance head is the
+        // empty one throughout.
+        let events = testkit::events(ledger, next, n)?
+            .into_iter()
+            .map(|e| (e, Hash::ZERO))
+            .collect();
+        let acked = log.append_events(events, Timestamp(next))?;
         if let Some(last) = acked.last() {
             writeln!(out, "ack {}", last.seq)?;
             out.flush()?;

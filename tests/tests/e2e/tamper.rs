@@ -15,10 +15,9 @@ use coop_treaty::{DocRole, Extent, InfoKind, Language, Payload, Role};
 use coop_verify::{ExportReader, ExportWriter, Item, Options, Quiet, Source, VerifyError};
 use std::sync::OnceLock;
 
-const NODE_SEED: [u8; 32] = [42; 32];
-
+/// The node key the fixture genesis names.
 fn node() -> SecretKey {
-    SecretKey::from_seed(&NODE_SEED)
+    testkit::node_key()
 }
 
 struct Fixture {
@@ -59,7 +58,7 @@ fn build() -> anyhow::Result<Fixture> {
             signer,
             ledger,
             EventId(id),
-            Timestamp(next),
+            Timestamp(coop_ledger::system_ms()),
             case,
             vec![],
             payload,
@@ -97,7 +96,7 @@ fn build() -> anyhow::Result<Fixture> {
     let witness = |l: &Ledger<SledStore>| -> anyhow::Result<()> {
         let note = l.checkpoint_now().map_err(|e| anyhow::anyhow!("{e}"))?;
         let c = cosign(&note, "TM-WITNESS", k("TM-WITNESS"), 1_764_000_000)?;
-        l.store_cosigned(&c)?;
+        l.store_checkpoint(&c)?;
         Ok(())
     };
     let new_tm_key = SecretKey::from_seed(&[77; 32]);
@@ -170,6 +169,7 @@ fn build() -> anyhow::Result<Fixture> {
                 extent: Extent::Full,
                 reasons: None,
                 search_outcome: None,
+                results: vec![],
             },
         )?)?;
         if n % 4 == 0 {
@@ -188,7 +188,8 @@ fn build() -> anyhow::Result<Fixture> {
         &Payload::CaseClosed,
     )?)?;
     let size = ledger.head()?.size;
-    let mut w = ExportWriter::new(Vec::new(), &[ledger.node_verifier().to_vkey()])?;
+    let vkey = ledger.node_verifier().expect("a genesis");
+    let mut w = ExportWriter::new(Vec::new(), &[vkey.to_vkey()])?;
     let sizes = ledger.checkpoint_sizes()?;
     for r in ledger.records(0, size)? {
         w.record(&r.bytes)?;
@@ -202,7 +203,6 @@ fn build() -> anyhow::Result<Fixture> {
     }
     let (bytes, _) = w.finish()?;
     let last_checkpoint = ledger.latest_checkpoint()?.expect("a checkpoint").1;
-    let vkey = ledger.node_verifier();
     // The engine's own last checkpoint on shutdown would cover the tail; the export was
     // taken before, on purpose.
     drop(ledger);
@@ -436,7 +436,7 @@ fn a_forged_record_appended_with_a_valid_chain_is_caught() {
         "KZ-MVD",
         Some(v.ledger_id),
         EventId([0xEE; 16]),
-        Timestamp(9),
+        last.received_at,
         Some(CaseRef {
             case_id: case_id(2),
             expected_version: 5,
@@ -449,6 +449,7 @@ fn a_forged_record_appended_with_a_valid_chain_is_caught() {
         seq: v.size,
         prev_chain: v.chain_head,
         received_at: last.received_at,
+        governance: v.state.governance.head,
         event: ev,
     };
     let mut items = f.items.clone();
@@ -505,7 +506,7 @@ fn a_checkpoint_with_a_wrong_root_is_caught() {
     let size = cp.size;
     cp.root.0[0] ^= 1;
     // Re-signed by the node's own key (a compromised or faulty node)...
-    let resigned = sign_checkpoint(&cp, &f.vkey.name, &node()).expect("sign");
+    let resigned = sign_checkpoint(&cp, &node()).expect("sign");
     let mut items = f.items.clone();
     items[i] = Item::Checkpoint(resigned);
     assert_fails_at(

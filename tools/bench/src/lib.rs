@@ -108,6 +108,7 @@ pub fn case_events(
                 extent: Extent::Full,
                 reasons: None,
                 search_outcome: None,
+                results: vec![],
             },
         ),
         ("KZ-MVD", Payload::CaseClosed),
@@ -130,7 +131,7 @@ pub fn case_events(
                 signer,
                 Some(ledger),
                 EventId(id),
-                Timestamp(case_no),
+                Timestamp(T0),
                 Some(case),
                 vec![],
                 &payload,
@@ -164,18 +165,37 @@ pub fn pct(l: &[Duration], p: f64) -> Duration {
     l.get(i).copied().unwrap_or_default()
 }
 
-/// The genesis and the constitution (acceptance, designations, notifications) signed with
-/// the fixture keys, for ledger `ledger` (known once the genesis is signed).
+/// The benchmarks' ledgers are test ledgers whose clock stands at this time (ms): events
+/// signed in advance, however long the run, stay within the authored-time window.
+pub const T0: u64 = 1_764_000_000_000;
+
+/// The clock of the benchmarks' test ledgers: fixed at [`T0`].
+pub fn clock() -> std::sync::Arc<coop_ledger::TestClock> {
+    coop_ledger::TestClock::fixed(Timestamp(T0))
+}
+
+/// The node key the benchmarks' genesis names.
+pub fn node_key() -> SecretKey {
+    testkit::node_key()
+}
+
+/// Scratch space for a benchmark's ledger, in the system's temporary directory (never in
+/// the working tree); removed when dropped.
+pub fn scratch(prefix: &str) -> anyhow::Result<tempfile::TempDir> {
+    Ok(tempfile::Builder::new().prefix(prefix).tempdir()?)
+}
+
+/// The genesis of a test ledger (the fixture keys, [`node_key`]), authored at [`T0`].
 pub fn genesis(keys: &BTreeMap<String, SecretKey>) -> anyhow::Result<SignedEvent> {
     Ok(testkit::sign(
         keys.get("KZ-MFA").context("fixture key")?,
         "KZ-MFA",
         None,
         EventId([0; 16]),
-        Timestamp(0),
+        Timestamp(T0),
         None,
         vec![],
-        &testkit::genesis_payload(keys),
+        &testkit::test_genesis_payload(keys),
     )?)
 }
 
@@ -195,7 +215,7 @@ pub fn constitution(
                 signer,
                 Some(ledger),
                 EventId(id),
-                Timestamp(0),
+                Timestamp(T0),
                 None,
                 vec![],
                 &p,

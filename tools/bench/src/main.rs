@@ -94,9 +94,7 @@ fn main() -> anyhow::Result<()> {
     let dir = match &a.dir {
         Some(d) => std::path::PathBuf::from(d),
         None => {
-            tmp = tempfile::Builder::new()
-                .prefix("coop-bench-")
-                .tempdir_in(".")?;
+            tmp = coop_bench::scratch("coop-bench-")?;
             tmp.path().to_path_buf()
         }
     };
@@ -104,12 +102,13 @@ fn main() -> anyhow::Result<()> {
     let genesis = coop_bench::genesis(&keys)?;
     let config = Config {
         checkpoint_every: 100_000,
+        clock: coop_bench::clock(),
         ..Config::default()
     };
     let (ledger, _) = Ledger::create(
         SledStore::open(&dir)?,
         genesis,
-        SecretKey::from_seed(&[99; 32]),
+        coop_bench::node_key(),
         config,
     )
     .map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -172,8 +171,11 @@ fn main() -> anyhow::Result<()> {
     ledger.shutdown();
     let reopened = Ledger::open(
         SledStore::open(&dir)?,
-        SecretKey::from_seed(&[99; 32]),
-        Config::default(),
+        coop_bench::node_key(),
+        Config {
+            clock: coop_bench::clock(),
+            ..Config::default()
+        },
     )
     .map_err(|e| anyhow::anyhow!("{e}"))?;
     println!(

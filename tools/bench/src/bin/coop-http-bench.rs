@@ -14,7 +14,7 @@
 
 use anyhow::{Context as _, bail};
 use coop_bench::{Run, case_events, drive, in_process, report, verify_rate_threads};
-use coop_core::{SecretKey, SignedEvent};
+use coop_core::SignedEvent;
 use coop_ledger::{Config, Ledger};
 use coop_node::{Client, Node, NodeConfig};
 use coop_store::SledStore;
@@ -37,17 +37,18 @@ fn main() -> anyhow::Result<()> {
             other => bail!("unknown argument {other}"),
         }
     }
-    let dir = tempfile::Builder::new()
-        .prefix("coop-http-bench-")
-        .tempdir_in(".")?;
+    let dir = coop_bench::scratch("coop-http-bench-")?;
     let keys = testkit::keys();
-    let node_key = SecretKey::from_seed(&[99; 32]);
+    let node_key = coop_bench::node_key();
     let node_public = node_key.public().checked()?;
     let (ledger, _) = Ledger::create(
         SledStore::open(dir.path())?,
         coop_bench::genesis(&keys)?,
         node_key,
-        Config::default(),
+        Config {
+            clock: coop_bench::clock(),
+            ..Config::default()
+        },
     )?;
     let id = ledger.ledger_id().context("ledger id")?;
     for ev in coop_bench::constitution(&keys, id)? {

@@ -15,9 +15,9 @@
 
 use anyhow::{Context as _, bail};
 use coop_bench::{case_events, peak_rss, verify_rate, verify_rate_threads};
-use coop_core::checkpoint::{Checkpoint, NoteVerifier, SigAlg, sign_checkpoint};
+use coop_core::checkpoint::{Checkpoint, sign_checkpoint};
 use coop_core::merkle::{Blake3Hasher, Frontier};
-use coop_core::{CHAIN_SEED, LedgerId, Record, SecretKey, SignedEvent, Timestamp};
+use coop_core::{CHAIN_SEED, LedgerId, Record, SignedEvent, Timestamp};
 use coop_treaty::testkit;
 use coop_verify::{ExportReader, ExportWriter, Options, Quiet};
 use rayon::prelude::*;
@@ -25,27 +25,21 @@ use std::io::{BufReader, BufWriter};
 use std::path::Path;
 use std::time::Instant;
 
-const NODE_SEED: [u8; 32] = [99; 32];
 const CHECKPOINT_EVERY: u64 = 100_000;
-
-fn node() -> NoteVerifier {
-    NoteVerifier {
-        name: "coopledger-node".into(),
-        key: SecretKey::from_seed(&NODE_SEED).public(),
-        alg: SigAlg::Ed25519,
-    }
-}
 
 /// Writes an export of about `records` records.
 fn build(path: &Path, records: u64) -> anyhow::Result<u64> {
     let keys = testkit::keys();
     let genesis = coop_bench::genesis(&keys)?;
     let ledger = LedgerId::from_genesis_body(&genesis.body.to_bytes()?);
-    let node_key = SecretKey::from_seed(&NODE_SEED);
+    let node_key = coop_bench::node_key();
     let mut w = ExportWriter::new(
         BufWriter::new(std::fs::File::create(path)?),
-        &[node().to_vkey()],
+        &[coop_core::checkpoint::node_verifier(&ledger, node_key.public()).to_vkey()],
     )?;
+    // The governance head every record states: the governance records are the genesis and
+    // the constitution, written first; the treaty computes the chain as it checks them.
+    let mut state = coop_treaty::State::default();
     let mut frontier = Frontier::<Blake3Hasher>::new();
     let mut chain = CHAIN_SEED;
     let mut write = |w: &mut ExportWriter<_>, ev: SignedEvent| -> anyhow::Result<()> {
@@ -53,10 +47,17 @@ fn build(path: &Path, records: u64) -> anyhow::Result<u64> {
         let r = Record {
             seq,
             prev_chain: chain,
-            received_at: Timestamp(1_764_000_000_000 + seq),
+            received_at: Timestamp(coop_bench::T0),
+            governance: state.governance.head,
             event: ev,
         }
         .seal()?;
+        if state.governance.seqs.len() < 8 {
+            // Only the first records are governance: fold them to follow the chain.
+            state
+                .step(&r.record)
+                .map_err(|v| anyhow::anyhow!("record {seq}: {v}"))?;
+        }
         frontier.push(r.leaf, |_, _, _| {});
         chain = r.chain;
         w.record(&r.bytes)?;
@@ -66,7 +67,7 @@ fn build(path: &Path, records: u64) -> anyhow::Result<u64> {
                 size: frontier.size(),
                 root: frontier.root(),
                 chain_head: chain,
-                time: Timestamp(1_764_000_000_000 + seq),
+                time: Timestamp(coop_bench::T0),
             };
             w.checkpoint(&sign_checkpoint(&cp, &node_key)?)?;
         }
@@ -101,7 +102,7 @@ fn verify_one(path: &str) -> anyhow::Result<()> {
     let v = coop_verify::verify(
         &mut r,
         &Options {
-            nodes: vec![node()],
+            nodes: Vec::new(),
             ..Options::default()
         },
         &mut Quiet,
@@ -159,9 +160,7 @@ fn main() -> anyhow::Result<()> {
             other => bail!("unknown argument {other}"),
         }
     }
-    let tmp = tempfile::Builder::new()
-        .prefix("coop-verify-bench-")
-        .tempdir_in(".")?;
+    let tmp = coop_bench::scratch("coop-verify-bench-")?;
     let dir = keep.map_or_else(|| tmp.path().to_path_buf(), Into::into);
     std::fs::create_dir_all(&dir)?;
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
