@@ -319,6 +319,10 @@ fn a_changed_field_of_any_kind_is_caught_at_its_record() {
             "node receive time",
             Box::new(|r| r.received_at.0 ^= 1 << 20),
         ),
+        (
+            "governance head",
+            Box::new(move |r| r.governance = flip(&r.governance)),
+        ),
         ("format version", Box::new(|r| r.event.body.version ^= 1)),
         (
             "ledger id",
@@ -606,4 +610,167 @@ proptest::proptest! {
         let e = r.expect_err("checked");
         proptest::prop_assert_eq!(e.seq(), Some(seq), "record {} byte {} ^ {:#x}: {}", seq, k, xor, e);
     }
+}
+
+/// A node holding its own key rewrites the history from record `from` on: `edit` changes
+/// the records, which are then re-chained, and every checkpoint from there is re-signed
+/// (cosignatures dropped: a witness would not sign again). What only the rules can catch.
+fn rewritten(items: &[Item], from: u64, edit: impl Fn(&mut Record)) -> Vec<Item> {
+    let mut out = Vec::new();
+    let mut chain = None;
+    let mut frontier = coop_core::merkle::Frontier::<coop_core::merkle::Blake3Hasher>::new();
+    let mut seq = 0u64;
+    for it in items {
+        match it {
+            Item::Record(b) => {
+                let mut r = SealedRecord::from_bytes(seq, b.clone()).expect("record").record;
+                if seq >= from {
+                    if let Some(c) = chain {
+                        r.prev_chain = c;
+                    }
+                    edit(&mut r);
+                }
+                let sealed = r.seal().expect("seal");
+                chain = Some(sealed.chain);
+                frontier.push(sealed.leaf, |_, _, _| {});
+                out.push(Item::Record(sealed.bytes));
+                seq += 1;
+            }
+            Item::Checkpoint(n) if seq > from => {
+                let text = Note::parse(n).expect("note").text;
+                let mut cp = Checkpoint::parse_body(&text).expect("body");
+                cp.root = frontier.root();
+                cp.chain_head = chain.expect("records");
+                out.push(Item::Checkpoint(sign_checkpoint(&cp, &node()).expect("sign")));
+            }
+            other => out.push(other.clone()),
+        }
+    }
+    out
+}
+
+#[test]
+fn time_that_runs_backwards_is_caught_even_re_chained_and_re_signed() {
+    let f = fixture();
+    let seq = 30;
+    let before = record(&f.items, seq - 1).received_at;
+    // Record 30 received before record 29.
+    let items = rewritten(&f.items, seq, |r| {
+        if r.seq == seq {
+            r.received_at = coop_core::Timestamp(before.0 - 1);
+        }
+    });
+    let err = verify_items(&items, &options()).expect_err("fails");
+    assert_eq!(err.seq(), Some(seq), "{err}");
+    assert!(err.to_string().contains("Time"), "{err}");
+    // Every record from 30 on received a day later than its author signed it (times
+    // still non-decreasing): the author's clock is outside the window.
+    let items = rewritten(&f.items, seq, |r| {
+        r.received_at = coop_core::Timestamp(r.received_at.0 + 24 * 3_600_000);
+    });
+    let err = verify_items(&items, &options()).expect_err("fails");
+    assert_eq!(err.seq(), Some(seq), "{err}");
+    assert!(err.to_string().contains("authored"), "{err}");
+}
+
+#[test]
+fn a_checkpoint_dated_before_its_records_is_caught() {
+    let f = fixture();
+    let i = f
+        .items
+        .iter()
+        .position(|it| matches!(it, Item::Checkpoint(_)))
+        .expect("a checkpoint");
+    let Item::Checkpoint(n) = &f.items[i] else {
+        unreachable!()
+    };
+    let mut cp = Checkpoint::parse_body(&Note::parse(n).expect("note").text).expect("body");
+    cp.time = coop_core::Timestamp(cp.time.0 - 24 * 3_600_000);
+    let mut items = f.items.clone();
+    items[i] = Item::Checkpoint(sign_checkpoint(&cp, &node()).expect("sign"));
+    let err = verify_items(&items, &options()).expect_err("fails");
+    assert!(
+        matches!(&err, VerifyError::Checkpoint { size, what } if *size == cp.size && what.contains("before its last record")),
+        "{err}"
+    );
+}
+
+/// Perfect-subtree hashes from the leaves, for inclusion proofs.
+struct Leaves(Vec<Hash>);
+impl coop_core::merkle::NodeReader<Hash> for Leaves {
+    type Error = std::convert::Infallible;
+    fn node(&self, level: u8, index: u64) -> Result<Hash, Self::Error> {
+        if level == 0 {
+            return Ok(self.0[index as usize]);
+        }
+        let l = self.node(level - 1, index * 2)?;
+        let r = self.node(level - 1, index * 2 + 1)?;
+        Ok(coop_core::hash::node_hash(&l, &r))
+    }
+}
+
+#[test]
+fn every_single_record_left_out_of_every_bundle_is_caught() {
+    use coop_core::merkle::{Blake3Hasher, Frontier, inclusion_proof};
+    use coop_verify::{Bundle, BundleEntry, verify_bundle};
+    let f = fixture();
+    let sealed: Vec<SealedRecord> = f
+        .items
+        .iter()
+        .filter_map(|i| match i {
+            Item::Record(b) => Some(b.clone()),
+            Item::Checkpoint(_) => None,
+        })
+        .enumerate()
+        .map(|(s, b)| SealedRecord::from_bytes(s as u64, b).expect("record"))
+        .collect();
+    let state = coop_treaty::State::replay(sealed.iter().map(|s| &s.record)).expect("replays");
+    let leaves = Leaves(sealed.iter().map(|s| s.leaf).collect());
+    let size = sealed.len() as u64;
+    let mut frontier = Frontier::<Blake3Hasher>::new();
+    for s in &sealed {
+        frontier.push(s.leaf, |_, _, _| {});
+    }
+    let cp = Checkpoint {
+        ledger_id: state.ledger_id.expect("id"),
+        size,
+        root: frontier.root(),
+        chain_head: sealed.last().expect("records").chain,
+        time: state.last_time,
+    };
+    let note = sign_checkpoint(&cp, &node()).expect("sign");
+    let mut bundles = 0;
+    let mut drops = 0;
+    for case in state.cases.keys() {
+        let seqs = coop_treaty::bundle_seqs(&state, case, |s| {
+            sealed.get(s as usize).map(|r| r.record.clone())
+        })
+        .expect("case");
+        let bundle = Bundle {
+            case: *case,
+            checkpoint: note.clone(),
+            entries: seqs
+                .iter()
+                .map(|s| BundleEntry {
+                    record: sealed[*s as usize].bytes.clone(),
+                    proof: inclusion_proof::<Blake3Hasher, _>(&leaves, *s, size).expect("proof"),
+                })
+                .collect(),
+        };
+        verify_bundle(&bundle, Some(&f.vkey)).expect("the honest bundle verifies");
+        bundles += 1;
+        let last = bundle.entries.len() - 1;
+        for i in 0..last {
+            let mut b = bundle.clone();
+            b.entries.remove(i);
+            assert!(
+                verify_bundle(&b, Some(&f.vkey)).is_err(),
+                "case {case}: leaving out record {} went unnoticed",
+                seqs.iter().nth(i).expect("seq")
+            );
+            drops += 1;
+        }
+    }
+    assert_eq!(bundles, 12);
+    assert!(drops > 12 * 10, "{drops}");
 }
