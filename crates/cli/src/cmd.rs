@@ -666,8 +666,14 @@ fn checkpoint(c: CheckpointCmd, pass: &keys::Passphrase) -> anyhow::Result<ExitC
             data,
             witness_key,
             name,
+            state,
         } => {
             let key = keys::load(&witness_key, pass)?;
+            let state = state.unwrap_or_else(|| {
+                let mut p = witness_key.clone().into_os_string();
+                p.push(".cosigned");
+                PathBuf::from(p)
+            });
             let ledger = LedgerDir::new(data.data).open()?;
             let id = AuthorityId::new(name.clone())?;
             let registered = ledger.with_state(|s| {
@@ -685,48 +691,49 @@ fn checkpoint(c: CheckpointCmd, pass: &keys::Passphrase) -> anyhow::Result<ExitC
             let cp = coop_verify::verify_by_any(&note, &nodes, &[])
                 .map_err(|e| anyhow!("the checkpoint does not verify: {e}"))?
                 .checkpoint;
-            // The witness rule, the same function the follower applies: this checkpoint
-            // must extend the last one this witness cosigned (no rollback, no fork).
-            let me = NoteVerifier {
-                name: name.clone(),
-                key: key.public(),
-                alg: coop_core::SigAlg::CosignatureV1,
+            // The witness's own memory of what it cosigned last: a checkpoint it verified
+            // when it cosigned it (never trusted from the node's directory).
+            let earlier = match std::fs::read_to_string(&state) {
+                Ok(text) => {
+                    let n = coop_core::checkpoint::Note::parse(&text)
+                        .with_context(|| format!("{} is not a checkpoint note", state.display()))?;
+                    Some(
+                        coop_core::Checkpoint::parse_body(&n.text).with_context(|| {
+                            format!("{} is not a checkpoint note", state.display())
+                        })?,
+                    )
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+                Err(e) => {
+                    return Err(e).with_context(|| format!("cannot read {}", state.display()));
+                }
             };
-            let mut earlier = None;
-            for s in ledger.checkpoint_sizes()?.into_iter().rev() {
-                let nodes = ledger.with_state(|st| coop_verify::node_verifiers(st, s))?;
-                if let Some(n) = ledger.checkpoint(s)?
-                    && let Ok(v) =
-                        coop_verify::verify_by_any(&n, &nodes, std::slice::from_ref(&me))
-                    && !v.cosigned.is_empty()
-                {
-                    earlier = Some(v.checkpoint);
-                    break;
-                }
-            }
             let proof = match &earlier {
-                Some(e) if cp.size > e.size && e.size > 0 => {
-                    ledger.consistency_proof(e.size, cp.size)?
-                }
+                Some(e) if cp.size > e.size && e.size > 0 && e.ledger_id == cp.ledger_id => ledger
+                    .consistency_proof(e.size, cp.size)
+                    .unwrap_or_default(),
                 _ => Vec::new(),
             };
+            // The witness rule, the same function the follower applies.
             if let Err(e) = validate_checkpoint_transition(earlier.as_ref(), &cp, &proof) {
                 eprintln!("REFUSED: {e}");
-                eprintln!("nothing was cosigned");
+                eprintln!(
+                    "nothing was cosigned; {} keeps the last checkpoint {name} cosigned, as evidence",
+                    state.display()
+                );
                 return Ok(ExitCode::from(VERIFY_FAILED));
-            }
-            if earlier.as_ref().is_some_and(|e| e.size == cp.size && e.root == cp.root) {
-                eprintln!("the checkpoint at size {size} is already cosigned by {name}");
-                print!("{note}");
-                return Ok(ExitCode::SUCCESS);
             }
             let cosigned = cosign(&note, &name, &key, files::now_ms() / 1000)?;
             let (_, stored) = ledger.store_checkpoint(&cosigned)?;
+            let tmp = state.with_extension("partial");
+            std::fs::write(&tmp, &cosigned)
+                .and_then(|()| std::fs::rename(&tmp, &state))
+                .with_context(|| format!("cannot write {}", state.display()))?;
             print!("{stored}");
             eprintln!(
                 "cosigned the checkpoint at size {size}{}",
                 earlier
-                    .map(|e| format!(" (consistent with the one cosigned at {})", e.size))
+                    .map(|e| format!(" (it extends the one cosigned at {})", e.size))
                     .unwrap_or_default()
             );
         }

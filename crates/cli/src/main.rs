@@ -410,7 +410,8 @@ enum CheckpointCmd {
         #[command(flatten)]
         data: Data,
     },
-    /// Cosign the latest checkpoint as a registered witness (after checking it).
+    /// Cosign the latest checkpoint as a registered witness, if it extends the last one
+    /// this witness cosigned (the witness rule: no rollback, no fork).
     Cosign {
         #[command(flatten)]
         data: Data,
@@ -420,6 +421,11 @@ enum CheckpointCmd {
         /// The witness's registered id.
         #[arg(long)]
         name: String,
+        /// The witness's own record of the last checkpoint it cosigned, kept by the
+        /// witness, not in the ledger directory whose operator it checks [default: the
+        /// key file's path with `.cosigned` appended]. Updated after each cosignature.
+        #[arg(long, value_name = "FILE")]
+        state: Option<PathBuf>,
     },
 }
 

@@ -566,3 +566,255 @@ fn bad_input_is_a_clear_error_not_a_panic() {
         ok(&c);
     }
 }
+
+/// The audit's finding, with the vectors the audit used: `coopledger verify` refuses a
+/// ledger in which a root registered any key that the C2SP/CCTV Ed25519 vectors flag (a
+/// torsion component, a second spelling, small order), naming the registration; the one
+/// plain key passes.
+#[test]
+fn verify_refuses_every_flagged_cctv_key_at_registration_and_takes_the_plain_one() {
+    use coop_core::checkpoint::{Checkpoint, sign_checkpoint};
+    use coop_core::merkle::{Blake3Hasher, Frontier};
+    use coop_core::{CHAIN_SEED, EventId, Hash, PublicKey, Record, Timestamp};
+    use coop_treaty::Payload;
+    use coop_treaty::testkit;
+
+    let vectors: Vec<serde_json::Value> = serde_json::from_str(
+        &std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../core/tests/vectors/ed25519vectors.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let mut keys: std::collections::BTreeMap<String, bool> = Default::default();
+    for v in &vectors {
+        let flagged = v["flags"]
+            .as_array()
+            .is_some_and(|f| f.iter().any(|x| x.as_str().unwrap().ends_with("_A")));
+        *keys
+            .entry(v["key"].as_str().unwrap().to_owned())
+            .or_default() |= flagged;
+    }
+    assert_eq!(keys.len(), 22);
+    let tmp = tempfile::tempdir().unwrap();
+    let fixture = testkit::keys();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    let (mut refused, mut accepted) = (0, 0);
+    for (n, (key, flagged)) in keys.iter().enumerate() {
+        // Genesis, acceptance, and a root designating an authority with this key: the
+        // records a node (or a forger) would write, whatever the rules say.
+        let key = PublicKey::from_hex(key).unwrap();
+        let steps: Vec<(&str, Payload)> = vec![
+            ("KZ-MFA", testkit::genesis_payload(&fixture)),
+            ("TM-MFA", Payload::GenesisAccepted),
+            (
+                "KZ-MFA",
+                Payload::AuthorityDesignated {
+                    authority: testkit::id("KZ-NEW"),
+                    key,
+                    name: "An authority with a CCTV key".into(),
+                },
+            ),
+        ];
+        let path = tmp.path().join(format!("key{n}.export"));
+        let mut w = coop_verify::ExportWriter::new(Vec::new(), &[]).unwrap();
+        let (mut chain, mut gov, mut ledger) = (CHAIN_SEED, Hash::ZERO, None);
+        let mut frontier = Frontier::<Blake3Hasher>::new();
+        for (seq, (signer, payload)) in steps.into_iter().enumerate() {
+            let ev = testkit::sign(
+                &fixture[signer],
+                signer,
+                ledger,
+                EventId([seq as u8 + 1; 16]),
+                Timestamp(now),
+                None,
+                vec![],
+                &payload,
+            )
+            .unwrap();
+            if seq == 0 {
+                ledger = Some(coop_core::LedgerId::from_genesis_body(
+                    &ev.body.to_bytes().unwrap(),
+                ));
+            }
+            let hash = ev.event_hash().unwrap();
+            let r = Record {
+                seq: seq as u64,
+                prev_chain: chain,
+                received_at: Timestamp(now),
+                governance: gov,
+                event: ev,
+            }
+            .seal()
+            .unwrap();
+            gov = coop_core::hash::governance_link(&gov, seq as u64, &hash);
+            chain = r.chain;
+            frontier.push(r.leaf, |_, _, _| {});
+            w.record(&r.bytes).unwrap();
+        }
+        let cp = Checkpoint {
+            ledger_id: ledger.unwrap(),
+            size: 3,
+            root: frontier.root(),
+            chain_head: chain,
+            time: Timestamp(now),
+        };
+        w.checkpoint(&sign_checkpoint(&cp, &testkit::node_key()).unwrap())
+            .unwrap();
+        std::fs::write(&path, w.finish().unwrap().0).unwrap();
+        let o = run(&["verify", p(&path), "--quiet"]);
+        if *flagged {
+            assert_eq!(o.status.code(), Some(3), "{key}: {}", text(&o));
+            let err = String::from_utf8_lossy(&o.stderr);
+            assert!(
+                err.contains("record 2") && err.contains("Art. 3") && err.contains(&key.to_hex()),
+                "{err}"
+            );
+            refused += 1;
+        } else {
+            assert!(o.status.success(), "{key}: {}", text(&o));
+            accepted += 1;
+        }
+    }
+    assert_eq!(refused + accepted, 22);
+    assert!(
+        accepted >= 1 && refused >= 20,
+        "{refused} refused, {accepted} accepted"
+    );
+}
+
+/// An event file for `submit`: an Art. 1.2 agreement by TM-MVD with KZ-MVD.
+fn agreement_file(dir: &Path, name: &str, description: &str) -> std::path::PathBuf {
+    let f = dir.join(name);
+    std::fs::write(
+        &f,
+        format!(
+            "signer = \"TM-MVD\"\n[payload.CategoryAgreed]\nwith = \"KZ-MVD\"\ndescription = \"{description}\"\n"
+        ),
+    )
+    .unwrap();
+    f
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    let o = Command::new("cp")
+        .args(["-r", p(from), p(to)])
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+}
+
+/// The witness rule through `coopledger checkpoint cosign`: the witness keeps its own
+/// record of what it cosigned, and refuses a ledger rolled back below it or forked at its
+/// size (the audit found the command detected neither).
+#[test]
+fn checkpoint_cosign_refuses_a_rollback_and_a_same_size_fork() {
+    let tmp = tempfile::tempdir().unwrap();
+    let a = tmp.path().join("a");
+    ok(&["demo", "--data", p(&a), "--cases", "20", "--quiet"]);
+    let wkey = a.join("keys/KZ-WITNESS.pem");
+    let state = tmp.path().join("kz-witness.cosigned");
+    let cosign = |dir: &Path, state: &Path| {
+        run(&[
+            "checkpoint",
+            "cosign",
+            "--data",
+            p(dir),
+            "--witness-key",
+            p(&wkey),
+            "--name",
+            "KZ-WITNESS",
+            "--state",
+            p(state),
+        ])
+    };
+    let key = a.join("keys/TM-MVD.pem");
+    let submit = |dir: &Path, file: &Path| {
+        ok(&["submit", "--data", p(dir), p(file), "--key", p(&key)]);
+        ok(&["checkpoint", "sign", "--data", p(dir)]);
+    };
+    // The witness cosigns A; B is a copy of A as it stands.
+    let o = cosign(&a, &state);
+    assert!(o.status.success(), "{}", text(&o));
+    let b = tmp.path().join("b");
+    copy_dir(&a, &b);
+    // A grows and the witness cosigns again: an extension.
+    submit(&a, &agreement_file(tmp.path(), "x.toml", "crime X"));
+    let o = cosign(&a, &state);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("extends"));
+    // B is A rolled back: refused.
+    let o = cosign(&b, &state);
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("rollback"),
+        "{}",
+        text(&o)
+    );
+    // C is B grown differently to A's size: a fork at the same size, refused.
+    let c = tmp.path().join("c");
+    copy_dir(&b, &c);
+    submit(&c, &agreement_file(tmp.path(), "y.toml", "crime Y"));
+    let o = cosign(&c, &state);
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("fork"),
+        "{}",
+        text(&o)
+    );
+}
+
+/// Bundle completeness, exhaustively: for every case of the demo, its evidence bundle
+/// verifies, and leaving out any single record of it other than the last of the case is
+/// refused by the verifier.
+#[test]
+fn every_bundle_of_the_demo_refuses_any_single_record_left_out() {
+    use coop_ledger::{Config, Ledger};
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("ledger");
+    ok(&["demo", "--data", p(&data), "--quiet"]);
+    let node = coop_core::SecretKey::from_pem(
+        &std::fs::read_to_string(data.join("node.pem")).unwrap(),
+        None,
+    )
+    .unwrap();
+    let ledger = Ledger::open(
+        coop_store::SledStore::open(data.join("store")).unwrap(),
+        node,
+        Config::default(),
+    )
+    .unwrap();
+    let cases: Vec<coop_core::CaseId> = ledger
+        .with_state(|s| s.cases.keys().copied().collect())
+        .unwrap();
+    assert!(cases.len() >= 1200);
+    let bundles: Vec<coop_verify::Bundle> = cases
+        .iter()
+        .map(|c| ledger.evidence_bundle(c).unwrap().bundle)
+        .collect();
+    let checked = std::sync::atomic::AtomicUsize::new(0);
+    std::thread::scope(|s| {
+        for part in bundles.chunks(bundles.len().div_ceil(2)) {
+            let checked = &checked;
+            s.spawn(move || {
+                for b in part {
+                    coop_verify::verify_bundle(b, None).unwrap();
+                    for i in 0..b.entries.len() - 1 {
+                        let mut cut = b.clone();
+                        cut.entries.remove(i);
+                        assert!(
+                            coop_verify::verify_bundle(&cut, None).is_err(),
+                            "case {}: entry {i} left out went unnoticed",
+                            b.case
+                        );
+                        checked.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    }
+                }
+            });
+        }
+    });
+    assert!(checked.into_inner() > 1200 * 20);
+}

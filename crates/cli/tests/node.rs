@@ -461,7 +461,9 @@ fn signed_get(
     created: u64,
     nonce: &str,
 ) -> reqwest::blocking::Response {
-    let authority = url.trim_start_matches("http://").trim_start_matches("https://");
+    let authority = url
+        .trim_start_matches("http://")
+        .trim_start_matches("https://");
     let headers = sign_for(
         authority,
         &ledger_of(url),

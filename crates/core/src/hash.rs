@@ -125,7 +125,10 @@ pub fn chain_hash(prev: &Hash, leaf: &Hash) -> Hash {
 /// states the head before it, so a copy that leaves out a governance record is caught at
 /// the next record it keeps.
 pub fn governance_link(prev: &Hash, seq: u64, event_hash: &Hash) -> Hash {
-    Hash::tagged(tag::GOVERNANCE, &[&prev.0, &seq.to_be_bytes(), &event_hash.0])
+    Hash::tagged(
+        tag::GOVERNANCE,
+        &[&prev.0, &seq.to_be_bytes(), &event_hash.0],
+    )
 }
 
 #[cfg(test)]

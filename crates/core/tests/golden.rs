@@ -109,7 +109,10 @@ fn render() -> anyhow::Result<String> {
     // later record states the governance head after it.
     let governance_after_genesis =
         coop_core::hash::governance_link(&Hash::ZERO, 0, &events[0].event_hash()?);
-    put("governance.after_genesis", &governance_after_genesis.to_hex());
+    put(
+        "governance.after_genesis",
+        &governance_after_genesis.to_hex(),
+    );
     for (seq, ev) in events.into_iter().enumerate() {
         let seq = seq as u64;
         let body_bytes = ev.body.to_bytes()?;

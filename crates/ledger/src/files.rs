@@ -146,7 +146,9 @@ impl<S: Store + 'static> Ledger<S> {
                     .ok()
                     .and_then(|p| coop_core::checkpoint::Checkpoint::parse_body(&p.text).ok())
                     .map(|c| c.size)
-                    .ok_or_else(|| LedgerError::BadQuery("the new checkpoint is malformed".into()))?;
+                    .ok_or_else(|| {
+                        LedgerError::BadQuery("the new checkpoint is malformed".into())
+                    })?;
                 (s, n, 0)
             }
         };

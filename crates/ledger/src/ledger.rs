@@ -226,7 +226,11 @@ impl<S: Store + 'static> Ledger<S> {
                 }
                 check_clock(&config, test_ledger)?;
             }
-            _ => return Err(LedgerError::Genesis("the first event must be a genesis".into())),
+            _ => {
+                return Err(LedgerError::Genesis(
+                    "the first event must be a genesis".into(),
+                ));
+            }
         }
         let ledger = Ledger::start(log, State::default(), node_key, config);
         let receipt = ledger

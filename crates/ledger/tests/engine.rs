@@ -133,7 +133,10 @@ fn receipts_are_signed_and_prove_inclusion() -> anyhow::Result<()> {
         .checkpoint_now()
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let v = e.ledger().node_verifier().expect("a genesis");
-    assert_eq!(v.name, format!("coopledger/{}", e.ledger().ledger_id().expect("id")));
+    assert_eq!(
+        v.name,
+        format!("coopledger/{}", e.ledger().ledger_id().expect("id"))
+    );
     let cp = verify_checkpoint(&note, &v, &[])?;
     assert_eq!(cp.checkpoint.size, head.size);
     assert_eq!(cp.checkpoint.root, head.root);
@@ -382,7 +385,10 @@ fn a_copy_under_another_key_opens_but_neither_sequences_nor_signs() -> anyhow::R
     let l = Ledger::open(store, other, Config::default())?;
     assert_eq!(l.head()?, before);
     assert!(!l.is_sequencer());
-    assert_eq!(l.checkpoint_now().map_err(|e| anyhow::anyhow!("{e}"))?, note);
+    assert_eq!(
+        l.checkpoint_now().map_err(|e| anyhow::anyhow!("{e}"))?,
+        note
+    );
     assert_eq!(
         l.ledger_node_verifier().map(|v| v.key),
         Some(node_key().public())

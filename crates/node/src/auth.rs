@@ -276,7 +276,10 @@ mod tests {
         assert!(verify(&good, &p, &s, &other, 1010, 300).is_err());
         assert!(verify(&good, &p, &s, &key().public(), 1400, 300).is_err());
         // A different created time or ledger inside the signed params breaks the signature.
-        for (from, to) in [("created=1000", "created=1350"), ("tag=\"ab\"", "tag=\"cd\"")] {
+        for (from, to) in [
+            ("created=1000", "created=1350"),
+            ("tag=\"ab\"", "tag=\"cd\""),
+        ] {
             let forged = input.replace(from, to);
             let (p2, s2) = parse(&forged, &sig)?;
             assert!(verify(&good, &p2, &s2, &key().public(), 1010, 300).is_err());

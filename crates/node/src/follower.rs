@@ -302,7 +302,9 @@ impl Follower {
     /// (as far as the verified copy knows them), and with every registered witness.
     fn verify_note(&self, note: &str) -> Result<Checkpoint, String> {
         let text = Note::parse(note).map_err(|e| e.to_string())?.text;
-        let size = Checkpoint::parse_body(&text).map_err(|e| e.to_string())?.size;
+        let size = Checkpoint::parse_body(&text)
+            .map_err(|e| e.to_string())?
+            .size;
         let state = self.verifier.state();
         let nodes = coop_verify::node_verifiers(state, size);
         let witnesses: Vec<NoteVerifier> =
@@ -409,11 +411,7 @@ impl Follower {
         if let Err(e) = self.client.post_cosignature(cp.size, &mine) {
             tracing::warn!(error = %e, "the leader did not take the cosignature; keeping it locally");
         }
-        let (_, kept) = self
-            .node
-            .ledger()
-            .store_checkpoint(&mine)
-            .map_err(local)?;
+        let (_, kept) = self.node.ledger().store_checkpoint(&mine).map_err(local)?;
         self.last_cosigned = Some((cp, kept));
         Ok(appended)
     }

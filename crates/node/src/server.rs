@@ -555,7 +555,8 @@ async fn cosign(
         if node.ledger.checkpoint(size)?.is_none() {
             return Err(ApiError::not_found(format!("no checkpoint at size {size}")));
         }
-        let unauthenticated = |m: String| ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", m);
+        let unauthenticated =
+            |m: String| ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", m);
         let (nodes, witnesses) = node.ledger.with_state(|s| {
             (
                 coop_verify::node_verifiers(s, size),
@@ -563,8 +564,9 @@ async fn cosign(
             )
         })?;
         let verifiers: Vec<_> = witnesses.iter().map(|(v, _)| v.clone()).collect();
-        let v = coop_verify::verify_by_any(&posted, &nodes, &verifiers)
-            .map_err(|e| unauthenticated(format!("the cosigned checkpoint does not verify: {e}")))?;
+        let v = coop_verify::verify_by_any(&posted, &nodes, &verifiers).map_err(|e| {
+            unauthenticated(format!("the cosigned checkpoint does not verify: {e}"))
+        })?;
         if v.checkpoint.size != size {
             return Err(ApiError::bad("the note is for another size"));
         }
@@ -735,7 +737,10 @@ async fn register(
     headers: HeaderMap,
 ) -> ApiResult<Json<serde_json::Value>> {
     reader(&node, &method, &uri, &headers, Need::Register)?;
-    state_json(node, |s| serde_json::to_value(s.register.values().collect::<Vec<_>>())).await
+    state_json(node, |s| {
+        serde_json::to_value(s.register.values().collect::<Vec<_>>())
+    })
+    .await
 }
 
 async fn report(

@@ -30,8 +30,8 @@ pub use rules::{Decoded, Reads, apply, bundle_seqs, is_case_event, reads, valida
 pub use state::{
     Agreement, Case, CaseStatus, CategoryAgreement, Consent, ConsentDecision, Cost,
     CostArrangement, Deadline, DeadlineKind, Dispute, Evidence, Governance, Item, KeyGrant,
-    LanguageArrangement, NodeKey, Onward, Protocol, Registered, State, Termination,
-    TimelineEntry, Use, UseBasis,
+    LanguageArrangement, NodeKey, Onward, Protocol, Registered, State, Termination, TimelineEntry,
+    Use, UseBasis,
 };
 pub use time::add_months;
 pub use violation::Violation;

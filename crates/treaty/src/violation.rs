@@ -57,7 +57,9 @@ pub enum Violation {
     )]
     AnswersOutsideCase(&'static str),
     /// The all-zero case id.
-    #[error("Case: the case id 00000000000000000000000000000000 is reserved; choose a random 128-bit id")]
+    #[error(
+        "Case: the case id 00000000000000000000000000000000 is reserved; choose a random 128-bit id"
+    )]
     ReservedCaseId,
     /// Nothing but the other root's acceptance may follow an unaccepted genesis.
     #[error(

@@ -32,21 +32,44 @@ fn cases() -> u32 {
 enum Act {
     /// A request for case `case` (1..=3), citing the category agreement and/or the
     /// language arrangement recorded so far.
-    Request { case: u8, other: bool, arranged: bool },
-    Ack { case: u8 },
-    Transfer { case: u8, item: u8 },
-    Consent { case: u8, item: u8 },
-    Onward { case: u8, item: u8 },
-    CostProposal { case: u8 },
-    CostAccept { case: u8 },
-    Close { case: u8 },
+    Request {
+        case: u8,
+        other: bool,
+        arranged: bool,
+    },
+    Ack {
+        case: u8,
+    },
+    Transfer {
+        case: u8,
+        item: u8,
+    },
+    Consent {
+        case: u8,
+        item: u8,
+    },
+    Onward {
+        case: u8,
+        item: u8,
+    },
+    CostProposal {
+        case: u8,
+    },
+    CostAccept {
+        case: u8,
+    },
+    Close {
+        case: u8,
+    },
     Protocol,
     ProtocolAccept,
     KeyChange,
     Designate,
     Agreement,
     Arrangement,
-    Later { hours: u8 },
+    Later {
+        hours: u8,
+    },
 }
 
 fn act() -> impl Strategy<Value = Act> {
@@ -119,18 +142,17 @@ fn play(w: &mut World, m: &mut Memory, a: &Act) {
             );
         }
         Act::Consent { case, item: i } => {
-            if w
-                .try_case(
-                    "TM-MVD",
-                    *case,
-                    Payload::ConsentGranted {
-                        item: item(*i),
-                        third_party: Some("Interpol".into()),
-                        purposes: vec![],
-                        document: doc(70, Language::Tk, DocRole::Original),
-                    },
-                )
-                .is_ok()
+            if w.try_case(
+                "TM-MVD",
+                *case,
+                Payload::ConsentGranted {
+                    item: item(*i),
+                    third_party: Some("Interpol".into()),
+                    purposes: vec![],
+                    document: doc(70, Language::Tk, DocRole::Original),
+                },
+            )
+            .is_ok()
             {
                 m.consents.push((*case, *i, w.last_hash()));
             }
@@ -153,15 +175,14 @@ fn play(w: &mut World, m: &mut Memory, a: &Act) {
             );
         }
         Act::CostProposal { case } => {
-            if w
-                .try_case(
-                    "KZ-MVD",
-                    *case,
-                    Payload::CostArrangementProposed {
-                        terms: doc(80, Language::Ru, DocRole::Original),
-                    },
-                )
-                .is_ok()
+            if w.try_case(
+                "KZ-MVD",
+                *case,
+                Payload::CostArrangementProposed {
+                    terms: doc(80, Language::Ru, DocRole::Original),
+                },
+            )
+            .is_ok()
             {
                 m.cost_proposals.push((*case, w.last_hash()));
             }
@@ -196,7 +217,11 @@ fn play(w: &mut World, m: &mut Memory, a: &Act) {
             );
         }
         Act::ProtocolAccept => {
-            let _ = w.try_("TM-MFA", None, Payload::ProtocolAccepted { id: m.protocols });
+            let _ = w.try_(
+                "TM-MFA",
+                None,
+                Payload::ProtocolAccepted { id: m.protocols },
+            );
         }
         Act::KeyChange => {
             m.key_changes += 1;
@@ -223,40 +248,37 @@ fn play(w: &mut World, m: &mut Memory, a: &Act) {
             );
         }
         Act::Agreement => {
-            if w
-                .try_(
-                    "TM-MVD",
-                    None,
-                    Payload::CategoryAgreed {
-                        with: id("KZ-MVD"),
-                        description: "another crime".into(),
-                    },
-                )
-                .is_ok()
+            if w.try_(
+                "TM-MVD",
+                None,
+                Payload::CategoryAgreed {
+                    with: id("KZ-MVD"),
+                    description: "another crime".into(),
+                },
+            )
+            .is_ok()
             {
                 m.agreement = Some(w.last_hash());
             }
         }
         Act::Arrangement => {
-            if w
-                .try_(
-                    "KZ-MVD",
-                    None,
-                    Payload::LanguageArrangementProposed {
-                        with: id("TM-MVD"),
-                        languages: vec![Language::Ru],
-                    },
-                )
-                .is_ok()
+            if w.try_(
+                "KZ-MVD",
+                None,
+                Payload::LanguageArrangementProposed {
+                    with: id("TM-MVD"),
+                    languages: vec![Language::Ru],
+                },
+            )
+            .is_ok()
             {
                 let proposal = w.last_hash();
-                if w
-                    .try_(
-                        "TM-MVD",
-                        None,
-                        Payload::LanguageArrangementAccepted { proposal },
-                    )
-                    .is_ok()
+                if w.try_(
+                    "TM-MVD",
+                    None,
+                    Payload::LanguageArrangementAccepted { proposal },
+                )
+                .is_ok()
                 {
                     m.arrangement = Some(w.last_hash());
                 }

@@ -95,7 +95,13 @@ fn authors_cannot_back_date_or_future_date_what_they_sign() {
     let mut w = World::with_case();
     let window = Params::default().authored_window_ms;
     let now = w.now;
-    for authored in [0, 32_503_680_000_000 /* year 3000 */, u64::MAX, now - window - 1, now + window + 1] {
+    for authored in [
+        0,
+        32_503_680_000_000, /* year 3000 */
+        u64::MAX,
+        now - window - 1,
+        now + window + 1,
+    ] {
         let r = w.record_authored(
             "TM-MVD",
             Some(w.at_case(1)),
@@ -104,7 +110,10 @@ fn authors_cannot_back_date_or_future_date_what_they_sign() {
             authored,
         );
         assert!(
-            matches!(w.try_append(r), Err(Violation::AuthoredOutsideWindow { .. })),
+            matches!(
+                w.try_append(r),
+                Err(Violation::AuthoredOutsideWindow { .. })
+            ),
             "authored at {authored}"
         );
     }
@@ -267,7 +276,9 @@ fn cctv_keys() -> Vec<(PublicKey, bool)> {
         let flagged = e["flags"]
             .as_array()
             .is_some_and(|f| f.iter().any(|x| x.as_str().unwrap().ends_with("_A")));
-        *keys.entry(e["key"].as_str().unwrap().to_owned()).or_default() |= flagged;
+        *keys
+            .entry(e["key"].as_str().unwrap().to_owned())
+            .or_default() |= flagged;
     }
     keys.into_iter()
         .map(|(k, f)| (PublicKey::from_hex(&k).unwrap(), f))

@@ -197,7 +197,9 @@ pub fn verify_bundle(
     {
         return Err(VerifyError::Bundle(format!(
             "its genesis names the node key {}, not the one you pinned ({})",
-            named.first().map_or_else(|| "(none)".into(), NoteVerifier::to_vkey),
+            named
+                .first()
+                .map_or_else(|| "(none)".into(), NoteVerifier::to_vkey),
             p.to_vkey()
         )));
     }

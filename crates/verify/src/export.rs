@@ -183,7 +183,6 @@ impl<R: Read> Source for ExportReader<R> {
             ))),
         }
     }
-
 }
 
 impl<R: Read> ExportReader<R> {

@@ -258,7 +258,9 @@ pub fn verify_by_any(
         .find(|n| n.find(&parsed).is_some())
         .or_else(|| nodes.first())
         .ok_or_else(|| {
-            NoteError::Malformed("the ledger names no node key to check the checkpoint against".into())
+            NoteError::Malformed(
+                "the ledger names no node key to check the checkpoint against".into(),
+            )
         })?;
     verify_checkpoint(note, node, witnesses)
 }
@@ -279,7 +281,10 @@ fn check_pin(state: &State, pins: &[NoteVerifier]) -> Result<(), VerifyError> {
             named
                 .first()
                 .map_or_else(|| "(none)".to_owned(), NoteVerifier::to_vkey),
-            pins.iter().map(NoteVerifier::to_vkey).collect::<Vec<_>>().join(", ")
+            pins.iter()
+                .map(NoteVerifier::to_vkey)
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
     ))
 }

@@ -24,8 +24,10 @@ mod ledger;
 pub use bundle::{BUNDLE_MAGIC, Bundle, BundleEntry, VerifiedBundle, verify_bundle};
 pub use error::VerifyError;
 pub use export::{EXPORT_MAGIC, ExportReader, ExportWriter};
+pub use keys::{
+    node_verifier, node_verifier_of, node_verifiers, registered as registered_witnesses,
+};
 pub use ledger::{
     CheckpointSeen, Incremental, Item, Observer, Options, Quiet, Source, Verified, verify,
     verify_by_any,
 };
-pub use keys::{node_verifier, node_verifier_of, node_verifiers, registered as registered_witnesses};

@@ -204,7 +204,11 @@ fn an_honest_bundle_verifies_alone_and_replays_its_case_at_every_record() {
     // Only governance and case 2: not case 1 or 3.
     assert!(b.entries.len() < l.records.len());
     let bytes = b.to_bytes().unwrap();
-    let v = verify_bundle(&Bundle::from_bytes(&bytes).unwrap(), Some(&node_verifier(&l))).unwrap();
+    let v = verify_bundle(
+        &Bundle::from_bytes(&bytes).unwrap(),
+        Some(&node_verifier(&l)),
+    )
+    .unwrap();
     assert!(v.node_key_pinned);
     assert_eq!(v.checkpoint.cosigned_by.len(), 1);
     assert_eq!(v.case().unwrap().status, CaseStatus::Closed);
@@ -319,8 +323,13 @@ fn governance_left_out_of_a_bundle_is_caught() {
             .entries
             .iter()
             .map(|e| {
-                let r = SealedRecord::from_bytes(0, e.record.clone()).unwrap().record;
-                (r.seq, Payload::from_bytes(&r.event.body.payload).unwrap().kind())
+                let r = SealedRecord::from_bytes(0, e.record.clone())
+                    .unwrap()
+                    .record;
+                (
+                    r.seq,
+                    Payload::from_bytes(&r.event.body.payload).unwrap().kind(),
+                )
             })
             .collect();
         // Both halves of the protocol, and each other governance record.
@@ -328,14 +337,24 @@ fn governance_left_out_of_a_bundle_is_caught() {
             .iter()
             .enumerate()
             .filter(|(_, (_, k))| {
-                Payload::from_bytes(&[]).is_err() && !["request", "acknowledged", "refused", "execution reported", "case closed"].contains(k)
+                Payload::from_bytes(&[]).is_err()
+                    && ![
+                        "request",
+                        "acknowledged",
+                        "refused",
+                        "execution reported",
+                        "case closed",
+                    ]
+                    .contains(k)
             })
             .map(|(i, _)| i)
             .collect();
         assert!(governance.len() >= 9, "{kinds:?}");
         let mut both = honest.clone();
         both.entries.retain(|e| {
-            let r = SealedRecord::from_bytes(0, e.record.clone()).unwrap().record;
+            let r = SealedRecord::from_bytes(0, e.record.clone())
+                .unwrap()
+                .record;
             !matches!(
                 Payload::from_bytes(&r.event.body.payload).unwrap(),
                 Payload::ProtocolProposed { .. } | Payload::ProtocolAccepted { .. }
@@ -367,14 +386,26 @@ fn a_bundle_holding_another_cases_record_is_refused() {
     let seq = l
         .records
         .iter()
-        .find(|r| r.record.event.body.case.is_some_and(|c| c.case_id == case_id(3)))
+        .find(|r| {
+            r.record
+                .event
+                .body
+                .case
+                .is_some_and(|c| c.case_id == case_id(3))
+        })
         .unwrap()
         .record
         .seq;
     let at = b
         .entries
         .iter()
-        .position(|e| SealedRecord::from_bytes(0, e.record.clone()).unwrap().record.seq > seq)
+        .position(|e| {
+            SealedRecord::from_bytes(0, e.record.clone())
+                .unwrap()
+                .record
+                .seq
+                > seq
+        })
         .unwrap();
     b.entries.insert(at, l.entry(seq));
     let r = verify_bundle(&b, None);

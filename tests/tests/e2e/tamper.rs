@@ -623,7 +623,9 @@ fn rewritten(items: &[Item], from: u64, edit: impl Fn(&mut Record)) -> Vec<Item>
     for it in items {
         match it {
             Item::Record(b) => {
-                let mut r = SealedRecord::from_bytes(seq, b.clone()).expect("record").record;
+                let mut r = SealedRecord::from_bytes(seq, b.clone())
+                    .expect("record")
+                    .record;
                 if seq >= from {
                     if let Some(c) = chain {
                         r.prev_chain = c;
@@ -641,7 +643,9 @@ fn rewritten(items: &[Item], from: u64, edit: impl Fn(&mut Record)) -> Vec<Item>
                 let mut cp = Checkpoint::parse_body(&text).expect("body");
                 cp.root = frontier.root();
                 cp.chain_head = chain.expect("records");
-                out.push(Item::Checkpoint(sign_checkpoint(&cp, &node()).expect("sign")));
+                out.push(Item::Checkpoint(
+                    sign_checkpoint(&cp, &node()).expect("sign"),
+                ));
             }
             other => out.push(other.clone()),
         }

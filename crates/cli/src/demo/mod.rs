@@ -342,8 +342,7 @@ pub fn run(data: Option<PathBuf>, cases: u32, quiet: bool) -> anyhow::Result<Exi
             languages: vec![Language::Ru],
         },
     )?;
-    let (_, arrangement) =
-        gov.submit(tm_mns, Payload::LanguageArrangementAccepted { proposal })?;
+    let (_, arrangement) = gov.submit(tm_mns, Payload::LanguageArrangementAccepted { proposal })?;
     for (by, with, form, what) in [
         (
             kz_mvd,
@@ -685,13 +684,12 @@ fn pairs<'a>(
 ) -> Vec<Pair<'a>> {
     let [kz_mvd, kz_knb, kz_afm] = kz;
     let [tm_mvd, tm_mns, tm_gpo] = tm;
-    let pair =
-        |requester, requested, arranged: Option<(Vec<Language>, Hash)>, other_crime| Pair {
-            requester,
-            requested,
-            arranged,
-            other_crime,
-        };
+    let pair = |requester, requested, arranged: Option<(Vec<Language>, Hash)>, other_crime| Pair {
+        requester,
+        requested,
+        arranged,
+        other_crime,
+    };
     let ru = || Some((vec![Language::Ru], arrangement));
     vec![
         pair(kz_mvd, tm_mvd, None, None),

@@ -319,9 +319,10 @@ fn verify_cosignature(
             w.name
         )));
     }
-    let sig = Signature(<[u8; 64]>::try_from(sig).map_err(|_| {
-        NoteError::Malformed(format!("cosignature by {} is not 64 bytes", w.name))
-    })?);
+    let sig =
+        Signature(<[u8; 64]>::try_from(sig).map_err(|_| {
+            NoteError::Malformed(format!("cosignature by {} is not 64 bytes", w.name))
+        })?);
     w.key
         .verify(&cosignature_message(time, text), &sig)
         .map_err(|source| NoteError::BadSignature {

@@ -110,8 +110,7 @@ pub(super) fn check_provided(
                 signer.id
             )));
         }
-        if state.item(&case.id, &p.item).is_some()
-            || items.iter().take(i).any(|q| q.item == p.item)
+        if state.item(&case.id, &p.item).is_some() || items.iter().take(i).any(|q| q.item == p.item)
         {
             return Err(Violation::Art7_Other(format!(
                 "information item {} is already registered in this case",

@@ -332,7 +332,8 @@ pub(super) fn fold(state: &mut State, ctx: &Ctx<'_>, party: Option<Party>) {
             case.final_answer = Some(ev.clone());
             case.search_outcome = *search_outcome;
             case.documents.extend(reasons.iter().cloned());
-            case.documents.extend(results.iter().map(|i| i.document.clone()));
+            case.documents
+                .extend(results.iter().map(|i| i.document.clone()));
             if *extent == Extent::Partial && !case.partly_refused {
                 reasons_notice(case, ev.seq, at, params.refusal_notice_ms);
             }
