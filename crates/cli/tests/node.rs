@@ -1213,3 +1213,172 @@ fn the_node_serves_https_with_rustls() {
     let r = reqwest::blocking::get(format!("{plain}/healthz"));
     assert!(r.map(|r| !r.status().is_success()).unwrap_or(true));
 }
+
+/// The audit's finding: anyone could post 100 junk cosignature lines, after which the
+/// node refused the other Party's genuine cosignature ("too many signatures"). Now the
+/// node keeps only lines that verify.
+#[test]
+fn cosignature_posts_keep_only_lines_that_verify() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("leader");
+    demo_ledger(&dir);
+    let server = Proc::serve(&dir);
+    let auditor = client(&server.url, &dir, Some("KZ-AUDIT"));
+    let latest = auditor.latest_checkpoint().unwrap().expect("a checkpoint");
+    let post = |note: &str| {
+        reqwest::blocking::Client::new()
+            .post(format!(
+                "{}/v1/checkpoints/{}/cosignatures",
+                server.url, latest.size
+            ))
+            .body(note.to_owned())
+            .send()
+            .unwrap()
+    };
+    let junk: String = (0..90)
+        .map(|i| format!("\u{2014} junk{i} AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\n"))
+        .collect();
+    // Junk alone: refused, nothing stored.
+    let r = post(&format!("{}{junk}", latest.note));
+    assert_eq!(r.status().as_u16(), 401);
+    // A genuine cosignature of one Party's witness with the junk: kept, junk dropped.
+    let kz = coop_core::checkpoint::cosign(
+        &latest.note,
+        "KZ-WITNESS",
+        &key(&dir, "KZ-WITNESS"),
+        now(),
+    )
+    .unwrap();
+    let r = post(&format!("{kz}{junk}"));
+    assert_eq!(r.status().as_u16(), 200);
+    let stored = auditor.checkpoint(latest.size).unwrap().note;
+    assert!(!stored.contains("junk"), "{stored}");
+    // The other Party's witness cosigns what is stored: both lines kept.
+    let tm = coop_core::checkpoint::cosign(&stored, "TM-WITNESS", &key(&dir, "TM-WITNESS"), now())
+        .unwrap();
+    let r = post(&tm);
+    assert_eq!(r.status().as_u16(), 200, "{}", r.text().unwrap());
+    let stored = auditor.checkpoint(latest.size).unwrap().note;
+    let lines = coop_core::checkpoint::Note::parse(&stored).unwrap().signatures;
+    let names: Vec<&str> = lines.iter().map(|l| l.name.as_str()).collect();
+    assert_eq!(names.len(), 3, "{names:?}");
+    assert!(names.contains(&"KZ-WITNESS") && names.contains(&"TM-WITNESS"));
+    // A forged second line of a known witness is refused, and changes nothing.
+    let forged = format!(
+        "{tm}\u{2014} TM-WITNESS {}\n",
+        tm.lines().last().unwrap().rsplit(' ').next().unwrap()
+    );
+    assert_eq!(post(&forged).status().as_u16(), 401);
+    assert_eq!(auditor.checkpoint(latest.size).unwrap().note, stored);
+}
+
+/// ADR 0010 promises that a revoked key stops reading at once: an open stream ends when
+/// the ledger revokes the reader's key.
+#[test]
+fn a_readers_open_stream_ends_when_its_key_is_revoked() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("leader");
+    demo_ledger(&dir);
+    let server = Proc::serve(&dir);
+    let anon = client(&server.url, &dir, None);
+    let info = anon.info().unwrap();
+    let node = NoteVerifier::from_vkey(&info.node_vkey).unwrap();
+    let mut cx = Ctx {
+        dir: dir.clone(),
+        ledger: LedgerId(info.ledger_id.unwrap()),
+        next: 700,
+    };
+    let reader = client(&server.url, &dir, Some("TM-MNS"));
+    let stream = reader.stream(info.size).unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let n = stream.count();
+        let _ = tx.send(n);
+    });
+    // The stream is open: nothing arrives, it does not end.
+    assert!(rx.recv_timeout(Duration::from_millis(500)).is_err());
+    let revoke = cx.event(
+        "TM-MFA",
+        None,
+        &Payload::KeyRevoked {
+            authority: id("TM-MNS"),
+            key: key(&dir, "TM-MNS").public(),
+        },
+    );
+    anon.submit_checked(&revoke, &node.key).unwrap();
+    let delivered = rx
+        .recv_timeout(Duration::from_secs(10))
+        .expect("the stream ended after the revocation");
+    assert!(delivered <= 1, "{delivered} records after the revocation");
+    // And a new read with that key is refused.
+    assert!(matches!(
+        reader.records(0, 1),
+        Err(ClientError::Http { status: 401, .. })
+    ));
+}
+
+/// A captured signed read is accepted by the node it was signed for, once: not replayed
+/// at a follower of the same ledger (whose name is not in the signature, even when the
+/// replayer sends the leader's name as Host), and not at the same node after a restart
+/// (which has forgotten the nonces it saw).
+#[test]
+fn a_captured_signed_read_is_accepted_nowhere_else_and_not_after_a_restart() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("leader");
+    demo_ledger(&dir);
+    let mut leader = Proc::serve(&dir);
+    let copy = tmp.path().join("copy");
+    let mut f = bin();
+    f.args(["follow", "--leader", &leader.url, "--data", p(&copy)])
+        .args(["--witness-key", p(&dir.join("keys/TM-WITNESS.pem"))])
+        .args(["--name", "TM-WITNESS", "--listen", "127.0.0.1:0"])
+        .args(["--poll-secs", "0.2"]);
+    let follower = Proc::start(f);
+    let auditor = key(&dir, "KZ-AUDIT");
+    let l_auth = leader.url.trim_start_matches("http://").to_owned();
+    let ledger = ledger_of(&leader.url);
+    wait_for("the follower's copy", || {
+        Client::new(&follower.url, None, None)
+            .unwrap()
+            .info()
+            .is_ok_and(|i| i.ledger_id.is_some())
+    });
+    // Signed for the leader; replayed at the follower, with the leader's Host header.
+    let captured = sign_for(&l_auth, &ledger, "/v1/records", None, "KZ-AUDIT", &auditor, now(), "r1");
+    let replay = reqwest::blocking::Client::new()
+        .get(format!("{}/v1/records", follower.url))
+        .header(reqwest::header::HOST, l_auth.clone())
+        .header(auth::SIGNATURE_INPUT, captured.0.clone())
+        .header(auth::SIGNATURE, captured.1.clone())
+        .send()
+        .unwrap();
+    assert_eq!(replay.status().as_u16(), 401);
+    drop(follower);
+    // Signed now, sent only after the leader restarted: refused, as is one it already saw.
+    let later = sign_for(&l_auth, &ledger, "/v1/records", None, "KZ-AUDIT", &auditor, now(), "r2");
+    assert_eq!(
+        send_signed(&leader.url, "/v1/records", None, captured.clone())
+            .status()
+            .as_u16(),
+        200
+    );
+    std::thread::sleep(Duration::from_millis(1100));
+    let port = l_auth.rsplit(':').next().unwrap().to_owned();
+    leader.stop();
+    let mut c = bin();
+    c.args(["serve", "--data", p(&dir), "--listen", &format!("127.0.0.1:{port}")]);
+    let restarted = Proc::start(c);
+    assert_eq!(restarted.url, leader.url);
+    for headers in [captured, later] {
+        let r = send_signed(&restarted.url, "/v1/records", None, headers);
+        assert_eq!(r.status().as_u16(), 401);
+        assert!(r.text().unwrap().contains("before this node started"));
+    }
+    // A fresh one works.
+    assert_eq!(
+        signed_get(&restarted.url, "/v1/records", None, "KZ-AUDIT", &auditor, now(), "r3")
+            .status()
+            .as_u16(),
+        200
+    );
+}
