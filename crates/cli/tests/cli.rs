@@ -818,3 +818,25 @@ fn every_bundle_of_the_demo_refuses_any_single_record_left_out() {
     });
     assert!(checked.into_inner() > 1200 * 20);
 }
+
+/// The committed fixture ledger (every payload variant, every governance kind) verifies
+/// through the real binary, pinned to the fixture node key.
+#[test]
+fn the_committed_fixture_ledger_verifies_through_the_binary() {
+    let fixture =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/ledger-v2.export");
+    let vkey = {
+        let f = coop_treaty::testkit::fixture::ledger().unwrap();
+        coop_core::checkpoint::node_verifier(
+            &f.ledger_id().unwrap(),
+            coop_treaty::testkit::node_key().public(),
+        )
+        .to_vkey()
+    };
+    let out = ok(&["verify", p(&fixture), "--node-key", &vkey, "--quiet"]);
+    assert!(out.contains("VERIFIED"), "{out}");
+    assert!(
+        out.contains("cosigned by KZ-WITNESS (Kazakhstan), TM-WITNESS (Turkmenistan)"),
+        "{out}"
+    );
+}

@@ -1242,13 +1242,9 @@ fn cosignature_posts_keep_only_lines_that_verify() {
     let r = post(&format!("{}{junk}", latest.note));
     assert_eq!(r.status().as_u16(), 401);
     // A genuine cosignature of one Party's witness with the junk: kept, junk dropped.
-    let kz = coop_core::checkpoint::cosign(
-        &latest.note,
-        "KZ-WITNESS",
-        &key(&dir, "KZ-WITNESS"),
-        now(),
-    )
-    .unwrap();
+    let kz =
+        coop_core::checkpoint::cosign(&latest.note, "KZ-WITNESS", &key(&dir, "KZ-WITNESS"), now())
+            .unwrap();
     let r = post(&format!("{kz}{junk}"));
     assert_eq!(r.status().as_u16(), 200);
     let stored = auditor.checkpoint(latest.size).unwrap().note;
@@ -1259,7 +1255,9 @@ fn cosignature_posts_keep_only_lines_that_verify() {
     let r = post(&tm);
     assert_eq!(r.status().as_u16(), 200, "{}", r.text().unwrap());
     let stored = auditor.checkpoint(latest.size).unwrap().note;
-    let lines = coop_core::checkpoint::Note::parse(&stored).unwrap().signatures;
+    let lines = coop_core::checkpoint::Note::parse(&stored)
+        .unwrap()
+        .signatures;
     let names: Vec<&str> = lines.iter().map(|l| l.name.as_str()).collect();
     assert_eq!(names.len(), 3, "{names:?}");
     assert!(names.contains(&"KZ-WITNESS") && names.contains(&"TM-WITNESS"));
@@ -1344,7 +1342,16 @@ fn a_captured_signed_read_is_accepted_nowhere_else_and_not_after_a_restart() {
             .is_ok_and(|i| i.ledger_id.is_some())
     });
     // Signed for the leader; replayed at the follower, with the leader's Host header.
-    let captured = sign_for(&l_auth, &ledger, "/v1/records", None, "KZ-AUDIT", &auditor, now(), "r1");
+    let captured = sign_for(
+        &l_auth,
+        &ledger,
+        "/v1/records",
+        None,
+        "KZ-AUDIT",
+        &auditor,
+        now(),
+        "r1",
+    );
     let replay = reqwest::blocking::Client::new()
         .get(format!("{}/v1/records", follower.url))
         .header(reqwest::header::HOST, l_auth.clone())
@@ -1355,7 +1362,16 @@ fn a_captured_signed_read_is_accepted_nowhere_else_and_not_after_a_restart() {
     assert_eq!(replay.status().as_u16(), 401);
     drop(follower);
     // Signed now, sent only after the leader restarted: refused, as is one it already saw.
-    let later = sign_for(&l_auth, &ledger, "/v1/records", None, "KZ-AUDIT", &auditor, now(), "r2");
+    let later = sign_for(
+        &l_auth,
+        &ledger,
+        "/v1/records",
+        None,
+        "KZ-AUDIT",
+        &auditor,
+        now(),
+        "r2",
+    );
     assert_eq!(
         send_signed(&leader.url, "/v1/records", None, captured.clone())
             .status()
@@ -1366,7 +1382,13 @@ fn a_captured_signed_read_is_accepted_nowhere_else_and_not_after_a_restart() {
     let port = l_auth.rsplit(':').next().unwrap().to_owned();
     leader.stop();
     let mut c = bin();
-    c.args(["serve", "--data", p(&dir), "--listen", &format!("127.0.0.1:{port}")]);
+    c.args([
+        "serve",
+        "--data",
+        p(&dir),
+        "--listen",
+        &format!("127.0.0.1:{port}"),
+    ]);
     let restarted = Proc::start(c);
     assert_eq!(restarted.url, leader.url);
     for headers in [captured, later] {
@@ -1376,9 +1398,17 @@ fn a_captured_signed_read_is_accepted_nowhere_else_and_not_after_a_restart() {
     }
     // A fresh one works.
     assert_eq!(
-        signed_get(&restarted.url, "/v1/records", None, "KZ-AUDIT", &auditor, now(), "r3")
-            .status()
-            .as_u16(),
+        signed_get(
+            &restarted.url,
+            "/v1/records",
+            None,
+            "KZ-AUDIT",
+            &auditor,
+            now(),
+            "r3"
+        )
+        .status()
+        .as_u16(),
         200
     );
 }

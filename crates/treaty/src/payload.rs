@@ -347,6 +347,63 @@ pub enum Payload {
 }
 
 impl Payload {
+    /// The name of every variant, in catalogue order: the index of a name in this list is
+    /// the variant's index in the canonical encoding (docs/FORMAT.md §11), and the name is
+    /// what JSON and TOML files use. A test holds this list to the enum.
+    pub const NAMES: [&'static str; 35] = [
+        "Genesis",
+        "GenesisAccepted",
+        "AuthorityDesignated",
+        "AuthorityKeyChanged",
+        "AuthorityRetired",
+        "KeyRevoked",
+        "ObserverRegistered",
+        "InternalProceduresCompleted",
+        "TerminationNotice",
+        "ProtocolProposed",
+        "ProtocolAccepted",
+        "CategoryAgreed",
+        "Request",
+        "OralRequestConfirmed",
+        "Acknowledged",
+        "AdditionalInfoRequested",
+        "AdditionalInfoProvided",
+        "Refused",
+        "ExecutionReported",
+        "InformationTransferred",
+        "InformationUsed",
+        "ConsentRequested",
+        "ConsentGranted",
+        "ConsentDenied",
+        "OnwardTransfer",
+        "CostRecorded",
+        "CostArrangementProposed",
+        "CostArrangementAccepted",
+        "LanguageArrangementProposed",
+        "LanguageArrangementAccepted",
+        "DisputeRaised",
+        "ConsultationHeld",
+        "DisputeSettled",
+        "OtherCooperation",
+        "CaseClosed",
+    ];
+
+    /// The variant's index in the canonical encoding (its position in [`Payload::NAMES`]).
+    pub fn index(&self) -> Result<u32, EncodeError> {
+        let bytes = self.to_bytes()?;
+        let first = bytes.first().copied().unwrap_or_default();
+        // A varint u32 below 251 is one byte; the catalogue has far fewer variants.
+        Ok(u32::from(first))
+    }
+
+    /// The variant's name (as in files and JSON).
+    pub fn name(&self) -> &'static str {
+        self.index()
+            .ok()
+            .and_then(|i| Self::NAMES.get(i as usize).copied())
+            .unwrap_or("?")
+    }
+
     /// Canonical bytes (what goes into `EventBody::payload`).
     pub fn to_bytes(&self) -> Result<Vec<u8>, EncodeError> {
         encoding::encode(self)

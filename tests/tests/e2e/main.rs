@@ -9,5 +9,6 @@
 )]
 
 mod crash;
+mod fixture;
 mod keys_openssl;
 mod tamper;

@@ -1,6 +1,9 @@
 //! Deterministic fixtures for tests, tools and the benchmark (feature `testkit`): the two
-//! Parties' roots and four competent authorities with keys from fixed seeds, and builders
-//! for documents and complete requests. Never use these keys for anything real.
+//! Parties' roots and their competent authorities, an auditor and two witnesses, with keys
+//! from fixed seeds; builders for documents and complete requests; and a small ledger
+//! that uses every payload variant ([`fixture`]). Never use these keys for anything real.
+
+pub mod fixture;
 
 use crate::model::{
     CrimeCategory, DocRole, DocumentRef, Form, ItemId, Language, Params, Party, Purpose,
@@ -13,7 +16,7 @@ use coop_core::{
 use std::collections::BTreeMap;
 
 /// Fixture actors: name → (Party, seed). Roots first.
-pub const ACTORS: [(&str, Party, u8); 8] = [
+pub const ACTORS: [(&str, Party, u8); 10] = [
     ("KZ-MFA", Party::Kz, 1),
     ("TM-MFA", Party::Tm, 2),
     ("KZ-MVD", Party::Kz, 3),
@@ -22,6 +25,8 @@ pub const ACTORS: [(&str, Party, u8); 8] = [
     ("TM-MNS", Party::Tm, 6),
     ("KZ-AUDIT", Party::Kz, 7),
     ("TM-WITNESS", Party::Tm, 8),
+    ("KZ-WITNESS", Party::Kz, 10),
+    ("KZ-AFM", Party::Kz, 12),
 ];
 
 /// Authority id from a literal known to be valid.

@@ -1,0 +1,80 @@
+//! The compatibility promise: `tests/fixtures/ledger-v2.export`, the export of the fixture
+//! ledger (every payload variant, every governance kind, answers and citations, three
+//! cosigned checkpoints), is committed, and every future version must verify it — as redb
+//! and fjall keep files their old versions wrote. A format change that breaks it must
+//! bump the format version, keep this file and its test, and add the new one beside it.
+//!
+//! Regenerate ONLY for a deliberate, documented format change (docs/adr/):
+//!     COOP_BLESS=1 cargo test -p coop-tests --test e2e fixture
+
+use coop_treaty::testkit::{self, fixture};
+use coop_verify::{ExportReader, ExportWriter, Options, Quiet};
+use std::path::PathBuf;
+
+fn path() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/ledger-v2.export")
+}
+
+fn render() -> Vec<u8> {
+    let f = fixture::ledger().expect("fixture");
+    let vkey = coop_core::checkpoint::node_verifier(
+        &f.ledger_id().expect("id"),
+        testkit::node_key().public(),
+    )
+    .to_vkey();
+    let mut w = ExportWriter::new(Vec::new(), &[vkey]).expect("writer");
+    for item in f.items() {
+        match item {
+            Ok(record) => w.record(record).expect("record"),
+            Err(note) => w.checkpoint(note).expect("checkpoint"),
+        }
+    }
+    w.finish().expect("finish").0
+}
+
+#[test]
+fn the_committed_fixture_ledger_is_what_this_version_writes() {
+    let now = render();
+    if std::env::var_os("COOP_BLESS").is_some() {
+        std::fs::write(path(), &now).expect("write");
+        return;
+    }
+    let committed = std::fs::read(path()).expect("the committed fixture");
+    assert!(
+        committed == now,
+        "the fixture ledger's bytes changed: a format change needs a new version (docs/FORMAT.md)"
+    );
+}
+
+#[test]
+fn the_committed_fixture_ledger_verifies() {
+    let bytes = std::fs::read(path()).expect("the committed fixture");
+    assert!(bytes.len() < 1024 * 1024);
+    let mut r = ExportReader::new(bytes.as_slice()).expect("export");
+    let f = fixture::ledger().expect("fixture");
+    let pin = coop_core::checkpoint::node_verifier(
+        &f.ledger_id().expect("id"),
+        testkit::node_key().public(),
+    );
+    let v = coop_verify::verify(
+        &mut r,
+        &Options {
+            nodes: vec![pin],
+            ..Options::default()
+        },
+        &mut Quiet,
+    )
+    .expect("the fixture verifies");
+    assert_eq!(v.size, f.records.len() as u64);
+    assert_eq!(v.checkpoints.len(), 3);
+    assert!(v.checkpoints.iter().all(|c| c.cosigned_by.len() == 2));
+    assert_eq!(v.uncovered(), 0);
+    assert!(v.report.held());
+    let kinds: std::collections::BTreeSet<&str> = v
+        .state
+        .cases
+        .values()
+        .flat_map(|c| c.timeline.iter().map(|t| t.kind))
+        .collect();
+    assert!(kinds.len() > 15, "{kinds:?}");
+}
