@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Enforces the layout invariants of docs/ARCHITECTURE.md on the real dependency graph:
-# the pure crates pull in no storage, async runtime, network or HTTP crate, and only
-# coop-store may depend on sled.
+# Enforces the layout invariants of docs/ARCHITECTURE.md on the real dependency graph and
+# the sources: the pure crates pull in no storage, async runtime, network or HTTP crate
+# and call no clock, file, network, thread, process or environment API; only coop-store
+# may depend on sled; only coop-node on HTTP crates. It fails closed: a crate it cannot
+# inspect is a failure, never a skip.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,15 +12,20 @@ forbidden_pure='^(sled|tokio|axum|hyper|reqwest|tower|tower-http|mio|rustls|asyn
 fail=0
 
 deps_of() { # normal (non-dev, non-build) dependencies of a package, one name a line
-  cargo tree --locked -p "$1" -e normal --prefix none --format '{p}' 2>/dev/null \
-    | awk '{print $1}' | sort -u
+  local out
+  if ! out=$(cargo tree --locked -p "$1" -e normal --prefix none --format '{p}'); then
+    echo "FAIL: cannot read the dependency tree of $1" >&2
+    return 1
+  fi
+  printf '%s\n' "$out" | awk '{print $1}' | sort -u
 }
 
 for pkg in coop-core coop-treaty; do
-  if ! cargo tree --locked -p "$pkg" -e normal --depth 0 >/dev/null 2>&1; then
-    continue # that crate does not exist yet
+  if ! deps=$(deps_of "$pkg"); then
+    fail=1
+    continue
   fi
-  bad=$(deps_of "$pkg" | grep -E "$forbidden_pure" || true)
+  bad=$(printf '%s\n' "$deps" | grep -E "$forbidden_pure" || true)
   if [ -n "$bad" ]; then
     echo "FAIL: $pkg must stay pure but depends on: $bad"
     fail=1
@@ -27,10 +34,26 @@ for pkg in coop-core coop-treaty; do
   fi
 done
 
+# The pure crates' sources call no clock, file, network, thread, process, environment or
+# OS randomness API (invariant 1): the dependency graph cannot see std.
+forbidden_calls='SystemTime|Instant::|std::fs|std::net|std::thread|std::process|std::env|std::io::stdin|getrandom|OsRng|thread::spawn|File::(open|create)'
+calls=$(grep -rnE "$forbidden_calls" crates/core/src crates/treaty/src || true)
+if [ -n "$calls" ]; then
+  echo "FAIL: coop-core and coop-treaty must not read a clock, touch files or the network, or spawn:"
+  echo "$calls"
+  fail=1
+else
+  echo "ok: coop-core and coop-treaty call no clock, file, network, thread or environment API"
+fi
+
 # The auditor's verifier: core and treaty, and threads for signatures; never the store,
 # the engine, the node, a runtime or a network stack.
 forbidden_verify='^(coop-store|coop-ledger|coop-node|coop-cli|sled|tokio|axum|hyper|reqwest|tower|tower-http|mio|rustls|async-std|smol)$'
-bad=$(deps_of coop-verify | grep -E "$forbidden_verify" || true)
+if ! verify_deps=$(deps_of coop-verify); then
+  fail=1
+  verify_deps=""
+fi
+bad=$(printf '%s\n' "$verify_deps" | grep -E "$forbidden_verify" || true)
 if [ -n "$bad" ]; then
   echo "FAIL: coop-verify must not depend on: $bad"
   fail=1
@@ -56,7 +79,7 @@ direct_http=$(cargo metadata --locked --no-deps --format-version 1 | python3 -c 
 import json, sys
 http = {"axum", "axum-server", "hyper", "reqwest", "tower-http"}
 for p in json.load(sys.stdin)["packages"]:
-    if p["name"] in ("coop-node", "coop-bench"):
+    if p["name"] in ("coop-node", "coop-bench", "coop-fuzz"):
         continue
     bad = [d["name"] for d in p["dependencies"] if d["name"] in http and d.get("kind") is None]
     if bad:

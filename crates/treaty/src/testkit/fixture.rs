@@ -172,7 +172,7 @@ fn info(n: u8, language: Language) -> Information {
     Information {
         item: item(n),
         kind: InfoKind::OperationalReference,
-        restricted: n % 2 == 0,
+        restricted: n.is_multiple_of(2),
         no_state_secret: true,
         document: doc(120 + n, language, DocRole::Original),
     }
