@@ -1,6 +1,6 @@
 //! The commands: each parses its input, calls the engine or the verifier, and renders.
 
-use crate::dir::{LedgerDir, StoreSource};
+use crate::dir::{JournalSource, LedgerDir};
 use crate::files::{self, Context, EventFile, GenesisFile};
 use crate::keys::{self, OsRng};
 use crate::{AsOfArg, CaseCmd, CheckpointCmd, Cli, Command, ProofCmd, show};
@@ -96,6 +96,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             event,
             key,
             json,
+            retry_for,
         } => {
             return match (data, node) {
                 (_, Some(url)) => crate::net::submit(
@@ -104,6 +105,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     &event,
                     key.as_deref(),
                     json,
+                    std::time::Duration::from_secs_f64(retry_for.max(0.0)),
                     &pass,
                 ),
                 (Some(d), None) => submit(&LedgerDir::new(d), &event, key.as_deref(), json, &pass),
@@ -205,6 +207,16 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             quiet,
         } => return verify(&path, &node_key, &checkpoint, as_of, json, quiet),
         Command::Demo { data, cases, quiet } => return crate::demo::run(data, cases, quiet),
+        Command::Repair { data } => {
+            let done = LedgerDir::new(data.data).repair()?;
+            println!(
+                "rebuilt the database from the journal: {} records, {} checkpoints",
+                done.records, done.checkpoints
+            );
+            if let Some(kept) = done.kept {
+                println!("the previous database is kept at {}", kept.display());
+            }
+        }
         Command::SignRequest {
             key,
             id,
@@ -409,9 +421,12 @@ fn submit(
         case_version: &versions,
     };
     let base = event.parent().unwrap_or(Path::new("."));
-    let signed = file.sign(&ctx, key, base, pass, &mut rng)?;
+    let pinned = crate::pin::sign_once(event, ledger.ledger_id(), || {
+        file.sign(&ctx, key, base, pass, &mut rng)
+    })?;
+    pinned.announce();
     let before = ledger.head()?;
-    match ledger.submit(signed) {
+    match ledger.submit(pinned.event.clone()) {
         Ok(r) => {
             if json {
                 println!("{}", serde_json::to_string_pretty(&r)?);
@@ -425,8 +440,17 @@ fn submit(
             }
             Ok(ExitCode::SUCCESS)
         }
-        Err(SubmitError::Unavailable(e)) => Err(anyhow!("the ledger is unavailable: {e}")),
+        // Nothing written, but the same event may land later: keep its signed copy.
+        Err(e @ (SubmitError::Unavailable(_) | SubmitError::StorageFull(_))) => Err(anyhow!(
+            "{e}; run the same command again to resend event {}",
+            pinned.event_id()
+        )),
+        Err(e @ SubmitError::MayHaveLanded(_)) => Err(anyhow!(
+            "{e}\nrun the same command again: it resends event {} exactly, and gets its first receipt if it landed",
+            pinned.event_id()
+        )),
         Err(e) => {
+            pinned.discard();
             let after = ledger.head()?;
             eprintln!("{e}");
             eprintln!(
@@ -964,9 +988,7 @@ fn verify(
     };
     let mut observer = VerifyObserver(Progress::new(quiet || json, "verifying"));
     let outcome = if path.is_dir() {
-        let dir = LedgerDir::new(path);
-        let store = dir.store()?;
-        let mut source = StoreSource::new(&store)?;
+        let mut source = JournalSource::new(&LedgerDir::new(path))?;
         coop_verify::verify(&mut source, &options, &mut observer)
             .map(|v| Outcome::Ledger(Box::new(v)))
     } else {

@@ -1,7 +1,8 @@
 //! A ledger directory: the sled store and the node's own signing key.
 //!
 //! ```text
-//! DIR/store/       the sled database (coop-store)
+//! DIR/store/       the store (coop-store): sled/ the database, journal/ the second
+//!                  copy of every append it is rebuilt and checked from
 //! DIR/node.pem     the node's key (PKCS#8, owner-only): it signs checkpoints and
 //!                  receipts if the ledger's genesis names it; a copy kept under another
 //!                  key (an import, a follower) signs nothing and takes no appends
@@ -14,8 +15,27 @@ use coop_core::{SecretKey, SignedEvent};
 use coop_ledger::{Config, Ledger};
 use coop_store::{SledStore, Store};
 use coop_verify::{Item, Source, VerifyError};
-use std::collections::{BTreeSet, VecDeque};
 use std::path::{Path, PathBuf};
+
+/// Free space kept on the ledger's disk (`--min-free-mib`), set once by `main`.
+static MIN_FREE: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+
+/// Sets the free space every store this process opens keeps (bytes).
+pub fn set_min_free(bytes: u64) {
+    let _ = MIN_FREE.set(bytes);
+}
+
+fn open_store(path: &Path) -> Result<SledStore, coop_store::StoreError> {
+    SledStore::open_with(
+        path,
+        coop_store::SledOptions {
+            min_free: MIN_FREE
+                .get()
+                .copied()
+                .unwrap_or(coop_store::DEFAULT_MIN_FREE),
+        },
+    )
+}
 
 /// A ledger directory on disk.
 #[derive(Clone, Debug)]
@@ -124,7 +144,7 @@ impl LedgerDir {
         node_key: SecretKey,
         config: Config,
     ) -> anyhow::Result<(Ledger<SledStore>, coop_core::Receipt)> {
-        let store = SledStore::open(self.store_path())?;
+        let store = open_store(&self.store_path())?;
         Ledger::create(store, genesis, node_key, config).map_err(Into::into)
     }
 
@@ -166,7 +186,7 @@ impl LedgerDir {
     /// [`LedgerDir::open`] with adjusted engine settings.
     pub fn open_with(&self, adjust: impl FnOnce(&mut Config)) -> anyhow::Result<Ledger<SledStore>> {
         self.require()?;
-        let store = SledStore::open(self.store_path())?;
+        let store = open_store(&self.store_path())?;
         let mut config = self.config()?;
         adjust(&mut config);
         Ok(Ledger::open(store, self.node_key()?, config)?)
@@ -174,75 +194,63 @@ impl LedgerDir {
 
     /// Opens a follower's copy, or starts an empty one to be filled by replication.
     pub fn open_or_empty(&self, rng: &mut OsRng) -> anyhow::Result<Ledger<SledStore>> {
-        if self.exists() && SledStore::open(self.store_path())?.size()? > 0 {
+        if self.exists() && open_store(&self.store_path())?.size()? > 0 {
             return self.open();
         }
         if !self.root.join("node.pem").exists() {
             self.prepare(None, rng)?;
         }
-        let store = SledStore::open(self.store_path())?;
+        let store = open_store(&self.store_path())?;
         Ok(Ledger::empty(store, self.node_key()?, self.config()?)?)
     }
 
     /// Opens (creating) the store of a directory made by [`LedgerDir::prepare`], for an
     /// import that appends verified records to it.
     pub fn new_store(&self) -> anyhow::Result<SledStore> {
-        Ok(SledStore::open(self.store_path())?)
+        Ok(open_store(&self.store_path())?)
     }
 
-    /// Opens the raw store, for the verifier (which trusts nothing in it).
-    pub fn store(&self) -> anyhow::Result<SledStore> {
+    /// Rebuilds the directory's sled database from its journal (`coopledger repair`).
+    pub fn repair(&self) -> anyhow::Result<coop_store::Repaired> {
         self.require()?;
-        Ok(SledStore::open(self.store_path())?)
+        Ok(SledStore::repair(self.store_path())?)
     }
 }
 
-/// A ledger directory's store as a verification source: raw record bytes in key order
-/// and stored checkpoint notes, all re-checked by the verifier.
-pub struct StoreSource<'s> {
-    store: &'s SledStore,
-    next: u64,
-    size: u64,
-    buffer: VecDeque<Item>,
-    checkpoints: BTreeSet<u64>,
+/// A ledger directory read from its store's journal, as a verification source: every
+/// record and checkpoint, re-checked by the verifier. sled is never opened and the lock
+/// is not taken: it writes nothing, and works while a node serves the directory (what
+/// the node has written by then; a write in progress ends the reading).
+pub struct JournalSource {
+    items: coop_store::JournalItems,
 }
 
-impl<'s> StoreSource<'s> {
-    /// A source over `store`.
-    pub fn new(store: &'s SledStore) -> anyhow::Result<StoreSource<'s>> {
-        Ok(StoreSource {
-            store,
-            next: 0,
-            size: store.size()?,
-            buffer: VecDeque::new(),
-            checkpoints: store.checkpoint_sizes()?.into_iter().collect(),
+impl JournalSource {
+    /// A source over the journal of `dir`.
+    pub fn new(dir: &LedgerDir) -> anyhow::Result<JournalSource> {
+        dir.require()?;
+        Ok(JournalSource {
+            items: coop_store::JournalItems::open(&dir.store_path())?,
         })
     }
 }
 
-impl Source for StoreSource<'_> {
+impl Source for JournalSource {
     fn next_item(&mut self) -> Result<Option<Item>, VerifyError> {
-        if self.buffer.is_empty() && self.next < self.size {
-            let end = (self.next + 1024).min(self.size);
-            for r in self.store.records(self.next, end) {
-                let (seq, bytes) = r.map_err(|e| VerifyError::Input(e.to_string()))?;
-                self.buffer.push_back(Item::Record(bytes));
-                if self.checkpoints.contains(&(seq + 1)) {
-                    let note = self
-                        .store
-                        .checkpoint(seq + 1)
-                        .map_err(|e| VerifyError::Input(e.to_string()))?;
-                    if let Some(n) = note {
-                        self.buffer.push_back(Item::Checkpoint(n));
-                    }
-                }
-            }
-            self.next = end;
-        }
-        Ok(self.buffer.pop_front())
+        Ok(
+            match self
+                .items
+                .next()
+                .map_err(|e| VerifyError::Input(e.to_string()))?
+            {
+                Some(coop_store::JournalItem::Record(_, bytes)) => Some(Item::Record(bytes)),
+                Some(coop_store::JournalItem::Checkpoint(note)) => Some(Item::Checkpoint(note)),
+                None => None,
+            },
+        )
     }
 
     fn total(&self) -> Option<u64> {
-        Some(self.size)
+        None
     }
 }

@@ -20,6 +20,7 @@ mod files;
 mod keys;
 mod net;
 mod ops;
+mod pin;
 mod show;
 
 use clap::{Parser, Subcommand};
@@ -35,6 +36,16 @@ struct Cli {
     command: Command,
     #[command(flatten)]
     passphrase: keys::Passphrase,
+    /// Free space (MiB) to keep on the ledger's disk: an append that would leave less is
+    /// refused ("storage full", nothing written) and appends resume once there is room.
+    #[arg(
+        long,
+        global = true,
+        value_name = "MIB",
+        env = "COOPLEDGER_MIN_FREE_MIB",
+        default_value_t = 64
+    )]
+    min_free_mib: u64,
 }
 
 /// Where the ledger directory is.
@@ -127,6 +138,11 @@ enum Command {
         /// Print the receipt as JSON.
         #[arg(long)]
         json: bool,
+        /// With --node: keep resending the same signed event for this many seconds while
+        /// the node cannot be reached or answers 503 (it lands once; a resent event that
+        /// landed gets its first receipt).
+        #[arg(long, value_name = "SECS", default_value_t = 30.0)]
+        retry_for: f64,
     },
     /// Cases: one case, the list, a timeline — now or as of an earlier point.
     #[command(subcommand)]
@@ -215,6 +231,14 @@ enum Command {
         /// No progress bar.
         #[arg(long)]
         quiet: bool,
+    },
+    /// Rebuild a ledger directory's database from its journal (the second copy of every
+    /// append), checking every record and checkpoint; the old database is kept aside.
+    /// Opening a ledger does this by itself when the database refuses to open or has
+    /// lost records; run it by hand when told to (docs/OPERATIONS.md).
+    Repair {
+        #[command(flatten)]
+        data: Data,
     },
     /// Serve a ledger over HTTP (docs/API.md) until interrupted.
     Serve {
@@ -433,11 +457,12 @@ fn main() -> ExitCode {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("COOPLEDGER_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("error")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
         )
         .with_writer(std::io::stderr)
         .try_init();
     let cli = Cli::parse();
+    dir::set_min_free(cli.min_free_mib.saturating_mul(1 << 20));
     match cmd::run(cli) {
         Ok(code) => code,
         Err(e) => {

@@ -148,6 +148,7 @@ pub fn submit(
     event: &Path,
     key: Option<&Path>,
     json: bool,
+    retry_for: Duration,
     pass: &Passphrase,
 ) -> anyhow::Result<ExitCode> {
     let mut rng = OsRng::new()?;
@@ -178,8 +179,15 @@ pub fn submit(
         case_version: &versions,
     };
     let base = event.parent().unwrap_or(Path::new("."));
-    let signed = file.sign(&ctx, Some(&key_path), base, pass, &mut rng)?;
-    match anonymous.submit_checked(&signed, &node_key.key) {
+    let pinned = crate::pin::sign_once(event, ledger, || {
+        file.sign(&ctx, Some(&key_path), base, pass, &mut rng)
+    })?;
+    pinned.announce();
+    let answer =
+        anonymous.submit_until_answered(&pinned.event, &node_key.key, retry_for, |e| {
+            eprintln!("no answer yet ({e}); retrying with the same event");
+        });
+    match answer {
         Ok(r) => {
             if json {
                 println!("{}", serde_json::to_string_pretty(&r)?);
@@ -196,15 +204,25 @@ pub fn submit(
             Ok(ExitCode::SUCCESS)
         }
         Err(ClientError::Refused { message, .. }) => {
+            pinned.discard();
             eprintln!("refused: {message}");
             Ok(ExitCode::from(REFUSED))
         }
         Err(ClientError::Http {
             status, message, ..
-        }) if (400..500).contains(&status) => {
+        }) if (400..500).contains(&status) && status != 408 => {
+            pinned.discard();
             eprintln!("{message}");
             Ok(ExitCode::from(REFUSED))
         }
+        Err(e) if e.may_have_landed() => Err(anyhow::anyhow!(
+            "{e}\nthe event may have landed: run the same command again; it resends event {} exactly, and gets its first receipt if it landed",
+            pinned.event_id()
+        )),
+        Err(e) if e.is_retryable() => Err(anyhow::anyhow!(
+            "{e}\nnothing was written: run the same command again to resend event {}",
+            pinned.event_id()
+        )),
         Err(e) => Err(e.into()),
     }
 }

@@ -9,8 +9,10 @@ pub struct Config {
     pub max_batch: usize,
     /// Sign a checkpoint after this many new records...
     pub checkpoint_every: u64,
-    /// ...or after this much time with new records, whichever comes first.
+    /// ...or after this much time with new records, whichever comes first...
     pub checkpoint_interval: Duration,
+    /// ...or once no submission has arrived for this long (the end of a burst).
+    pub checkpoint_idle: Duration,
     /// The node's clock: the system's, or a movable one that only a test ledger accepts.
     pub clock: Arc<dyn Clock>,
     /// Submissions waiting for the writer before `submit` blocks (back-pressure).
@@ -27,6 +29,7 @@ impl Default for Config {
             max_batch: 4096,
             checkpoint_every: 10_000,
             checkpoint_interval: Duration::from_secs(5),
+            checkpoint_idle: Duration::from_secs(1),
             clock: Arc::new(SystemClock),
             queue: 65_536,
             sign_checkpoints: true,

@@ -1,13 +1,18 @@
 //! The single writer: drains the submission queue into a batch, runs the rules in order
-//! against the live state, writes the accepted events in one durable group commit, then
+//! against its working state, writes the accepted events, and hands the batch to the
+//! syncer, which makes it durable, folds it into the state readers see, and only then
 //! answers every submitter. Signatures were verified strictly before queueing, and
 //! receipts are signed after answering, both on the submitters' threads: the writer's
 //! critical path holds only what must be sequential.
+//!
+//! Two states (docs/adr/0014): the writer's working state runs ahead by the batches not
+//! yet synced; readers see only the durable state, so nothing they are shown can vanish
+//! in a crash.
 
 use crate::error::SubmitError;
 use crate::ledger::Shared;
 use coop_core::checkpoint::{Checkpoint, sign_checkpoint, verify_checkpoint};
-use coop_core::{EventId, Hash, Record, SignedEvent};
+use coop_core::{EventId, Hash, Record, SignedEvent, Timestamp};
 use coop_store::Store;
 use coop_treaty::Decoded;
 use crossbeam_channel::{Receiver, Sender};
@@ -46,7 +51,8 @@ enum Fate {
 /// The answers of one batch, released by the syncer once what the batch wrote is durable.
 pub(crate) struct Answers {
     replies: Vec<(Reply, Result<Landed, SubmitError>)>,
-    wrote: bool,
+    /// The records the batch wrote, folded into the readers' state once durable.
+    records: Vec<Record>,
 }
 
 pub(crate) fn run<S: Store + 'static>(
@@ -55,14 +61,26 @@ pub(crate) fn run<S: Store + 'static>(
     syncer: Sender<Answers>,
 ) {
     let mut last_cp = Instant::now();
+    // A tail left uncovered (by a crash, or records the last run appended after its
+    // last checkpoint) is checkpointed at once, not when traffic next arrives.
+    if uncovered(&shared) > 0
+        && let Err(e) = checkpoint(&shared)
+    {
+        tracing::error!(error = %e, "checkpoint on open failed");
+    }
+    // Wake when idle for a moment, so that the last records of a burst are covered by a
+    // checkpoint soon after it ends.
+    let wait = shared
+        .config
+        .checkpoint_idle
+        .min(shared.config.checkpoint_interval);
     loop {
-        // Wake at least once per checkpoint interval, so that an idle ledger still
-        // signs a checkpoint over its last records on time.
-        let first = match rx.recv_timeout(shared.config.checkpoint_interval) {
+        let first = match rx.recv_timeout(wait) {
             Ok(job) => Some(job),
             Err(crossbeam_channel::RecvTimeoutError::Timeout) => None,
             Err(crossbeam_channel::RecvTimeoutError::Disconnected) => break,
         };
+        let idle = first.is_none();
         let mut submits = Vec::new();
         let mut cp_requests = Vec::new();
         let mut next = first;
@@ -81,16 +99,15 @@ pub(crate) fn run<S: Store + 'static>(
             shared.metrics.writer_busy(busy.elapsed());
             if let Err(lost) = syncer.send(answers) {
                 for (reply, _) in lost.0.replies {
-                    let _ = reply.send(Err(SubmitError::Unavailable(
+                    let _ = reply.send(Err(SubmitError::MayHaveLanded(
                         "the syncer has stopped".into(),
                     )));
                 }
             }
         }
-        let head = shared.log.head().map(|h| h.size).unwrap_or(0);
-        let since = head.saturating_sub(shared.last_checkpoint.load(Ordering::Acquire));
+        let since = uncovered(&shared);
         let due = since >= shared.config.checkpoint_every
-            || (since > 0 && last_cp.elapsed() >= shared.config.checkpoint_interval);
+            || (since > 0 && (idle || last_cp.elapsed() >= shared.config.checkpoint_interval));
         if due || !cp_requests.is_empty() {
             let result = checkpoint(&shared);
             if let Err(e) = &result {
@@ -102,10 +119,22 @@ pub(crate) fn run<S: Store + 'static>(
             }
         }
     }
-    // The queue is closed: sign a last checkpoint so the next open checks little.
+    // The queue is closed: make the last batches durable and sign a last checkpoint so
+    // the next open checks little. (The syncer still answers them.)
+    if !shared.failed.load(Ordering::Acquire)
+        && let Err(e) = shared.log.sync()
+    {
+        shared.fail(&format!("storage failure: {e}"));
+    }
     if let Err(e) = checkpoint(&shared) {
         tracing::warn!(error = %e, "final checkpoint failed");
     }
+}
+
+/// Durable records not yet covered by a checkpoint.
+fn uncovered<S: Store>(shared: &Shared<S>) -> u64 {
+    let head = shared.log.durable_head().map(|h| h.size).unwrap_or(0);
+    head.saturating_sub(shared.last_checkpoint.load(Ordering::Acquire))
 }
 
 /// The syncer: makes the writer's batches durable, many at a time, and only then
@@ -118,26 +147,34 @@ pub(crate) fn run_syncer<S: Store + 'static>(shared: Arc<Shared<S>>, rx: Receive
             all.push(more);
         }
         let started = Instant::now();
+        let wrote = all.iter().any(|a| !a.records.is_empty());
         let synced: Result<(), String> = if shared.failed.load(Ordering::Acquire) {
-            Err("an earlier storage failure needs a restart".into())
-        } else if all.iter().any(|a| a.wrote) {
+            Err(shared
+                .failure()
+                .unwrap_or_else(|| "an earlier storage failure needs a restart".into()))
+        } else if wrote {
             shared
                 .log
                 .sync()
+                .map(|_| ())
                 .map_err(|e| format!("storage failure: {e}"))
         } else {
             Ok(())
         };
-        if synced.is_err() {
-            shared.failed.store(true, Ordering::Release);
-        } else {
-            shared.metrics.sync(started.elapsed());
+        match &synced {
+            Err(e) => shared.fail(e),
+            Ok(()) if wrote => {
+                shared.metrics.sync(started.elapsed());
+                // Durable now: show it to readers.
+                publish(&shared, all.iter().flat_map(|a| a.records.iter()));
+            }
+            Ok(()) => {}
         }
         for a in all {
             for (reply, answer) in a.replies {
                 let answer = match (&synced, answer) {
                     (Ok(()), a) => a,
-                    (Err(e), Ok(_)) => Err(SubmitError::Unavailable(e.clone())),
+                    (Err(e), Ok(_)) => Err(SubmitError::MayHaveLanded(e.clone())),
                     (Err(_), Err(refusal)) => Err(refusal),
                 };
                 let _ = reply.send(answer);
@@ -146,30 +183,59 @@ pub(crate) fn run_syncer<S: Store + 'static>(shared: Arc<Shared<S>>, rx: Receive
     }
 }
 
+/// Folds durable records into the state readers see.
+pub(crate) fn publish<'r, S: Store>(shared: &Shared<S>, records: impl Iterator<Item = &'r Record>) {
+    match shared.state.write() {
+        Ok(mut state) => {
+            for r in records {
+                coop_treaty::apply(&mut state, r);
+            }
+            shared.set_ledger_id(state.ledger_id);
+        }
+        Err(_) => shared.fail("the readers' state lock is poisoned"),
+    }
+}
+
 fn process<S: Store>(shared: &Shared<S>, submits: Vec<(SignedEvent, Decoded, Reply)>) -> Answers {
-    let fail_all = |submits: Vec<(SignedEvent, Decoded, Reply)>, why: &str| Answers {
-        replies: submits
-            .into_iter()
-            .map(|(_, _, r)| (r, Err(SubmitError::Unavailable(why.to_owned()))))
-            .collect(),
-        wrote: false,
+    let refuse_all = |submits: Vec<(SignedEvent, Decoded, Reply)>, e: &dyn Fn() -> SubmitError| Answers {
+        replies: submits.into_iter().map(|(_, _, r)| (r, Err(e()))).collect(),
+        records: Vec::new(),
     };
     if shared.failed.load(Ordering::Acquire) {
-        return fail_all(submits, "an earlier storage failure needs a restart");
+        let why = shared
+            .failure()
+            .unwrap_or_else(|| "an earlier storage failure".into());
+        return refuse_all(submits, &|| {
+            SubmitError::Unavailable(format!("{why}; restart the node"))
+        });
     }
-    let Ok(mut state) = shared.state.write() else {
-        return fail_all(submits, "state lock poisoned");
+    // Room on the disk for the whole batch, checked before the rules run: a refusal
+    // then leaves the working state as it was, and appends resume once there is room.
+    let bytes: u64 = submits
+        .iter()
+        .map(|(e, _, _)| 2 * (e.body.payload.len() as u64 + 512))
+        .sum();
+    if let Err(e) = shared.log.store().check_room(bytes) {
+        shared.metrics.refused("storage full");
+        let m = e.to_string();
+        return refuse_all(submits, &|| SubmitError::StorageFull(m.clone()));
+    }
+    let Ok(mut state) = shared.working.lock() else {
+        shared.fail("the writer's state lock is poisoned");
+        return refuse_all(submits, &|| {
+            SubmitError::Unavailable("the writer's state lock is poisoned".into())
+        });
     };
     let now = shared.now(&state);
     let mut fates = Vec::with_capacity(submits.len());
-    let mut accepted: Vec<(SignedEvent, Hash)> = Vec::new();
+    let mut accepted: Vec<Record> = Vec::new();
     let mut in_batch: HashMap<EventId, usize> = HashMap::new();
     let mut kept = Vec::with_capacity(submits.len());
     for (event, decoded, reply) in submits {
         kept.push(reply);
         let id = event.body.event_id;
         if let Some(&i) = in_batch.get(&id) {
-            if accepted.get(i).is_some_and(|(a, _)| a.body == event.body) {
+            if accepted.get(i).is_some_and(|a| a.event.body == event.body) {
                 fates.push(Fate::SameAs(i));
             } else {
                 shared.metrics.refused("id reused");
@@ -204,7 +270,7 @@ fn process<S: Store>(shared: &Shared<S>, submits: Vec<(SignedEvent, Decoded, Rep
             Ok(()) => {
                 in_batch.insert(id, accepted.len());
                 fates.push(Fate::Accepted(accepted.len()));
-                accepted.push((record.event, governance));
+                accepted.push(record);
             }
             Err(v) => {
                 shared.metrics.refused(&v.clause());
@@ -213,27 +279,27 @@ fn process<S: Store>(shared: &Shared<S>, submits: Vec<(SignedEvent, Decoded, Rep
         }
     }
     let mut appended = Vec::new();
-    let mut wrote = false;
     let mut write_error = None;
+    let mut records = Vec::new();
     if !accepted.is_empty() {
         let started = Instant::now();
         let count = accepted.len();
-        match shared.log.append_events_unsynced(accepted, now) {
+        let events = accepted
+            .iter()
+            .map(|r| (r.event.clone(), r.governance))
+            .collect();
+        match shared.log.append_events_unsynced(events, now) {
             Ok(a) => {
-                if state.size == count as u64 {
-                    // This batch began with the genesis.
-                    shared.set_ledger_id(state.ledger_id);
-                }
                 shared.metrics.batch(count, started.elapsed());
                 appended = a;
-                wrote = true;
+                records = accepted;
             }
             Err(e) => {
-                // The live state already holds these events but the disk may not: only a
-                // restart (which rebuilds the state from the store) is safe now.
-                shared.failed.store(true, Ordering::Release);
-                tracing::error!(error = %e, "group commit failed; the ledger stops accepting events");
-                write_error = Some(format!("storage failure: {e}"));
+                // The working state already holds these events but the disk may or may
+                // not: only a restart (which rebuilds the state from the store) is safe.
+                let why = format!("storage failure: {e}");
+                shared.fail(&why);
+                write_error = Some(why);
             }
         }
     }
@@ -245,19 +311,19 @@ fn process<S: Store>(shared: &Shared<S>, submits: Vec<(SignedEvent, Decoded, Rep
             let answer = match fate {
                 Fate::Done(a) => a,
                 Fate::Accepted(i) | Fate::SameAs(i) => match (&write_error, appended.get(i)) {
-                    (Some(e), _) => Err(SubmitError::Unavailable(e.clone())),
+                    (Some(e), _) => Err(SubmitError::MayHaveLanded(e.clone())),
                     (None, Some(a)) => Ok(Landed {
                         seq: a.seq,
                         leaf: a.leaf,
                         chain: a.chain,
                     }),
-                    (None, None) => Err(SubmitError::Unavailable("the write lost an event".into())),
+                    (None, None) => Err(SubmitError::MayHaveLanded("the write lost an event".into())),
                 },
             };
             (reply, answer)
         })
         .collect();
-    Answers { replies, wrote }
+    Answers { replies, records }
 }
 
 /// Signs and stores a checkpoint of the current head; returns the note.
@@ -281,7 +347,9 @@ pub(crate) fn checkpoint<S: Store>(shared: &Shared<S>) -> Result<String, String>
     if shared.failed.load(Ordering::Acquire) {
         return Err("the ledger stopped after a storage failure".into());
     }
-    let head = shared.log.head().map_err(|e| e.to_string())?;
+    // Only what is durable: a checkpoint is shown to readers, who may be shown nothing
+    // that a crash could take back.
+    let head = shared.log.durable_head().map_err(|e| e.to_string())?;
     // The stored one serves if it covers the head and is this node's own.
     if let Ok(Some((size, note))) = shared.log.latest_checkpoint()
         && size == head.size
@@ -289,19 +357,30 @@ pub(crate) fn checkpoint<S: Store>(shared: &Shared<S>) -> Result<String, String>
     {
         return Ok(note);
     }
-    // Never dated before the records it covers (the verifier refuses that).
+    // Never dated before the records it covers (the verifier refuses that), even if the
+    // readers' state has not folded the last of them yet or the clock went back.
+    let last: Timestamp = match head.size.checked_sub(1) {
+        Some(seq) => shared
+            .log
+            .record(seq)
+            .map_err(|e| e.to_string())?
+            .map_or(Timestamp(0), |r| r.record.received_at),
+        None => Timestamp(0),
+    };
     let cp = Checkpoint {
         ledger_id,
         size: head.size,
         root: head.root,
         chain_head: head.chain_head,
-        time,
+        time: time.max(last),
     };
     let note = sign_checkpoint(&cp, &shared.node_key).map_err(|e| e.to_string())?;
-    shared
-        .log
-        .put_checkpoint(&note)
-        .map_err(|e| e.to_string())?;
+    if let Err(e) = shared.log.put_checkpoint(&note) {
+        if !matches!(e, coop_store::StoreError::Full { .. }) {
+            shared.fail(&format!("storage failure while storing a checkpoint: {e}"));
+        }
+        return Err(e.to_string());
+    }
     shared.last_checkpoint.store(head.size, Ordering::Release);
     Ok(note)
 }

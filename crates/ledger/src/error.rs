@@ -2,7 +2,8 @@ use coop_core::EventError;
 use coop_store::StoreError;
 use coop_treaty::Violation;
 
-/// Why a submission was not appended. In every case nothing was written.
+/// Why a submission was not acknowledged. Every variant but
+/// [`SubmitError::MayHaveLanded`] means nothing was written.
 #[derive(Debug, thiserror::Error)]
 pub enum SubmitError {
     /// The Agreement forbids the event; the message names the article and element.
@@ -17,10 +18,23 @@ pub enum SubmitError {
     /// (HTTP 409).
     #[error("event id {0} is already used by a different event")]
     IdReused(String),
-    /// The ledger cannot append now (stopped, or a storage failure that needs a restart).
-    /// Retry later (HTTP 503).
-    #[error("ledger unavailable: {0}")]
+    /// The ledger cannot append now (stopped, not this ledger's sequencer, or stopped
+    /// after a storage failure that needs a restart). Nothing was written. Retry later
+    /// (HTTP 503).
+    #[error("ledger unavailable: {0}; nothing was written")]
     Unavailable(String),
+    /// The disk holding the ledger is (nearly) full: refused before anything was
+    /// written. Free space and retry; appends resume by themselves (HTTP 503).
+    #[error("storage full: {0}; nothing was written")]
+    StorageFull(String),
+    /// Storage failed while this event was being written: it may or may not be in the
+    /// ledger. Retry with the same event id (the same signed event) once the node is
+    /// back: if it landed, the retry returns its first receipt; if not, it lands then
+    /// (HTTP 503).
+    #[error(
+        "storage failure while appending: {0}; the event may have landed: retry with the same event id once the node is back (a retry returns the first receipt if it did)"
+    )]
+    MayHaveLanded(String),
 }
 
 /// Why a ledger could not be opened or queried.
@@ -53,8 +67,18 @@ pub enum LedgerError {
     /// The genesis was refused.
     #[error("genesis refused: {0}")]
     Genesis(String),
-    /// The question cannot be answered (seq beyond the ledger...). Fix the request
-    /// (HTTP 400/404).
+    /// The question cannot be answered as asked (a malformed checkpoint, a size beyond
+    /// the ledger...). Fix the request (HTTP 400).
     #[error("{0}")]
     BadQuery(String),
+    /// What was asked for does not exist (no such case or record) (HTTP 404).
+    #[error("{0}")]
+    NotFound(String),
+    /// The ledger cannot answer now (its writer stopped, a lock was poisoned by a crash
+    /// of another thread). Retry later; if it persists, restart the node (HTTP 503).
+    #[error("ledger unavailable: {0}")]
+    Unavailable(String),
+    /// Writing an output file failed (an export or bundle): check the path and the disk.
+    #[error("cannot write: {0}")]
+    Output(String),
 }

@@ -24,7 +24,7 @@ pub struct MadeBundle {
 }
 
 fn io(e: std::io::Error) -> LedgerError {
-    LedgerError::BadQuery(format!("cannot write: {e}"))
+    LedgerError::Output(e.to_string())
 }
 
 impl<S: Store + 'static> Ledger<S> {
@@ -117,7 +117,7 @@ impl<S: Store + 'static> Ledger<S> {
                     .get(case)
                     .and_then(|c| c.timeline.last().map(|t| t.evidence.seq))
             })?
-            .ok_or_else(|| LedgerError::BadQuery(format!("there is no case {case}")))?;
+            .ok_or_else(|| LedgerError::NotFound(format!("there is no case {case}")))?;
         let mut chosen: Option<(u64, String, usize)> = None;
         let sizes: Vec<u64> = self.checkpoint_sizes()?;
         for s in sizes.iter().rev().filter(|s| **s > last).take(64) {
@@ -141,20 +141,20 @@ impl<S: Store + 'static> Ledger<S> {
             None => {
                 let n = self
                     .checkpoint_now()
-                    .map_err(|e| LedgerError::BadQuery(e.to_string()))?;
+                    .map_err(|e| LedgerError::Unavailable(e.to_string()))?;
                 let s = coop_core::checkpoint::Note::parse(&n)
                     .ok()
                     .and_then(|p| coop_core::checkpoint::Checkpoint::parse_body(&p.text).ok())
                     .map(|c| c.size)
                     .ok_or_else(|| {
-                        LedgerError::BadQuery("the new checkpoint is malformed".into())
+                        LedgerError::Unavailable("the new checkpoint is malformed".into())
                     })?;
                 (s, n, 0)
             }
         };
         let bundle = self.bundle_at(case, &note, size)?;
         coop_verify::verify_bundle(&bundle, None)
-            .map_err(|e| LedgerError::BadQuery(format!("the bundle does not verify: {e}")))?;
+            .map_err(|e| LedgerError::Unavailable(format!("the bundle does not verify: {e}")))?;
         Ok(MadeBundle {
             bundle,
             size,
@@ -171,7 +171,7 @@ impl<S: Store + 'static> Ledger<S> {
                     self.record(seq).ok().flatten().map(|r| r.record)
                 })
             })?
-            .ok_or_else(|| LedgerError::BadQuery(format!("there is no case {case}")))?;
+            .ok_or_else(|| LedgerError::NotFound(format!("there is no case {case}")))?;
         if seqs.last().is_some_and(|l| *l >= size) {
             return Err(LedgerError::BadQuery(format!(
                 "the checkpoint at size {size} does not cover the case's last record"
@@ -181,7 +181,7 @@ impl<S: Store + 'static> Ledger<S> {
         for seq in seqs {
             let r = self
                 .record(seq)?
-                .ok_or_else(|| LedgerError::BadQuery(format!("record {seq} is missing")))?;
+                .ok_or_else(|| LedgerError::Unavailable(format!("record {seq} is missing")))?;
             entries.push(BundleEntry {
                 proof: self.inclusion_proof(seq, size)?,
                 record: r.bytes,

@@ -15,7 +15,7 @@ use crossbeam_channel::{Receiver, Sender};
 use rayon::prelude::*;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64};
-use std::sync::{Arc, OnceLock, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::thread::JoinHandle;
 
 /// A point in the ledger's history.
@@ -29,7 +29,12 @@ pub enum AsOf {
 
 pub(crate) struct Shared<S: Store> {
     pub(crate) log: Log<S>,
+    /// The state of the durable records: all a reader is shown.
     pub(crate) state: RwLock<State>,
+    /// The writer's state: the durable records and the batches not yet synced.
+    pub(crate) working: Mutex<State>,
+    /// Why the ledger stopped appending (a storage failure), once it has.
+    failure: Mutex<Option<String>>,
     pub(crate) node_key: Arc<SecretKey>,
     pub(crate) config: Config,
     pub(crate) failed: AtomicBool,
@@ -45,6 +50,33 @@ pub(crate) struct Shared<S: Store> {
 const KEY_CACHE: usize = 4096;
 
 impl<S: Store> Shared<S> {
+    /// Stops appending after a storage failure (until a restart, which re-checks the
+    /// store and repairs it from its journal).
+    pub(crate) fn fail(&self, why: &str) {
+        if !self.failed.swap(true, std::sync::atomic::Ordering::AcqRel) {
+            tracing::error!(error = why, "storage failure: the ledger stops appending until restarted; reads go on");
+        }
+        if let Ok(mut f) = self.failure.lock()
+            && f.is_none()
+        {
+            *f = Some(why.to_owned());
+        }
+    }
+
+    /// Why the ledger stopped appending, if it has.
+    pub(crate) fn failure(&self) -> Option<String> {
+        if !self.failed.load(std::sync::atomic::Ordering::Acquire) {
+            return None;
+        }
+        Some(
+            self.failure
+                .lock()
+                .ok()
+                .and_then(|f| f.clone())
+                .unwrap_or_else(|| "a storage failure".into()),
+        )
+    }
+
     /// `key`, decompressed and checked (once, then from the cache).
     pub(crate) fn checked_key(&self, key: &PublicKey) -> Result<CheckedKey, KeyError> {
         if let Some(k) = self.keys.read().ok().and_then(|m| m.get(key).copied()) {
@@ -171,6 +203,8 @@ impl<S: Store + 'static> Ledger<S> {
         let (tx, rx): (Sender<Job>, Receiver<Job>) = crossbeam_channel::bounded(config.queue);
         let shared = Arc::new(Shared {
             log,
+            working: Mutex::new(state.clone()),
+            failure: Mutex::new(None),
             state: RwLock::new(state),
             node_key: Arc::new(node_key),
             config,
@@ -259,13 +293,13 @@ impl<S: Store + 'static> Ledger<S> {
         if records.is_empty() {
             return Ok(());
         }
-        let mut state = self
+        let mut working = self
             .shared
-            .state
-            .write()
-            .map_err(|_| LedgerError::BadQuery("state lock poisoned".into()))?;
+            .working
+            .lock()
+            .map_err(|_| LedgerError::Unavailable("the writer's state lock is poisoned".into()))?;
         // Judge the whole batch on a copy: a refusal must leave the state as it was.
-        let mut next = state.clone();
+        let mut next = working.clone();
         for r in &records {
             next.step(&r.record)
                 .map_err(|violation| LedgerError::InvalidHistory {
@@ -273,9 +307,16 @@ impl<S: Store + 'static> Ledger<S> {
                     violation,
                 })?;
         }
-        self.shared.log.append_records(records)?;
-        self.shared.set_ledger_id(next.ledger_id);
-        *state = next;
+        let folded: Vec<coop_core::Record> = records.iter().map(|r| r.record.clone()).collect();
+        if let Err(e) = self.shared.log.append_records(records) {
+            if !matches!(e, coop_store::StoreError::Full { .. }) {
+                self.shared.fail(&format!("storage failure: {e}"));
+            }
+            return Err(e.into());
+        }
+        *working = next;
+        // Durable (append_records synced): show it to readers.
+        engine::publish(&self.shared, folded.iter());
         Ok(())
     }
 
@@ -397,7 +438,8 @@ impl<S: Store + 'static> Ledger<S> {
     }
 
     /// Appends an event and waits for its receipt. When this returns `Ok`, the event is
-    /// durable; on `Err` nothing was written.
+    /// durable; on [`SubmitError::MayHaveLanded`] it may be, and a retry of the same
+    /// event returns its first receipt if it is; on any other `Err` nothing was written.
     pub fn submit(&self, event: SignedEvent) -> Result<Receipt, SubmitError> {
         self.submit_async(event)?.wait()
     }
@@ -440,18 +482,46 @@ impl<S: Store + 'static> Ledger<S> {
         self.shared.node_key.public()
     }
 
-    /// The log's head.
+    /// The durable head: every record below it survives a crash. Readers are shown
+    /// nothing beyond it.
     pub fn head(&self) -> Result<Head, LedgerError> {
-        Ok(self.shared.log.head()?)
+        Ok(self.shared.log.durable_head()?)
+    }
+
+    /// Why the ledger stopped appending (a storage failure, until a restart), if it has.
+    pub fn failure(&self) -> Option<String> {
+        self.shared.failure()
+    }
+
+    /// Records a reader may see: the durable ones.
+    fn visible(&self) -> Result<u64, LedgerError> {
+        Ok(self.head()?.size)
+    }
+
+    /// Refuses a tree size beyond what is durable.
+    fn check_size(&self, size: u64) -> Result<(), LedgerError> {
+        let visible = self.visible()?;
+        if size > visible {
+            return Err(LedgerError::BadQuery(format!(
+                "the ledger has {visible} records, not {size}"
+            )));
+        }
+        Ok(())
     }
 
     /// Engine counters.
     pub fn metrics(&self) -> crate::metrics::Snapshot {
-        self.shared.metrics.snapshot()
+        crate::metrics::Snapshot {
+            storage_failed: self.shared.failed.load(std::sync::atomic::Ordering::Acquire),
+            ..self.shared.metrics.snapshot()
+        }
     }
 
     /// Record `seq`, checked against its stored leaf hash.
     pub fn record(&self, seq: u64) -> Result<Option<SealedRecord>, LedgerError> {
+        if seq >= self.visible()? {
+            return Ok(None);
+        }
         Ok(self.shared.log.record(seq)?)
     }
 
@@ -463,8 +533,9 @@ impl<S: Store + 'static> Ledger<S> {
         }
     }
 
-    /// Records `start..end`.
+    /// Records `start..end` (those of them that are durable).
     pub fn records(&self, start: u64, end: u64) -> Result<Vec<SealedRecord>, LedgerError> {
+        let end = end.min(self.visible()?);
         Ok(self
             .shared
             .log
@@ -478,7 +549,7 @@ impl<S: Store + 'static> Ledger<S> {
             .shared
             .state
             .read()
-            .map_err(|_| LedgerError::BadQuery("state lock poisoned".into()))?;
+            .map_err(|_| LedgerError::Unavailable("the state lock is poisoned".into()))?;
         Ok(f(&s))
     }
 
@@ -531,16 +602,29 @@ impl<S: Store + 'static> Ledger<S> {
 
     /// Merkle root of the first `size` records.
     pub fn root_at(&self, size: u64) -> Result<Hash, LedgerError> {
+        self.check_size(size)?;
         Ok(self.shared.log.root_at(size)?)
     }
 
     /// Inclusion proof of record `seq` in the tree of `size` records.
     pub fn inclusion_proof(&self, seq: u64, size: u64) -> Result<Vec<Hash>, LedgerError> {
+        self.check_size(size)?;
+        if seq >= size {
+            return Err(LedgerError::BadQuery(format!(
+                "record {seq} is not in a tree of {size} records"
+            )));
+        }
         Ok(self.shared.log.inclusion_proof(seq, size)?)
     }
 
     /// Consistency proof between two tree sizes.
     pub fn consistency_proof(&self, size1: u64, size2: u64) -> Result<Vec<Hash>, LedgerError> {
+        self.check_size(size2)?;
+        if size1 > size2 {
+            return Err(LedgerError::BadQuery(format!(
+                "no consistency proof from {size1} records to fewer ({size2})"
+            )));
+        }
         Ok(self.shared.log.consistency_proof(size1, size2)?)
     }
 
@@ -597,12 +681,19 @@ impl<S: Store + 'static> Ledger<S> {
                 merged.signatures.push(line);
             }
         }
+        self.check_size(size)?;
         let text = merged.render();
-        self.shared
-            .log
-            .put_checkpoint(&text)
-            .map_err(|e| LedgerError::BadQuery(e.to_string()))?;
-        Ok((size, text))
+        match self.shared.log.put_checkpoint(&text) {
+            Ok(_) => Ok((size, text)),
+            // The note does not match the records: the sender's mistake.
+            Err(coop_store::StoreError::Conflict(m)) => Err(bad(m)),
+            Err(e) => {
+                if !matches!(e, coop_store::StoreError::Full { .. }) {
+                    self.shared.fail(&format!("storage failure while storing a checkpoint: {e}"));
+                }
+                Err(e.into())
+            }
+        }
     }
 
     /// This node's checkpoint verifier (its key under the name `coopledger/<ledger id>`),

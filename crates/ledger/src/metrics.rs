@@ -42,8 +42,10 @@ pub struct Snapshot {
     /// Batches of at most `2^i` events (not cumulative), for i in 0..13; the last
     /// bucket counts larger batches.
     pub batch_sizes: [u64; BATCH_BUCKETS],
-    /// Refusals by clause (or "invalid", "id reused").
+    /// Refusals by clause (or "invalid", "id reused", "storage full").
     pub refusals: BTreeMap<String, u64>,
+    /// Whether the ledger stopped appending after a storage failure (until a restart).
+    pub storage_failed: bool,
 }
 
 impl Metrics {
@@ -98,6 +100,7 @@ impl Metrics {
                     .map_or(0, |b| b.load(Ordering::Relaxed))
             }),
             refusals: self.refusals.lock().map(|m| m.clone()).unwrap_or_default(),
+            storage_failed: false,
         }
     }
 }

@@ -44,6 +44,33 @@ pub enum ClientError {
     Unverified(String),
 }
 
+impl ClientError {
+    /// Whether the same request may be sent again and could get another answer: the
+    /// node was not reached or did not answer in time, or cannot append for now (503:
+    /// unavailable, storage full, storage failed while the event was written). For an
+    /// append, retrying is safe only with the same signed event (its id is what makes
+    /// the retry land once).
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            ClientError::Transport(_) => true,
+            ClientError::Http { status, .. } => matches!(status, 408 | 502 | 503 | 504),
+            ClientError::Refused { .. } | ClientError::Unverified(_) => false,
+        }
+    }
+
+    /// Whether an append that failed this way may nevertheless have landed: the answer
+    /// was lost, or the node's storage failed while writing it.
+    pub fn may_have_landed(&self) -> bool {
+        match self {
+            ClientError::Transport(_) => true,
+            ClientError::Http { status, error, .. } => {
+                *status == 408 || *status == 504 || error == "may_have_landed"
+            }
+            ClientError::Refused { .. } | ClientError::Unverified(_) => false,
+        }
+    }
+}
+
 fn transport(e: impl std::fmt::Display) -> ClientError {
     ClientError::Transport(e.to_string())
 }
@@ -245,6 +272,33 @@ impl Client {
         let r = self.submit(event)?;
         check_receipt(&r, event, node)?;
         Ok(r)
+    }
+
+    /// [`Client::submit_checked`], retried with the *same* signed event while the answer
+    /// is unknown or the node cannot append for now (no connection, a timeout, 408, 503)
+    /// until `patience` has passed. Safe because the event id is fixed in the signed
+    /// event: if an earlier try landed, the retry returns its receipt and appends
+    /// nothing. `each_retry` is told why each retry happens. Any other answer (a
+    /// receipt, a refusal, a conflict) ends the loop.
+    pub fn submit_until_answered(
+        &self,
+        event: &SignedEvent,
+        node: &PublicKey,
+        patience: Duration,
+        mut each_retry: impl FnMut(&ClientError),
+    ) -> Result<Receipt, ClientError> {
+        let start = std::time::Instant::now();
+        let mut pause = Duration::from_millis(100);
+        loop {
+            match self.submit_checked(event, node) {
+                Err(e) if e.is_retryable() && start.elapsed() + pause <= patience => {
+                    each_retry(&e);
+                    std::thread::sleep(pause);
+                    pause = (pause * 2).min(Duration::from_secs(2));
+                }
+                other => return other,
+            }
+        }
     }
 
     /// [`Client::submit_checked`] with the node's key already checked.

@@ -151,6 +151,17 @@ impl HttpMetrics {
                 );
             }
         }
+        w(
+            &mut out,
+            "coopledger_storage_failed",
+            "gauge",
+            "1 once a storage failure stopped appends (reads go on): restart the node.",
+        );
+        let _ = writeln!(
+            out,
+            "coopledger_storage_failed {}",
+            u8::from(engine.storage_failed)
+        );
         if let Some(age) = checkpoint_age {
             w(
                 &mut out,

@@ -16,6 +16,7 @@ use axum::{Json, Router};
 use coop_core::checkpoint::Note;
 use coop_core::{CaseId, EventId, SignedEvent, Timestamp};
 use coop_ledger::{AsOf, LedgerError, SubmitError};
+use coop_store::StoreError;
 use coop_treaty::State as TreatyState;
 use std::collections::{HashMap, VecDeque};
 use std::convert::Infallible;
@@ -77,8 +78,21 @@ impl From<AuthError> for ApiError {
 
 impl From<LedgerError> for ApiError {
     fn from(e: LedgerError) -> ApiError {
+        // The client's mistakes are 4xx; every storage or server fault is 5xx.
         match e {
             LedgerError::BadQuery(m) => ApiError::bad(m),
+            LedgerError::NotFound(m) => ApiError::not_found(m),
+            LedgerError::Store(s @ StoreError::Full { .. }) => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "storage_full",
+                s.to_string(),
+            ),
+            LedgerError::Store(s @ (StoreError::Corrupt { .. } | StoreError::Conflict(_))) => {
+                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", s.to_string())
+            }
+            e @ (LedgerError::InvalidHistory { .. } | LedgerError::BadSignature { .. }) => {
+                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
+            }
             other => ApiError::unavailable(other.to_string()),
         }
     }
@@ -105,7 +119,17 @@ impl From<SubmitError> for ApiError {
                 "id_reused",
                 format!("event id {id} is already used by a different event; nothing was written"),
             ),
-            SubmitError::Unavailable(m) => ApiError::unavailable(m),
+            e @ SubmitError::Unavailable(_) => ApiError::unavailable(e.to_string()),
+            e @ SubmitError::StorageFull(_) => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "storage_full",
+                e.to_string(),
+            ),
+            e @ SubmitError::MayHaveLanded(_) => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "may_have_landed",
+                e.to_string(),
+            ),
         }
     }
 }
@@ -195,7 +219,7 @@ fn clock(at: Option<AsOf>, state: &TreatyState) -> Timestamp {
 pub fn router(node: Shared) -> Router {
     let limit = node.config.body_limit;
     let timed = Router::new()
-        .route("/healthz", get(|| async { "ok" }))
+        .route("/healthz", get(health))
         .route("/metrics", get(metrics))
         .route("/v1/info", get(info))
         .route("/v1/events", post(submit))
@@ -265,6 +289,20 @@ const ROUTES: [&str; 20] = [
     "/v1/article7/report",
     "/v1/authorities",
 ];
+
+/// `ok`, or 503 with the reason once a storage failure stopped appends (reads go on; a
+/// restart re-checks the store and repairs it from its journal).
+async fn health(State(node): State<Shared>) -> Response {
+    match node.ledger.failure() {
+        None => "ok".into_response(),
+        Some(why) => ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "storage_failed",
+            format!("appends stopped after a storage failure ({why}); reads go on: restart the node"),
+        )
+        .into_response(),
+    }
+}
 
 async fn metrics(State(node): State<Shared>) -> ApiResult<Response> {
     blocking(move || {

@@ -8,6 +8,8 @@ use coop_core::testkit;
 use coop_core::{CHAIN_SEED, EventId, Hash, LedgerId, Record, SecretKey, SignedEvent, Timestamp};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use anyhow::Context as _;
+
 type R = anyhow::Result<()>;
 
 /// How a suite makes, restarts and damages stores of one kind.
@@ -16,6 +18,10 @@ pub(crate) trait Harness {
     fn fresh(&mut self) -> Self::S;
     fn reopen(&mut self, s: Self::S) -> Self::S;
     fn remove_record(&self, s: &Self::S, seq: u64);
+    /// Whether the store keeps a journal it repairs from (the durable store does).
+    fn journaled(&self) -> bool {
+        false
+    }
 }
 
 struct Mem;
@@ -49,6 +55,9 @@ impl Harness for Sled {
     }
     fn remove_record(&self, s: &SledStore, seq: u64) {
         s.damage_record(seq).expect("damage");
+    }
+    fn journaled(&self) -> bool {
+        true
     }
 }
 
@@ -320,13 +329,21 @@ fn damage_is_refused_on_open<H: Harness>(h: &mut H) -> R {
     h.remove_record(&s, 24);
     expect_corrupt_at(Log::open(h.reopen(s)), 24);
 
-    // Truncated below the checkpoint: records 18.. removed.
+    // Truncated below the checkpoint: records 18.. removed. The durable store rebuilds
+    // them from its journal; a store without one refuses.
     let (log, _) = setup(h)?;
+    let head = log.head()?;
     let s = log.into_store();
     for seq in (18..30).rev() {
         h.remove_record(&s, seq);
     }
-    expect_corrupt_at(Log::open(h.reopen(s)), 18);
+    if h.journaled() {
+        let log = Log::open(h.reopen(s))?;
+        assert_eq!(log.head()?, head);
+        log.verify_all()?;
+    } else {
+        expect_corrupt_at(Log::open(h.reopen(s)), 18);
+    }
 
     // A record *before* the checkpoint altered: open checks the tail only, but every read
     // re-checks the leaf, and verify_all checks everything.
@@ -407,9 +424,6 @@ impl<S: Store> Store for Failing<S> {
     fn checkpoint_sizes(&self) -> Result<Vec<u64>, StoreError> {
         self.inner.checkpoint_sizes()
     }
-    fn meta(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        self.inner.meta(key)
-    }
 }
 
 fn failed_write_poisons_until_reopen<H: Harness>(h: &mut H) -> R {
@@ -441,15 +455,6 @@ fn failed_write_poisons_until_reopen<H: Harness>(h: &mut H) -> R {
     Ok(())
 }
 
-fn meta_round_trip<H: Harness>(h: &mut H) -> R {
-    let log = Log::open(h.fresh())?;
-    assert_eq!(log.meta("k")?, None);
-    log.put_meta("k", b"v")?;
-    let log = Log::open(h.reopen(log.into_store()))?;
-    assert_eq!(log.meta("k")?, Some(b"v".to_vec()));
-    Ok(())
-}
-
 macro_rules! suite {
     ($($name:ident),*) => {
         mod memory {
@@ -467,8 +472,7 @@ suite!(
     refused_appends_change_nothing,
     checkpoints,
     damage_is_refused_on_open,
-    failed_write_poisons_until_reopen,
-    meta_round_trip
+    failed_write_poisons_until_reopen
 );
 
 #[test]
@@ -496,11 +500,232 @@ fn an_unfinished_sled_snapshot_does_not_block_opening() -> R {
     drop(store);
     // What a kill in the middle of sled's snapshot writing leaves: a truncated
     // `.generating` file that sorts after every real snapshot.
-    std::fs::write(path.join("snap.FFFFFFFFFFFFFFFF.generating"), b"partial")?;
+    let snap = path.join("sled").join("snap.FFFFFFFFFFFFFFFF.generating");
+    std::fs::write(&snap, b"partial")?;
     let log = Log::open(SledStore::open(&path)?)?;
     assert_eq!(log.head()?, head);
-    assert!(!path.join("snap.FFFFFFFFFFFFFFFF.generating").exists());
+    assert!(!snap.exists());
     Ok(())
+}
+
+// The journal (docs/adr/0014): sled can always be rebuilt from it and checked against it.
+
+/// Overwrites sled's data file with zeros, as sled 0.34's recovery did after a failed
+/// read (issue 10): every record gone from sled.
+fn zero_sled(path: &std::path::Path) -> R {
+    let db = path.join("sled").join("db");
+    let len = std::fs::metadata(&db)?.len();
+    std::fs::write(&db, vec![0u8; usize::try_from(len)?])?;
+    Ok(())
+}
+
+#[test]
+fn a_zeroed_sled_is_rebuilt_from_the_journal_on_open() -> R {
+    let mut h = sled();
+    let (log, ledger) = filled(&mut h, 40)?;
+    log.put_checkpoint(&checkpoint_note(&log, ledger, 20)?)?;
+    let head = log.head()?;
+    let path = log.store().path().to_path_buf();
+    drop(log);
+    zero_sled(&path)?;
+    let log = Log::open(SledStore::open(&path)?)?;
+    assert_eq!(log.head()?, head);
+    assert_eq!(log.latest_checkpoint()?.map(|(s, _)| s), Some(20));
+    log.verify_all()?;
+    Ok(())
+}
+
+#[test]
+fn a_sled_missing_a_suffix_gets_it_from_the_journal() -> R {
+    let mut h = sled();
+    let (log, ledger) = filled(&mut h, 30)?;
+    let head = log.head()?;
+    let s = log.into_store();
+    // What a crash between the journal write and the sled write leaves: the journal
+    // holds records sled does not.
+    for seq in (25..30).rev() {
+        h.remove_record(&s, seq);
+    }
+    let path = s.path().to_path_buf();
+    drop(s);
+    let log = Log::open(SledStore::open(&path)?)?;
+    assert_eq!(log.head()?, head);
+    log.verify_all()?;
+    // Only the suffix was added: no rebuild, nothing kept aside.
+    assert!(
+        !std::fs::read_dir(&path)?
+            .filter_map(|e| e.ok())
+            .any(|e| e.file_name().to_string_lossy().starts_with("sled.broken-"))
+    );
+    log.append_events(ungoverned(events(ledger, 30, 3)), Timestamp(1))?;
+    let head = log.head()?;
+    let log = Log::open(h.reopen(log.into_store()))?;
+    assert_eq!(log.head()?, head);
+    Ok(())
+}
+
+#[test]
+fn a_torn_journal_tail_is_cut_and_appending_continues() -> R {
+    let mut h = sled();
+    let (log, ledger) = filled(&mut h, 12)?;
+    let head = log.head()?;
+    let path = log.store().path().to_path_buf();
+    drop(log);
+    // Half a frame at the end: a journal write cut by a crash.
+    let seg = only_segment(&path)?;
+    let mut bytes = std::fs::read(&seg)?;
+    bytes.extend_from_slice(b"R\x00\x00\x01\x00partial");
+    std::fs::write(&seg, &bytes)?;
+    let log = Log::open(SledStore::open(&path)?)?;
+    assert_eq!(log.head()?, head);
+    log.append_events(ungoverned(events(ledger, 12, 2)), Timestamp(1))?;
+    let head = log.head()?;
+    drop(log);
+    // The journal alone gives the same ledger.
+    zero_sled(&path)?;
+    let log = Log::open(SledStore::open(&path)?)?;
+    assert_eq!(log.head()?, head);
+    log.verify_all()?;
+    Ok(())
+}
+
+#[test]
+fn damage_inside_the_journal_is_refused_not_cut() -> R {
+    let mut h = sled();
+    let (log, _) = filled(&mut h, 12)?;
+    let path = log.store().path().to_path_buf();
+    drop(log);
+    let seg = only_segment(&path)?;
+    let mut bytes = std::fs::read(&seg)?;
+    let at = crate::JOURNAL_MAGIC.len() + 40;
+    bytes[at] ^= 1;
+    std::fs::write(&seg, &bytes)?;
+    zero_sled(&path)?;
+    let before = std::fs::read(&seg)?;
+    match SledStore::open(&path) {
+        Err(StoreError::Corrupt { what, .. }) => assert!(what.contains("checksum"), "{what}"),
+        other => panic!("expected the journal damage to be refused, got {other:?}"),
+    }
+    assert_eq!(std::fs::read(&seg)?, before, "the journal was changed");
+    Ok(())
+}
+
+#[test]
+fn sled_and_journal_disagreeing_on_the_last_record_is_refused() -> R {
+    let mut h = sled();
+    let (log, _) = filled(&mut h, 12)?;
+    let path = log.store().path().to_path_buf();
+    drop(log);
+    // Rewrite the journal's last record frame with other (well-framed) bytes.
+    let seg = only_segment(&path)?;
+    let mut frames = Vec::new();
+    let mut r = crate::JournalReader::open(&path.join("journal"))?;
+    while let Some(f) = r.next()? {
+        frames.push(f);
+    }
+    let mut out = crate::JOURNAL_MAGIC.to_vec();
+    let last_records = frames
+        .iter()
+        .rposition(|f| matches!(f, crate::JournalFrame::Records { .. }))
+        .context("no records")?;
+    for (i, f) in frames.into_iter().enumerate() {
+        match f {
+            crate::JournalFrame::Records { first, mut records } => {
+                if i == last_records
+                    && let Some(last) = records.last_mut()
+                {
+                    last[10] ^= 1;
+                }
+                let refs: Vec<(u64, &[u8])> =
+                    records.iter().zip(first..).map(|(b, s)| (s, b.as_slice())).collect();
+                out.extend(crate::journal::records_frame(&refs)?);
+            }
+            crate::JournalFrame::Checkpoint(n) => out.extend(crate::journal::checkpoint_frame(&n)?),
+        }
+    }
+    std::fs::write(&seg, &out)?;
+    match SledStore::open(&path) {
+        Err(StoreError::Corrupt { what, .. }) => assert!(what.contains("repair"), "{what}"),
+        other => panic!("expected a disagreement to be refused, got {other:?}"),
+    }
+    Ok(())
+}
+
+#[test]
+fn repair_rebuilds_sled_and_keeps_the_old_files() -> R {
+    let mut h = sled();
+    let (log, ledger) = filled(&mut h, 25)?;
+    log.put_checkpoint(&checkpoint_note(&log, ledger, 20)?)?;
+    let head = log.head()?;
+    let path = log.store().path().to_path_buf();
+    drop(log);
+    let done = SledStore::repair(&path)?;
+    assert_eq!(done.records, 25);
+    assert_eq!(done.checkpoints, 1);
+    let kept = done.kept.context("the old sled was not kept")?;
+    assert!(kept.join("db").exists());
+    let log = Log::open(SledStore::open(&path)?)?;
+    assert_eq!(log.head()?, head);
+    log.verify_all()?;
+    Ok(())
+}
+
+#[test]
+fn the_journal_alone_gives_every_record_and_checkpoint_in_order() -> R {
+    let mut h = sled();
+    let (log, ledger) = filled(&mut h, 25)?;
+    log.put_checkpoint(&checkpoint_note(&log, ledger, 20)?)?;
+    let path = log.store().path().to_path_buf();
+    let expected: Vec<Vec<u8>> = log
+        .store()
+        .records(0, 25)
+        .map(|r| r.map(|(_, b)| b))
+        .collect::<Result<_, _>>()?;
+    let note = log.checkpoint(20)?.context("no checkpoint")?;
+    // Read while the store is open (and locked): the journal needs no lock.
+    let mut items = crate::JournalItems::open(&path)?;
+    let mut got = Vec::new();
+    while let Some(i) = items.next()? {
+        got.push(i);
+    }
+    let mut want: Vec<crate::JournalItem> = expected
+        .into_iter()
+        .enumerate()
+        .map(|(s, b)| crate::JournalItem::Record(s as u64, b))
+        .collect();
+    want.insert(20, crate::JournalItem::Checkpoint(note));
+    assert_eq!(got, want);
+    drop(log);
+    Ok(())
+}
+
+#[test]
+fn a_full_disk_refuses_before_writing_and_poisons_nothing() -> R {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("s");
+    // A reserve larger than any disk: every append is refused as `Full`.
+    let store = SledStore::open_with(&path, crate::SledOptions { min_free: u64::MAX / 4 })?;
+    let log = Log::open(store)?;
+    let (g, ledger) = genesis();
+    match log.append_events(vec![(g.clone(), Hash::ZERO)], Timestamp(1)) {
+        Err(StoreError::Full { .. }) => {}
+        other => panic!("expected Full, got {other:?}"),
+    }
+    assert_eq!(log.head()?.size, 0);
+    assert!(!log.is_poisoned());
+    drop(log);
+    // With room, the same append lands.
+    let log = Log::open(SledStore::open(&path)?)?;
+    log.append_events(vec![(g, Hash::ZERO)], Timestamp(1))?;
+    let _ = ledger;
+    assert_eq!(log.head()?.size, 1);
+    Ok(())
+}
+
+fn only_segment(path: &std::path::Path) -> anyhow::Result<std::path::PathBuf> {
+    let segs = crate::journal::segments(&path.join("journal"))?;
+    assert_eq!(segs.len(), 1);
+    Ok(segs.into_iter().next().context("no segment")?.1)
 }
 
 mod props {

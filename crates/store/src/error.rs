@@ -12,10 +12,26 @@ pub enum StoreError {
         /// The directory.
         path: String,
     },
-    /// The disk or the database failed. The operation did not complete; for an append,
-    /// nothing was acknowledged. The log refuses further appends until it is reopened.
+    /// The disk or the database failed. The operation was not acknowledged, but part or
+    /// all of what it wrote may be on disk: an append may have landed (find out by event
+    /// id, or retry with the same event id, after the ledger is reopened). The log
+    /// refuses further appends until it is reopened.
     #[error("storage I/O error: {0}")]
     Io(String),
+    /// The disk holding the ledger is (nearly) full: the write was refused before
+    /// anything was written, and the ledger is as it was. Free space (or move the ledger
+    /// to a larger disk); appends resume by themselves once there is room.
+    #[error(
+        "storage full: {available} bytes free on the ledger's disk, {needed} needed (a reserve of {reserve} is kept); nothing was written: free space and retry"
+    )]
+    Full {
+        /// Bytes free for the ledger's user.
+        available: u64,
+        /// Bytes the write needs, reserve included.
+        needed: u64,
+        /// The reserve kept free (`--min-free-mib`).
+        reserve: u64,
+    },
     /// The stored ledger is damaged. Do not serve it; restore it from an export or a
     /// follower's copy. `seq` is the first record found wrong, when one is known.
     #[error("ledger store is corrupt{}: {what}", seq.map(|s| format!(" at record {s}")).unwrap_or_default())]

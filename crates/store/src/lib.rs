@@ -1,7 +1,7 @@
 //! coop-store: where records live, and the only crate that knows sled.
 //!
 //! Two layers. [`Store`] is a narrow byte-level trait (atomic durable batch write, reads
-//! by seq, range, event id, Merkle node, checkpoint, meta) with two implementations: the
+//! by seq, range, event id, Merkle node, checkpoint) with two implementations: the
 //! durable [`SledStore`] and the in-memory [`MemStore`] twin; one conformance suite runs
 //! against both. [`Log`] sits on any `Store` and owns every rule about the bytes: chain
 //! links, Merkle nodes, checkpoints matching the log, unique event ids, and the check on
@@ -10,6 +10,7 @@
 //! with the seq that is wrong, never repaired or truncated silently.
 
 mod error;
+mod journal;
 mod log;
 mod memory;
 mod segment;
@@ -22,5 +23,6 @@ mod conformance;
 pub use error::StoreError;
 pub use log::{Appended, Head, Log};
 pub use memory::MemStore;
-pub use sled_store::SledStore;
+pub use journal::{Frame as JournalFrame, JOURNAL_MAGIC, JournalItem, JournalItems, JournalReader};
+pub use sled_store::{DEFAULT_MIN_FREE, Repaired, SledOptions, SledStore};
 pub use store::{RecordItem, Store, WriteBatch};

@@ -7,7 +7,7 @@ use coop_core::{
     CHAIN_SEED, EventId, Hash, LedgerId, Record, SealedRecord, SignedEvent, Timestamp,
 };
 use std::collections::HashSet;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard, RwLock};
 
 /// The state of the log's end.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -47,9 +47,15 @@ struct Writer {
 /// anything read back from disk is untrusted until verified.
 ///
 /// One writer at a time: appends serialise on an internal lock; reads run concurrently.
+///
+/// Two heads: [`Log::head`] is where the writer appends next (records written, perhaps
+/// not yet durable); [`Log::durable_head`] is what has been made durable (fsync'd) and
+/// is all a reader may be shown: a record shown before it is durable may be gone after
+/// a crash (docs/adr/0014).
 pub struct Log<S: Store> {
     store: S,
     writer: Mutex<Writer>,
+    durable: RwLock<Head>,
 }
 
 impl<S: Store> std::fmt::Debug for Log<S> {
@@ -152,6 +158,11 @@ impl<S: Store> Log<S> {
             checked_from = start,
             "ledger store opened and checked"
         );
+        let head = Head {
+            size,
+            chain_head: prev,
+            root: frontier.root(),
+        };
         Ok(Log {
             store,
             writer: Mutex::new(Writer {
@@ -160,6 +171,7 @@ impl<S: Store> Log<S> {
                 ledger_id,
                 poisoned: false,
             }),
+            durable: RwLock::new(head),
         })
     }
 
@@ -256,14 +268,35 @@ impl<S: Store> Log<S> {
         self.writer.lock().map_err(|_| StoreError::Poisoned)
     }
 
-    /// The log's end.
+    /// The log's end: where the next append goes. It may include records written but
+    /// not yet durable; what a reader may be shown is [`Log::durable_head`].
     pub fn head(&self) -> Result<Head, StoreError> {
-        let w = self.writer()?;
-        Ok(Head {
+        Ok(Self::head_of(&*self.writer()?))
+    }
+
+    fn head_of(w: &Writer) -> Head {
+        Head {
             size: w.frontier.size(),
             chain_head: w.chain_head,
             root: w.frontier.root(),
-        })
+        }
+    }
+
+    /// The end of what is durable: every record below it survives a crash.
+    pub fn durable_head(&self) -> Result<Head, StoreError> {
+        self.durable
+            .read()
+            .map(|h| *h)
+            .map_err(|_| StoreError::Poisoned)
+    }
+
+    /// Moves the durable head forward to `head` (never back).
+    fn publish(&self, head: Head) -> Result<(), StoreError> {
+        let mut d = self.durable.write().map_err(|_| StoreError::Poisoned)?;
+        if head.size > d.size {
+            *d = head;
+        }
+        Ok(())
     }
 
     /// The ledger id (from the genesis record), once there is one.
@@ -296,9 +329,12 @@ impl<S: Store> Log<S> {
         self.append_events_with(events, received_at, false)
     }
 
-    /// Makes every append that returned before this call durable. After a failure the log
-    /// is poisoned until reopened, as for a failed append.
-    pub fn sync(&self) -> Result<(), StoreError> {
+    /// Makes every append that returned before this call durable, moves the durable head
+    /// to it, and returns it. After a failure the log is poisoned until reopened, as for
+    /// a failed append.
+    pub fn sync(&self) -> Result<Head, StoreError> {
+        // Everything written before this point is covered by the sync below.
+        let head = self.head()?;
         if let Err(e) = self.store.sync() {
             if let Ok(mut w) = self.writer.lock() {
                 w.poisoned = true;
@@ -306,7 +342,13 @@ impl<S: Store> Log<S> {
             tracing::error!(error = %e, "sync failed; log poisoned until reopened");
             return Err(e);
         }
-        Ok(())
+        self.publish(head)?;
+        Ok(head)
+    }
+
+    /// Whether the log is poisoned (a write or sync failed; reopen before appending).
+    pub fn is_poisoned(&self) -> bool {
+        self.writer.lock().map_or(true, |w| w.poisoned)
     }
 
     fn append_events_with(
@@ -339,6 +381,16 @@ impl<S: Store> Log<S> {
     pub fn append_records(&self, records: Vec<SealedRecord>) -> Result<Vec<Appended>, StoreError> {
         let mut w = self.writer()?;
         self.append_locked(&mut w, records, true)
+    }
+
+    /// [`Log::append_records`], written but not yet durable (a bulk rebuild or import
+    /// that syncs once at the end).
+    pub fn append_records_unsynced(
+        &self,
+        records: Vec<SealedRecord>,
+    ) -> Result<Vec<Appended>, StoreError> {
+        let mut w = self.writer()?;
+        self.append_locked(&mut w, records, false)
     }
 
     fn append_locked(
@@ -382,6 +434,9 @@ impl<S: Store> Log<S> {
             });
             batch.records.push((seq, r.bytes, r.chain, id));
         }
+        // Refused before anything is written when the disk is nearly full: not a failure
+        // of the store, so the log is not poisoned and appends resume once there is room.
+        self.store.check_room(batch_bytes(&batch))?;
         let written = if durable {
             self.store.write(&batch)
         } else {
@@ -397,13 +452,16 @@ impl<S: Store> Log<S> {
         w.frontier = frontier;
         w.chain_head = prev;
         w.ledger_id = ledger_id;
+        if durable {
+            self.publish(Self::head_of(w))?;
+        }
         Ok(out)
     }
 
     /// Stores a signed checkpoint note. Its body must describe this log at its size
     /// (ledger id, root, chain head); its signatures are the caller's business.
     pub fn put_checkpoint(&self, note: &str) -> Result<Checkpoint, StoreError> {
-        let w = self.writer()?;
+        let mut w = self.writer()?;
         if w.poisoned {
             return Err(StoreError::Poisoned);
         }
@@ -443,7 +501,14 @@ impl<S: Store> Log<S> {
             checkpoints: vec![(cp.size, note.to_owned())],
             ..WriteBatch::default()
         };
-        self.store.write(&batch)?;
+        self.store.check_room(batch_bytes(&batch))?;
+        if let Err(e) = self.store.write(&batch) {
+            w.poisoned = true;
+            tracing::error!(error = %e, "storing a checkpoint failed; log poisoned until reopened");
+            return Err(e);
+        }
+        // The write synced everything written before it, records included.
+        self.publish(Self::head_of(&w))?;
         Ok(cp)
     }
 
@@ -599,18 +664,12 @@ impl<S: Store> Log<S> {
         }
         Ok(head)
     }
+}
 
-    /// Stores a metadata entry durably.
-    pub fn put_meta(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
-        let _w = self.writer()?;
-        self.store.write(&WriteBatch {
-            meta: vec![(key.to_owned(), value.to_vec())],
-            ..WriteBatch::default()
-        })
-    }
-
-    /// A metadata entry.
-    pub fn meta(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        self.store.meta(key)
-    }
+/// About how many bytes a batch takes on disk: twice its payload (sled and the journal)
+/// plus the Merkle nodes and framing.
+fn batch_bytes(b: &WriteBatch) -> u64 {
+    let records: usize = b.records.iter().map(|(_, bytes, _, _)| bytes.len() + 96).sum();
+    let notes: usize = b.checkpoints.iter().map(|(_, n)| n.len() + 32).sum();
+    (2 * (records + notes) + 40 * b.nodes.len()) as u64
 }

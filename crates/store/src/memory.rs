@@ -11,7 +11,6 @@ struct Inner {
     event_ids: HashMap<EventId, u64>,
     nodes: HashMap<(u8, u64), Hash>,
     checkpoints: BTreeMap<u64, String>,
-    meta: HashMap<String, Vec<u8>>,
 }
 
 /// The in-memory twin of [`crate::SledStore`]: same contract, no disk. Clones share the
@@ -52,9 +51,6 @@ impl Store for MemStore {
         }
         for (size, note) in &b.checkpoints {
             g.checkpoints.insert(*size, note.clone());
-        }
-        for (k, v) in &b.meta {
-            g.meta.insert(k.clone(), v.clone());
         }
         Ok(())
     }
@@ -114,10 +110,6 @@ impl Store for MemStore {
 
     fn checkpoint_sizes(&self) -> Result<Vec<u64>, StoreError> {
         Ok(self.lock()?.checkpoints.keys().copied().collect())
-    }
-
-    fn meta(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(self.lock()?.meta.get(key).cloned())
     }
 }
 

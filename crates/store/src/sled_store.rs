@@ -1,5 +1,6 @@
 use crate::StoreError;
 use crate::error::corrupt;
+use crate::journal::{self, Journal};
 use crate::segment;
 use crate::store::{RecordItem, Store, WriteBatch};
 use coop_core::{EventId, Hash};
@@ -9,22 +10,37 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, RwLock};
 use std::time::Duration;
 
-/// The durable store: one sled database in a directory, one tree, keys prefixed by kind.
+/// The durable store: a sled database and a journal in one directory.
 ///
-/// Records are stored a segment per append (`segment.rs`), with their event ids in a
-/// list beside it, from which the event-id index is rebuilt in memory on open: a sled key
-/// costs several microseconds to write whatever its size, so an append writes two keys
-/// (plus the Merkle nodes it completes at level 4 and up), not two per record.
+/// ```text
+/// <dir>/coopledger.lock   one process per directory
+/// <dir>/sled/             the sled database: one tree, keys prefixed by kind
+/// <dir>/journal/          every append again, checksummed, append-only (journal.rs)
+/// ```
 ///
-/// Durability: [`Store::write`] applies one sled batch (atomic), calls
-/// `Db::flush` (which on Linux ends in `sync_file_range`: data reaches the device, but
-/// neither the device's volatile cache nor the file's metadata is flushed), and then
-/// `fdatasync`s sled's data file, which does both. Only then does it return.
-/// docs/OPERATIONS.md states the promise.
+/// Records are stored in sled a segment per append (`segment.rs`), with their event ids
+/// in a list beside it, from which the event-id index is rebuilt in memory on open: a
+/// sled key costs several microseconds to write whatever its size, so an append writes
+/// two keys (plus the Merkle nodes it completes at level 4 and up), not two per record.
+///
+/// Durability: [`Store::write`] appends the batch to the journal, applies one sled batch
+/// (atomic), then makes both durable: `Db::flush` (which on Linux ends in
+/// `sync_file_range`: data reaches the device, but neither its volatile cache nor the
+/// file's metadata is flushed), `fdatasync` of sled's data file, and `fdatasync` of the
+/// journal. Only then does it return.
+///
+/// Recovery (docs/adr/0014): opening reads every sled file before sled does, so an I/O
+/// error aborts cleanly before sled's own recovery (which takes a failed read for a torn
+/// write and truncates) could touch anything; if sled nevertheless refuses to open, or
+/// holds fewer records than the journal, sled is rebuilt from the journal (the old files
+/// kept aside); if the journal lacks the last unacknowledged batch sled has, the journal
+/// is extended. docs/OPERATIONS.md states the promise.
 #[derive(Debug)]
 pub struct SledStore {
     db: sled::Db,
     path: PathBuf,
+    /// The journal; `None` only while a repair writes a fresh sled.
+    journal: Option<Journal>,
     /// A second handle on sled's data file, used only for `fdatasync`.
     data_file: Mutex<File>,
     /// Everything, in one tree, keyed by a one-byte prefix per kind (see `key`): one
@@ -33,18 +49,157 @@ pub struct SledStore {
     /// Event id → seq, rebuilt from the stored id lists on open, updated after each
     /// write.
     ids: RwLock<HashMap<EventId, u64>>,
-    /// Held for the store's lifetime; declared last so it is released last.
-    _lock: File,
+    /// Bytes kept free on the disk: a write that would leave less is refused.
+    min_free: u64,
+    /// Held for the store's lifetime; declared last so it is released last (`None` for
+    /// the sled being rebuilt by a repair, under the directory's lock).
+    _lock: Option<File>,
 }
 
-/// Lock file in the ledger directory: one process per directory.
+/// How a [`SledStore`] is opened.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SledOptions {
+    /// Bytes to keep free on the disk holding the ledger: an append that would leave
+    /// less is refused with [`StoreError::Full`] before anything is written. sled and
+    /// the file system need room of their own to finish what they started; a disk run
+    /// truly full can leave sled unable even to close.
+    pub min_free: u64,
+}
+
+impl Default for SledOptions {
+    fn default() -> Self {
+        SledOptions {
+            min_free: DEFAULT_MIN_FREE,
+        }
+    }
+}
+
+/// The default reserve of free space: 64 MiB.
+pub const DEFAULT_MIN_FREE: u64 = 64 << 20;
+
+/// Lock file in the store directory: one process per directory.
 const LOCK_FILE: &str = "coopledger.lock";
+/// sled's own directory inside the store directory.
+const SLED_DIR: &str = "sled";
+/// The journal's directory inside the store directory.
+pub(crate) const JOURNAL_DIR: &str = "journal";
 /// How long to wait for sled's own lock to be released by a store this process just
 /// dropped.
 const SLED_LOCK_WAIT: Duration = Duration::from_secs(5);
 
 fn io(e: impl std::fmt::Display) -> StoreError {
     StoreError::Io(e.to_string())
+}
+
+/// The journal's last segment, read: where its valid data ends, how many records the
+/// journal holds, and the last one. Only the last segment is read (segment files are
+/// named by the seq their records start at); a repair reads them all.
+fn journal_tail(dir: &Path) -> Result<journal::Scan, StoreError> {
+    match journal::segments(dir)?.last() {
+        Some((first, last)) => scan_from(last, *first),
+        None => Ok(journal::Scan::default()),
+    }
+}
+
+/// Appends to `log` every journaled record it lacks, from the journal segment holding
+/// its head on, and stores every journaled checkpoint it lacks (or holds in an older
+/// form). Records pass the log's append checks (chain links, unique ids) and checkpoints
+/// its match with the records, so a journal that does not continue the log is refused
+/// with nothing of it kept. Returns the records and checkpoints added. The log's store
+/// must not be journaling (its journal is what is read).
+fn fill_from_journal(
+    log: &crate::Log<SledStore>,
+    journal_dir: &Path,
+) -> Result<(u64, usize), StoreError> {
+    let start = log.head()?.size;
+    let mut notes: BTreeMap<u64, String> = BTreeMap::new();
+    let mut reader = journal::JournalReader::from_seq(journal_dir, start)?;
+    let mut next = start;
+    while let Some(f) = reader.next()? {
+        match f {
+            journal::Frame::Records { first, records } => {
+                let end = first + records.len() as u64;
+                if end <= next {
+                    continue;
+                }
+                if first > next {
+                    return Err(corrupt(
+                        Some(next),
+                        format!("the journal jumps from record {next} to {first}"),
+                    ));
+                }
+                let skip = usize::try_from(next - first).map_err(io)?;
+                let sealed = records
+                    .into_iter()
+                    .zip(first..)
+                    .skip(skip)
+                    .map(|(b, seq)| coop_core::SealedRecord::from_bytes(seq, b))
+                    .collect::<Result<Vec<_>, _>>()?;
+                log.append_records_unsynced(sealed)?;
+                next = end;
+            }
+            journal::Frame::Checkpoint(n) => {
+                let size = journal::note_size(&n)
+                    .ok_or_else(|| corrupt(None, "a journal checkpoint frame is not a checkpoint"))?;
+                notes.insert(size, n);
+            }
+        }
+    }
+    log.sync()?;
+    let mut checkpoints = 0;
+    for (size, note) in notes {
+        if size <= next && log.checkpoint(size)?.as_deref() != Some(note.as_str()) {
+            log.put_checkpoint(&note)?;
+            checkpoints += 1;
+        }
+    }
+    Ok((next - start, checkpoints))
+}
+
+/// Rebuilds `path`'s sled from its journal into a fresh directory, then swaps it in and
+/// keeps the old one aside. The caller holds the directory's lock.
+fn rebuild(path: &Path, why: Option<&str>) -> Result<Repaired, StoreError> {
+    let journal_dir = path.join(JOURNAL_DIR);
+    let target = path.join("sled.rebuild");
+    if target.exists() {
+        std::fs::remove_dir_all(&target).map_err(io)?;
+    }
+    let raw = SledStore::from_db_in(open_sled(&target)?, path, &target, None)?;
+    let log = crate::Log::open(raw)?;
+    let (records, checkpoints) = fill_from_journal(&log, &journal_dir)?;
+    drop(log);
+    let current = path.join(SLED_DIR);
+    let kept = if current.exists() {
+        let aside = path.join(format!(
+            "sled.broken-{}",
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis())
+        ));
+        std::fs::rename(&current, &aside).map_err(io)?;
+        Some(aside)
+    } else {
+        None
+    };
+    std::fs::rename(&target, &current).map_err(io)?;
+    File::open(path).and_then(|d| d.sync_all()).map_err(io)?;
+    tracing::warn!(
+        records,
+        checkpoints,
+        kept = ?kept,
+        why = why.unwrap_or("asked for"),
+        "sled rebuilt from the journal"
+    );
+    Ok(Repaired {
+        records,
+        checkpoints,
+        kept,
+    })
+}
+
+/// Reads one segment whose records start at `first`.
+fn scan_from(path: &Path, first: u64) -> Result<journal::Scan, StoreError> {
+    journal::scan_segment(path, first)
 }
 
 /// Lowest level of interior Merkle nodes written to sled. Levels 1 to 3 are recomputed
@@ -60,7 +215,6 @@ mod kind {
     pub const IDS: u8 = b'i';
     pub const NODE: u8 = b'n';
     pub const CHECKPOINT: u8 = b'k';
-    pub const META: u8 = b'm';
 }
 
 /// `prefix || u64 big-endian`: sorts by number within a kind.
@@ -79,12 +233,6 @@ fn node_key(level: u8, index: u64) -> [u8; 10] {
     k
 }
 
-fn meta_key(name: &str) -> Vec<u8> {
-    let mut k = vec![kind::META];
-    k.extend_from_slice(name.as_bytes());
-    k
-}
-
 /// The number in a `key(prefix, n)` key.
 fn seq_from_key(k: &[u8]) -> Result<u64, StoreError> {
     k.get(1..)
@@ -97,64 +245,226 @@ fn hash_value(seq: Option<u64>, v: &[u8], what: &str) -> Result<Hash, StoreError
     Hash::from_slice(v).map_err(|_| corrupt(seq, format!("stored {what} is not 32 bytes")))
 }
 
+/// What a repair did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Repaired {
+    /// Records the rebuilt sled holds (all the journal had).
+    pub records: u64,
+    /// Checkpoint notes restored.
+    pub checkpoints: usize,
+    /// Where the previous sled files were moved (kept for inspection), if there were any.
+    pub kept: Option<PathBuf>,
+}
+
+fn lock_dir(path: &Path) -> Result<File, StoreError> {
+    std::fs::create_dir_all(path)
+        .map_err(|e| StoreError::Io(format!("cannot create {}: {}", path.display(), journal::io_words(&e))))?;
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path.join(LOCK_FILE))
+        .map_err(io)?;
+    lock.try_lock().map_err(|e| match e {
+        std::fs::TryLockError::WouldBlock => StoreError::Locked {
+            path: path.display().to_string(),
+        },
+        std::fs::TryLockError::Error(e) => io(e),
+    })?;
+    Ok(lock)
+}
+
+/// Reads every file of sled's directory to the end. sled's recovery takes a failed read
+/// for a torn write and truncates its log; reading first turns an I/O error into a clean
+/// refusal that has changed nothing.
+fn pre_read(dir: &Path) -> Result<(), StoreError> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => {
+            return Err(StoreError::Io(format!(
+                "cannot list {}: {}; nothing was changed",
+                dir.display(),
+                journal::io_words(&e)
+            )));
+        }
+    };
+    let mut buf = vec![0u8; 1 << 20];
+    for e in entries {
+        let e = e.map_err(io)?;
+        let path = e.path();
+        if path.is_dir() {
+            pre_read(&path)?;
+            continue;
+        }
+        let fail = |e: std::io::Error| {
+            StoreError::Io(format!(
+                "cannot read {}: {}; nothing was changed (try again; if it persists, the disk is failing: copy the ledger elsewhere with `coopledger repair`)",
+                path.display(),
+                journal::io_words(&e)
+            ))
+        };
+        let mut f = File::open(&path).map_err(fail)?;
+        loop {
+            match std::io::Read::read(&mut f, &mut buf) {
+                Ok(0) => break,
+                Ok(_) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(fail(e)),
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Opens sled in `dir`, waiting briefly for this process's previous handle to let go.
+fn open_sled(dir: &Path) -> Result<sled::Db, StoreError> {
+    let mut waited = Duration::ZERO;
+    loop {
+        match sled::Config::new()
+            .path(dir)
+            // We flush explicitly after every batch; the background flusher would only
+            // add writes that nobody waits for.
+            .flush_every_ms(None)
+            .open()
+        {
+            Ok(db) => return Ok(db),
+            Err(e) if e.to_string().contains("could not acquire lock") => {
+                if waited >= SLED_LOCK_WAIT {
+                    return Err(StoreError::Locked {
+                        path: dir.display().to_string(),
+                    });
+                }
+                std::thread::sleep(Duration::from_millis(10));
+                waited += Duration::from_millis(10);
+            }
+            Err(e) => {
+                return Err(StoreError::Io(format!(
+                    "sled cannot open its database in {}: {e}",
+                    dir.display()
+                )));
+            }
+        }
+    }
+}
+
 impl SledStore {
     /// Opens (creating if needed) the store in `dir`. A directory already open elsewhere
-    /// gives [`StoreError::Locked`].
+    /// gives [`StoreError::Locked`]; an I/O error while reading gives [`StoreError::Io`]
+    /// having changed nothing; a sled that refuses to open, or lost records the journal
+    /// holds, is rebuilt from the journal (the old files kept aside, a warning logged).
     pub fn open(dir: impl AsRef<Path>) -> Result<SledStore, StoreError> {
+        SledStore::open_with(dir, SledOptions::default())
+    }
+
+    /// [`SledStore::open`] with options.
+    pub fn open_with(dir: impl AsRef<Path>, options: SledOptions) -> Result<SledStore, StoreError> {
         let path = dir.as_ref().to_path_buf();
-        std::fs::create_dir_all(&path).map_err(io)?;
-        let locked = || StoreError::Locked {
-            path: path.display().to_string(),
-        };
         // Our own lock, released exactly when this store is dropped. sled also locks its
         // data file, but releases that lock only when its background threads let go of
         // the database, which can be a moment after drop.
-        let lock = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(path.join(LOCK_FILE))
-            .map_err(io)?;
-        lock.try_lock().map_err(|e| match e {
-            std::fs::TryLockError::WouldBlock => locked(),
-            std::fs::TryLockError::Error(e) => io(e),
-        })?;
-        discard_unfinished_snapshots(&path)?;
-        // Holding our lock, the only possible holder of sled's lock is this process's
-        // previous store on the same directory, finishing its drop: wait for it, briefly.
-        let mut waited = Duration::ZERO;
-        let db = loop {
-            match sled::Config::new()
-                .path(&path)
-                // We flush explicitly after every batch; the background flusher would
-                // only add writes that nobody waits for.
-                .flush_every_ms(None)
-                .open()
-            {
-                Ok(db) => break db,
-                Err(e) if e.to_string().contains("could not acquire lock") => {
-                    if waited >= SLED_LOCK_WAIT {
-                        return Err(locked());
-                    }
-                    std::thread::sleep(Duration::from_millis(10));
-                    waited += Duration::from_millis(10);
-                }
-                Err(e) => {
-                    return Err(StoreError::Io(format!(
-                        "cannot open sled database in {}: {e}",
-                        path.display()
-                    )));
-                }
+        let lock = lock_dir(&path)?;
+        let sled_dir = path.join(SLED_DIR);
+        let journal_dir = path.join(JOURNAL_DIR);
+        // Read before anything writes: the journal's tail, and every sled file.
+        let tail = journal_tail(&journal_dir)?;
+        pre_read(&sled_dir)?;
+        discard_unfinished_snapshots(&sled_dir)?;
+        let fresh = !sled_dir.exists();
+        let opened = open_sled(&sled_dir).and_then(|db| SledStore::from_db(db, &path, None));
+        let mut store = match opened {
+            Ok(s) => s,
+            Err(StoreError::Locked { path }) => return Err(StoreError::Locked { path }),
+            Err(e) if tail.size > 0 => {
+                tracing::warn!(error = %e, "sled refuses to open; rebuilding it from the journal");
+                rebuild(&path, Some(&e.to_string()))?;
+                SledStore::from_db(open_sled(&sled_dir)?, &path, None)?
             }
+            Err(e) => return Err(e),
         };
-        let data_file = File::open(path.join("db")).map_err(io)?;
+        let size = store.size()?;
+        if size < tail.size {
+            // The journal holds records sled lacks: a batch journaled but not applied to
+            // sled before a crash or a write error, or records sled lost. Append them
+            // from the journal (every record checked as on any append); if they do not
+            // continue what sled holds, rebuild sled from the whole journal.
+            tracing::warn!(
+                sled = size,
+                journal = tail.size,
+                "sled holds fewer records than the journal; adding them from the journal"
+            );
+            let caught_up = crate::Log::open(store)
+                .and_then(|log| fill_from_journal(&log, &journal_dir).map(|_| log.into_store()));
+            store = match caught_up {
+                Ok(s) if s.size()? == tail.size => s,
+                other => {
+                    let why = match other {
+                        Err(e) => e.to_string(),
+                        Ok(s) => {
+                            drop(s);
+                            "sled lost records the journal holds".into()
+                        }
+                    };
+                    rebuild(&path, Some(&why))?;
+                    SledStore::from_db(open_sled(&sled_dir)?, &path, None)?
+                }
+            };
+        }
+        let size = store.size()?;
+        if size == tail.size && size > 0 && store.record(size - 1)? != tail.last {
+            return Err(corrupt(
+                Some(size - 1),
+                "sled and the journal disagree on the last record: run `coopledger repair` to rebuild sled from the journal",
+            ));
+        }
+        let j = Journal::open(&journal_dir, tail.end, tail.size)?;
+        if size > tail.size {
+            // The last batch reached sled but not the journal (a crash between the two
+            // writes: it was never acknowledged). Copy it over, so both hold it.
+            let extra: Vec<(u64, Vec<u8>)> = store
+                .records(tail.size, size)
+                .collect::<Result<_, _>>()?;
+            let refs: Vec<(u64, &[u8])> = extra.iter().map(|(s, b)| (*s, b.as_slice())).collect();
+            j.append(&journal::records_frame(&refs)?, tail.size)?;
+            j.sync()?;
+        } else if fresh && tail.size == 0 {
+            j.sync()?;
+        }
+        store.journal = Some(j);
+        store._lock = Some(lock);
+        store.min_free = options.min_free;
+        Ok(store)
+    }
+
+    /// Rebuilds the sled database of the store in `dir` from its journal (the old files
+    /// moved aside, not deleted), checking every record and checkpoint as a [`crate::Log`]
+    /// does when it appends them. What `coopledger repair` runs.
+    pub fn repair(dir: impl AsRef<Path>) -> Result<Repaired, StoreError> {
+        let path = dir.as_ref().to_path_buf();
+        let _lock = lock_dir(&path)?;
+        rebuild(&path, None)
+    }
+
+    fn from_db(db: sled::Db, path: &Path, lock: Option<File>) -> Result<SledStore, StoreError> {
+        SledStore::from_db_in(db, path, &path.join(SLED_DIR), lock)
+    }
+
+    fn from_db_in(
+        db: sled::Db,
+        path: &Path,
+        sled_dir: &Path,
+        lock: Option<File>,
+    ) -> Result<SledStore, StoreError> {
+        let data_file = File::open(sled_dir.join("db")).map_err(io)?;
         let tree = db.open_tree("ledger").map_err(io)?;
         let ids = load_ids(&tree)?;
         Ok(SledStore {
             tree,
             data_file: Mutex::new(data_file),
             db,
-            path,
+            path: path.to_path_buf(),
+            journal: None,
+            min_free: 0,
             ids: RwLock::new(ids),
             _lock: lock,
         })
@@ -167,11 +477,17 @@ impl SledStore {
 
     fn sync(&self) -> Result<(), StoreError> {
         self.db.flush().map_err(io)?;
-        let f = self
-            .data_file
-            .lock()
-            .map_err(|_| StoreError::Io("data file handle poisoned".into()))?;
-        f.sync_data().map_err(io)
+        {
+            let f = self
+                .data_file
+                .lock()
+                .map_err(|_| StoreError::Io("data file handle poisoned".into()))?;
+            f.sync_data().map_err(io)?;
+        }
+        match &self.journal {
+            Some(j) => j.sync(),
+            None => Ok(()),
+        }
     }
 
     /// Removes a record, bypassing every check, to test that damage is detected: its
@@ -318,7 +634,12 @@ fn load_ids(tree: &sled::Tree) -> Result<HashMap<EventId, u64>, StoreError> {
 /// before the rename; so a `.generating` file is a snapshot that never took effect, and
 /// the log it summarises is still complete. Must run with the directory lock held.
 fn discard_unfinished_snapshots(dir: &Path) -> Result<(), StoreError> {
-    for entry in std::fs::read_dir(dir).map_err(io)? {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(io(e)),
+    };
+    for entry in entries {
         let entry = entry.map_err(io)?;
         let name = entry.file_name();
         let Some(name) = name.to_str() else { continue };
@@ -340,6 +661,24 @@ fn discard_unfinished_snapshots(dir: &Path) -> Result<(), StoreError> {
 impl Store for SledStore {
     fn sync(&self) -> Result<(), StoreError> {
         SledStore::sync(self)
+    }
+
+    fn check_room(&self, bytes: u64) -> Result<(), StoreError> {
+        if self.min_free == 0 {
+            return Ok(());
+        }
+        let st = rustix::fs::statvfs(&self.path)
+            .map_err(|e| StoreError::Io(format!("cannot read the free space of {}: {e}", self.path.display())))?;
+        let available = st.f_bavail.saturating_mul(st.f_frsize);
+        let needed = self.min_free.saturating_add(bytes);
+        if available < needed {
+            return Err(StoreError::Full {
+                available,
+                needed,
+                reserve: self.min_free,
+            });
+        }
+        Ok(())
     }
 
     fn write_unsynced(&self, b: &WriteBatch) -> Result<(), StoreError> {
@@ -391,6 +730,25 @@ impl Store for SledStore {
         for (seq, leaf) in leaves {
             self.rewrite(&mut touched, seq, |old| old.leaf = leaf)?;
         }
+        // The journal first: if it cannot take the batch, sled is not touched. Only new
+        // records are journaled (a store never rewrites one; only damage tests do, and
+        // they damage sled alone).
+        if let Some(j) = &self.journal {
+            let mut frames = Vec::new();
+            for (first, entries) in &runs {
+                let refs: Vec<(u64, &[u8])> = entries
+                    .iter()
+                    .zip(*first..)
+                    .map(|(e, s)| (s, e.bytes.as_slice()))
+                    .collect();
+                frames.extend(journal::records_frame(&refs)?);
+            }
+            for (_, note) in &b.checkpoints {
+                frames.extend(journal::checkpoint_frame(note)?);
+            }
+            let next = runs.first().map_or(size, |(f, _)| *f);
+            j.append(&frames, next)?;
+        }
         let mut batch = sled::Batch::default();
         for (first, entries) in touched.iter().chain(runs.iter().map(|(f, e)| (f, e))) {
             put_segment(&mut batch, *first, entries)?;
@@ -400,9 +758,6 @@ impl Store for SledStore {
         }
         for (size, note) in &b.checkpoints {
             batch.insert(&key(kind::CHECKPOINT, *size), note.as_bytes());
-        }
-        for (k, v) in &b.meta {
-            batch.insert(meta_key(k), v.as_slice());
         }
         // One batch on one tree: sled applies it atomically, also across a crash.
         self.tree.apply_batch(batch).map_err(io)?;
@@ -527,13 +882,5 @@ impl Store for SledStore {
             .keys()
             .map(|k| seq_from_key(&k.map_err(io)?))
             .collect()
-    }
-
-    fn meta(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(self
-            .tree
-            .get(meta_key(name))
-            .map_err(io)?
-            .map(|v| v.to_vec()))
     }
 }

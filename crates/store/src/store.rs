@@ -10,17 +10,12 @@ pub struct WriteBatch {
     pub nodes: Vec<((u8, u64), Hash)>,
     /// Signed checkpoint notes by tree size.
     pub checkpoints: Vec<(u64, String)>,
-    /// Metadata entries.
-    pub meta: Vec<(String, Vec<u8>)>,
 }
 
 impl WriteBatch {
     /// Whether the batch writes nothing.
     pub fn is_empty(&self) -> bool {
-        self.records.is_empty()
-            && self.nodes.is_empty()
-            && self.checkpoints.is_empty()
-            && self.meta.is_empty()
+        self.records.is_empty() && self.nodes.is_empty() && self.checkpoints.is_empty()
     }
 }
 
@@ -43,6 +38,12 @@ pub trait Store: Send + Sync {
     fn write_unsynced(&self, batch: &WriteBatch) -> Result<(), StoreError>;
     /// Makes every write that returned before this call durable.
     fn sync(&self) -> Result<(), StoreError>;
+    /// Whether a write of about `bytes` fits while leaving the store's reserve of free
+    /// space; [`StoreError::Full`] if not (nothing is written, nothing is poisoned).
+    fn check_room(&self, bytes: u64) -> Result<(), StoreError> {
+        let _ = bytes;
+        Ok(())
+    }
     /// Number of records: one past the highest stored seq (0 when empty).
     fn size(&self) -> Result<u64, StoreError>;
     /// Bytes of record `seq`.
@@ -61,6 +62,4 @@ pub trait Store: Send + Sync {
     fn latest_checkpoint(&self) -> Result<Option<(u64, String)>, StoreError>;
     /// Tree sizes of all stored checkpoints, ascending.
     fn checkpoint_sizes(&self) -> Result<Vec<u64>, StoreError>;
-    /// Metadata entry.
-    fn meta(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
 }
