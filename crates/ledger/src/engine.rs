@@ -126,7 +126,9 @@ pub(crate) fn run<S: Store + 'static>(
     {
         shared.fail(&format!("storage failure: {e}"));
     }
-    if let Err(e) = checkpoint(&shared) {
+    if shared.log.durable_head().is_ok_and(|h| h.size > 0)
+        && let Err(e) = checkpoint(&shared)
+    {
         tracing::warn!(error = %e, "final checkpoint failed");
     }
 }

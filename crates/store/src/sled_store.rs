@@ -91,6 +91,20 @@ fn io(e: impl std::fmt::Display) -> StoreError {
     StoreError::Io(e.to_string())
 }
 
+/// A sled error: corruption as such (sled is then rebuilt from the journal), anything
+/// else as an I/O error (perhaps transient: opening aborts and changes nothing).
+fn sled_err(e: sled::Error) -> StoreError {
+    match e {
+        sled::Error::Corruption { .. } | sled::Error::ReportableBug(_) => {
+            corrupt(None, format!("sled: {e}"))
+        }
+        other => StoreError::Io(other.to_string()),
+    }
+}
+
+/// Most `sled.broken-*` directories kept aside by rebuilds: each is a whole database, and
+/// a disk that keeps failing must not fill up with them.
+const KEEP_BROKEN: usize = 2;
 /// The journal's last segment, read: where its valid data ends, how many records the
 /// journal holds, and the last one. Only the last segment is read (segment files are
 /// named by the seq their records start at); a repair reads them all.
@@ -177,6 +191,7 @@ fn rebuild(path: &Path, why: Option<&str>) -> Result<Repaired, StoreError> {
                 .map_or(0, |d| d.as_millis())
         ));
         std::fs::rename(&current, &aside).map_err(io)?;
+        prune_broken(path);
         Some(aside)
     } else {
         None
@@ -195,6 +210,27 @@ fn rebuild(path: &Path, why: Option<&str>) -> Result<Repaired, StoreError> {
         checkpoints,
         kept,
     })
+}
+
+/// Removes all but the newest [`KEEP_BROKEN`] `sled.broken-*` directories.
+fn prune_broken(path: &Path) {
+    let Ok(entries) = std::fs::read_dir(path) else {
+        return;
+    };
+    let mut broken: Vec<(u128, PathBuf)> = entries
+        .filter_map(Result::ok)
+        .filter_map(|e| {
+            let name = e.file_name();
+            let ms = name.to_str()?.strip_prefix("sled.broken-")?.parse().ok()?;
+            Some((ms, e.path()))
+        })
+        .collect();
+    broken.sort();
+    let extra = broken.len().saturating_sub(KEEP_BROKEN);
+    for (_, old) in broken.into_iter().take(extra) {
+        tracing::warn!(dir = %old.display(), "removing an older damaged database kept aside");
+        let _ = std::fs::remove_dir_all(old);
+    }
 }
 
 /// Reads one segment whose records start at `first`.
@@ -339,10 +375,13 @@ fn open_sled(dir: &Path) -> Result<sled::Db, StoreError> {
                 waited += Duration::from_millis(10);
             }
             Err(e) => {
-                return Err(StoreError::Io(format!(
-                    "sled cannot open its database in {}: {e}",
-                    dir.display()
-                )));
+                return Err(match sled_err(e) {
+                    StoreError::Io(m) => StoreError::Io(format!(
+                        "sled cannot open its database in {}: {m}; nothing was changed: try again (if it persists, the disk is failing: run `coopledger repair`)",
+                        dir.display()
+                    )),
+                    other => other,
+                });
             }
         }
     }
@@ -374,9 +413,9 @@ impl SledStore {
         let opened = open_sled(&sled_dir).and_then(|db| SledStore::from_db(db, &path, None));
         let mut store = match opened {
             Ok(s) => s,
-            Err(StoreError::Locked { path }) => return Err(StoreError::Locked { path }),
-            Err(e) if tail.size > 0 => {
-                tracing::warn!(error = %e, "sled refuses to open; rebuilding it from the journal");
+            // Damage (not an I/O error, which may pass): rebuild from the journal.
+            Err(e @ StoreError::Corrupt { .. }) if tail.size > 0 => {
+                tracing::warn!(error = %e, "sled's database is damaged; rebuilding it from the journal");
                 rebuild(&path, Some(&e.to_string()))?;
                 SledStore::from_db(open_sled(&sled_dir)?, &path, None)?
             }
@@ -456,7 +495,7 @@ impl SledStore {
         lock: Option<File>,
     ) -> Result<SledStore, StoreError> {
         let data_file = File::open(sled_dir.join("db")).map_err(io)?;
-        let tree = db.open_tree("ledger").map_err(io)?;
+        let tree = db.open_tree("ledger").map_err(sled_err)?;
         let ids = load_ids(&tree)?;
         Ok(SledStore {
             tree,
@@ -615,7 +654,7 @@ fn put_segment(
 fn load_ids(tree: &sled::Tree) -> Result<HashMap<EventId, u64>, StoreError> {
     let mut map = HashMap::new();
     for r in tree.range(key(kind::IDS, 0)..=key(kind::IDS, u64::MAX)) {
-        let (k, v) = r.map_err(io)?;
+        let (k, v) = r.map_err(sled_err)?;
         let first = seq_from_key(&k)?;
         let mut i = 0usize;
         while let Some(id) = segment::id_at(&v, i) {

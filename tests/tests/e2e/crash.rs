@@ -82,7 +82,9 @@ fn run_rounds(kills: u32, seed: u64, ledger_dir: &std::path::Path) -> anyhow::Re
             .stderr(Stdio::piped())
             .spawn()?;
         let stdout = child.stdout.take().context("child stdout")?;
-        // Read acks on a thread so the child never blocks on a full pipe.
+        // Read acks on a thread so the child never blocks on a full pipe; the first one
+        // says the child has opened the ledger and is appending.
+        let (appending_tx, appending) = std::sync::mpsc::channel::<()>();
         let reader = std::thread::spawn(move || {
             let mut acked = Vec::new();
             for line in BufReader::new(stdout).lines() {
@@ -91,14 +93,26 @@ fn run_rounds(kills: u32, seed: u64, ledger_dir: &std::path::Path) -> anyhow::Re
                     .strip_prefix("ack ")
                     .and_then(|s| s.parse::<u64>().ok())
                 {
+                    if acked.is_empty() {
+                        let _ = appending_tx.send(());
+                    }
                     acked.push(seq);
                 }
             }
             acked
         });
-        // Kill between 5 ms and ~150 ms after start: sometimes during open, mostly
-        // mid-append or mid-checkpoint.
-        std::thread::sleep(Duration::from_millis(5 + rng.next() % 145));
+        // Kill 0 to ~150 ms after the child says it is appending: mid-append or
+        // mid-checkpoint. (Timed from the start, as before, reopening a grown ledger
+        // outlasted the interval and most runs appended nothing.)
+        if appending.recv_timeout(Duration::from_secs(120)).is_err() {
+            let _ = child.kill();
+            let mut err = String::new();
+            if let Some(mut e) = child.stderr.take() {
+                std::io::Read::read_to_string(&mut e, &mut err)?;
+            }
+            bail!("round {round}: the child never started appending: {err}");
+        }
+        std::thread::sleep(Duration::from_millis(rng.next() % 150));
         if let Some(status) = child.try_wait()? {
             let mut err = String::new();
             if let Some(mut e) = child.stderr.take() {
@@ -149,6 +163,26 @@ fn run_rounds(kills: u32, seed: u64, ledger_dir: &std::path::Path) -> anyhow::Re
         if round % 10 == 9 || round + 1 == kills {
             log.verify_all()
                 .with_context(|| format!("round {round}: full verification"))?;
+            // The journal, read alone, holds exactly the same records.
+            let mut items = coop_store::JournalItems::open(ledger_dir)?;
+            let mut seq = 0u64;
+            while let Some(item) = items.next()? {
+                if let coop_store::JournalItem::Record(s, bytes) = item {
+                    let stored = log
+                        .record(s)?
+                        .with_context(|| format!("round {round}: journal record {s} not in sled"))?;
+                    if stored.bytes != bytes || s != seq {
+                        bail!("round {round}: the journal and sled differ at record {s}");
+                    }
+                    seq += 1;
+                }
+            }
+            if seq != head.size {
+                bail!(
+                    "round {round}: the journal holds {seq} records, sled {}",
+                    head.size
+                );
+            }
         }
     }
     Ok((max_acked, runs_with_progress, started.elapsed()))
