@@ -183,10 +183,9 @@ pub fn submit(
         file.sign(&ctx, Some(&key_path), base, pass, &mut rng)
     })?;
     pinned.announce();
-    let answer =
-        anonymous.submit_until_answered(&pinned.event, &node_key.key, retry_for, |e| {
-            eprintln!("no answer yet ({e}); retrying with the same event");
-        });
+    let answer = anonymous.submit_until_answered(&pinned.event, &node_key.key, retry_for, |e| {
+        eprintln!("no answer yet ({e}); retrying with the same event");
+    });
     match answer {
         Ok(r) => {
             if json {

@@ -107,7 +107,16 @@ fn output_within(mut cmd: Command, limit: Duration) -> Output {
 fn demo(dir: &Path, cases: &str) {
     // A small reserve: the full-disk test runs the demo on a small filesystem.
     let o = bin()
-        .args(["demo", "--data", p(dir), "--cases", cases, "--quiet", "--min-free-mib", "8"])
+        .args([
+            "demo",
+            "--data",
+            p(dir),
+            "--cases",
+            cases,
+            "--quiet",
+            "--min-free-mib",
+            "8",
+        ])
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", text(&o));
@@ -119,7 +128,11 @@ fn verified(dir: &Path) -> (u64, String) {
         .args(["verify", p(dir), "--json", "--quiet"])
         .output()
         .unwrap();
-    assert!(o.status.success(), "the ledger does not verify\n{}", text(&o));
+    assert!(
+        o.status.success(),
+        "the ledger does not verify\n{}",
+        text(&o)
+    );
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["verified"], true);
     (
@@ -268,7 +281,9 @@ fn write_and_sync_errors_while_appending_lose_nothing_and_retries_land_once() {
             may_have_landed += 1;
         } else if o.status.code() == Some(1) {
             assert!(
-                err.contains("nothing was written") || err.contains("nothing was sent") || err.contains("nothing was changed"),
+                err.contains("nothing was written")
+                    || err.contains("nothing was sent")
+                    || err.contains("nothing was changed"),
                 "run {i}: a failure that says neither that nothing was written nor that it may have landed\n{}",
                 text(&o)
             );
@@ -297,7 +312,11 @@ fn write_and_sync_errors_while_appending_lose_nothing_and_retries_land_once() {
         assert!(seqs.insert(r.0), "two events at record {}", r.0);
     }
     let (size, _) = verified(&dir);
-    assert_eq!(size, start + n as u64, "an event landed twice or not at all");
+    assert_eq!(
+        size,
+        start + n as u64,
+        "an event landed twice or not at all"
+    );
     eprintln!(
         "write faults: {} of {n} acknowledged under faults, {may_have_landed} said they may have landed; after retries {n} events, each once, 0 lost",
         acked.len()
@@ -332,7 +351,14 @@ fn the_same_file_submitted_twice_gives_one_record_and_the_first_receipt() {
     let mut node = Proc::serve(&dir, &[]);
     let o = bin()
         .args([
-            "submit", "--node", &node.url, p(&file), "--key", p(&key), "--retry-for", "0",
+            "submit",
+            "--node",
+            &node.url,
+            p(&file),
+            "--key",
+            p(&key),
+            "--retry-for",
+            "0",
         ])
         .output()
         .unwrap();
@@ -342,7 +368,14 @@ fn the_same_file_submitted_twice_gives_one_record_and_the_first_receipt() {
     let file = agreement_file(tmp.path(), "a.toml", "crime A, amended");
     let o = bin()
         .args([
-            "submit", "--node", &node.url, p(&file), "--key", p(&key), "--retry-for", "0",
+            "submit",
+            "--node",
+            &node.url,
+            p(&file),
+            "--key",
+            p(&key),
+            "--retry-for",
+            "0",
         ])
         .output()
         .unwrap();
@@ -481,7 +514,10 @@ fn ledger_of(url: &str) -> LedgerId {
 fn reader(url: &str, dir: &Path) -> Client {
     Client::new(
         url,
-        Some((AuthorityId::new("KZ-AUDIT").unwrap(), Arc::new(load_key(dir, "KZ-AUDIT")))),
+        Some((
+            AuthorityId::new("KZ-AUDIT").unwrap(),
+            Arc::new(load_key(dir, "KZ-AUDIT")),
+        )),
         None,
     )
     .unwrap()
@@ -633,7 +669,10 @@ fn a_retry_after_a_dropped_connection_lands_once_with_the_first_receipt() {
             .collect()
     });
     let answered = answers.iter().filter(|a| a.is_some()).count();
-    assert!(answered < events.len(), "the kill came too late to test anything");
+    assert!(
+        answered < events.len(),
+        "the kill came too late to test anything"
+    );
     let node = Proc::serve(&dir, &[]);
     let c = Client::new(&node.url, None, None).unwrap();
     for (e, first) in events.iter().zip(&answers) {
@@ -651,7 +690,6 @@ fn a_retry_after_a_dropped_connection_lands_once_with_the_first_receipt() {
         start + events.len() as u64,
         "after the retries, an event is missing or twice"
     );
-
 }
 
 /// Findings 2 and 7: an fsync that fails. The append is answered 503 "may have landed"
@@ -677,7 +715,11 @@ fn a_failed_fsync_is_a_503_that_may_have_landed_and_is_never_shown() {
     let c = Client::new(&node.url, None, None).unwrap();
     let e = agreement(ledger, &author, 999_999);
     match c.submit(&e) {
-        Err(ClientError::Http { status, error, message }) => {
+        Err(ClientError::Http {
+            status,
+            error,
+            message,
+        }) => {
             assert_eq!(status, 503, "{error}: {message}");
             assert_eq!(error, "may_have_landed", "{message}");
             assert!(message.contains("same event id"), "{message}");
@@ -686,7 +728,11 @@ fn a_failed_fsync_is_a_503_that_may_have_landed_and_is_never_shown() {
     }
     // Another event now: 503, nothing written, restart needed.
     match c.submit(&agreement(ledger, &author, 1_000_000)) {
-        Err(ClientError::Http { status: 503, message, .. }) => {
+        Err(ClientError::Http {
+            status: 503,
+            message,
+            ..
+        }) => {
             assert!(message.contains("restart"), "{message}")
         }
         other => panic!("expected 503, got {other:?}"),
@@ -788,7 +834,14 @@ impl Tmpfs {
         let path = parent.path().join("fs");
         std::fs::create_dir(&path).unwrap();
         let o = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={mib}m"), "tmpfs", p(&path)])
+            .args([
+                "-t",
+                "tmpfs",
+                "-o",
+                &format!("size={mib}m"),
+                "tmpfs",
+                p(&path),
+            ])
             .output()
             .unwrap();
         assert!(

@@ -199,10 +199,11 @@ pub(crate) fn publish<'r, S: Store>(shared: &Shared<S>, records: impl Iterator<I
 }
 
 fn process<S: Store>(shared: &Shared<S>, submits: Vec<(SignedEvent, Decoded, Reply)>) -> Answers {
-    let refuse_all = |submits: Vec<(SignedEvent, Decoded, Reply)>, e: &dyn Fn() -> SubmitError| Answers {
-        replies: submits.into_iter().map(|(_, _, r)| (r, Err(e()))).collect(),
-        records: Vec::new(),
-    };
+    let refuse_all =
+        |submits: Vec<(SignedEvent, Decoded, Reply)>, e: &dyn Fn() -> SubmitError| Answers {
+            replies: submits.into_iter().map(|(_, _, r)| (r, Err(e()))).collect(),
+            records: Vec::new(),
+        };
     if shared.failed.load(Ordering::Acquire) {
         let why = shared
             .failure()
@@ -319,7 +320,9 @@ fn process<S: Store>(shared: &Shared<S>, submits: Vec<(SignedEvent, Decoded, Rep
                         leaf: a.leaf,
                         chain: a.chain,
                     }),
-                    (None, None) => Err(SubmitError::MayHaveLanded("the write lost an event".into())),
+                    (None, None) => {
+                        Err(SubmitError::MayHaveLanded("the write lost an event".into()))
+                    }
                 },
             };
             (reply, answer)

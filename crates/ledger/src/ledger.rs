@@ -54,7 +54,10 @@ impl<S: Store> Shared<S> {
     /// store and repairs it from its journal).
     pub(crate) fn fail(&self, why: &str) {
         if !self.failed.swap(true, std::sync::atomic::Ordering::AcqRel) {
-            tracing::error!(error = why, "storage failure: the ledger stops appending until restarted; reads go on");
+            tracing::error!(
+                error = why,
+                "storage failure: the ledger stops appending until restarted; reads go on"
+            );
         }
         if let Ok(mut f) = self.failure.lock()
             && f.is_none()
@@ -293,11 +296,10 @@ impl<S: Store + 'static> Ledger<S> {
         if records.is_empty() {
             return Ok(());
         }
-        let mut working = self
-            .shared
-            .working
-            .lock()
-            .map_err(|_| LedgerError::Unavailable("the writer's state lock is poisoned".into()))?;
+        let mut working =
+            self.shared.working.lock().map_err(|_| {
+                LedgerError::Unavailable("the writer's state lock is poisoned".into())
+            })?;
         // Judge the whole batch on a copy: a refusal must leave the state as it was.
         let mut next = working.clone();
         for r in &records {
@@ -512,7 +514,10 @@ impl<S: Store + 'static> Ledger<S> {
     /// Engine counters.
     pub fn metrics(&self) -> crate::metrics::Snapshot {
         crate::metrics::Snapshot {
-            storage_failed: self.shared.failed.load(std::sync::atomic::Ordering::Acquire),
+            storage_failed: self
+                .shared
+                .failed
+                .load(std::sync::atomic::Ordering::Acquire),
             ..self.shared.metrics.snapshot()
         }
     }
@@ -689,7 +694,8 @@ impl<S: Store + 'static> Ledger<S> {
             Err(coop_store::StoreError::Conflict(m)) => Err(bad(m)),
             Err(e) => {
                 if !matches!(e, coop_store::StoreError::Full { .. }) {
-                    self.shared.fail(&format!("storage failure while storing a checkpoint: {e}"));
+                    self.shared
+                        .fail(&format!("storage failure while storing a checkpoint: {e}"));
                 }
                 Err(e.into())
             }

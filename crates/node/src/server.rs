@@ -298,7 +298,9 @@ async fn health(State(node): State<Shared>) -> Response {
         Some(why) => ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "storage_failed",
-            format!("appends stopped after a storage failure ({why}); reads go on: restart the node"),
+            format!(
+                "appends stopped after a storage failure ({why}); reads go on: restart the node"
+            ),
         )
         .into_response(),
     }

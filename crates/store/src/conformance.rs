@@ -636,8 +636,11 @@ fn sled_and_journal_disagreeing_on_the_last_record_is_refused() -> R {
                 {
                     last[10] ^= 1;
                 }
-                let refs: Vec<(u64, &[u8])> =
-                    records.iter().zip(first..).map(|(b, s)| (s, b.as_slice())).collect();
+                let refs: Vec<(u64, &[u8])> = records
+                    .iter()
+                    .zip(first..)
+                    .map(|(b, s)| (s, b.as_slice()))
+                    .collect();
                 out.extend(crate::journal::records_frame(&refs)?);
             }
             crate::JournalFrame::Checkpoint(n) => out.extend(crate::journal::checkpoint_frame(&n)?),
@@ -704,7 +707,12 @@ fn a_full_disk_refuses_before_writing_and_poisons_nothing() -> R {
     let dir = tempfile::tempdir()?;
     let path = dir.path().join("s");
     // A reserve larger than any disk: every append is refused as `Full`.
-    let store = SledStore::open_with(&path, crate::SledOptions { min_free: u64::MAX / 4 })?;
+    let store = SledStore::open_with(
+        &path,
+        crate::SledOptions {
+            min_free: u64::MAX / 4,
+        },
+    )?;
     let log = Log::open(store)?;
     let (g, ledger) = genesis();
     match log.append_events(vec![(g.clone(), Hash::ZERO)], Timestamp(1)) {

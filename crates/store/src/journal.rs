@@ -156,7 +156,10 @@ impl JournalReader {
     /// segment that starts at or before it) to the end.
     pub(crate) fn from_seq(dir: &Path, seq: u64) -> Result<JournalReader, StoreError> {
         let all = segments(dir)?;
-        let start = all.iter().rposition(|(first, _)| *first <= seq).unwrap_or(0);
+        let start = all
+            .iter()
+            .rposition(|(first, _)| *first <= seq)
+            .unwrap_or(0);
         JournalReader::of(all.into_iter().skip(start).collect())
     }
 
@@ -186,7 +189,10 @@ impl JournalReader {
                 let is_last = self.last_file.as_ref() == Some(&path);
                 match read_full(&mut r, &mut magic, &path)? {
                     n if n == magic.len() && magic == JOURNAL_MAGIC => {}
-                    n if is_last && n < magic.len() && JOURNAL_MAGIC.starts_with(&magic[..n]) => {
+                    n if is_last
+                        && n < magic.len()
+                        && magic.get(..n).is_some_and(|m| JOURNAL_MAGIC.starts_with(m)) =>
+                    {
                         // A segment created but not yet written: nothing in it.
                         self.torn = n > 0;
                         self.end = Some((path, 0));
@@ -214,19 +220,23 @@ impl JournalReader {
                 self.current = None;
                 continue;
             }
-            let torn = |s: &mut Self, path: PathBuf, at: u64| -> Result<Option<Frame>, StoreError> {
-                if is_last {
-                    s.torn = true;
-                    s.end = Some((path, at));
-                    s.current = None;
-                    Ok(None)
-                } else {
-                    Err(corrupt(
-                        None,
-                        format!("journal segment {} ends in the middle of a frame", path.display()),
-                    ))
-                }
-            };
+            let torn =
+                |s: &mut Self, path: PathBuf, at: u64| -> Result<Option<Frame>, StoreError> {
+                    if is_last {
+                        s.torn = true;
+                        s.end = Some((path, at));
+                        s.current = None;
+                        Ok(None)
+                    } else {
+                        Err(corrupt(
+                            None,
+                            format!(
+                                "journal segment {} ends in the middle of a frame",
+                                path.display()
+                            ),
+                        ))
+                    }
+                };
             let at = *offset;
             if got < head.len() {
                 let p = path.clone();
@@ -274,12 +284,16 @@ impl JournalReader {
                 b'R' => decode_records(&body).ok_or_else(|| {
                     corrupt(
                         None,
-                        format!("journal segment {} has a malformed records frame", path.display()),
+                        format!(
+                            "journal segment {} has a malformed records frame",
+                            path.display()
+                        ),
                     )
                 })?,
-                _ => Frame::Checkpoint(String::from_utf8(body).map_err(|_| {
-                    corrupt(None, "a journal checkpoint frame is not UTF-8")
-                })?),
+                _ => Frame::Checkpoint(
+                    String::from_utf8(body)
+                        .map_err(|_| corrupt(None, "a journal checkpoint frame is not UTF-8"))?,
+                ),
             }));
         }
     }
@@ -287,8 +301,8 @@ impl JournalReader {
 
 fn read_full(r: &mut impl Read, buf: &mut [u8], path: &Path) -> Result<usize, StoreError> {
     let mut got = 0;
-    while got < buf.len() {
-        match r.read(&mut buf[got..]) {
+    while let Some(rest) = buf.get_mut(got..).filter(|r| !r.is_empty()) {
+        match r.read(rest) {
             Ok(0) => break,
             Ok(n) => got += n,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
@@ -333,7 +347,11 @@ pub fn scan(dir: &Path, each: impl FnMut(&Frame)) -> Result<Scan, StoreError> {
 
 /// Reads one segment whose records start at `first` (the journal's last, on open).
 pub fn scan_segment(path: &Path, first: u64) -> Result<Scan, StoreError> {
-    scan_with(JournalReader::of(vec![(first, path.to_path_buf())])?, first, |_| {})
+    scan_with(
+        JournalReader::of(vec![(first, path.to_path_buf())])?,
+        first,
+        |_| {},
+    )
 }
 
 fn scan_with(
@@ -398,8 +416,9 @@ impl JournalItems {
         let mut first = JournalReader::open(&dir)?;
         while let Some(f) = first.next()? {
             if let Frame::Checkpoint(n) = f {
-                let size = note_size(&n)
-                    .ok_or_else(|| corrupt(None, "a journal checkpoint frame is not a checkpoint"))?;
+                let size = note_size(&n).ok_or_else(|| {
+                    corrupt(None, "a journal checkpoint frame is not a checkpoint")
+                })?;
                 notes.insert(size, n);
             }
         }
@@ -475,7 +494,11 @@ struct Current {
 impl Journal {
     /// The journal in `dir`, appending after `end` (where a scan found the valid data to
     /// end); a torn tail after it is cut off. `next_seq` names a new segment.
-    pub fn open(dir: &Path, end: Option<(PathBuf, u64)>, next_seq: u64) -> Result<Journal, StoreError> {
+    pub fn open(
+        dir: &Path,
+        end: Option<(PathBuf, u64)>,
+        next_seq: u64,
+    ) -> Result<Journal, StoreError> {
         std::fs::create_dir_all(dir).map_err(|e| io("cannot create", dir, e))?;
         let current = match end {
             Some((path, len)) if len >= JOURNAL_MAGIC.len() as u64 => {
@@ -492,10 +515,12 @@ impl Journal {
                         to = len,
                         "cutting a torn journal tail (a write that was never acknowledged)"
                     );
-                    f.set_len(len).map_err(|e| io("cannot cut the torn tail of", &path, e))?;
+                    f.set_len(len)
+                        .map_err(|e| io("cannot cut the torn tail of", &path, e))?;
                     f.sync_data().map_err(|e| io("cannot sync", &path, e))?;
                 }
-                f.seek(SeekFrom::Start(len)).map_err(|e| io("cannot seek", &path, e))?;
+                f.seek(SeekFrom::Start(len))
+                    .map_err(|e| io("cannot seek", &path, e))?;
                 Current {
                     file: Some(f),
                     path,
@@ -555,10 +580,9 @@ impl Journal {
         }
         let path = c.path.clone();
         let len = c.len;
-        let f = c
-            .file
-            .as_mut()
-            .ok_or_else(|| StoreError::Io("the journal is closed after a failed write: reopen the ledger".into()))?;
+        let f = c.file.as_mut().ok_or_else(|| {
+            StoreError::Io("the journal is closed after a failed write: reopen the ledger".into())
+        })?;
         if let Err(e) = f.write_all(frames) {
             // Part of the frames may be in the file: cut them off, so the next append
             // continues a valid journal. If even that fails, close the journal: nothing
@@ -654,7 +678,8 @@ mod tests {
         let full = std::fs::read(&path).map_err(|e| StoreError::Io(e.to_string()))?;
         let last_frame = records_frame(&[(2, b"two".as_slice())])?.len();
         for cut in 1..last_frame {
-            std::fs::write(&path, &full[..full.len() - cut]).map_err(|e| StoreError::Io(e.to_string()))?;
+            std::fs::write(&path, &full[..full.len() - cut])
+                .map_err(|e| StoreError::Io(e.to_string()))?;
             let s = scan(dir.path(), |_| {})?;
             assert_eq!(s.size, 2, "cut {cut}");
             assert!(s.torn);
@@ -663,9 +688,13 @@ mod tests {
         let mut bad = full.clone();
         bad[JOURNAL_MAGIC.len() + 8] ^= 1;
         std::fs::write(&path, &bad).map_err(|e| StoreError::Io(e.to_string()))?;
-        assert!(matches!(scan(dir.path(), |_| {}), Err(StoreError::Corrupt { .. })));
+        assert!(matches!(
+            scan(dir.path(), |_| {}),
+            Err(StoreError::Corrupt { .. })
+        ));
         // Reopened after a torn tail, appending continues after the valid data.
-        std::fs::write(&path, &full[..full.len() - 3]).map_err(|e| StoreError::Io(e.to_string()))?;
+        std::fs::write(&path, &full[..full.len() - 3])
+            .map_err(|e| StoreError::Io(e.to_string()))?;
         let s = scan(dir.path(), |_| {})?;
         let j = Journal::open(dir.path(), s.end, s.size)?;
         j.append(&records_frame(&[(2, b"TWO".as_slice())])?, 2)?;

@@ -21,8 +21,8 @@ mod store;
 mod conformance;
 
 pub use error::StoreError;
+pub use journal::{Frame as JournalFrame, JOURNAL_MAGIC, JournalItem, JournalItems, JournalReader};
 pub use log::{Appended, Head, Log};
 pub use memory::MemStore;
-pub use journal::{Frame as JournalFrame, JOURNAL_MAGIC, JournalItem, JournalItems, JournalReader};
 pub use sled_store::{DEFAULT_MIN_FREE, Repaired, SledOptions, SledStore};
 pub use store::{RecordItem, Store, WriteBatch};

@@ -669,7 +669,11 @@ impl<S: Store> Log<S> {
 /// About how many bytes a batch takes on disk: twice its payload (sled and the journal)
 /// plus the Merkle nodes and framing.
 fn batch_bytes(b: &WriteBatch) -> u64 {
-    let records: usize = b.records.iter().map(|(_, bytes, _, _)| bytes.len() + 96).sum();
+    let records: usize = b
+        .records
+        .iter()
+        .map(|(_, bytes, _, _)| bytes.len() + 96)
+        .sum();
     let notes: usize = b.checkpoints.iter().map(|(_, n)| n.len() + 32).sum();
     (2 * (records + notes) + 40 * b.nodes.len()) as u64
 }

@@ -153,8 +153,9 @@ fn fill_from_journal(
                 next = end;
             }
             journal::Frame::Checkpoint(n) => {
-                let size = journal::note_size(&n)
-                    .ok_or_else(|| corrupt(None, "a journal checkpoint frame is not a checkpoint"))?;
+                let size = journal::note_size(&n).ok_or_else(|| {
+                    corrupt(None, "a journal checkpoint frame is not a checkpoint")
+                })?;
                 notes.insert(size, n);
             }
         }
@@ -293,8 +294,13 @@ pub struct Repaired {
 }
 
 fn lock_dir(path: &Path) -> Result<File, StoreError> {
-    std::fs::create_dir_all(path)
-        .map_err(|e| StoreError::Io(format!("cannot create {}: {}", path.display(), journal::io_words(&e))))?;
+    std::fs::create_dir_all(path).map_err(|e| {
+        StoreError::Io(format!(
+            "cannot create {}: {}",
+            path.display(),
+            journal::io_words(&e)
+        ))
+    })?;
     let lock = std::fs::OpenOptions::new()
         .create(true)
         .truncate(false)
@@ -460,9 +466,8 @@ impl SledStore {
         if size > tail.size {
             // The last batch reached sled but not the journal (a crash between the two
             // writes: it was never acknowledged). Copy it over, so both hold it.
-            let extra: Vec<(u64, Vec<u8>)> = store
-                .records(tail.size, size)
-                .collect::<Result<_, _>>()?;
+            let extra: Vec<(u64, Vec<u8>)> =
+                store.records(tail.size, size).collect::<Result<_, _>>()?;
             let refs: Vec<(u64, &[u8])> = extra.iter().map(|(s, b)| (*s, b.as_slice())).collect();
             j.append(&journal::records_frame(&refs)?, tail.size)?;
             j.sync()?;
@@ -706,8 +711,12 @@ impl Store for SledStore {
         if self.min_free == 0 {
             return Ok(());
         }
-        let st = rustix::fs::statvfs(&self.path)
-            .map_err(|e| StoreError::Io(format!("cannot read the free space of {}: {e}", self.path.display())))?;
+        let st = rustix::fs::statvfs(&self.path).map_err(|e| {
+            StoreError::Io(format!(
+                "cannot read the free space of {}: {e}",
+                self.path.display()
+            ))
+        })?;
         let available = st.f_bavail.saturating_mul(st.f_frsize);
         let needed = self.min_free.saturating_add(bytes);
         if available < needed {

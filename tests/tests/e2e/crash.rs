@@ -168,9 +168,9 @@ fn run_rounds(kills: u32, seed: u64, ledger_dir: &std::path::Path) -> anyhow::Re
             let mut seq = 0u64;
             while let Some(item) = items.next()? {
                 if let coop_store::JournalItem::Record(s, bytes) = item {
-                    let stored = log
-                        .record(s)?
-                        .with_context(|| format!("round {round}: journal record {s} not in sled"))?;
+                    let stored = log.record(s)?.with_context(|| {
+                        format!("round {round}: journal record {s} not in sled")
+                    })?;
                     if stored.bytes != bytes || s != seq {
                         bail!("round {round}: the journal and sled differ at record {s}");
                     }
