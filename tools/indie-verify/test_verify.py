@@ -53,3 +53,46 @@ def test_the_cctv_vectors_get_the_verdicts_of_format_section_2():
     for v in vectors:
         verdict = verify.verify_sig(bytes.fromhex(v["key"]), v["msg"].encode(), bytes.fromhex(v["sig"]))
         assert (verdict is None) == (not v["flags"]), (v["number"], v["flags"], verdict)
+
+
+def _journal_from_fixture(tmp_path):
+    """A store directory whose journal (FORMAT.md §10.2) holds the fixture ledger: one
+    records frame per record, each checkpoint frame after its last record."""
+    data = FIXTURE.read_bytes()
+    out = bytearray(verify.JOURNAL_MAGIC)
+    seq = 0
+
+    def frame(kind, payload):
+        head = kind.encode() + len(payload).to_bytes(4, "big") + payload
+        return head + verify.blake3.blake3(head).digest()[:16]
+
+    for tag, payload in verify.frames(data):
+        if tag == "R":
+            out += frame("R", seq.to_bytes(8, "big") + (1).to_bytes(4, "big")
+                         + len(payload).to_bytes(4, "big") + payload)
+            seq += 1
+        elif tag == "C":
+            out += frame("C", payload)
+    store = tmp_path / "store"
+    (store / "journal").mkdir(parents=True)
+    seg = store / "journal" / ("0" * 20 + ".log")
+    seg.write_bytes(bytes(out))
+    return store, seg
+
+
+def test_a_ledger_directory_s_journal_verifies_and_a_torn_tail_ends_it(tmp_path):
+    store, seg = _journal_from_fixture(tmp_path)
+    records, checkpoints, _, _ = verify.verify_items(verify.journal_items(str(store)))
+    assert (records, checkpoints) == (49, 3)
+    # A torn last frame (a write never acknowledged: here the last checkpoint's) ends
+    # the journal before it.
+    whole = seg.read_bytes()
+    seg.write_bytes(whole[:-7])
+    records, checkpoints, _, _ = verify.verify_items(verify.journal_items(str(store)))
+    assert (records, checkpoints) == (49, 2)
+    # A flipped byte inside is damage, not a torn tail.
+    bad = bytearray(whole)
+    bad[len(verify.JOURNAL_MAGIC) + 40] ^= 1
+    seg.write_bytes(bytes(bad))
+    with pytest.raises(verify.Refused, match="checksum"):
+        verify.journal_items(str(store))

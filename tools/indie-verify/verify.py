@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""An independent verifier of coopledger exports, written from docs/FORMAT.md alone.
+"""An independent verifier of coopledger ledgers, written from docs/FORMAT.md alone.
 
 It shares no code with the Rust implementation: its own decoder for the canonical
 encoding (FORMAT.md §1) and the payload catalogue (§11), its own Ed25519 key checks (§2:
@@ -16,12 +16,15 @@ active at the checkpoint's last record), time, Merkle root and chain head. It do
 re-apply the case rules of docs/TREATY.md: that is the Rust verifier's job; this one is
 the proof that the bytes and the registry can be checked from the spec.
 
-Usage: verify.py EXPORT [--node-key VKEY]       exit 0 verified, 3 refused, 1 error
+It reads an export (§13) or a ledger directory, whose journal (§10.2) it reads.
+
+Usage: verify.py EXPORT|DIR [--node-key VKEY]   exit 0 verified, 3 refused, 1 error
 Needs: pip install pynacl==1.5.0 blake3==1.0.11
 """
 
 import base64
 import hashlib
+import os
 import sys
 
 import blake3
@@ -622,8 +625,8 @@ def frames(data):
 
 
 def verify(data, pinned=None):
-    reg, gov, chain, leaves, last_time, ledger_id = Registry(), bytes(32), bytes(32), [], 0, None
-    records, checkpoints, ended, cosigned = 0, 0, False, []
+    """Verifies an export (§13): its framing, then its records and checkpoints."""
+    items, ended = [], False
     for n, (tag, payload) in enumerate(frames(data)):
         if ended:
             raise Refused("bytes after the end frame")
@@ -631,6 +634,26 @@ def verify(data, pinned=None):
             if tag != "H":
                 raise Refused("the first frame must be the header")
             continue
+        if tag == "E":
+            ended = payload
+            continue
+        if tag not in ("R", "C"):
+            raise Refused(f"an unknown frame {tag!r}")
+        items.append((tag, payload))
+    if ended is False:
+        raise Refused("the export ends without its end frame")
+    out = verify_items(items, pinned)
+    if int.from_bytes(ended, "big") != out[0]:
+        raise Refused("the end frame's count differs from the records")
+    return out
+
+
+def verify_items(items, pinned=None):
+    """Verifies a ledger given as records ("R", bytes) and, after the record that
+    completes each one's tree, checkpoint notes ("C", bytes)."""
+    reg, gov, chain, leaves, last_time, ledger_id = Registry(), bytes(32), bytes(32), [], 0, None
+    records, checkpoints, cosigned = 0, 0, []
+    for tag, payload in items:
         if tag == "R":
             seq = records
             r = decode_record(payload, seq)
@@ -672,15 +695,83 @@ def verify(data, pinned=None):
             cosigned = check_checkpoint(payload.decode("utf-8"), reg, ledger_id, leaves, chain,
                                         last_time, records)
             checkpoints += 1
-        elif tag == "E":
-            if int.from_bytes(payload, "big") != records:
-                raise Refused("the end frame's count differs from the records")
-            ended = True
         else:
-            raise Refused(f"an unknown frame {tag!r}")
-    if not ended:
-        raise Refused("the export ends without its end frame")
+            raise Refused(f"an unknown item {tag!r}")
+    if records == 0:
+        raise Refused("no records")
     return records, checkpoints, cosigned, ledger_id
+
+
+# ---------------------------------------------------------------- the journal (§10.2)
+
+JOURNAL_MAGIC = b"coopledger-journal/v1\n"
+
+
+def journal_frames(store_dir):
+    """Every frame of the journal of a store directory, checksums checked; a torn frame
+    ends the reading only at the very end of the last segment."""
+    jdir = os.path.join(store_dir, "journal")
+    names = sorted(n for n in os.listdir(jdir)
+                   if n.endswith(".log") and len(n) == 24 and n[:20].isdigit())
+    for k, name in enumerate(names):
+        last = k == len(names) - 1
+        with open(os.path.join(jdir, name), "rb") as f:
+            data = f.read()
+        if not data.startswith(JOURNAL_MAGIC):
+            if last and JOURNAL_MAGIC.startswith(data):
+                return  # a segment created but never written
+            raise Refused(f"journal segment {name} has no journal header")
+        i = len(JOURNAL_MAGIC)
+        while i < len(data):
+            if i + 5 > len(data):
+                if last:
+                    return
+                raise Refused(f"journal segment {name} ends in the middle of a frame")
+            kind, n = data[i], int.from_bytes(data[i + 1:i + 5], "big")
+            if chr(kind) not in "RC":
+                raise Refused(f"journal segment {name}: a malformed frame at byte {i}")
+            end = i + 5 + n + 16
+            if end > len(data):
+                if last:
+                    return
+                raise Refused(f"journal segment {name} ends in the middle of a frame")
+            if blake3.blake3(data[i:i + 5 + n]).digest()[:16] != data[i + 5 + n:end]:
+                if last and end == len(data):
+                    return  # a torn last frame
+                raise Refused(f"journal segment {name} fails its checksum at byte {i}")
+            yield chr(kind), data[i + 5:i + 5 + n]
+            i = end
+
+
+def note_size(note):
+    body, _ = parse_note(note.decode("utf-8"))
+    return int(body.split("\n")[1])
+
+
+def journal_items(store_dir):
+    """The ledger in a store directory's journal, as verify_items() takes it."""
+    notes = {}
+    for kind, payload in journal_frames(store_dir):
+        if kind == "C":
+            notes[note_size(payload)] = payload  # a later form replaces an earlier one
+    items, nxt = [], 0
+    for kind, payload in journal_frames(store_dir):
+        if kind != "R":
+            continue
+        first, count = int.from_bytes(payload[:8], "big"), int.from_bytes(payload[8:12], "big")
+        if first != nxt:
+            raise Refused(f"the journal jumps from record {nxt} to {first}")
+        i = 12
+        for _ in range(count):
+            n = int.from_bytes(payload[i:i + 4], "big")
+            items.append(("R", payload[i + 4:i + 4 + n]))
+            i += 4 + n
+            nxt += 1
+            if nxt in notes:
+                items.append(("C", notes.pop(nxt)))
+        if i != len(payload):
+            raise Refused("a malformed records frame in the journal")
+    return items
 
 
 def main(argv):
@@ -689,13 +780,19 @@ def main(argv):
         return 1
     pinned = argv[argv.index("--node-key") + 1] if "--node-key" in argv else None
     try:
-        with open(argv[1], "rb") as f:
-            data = f.read()
+        if os.path.isdir(argv[1]):
+            data = None
+        else:
+            with open(argv[1], "rb") as f:
+                data = f.read()
     except OSError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
     try:
-        n, c, cosigned, ledger = verify(data, pinned)
+        if data is None:
+            n, c, cosigned, ledger = verify_items(journal_items(os.path.join(argv[1], "store")), pinned)
+        else:
+            n, c, cosigned, ledger = verify(data, pinned)
     except Refused as e:
         print(f"REFUSED: {e}", file=sys.stderr)
         return 3
