@@ -16,7 +16,7 @@ VECTORS = ROOT / "crates/core/tests/vectors/ed25519vectors.json"
 
 def test_the_fixture_verifies_independently():
     records, checkpoints, cosigned, _ = verify.verify(FIXTURE.read_bytes())
-    assert records == 49
+    assert records == 51
     assert checkpoints == 3
     assert cosigned == ["KZ-WITNESS", "TM-WITNESS"]
 
@@ -83,13 +83,13 @@ def _journal_from_fixture(tmp_path):
 def test_a_ledger_directory_s_journal_verifies_and_a_torn_tail_ends_it(tmp_path):
     store, seg = _journal_from_fixture(tmp_path)
     records, checkpoints, _, _ = verify.verify_items(verify.journal_items(str(store)))
-    assert (records, checkpoints) == (49, 3)
+    assert (records, checkpoints) == (51, 3)
     # A torn last frame (a write never acknowledged: here the last checkpoint's) ends
     # the journal before it.
     whole = seg.read_bytes()
     seg.write_bytes(whole[:-7])
     records, checkpoints, _, _ = verify.verify_items(verify.journal_items(str(store)))
-    assert (records, checkpoints) == (49, 2)
+    assert (records, checkpoints) == (51, 2)
     # A flipped byte inside is damage, not a torn tail.
     bad = bytearray(whole)
     bad[len(verify.JOURNAL_MAGIC) + 40] ^= 1

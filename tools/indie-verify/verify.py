@@ -254,7 +254,7 @@ class Decoder:
 
     def information(self):
         return {"item": self.fixed(16), "kind": self.info_kind(), "restricted": self.boolean(),
-                "no_state_secret": self.boolean(), "document": self.document()}
+                "no_state_secret": self.boolean(), "documents": self.vec(self.document)}
 
     def request(self):
         elements = {
@@ -295,7 +295,6 @@ def decode_payload(data):
     """The payload catalogue of FORMAT.md §11.3: (variant name, fields)."""
     d = Decoder(data, "payload")
     doc, s, h, a, item = d.document, d.string, d.hash, d.authority, (lambda: d.fixed(16))
-    opt_doc = lambda: d.option(d.document)  # noqa: E731
     catalogue = [
         ("Genesis", lambda: {
             "roots": d.vec(lambda: {"party": d.enum(PARTIES), "authority": a(), "key": d.fixed(32)}),
@@ -316,20 +315,20 @@ def decode_payload(data):
         ("Request", d.request),
         ("OralRequestConfirmed", lambda: {"documents": d.vec(doc)}),
         ("Acknowledged", dict),
-        ("AdditionalInfoRequested", lambda: {"document": doc()}),
+        ("AdditionalInfoRequested", lambda: {"documents": d.vec(doc)}),
         ("AdditionalInfoProvided", lambda: {"information": d.information()}),
         ("Refused", lambda: {"extent": d.enum(EXTENT), "grounds": d.vec(lambda: d.enum(GROUNDS)),
-                             "reasons": opt_doc()}),
-        ("ExecutionReported", lambda: {"extent": d.enum(EXTENT), "reasons": opt_doc(),
+                             "reasons": d.vec(doc)}),
+        ("ExecutionReported", lambda: {"extent": d.enum(EXTENT), "reasons": d.vec(doc),
                                        "search_outcome": d.option(lambda: d.enum(OUTCOMES)),
                                        "results": d.vec(d.information)}),
         ("InformationTransferred", lambda: {
             "item": item(), "recipient": a(), "kind": d.info_kind(), "restricted": d.boolean(),
-            "permitted_purposes": d.vec(s), "no_state_secret": d.boolean(), "document": doc()}),
+            "permitted_purposes": d.vec(s), "no_state_secret": d.boolean(), "documents": d.vec(doc)}),
         ("InformationUsed", lambda: {"item": item(), "purpose": s()}),
         ("ConsentRequested", lambda: {"item": item(), "third_party": d.option(s), "purposes": d.vec(s)}),
         ("ConsentGranted", lambda: {"item": item(), "third_party": d.option(s), "purposes": d.vec(s),
-                                    "document": doc()}),
+                                    "documents": d.vec(doc)}),
         ("ConsentDenied", lambda: {"item": item(), "third_party": d.option(s)}),
         ("OnwardTransfer", lambda: {"item": item(), "third_party": s(), "consent": h()}),
         ("CostRecorded", lambda: {"amount_minor": d.varint(), "currency": s()}),
@@ -342,6 +341,7 @@ def decode_payload(data):
         ("DisputeSettled", lambda: {"dispute": d.varint(), "outcome": doc()}),
         ("OtherCooperation", lambda: {"form": d.form(), "with": a(), "summary": doc()}),
         ("CaseClosed", dict),
+        ("ProtocolProceduresCompleted", lambda: {"id": d.varint()}),
     ]
     name = d.enum([n for n, _ in catalogue])
     fields = dict(catalogue)[name]()
@@ -351,7 +351,8 @@ def decode_payload(data):
 
 GOVERNANCE = {"Genesis", "GenesisAccepted", "AuthorityDesignated", "AuthorityKeyChanged",
               "AuthorityRetired", "KeyRevoked", "ObserverRegistered", "InternalProceduresCompleted",
-              "TerminationNotice", "ProtocolProposed", "ProtocolAccepted"}
+              "TerminationNotice", "ProtocolProposed", "ProtocolAccepted",
+              "ProtocolProceduresCompleted"}
 NOT_IN_CASES = GOVERNANCE | {"CategoryAgreed", "LanguageArrangementProposed",
                              "LanguageArrangementAccepted", "OtherCooperation"}
 

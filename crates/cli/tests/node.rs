@@ -221,7 +221,7 @@ fn the_whole_lifecycle_over_http_with_receipts_and_proofs_checked() {
         Payload::Refused {
             extent: Extent::Partial,
             grounds: vec![RefusalGround::NationalLaw],
-            reasons: Some(doc(40, Language::Tk, DocRole::Original)),
+            reasons: testkit::written(40, coop_treaty::Party::Tm),
         },
     );
     submit(
@@ -235,7 +235,7 @@ fn the_whole_lifecycle_over_http_with_receipts_and_proofs_checked() {
             restricted: true,
             permitted_purposes: vec![purpose(testkit::PURPOSE)],
             no_state_secret: true,
-            document: doc(41, Language::Tk, DocRole::Original),
+            documents: testkit::written(41, coop_treaty::Party::Tm),
         },
     );
     submit(
@@ -256,7 +256,7 @@ fn the_whole_lifecycle_over_http_with_receipts_and_proofs_checked() {
             item,
             third_party: Some(third.into()),
             purposes: vec![],
-            document: doc(42, Language::Tk, DocRole::Original),
+            documents: testkit::written(42, coop_treaty::Party::Tm),
         },
     );
     submit(

@@ -16,10 +16,8 @@ use coop_core::merkle::{Blake3Hasher, verify_inclusion};
 use coop_core::{EventId, Receipt, SecretKey, SignedEvent, Timestamp};
 use coop_ledger::{AsOf, Config, Ledger, LedgerError, SubmitError};
 use coop_store::SledStore;
-use coop_treaty::testkit::{self, case_id, doc, item, purpose, request_to};
-use coop_treaty::{
-    CaseStatus, DocRole, Extent, InfoKind, Language, Payload, RefusalGround, Violation,
-};
+use coop_treaty::testkit::{self, case_id, item, purpose, request_to};
+use coop_treaty::{CaseStatus, Extent, InfoKind, Payload, RefusalGround, Violation};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -255,7 +253,7 @@ fn concurrent_submitters_all_get_durable_receipts() -> anyhow::Result<()> {
                         n,
                         Payload::ExecutionReported {
                             extent: Extent::Full,
-                            reasons: None,
+                            reasons: vec![],
                             search_outcome: None,
                             results: vec![],
                         },
@@ -303,7 +301,7 @@ fn reopen_replays_to_the_same_state_and_continues() -> anyhow::Result<()> {
             restricted: true,
             permitted_purposes: vec![purpose(testkit::PURPOSE)],
             no_state_secret: true,
-            document: doc(40, Language::Tk, DocRole::Original),
+            documents: coop_treaty::testkit::written(40, coop_treaty::Party::Tm),
         },
     );
     let head = e.ledger().head()?;
@@ -339,7 +337,7 @@ fn a_case_replays_exactly_as_it_stood_earlier() -> anyhow::Result<()> {
         Payload::Refused {
             extent: Extent::Full,
             grounds: vec![RefusalGround::Sovereignty],
-            reasons: Some(doc(41, Language::Tk, DocRole::Original)),
+            reasons: coop_treaty::testkit::written(41, coop_treaty::Party::Tm),
         },
     );
     let then = e

@@ -266,6 +266,6 @@ pub struct Information {
     /// input file, it is `false`, and the event is refused under Art. 4.4.
     #[serde(default)]
     pub no_state_secret: bool,
-    /// The information itself, by reference.
-    pub document: DocumentRef,
+    /// The information itself, by reference, with its translation (Art. 4.2).
+    pub documents: Vec<DocumentRef>,
 }

@@ -189,8 +189,8 @@ pub enum Payload {
     Acknowledged,
     /// Art. 4.3: the requesting authority asks for additional information.
     AdditionalInfoRequested {
-        /// What is asked.
-        document: DocumentRef,
+        /// What is asked, with its translation (Art. 4.2).
+        documents: Vec<DocumentRef>,
     },
     /// Art. 4.3: the requested authority provides it. It is information like any other
     /// (Art. 4.4, 7): it declares no state secret and becomes an Art. 7 item.
@@ -204,15 +204,17 @@ pub enum Payload {
         extent: Extent,
         /// Grounds from Art. 4.5's closed list.
         grounds: Vec<RefusalGround>,
-        /// Art. 4.6 reasons.
-        reasons: Option<DocumentRef>,
+        /// Art. 4.6 reasons, with their translation (Art. 4.2); required.
+        reasons: Vec<DocumentRef>,
     },
     /// The requested authority reports execution.
     ExecutionReported {
         /// Full or partial.
         extent: Extent,
-        /// Art. 4.6 reasons, required for partial execution.
-        reasons: Option<DocumentRef>,
+        /// Art. 4.6 reasons, with their translation (Art. 4.2); required for partial
+        /// execution.
+        #[serde(default)]
+        reasons: Vec<DocumentRef>,
         /// Art. 1.3 outcome, for a wanted-person search.
         search_outcome: Option<SearchOutcome>,
         /// Information the execution provides to the requesting authority, each an Art. 7
@@ -236,8 +238,8 @@ pub enum Payload {
         /// input file: `false`, refused under Art. 4.4).
         #[serde(default)]
         no_state_secret: bool,
-        /// The information itself, by reference.
-        document: DocumentRef,
+        /// The information itself, by reference, with its translation (Art. 4.2).
+        documents: Vec<DocumentRef>,
     },
     /// Art. 7.2: the recipient uses an item for a purpose.
     InformationUsed {
@@ -263,8 +265,8 @@ pub enum Payload {
         third_party: Option<String>,
         /// Further purposes allowed.
         purposes: Vec<Purpose>,
-        /// The written consent.
-        document: DocumentRef,
+        /// The written consent, with its translation (Art. 4.2).
+        documents: Vec<DocumentRef>,
     },
     /// Art. 7.2: the providing Party's authority refuses consent.
     ConsentDenied {
@@ -344,13 +346,21 @@ pub enum Payload {
     },
     /// The case is closed.
     CaseClosed,
+    /// Art. 9 → 10: the signing root's Party notifies completion of its internal
+    /// procedures for an accepted protocol. The protocol enters into force when both
+    /// Parties have (and not before the date it asks for).
+    ProtocolProceduresCompleted {
+        /// Protocol id.
+        id: u32,
+    },
+    // New variants go here, at the end: an index never changes (docs/FORMAT.md §11).
 }
 
 impl Payload {
     /// The name of every variant, in catalogue order: the index of a name in this list is
     /// the variant's index in the canonical encoding (docs/FORMAT.md §11), and the name is
     /// what JSON and TOML files use. A test holds this list to the enum.
-    pub const NAMES: [&'static str; 35] = [
+    pub const NAMES: [&'static str; 36] = [
         "Genesis",
         "GenesisAccepted",
         "AuthorityDesignated",
@@ -386,6 +396,7 @@ impl Payload {
         "DisputeSettled",
         "OtherCooperation",
         "CaseClosed",
+        "ProtocolProceduresCompleted",
     ];
 
     /// The variant's index in the canonical encoding (its position in [`Payload::NAMES`]).
@@ -428,6 +439,7 @@ impl Payload {
             Payload::TerminationNotice => "termination notice",
             Payload::ProtocolProposed { .. } => "protocol proposed",
             Payload::ProtocolAccepted { .. } => "protocol accepted",
+            Payload::ProtocolProceduresCompleted { .. } => "protocol procedures completed",
             Payload::CategoryAgreed { .. } => "crime category agreed",
             Payload::Request(_) => "request",
             Payload::OralRequestConfirmed { .. } => "oral request confirmed",
@@ -470,6 +482,7 @@ impl Payload {
                 | Payload::TerminationNotice
                 | Payload::ProtocolProposed { .. }
                 | Payload::ProtocolAccepted { .. }
+                | Payload::ProtocolProceduresCompleted { .. }
         )
     }
 }

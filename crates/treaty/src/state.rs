@@ -89,14 +89,20 @@ pub struct Protocol {
     pub proposed: Evidence,
     /// Acceptance record.
     pub accepted: Option<Evidence>,
+    /// Each Party's notice that it completed its internal procedures for the protocol
+    /// (Art. 9 → Art. 10).
+    pub procedures: BTreeMap<Party, Evidence>,
 }
 
 impl Protocol {
-    /// When its parameters apply: the later of the requested date and the acceptance.
+    /// When its parameters apply (Art. 9: "enter into force as in Article 10"): once
+    /// accepted, from the later of both Parties' notices of completed internal procedures
+    /// and the date the protocol asks for.
     pub fn in_force_from(&self) -> Option<Timestamp> {
-        self.accepted
-            .as_ref()
-            .map(|a| a.at.max(self.effective_from))
+        self.accepted.as_ref()?;
+        let kz = self.procedures.get(&Party::Kz)?;
+        let tm = self.procedures.get(&Party::Tm)?;
+        Some(kz.at.max(tm.at).max(self.effective_from))
     }
 }
 

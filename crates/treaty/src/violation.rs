@@ -145,6 +145,16 @@ pub enum Violation {
     /// 4.1(5) missing decision copy.
     #[error("Art. 4.1(5): the request lacks a certified copy of the decision or other act")]
     Art4_1_5MissingDecisionCopy,
+    /// Art. 4.1(5): the decision copy is not a certified copy.
+    #[error(
+        "Art. 4.1(5): the copy of the decision ({0}) is not marked as a certified copy; the Agreement asks for a certified copy"
+    )]
+    Art4_1_5NotCertified(coop_core::Hash),
+    /// Art. 4.1(5): the legal-provision slot holds another kind of document.
+    #[error(
+        "Art. 4.1(5): the document given as the legal provision ({0}) is not the text of a legal provision"
+    )]
+    Art4_1_5NotLegalProvision(coop_core::Hash),
     /// 4.1(5) missing legal provision.
     #[error(
         "Art. 4.1(5): the request lacks the text of the legal provision the decision was issued under"
@@ -157,17 +167,27 @@ pub enum Violation {
     #[error("Art. 4.1: {0}")]
     Art4_1_Oral(String),
     /// Missing original in the state language.
+    /// Art. 4.2: a document is not drawn up in the author's state language.
     #[error(
-        "Art. 4.2: the documents lack an original in {0}, the requesting Party's state language"
+        "Art. 4.2: document {document} is in {language}; communications are drawn up in {own}, the author's state language (unless the authorities agreed other languages)"
     )]
-    Art4_2_MissingOriginal(Language),
-    /// Missing translation.
+    Art4_2_NotInStateLanguage {
+        /// The document's digest.
+        document: coop_core::Hash,
+        /// Its language.
+        language: Language,
+        /// The author's state language.
+        own: Language,
+    },
+    /// Art. 4.2: a document lacks its translation.
     #[error(
-        "Art. 4.2: the documents lack a translation of the original into {requested} (the requested Party's language) or Russian"
+        "Art. 4.2: document {document} is not accompanied by a translation into {target} (the other Party's language) or Russian"
     )]
     Art4_2_MissingTranslation {
-        /// The requested Party's language.
-        requested: Language,
+        /// The document's digest.
+        document: coop_core::Hash,
+        /// The other Party's state language.
+        target: Language,
     },
     /// Documents outside an agreed language arrangement.
     #[error("Art. 4.2: {0}")]

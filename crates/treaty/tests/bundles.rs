@@ -137,7 +137,7 @@ fn play(w: &mut World, m: &mut Memory, a: &Act) {
                     restricted: true,
                     permitted_purposes: vec![purpose(coop_treaty::testkit::PURPOSE)],
                     no_state_secret: true,
-                    document: doc(40 + *i, Language::Tk, DocRole::Original),
+                    documents: written(40 + *i, Party::Tm),
                 },
             );
         }
@@ -149,7 +149,7 @@ fn play(w: &mut World, m: &mut Memory, a: &Act) {
                     item: item(*i),
                     third_party: Some("Interpol".into()),
                     purposes: vec![],
-                    document: doc(70, Language::Tk, DocRole::Original),
+                    documents: written(70, Party::Tm),
                 },
             )
             .is_ok()

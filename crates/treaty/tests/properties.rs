@@ -63,6 +63,12 @@ enum Act {
         consent: usize,
         signer: usize,
     },
+    /// The requesting authority asks for additional information (Art. 4.3).
+    AskMore,
+    /// The requested authority provides it: an Art. 7 item like any other.
+    ProvideMore {
+        item: u8,
+    },
     Ack,
     Refuse {
         partial: bool,
@@ -90,7 +96,9 @@ fn act() -> impl Strategy<Value = Act> {
         3 => (item.clone(), proptest::option::of(0..2usize), proptest::option::of(0..3usize), 0..4usize)
             .prop_map(|(item, third, purpose, signer)| Act::Grant { item, third, purpose, signer }),
         1 => (item.clone(), 0..4usize).prop_map(|(item, signer)| Act::Deny { item, signer }),
-        3 => (item, 0..2usize, 0..8usize, 0..4usize).prop_map(|(item, third, consent, signer)| Act::Onward { item, third, consent, signer }),
+        3 => (item.clone(), 0..2usize, 0..8usize, 0..4usize).prop_map(|(item, third, consent, signer)| Act::Onward { item, third, consent, signer }),
+        1 => Just(Act::AskMore),
+        2 => item.clone().prop_map(|item| Act::ProvideMore { item }),
         1 => Just(Act::Ack),
         1 => (any::<bool>(), any::<bool>()).prop_map(|(partial, reasons)| Act::Refuse { partial, reasons }),
         1 => any::<bool>().prop_map(|partial| Act::Execute { partial }),
@@ -106,6 +114,8 @@ struct Model {
     items: BTreeMap<u8, (Vec<String>, usize, usize)>, // permitted purposes, uses, onward
     grants: Vec<(Hash, u8, Option<String>, Vec<String>)>,
     closed: bool,
+    /// Requests for additional information not yet answered.
+    asked: usize,
 }
 
 fn party_of(signer: &str) -> Party {
@@ -132,7 +142,7 @@ fn play(w: &mut World, model: &mut Model, a: &Act) -> Option<bool> {
                         restricted: true,
                         permitted_purposes: vec![purpose(PURPOSES[0])],
                         no_state_secret: true,
-                        document: doc(*i, Language::Tk, DocRole::Original),
+                        documents: written(*i, Party::Tm),
                     },
                 )
                 .is_ok();
@@ -193,7 +203,7 @@ fn play(w: &mut World, model: &mut Model, a: &Act) -> Option<bool> {
                         item: item(*i),
                         third_party: third.clone(),
                         purposes: purposes.iter().map(|p| purpose(p)).collect(),
-                        document: doc(200, Language::Tk, DocRole::Original),
+                        documents: written(200, Party::Tm),
                     },
                 )
                 .is_ok();
@@ -251,6 +261,49 @@ fn play(w: &mut World, model: &mut Model, a: &Act) -> Option<bool> {
             assert_eq!(got, expect, "onward transfer of item {i} to {t} by {s}");
             Some(expect)
         }
+        Act::AskMore => {
+            let expect = !model.closed;
+            let got = w
+                .try_case(
+                    "KZ-MVD",
+                    1,
+                    Payload::AdditionalInfoRequested {
+                        documents: written(210, Party::Kz),
+                    },
+                )
+                .is_ok();
+            if got {
+                model.asked += 1;
+            }
+            assert_eq!(got, expect, "a request for additional information");
+            None
+        }
+        Act::ProvideMore { item: i } => {
+            // Information provided as additional information is an Art. 7 item: new in
+            // the case, free of state secrets, serving the request's purposes.
+            let expect = model.asked > 0 && !model.closed && !model.items.contains_key(i);
+            let got = w
+                .try_case(
+                    "TM-MVD",
+                    1,
+                    Payload::AdditionalInfoProvided {
+                        information: Information {
+                            item: item(*i),
+                            kind: InfoKind::Archival,
+                            restricted: false,
+                            no_state_secret: true,
+                            documents: written(100 + *i, Party::Tm),
+                        },
+                    },
+                )
+                .is_ok();
+            if got {
+                model.asked -= 1;
+                model.items.insert(*i, (vec![PURPOSES[0].to_owned()], 0, 0));
+            }
+            assert_eq!(got, expect, "additional information as item {i}");
+            Some(expect)
+        }
         Act::Ack => {
             let _ = w.try_case("TM-MVD", 1, Payload::Acknowledged);
             None
@@ -266,7 +319,11 @@ fn play(w: &mut World, model: &mut Model, a: &Act) -> Option<bool> {
                         Extent::Full
                     },
                     grounds: vec![RefusalGround::PublicOrder],
-                    reasons: reasons.then(|| doc(9, Language::Tk, DocRole::Original)),
+                    reasons: if *reasons {
+                        written(9, Party::Tm)
+                    } else {
+                        vec![]
+                    },
                 },
             );
             None
@@ -281,7 +338,7 @@ fn play(w: &mut World, model: &mut Model, a: &Act) -> Option<bool> {
                     } else {
                         Extent::Full
                     },
-                    reasons: Some(doc(8, Language::Tk, DocRole::Original)),
+                    reasons: written(8, Party::Tm),
                     search_outcome: None,
                     results: vec![],
                 },

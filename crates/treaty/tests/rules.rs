@@ -352,7 +352,7 @@ fn art1_3_wanted_person_search_reports_its_outcome() {
             1,
             Payload::ExecutionReported {
                 extent: Extent::Full,
-                reasons: None,
+                reasons: vec![],
                 search_outcome: None,
                 results: vec![],
             }
@@ -364,7 +364,7 @@ fn art1_3_wanted_person_search_reports_its_outcome() {
         1,
         Payload::ExecutionReported {
             extent: Extent::Full,
-            reasons: None,
+            reasons: vec![],
             search_outcome: Some(SearchOutcome::Detained),
             results: vec![],
         },
@@ -378,7 +378,7 @@ fn art1_3_wanted_person_search_reports_its_outcome() {
             2,
             Payload::ExecutionReported {
                 extent: Extent::Full,
-                reasons: None,
+                reasons: vec![],
                 search_outcome: Some(SearchOutcome::Found),
                 results: vec![],
             }
@@ -534,32 +534,149 @@ fn art4_1_oral_request_opens_a_confirmation_deadline() {
 
 #[test]
 fn art4_2_state_language_original_and_translation_required() {
-    let v = refused_with(|r| r.documents.retain(|d| d.role != DocRole::Original));
-    assert_eq!(v, Violation::Art4_2_MissingOriginal(Language::Kk));
-    let v = refused_with(|r| r.documents.retain(|d| d.role == DocRole::Original));
+    // Given a complete request, when its covering letter's translation is left out,
+    // then it is refused naming that document.
+    let covering = doc(10, Language::Kk, DocRole::Original).digest;
+    let v = refused_with(|r| {
+        r.documents
+            .retain(|d| d.role != DocRole::TranslationOf(covering))
+    });
     assert_eq!(
         v,
         Violation::Art4_2_MissingTranslation {
-            requested: Language::Tk
+            document: covering,
+            target: Language::Tk
+        }
+    );
+    // An original in the other Party's language is not the author's state language.
+    let v = refused_with(|r| {
+        r.documents.push(doc(60, Language::Tk, DocRole::Original));
+    });
+    assert_eq!(
+        v,
+        Violation::Art4_2_NotInStateLanguage {
+            document: doc(60, Language::Tk, DocRole::Original).digest,
+            language: Language::Tk,
+            own: Language::Kk
         }
     );
     // A translation into Russian is enough.
     let mut w = World::in_force();
     let mut r = request();
-    if let Some(t) = r.documents.get_mut(1) {
-        t.language = Language::Ru;
+    for t in r.documents.iter_mut() {
+        if matches!(t.role, DocRole::TranslationOf(_)) {
+            t.language = Language::Ru;
+        }
     }
     w.ok_case("KZ-MVD", 1, Payload::Request(Box::new(r)));
+}
+
+/// Issue 11, finding 4: the five element documents are requests and supporting documents
+/// too; a request whose elements are all in Turkmen (from Kazakhstan), or untranslated,
+/// used to be accepted.
+#[test]
+fn art4_2_applies_to_every_element_document_of_a_request() {
+    // Given: a KZ request whose five elements are in Turkmen, with a correct covering
+    // letter. When submitted, then refused under Art. 4.2, the state unchanged.
+    let mut w = World::in_force();
+    let mut r = request_in("TM-MVD", Language::Tk);
+    r.documents = written(10, Party::Kz);
+    let before = w.state.clone();
+    let v = w
+        .try_case("KZ-MVD", 1, Payload::Request(Box::new(r)))
+        .expect_err("elements in the other Party's language");
+    assert!(
+        matches!(v, Violation::Art4_2_NotInStateLanguage { .. }),
+        "{v}"
+    );
+    assert_eq!(v.clause(), "Art. 4.2");
+    assert_eq!(w.state, before);
+    // Elements in Kazakh but untranslated: refused, naming the element's document.
+    let mut r = request_in("TM-MVD", Language::Kk);
+    r.documents = written(10, Party::Kz);
+    let v = w
+        .try_case("KZ-MVD", 1, Payload::Request(Box::new(r)))
+        .expect_err("untranslated elements");
+    assert!(
+        matches!(v, Violation::Art4_2_MissingTranslation { .. }),
+        "{v}"
+    );
+    assert_eq!(w.state, before);
+}
+
+/// Issue 11, finding 4: "later communications" — refusal reasons, execution reports,
+/// requests for and provision of additional information, information, consents — are
+/// drawn up and translated as requests are.
+#[test]
+fn art4_2_applies_to_every_later_communication() {
+    let mut w = World::with_case();
+    let before = w.state.clone();
+    // An untranslated refusal notice (Turkmen only), then one in Kazakh by TM.
+    for reasons in [
+        vec![doc(41, Language::Tk, DocRole::Original)],
+        vec![doc(41, Language::Kk, DocRole::Original)],
+    ] {
+        let v = w
+            .try_case(
+                "TM-MVD",
+                1,
+                Payload::Refused {
+                    extent: Extent::Full,
+                    grounds: vec![RefusalGround::Security],
+                    reasons,
+                },
+            )
+            .expect_err("untranslated or in the wrong language");
+        assert_eq!(v.clause(), "Art. 4.2", "{v}");
+        assert_eq!(w.state, before);
+    }
+    // An execution report whose result is untranslated.
+    let mut result = info(3, doc(43, Language::Tk, DocRole::Original));
+    result.documents.truncate(1);
+    let v = w
+        .try_case(
+            "TM-MVD",
+            1,
+            Payload::ExecutionReported {
+                extent: Extent::Full,
+                reasons: vec![],
+                search_outcome: None,
+                results: vec![result],
+            },
+        )
+        .expect_err("untranslated result");
+    assert_eq!(v.clause(), "Art. 4.2", "{v}");
+    // A request for additional information in Turkmen from the KZ side.
+    let v = w
+        .try_case(
+            "KZ-MVD",
+            1,
+            Payload::AdditionalInfoRequested {
+                documents: written(44, Party::Tm),
+            },
+        )
+        .expect_err("the other Party's language");
+    assert_eq!(v.clause(), "Art. 4.2", "{v}");
+    assert_eq!(w.state, before);
+    // Written and translated: accepted.
+    w.ok_case(
+        "TM-MVD",
+        1,
+        Payload::Refused {
+            extent: Extent::Full,
+            grounds: vec![RefusalGround::Security],
+            reasons: written(41, Party::Tm),
+        },
+    );
 }
 
 #[test]
 fn art4_2_language_arrangement_between_two_authorities_overrides() {
     let mut w = World::in_force();
-    let mut r = request();
-    r.documents = vec![doc(20, Language::Ru, DocRole::Original)];
+    let mut r = request_in("TM-MVD", Language::Ru);
     assert!(matches!(
         w.try_case("KZ-MVD", 1, Payload::Request(Box::new(r.clone()))),
-        Err(Violation::Art4_2_MissingOriginal(_))
+        Err(Violation::Art4_2_NotInStateLanguage { .. })
     ));
     w.ok(
         "KZ-MVD",
@@ -588,7 +705,7 @@ fn art4_2_language_arrangement_between_two_authorities_overrides() {
     // event names): without the citation the default rule still applies.
     assert!(matches!(
         w.try_case("KZ-MVD", 1, Payload::Request(Box::new(r.clone()))),
-        Err(Violation::Art4_2_MissingOriginal(_))
+        Err(Violation::Art4_2_NotInStateLanguage { .. })
     ));
     // The proposal is not the acceptance.
     r.language_arrangement = Some(proposal);
@@ -599,9 +716,32 @@ fn art4_2_language_arrangement_between_two_authorities_overrides() {
     r.language_arrangement = Some(acceptance);
     w.ok_case("KZ-MVD", 1, Payload::Request(Box::new(r)));
     assert_eq!(w.case(1).language_arrangement, Some(acceptance));
+    // The case's later communications follow the arrangement: Russian alone is enough,
+    // Kazakh is outside it.
+    w.ok_case("TM-MVD", 1, Payload::Acknowledged);
+    assert!(matches!(
+        w.try_case(
+            "TM-MVD",
+            1,
+            Payload::Refused {
+                extent: Extent::Full,
+                grounds: vec![RefusalGround::Security],
+                reasons: written(41, Party::Tm),
+            }
+        ),
+        Err(Violation::Art4_2_Language(_))
+    ));
+    w.ok_case(
+        "TM-MVD",
+        1,
+        Payload::Refused {
+            extent: Extent::Full,
+            grounds: vec![RefusalGround::Security],
+            reasons: vec![doc(41, Language::Ru, DocRole::Original)],
+        },
+    );
     // Other pairs of authorities are not covered.
-    let mut r = request_to("TM-MNS");
-    r.documents = vec![doc(20, Language::Ru, DocRole::Original)];
+    let mut r = request_in("TM-MNS", Language::Ru);
     r.language_arrangement = Some(acceptance);
     assert!(matches!(
         w.try_case("KZ-MVD", 2, Payload::Request(Box::new(r))),
@@ -629,7 +769,7 @@ fn art4_3_additional_information_must_have_been_requested() {
         "KZ-MVD",
         1,
         Payload::AdditionalInfoRequested {
-            document: doc(31, Language::Kk, DocRole::Original),
+            documents: translated(doc(31, Language::Kk, DocRole::Original)),
         },
     );
     w.later(100 * HOUR);
@@ -658,7 +798,7 @@ fn art4_4_transfer_without_no_state_secret_declaration_is_refused() {
                 restricted: false,
                 permitted_purposes: vec![purpose("criminal investigation 2025-117")],
                 no_state_secret: false,
-                document: doc(40, Language::Tk, DocRole::Original),
+                documents: translated(doc(40, Language::Tk, DocRole::Original)),
             },
         )
         .expect_err("refused");
@@ -676,7 +816,7 @@ fn art4_5_refusal_needs_grounds_from_the_list() {
             Payload::Refused {
                 extent: Extent::Full,
                 grounds: vec![],
-                reasons: Some(doc(41, Language::Tk, DocRole::Original))
+                reasons: translated(doc(41, Language::Tk, DocRole::Original))
             }
         ),
         Err(Violation::Art4_5_NoGrounds)
@@ -693,7 +833,7 @@ fn art4_6_refusal_and_partial_execution_need_reasons_measured_against_the_deadli
             Payload::Refused {
                 extent: Extent::Full,
                 grounds: vec![RefusalGround::Security],
-                reasons: None
+                reasons: vec![]
             }
         ),
         Err(Violation::Art4_6_NoReasons("a refusal"))
@@ -705,7 +845,7 @@ fn art4_6_refusal_and_partial_execution_need_reasons_measured_against_the_deadli
         Payload::Refused {
             extent: Extent::Full,
             grounds: vec![RefusalGround::Security],
-            reasons: Some(doc(41, Language::Tk, DocRole::Original)),
+            reasons: translated(doc(41, Language::Tk, DocRole::Original)),
         },
     );
     let c = w.case(1);
@@ -724,7 +864,7 @@ fn art4_6_refusal_and_partial_execution_need_reasons_measured_against_the_deadli
             1,
             Payload::ExecutionReported {
                 extent: Extent::Partial,
-                reasons: None,
+                reasons: vec![],
                 search_outcome: None,
                 results: vec![],
             }
@@ -748,7 +888,7 @@ fn lifecycle_no_second_final_answer_and_nothing_after_closing() {
         1,
         Payload::ExecutionReported {
             extent: Extent::Full,
-            reasons: None,
+            reasons: vec![],
             search_outcome: None,
             results: vec![],
         },
@@ -760,7 +900,7 @@ fn lifecycle_no_second_final_answer_and_nothing_after_closing() {
             Payload::Refused {
                 extent: Extent::Full,
                 grounds: vec![RefusalGround::Security],
-                reasons: Some(doc(1, Language::Tk, DocRole::Original))
+                reasons: translated(doc(1, Language::Tk, DocRole::Original))
             }
         ),
         Err(Violation::AlreadyAnswered(_))
@@ -775,7 +915,7 @@ fn lifecycle_no_second_final_answer_and_nothing_after_closing() {
             "KZ-MVD",
             1,
             Payload::AdditionalInfoRequested {
-                document: doc(2, Language::Kk, DocRole::Original)
+                documents: translated(doc(2, Language::Kk, DocRole::Original))
             }
         ),
         Err(Violation::CaseClosed)
@@ -791,7 +931,7 @@ fn lifecycle_partial_refusal_then_execution_of_the_rest() {
         Payload::Refused {
             extent: Extent::Partial,
             grounds: vec![RefusalGround::NationalLaw],
-            reasons: Some(doc(1, Language::Tk, DocRole::Original)),
+            reasons: translated(doc(1, Language::Tk, DocRole::Original)),
         },
     );
     assert_eq!(w.case(1).status, CaseStatus::PartlyRefused);
@@ -802,7 +942,7 @@ fn lifecycle_partial_refusal_then_execution_of_the_rest() {
             Payload::Refused {
                 extent: Extent::Partial,
                 grounds: vec![RefusalGround::NationalLaw],
-                reasons: Some(doc(1, Language::Tk, DocRole::Original))
+                reasons: translated(doc(1, Language::Tk, DocRole::Original))
             }
         ),
         Err(Violation::AlreadyAnswered(_))
@@ -812,7 +952,7 @@ fn lifecycle_partial_refusal_then_execution_of_the_rest() {
         1,
         Payload::ExecutionReported {
             extent: Extent::Partial,
-            reasons: Some(doc(2, Language::Tk, DocRole::Original)),
+            reasons: translated(doc(2, Language::Tk, DocRole::Original)),
             search_outcome: None,
             results: vec![],
         },
@@ -971,7 +1111,7 @@ fn art7_2_use_only_for_a_purpose_of_the_request_or_a_consent() {
             item: item(1),
             third_party: None,
             purposes: vec![purpose("tax audit")],
-            document: doc(70, Language::Tk, DocRole::Original),
+            documents: translated(doc(70, Language::Tk, DocRole::Original)),
         },
     );
     w.ok_case(
@@ -1018,7 +1158,7 @@ fn art7_2_onward_transfer_needs_prior_written_consent_of_the_provider() {
                 item: item(1),
                 third_party: Some("Interpol NCB Astana".into()),
                 purposes: vec![],
-                document: doc(71, Language::Kk, DocRole::Original)
+                documents: translated(doc(71, Language::Kk, DocRole::Original))
             }
         ),
         Err(Violation::Art7_2_ConsentNotFromProvider {
@@ -1033,7 +1173,7 @@ fn art7_2_onward_transfer_needs_prior_written_consent_of_the_provider() {
             item: item(1),
             third_party: Some("Interpol NCB Astana".into()),
             purposes: vec![],
-            document: doc(72, Language::Tk, DocRole::Original),
+            documents: translated(doc(72, Language::Tk, DocRole::Original)),
         },
     );
     let consent = w.last_hash();
@@ -1077,7 +1217,7 @@ fn art7_transfer_purposes_are_the_requests_and_items_are_unique() {
         restricted: true,
         permitted_purposes: vec![purpose("anything")],
         no_state_secret: true,
-        document: doc(40, Language::Tk, DocRole::Original),
+        documents: translated(doc(40, Language::Tk, DocRole::Original)),
     };
     assert!(matches!(
         w.try_case("TM-MVD", 1, bad),
@@ -1095,7 +1235,7 @@ fn art7_transfer_purposes_are_the_requests_and_items_are_unique() {
                 restricted: true,
                 permitted_purposes: vec![purpose("criminal investigation 2025-117")],
                 no_state_secret: true,
-                document: doc(40, Language::Tk, DocRole::Original)
+                documents: translated(doc(40, Language::Tk, DocRole::Original))
             }
         ),
         Err(Violation::Art7_Other(_))
@@ -1206,14 +1346,115 @@ fn art9_protocols_need_both_roots_and_apply_from_entry_into_force() {
     let mut oral = request();
     oral.oral = true;
     oral.urgent = true;
+    let window = |w: &World, c: u8| w.case(c).deadlines[0].due.0 - w.case(c).opened_at.0;
     // Before entry into force: the genesis parameter (24 h) applies.
     w.ok_case("KZ-MVD", 1, Payload::Request(Box::new(oral.clone())));
-    let c1 = w.case(1).deadlines[0].due.0 - w.case(1).opened_at.0;
-    assert_eq!(c1, 24 * HOUR);
+    assert_eq!(window(&w, 1), 24 * HOUR);
+    // Issue 11, finding 5: accepted and past its date, but neither Party has completed
+    // its internal procedures: not in force (Art. 9 → 10).
     w.now = effective;
-    w.ok_case("KZ-MVD", 2, Payload::Request(Box::new(oral)));
-    let c2 = w.case(2).deadlines[0].due.0 - w.case(2).opened_at.0;
-    assert_eq!(c2, 2 * HOUR);
+    w.ok_case("KZ-MVD", 2, Payload::Request(Box::new(oral.clone())));
+    assert_eq!(window(&w, 2), 24 * HOUR);
+    // One Party's notice is not enough; a notice twice is refused; an auth not a root
+    // cannot notify.
+    w.ok(
+        "TM-MFA",
+        None,
+        Payload::ProtocolProceduresCompleted { id: 1 },
+    );
+    let before = w.state.clone();
+    assert!(matches!(
+        w.try_(
+            "TM-MFA",
+            None,
+            Payload::ProtocolProceduresCompleted { id: 1 }
+        ),
+        Err(Violation::Art9_Protocol(_))
+    ));
+    assert!(matches!(
+        w.try_(
+            "KZ-MFA",
+            None,
+            Payload::ProtocolProceduresCompleted { id: 7 }
+        ),
+        Err(Violation::Art9_Protocol(_))
+    ));
+    assert!(matches!(
+        w.try_(
+            "KZ-MVD",
+            None,
+            Payload::ProtocolProceduresCompleted { id: 1 }
+        ),
+        Err(Violation::Art3_NotRoot { .. })
+    ));
+    assert_eq!(w.state, before);
+    w.later(HOUR);
+    w.ok_case("KZ-MVD", 3, Payload::Request(Box::new(oral.clone())));
+    assert_eq!(window(&w, 3), 24 * HOUR);
+    // The later of both notices: in force from the second one on.
+    w.later(HOUR);
+    w.ok(
+        "KZ-MFA",
+        None,
+        Payload::ProtocolProceduresCompleted { id: 1 },
+    );
+    let in_force = w.state.agreement.protocols[&1].in_force_from();
+    assert_eq!(in_force, w.records.last().map(|r| r.received_at));
+    w.ok_case("KZ-MVD", 4, Payload::Request(Box::new(oral)));
+    assert_eq!(window(&w, 4), 2 * HOUR);
+}
+
+/// Issue 11, finding 5: completed procedures before the protocol's own date: it applies
+/// from that date.
+#[test]
+fn art9_a_protocol_applies_from_its_date_when_procedures_end_earlier() {
+    let mut w = World::in_force();
+    let effective = w.now + 100 * HOUR;
+    w.ok(
+        "KZ-MFA",
+        None,
+        Payload::ProtocolProposed {
+            id: 2,
+            text: doc(91, Language::Ru, DocRole::Original),
+            params: Params {
+                oral_confirmation_ms: 3 * HOUR,
+                ..Params::default()
+            },
+            effective_from: effective,
+        },
+    );
+    // Procedures cannot be notified for a protocol not yet accepted.
+    assert!(matches!(
+        w.try_(
+            "KZ-MFA",
+            None,
+            Payload::ProtocolProceduresCompleted { id: 2 }
+        ),
+        Err(Violation::Art9_Protocol(_))
+    ));
+    w.ok("TM-MFA", None, Payload::ProtocolAccepted { id: 2 });
+    w.ok(
+        "TM-MFA",
+        None,
+        Payload::ProtocolProceduresCompleted { id: 2 },
+    );
+    w.ok(
+        "KZ-MFA",
+        None,
+        Payload::ProtocolProceduresCompleted { id: 2 },
+    );
+    let p = &w.state.agreement.protocols[&2];
+    assert_eq!(p.in_force_from(), Some(Timestamp(effective)));
+    assert_eq!(
+        w.state
+            .params_at(Timestamp(effective - 1))
+            .oral_confirmation_ms,
+        24 * HOUR
+    );
+    assert_eq!(
+        w.state.params_at(Timestamp(effective)).oral_confirmation_ms,
+        3 * HOUR
+    );
 }
 
 // ------------------------------------------------------------------ format
@@ -1227,4 +1468,152 @@ fn undecodable_payload_is_refused() {
         w.try_append(r),
         Err(Violation::MalformedPayload(_))
     ));
+}
+
+// ------------------------------------------------------------------ issue 11
+
+/// Issue 11, finding 1: Art. 4.1(5) asks for a *certified* copy of the decision and the
+/// *text of the legal provision*; an original, or another kind of document in either
+/// slot, used to be accepted.
+#[test]
+fn art4_1_5_the_decision_copy_is_certified_and_the_provision_is_a_provision() {
+    // Given a complete request whose decision copy is an original: refused, named.
+    let v = refused_with(|r| {
+        if let Some(d) = r.elements.decision_copy.as_mut() {
+            d.role = DocRole::Original;
+        }
+    });
+    assert!(matches!(v, Violation::Art4_1_5NotCertified(_)), "{v}");
+    assert_eq!(v.clause(), "Art. 4.1(5)");
+    // A certified copy in the legal-provision slot: refused, named.
+    let v = refused_with(|r| {
+        if let Some(d) = r.elements.legal_provision.as_mut() {
+            d.role = DocRole::CertifiedCopy;
+        }
+    });
+    assert!(matches!(v, Violation::Art4_1_5NotLegalProvision(_)), "{v}");
+    assert_eq!(v.clause(), "Art. 4.1(5)");
+}
+
+/// Issue 11, finding 3: Art. 7.2 asks for *prior* written consent. An onward transfer
+/// written before the consent it cites existed used to be accepted once the consent
+/// landed (a refused attempt resubmitted unchanged became valid).
+#[test]
+fn art7_2_consent_must_be_prior_to_the_transfer_that_relies_on_it() {
+    let mut w = World::with_case();
+    w.transfer(1);
+    w.ok_case(
+        "KZ-MVD",
+        1,
+        Payload::ConsentRequested {
+            item: item(1),
+            third_party: Some("Interpol".into()),
+            purposes: vec![],
+        },
+    );
+    // Given: KZ-MVD writes the onward transfer now, before any consent.
+    let written_at = w.now;
+    let onward = |consent| Payload::OnwardTransfer {
+        item: item(1),
+        third_party: "Interpol".into(),
+        consent,
+    };
+    // When the consent lands a few minutes later...
+    w.later(5 * 60_000);
+    w.ok_case(
+        "TM-MVD",
+        1,
+        Payload::ConsentGranted {
+            item: item(1),
+            third_party: Some("Interpol".into()),
+            purposes: vec![],
+            documents: written(70, Party::Tm),
+        },
+    );
+    let consent = w.last_hash();
+    // ...then the transfer written before it is refused under Art. 7.2, state unchanged.
+    w.later(60_000);
+    let c = w.at_case(1);
+    let early = w.record_authored("KZ-MVD", Some(c), &onward(consent), vec![], written_at);
+    let before = w.state.clone();
+    let v = w.try_append(early).expect_err("written before the consent");
+    assert!(matches!(v, Violation::Art7_2_NoConsent { .. }), "{v}");
+    assert!(v.to_string().contains("prior"), "{v}");
+    assert_eq!(w.state, before);
+    // Written after the consent: accepted.
+    w.ok_case("KZ-MVD", 1, onward(consent));
+    // A use for a purpose only a consent allows, written before that consent: refused.
+    let written_at = w.now;
+    w.later(60_000);
+    w.ok_case(
+        "TM-MVD",
+        1,
+        Payload::ConsentGranted {
+            item: item(1),
+            third_party: None,
+            purposes: vec![purpose("tax audit")],
+            documents: written(71, Party::Tm),
+        },
+    );
+    let use_ = Payload::InformationUsed {
+        item: item(1),
+        purpose: purpose("tax audit"),
+    };
+    let c = w.at_case(1);
+    let early = w.record_authored("KZ-MVD", Some(c), &use_, vec![], written_at);
+    assert!(matches!(
+        w.try_append(early),
+        Err(Violation::Art7_2_PurposeNotPermitted { .. })
+    ));
+    w.ok_case("KZ-MVD", 1, use_);
+}
+
+/// Issue 11, finding 6: a wanted-person outcome reported by the requesting side was
+/// refused as "Case: …"; the clause is Art. 1.3.
+#[test]
+fn art1_3_a_search_outcome_from_the_requesting_side_names_article_1_3() {
+    let mut w = World::in_force();
+    let mut r = request();
+    r.wanted_person_search = true;
+    w.ok_case("KZ-MVD", 1, Payload::Request(Box::new(r)));
+    let before = w.state.clone();
+    let v = w
+        .try_case(
+            "KZ-MVD",
+            1,
+            Payload::ExecutionReported {
+                extent: Extent::Full,
+                reasons: vec![],
+                search_outcome: Some(SearchOutcome::Found),
+                results: vec![],
+            },
+        )
+        .expect_err("the requesting side reports no outcome");
+    assert_eq!(v.clause(), "Art. 1.3", "{v}");
+    assert_eq!(w.state, before);
+}
+
+/// Issue 11, finding 6: an information file that omits `no_state_secret` used to fail to
+/// parse ("missing field"); it is read as `false` and refused naming Art. 4.4.
+#[test]
+fn art4_4_a_transfer_without_the_state_secret_declaration_names_article_4_4() {
+    let json = serde_json::json!({
+        "InformationTransferred": {
+            "item": item(1),
+            "recipient": "KZ-MVD",
+            "kind": "OperationalSearch",
+            "restricted": true,
+            "permitted_purposes": ["criminal investigation 2025-117"],
+            "documents": written(40, Party::Tm),
+        }
+    });
+    let payload: Payload = serde_json::from_value(json).expect("the file parses");
+    let mut w = World::with_case();
+    let before = w.state.clone();
+    let v = w
+        .try_case("TM-MVD", 1, payload)
+        .expect_err("no declaration");
+    assert_eq!(v, Violation::Art4_4_StateSecret);
+    assert_eq!(v.clause(), "Art. 4.4");
+    assert_eq!(w.state, before);
 }

@@ -127,7 +127,7 @@ fn ledger() -> Ledger {
         at(2, 2),
         Payload::ExecutionReported {
             extent: Extent::Full,
-            reasons: None,
+            reasons: vec![],
             search_outcome: None,
             results: vec![],
         },

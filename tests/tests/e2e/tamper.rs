@@ -10,8 +10,8 @@ use coop_core::event::CaseRef;
 use coop_core::{EventId, Hash, Record, SealedRecord, SecretKey, SignedEvent, Timestamp};
 use coop_ledger::{Config, Ledger};
 use coop_store::SledStore;
-use coop_treaty::testkit::{self, case_id, doc, item, purpose, request_to};
-use coop_treaty::{DocRole, Extent, InfoKind, Language, Payload, Role};
+use coop_treaty::testkit::{self, case_id, item, purpose, request_to};
+use coop_treaty::{Extent, InfoKind, Payload, Role};
 use coop_verify::{ExportReader, ExportWriter, Item, Options, Quiet, Source, VerifyError};
 use std::sync::OnceLock;
 
@@ -147,7 +147,7 @@ fn build() -> anyhow::Result<Fixture> {
                 restricted: true,
                 permitted_purposes: vec![purpose(testkit::PURPOSE)],
                 no_state_secret: true,
-                document: doc(60 + n, Language::Tk, DocRole::Original),
+                documents: coop_treaty::testkit::written(60 + n, coop_treaty::Party::Tm),
             },
         )?)?;
         ledger.submit(sign(
@@ -167,7 +167,7 @@ fn build() -> anyhow::Result<Fixture> {
             at(4),
             &Payload::ExecutionReported {
                 extent: Extent::Full,
-                reasons: None,
+                reasons: vec![],
                 search_outcome: None,
                 results: vec![],
             },

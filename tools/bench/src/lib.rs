@@ -10,8 +10,8 @@ use coop_core::event::CaseRef;
 use coop_core::{EventId, SecretKey, SignedEvent, Timestamp};
 use coop_ledger::Ledger;
 use coop_store::SledStore;
-use coop_treaty::testkit::{self, doc, purpose, request_to};
-use coop_treaty::{DocRole, Extent, InfoKind, ItemId, Language, Payload};
+use coop_treaty::testkit::{self, purpose, request_to};
+use coop_treaty::{Extent, InfoKind, ItemId, Payload};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
@@ -92,7 +92,7 @@ pub fn case_events(
                 restricted: true,
                 permitted_purposes: vec![purpose(testkit::PURPOSE)],
                 no_state_secret: true,
-                document: doc(40, Language::Tk, DocRole::Original),
+                documents: testkit::written(40, coop_treaty::Party::Tm),
             },
         ),
         (
@@ -106,7 +106,7 @@ pub fn case_events(
             "TM-MVD",
             Payload::ExecutionReported {
                 extent: Extent::Full,
-                reasons: None,
+                reasons: vec![],
                 search_outcome: None,
                 results: vec![],
             },

@@ -888,7 +888,7 @@ fn violations(
                 item,
                 third_party: Some("a foreign news agency".into()),
                 purposes: vec![],
-                document: doc("self-granted consent", Language::Kk, DocRole::Original),
+                documents: vec![doc("self-granted consent", Language::Kk, DocRole::Original)],
             },
             at(version),
         ),
@@ -898,7 +898,7 @@ fn violations(
             Payload::Refused {
                 extent: coop_treaty::Extent::Full,
                 grounds: vec![RefusalGround::Security],
-                reasons: Some(doc("reasons", Language::Tk, DocRole::Original)),
+                reasons: vec![doc("reasons", Language::Tk, DocRole::Original)],
             },
             at(version),
         ),

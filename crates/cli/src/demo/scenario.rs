@@ -220,7 +220,7 @@ pub fn request(n: u64, pair: &Pair<'_>, kind: Kind, oral: bool) -> Request {
         5 if kind != Kind::WantedPerson => Form::ExchangeInformation(InfoKind::Forensic),
         _ => Form::ExecuteRequest,
     };
-    Request {
+    let mut r = Request {
         elements: RequestElements {
             requested_authority: Some(pair.requested.id.clone()),
             grounds: Some(d("reasoned grounds", DocRole::Original)),
@@ -246,38 +246,69 @@ pub fn request(n: u64, pair: &Pair<'_>, kind: Kind, oral: bool) -> Request {
         purposes: vec![Purpose(format!("{PURPOSE} {n}"))],
         urgent: oral || n.is_multiple_of(9),
         oral,
-        documents: if oral { vec![] } else { documents(n, pair) },
+        documents: Vec::new(),
         language_arrangement: pair.arranged.as_ref().map(|(_, h)| *h),
+    };
+    if !oral {
+        r.documents = documents(n, &r, pair);
     }
+    r
 }
 
-/// Art. 4.2 documents: the requester's state-language original and a translation into
-/// the requested Party's language or Russian — or the arranged languages.
-pub fn documents(n: u64, pair: &Pair<'_>) -> Vec<DocumentRef> {
+/// Art. 4.2: a communication of case `n` (`what` it is) written by `author`: in the
+/// language the two authorities arranged, if they did; otherwise an original in the
+/// author's state language with its translation into the other Party's language (into
+/// Russian for every third case).
+pub fn written(n: u64, what: &str, author: Party, pair: &Pair<'_>) -> Vec<DocumentRef> {
     if let Some((langs, _)) = &pair.arranged {
         let l = langs.first().copied().unwrap_or(Language::Ru);
-        return vec![doc(&format!("case {n}: request"), l, DocRole::Original)];
+        return vec![doc(&format!("case {n}: {what}"), l, DocRole::Original)];
     }
     let original = doc(
-        &format!("case {n}: request"),
-        pair.requester.party.state_language(),
+        &format!("case {n}: {what}"),
+        author.state_language(),
         DocRole::Original,
     );
-    let into = if n.is_multiple_of(3) {
-        Language::Ru
-    } else {
-        pair.requested.party.state_language()
-    };
-    let translation = doc(
-        &format!("case {n}: request, translated"),
-        into,
-        DocRole::TranslationOf(original.digest),
-    );
+    let translation = translated(n, &original, author);
     vec![original, translation]
 }
 
-fn reasons(n: u64, what: &str, lang: Language) -> Option<DocumentRef> {
-    Some(doc(&format!("case {n}: {what}"), lang, DocRole::Original))
+/// The translation of `original`, written by `author`'s side, into the other Party's
+/// language (into Russian for every third case).
+fn translated(n: u64, original: &DocumentRef, author: Party) -> DocumentRef {
+    let into = if n.is_multiple_of(3) {
+        Language::Ru
+    } else {
+        author.other().state_language()
+    };
+    doc(
+        &format!("translation of {}", original.digest),
+        into,
+        DocRole::TranslationOf(original.digest),
+    )
+}
+
+/// The documents a request carries besides its elements: its covering letter, and the
+/// translations of the letter and of every element (Art. 4.2), unless arranged.
+pub fn documents(n: u64, r: &Request, pair: &Pair<'_>) -> Vec<DocumentRef> {
+    let author = pair.requester.party;
+    let mut docs = written(n, "request", author, pair);
+    if pair.arranged.is_none() {
+        let e = &r.elements;
+        docs.extend(
+            [
+                &e.grounds,
+                &e.case_description,
+                &e.content,
+                &e.decision_copy,
+                &e.legal_provision,
+            ]
+            .into_iter()
+            .flatten()
+            .map(|d| translated(n, d, author)),
+        );
+    }
+    docs
 }
 
 /// All events of case `n`, signed.
@@ -289,7 +320,6 @@ pub fn case_events(
 ) -> anyhow::Result<CaseBuilder> {
     let kind = Kind::of(n);
     let (req, resp) = (pair.requester, pair.requested);
-    let resp_lang = resp.party.state_language();
     let purpose = Purpose(format!("{PURPOSE} {n}"));
     let mut c = CaseBuilder::new(ledger, n, time);
     let oral = matches!(kind, Kind::OralConfirmed | Kind::OralUnconfirmed);
@@ -318,11 +348,7 @@ pub fn case_events(
                 restricted: n.is_multiple_of(2),
                 permitted_purposes: vec![purpose.clone()],
                 no_state_secret: true,
-                document: doc(
-                    &format!("case {n}: information {i}"),
-                    resp_lang,
-                    DocRole::Original,
-                ),
+                documents: written(n, &format!("information {i}"), resp.party, pair),
             },
         )?;
         Ok(item)
@@ -332,7 +358,7 @@ pub fn case_events(
             resp,
             &Payload::ExecutionReported {
                 extent: Extent::Full,
-                reasons: None,
+                reasons: vec![],
                 search_outcome: None,
                 results: vec![],
             },
@@ -347,7 +373,7 @@ pub fn case_events(
             c.push(
                 req,
                 &Payload::OralRequestConfirmed {
-                    documents: documents(n, pair),
+                    documents: documents(n, &request(n, pair, kind, false), pair),
                 },
             )?;
         }
@@ -364,7 +390,7 @@ pub fn case_events(
                     } else {
                         vec![RefusalGround::Security, RefusalGround::EssentialInterests]
                     },
-                    reasons: reasons(n, "reasons for refusal", resp_lang),
+                    reasons: written(n, "reasons for refusal", resp.party, pair),
                 },
             )?;
             c.push(req, &Payload::CaseClosed)?;
@@ -382,11 +408,7 @@ pub fn case_events(
             c.push(
                 req,
                 &Payload::AdditionalInfoRequested {
-                    document: doc(
-                        &format!("case {n}: what is missing"),
-                        req.party.state_language(),
-                        DocRole::Original,
-                    ),
+                    documents: written(n, "what is missing", req.party, pair),
                 },
             )?;
             c.push(
@@ -397,11 +419,7 @@ pub fn case_events(
                         kind: InfoKind::OperationalReference,
                         restricted: true,
                         no_state_secret: true,
-                        document: doc(
-                            &format!("case {n}: additional information"),
-                            resp_lang,
-                            DocRole::Original,
-                        ),
+                        documents: written(n, "additional information", resp.party, pair),
                     },
                 },
             )?;
@@ -421,7 +439,7 @@ pub fn case_events(
                 &Payload::Refused {
                     extent: Extent::Partial,
                     grounds: vec![RefusalGround::InternationalObligations],
-                    reasons: reasons(n, "reasons for partial refusal", resp_lang),
+                    reasons: written(n, "reasons for partial refusal", resp.party, pair),
                 },
             )?;
             transfer(&mut c, 0)?;
@@ -429,7 +447,7 @@ pub fn case_events(
                 resp,
                 &Payload::ExecutionReported {
                     extent: Extent::Partial,
-                    reasons: reasons(n, "reasons for partial execution", resp_lang),
+                    reasons: written(n, "reasons for partial execution", resp.party, pair),
                     search_outcome: None,
                     results: vec![],
                 },
@@ -440,7 +458,7 @@ pub fn case_events(
                 resp,
                 &Payload::ExecutionReported {
                     extent: Extent::Full,
-                    reasons: None,
+                    reasons: vec![],
                     search_outcome: Some(rot(
                         &[
                             SearchOutcome::Found,
@@ -485,11 +503,7 @@ pub fn case_events(
                     item,
                     third_party: Some(third.into()),
                     purposes: vec![extra.clone()],
-                    document: doc(
-                        &format!("case {n}: written consent"),
-                        resp_lang,
-                        DocRole::Original,
-                    ),
+                    documents: written(n, "written consent", resp.party, pair),
                 },
             )?;
             c.push(
@@ -570,7 +584,7 @@ pub fn case_events(
                 resp,
                 &Payload::ExecutionReported {
                     extent: Extent::Partial,
-                    reasons: reasons(n, "reasons for partial execution", resp_lang),
+                    reasons: written(n, "reasons for partial execution", resp.party, pair),
                     search_outcome: None,
                     results: vec![],
                 },

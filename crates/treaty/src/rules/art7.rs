@@ -12,7 +12,7 @@ use crate::state::{
     UseBasis,
 };
 use crate::violation::Violation;
-use coop_core::{AuthorityId, CaseId};
+use coop_core::{AuthorityId, CaseId, Timestamp};
 
 fn item<'s>(state: &'s State, case: &Case, id: &ItemId) -> Result<&'s Item, Violation> {
     state
@@ -31,19 +31,33 @@ fn recipient_side(item: &Item, signer: &Registered, what: &str) -> Result<(), Vi
     Ok(())
 }
 
-/// The consent of the providing Party that covers `purpose` for item `item` of `case`,
-/// if any.
+/// The consent of the providing Party that covers `purpose` for item `item` of `case`
+/// and was given before `authored` (Art. 7.2: *prior* written consent), if any.
 pub(crate) fn consent_for_purpose<'s>(
     state: &'s State,
     case: &CaseId,
     item: &ItemId,
     purpose: &Purpose,
+    authored: Timestamp,
 ) -> Option<&'s Evidence> {
     state
         .consents
         .values()
-        .find(|c| c.case == *case && c.item == *item && c.purposes.contains(purpose))
+        .find(|c| {
+            c.case == *case
+                && c.item == *item
+                && c.purposes.contains(purpose)
+                && prior(&c.evidence, authored)
+        })
         .map(|c| &c.evidence)
+}
+
+/// Art. 7.2 "prior": the ledger received the consent (its `received_at`) no later than the
+/// author wrote the act that relies on it (its `authored_at`, which the rules hold within
+/// a few minutes of the ledger's own time). An act written before the consent existed is
+/// not made lawful by a consent that lands later.
+fn prior(consent: &Evidence, authored: Timestamp) -> bool {
+    consent.at <= authored
 }
 
 /// One item of information an event provides, whichever event it is.
@@ -160,8 +174,9 @@ pub(super) fn check(
         Payload::InformationUsed { item: id, purpose } => {
             let item = item(state, case, id)?;
             recipient_side(item, signer, "use of information")?;
+            let authored = ctx.record.event.body.authored_at;
             if item.permitted.contains(purpose)
-                || consent_for_purpose(state, &case.id, id, purpose).is_some()
+                || consent_for_purpose(state, &case.id, id, purpose, authored).is_some()
             {
                 Ok(())
             } else {
@@ -241,6 +256,13 @@ pub(super) fn check(
                     c.third_party.as_deref().unwrap_or("no third party")
                 )));
             }
+            let authored = ctx.record.event.body.authored_at;
+            if !prior(&c.evidence, authored) {
+                return Err(no(format!(
+                    "the transfer was written at {} (ms since the epoch), before the consent it relies on was given at {}: the consent must be prior",
+                    authored.0, c.evidence.at.0
+                )));
+            }
             Ok(())
         }
         _ => Ok(()),
@@ -279,9 +301,15 @@ pub(super) fn fold(state: &mut State, ctx: &Ctx<'_>, case_id: CaseId, party: Par
         Payload::InformationUsed { item, purpose } => {
             let basis = match state.register.get(&key(item)) {
                 Some(i) if i.permitted.contains(purpose) => UseBasis::Permitted,
-                _ => consent_for_purpose(state, &case_id, item, purpose)
-                    .cloned()
-                    .map_or(UseBasis::Permitted, UseBasis::Consent),
+                _ => consent_for_purpose(
+                    state,
+                    &case_id,
+                    item,
+                    purpose,
+                    ctx.record.event.body.authored_at,
+                )
+                .cloned()
+                .map_or(UseBasis::Permitted, UseBasis::Consent),
             };
             if let Some(i) = state.register.get_mut(&key(item)) {
                 i.uses.push(Use {

@@ -1,7 +1,7 @@
 //! The case lifecycle (Art. 1.3, 4.1, 4.3, 4.5, 4.6), costs (Art. 5) and disputes
 //! (Art. 8): events that name a case, with optimistic concurrency on its version.
 
-use super::{Ctx, art7, request};
+use super::{Ctx, art7, languages, request};
 use crate::model::{Extent, Party};
 use crate::payload::Payload;
 use crate::state::{
@@ -82,6 +82,23 @@ fn unanswered(case: &Case) -> Result<(), Violation> {
 
 pub(super) fn check(state: &State, ctx: &Ctx<'_>, signer: &Registered) -> Result<(), Violation> {
     let case = case_of(state, ctx)?;
+    check_payload(state, ctx, case, signer)?;
+    // Art. 4.2 for every communication in the case, in the languages of the arrangement
+    // the case's request cited, if any.
+    let arranged = case
+        .language_arrangement
+        .as_ref()
+        .and_then(|h| state.language_arrangement(h))
+        .map(|l| l.languages.as_slice());
+    request::check_languages(arranged, signer.party, &languages::of(&ctx.payload))
+}
+
+fn check_payload(
+    state: &State,
+    ctx: &Ctx<'_>,
+    case: &Case,
+    signer: &Registered,
+) -> Result<(), Violation> {
     match &ctx.payload {
         Payload::OralRequestConfirmed { documents } => {
             requesting_side(case, signer, "the written confirmation")?;
@@ -91,18 +108,12 @@ pub(super) fn check(state: &State, ctx: &Ctx<'_>, signer: &Registered) -> Result
                     "there is no unconfirmed oral request in this case".into(),
                 ));
             }
-            let arranged = case
-                .language_arrangement
-                .as_ref()
-                .and_then(|h| state.language_arrangement(h))
-                .map(|l| l.languages.as_slice());
-            request::check_languages(
-                arranged,
-                &case.requester,
-                case.requester_party,
-                &case.requested,
-                documents,
-            )
+            if documents.is_empty() {
+                return Err(Violation::Art4_1_Oral(
+                    "the written confirmation carries no document".into(),
+                ));
+            }
+            Ok(())
         }
         Payload::Acknowledged => {
             requested_side(case, signer, "an acknowledgement")?;
@@ -114,9 +125,15 @@ pub(super) fn check(state: &State, ctx: &Ctx<'_>, signer: &Registered) -> Result
             }
             Ok(())
         }
-        Payload::AdditionalInfoRequested { .. } => {
+        Payload::AdditionalInfoRequested { documents } => {
             requesting_side(case, signer, "a request for additional information")?;
-            open(case)
+            open(case)?;
+            if documents.is_empty() {
+                return Err(Violation::Art4_3_AdditionalInfo(
+                    "the request for additional information carries no document".into(),
+                ));
+            }
+            Ok(())
         }
         Payload::AdditionalInfoProvided { .. } => {
             requested_side(case, signer, "additional information")?;
@@ -145,7 +162,7 @@ pub(super) fn check(state: &State, ctx: &Ctx<'_>, signer: &Registered) -> Result
             if grounds.is_empty() {
                 return Err(Violation::Art4_5_NoGrounds);
             }
-            if reasons.is_none() {
+            if reasons.is_empty() {
                 return Err(Violation::Art4_6_NoReasons(match extent {
                     Extent::Full => "a refusal",
                     Extent::Partial => "a partial refusal",
@@ -159,9 +176,15 @@ pub(super) fn check(state: &State, ctx: &Ctx<'_>, signer: &Registered) -> Result
             search_outcome,
             ..
         } => {
+            if search_outcome.is_some() && signer.id != case.requested {
+                return Err(Violation::Art1_3_Search(format!(
+                    "the outcome of a wanted-person search is reported by the requested authority {}, not by {}",
+                    case.requested, signer.id
+                )));
+            }
             requested_side(case, signer, "an execution report")?;
             unanswered(case)?;
-            if *extent == Extent::Partial && reasons.is_none() {
+            if *extent == Extent::Partial && reasons.is_empty() {
                 return Err(Violation::Art4_6_NoReasons("a partial execution"));
             }
             match (case.wanted_person_search, search_outcome) {
@@ -286,29 +309,26 @@ pub(super) fn fold(state: &mut State, ctx: &Ctx<'_>, party: Option<Party>) {
         evidence: ev.clone(),
         kind: ctx.payload.kind(),
     });
+    case.documents
+        .extend(languages::of(&ctx.payload).into_iter().cloned());
     match &ctx.payload {
-        Payload::OralRequestConfirmed { documents } => {
+        Payload::OralRequestConfirmed { .. } => {
             case.confirmed = true;
             meet(case, DeadlineKind::OralConfirmation, at);
-            case.documents.extend(documents.iter().cloned());
         }
         Payload::Acknowledged => case.status = CaseStatus::Acknowledged,
-        Payload::AdditionalInfoRequested { document } => {
+        Payload::AdditionalInfoRequested { .. } => {
             case.deadlines.push(Deadline {
                 kind: DeadlineKind::AdditionalInfo,
                 opened_seq: ev.seq,
                 due: Timestamp(at.0.saturating_add(params.additional_info_ms)),
                 met_at: None,
             });
-            case.documents.push(document.clone());
         }
-        Payload::AdditionalInfoProvided { information } => {
+        Payload::AdditionalInfoProvided { .. } => {
             meet(case, DeadlineKind::AdditionalInfo, at);
-            case.documents.push(information.document.clone());
         }
-        Payload::Refused {
-            extent, reasons, ..
-        } => {
+        Payload::Refused { extent, .. } => {
             match extent {
                 Extent::Full => {
                     case.status = CaseStatus::Refused;
@@ -319,21 +339,16 @@ pub(super) fn fold(state: &mut State, ctx: &Ctx<'_>, party: Option<Party>) {
                     case.partly_refused = true;
                 }
             }
-            case.documents.extend(reasons.iter().cloned());
             reasons_notice(case, ev.seq, at, params.refusal_notice_ms);
         }
         Payload::ExecutionReported {
             extent,
-            reasons,
             search_outcome,
-            results,
+            ..
         } => {
             case.status = CaseStatus::Executed(*extent);
             case.final_answer = Some(ev.clone());
             case.search_outcome = *search_outcome;
-            case.documents.extend(reasons.iter().cloned());
-            case.documents
-                .extend(results.iter().map(|i| i.document.clone()));
             if *extent == Extent::Partial && !case.partly_refused {
                 reasons_notice(case, ev.seq, at, params.refusal_notice_ms);
             }
@@ -384,8 +399,6 @@ pub(super) fn fold(state: &mut State, ctx: &Ctx<'_>, party: Option<Party>) {
             case.documents.push(outcome.clone());
         }
         Payload::CaseClosed => case.status = CaseStatus::Closed,
-        Payload::InformationTransferred { document, .. }
-        | Payload::ConsentGranted { document, .. } => case.documents.push(document.clone()),
         _ => {}
     }
 }

@@ -283,6 +283,24 @@ pub(super) fn check(state: &State, ctx: &Ctx<'_>, root: &Registered) -> Result<(
             }
             Ok(())
         }
+        Payload::ProtocolProceduresCompleted { id } => {
+            let p = agreement
+                .protocols
+                .get(id)
+                .ok_or_else(|| Violation::Art9_Protocol(format!("there is no protocol {id}")))?;
+            if p.accepted.is_none() {
+                return Err(Violation::Art9_Protocol(format!(
+                    "protocol {id} is not accepted yet: internal procedures follow the Parties' agreement on it"
+                )));
+            }
+            if p.procedures.contains_key(&root.party) {
+                return Err(Violation::Art9_Protocol(format!(
+                    "{} already notified completing its internal procedures for protocol {id}",
+                    root.party
+                )));
+            }
+            Ok(())
+        }
         Payload::ProtocolAccepted { id } => {
             let p = agreement
                 .protocols
@@ -400,12 +418,18 @@ pub(super) fn fold(state: &mut State, ctx: &Ctx<'_>, party: Option<Party>) {
                     effective_from: Timestamp(*effective_from),
                     proposed: ctx.evidence.clone(),
                     accepted: None,
+                    procedures: Default::default(),
                 },
             );
         }
         Payload::ProtocolAccepted { id } => {
             if let Some(p) = state.agreement.protocols.get_mut(id) {
                 p.accepted = Some(ctx.evidence.clone());
+            }
+        }
+        Payload::ProtocolProceduresCompleted { id } => {
+            if let Some(p) = state.agreement.protocols.get_mut(id) {
+                p.procedures.insert(party, ctx.evidence.clone());
             }
         }
         _ => {}

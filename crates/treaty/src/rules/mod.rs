@@ -5,6 +5,7 @@
 mod art7;
 mod cases;
 mod governance;
+mod languages;
 mod reads;
 mod request;
 

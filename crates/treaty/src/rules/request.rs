@@ -63,47 +63,56 @@ pub(super) fn cited_arrangement<'s>(
     Ok(&l.languages)
 }
 
-/// Art. 4.2: the state-language original plus a translation into the requested Party's
-/// language or Russian, unless the two authorities' arrangement (`arranged`, the
-/// languages of the one the case's request cited) names the languages to use.
+/// Art. 4.2, for every communication that carries documents (a request with all its
+/// element documents, its written confirmation, and every later communication in a
+/// case: the one rule, [`crate::rules::languages`] lists what each payload carries).
+/// Unless the two authorities' arrangement (`arranged`, the languages of the one the
+/// case's request cited) names the languages to use, every document that is not a
+/// translation is drawn up in the author's state language, and each is accompanied by a
+/// translation into the other Party's language or Russian.
 pub(super) fn check_languages(
     arranged: Option<&[Language]>,
-    requester: &AuthorityId,
-    requester_party: Party,
-    requested: &AuthorityId,
-    documents: &[DocumentRef],
+    author: Party,
+    documents: &[&DocumentRef],
 ) -> Result<(), Violation> {
     if let Some(langs) = arranged {
-        if documents.is_empty() {
-            return Err(Violation::Art4_2_Language(
-                "the request carries no document".into(),
-            ));
-        }
         if let Some(d) = documents.iter().find(|d| !langs.contains(&d.language)) {
             return Err(Violation::Art4_2_Language(format!(
-                "a document is in {}, outside the languages agreed between {requester} and {requested}",
-                d.language
+                "document {} is in {}, outside the languages the authorities agreed ({})",
+                d.digest,
+                d.language,
+                langs
+                    .iter()
+                    .map(|l| l.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             )));
         }
         return Ok(());
     }
-    let own = requester_party.state_language();
-    let target = requester_party.other().state_language();
-    let originals: Vec<&DocumentRef> = documents
+    let own = author.state_language();
+    let target = author.other().state_language();
+    for d in documents
         .iter()
-        .filter(|d| d.role == DocRole::Original && d.language == own)
-        .collect();
-    if originals.is_empty() {
-        return Err(Violation::Art4_2_MissingOriginal(own));
-    }
-    let translated = originals.iter().any(|o| {
-        documents.iter().any(|d| {
-            d.role == DocRole::TranslationOf(o.digest)
-                && (d.language == target || d.language == Language::Ru)
-        })
-    });
-    if !translated {
-        return Err(Violation::Art4_2_MissingTranslation { requested: target });
+        .filter(|d| !matches!(d.role, DocRole::TranslationOf(_)))
+    {
+        if d.language != own {
+            return Err(Violation::Art4_2_NotInStateLanguage {
+                document: d.digest,
+                language: d.language,
+                own,
+            });
+        }
+        let translated = documents.iter().any(|t| {
+            t.role == DocRole::TranslationOf(d.digest)
+                && (t.language == target || t.language == Language::Ru)
+        });
+        if !translated {
+            return Err(Violation::Art4_2_MissingTranslation {
+                document: d.digest,
+                target,
+            });
+        }
     }
     Ok(())
 }
@@ -135,11 +144,19 @@ fn check_elements(r: &Request) -> Result<&AuthorityId, Violation> {
     if e.content.is_none() {
         return Err(Violation::Art4_1_4MissingContent);
     }
-    if e.decision_copy.is_none() {
-        return Err(Violation::Art4_1_5MissingDecisionCopy);
+    match &e.decision_copy {
+        None => return Err(Violation::Art4_1_5MissingDecisionCopy),
+        Some(d) if d.role != DocRole::CertifiedCopy => {
+            return Err(Violation::Art4_1_5NotCertified(d.digest));
+        }
+        Some(_) => {}
     }
-    if e.legal_provision.is_none() {
-        return Err(Violation::Art4_1_5MissingLegalProvision);
+    match &e.legal_provision {
+        None => return Err(Violation::Art4_1_5MissingLegalProvision),
+        Some(d) if d.role != DocRole::LegalProvisionText => {
+            return Err(Violation::Art4_1_5NotLegalProvision(d.digest));
+        }
+        Some(_) => {}
     }
     Ok(requested)
 }
@@ -214,10 +231,12 @@ pub(super) fn check(state: &State, ctx: &Ctx<'_>, signer: &Registered) -> Result
                 .as_ref()
                 .map(|h| cited_arrangement(state, h, &signer.id, requested))
                 .transpose()?;
-            if !r.oral || !r.documents.is_empty() {
-                check_languages(arranged, &signer.id, signer.party, requested, &r.documents)?;
+            // A prior oral request (Art. 4.1) is put in writing by its confirmation, whose
+            // documents are judged then; any it already carries are judged now.
+            if r.oral && r.documents.is_empty() {
+                return Ok(());
             }
-            Ok(())
+            check_languages(arranged, signer.party, &super::languages::of(&ctx.payload))
         }
         Payload::LanguageArrangementProposed { with, languages } => {
             counterpart(state, with, other).map_err(Violation::Art4_2_Language)?;
@@ -296,20 +315,10 @@ pub(super) fn fold(state: &mut State, ctx: &Ctx<'_>, party: Option<Party>) {
                     met_at: None,
                 });
             }
-            let e = &r.elements;
-            let mut documents = r.documents.clone();
-            documents.extend(
-                [
-                    &e.grounds,
-                    &e.case_description,
-                    &e.content,
-                    &e.decision_copy,
-                    &e.legal_provision,
-                ]
+            let documents = super::languages::of(&ctx.payload)
                 .into_iter()
-                .flatten()
-                .cloned(),
-            );
+                .cloned()
+                .collect();
             state.cases.insert(
                 case.case_id,
                 Case {

@@ -8,10 +8,12 @@
 //! Its export is committed (`tests/fixtures/`) as the compatibility promise: every future
 //! version must verify it. Its payloads are the golden vectors of the catalogue.
 
-use super::{case_id, doc, id, item, keys, node_key, purpose, request_to, sign};
+use super::{
+    case_id, doc, id, item, keys, node_key, purpose, request_in, request_to, sign, written,
+};
 use crate::model::{
-    CrimeCategory, DocRole, Extent, Form, InfoKind, Information, Language, Params, RefusalGround,
-    SearchOutcome,
+    CrimeCategory, DocRole, Extent, Form, InfoKind, Information, Language, Params, Party,
+    RefusalGround, SearchOutcome,
 };
 use crate::payload::{Payload, Role};
 use crate::state::State;
@@ -168,13 +170,13 @@ impl Builder {
     }
 }
 
-fn info(n: u8, language: Language) -> Information {
+fn info(n: u8, from: Party) -> Information {
     Information {
         item: item(n),
         kind: InfoKind::OperationalReference,
         restricted: n.is_multiple_of(2),
         no_state_secret: true,
-        document: doc(120 + n, language, DocRole::Original),
+        documents: written(120 + n, from),
     }
 }
 
@@ -298,6 +300,9 @@ pub fn ledger() -> Result<Fixture, String> {
         },
     )?;
     b.add("TM-MFA", Payload::ProtocolAccepted { id: 1 })?;
+    // In force (Art. 9 → 10) once both Parties completed their internal procedures.
+    b.add("TM-MFA", Payload::ProtocolProceduresCompleted { id: 1 })?;
+    b.add("KZ-MFA", Payload::ProtocolProceduresCompleted { id: 1 })?;
 
     // ---- case 1: KZ-MVD asks TM-MVD about another crime (Art. 1.2); everything ----
     let mut r = request_to("TM-MVD");
@@ -309,7 +314,7 @@ pub fn ledger() -> Result<Fixture, String> {
         1,
         vec![request],
         Payload::AdditionalInfoRequested {
-            document: doc(132, Language::Kk, DocRole::Original),
+            documents: written(132, Party::Kz),
         },
     )?;
     b.case(
@@ -317,7 +322,7 @@ pub fn ledger() -> Result<Fixture, String> {
         1,
         vec![asked],
         Payload::AdditionalInfoProvided {
-            information: info(9, Language::Tk),
+            information: info(9, Party::Tm),
         },
     )?;
     b.case(
@@ -331,7 +336,7 @@ pub fn ledger() -> Result<Fixture, String> {
             restricted: true,
             permitted_purposes: vec![purpose(super::PURPOSE)],
             no_state_secret: true,
-            document: doc(133, Language::Tk, DocRole::Original),
+            documents: written(133, Party::Tm),
         },
     )?;
     b.case(
@@ -361,7 +366,7 @@ pub fn ledger() -> Result<Fixture, String> {
             item: item(1),
             third_party: Some("Interpol General Secretariat".into()),
             purposes: vec![],
-            document: doc(134, Language::Tk, DocRole::Original),
+            documents: written(134, Party::Tm),
         },
     )?;
     b.case(
@@ -412,9 +417,9 @@ pub fn ledger() -> Result<Fixture, String> {
         vec![request],
         Payload::ExecutionReported {
             extent: Extent::Full,
-            reasons: None,
+            reasons: vec![],
             search_outcome: None,
-            results: vec![info(3, Language::Tk)],
+            results: vec![info(3, Party::Tm)],
         },
     )?;
     b.case(
@@ -448,10 +453,9 @@ pub fn ledger() -> Result<Fixture, String> {
     b.checkpoint()?;
 
     // ---- case 2: an urgent oral request under the Russian-language arrangement ----
-    let mut r = request_to("TM-MNS");
+    let mut r = request_in("TM-MNS", Language::Ru);
     r.urgent = true;
     r.oral = true;
-    r.documents = vec![];
     r.language_arrangement = Some(arrangement);
     r.form = Form::ExchangeInformation(InfoKind::Forensic);
     b.add_with(
@@ -479,7 +483,7 @@ pub fn ledger() -> Result<Fixture, String> {
         Payload::Refused {
             extent: Extent::Partial,
             grounds: vec![RefusalGround::NationalLaw],
-            reasons: Some(doc(141, Language::Ru, DocRole::Original)),
+            reasons: vec![doc(141, Language::Ru, DocRole::Original)],
         },
     )?;
     b.case(
@@ -488,7 +492,7 @@ pub fn ledger() -> Result<Fixture, String> {
         vec![],
         Payload::ExecutionReported {
             extent: Extent::Partial,
-            reasons: Some(doc(142, Language::Ru, DocRole::Original)),
+            reasons: vec![doc(142, Language::Ru, DocRole::Original)],
             search_outcome: None,
             results: vec![],
         },
@@ -507,7 +511,7 @@ pub fn ledger() -> Result<Fixture, String> {
                 Payload::Refused {
                     extent: Extent::Full,
                     grounds: vec![RefusalGround::Sovereignty, RefusalGround::Security],
-                    reasons: Some(doc(143, Language::Tk, DocRole::Original)),
+                    reasons: written(143, Party::Tm),
                 },
             )?,
             Some(o) => b.case(
@@ -516,7 +520,7 @@ pub fn ledger() -> Result<Fixture, String> {
                 vec![],
                 Payload::ExecutionReported {
                     extent: Extent::Full,
-                    reasons: None,
+                    reasons: vec![],
                     search_outcome: Some(o),
                     results: vec![],
                 },

@@ -53,6 +53,30 @@ pub fn doc(tag: u8, language: Language, role: DocRole) -> DocumentRef {
     }
 }
 
+/// The translation of `d` into `language` (its digest: `d`'s with the last byte
+/// flipped).
+pub fn translation_of(d: &DocumentRef, language: Language) -> DocumentRef {
+    let mut digest = d.digest;
+    if let Some(last) = digest.0.last_mut() {
+        *last ^= 0xFF;
+    }
+    DocumentRef {
+        digest,
+        size: d.size + 7,
+        media_type: d.media_type.clone(),
+        language,
+        role: DocRole::TranslationOf(d.digest),
+    }
+}
+
+/// A communication written by `from`'s authority as Art. 4.2 asks: an original in its
+/// state language (digest made of `tag`) and its translation into the other Party's.
+pub fn written(tag: u8, from: Party) -> Vec<DocumentRef> {
+    let original = doc(tag, from.state_language(), DocRole::Original);
+    let translation = translation_of(&original, from.other().state_language());
+    vec![original, translation]
+}
+
 /// Case id `n` (all bytes `n`).
 pub fn case_id(n: u8) -> CaseId {
     CaseId([n; 16])
@@ -71,20 +95,41 @@ pub fn purpose(s: &str) -> Purpose {
 /// The purpose fixture requests state.
 pub const PURPOSE: &str = "criminal investigation 2025-117";
 
-/// A complete, valid request from a KZ authority to `to` (a TM authority).
+/// A complete, valid request from a KZ authority to `to` (a TM authority): its five
+/// elements (Art. 4.1) and a covering letter in Kazakh, each with its Turkmen translation
+/// (Art. 4.2).
 pub fn request_to(to: &str) -> Request {
+    let mut r = request_in(to, Language::Kk);
     let original = doc(10, Language::Kk, DocRole::Original);
-    let translation = doc(11, Language::Tk, DocRole::TranslationOf(original.digest));
+    r.documents = [
+        &r.elements.grounds,
+        &r.elements.case_description,
+        &r.elements.content,
+        &r.elements.decision_copy,
+        &r.elements.legal_provision,
+    ]
+    .into_iter()
+    .flatten()
+    .map(|d| translation_of(d, Language::Tk))
+    .chain([translation_of(&original, Language::Tk), original])
+    .collect();
+    r
+}
+
+/// A complete request to `to` whose element documents are all in `language` and which
+/// carries no other document: what two authorities' language arrangement allows
+/// (Art. 4.2), or, untranslated, what Art. 4.2 refuses.
+pub fn request_in(to: &str, language: Language) -> Request {
     Request {
         elements: RequestElements {
             requested_authority: Some(id(to)),
-            grounds: Some(doc(1, Language::Kk, DocRole::Original)),
+            grounds: Some(doc(1, language, DocRole::Original)),
             requesting_service: "Criminal police department".into(),
             requested_service: "Criminal search department".into(),
-            case_description: Some(doc(2, Language::Kk, DocRole::Original)),
-            content: Some(doc(3, Language::Kk, DocRole::Original)),
-            decision_copy: Some(doc(4, Language::Kk, DocRole::CertifiedCopy)),
-            legal_provision: Some(doc(5, Language::Kk, DocRole::LegalProvisionText)),
+            case_description: Some(doc(2, language, DocRole::Original)),
+            content: Some(doc(3, language, DocRole::Original)),
+            decision_copy: Some(doc(4, language, DocRole::CertifiedCopy)),
+            legal_provision: Some(doc(5, language, DocRole::LegalProvisionText)),
         },
         category: CrimeCategory::Narcotics,
         form: Form::ExecuteRequest,
@@ -92,7 +137,7 @@ pub fn request_to(to: &str) -> Request {
         purposes: vec![purpose(PURPOSE)],
         urgent: false,
         oral: false,
-        documents: vec![original, translation],
+        documents: Vec::new(),
         language_arrangement: None,
     }
 }

@@ -1,7 +1,7 @@
 //! A small world for given/when/then tests: two Parties with roots and competent
 //! authorities, a clock, and helpers that build signed records the way the engine will.
 
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)]
 
 use coop_core::event::CaseRef;
 use coop_core::{EventId, Hash, LedgerId, Record, SecretKey, Timestamp};
@@ -19,7 +19,21 @@ pub struct World {
     next_id: u64,
 }
 
-pub use coop_treaty::testkit::{case_id, doc, id, item, purpose, request_to};
+pub use coop_treaty::testkit::{
+    case_id, doc, id, item, purpose, request_in, request_to, translation_of, written,
+};
+
+/// `d` with its translation into the other Party's language (Kazakh for anything not in
+/// Kazakh): a communication as Art. 4.2 asks, when `d` is in its author's language.
+pub fn translated(d: DocumentRef) -> Vec<DocumentRef> {
+    let to = if d.language == Language::Kk {
+        Language::Tk
+    } else {
+        Language::Kk
+    };
+    let t = translation_of(&d, to);
+    vec![d, t]
+}
 
 pub fn request() -> Request {
     request_to("TM-MVD")
@@ -32,7 +46,7 @@ pub fn info(n: u8, document: DocumentRef) -> Information {
         kind: InfoKind::OperationalSearch,
         restricted: true,
         no_state_secret: true,
-        document,
+        documents: translated(document),
     }
 }
 
@@ -230,7 +244,7 @@ impl World {
                 restricted: true,
                 permitted_purposes: vec![purpose("criminal investigation 2025-117")],
                 no_state_secret: true,
-                document: doc(50 + n, Language::Tk, DocRole::Original),
+                documents: translated(doc(50 + n, Language::Tk, DocRole::Original)),
             },
         );
     }
