@@ -207,6 +207,11 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             quiet,
         } => return verify(&path, &node_key, &checkpoint, as_of, json, quiet),
         Command::Demo { data, cases, quiet } => return crate::demo::run(data, cases, quiet),
+        Command::Clock { data, advance, set } => clock(
+            &LedgerDir::new(data.data),
+            advance.as_deref(),
+            set.as_deref(),
+        )?,
         Command::Repair { data } => {
             let done = LedgerDir::new(data.data).repair()?;
             println!(
@@ -265,12 +270,13 @@ fn state_at(ledger: &Ledger<SledStore>, a: &AsOfArg) -> anyhow::Result<State> {
     })
 }
 
-/// The time the state describes: the as-of time, or now.
-fn now_of(a: &AsOfArg, state: &State) -> anyhow::Result<Timestamp> {
+/// The time the state describes: the as-of time, or the ledger's time now (its clock:
+/// moved, on a test ledger).
+fn now_of(a: &AsOfArg, state: &State, ledger: &Ledger<SledStore>) -> anyhow::Result<Timestamp> {
     Ok(match as_of_of(a)? {
         Some(AsOf::Time(t)) => t,
         Some(AsOf::Seq(_)) => state.last_time,
-        None => Timestamp(files::now_ms()),
+        None => ledger.now(),
     })
 }
 
@@ -419,6 +425,11 @@ fn submit(
     let ctx = Context {
         ledger: ledger.ledger_id(),
         case_version: &versions,
+        now: if ledger.is_test_ledger() {
+            ledger.now()
+        } else {
+            Timestamp(files::now_ms())
+        },
     };
     let base = event.parent().unwrap_or(Path::new("."));
     let pinned = crate::pin::sign_once(event, ledger.ledger_id(), || {
@@ -467,6 +478,48 @@ fn submit(
     }
 }
 
+/// `coopledger clock`: shows a test ledger's time, or moves it forward.
+fn clock(dir: &LedgerDir, advance: Option<&str>, set: Option<&str>) -> anyhow::Result<()> {
+    let ledger = dir.open()?;
+    if !ledger.is_test_ledger() {
+        bail!(
+            "this ledger's genesis does not mark it a test ledger: its clock is the system's and cannot be moved"
+        );
+    }
+    let now = ledger.now();
+    let forward = match (advance, set) {
+        (Some(d), _) => u64::try_from(
+            humantime::parse_duration(d)
+                .with_context(|| format!("{d:?} is not a duration (e.g. 25h, 183days)"))?
+                .as_millis(),
+        )?,
+        (None, Some(t)) => {
+            let AsOf::Time(t) = parse_as_of(t)? else {
+                bail!("--set takes a time (RFC 3339), not a record seq");
+            };
+            if t < now {
+                bail!(
+                    "the ledger's time is already {}: a ledger's clock never runs backwards",
+                    show::time(now)
+                );
+            }
+            t.0 - now.0
+        }
+        (None, None) => 0,
+    };
+    let offset = dir.test_clock()?.unwrap_or(0).saturating_add(forward);
+    ledger.shutdown();
+    if forward > 0 {
+        dir.set_test_clock(offset)?;
+    }
+    println!(
+        "TEST LEDGER time: {} ({} ahead of the system clock)",
+        show::time(Timestamp(now.0.saturating_add(forward))),
+        humantime::format_duration(std::time::Duration::from_secs(offset / 1000))
+    );
+    Ok(())
+}
+
 /// Runs `f` on case `case` as it stood at `as_of` in the ledger at `data`, with the
 /// state and the time that state describes.
 fn with_case(
@@ -478,7 +531,7 @@ fn with_case(
     let id = parse_case(case)?;
     let ledger = LedgerDir::new(data).open()?;
     let state = state_at(&ledger, as_of)?;
-    let now = now_of(as_of, &state)?;
+    let now = now_of(as_of, &state, &ledger)?;
     let c = state
         .cases
         .get(&id)
@@ -525,7 +578,7 @@ fn case(c: CaseCmd) -> anyhow::Result<()> {
         } => {
             let ledger = LedgerDir::new(data.data).open()?;
             let state = state_at(&ledger, &as_of)?;
-            let now = now_of(&as_of, &state)?;
+            let now = now_of(&as_of, &state, &ledger)?;
             let cases: Vec<_> = state
                 .cases
                 .values()
@@ -1045,6 +1098,7 @@ fn verify(
                     "{}",
                     serde_json::to_string_pretty(&serde_json::json!({
                         "verified": true,
+                        "test_ledger": b.state.test_ledger,
                         "ledger_id": b.ledger_id,
                         "case": b.case,
                         "checkpoint_size": b.checkpoint.checkpoint.size,
@@ -1083,6 +1137,7 @@ fn ledger_json(v: &coop_verify::Verified) -> serde_json::Value {
     let (items, uses, onward, breaches) = v.report.counts();
     serde_json::json!({
         "verified": true,
+        "test_ledger": v.state.test_ledger,
         "ledger_id": v.ledger_id,
         "size": v.size,
         "root": v.root,
@@ -1105,6 +1160,9 @@ fn ledger_text(v: &coop_verify::Verified, elapsed: std::time::Duration) -> Strin
     use std::fmt::Write as _;
     let mut s = String::new();
     let (items, uses, onward, breaches) = v.report.counts();
+    if v.state.test_ledger {
+        let _ = writeln!(s, "{}", show::TEST_LEDGER);
+    }
     let _ = writeln!(s, "VERIFIED ledger {}", v.ledger_id);
     let _ = writeln!(
         s,
@@ -1180,6 +1238,9 @@ fn bundle_text(
 ) -> String {
     use std::fmt::Write as _;
     let mut s = String::new();
+    if b.state.test_ledger {
+        let _ = writeln!(s, "{}", show::TEST_LEDGER);
+    }
     let _ = writeln!(s, "VERIFIED evidence bundle for case {}", b.case);
     let _ = writeln!(s, "  ledger {}", b.ledger_id);
     let _ = writeln!(

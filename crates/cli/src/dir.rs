@@ -10,7 +10,7 @@
 //! ```
 
 use crate::keys::{self, OsRng, Passphrase};
-use anyhow::{Context as _, bail};
+use anyhow::{Context as _, anyhow, bail};
 use coop_core::{SecretKey, SignedEvent};
 use coop_ledger::{Config, Ledger};
 use coop_store::{SledStore, Store};
@@ -170,12 +170,52 @@ impl LedgerDir {
     }
 
     /// The engine settings for this directory: a follower's copy never signs checkpoints
-    /// of its own (they would replace the leader's).
+    /// of its own (they would replace the leader's); a test ledger's clock is moved by the
+    /// offset in `DIR/test-clock` (`coopledger clock`), which any other ledger refuses.
     pub fn config(&self) -> anyhow::Result<Config> {
-        Ok(Config {
+        let mut c = Config {
             sign_checkpoints: self.leader_vkey()?.is_none(),
             ..Config::default()
-        })
+        };
+        if let Some(offset) = self.test_clock()? {
+            c.clock = coop_ledger::TestClock::with_offset(offset);
+        }
+        Ok(c)
+    }
+
+    fn test_clock_path(&self) -> PathBuf {
+        self.root.join("test-clock")
+    }
+
+    /// The offset (ms) `coopledger clock` moved this test ledger's clock by, if any.
+    pub fn test_clock(&self) -> anyhow::Result<Option<u64>> {
+        let path = self.test_clock_path();
+        match std::fs::read_to_string(&path) {
+            Ok(t) => {
+                let v: toml::Table = toml::from_str(&t)
+                    .with_context(|| format!("{} is not a test-clock file", path.display()))?;
+                let ms = v
+                    .get("offset_ms")
+                    .and_then(toml::Value::as_integer)
+                    .and_then(|i| u64::try_from(i).ok())
+                    .with_context(|| format!("{} has no offset_ms", path.display()))?;
+                Ok(Some(ms))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
+        }
+    }
+
+    /// Saves the test ledger's clock offset (read when the ledger is next opened).
+    pub fn set_test_clock(&self, offset_ms: u64) -> anyhow::Result<()> {
+        let path = self.test_clock_path();
+        std::fs::write(
+            &path,
+            format!(
+                "# coopledger clock: this TEST LEDGER's clock runs this far ahead of the system's.\noffset_ms = {offset_ms}\n"
+            ),
+        )
+        .with_context(|| format!("cannot write {}", path.display()))
     }
 
     /// Opens the ledger (checks the store, replays every record through the rules).
@@ -189,7 +229,20 @@ impl LedgerDir {
         let store = open_store(&self.store_path())?;
         let mut config = self.config()?;
         adjust(&mut config);
-        Ok(Ledger::open(store, self.node_key()?, config)?)
+        let ledger = Ledger::open(store, self.node_key()?, config).map_err(|e| {
+            if self.test_clock_path().exists() {
+                anyhow!(
+                    "{e} ({} moves the clock: only a test ledger accepts it; remove the file)",
+                    self.test_clock_path().display()
+                )
+            } else {
+                anyhow!(e)
+            }
+        })?;
+        if ledger.is_test_ledger() {
+            eprintln!("{}", crate::show::TEST_LEDGER);
+        }
+        Ok(ledger)
     }
 
     /// Opens a follower's copy, or starts an empty one to be filled by replication.

@@ -97,6 +97,9 @@ pub struct Context<'a> {
     pub ledger: Option<LedgerId>,
     /// Current version of a case, if it exists.
     pub case_version: &'a dyn Fn(&CaseId) -> Option<u64>,
+    /// The author's time, for an event file without `authored_at`: the system clock, or
+    /// a test ledger's (moved) clock.
+    pub now: Timestamp,
 }
 
 impl EventFile {
@@ -134,7 +137,7 @@ impl EventFile {
             self.signer,
             ctx.ledger,
             self.event_id.unwrap_or_else(|| EventId(rng.id16())),
-            Timestamp(self.authored_at.unwrap_or_else(now_ms)),
+            self.authored_at.map_or(ctx.now, Timestamp),
             case,
             self.answers,
             &self.payload,

@@ -232,6 +232,19 @@ enum Command {
         #[arg(long)]
         quiet: bool,
     },
+    /// Show or move a TEST ledger's clock (deadlines and termination end to end). Only a
+    /// ledger whose genesis marks it a test ledger accepts a moved clock; it never runs
+    /// backwards. A node reads the offset when it starts.
+    Clock {
+        #[command(flatten)]
+        data: Data,
+        /// Move the clock forward by this much (e.g. `25h`, `183days`).
+        #[arg(long, value_name = "DURATION", conflicts_with = "set")]
+        advance: Option<String>,
+        /// Move the clock to this time (RFC 3339, UTC); not before the ledger's time now.
+        #[arg(long, value_name = "TIME")]
+        set: Option<String>,
+    },
     /// Rebuild a ledger directory's database from its journal (the second copy of every
     /// append), checking every record and checkpoint; the old database is kept aside.
     /// Opening a ledger does this by itself when the database refuses to open or has

@@ -177,6 +177,12 @@ pub fn submit(
     let ctx = Context {
         ledger,
         case_version: &versions,
+        // A test ledger's clock may have been moved: write its time, as its authors do.
+        now: coop_core::Timestamp(if info.test_ledger && info.time_ms > 0 {
+            info.time_ms
+        } else {
+            files::now_ms()
+        }),
     };
     let base = event.parent().unwrap_or(Path::new("."));
     let pinned = crate::pin::sign_once(event, ledger, || {

@@ -8,6 +8,10 @@ use coop_treaty::{
 };
 use std::fmt::Write as _;
 
+/// What every command says of a test ledger (its genesis marks it one, and its clock may
+/// have been moved), on stderr beside what it prints.
+pub const TEST_LEDGER: &str = "TEST LEDGER: its genesis marks it as a test ledger and its clock may have been moved; it is evidence of nothing the Parties did";
+
 /// RFC 3339 UTC with milliseconds.
 pub fn time(t: Timestamp) -> String {
     humantime::format_rfc3339_millis(std::time::UNIX_EPOCH + std::time::Duration::from_millis(t.0))
@@ -196,6 +200,35 @@ pub fn timeline(c: &Case) -> String {
 /// The registry.
 pub fn authorities(state: &State) -> String {
     let mut s = String::new();
+    let a = &state.agreement;
+    let _ = writeln!(
+        s,
+        "Agreement: {}",
+        a.in_force_from()
+            .map_or("not in force yet".to_owned(), |t| format!(
+                "in force from {}",
+                time(t)
+            ))
+    );
+    if let Some(t) = &a.termination {
+        let _ = writeln!(
+            s,
+            "Termination: notice by {} received {}; no new request from {} (Art. 10)",
+            t.by,
+            time(t.received_at),
+            time(t.effective_at)
+        );
+    }
+    for (id, p) in &a.protocols {
+        let _ = writeln!(
+            s,
+            "Protocol {id}: {}",
+            p.in_force_from().map_or_else(
+                || "not in force (acceptance and both Parties' procedures needed)".to_owned(),
+                |t| format!("in force from {}", time(t))
+            )
+        );
+    }
     for r in state.registry.values() {
         let _ = writeln!(s, "{}", registered(r));
     }

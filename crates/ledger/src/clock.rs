@@ -51,6 +51,14 @@ impl TestClock {
         Arc::new(TestClock::default())
     }
 
+    /// The system clock moved forward by `ms` (a test ledger's saved offset).
+    pub fn with_offset(ms: u64) -> Arc<TestClock> {
+        Arc::new(TestClock {
+            offset_ms: AtomicU64::new(ms),
+            fixed: None,
+        })
+    }
+
     /// A clock that stands still at `t` until advanced (deterministic fixtures).
     pub fn fixed(t: Timestamp) -> Arc<TestClock> {
         Arc::new(TestClock {

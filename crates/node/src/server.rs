@@ -206,12 +206,13 @@ fn state_at(node: &Node, at: Option<AsOf>) -> ApiResult<TreatyState> {
     })
 }
 
-/// The time a state describes: the as-of time, the last record's time, or now.
-fn clock(at: Option<AsOf>, state: &TreatyState) -> Timestamp {
+/// The time a state describes: the as-of time, the last record's time, or the ledger's
+/// time now (its clock: moved, on a test ledger).
+fn clock(node: &Node, at: Option<AsOf>, state: &TreatyState) -> Timestamp {
     match at {
         Some(AsOf::Time(t)) => t,
         Some(AsOf::Seq(_)) => state.last_time,
-        None => Timestamp(crate::node::now_secs() * 1000),
+        None => node.ledger.now(),
     }
 }
 
@@ -339,6 +340,7 @@ async fn info(State(node): State<Shared>) -> ApiResult<Json<InfoJson>> {
         }
         .into(),
         test_ledger: node.ledger.is_test_ledger(),
+        time_ms: node.ledger.now().0,
     }))
 }
 
@@ -683,7 +685,7 @@ async fn cases(
     let at = as_of(&q)?;
     blocking(move || {
         let state = state_at(&node, at)?;
-        let now = clock(at, &state);
+        let now = clock(&node, at, &state);
         let overdue = q.get("overdue").is_some_and(|v| v == "true");
         let own = r.role == coop_treaty::Role::Competent;
         let list: Vec<&coop_treaty::Case> = state
@@ -732,7 +734,7 @@ async fn case(
             serde_json::json!({
                 "as_of_size": state.size,
                 "case": c,
-                "overdue": c.overdue_at(clock(at, &state)),
+                "overdue": c.overdue_at(clock(&node, at, &state)),
             })
         }))
     })

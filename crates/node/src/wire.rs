@@ -131,4 +131,8 @@ pub struct InfoJson {
     /// The genesis marks the ledger as a test ledger (its clock may have been moved).
     #[serde(default)]
     pub test_ledger: bool,
+    /// The node's time now (ms since the epoch): its clock, moved on a test ledger.
+    /// Authors of a test ledger's events write it as their `authored_at`.
+    #[serde(default)]
+    pub time_ms: u64,
 }

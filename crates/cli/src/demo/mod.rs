@@ -145,7 +145,8 @@ impl Gov<'_> {
             by.id.clone(),
             Some(self.id),
             scenario::event_id(self.id, u64::MAX, self.n),
-            Timestamp(files::now_ms()),
+            // The ledger's time: the demo moves its (test) clock.
+            self.ledger.now(),
             case,
             vec![],
             payload,
@@ -219,6 +220,7 @@ pub fn run(data: Option<PathBuf>, cases: u32, quiet: bool) -> anyhow::Result<Exi
     st.done("keys");
 
     st.say("\n2. Constituting the Agreement (Art. 3, 10).");
+    st.say(&format!("   {}", show::TEST_LEDGER));
     let node_key = dir.prepare(None, &mut rng)?;
     let kk = doc_bytes(AGREEMENT_KK, Language::Kk);
     let genesis = Payload::Genesis {
@@ -251,7 +253,9 @@ pub fn run(data: Option<PathBuf>, cases: u32, quiet: bool) -> anyhow::Result<Exi
         ],
         params: Params::default(),
         node_key: node_key.public(),
-        test_ledger: false,
+        // The demo moves its clock to show deadlines and termination at work: only a
+        // test ledger accepts that, and it says so everywhere.
+        test_ledger: true,
     };
     let gen_event = files::build(
         &cast.kz_root.key,
@@ -263,8 +267,10 @@ pub fn run(data: Option<PathBuf>, cases: u32, quiet: bool) -> anyhow::Result<Exi
         vec![],
         &genesis,
     )?;
+    let clock = coop_ledger::TestClock::new();
     let config = Config {
         checkpoint_every: 2_000,
+        clock: clock.clone(),
         ..Config::default()
     };
     let (ledger, receipt) = dir.create(gen_event, node_key, config)?;
@@ -442,8 +448,17 @@ pub fn run(data: Option<PathBuf>, cases: u32, quiet: bool) -> anyhow::Result<Exi
         },
     )?;
     gov.submit(&cast.tm_root, Payload::ProtocolAccepted { id: 1 })?;
+    // Art. 9: in force "as in Article 10", once both Parties completed their procedures.
+    gov.submit(
+        &cast.tm_root,
+        Payload::ProtocolProceduresCompleted { id: 1 },
+    )?;
+    gov.submit(
+        &cast.kz_root,
+        Payload::ProtocolProceduresCompleted { id: 1 },
+    )?;
     st.say("   KZ-AFM rotated its key; TM-GPO's key was revoked (compromised) and replaced");
-    st.say("   Protocol No. 1 proposed by Kazakhstan, accepted by Turkmenistan: reasons for refusal now due within 48 h");
+    st.say("   Protocol No. 1 proposed by Kazakhstan, accepted by Turkmenistan, in force once both notified completing their internal procedures: reasons for refusal now due within 48 h");
 
     let pairs2 = pairs(
         [kz_mvd, kz_knb, &afm_new],
@@ -537,22 +552,6 @@ pub fn run(data: Option<PathBuf>, cases: u32, quiet: bool) -> anyhow::Result<Exi
             "was BROKEN."
         }
     ));
-    let ahead = Timestamp(files::now_ms() + 3 * 24 * 3_600_000);
-    let overdue: Vec<_> = v
-        .state
-        .cases
-        .values()
-        .filter(|c| !c.overdue_at(ahead).is_empty())
-        .collect();
-    if let Some(c) = overdue.first() {
-        let d = c.overdue_at(ahead);
-        st.say(&format!(
-            "   looking three days ahead, {} cases would be overdue, e.g. case {}: {}",
-            overdue.len(),
-            c.id,
-            d.first().map_or("", |d| d.kind.describe())
-        ));
-    }
     st.done("compliance summary");
 
     st.say("\n9. A dispute consultation (Art. 8): replay a disputed case as it stood earlier, and hand over its evidence.");
@@ -612,18 +611,94 @@ pub fn run(data: Option<PathBuf>, cases: u32, quiet: bool) -> anyhow::Result<Exi
     ));
     st.done("dispute replay and evidence bundle");
 
-    st.say("\n10. Art. 10: Kazakhstan gives notice of termination.");
-    gov.submit(&cast.kz_root, Payload::TerminationNotice)?;
-    let t = ledger.with_state(|s| s.agreement.termination.clone())?;
-    if let Some(t) = t {
+    st.say("\n10. Time moves (this is a TEST LEDGER: only a ledger whose genesis says so lets its clock be moved).");
+    let day = 24 * 3_600_000;
+    clock.advance(3 * day);
+    let now = ledger.now();
+    let overdue: Vec<coop_treaty::Case> = ledger.with_state(|s| {
+        s.cases
+            .values()
+            .filter(|c| !c.overdue_at(now).is_empty())
+            .cloned()
+            .collect()
+    })?;
+    if let Some(c) = overdue.first() {
         st.say(&format!(
-            "   the Agreement stays in force until {} (six months after the notice); open cases continue, new requests will be refused from then",
-            show::time(t.effective_at)
+            "   three days later ({}), {} cases are overdue, e.g. case {}: {}",
+            show::time(now),
+            overdue.len(),
+            c.id,
+            c.overdue_at(now).first().map_or("", |d| d.kind.describe())
         ));
     }
+    st.say("   Art. 10: Kazakhstan gives notice of termination.");
+    gov.submit(&cast.kz_root, Payload::TerminationNotice)?;
+    let effective = ledger
+        .with_state(|s| s.agreement.termination.clone())?
+        .map(|t| t.effective_at)
+        .ok_or_else(|| anyhow!("the termination was not recorded"))?;
+    st.say(&format!(
+        "   the Agreement stays in force until {} (six months after the notice)",
+        show::time(effective)
+    ));
+    let last_day = effective
+        .0
+        .saturating_sub(day)
+        .saturating_sub(ledger.now().0);
+    clock.advance(last_day);
+    let pair = pairs2.first().ok_or_else(|| anyhow!("no pair"))?;
+    let new_request = |gov: &mut Gov<'_>, n: u64| -> anyhow::Result<SignedEvent> {
+        let r = scenario::request(n, pair, Kind::Executed, false);
+        gov.event(
+            pair.requester,
+            &Payload::Request(Box::new(r)),
+            Some(CaseRef {
+                case_id: scenario::case_id(id, n),
+                expected_version: 0,
+            }),
+        )
+    };
+    let last = u64::from(cases) + 1;
+    let ev = new_request(&mut gov, last)?;
+    ledger
+        .submit(ev)
+        .map_err(|e| anyhow!("the last-day request was refused: {e}"))?;
+    st.say(&format!(
+        "   {}: a new request, the day before termination takes effect, is accepted",
+        show::time(ledger.now())
+    ));
+    clock.advance(day + 60_000);
+    let before = ledger.head()?;
+    match ledger.submit(new_request(&mut gov, last + 1)?) {
+        Err(SubmitError::Refused(v)) => st.say(&format!(
+            "   {}: a new request is refused: {v}; nothing was written",
+            show::time(ledger.now())
+        )),
+        other => bail!("a request after termination was not refused: {other:?}"),
+    }
+    if ledger.head()? != before {
+        bail!("a refused request changed the ledger");
+    }
+    let ack = gov.event(
+        pair.requested,
+        &Payload::Acknowledged,
+        Some(CaseRef {
+            case_id: scenario::case_id(id, last),
+            expected_version: 1,
+        }),
+    )?;
+    ledger
+        .submit(ack)
+        .map_err(|e| anyhow!("the open case could not be answered: {e}"))?;
+    st.say(
+        "   the case opened on the last day is still answered: cases open before termination go on",
+    );
+    // Later commands on this directory see the moved time.
+    dir.set_test_clock(ledger.now().0.saturating_sub(files::now_ms()))?;
+    st.done("time: deadlines and termination");
+
     let head = ledger.head()?;
     ledger.shutdown();
-    st.done("termination notice");
 
     let total = st.started.elapsed();
     st.say(&format!(

@@ -57,15 +57,9 @@ pub struct CaseBuilder {
 
 impl CaseBuilder {
     pub fn new(ledger: LedgerId, number: u64, time: u64) -> CaseBuilder {
-        let mut h = blake3::Hasher::new();
-        h.update(b"case");
-        h.update(ledger.0.as_bytes());
-        h.update(&number.to_be_bytes());
-        let mut id = [0u8; 16];
-        id.copy_from_slice(&h.finalize().as_bytes()[..16]);
         CaseBuilder {
             ledger,
-            case: CaseId(id),
+            case: case_id(ledger, number),
             number,
             time,
             events: Vec::new(),
@@ -93,12 +87,28 @@ impl CaseBuilder {
         Ok(h)
     }
 
+    /// The author's clock moves on by `ms` for the events pushed after this.
+    pub fn later(&mut self, ms: u64) {
+        self.time = self.time.saturating_add(ms);
+    }
+
     /// An item id for this case.
     pub fn item(&self, n: u8) -> ItemId {
         let mut id = self.case.0;
         id[15] ^= n.wrapping_add(1);
         ItemId(id)
     }
+}
+
+/// The id of case `number`: blake3("case", ledger id, number), first 16 bytes.
+pub fn case_id(ledger: LedgerId, number: u64) -> CaseId {
+    let mut h = blake3::Hasher::new();
+    h.update(b"case");
+    h.update(ledger.0.as_bytes());
+    h.update(&number.to_be_bytes());
+    let mut id = [0u8; 16];
+    id.copy_from_slice(&h.finalize().as_bytes()[..16]);
+    CaseId(id)
 }
 
 /// A unique event id: blake3(ledger id, case number, step), first 16 bytes.
@@ -506,6 +516,10 @@ pub fn case_events(
                     documents: written(n, "written consent", resp.party, pair),
                 },
             )?;
+            // Art. 7.2: the consent must be *prior*: what relies on it is written after
+            // it arrived (the events are signed ahead of time; their author's clock is
+            // set a few minutes on, within the authored-time window).
+            c.later(5 * 60_000);
             c.push(
                 req,
                 &Payload::OnwardTransfer {
