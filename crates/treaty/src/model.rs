@@ -267,5 +267,6 @@ pub struct Information {
     #[serde(default)]
     pub no_state_secret: bool,
     /// The information itself, by reference, with its translation (Art. 4.2).
+    #[serde(default)]
     pub documents: Vec<DocumentRef>,
 }

@@ -190,6 +190,7 @@ pub enum Payload {
     /// Art. 4.3: the requesting authority asks for additional information.
     AdditionalInfoRequested {
         /// What is asked, with its translation (Art. 4.2).
+        #[serde(default)]
         documents: Vec<DocumentRef>,
     },
     /// Art. 4.3: the requested authority provides it. It is information like any other
@@ -204,7 +205,9 @@ pub enum Payload {
         extent: Extent,
         /// Grounds from Art. 4.5's closed list.
         grounds: Vec<RefusalGround>,
-        /// Art. 4.6 reasons, with their translation (Art. 4.2); required.
+        /// Art. 4.6 reasons, with their translation (Art. 4.2); required (absent from an
+        /// input file: none, refused under Art. 4.6).
+        #[serde(default)]
         reasons: Vec<DocumentRef>,
     },
     /// The requested authority reports execution.
@@ -239,6 +242,7 @@ pub enum Payload {
         #[serde(default)]
         no_state_secret: bool,
         /// The information itself, by reference, with its translation (Art. 4.2).
+        #[serde(default)]
         documents: Vec<DocumentRef>,
     },
     /// Art. 7.2: the recipient uses an item for a purpose.
@@ -266,6 +270,7 @@ pub enum Payload {
         /// Further purposes allowed.
         purposes: Vec<Purpose>,
         /// The written consent, with its translation (Art. 4.2).
+        #[serde(default)]
         documents: Vec<DocumentRef>,
     },
     /// Art. 7.2: the providing Party's authority refuses consent.

@@ -100,6 +100,21 @@ fn cast(rng: &mut OsRng) -> anyhow::Result<Cast> {
     })
 }
 
+/// Copies a directory tree (a closed store) file by file.
+fn copy_tree(from: &std::path::Path, to: &std::path::Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(to)?;
+    for e in std::fs::read_dir(from)? {
+        let e = e?;
+        let target = to.join(e.file_name());
+        if e.file_type()?.is_dir() {
+            copy_tree(&e.path(), &target)?;
+        } else {
+            std::fs::copy(e.path(), &target)?;
+        }
+    }
+    Ok(())
+}
+
 /// Prints a step with its time.
 struct Steps {
     started: Instant,
@@ -267,10 +282,8 @@ pub fn run(data: Option<PathBuf>, cases: u32, quiet: bool) -> anyhow::Result<Exi
         vec![],
         &genesis,
     )?;
-    let clock = coop_ledger::TestClock::new();
     let config = Config {
         checkpoint_every: 2_000,
-        clock: clock.clone(),
         ..Config::default()
     };
     let (ledger, receipt) = dir.create(gen_event, node_key, config)?;
@@ -611,7 +624,23 @@ pub fn run(data: Option<PathBuf>, cases: u32, quiet: bool) -> anyhow::Result<Exi
     ));
     st.done("dispute replay and evidence bundle");
 
-    st.say("\n10. Time moves (this is a TEST LEDGER: only a ledger whose genesis says so lets its clock be moved).");
+    // The ledger stays on the system clock (agencies and the tour use it next); the
+    // future is shown on a copy, whose clock moves.
+    let events_so_far = gov.n;
+    drop(gov);
+    let head = ledger.head()?;
+    ledger.shutdown();
+    st.say("\n10. The future, on a copy (DIR/future): this is a TEST LEDGER, and only a ledger whose genesis says so lets its clock be moved.");
+    let future = LedgerDir::new(root.join("future"));
+    copy_tree(&root.join("store"), &future.path().join("store"))?;
+    std::fs::copy(root.join("node.pem"), future.path().join("node.pem"))?;
+    let clock = coop_ledger::TestClock::new();
+    let ledger = future.open_with(|c| c.clock = clock.clone())?;
+    let mut gov = Gov {
+        ledger: &ledger,
+        id,
+        n: events_so_far,
+    };
     let day = 24 * 3_600_000;
     clock.advance(3 * day);
     let now = ledger.now();
@@ -693,12 +722,10 @@ pub fn run(data: Option<PathBuf>, cases: u32, quiet: bool) -> anyhow::Result<Exi
     st.say(
         "   the case opened on the last day is still answered: cases open before termination go on",
     );
-    // Later commands on this directory see the moved time.
-    dir.set_test_clock(ledger.now().0.saturating_sub(files::now_ms()))?;
-    st.done("time: deadlines and termination");
-
-    let head = ledger.head()?;
+    // Later commands on the copy see its moved time.
+    future.set_test_clock(ledger.now().0.saturating_sub(files::now_ms()))?;
     ledger.shutdown();
+    st.done("the future: deadlines and termination");
 
     let total = st.started.elapsed();
     st.say(&format!(

@@ -68,6 +68,8 @@ struct Provision<'p> {
     restricted: bool,
     permitted: &'p [Purpose],
     no_state_secret: bool,
+    /// How many documents carry it.
+    documents: usize,
 }
 
 /// The information `payload` provides in `case` (Art. 2.2, 4.4, 7): a transfer's item,
@@ -81,6 +83,7 @@ fn provisions<'p>(payload: &'p Payload, case: &'p Case) -> Vec<Provision<'p>> {
         restricted: i.restricted,
         permitted: &case.purposes,
         no_state_secret: i.no_state_secret,
+        documents: i.documents.len(),
     };
     match payload {
         Payload::InformationTransferred {
@@ -90,7 +93,7 @@ fn provisions<'p>(payload: &'p Payload, case: &'p Case) -> Vec<Provision<'p>> {
             restricted,
             permitted_purposes,
             no_state_secret,
-            ..
+            documents,
         } => vec![Provision {
             item: *item,
             recipient,
@@ -98,6 +101,7 @@ fn provisions<'p>(payload: &'p Payload, case: &'p Case) -> Vec<Provision<'p>> {
             restricted: *restricted,
             permitted: permitted_purposes,
             no_state_secret: *no_state_secret,
+            documents: documents.len(),
         }],
         Payload::AdditionalInfoProvided { information } => vec![of(information)],
         Payload::ExecutionReported { results, .. } => results.iter().map(of).collect(),
@@ -117,6 +121,12 @@ pub(super) fn check_provided(
     for (i, p) in items.iter().enumerate() {
         if !p.no_state_secret {
             return Err(Violation::Art4_4_StateSecret);
+        }
+        if p.documents == 0 {
+            return Err(Violation::Art7_Other(format!(
+                "information item {} carries no document: the information is provided by reference to its documents",
+                p.item
+            )));
         }
         if signer.id == *p.recipient {
             return Err(Violation::Art7_Other(format!(
@@ -204,8 +214,13 @@ pub(super) fn check(
             item: id,
             third_party,
             purposes,
-            ..
+            documents,
         } => {
+            if documents.is_empty() {
+                return Err(Violation::Art7_Other(
+                    "consent is written (Art. 7.2): the consent carries its document".into(),
+                ));
+            }
             let item = item(state, case, id)?;
             if signer.party != item.provider_party {
                 return Err(Violation::Art7_2_ConsentNotFromProvider {
