@@ -627,7 +627,6 @@ pub fn run(data: Option<PathBuf>, cases: u32, quiet: bool) -> anyhow::Result<Exi
     // The ledger stays on the system clock (agencies and the tour use it next); the
     // future is shown on a copy, whose clock moves.
     let events_so_far = gov.n;
-    drop(gov);
     let head = ledger.head()?;
     ledger.shutdown();
     st.say("\n10. The future, on a copy (DIR/future): this is a TEST LEDGER, and only a ledger whose genesis says so lets its clock be moved.");
