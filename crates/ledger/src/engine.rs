@@ -51,8 +51,9 @@ enum Fate {
 /// The answers of one batch, released by the syncer once what the batch wrote is durable.
 pub(crate) struct Answers {
     replies: Vec<(Reply, Result<Landed, SubmitError>)>,
-    /// The records the batch wrote, folded into the readers' state once durable.
-    records: Vec<Record>,
+    /// The records the batch wrote, with their decoded payloads: folded into the readers'
+    /// state once durable.
+    records: Vec<(Record, Decoded)>,
 }
 
 pub(crate) fn run<S: Store + 'static>(
@@ -168,7 +169,11 @@ pub(crate) fn run_syncer<S: Store + 'static>(shared: Arc<Shared<S>>, rx: Receive
             Ok(()) if wrote => {
                 shared.metrics.sync(started.elapsed());
                 // Durable now: show it to readers.
-                publish(&shared, all.iter().flat_map(|a| a.records.iter()));
+                publish(
+                    &shared,
+                    all.iter()
+                        .flat_map(|a| a.records.iter().map(|(r, d)| (r, d))),
+                );
             }
             Ok(()) => {}
         }
@@ -185,12 +190,16 @@ pub(crate) fn run_syncer<S: Store + 'static>(shared: Arc<Shared<S>>, rx: Receive
     }
 }
 
-/// Folds durable records into the state readers see.
-pub(crate) fn publish<'r, S: Store>(shared: &Shared<S>, records: impl Iterator<Item = &'r Record>) {
+/// Folds durable records (judged by the writer, payloads decoded once) into the state
+/// readers see.
+pub(crate) fn publish<'r, S: Store>(
+    shared: &Shared<S>,
+    records: impl Iterator<Item = (&'r Record, &'r Decoded)>,
+) {
     match shared.state.write() {
         Ok(mut state) => {
-            for r in records {
-                coop_treaty::apply(&mut state, r);
+            for (r, d) in records {
+                coop_treaty::apply_decoded(&mut state, r, d);
             }
             shared.set_ledger_id(state.ledger_id);
         }
@@ -231,14 +240,14 @@ fn process<S: Store>(shared: &Shared<S>, submits: Vec<(SignedEvent, Decoded, Rep
     };
     let now = shared.now(&state);
     let mut fates = Vec::with_capacity(submits.len());
-    let mut accepted: Vec<Record> = Vec::new();
+    let mut accepted: Vec<(SignedEvent, Hash, Decoded)> = Vec::new();
     let mut in_batch: HashMap<EventId, usize> = HashMap::new();
     let mut kept = Vec::with_capacity(submits.len());
     for (event, decoded, reply) in submits {
         kept.push(reply);
         let id = event.body.event_id;
         if let Some(&i) = in_batch.get(&id) {
-            if accepted.get(i).is_some_and(|a| a.event.body == event.body) {
+            if accepted.get(i).is_some_and(|a| a.0.body == event.body) {
                 fates.push(Fate::SameAs(i));
             } else {
                 shared.metrics.refused("id reused");
@@ -269,11 +278,11 @@ fn process<S: Store>(shared: &Shared<S>, submits: Vec<(SignedEvent, Decoded, Rep
             governance,
             event,
         };
-        match state.step_decoded(&record, decoded) {
+        match state.step_decoded(&record, &decoded) {
             Ok(()) => {
                 in_batch.insert(id, accepted.len());
                 fates.push(Fate::Accepted(accepted.len()));
-                accepted.push(record);
+                accepted.push((record.event, governance, decoded));
             }
             Err(v) => {
                 shared.metrics.refused(&v.clause());
@@ -287,15 +296,21 @@ fn process<S: Store>(shared: &Shared<S>, submits: Vec<(SignedEvent, Decoded, Rep
     if !accepted.is_empty() {
         let started = Instant::now();
         let count = accepted.len();
+        let mut decodeds = Vec::with_capacity(count);
         let events = accepted
-            .iter()
-            .map(|r| (r.event.clone(), r.governance))
+            .into_iter()
+            .map(|(event, governance, decoded)| {
+                decodeds.push(decoded);
+                (event, governance)
+            })
             .collect();
-        match shared.log.append_events_unsynced(events, now) {
-            Ok(a) => {
+        match shared.log.append_events_unsynced_records(events, now) {
+            Ok(landed) => {
                 shared.metrics.batch(count, started.elapsed());
-                appended = a;
-                records = accepted;
+                for ((a, record), decoded) in landed.into_iter().zip(decodeds) {
+                    appended.push(a);
+                    records.push((record, decoded));
+                }
             }
             Err(e) => {
                 // The working state already holds these events but the disk may or may

@@ -300,16 +300,20 @@ impl<S: Store + 'static> Ledger<S> {
             self.shared.working.lock().map_err(|_| {
                 LedgerError::Unavailable("the writer's state lock is poisoned".into())
             })?;
-        // Judge the whole batch on a copy: a refusal must leave the state as it was.
+        // Judge the whole batch on a copy: a refusal must leave the state as it was. Each
+        // payload is decoded once, for the rules and for the readers' state.
         let mut next = working.clone();
+        let mut folded: Vec<(coop_core::Record, coop_treaty::Decoded)> =
+            Vec::with_capacity(records.len());
         for r in &records {
-            next.step(&r.record)
-                .map_err(|violation| LedgerError::InvalidHistory {
-                    seq: r.record.seq,
-                    violation,
-                })?;
+            let invalid = |violation| LedgerError::InvalidHistory {
+                seq: r.record.seq,
+                violation,
+            };
+            let d = coop_treaty::Decoded::of(&r.record.event).map_err(invalid)?;
+            next.step_decoded(&r.record, &d).map_err(invalid)?;
+            folded.push((r.record.clone(), d));
         }
-        let folded: Vec<coop_core::Record> = records.iter().map(|r| r.record.clone()).collect();
         if let Err(e) = self.shared.log.append_records(records) {
             if !matches!(e, coop_store::StoreError::Full { .. }) {
                 self.shared.fail(&format!("storage failure: {e}"));
@@ -318,7 +322,7 @@ impl<S: Store + 'static> Ledger<S> {
         }
         *working = next;
         // Durable (append_records synced): show it to readers.
-        engine::publish(&self.shared, folded.iter());
+        engine::publish(&self.shared, folded.iter().map(|(r, d)| (r, d)));
         Ok(())
     }
 

@@ -314,7 +314,11 @@ impl<S: Store> Log<S> {
         events: Vec<(SignedEvent, Hash)>,
         received_at: Timestamp,
     ) -> Result<Vec<Appended>, StoreError> {
-        self.append_events_with(events, received_at, true)
+        Ok(only_appended(self.append_events_with(
+            events,
+            received_at,
+            true,
+        )?))
     }
 
     /// Like [`Log::append_events`], but returns once the batch is written and visible,
@@ -326,7 +330,11 @@ impl<S: Store> Log<S> {
         events: Vec<(SignedEvent, Hash)>,
         received_at: Timestamp,
     ) -> Result<Vec<Appended>, StoreError> {
-        self.append_events_with(events, received_at, false)
+        Ok(only_appended(self.append_events_with(
+            events,
+            received_at,
+            false,
+        )?))
     }
 
     /// Makes every append that returned before this call durable, moves the durable head
@@ -351,12 +359,23 @@ impl<S: Store> Log<S> {
         self.writer.lock().map_or(true, |w| w.poisoned)
     }
 
+    /// [`Log::append_events_unsynced`], returning each record as written with where it
+    /// landed (the engine folds them into its readers' state once durable, without
+    /// copying the events).
+    pub fn append_events_unsynced_records(
+        &self,
+        events: Vec<(SignedEvent, Hash)>,
+        received_at: Timestamp,
+    ) -> Result<Vec<(Appended, Record)>, StoreError> {
+        self.append_events_with(events, received_at, false)
+    }
+
     fn append_events_with(
         &self,
         events: Vec<(SignedEvent, Hash)>,
         received_at: Timestamp,
         durable: bool,
-    ) -> Result<Vec<Appended>, StoreError> {
+    ) -> Result<Vec<(Appended, Record)>, StoreError> {
         let mut w = self.writer()?;
         let mut prev = w.chain_head;
         let mut sealed = Vec::with_capacity(events.len());
@@ -380,7 +399,7 @@ impl<S: Store> Log<S> {
     /// They must continue the log exactly.
     pub fn append_records(&self, records: Vec<SealedRecord>) -> Result<Vec<Appended>, StoreError> {
         let mut w = self.writer()?;
-        self.append_locked(&mut w, records, true)
+        Ok(only_appended(self.append_locked(&mut w, records, true)?))
     }
 
     /// [`Log::append_records`], written but not yet durable (a bulk rebuild or import
@@ -390,7 +409,7 @@ impl<S: Store> Log<S> {
         records: Vec<SealedRecord>,
     ) -> Result<Vec<Appended>, StoreError> {
         let mut w = self.writer()?;
-        self.append_locked(&mut w, records, false)
+        Ok(only_appended(self.append_locked(&mut w, records, false)?))
     }
 
     fn append_locked(
@@ -398,7 +417,7 @@ impl<S: Store> Log<S> {
         w: &mut Writer,
         records: Vec<SealedRecord>,
         durable: bool,
-    ) -> Result<Vec<Appended>, StoreError> {
+    ) -> Result<Vec<(Appended, Record)>, StoreError> {
         if w.poisoned {
             return Err(StoreError::Poisoned);
         }
@@ -427,11 +446,14 @@ impl<S: Store> Log<S> {
             }
             frontier.push(r.leaf, |l, i, h| batch.nodes.push(((l, i), *h)));
             prev = r.chain;
-            out.push(Appended {
-                seq,
-                leaf: r.leaf,
-                chain: r.chain,
-            });
+            out.push((
+                Appended {
+                    seq,
+                    leaf: r.leaf,
+                    chain: r.chain,
+                },
+                r.record,
+            ));
             batch.records.push((seq, r.bytes, r.chain, id));
         }
         // Refused before anything is written when the disk is nearly full: not a failure
@@ -676,4 +698,8 @@ fn batch_bytes(b: &WriteBatch) -> u64 {
         .sum();
     let notes: usize = b.checkpoints.iter().map(|(_, n)| n.len() + 32).sum();
     (2 * (records + notes) + 40 * b.nodes.len()) as u64
+}
+
+fn only_appended(v: Vec<(Appended, Record)>) -> Vec<Appended> {
+    v.into_iter().map(|(a, _)| a).collect()
 }

@@ -520,17 +520,25 @@ impl SledStore {
     }
 
     fn sync(&self) -> Result<(), StoreError> {
-        self.db.flush().map_err(io)?;
-        {
+        let sled = || -> Result<(), StoreError> {
+            self.db.flush().map_err(io)?;
             let f = self
                 .data_file
                 .lock()
                 .map_err(|_| StoreError::Io("data file handle poisoned".into()))?;
-            f.sync_data().map_err(io)?;
-        }
+            f.sync_data().map_err(io)
+        };
         match &self.journal {
-            Some(j) => j.sync(),
-            None => Ok(()),
+            // The two files are independent: their flushes wait on the disk together.
+            Some(j) => std::thread::scope(|s| {
+                let journal = s.spawn(|| j.sync());
+                let sled = sled();
+                let journal = journal
+                    .join()
+                    .unwrap_or_else(|_| Err(StoreError::Io("the journal sync panicked".into())));
+                sled.and(journal)
+            }),
+            None => sled(),
         }
     }
 

@@ -388,7 +388,7 @@ impl Applier {
             .decoded
             .map_err(|v| VerifyError::record(pos, format!("not allowed by the Agreement: {v}")))?;
         self.state
-            .step_decoded(&sealed.record, decoded)
+            .step_decoded(&sealed.record, &decoded)
             .map_err(|v| VerifyError::record(pos, format!("not allowed by the Agreement: {v}")))?;
         if pos == 0 {
             self.ledger_id = self.state.ledger_id;

@@ -19,7 +19,7 @@ use coop_core::{Record, Timestamp};
 /// A record, decoded once for the rules.
 pub(crate) struct Ctx<'r> {
     pub record: &'r Record,
-    pub payload: Payload,
+    pub payload: &'r Payload,
     pub evidence: Evidence,
 }
 
@@ -68,22 +68,14 @@ impl Decoded {
 }
 
 impl<'r> Ctx<'r> {
-    pub(crate) fn new(record: &'r Record) -> Result<Ctx<'r>, Violation> {
-        Ok(Ctx::with(record, Decoded::of(&record.event)?))
-    }
-
-    pub(crate) fn with(record: &'r Record, decoded: Decoded) -> Ctx<'r> {
+    pub(crate) fn with(record: &'r Record, decoded: &'r Decoded) -> Ctx<'r> {
         let body = &record.event.body;
-        let Decoded {
-            payload,
-            event_hash,
-        } = decoded;
         Ctx {
             record,
-            payload,
+            payload: &decoded.payload,
             evidence: Evidence {
                 seq: record.seq,
-                event_hash,
+                event_hash: decoded.event_hash,
                 signer: body.author.authority.clone(),
                 key: body.author.key,
                 at: record.received_at,
@@ -104,29 +96,33 @@ impl<'r> Ctx<'r> {
 /// Signatures are verified elsewhere (in parallel, by the engine and the verifier); this
 /// checks that the signing key was registered and active here.
 pub fn validate(state: &State, record: &Record) -> Result<(), Violation> {
-    let ctx = Ctx::new(record)?;
-    check(state, &ctx)
+    let decoded = Decoded::of(&record.event)?;
+    check(state, &Ctx::with(record, &decoded))
 }
 
 /// Folds a record that [`validate`] accepted into the state.
 pub fn apply(state: &mut State, record: &Record) {
-    if let Ok(ctx) = Ctx::new(record) {
-        fold(state, &ctx);
+    if let Ok(decoded) = Decoded::of(&record.event) {
+        apply_decoded(state, record, &decoded);
     }
+}
+
+/// [`apply`] with the payload already decoded (by [`Decoded::of`] on the same event): an
+/// engine folds into its readers' state the records its writer already judged.
+pub fn apply_decoded(state: &mut State, record: &Record, decoded: &Decoded) {
+    fold(state, &Ctx::with(record, decoded));
 }
 
 impl State {
     /// Validates and, if accepted, applies `record`. On refusal the state is unchanged.
     pub fn step(&mut self, record: &Record) -> Result<(), Violation> {
-        let ctx = Ctx::new(record)?;
-        check(self, &ctx)?;
-        fold(self, &ctx);
-        Ok(())
+        let decoded = Decoded::of(&record.event)?;
+        self.step_decoded(record, &decoded)
     }
 
     /// [`State::step`] with the payload already decoded (by [`Decoded::of`] on the same
     /// event; passing another event's `Decoded` is a caller bug).
-    pub fn step_decoded(&mut self, record: &Record, decoded: Decoded) -> Result<(), Violation> {
+    pub fn step_decoded(&mut self, record: &Record, decoded: &Decoded) -> Result<(), Violation> {
         let ctx = Ctx::with(record, decoded);
         check(self, &ctx)?;
         fold(self, &ctx);
