@@ -117,7 +117,7 @@ pub(super) fn check_provided(
     case: &Case,
     signer: &Registered,
 ) -> Result<(), Violation> {
-    let items = provisions(&ctx.payload, case);
+    let items = provisions(ctx.payload, case);
     for (i, p) in items.iter().enumerate() {
         if !p.no_state_secret {
             return Err(Violation::Art4_4_StateSecret);
@@ -287,7 +287,7 @@ pub(super) fn check(
 pub(super) fn fold(state: &mut State, ctx: &Ctx<'_>, case_id: CaseId, party: Party) {
     let ev = &ctx.evidence;
     let new_items: Vec<Item> = match state.cases.get(&case_id) {
-        Some(case) => provisions(&ctx.payload, case)
+        Some(case) => provisions(ctx.payload, case)
             .into_iter()
             .map(|p| Item {
                 id: p.item,

@@ -90,7 +90,7 @@ pub(super) fn check(state: &State, ctx: &Ctx<'_>, signer: &Registered) -> Result
         .as_ref()
         .and_then(|h| state.language_arrangement(h))
         .map(|l| l.languages.as_slice());
-    request::check_languages(arranged, signer.party, &languages::of(&ctx.payload))
+    request::check_languages(arranged, signer.party, &languages::of(ctx.payload))
 }
 
 fn check_payload(
@@ -310,7 +310,7 @@ pub(super) fn fold(state: &mut State, ctx: &Ctx<'_>, party: Option<Party>) {
         kind: ctx.payload.kind(),
     });
     case.documents
-        .extend(languages::of(&ctx.payload).into_iter().cloned());
+        .extend(languages::of(ctx.payload).into_iter().cloned());
     match &ctx.payload {
         Payload::OralRequestConfirmed { .. } => {
             case.confirmed = true;

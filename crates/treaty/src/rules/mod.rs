@@ -234,11 +234,11 @@ fn check_authored(ctx: &Ctx<'_>, window: u64) -> Result<(), Violation> {
 fn check_shape(ctx: &Ctx<'_>) -> Result<(), Violation> {
     let body = &ctx.record.event.body;
     let kind = ctx.payload.kind();
-    if !is_case_event(&ctx.payload) && body.case.is_some() {
+    if !is_case_event(ctx.payload) && body.case.is_some() {
         return Err(Violation::NotACaseEvent(kind));
     }
     let opens = matches!(ctx.payload, Payload::Request(_));
-    if (opens || !is_case_event(&ctx.payload)) && !body.answers.is_empty() {
+    if (opens || !is_case_event(ctx.payload)) && !body.answers.is_empty() {
         return Err(Violation::AnswersOutsideCase(kind));
     }
     if opens && body.case.is_some_and(|c| c.case_id.0 == [0; 16]) {

@@ -236,7 +236,7 @@ pub(super) fn check(state: &State, ctx: &Ctx<'_>, signer: &Registered) -> Result
             if r.oral && r.documents.is_empty() {
                 return Ok(());
             }
-            check_languages(arranged, signer.party, &super::languages::of(&ctx.payload))
+            check_languages(arranged, signer.party, &super::languages::of(ctx.payload))
         }
         Payload::LanguageArrangementProposed { with, languages } => {
             counterpart(state, with, other).map_err(Violation::Art4_2_Language)?;
@@ -315,7 +315,7 @@ pub(super) fn fold(state: &mut State, ctx: &Ctx<'_>, party: Option<Party>) {
                     met_at: None,
                 });
             }
-            let documents = super::languages::of(&ctx.payload)
+            let documents = super::languages::of(ctx.payload)
                 .into_iter()
                 .cloned()
                 .collect();
