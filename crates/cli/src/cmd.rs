@@ -120,6 +120,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             tls_key,
             skew_secs,
             checkpoint_secs,
+            http,
         } => {
             return crate::net::serve(
                 &LedgerDir::new(data.data),
@@ -128,6 +129,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 tls_cert.as_deref().zip(tls_key.as_deref()),
                 skew_secs,
                 std::time::Duration::from_secs_f64(checkpoint_secs.max(0.01)),
+                http.header_timeout(),
             );
         }
         Command::Follow {
@@ -137,8 +139,10 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             name,
             leader_key,
             listen,
+            http,
             authority,
             poll_secs,
+            retry_max_secs,
             once,
             ca_cert,
         } => {
@@ -150,7 +154,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 leader_key,
                 listen,
                 authority,
+                header_timeout: http.header_timeout(),
                 poll_secs,
+                retry_max_secs,
                 once,
                 ca_cert,
                 pass,
@@ -575,20 +581,31 @@ fn case(c: CaseCmd) -> anyhow::Result<()> {
             data,
             as_of,
             status,
+            category,
             overdue,
             disputed,
             limit,
             json,
         } => {
+            let filter = coop_treaty::CaseFilter {
+                status: status
+                    .as_deref()
+                    .map(coop_treaty::CaseFilter::status_word)
+                    .transpose()?,
+                category: category
+                    .as_deref()
+                    .map(coop_treaty::CaseFilter::category_word)
+                    .transpose()?,
+                overdue,
+                disputed,
+            };
             let ledger = LedgerDir::new(data.data).open()?;
             let state = state_at(&ledger, &as_of)?;
             let now = now_of(&as_of, &state, &ledger)?;
             let cases: Vec<_> = state
                 .cases
                 .values()
-                .filter(|c| status.as_deref().is_none_or(|s| c.status.word() == s))
-                .filter(|c| !overdue || !c.overdue_at(now).is_empty())
-                .filter(|c| !disputed || !c.disputes.is_empty())
+                .filter(|c| filter.matches(c, now))
                 .collect();
             if json {
                 println!(

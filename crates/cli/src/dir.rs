@@ -263,6 +263,21 @@ impl LedgerDir {
         Ok(open_store(&self.store_path())?)
     }
 
+    /// The first record (the genesis) of the ledger here, read from the journal without
+    /// opening sled or taking the lock; `None` if no ledger or no record is here yet.
+    pub fn first_record(&self) -> anyhow::Result<Option<Vec<u8>>> {
+        if !self.exists() {
+            return Ok(None);
+        }
+        let mut items = coop_store::JournalItems::open(&self.store_path())?;
+        while let Some(item) = items.next()? {
+            if let coop_store::JournalItem::Record(_, bytes) = item {
+                return Ok(Some(bytes));
+            }
+        }
+        Ok(None)
+    }
+
     /// Rebuilds the directory's sled database from its journal (`coopledger repair`).
     pub fn repair(&self) -> anyhow::Result<coop_store::Repaired> {
         self.require()?;

@@ -8,7 +8,8 @@
 //! and renders what they return; `--json` on every read gives the same data to scripts.
 //!
 //! Exit codes: 0 success; 1 error (bad input, I/O, unavailable); 2 refused under the
-//! Agreement (nothing was written); 3 verification failed.
+//! Agreement (nothing was written); 3 verification failed; 64 the command line does not
+//! parse (an unknown command, flag or value).
 
 // A command-line tool's output is its product.
 #![allow(clippy::print_stdout)]
@@ -46,6 +47,19 @@ struct Cli {
         default_value_t = 64
     )]
     min_free_mib: u64,
+    /// Log format on standard error: `text` (coloured only on a terminal, and not when
+    /// NO_COLOR is set) or `json` (one object per line, for log collectors). What is logged
+    /// is chosen by RUST_LOG (default `warn`; `info` adds one line per HTTP request — who
+    /// read what — and per checkpoint: docs/OPERATIONS.md).
+    #[arg(
+        long,
+        global = true,
+        value_name = "FORMAT",
+        env = "COOPLEDGER_LOG_FORMAT",
+        value_parser = ["text", "json"],
+        default_value = "text"
+    )]
+    log_format: String,
 }
 
 /// Where the ledger directory is.
@@ -54,6 +68,22 @@ struct Data {
     /// The ledger directory.
     #[arg(long, short = 'd', value_name = "DIR", env = "COOPLEDGER_DATA")]
     data: PathBuf,
+}
+
+/// How the HTTP server treats slow clients.
+#[derive(Debug, Clone, clap::Args)]
+struct HttpArgs {
+    /// Seconds a client has to send a request's headers, from the moment its connection
+    /// opens or its previous answer ends: slow (slowloris) and idle keep-alive
+    /// connections are closed after it.
+    #[arg(long, value_name = "SECS", default_value_t = 10.0)]
+    header_timeout_secs: f64,
+}
+
+impl HttpArgs {
+    fn header_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_secs_f64(self.header_timeout_secs.clamp(0.1, 86_400.0))
+    }
 }
 
 /// A point in the ledger's history: a record seq (`1234`) or a time (`2026-11-25T10:00:00Z`).
@@ -276,6 +306,8 @@ enum Command {
         /// Sign a checkpoint at least this often while records arrive (seconds).
         #[arg(long, default_value_t = 5.0)]
         checkpoint_secs: f64,
+        #[command(flatten)]
+        http: HttpArgs,
     },
     /// Keep a verified copy of a leader's ledger, cosign its checkpoints as a witness, and
     /// stop with evidence if the leader ever rewrites its history.
@@ -298,6 +330,8 @@ enum Command {
         /// Also serve reads of the copy on this address.
         #[arg(long)]
         listen: Option<String>,
+        #[command(flatten)]
+        http: HttpArgs,
         /// A name (HOST:PORT) clients reach the copy by, besides the listening address;
         /// repeatable.
         #[arg(long, value_name = "HOST:PORT", requires = "listen")]
@@ -305,6 +339,11 @@ enum Command {
         /// Seconds between checks of the leader's checkpoint.
         #[arg(long, default_value_t = 1.0)]
         poll_secs: f64,
+        /// Longest wait (seconds) between attempts to reach a lost leader: the follower
+        /// keeps trying, the wait doubling up to this, until the leader answers again. It
+        /// stops only when told to (Ctrl-C, SIGTERM) or on a fork (exit 3).
+        #[arg(long, value_name = "SECS", default_value_t = 5.0)]
+        retry_max_secs: f64,
         /// One round (catch up, check and cosign the latest checkpoint), then exit.
         #[arg(long)]
         once: bool,
@@ -366,10 +405,12 @@ enum CaseCmd {
         data: Data,
         #[command(flatten)]
         as_of: AsOfArg,
-        /// Only cases with this status (open, acknowledged, partly-refused, refused,
-        /// executed, closed).
-        #[arg(long)]
+        /// Only cases with this status.
+        #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(coop_treaty::STATUS_WORDS))]
         status: Option<String>,
+        /// Only cases of this crime category (Art. 1.1; `other` is Art. 1.2).
+        #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(coop_treaty::CATEGORY_WORDS))]
+        category: Option<String>,
         /// Only cases with an overdue deadline.
         #[arg(long)]
         overdue: bool,
@@ -466,15 +507,29 @@ enum CheckpointCmd {
     },
 }
 
+/// Exit code of a command line that does not parse (sysexits' EX_USAGE): not 2, which
+/// means "refused under the Agreement".
+const USAGE: u8 = 64;
+
 fn main() -> ExitCode {
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("COOPLEDGER_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
-        .with_writer(std::io::stderr)
-        .try_init();
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            // Help and version go to stdout and succeed; anything else is a usage error.
+            return match e.use_stderr() {
+                true => ExitCode::from(USAGE),
+                false => ExitCode::SUCCESS,
+            };
+        }
+    };
+    // Reads piped into `head` end quietly, as other Unix tools do, instead of panicking
+    // on the broken pipe. Not for the servers: a client that hangs up must not stop them.
+    if !matches!(cli.command, Command::Serve { .. } | Command::Follow { .. }) {
+        sigpipe::reset();
+    }
+    init_logs(&cli.log_format);
+    report_faults_in_words();
     dir::set_min_free(cli.min_free_mib.saturating_mul(1 << 20));
     match cmd::run(cli) {
         Ok(code) => code,
@@ -485,8 +540,109 @@ fn main() -> ExitCode {
     }
 }
 
+/// A fault inside a library (sled panics on some write errors, e.g. a full disk) is
+/// reported in words — "No space left on device (os error 28)" — not as Rust's Debug text
+/// of an I/O error (`Os { code: 28, kind: StorageFull, … }`). With RUST_BACKTRACE set
+/// the standard report follows, for a bug report.
+fn report_faults_in_words() {
+    let standard = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let p = info.payload();
+        let msg = p
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| p.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        eprintln!("error: internal fault: {}", fault_in_words(&msg));
+        eprintln!(
+            "what was acknowledged before it is kept; see docs/OPERATIONS.md (failures) for what to do"
+        );
+        if std::env::var_os("RUST_BACKTRACE").is_some() {
+            standard(info);
+        }
+    }));
+}
+
+/// `called `Result::unwrap()` on an `Err` value: Os { code: 28, kind: StorageFull,
+/// message: "No space left on device" }` → `No space left on device (os error 28)`.
+fn fault_in_words(msg: &str) -> String {
+    let msg = msg
+        .strip_prefix("called `Result::unwrap()` on an `Err` value: ")
+        .unwrap_or(msg);
+    let mut out = String::new();
+    let mut rest = msg;
+    while let Some(i) = rest.find("Os { code: ") {
+        let (before, from) = rest.split_at(i);
+        out.push_str(before);
+        let parsed = from.find(" }").and_then(|end| {
+            let inner = from.get(..end)?;
+            let code = inner
+                .get("Os { code: ".len()..)?
+                .split(',')
+                .next()?
+                .trim()
+                .to_owned();
+            let m = inner.split("message: \"").nth(1)?.trim_end_matches('"');
+            Some((end + 2, format!("{m} (os error {code})")))
+        });
+        match parsed {
+            Some((len, words)) => {
+                out.push_str(&words);
+                rest = from.get(len..).unwrap_or("");
+            }
+            None => {
+                out.push_str(from);
+                rest = "";
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Logs to standard error, filtered by RUST_LOG (default `warn`).
+fn init_logs(format: &str) {
+    use std::io::IsTerminal as _;
+    let (filter, bad) = match tracing_subscriber::EnvFilter::try_from_default_env() {
+        Ok(f) => (f, None),
+        Err(e) => (
+            tracing_subscriber::EnvFilter::new("warn"),
+            std::env::var("RUST_LOG").ok().map(|v| (v, e)),
+        ),
+    };
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        "json" => builder.json().try_init(),
+        _ => builder
+            .with_ansi(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none())
+            .try_init(),
+    };
+    if let Some((value, e)) = bad {
+        tracing::warn!(RUST_LOG = %value, error = %e, "RUST_LOG is not a valid filter; logging warnings only");
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn io_faults_are_reported_in_words() {
+        assert_eq!(
+            super::fault_in_words(
+                "called `Result::unwrap()` on an `Err` value: Os { code: 28, kind: StorageFull, message: \"No space left on device\" }"
+            ),
+            "No space left on device (os error 28)"
+        );
+        assert_eq!(
+            super::fault_in_words(
+                "flush failed: Io(Os { code: 5, kind: Uncategorized, message: \"Input/output error\" })"
+            ),
+            "flush failed: Io(Input/output error (os error 5))"
+        );
+        assert_eq!(super::fault_in_words("plain words"), "plain words");
+    }
+
     /// clap's own consistency checks over every command and flag.
     #[test]
     fn the_command_line_is_well_formed() {

@@ -84,12 +84,14 @@ pub fn serve(
     tls: Option<(&Path, &Path)>,
     skew_secs: u64,
     checkpoint_interval: Duration,
+    header_timeout: Duration,
 ) -> anyhow::Result<ExitCode> {
     let ledger = dir.open_with(|c| c.checkpoint_interval = checkpoint_interval)?;
     let rt = runtime()?;
     let config = |addr| -> anyhow::Result<NodeConfig> {
         Ok(NodeConfig {
             skew_secs,
+            header_timeout,
             authorities: authorities(authority, addr)?,
             ..NodeConfig::default()
         })
@@ -241,10 +243,74 @@ pub struct FollowArgs {
     pub leader_key: Option<String>,
     pub listen: Option<String>,
     pub authority: Vec<String>,
+    pub header_timeout: Duration,
     pub poll_secs: f64,
+    pub retry_max_secs: f64,
     pub once: bool,
     pub ca_cert: Option<PathBuf>,
     pub pass: Passphrase,
+}
+
+/// The leader's `/v1/info`, asked until it answers (waiting longer each time) or the
+/// follower is told to stop; with `once`, asked once.
+fn first_contact(
+    client: &Client,
+    leader: &str,
+    stop: &AtomicBool,
+    once: bool,
+) -> anyhow::Result<Option<coop_node::wire::InfoJson>> {
+    let mut wait = Duration::from_millis(250);
+    loop {
+        match client.info() {
+            Ok(info) => return Ok(Some(info)),
+            Err(e) if once => {
+                return Err(anyhow!(e).context(format!("cannot reach the leader at {leader}")));
+            }
+            Err(e) => {
+                eprintln!(
+                    "cannot reach the leader at {leader} ({e}); trying again in {:.1} s",
+                    wait.as_secs_f64()
+                );
+            }
+        }
+        let until = std::time::Instant::now() + wait;
+        while std::time::Instant::now() < until {
+            if stop.load(Ordering::Relaxed) {
+                return Ok(None);
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        wait = (wait * 2).min(Duration::from_secs(10));
+    }
+}
+
+/// Refuses, before anything is written, a directory that is not (or cannot become) a
+/// copy of the ledger whose first node key is `pinned`: one holding another ledger, or
+/// the leader's own directory. Reads the journal only (sled is not opened).
+fn check_copy(dir: &LedgerDir, pinned: &coop_core::checkpoint::NoteVerifier) -> anyhow::Result<()> {
+    let Some(genesis) = dir.first_record()? else {
+        return Ok(());
+    };
+    let nothing = "nothing in it was changed; follow into a new directory";
+    let mut v = coop_verify::Incremental::new(vec![pinned.clone()]);
+    if let Err(e) = v.feed(vec![genesis]) {
+        anyhow::bail!(
+            "{} holds another ledger, not a copy of this leader's ({e}); {nothing}",
+            dir.path().display()
+        );
+    }
+    let ours = dir.node_key().ok().map(|k| k.public());
+    if dir.leader_vkey()?.is_none()
+        && coop_verify::node_verifiers(v.state(), 1)
+            .iter()
+            .any(|n| Some(n.key) == ours)
+    {
+        anyhow::bail!(
+            "{} is the directory of the node that sequences this ledger, not a copy; {nothing}",
+            dir.path().display()
+        );
+    }
+    Ok(())
 }
 
 /// `coopledger follow`.
@@ -258,32 +324,42 @@ pub fn follow(a: FollowArgs) -> anyhow::Result<ExitCode> {
         Some((name.clone(), witness.clone())),
         ca.as_deref(),
     )?;
-    // The leader's key: given, or pinned on first contact and held to afterwards.
-    let stated = client
-        .info()
-        .with_context(|| format!("cannot reach the leader at {}", a.leader))?
-        .node_vkey;
-    let pinned = match (&a.leader_key, a.dir.leader_vkey()?) {
+    let rt = runtime()?;
+    let stop = Arc::new(AtomicBool::new(false));
+    let s = stop.clone();
+    rt.spawn(async move {
+        stop_signal().await;
+        s.store(true, Ordering::Relaxed);
+    });
+    // The leader's key: given, or pinned on first contact and held to afterwards. The
+    // leader is asked only when nothing is pinned yet: a follower restarts while its
+    // leader is down.
+    let pinned_file = a.dir.leader_vkey()?;
+    let pinned = match (&a.leader_key, &pinned_file) {
         (Some(k), _) => read_vkey(k)?,
-        (None, Some(p)) => read_vkey(&p)?,
-        (None, None) => {
-            eprintln!("pinning the leader's checkpoint key on first contact: {stated}");
-            read_vkey(&stated)?
-        }
+        (None, Some(p)) => read_vkey(p)?,
+        (None, None) => match first_contact(&client, &a.leader, &stop, a.once)? {
+            Some(info) => {
+                eprintln!(
+                    "pinning the leader's checkpoint key on first contact: {}",
+                    info.node_vkey
+                );
+                read_vkey(&info.node_vkey).context("the leader states no usable checkpoint key")?
+            }
+            None => {
+                println!("following: stopped before the leader was reached");
+                return Ok(ExitCode::SUCCESS);
+            }
+        },
     };
-    if let Some(p) = a.dir.leader_vkey()?
-        && read_vkey(&p)? != pinned
+    if let Some(p) = &pinned_file
+        && read_vkey(p)? != pinned
     {
         anyhow::bail!(
-            "this copy follows the leader with key {p}; --leader-key names another; use another directory"
+            "this copy follows the leader with key {p}; --leader-key names another; nothing was changed; use another directory"
         );
     }
-    if read_vkey(&stated)? != pinned {
-        eprintln!(
-            "WARNING: the leader now states the key {stated}, not the pinned {}; its checkpoints will be refused",
-            pinned.to_vkey()
-        );
-    }
+    check_copy(&a.dir, &pinned)?;
     let ledger = {
         // Mark the copy a follower's before its engine starts, so it never signs checkpoints.
         if !a.dir.exists() {
@@ -292,7 +368,6 @@ pub fn follow(a: FollowArgs) -> anyhow::Result<ExitCode> {
         a.dir.set_leader_vkey(&pinned.to_vkey())?;
         a.dir.open_or_empty(&mut rng)?
     };
-    let rt = runtime()?;
     let listener = match &a.listen {
         Some(listen) => Some(
             rt.block_on(tokio::net::TcpListener::bind(listen))
@@ -303,20 +378,28 @@ pub fn follow(a: FollowArgs) -> anyhow::Result<ExitCode> {
     let node_config = match &listener {
         Some(l) => NodeConfig {
             authorities: authorities(&a.authority, l.local_addr()?)?,
+            header_timeout: a.header_timeout,
             ..NodeConfig::default()
         },
         None => NodeConfig::default(),
     };
-    let node = Node::follower(ledger, node_config, a.leader.clone());
+    let poll = Duration::from_secs_f64(a.poll_secs.max(0.05));
+    let retry_max = Duration::from_secs_f64(a.retry_max_secs.max(0.1));
+    // The leader counts as unreachable after silence longer than the slowest retry and
+    // a few rounds: a restart of the leader is not an alarm, a lost leader is.
+    let status = Arc::new(coop_node::FollowStatus::new(
+        (poll * 3).max(retry_max * 2).max(Duration::from_secs(2)),
+    ));
+    let node = Node::follower(ledger, node_config, a.leader.clone(), status);
     let config = FollowerConfig {
         leader_key: pinned,
         witness: (name, witness),
         evidence_dir: a.dir.path().to_path_buf(),
-        poll: Duration::from_secs_f64(a.poll_secs.max(0.05)),
+        poll,
         page: 1000,
+        retry_max,
     };
     let mut follower = Follower::new(node.clone(), client, config)?;
-    let stop = Arc::new(AtomicBool::new(false));
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     if let Some(listener) = listener {
         announce("http", listener.local_addr()?, &node);
@@ -328,11 +411,6 @@ pub fn follow(a: FollowArgs) -> anyhow::Result<ExitCode> {
             .await;
         });
     }
-    let s = stop.clone();
-    rt.spawn(async move {
-        stop_signal().await;
-        s.store(true, Ordering::Relaxed);
-    });
     let outcome = if a.once {
         follower.step().map(|_| ())
     } else {

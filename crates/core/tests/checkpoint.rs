@@ -327,3 +327,26 @@ fn a_node_keeps_only_lines_that_verified() -> anyhow::Result<()> {
     );
     Ok(())
 }
+
+#[test]
+fn a_witness_finds_its_own_cosignature_and_nothing_else() -> anyhow::Result<()> {
+    use coop_core::checkpoint::own_cosignature;
+    let k = keys();
+    let w = witnesses(&k);
+    let note = sign_checkpoint(&cp(), &k.node)?;
+    assert_eq!(own_cosignature(&note, &w[0])?, None);
+    let mine = cosign(&note, "witness.kz", &k.kz, 77)?;
+    assert_eq!(own_cosignature(&mine, &w[0])?, Some((cp(), 77)));
+    // The other witness's line is not this witness's.
+    let theirs = cosign(&note, "witness.tm", &k.tm, 78)?;
+    assert_eq!(own_cosignature(&theirs, &w[0])?, None);
+    // A line under its name that does not verify is an error, never "not cosigned".
+    let mut forged = Note::parse(&mine)?;
+    if let Some(s) = forged.signatures.last_mut() {
+        s.sig[20] ^= 1;
+    }
+    assert!(own_cosignature(&forged.render(), &w[0]).is_err());
+    // A node key is not a witness key.
+    assert!(own_cosignature(&mine, &node_v(&k)).is_err());
+    Ok(())
+}

@@ -402,5 +402,6 @@ pub(crate) fn checkpoint<S: Store>(shared: &Shared<S>) -> Result<String, String>
         return Err(e.to_string());
     }
     shared.last_checkpoint.store(head.size, Ordering::Release);
+    tracing::info!(size = head.size, root = %head.root, "checkpoint signed");
     Ok(note)
 }

@@ -15,7 +15,7 @@ use crate::client::{Client, ClientError};
 use crate::node::Node;
 use crate::wire::RecordJson;
 use coop_core::checkpoint::{
-    Checkpoint, Note, NoteVerifier, SigAlg, cosign, validate_checkpoint_transition,
+    Checkpoint, Note, NoteVerifier, SigAlg, cosign, own_cosignature, validate_checkpoint_transition,
 };
 use coop_core::{AuthorityId, SecretKey};
 use coop_verify::Incremental;
@@ -38,6 +38,9 @@ pub struct FollowerConfig {
     pub poll: Duration,
     /// Records per page when catching up.
     pub page: u64,
+    /// Longest wait between attempts to reach a lost leader (the wait doubles from
+    /// `poll` up to this, and starts again once the leader answers).
+    pub retry_max: Duration,
 }
 
 impl std::fmt::Debug for FollowerConfig {
@@ -91,6 +94,30 @@ pub struct Follower {
     verifier: Incremental,
     /// The last checkpoint this witness cosigned: (checkpoint, note).
     last_cosigned: Option<(Checkpoint, String)>,
+    /// What the operator sees of the leader (`/healthz`, `/metrics`).
+    status: Arc<crate::sync::FollowStatus>,
+}
+
+/// The newest checkpoint in the copy (of at most `size` records) that carries a
+/// cosignature of this witness that verifies.
+fn own_last_cosigned(
+    node: &Node,
+    me: &NoteVerifier,
+    size: u64,
+) -> Result<Option<Checkpoint>, FollowError> {
+    let ledger = node.ledger();
+    for s in ledger.checkpoint_sizes().map_err(local)?.into_iter().rev() {
+        if s > size {
+            continue;
+        }
+        if let Some(note) = ledger.checkpoint(s).map_err(local)?
+            && let Ok(Some((cp, _))) = own_cosignature(&note, me)
+            && cp.size == s
+        {
+            return Ok(Some(cp));
+        }
+    }
+    Ok(None)
 }
 
 impl std::fmt::Debug for Follower {
@@ -107,15 +134,59 @@ fn local(e: impl std::fmt::Display) -> FollowError {
 
 impl Follower {
     /// A follower of the leader `client` talks to, keeping its copy in `node` (a
-    /// follower node). The local copy is verified again from record 0 first.
+    /// follower node). Nothing is asked of the leader here: a follower starts while its
+    /// leader is down.
+    ///
+    /// The local copy is checked again first. Records up to the last checkpoint this
+    /// witness cosigned are replayed without their signature checks
+    /// ([`Incremental::resume`]): its own cosignature, checked here, says it verified
+    /// them, and their replay must give that checkpoint's root exactly. Records after it
+    /// are verified in full. Without such a checkpoint (or if the replay does not give
+    /// it) the whole copy is verified from record 0.
     pub fn new(
         node: Arc<Node>,
         client: Client,
         config: FollowerConfig,
     ) -> Result<Follower, FollowError> {
-        let mut verifier = Incremental::new(vec![config.leader_key.clone()]);
+        let status = node.follow_status().cloned().unwrap_or_else(|| {
+            Arc::new(crate::sync::FollowStatus::new(
+                config.poll.max(Duration::from_secs(10)),
+            ))
+        });
+        let me = NoteVerifier {
+            name: config.witness.0.to_string(),
+            key: config.witness.1.public(),
+            alg: SigAlg::CosignatureV1,
+        };
         let size = node.ledger().head().map_err(local)?.size;
-        let mut start = 0;
+        let pins = vec![config.leader_key.clone()];
+        let mut verifier = match own_last_cosigned(&node, &me, size)? {
+            Some(cp) => {
+                let chunks = (0..cp.size).step_by(4096).map(|start| {
+                    let end = (start + 4096).min(cp.size);
+                    node.ledger()
+                        .records(start, end)
+                        .map(|rs| rs.into_iter().map(|r| r.bytes).collect())
+                        .map_err(|e| coop_verify::VerifyError::Input(e.to_string()))
+                });
+                match Incremental::resume(pins.clone(), chunks, &cp) {
+                    Ok(v) => {
+                        tracing::info!(
+                            resumed_at = cp.size,
+                            size,
+                            "resumed from the last checkpoint this witness cosigned"
+                        );
+                        v
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cannot resume from the last cosigned checkpoint; verifying the copy from record 0");
+                        Incremental::new(pins)
+                    }
+                }
+            }
+            None => Incremental::new(pins),
+        };
+        let mut start = verifier.size();
         while start < size {
             let end = (start + 4096).min(size);
             let bytes = node
@@ -136,9 +207,18 @@ impl Follower {
             config,
             verifier,
             last_cosigned: None,
+            status,
         };
         f.last_cosigned = f.find_last_cosigned()?;
+        if let Some((c, _)) = &f.last_cosigned {
+            f.status.cosigned(c.size);
+        }
         Ok(f)
+    }
+
+    /// What this follower knows of its leader (shared with its node's `/healthz`).
+    pub fn status(&self) -> &Arc<crate::sync::FollowStatus> {
+        &self.status
     }
 
     fn me(&self) -> NoteVerifier {
@@ -294,6 +374,7 @@ impl Follower {
         }
         // Beyond the checkpoint: the records the leader has now.
         let size = self.client.records(self.verifier.size(), 1)?.size;
+        self.status.heard(size);
         appended += self.pull_to(size)?;
         Ok(appended)
     }
@@ -412,6 +493,8 @@ impl Follower {
             tracing::warn!(error = %e, "the leader did not take the cosignature; keeping it locally");
         }
         let (_, kept) = self.node.ledger().store_checkpoint(&mine).map_err(local)?;
+        tracing::info!(size = cp.size, root = %cp.root, "checkpoint verified and cosigned");
+        self.status.cosigned(cp.size);
         self.last_cosigned = Some((cp, kept));
         Ok(appended)
     }
@@ -440,9 +523,29 @@ impl Follower {
                 std::thread::sleep(Duration::from_millis(500));
             }
         });
+        let mut wait = self.config.poll;
         let result = (|| {
             while !stop.load(Ordering::Relaxed) {
-                self.step()?;
+                // A leader that cannot be reached (restarting, killed, a network cut) is
+                // tried again, the wait doubling up to `retry_max`, until it answers or
+                // the follower is told to stop: only a fork, an invalid record or a
+                // failure of the local copy ends the follower.
+                match self.step() {
+                    Ok(_) => {
+                        if wait > self.config.poll {
+                            tracing::info!(size = self.verifier.size(), "the leader answers again");
+                        }
+                        wait = self.config.poll;
+                    }
+                    Err(FollowError::Leader(e)) => {
+                        self.status.lost(&e.to_string());
+                        tracing::warn!(error = %e, retry_in_ms = wait.as_millis() as u64, "cannot reach the leader; retrying");
+                        sleep_unless(stop, wait);
+                        wait = (wait * 2).min(self.config.retry_max.max(self.config.poll));
+                        continue;
+                    }
+                    Err(e) => return Err(e),
+                }
                 size.store(self.verifier.size(), Ordering::Relaxed);
                 let until = Instant::now() + self.config.poll;
                 while let Some(left) = until.checked_duration_since(Instant::now()) {
@@ -482,5 +585,16 @@ impl Follower {
         // that an idle stream cannot hold up the stop.
         drop(streamer);
         result
+    }
+}
+
+/// Sleeps for `d`, waking early once `stop` is set.
+fn sleep_unless(stop: &AtomicBool, d: Duration) {
+    let until = Instant::now() + d;
+    while let Some(left) = until.checked_duration_since(Instant::now()) {
+        if stop.load(Ordering::Relaxed) {
+            return;
+        }
+        std::thread::sleep(left.min(Duration::from_millis(100)));
     }
 }

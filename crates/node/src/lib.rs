@@ -16,12 +16,14 @@ pub mod follower;
 mod metrics;
 mod node;
 mod server;
+pub mod sync;
 pub mod wire;
 
 pub use client::{Client, ClientError};
 pub use follower::{FollowError, Follower, FollowerConfig};
 pub use node::{Need, Node, NodeConfig, Reader};
-pub use server::{ApiError, Tls, router, run, run_tls};
+pub use server::{ACCESS_LOG, ApiError, Tls, router, run, run_tls};
+pub use sync::{FollowStatus, SyncView};
 
 /// Installs rustls's ring provider as the process default (once; later calls are no-ops).
 pub fn install_crypto_provider() {

@@ -180,3 +180,49 @@ fn escape(s: &str) -> String {
         .replace('"', "\\\"")
         .replace('\n', "\\n")
 }
+
+/// A follower's series: how far its verified copy is from the leader, and when it last
+/// heard from it.
+pub fn render_follow(out: &mut String, v: &crate::sync::SyncView) {
+    let mut gauge = |name: &str, help: &str, value: f64| {
+        let _ = writeln!(
+            out,
+            "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}"
+        );
+    };
+    gauge(
+        "coopledger_follower_leader_records",
+        "Records the leader showed when last heard from.",
+        v.leader_size as f64,
+    );
+    gauge(
+        "coopledger_follower_behind_records",
+        "Records the verified copy lacks of what the leader last showed.",
+        v.behind as f64,
+    );
+    gauge(
+        "coopledger_follower_in_sync",
+        "1 when the leader was heard from recently and nothing is missing.",
+        f64::from(u8::from(v.state == "in_sync")),
+    );
+    gauge(
+        "coopledger_follower_leader_reachable",
+        "0 once the leader has been silent longer than the follower's limit.",
+        f64::from(u8::from(v.state != "leader_unreachable")),
+    );
+    gauge(
+        "coopledger_follower_last_contact_seconds",
+        "Seconds since the leader last answered (-1: not since the follower started).",
+        v.last_contact_secs.map_or(-1.0, |s| s as f64),
+    );
+    gauge(
+        "coopledger_follower_cosigned_records",
+        "Size of the last checkpoint this witness cosigned.",
+        v.cosigned_size as f64,
+    );
+    let _ = writeln!(
+        out,
+        "# HELP coopledger_follower_reconnects_total Times contact with the leader was lost and tried again.\n# TYPE coopledger_follower_reconnects_total counter\ncoopledger_follower_reconnects_total {}",
+        v.reconnects
+    );
+}

@@ -20,6 +20,10 @@ pub struct NodeConfig {
     pub body_limit: usize,
     /// Longest time a request (other than a stream) may take.
     pub timeout: Duration,
+    /// Longest time a client may take to send a request's headers, counted from the
+    /// moment the connection opens or its previous answer ends: slow-header (slowloris)
+    /// and idle keep-alive connections are closed after it.
+    pub header_timeout: Duration,
     /// Most records in one page.
     pub page_limit: u64,
     /// The names (`host:port`, lower case) clients reach this node by. A signed read
@@ -35,6 +39,7 @@ impl Default for NodeConfig {
             skew_secs: 300,
             body_limit: 256 * 1024,
             timeout: Duration::from_secs(30),
+            header_timeout: Duration::from_secs(10),
             page_limit: 1000,
             authorities: Vec::new(),
         }
@@ -96,6 +101,8 @@ pub struct Node {
     replay: Mutex<ReplayCache>,
     /// `Some(url)` on a follower: appends go to the leader.
     pub(crate) leader: Option<String>,
+    /// On a follower: what it knows of its leader (for `/healthz` and `/metrics`).
+    pub(crate) follow: Option<Arc<crate::sync::FollowStatus>>,
     /// When this node started (seconds): signed requests made before are refused, since
     /// the nonces seen before a restart are forgotten.
     started: u64,
@@ -122,12 +129,28 @@ impl Node {
         Node::build(ledger, config, None)
     }
 
-    /// A follower's node: it serves reads; appends go to `leader`.
-    pub fn follower(ledger: Ledger<SledStore>, config: NodeConfig, leader: String) -> Arc<Node> {
-        Node::build(ledger, config, Some(leader))
+    /// A follower's node: it serves reads; appends go to `leader`; `status` (kept up by
+    /// the [`crate::Follower`]) is what its `/healthz` and `/metrics` report.
+    pub fn follower(
+        ledger: Ledger<SledStore>,
+        config: NodeConfig,
+        leader: String,
+        status: Arc<crate::sync::FollowStatus>,
+    ) -> Arc<Node> {
+        Node::build(ledger, config, Some((leader, status)))
     }
 
-    fn build(ledger: Ledger<SledStore>, config: NodeConfig, leader: Option<String>) -> Arc<Node> {
+    /// What a follower knows of its leader (`None` on a leader).
+    pub fn follow_status(&self) -> Option<&Arc<crate::sync::FollowStatus>> {
+        self.follow.as_ref()
+    }
+
+    fn build(
+        ledger: Ledger<SledStore>,
+        config: NodeConfig,
+        follow: Option<(String, Arc<crate::sync::FollowStatus>)>,
+    ) -> Arc<Node> {
+        let (leader, follow) = follow.unzip();
         let size = ledger.head().map_or(0, |h| h.size);
         let (head, _) = watch::channel(size);
         let (closing, _) = watch::channel(false);
@@ -139,6 +162,7 @@ impl Node {
             http: HttpMetrics::default(),
             replay: Mutex::new(ReplayCache::default()),
             leader,
+            follow,
             started: now_secs(),
         })
     }

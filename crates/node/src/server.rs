@@ -168,12 +168,15 @@ fn reader(
         path: uri.path(),
         query: uri.query(),
     };
-    Ok(node.authorize(
+    let r = node.authorize(
         &req,
         h(crate::auth::SIGNATURE_INPUT),
         h(crate::auth::SIGNATURE),
         need,
-    )?)
+    )?;
+    // The access log (Art. 7.1): the request's span names the registered reader.
+    tracing::Span::current().record("reader", tracing::field::display(&r.id));
+    Ok(r)
 }
 
 type Params = Query<HashMap<String, String>>;
@@ -248,9 +251,65 @@ pub fn router(node: Shared) -> Router {
         .merge(timed)
         .fallback(|| async { ApiError::not_found("no such endpoint (see docs/API.md)") })
         .layer(axum::middleware::from_fn_with_state(node.clone(), count))
+        .layer(
+            tower_http::trace::TraceLayer::new_for_http()
+                .make_span_with(access_span)
+                .on_request(())
+                .on_response(access_answered)
+                .on_body_chunk(())
+                .on_eos(())
+                .on_failure(access_failed),
+        )
         .layer(DefaultBodyLimit::max(limit))
         .layer(RequestBodyLimitLayer::new(limit))
         .with_state(node)
+}
+
+/// Target of the access log: one line per answered request at `info` (docs/OPERATIONS.md).
+pub const ACCESS_LOG: &str = "coopledger::access";
+
+/// The access log's span for a request: method, path and query, the client's address,
+/// and — filled in by the handler — the registered reader, or the author and event id of
+/// a submission. Signature headers and bodies are never logged.
+fn access_span(req: &Request) -> tracing::Span {
+    let peer = req
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.to_string());
+    tracing::info_span!(
+        target: ACCESS_LOG,
+        "request",
+        method = %req.method(),
+        uri = %req.uri(),
+        peer = peer.as_deref().unwrap_or("-"),
+        reader = tracing::field::Empty,
+        author = tracing::field::Empty,
+        event = tracing::field::Empty,
+    )
+}
+
+/// The access log's line when a request is answered: status and latency.
+fn access_answered(resp: &Response, latency: std::time::Duration, _: &tracing::Span) {
+    tracing::info!(
+        target: ACCESS_LOG,
+        status = resp.status().as_u16(),
+        latency_ms = latency.as_secs_f64() * 1e3,
+        "answered"
+    );
+}
+
+/// The access log's line when an answer fails (a 5xx, or a stream cut).
+fn access_failed(
+    failure: tower_http::classify::ServerErrorsFailureClass,
+    latency: std::time::Duration,
+    _: &tracing::Span,
+) {
+    tracing::warn!(
+        target: ACCESS_LOG,
+        failure = %failure,
+        latency_ms = latency.as_secs_f64() * 1e3,
+        "failed"
+    );
 }
 
 /// Counts every answer by route and status.
@@ -294,6 +353,23 @@ const ROUTES: [&str; 20] = [
 /// `ok`, or 503 with the reason once a storage failure stopped appends (reads go on; a
 /// restart re-checks the store and repairs it from its journal).
 async fn health(State(node): State<Shared>) -> Response {
+    // A follower says how it stands with its leader: 200 while it hears from it, 503 once
+    // the leader has been silent longer than its limit (reads of the copy go on).
+    if let Some(status) = &node.follow {
+        let size = node.ledger.head().map_or(0, |h| h.size);
+        let view = status.view(size);
+        let failure = node.ledger.failure();
+        let code = match (view.state, &failure) {
+            (_, Some(_)) | ("leader_unreachable", _) => StatusCode::SERVICE_UNAVAILABLE,
+            _ => StatusCode::OK,
+        };
+        let mut body = serde_json::to_value(&view).unwrap_or_default();
+        if let Some(o) = body.as_object_mut() {
+            o.insert("role".into(), "follower".into());
+            o.insert("storage_failed".into(), failure.into());
+        }
+        return (code, Json(body)).into_response();
+    }
     match node.ledger.failure() {
         None => "ok".into_response(),
         Some(why) => ApiError::new(
@@ -316,7 +392,10 @@ async fn metrics(State(node): State<Shared>) -> ApiResult<Response> {
             .and_then(|(_, n)| Note::parse(&n).ok())
             .and_then(|n| coop_core::Checkpoint::parse_body(&n.text).ok())
             .map(|cp| (crate::node::now_secs() as f64 - cp.time.0 as f64 / 1000.0).max(0.0));
-        let body = node.http.render(&node.ledger.metrics(), size, age);
+        let mut body = node.http.render(&node.ledger.metrics(), size, age);
+        if let Some(status) = &node.follow {
+            crate::metrics::render_follow(&mut body, &status.view(size));
+        }
         Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response())
     })
     .await
@@ -380,6 +459,12 @@ async fn submit(
             )
         })?
     };
+    let span = tracing::Span::current();
+    span.record(
+        "author",
+        tracing::field::display(&event.body.author.authority),
+    );
+    span.record("event", tracing::field::display(event.body.event_id));
     let started = Instant::now();
     let n = node.clone();
     let receipt = blocking(move || n.ledger.submit(event).map_err(ApiError::from)).await?;
@@ -673,7 +758,8 @@ async fn consistency(
     .await
 }
 
-/// `?status=&category=&overdue=true&as_of=`; a competent authority sees its own cases.
+/// `?status=&category=&overdue=true&disputed=true&as_of=`; a competent authority sees its
+/// own cases.
 async fn cases(
     State(node): State<Shared>,
     method: Method,
@@ -683,21 +769,36 @@ async fn cases(
 ) -> ApiResult<Json<serde_json::Value>> {
     let r = reader(&node, &method, &uri, &headers, Need::Cases)?;
     let at = as_of(&q)?;
+    // Unknown words are refused (400), never answered with an empty list.
+    let bad = |e: coop_treaty::UnknownWord| ApiError::bad(e.to_string());
+    let word = |k: &str, f: fn(&str) -> Result<&'static str, coop_treaty::UnknownWord>| {
+        q.get(k).map(|v| f(v)).transpose().map_err(bad)
+    };
+    let filter = coop_treaty::CaseFilter {
+        status: word("status", coop_treaty::CaseFilter::status_word)?,
+        category: word("category", coop_treaty::CaseFilter::category_word)?,
+        overdue: q
+            .get("overdue")
+            .map(|v| coop_treaty::CaseFilter::flag("overdue", v))
+            .transpose()
+            .map_err(bad)?
+            .unwrap_or(false),
+        disputed: q
+            .get("disputed")
+            .map(|v| coop_treaty::CaseFilter::flag("disputed", v))
+            .transpose()
+            .map_err(bad)?
+            .unwrap_or(false),
+    };
     blocking(move || {
         let state = state_at(&node, at)?;
         let now = clock(&node, at, &state);
-        let overdue = q.get("overdue").is_some_and(|v| v == "true");
         let own = r.role == coop_treaty::Role::Competent;
         let list: Vec<&coop_treaty::Case> = state
             .cases
             .values()
             .filter(|c| !own || c.requester == r.id || c.requested == r.id)
-            .filter(|c| q.get("status").is_none_or(|s| s == c.status.word()))
-            .filter(|c| {
-                q.get("category")
-                    .is_none_or(|w| format!("{:?}", c.category).eq_ignore_ascii_case(w))
-            })
-            .filter(|c| !overdue || !c.overdue_at(now).is_empty())
+            .filter(|c| filter.matches(c, now))
             .collect();
         let value =
             serde_json::to_value(&list).map_err(|e| ApiError::unavailable(e.to_string()))?;
@@ -832,14 +933,50 @@ pub async fn run(
     node: Shared,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    use hyper_util::rt::{TokioIo, TokioTimer};
     let closing = node.closing.clone();
+    // hyper's own connection loop rather than `axum::serve`, which sets no header-read
+    // timeout: a connection that sends no complete request headers within the timeout —
+    // after it opens, or after its previous answer (idle keep-alive) — is closed.
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(node.config.header_timeout);
     let app = router(node);
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            let _ = closing.send(true);
-        })
-        .await
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    // Out of descriptors or a connection reset before accept: wait a
+                    // moment instead of spinning, and keep serving.
+                    tracing::warn!(error = %e, "cannot accept a connection");
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let app = app.clone();
+        let service =
+            hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
+                req.extensions_mut()
+                    .insert(axum::extract::ConnectInfo(peer));
+                tower::ServiceExt::oneshot(app.clone(), req)
+            });
+        let conn = http.serve_connection(TokioIo::new(stream), service);
+        let conn = graceful.watch(conn);
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::debug!(%peer, error = %e, "connection closed");
+            }
+        });
+    }
+    let _ = closing.send(true);
+    // Answers in progress may finish; streams end on `closing`.
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(10), graceful.shutdown()).await;
+    Ok(())
 }
 
 /// TLS certificate and key (PEM).
@@ -869,8 +1006,14 @@ pub async fn run_tls(
         h.graceful_shutdown(Some(std::time::Duration::from_secs(10)));
     });
     listener.set_nonblocking(true)?;
-    axum_server::from_tcp_rustls(listener, config)?
+    let mut server = axum_server::from_tcp_rustls(listener, config)?;
+    server
+        .http_builder()
+        .http1()
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(node.config.header_timeout);
+    server
         .handle(handle)
-        .serve(router(node).into_make_service())
+        .serve(router(node).into_make_service_with_connect_info::<std::net::SocketAddr>())
         .await
 }

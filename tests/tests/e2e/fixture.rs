@@ -78,3 +78,57 @@ fn the_committed_fixture_ledger_verifies() {
         .collect();
     assert!(kinds.len() > 15, "{kinds:?}");
 }
+
+/// A follower's restart: records up to a checkpoint it verified before are replayed
+/// without their signature checks, and must give that checkpoint exactly; the rest are
+/// verified in full. A record altered anywhere — even only in a signature, which the
+/// replay does not check — no longer gives the checkpoint, and the resume is refused.
+#[test]
+fn resuming_from_a_verified_checkpoint_gives_the_same_state_and_refuses_any_altered_record() {
+    let f = fixture::ledger().expect("fixture");
+    let pin = coop_core::checkpoint::node_verifier(
+        &f.ledger_id().expect("id"),
+        testkit::node_key().public(),
+    );
+    let mut records: Vec<Vec<u8>> = Vec::new();
+    let mut notes = Vec::new();
+    for item in f.items() {
+        match item {
+            Ok(r) => records.push(r.to_vec()),
+            Err(n) => notes.push(n.to_owned()),
+        }
+    }
+    let note = notes.get(1).expect("a second checkpoint");
+    let body = coop_core::checkpoint::Note::parse(note).expect("note").text;
+    let cp = coop_core::Checkpoint::parse_body(&body).expect("checkpoint");
+    let at = usize::try_from(cp.size).expect("size");
+    let chunks = |rs: &[Vec<u8>]| -> Vec<Result<Vec<Vec<u8>>, coop_verify::VerifyError>> {
+        rs.chunks(7).map(|c| Ok(c.to_vec())).collect()
+    };
+
+    let mut full = coop_verify::Incremental::new(vec![pin.clone()]);
+    full.feed(records.clone()).expect("the fixture verifies");
+    let mut resumed =
+        coop_verify::Incremental::resume(vec![pin.clone()], chunks(&records[..at]), &cp)
+            .expect("resume");
+    assert_eq!(resumed.size(), cp.size);
+    resumed
+        .feed(records[at..].to_vec())
+        .expect("the rest verifies in full");
+    assert_eq!(resumed.root(), full.root());
+    assert_eq!(resumed.chain_head(), full.chain_head());
+    assert_eq!(resumed.state().cases.len(), full.state().cases.len());
+    assert_eq!(resumed.state().size, full.state().size);
+
+    for seq in [0, at / 2, at - 1] {
+        let mut altered = records[..at].to_vec();
+        let last = altered[seq].len() - 1;
+        altered[seq][last] ^= 1;
+        assert!(
+            coop_verify::Incremental::resume(vec![pin.clone()], chunks(&altered), &cp).is_err(),
+            "an altered record {seq} was resumed from"
+        );
+    }
+    // Too few records for the checkpoint.
+    assert!(coop_verify::Incremental::resume(vec![pin], chunks(&records[..at - 1]), &cp).is_err());
+}

@@ -9,6 +9,6 @@ mod witness;
 pub use note::{MAX_NOTE_LEN, Note, NoteError, NoteSignature, NoteVerifier, SigAlg};
 pub use statement::{
     Checkpoint, CheckpointError, Cosignature, MAX_COSIGNATURE_TIME, VerifiedCheckpoint, cosign,
-    keep_verified, node_verifier, origin, sign_checkpoint, verify_checkpoint,
+    keep_verified, node_verifier, origin, own_cosignature, sign_checkpoint, verify_checkpoint,
 };
 pub use witness::{TransitionError, validate_checkpoint_transition};

@@ -300,6 +300,29 @@ pub fn verify_checkpoint(
     })
 }
 
+/// The checkpoint of a note that witness `w` cosigned, with the time of its cosignature,
+/// if a line of `w` is on it and verifies (`None` if `w` has no line). Only `w`'s lines
+/// are checked — not the node's: this is for a witness finding, in its own store, the
+/// checkpoints it checked and cosigned itself (a follower resuming after a restart).
+pub fn own_cosignature(
+    note_text: &str,
+    w: &NoteVerifier,
+) -> Result<Option<(Checkpoint, u64)>, CheckpointError> {
+    if w.alg != SigAlg::CosignatureV1 {
+        return Err(CheckpointError::WrongAlg(w.name.clone()));
+    }
+    let note = Note::parse(note_text)?;
+    let checkpoint = Checkpoint::parse_body(&note.text)?;
+    let mut found = None;
+    for line in w.lines(&note) {
+        if found.is_some() {
+            return Err(CheckpointError::Duplicate(w.name.clone()));
+        }
+        found = Some(verify_cosignature(w, line, &note.text)?);
+    }
+    Ok(found.map(|time| (checkpoint, time)))
+}
+
 /// Checks one cosignature line of witness `w` over `text`; returns its time (seconds).
 fn verify_cosignature(
     w: &NoteVerifier,

@@ -1,0 +1,185 @@
+//! The command line as a shell user meets it: output piped into `head`, mistyped
+//! commands and values, and logs. Each test runs the real binary.
+
+// In test code a panic is a failed test.
+#![allow(
+    clippy::indexing_slicing,
+    clippy::expect_used,
+    clippy::unwrap_used,
+    clippy::panic
+)]
+
+use std::io::Read as _;
+use std::os::unix::process::ExitStatusExt as _;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_coopledger"));
+    c.env_remove("COOPLEDGER_PASSPHRASE")
+        .env_remove("COOPLEDGER_DATA")
+        .env_remove("RUST_LOG");
+    c
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "status {:?}\n--- stdout\n{}\n--- stderr\n{}",
+        o.status,
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+fn p(path: &Path) -> &str {
+    path.to_str().expect("utf-8 path")
+}
+
+fn demo(dir: &Path) {
+    let o = bin()
+        .args(["demo", "--data", p(dir), "--cases", "40", "--quiet"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+}
+
+/// `coopledger ARGS | head -c 10`: the reader goes away early.
+fn into_head(args: &[&str], read_first: bool) -> (std::process::ExitStatus, String) {
+    let mut child = bin()
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Either `head -c 10` (the output is larger than a pipe holds) or a reader that
+    // closes before the first byte: both make the next write fail with EPIPE.
+    let mut out = child.stdout.take().unwrap();
+    if read_first {
+        let mut first = [0u8; 10];
+        out.read_exact(&mut first).unwrap();
+    }
+    drop(out);
+    let o = child.wait_with_output().unwrap();
+    (o.status, String::from_utf8_lossy(&o.stderr).into_owned())
+}
+
+/// Finding: `case list --json | head` and `report | head` panicked on the broken pipe
+/// (exit 101). They now end as other Unix tools do: quietly, by SIGPIPE.
+#[test]
+fn output_piped_into_head_ends_quietly() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path().join("ledger");
+    demo(&d);
+    for args in [
+        vec![
+            "case",
+            "list",
+            "--data",
+            p(&d),
+            "--json",
+            "--limit",
+            "100000",
+        ],
+        vec!["report", "--data", p(&d)],
+        vec!["report", "--data", p(&d), "--format", "markdown"],
+        vec!["case", "list", "--data", p(&d), "--limit", "100000"],
+    ] {
+        let (status, stderr) = into_head(&args, args.contains(&"--json"));
+        assert!(
+            !stderr.contains("panicked") && status.code() != Some(101),
+            "{args:?}: {status:?}\n{stderr}"
+        );
+        assert!(
+            status.success() || status.signal() == Some(13),
+            "{args:?} ended by {status:?}\n{stderr}"
+        );
+    }
+}
+
+/// Finding: usage errors exited 2, the code the docs keep for refusals under the
+/// Agreement; unknown filter values gave empty lists.
+#[test]
+fn usage_errors_have_their_own_code_and_unknown_filter_values_are_errors() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path().join("ledger");
+    demo(&d);
+    for args in [
+        vec!["case", "list", "--data", p(&d), "--status", "bogus"],
+        vec!["case", "list", "--data", p(&d), "--category", "bogus"],
+        vec!["no-such-command"],
+        vec!["case", "list", "--data", p(&d), "--no-such-flag"],
+        vec!["report", "--data", p(&d), "--format", "pdf"],
+        vec!["case"],
+    ] {
+        let o = bin().args(&args).output().unwrap();
+        assert_eq!(o.status.code(), Some(64), "{args:?}\n{}", text(&o));
+        assert!(o.stdout.is_empty(), "{args:?}\n{}", text(&o));
+    }
+    let o = bin()
+        .args(["case", "list", "--data", p(&d), "--status", "bogus"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("partly-refused"), "{err}");
+    // Known values still filter; help and version still succeed.
+    let o = bin()
+        .args([
+            "case",
+            "list",
+            "--data",
+            p(&d),
+            "--status",
+            "open",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let open: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(
+        open.as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["status"] == "Open"),
+        "{open}"
+    );
+    for args in [
+        vec!["--help"],
+        vec!["--version"],
+        vec!["case", "list", "--help"],
+    ] {
+        let o = bin().args(&args).output().unwrap();
+        assert_eq!(o.status.code(), Some(0), "{args:?}\n{}", text(&o));
+    }
+}
+
+/// Logs: RUST_LOG is the filter, `--log-format json` gives one JSON object per line, and
+/// no colour codes go into a file.
+#[test]
+fn logs_follow_rust_log_and_never_colour_a_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path().join("ledger");
+    demo(&d);
+    let o = bin()
+        .env("RUST_LOG", "debug")
+        .args(["case", "list", "--data", p(&d)])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("DEBUG"), "RUST_LOG=debug logs nothing:\n{err}");
+    assert!(!err.contains('\u{1b}'), "colour codes in a file:\n{err}");
+    let o = bin()
+        .env("RUST_LOG", "debug")
+        .args(["--log-format", "json", "case", "list", "--data", p(&d)])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    let lines: Vec<&str> = err.lines().filter(|l| l.starts_with('{')).collect();
+    assert!(!lines.is_empty(), "{err}");
+    for l in lines {
+        let v: serde_json::Value = serde_json::from_str(l).unwrap();
+        assert!(v["level"].is_string(), "{l}");
+    }
+}
