@@ -107,8 +107,11 @@ pub(crate) fn run<S: Store + 'static>(
             }
         }
         let since = uncovered(&shared);
-        let due = since >= shared.config.checkpoint_every
-            || (since > 0 && (idle || last_cp.elapsed() >= shared.config.checkpoint_interval));
+        // A copy (a follower's, an import) signs nothing: its checkpoints are the
+        // ledger's node's, stored as they are verified, so none is ever due on time.
+        let due = (since >= shared.config.checkpoint_every
+            || (since > 0 && (idle || last_cp.elapsed() >= shared.config.checkpoint_interval)))
+            && shared.state.read().is_ok_and(|s| shared.signs(&s));
         if due || !cp_requests.is_empty() {
             let result = checkpoint(&shared);
             if let Err(e) = &result {

@@ -726,6 +726,7 @@ pub fn run(data: Option<PathBuf>, cases: u32, quiet: bool) -> anyhow::Result<Exi
     ledger.shutdown();
     st.done("the future: deadlines and termination");
 
+    write_tour(&root, &vkey.to_vkey(), &disputed.id, raised)?;
     let total = st.started.elapsed();
     st.say(&format!(
         "\nDone in {total:.2?}: {} records, {} cases, {refused} violations refused.",
@@ -736,25 +737,30 @@ pub fn run(data: Option<PathBuf>, cases: u32, quiet: bool) -> anyhow::Result<Exi
         for (what, t) in &st.timings {
             println!("  {what:<36} {t:>10.2?}");
         }
-        if kept {
-            println!("\nTry, on this ledger:");
-        } else {
-            println!(
-                "\nThe ledger was in a temporary directory, now removed. Run with --data DIR to keep it, then try:"
-            );
-        }
-        let d = root.display();
-        println!("  coopledger case list --data {d} --disputed");
-        println!("  coopledger case timeline {} --data {d}", disputed.id);
+    }
+    // Even with --quiet: what an auditor pins, and where the ledger is.
+    println!("ledger {id}");
+    println!("node checkpoint key {}", vkey.to_vkey());
+    if !kept {
         println!(
-            "  coopledger case show {} --data {d} --as-of {raised}",
-            disputed.id
+            "the ledger was in a temporary directory, now removed; run `coopledger demo --data DIR` to keep it and follow the README's tour"
         );
+        return Ok(ExitCode::SUCCESS);
+    }
+    let d = root.display();
+    println!(
+        "ledger directory {d}: the node key is in {d}/node.vkey, the tour's files in {d}/tour/"
+    );
+    if !quiet {
+        let case = &disputed.id;
+        println!("\nTry, on this ledger (the README's tour has more):");
+        println!("  coopledger case list --data {d} --disputed");
+        println!("  coopledger case timeline {case} --data {d}");
+        println!("  coopledger case show {case} --data {d} --as-of {raised}");
         println!("  coopledger report --data {d} --format markdown");
         println!(
-            "  coopledger verify {} --node-key '{}'",
-            export.display(),
-            vkey.to_vkey()
+            "  coopledger verify {} --node-key {d}/node.vkey",
+            export.display()
         );
         println!(
             "  coopledger verify {} --as-of {raised}",
@@ -762,6 +768,61 @@ pub fn run(data: Option<PathBuf>, cases: u32, quiet: bool) -> anyhow::Result<Exi
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The request of docs/examples/request.json, which every test parses.
+const EXAMPLE_REQUEST: &str = include_str!("../../../../docs/examples/request.json");
+
+/// What the README's tour uses, written into the demo's directory so that the tour runs
+/// as written on any demo ledger: the node key an auditor pins (`node.vkey`), the
+/// disputed case and the record that raised its dispute (`tour/disputed-case`,
+/// `tour/dispute-raised-at`), a request the Agreement refuses (Art. 4.1(5): the
+/// decision's copy is not certified) and an event the ledger accepts (a language
+/// arrangement proposed by TM-MVD), each naming its signer's key in `keys/`.
+fn write_tour(
+    root: &std::path::Path,
+    vkey: &str,
+    disputed: &coop_core::CaseId,
+    raised: u64,
+) -> anyhow::Result<()> {
+    let tour = root.join("tour");
+    std::fs::create_dir_all(&tour)?;
+    std::fs::write(root.join("node.vkey"), format!("{vkey}\n"))?;
+    std::fs::write(tour.join("disputed-case"), format!("{disputed}\n"))?;
+    std::fs::write(tour.join("dispute-raised-at"), format!("{raised}\n"))?;
+    let mut request: serde_json::Value = serde_json::from_str(EXAMPLE_REQUEST)?;
+    let obj = request
+        .as_object_mut()
+        .ok_or_else(|| anyhow!("docs/examples/request.json is not an object"))?;
+    obj.insert("key".into(), "../keys/KZ-MVD.pem".into());
+    obj.remove("case");
+    let copy = obj
+        .get_mut("payload")
+        .and_then(|p| p.get_mut("Request"))
+        .and_then(|r| r.get_mut("elements"))
+        .and_then(|e| e.get_mut("decision_copy"))
+        .ok_or_else(|| anyhow!("docs/examples/request.json has no decision_copy"))?;
+    // One document or a list of them: every one becomes a plain original.
+    match copy {
+        serde_json::Value::Array(docs) => {
+            docs.iter_mut().for_each(|d| d["role"] = "Original".into())
+        }
+        d => d["role"] = "Original".into(),
+    }
+    std::fs::write(
+        tour.join("request-uncertified.json"),
+        serde_json::to_string_pretty(&request)? + "\n",
+    )?;
+    std::fs::write(
+        tour.join("language-arrangement.toml"),
+        "# TM-MVD proposes Russian for its communications with KZ-MVD (Art. 4.2).\n\
+         signer = \"TM-MVD\"\n\
+         key = \"../keys/TM-MVD.pem\"\n\
+         [payload.LanguageArrangementProposed]\n\
+         with = \"KZ-MVD\"\n\
+         languages = [\"Ru\"]\n",
+    )?;
+    Ok(())
 }
 
 fn doc_bytes(bytes: &[u8], language: Language) -> coop_treaty::DocumentRef {
