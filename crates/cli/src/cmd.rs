@@ -15,7 +15,7 @@ use coop_verify::{Bundle, ExportReader, Observer, Options, VerifyError};
 use std::io::{BufReader, IsTerminal as _, Read as _};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// Exit code: refused under the Agreement (nothing written).
 pub const REFUSED: u8 = 2;
@@ -842,7 +842,7 @@ fn checkpoint(c: CheckpointCmd, pass: &keys::Passphrase) -> anyhow::Result<ExitC
 fn export(dir: &LedgerDir, out: &Path) -> anyhow::Result<()> {
     let started = Instant::now();
     let ledger = dir.open()?;
-    let (n, cps) = crate::ops::write_export(&ledger, out)?;
+    let (n, cps) = crate::ops::write_export(&ledger, out, false)?;
     println!(
         "exported {n} records and {cps} checkpoints to {} in {:.1?}",
         out.display(),
@@ -851,11 +851,30 @@ fn export(dir: &LedgerDir, out: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Counts the bytes read through it: an export's records are not counted in advance,
+/// so an import shows its progress through the file.
+struct Counting<R> {
+    inner: R,
+    read: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl<R: std::io::Read> std::io::Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read
+            .fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
 /// Appends verified records to a new ledger as they arrive.
 struct Importer<'a> {
     log: &'a Log<SledStore>,
     pending: Vec<SealedRecord>,
     bar: Progress,
+    /// Bytes of the export read so far, and the file's length.
+    read: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    len: u64,
 }
 
 impl Importer<'_> {
@@ -870,8 +889,9 @@ impl Importer<'_> {
 }
 
 impl Observer for Importer<'_> {
-    fn progress(&mut self, done: u64, total: Option<u64>) {
-        self.bar.update(done, total);
+    fn progress(&mut self, _records: u64, _total: Option<u64>) {
+        let read = self.read.load(std::sync::atomic::Ordering::Relaxed);
+        self.bar.update(read.min(self.len), Some(self.len));
     }
     fn record(&mut self, r: &SealedRecord) -> Result<(), String> {
         self.pending.push(r.clone());
@@ -900,7 +920,12 @@ fn import(
     let mut rng = OsRng::new()?;
     let file =
         std::fs::File::open(from).with_context(|| format!("cannot open {}", from.display()))?;
-    let mut reader = ExportReader::new(BufReader::new(file))?;
+    let len = file.metadata().map_or(0, |m| m.len());
+    let read = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let mut reader = ExportReader::new(BufReader::new(Counting {
+        inner: file,
+        read: read.clone(),
+    }))?;
     let node = node_key.map(|k| keys::load(k, pass)).transpose()?;
     dir.prepare(node, &mut rng)?;
     let options = Options {
@@ -915,7 +940,9 @@ fn import(
         let mut importer = Importer {
             log: &log,
             pending: Vec::new(),
-            bar: Progress::new(false, "importing"),
+            bar: Progress::with_unit(false, "importing", "bytes"),
+            read,
+            len,
         };
         let v = coop_verify::verify(&mut reader, &options, &mut importer);
         let v = match v.and_then(|v| importer.flush().map(|()| v).map_err(VerifyError::Stopped)) {
@@ -978,23 +1005,33 @@ fn bundle(dir: &LedgerDir, case: &str, out: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// A progress display: a bar on a terminal, a line per tenth otherwise.
+/// A progress display: a bar on a terminal; otherwise a line per tenth of a known total,
+/// or one every 5 s when the total is unknown.
 pub struct Progress {
     bar: Option<indicatif::ProgressBar>,
     label: &'static str,
+    unit: &'static str,
     last_tenth: u64,
+    last_line: Instant,
     quiet: bool,
 }
 
 impl Progress {
     pub fn new(quiet: bool, label: &'static str) -> Progress {
+        Progress::with_unit(quiet, label, "records")
+    }
+
+    /// Progress counted in `unit` (`records`, `bytes`).
+    pub fn with_unit(quiet: bool, label: &'static str, unit: &'static str) -> Progress {
         let bar = (!quiet && std::io::stderr().is_terminal()).then(|| {
             let b = indicatif::ProgressBar::new(0);
+            let template = match unit {
+                "bytes" => "{msg} [{bar:40}] {bytes}/{total_bytes} ({bytes_per_sec}, eta {eta})",
+                _ => "{msg} [{bar:40}] {pos}/{len} records ({per_sec}, eta {eta})",
+            };
             b.set_style(
-                indicatif::ProgressStyle::with_template(
-                    "{msg} [{bar:40}] {pos}/{len} records ({per_sec}, eta {eta})",
-                )
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+                indicatif::ProgressStyle::with_template(template)
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
             );
             b.set_message(label);
             b
@@ -1002,25 +1039,31 @@ impl Progress {
         Progress {
             bar,
             label,
+            unit,
             last_tenth: 0,
+            last_line: Instant::now(),
             quiet,
         }
     }
 
     pub fn update(&mut self, done: u64, total: Option<u64>) {
         if let Some(b) = &self.bar {
-            if let Some(t) = total {
-                b.set_length(t);
+            match total {
+                Some(t) => b.set_length(t),
+                // Unknown total (an export being read): count, without a bar to fill.
+                None => b.set_length(done.max(1)),
             }
             b.set_position(done);
-        } else if !self.quiet
-            && let Some(t) = total.filter(|t| *t > 0)
-        {
+        } else if self.quiet {
+        } else if let Some(t) = total.filter(|t| *t > 0) {
             let tenth = done * 10 / t;
             if tenth > self.last_tenth {
                 self.last_tenth = tenth;
-                eprintln!("{}: {done}/{t} records", self.label);
+                eprintln!("{}: {done}/{t} {}", self.label, self.unit);
             }
+        } else if self.last_line.elapsed() >= Duration::from_secs(5) {
+            self.last_line = Instant::now();
+            eprintln!("{}: {done} {} so far", self.label, self.unit);
         }
     }
 

@@ -411,11 +411,37 @@ pub fn follow(a: FollowArgs) -> anyhow::Result<ExitCode> {
             .await;
         });
     }
+    // Catching up shows progress (a bar on a terminal, a line per tenth otherwise) while
+    // the copy is more than a page behind what the leader showed.
+    let finished = Arc::new(AtomicBool::new(false));
+    let watcher = {
+        let (status, node, finished) = (follower.status().clone(), node.clone(), finished.clone());
+        std::thread::spawn(move || {
+            let mut bar: Option<crate::cmd::Progress> = None;
+            while !finished.load(Ordering::Relaxed) {
+                let size = node.ledger().head().map_or(0, |h| h.size);
+                let v = status.view(size);
+                if v.behind > 1000 {
+                    bar.get_or_insert_with(|| crate::cmd::Progress::new(false, "catching up"))
+                        .update(size, Some(v.leader_size));
+                } else if let Some(b) = bar.take() {
+                    b.finish();
+                    eprintln!("caught up: {size} records verified and copied");
+                }
+                std::thread::sleep(Duration::from_millis(250));
+            }
+            if let Some(b) = bar {
+                b.finish();
+            }
+        })
+    };
     let outcome = if a.once {
         follower.step().map(|_| ())
     } else {
         follower.run(&stop)
     };
+    finished.store(true, Ordering::Relaxed);
+    let _ = watcher.join();
     let _ = tx.send(());
     rt.shutdown_timeout(Duration::from_secs(5));
     let size = follower.size();

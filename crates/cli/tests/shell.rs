@@ -183,3 +183,41 @@ fn logs_follow_rust_log_and_never_colour_a_file() {
         assert!(v["level"].is_string(), "{l}");
     }
 }
+
+/// Finding 6: `export` and `import` showed no progress. Away from a terminal they now
+/// print a line per tenth (a bar on a terminal).
+#[test]
+fn export_and_import_show_progress() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path().join("ledger");
+    demo(&d);
+    let export = tmp.path().join("l.export");
+    let o = bin()
+        .args(["export", "--data", p(&d), "--out", p(&export)])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.lines()
+            .any(|l| l.starts_with("exporting: ") && l.ends_with(" records")),
+        "{err}"
+    );
+    let o = bin()
+        .args([
+            "import",
+            "--from",
+            p(&export),
+            "--data",
+            p(&tmp.path().join("copy")),
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    let len = std::fs::metadata(&export).unwrap().len();
+    assert!(
+        err.contains(&format!("importing: {len}/{len} bytes")),
+        "{err}"
+    );
+}

@@ -48,6 +48,15 @@ impl<S: Store + 'static> Ledger<S> {
     /// Writes every record and checkpoint as an export (its header states the node keys
     /// the ledger names, for people to read). Returns (records, checkpoints) written.
     pub fn export<W: Write>(&self, out: W) -> Result<(W, u64, usize), LedgerError> {
+        self.export_with(out, |_, _| {})
+    }
+
+    /// [`Ledger::export`], calling `progress(records written, records in all)` as it goes.
+    pub fn export_with<W: Write>(
+        &self,
+        out: W,
+        mut progress: impl FnMut(u64, u64),
+    ) -> Result<(W, u64, usize), LedgerError> {
         let size = self.head()?.size;
         let cps: std::collections::BTreeSet<u64> = self.checkpoint_sizes()?.into_iter().collect();
         let vkeys: Vec<String> = self.with_state(|s| {
@@ -66,6 +75,9 @@ impl<S: Store + 'static> Ledger<S> {
         self.each_record(size, |r| {
             w.record(&r.bytes).map_err(io)?;
             let after = r.record.seq + 1;
+            if after % 4096 == 0 || after == size {
+                progress(after, size);
+            }
             if cps.contains(&after)
                 && let Some(n) = self.checkpoint(after)?
             {

@@ -355,6 +355,7 @@ impl Follower {
         while self.verifier.size() < target {
             let want = (target - self.verifier.size()).min(self.config.page);
             let page = self.client.records(self.verifier.size(), want)?;
+            self.status.heard(page.size);
             if page.records.is_empty() {
                 break;
             }

@@ -513,7 +513,7 @@ pub fn run(data: Option<PathBuf>, cases: u32, quiet: bool) -> anyhow::Result<Exi
     let vkey = ledger
         .node_verifier()
         .ok_or_else(|| anyhow!("the ledger has no genesis"))?;
-    crate::ops::write_export(&ledger, &export)?;
+    crate::ops::write_export(&ledger, &export, true)?;
     let started = Instant::now();
     let file = std::fs::File::open(&export)?;
     let mut reader = coop_verify::ExportReader::new(std::io::BufReader::new(file))?;
