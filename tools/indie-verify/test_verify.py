@@ -11,6 +11,7 @@ import verify
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 FIXTURE = ROOT / "tests/fixtures/ledger-v2.export"
+FIXTURE_2_1 = ROOT / "tests/fixtures/ledger-v2.1.export"
 VECTORS = ROOT / "crates/core/tests/vectors/ed25519vectors.json"
 
 
@@ -19,6 +20,46 @@ def test_the_fixture_verifies_independently():
     assert records == 51
     assert checkpoints == 3
     assert cosigned == ["KZ-WITNESS", "TM-WITNESS"]
+
+
+def test_the_fixture_with_a_node_handover_verifies_independently():
+    records, checkpoints, cosigned, _ = verify.verify(FIXTURE_2_1.read_bytes())
+    assert records == 53
+    assert checkpoints == 3
+    assert cosigned == ["KZ-WITNESS", "TM-WITNESS"]
+
+
+def test_a_checkpoint_by_a_retired_node_key_is_refused():
+    """The fixture's handover retires the genesis's node key (the fixture's is the Ed25519
+    key of the seed 9 * 32 bytes) from the size after its acceptance: its last checkpoint,
+    re-signed with that key instead of the handover's, is refused."""
+    import base64
+    from nacl.signing import SigningKey
+
+    old = SigningKey(bytes([9] * 32))
+    data = FIXTURE_2_1.read_bytes()
+    magic_end = data.index(b"\n") + 1
+    frames = list(verify.frames(data))
+    last = max(i for i, (tag, _) in enumerate(frames) if tag == "C")
+    note = frames[last][1].decode()
+    body, lines = note.split("\n\n", 1)
+    origin = body.split("\n", 1)[0]
+    sig = old.sign((body + "\n").encode()).signature
+    kid = verify.key_id(origin, 0x01, bytes(old.verify_key))
+    node_line = "\u2014 " + origin + " " + base64.b64encode(kid + sig).decode()
+    witnesses = [l for l in lines.rstrip("\n").split("\n") if not l.startswith("\u2014 " + origin + " ")]
+    forged = (body + "\n\n" + "\n".join([node_line] + witnesses) + "\n").encode()
+    out = bytearray(data[:magic_end])
+    for i, (tag, payload) in enumerate(frames):
+        payload = forged if i == last else payload
+        out += tag.encode() + len(payload).to_bytes(4, "big") + payload
+    # The rebuilt file, unaltered, still verifies: only the signature is at stake.
+    good = bytearray(data[:magic_end])
+    for tag, payload in frames:
+        good += tag.encode() + len(payload).to_bytes(4, "big") + payload
+    assert verify.verify(bytes(good))[0] == 53
+    with pytest.raises(verify.Refused):
+        verify.verify(bytes(out))
 
 
 def test_a_pinned_node_key_must_be_the_genesis_s():

@@ -342,6 +342,9 @@ def decode_payload(data):
         ("OtherCooperation", lambda: {"form": d.form(), "with": a(), "summary": doc()}),
         ("CaseClosed", dict),
         ("ProtocolProceduresCompleted", lambda: {"id": d.varint()}),
+        ("NodeHandoverProposed", lambda: {"id": d.varint(), "key": d.fixed(32),
+                                          "retire_old_from": d.option(d.varint)}),
+        ("NodeHandoverAccepted", lambda: {"id": d.varint()}),
     ]
     name = d.enum([n for n, _ in catalogue])
     fields = dict(catalogue)[name]()
@@ -352,7 +355,7 @@ def decode_payload(data):
 GOVERNANCE = {"Genesis", "GenesisAccepted", "AuthorityDesignated", "AuthorityKeyChanged",
               "AuthorityRetired", "KeyRevoked", "ObserverRegistered", "InternalProceduresCompleted",
               "TerminationNotice", "ProtocolProposed", "ProtocolAccepted",
-              "ProtocolProceduresCompleted"}
+              "ProtocolProceduresCompleted", "NodeHandoverProposed", "NodeHandoverAccepted"}
 NOT_IN_CASES = GOVERNANCE | {"CategoryAgreed", "LanguageArrangementProposed",
                              "LanguageArrangementAccepted", "OtherCooperation"}
 
@@ -386,7 +389,8 @@ class Registry:
         self.roles = {}     # id -> role
         self.grants = {}    # id -> list of [key, from, until]
         self.retired = {}   # id -> seq from which it is retired
-        self.node_keys = []
+        self.node_keys = []   # [key, first size it signs, first size it no longer signs]
+        self.handovers = {}   # id -> [proposer party, key, retire_old_from, accepted]
         self.accepted = False
         self.proposer = None
         self.procedures = {}  # party -> received_at
@@ -401,7 +405,11 @@ class Registry:
                    for k, f, u in self.grants.get(who, []))
 
     def key_in_use(self, key):
-        return key in self.node_keys or any(k == key for g in self.grants.values() for k, _, _ in g)
+        return any(k == key for k, _, _ in self.node_keys) \
+            or any(k == key for g in self.grants.values() for k, _, _ in g)
+
+    def node_keys_at(self, size):
+        return [k for k, f, u in self.node_keys if f <= size and (u is None or size < u)]
 
     def params_at(self, t):
         chosen = self.genesis_params
@@ -462,7 +470,7 @@ def apply_registry(reg, r, name, p, seq, event_hash):
             reg.parties[x["authority"]] = x["party"]
             reg.roles[x["authority"]] = "Root"
             reg.grants[x["authority"]] = [[x["key"], 0, None]]
-        reg.node_keys.append(p["node_key"])
+        reg.node_keys.append([p["node_key"], 0, None])
         reg.proposer = signer[0]["party"]
         reg.genesis_params = p["params"]
         return
@@ -536,6 +544,25 @@ def apply_registry(reg, r, name, p, seq, event_hash):
         if pr is None or pr[3] is not None or pr[0] == party:
             raise Refused(f"record {seq}: Art. 9: no protocol {p['id']} for this root to accept")
         pr[3] = at
+    elif name == "NodeHandoverProposed":
+        if p["id"] in reg.handovers:
+            raise Refused(f"record {seq}: Art. 3: node handover {p['id']} exists")
+        if p["retire_old_from"] is not None and p["retire_old_from"] <= seq + 1:
+            raise Refused(f"record {seq}: Art. 3: the old node keys retired too early")
+        new_key(reg, p["key"], seq)
+        reg.handovers[p["id"]] = [party, p["key"], p["retire_old_from"], False]
+    elif name == "NodeHandoverAccepted":
+        h = reg.handovers.get(p["id"])
+        if h is None or h[3] or h[0] == party:
+            raise Refused(f"record {seq}: Art. 3: no node handover {p['id']} for this root to accept")
+        if h[2] is not None and h[2] <= seq:
+            raise Refused(f"record {seq}: Art. 3: the handover retires the old keys from a size passed")
+        new_key(reg, h[1], seq)
+        h[3] = True
+        for k in reg.node_keys:
+            if h[2] is not None and k[2] is None:
+                k[2] = h[2]
+        reg.node_keys.append([h[1], nxt, None])
 
 
 # ---------------------------------------------------------------- checkpoints (§8)
@@ -579,7 +606,7 @@ def check_checkpoint(note, reg, ledger_id, leaves, chain, last_time, size):
         raise Refused(f"checkpoint at size {size}: root or chain head differs from the records")
     if time < last_time:
         raise Refused(f"checkpoint at size {size}: dated before its last record")
-    known = {(origin, key_id(origin, 0x01, k)): ("node", k) for k in reg.node_keys}
+    known = {(origin, key_id(origin, 0x01, k)): ("node", k) for k in reg.node_keys_at(size)}
     for w, role in reg.roles.items():
         if role == "Witness":
             for k, f, u in reg.grants[w]:

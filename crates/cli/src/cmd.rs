@@ -228,6 +228,22 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 println!("the previous database is kept at {}", kept.display());
             }
         }
+        Command::Promote {
+            data,
+            node_key,
+            root_key,
+            accept_key,
+            keep_old_key,
+        } => {
+            return crate::promote::promote(crate::promote::PromoteArgs {
+                dir: LedgerDir::new(data.data),
+                node_key: node_key.as_deref(),
+                root_key: &root_key,
+                accept_key: &accept_key,
+                keep_old_key,
+                pass: &pass,
+            });
+        }
         Command::SignRequest {
             key,
             id,

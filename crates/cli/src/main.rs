@@ -22,6 +22,7 @@ mod keys;
 mod net;
 mod ops;
 mod pin;
+mod promote;
 mod show;
 
 use clap::{Parser, Subcommand};
@@ -350,6 +351,27 @@ enum Command {
         /// A PEM certificate to trust for the leader's TLS.
         #[arg(long, value_name = "FILE")]
         ca_cert: Option<PathBuf>,
+    },
+    /// Make a follower's verified copy the ledger's node when the leader is lost: both
+    /// Parties' roots sign a handover to a new node key, appended as the copy's next
+    /// records; from then on the copy sequences the ledger (start it with `serve`).
+    /// Stop the follower first.
+    Promote {
+        #[command(flatten)]
+        data: Data,
+        /// The new node key (a new one if absent; it is written to DIR/node.pem).
+        #[arg(long, value_name = "KEY")]
+        node_key: Option<PathBuf>,
+        /// The private key of the root that proposes the handover.
+        #[arg(long, value_name = "KEY")]
+        root_key: PathBuf,
+        /// The other Party's root's private key, which accepts it.
+        #[arg(long, value_name = "KEY")]
+        accept_key: PathBuf,
+        /// Let the earlier node keys go on signing checkpoints (by default they sign none
+        /// from the handover on, so that the lost node, if it comes back, is refused).
+        #[arg(long)]
+        keep_old_key: bool,
     },
     /// Print the two headers that sign an HTTP read (for curl: `-H @FILE`). They bind the
     /// node (host and port), the ledger (asked of the node) and the moment: make a new pair

@@ -340,11 +340,14 @@ pub fn follow(a: FollowArgs) -> anyhow::Result<ExitCode> {
         (None, Some(p)) => read_vkey(p)?,
         (None, None) => match first_contact(&client, &a.leader, &stop, a.once)? {
             Some(info) => {
-                eprintln!(
-                    "pinning the leader's checkpoint key on first contact: {}",
-                    info.node_vkey
-                );
-                read_vkey(&info.node_vkey).context("the leader states no usable checkpoint key")?
+                // The genesis's key: every later node key (a handover's) is learnt from
+                // the ledger, verified.
+                let first = match info.genesis_node_vkey.is_empty() {
+                    true => info.node_vkey,
+                    false => info.genesis_node_vkey,
+                };
+                eprintln!("pinning the ledger's first checkpoint key on first contact: {first}");
+                read_vkey(&first).context("the leader states no usable checkpoint key")?
             }
             None => {
                 println!("following: stopped before the leader was reached");

@@ -1769,3 +1769,146 @@ fn slow_and_idle_connections_are_closed_and_each_request_is_logged_with_its_read
         .to_string();
     assert!(err.contains("partly-refused"), "{err}");
 }
+
+/// The leader handover: the leader is killed; its Party's witness copy is promoted with
+/// `coopledger promote` (both roots sign the handover to a new node key); agencies go on
+/// through it, their receipts signed by the new key; a follower of the promoted node —
+/// pinning only the genesis's key — copies and cosigns it; the old leader, restarted, is
+/// refused by that follower as a fork; and the whole history verifies offline against
+/// the genesis's key alone.
+#[test]
+fn a_follower_is_promoted_when_its_leader_is_lost_and_the_old_leader_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("leader");
+    demo_ledger(&dir);
+    let genesis_vkey = std::fs::read_to_string(dir.join("node.vkey")).unwrap();
+    let mut leader = serve_on(&dir, "127.0.0.1:0", &[]);
+    let copy = tmp.path().join("copy");
+    let mut follower = follower_of(&leader.url, &copy, &dir);
+    let anon = client(&leader.url, &dir, None);
+    let info = anon.info().unwrap();
+    let old_node = NoteVerifier::from_vkey(&info.node_vkey).unwrap();
+    let mut cx = Ctx {
+        dir: dir.clone(),
+        ledger: LedgerId(info.ledger_id.unwrap()),
+        next: 7000,
+    };
+    let request = |cx: &mut Ctx, n: u8| {
+        cx.event(
+            "KZ-MVD",
+            at(
+                CaseId([0xB0, n, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2]),
+                0,
+            ),
+            &Payload::Request(Box::new(request_to("TM-MVD"))),
+        )
+    };
+    for n in 0..3 {
+        anon.submit_checked(&request(&mut cx, n), &old_node.key)
+            .unwrap();
+    }
+    let size = anon.info().unwrap().size;
+    let fanon = Client::new(&follower.url, None, None).unwrap();
+    wait_for("the follower's copy", || {
+        fanon.info().is_ok_and(|i| i.size == size)
+    });
+    // The leader's machine is lost.
+    leader.kill9();
+    follower.stop();
+
+    // Both roots sign the handover; the copy becomes the node.
+    let o = bin()
+        .args(["promote", "--data", p(&copy)])
+        .args(["--root-key", p(&dir.join("keys/KZ-MFA.pem"))])
+        .args(["--accept-key", p(&dir.join("keys/TM-MFA.pem"))])
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success(),
+        "{out}\n{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(out.contains("promoted"), "{out}");
+    assert!(!copy.join("leader.vkey").exists());
+    // Promoting again is refused: it is a node now.
+    let again = bin()
+        .args(["promote", "--data", p(&copy)])
+        .args(["--root-key", p(&dir.join("keys/KZ-MFA.pem"))])
+        .args(["--accept-key", p(&dir.join("keys/TM-MFA.pem"))])
+        .output()
+        .unwrap();
+    assert_eq!(again.status.code(), Some(1));
+
+    // Agencies go on through it, with receipts under the new key.
+    let promoted = serve_on(&copy, "127.0.0.1:0", &[]);
+    let panon = client(&promoted.url, &dir, None);
+    let pinfo = panon.info().unwrap();
+    assert_eq!(pinfo.role, "leader");
+    assert_eq!(pinfo.genesis_node_vkey.trim(), genesis_vkey.trim());
+    let new_node = NoteVerifier::from_vkey(&pinfo.node_vkey).unwrap();
+    assert_ne!(new_node.key, old_node.key);
+    for n in 3..6 {
+        panon
+            .submit_checked(&request(&mut cx, n), &new_node.key)
+            .unwrap();
+    }
+    let new_size = panon.info().unwrap().size;
+    assert_eq!(new_size, size + 2 + 3);
+
+    // The other Party's witness follows the promoted node, pinning only the genesis's
+    // key (learnt on first contact), and cosigns its checkpoints.
+    let copy2 = tmp.path().join("copy2");
+    let mut f2 = bin();
+    f2.args(["follow", "--leader", &promoted.url, "--data", p(&copy2)])
+        .args(["--witness-key", p(&dir.join("keys/KZ-WITNESS.pem"))])
+        .args(["--name", "KZ-WITNESS", "--listen", "127.0.0.1:0"])
+        .args(["--poll-secs", "0.2"]);
+    let f2 = Proc::start(f2);
+    let pauditor = client(&promoted.url, &dir, Some("KZ-AUDIT"));
+    wait_for("the new node's checkpoint cosigned by KZ-WITNESS", || {
+        pauditor
+            .latest_checkpoint()
+            .ok()
+            .flatten()
+            .is_some_and(|c| c.size == new_size && c.note.contains("— KZ-WITNESS"))
+    });
+    drop(f2);
+
+    // The old leader comes back: the follower of the promoted node refuses it.
+    let old = serve_on(&dir, "127.0.0.1:0", &[]);
+    let o = bin()
+        .args([
+            "follow",
+            "--leader",
+            &old.url,
+            "--data",
+            p(&copy2),
+            "--once",
+        ])
+        .args(["--witness-key", p(&dir.join("keys/KZ-WITNESS.pem"))])
+        .args(["--name", "KZ-WITNESS"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(3), "{err}");
+    assert!(err.contains("FORK DETECTED"), "{err}");
+    drop(old);
+    drop(promoted);
+
+    // The whole history verifies offline, the auditor pinning the genesis's key only.
+    let o = bin()
+        .args([
+            "verify",
+            p(&copy),
+            "--json",
+            "--node-key",
+            genesis_vkey.trim(),
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["size"].as_u64(), Some(new_size));
+    assert_eq!(v["node_vkeys"].as_array().map(Vec::len), Some(2), "{v}");
+}

@@ -399,7 +399,11 @@ impl<S: Store + 'static> Ledger<S> {
     /// submitters use all cores) and queues it.
     pub fn submit_async(&self, event: SignedEvent) -> Result<Pending, SubmitError> {
         let ledger = self.shared.ledger_id();
-        if ledger.is_some() && !self.with_state(|s| self.shared.signs(s)).unwrap_or(false) {
+        if ledger.is_some()
+            && !self
+                .with_state(|s| self.shared.signs(s) || self.names_me(s, &event))
+                .unwrap_or(false)
+        {
             return Err(SubmitError::Unavailable(
                 "this node does not sequence this ledger (its key is not the node key the ledger names, or it is a follower): submit to the ledger's node".into(),
             ));
@@ -441,6 +445,26 @@ impl<S: Store + 'static> Ledger<S> {
             event_hash,
             node_key: Arc::clone(&self.shared.node_key),
         })
+    }
+
+    /// Whether `event` is a step of a node handover to this node's key: the one thing a
+    /// node appends before the ledger names it (`coopledger promote`, on a follower's copy
+    /// whose leader is lost). The rules judge it as any other event: both Parties' roots
+    /// must sign the proposal and the acceptance.
+    fn names_me(&self, state: &State, event: &SignedEvent) -> bool {
+        if !self.shared.config.sign_checkpoints {
+            return false; // a follower's copy: `promote` makes it a node first
+        }
+        let me = self.shared.node_key.public();
+        match coop_treaty::Payload::from_bytes(&event.body.payload) {
+            Ok(coop_treaty::Payload::NodeHandoverProposed { key, .. }) => key == me,
+            Ok(coop_treaty::Payload::NodeHandoverAccepted { id }) => state
+                .agreement
+                .handovers
+                .get(&id)
+                .is_some_and(|h| h.key == me),
+            _ => false,
+        }
     }
 
     /// Appends an event and waits for its receipt. When this returns `Ok`, the event is

@@ -409,6 +409,14 @@ async fn info(State(node): State<Shared>) -> ApiResult<Json<InfoJson>> {
             .ledger_node_verifier()
             .map(|v| v.to_vkey())
             .unwrap_or_default(),
+        genesis_node_vkey: node
+            .ledger
+            .with_state(|s| {
+                s.ledger_id
+                    .zip(s.agreement.node_keys.first())
+                    .map(|(l, k)| coop_core::checkpoint::node_verifier(&l, k.key).to_vkey())
+            })?
+            .unwrap_or_default(),
         size: node.ledger.head()?.size,
         role: if node.leader.is_some() {
             "follower"

@@ -121,8 +121,13 @@ pub struct ErrorBody {
 pub struct InfoJson {
     /// The ledger id.
     pub ledger_id: Option<Hash>,
-    /// The node's checkpoint verifier key (C2SP vkey).
+    /// The checkpoint verifier key (C2SP vkey) the ledger names now: what signs its
+    /// next checkpoints.
     pub node_vkey: String,
+    /// The genesis's node key: what an auditor or a follower pins (later keys are learnt
+    /// from the ledger's handovers). Empty from a node before format 2.1.
+    #[serde(default)]
+    pub genesis_node_vkey: String,
     /// Records.
     pub size: u64,
     /// `leader` (it sequences the ledger), `follower` (a witness's verified copy) or

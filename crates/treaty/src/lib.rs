@@ -33,9 +33,9 @@ pub use rules::{
 };
 pub use state::{
     Agreement, Case, CaseStatus, CategoryAgreement, Consent, ConsentDecision, Cost,
-    CostArrangement, Deadline, DeadlineKind, Dispute, Evidence, Governance, Item, KeyGrant,
-    LanguageArrangement, NodeKey, Onward, Protocol, Registered, State, Termination, TimelineEntry,
-    Use, UseBasis,
+    CostArrangement, Deadline, DeadlineKind, Dispute, Evidence, Governance, Handover, Item,
+    KeyGrant, LanguageArrangement, NodeKey, Onward, Protocol, Registered, State, Termination,
+    TimelineEntry, Use, UseBasis,
 };
 pub use time::add_months;
 pub use violation::Violation;

@@ -358,6 +358,24 @@ pub enum Payload {
         /// Protocol id.
         id: u32,
     },
+    /// Node handover (format 2.1): the signing root proposes that the ledger go on under a
+    /// new node key — its node lost or replaced — and, optionally, that the node keys
+    /// before it sign no checkpoint from a given size on.
+    NodeHandoverProposed {
+        /// Handover id.
+        id: u32,
+        /// The new node key.
+        key: PublicKey,
+        /// From this checkpoint size on, the node keys named before may no longer sign
+        /// (it must leave room for the acceptance: larger than the proposal's seq + 1).
+        retire_old_from: Option<u64>,
+    },
+    /// Node handover: the other Party's root accepts it. The new key signs checkpoints
+    /// from the size just after this record.
+    NodeHandoverAccepted {
+        /// Handover id.
+        id: u32,
+    },
     // New variants go here, at the end: an index never changes (docs/FORMAT.md §11).
 }
 
@@ -365,7 +383,7 @@ impl Payload {
     /// The name of every variant, in catalogue order: the index of a name in this list is
     /// the variant's index in the canonical encoding (docs/FORMAT.md §11), and the name is
     /// what JSON and TOML files use. A test holds this list to the enum.
-    pub const NAMES: [&'static str; 36] = [
+    pub const NAMES: [&'static str; 38] = [
         "Genesis",
         "GenesisAccepted",
         "AuthorityDesignated",
@@ -402,6 +420,8 @@ impl Payload {
         "OtherCooperation",
         "CaseClosed",
         "ProtocolProceduresCompleted",
+        "NodeHandoverProposed",
+        "NodeHandoverAccepted",
     ];
 
     /// The variant's index in the canonical encoding (its position in [`Payload::NAMES`]).
@@ -469,6 +489,8 @@ impl Payload {
             Payload::DisputeSettled { .. } => "dispute settled",
             Payload::OtherCooperation { .. } => "other cooperation",
             Payload::CaseClosed => "case closed",
+            Payload::NodeHandoverProposed { .. } => "node handover proposed",
+            Payload::NodeHandoverAccepted { .. } => "node handover accepted",
         }
     }
 
@@ -488,6 +510,8 @@ impl Payload {
                 | Payload::ProtocolProposed { .. }
                 | Payload::ProtocolAccepted { .. }
                 | Payload::ProtocolProceduresCompleted { .. }
+                | Payload::NodeHandoverProposed { .. }
+                | Payload::NodeHandoverAccepted { .. }
         )
     }
 }

@@ -136,17 +136,39 @@ pub struct Agreement {
     pub termination: Option<Termination>,
     /// Protocols by id.
     pub protocols: BTreeMap<u32, Protocol>,
-    /// The node keys that sign the ledger's checkpoints, in order (the genesis's first).
+    /// The node keys that sign the ledger's checkpoints, in order (the genesis's first,
+    /// then each handover's).
     pub node_keys: Vec<NodeKey>,
+    /// Node handovers by id: a new node key proposed by one Party's root and accepted by
+    /// the other's.
+    pub handovers: BTreeMap<u32, Handover>,
 }
 
-/// A key that signs the ledger's checkpoints (named by the genesis).
+/// A key that signs the ledger's checkpoints (named by the genesis or a handover).
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct NodeKey {
     /// The key.
     pub key: PublicKey,
     /// The smallest checkpoint size it may sign.
     pub from_size: u64,
+    /// The first checkpoint size it may no longer sign (a handover that retired it).
+    pub until_size: Option<u64>,
+}
+
+/// A node handover: the ledger continues under a new node key (its old node lost or
+/// replaced), agreed by both Parties' roots.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Handover {
+    /// Who proposed it.
+    pub proposer: Party,
+    /// The new node key.
+    pub key: PublicKey,
+    /// From which checkpoint size the node keys before it may no longer sign.
+    pub retire_old_from: Option<u64>,
+    /// Proposal record.
+    pub proposed: Evidence,
+    /// Acceptance record.
+    pub accepted: Option<Evidence>,
 }
 
 impl Agreement {
@@ -165,7 +187,7 @@ impl Agreement {
     pub fn node_keys_at(&self, size: u64) -> Vec<PublicKey> {
         self.node_keys
             .iter()
-            .filter(|k| k.from_size <= size)
+            .filter(|k| k.from_size <= size && k.until_size.is_none_or(|u| size < u))
             .map(|k| k.key)
             .collect()
     }

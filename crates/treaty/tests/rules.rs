@@ -1617,3 +1617,104 @@ fn art4_4_a_transfer_without_the_state_secret_declaration_names_article_4_4() {
     assert_eq!(v.clause(), "Art. 4.4");
     assert_eq!(w.state, before);
 }
+
+// ------------------------------------------------------------------ node handover
+
+/// Given a ledger in force, when one Party's root proposes a new node key and the other's
+/// accepts it, then the new key signs checkpoints from the size after the acceptance, and
+/// the old one up to the size the proposal retires it from; the same Party cannot accept
+/// its own proposal, a key already in use is refused, and a retirement that would
+/// invalidate checkpoints already stored is refused.
+#[test]
+fn node_handover_needs_both_roots_and_retires_the_old_key_only_from_then_on() {
+    let mut w = World::in_force();
+    let old = w.state.agreement.node_keys[0].key;
+    let new = coop_core::SecretKey::from_seed(&[0x7D; 32]).public();
+    // A key already registered (an authority's) is refused.
+    let taken = w.keys["KZ-MVD"].public();
+    assert!(matches!(
+        w.try_(
+            "KZ-MFA",
+            None,
+            Payload::NodeHandoverProposed {
+                id: 1,
+                key: taken,
+                retire_old_from: None
+            }
+        ),
+        Err(Violation::Art3_Registry(_))
+    ));
+    // Retiring the old key before the acceptance could come is refused.
+    let size = w.state.size;
+    assert!(matches!(
+        w.try_(
+            "KZ-MFA",
+            None,
+            Payload::NodeHandoverProposed {
+                id: 1,
+                key: new,
+                retire_old_from: Some(size + 1)
+            }
+        ),
+        Err(Violation::Art3_Registry(_))
+    ));
+    // A competent authority cannot propose one.
+    assert!(
+        w.try_(
+            "KZ-MVD",
+            None,
+            Payload::NodeHandoverProposed {
+                id: 1,
+                key: new,
+                retire_old_from: None
+            }
+        )
+        .is_err()
+    );
+    w.ok(
+        "KZ-MFA",
+        None,
+        Payload::NodeHandoverProposed {
+            id: 1,
+            key: new,
+            retire_old_from: Some(size + 2),
+        },
+    );
+    // Proposed, not accepted: the old key alone.
+    assert_eq!(w.state.agreement.node_keys_at(size + 1), vec![old]);
+    assert!(matches!(
+        w.try_("KZ-MFA", None, Payload::NodeHandoverAccepted { id: 1 }),
+        Err(Violation::Art3_Registry(_))
+    ));
+    assert!(matches!(
+        w.try_("TM-MFA", None, Payload::NodeHandoverAccepted { id: 2 }),
+        Err(Violation::Art3_Registry(_))
+    ));
+    w.ok("TM-MFA", None, Payload::NodeHandoverAccepted { id: 1 });
+    let a = w.state.size - 1;
+    assert_eq!(w.state.agreement.node_keys_at(a), vec![old]);
+    assert_eq!(w.state.agreement.node_keys_at(a + 1), vec![new]);
+    assert_eq!(w.state.agreement.node_keys_at(a + 100), vec![new]);
+    assert!(matches!(
+        w.try_("TM-MFA", None, Payload::NodeHandoverAccepted { id: 1 }),
+        Err(Violation::Art3_Registry(_))
+    ));
+    // A second handover whose retirement the ledger passes before it is accepted.
+    let third = coop_core::SecretKey::from_seed(&[0x7C; 32]).public();
+    let size = w.state.size;
+    w.ok(
+        "TM-MFA",
+        None,
+        Payload::NodeHandoverProposed {
+            id: 2,
+            key: third,
+            retire_old_from: Some(size + 2),
+        },
+    );
+    w.ok("TM-MFA", None, Payload::TerminationNotice);
+    let r = w.try_("KZ-MFA", None, Payload::NodeHandoverAccepted { id: 2 });
+    assert!(
+        matches!(&r, Err(Violation::Art3_Registry(m)) if m.contains("propose it again")),
+        "{r:?}"
+    );
+}

@@ -1,8 +1,10 @@
-//! The compatibility promise: `tests/fixtures/ledger-v2.export`, the export of the fixture
-//! ledger (every payload variant, every governance kind, answers and citations, three
-//! cosigned checkpoints), is committed, and every future version must verify it — as redb
-//! and fjall keep files their old versions wrote. A format change that breaks it must
-//! bump the format version, keep this file and its test, and add the new one beside it.
+//! The compatibility promise: `tests/fixtures/ledger-v2.1.export`, the export of the
+//! fixture ledger (every payload variant, every governance kind, answers and citations,
+//! three cosigned checkpoints, a node handover), is committed, and every future version
+//! must verify it — as redb and fjall keep files their old versions wrote — and so must
+//! it every earlier one: `ledger-v2.export` (format 2, before the handover events were
+//! added) is kept and verified too. A format change that breaks them must bump the
+//! format version, keep these files and their tests, and add the new one beside them.
 //!
 //! Regenerate ONLY for a deliberate, documented format change (docs/adr/):
 //!     COOP_BLESS=1 cargo test -p coop-tests --test e2e fixture
@@ -12,6 +14,11 @@ use coop_verify::{ExportReader, ExportWriter, Options, Quiet};
 use std::path::PathBuf;
 
 fn path() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/ledger-v2.1.export")
+}
+
+/// Format 2's fixture, as version 2 wrote it (51 records; no handover).
+fn path_v2() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/ledger-v2.export")
 }
 
@@ -46,10 +53,10 @@ fn the_committed_fixture_ledger_is_what_this_version_writes() {
     );
 }
 
+/// Format 2's committed fixture still verifies, pinned to the genesis's node key.
 #[test]
-fn the_committed_fixture_ledger_verifies() {
-    let bytes = std::fs::read(path()).expect("the committed fixture");
-    assert!(bytes.len() < 1024 * 1024);
+fn the_format_2_fixture_ledger_still_verifies() {
+    let bytes = std::fs::read(path_v2()).expect("the committed v2 fixture");
     let mut r = ExportReader::new(bytes.as_slice()).expect("export");
     let f = fixture::ledger().expect("fixture");
     let pin = coop_core::checkpoint::node_verifier(
@@ -64,7 +71,45 @@ fn the_committed_fixture_ledger_verifies() {
         },
         &mut Quiet,
     )
+    .expect("the v2 fixture verifies");
+    assert_eq!(v.size, 51);
+    assert_eq!(v.checkpoints.len(), 3);
+    assert!(v.report.held());
+}
+
+#[test]
+fn the_committed_fixture_ledger_verifies() {
+    let bytes = std::fs::read(path()).expect("the committed fixture");
+    assert!(bytes.len() < 1024 * 1024);
+    let mut r = ExportReader::new(bytes.as_slice()).expect("export");
+    let f = fixture::ledger().expect("fixture");
+    // The auditor pins the genesis's node key only; the last checkpoint is signed by the
+    // key the handover names, which the verifier learns from the ledger.
+    let pin = coop_core::checkpoint::node_verifier(
+        &f.ledger_id().expect("id"),
+        testkit::node_key().public(),
+    );
+    let v = coop_verify::verify(
+        &mut r,
+        &Options {
+            nodes: vec![pin.clone()],
+            ..Options::default()
+        },
+        &mut Quiet,
+    )
     .expect("the fixture verifies");
+    assert_eq!(v.node_keys.len(), 2, "{:?}", v.node_keys);
+    let last = v.checkpoints.last().expect("a checkpoint");
+    let next = coop_core::checkpoint::node_verifier(
+        &f.ledger_id().expect("id"),
+        fixture::handover_node_key().public(),
+    );
+    assert!(
+        coop_core::checkpoint::Note::parse(&f.checkpoints.last().expect("a checkpoint").1)
+            .is_ok_and(|n| next.find(&n).is_some() && pin.find(&n).is_none()),
+        "the last checkpoint is signed by the handover's key alone"
+    );
+    assert_eq!(last.checkpoint.size, f.records.len() as u64);
     assert_eq!(v.size, f.records.len() as u64);
     assert_eq!(v.checkpoints.len(), 3);
     assert!(v.checkpoints.iter().all(|c| c.cosigned_by.len() == 2));
@@ -131,4 +176,46 @@ fn resuming_from_a_verified_checkpoint_gives_the_same_state_and_refuses_any_alte
     }
     // Too few records for the checkpoint.
     assert!(coop_verify::Incremental::resume(vec![pin], chunks(&records[..at - 1]), &cp).is_err());
+}
+
+/// After the handover retired it, the genesis's key may sign no checkpoint: the fixture's
+/// last checkpoint, signed instead with the old key (by a lost node come back, or by
+/// whoever kept its key), is refused. (A line of the old key beside the new key's is an
+/// unknown key's line, ignored as the signed-note format prescribes: the new key's
+/// signature is what is verified.)
+#[test]
+fn a_checkpoint_signed_by_a_retired_node_key_is_refused() {
+    use coop_core::checkpoint::{Checkpoint, Note, sign_checkpoint};
+    let f = fixture::ledger().expect("fixture");
+    let pin = coop_core::checkpoint::node_verifier(
+        &f.ledger_id().expect("id"),
+        testkit::node_key().public(),
+    );
+    let (size, note) = f.checkpoints.last().expect("a checkpoint").clone();
+    let cp = Checkpoint::parse_body(&Note::parse(&note).expect("note").text).expect("body");
+    let by_old = sign_checkpoint(&cp, &testkit::node_key()).expect("sign");
+    for forged in [by_old] {
+        let mut w = ExportWriter::new(Vec::new(), &[pin.to_vkey()]).expect("writer");
+        for item in f.items() {
+            match item {
+                Ok(record) => w.record(record).expect("record"),
+                Err(n) if n == note => w.checkpoint(&forged).expect("checkpoint"),
+                Err(n) => w.checkpoint(n).expect("checkpoint"),
+            }
+        }
+        let bytes = w.finish().expect("finish").0;
+        let mut r = ExportReader::new(bytes.as_slice()).expect("export");
+        let v = coop_verify::verify(
+            &mut r,
+            &Options {
+                nodes: vec![pin.clone()],
+                ..Options::default()
+            },
+            &mut Quiet,
+        );
+        assert!(
+            v.is_err(),
+            "a checkpoint at size {size} by the retired key verified"
+        );
+    }
 }

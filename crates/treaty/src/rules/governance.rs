@@ -5,7 +5,7 @@
 use super::Ctx;
 use crate::model::{DocRole, Language, Party};
 use crate::payload::{Payload, Role};
-use crate::state::{KeyGrant, NodeKey, Protocol, Registered, State, Termination};
+use crate::state::{Handover, KeyGrant, NodeKey, Protocol, Registered, State, Termination};
 use crate::time::add_months;
 use crate::violation::Violation;
 use coop_core::{LedgerId, PublicKey, Timestamp};
@@ -93,6 +93,7 @@ pub(super) fn fold_genesis(state: &mut State, ctx: &Ctx<'_>) {
     state.agreement.node_keys = vec![NodeKey {
         key: *node_key,
         from_size: 0,
+        until_size: None,
     }];
     let body = &ctx.record.event.body;
     state.ledger_id = body
@@ -301,6 +302,51 @@ pub(super) fn check(state: &State, ctx: &Ctx<'_>, root: &Registered) -> Result<(
             }
             Ok(())
         }
+        Payload::NodeHandoverProposed {
+            id,
+            key,
+            retire_old_from,
+        } => {
+            if agreement.handovers.contains_key(id) {
+                return Err(Violation::Art3_Registry(format!(
+                    "node handover {id} was already proposed"
+                )));
+            }
+            if let Some(r) = retire_old_from
+                && *r <= ctx.seq() + 1
+            {
+                return Err(Violation::Art3_Registry(format!(
+                    "node handover {id}: the old node keys may be retired from size {} at the earliest (the acceptance comes after this record), not {r}",
+                    ctx.seq() + 2
+                )));
+            }
+            new_key(state, key)
+        }
+        Payload::NodeHandoverAccepted { id } => {
+            let h = agreement.handovers.get(id).ok_or_else(|| {
+                Violation::Art3_Registry(format!("there is no node handover {id}"))
+            })?;
+            if h.accepted.is_some() {
+                return Err(Violation::Art3_Registry(format!(
+                    "node handover {id} is already accepted"
+                )));
+            }
+            if h.proposer == root.party {
+                return Err(Violation::Art3_Registry(
+                    "a node handover must be accepted by the other Party's root".into(),
+                ));
+            }
+            // Checkpoints already stored (of sizes up to this record's seq) must stay
+            // valid: the old keys can be retired only after them.
+            if let Some(r) = h.retire_old_from
+                && r <= ctx.seq()
+            {
+                return Err(Violation::Art3_Registry(format!(
+                    "node handover {id} retires the old node keys from size {r}, which the ledger has passed: propose it again"
+                )));
+            }
+            new_key(state, &h.key)
+        }
         Payload::ProtocolAccepted { id } => {
             let p = agreement
                 .protocols
@@ -425,6 +471,43 @@ pub(super) fn fold(state: &mut State, ctx: &Ctx<'_>, party: Option<Party>) {
         Payload::ProtocolAccepted { id } => {
             if let Some(p) = state.agreement.protocols.get_mut(id) {
                 p.accepted = Some(ctx.evidence.clone());
+            }
+        }
+        Payload::NodeHandoverProposed {
+            id,
+            key,
+            retire_old_from,
+        } => {
+            state.agreement.handovers.insert(
+                *id,
+                Handover {
+                    proposer: party,
+                    key: *key,
+                    retire_old_from: *retire_old_from,
+                    proposed: ctx.evidence.clone(),
+                    accepted: None,
+                },
+            );
+        }
+        Payload::NodeHandoverAccepted { id } => {
+            let agreement = &mut state.agreement;
+            if let Some(h) = agreement.handovers.get_mut(id) {
+                h.accepted = Some(ctx.evidence.clone());
+                if let Some(r) = h.retire_old_from {
+                    for k in agreement
+                        .node_keys
+                        .iter_mut()
+                        .filter(|k| k.until_size.is_none())
+                    {
+                        k.until_size = Some(r);
+                    }
+                }
+                // A checkpoint that covers this record may be signed with the new key.
+                agreement.node_keys.push(NodeKey {
+                    key: h.key,
+                    from_size: seq + 1,
+                    until_size: None,
+                });
             }
         }
         Payload::ProtocolProceduresCompleted { id } => {

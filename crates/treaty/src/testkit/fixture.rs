@@ -67,6 +67,8 @@ struct Builder {
     checkpoints: Vec<(u64, String)>,
     frontier: Frontier<Blake3Hasher>,
     n: u64,
+    /// The node key that signs checkpoints (the genesis's, then the handover's).
+    node: SecretKey,
 }
 
 impl Builder {
@@ -161,7 +163,7 @@ impl Builder {
             chain_head: self.records.last().map_or(CHAIN_SEED, |r| r.chain),
             time: self.state.last_time,
         };
-        let mut note = sign_checkpoint(&cp, &node_key()).map_err(|e| e.to_string())?;
+        let mut note = sign_checkpoint(&cp, &self.node).map_err(|e| e.to_string())?;
         for w in ["KZ-WITNESS", "TM-WITNESS"] {
             note = cosign(&note, w, self.key(w)?, cp.time.as_secs()).map_err(|e| e.to_string())?;
         }
@@ -180,6 +182,11 @@ fn info(n: u8, from: Party) -> Information {
     }
 }
 
+/// The node key the fixture's handover names (its later checkpoints are signed with it).
+pub fn handover_node_key() -> SecretKey {
+    SecretKey::from_seed(&[0x7E; 32])
+}
+
 /// Builds the fixture ledger. Deterministic; an error means a rule changed under it.
 pub fn ledger() -> Result<Fixture, String> {
     let mut b = Builder {
@@ -189,6 +196,7 @@ pub fn ledger() -> Result<Fixture, String> {
         checkpoints: Vec::new(),
         frontier: Frontier::new(),
         n: 0,
+        node: node_key(),
     };
     let k = |b: &Builder, n: &str| b.key(n).map(SecretKey::public);
 
@@ -565,6 +573,22 @@ pub fn ledger() -> Result<Fixture, String> {
 
     // ---- Art. 10: notice of termination ----
     b.add("TM-MFA", Payload::TerminationNotice)?;
+
+    // ---- node handover (format 2.1; last, so that every v2 vector stays as it was):
+    // the ledger goes on under a new node key, and the genesis's key signs no
+    // checkpoint from the size after the acceptance ----
+    let next = handover_node_key();
+    b.add(
+        "TM-MFA",
+        Payload::NodeHandoverProposed {
+            id: 1,
+            key: next.public(),
+            retire_old_from: Some(b.state.size + 2),
+        },
+    )?;
+    b.add("KZ-MFA", Payload::NodeHandoverAccepted { id: 1 })?;
+    b.node = next;
+
     b.checkpoint()?;
     Ok(Fixture {
         records: b.records,
