@@ -1912,3 +1912,35 @@ fn a_follower_is_promoted_when_its_leader_is_lost_and_the_old_leader_is_refused(
     assert_eq!(v["size"].as_u64(), Some(new_size));
     assert_eq!(v["node_vkeys"].as_array().map(Vec::len), Some(2), "{v}");
 }
+
+/// Finding 6: a follower's catch-up showed no progress. Catching up on a ledger of
+/// thousands of records, it now says how far it is (a line per tenth away from a
+/// terminal) and when it has caught up.
+#[test]
+fn a_follower_shows_its_catch_up() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("leader");
+    let o = bin()
+        .args(["demo", "--data", p(&dir), "--cases", "600", "--quiet"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let leader = Proc::serve(&dir);
+    let size = anon_size(&leader.url);
+    assert!(size > 3000, "{size}");
+    let copy = tmp.path().join("copy");
+    let follower = follower_of(&leader.url, &copy, &dir);
+    let fanon = Client::new(&follower.url, None, None).unwrap();
+    wait_for("the follower to catch up", || {
+        fanon.info().is_ok_and(|i| i.size == size)
+    });
+    wait_for("the follower to say it caught up", || {
+        follower.log().contains("caught up: ")
+    });
+    let log = follower.log();
+    assert!(
+        log.lines()
+            .any(|l| l.starts_with("catching up: ") && l.ends_with(&format!("/{size} records"))),
+        "{log}"
+    );
+}
