@@ -361,29 +361,29 @@ fn init(
         );
     }
     let now = Timestamp(files::now_ms());
-    let ev = files::build(
-        &root,
+    let ev = coop_treaty::Draft {
         signer,
-        None,
-        EventId(rng.id16()),
-        now,
-        None,
-        vec![],
-        &g.payload(node.public()),
-    )?;
+        ledger: None,
+        event_id: EventId(rng.id16()),
+        at: now,
+        case: None,
+        answers: vec![],
+        payload: &g.payload(node.public()),
+    }
+    .sign(&root)?;
     let id = coop_core::LedgerId::from_genesis_body(&ev.body.to_bytes()?);
     let acceptance = accept
         .map(|(key, who)| {
-            files::build(
-                &key,
-                who.clone(),
-                Some(id),
-                EventId(rng.id16()),
-                now,
-                None,
-                vec![],
-                &Payload::GenesisAccepted,
-            )
+            coop_treaty::Draft {
+                signer: who.clone(),
+                ledger: Some(id),
+                event_id: EventId(rng.id16()),
+                at: now,
+                case: None,
+                answers: vec![],
+                payload: &Payload::GenesisAccepted,
+            }
+            .sign(&key)
             .map(|e| (e, who))
         })
         .transpose()?;

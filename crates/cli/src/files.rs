@@ -4,8 +4,8 @@
 
 use crate::keys::{self, OsRng, Passphrase};
 use anyhow::{Context as _, bail};
-use coop_core::event::{Author, CaseRef, EVENT_FORMAT_VERSION, EventBody};
-use coop_core::{AuthorityId, CaseId, EventId, Hash, LedgerId, SecretKey, SignedEvent, Timestamp};
+use coop_core::event::CaseRef;
+use coop_core::{AuthorityId, CaseId, EventId, Hash, LedgerId, SignedEvent, Timestamp};
 use coop_treaty::{DocRole, DocumentRef, Language, Params, Payload, RootKey};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
@@ -132,45 +132,18 @@ impl EventFile {
                 .or_else(|| (ctx.case_version)(&c))
                 .unwrap_or(0),
         });
-        build(
-            &key,
-            self.signer,
-            ctx.ledger,
-            self.event_id.unwrap_or_else(|| EventId(rng.id16())),
-            self.authored_at.map_or(ctx.now, Timestamp),
+        coop_treaty::Draft {
+            signer: self.signer,
+            ledger: ctx.ledger,
+            event_id: self.event_id.unwrap_or_else(|| EventId(rng.id16())),
+            at: self.authored_at.map_or(ctx.now, Timestamp),
             case,
-            self.answers,
-            &self.payload,
-        )
+            answers: self.answers,
+            payload: &self.payload,
+        }
+        .sign(&key)
+        .map_err(Into::into)
     }
-}
-
-/// Builds and signs an event body.
-#[allow(clippy::too_many_arguments)]
-pub fn build(
-    key: &SecretKey,
-    signer: AuthorityId,
-    ledger: Option<LedgerId>,
-    event_id: EventId,
-    at: Timestamp,
-    case: Option<CaseRef>,
-    answers: Vec<Hash>,
-    payload: &Payload,
-) -> anyhow::Result<SignedEvent> {
-    let body = EventBody {
-        version: EVENT_FORMAT_VERSION,
-        ledger_id: ledger,
-        event_id,
-        author: Author {
-            authority: signer,
-            key: key.public(),
-        },
-        authored_at: at,
-        case,
-        answers,
-        payload: payload.to_bytes()?,
-    };
-    Ok(SignedEvent::sign(body, key)?)
 }
 
 /// A document reference for the bytes of a file.

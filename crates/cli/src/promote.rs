@@ -91,31 +91,31 @@ pub fn promote(a: PromoteArgs<'_>) -> anyhow::Result<ExitCode> {
             "--root-key and --accept-key are both {pparty}'s: a handover needs both Parties' roots; nothing was written"
         );
     }
-    let proposal = files::build(
-        &proposer,
-        pid.clone(),
-        Some(ledger_id),
-        EventId(rng.id16()),
-        Timestamp(now.0),
-        None,
-        vec![],
-        &Payload::NodeHandoverProposed {
+    let proposal = coop_treaty::Draft {
+        signer: pid.clone(),
+        ledger: Some(ledger_id),
+        event_id: EventId(rng.id16()),
+        at: Timestamp(now.0),
+        case: None,
+        answers: vec![],
+        payload: &Payload::NodeHandoverProposed {
             id: next_id,
             key: node.public(),
             // The proposal lands at `size`, the acceptance at `size + 1`.
             retire_old_from: (!a.keep_old_key).then_some(size + 2),
         },
-    )?;
-    let acceptance = files::build(
-        &acceptor,
-        aid.clone(),
-        Some(ledger_id),
-        EventId(rng.id16()),
-        Timestamp(now.0),
-        None,
-        vec![],
-        &Payload::NodeHandoverAccepted { id: next_id },
-    )?;
+    }
+    .sign(&proposer)?;
+    let acceptance = coop_treaty::Draft {
+        signer: aid.clone(),
+        ledger: Some(ledger_id),
+        event_id: EventId(rng.id16()),
+        at: Timestamp(now.0),
+        case: None,
+        answers: vec![],
+        payload: &Payload::NodeHandoverAccepted { id: next_id },
+    }
+    .sign(&acceptor)?;
 
     // The directory becomes a node: its key is the new one and it follows nobody. The
     // old files are kept beside, and put back if the ledger refuses.

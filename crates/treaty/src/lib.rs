@@ -10,6 +10,7 @@
 //! `n - 1` — that is how the engine enforces the Agreement, how the auditor re-checks it
 //! offline, and how a dispute consultation sees a case as it stood at any point.
 
+mod draft;
 mod filter;
 mod model;
 mod payload;
@@ -21,6 +22,7 @@ pub mod testkit;
 mod time;
 mod violation;
 
+pub use draft::Draft;
 pub use filter::{CATEGORY_WORDS, CaseFilter, STATUS_WORDS, UnknownWord, category_word};
 pub use model::{
     CrimeCategory, DocRole, DocumentRef, Extent, Form, InfoKind, Information, ItemId, Language,

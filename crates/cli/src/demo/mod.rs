@@ -9,8 +9,6 @@
 //! would; prints the Article 7 summary; replays a disputed case as of an earlier point;
 //! writes and verifies that case's evidence bundle; and gives notice of termination.
 
-mod scenario;
-
 use crate::dir::LedgerDir;
 use crate::files;
 use crate::keys::{self, OsRng};
@@ -19,12 +17,13 @@ use anyhow::{anyhow, bail};
 use coop_core::checkpoint::cosign;
 use coop_core::event::CaseRef;
 use coop_core::{EventId, Hash, LedgerId, SignedEvent, Timestamp};
+use coop_demo::Cast;
+use coop_demo::scenario::{self, Actor, CaseBuilder, Kind, Pair, doc};
 use coop_ledger::{AsOf, Config, Ledger, SubmitError};
 use coop_store::SledStore;
 use coop_treaty::{
     DocRole, Language, Params, Party, Payload, Purpose, RefusalGround, Role, RootKey,
 };
-use scenario::{Actor, CaseBuilder, Kind, Pair, doc};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -32,73 +31,6 @@ use std::time::{Duration, Instant};
 /// The Kazakh original of the Agreement (from the Law of 27 November 2025 No. 234-VIII);
 /// the genesis commits to its blake3 digest.
 const AGREEMENT_KK: &[u8] = include_bytes!("../../assets/agreement-kk.txt");
-
-struct Cast {
-    kz_root: Actor,
-    tm_root: Actor,
-    kz: [Actor; 3],
-    tm: [Actor; 3],
-    auditor: Actor,
-    kz_witness: Actor,
-    tm_witness: Actor,
-}
-
-fn cast(rng: &mut OsRng) -> anyhow::Result<Cast> {
-    let mut a = |id: &str, party, name| Actor::new(id, party, name, keys::generate(rng));
-    Ok(Cast {
-        kz_root: a(
-            "KZ-MFA",
-            Party::Kz,
-            "Ministry of Foreign Affairs of Kazakhstan",
-        )?,
-        tm_root: a(
-            "TM-MFA",
-            Party::Tm,
-            "Ministry of Foreign Affairs of Turkmenistan",
-        )?,
-        kz: [
-            a(
-                "KZ-MVD",
-                Party::Kz,
-                "Ministry of Internal Affairs of Kazakhstan",
-            )?,
-            a(
-                "KZ-KNB",
-                Party::Kz,
-                "National Security Committee of Kazakhstan",
-            )?,
-            a(
-                "KZ-AFM",
-                Party::Kz,
-                "Agency for Financial Monitoring of Kazakhstan",
-            )?,
-        ],
-        tm: [
-            a(
-                "TM-MVD",
-                Party::Tm,
-                "Ministry of Internal Affairs of Turkmenistan",
-            )?,
-            a(
-                "TM-MNS",
-                Party::Tm,
-                "Ministry of National Security of Turkmenistan",
-            )?,
-            a(
-                "TM-GPO",
-                Party::Tm,
-                "Prosecutor General's Office of Turkmenistan",
-            )?,
-        ],
-        auditor: a(
-            "KZ-AUDIT",
-            Party::Kz,
-            "Accounts Committee auditor (Kazakhstan)",
-        )?,
-        kz_witness: a("KZ-WITNESS", Party::Kz, "Kazakhstan's witness node")?,
-        tm_witness: a("TM-WITNESS", Party::Tm, "Turkmenistan's witness node")?,
-    })
-}
 
 /// Copies a directory tree (a closed store) file by file.
 fn copy_tree(from: &std::path::Path, to: &std::path::Path) -> anyhow::Result<()> {
@@ -155,17 +87,18 @@ impl Gov<'_> {
         case: Option<CaseRef>,
     ) -> anyhow::Result<SignedEvent> {
         self.n += 1;
-        files::build(
-            &by.key,
-            by.id.clone(),
-            Some(self.id),
-            scenario::event_id(self.id, u64::MAX, self.n),
+        coop_treaty::Draft {
+            signer: by.id.clone(),
+            ledger: Some(self.id),
+            event_id: scenario::event_id(self.id, u64::MAX, self.n),
             // The ledger's time: the demo moves its (test) clock.
-            self.ledger.now(),
+            at: self.ledger.now(),
             case,
-            vec![],
+            answers: vec![],
             payload,
-        )
+        }
+        .sign(&by.key)
+        .map_err(Into::into)
     }
 
     fn submit(&mut self, by: &Actor, payload: Payload) -> anyhow::Result<(u64, Hash)> {
@@ -202,31 +135,103 @@ pub fn run(data: Option<PathBuf>, cases: u32, quiet: bool) -> anyhow::Result<Exi
     };
     let dir = LedgerDir::new(&root);
     let mut rng = OsRng::new()?;
-
     st.say(&format!(
         "coopledger demo — the Kazakhstan–Turkmenistan Agreement on cooperation in combating crime\nledger directory: {}\n",
         root.display()
     ));
+    let cast = Cast::new(|| keys::generate(&mut rng))?;
+    let keydir = write_keys(&root, &cast, &mut rng, &mut st)?;
+    let (ledger, id, n) = constitute(&dir, &cast, &mut rng, &mut st)?;
+    // One counter of the demo's one-off events across the steps: their ids derive from it.
+    let mut gov = Gov {
+        ledger: &ledger,
+        id,
+        n,
+    };
+    let (other_crime, arrangement) = context_events(&mut gov, &cast, &mut st)?;
+    let [kz_mvd, kz_knb, kz_afm] = &cast.kz;
+    let [tm_mvd, tm_mns, tm_gpo] = &cast.tm;
+    let half = u64::from(cases / 2);
+    let pairs1 = pairs(
+        [kz_mvd, kz_knb, kz_afm],
+        [tm_mvd, tm_mns, tm_gpo],
+        other_crime,
+        arrangement,
+    );
+    let run1 = run_cases(&ledger, id, 0..half, &pairs1, files::now_ms())?;
+    st.say(&format!(
+        "   cases 1-{half}: {} events appended in {:.2?} ({:.0} events/s, latency p50 {:.1?}, p99 {:.1?}), each with a signed receipt",
+        run1.events, run1.elapsed, run1.events as f64 / run1.elapsed.as_secs_f64(), run1.p50, run1.p99
+    ));
+    st.done("first half of the cases");
+    let (afm_new, gpo_new, revoked_at) =
+        changes_midway(&mut gov, &cast, &keydir, &mut rng, &mut st)?;
+    let pairs2 = pairs(
+        [kz_mvd, kz_knb, &afm_new],
+        [tm_mvd, tm_mns, &gpo_new],
+        other_crime,
+        arrangement,
+    );
+    let run2 = run_cases(
+        &ledger,
+        id,
+        half..u64::from(cases),
+        &pairs2,
+        files::now_ms(),
+    )?;
+    st.say(&format!(
+        "   cases {}-{cases}: {} events appended in {:.2?} ({:.0} events/s, latency p50 {:.1?}, p99 {:.1?})",
+        half + 1, run2.events, run2.elapsed, run2.events as f64 / run2.elapsed.as_secs_f64(), run2.p50, run2.p99
+    ));
+    st.done("second half of the cases");
+    st.say("\n5. Violations: each is refused, names its article, and leaves the ledger exactly as it was.");
+    let refused = violations(&ledger, &mut gov, &cast, tm_gpo, revoked_at, &mut st)?;
+    st.done("refused violations");
+    let (cp_size, cosigned) = checkpoint_cosigned(&ledger, &cast, &mut st)?;
+    let (v, vkey, export) = audit(&ledger, &root, &mut st)?;
+    article7_summary(&v, &mut st);
+    let (disputed, raised, bundle_path) =
+        dispute(&ledger, &v, &root, (cp_size, &cosigned), &vkey, &mut st)?;
+    // The ledger stays on the system clock (agencies and the tour use it next); the
+    // future is shown on a copy, whose clock moves.
+    let events_so_far = gov.n;
+    let head = ledger.head()?;
+    ledger.shutdown();
+    let pair = pairs2.first().ok_or_else(|| anyhow!("no pair"))?;
+    future(
+        &root,
+        &cast,
+        pair,
+        (id, u64::from(cases), events_so_far),
+        &mut st,
+    )?;
+    write_tour(&root, &vkey.to_vkey(), &disputed.id, raised)?;
+    let closing = Closing {
+        root: &root,
+        kept,
+        quiet,
+        id,
+        vkey: &vkey,
+        export: &export,
+        bundle: &bundle_path,
+        case: &disputed.id,
+        raised,
+    };
+    closing.print(&st, head.size, cases, refused);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Step 1: the cast's keys, written to DIR/keys. Returns that directory.
+fn write_keys(
+    root: &std::path::Path,
+    cast: &Cast,
+    rng: &mut OsRng,
+    st: &mut Steps,
+) -> anyhow::Result<PathBuf> {
     st.say("1. Keys: both Parties' roots (diplomatic channels), three competent authorities each, an auditor and a witness per Party.");
-    let cast = cast(&mut rng)?;
     let keydir = root.join("keys");
-    for a in [
-        &cast.kz_root,
-        &cast.tm_root,
-        &cast.auditor,
-        &cast.kz_witness,
-        &cast.tm_witness,
-    ]
-    .into_iter()
-    .chain(cast.kz.iter())
-    .chain(cast.tm.iter())
-    {
-        keys::save(
-            &a.key,
-            &keydir.join(format!("{}.pem", a.id)),
-            None,
-            &mut rng,
-        )?;
+    for a in cast.all() {
+        keys::save(&a.key, &keydir.join(format!("{}.pem", a.id)), None, rng)?;
     }
     st.say(&format!(
         "   keys written to {} (PKCS#8 PEM)",
@@ -234,9 +239,21 @@ pub fn run(data: Option<PathBuf>, cases: u32, quiet: bool) -> anyhow::Result<Exi
     ));
     st.done("keys");
 
+    Ok(keydir)
+}
+
+/// Step 2: the genesis (a test ledger), its acceptance, the designations and
+/// registrations, and both notifications: the Agreement in force. Returns the ledger, its
+/// id and how many one-off events were submitted.
+fn constitute(
+    dir: &LedgerDir,
+    cast: &Cast,
+    rng: &mut OsRng,
+    st: &mut Steps,
+) -> anyhow::Result<(Ledger<SledStore>, LedgerId, u64)> {
     st.say("\n2. Constituting the Agreement (Art. 3, 10).");
     st.say(&format!("   {}", show::TEST_LEDGER));
-    let node_key = dir.prepare(None, &mut rng)?;
+    let node_key = dir.prepare(None, rng)?;
     let kk = doc_bytes(AGREEMENT_KK, Language::Kk);
     let genesis = Payload::Genesis {
         roots: vec![
@@ -272,16 +289,16 @@ pub fn run(data: Option<PathBuf>, cases: u32, quiet: bool) -> anyhow::Result<Exi
         // test ledger accepts that, and it says so everywhere.
         test_ledger: true,
     };
-    let gen_event = files::build(
-        &cast.kz_root.key,
-        cast.kz_root.id.clone(),
-        None,
-        EventId(rng.id16()),
-        Timestamp(files::now_ms()),
-        None,
-        vec![],
-        &genesis,
-    )?;
+    let gen_event = coop_treaty::Draft {
+        signer: cast.kz_root.id.clone(),
+        ledger: None,
+        event_id: EventId(rng.id16()),
+        at: Timestamp(files::now_ms()),
+        case: None,
+        answers: vec![],
+        payload: &genesis,
+    }
+    .sign(&cast.kz_root.key)?;
     let config = Config {
         checkpoint_every: 2_000,
         ..Config::default()
@@ -342,6 +359,14 @@ pub fn run(data: Option<PathBuf>, cases: u32, quiet: bool) -> anyhow::Result<Exi
     ));
     st.done("constitution");
 
+    let n = gov.n;
+    Ok((ledger, id, n))
+}
+
+/// Step 3, first part: an Art. 1.2 agreement on another crime, an Art. 4.2 language
+/// arrangement and other forms of cooperation. Returns the agreement's and the
+/// arrangement's event hashes, which cases cite.
+fn context_events(gov: &mut Gov<'_>, cast: &Cast, st: &mut Steps) -> anyhow::Result<(Hash, Hash)> {
     // Context events: an Art. 1.2 agreement on another crime, an Art. 4.2 language
     // arrangement, and other forms of cooperation (Art. 2.3-2.6).
     st.say("\n3. Cooperation: agreements between authorities, then the cases.");
@@ -401,24 +426,22 @@ pub fn run(data: Option<PathBuf>, cases: u32, quiet: bool) -> anyhow::Result<Exi
     st.say("   KZ-KNB and TM-MNS agreed to write to each other in Russian (Art. 4.2)");
     st.say("   4 other forms of cooperation recorded (Art. 2.3-2.6)");
 
-    let pairs1 = pairs(
-        [kz_mvd, kz_knb, kz_afm],
-        [tm_mvd, tm_mns, tm_gpo],
-        other_crime,
-        arrangement,
-    );
-    let half = u64::from(cases / 2);
-    let t0 = files::now_ms();
-    let run1 = run_cases(&ledger, id, 0..half, &pairs1, t0)?;
-    st.say(&format!(
-        "   cases 1-{half}: {} events appended in {:.2?} ({:.0} events/s, latency p50 {:.1?}, p99 {:.1?}), each with a signed receipt",
-        run1.events, run1.elapsed, run1.events as f64 / run1.elapsed.as_secs_f64(), run1.p50, run1.p99
-    ));
-    st.done("first half of the cases");
+    Ok((other_crime, arrangement))
+}
 
+/// Step 4: keys rotated and revoked, a protocol in force. Returns KZ-AFM's and TM-GPO's
+/// new actors and the record that revoked TM-GPO's old key.
+fn changes_midway(
+    gov: &mut Gov<'_>,
+    cast: &Cast,
+    keydir: &std::path::Path,
+    rng: &mut OsRng,
+    st: &mut Steps,
+) -> anyhow::Result<(Actor, Actor, u64)> {
+    let [_, _, kz_afm] = &cast.kz;
+    let [_, _, tm_gpo] = &cast.tm;
     st.say("\n4. Changes midway (Art. 3, 9): keys rotated and revoked, a protocol in force.");
-    let mut rng2 = OsRng::new()?;
-    let afm_new = Actor::new("KZ-AFM", Party::Kz, kz_afm.name, keys::generate(&mut rng2))?;
+    let afm_new = Actor::new("KZ-AFM", Party::Kz, kz_afm.name, keys::generate(rng))?;
     gov.submit(
         &cast.kz_root,
         Payload::AuthorityKeyChanged {
@@ -433,7 +456,7 @@ pub fn run(data: Option<PathBuf>, cases: u32, quiet: bool) -> anyhow::Result<Exi
             key: tm_gpo.key.public(),
         },
     )?;
-    let gpo_new = Actor::new("TM-GPO", Party::Tm, tm_gpo.name, keys::generate(&mut rng2))?;
+    let gpo_new = Actor::new("TM-GPO", Party::Tm, tm_gpo.name, keys::generate(rng))?;
     gov.submit(
         &cast.tm_root,
         Payload::AuthorityKeyChanged {
@@ -441,8 +464,8 @@ pub fn run(data: Option<PathBuf>, cases: u32, quiet: bool) -> anyhow::Result<Exi
             new_key: gpo_new.key.public(),
         },
     )?;
-    keys::save(&afm_new.key, &keydir.join("KZ-AFM.2.pem"), None, &mut rng)?;
-    keys::save(&gpo_new.key, &keydir.join("TM-GPO.2.pem"), None, &mut rng)?;
+    keys::save(&afm_new.key, &keydir.join("KZ-AFM.2.pem"), None, rng)?;
+    keys::save(&gpo_new.key, &keydir.join("TM-GPO.2.pem"), None, rng)?;
     let protocol = Params {
         refusal_notice_ms: 48 * 3_600_000,
         ..Params::default()
@@ -473,29 +496,16 @@ pub fn run(data: Option<PathBuf>, cases: u32, quiet: bool) -> anyhow::Result<Exi
     st.say("   KZ-AFM rotated its key; TM-GPO's key was revoked (compromised) and replaced");
     st.say("   Protocol No. 1 proposed by Kazakhstan, accepted by Turkmenistan, in force once both notified completing their internal procedures: reasons for refusal now due within 48 h");
 
-    let pairs2 = pairs(
-        [kz_mvd, kz_knb, &afm_new],
-        [tm_mvd, tm_mns, &gpo_new],
-        other_crime,
-        arrangement,
-    );
-    let run2 = run_cases(
-        &ledger,
-        id,
-        half..u64::from(cases),
-        &pairs2,
-        files::now_ms(),
-    )?;
-    st.say(&format!(
-        "   cases {}-{cases}: {} events appended in {:.2?} ({:.0} events/s, latency p50 {:.1?}, p99 {:.1?})",
-        half + 1, run2.events, run2.elapsed, run2.events as f64 / run2.elapsed.as_secs_f64(), run2.p50, run2.p99
-    ));
-    st.done("second half of the cases");
+    Ok((afm_new, gpo_new, revoked_at))
+}
 
-    st.say("\n5. Violations: each is refused, names its article, and leaves the ledger exactly as it was.");
-    let refused = violations(&ledger, &mut gov, &cast, tm_gpo, revoked_at, &mut st)?;
-    st.done("refused violations");
-
+/// Step 6: a checkpoint signed by the node and cosigned by both witnesses. Returns its
+/// size and note.
+fn checkpoint_cosigned(
+    ledger: &Ledger<SledStore>,
+    cast: &Cast,
+    st: &mut Steps,
+) -> anyhow::Result<(u64, String)> {
     st.say("\n6. Checkpoint, cosigned by both Parties' witnesses.");
     let note = ledger.checkpoint_now().map_err(|e| anyhow!("{e}"))?;
     let mut cosigned = note;
@@ -508,12 +518,25 @@ pub fn run(data: Option<PathBuf>, cases: u32, quiet: bool) -> anyhow::Result<Exi
     ));
     st.done("checkpoint");
 
+    Ok((cp_size, cosigned))
+}
+
+/// Step 7: the auditor's export, verified offline against the node key alone.
+fn audit(
+    ledger: &Ledger<SledStore>,
+    root: &std::path::Path,
+    st: &mut Steps,
+) -> anyhow::Result<(
+    coop_verify::Verified,
+    coop_core::checkpoint::NoteVerifier,
+    PathBuf,
+)> {
     st.say("\n7. The auditor: export, then verify offline, trusting nothing but the node's key.");
     let export = root.join("ledger.export");
     let vkey = ledger
         .node_verifier()
         .ok_or_else(|| anyhow!("the ledger has no genesis"))?;
-    crate::ops::write_export(&ledger, &export, true)?;
+    crate::ops::write_export(ledger, &export, true)?;
     let started = Instant::now();
     let file = std::fs::File::open(&export)?;
     let mut reader = coop_verify::ExportReader::new(std::io::BufReader::new(file))?;
@@ -536,6 +559,11 @@ pub fn run(data: Option<PathBuf>, cases: u32, quiet: bool) -> anyhow::Result<Exi
     ));
     st.done("auditor's verification");
 
+    Ok((v, vkey, export))
+}
+
+/// Step 8: the Article 7 summary, from what the auditor recomputed.
+fn article7_summary(v: &coop_verify::Verified, st: &mut Steps) {
     st.say("\n8. Article 7 compliance (recomputed by the auditor from the records alone):");
     let (items, uses, onward, breaches) = v.report.counts();
     let by_consent = v
@@ -566,7 +594,19 @@ pub fn run(data: Option<PathBuf>, cases: u32, quiet: bool) -> anyhow::Result<Exi
         }
     ));
     st.done("compliance summary");
+}
 
+/// Step 9: a disputed case replayed as it stood when its dispute was raised, and its
+/// evidence bundle written and verified alone. Returns the case, that record and the
+/// bundle's path.
+fn dispute(
+    ledger: &Ledger<SledStore>,
+    v: &coop_verify::Verified,
+    root: &std::path::Path,
+    (cp_size, cosigned): (u64, &str),
+    vkey: &coop_core::checkpoint::NoteVerifier,
+    st: &mut Steps,
+) -> anyhow::Result<(coop_treaty::Case, u64, PathBuf)> {
     st.say("\n9. A dispute consultation (Art. 8): replay a disputed case as it stood earlier, and hand over its evidence.");
     let disputed = v
         .state
@@ -605,11 +645,11 @@ pub fn run(data: Option<PathBuf>, cases: u32, quiet: bool) -> anyhow::Result<Exi
         }
     ));
     let bundle_path = root.join(format!("case-{}.bundle", disputed.id));
-    let b = ledger.bundle_at(&disputed.id, &cosigned, cp_size)?;
+    let b = ledger.bundle_at(&disputed.id, cosigned, cp_size)?;
     std::fs::write(&bundle_path, b.to_bytes()?)?;
     let vb = coop_verify::verify_bundle(
         &coop_verify::Bundle::from_bytes(&std::fs::read(&bundle_path)?)?,
-        Some(&vkey),
+        Some(vkey),
     )
     .map_err(|e| anyhow!("the bundle does not verify: {e}"))?;
     let replay = vb
@@ -624,11 +664,20 @@ pub fn run(data: Option<PathBuf>, cases: u32, quiet: bool) -> anyhow::Result<Exi
     ));
     st.done("dispute replay and evidence bundle");
 
-    // The ledger stays on the system clock (agencies and the tour use it next); the
-    // future is shown on a copy, whose clock moves.
-    let events_so_far = gov.n;
-    let head = ledger.head()?;
-    ledger.shutdown();
+    Ok((disputed.clone(), raised, bundle_path))
+}
+
+/// Step 10: on a copy whose (test) clock moves, deadlines overdue three days on, and a
+/// notice of termination taking effect six months later: a new request refused under
+/// Art. 10, an open case still answered. `(id, cases, events)`: the ledger, the number
+/// of cases so far and of the demo's one-off events (for fresh ids).
+fn future(
+    root: &std::path::Path,
+    cast: &Cast,
+    pair: &Pair<'_>,
+    (id, cases, events_so_far): (LedgerId, u64, u64),
+    st: &mut Steps,
+) -> anyhow::Result<()> {
     st.say("\n10. The future, on a copy (DIR/future): this is a TEST LEDGER, and only a ledger whose genesis says so lets its clock be moved.");
     let future = LedgerDir::new(root.join("future"));
     copy_tree(&root.join("store"), &future.path().join("store"))?;
@@ -674,7 +723,6 @@ pub fn run(data: Option<PathBuf>, cases: u32, quiet: bool) -> anyhow::Result<Exi
         .saturating_sub(day)
         .saturating_sub(ledger.now().0);
     clock.advance(last_day);
-    let pair = pairs2.first().ok_or_else(|| anyhow!("no pair"))?;
     let new_request = |gov: &mut Gov<'_>, n: u64| -> anyhow::Result<SignedEvent> {
         let r = scenario::request(n, pair, Kind::Executed, false);
         gov.event(
@@ -686,7 +734,7 @@ pub fn run(data: Option<PathBuf>, cases: u32, quiet: bool) -> anyhow::Result<Exi
             }),
         )
     };
-    let last = u64::from(cases) + 1;
+    let last = cases + 1;
     let ev = new_request(&mut gov, last)?;
     ledger
         .submit(ev)
@@ -726,48 +774,73 @@ pub fn run(data: Option<PathBuf>, cases: u32, quiet: bool) -> anyhow::Result<Exi
     ledger.shutdown();
     st.done("the future: deadlines and termination");
 
-    write_tour(&root, &vkey.to_vkey(), &disputed.id, raised)?;
-    let total = st.started.elapsed();
-    st.say(&format!(
-        "\nDone in {total:.2?}: {} records, {} cases, {refused} violations refused.",
-        head.size, cases
-    ));
-    if !quiet {
-        println!("timings:");
-        for (what, t) in &st.timings {
-            println!("  {what:<36} {t:>10.2?}");
+    Ok(())
+}
+
+/// What the demo prints at the end: timings, what an auditor pins (even with --quiet),
+/// and where to go on.
+struct Closing<'a> {
+    root: &'a std::path::Path,
+    kept: bool,
+    quiet: bool,
+    id: LedgerId,
+    vkey: &'a coop_core::checkpoint::NoteVerifier,
+    export: &'a std::path::Path,
+    bundle: &'a std::path::Path,
+    case: &'a coop_core::CaseId,
+    raised: u64,
+}
+
+impl Closing<'_> {
+    fn print(&self, st: &Steps, size: u64, cases: u32, refused: usize) {
+        let Closing {
+            root,
+            kept,
+            quiet,
+            id,
+            vkey,
+            export,
+            bundle,
+            case,
+            raised,
+        } = *self;
+        let total = st.started.elapsed();
+        st.say(&format!(
+            "\nDone in {total:.2?}: {} records, {} cases, {refused} violations refused.",
+            size, cases
+        ));
+        if !quiet {
+            println!("timings:");
+            for (what, t) in &st.timings {
+                println!("  {what:<36} {t:>10.2?}");
+            }
+        }
+        // Even with --quiet: what an auditor pins, and where the ledger is.
+        println!("ledger {id}");
+        println!("node checkpoint key {}", vkey.to_vkey());
+        if !kept {
+            println!(
+                "the ledger was in a temporary directory, now removed; run `coopledger demo --data DIR` to keep it and follow the README's tour"
+            );
+            return;
+        }
+        let d = root.display();
+        println!(
+            "ledger directory {d}: the node key is in {d}/node.vkey, the tour's files in {d}/tour/"
+        );
+        if !quiet {
+            println!("\nTry, on this ledger (the README's tour has more):");
+            println!("  coopledger case list --data {d} --disputed");
+            println!("  coopledger case timeline {case} --data {d}");
+            println!("  coopledger case show {case} --data {d} --as-of {raised}");
+            println!("  coopledger report --data {d} --format markdown");
+            println!(
+                "  coopledger verify {} --node-key {d}/node.vkey",
+                export.display()
+            );
+            println!("  coopledger verify {} --as-of {raised}", bundle.display());
         }
     }
-    // Even with --quiet: what an auditor pins, and where the ledger is.
-    println!("ledger {id}");
-    println!("node checkpoint key {}", vkey.to_vkey());
-    if !kept {
-        println!(
-            "the ledger was in a temporary directory, now removed; run `coopledger demo --data DIR` to keep it and follow the README's tour"
-        );
-        return Ok(ExitCode::SUCCESS);
-    }
-    let d = root.display();
-    println!(
-        "ledger directory {d}: the node key is in {d}/node.vkey, the tour's files in {d}/tour/"
-    );
-    if !quiet {
-        let case = &disputed.id;
-        println!("\nTry, on this ledger (the README's tour has more):");
-        println!("  coopledger case list --data {d} --disputed");
-        println!("  coopledger case timeline {case} --data {d}");
-        println!("  coopledger case show {case} --data {d} --as-of {raised}");
-        println!("  coopledger report --data {d} --format markdown");
-        println!(
-            "  coopledger verify {} --node-key {d}/node.vkey",
-            export.display()
-        );
-        println!(
-            "  coopledger verify {} --as-of {raised}",
-            bundle_path.display()
-        );
-    }
-    Ok(ExitCode::SUCCESS)
 }
 
 /// The request of docs/examples/request.json, which every test parses.
@@ -871,8 +944,9 @@ struct RunStats {
     p99: Duration,
 }
 
-/// Builds and signs the cases on all cores, then submits them from many threads, each
-/// driving its cases step by step and waiting for receipts, as agencies' systems would.
+/// Builds and signs the cases on all cores, then submits them through the driver the
+/// benchmarks use: 16 submitters, each driving 8 cases at a time and waiting for their
+/// receipts, as agencies' systems would.
 fn run_cases(
     ledger: &Ledger<SledStore>,
     id: LedgerId,
@@ -881,7 +955,7 @@ fn run_cases(
     time: u64,
 ) -> anyhow::Result<RunStats> {
     use rayon::prelude::*;
-    let built: Vec<CaseBuilder> = range
+    let built: Vec<Vec<SignedEvent>> = range
         .into_par_iter()
         .map(|n| {
             let pair = pairs
@@ -893,75 +967,17 @@ fn run_cases(
             } else {
                 pair
             };
-            scenario::case_events(id, n, time, pair)
+            scenario::case_events(id, n, time, pair).map(|c: CaseBuilder| c.events)
         })
         .collect::<anyhow::Result<_>>()?;
-    let lanes = 16usize;
-    let inflight = 8usize;
-    let mut by_lane: Vec<Vec<Vec<SignedEvent>>> = (0..lanes).map(|_| Vec::new()).collect();
-    for (i, c) in built.into_iter().enumerate() {
-        if let Some(l) = by_lane.get_mut(i % lanes) {
-            l.push(c.events);
-        }
-    }
-    let started = Instant::now();
-    let results: Vec<anyhow::Result<Vec<Duration>>> = std::thread::scope(|s| {
-        let handles: Vec<_> = by_lane
-            .into_iter()
-            .map(|lane| {
-                s.spawn(move || -> anyhow::Result<Vec<Duration>> {
-                    let mut lat = Vec::new();
-                    let mut lane = lane.into_iter();
-                    loop {
-                        let group: Vec<Vec<SignedEvent>> = lane.by_ref().take(inflight).collect();
-                        if group.is_empty() {
-                            break;
-                        }
-                        let steps = group.iter().map(Vec::len).max().unwrap_or(0);
-                        for step in 0..steps {
-                            let t = Instant::now();
-                            let pending = group
-                                .iter()
-                                .filter_map(|c| c.get(step))
-                                .map(|ev| ledger.submit_async(ev.clone()))
-                                .collect::<Result<Vec<_>, _>>()
-                                .map_err(|e| anyhow!("submit: {e}"))?;
-                            for p in pending {
-                                p.wait().map_err(|e| {
-                                    anyhow!("an event of the scenario was refused: {e}")
-                                })?;
-                                lat.push(t.elapsed());
-                            }
-                        }
-                    }
-                    Ok(lat)
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join()
-                    .unwrap_or_else(|_| Err(anyhow!("a submitter thread panicked")))
-            })
-            .collect()
-    });
-    let elapsed = started.elapsed();
-    let mut lat = Vec::new();
-    for r in results {
-        lat.extend(r?);
-    }
-    lat.sort_unstable();
-    let pct = |p: f64| {
-        lat.get(((lat.len().saturating_sub(1)) as f64 * p) as usize)
-            .copied()
-            .unwrap_or_default()
-    };
+    let submit = coop_demo::in_process(ledger);
+    let run = coop_demo::drive(&submit, built, 16, 8)
+        .map_err(|e| anyhow!("an event of the scenario was refused: {e}"))?;
     Ok(RunStats {
-        events: lat.len(),
-        elapsed,
-        p50: pct(0.5),
-        p99: pct(0.99),
+        events: run.events,
+        elapsed: run.elapsed,
+        p50: coop_demo::pct(&run.latencies, 0.5),
+        p99: coop_demo::pct(&run.latencies, 0.99),
     })
 }
 

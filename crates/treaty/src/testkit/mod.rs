@@ -9,7 +9,7 @@ use crate::model::{
     CrimeCategory, DocRole, DocumentRef, Form, ItemId, Language, Params, Party, Purpose,
 };
 use crate::payload::{Payload, Request, RequestElements, RootKey};
-use coop_core::event::{Author, CaseRef, EVENT_FORMAT_VERSION, EventBody};
+use coop_core::event::CaseRef;
 use coop_core::{
     AuthorityId, CaseId, EventError, EventId, Hash, LedgerId, SecretKey, SignedEvent, Timestamp,
 };
@@ -232,8 +232,8 @@ pub fn constitution(keys: &BTreeMap<String, SecretKey>) -> Vec<(&'static str, Pa
     out
 }
 
-/// Signs `payload` as `signer` (whose key is `key`).
-#[allow(clippy::too_many_arguments)]
+/// Signs `payload` as `signer` (whose key is `key`), with [`crate::Draft`].
+#[allow(clippy::too_many_arguments)] // the tests' shorthand for a Draft
 pub fn sign(
     key: &SecretKey,
     signer: &str,
@@ -244,18 +244,14 @@ pub fn sign(
     answers: Vec<Hash>,
     payload: &Payload,
 ) -> Result<SignedEvent, EventError> {
-    let body = EventBody {
-        version: EVENT_FORMAT_VERSION,
-        ledger_id: ledger,
+    crate::Draft {
+        signer: id(signer),
+        ledger,
         event_id,
-        author: Author {
-            authority: id(signer),
-            key: key.public(),
-        },
-        authored_at: at,
+        at,
         case,
         answers,
-        payload: payload.to_bytes()?,
-    };
-    SignedEvent::sign(body, key)
+        payload,
+    }
+    .sign(key)
 }

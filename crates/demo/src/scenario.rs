@@ -2,7 +2,6 @@
 //! auditor and two witnesses; and a case script for every kind of cooperation the
 //! Agreement knows, built and signed the way an agency's own system would.
 
-use crate::files;
 use anyhow::Context as _;
 use coop_core::event::CaseRef;
 use coop_core::{AuthorityId, CaseId, EventId, Hash, LedgerId, SecretKey, SignedEvent, Timestamp};
@@ -12,6 +11,7 @@ use coop_treaty::{
 };
 
 /// A registered party of the demo and its key.
+#[derive(Debug)]
 pub struct Actor {
     pub id: AuthorityId,
     pub party: Party,
@@ -47,6 +47,7 @@ pub fn doc(text: &str, language: Language, role: DocRole) -> DocumentRef {
 }
 
 /// Builds the events of one case in order, tracking the case version.
+#[derive(Debug)]
 pub struct CaseBuilder {
     ledger: LedgerId,
     pub case: CaseId,
@@ -69,19 +70,19 @@ impl CaseBuilder {
     /// Signs the next event of the case as `by`; returns its event hash.
     pub fn push(&mut self, by: &Actor, payload: &Payload) -> anyhow::Result<Hash> {
         let step = self.events.len() as u64;
-        let ev = files::build(
-            &by.key,
-            by.id.clone(),
-            Some(self.ledger),
-            event_id(self.ledger, self.number, step),
-            Timestamp(self.time + step),
-            Some(CaseRef {
+        let ev = coop_treaty::Draft {
+            signer: by.id.clone(),
+            ledger: Some(self.ledger),
+            event_id: event_id(self.ledger, self.number, step),
+            at: Timestamp(self.time + step),
+            case: Some(CaseRef {
                 case_id: self.case,
                 expected_version: step,
             }),
-            vec![],
+            answers: vec![],
             payload,
-        )?;
+        }
+        .sign(&by.key)?;
         let h = ev.event_hash()?;
         self.events.push(ev);
         Ok(h)
@@ -187,6 +188,7 @@ pub fn rot<T: Copy>(items: &[T], n: u64, fallback: T) -> T {
 }
 
 /// Who asks whom in one case.
+#[derive(Debug)]
 pub struct Pair<'a> {
     pub requester: &'a Actor,
     pub requested: &'a Actor,
