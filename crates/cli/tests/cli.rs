@@ -282,6 +282,30 @@ fn keygen_init_submit_from_files_and_refusals_change_nothing() {
     );
     let data = t.join("ledger");
     let d = p(&data);
+    // Issue 12, finding 2: `init --accept-key <a key that is not the other root's>` wrote
+    // the genesis, said "nothing was written", and left a directory that could never be
+    // initialised again. Now it is refused first and the directory is as it was.
+    ok(&["keygen", "--out", p(&t.join("stranger.pem"))]);
+    for wrong in ["stranger.pem", "kz-root.pem"] {
+        let o = run(&[
+            "init",
+            "--data",
+            d,
+            "--genesis",
+            p(&t.join("genesis.toml")),
+            "--root-key",
+            p(&t.join("kz-root.pem")),
+            "--accept-key",
+            p(&t.join(wrong)),
+        ]);
+        assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+        assert!(
+            String::from_utf8_lossy(&o.stderr).contains("nothing was written"),
+            "{}",
+            text(&o)
+        );
+        assert!(!data.exists(), "a refused init left {}", data.display());
+    }
     let init = ok(&[
         "init",
         "--data",
