@@ -246,9 +246,15 @@ impl LedgerDir {
     }
 
     /// Opens a follower's copy, or starts an empty one to be filled by replication.
-    pub fn open_or_empty(&self, rng: &mut OsRng) -> anyhow::Result<Ledger<SledStore>> {
+    /// `witness` is the follower's own key: its cosignature on the latest checkpoint
+    /// vouches for the records it covers, which are then not re-verified on opening.
+    pub fn open_or_empty(
+        &self,
+        rng: &mut OsRng,
+        witness: Option<coop_core::checkpoint::NoteVerifier>,
+    ) -> anyhow::Result<Ledger<SledStore>> {
         if self.exists() && open_store(&self.store_path())?.size()? > 0 {
-            return self.open();
+            return self.open_with(|c| c.vouched_by = witness);
         }
         if !self.root.join("node.pem").exists() {
             self.prepare(None, rng)?;

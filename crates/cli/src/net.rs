@@ -369,7 +369,12 @@ pub fn follow(a: FollowArgs) -> anyhow::Result<ExitCode> {
             a.dir.prepare(None, &mut rng)?;
         }
         a.dir.set_leader_vkey(&pinned.to_vkey())?;
-        a.dir.open_or_empty(&mut rng)?
+        let me = coop_core::checkpoint::NoteVerifier {
+            name: name.to_string(),
+            key: witness.public(),
+            alg: coop_core::checkpoint::SigAlg::CosignatureV1,
+        };
+        a.dir.open_or_empty(&mut rng, Some(me))?
     };
     let listener = match &a.listen {
         Some(listen) => Some(

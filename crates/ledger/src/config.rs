@@ -21,6 +21,11 @@ pub struct Config {
     /// leader's). A node signs only if, besides, its key is the one the ledger names for
     /// its checkpoints (the genesis's node key): a copy kept under another key never does.
     pub sign_checkpoints: bool,
+    /// A witness whose own cosignature on the latest stored checkpoint vouches that the
+    /// records it covers were verified before they were stored: a follower's copy, opened
+    /// by that follower (its witness key). Opening then re-verifies only the records
+    /// after it, as a node does after its own checkpoint, instead of every signature.
+    pub vouched_by: Option<coop_core::checkpoint::NoteVerifier>,
 }
 
 impl Default for Config {
@@ -33,6 +38,7 @@ impl Default for Config {
             clock: Arc::new(SystemClock),
             queue: 65_536,
             sign_checkpoints: true,
+            vouched_by: None,
         }
     }
 }
