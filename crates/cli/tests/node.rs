@@ -1515,7 +1515,7 @@ fn a_follower_survives_leader_restarts_and_a_kill_and_resumes_from_its_checkpoin
         next: 3000,
     };
     let fanon = Client::new(&follower.url, None, None).unwrap();
-    let mut case = 0u8;
+    let mut case = 0u16;
     let mut round = |leader_url: &str, follower: &mut Proc, what: &str| {
         let anon = client(leader_url, &dir, None);
         for _ in 0..3 {
@@ -1523,7 +1523,10 @@ fn a_follower_survives_leader_restarts_and_a_kill_and_resumes_from_its_checkpoin
             let ev = cx.event(
                 "KZ-MVD",
                 at(
-                    CaseId([0xA0, case, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]),
+                    {
+                        let [hi, lo] = case.to_be_bytes();
+                        CaseId([0xA0, hi, lo, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1])
+                    },
                     0,
                 ),
                 &Payload::Request(Box::new(request_to("TM-MVD"))),
