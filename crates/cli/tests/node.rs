@@ -1486,6 +1486,39 @@ fn follower_of(url: &str, copy: &Path, dir: &Path) -> Proc {
     Proc::start(f)
 }
 
+/// A demo ledger served (with logs) and a TM-WITNESS follower of it, under `tmp`.
+struct Duo {
+    dir: PathBuf,
+    leader: Proc,
+    copy: PathBuf,
+    follower: Proc,
+    /// The leader's checkpoint key.
+    node: NoteVerifier,
+    /// Signs events for the ledger, their ids from `next` on.
+    cx: Ctx,
+}
+
+fn leader_and_follower(tmp: &Path, next: u64) -> Duo {
+    let dir = tmp.join("leader");
+    demo_ledger(&dir);
+    let leader = serve_on(&dir, "127.0.0.1:0", &[]);
+    let copy = tmp.join("copy");
+    let follower = follower_of(&leader.url, &copy, &dir);
+    let info = client(&leader.url, &dir, None).info().unwrap();
+    Duo {
+        node: NoteVerifier::from_vkey(&info.node_vkey).unwrap(),
+        cx: Ctx {
+            dir: dir.clone(),
+            ledger: LedgerId(info.ledger_id.unwrap()),
+            next,
+        },
+        dir,
+        leader,
+        copy,
+        follower,
+    }
+}
+
 fn health(url: &str) -> (u16, serde_json::Value) {
     let r = reqwest::blocking::get(format!("{url}/healthz")).unwrap();
     let code = r.status().as_u16();
@@ -1500,20 +1533,15 @@ fn health(url: &str) -> (u16, serde_json::Value) {
 #[test]
 fn a_follower_survives_leader_restarts_and_a_kill_and_resumes_from_its_checkpoint() {
     let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("leader");
-    demo_ledger(&dir);
-    let mut leader = serve_on(&dir, "127.0.0.1:0", &[]);
+    let Duo {
+        dir,
+        mut leader,
+        copy,
+        mut follower,
+        node,
+        mut cx,
+    } = leader_and_follower(tmp.path(), 3000);
     let listen = leader.url.trim_start_matches("http://").to_owned();
-    let copy = tmp.path().join("copy");
-    let mut follower = follower_of(&leader.url, &copy, &dir);
-    let anon = client(&leader.url, &dir, None);
-    let info = anon.info().unwrap();
-    let node = NoteVerifier::from_vkey(&info.node_vkey).unwrap();
-    let mut cx = Ctx {
-        dir: dir.clone(),
-        ledger: LedgerId(info.ledger_id.unwrap()),
-        next: 3000,
-    };
     let fanon = Client::new(&follower.url, None, None).unwrap();
     let mut case = 0u16;
     let mut round = |leader_url: &str, follower: &mut Proc, what: &str| {
@@ -1792,20 +1820,16 @@ fn slow_and_idle_connections_are_closed_and_each_request_is_logged_with_its_read
 #[test]
 fn a_follower_is_promoted_when_its_leader_is_lost_and_the_old_leader_is_refused() {
     let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("leader");
-    demo_ledger(&dir);
+    let Duo {
+        dir,
+        mut leader,
+        copy,
+        mut follower,
+        node: old_node,
+        mut cx,
+    } = leader_and_follower(tmp.path(), 7000);
     let genesis_vkey = std::fs::read_to_string(dir.join("node.vkey")).unwrap();
-    let mut leader = serve_on(&dir, "127.0.0.1:0", &[]);
-    let copy = tmp.path().join("copy");
-    let mut follower = follower_of(&leader.url, &copy, &dir);
     let anon = client(&leader.url, &dir, None);
-    let info = anon.info().unwrap();
-    let old_node = NoteVerifier::from_vkey(&info.node_vkey).unwrap();
-    let mut cx = Ctx {
-        dir: dir.clone(),
-        ledger: LedgerId(info.ledger_id.unwrap()),
-        next: 7000,
-    };
     let request = |cx: &mut Ctx, n: u8| {
         cx.event(
             "KZ-MVD",

@@ -22,14 +22,31 @@ fn path_v2() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/ledger-v2.export")
 }
 
+/// The fixture's genesis node key: all an auditor pins.
+fn genesis_pin(f: &fixture::Fixture) -> coop_core::checkpoint::NoteVerifier {
+    coop_core::checkpoint::node_verifier(&f.ledger_id().expect("id"), testkit::node_key().public())
+}
+
+/// Verifies an export, the auditor pinning `pin`.
+fn verify_pinned(
+    bytes: &[u8],
+    pin: &coop_core::checkpoint::NoteVerifier,
+) -> Result<coop_verify::Verified, coop_verify::VerifyError> {
+    let mut r =
+        ExportReader::new(bytes).map_err(|e| coop_verify::VerifyError::Input(e.to_string()))?;
+    coop_verify::verify(
+        &mut r,
+        &Options {
+            nodes: vec![pin.clone()],
+            ..Options::default()
+        },
+        &mut Quiet,
+    )
+}
+
 fn render() -> Vec<u8> {
     let f = fixture::ledger().expect("fixture");
-    let vkey = coop_core::checkpoint::node_verifier(
-        &f.ledger_id().expect("id"),
-        testkit::node_key().public(),
-    )
-    .to_vkey();
-    let mut w = ExportWriter::new(Vec::new(), &[vkey]).expect("writer");
+    let mut w = ExportWriter::new(Vec::new(), &[genesis_pin(&f).to_vkey()]).expect("writer");
     for item in f.items() {
         match item {
             Ok(record) => w.record(record).expect("record"),
@@ -57,21 +74,9 @@ fn the_committed_fixture_ledger_is_what_this_version_writes() {
 #[test]
 fn the_format_2_fixture_ledger_still_verifies() {
     let bytes = std::fs::read(path_v2()).expect("the committed v2 fixture");
-    let mut r = ExportReader::new(bytes.as_slice()).expect("export");
     let f = fixture::ledger().expect("fixture");
-    let pin = coop_core::checkpoint::node_verifier(
-        &f.ledger_id().expect("id"),
-        testkit::node_key().public(),
-    );
-    let v = coop_verify::verify(
-        &mut r,
-        &Options {
-            nodes: vec![pin],
-            ..Options::default()
-        },
-        &mut Quiet,
-    )
-    .expect("the v2 fixture verifies");
+    let pin = genesis_pin(&f);
+    let v = verify_pinned(&bytes, &pin).expect("the v2 fixture verifies");
     assert_eq!(v.size, 51);
     assert_eq!(v.checkpoints.len(), 3);
     assert!(v.report.held());
@@ -81,23 +86,11 @@ fn the_format_2_fixture_ledger_still_verifies() {
 fn the_committed_fixture_ledger_verifies() {
     let bytes = std::fs::read(path()).expect("the committed fixture");
     assert!(bytes.len() < 1024 * 1024);
-    let mut r = ExportReader::new(bytes.as_slice()).expect("export");
     let f = fixture::ledger().expect("fixture");
     // The auditor pins the genesis's node key only; the last checkpoint is signed by the
     // key the handover names, which the verifier learns from the ledger.
-    let pin = coop_core::checkpoint::node_verifier(
-        &f.ledger_id().expect("id"),
-        testkit::node_key().public(),
-    );
-    let v = coop_verify::verify(
-        &mut r,
-        &Options {
-            nodes: vec![pin.clone()],
-            ..Options::default()
-        },
-        &mut Quiet,
-    )
-    .expect("the fixture verifies");
+    let pin = genesis_pin(&f);
+    let v = verify_pinned(&bytes, &pin).expect("the fixture verifies");
     assert_eq!(v.node_keys.len(), 2, "{:?}", v.node_keys);
     let last = v.checkpoints.last().expect("a checkpoint");
     let next = coop_core::checkpoint::node_verifier(
@@ -131,10 +124,7 @@ fn the_committed_fixture_ledger_verifies() {
 #[test]
 fn resuming_from_a_verified_checkpoint_gives_the_same_state_and_refuses_any_altered_record() {
     let f = fixture::ledger().expect("fixture");
-    let pin = coop_core::checkpoint::node_verifier(
-        &f.ledger_id().expect("id"),
-        testkit::node_key().public(),
-    );
+    let pin = genesis_pin(&f);
     let mut records: Vec<Vec<u8>> = Vec::new();
     let mut notes = Vec::new();
     for item in f.items() {
@@ -187,35 +177,21 @@ fn resuming_from_a_verified_checkpoint_gives_the_same_state_and_refuses_any_alte
 fn a_checkpoint_signed_by_a_retired_node_key_is_refused() {
     use coop_core::checkpoint::{Checkpoint, Note, sign_checkpoint};
     let f = fixture::ledger().expect("fixture");
-    let pin = coop_core::checkpoint::node_verifier(
-        &f.ledger_id().expect("id"),
-        testkit::node_key().public(),
-    );
+    let pin = genesis_pin(&f);
     let (size, note) = f.checkpoints.last().expect("a checkpoint").clone();
     let cp = Checkpoint::parse_body(&Note::parse(&note).expect("note").text).expect("body");
-    let by_old = sign_checkpoint(&cp, &testkit::node_key()).expect("sign");
-    for forged in [by_old] {
-        let mut w = ExportWriter::new(Vec::new(), &[pin.to_vkey()]).expect("writer");
-        for item in f.items() {
-            match item {
-                Ok(record) => w.record(record).expect("record"),
-                Err(n) if n == note => w.checkpoint(&forged).expect("checkpoint"),
-                Err(n) => w.checkpoint(n).expect("checkpoint"),
-            }
+    let forged = sign_checkpoint(&cp, &testkit::node_key()).expect("sign");
+    let mut w = ExportWriter::new(Vec::new(), &[pin.to_vkey()]).expect("writer");
+    for item in f.items() {
+        match item {
+            Ok(record) => w.record(record).expect("record"),
+            Err(n) if n == note => w.checkpoint(&forged).expect("checkpoint"),
+            Err(n) => w.checkpoint(n).expect("checkpoint"),
         }
-        let bytes = w.finish().expect("finish").0;
-        let mut r = ExportReader::new(bytes.as_slice()).expect("export");
-        let v = coop_verify::verify(
-            &mut r,
-            &Options {
-                nodes: vec![pin.clone()],
-                ..Options::default()
-            },
-            &mut Quiet,
-        );
-        assert!(
-            v.is_err(),
-            "a checkpoint at size {size} by the retired key verified"
-        );
     }
+    let bytes = w.finish().expect("finish").0;
+    assert!(
+        verify_pinned(&bytes, &pin).is_err(),
+        "a checkpoint at size {size} by the retired key verified"
+    );
 }
