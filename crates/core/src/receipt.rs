@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 pub const RECEIPT_SIGNATURE_CONTEXT: &[u8] = b"coopledger/receipt/v1";
 
 /// Where an event landed, signed by the node.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Receipt {
     /// The ledger.
     pub ledger_id: LedgerId,

@@ -180,6 +180,13 @@ impl Pending {
     }
 }
 
+/// An event whose signature and payload were checked, ready for the writer.
+struct Admitted {
+    event: SignedEvent,
+    decoded: coop_treaty::Decoded,
+    receipt_ledger: LedgerId,
+}
+
 /// A running ledger: the single writer thread and the read side.
 pub struct Ledger<S: Store + 'static> {
     shared: Arc<Shared<S>>,
@@ -407,6 +414,31 @@ impl<S: Store + 'static> Ledger<S> {
     /// Verifies the event's signature strictly (on the caller's thread, so that many
     /// submitters use all cores) and queues it.
     pub fn submit_async(&self, event: SignedEvent) -> Result<Pending, SubmitError> {
+        let admitted = self.admit(event)?;
+        self.enqueue(admitted)
+    }
+
+    /// Submits many events as if each were submitted alone, one after another, in the
+    /// given order: signatures are checked in parallel, then the events are queued in
+    /// order, so an event may depend on one before it in the same batch. Not atomic: each
+    /// event gets its own answer (a receipt once durable, or why nothing was written for
+    /// it), and a refused event does not stop the ones after it.
+    pub fn submit_batch(&self, events: Vec<SignedEvent>) -> Vec<Result<Receipt, SubmitError>> {
+        let admitted: Vec<Result<Admitted, SubmitError>> =
+            events.into_par_iter().map(|e| self.admit(e)).collect();
+        let pending: Vec<Result<Pending, SubmitError>> = admitted
+            .into_iter()
+            .map(|a| a.and_then(|a| self.enqueue(a)))
+            .collect();
+        pending
+            .into_iter()
+            .map(|p| p.and_then(Pending::wait))
+            .collect()
+    }
+
+    /// What does not depend on the ledger's state: the sequencer check, the signature,
+    /// the payload decode and the event hash.
+    fn admit(&self, event: SignedEvent) -> Result<Admitted, SubmitError> {
         let ledger = self.shared.ledger_id();
         if ledger.is_some()
             && !self
@@ -442,6 +474,20 @@ impl<S: Store + 'static> Ledger<S> {
             .body
             .ledger_id
             .unwrap_or_else(|| LedgerId::from_genesis_body(&body));
+        Ok(Admitted {
+            event,
+            decoded,
+            receipt_ledger,
+        })
+    }
+
+    /// Queues an admitted event for the writer, which judges it against the state.
+    fn enqueue(&self, admitted: Admitted) -> Result<Pending, SubmitError> {
+        let Admitted {
+            event,
+            decoded,
+            receipt_ledger,
+        } = admitted;
         let (event_id, event_hash) = (event.body.event_id, decoded.event_hash);
         let (tx, rx) = crossbeam_channel::bounded(1);
         self.sender()?

@@ -434,3 +434,74 @@ fn a_genesis_naming_another_node_key_or_a_moved_clock_on_a_real_ledger_is_refuse
     );
     assert!(matches!(r, Err(LedgerError::Setup(m)) if m.contains("test ledger")));
 }
+
+#[test]
+fn a_batch_lands_in_order_each_event_answered_alone() -> anyhow::Result<()> {
+    // Given a request, the requested authority's acknowledgement of it (which depends on
+    // the request landing first), a request missing its decision copy, and a bad signature
+    let e = env();
+    let case = CaseRef {
+        case_id: case_id(7),
+        expected_version: 0,
+    };
+    let request = e.event(
+        "KZ-MVD",
+        Some(case),
+        &Payload::Request(Box::new(request_to("TM-MVD"))),
+    );
+    let ack = e.event(
+        "TM-MVD",
+        Some(CaseRef {
+            expected_version: 1,
+            ..case
+        }),
+        &Payload::Acknowledged,
+    );
+    let mut bad = request_to("TM-MVD");
+    bad.elements.decision_copy = None;
+    let refused = e.event(
+        "KZ-MVD",
+        Some(CaseRef {
+            case_id: case_id(8),
+            expected_version: 0,
+        }),
+        &Payload::Request(Box::new(bad)),
+    );
+    let mut forged = e.event(
+        "KZ-MVD",
+        Some(CaseRef {
+            case_id: case_id(9),
+            expected_version: 0,
+        }),
+        &Payload::Request(Box::new(request_to("TM-MVD"))),
+    );
+    forged.signature.0[0] ^= 1;
+    let size = e.ledger().head()?.size;
+    // When they are submitted as one batch, the refused ones in the middle
+    let answers = e
+        .ledger()
+        .submit_batch(vec![request.clone(), refused, forged, ack.clone()]);
+    // Then each has its own answer, the good ones landed in order, and the refused ones
+    // wrote nothing
+    assert_eq!(answers.len(), 4);
+    let first = answers[0].as_ref().expect("the request lands");
+    assert!(matches!(
+        answers[1],
+        Err(SubmitError::Refused(Violation::Art4_1_5MissingDecisionCopy))
+    ));
+    assert!(matches!(answers[2], Err(SubmitError::Invalid(_))));
+    let last = answers[3].as_ref().expect("the acknowledgement lands");
+    assert_eq!((first.seq, last.seq), (size, size + 1));
+    first.verify(&e.ledger().node_key())?;
+    last.verify(&e.ledger().node_key())?;
+    assert_eq!(e.ledger().head()?.size, size + 2);
+    assert!(e.ledger().with_state(|s| {
+        !s.cases.contains_key(&case_id(8)) && !s.cases.contains_key(&case_id(9))
+    })?);
+    // And a batch resent whole returns the first receipts, appending nothing
+    let again = e.ledger().submit_batch(vec![request, ack]);
+    assert_eq!(again[0].as_ref().ok(), Some(first));
+    assert_eq!(again[1].as_ref().ok(), Some(last));
+    assert_eq!(e.ledger().head()?.size, size + 2);
+    Ok(())
+}

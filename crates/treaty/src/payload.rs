@@ -11,7 +11,8 @@ use coop_core::{AuthorityId, Hash, PublicKey};
 use serde::{Deserialize, Serialize};
 
 /// A Party's root (diplomatic-channel) key, as named in the genesis.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct RootKey {
     /// The Party.
     pub party: Party,
@@ -22,7 +23,19 @@ pub struct RootKey {
 }
 
 /// What kind of registered party a key belongs to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 pub enum Role {
     /// A Party's root (diplomatic channel).
     Root,
@@ -36,7 +49,8 @@ pub enum Role {
 
 /// The Art. 4.1 elements of a request. Optional fields are optional only so that a
 /// missing one is refused with the element named rather than as an undecodable event.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct RequestElements {
     /// 4.1(1) the requested authority.
     pub requested_authority: Option<AuthorityId>,
@@ -57,7 +71,8 @@ pub struct RequestElements {
 }
 
 /// A request (Art. 4.1); opens a case.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Request {
     /// The five elements.
     pub elements: RequestElements,
@@ -86,7 +101,8 @@ pub struct Request {
 }
 
 /// Every payload, in catalogue order.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub enum Payload {
     // ---- governance, signed by a root key ----
     /// Constitutes the ledger: both roots, the Agreement's texts, rule parameters, the

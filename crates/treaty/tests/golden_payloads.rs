@@ -49,6 +49,8 @@ fn render() -> serde_json::Value {
                 "body": hex::encode(ev.body.to_bytes().unwrap()),
                 "event_hash": ev.event_hash().unwrap(),
                 "signature": ev.signature,
+                // The event as JSON (docs/API.md): what other languages' encoders start from.
+                "json": coop_treaty::EventJson::of(ev).unwrap(),
             },
         }));
     }
@@ -89,6 +91,20 @@ fn committed_payload_vectors_check_out() {
         let from_json: Payload = serde_json::from_value(e["json"].clone()).unwrap();
         assert_eq!(p, from_json, "{}", e["name"]);
         assert_eq!(p.to_bytes().unwrap(), bytes);
+        // The event's JSON form encodes to the event's body and signature.
+        let ej: coop_treaty::EventJson =
+            serde_json::from_value(e["event"]["json"].clone()).unwrap();
+        let signed = ej.to_event().unwrap();
+        assert_eq!(
+            hex::encode(signed.body.to_bytes().unwrap()),
+            e["event"]["body"].as_str().unwrap(),
+            "{}",
+            e["name"]
+        );
+        assert_eq!(
+            serde_json::to_value(signed.signature).unwrap(),
+            e["event"]["signature"]
+        );
         assert_eq!(e["index"].as_u64(), Some(i as u64));
         assert_eq!(bytes[0] as usize, i, "variant index of {}", e["name"]);
         assert_eq!(e["name"].as_str(), Some(Payload::NAMES[i]));
