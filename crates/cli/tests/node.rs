@@ -836,9 +836,18 @@ fn bad_input_over_http_is_a_clear_4xx_and_changes_nothing() {
         409,
         "reused id",
     );
-    // JSON form of a valid event is accepted.
+    // The JSON form of a valid event — its payload as the catalogue's variant and
+    // fields, not an array of byte values — is accepted.
     let j = cx.event("TM-MVD", at(CaseId([0xD1; 16]), 1), &Payload::Acknowledged);
-    let r = post(serde_json::to_vec(&j).unwrap(), "application/json");
+    let readable = serde_json::to_value(coop_treaty::EventJson::of(&j).unwrap()).unwrap();
+    assert_eq!(readable["body"]["payload"], "Acknowledged");
+    // The payload's bytes as an array are not the JSON form: refused, nothing written.
+    check(
+        post(serde_json::to_vec(&j).unwrap(), "application/json"),
+        400,
+        "payload as bytes",
+    );
+    let r = post(serde_json::to_vec(&readable).unwrap(), "application/json");
     assert_eq!(r.status().as_u16(), 200);
     assert_eq!(
         anon.info().unwrap().size,
@@ -1980,4 +1989,128 @@ fn a_follower_shows_its_catch_up() {
             .any(|l| l.starts_with("catching up: ") && l.ends_with(&format!("/{size} records"))),
         "{log}"
     );
+}
+
+#[test]
+fn any_language_can_prepare_sign_and_batch_events_over_http() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("leader");
+    demo_ledger(&dir);
+    let server = Proc::serve(&dir);
+    let u = &server.url;
+    let anon = client(u, &dir, None);
+    let info = anon.info().unwrap();
+    let ledger = LedgerId(info.ledger_id.unwrap());
+    let http = reqwest::blocking::Client::new();
+    let post_json = |path: &str, body: &serde_json::Value| {
+        let r = http
+            .post(format!("{u}{path}"))
+            .header("content-type", "application/json")
+            .body(serde_json::to_vec(body).unwrap())
+            .send()
+            .unwrap();
+        let status = r.status().as_u16();
+        (status, r.json::<serde_json::Value>().unwrap_or_default())
+    };
+    // Given an unsigned request body in JSON, written by hand as a client would
+    let mvd = key(&dir, "KZ-MVD");
+    let request = serde_json::to_value(Payload::Request(Box::new(request_to("TM-MVD")))).unwrap();
+    let body = serde_json::json!({
+        "ledger_id": ledger,
+        "event_id": "7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e01",
+        "author": {"authority": "KZ-MVD", "key": mvd.public()},
+        "authored_at": info.time_ms,
+        "case": {"case_id": "7e7e7e7e7e7e7e7e7e7e7e7e7e7e7eca", "expected_version": 0},
+        "payload": request,
+    });
+    // When the node prepares it, the client signs the message and submits the JSON event
+    let (status, prepared) = post_json("/v1/events/prepare", &body);
+    assert_eq!(status, 200, "{prepared}");
+    let message = hex::decode(prepared["signing_message"].as_str().unwrap()).unwrap();
+    let signature = mvd.sign(&message);
+    let (status, receipt) = post_json(
+        "/v1/events",
+        &serde_json::json!({"body": body, "signature": signature}),
+    );
+    // Then it lands, under the event hash the node prepared
+    assert_eq!(status, 200, "{receipt}");
+    assert_eq!(receipt["event_hash"], prepared["event_hash"]);
+    // And prepare refuses what an append would refuse before the signature
+    for (what, mut bad) in [
+        ("another ledger", body.clone()),
+        ("no ledger", body.clone()),
+        ("a weak key", body.clone()),
+        ("a misspelt field", body.clone()),
+    ] {
+        match what {
+            "another ledger" => bad["ledger_id"] = serde_json::json!("00".repeat(32)),
+            "no ledger" => bad["ledger_id"] = serde_json::Value::Null,
+            "a weak key" => bad["author"]["key"] = serde_json::json!("00".repeat(32)),
+            _ => bad["payload"]["Request"]["urgnet"] = serde_json::json!(true),
+        }
+        let (status, answer) = post_json("/v1/events/prepare", &bad);
+        assert_eq!(status, 400, "{what}: {answer}");
+    }
+
+    // Given a batch: two dependent events, one the Agreement refuses, one replayed
+    let mut cx = Ctx {
+        dir: dir.clone(),
+        ledger,
+        next: 700,
+    };
+    let case = CaseId([0x7B; 16]);
+    let req = cx.event(
+        "KZ-MVD",
+        at(case, 0),
+        &Payload::Request(Box::new(request_to("TM-MVD"))),
+    );
+    let ack = cx.event("TM-MVD", at(case, 1), &Payload::Acknowledged);
+    let mut missing = request_to("TM-MVD");
+    missing.elements.decision_copy = None;
+    let refused = cx.event(
+        "KZ-MVD",
+        at(CaseId([0x7C; 16]), 0),
+        &Payload::Request(Box::new(missing)),
+    );
+    let size = anon.info().unwrap().size;
+    // When it is posted as JSON
+    let events: Vec<_> = [&req, &refused, &ack]
+        .iter()
+        .map(|e| coop_treaty::EventJson::of(e).unwrap())
+        .collect();
+    let (status, answer) = post_json("/v1/events:batch", &serde_json::json!({"events": events}));
+    // Then each event has its answer, in order, and only the good ones landed
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["landed"], 2);
+    assert_eq!(answer["results"][0]["status"], 200);
+    assert_eq!(answer["results"][1]["status"], 422);
+    assert_eq!(answer["results"][1]["error"]["clause"], "Art. 4.1(5)");
+    assert_eq!(answer["results"][2]["status"], 200);
+    assert_eq!(anon.info().unwrap().size, size + 2);
+    // And the Rust client's batch (canonical bytes) checks every receipt; a resent batch
+    // returns the first receipts and appends nothing
+    let node = coop_node::Client::new(u, None, None).unwrap();
+    let node_vkey = &info.node_vkey;
+    let verifier = coop_core::NoteVerifier::from_vkey(node_vkey).unwrap();
+    let answers = node
+        .submit_batch_checked(&[req.clone(), refused.clone(), ack.clone()], &verifier.key)
+        .unwrap();
+    assert!(answers[0].is_ok() && answers[2].is_ok());
+    assert!(matches!(answers[1], Err(ClientError::Refused { .. })));
+    assert_eq!(anon.info().unwrap().size, size + 2);
+    // A batch over the limit is refused whole
+    let many: Vec<SignedEvent> = (0..1001).map(|_| ack.clone()).collect();
+    match node.submit_batch(&many) {
+        Err(ClientError::Http { status: 413, .. }) => {}
+        other => panic!("expected 413, got {other:?}"),
+    }
+    // The API describes itself, generated from the types it reads and writes
+    let doc: serde_json::Value = http
+        .get(format!("{u}/v1/openapi.json"))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(doc["openapi"], "3.1.0");
+    assert!(doc["paths"]["/v1/events:batch"]["post"].is_object());
 }

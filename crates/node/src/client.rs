@@ -5,7 +5,8 @@
 
 use crate::auth;
 use crate::wire::{
-    CheckpointJson, ConsistencyJson, ErrorBody, InclusionJson, InfoJson, RecordJson, RecordsPage,
+    BatchAnswer, CheckpointJson, ConsistencyJson, ErrorBody, InclusionJson, InfoJson, RecordJson,
+    RecordsPage,
 };
 use coop_core::checkpoint::{Checkpoint, NoteVerifier, verify_checkpoint};
 use coop_core::merkle::{Blake3Hasher, verify_consistency, verify_inclusion};
@@ -74,6 +75,9 @@ impl ClientError {
 fn transport(e: impl std::fmt::Display) -> ClientError {
     ClientError::Transport(e.to_string())
 }
+
+/// One event's outcome in a batch: its receipt, or why it has none.
+pub type Batched = Result<Receipt, ClientError>;
 
 /// A client of one node. Cheap to clone.
 #[derive(Clone)]
@@ -312,6 +316,70 @@ impl Client {
         Ok(r)
     }
 
+    /// Appends many signed events in one request (`POST /v1/events:batch`, canonical
+    /// bytes): the node judges them in order as if each were submitted alone and answers
+    /// each one, once every event that landed is durable. The outer `Err` means the batch
+    /// got no answer (retry the same batch: events that landed return their first
+    /// receipts); each inner result is one event's receipt or why it has none.
+    pub fn submit_batch(&self, events: &[SignedEvent]) -> Result<Vec<Batched>, ClientError> {
+        let bytes = coop_core::encoding::encode(events)
+            .map_err(|e| transport(format!("cannot encode the batch: {e}")))?;
+        let resp = self
+            .http
+            .post(format!("{}/v1/events:batch", self.base))
+            .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
+            .body(bytes)
+            .send()
+            .map_err(transport)?;
+        let answer: BatchAnswer = check(resp)?.json().map_err(transport)?;
+        if answer.results.len() != events.len() {
+            return Err(ClientError::Unverified(format!(
+                "{} answers to a batch of {} events",
+                answer.results.len(),
+                events.len()
+            )));
+        }
+        Ok(answer
+            .results
+            .into_iter()
+            .map(|item| match (item.receipt, item.error) {
+                (Some(r), None) if item.status == 200 => Ok(r),
+                (_, Some(e)) => Err(error_of(item.status, e)),
+                _ => Err(ClientError::Unverified(format!(
+                    "an answer with status {} and neither a receipt nor an error",
+                    item.status
+                ))),
+            })
+            .collect())
+    }
+
+    /// [`Client::submit_batch`], then checks every receipt: signed by `node`, for its
+    /// event. A receipt that does not verify becomes that event's error.
+    pub fn submit_batch_checked(
+        &self,
+        events: &[SignedEvent],
+        node: &PublicKey,
+    ) -> Result<Vec<Batched>, ClientError> {
+        let node = node
+            .checked()
+            .map_err(|e| ClientError::Unverified(format!("node key: {e}")))?;
+        self.submit_batch_checked_with(events, &node)
+    }
+
+    /// [`Client::submit_batch_checked`] with the node's key already checked.
+    pub fn submit_batch_checked_with(
+        &self,
+        events: &[SignedEvent],
+        node: &CheckedKey,
+    ) -> Result<Vec<Batched>, ClientError> {
+        Ok(self
+            .submit_batch(events)?
+            .into_iter()
+            .zip(events)
+            .map(|(a, ev)| a.and_then(|r| check_receipt_with(&r, ev, node).map(|()| r)))
+            .collect())
+    }
+
     /// A page of records from `from`.
     pub fn records(&self, from: u64, limit: u64) -> Result<RecordsPage, ClientError> {
         self.get_json("/v1/records", Some(&format!("from={from}&limit={limit}")))
@@ -475,23 +543,30 @@ fn check(resp: reqwest::blocking::Response) -> Result<reqwest::blocking::Respons
         return Ok(resp);
     }
     let text = resp.text().unwrap_or_default();
-    let body: Option<ErrorBody> = serde_json::from_str(&text).ok();
-    Err(match body {
-        Some(b) if status.as_u16() == 422 => ClientError::Refused {
-            clause: b.clause,
-            message: b.message,
-        },
-        Some(b) => ClientError::Http {
-            status: status.as_u16(),
-            error: b.error,
-            message: b.message,
-        },
-        None => ClientError::Http {
+    Err(match serde_json::from_str::<ErrorBody>(&text) {
+        Ok(b) => error_of(status.as_u16(), b),
+        Err(_) => ClientError::Http {
             status: status.as_u16(),
             error: "unknown".into(),
             message: text,
         },
     })
+}
+
+/// The error a status and the node's error body stand for.
+fn error_of(status: u16, b: ErrorBody) -> ClientError {
+    if status == 422 {
+        ClientError::Refused {
+            clause: b.clause,
+            message: b.message,
+        }
+    } else {
+        ClientError::Http {
+            status,
+            error: b.error,
+            message: b.message,
+        }
+    }
 }
 
 /// The records of a live stream (server-sent events).

@@ -15,11 +15,12 @@ pub mod client;
 pub mod follower;
 mod metrics;
 mod node;
+pub mod openapi;
 mod server;
 pub mod sync;
 pub mod wire;
 
-pub use client::{Client, ClientError};
+pub use client::{Batched, Client, ClientError};
 pub use follower::{FollowError, Follower, FollowerConfig};
 pub use node::{Need, Node, NodeConfig, Reader};
 pub use server::{ACCESS_LOG, ApiError, Tls, router, run, run_tls};

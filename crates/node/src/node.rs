@@ -18,6 +18,8 @@ pub struct NodeConfig {
     pub skew_secs: u64,
     /// Largest request body, in bytes.
     pub body_limit: usize,
+    /// Largest `POST /v1/events:batch` body.
+    pub batch_body_limit: usize,
     /// Longest time a request (other than a stream) may take.
     pub timeout: Duration,
     /// Longest time a client may take to send a request's headers, counted from the
@@ -38,6 +40,7 @@ impl Default for NodeConfig {
         NodeConfig {
             skew_secs: 300,
             body_limit: 256 * 1024,
+            batch_body_limit: coop_core::encoding::MAX_ENCODED_LEN,
             timeout: Duration::from_secs(30),
             header_timeout: Duration::from_secs(10),
             page_limit: 1000,

@@ -3,7 +3,8 @@
 use crate::auth::AuthError;
 use crate::node::{Need, Node, Reader};
 use crate::wire::{
-    CheckpointJson, ConsistencyJson, ErrorBody, InclusionJson, InfoJson, RecordJson, RecordsPage,
+    BatchAnswer, BatchItem, BatchJson, CheckpointJson, ConsistencyJson, ErrorBody, InclusionJson,
+    InfoJson, MAX_BATCH, RecordJson, RecordsPage,
 };
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Path, Query, Request, State};
@@ -17,7 +18,7 @@ use coop_core::checkpoint::Note;
 use coop_core::{CaseId, EventId, SignedEvent, Timestamp};
 use coop_ledger::{AsOf, LedgerError, SubmitError};
 use coop_store::StoreError;
-use coop_treaty::State as TreatyState;
+use coop_treaty::{BodyJson, EventJson, State as TreatyState};
 use std::collections::{HashMap, VecDeque};
 use std::convert::Infallible;
 use std::future::Future;
@@ -226,7 +227,9 @@ pub fn router(node: Shared) -> Router {
         .route("/healthz", get(health))
         .route("/metrics", get(metrics))
         .route("/v1/info", get(info))
+        .route("/v1/openapi.json", get(openapi))
         .route("/v1/events", post(submit))
+        .route("/v1/events/prepare", post(prepare))
         .route("/v1/events/{id}", get(event_by_id))
         .route("/v1/records", get(records))
         .route("/v1/records/{seq}", get(record))
@@ -245,10 +248,23 @@ pub fn router(node: Shared) -> Router {
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             node.config.timeout,
-        ));
+        ))
+        .layer(DefaultBodyLimit::max(limit))
+        .layer(RequestBodyLimitLayer::new(limit));
+    // A batch carries up to MAX_BATCH events: its own, larger body limit.
+    let batch_limit = node.config.batch_body_limit;
+    let batch = Router::new()
+        .route("/v1/events:batch", post(submit_batch))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            node.config.timeout,
+        ))
+        .layer(DefaultBodyLimit::max(batch_limit))
+        .layer(RequestBodyLimitLayer::new(batch_limit));
     Router::new()
         .route("/v1/stream", get(stream))
         .merge(timed)
+        .merge(batch)
         .fallback(|| async { ApiError::not_found("no such endpoint (see docs/API.md)") })
         .layer(axum::middleware::from_fn_with_state(node.clone(), count))
         .layer(
@@ -260,8 +276,6 @@ pub fn router(node: Shared) -> Router {
                 .on_eos(())
                 .on_failure(access_failed),
         )
-        .layer(DefaultBodyLimit::max(limit))
-        .layer(RequestBodyLimitLayer::new(limit))
         .with_state(node)
 }
 
@@ -327,11 +341,14 @@ async fn count(State(node): State<Shared>, req: Request, next: Next) -> Response
     resp
 }
 
-const ROUTES: [&str; 20] = [
+const ROUTES: [&str; 23] = [
     "/healthz",
     "/metrics",
     "/v1/info",
+    "/v1/openapi.json",
     "/v1/events",
+    "/v1/events/prepare",
+    "/v1/events:batch",
     "/v1/events/{id}",
     "/v1/records",
     "/v1/records/{seq}",
@@ -446,26 +463,12 @@ async fn submit(
             format!("this node is a follower; submit to the leader at {leader}"),
         ));
     }
-    let json = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
-    let event: SignedEvent = if json {
-        serde_json::from_slice(&body).map_err(|e| {
-            ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "invalid",
-                format!("not a signed event: {e}; nothing was written"),
-            )
-        })?
+    let event: SignedEvent = if is_json(&headers) {
+        let json: EventJson = serde_json::from_slice(&body)
+            .map_err(|e| invalid(format!("not a signed event: {e}")))?;
+        json.to_event().map_err(|e| invalid(e.to_string()))?
     } else {
-        SignedEvent::from_bytes(&body).map_err(|e| {
-            ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "invalid",
-                format!("{e}; nothing was written"),
-            )
-        })?
+        SignedEvent::from_bytes(&body).map_err(|e| invalid(e.to_string()))?
     };
     let span = tracing::Span::current();
     span.record(
@@ -479,6 +482,146 @@ async fn submit(
     node.http.append(started.elapsed());
     node.notify_head();
     Ok(Json(receipt).into_response())
+}
+
+fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"))
+}
+
+/// 400 `invalid`: the body is not an event (or a batch of them).
+fn invalid(why: impl std::fmt::Display) -> ApiError {
+    ApiError::new(
+        StatusCode::BAD_REQUEST,
+        "invalid",
+        format!("{why}; nothing was written"),
+    )
+}
+
+/// Appends many signed events, judged in order as if each were submitted alone, one
+/// after another (docs/API.md): `application/json` ([`BatchJson`]) or
+/// `application/octet-stream` (the canonical encoding of the list: a varint count, then
+/// each signed event's bytes). Not atomic: each event is answered on its own; the answer
+/// comes once every event that landed is durable.
+async fn submit_batch(
+    State(node): State<Shared>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Json<BatchAnswer>> {
+    if let Some(leader) = &node.leader {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "follower",
+            format!("this node is a follower; submit to the leader at {leader}"),
+        ));
+    }
+    let events: Vec<SignedEvent> = if is_json(&headers) {
+        let batch: BatchJson = serde_json::from_slice(&body)
+            .map_err(|e| invalid(format!("not a batch of signed events: {e}")))?;
+        if batch.events.len() > MAX_BATCH {
+            return Err(too_many(batch.events.len()));
+        }
+        batch
+            .events
+            .iter()
+            .enumerate()
+            .map(|(i, e)| {
+                e.to_event()
+                    .map_err(|e| invalid(format!("event {i} of the batch: {e}")))
+            })
+            .collect::<ApiResult<_>>()?
+    } else {
+        coop_core::encoding::decode::<Vec<SignedEvent>>(&body)
+            .map_err(|e| invalid(format!("not a canonical list of signed events: {e}")))?
+    };
+    if events.len() > MAX_BATCH {
+        return Err(too_many(events.len()));
+    }
+    tracing::Span::current().record("event", tracing::field::display(events.len()));
+    let started = Instant::now();
+    let n = node.clone();
+    let answers = blocking(move || Ok(n.ledger.submit_batch(events))).await?;
+    let per = started.elapsed() / u32::try_from(answers.len().max(1)).unwrap_or(u32::MAX);
+    let mut landed = 0;
+    let results: Vec<BatchItem> = answers
+        .into_iter()
+        .map(|a| match a {
+            Ok(receipt) => {
+                landed += 1;
+                node.http.append(per);
+                BatchItem {
+                    status: 200,
+                    receipt: Some(receipt),
+                    error: None,
+                }
+            }
+            Err(e) => {
+                let e = ApiError::from(e);
+                BatchItem {
+                    status: e.status.as_u16(),
+                    receipt: None,
+                    error: Some(e.body),
+                }
+            }
+        })
+        .collect();
+    node.notify_head();
+    Ok(Json(BatchAnswer {
+        landed,
+        failed: results.len() - landed,
+        results,
+    }))
+}
+
+fn too_many(n: usize) -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "too_many",
+        format!("a batch carries at most {MAX_BATCH} events, not {n}; nothing was written"),
+    )
+}
+
+/// The canonical bytes to sign for an unsigned event in JSON, and its event hash
+/// (docs/API.md): a client with only an Ed25519 library signs `signing_message`. The
+/// body is checked as an append would check it before the signature: its version, its
+/// ledger, its author's id and key, its size.
+async fn prepare(
+    State(node): State<Shared>,
+    body: Bytes,
+) -> ApiResult<Json<coop_treaty::Prepared>> {
+    let json: BodyJson = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::bad(format!("not an event body: {e}")))?;
+    let body = json.to_body().map_err(|e| ApiError::bad(e.to_string()))?;
+    body.check_shape()
+        .map_err(|e| ApiError::bad(e.to_string()))?;
+    body.author
+        .key
+        .checked()
+        .map_err(|e| ApiError::bad(format!("the author's key: {e}")))?;
+    let ours = node.ledger.ledger_id();
+    if body.ledger_id.is_some() && body.ledger_id != ours {
+        return Err(ApiError::bad(format!(
+            "the body names ledger {}, not this node's {}",
+            body.ledger_id.map(|l| l.to_string()).unwrap_or_default(),
+            ours.map(|l| l.to_string())
+                .unwrap_or_else(|| "(none yet)".into())
+        )));
+    }
+    if body.ledger_id.is_none() && ours.is_some() {
+        return Err(ApiError::bad(
+            "the body names no ledger (only a genesis does): set ledger_id from /v1/info",
+        ));
+    }
+    json.prepare()
+        .map(Json)
+        .map_err(|e| ApiError::bad(e.to_string()))
+}
+
+/// The OpenAPI 3.1 description of this API, generated from the Rust types.
+async fn openapi() -> Json<serde_json::Value> {
+    Json(crate::openapi::document())
 }
 
 async fn event_by_id(
@@ -808,11 +951,10 @@ async fn cases(
             .filter(|c| !own || c.requester == r.id || c.requested == r.id)
             .filter(|c| filter.matches(c, now))
             .collect();
-        let value =
-            serde_json::to_value(&list).map_err(|e| ApiError::unavailable(e.to_string()))?;
-        Ok(Json(
-            serde_json::json!({ "as_of_size": state.size, "cases": value }),
-        ))
+        to_json(&crate::wire::CasesJson {
+            as_of_size: state.size,
+            cases: list,
+        })
     })
     .await
 }
@@ -837,15 +979,18 @@ async fn case(
             .cases
             .get(&id)
             .ok_or_else(|| ApiError::not_found(format!("no case {id} at that point")))?;
-        Ok(Json(if timeline_only {
-            serde_json::json!({ "as_of_size": state.size, "timeline": c.timeline })
-        } else {
-            serde_json::json!({
-                "as_of_size": state.size,
-                "case": c,
-                "overdue": c.overdue_at(clock(&node, at, &state)),
+        if timeline_only {
+            to_json(&crate::wire::TimelineJson {
+                as_of_size: state.size,
+                timeline: &c.timeline,
             })
-        }))
+        } else {
+            to_json(&crate::wire::CaseJson {
+                as_of_size: state.size,
+                case: c,
+                overdue: c.overdue_at(clock(&node, at, &state)),
+            })
+        }
     })
     .await
 }
@@ -889,7 +1034,8 @@ async fn register(
 ) -> ApiResult<Json<serde_json::Value>> {
     reader(&node, &method, &uri, &headers, Need::Register)?;
     state_json(node, |s| {
-        serde_json::to_value(s.register.values().collect::<Vec<_>>())
+        let items: crate::wire::RegisterJson<'_> = s.register.values().collect();
+        serde_json::to_value(items)
     })
     .await
 }
@@ -905,7 +1051,10 @@ async fn report(
     let at = as_of(&q)?;
     blocking(move || {
         let r = node.ledger.report(at)?;
-        Ok(Json(serde_json::json!({ "held": r.held(), "report": r })))
+        to_json(&crate::wire::ReportJson {
+            held: r.held(),
+            report: &r,
+        })
     })
     .await
 }
@@ -918,6 +1067,14 @@ async fn authorities(
 ) -> ApiResult<Json<serde_json::Value>> {
     reader(&node, &method, &uri, &headers, Need::Ledger)?;
     state_json(node, |s| serde_json::to_value(&s.registry)).await
+}
+
+/// A typed view as a JSON answer (views borrow from a state that does not outlive the
+/// handler's closure).
+fn to_json<T: serde::Serialize>(view: &T) -> ApiResult<Json<serde_json::Value>> {
+    serde_json::to_value(view)
+        .map(Json)
+        .map_err(|e| ApiError::unavailable(e.to_string()))
 }
 
 /// A JSON view of part of the live state.

@@ -30,7 +30,7 @@ pub struct FollowStatus {
 pub const SYNC_STATES: [&str; 3] = ["in_sync", "catching_up", "leader_unreachable"];
 
 /// A snapshot of a follower's sync, as `/healthz` shows it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct SyncView {
     /// `in_sync` (heard from the leader recently, nothing missing), `catching_up` (heard
     /// recently, records still to copy) or `leader_unreachable` (no answer for longer

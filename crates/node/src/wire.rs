@@ -4,11 +4,14 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
+use coop_core::Receipt;
 use coop_core::{EventId, Hash, SealedRecord};
+use coop_treaty::EventJson;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// One record.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct RecordJson {
     /// Its position.
     pub seq: u64,
@@ -30,6 +33,11 @@ pub struct RecordJson {
     pub case: Option<String>,
     /// The canonical record bytes, base64: the only part a verifier trusts.
     pub bytes: String,
+    /// The event, readable: its body with the payload as the catalogue's variant and
+    /// fields, and its signature. Shown for reading; re-encode it (or use `bytes`) to
+    /// verify.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event: Option<EventJson>,
 }
 
 impl RecordJson {
@@ -48,6 +56,7 @@ impl RecordJson {
                 .map_or_else(|_| "undecodable".to_owned(), |p| p.kind().to_owned()),
             case: body.case.map(|c| c.case_id.to_hex()),
             bytes: B64.encode(&r.bytes),
+            event: EventJson::of(&r.record.event).ok(),
         }
     }
 
@@ -59,7 +68,7 @@ impl RecordJson {
 }
 
 /// A page of records.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct RecordsPage {
     /// Records in seq order.
     pub records: Vec<RecordJson>,
@@ -70,7 +79,7 @@ pub struct RecordsPage {
 }
 
 /// A checkpoint.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct CheckpointJson {
     /// Its tree size.
     pub size: u64,
@@ -79,7 +88,7 @@ pub struct CheckpointJson {
 }
 
 /// An inclusion proof.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct InclusionJson {
     /// The record.
     pub seq: u64,
@@ -92,7 +101,7 @@ pub struct InclusionJson {
 }
 
 /// A consistency proof.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct ConsistencyJson {
     /// The older size.
     pub from: u64,
@@ -104,7 +113,7 @@ pub struct ConsistencyJson {
 
 /// A refusal or an error: what went wrong, and for a refusal under the Agreement, the
 /// clause.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct ErrorBody {
     /// A stable word: `refused`, `invalid`, `id_reused`, `unauthenticated`,
     /// `forbidden`, `not_found`, `bad_request`, `follower`, `unavailable`.
@@ -117,7 +126,7 @@ pub struct ErrorBody {
 }
 
 /// `/v1/info`: who this node is.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct InfoJson {
     /// The ledger id.
     pub ledger_id: Option<Hash>,
@@ -141,3 +150,88 @@ pub struct InfoJson {
     #[serde(default)]
     pub time_ms: u64,
 }
+
+/// `POST /v1/events:batch` as `application/json`: the events, in the order they are to
+/// be judged.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BatchJson {
+    /// Signed events (at most [`MAX_BATCH`]).
+    pub events: Vec<EventJson>,
+}
+
+/// Most events one batch may carry.
+pub const MAX_BATCH: usize = 1000;
+
+/// One event's answer in a batch: the HTTP status it would have had alone, and its
+/// receipt or the error body.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct BatchItem {
+    /// 200 (landed, or landed before: the first receipt), or the status a lone
+    /// submission would have got (400, 409, 422, 503).
+    pub status: u16,
+    /// The node's signed receipt, once the event is durable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub receipt: Option<Receipt>,
+    /// Why nothing was written for this event (or, for `may_have_landed`, why it may
+    /// have been).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<ErrorBody>,
+}
+
+/// The answer to a batch: one item per event, in the batch's order. Answered once every
+/// accepted event is durable.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct BatchAnswer {
+    /// How many events have a receipt.
+    pub landed: usize,
+    /// How many do not.
+    pub failed: usize,
+    /// The answers, in order.
+    pub results: Vec<BatchItem>,
+}
+
+/// `GET /v1/cases`: the cases a reader may see that match the filter.
+#[derive(Clone, Debug, Serialize, JsonSchema)]
+pub struct CasesJson<'a> {
+    /// The ledger size the list describes (the as-of point, or the head).
+    pub as_of_size: u64,
+    /// The cases, by case id.
+    pub cases: Vec<&'a coop_treaty::Case>,
+}
+
+/// `GET /v1/cases/{id}`: one case as it stood, and its deadlines overdue at that time.
+#[derive(Clone, Debug, Serialize, JsonSchema)]
+pub struct CaseJson<'a> {
+    /// The ledger size the case describes.
+    pub as_of_size: u64,
+    /// The case.
+    pub case: &'a coop_treaty::Case,
+    /// Its deadlines missed at the as-of time (or now).
+    pub overdue: Vec<&'a coop_treaty::Deadline>,
+}
+
+/// `GET /v1/cases/{id}/timeline`.
+#[derive(Clone, Debug, Serialize, JsonSchema)]
+pub struct TimelineJson<'a> {
+    /// The ledger size the timeline describes.
+    pub as_of_size: u64,
+    /// The case's events in order.
+    pub timeline: &'a [coop_treaty::TimelineEntry],
+}
+
+/// `GET /v1/article7/report`.
+#[derive(Clone, Debug, Serialize, JsonSchema)]
+pub struct ReportJson<'a> {
+    /// Article 7 held for every item.
+    pub held: bool,
+    /// The evidence chain per item, or the event that broke Article 7.
+    pub report: &'a coop_treaty::ComplianceReport,
+}
+
+/// `GET /v1/article7/register`: every information item.
+pub type RegisterJson<'a> = Vec<&'a coop_treaty::Item>;
+
+/// `GET /v1/authorities`: the registry by registered id.
+pub type AuthoritiesJson =
+    std::collections::BTreeMap<coop_core::AuthorityId, coop_treaty::Registered>;

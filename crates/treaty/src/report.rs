@@ -11,7 +11,7 @@ use crate::state::{Evidence, Item, State};
 use coop_core::{AuthorityId, CaseId, Hash};
 
 /// A pointer into the ledger.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 pub struct Link {
     /// Record seq.
     pub seq: u64,
@@ -32,7 +32,7 @@ impl From<&Evidence> for Link {
 }
 
 /// The evidence for one item.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 pub struct ItemReport {
     /// The item.
     pub item: ItemId,
@@ -56,7 +56,7 @@ pub struct ItemReport {
 }
 
 /// The report over all items.
-#[derive(Clone, Debug, PartialEq, Eq, Default, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Default, serde::Serialize, schemars::JsonSchema)]
 pub struct ComplianceReport {
     /// Records covered.
     pub size: u64,

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 
 /// A pointer to the record that proves something: where it is, what it hashes to, who
 /// signed it with which key.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 pub struct Evidence {
     /// Record seq.
     pub seq: u64,
@@ -27,7 +27,7 @@ pub struct Evidence {
 }
 
 /// One key of a registered party, valid for records `from_seq .. until_seq`.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 pub struct KeyGrant {
     /// The key.
     pub key: PublicKey,
@@ -38,7 +38,7 @@ pub struct KeyGrant {
 }
 
 /// A registered party: root, competent authority, auditor or witness.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 pub struct Registered {
     /// Its id.
     pub id: AuthorityId,
@@ -77,7 +77,7 @@ impl Registered {
 }
 
 /// A protocol (Art. 9).
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 pub struct Protocol {
     /// Who proposed it.
     pub proposer: Party,
@@ -107,7 +107,7 @@ impl Protocol {
 }
 
 /// Art. 10 termination.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 pub struct Termination {
     /// The Party that gave notice.
     pub by: Party,
@@ -118,7 +118,7 @@ pub struct Termination {
 }
 
 /// The agreement-status projection.
-#[derive(Clone, Debug, PartialEq, Eq, Default, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Default, serde::Serialize, schemars::JsonSchema)]
 pub struct Agreement {
     /// Genesis record.
     pub genesis: Option<Evidence>,
@@ -145,7 +145,7 @@ pub struct Agreement {
 }
 
 /// A key that signs the ledger's checkpoints (named by the genesis or a handover).
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 pub struct NodeKey {
     /// The key.
     pub key: PublicKey,
@@ -157,7 +157,7 @@ pub struct NodeKey {
 
 /// A node handover: the ledger continues under a new node key (its old node lost or
 /// replaced), agreed by both Parties' roots.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 pub struct Handover {
     /// Who proposed it.
     pub proposer: Party,
@@ -218,7 +218,7 @@ impl Agreement {
 }
 
 /// Status of a case.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 pub enum CaseStatus {
     /// Request received, no answer yet.
     Open,
@@ -250,7 +250,7 @@ impl CaseStatus {
 }
 
 /// What a deadline is for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 pub enum DeadlineKind {
     /// Art. 4.1: written confirmation of an oral request.
     OralConfirmation,
@@ -272,7 +272,7 @@ impl DeadlineKind {
 }
 
 /// A deadline in a case.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 pub struct Deadline {
     /// What for.
     pub kind: DeadlineKind,
@@ -295,7 +295,7 @@ impl Deadline {
 }
 
 /// One line of a case's timeline.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 pub struct TimelineEntry {
     /// The evidence.
     pub evidence: Evidence,
@@ -304,7 +304,7 @@ pub struct TimelineEntry {
 }
 
 /// A cost entry (Art. 5).
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 pub struct Cost {
     /// Party that bore it.
     pub party: Party,
@@ -317,7 +317,7 @@ pub struct Cost {
 }
 
 /// A case-level cost arrangement (Art. 5).
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 pub struct CostArrangement {
     /// Proposal.
     pub proposal: Evidence,
@@ -328,7 +328,7 @@ pub struct CostArrangement {
 }
 
 /// A dispute (Art. 8).
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 pub struct Dispute {
     /// Raised by.
     pub raised: Evidence,
@@ -339,7 +339,7 @@ pub struct Dispute {
 }
 
 /// The case projection.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 pub struct Case {
     /// Case id.
     pub id: CaseId,
@@ -415,7 +415,7 @@ impl Case {
 }
 
 /// Why a use of information was allowed.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 pub enum UseBasis {
     /// The purpose was among those of the transfer (the request's).
     Permitted,
@@ -424,7 +424,7 @@ pub enum UseBasis {
 }
 
 /// A use (Art. 7.2).
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 pub struct Use {
     /// Purpose.
     pub purpose: Purpose,
@@ -435,7 +435,7 @@ pub struct Use {
 }
 
 /// A consent decision (Art. 7.2).
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 pub struct ConsentDecision {
     /// Granted or denied.
     pub granted: bool,
@@ -448,7 +448,7 @@ pub struct ConsentDecision {
 }
 
 /// An onward transfer (Art. 7.2).
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 pub struct Onward {
     /// Third party.
     pub third_party: String,
@@ -459,7 +459,7 @@ pub struct Onward {
 }
 
 /// One item of the Article 7 register.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 pub struct Item {
     /// Item id.
     pub id: ItemId,
@@ -493,7 +493,7 @@ pub struct Item {
 }
 
 /// A language arrangement between two authorities (Art. 4.2).
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 pub struct LanguageArrangement {
     /// Proposer.
     pub proposer: AuthorityId,
@@ -509,7 +509,7 @@ pub struct LanguageArrangement {
 
 /// A consent of the providing Party (Art. 7.2), by the event hash that onward transfers
 /// cite.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 pub struct Consent {
     /// The case of the item.
     pub case: CaseId,
@@ -525,7 +525,7 @@ pub struct Consent {
 
 /// The governance chain (docs/FORMAT.md §6): every record states the head before it, so
 /// a copy that leaves out a governance record is caught at the next record it keeps.
-#[derive(Clone, Debug, PartialEq, Eq, Default, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Default, serde::Serialize, schemars::JsonSchema)]
 pub struct Governance {
     /// The head after the last governance record (32 zero bytes before the genesis).
     pub head: Hash,
@@ -534,7 +534,7 @@ pub struct Governance {
 }
 
 /// A recorded Art. 1.2 agreement on another crime.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 pub struct CategoryAgreement {
     /// The agreeing authority.
     pub by: AuthorityId,
@@ -549,7 +549,7 @@ pub struct CategoryAgreement {
 }
 
 /// Everything the rules know, as of some record.
-#[derive(Clone, Debug, PartialEq, Eq, Default, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Default, serde::Serialize, schemars::JsonSchema)]
 pub struct State {
     /// Records folded so far (= the next seq).
     pub size: u64,
