@@ -75,10 +75,19 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Init {
             data,
-            genesis,
-            root_key,
+            signed_genesis: Some(signed),
+            node_key: Some(node_key),
+            ..
+        } => {
+            return init_signed(&LedgerDir::new(data.data), &signed, &node_key, &pass);
+        }
+        Command::Init {
+            data,
+            genesis: Some(genesis),
+            root_key: Some(root_key),
             accept_key,
             node_key,
+            ..
         } => {
             return init(
                 &LedgerDir::new(data.data),
@@ -89,6 +98,10 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 &pass,
             );
         }
+        Command::Init { .. } => {
+            bail!("init needs --genesis and --root-key, or --signed-genesis and --node-key")
+        }
+        Command::Event(c) => return crate::event::run(c, &pass),
         Command::Submit {
             data,
             node,
@@ -313,6 +326,51 @@ pub fn read_vkey(s: &str) -> anyhow::Result<NoteVerifier> {
         s.to_owned()
     };
     NoteVerifier::from_vkey(text.trim()).with_context(|| format!("{s:?} is not a verifier key"))
+}
+
+/// `init --signed-genesis`: a ledger from a genesis a root signed elsewhere (an agency's
+/// own system or a client library). The ledger checks it as any genesis; this node's key
+/// must be the one it names.
+fn init_signed(
+    dir: &LedgerDir,
+    signed: &Path,
+    node_key: &Path,
+    pass: &keys::Passphrase,
+) -> anyhow::Result<ExitCode> {
+    let mut rng = OsRng::new()?;
+    let bytes =
+        std::fs::read(signed).with_context(|| format!("cannot read {}", signed.display()))?;
+    let ev = coop_core::SignedEvent::from_bytes(&bytes)
+        .map_err(|e| anyhow!("{} is not a signed event: {e}", signed.display()))?;
+    let node = keys::load(node_key, pass)?;
+    match Payload::from_bytes(&ev.body.payload) {
+        Ok(Payload::Genesis { node_key, .. }) if node_key == node.public() => {}
+        Ok(Payload::Genesis { .. }) => {
+            bail!("the genesis names a node key that is not --node-key's; nothing was written")
+        }
+        _ => bail!("{} is not a genesis event", signed.display()),
+    }
+    let id = coop_core::LedgerId::from_genesis_body(&ev.body.to_bytes()?);
+    let created = dir.create_new(|| {
+        let node = dir.prepare(Some(node), &mut rng)?;
+        dir.create(ev, node, Config::default())
+    });
+    let (ledger, receipt) = match created {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("{e:#}\nnothing was written");
+            return Ok(ExitCode::from(REFUSED));
+        }
+    };
+    println!("ledger {id}");
+    println!(
+        "genesis at record {} (event {})",
+        receipt.seq, receipt.event_hash
+    );
+    if let Some(v) = ledger.node_verifier() {
+        println!("node checkpoint key (give it to auditors): {}", v.to_vkey());
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn init(

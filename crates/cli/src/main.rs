@@ -17,6 +17,7 @@
 mod cmd;
 mod demo;
 mod dir;
+mod event;
 mod files;
 mod keys;
 mod net;
@@ -96,6 +97,36 @@ struct AsOfArg {
 }
 
 #[derive(Debug, Subcommand)]
+enum EventCmd {
+    /// Sign an event file (TOML or JSON, as `submit` reads it) and write the signed
+    /// event's canonical bytes: what `POST /v1/events` takes as application/octet-stream.
+    Build {
+        /// The event file.
+        event: PathBuf,
+        /// Where to write the canonical bytes.
+        #[arg(long, short = 'o', value_name = "FILE")]
+        out: PathBuf,
+        /// The signer's private key (instead of the file's `key`).
+        #[arg(long, value_name = "KEY")]
+        key: Option<PathBuf>,
+        /// The ledger the event is for (64 hex digits, as `/v1/info` gives it); not for a
+        /// genesis. The case version is the file's `expected_version` (0 if absent).
+        #[arg(long, value_name = "HEX", conflicts_with = "data")]
+        ledger_id: Option<String>,
+        /// Take the ledger id, the case's current version and a test ledger's clock from
+        /// a ledger directory instead.
+        #[arg(long, short = 'd', value_name = "DIR")]
+        data: Option<PathBuf>,
+    },
+    /// Show a signed event (its canonical bytes) as JSON, its payload readable, after
+    /// checking its shape and signature (not whether a ledger would accept it).
+    Show {
+        /// The file of canonical bytes.
+        file: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 enum Command {
     /// Generate a private key (PKCS#8 PEM; `--encrypt` protects it with a passphrase).
     Keygen {
@@ -131,11 +162,26 @@ enum Command {
         #[command(flatten)]
         data: Data,
         /// The genesis (TOML): both roots, the texts' digests, parameters.
-        #[arg(long, value_name = "FILE")]
-        genesis: PathBuf,
+        #[arg(
+            long,
+            value_name = "FILE",
+            required_unless_present = "signed_genesis",
+            requires = "root_key"
+        )]
+        genesis: Option<PathBuf>,
         /// The private key of the root that signs the genesis.
-        #[arg(long, value_name = "KEY")]
-        root_key: PathBuf,
+        #[arg(long, value_name = "KEY", requires = "genesis")]
+        root_key: Option<PathBuf>,
+        /// A genesis event a root signed elsewhere (its canonical bytes, as `event build`
+        /// or a client library writes them), instead of --genesis and --root-key. Needs
+        /// --node-key: the key it names.
+        #[arg(
+            long,
+            value_name = "FILE",
+            conflicts_with_all = ["genesis", "root_key", "accept_key"],
+            requires = "node_key"
+        )]
+        signed_genesis: Option<PathBuf>,
         /// The other root's private key: also record its acceptance now.
         #[arg(long, value_name = "KEY")]
         accept_key: Option<PathBuf>,
@@ -175,6 +221,9 @@ enum Command {
         #[arg(long, value_name = "SECS", default_value_t = 30.0)]
         retry_for: f64,
     },
+    /// Events as files: the canonical bytes of a signed event, or one shown as JSON.
+    #[command(subcommand)]
+    Event(EventCmd),
     /// Cases: one case, the list, a timeline — now or as of an earlier point.
     #[command(subcommand)]
     Case(CaseCmd),

@@ -888,3 +888,103 @@ fn the_committed_fixture_ledger_verifies_through_the_binary() {
         );
     }
 }
+
+/// Issue 14: an event signed by another system arrives as canonical bytes. `event build`
+/// writes them from an event file, `event show` reads them back as JSON, and `init
+/// --signed-genesis` starts a ledger from a genesis signed elsewhere.
+#[test]
+fn events_built_as_canonical_bytes_and_a_genesis_signed_elsewhere() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let key = |name: &str| -> String {
+        let path = t.join(format!("{name}.pem"));
+        ok(&["keygen", "--out", p(&path)]).trim().to_owned()
+    };
+    let (kz_root, tm_root, node) = (key("kz-root"), key("tm-root"), key("node"));
+    let _ = key("other-node");
+    let doc = |lang: &str, n: u8| {
+        format!(
+            "{{ digest = \"{}\", size = 1, media_type = \"text/plain\", language = \"{lang}\", role = \"Original\" }}",
+            format!("{n:02x}").repeat(32)
+        )
+    };
+    let docs = [doc("Kk", 1), doc("Tk", 2), doc("Ru", 3)].join(", ");
+    write(
+        &t.join("genesis.toml"),
+        &format!(
+            "signer = \"KZ-MFA\"\nkey = \"kz-root.pem\"\n[payload.Genesis]\nroots = [\n  {{ party = \"Kz\", authority = \"KZ-MFA\", key = \"{kz_root}\" }},\n  {{ party = \"Tm\", authority = \"TM-MFA\", key = \"{tm_root}\" }},\n]\nagreement_texts = [{docs}]\nnode_key = \"{node}\"\ntest_ledger = false\n[payload.Genesis.params]\n"
+        ),
+    );
+    // Given a genesis built into canonical bytes without any ledger
+    let out = ok(&[
+        "event",
+        "build",
+        p(&t.join("genesis.toml")),
+        "--out",
+        p(&t.join("genesis.bin")),
+    ]);
+    assert!(out.contains("event hash"), "{out}");
+    // When it is shown, then the payload reads as the catalogue's variant
+    let shown = json(&["event", "show", p(&t.join("genesis.bin"))]);
+    assert_eq!(shown["body"]["payload"]["Genesis"]["node_key"], node);
+    assert_eq!(shown["body"]["ledger_id"], serde_json::Value::Null);
+    // A node whose key the genesis does not name refuses it and writes nothing
+    let o = run(&[
+        "init",
+        "--data",
+        p(&t.join("wrong")),
+        "--signed-genesis",
+        p(&t.join("genesis.bin")),
+        "--node-key",
+        p(&t.join("other-node.pem")),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(!t.join("wrong").exists());
+    // The node it names starts the ledger from it
+    let data = t.join("ledger");
+    let init = ok(&[
+        "init",
+        "--data",
+        p(&data),
+        "--signed-genesis",
+        p(&t.join("genesis.bin")),
+        "--node-key",
+        p(&t.join("node.pem")),
+    ]);
+    assert!(init.starts_with("ledger "), "{init}");
+    let ledger = init
+        .split_whitespace()
+        .nth(1)
+        .expect("ledger id")
+        .to_owned();
+    // And an event for it is built offline with --ledger-id, and shown
+    write(
+        &t.join("accept.toml"),
+        "signer = \"TM-MFA\"\nkey = \"tm-root.pem\"\npayload = \"GenesisAccepted\"\n",
+    );
+    ok(&[
+        "event",
+        "build",
+        p(&t.join("accept.toml")),
+        "--ledger-id",
+        &ledger,
+        "--out",
+        p(&t.join("accept.bin")),
+    ]);
+    let shown = json(&["event", "show", p(&t.join("accept.bin"))]);
+    assert_eq!(shown["body"]["payload"], "GenesisAccepted");
+    assert_eq!(shown["body"]["ledger_id"], ledger.as_str());
+    // Without a ledger id, only a genesis can be built
+    let o = run(&[
+        "event",
+        "build",
+        p(&t.join("accept.toml")),
+        "--out",
+        p(&t.join("x.bin")),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    // Bytes that are not an event are refused by `show`
+    write(&t.join("junk.bin"), "not an event");
+    let o = run(&["event", "show", p(&t.join("junk.bin"))]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+}

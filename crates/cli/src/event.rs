@@ -1,0 +1,109 @@
+//! `coopledger event`: an event file signed into the canonical bytes another system can
+//! send (`POST /v1/events`), and canonical bytes shown as the JSON form (docs/API.md).
+
+use crate::EventCmd;
+use crate::dir::LedgerDir;
+use crate::files::{self, Context, EventFile};
+use crate::keys::{OsRng, Passphrase};
+use anyhow::{Context as _, anyhow};
+use coop_core::{CaseId, LedgerId, SignedEvent, Timestamp};
+use std::path::Path;
+use std::process::ExitCode;
+
+pub fn run(c: EventCmd, pass: &Passphrase) -> anyhow::Result<ExitCode> {
+    match c {
+        EventCmd::Build {
+            event,
+            out,
+            key,
+            ledger_id,
+            data,
+        } => build(
+            &event,
+            &out,
+            key.as_deref(),
+            ledger_id.as_deref(),
+            data.as_deref(),
+            pass,
+        ),
+        EventCmd::Show { file } => show(&file),
+    }
+}
+
+fn build(
+    event: &Path,
+    out: &Path,
+    key: Option<&Path>,
+    ledger_id: Option<&str>,
+    data: Option<&Path>,
+    pass: &Passphrase,
+) -> anyhow::Result<ExitCode> {
+    let mut rng = OsRng::new()?;
+    let file: EventFile = files::read(event)?;
+    let base = event.parent().unwrap_or(Path::new("."));
+    let signed = match data {
+        Some(d) => {
+            let ledger = LedgerDir::new(d)
+                .open()
+                .context("the ledger could not be opened")?;
+            let versions = |c: &CaseId| {
+                ledger
+                    .with_state(|s| s.cases.get(c).map(|c| c.version))
+                    .ok()
+                    .flatten()
+            };
+            let ctx = Context {
+                ledger: ledger.ledger_id(),
+                case_version: &versions,
+                now: if ledger.is_test_ledger() {
+                    ledger.now()
+                } else {
+                    Timestamp(files::now_ms())
+                },
+            };
+            file.sign(&ctx, key, base, pass, &mut rng)?
+        }
+        None => {
+            let ledger = ledger_id
+                .map(|h| {
+                    coop_core::Hash::from_hex(h)
+                        .map(LedgerId)
+                        .map_err(|_| anyhow!("--ledger-id needs 64 hex digits"))
+                })
+                .transpose()?;
+            let ctx = Context {
+                ledger,
+                case_version: &|_| None,
+                now: Timestamp(files::now_ms()),
+            };
+            file.sign(&ctx, key, base, pass, &mut rng)?
+        }
+    };
+    let genesis = matches!(
+        coop_treaty::Payload::from_bytes(&signed.body.payload),
+        Ok(coop_treaty::Payload::Genesis { .. })
+    );
+    if signed.body.ledger_id.is_none() && !genesis {
+        anyhow::bail!("only a genesis names no ledger: give --ledger-id or --data");
+    }
+    let bytes = signed.to_bytes()?;
+    std::fs::write(out, &bytes).with_context(|| format!("cannot write {}", out.display()))?;
+    println!("wrote {} ({} bytes)", out.display(), bytes.len());
+    println!("  event id    {}", signed.body.event_id);
+    println!("  event hash  {}", signed.event_hash()?);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn show(file: &Path) -> anyhow::Result<ExitCode> {
+    let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let ev = SignedEvent::from_bytes(&bytes)
+        .map_err(|e| anyhow!("{} is not a signed event: {e}", file.display()))?;
+    ev.body.check_shape()?;
+    let key = ev.body.author.key.checked()?;
+    let ledger = ev.body.ledger_id;
+    ev.verify_with(ledger.as_ref(), &key)
+        .map_err(|e| anyhow!("the signature does not verify: {e}"))?;
+    let json = coop_treaty::EventJson::of(&ev)?;
+    println!("{}", serde_json::to_string_pretty(&json)?);
+    Ok(ExitCode::SUCCESS)
+}
