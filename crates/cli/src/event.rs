@@ -18,12 +18,14 @@ pub fn run(c: EventCmd, pass: &Passphrase) -> anyhow::Result<ExitCode> {
             key,
             ledger_id,
             data,
+            node,
         } => build(
             &event,
             &out,
             key.as_deref(),
             ledger_id.as_deref(),
             data.as_deref(),
+            node.as_deref(),
             pass,
         ),
         EventCmd::Show { file } => show(&file),
@@ -36,13 +38,20 @@ fn build(
     key: Option<&Path>,
     ledger_id: Option<&str>,
     data: Option<&Path>,
+    node: Option<&str>,
     pass: &Passphrase,
 ) -> anyhow::Result<ExitCode> {
     let mut rng = OsRng::new()?;
     let file: EventFile = files::read(event)?;
     let base = event.parent().unwrap_or(Path::new("."));
-    let signed = match data {
-        Some(d) => {
+    let signed = match (data, node) {
+        (_, Some(url)) => {
+            let remote = crate::net::Remote::of(url, None, event, &file, key, pass)?;
+            let versions = |c: &CaseId| remote.case_version(c);
+            let ctx = remote.context(&versions);
+            file.sign(&ctx, Some(&remote.key_path), base, pass, &mut rng)?
+        }
+        (Some(d), None) => {
             let ledger = LedgerDir::new(d)
                 .open()
                 .context("the ledger could not be opened")?;
@@ -63,7 +72,7 @@ fn build(
             };
             file.sign(&ctx, key, base, pass, &mut rng)?
         }
-        None => {
+        (None, None) => {
             let ledger = ledger_id
                 .map(|h| {
                     coop_core::Hash::from_hex(h)

@@ -111,12 +111,16 @@ enum EventCmd {
         key: Option<PathBuf>,
         /// The ledger the event is for (64 hex digits, as `/v1/info` gives it); not for a
         /// genesis. The case version is the file's `expected_version` (0 if absent).
-        #[arg(long, value_name = "HEX", conflicts_with = "data")]
+        #[arg(long, value_name = "HEX", conflicts_with_all = ["data", "node"])]
         ledger_id: Option<String>,
         /// Take the ledger id, the case's current version and a test ledger's clock from
         /// a ledger directory instead.
-        #[arg(long, short = 'd', value_name = "DIR")]
+        #[arg(long, short = 'd', value_name = "DIR", conflicts_with = "node")]
         data: Option<PathBuf>,
+        /// Or from a running node (http://HOST:PORT), the case's version read with the
+        /// signer's own key.
+        #[arg(long, value_name = "URL")]
+        node: Option<String>,
     },
     /// Show a signed event (its canonical bytes) as JSON, its payload readable, after
     /// checking its shape and signature (not whether a ledger would accept it).

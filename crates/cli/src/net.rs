@@ -144,6 +144,75 @@ pub fn sign_request(
 }
 
 /// `coopledger submit --node URL`.
+/// What an event file needs from a running node to be signed: its ledger id, its clock
+/// (a test ledger's may have been moved) and the case's current version, which the author
+/// reads with a request signed by its own key.
+pub struct Remote {
+    /// An unauthenticated client of the node.
+    pub anonymous: Client,
+    reader: Client,
+    /// `/v1/info`.
+    pub info: coop_node::wire::InfoJson,
+    /// The ledger id.
+    pub ledger: Option<LedgerId>,
+    /// The signer's key file.
+    pub key_path: PathBuf,
+}
+
+impl Remote {
+    /// Asks the node at `url` who it is, for the author of `file`.
+    pub fn of(
+        url: &str,
+        ca_cert: Option<&Path>,
+        event: &Path,
+        file: &EventFile,
+        key: Option<&Path>,
+        pass: &Passphrase,
+    ) -> anyhow::Result<Remote> {
+        let ca = ca_cert.map(std::fs::read).transpose()?;
+        let anonymous = Client::new(url, None, ca.as_deref())?;
+        let info = anonymous.info()?;
+        let key_path = match (key, &file.key) {
+            (Some(k), _) => k.to_path_buf(),
+            (None, Some(k)) => event.parent().unwrap_or(Path::new(".")).join(k),
+            (None, None) => {
+                anyhow::bail!("the event file names no key: add `key = \"...\"` or give --key")
+            }
+        };
+        let signer = Arc::new(keys::load(&key_path, pass)?);
+        let reader = Client::new(url, Some((file.signer.clone(), signer)), ca.as_deref())?;
+        Ok(Remote {
+            anonymous,
+            reader,
+            ledger: info.ledger_id.map(LedgerId),
+            info,
+            key_path,
+        })
+    }
+
+    /// The case's version, read with the author's own key.
+    pub fn case_version(&self, c: &CaseId) -> Option<u64> {
+        self.reader
+            .read(&format!("/v1/cases/{c}"), None)
+            .ok()
+            .and_then(|v| v.get("case")?.get("version")?.as_u64())
+    }
+
+    /// The signing context.
+    pub fn context<'a>(&self, versions: &'a dyn Fn(&CaseId) -> Option<u64>) -> Context<'a> {
+        Context {
+            ledger: self.ledger,
+            case_version: versions,
+            // A test ledger's clock may have been moved: write its time, as its authors do.
+            now: coop_core::Timestamp(if self.info.test_ledger && self.info.time_ms > 0 {
+                self.info.time_ms
+            } else {
+                files::now_ms()
+            }),
+        }
+    }
+}
+
 pub fn submit(
     url: &str,
     ca_cert: Option<&Path>,
@@ -155,40 +224,14 @@ pub fn submit(
 ) -> anyhow::Result<ExitCode> {
     let mut rng = OsRng::new()?;
     let file: EventFile = files::read(event)?;
-    let ca = ca_cert.map(std::fs::read).transpose()?;
-    let anonymous = Client::new(url, None, ca.as_deref())?;
-    let info = anonymous.info()?;
-    let ledger = info.ledger_id.map(LedgerId);
-    let node_key = read_vkey(&info.node_vkey)?;
-    // The author reads its own case's version with a request signed by its own key.
-    let key_path = match (key, &file.key) {
-        (Some(k), _) => k.to_path_buf(),
-        (None, Some(k)) => event.parent().unwrap_or(Path::new(".")).join(k),
-        (None, None) => {
-            anyhow::bail!("the event file names no key: add `key = \"...\"` or give --key")
-        }
-    };
-    let signer = Arc::new(keys::load(&key_path, pass)?);
-    let reader = Client::new(url, Some((file.signer.clone(), signer)), ca.as_deref())?;
-    let versions = |c: &CaseId| -> Option<u64> {
-        reader
-            .read(&format!("/v1/cases/{c}"), None)
-            .ok()
-            .and_then(|v| v.get("case")?.get("version")?.as_u64())
-    };
-    let ctx = Context {
-        ledger,
-        case_version: &versions,
-        // A test ledger's clock may have been moved: write its time, as its authors do.
-        now: coop_core::Timestamp(if info.test_ledger && info.time_ms > 0 {
-            info.time_ms
-        } else {
-            files::now_ms()
-        }),
-    };
+    let remote = Remote::of(url, ca_cert, event, &file, key, pass)?;
+    let (anonymous, ledger) = (&remote.anonymous, remote.ledger);
+    let node_key = read_vkey(&remote.info.node_vkey)?;
+    let versions = |c: &CaseId| remote.case_version(c);
+    let ctx = remote.context(&versions);
     let base = event.parent().unwrap_or(Path::new("."));
     let pinned = crate::pin::sign_once(event, ledger, || {
-        file.sign(&ctx, Some(&key_path), base, pass, &mut rng)
+        file.sign(&ctx, Some(&remote.key_path), base, pass, &mut rng)
     })?;
     pinned.announce();
     let answer = anonymous.submit_until_answered(&pinned.event, &node_key.key, retry_for, |e| {

@@ -369,34 +369,50 @@ pub fn document() -> Value {
         params.extend(op.query.iter().map(|(name, description)| {
             json!({"name": name, "in": "query", "required": false, "description": description, "schema": {"type": "string"}})
         }));
-        let mut o = json!({
-            "summary": op.summary,
-            "operationId": format!("{} {}", op.method, op.path),
-            "responses": {
+        let mut o = Map::new();
+        o.insert("summary".into(), json!(op.summary));
+        o.insert(
+            "operationId".into(),
+            json!(format!("{} {}", op.method, op.path)),
+        );
+        o.insert(
+            "responses".into(),
+            json!({
                 "200": {"description": "done", "content": content(&mut g, op.response)},
                 "default": {
                     "description": "an error (docs/API.md: status and `error` word)",
                     "content": {"application/json": {"schema": error.clone()}},
                 },
-            },
-        });
+            }),
+        );
         if !params.is_empty() {
-            o["parameters"] = Value::Array(params);
+            o.insert("parameters".into(), Value::Array(params));
         }
         if !op.request.is_empty() {
-            o["requestBody"] = json!({"required": true, "content": content(&mut g, op.request)});
+            o.insert(
+                "requestBody".into(),
+                json!({"required": true, "content": content(&mut g, op.request)}),
+            );
         }
-        o["security"] = match op.auth {
+        let security = match op.auth {
             Auth::Signed => json!([{"httpMessageSignature": []}]),
             Auth::None | Auth::Own => json!([]),
         };
+        o.insert("security".into(), security);
         if op.auth == Auth::Own {
-            o["description"] = json!(
-                "Authenticated by the body's own signature (the event's author, or the witness's cosignature)."
+            o.insert(
+                "description".into(),
+                json!(
+                    "Authenticated by the body's own signature (the event's author, or the witness's cosignature)."
+                ),
             );
         }
-        let entry = paths.entry(op.path.to_owned()).or_insert_with(|| json!({}));
-        entry[op.method] = o;
+        let entry = paths
+            .entry(op.path.to_owned())
+            .or_insert_with(|| Value::Object(Map::new()));
+        if let Value::Object(m) = entry {
+            m.insert(op.method.to_owned(), Value::Object(o));
+        }
     }
     let schemas = g.take_definitions(true);
     json!({
