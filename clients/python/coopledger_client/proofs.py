@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 import hashlib
 from dataclasses import dataclass
-from typing import List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence
 
 import blake3
 import nacl.exceptions
@@ -127,7 +127,7 @@ class Receipt:
     signature: str
 
     @staticmethod
-    def from_json(j: dict) -> "Receipt":
+    def from_json(j: Dict[str, Any]) -> "Receipt":
         return Receipt(**{k: j[k] for k in Receipt.__dataclass_fields__})
 
     def message(self) -> bytes:
