@@ -966,6 +966,24 @@ fn a_follower_mirrors_and_cosigns_then_refuses_a_rewritten_leader() {
         fclient.records(size - 1, 1).unwrap().records[0].bytes,
         auditor.records(size - 1, 1).unwrap().records[0].bytes
     );
+    // A follower takes no appends, singly or in a batch: 409, pointing at the leader.
+    let fnode = coop_node::Client::new(&follower.url, None, None).unwrap();
+    let stray = cx.event(
+        "KZ-MVD",
+        at(CaseId([0xF0; 16]), 0),
+        &Payload::Request(Box::new(request_to("TM-MVD"))),
+    );
+    for answer in [
+        fnode.submit(&stray).map(|_| ()),
+        fnode.submit_batch(std::slice::from_ref(&stray)).map(|_| ()),
+    ] {
+        match answer {
+            Err(ClientError::Http {
+                status: 409, error, ..
+            }) => assert_eq!(error, "follower"),
+            other => panic!("expected 409 follower, got {other:?}"),
+        }
+    }
     drop(follower);
     leader.stop();
 
@@ -2113,4 +2131,108 @@ fn any_language_can_prepare_sign_and_batch_events_over_http() {
         .unwrap();
     assert_eq!(doc["openapi"], "3.1.0");
     assert!(doc["paths"]["/v1/events:batch"]["post"].is_object());
+}
+
+#[test]
+fn a_batch_that_does_not_parse_writes_nothing_and_repeats_land_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("leader");
+    demo_ledger(&dir);
+    let server = Proc::serve(&dir);
+    let u = &server.url;
+    let anon = client(u, &dir, None);
+    let info = anon.info().unwrap();
+    let mut cx = Ctx {
+        dir: dir.clone(),
+        ledger: LedgerId(info.ledger_id.unwrap()),
+        next: 900,
+    };
+    let good = cx.event(
+        "KZ-MVD",
+        at(CaseId([0xB1; 16]), 0),
+        &Payload::Request(Box::new(request_to("TM-MVD"))),
+    );
+    let other = cx.event(
+        "KZ-MVD",
+        at(CaseId([0xB2; 16]), 0),
+        &Payload::Request(Box::new(request_to("TM-MVD"))),
+    );
+    let size = info.size;
+    let http = reqwest::blocking::Client::new();
+    let post = |body: Vec<u8>, ct: &str| {
+        let r = http
+            .post(format!("{u}/v1/events:batch"))
+            .header("content-type", ct)
+            .body(body)
+            .send()
+            .unwrap();
+        (r.status().as_u16(), r.text().unwrap_or_default())
+    };
+    let list = coop_core::encoding::encode(&[good.clone(), other.clone()]).unwrap();
+    // Given batches that do not parse — a trailing byte, a truncated event, a list that
+    // claims more events than it holds, one malformed event among good ones in JSON, a
+    // body over the limit — when each is posted, then it is refused whole
+    let mut trailing = list.clone();
+    trailing.push(0);
+    let mut claims_more = list.clone();
+    claims_more[0] = 3;
+    let good_json = serde_json::to_value(coop_treaty::EventJson::of(&good).unwrap()).unwrap();
+    let mut broken = good_json.clone();
+    broken["body"]["payload"] = serde_json::json!({"Request": {"urgent": "yes"}});
+    let json_batch =
+        serde_json::to_vec(&serde_json::json!({"events": [good_json, broken]})).unwrap();
+    for (what, body, ct, want) in [
+        ("trailing byte", trailing, "application/octet-stream", 400),
+        (
+            "truncated",
+            list[..list.len() - 1].to_vec(),
+            "application/octet-stream",
+            400,
+        ),
+        ("claims more", claims_more, "application/octet-stream", 400),
+        ("one malformed event", json_batch, "application/json", 400),
+        (
+            "over 4 MiB",
+            vec![0u8; 5 << 20],
+            "application/octet-stream",
+            413,
+        ),
+    ] {
+        let (status, text) = post(body, ct);
+        assert_eq!(status, want, "{what}: {text}");
+    }
+    // And nothing was written
+    assert_eq!(anon.info().unwrap().size, size);
+    // An empty batch is answered, empty
+    let (status, text) = post(
+        coop_core::encoding::encode::<[SignedEvent]>(&[]).unwrap(),
+        "application/octet-stream",
+    );
+    assert_eq!(status, 200, "{text}");
+    assert!(text.contains("\"results\":[]"), "{text}");
+    // The same event twice in one batch lands once: both answers are its receipt
+    let node = coop_node::Client::new(u, None, None).unwrap();
+    let answers = node
+        .submit_batch(&[good.clone(), other.clone(), good.clone()])
+        .unwrap();
+    let (a, c) = (answers[0].as_ref().unwrap(), answers[2].as_ref().unwrap());
+    assert_eq!(a, c);
+    assert!(answers[1].is_ok());
+    assert_eq!(anon.info().unwrap().size, size + 2);
+    // The same event id with another body, in a batch: 409 id_reused for that one only
+    let mut reused = cx.event(
+        "KZ-MVD",
+        at(CaseId([0xB3; 16]), 0),
+        &Payload::Request(Box::new(request_to("TM-MVD"))),
+    );
+    reused.body.event_id = good.body.event_id;
+    let reused = SignedEvent::sign(reused.body, &key(&dir, "KZ-MVD")).unwrap();
+    let answers = node.submit_batch(&[reused]).unwrap();
+    match &answers[0] {
+        Err(ClientError::Http {
+            status: 409, error, ..
+        }) => assert_eq!(error, "id_reused"),
+        other => panic!("expected 409 id_reused, got {other:?}"),
+    }
+    assert_eq!(anon.info().unwrap().size, size + 2);
 }
