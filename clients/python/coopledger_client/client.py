@@ -14,7 +14,7 @@ import json
 import time
 import urllib.parse
 from dataclasses import dataclass
-from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 import nacl.signing
 
@@ -186,6 +186,31 @@ class Client:
         r = Receipt.from_json(self._json("POST", "/v1/events", body=data, content_type=ctype))
         r.verify(self.node_key().key, event.event_id, event.event_hash)
         return r
+
+    def submit_until_answered(self, event: ev.Event, patience: float = 30.0,
+                              on_retry: Optional[Callable[[Exception], None]] = None) -> Receipt:
+        """:meth:`submit`, resending the *same* signed event while the answer is unknown
+        (no connection, a timeout) or the node cannot append for now (408, 502, 503, 504:
+        unavailable, storage full, may have landed), until ``patience`` seconds have
+        passed. Safe because the event id is inside the signed bytes: an earlier try that
+        landed answers its first receipt, and nothing is appended twice. Any other answer
+        (a receipt, a refusal, a conflict) ends the loop."""
+        start, pause = time.monotonic(), 0.1
+        while True:
+            try:
+                return self.submit(event)
+            except NodeError as e:
+                if not e.retryable or time.monotonic() - start + pause > patience:
+                    raise
+                why: Exception = e
+            except (OSError, http.client.HTTPException) as e:
+                if time.monotonic() - start + pause > patience:
+                    raise
+                why = e
+            if on_retry is not None:
+                on_retry(why)
+            time.sleep(pause)
+            pause = min(pause * 2, 2.0)
 
     def submit_batch(self, events: Sequence[ev.Event]) -> List[Union[Receipt, NodeError]]:
         """Appends many events in one request (``POST /v1/events:batch``): judged in
