@@ -96,9 +96,15 @@ pub fn targets() -> Vec<Target> {
         },
         Target {
             name: "json",
-            about: "a signed event and a payload in JSON (the node's JSON append)",
+            about: "events in JSON (EventJson, BodyJson, prepare: the node's JSON append and prepare), payloads in JSON",
             run: run_json,
             seeds: seed_json,
+        },
+        Target {
+            name: "batch",
+            about: "a batch of signed events as canonical bytes (POST /v1/events:batch)",
+            run: run_batch,
+            seeds: seed_batch,
         },
     ]
 }
@@ -289,7 +295,20 @@ fn seed_json() -> Vec<Vec<u8>> {
     f.records
         .iter()
         .take(40)
-        .filter_map(|r| serde_json::to_vec(&r.record.event).ok())
+        .filter_map(|r| {
+            coop_treaty::EventJson::of(&r.record.event)
+                .ok()
+                .and_then(|j| serde_json::to_vec(&j).ok())
+        })
+        .collect()
+}
+
+fn seed_batch() -> Vec<Vec<u8>> {
+    let f = fixture::ledger().unwrap_or_else(|e| unreachable!("fixture: {e}"));
+    let events: Vec<SignedEvent> = f.records.iter().map(|r| r.record.event.clone()).collect();
+    events
+        .chunks(7)
+        .filter_map(|c| coop_core::encoding::encode(c).ok())
         .collect()
 }
 
@@ -419,12 +438,37 @@ fn run_request(data: &[u8]) {
 }
 
 fn run_json(data: &[u8]) {
-    if let Ok(e) = serde_json::from_slice::<SignedEvent>(data) {
+    if let Ok(j) = serde_json::from_slice::<coop_treaty::EventJson>(data)
+        && let Ok(e) = j.to_event()
+    {
         let _ = e.verify(Some(&material().ledger));
-        let _ = e.to_bytes();
+        // JSON converts to one event: shown again as JSON, it converts to the same bytes.
+        let again = coop_treaty::EventJson::of(&e).and_then(|k| k.to_event());
+        if again.ok().and_then(|a| a.to_bytes().ok()) != e.to_bytes().ok() {
+            panic!("an event's JSON does not convert back to the same bytes");
+        }
+    }
+    if let Ok(b) = serde_json::from_slice::<coop_treaty::BodyJson>(data)
+        && let Ok(p) = b.prepare()
+        && b.to_body()
+            .ok()
+            .and_then(|body| body.to_bytes().ok())
+            .map(hex::encode)
+            != Some(p.body)
+    {
+        panic!("prepare's bytes are not the body's");
     }
     if let Ok(p) = serde_json::from_slice::<Payload>(data) {
         let _ = p.to_bytes().map(|b| Payload::from_bytes(&b));
+    }
+}
+
+fn run_batch(data: &[u8]) {
+    if let Ok(events) = coop_core::encoding::decode::<Vec<SignedEvent>>(data) {
+        canonical(data, &events, |e| coop_core::encoding::encode(e).ok());
+        for e in events.iter().take(4) {
+            let _ = e.verify(Some(&material().ledger));
+        }
     }
 }
 
