@@ -250,12 +250,14 @@ class Client:
     def records(self, start: int = 0, limit: int = 1000) -> Dict[str, Any]:
         return dict(self.read("/v1/records", f"from={start}&limit={limit}"))
 
-    def stream(self, start: int = 0) -> Iterator[Dict[str, Any]]:
+    def stream(self, start: int = 0, idle_timeout: float = 60.0) -> Iterator[Dict[str, Any]]:
         """Every record from ``start``, then each new one as it lands (server-sent
-        events). Each is a record's JSON, with its canonical bytes in ``bytes``."""
+        events). Each is a record's JSON, with its canonical bytes in ``bytes``. The node
+        sends a keep-alive comment every 15 s; a connection silent for ``idle_timeout``
+        seconds raises ``TimeoutError`` (resume from the last seq + 1)."""
         query = f"from={start}"
         conn_cls = http.client.HTTPSConnection if self.scheme == "https" else http.client.HTTPConnection
-        conn = conn_cls(self.authority, timeout=None)
+        conn = conn_cls(self.authority, timeout=idle_timeout)
         try:
             conn.request("GET", f"/v1/stream?{query}", headers=self._sign("GET", "/v1/stream", query))
             resp = conn.getresponse()

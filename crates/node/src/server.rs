@@ -456,13 +456,7 @@ async fn submit(
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Response> {
-    if let Some(leader) = &node.leader {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "follower",
-            format!("this node is a follower; submit to the leader at {leader}"),
-        ));
-    }
+    takes_appends(&node)?;
     let event: SignedEvent = if is_json(&headers) {
         let json: EventJson = serde_json::from_slice(&body)
             .map_err(|e| invalid(format!("not a signed event: {e}")))?;
@@ -482,6 +476,18 @@ async fn submit(
     node.http.append(started.elapsed());
     node.notify_head();
     Ok(Json(receipt).into_response())
+}
+
+/// 409 `follower` on a follower: appends go to the leader.
+fn takes_appends(node: &Node) -> ApiResult<()> {
+    match &node.leader {
+        Some(leader) => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "follower",
+            format!("this node is a follower; submit to the leader at {leader}"),
+        )),
+        None => Ok(()),
+    }
 }
 
 fn is_json(headers: &HeaderMap) -> bool {
@@ -510,13 +516,7 @@ async fn submit_batch(
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Json<BatchAnswer>> {
-    if let Some(leader) = &node.leader {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "follower",
-            format!("this node is a follower; submit to the leader at {leader}"),
-        ));
-    }
+    takes_appends(&node)?;
     let events: Vec<SignedEvent> = if is_json(&headers) {
         let batch: BatchJson = serde_json::from_slice(&body)
             .map_err(|e| invalid(format!("not a batch of signed events: {e}")))?;
