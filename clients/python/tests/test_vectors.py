@@ -66,3 +66,27 @@ def test_defaults_are_the_rust_defaults():
     # An omitted defaulted field encodes as Rust reads it (serde default / Option None).
     full = {"ExecutionReported": {"extent": "Full", "reasons": [], "search_outcome": None, "results": []}}
     assert encode_payload({"ExecutionReported": {"extent": "Full"}}) == encode_payload(full)
+
+
+def test_the_event_json_schema_accepts_every_vector_and_refuses_what_the_node_refuses():
+    # docs/event.schema.json is generated from the Rust types: a Java or Go system can
+    # validate its JSON before it prepares or signs anything.
+    import copy
+
+    import jsonschema
+
+    schema = json.loads((REPO / "docs/event.schema.json").read_text())
+    validator = jsonschema.Draft202012Validator(schema)
+    for v in VECTORS["vectors"]:
+        validator.validate(v["event"]["json"])
+    sample = VECTORS["vectors"][12]["event"]["json"]  # a Request
+    for mutate in (
+        lambda e: e["body"]["payload"]["Request"].update(urgnet=True),      # misspelt field
+        lambda e: e["body"]["author"].update(authority="KZ MVD"),            # bad id
+        lambda e: e["body"].update(event_id="0A" * 16),                      # upper-case hex
+        lambda e: e["body"]["payload"]["Request"].update(category="Piracy"), # no such variant
+        lambda e: e.update(signature="00"),                                  # short signature
+    ):
+        bad = copy.deepcopy(sample)
+        mutate(bad)
+        assert not validator.is_valid(bad)

@@ -327,6 +327,22 @@ const OPS: &[Op] = &[
     },
 ];
 
+/// A standalone JSON Schema (2020-12) of a signed event in JSON (`EventJson`), for
+/// validators that do not read OpenAPI; committed as docs/event.schema.json.
+pub fn event_schema() -> Value {
+    let mut schema = SchemaSettings::draft2020_12()
+        .into_generator()
+        .into_root_schema_for::<EventJson>()
+        .to_value();
+    if let Value::Object(m) = &mut schema {
+        m.insert(
+            "$id".into(),
+            json!("https://example.invalid/coopledger/v1/event.schema.json"),
+        );
+    }
+    schema
+}
+
 /// The (method, path) of every operation the document describes.
 pub fn operations() -> Vec<(&'static str, &'static str)> {
     OPS.iter().map(|o| (o.method, o.path)).collect()
@@ -485,6 +501,21 @@ mod tests {
         assert!(
             committed == now,
             "docs/openapi.json is stale: regenerate with COOP_BLESS=1 cargo test -p coop-node openapi"
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn the_committed_event_schema_is_the_generated_one() -> anyhow::Result<()> {
+        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docs/event.schema.json");
+        let now = serde_json::to_string_pretty(&event_schema())? + "\n";
+        if std::env::var_os("COOP_BLESS").is_some() {
+            std::fs::write(&path, &now)?;
+        }
+        let committed = std::fs::read_to_string(&path)?;
+        assert!(
+            committed == now,
+            "docs/event.schema.json is stale: regenerate with COOP_BLESS=1 cargo test -p coop-node openapi"
         );
         Ok(())
     }
