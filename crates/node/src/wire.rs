@@ -44,6 +44,8 @@ impl RecordJson {
     /// The JSON form of a record.
     pub fn of(r: &SealedRecord) -> RecordJson {
         let body = &r.record.event.body;
+        // The payload is decoded once, for the readable event and its kind.
+        let event = EventJson::of(&r.record.event).ok();
         RecordJson {
             seq: r.record.seq,
             leaf: r.leaf,
@@ -52,11 +54,12 @@ impl RecordJson {
             event_id: body.event_id,
             event_hash: body.event_hash().unwrap_or(Hash::ZERO),
             signer: body.author.authority.to_string(),
-            kind: coop_treaty::Payload::from_bytes(&body.payload)
-                .map_or_else(|_| "undecodable".to_owned(), |p| p.kind().to_owned()),
+            kind: event
+                .as_ref()
+                .map_or_else(|| "undecodable".to_owned(), |e| e.body.payload.kind().to_owned()),
             case: body.case.map(|c| c.case_id.to_hex()),
             bytes: B64.encode(&r.bytes),
-            event: EventJson::of(&r.record.event).ok(),
+            event,
         }
     }
 
