@@ -54,9 +54,10 @@ impl RecordJson {
             event_id: body.event_id,
             event_hash: body.event_hash().unwrap_or(Hash::ZERO),
             signer: body.author.authority.to_string(),
-            kind: event
-                .as_ref()
-                .map_or_else(|| "undecodable".to_owned(), |e| e.body.payload.kind().to_owned()),
+            kind: event.as_ref().map_or_else(
+                || "undecodable".to_owned(),
+                |e| e.body.payload.kind().to_owned(),
+            ),
             case: body.case.map(|c| c.case_id.to_hex()),
             bytes: B64.encode(&r.bytes),
             event,
