@@ -498,24 +498,9 @@ fn submit(
     let ledger = dir
         .open()
         .context("the ledger could not be opened; nothing was written")?;
-    let versions = |c: &CaseId| {
-        ledger
-            .with_state(|s| s.cases.get(c).map(|c| c.version))
-            .ok()
-            .flatten()
-    };
-    let ctx = Context {
-        ledger: ledger.ledger_id(),
-        case_version: &versions,
-        now: if ledger.is_test_ledger() {
-            ledger.now()
-        } else {
-            Timestamp(files::now_ms())
-        },
-    };
     let base = event.parent().unwrap_or(Path::new("."));
     let pinned = crate::pin::sign_once(event, ledger.ledger_id(), || {
-        file.sign(&ctx, key, base, pass, &mut rng)
+        Context::of_ledger(&ledger, |ctx| file.sign(ctx, key, base, pass, &mut rng))
     })?;
     pinned.announce();
     let before = ledger

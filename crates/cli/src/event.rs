@@ -55,22 +55,7 @@ fn build(
             let ledger = LedgerDir::new(d)
                 .open()
                 .context("the ledger could not be opened")?;
-            let versions = |c: &CaseId| {
-                ledger
-                    .with_state(|s| s.cases.get(c).map(|c| c.version))
-                    .ok()
-                    .flatten()
-            };
-            let ctx = Context {
-                ledger: ledger.ledger_id(),
-                case_version: &versions,
-                now: if ledger.is_test_ledger() {
-                    ledger.now()
-                } else {
-                    Timestamp(files::now_ms())
-                },
-            };
-            file.sign(&ctx, key, base, pass, &mut rng)?
+            Context::of_ledger(&ledger, |ctx| file.sign(ctx, key, base, pass, &mut rng))?
         }
         (None, None) => {
             let ledger = ledger_id

@@ -102,6 +102,31 @@ pub struct Context<'a> {
     pub now: Timestamp,
 }
 
+impl Context<'_> {
+    /// Runs `f` with the context an embedded ledger gives: its id, its cases' versions,
+    /// and its clock (a test ledger's, which may have been moved; else the system's).
+    pub fn of_ledger<S: coop_store::Store, R>(
+        ledger: &coop_ledger::Ledger<S>,
+        f: impl FnOnce(&Context<'_>) -> R,
+    ) -> R {
+        let versions = |c: &CaseId| {
+            ledger
+                .with_state(|s| s.cases.get(c).map(|c| c.version))
+                .ok()
+                .flatten()
+        };
+        f(&Context {
+            ledger: ledger.ledger_id(),
+            case_version: &versions,
+            now: if ledger.is_test_ledger() {
+                ledger.now()
+            } else {
+                Timestamp(now_ms())
+            },
+        })
+    }
+}
+
 impl EventFile {
     /// Signs the event. `key_override` replaces the file's key; `file_dir` resolves a
     /// relative key path.

@@ -490,34 +490,31 @@ mod tests {
         assert_eq!(described, routed);
     }
 
-    #[test]
-    fn the_committed_document_is_the_generated_one() -> anyhow::Result<()> {
-        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docs/openapi.json");
-        let now = serde_json::to_string_pretty(&document())? + "\n";
+    /// The committed docs/FILE is `now`, rendered; `COOP_BLESS=1` rewrites it.
+    fn committed(file: &str, now: &Value) -> anyhow::Result<()> {
+        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../../docs")
+            .join(file);
+        let now = serde_json::to_string_pretty(now)? + "\n";
         if std::env::var_os("COOP_BLESS").is_some() {
             std::fs::write(&path, &now)?;
         }
         let committed = std::fs::read_to_string(&path)?;
         assert!(
             committed == now,
-            "docs/openapi.json is stale: regenerate with COOP_BLESS=1 cargo test -p coop-node openapi"
+            "docs/{file} is stale: regenerate with COOP_BLESS=1 cargo test -p coop-node openapi"
         );
         Ok(())
     }
 
     #[test]
+    fn the_committed_document_is_the_generated_one() -> anyhow::Result<()> {
+        committed("openapi.json", &document())
+    }
+
+    #[test]
     fn the_committed_event_schema_is_the_generated_one() -> anyhow::Result<()> {
-        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docs/event.schema.json");
-        let now = serde_json::to_string_pretty(&event_schema())? + "\n";
-        if std::env::var_os("COOP_BLESS").is_some() {
-            std::fs::write(&path, &now)?;
-        }
-        let committed = std::fs::read_to_string(&path)?;
-        assert!(
-            committed == now,
-            "docs/event.schema.json is stale: regenerate with COOP_BLESS=1 cargo test -p coop-node openapi"
-        );
-        Ok(())
+        committed("event.schema.json", &event_schema())
     }
 
     #[test]
