@@ -8,6 +8,7 @@ use anyhow::{Context as _, anyhow, bail};
 use coop_core::checkpoint::{NoteVerifier, cosign, validate_checkpoint_transition};
 use coop_core::merkle::{Blake3Hasher, verify_consistency, verify_inclusion};
 use coop_core::{AuthorityId, CaseId, EventId, SealedRecord, Timestamp};
+use coop_ledger::read::{self, ReadSource as _};
 use coop_ledger::{AsOf, Config, Ledger, SubmitError};
 use coop_store::{Log, SledStore};
 use coop_treaty::{DocRole, Language, Payload, State};
@@ -194,7 +195,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Checkpoint(c) => return checkpoint(c, &pass),
         Command::Authorities { data, as_of, json } => {
             let ledger = LedgerDir::new(data.data).open()?;
-            let state = state_at(&ledger, &as_of)?;
+            let state = at(&ledger, &as_of)?.state;
             if json {
                 println!("{}", serde_json::to_string_pretty(&state.registry)?);
             } else {
@@ -298,25 +299,14 @@ fn as_of_of(a: &AsOfArg) -> anyhow::Result<Option<AsOf>> {
     a.as_of.as_deref().map(parse_as_of).transpose()
 }
 
-fn state_at(ledger: &Ledger<SledStore>, a: &AsOfArg) -> anyhow::Result<State> {
-    Ok(match as_of_of(a)? {
-        Some(at) => ledger.state_as_of(at)?,
-        None => ledger.with_state(Clone::clone)?,
-    })
-}
-
-/// The time the state describes: the as-of time, or the ledger's time now (its clock:
-/// moved, on a test ledger).
-fn now_of(a: &AsOfArg, state: &State, ledger: &Ledger<SledStore>) -> anyhow::Result<Timestamp> {
-    Ok(match as_of_of(a)? {
-        Some(AsOf::Time(t)) => t,
-        Some(AsOf::Seq(_)) => state.last_time,
-        None => ledger.now(),
-    })
+/// The state at `--as-of` (or now) and the time it describes: the read model's one
+/// definition (coop_ledger::read).
+fn at(ledger: &Ledger<SledStore>, a: &AsOfArg) -> anyhow::Result<read::At> {
+    Ok(ledger.at(as_of_of(a)?)?)
 }
 
 fn parse_case(s: &str) -> anyhow::Result<CaseId> {
-    CaseId::from_hex(s).map_err(|_| anyhow!("{s:?} is not a case id (32 hex digits)"))
+    Ok(read::parse_case(s)?)
 }
 
 pub fn read_vkey(s: &str) -> anyhow::Result<NoteVerifier> {
@@ -599,8 +589,7 @@ fn with_case(
 ) -> anyhow::Result<()> {
     let id = parse_case(case)?;
     let ledger = LedgerDir::new(data).open()?;
-    let state = state_at(&ledger, as_of)?;
-    let now = now_of(as_of, &state, &ledger)?;
+    let read::At { state, now, .. } = at(&ledger, as_of)?;
     let c = state
         .cases
         .get(&id)
@@ -643,45 +632,51 @@ fn case(c: CaseCmd) -> anyhow::Result<()> {
             category,
             overdue,
             disputed,
+            authority,
+            search,
+            offset,
             limit,
             json,
         } => {
-            let filter = coop_treaty::CaseFilter {
-                status: status
-                    .as_deref()
-                    .map(coop_treaty::CaseFilter::status_word)
-                    .transpose()?,
-                category: category
-                    .as_deref()
-                    .map(coop_treaty::CaseFilter::category_word)
-                    .transpose()?,
-                overdue,
-                disputed,
+            // Clap has checked the words against the same lists; the filter is built
+            // by the read model's own checks so that both agree.
+            let query = read::CaseQuery {
+                filter: coop_treaty::CaseFilter {
+                    status: status
+                        .as_deref()
+                        .map(coop_treaty::CaseFilter::status_word)
+                        .transpose()?,
+                    category: category
+                        .as_deref()
+                        .map(coop_treaty::CaseFilter::category_word)
+                        .transpose()?,
+                    overdue,
+                    disputed,
+                },
+                authority: authority.map(coop_core::AuthorityId::new).transpose()?,
+                search,
+                offset,
+                // The CLI pages without the API's cap; 0 would mean the default.
+                limit: limit.max(1),
             };
             let ledger = LedgerDir::new(data.data).open()?;
-            let state = state_at(&ledger, &as_of)?;
-            let now = now_of(&as_of, &state, &ledger)?;
-            let cases: Vec<_> = state
-                .cases
-                .values()
-                .filter(|c| filter.matches(c, now))
-                .collect();
+            let at = at(&ledger, &as_of)?;
+            let page = read::cases(&at, &query, None);
             if json {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&cases.iter().take(limit).collect::<Vec<_>>())?
-                );
+                println!("{}", serde_json::to_string_pretty(&page)?);
             } else {
-                for c in cases.iter().take(limit) {
-                    println!("{}", show::case_line(c, now));
+                for row in &page.cases {
+                    if let Some(c) = at.state.cases.get(&row.id) {
+                        println!("{}", show::case_line(c, at.now));
+                    }
                 }
                 println!(
                     "{} case(s){}",
-                    cases.len(),
-                    if cases.len() > limit {
-                        format!(", first {limit} shown (--limit)")
-                    } else {
-                        String::new()
+                    page.total,
+                    match (page.offset, page.next_offset) {
+                        (0, Some(_)) => format!(", first {} shown (--limit)", page.cases.len()),
+                        (0, None) => String::new(),
+                        (from, _) => format!(", {} shown from {from} (--offset)", page.cases.len()),
                     }
                 );
             }

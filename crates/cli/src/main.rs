@@ -492,6 +492,15 @@ enum CaseCmd {
         /// Only cases with a dispute.
         #[arg(long)]
         disputed: bool,
+        /// Only cases this authority requested or was asked in.
+        #[arg(long)]
+        authority: Option<String>,
+        /// Only cases whose id, authorities, category or purposes contain this text.
+        #[arg(long)]
+        search: Option<String>,
+        /// Skip this many matching cases (the previous page's `next_offset`).
+        #[arg(long, default_value_t = 0)]
+        offset: usize,
         /// At most this many lines.
         #[arg(long, default_value_t = 50)]
         limit: usize,

@@ -76,9 +76,12 @@ fn demo_then_every_reader_command_on_its_ledger() {
 
     // Cases: a disputed one, as of the record that raised its dispute.
     let cases = json(&["case", "list", "--data", d, "--disputed", "--json"]);
-    let case = cases[0]["id"].as_str().unwrap().to_owned();
-    let raised = cases[0]["disputes"]["1"]["raised"]["seq"].as_u64().unwrap();
+    let case = cases["cases"][0]["id"].as_str().unwrap().to_owned();
+    assert_eq!(cases["cases"][0]["disputes"], 1);
     let now = json(&["case", "show", &case, "--data", d, "--json"]);
+    let raised = now["case"]["disputes"]["1"]["raised"]["seq"]
+        .as_u64()
+        .unwrap();
     assert_eq!(now["case"]["status"], "Closed");
     let then = json(&[
         "case",

@@ -1836,6 +1836,26 @@ fn slow_and_idle_connections_are_closed_and_each_request_is_logged_with_its_read
         .unwrap_err()
         .to_string();
     assert!(err.contains("partly-refused"), "{err}");
+    // Finding: an unknown parameter was ignored (a typo answered with every case) and
+    // the list had no pages (4.2 MB on the demo). Both are now the read model's.
+    let err = auditor
+        .read("/v1/cases", Some("stauts=open"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("unknown parameter") && err.contains("status"),
+        "{err}"
+    );
+    let first = auditor.read("/v1/cases", Some("limit=1")).unwrap();
+    assert_eq!(first["cases"].as_array().unwrap().len(), 1);
+    assert_eq!(first["limit"], 1);
+    if first["total"].as_u64().unwrap() > 1 {
+        let next = first["next_offset"].as_u64().unwrap();
+        let second = auditor
+            .read("/v1/cases", Some(&format!("limit=1&offset={next}")))
+            .unwrap();
+        assert_ne!(second["cases"][0]["id"], first["cases"][0]["id"]);
+    }
 }
 
 /// The leader handover: the leader is killed; its Party's witness copy is promoted with

@@ -19,6 +19,7 @@ mod error;
 mod files;
 mod ledger;
 mod metrics;
+pub mod read;
 
 pub use clock::{Clock, SystemClock, TestClock, system_ms};
 pub use config::Config;

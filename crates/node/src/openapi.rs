@@ -6,9 +6,8 @@
 
 use crate::sync::SyncView;
 use crate::wire::{
-    AuthoritiesJson, BatchAnswer, BatchJson, CaseJson, CasesJson, CheckpointJson, ConsistencyJson,
-    ErrorBody, InclusionJson, InfoJson, RecordJson, RecordsPage, RegisterJson, ReportJson,
-    TimelineJson,
+    AuthoritiesJson, BatchAnswer, BatchJson, CheckpointJson, ConsistencyJson, ErrorBody,
+    InclusionJson, InfoJson, RecordJson, RecordsPage, RegisterJson, ReportJson,
 };
 use coop_core::Receipt;
 use coop_treaty::{BodyJson, EventJson, Prepared};
@@ -255,7 +254,7 @@ const OPS: &[Op] = &[
     Op {
         method: "get",
         path: "/v1/cases",
-        summary: "The cases the reader may see, filtered; an unknown filter value is 400, never an empty list",
+        summary: "One page of the cases the reader may see, filtered; an unknown parameter or value is 400, never an empty list",
         auth: Auth::Signed,
         query: &[
             (
@@ -265,11 +264,24 @@ const OPS: &[Op] = &[
             ("category", "an Art. 1 category word (docs/API.md)"),
             ("overdue", "true or false"),
             ("disputed", "true or false"),
+            (
+                "authority",
+                "only cases this authority requested or was asked in",
+            ),
+            (
+                "q",
+                "only cases whose id, authorities, category or purposes contain this text",
+            ),
+            ("offset", "cases to skip (the previous page's next_offset)"),
+            ("limit", "page size: 1 to 1000, default 50"),
             AS_OF,
             AS_OF_TIME,
         ],
         request: &[],
-        response: &[json_body(s::<CasesJson<'static>>, "the cases")],
+        response: &[json_body(
+            s::<coop_ledger::read::CasePage>,
+            "one page of cases",
+        )],
     },
     Op {
         method: "get",
@@ -278,7 +290,7 @@ const OPS: &[Op] = &[
         auth: Auth::Signed,
         query: &[AS_OF, AS_OF_TIME],
         request: &[],
-        response: &[json_body(s::<CaseJson<'static>>, "the case")],
+        response: &[json_body(s::<coop_ledger::read::CaseView>, "the case")],
     },
     Op {
         method: "get",
@@ -287,7 +299,10 @@ const OPS: &[Op] = &[
         auth: Auth::Signed,
         query: &[AS_OF, AS_OF_TIME],
         request: &[],
-        response: &[json_body(s::<TimelineJson<'static>>, "the timeline")],
+        response: &[json_body(
+            s::<coop_ledger::read::TimelineView>,
+            "the timeline",
+        )],
     },
     Op {
         method: "get",

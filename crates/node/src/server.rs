@@ -16,6 +16,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use coop_core::checkpoint::Note;
 use coop_core::{CaseId, EventId, SignedEvent, Timestamp};
+use coop_ledger::read::{self, ReadSource as _};
 use coop_ledger::{AsOf, LedgerError, SubmitError};
 use coop_store::StoreError;
 use coop_treaty::{BodyJson, EventJson, State as TreatyState};
@@ -199,25 +200,7 @@ fn as_of(q: &HashMap<String, String>) -> ApiResult<Option<AsOf>> {
 }
 
 fn parse_case(s: &str) -> ApiResult<CaseId> {
-    CaseId::from_hex(s)
-        .map_err(|_| ApiError::bad(format!("{s:?} is not a case id (32 hex digits)")))
-}
-
-fn state_at(node: &Node, at: Option<AsOf>) -> ApiResult<TreatyState> {
-    Ok(match at {
-        Some(a) => node.ledger.state_as_of(a)?,
-        None => node.ledger.with_state(Clone::clone)?,
-    })
-}
-
-/// The time a state describes: the as-of time, the last record's time, or the ledger's
-/// time now (its clock: moved, on a test ledger).
-fn clock(node: &Node, at: Option<AsOf>, state: &TreatyState) -> Timestamp {
-    match at {
-        Some(AsOf::Time(t)) => t,
-        Some(AsOf::Seq(_)) => state.last_time,
-        None => node.ledger.now(),
-    }
+    read::parse_case(s).map_err(|e| ApiError::bad(e.to_string()))
 }
 
 /// The router of a node.
@@ -909,8 +892,9 @@ async fn consistency(
     .await
 }
 
-/// `?status=&category=&overdue=true&disputed=true&as_of=`; a competent authority sees its
-/// own cases.
+/// `?status=&category=&overdue=&disputed=&authority=&q=&offset=&limit=&as_of=`, one
+/// page (coop_ledger::read); a competent authority sees its own cases. An unknown
+/// parameter or value is refused (400), never answered with an empty list.
 async fn cases(
     State(node): State<Shared>,
     method: Method,
@@ -920,47 +904,21 @@ async fn cases(
 ) -> ApiResult<Json<serde_json::Value>> {
     let r = reader(&node, &method, &uri, &headers, Need::Cases)?;
     let at = as_of(&q)?;
-    // Unknown words are refused (400), never answered with an empty list.
-    let bad = |e: coop_treaty::UnknownWord| ApiError::bad(e.to_string());
-    let word = |k: &str, f: fn(&str) -> Result<&'static str, coop_treaty::UnknownWord>| {
-        q.get(k).map(|v| f(v)).transpose().map_err(bad)
-    };
-    let filter = coop_treaty::CaseFilter {
-        status: word("status", coop_treaty::CaseFilter::status_word)?,
-        category: word("category", coop_treaty::CaseFilter::category_word)?,
-        overdue: q
-            .get("overdue")
-            .map(|v| coop_treaty::CaseFilter::flag("overdue", v))
-            .transpose()
-            .map_err(bad)?
-            .unwrap_or(false),
-        disputed: q
-            .get("disputed")
-            .map(|v| coop_treaty::CaseFilter::flag("disputed", v))
-            .transpose()
-            .map_err(bad)?
-            .unwrap_or(false),
-    };
+    let query = read::CaseQuery::parse(
+        q.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+        &["as_of", "as_of_time"],
+    )
+    .map_err(|e| ApiError::bad(e.to_string()))?;
     blocking(move || {
-        let state = state_at(&node, at)?;
-        let now = clock(&node, at, &state);
+        let at = node.ledger.at(at)?;
         let own = r.role == coop_treaty::Role::Competent;
-        let list: Vec<&coop_treaty::Case> = state
-            .cases
-            .values()
-            .filter(|c| !own || c.requester == r.id || c.requested == r.id)
-            .filter(|c| filter.matches(c, now))
-            .collect();
-        to_json(&crate::wire::CasesJson {
-            as_of_size: state.size,
-            cases: list,
-        })
+        to_json(&read::cases(&at, &query, own.then_some(&r.id)))
     })
     .await
 }
 
-/// `/v1/cases/{id}` (the case and what is overdue) and `/v1/cases/{id}/timeline`, as of
-/// `?as_of=SEQ` or `?as_of_time=MS`.
+/// `/v1/cases/{id}` (the case, its deadlines judged, what is overdue) and
+/// `/v1/cases/{id}/timeline`, as of `?as_of=SEQ` or `?as_of_time=MS`.
 async fn case(
     State(node): State<Shared>,
     method: Method,
@@ -974,22 +932,13 @@ async fn case(
     let at = as_of(&q)?;
     let timeline_only = uri.path().ends_with("/timeline");
     blocking(move || {
-        let state = state_at(&node, at)?;
-        let c = state
-            .cases
-            .get(&id)
-            .ok_or_else(|| ApiError::not_found(format!("no case {id} at that point")))?;
+        let at = node.ledger.at(at)?;
+        let missing = || ApiError::not_found(format!("no case {id} at that point"));
+        // Access to the case was checked above (Need::Case); the view needs no viewer.
         if timeline_only {
-            to_json(&crate::wire::TimelineJson {
-                as_of_size: state.size,
-                timeline: &c.timeline,
-            })
+            to_json(&read::timeline(&at, &id, None).ok_or_else(missing)?)
         } else {
-            to_json(&crate::wire::CaseJson {
-                as_of_size: state.size,
-                case: c,
-                overdue: c.overdue_at(clock(&node, at, &state)),
-            })
+            to_json(&read::case(&at, &id, None).ok_or_else(missing)?)
         }
     })
     .await

@@ -195,35 +195,6 @@ pub struct BatchAnswer {
     pub results: Vec<BatchItem>,
 }
 
-/// `GET /v1/cases`: the cases a reader may see that match the filter.
-#[derive(Clone, Debug, Serialize, JsonSchema)]
-pub struct CasesJson<'a> {
-    /// The ledger size the list describes (the as-of point, or the head).
-    pub as_of_size: u64,
-    /// The cases, by case id.
-    pub cases: Vec<&'a coop_treaty::Case>,
-}
-
-/// `GET /v1/cases/{id}`: one case as it stood, and its deadlines overdue at that time.
-#[derive(Clone, Debug, Serialize, JsonSchema)]
-pub struct CaseJson<'a> {
-    /// The ledger size the case describes.
-    pub as_of_size: u64,
-    /// The case.
-    pub case: &'a coop_treaty::Case,
-    /// Its deadlines missed at the as-of time (or now).
-    pub overdue: Vec<&'a coop_treaty::Deadline>,
-}
-
-/// `GET /v1/cases/{id}/timeline`.
-#[derive(Clone, Debug, Serialize, JsonSchema)]
-pub struct TimelineJson<'a> {
-    /// The ledger size the timeline describes.
-    pub as_of_size: u64,
-    /// The case's events in order.
-    pub timeline: &'a [coop_treaty::TimelineEntry],
-}
-
 /// `GET /v1/article7/report`.
 #[derive(Clone, Debug, Serialize, JsonSchema)]
 pub struct ReportJson<'a> {

@@ -33,7 +33,7 @@ pub use model::{
 pub use payload::{Payload, Request, RequestElements, Role, RootKey};
 pub use report::{ComplianceReport, ItemReport, Link};
 pub use rules::{
-    Decoded, Reads, apply, apply_decoded, bundle_seqs, is_case_event, reads, validate,
+    Decoded, Reads, apply, apply_decoded, bundle_seqs, documents_of, is_case_event, reads, validate,
 };
 pub use state::{
     Agreement, Case, CaseStatus, CategoryAgreement, Consent, ConsentDecision, Cost,

@@ -9,6 +9,7 @@ mod languages;
 mod reads;
 mod request;
 
+pub use languages::of as documents_of;
 pub use reads::{Reads, bundle_seqs, is_case_event, reads};
 
 use crate::payload::{Payload, Role};
