@@ -281,18 +281,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// A `--as-of` value: a seq, or an RFC 3339 time.
+/// A `--as-of` value: a seq, or an RFC 3339 time (the read model's one parser).
 pub fn parse_as_of(s: &str) -> anyhow::Result<AsOf> {
-    if let Ok(seq) = s.parse::<u64>() {
-        return Ok(AsOf::Seq(seq));
-    }
-    let t = humantime::parse_rfc3339_weak(s)
-        .with_context(|| format!("{s:?} is neither a record seq nor an RFC 3339 time"))?;
-    let ms = t
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_err(|_| anyhow!("{s:?} is before 1970"))?
-        .as_millis();
-    Ok(AsOf::Time(Timestamp(u64::try_from(ms)?)))
+    Ok(read::parse_as_of(s)?)
 }
 
 fn as_of_of(a: &AsOfArg) -> anyhow::Result<Option<AsOf>> {

@@ -11,8 +11,8 @@ use crate::LedgerError;
 use crate::ledger::AsOf;
 use coop_core::{AuthorityId, CaseId, Hash, LedgerId, Record, Timestamp};
 use coop_treaty::{
-    Case, CaseFilter, CaseStatus, ComplianceReport, Deadline, DeadlineKind, Party, Role, State,
-    TimelineEntry, UnknownWord, category_word,
+    Case, CaseFilter, ComplianceReport, Deadline, DeadlineKind, Party, Role, State, TimelineEntry,
+    UnknownWord, category_word,
 };
 use schemars::JsonSchema;
 use serde::Serialize;
@@ -314,6 +314,35 @@ pub enum QueryError {
     /// A malformed value.
     #[error("{0}")]
     Value(String),
+}
+
+/// Parses an as-of point: a record's seq, or an RFC 3339 time (`2026-03-01T12:00:00Z`;
+/// a time without a zone is UTC).
+pub fn parse_as_of(s: &str) -> Result<AsOf, QueryError> {
+    let s = s.trim();
+    if let Ok(seq) = s.parse::<u64>() {
+        return Ok(AsOf::Seq(seq));
+    }
+    // A browser's datetime-local field gives minutes only ("2026-03-01T12:00").
+    let padded;
+    let s = if s.len() == 16 && s.as_bytes().get(10) == Some(&b'T') {
+        padded = format!("{s}:00");
+        padded.as_str()
+    } else {
+        s
+    };
+    let t = humantime::parse_rfc3339_weak(s).map_err(|_| {
+        QueryError::Value(format!(
+            "{s:?} is neither a record seq nor an RFC 3339 time"
+        ))
+    })?;
+    let ms = t
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_err(|_| QueryError::Value(format!("{s:?} is before 1970")))?
+        .as_millis();
+    u64::try_from(ms)
+        .map(|ms| AsOf::Time(Timestamp(ms)))
+        .map_err(|_| QueryError::Value(format!("{s:?} is too far ahead")))
 }
 
 /// Parses a case id (32 hex digits).
@@ -746,15 +775,24 @@ pub fn overview(source: &dyn ReadSource, at: &At) -> Result<Overview, LedgerErro
 pub struct Stats {
     /// Requests per month ("2026-03") by category word.
     pub requests_by_month: BTreeMap<String, BTreeMap<&'static str, usize>>,
-    /// Requests per month by requesting Party.
+    /// Requests per month by requesting Party (`kz`, `tm`).
     pub requests_by_direction: BTreeMap<String, BTreeMap<String, usize>>,
     /// Deadlines per month they fell due: (met on time, late or overdue).
     pub deadline_compliance: BTreeMap<String, (usize, usize)>,
-    /// Refusals (in full or in part) by ground, from the case timelines.
+    /// Refusals (in full or in part) by Art. 4.5 ground (`Sovereignty`, `NationalLaw`...;
+    /// a refusal may give several).
     pub refusals: BTreeMap<String, usize>,
-    /// Information items by (providing Party, receiving authority's Party): items, uses,
-    /// onward transfers.
+    /// Information items by direction (`kz-tm`: provided by Kazakhstan's authorities to
+    /// Turkmenistan's): items, uses, onward transfers.
     pub article7_flows: BTreeMap<String, (usize, usize, usize)>,
+}
+
+/// A Party as a word: `kz` or `tm`.
+pub fn party_word(p: Party) -> &'static str {
+    match p {
+        Party::Kz => "kz",
+        Party::Tm => "tm",
+    }
 }
 
 /// "YYYY-MM" of a time.
@@ -772,8 +810,9 @@ pub fn month(t: Timestamp) -> String {
     format!("{y:04}-{m:02}")
 }
 
-/// The chart numbers of `at`.
-pub fn stats(at: &At, viewer: Viewer<'_>) -> Stats {
+/// The chart numbers of `at`; refusal grounds are read from the refusals' records in
+/// `source`.
+pub fn stats(source: &dyn ReadSource, at: &At, viewer: Viewer<'_>) -> Result<Stats, LedgerError> {
     let s = &at.state;
     let mut st = Stats::default();
     for c in s.cases.values().filter(|c| visible(c, viewer)) {
@@ -786,7 +825,7 @@ pub fn stats(at: &At, viewer: Viewer<'_>) -> Stats {
         *st.requests_by_direction
             .entry(m)
             .or_default()
-            .entry(c.requester_party.to_string())
+            .entry(party_word(c.requester_party).to_owned())
             .or_insert(0) += 1;
         for d in &c.deadlines {
             if d.met_at.is_none() && d.due > at.now {
@@ -799,31 +838,33 @@ pub fn stats(at: &At, viewer: Viewer<'_>) -> Stats {
                 e.0 += 1;
             }
         }
-        for t in &c.timeline {
-            if t.kind.contains("refus") {
-                *st.refusals.entry(t.kind.to_owned()).or_insert(0) += 1;
+        for t in c.timeline.iter().filter(|t| t.kind == "refused") {
+            let Some(r) = source.record(t.evidence.seq)? else {
+                continue;
+            };
+            if let Ok(d) = coop_treaty::Decoded::of(&r.event)
+                && let coop_treaty::Payload::Refused { grounds, .. } = d.payload
+            {
+                for g in grounds {
+                    *st.refusals.entry(format!("{g:?}")).or_insert(0) += 1;
+                }
             }
-        }
-        if matches!(c.status, CaseStatus::Refused | CaseStatus::PartlyRefused) {
-            *st.refusals
-                .entry(format!("status: {}", c.status.word()))
-                .or_insert(0) += 1;
         }
     }
     for item in s.register.values() {
         let to = s
             .registry
             .get(&item.recipient)
-            .map_or_else(|| "?".to_owned(), |r| r.party.to_string());
+            .map_or("?", |r| party_word(r.party));
         let e = st
             .article7_flows
-            .entry(format!("{} → {}", item.provider_party, to))
+            .entry(format!("{}-{to}", party_word(item.provider_party)))
             .or_insert((0, 0, 0));
         e.0 += 1;
         e.1 += item.uses.len();
         e.2 += item.onward.len();
     }
-    st
+    Ok(st)
 }
 
 /// An authority in the registry, with the records each of its keys was valid for.

@@ -12,6 +12,7 @@
 
 pub mod auth;
 pub mod client;
+pub mod console;
 pub mod follower;
 mod metrics;
 mod node;

@@ -1,0 +1,650 @@
+//! The console: the ledger in a browser for auditors, Article 8 consultations and agency
+//! clerks, in Russian, Kazakh, Turkmen and English.
+//!
+//! Key decisions: pages are rendered on the server (maud) from the read model
+//! (`coop_ledger::read`), the same typed views the CLI and the JSON API show, so a page
+//! never says something the API would not; a few lines of JavaScript (served from
+//! `/static`, never inline: the Content-Security-Policy allows no inline script) only
+//! compute a dropped file's digest upload and start printing. No CDN, no build chain.
+//! Over a verified copy (`coopledger console PATH`) every page and every printout or CSV
+//! states the ledger id and the checkpoint the copy was verified against, and when.
+
+mod i18n;
+mod pages;
+
+pub use i18n::Lang;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use coop_ledger::AsOf;
+use coop_ledger::read::{self, At, ReadSource, Verdict};
+use std::sync::Arc;
+
+/// Every event kind the catalogue names (`Payload::kind`), for the translations' test.
+pub const KINDS: [&str; 38] = [
+    "genesis",
+    "genesis accepted",
+    "authority designated",
+    "authority key changed",
+    "authority retired",
+    "key revoked",
+    "observer registered",
+    "internal procedures completed",
+    "termination notice",
+    "protocol proposed",
+    "protocol accepted",
+    "protocol procedures completed",
+    "crime category agreed",
+    "request",
+    "oral request confirmed",
+    "acknowledged",
+    "additional information requested",
+    "additional information provided",
+    "refused",
+    "execution reported",
+    "information transferred",
+    "information used",
+    "consent requested",
+    "consent granted",
+    "consent denied",
+    "onward transfer",
+    "cost recorded",
+    "cost arrangement proposed",
+    "cost arrangement accepted",
+    "language arrangement proposed",
+    "language arrangement accepted",
+    "dispute raised",
+    "consultation held",
+    "dispute settled",
+    "other cooperation",
+    "case closed",
+    "node handover proposed",
+    "node handover accepted",
+];
+
+/// What the console shows: a source of reads and, for a verified copy, the verdict.
+pub struct Console {
+    /// The reads.
+    pub source: Arc<dyn ReadSource>,
+    /// What verification established (`None`: a live node's own ledger).
+    pub verdict: Option<Verdict>,
+    /// What was opened (a path), shown in the header.
+    pub label: String,
+}
+
+impl std::fmt::Debug for Console {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Console")
+            .field("label", &self.label)
+            .finish_non_exhaustive()
+    }
+}
+
+type Shared = Arc<Console>;
+type Pairs = Query<Vec<(String, String)>>;
+
+/// Largest file "check a document" hashes.
+const MAX_DOCUMENT: usize = 256 * 1024 * 1024;
+
+/// The console's router (mounted at `/`).
+pub fn router(console: Shared) -> Router {
+    Router::new()
+        .route("/", get(overview))
+        .route("/cases", get(cases))
+        .route("/cases.csv", get(cases_csv))
+        .route("/cases/{id}", get(case))
+        .route("/cases/{id}/dossier", get(dossier))
+        .route("/cases/{id}/timeline.csv", get(timeline_csv))
+        .route("/article7", get(article7))
+        .route("/article7/print", get(article7_print))
+        .route("/article7.csv", get(article7_csv))
+        .route("/registry", get(registry))
+        .route("/registry.csv", get(registry_csv))
+        .route("/checkpoints", get(checkpoints))
+        .route("/documents", get(documents))
+        .route(
+            "/documents/digest",
+            post(digest).layer(DefaultBodyLimit::max(MAX_DOCUMENT)),
+        )
+        .route("/static/console.css", get(css))
+        .route("/static/console.js", get(js))
+        .with_state(console)
+}
+
+/// The request's language and as-of point, and the query for the page.
+pub(crate) struct Ctx {
+    pub lang: Lang,
+    /// Set when the language came from `?lang=` (remembered in a cookie).
+    pub chosen: bool,
+    pub as_of: Option<AsOf>,
+    /// The as-of text as given.
+    pub as_of_text: String,
+    pub pairs: Vec<(String, String)>,
+    /// The path, for the language links.
+    pub path: String,
+}
+
+impl Ctx {
+    fn of(headers: &HeaderMap, pairs: Vec<(String, String)>, path: &str) -> Result<Ctx, Fail> {
+        let given = pairs
+            .iter()
+            .find(|(k, _)| k == "lang")
+            .map(|(_, v)| v.as_str());
+        let chosen = given.and_then(Lang::parse);
+        let cookie = headers
+            .get_all(header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(';'))
+            .find_map(|c| c.trim().strip_prefix("coop_lang="))
+            .and_then(Lang::parse);
+        let accept = headers
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(Lang::from_accept);
+        let lang = chosen.or(cookie).or(accept).unwrap_or(Lang::En);
+        if given.is_some() && chosen.is_none() {
+            return Err(Fail::bad(lang, lang.t("error-lang")));
+        }
+        let as_of_text = pairs
+            .iter()
+            .find(|(k, _)| k == "as_of")
+            .map(|(_, v)| v.trim().to_owned())
+            .unwrap_or_default();
+        let as_of = if as_of_text.is_empty() {
+            None
+        } else {
+            Some(read::parse_as_of(&as_of_text).map_err(|e| Fail::bad(lang, e.to_string()))?)
+        };
+        Ok(Ctx {
+            lang,
+            chosen: chosen.is_some(),
+            as_of,
+            as_of_text,
+            pairs,
+            path: path.to_owned(),
+        })
+    }
+
+    /// A query value.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.pairs
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The query pairs for a case list (what `CaseQuery` reads).
+    fn list_pairs(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.pairs.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
+    /// `?as_of=…` to carry the as-of point into links (empty when there is none).
+    pub fn as_of_query(&self) -> String {
+        if self.as_of_text.is_empty() {
+            String::new()
+        } else {
+            format!("as_of={}", enc(&self.as_of_text))
+        }
+    }
+}
+
+/// Percent-encodes a query value.
+pub(crate) fn enc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// A page that could not be shown, in the reader's language.
+pub(crate) struct Fail {
+    status: StatusCode,
+    lang: Lang,
+    message: String,
+}
+
+impl Fail {
+    fn bad(lang: Lang, message: String) -> Fail {
+        Fail {
+            status: StatusCode::BAD_REQUEST,
+            lang,
+            message,
+        }
+    }
+
+    fn not_found(lang: Lang, message: String) -> Fail {
+        Fail {
+            status: StatusCode::NOT_FOUND,
+            lang,
+            message,
+        }
+    }
+
+    fn of_ledger(lang: Lang, e: coop_ledger::LedgerError) -> Fail {
+        match e {
+            coop_ledger::LedgerError::BadQuery(m) => Fail::bad(lang, m),
+            coop_ledger::LedgerError::NotFound(m) => Fail::not_found(lang, m),
+            other => Fail {
+                status: StatusCode::SERVICE_UNAVAILABLE,
+                lang,
+                message: other.to_string(),
+            },
+        }
+    }
+}
+
+impl IntoResponse for Fail {
+    fn into_response(self) -> Response {
+        let body = pages::error(self.lang, self.status.as_u16(), &self.message);
+        let mut r = html(self.status, body.into_string());
+        r.headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        r
+    }
+}
+
+/// The security headers every console answer carries: no inline script or style, no
+/// framing, no referrer (case ids are in the URLs), nothing cached.
+fn secure(r: &mut Response) {
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        ),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+}
+
+fn html(status: StatusCode, body: String) -> Response {
+    let mut r = (
+        status,
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/html; charset=utf-8"),
+        )],
+        body,
+    )
+        .into_response();
+    secure(&mut r);
+    r
+}
+
+/// A page, remembering a language chosen with `?lang=` (a cookie: SameSite=Strict).
+fn page(ctx: &Ctx, markup: maud::Markup) -> Response {
+    let mut r = html(StatusCode::OK, markup.into_string());
+    if ctx.chosen
+        && let Ok(v) = HeaderValue::from_str(&format!(
+            "coop_lang={}; Path=/; SameSite=Strict; Max-Age=31536000",
+            ctx.lang.code()
+        ))
+    {
+        r.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    r
+}
+
+fn csv(name: &str, body: String) -> Response {
+    let mut r = (
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/csv; charset=utf-8"),
+            ),
+            (
+                header::CONTENT_DISPOSITION,
+                HeaderValue::from_str(&format!("attachment; filename=\"{name}\""))
+                    .unwrap_or_else(|_| HeaderValue::from_static("attachment")),
+            ),
+        ],
+        body,
+    )
+        .into_response();
+    secure(&mut r);
+    r
+}
+
+/// Runs `f` off the async threads (replays and page building are CPU work).
+async fn work<T: Send + 'static>(
+    lang: Lang,
+    f: impl FnOnce() -> Result<T, Fail> + Send + 'static,
+) -> Result<T, Fail> {
+    tokio::task::spawn_blocking(f).await.unwrap_or_else(|e| {
+        Err(Fail {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            lang,
+            message: e.to_string(),
+        })
+    })
+}
+
+/// The state at the page's as-of point.
+fn at(c: &Console, ctx: &Ctx) -> Result<At, Fail> {
+    c.source
+        .at(ctx.as_of)
+        .map_err(|e| Fail::of_ledger(ctx.lang, e))
+}
+
+async fn overview(State(c): State<Shared>, headers: HeaderMap, Query(q): Pairs) -> Response {
+    let r = async {
+        let ctx = Ctx::of(&headers, q, "/")?;
+        work(ctx.lang, move || {
+            let now = at(&c, &ctx)?;
+            let l = ctx.lang;
+            let ov = read::overview(c.source.as_ref(), &now).map_err(|e| Fail::of_ledger(l, e))?;
+            let stats =
+                read::stats(c.source.as_ref(), &now, None).map_err(|e| Fail::of_ledger(l, e))?;
+            // As of an earlier point: what changed between then and the latest.
+            let changes = if ctx.as_of.is_some() {
+                let latest = c.source.at(None).map_err(|e| Fail::of_ledger(l, e))?;
+                Some((
+                    latest.state.size,
+                    read::changes(&now.state, &latest.state, None),
+                ))
+            } else {
+                None
+            };
+            Ok(page(
+                &ctx,
+                pages::overview(&c, &ctx, &now, &ov, &stats, changes.as_ref()),
+            ))
+        })
+        .await
+    };
+    r.await.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// The case query of a list page (an unknown parameter or value is a 400 page).
+fn case_query(ctx: &Ctx) -> Result<read::CaseQuery, Fail> {
+    read::CaseQuery::parse(ctx.list_pairs(), &["as_of", "lang"])
+        .map_err(|e| Fail::bad(ctx.lang, e.to_string()))
+}
+
+async fn cases(State(c): State<Shared>, headers: HeaderMap, Query(q): Pairs) -> Response {
+    let r = async {
+        let ctx = Ctx::of(&headers, q, "/cases")?;
+        let query = case_query(&ctx)?;
+        work(ctx.lang, move || {
+            let now = at(&c, &ctx)?;
+            let list = read::cases(&now, &query, None);
+            Ok(page(&ctx, pages::cases(&c, &ctx, &now, &query, &list)))
+        })
+        .await
+    };
+    r.await.unwrap_or_else(IntoResponse::into_response)
+}
+
+async fn cases_csv(State(c): State<Shared>, headers: HeaderMap, Query(q): Pairs) -> Response {
+    let r = async {
+        let ctx = Ctx::of(&headers, q, "/cases.csv")?;
+        let mut query = case_query(&ctx)?;
+        // A CSV is every matching case, not one page.
+        query.offset = 0;
+        query.limit = usize::MAX;
+        work(ctx.lang, move || {
+            let now = at(&c, &ctx)?;
+            let list = read::cases(&now, &query, None);
+            Ok(csv("cases.csv", pages::cases_csv(&c, &ctx, &now, &list)))
+        })
+        .await
+    };
+    r.await.unwrap_or_else(IntoResponse::into_response)
+}
+
+fn case_at(c: &Console, ctx: &Ctx, id: &str) -> Result<(At, read::CaseView), Fail> {
+    let id = read::parse_case(id).map_err(|e| Fail::bad(ctx.lang, e.to_string()))?;
+    let now = at(c, ctx)?;
+    let view = read::case(&now, &id, None).ok_or_else(|| {
+        Fail::not_found(
+            ctx.lang,
+            ctx.lang
+                .ta("error-no-case", &[("id", i18n::text(id.to_hex()))]),
+        )
+    })?;
+    Ok((now, view))
+}
+
+async fn case(
+    State(c): State<Shared>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(q): Pairs,
+) -> Response {
+    let r = async {
+        let ctx = Ctx::of(&headers, q, &format!("/cases/{id}"))?;
+        work(ctx.lang, move || {
+            let (now, view) = case_at(&c, &ctx, &id)?;
+            let latest = if ctx.as_of.is_some() {
+                c.source
+                    .at(None)
+                    .map_err(|e| Fail::of_ledger(ctx.lang, e))?
+                    .state
+                    .cases
+                    .get(&view.case.id)
+                    .cloned()
+            } else {
+                None
+            };
+            Ok(page(
+                &ctx,
+                pages::case(&c, &ctx, &now, &view, latest.as_ref(), false),
+            ))
+        })
+        .await
+    };
+    r.await.unwrap_or_else(IntoResponse::into_response)
+}
+
+async fn dossier(
+    State(c): State<Shared>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(q): Pairs,
+) -> Response {
+    let r = async {
+        let ctx = Ctx::of(&headers, q, &format!("/cases/{id}/dossier"))?;
+        work(ctx.lang, move || {
+            let (now, view) = case_at(&c, &ctx, &id)?;
+            Ok(page(&ctx, pages::case(&c, &ctx, &now, &view, None, true)))
+        })
+        .await
+    };
+    r.await.unwrap_or_else(IntoResponse::into_response)
+}
+
+async fn timeline_csv(
+    State(c): State<Shared>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(q): Pairs,
+) -> Response {
+    let r = async {
+        let ctx = Ctx::of(&headers, q, &format!("/cases/{id}/timeline.csv"))?;
+        work(ctx.lang, move || {
+            let (now, view) = case_at(&c, &ctx, &id)?;
+            Ok(csv(
+                &format!("case-{}-timeline.csv", view.case.id.to_hex()),
+                pages::timeline_csv(&c, &ctx, &now, &view),
+            ))
+        })
+        .await
+    };
+    r.await.unwrap_or_else(IntoResponse::into_response)
+}
+
+async fn article7_page(
+    c: Shared,
+    headers: HeaderMap,
+    q: Vec<(String, String)>,
+    print: bool,
+) -> Response {
+    let path = if print {
+        "/article7/print"
+    } else {
+        "/article7"
+    };
+    let r = async {
+        let ctx = Ctx::of(&headers, q, path)?;
+        work(ctx.lang, move || {
+            let now = at(&c, &ctx)?;
+            let report = coop_treaty::ComplianceReport::build(&now.state);
+            Ok(page(&ctx, pages::article7(&c, &ctx, &now, &report, print)))
+        })
+        .await
+    };
+    r.await.unwrap_or_else(IntoResponse::into_response)
+}
+
+async fn article7(State(c): State<Shared>, headers: HeaderMap, Query(q): Pairs) -> Response {
+    article7_page(c, headers, q, false).await
+}
+
+async fn article7_print(State(c): State<Shared>, headers: HeaderMap, Query(q): Pairs) -> Response {
+    article7_page(c, headers, q, true).await
+}
+
+async fn article7_csv(State(c): State<Shared>, headers: HeaderMap, Query(q): Pairs) -> Response {
+    let r = async {
+        let ctx = Ctx::of(&headers, q, "/article7.csv")?;
+        work(ctx.lang, move || {
+            let now = at(&c, &ctx)?;
+            let report = coop_treaty::ComplianceReport::build(&now.state);
+            Ok(csv(
+                "article7.csv",
+                pages::article7_csv(&c, &ctx, &now, &report),
+            ))
+        })
+        .await
+    };
+    r.await.unwrap_or_else(IntoResponse::into_response)
+}
+
+async fn registry(State(c): State<Shared>, headers: HeaderMap, Query(q): Pairs) -> Response {
+    let r = async {
+        let ctx = Ctx::of(&headers, q, "/registry")?;
+        work(ctx.lang, move || {
+            let now = at(&c, &ctx)?;
+            let rows = read::registry(&now);
+            Ok(page(&ctx, pages::registry(&c, &ctx, &now, &rows)))
+        })
+        .await
+    };
+    r.await.unwrap_or_else(IntoResponse::into_response)
+}
+
+async fn registry_csv(State(c): State<Shared>, headers: HeaderMap, Query(q): Pairs) -> Response {
+    let r = async {
+        let ctx = Ctx::of(&headers, q, "/registry.csv")?;
+        work(ctx.lang, move || {
+            let now = at(&c, &ctx)?;
+            let rows = read::registry(&now);
+            Ok(csv(
+                "registry.csv",
+                pages::registry_csv(&c, &ctx, &now, &rows),
+            ))
+        })
+        .await
+    };
+    r.await.unwrap_or_else(IntoResponse::into_response)
+}
+
+async fn checkpoints(State(c): State<Shared>, headers: HeaderMap, Query(q): Pairs) -> Response {
+    let r = async {
+        let ctx = Ctx::of(&headers, q, "/checkpoints")?;
+        work(ctx.lang, move || {
+            let now = at(&c, &ctx)?;
+            let list = c
+                .source
+                .checkpoints()
+                .map_err(|e| Fail::of_ledger(ctx.lang, e))?;
+            Ok(page(&ctx, pages::checkpoints(&c, &ctx, &now, &list)))
+        })
+        .await
+    };
+    r.await.unwrap_or_else(IntoResponse::into_response)
+}
+
+async fn documents(State(c): State<Shared>, headers: HeaderMap, Query(q): Pairs) -> Response {
+    let r = async {
+        let ctx = Ctx::of(&headers, q, "/documents")?;
+        let digest = match ctx.get("digest").map(str::trim).filter(|d| !d.is_empty()) {
+            None => None,
+            Some(d) => Some(
+                coop_core::Hash::from_hex(&d.to_ascii_lowercase()).map_err(|_| {
+                    Fail::bad(
+                        ctx.lang,
+                        ctx.lang.ta("error-digest", &[("given", i18n::text(d))]),
+                    )
+                })?,
+            ),
+        };
+        work(ctx.lang, move || {
+            let now = at(&c, &ctx)?;
+            let hits = match &digest {
+                Some(d) => Some(
+                    read::documents(c.source.as_ref(), &now, d, None)
+                        .map_err(|e| Fail::of_ledger(ctx.lang, e))?,
+                ),
+                None => None,
+            };
+            Ok(page(
+                &ctx,
+                pages::documents(&c, &ctx, &now, digest.as_ref(), hits.as_deref()),
+            ))
+        })
+        .await
+    };
+    r.await.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// The blake3 digest (hex) of the posted bytes: what "check a document" looks up. The
+/// file is hashed and dropped; nothing is kept.
+async fn digest(body: Bytes) -> Response {
+    let mut r = (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; charset=utf-8"),
+        )],
+        blake3::hash(&body).to_hex().to_string(),
+    )
+        .into_response();
+    secure(&mut r);
+    r
+}
+
+async fn css() -> Response {
+    static_file("text/css; charset=utf-8", include_str!("console.css"))
+}
+
+async fn js() -> Response {
+    static_file("text/javascript; charset=utf-8", include_str!("console.js"))
+}
+
+fn static_file(kind: &'static str, body: &'static str) -> Response {
+    let mut r = (
+        [(header::CONTENT_TYPE, HeaderValue::from_static(kind))],
+        body,
+    )
+        .into_response();
+    secure(&mut r);
+    r
+}
