@@ -192,6 +192,13 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
         }
         Command::Proof(p) => proof(p)?,
+        Command::Console {
+            path,
+            node_key,
+            checkpoint,
+            listen,
+            quiet,
+        } => return console(&path, &node_key, &checkpoint, &listen, quiet),
         Command::Checkpoint(c) => return checkpoint(c, &pass),
         Command::Authorities { data, as_of, json } => {
             let ledger = LedgerDir::new(data.data).open()?;
@@ -1149,29 +1156,12 @@ fn verify(
         ..Options::default()
     };
     let mut observer = VerifyObserver(Progress::new(quiet || json, "verifying"));
-    let outcome = if path.is_dir() {
-        let mut source = JournalSource::new(&LedgerDir::new(path))?;
-        coop_verify::verify(&mut source, &options, &mut observer)
-            .map(|v| Outcome::Ledger(Box::new(v)))
-    } else {
-        let mut f =
-            std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-        let mut head = Vec::new();
-        (&mut f)
-            .take(coop_verify::BUNDLE_MAGIC.len() as u64)
-            .read_to_end(&mut head)?;
-        if head == coop_verify::BUNDLE_MAGIC {
-            let bytes = std::fs::read(path)?;
-            Bundle::from_bytes(&bytes)
-                .and_then(|b| coop_verify::verify_bundle(&b, options.nodes.first()))
-                .map(|v| Outcome::Bundle(Box::new(v)))
-        } else {
-            let f = std::fs::File::open(path)?;
-            ExportReader::new(BufReader::new(f)).and_then(|mut r| {
-                coop_verify::verify(&mut r, &options, &mut observer)
-                    .map(|v| Outcome::Ledger(Box::new(v)))
-            })
-        }
+    let outcome = match Input::open(path)? {
+        Input::Ledger(mut source) => coop_verify::verify(source.as_mut(), &options, &mut observer)
+            .map(|v| Outcome::Ledger(Box::new(v))),
+        Input::Bundle(bytes) => Bundle::from_bytes(&bytes)
+            .and_then(|b| coop_verify::verify_bundle(&b, options.nodes.first()))
+            .map(|v| Outcome::Bundle(Box::new(v))),
     };
     observer.0.finish();
     let elapsed = started.elapsed();
@@ -1230,6 +1220,89 @@ fn verify(
 enum Outcome {
     Ledger(Box<coop_verify::Verified>),
     Bundle(Box<coop_verify::VerifiedBundle>),
+}
+
+/// What `verify` and `console` read: a ledger directory or an export (a whole ledger), or
+/// an evidence bundle (told apart by its magic bytes).
+enum Input {
+    Ledger(Box<dyn coop_verify::Source + Send>),
+    Bundle(Vec<u8>),
+}
+
+impl Input {
+    fn open(path: &Path) -> anyhow::Result<Input> {
+        if path.is_dir() {
+            return Ok(Input::Ledger(Box::new(JournalSource::new(
+                &LedgerDir::new(path),
+            )?)));
+        }
+        let mut f =
+            std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+        let mut head = Vec::new();
+        (&mut f)
+            .take(coop_verify::BUNDLE_MAGIC.len() as u64)
+            .read_to_end(&mut head)?;
+        if head == coop_verify::BUNDLE_MAGIC {
+            Ok(Input::Bundle(std::fs::read(path)?))
+        } else {
+            let f = std::fs::File::open(path)?;
+            Ok(Input::Ledger(Box::new(ExportReader::new(BufReader::new(
+                f,
+            ))?)))
+        }
+    }
+}
+
+/// `coopledger console PATH`: verifies the input exactly as `verify` does (with
+/// progress), then serves the console over what verified. Nothing is served from an
+/// input that fails.
+fn console(
+    path: &Path,
+    node_keys: &[String],
+    checkpoints: &[PathBuf],
+    listen: &str,
+    quiet: bool,
+) -> anyhow::Result<ExitCode> {
+    let nodes = node_keys
+        .iter()
+        .map(|v| read_vkey(v))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let known = checkpoints
+        .iter()
+        .map(|p| std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display())))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let options = Options {
+        nodes,
+        known_checkpoints: known,
+        ..Options::default()
+    };
+    let now = coop_ledger::system_ms();
+    let mut progress = Progress::new(quiet, "verifying");
+    let copy = match Input::open(path)? {
+        Input::Ledger(mut source) => read::VerifiedCopy::verify(
+            source.as_mut(),
+            &options,
+            &mut |done, total| progress.update(done, total),
+            now,
+        ),
+        Input::Bundle(bytes) => Bundle::from_bytes(&bytes).and_then(|b| {
+            let note = b.checkpoint.clone();
+            coop_verify::verify_bundle(&b, options.nodes.first())
+                .map(|v| read::VerifiedCopy::of_bundle(v, note, now))
+        }),
+    };
+    progress.finish();
+    let copy = match copy {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("VERIFICATION FAILED: {e}");
+            if let Some(s) = e.seq() {
+                eprintln!("nothing from record {s} on can be trusted; the console is not started");
+            }
+            return Ok(ExitCode::from(VERIFY_FAILED));
+        }
+    };
+    crate::net::console(copy, path, listen)
 }
 
 fn cosigners(c: &[(String, coop_treaty::Party)]) -> String {

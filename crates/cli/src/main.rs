@@ -316,6 +316,24 @@ enum Command {
         #[arg(long)]
         quiet: bool,
     },
+    /// Verify a ledger directory, a follower's copy, an export or an evidence bundle, then
+    /// show it in a browser (the console, in ru/kk/tk/en) on 127.0.0.1 until interrupted.
+    Console {
+        /// A ledger directory, an export file or a bundle file.
+        path: PathBuf,
+        /// A node checkpoint key to trust (vkey text or a file holding it); repeatable.
+        #[arg(long, value_name = "VKEY")]
+        node_key: Vec<String>,
+        /// A checkpoint you hold from elsewhere; repeatable.
+        #[arg(long, value_name = "FILE")]
+        checkpoint: Vec<PathBuf>,
+        /// Address to serve on (loopback by default; port 0 picks a free port).
+        #[arg(long, default_value = "127.0.0.1:8090")]
+        listen: String,
+        /// No progress bar.
+        #[arg(long)]
+        quiet: bool,
+    },
     /// Show or move a TEST ledger's clock (deadlines and termination end to end). Only a
     /// ledger whose genesis marks it a test ledger accepts a moved clock; it never runs
     /// backwards. A node reads the offset when it starts.
@@ -609,7 +627,10 @@ fn main() -> ExitCode {
     };
     // Reads piped into `head` end quietly, as other Unix tools do, instead of panicking
     // on the broken pipe. Not for the servers: a client that hangs up must not stop them.
-    if !matches!(cli.command, Command::Serve { .. } | Command::Follow { .. }) {
+    if !matches!(
+        cli.command,
+        Command::Serve { .. } | Command::Follow { .. } | Command::Console { .. }
+    ) {
         sigpipe::reset();
     }
     init_logs(&cli.log_format);

@@ -127,6 +127,36 @@ pub fn serve(
     Ok(ExitCode::SUCCESS)
 }
 
+/// Serves the console over a verified copy until interrupted.
+pub fn console(
+    copy: coop_ledger::read::VerifiedCopy,
+    path: &Path,
+    listen: &str,
+) -> anyhow::Result<ExitCode> {
+    let rt = runtime()?;
+    let verdict = copy.verdict.clone();
+    let console = Arc::new(coop_node::console::Console {
+        source: Arc::new(copy),
+        verdict: Some(verdict),
+        label: path.display().to_string(),
+    });
+    rt.block_on(async {
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .with_context(|| format!("cannot listen on {listen}"))?;
+        let addr = listener.local_addr()?;
+        println!("coopledger console on http://{addr}/ (Ctrl-C stops it)");
+        let _ = std::io::stdout().flush();
+        coop_node::console::serve(listener, console, stop_signal())
+            .await
+            .context("the console stopped")?;
+        anyhow::Ok(())
+    })?;
+    drop(rt);
+    eprintln!("stopped");
+    Ok(ExitCode::SUCCESS)
+}
+
 /// `coopledger sign-request`: the two headers that sign a read of `url`.
 pub fn sign_request(
     url: &str,

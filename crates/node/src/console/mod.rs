@@ -115,6 +115,17 @@ pub fn router(console: Shared) -> Router {
         .with_state(console)
 }
 
+/// Serves the console on `listener` until `shutdown` completes.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    console: Shared,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(console))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
 /// The request's language and as-of point, and the query for the page.
 pub(crate) struct Ctx {
     pub lang: Lang,

@@ -1,0 +1,542 @@
+//! The console end to end: the real `coopledger console` over a demo ledger, driven in
+//! headless Chromium (Debian's `chromium` and `chromium-driver`, which `.ci/run`
+//! installs) through WebDriver. Every page in every language; filter, paginate, a case as
+//! of an earlier record, a printed dossier; what the pages say is checked against the
+//! CLI's JSON for the same ledger. Screenshots go to `target/console-screenshots/`.
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use std::io::{BufRead as _, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_coopledger"))
+}
+
+fn p(path: &Path) -> &str {
+    path.to_str().expect("utf-8 path")
+}
+
+fn json(args: &[&str]) -> serde_json::Value {
+    let o = bin().args(args).output().unwrap();
+    assert!(
+        o.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
+/// A child process killed when the test ends, however it ends.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `coopledger console PATH` on a free port; returns it and its base URL.
+fn console(path: &Path) -> (Running, String) {
+    let mut child = bin()
+        .args(["console", p(path), "--listen", "127.0.0.1:0", "--quiet"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let out = child.stdout.take().unwrap();
+    let mut line = String::new();
+    BufReader::new(out).read_line(&mut line).unwrap();
+    let url = line
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap_or_else(|| panic!("no URL in {line:?}"))
+        .trim_end_matches('/')
+        .to_owned();
+    (Running(child), url)
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn screenshots() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"));
+    let dir = target.join("console-screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// ChromeDriver on a free loopback port, and a headless Chromium session through it.
+async fn browser(profile: &Path) -> (Running, Client) {
+    let port = free_port();
+    let driver = Command::new("chromedriver")
+        .args([format!("--port={port}"), "--allowed-ips=127.0.0.1".into()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("chromedriver (Debian's chromium-driver; .ci/run installs it)");
+    let driver = Running(driver);
+    let started = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "chromedriver did not start"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // The flags keep Chromium off the network it cannot reach (this machine's only
+    // traffic is to 127.0.0.1) and let it run as root in a container.
+    let caps = serde_json::json!({
+        "goog:chromeOptions": {
+            "binary": "/usr/bin/chromium",
+            "args": [
+                "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-quic", "--no-first-run", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", "--window-size=1366,900",
+                format!("--user-data-dir={}", p(profile)),
+            ],
+        }
+    });
+    let caps = match caps {
+        serde_json::Value::Object(m) => m,
+        _ => unreachable!(),
+    };
+    let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(caps)
+        .connect(&format!("http://127.0.0.1:{port}"))
+        .await
+        .expect("a headless Chromium session");
+    (driver, client)
+}
+
+async fn text_of(c: &Client, css: &str) -> String {
+    c.find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .text()
+        .await
+        .unwrap()
+}
+
+async fn shot(c: &Client, name: &str) {
+    let png = c.screenshot().await.unwrap();
+    assert!(png.starts_with(b"\x89PNG"), "{name}: not a PNG");
+    std::fs::write(screenshots().join(format!("{name}.png")), png).unwrap();
+}
+
+/// The word for "Cases" and the test-ledger banner's first word, per language: what a
+/// reader of that language sees.
+const LANGS: [(&str, &str, &str); 4] = [
+    ("ru", "Дела", "ТЕСТОВЫЙ"),
+    ("kk", "Істер", "СЫНАҚ"),
+    ("tk", "Işler", "SYNAG"),
+    ("en", "Cases", "TEST"),
+];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_in_a_browser_shows_what_the_ledger_holds_in_four_languages() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("ledger");
+    let o = bin()
+        .args(["demo", "--data", p(&dir), "--cases", "120", "--quiet"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let verified = json(&["verify", p(&dir), "--json", "--quiet"]);
+    let ledger_id = verified["ledger_id"].as_str().unwrap().to_owned();
+    let disputed = std::fs::read_to_string(dir.join("tour/disputed-case"))
+        .unwrap()
+        .trim()
+        .to_owned();
+
+    let (_console, url) = console(&dir);
+    let (_driver, c) = browser(&tmp.path().join("profile")).await;
+
+    // Every page in every language: the language's own words, the stamp that ties the
+    // page to the verified ledger, and no message left as its id.
+    let pages = [
+        "/".to_owned(),
+        "/cases".to_owned(),
+        format!("/cases/{disputed}"),
+        "/article7".to_owned(),
+        "/registry".to_owned(),
+        "/checkpoints".to_owned(),
+        "/documents".to_owned(),
+    ];
+    for (lang, cases_word, banner) in LANGS {
+        for page in &pages {
+            c.goto(&format!("{url}{page}?lang={lang}")).await.unwrap();
+            let html_lang = c
+                .find(Locator::Css("html"))
+                .await
+                .unwrap()
+                .attr("lang")
+                .await
+                .unwrap();
+            assert_eq!(html_lang.as_deref(), Some(lang), "{page}");
+            assert_eq!(
+                text_of(&c, "nav a[href^='/cases']").await,
+                cases_word,
+                "{page} {lang}"
+            );
+            assert!(
+                text_of(&c, ".banner.test").await.starts_with(banner),
+                "{page} {lang}"
+            );
+            let stamp = text_of(&c, "#stamp").await;
+            assert!(stamp.contains(&ledger_id), "{page} {lang}: {stamp}");
+            let body = text_of(&c, "body").await;
+            for id in ["nav-", "kind-", "status-", "category-", "a7-", "stamp-"] {
+                assert!(
+                    !body.split_whitespace().any(|w| w.starts_with(id)),
+                    "{page} {lang}: a message id ({id}…) shown:\n{body}"
+                );
+            }
+        }
+        // The language is remembered (a cookie) on pages opened without ?lang.
+        c.goto(&format!("{url}/registry")).await.unwrap();
+        assert_eq!(text_of(&c, "nav a[href^='/cases']").await, cases_word);
+    }
+    c.goto(&format!("{url}/?lang=en")).await.unwrap();
+
+    // The overview says what the verifier says.
+    assert_eq!(text_of(&c, "#ledger-id").await, ledger_id);
+    assert_eq!(
+        text_of(&c, "#size").await,
+        verified["size"].as_u64().unwrap().to_string()
+    );
+    assert!(text_of(&c, "#verdict").await.starts_with("VERIFIED."));
+    let a7 = &verified["article7"];
+    let summary = text_of(&c, "#a7-summary").await;
+    assert!(
+        summary.starts_with(&format!(
+            "{} items of information transferred, {} uses, {} onward transfers",
+            a7["items"], a7["uses"], a7["onward_transfers"]
+        )),
+        "{summary} vs {a7}"
+    );
+    shot(&c, "overview-en").await;
+    for (lang, _, _) in LANGS {
+        c.goto(&format!("{url}/?lang={lang}")).await.unwrap();
+        shot(&c, &format!("overview-{lang}")).await;
+    }
+    c.goto(&format!("{url}/?lang=en")).await.unwrap();
+
+    // Keyboard: the first Tab reaches the skip link.
+    c.find(Locator::Css("body"))
+        .await
+        .unwrap()
+        .send_keys("\u{e004}")
+        .await
+        .unwrap();
+    let focused = c.active_element().await.unwrap();
+    assert_eq!(
+        focused.attr("class").await.unwrap().as_deref(),
+        Some("skip")
+    );
+
+    // Filter in the form: closed and disputed; the count is the CLI's.
+    c.goto(&format!("{url}/cases")).await.unwrap();
+    c.find(Locator::Id("f-status"))
+        .await
+        .unwrap()
+        .select_by_value("closed")
+        .await
+        .unwrap();
+    c.find(Locator::Id("f-disputed"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.find(Locator::Id("f-apply"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let cli = json(&[
+        "case",
+        "list",
+        "--data",
+        p(&dir),
+        "--status",
+        "closed",
+        "--disputed",
+        "--json",
+    ]);
+    let total = cli["total"].as_u64().unwrap();
+    assert!(total > 0);
+    let count = text_of(&c, "#count").await;
+    assert!(
+        count.ends_with(&format!("of {total}")),
+        "{count} vs {total}"
+    );
+    let rows = c.find_all(Locator::Css("#cases tbody tr")).await.unwrap();
+    assert_eq!(rows.len() as u64, total.min(50));
+    for r in &rows {
+        assert!(r.text().await.unwrap().contains("Closed"));
+    }
+    shot(&c, "cases-filtered").await;
+
+    // Paginate: 120 cases, 50 a page.
+    c.goto(&format!("{url}/cases")).await.unwrap();
+    let first = text_of(&c, "#cases tbody tr:first-child td").await;
+    assert!(text_of(&c, "#count").await.starts_with("Cases 1–50 of "));
+    c.find(Locator::Id("next"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    assert!(
+        c.current_url()
+            .await
+            .unwrap()
+            .as_str()
+            .contains("offset=50")
+    );
+    assert!(text_of(&c, "#count").await.starts_with("Cases 51–100 of "));
+    assert_ne!(text_of(&c, "#cases tbody tr:first-child td").await, first);
+    c.find(Locator::Id("prev"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    assert_eq!(text_of(&c, "#cases tbody tr:first-child td").await, first);
+
+    // A case, moved as of the record that raised its dispute: what the CLI shows then.
+    c.goto(&format!("{url}/cases/{disputed}")).await.unwrap();
+    shot(&c, "case").await;
+    let raised: u64 = std::fs::read_to_string(dir.join("tour/dispute-raised-at"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    c.find(Locator::Css(&format!("#r{raised} a.asof-link")))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    assert!(
+        c.current_url()
+            .await
+            .unwrap()
+            .as_str()
+            .ends_with(&format!("as_of={raised}"))
+    );
+    let then = json(&[
+        "case",
+        "show",
+        &disputed,
+        "--data",
+        p(&dir),
+        "--as-of",
+        &raised.to_string(),
+        "--json",
+    ]);
+    let rows = c
+        .find_all(Locator::Css("#timeline tbody tr"))
+        .await
+        .unwrap();
+    assert_eq!(
+        rows.len(),
+        then["case"]["timeline"].as_array().unwrap().len(),
+        "the timeline as of {raised}"
+    );
+    assert!(
+        text_of(&c, ".asof-banner")
+            .await
+            .contains(&format!("record {raised}"))
+    );
+    assert!(text_of(&c, "#since").await.starts_with("Since this point:"));
+    shot(&c, "case-as-of").await;
+
+    // The dossier, printed to PDF by the browser; it states the verified checkpoint.
+    c.find(Locator::Id("dossier"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    assert!(text_of(&c, "#stamp").await.contains(&format!(
+        "against checkpoint {}",
+        verified["checkpoints"].as_array().unwrap().last().unwrap()["size"]
+    )));
+    let pdf = c
+        .print(fantoccini::wd::PrintConfiguration::default())
+        .await
+        .unwrap();
+    assert!(
+        pdf.starts_with(b"%PDF") && pdf.len() > 10_000,
+        "{} bytes",
+        pdf.len()
+    );
+    std::fs::write(screenshots().join("dossier.pdf"), &pdf).unwrap();
+    shot(&c, "dossier").await;
+
+    // Article 7, the registry, the checkpoints.
+    c.goto(&format!("{url}/article7")).await.unwrap();
+    assert_eq!(
+        text_of(&c, "#a7-summary").await,
+        summary,
+        "the overview and the Article 7 page agree"
+    );
+    shot(&c, "article7").await;
+    c.goto(&format!("{url}/registry")).await.unwrap();
+    let authorities = json(&["authorities", "--data", p(&dir), "--json"]);
+    let rows = c
+        .find_all(Locator::Css("#registry tbody tr"))
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), authorities.as_object().unwrap().len());
+    shot(&c, "registry").await;
+    c.goto(&format!("{url}/checkpoints")).await.unwrap();
+    let rows = c
+        .find_all(Locator::Css("#checkpoints tbody tr"))
+        .await
+        .unwrap();
+    assert_eq!(
+        rows.len(),
+        verified["checkpoints"].as_array().unwrap().len()
+    );
+
+    // Check a document: a digest the disputed case cites finds it; a file the ledger
+    // never saw is hashed by the console and found nowhere.
+    let case = json(&["case", "show", &disputed, "--data", p(&dir), "--json"]);
+    let digest = case["case"]["documents"][0]["digest"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    c.goto(&format!("{url}/documents")).await.unwrap();
+    c.find(Locator::Id("digest"))
+        .await
+        .unwrap()
+        .send_keys(&digest)
+        .await
+        .unwrap();
+    c.find(Locator::Css("#doc-form button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let hits = text_of(&c, "#main").await;
+    assert!(hits.contains(&disputed[..16]), "{hits}");
+    let unseen = tmp.path().join("unseen.pdf");
+    std::fs::write(&unseen, b"a document no authority ever sent").unwrap();
+    c.goto(&format!("{url}/documents")).await.unwrap();
+    c.find(Locator::Id("doc-file"))
+        .await
+        .unwrap()
+        .send_keys(p(&unseen))
+        .await
+        .unwrap();
+    let want = blake3::hash(b"a document no authority ever sent")
+        .to_hex()
+        .to_string();
+    let started = Instant::now();
+    while !c.current_url().await.unwrap().as_str().contains(&want) {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the file was not looked up"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(c.find(Locator::Id("no-hits")).await.is_ok());
+
+    // An unknown filter value is a page that says so (400), in the reader's language.
+    c.goto(&format!("{url}/cases?status=bogus&lang=ru"))
+        .await
+        .unwrap();
+    assert!(text_of(&c, ".error").await.contains("bogus"));
+
+    c.close().await.unwrap();
+}
+
+/// The console over an export and over an evidence bundle (both verified first), and a
+/// tampered export, which starts no console at all.
+#[test]
+fn the_console_serves_exports_and_bundles_and_nothing_that_fails_verification() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("ledger");
+    let o = bin()
+        .args(["demo", "--data", p(&dir), "--cases", "40", "--quiet"])
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    coop_node::install_crypto_provider();
+    let get = |url: &str| {
+        let r = reqwest::blocking::get(url).unwrap();
+        (r.status().as_u16(), r.text().unwrap())
+    };
+
+    let export = dir.join("ledger.export");
+    let (_c, url) = console(&export);
+    let (status, body) = get(&format!("{url}/"));
+    assert_eq!(status, 200);
+    assert!(body.contains("The whole ledger"), "{body}");
+    let (status, csv) = get(&format!("{url}/cases.csv"));
+    assert_eq!(status, 200);
+    assert!(csv.starts_with("# Ledger "), "{csv}");
+    let list = json(&[
+        "case",
+        "list",
+        "--data",
+        p(&dir),
+        "--json",
+        "--limit",
+        "1000",
+    ]);
+    assert_eq!(
+        csv.lines().filter(|l| !l.starts_with('#')).count() as u64,
+        list["total"].as_u64().unwrap() + 1,
+        "one row per case and a header"
+    );
+
+    let bundle = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|e| e == "bundle"))
+        .expect("the demo's bundle");
+    let case = bundle
+        .file_stem()
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .trim_start_matches("case-")
+        .to_owned();
+    let (_b, url) = console(&bundle);
+    let (status, body) = get(&format!("{url}/"));
+    assert_eq!(status, 200);
+    assert!(body.contains("The evidence bundle of one case"), "{body}");
+    let (status, body) = get(&format!("{url}/cases/{case}?lang=ru"));
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("Ход дела"));
+
+    // One byte changed in the middle of the export: verification fails, nothing serves.
+    let mut bytes = std::fs::read(&export).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0x01;
+    let bad = tmp.path().join("tampered.export");
+    std::fs::write(&bad, bytes).unwrap();
+    let o = bin()
+        .args(["console", p(&bad), "--listen", "127.0.0.1:0", "--quiet"])
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("VERIFICATION FAILED"));
+    assert!(!String::from_utf8_lossy(&o.stdout).contains("http://"));
+}
