@@ -139,6 +139,7 @@ pub fn console(
         source: Arc::new(copy),
         verdict: Some(verdict),
         label: path.display().to_string(),
+        access: None,
     });
     rt.block_on(async {
         let listener = tokio::net::TcpListener::bind(listen)

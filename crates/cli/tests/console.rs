@@ -40,15 +40,23 @@ impl Drop for Running {
 
 /// Starts `coopledger console PATH` on a free port; returns it and its base URL.
 fn console(path: &Path) -> (Running, String) {
+    start(&["console", p(path), "--listen", "127.0.0.1:0", "--quiet"])
+}
+
+/// Starts the binary with `args` and reads its URL from the first line it prints.
+fn start(args: &[&str]) -> (Running, String) {
     let mut child = bin()
-        .args(["console", p(path), "--listen", "127.0.0.1:0", "--quiet"])
+        .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     let out = child.stdout.take().unwrap();
+    let mut out = BufReader::new(out);
     let mut line = String::new();
-    BufReader::new(out).read_line(&mut line).unwrap();
+    out.read_line(&mut line).unwrap();
+    // Keep reading what it prints, so that it never writes into a closed pipe.
+    std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
     let url = line
         .split_whitespace()
         .find(|w| w.starts_with("http://"))
@@ -539,4 +547,145 @@ fn the_console_serves_exports_and_bundles_and_nothing_that_fails_verification() 
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("VERIFICATION FAILED"));
     assert!(!String::from_utf8_lossy(&o.stdout).contains("http://"));
+}
+
+/// On a node (`serve`), the console is behind a login: the browser signs a challenge with
+/// the key file the person chooses (WebCrypto Ed25519) and the node checks it against
+/// the key the ledger registers. Roles limit what each person sees.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_console_opens_only_to_a_registered_key_and_shows_what_its_role_may_read() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("ledger");
+    let o = bin()
+        .args(["demo", "--data", p(&dir), "--cases", "40", "--quiet"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // What the CLI says, read before the node holds the directory.
+    let all = json(&[
+        "case",
+        "list",
+        "--data",
+        p(&dir),
+        "--json",
+        "--limit",
+        "1000",
+    ]);
+    let own = json(&[
+        "case",
+        "list",
+        "--data",
+        p(&dir),
+        "--json",
+        "--limit",
+        "1000",
+        "--authority",
+        "KZ-MVD",
+    ]);
+    let (_node, url) = start(&["serve", "--data", p(&dir), "--listen", "127.0.0.1:0"]);
+    let (_driver, c) = browser(&tmp.path().join("profile")).await;
+    let keys = dir.join("keys");
+
+    async fn sign_in(c: &Client, url: &str, id: &str, key: &Path) {
+        c.goto(&format!("{url}/cases?lang=en")).await.unwrap();
+        // Not signed in: every page leads to the login, which remembers where to go.
+        let at = c.current_url().await.unwrap();
+        assert_eq!(at.path(), "/login", "{at}");
+        c.find(Locator::Id("login-id"))
+            .await
+            .unwrap()
+            .send_keys(id)
+            .await
+            .unwrap();
+        c.find(Locator::Id("key-file"))
+            .await
+            .unwrap()
+            .send_keys(p(key))
+            .await
+            .unwrap();
+        c.find(Locator::Id("login-submit"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        let started = Instant::now();
+        while c.current_url().await.unwrap().path() == "/login"
+            && c.find(Locator::Id("login-error")).await.is_err()
+        {
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "no answer to the login"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    // The wrong key file for an id is refused, and says why.
+    sign_in(&c, &url, "KZ-AUDIT", &keys.join("TM-GPO.pem")).await;
+    assert!(
+        text_of(&c, "#login-error").await.contains("KZ-AUDIT"),
+        "a wrong key was let in"
+    );
+    // A made-up id too.
+    sign_in(&c, &url, "KZ-NOBODY", &keys.join("KZ-AUDIT.pem")).await;
+    assert!(text_of(&c, "#login-error").await.contains("KZ-NOBODY"));
+
+    // The auditor signs in and sees every case and Article 7.
+    sign_in(&c, &url, "KZ-AUDIT", &keys.join("KZ-AUDIT.pem")).await;
+    assert_eq!(c.current_url().await.unwrap().path(), "/cases");
+    assert!(text_of(&c, "#who").await.starts_with("KZ-AUDIT"));
+    assert!(
+        text_of(&c, "#count")
+            .await
+            .ends_with(&format!("of {}", all["total"])),
+    );
+    c.goto(&format!("{url}/article7")).await.unwrap();
+    assert!(c.find(Locator::Id("a7-summary")).await.is_ok());
+    shot(&c, "node-auditor-article7").await;
+    // The session cookie is out of the page's reach (HttpOnly).
+    let cookies = c.execute("return document.cookie", vec![]).await.unwrap();
+    assert!(
+        !cookies
+            .as_str()
+            .unwrap_or_default()
+            .contains("coop_session")
+    );
+    c.find(Locator::Id("logout"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.goto(&format!("{url}/")).await.unwrap();
+    assert_eq!(
+        c.current_url().await.unwrap().path(),
+        "/login",
+        "signed out"
+    );
+
+    // A competent authority sees its own cases only, and not the Article 7 register.
+    sign_in(&c, &url, "KZ-MVD", &keys.join("KZ-MVD.pem")).await;
+    assert!(own["total"].as_u64().unwrap() < all["total"].as_u64().unwrap());
+    assert!(
+        text_of(&c, "#count")
+            .await
+            .ends_with(&format!("of {}", own["total"])),
+    );
+    c.goto(&format!("{url}/article7")).await.unwrap();
+    assert!(text_of(&c, ".error").await.contains("may not read"));
+    // A case between other authorities is not there for it.
+    let other = all["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["requester"] != "KZ-MVD" && r["requested"] != "KZ-MVD")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    c.goto(&format!("{url}/cases/{other}")).await.unwrap();
+    assert!(c.find(Locator::Css(".error")).await.is_ok());
+    shot(&c, "node-competent-cases").await;
+    c.close().await.unwrap();
 }

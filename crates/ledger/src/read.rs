@@ -42,6 +42,9 @@ pub trait ReadSource: Send + Sync {
     fn checkpoints(&self) -> Result<Vec<(u64, String)>, LedgerError>;
     /// Record `seq`, if held (a bundle holds only some).
     fn record(&self, seq: u64) -> Result<Option<Record>, LedgerError>;
+    /// A registered party as it stands now (its role and current key), without copying
+    /// the state.
+    fn registered(&self, id: &AuthorityId) -> Option<coop_treaty::Registered>;
 }
 
 impl<S: coop_store::Store> ReadSource for crate::Ledger<S> {
@@ -74,6 +77,12 @@ impl<S: coop_store::Store> ReadSource for crate::Ledger<S> {
 
     fn record(&self, seq: u64) -> Result<Option<Record>, LedgerError> {
         Ok(crate::Ledger::record(self, seq)?.map(|r| r.record))
+    }
+
+    fn registered(&self, id: &AuthorityId) -> Option<coop_treaty::Registered> {
+        self.with_state(|s| s.registry.get(id).cloned())
+            .ok()
+            .flatten()
     }
 }
 
@@ -293,6 +302,10 @@ impl ReadSource for VerifiedCopy {
             .ok()
             .and_then(|i| self.records.get(i))
             .cloned())
+    }
+
+    fn registered(&self, id: &AuthorityId) -> Option<coop_treaty::Registered> {
+        self.state.registry.get(id).cloned()
     }
 }
 
@@ -740,11 +753,16 @@ impl Article7Counts {
     }
 }
 
-/// The overview of `at` from `source`.
-pub fn overview(source: &dyn ReadSource, at: &At) -> Result<Overview, LedgerError> {
+/// The overview of `at` from `source`, its case counts those `viewer` may see.
+pub fn overview(
+    source: &dyn ReadSource,
+    at: &At,
+    viewer: Viewer<'_>,
+) -> Result<Overview, LedgerError> {
     let s = &at.state;
     let mut by_status = BTreeMap::new();
-    for c in s.cases.values() {
+    let seen = || s.cases.values().filter(move |c| visible(c, viewer));
+    for c in seen() {
         *by_status.entry(c.status.word()).or_insert(0) += 1;
     }
     let latest = source
@@ -758,12 +776,8 @@ pub fn overview(source: &dyn ReadSource, at: &At) -> Result<Overview, LedgerErro
         test_ledger: s.test_ledger,
         in_force: s.agreement.in_force_at(at.now),
         cases_by_status: by_status,
-        overdue_cases: s
-            .cases
-            .values()
-            .filter(|c| !c.overdue_at(at.now).is_empty())
-            .count(),
-        disputed_cases: s.cases.values().filter(|c| !c.disputes.is_empty()).count(),
+        overdue_cases: seen().filter(|c| !c.overdue_at(at.now).is_empty()).count(),
+        disputed_cases: seen().filter(|c| !c.disputes.is_empty()).count(),
         authorities: s.registry.len(),
         article7: Article7Counts::of(&ComplianceReport::build(s)),
         latest_checkpoint: latest,

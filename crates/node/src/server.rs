@@ -244,10 +244,14 @@ pub fn router(node: Shared) -> Router {
         ))
         .layer(DefaultBodyLimit::max(batch_limit))
         .layer(RequestBodyLimitLayer::new(batch_limit));
+    // The console (HTML, behind a login with the registered key) shares the listener.
+    let console = crate::console::router(crate::console::for_node(node.clone()));
     Router::new()
         .route("/v1/stream", get(stream))
         .merge(timed)
         .merge(batch)
+        .with_state(node.clone())
+        .merge(console)
         .fallback(|| async { ApiError::not_found("no such endpoint (see docs/API.md)") })
         .layer(axum::middleware::from_fn_with_state(node.clone(), count))
         .layer(
@@ -259,7 +263,6 @@ pub fn router(node: Shared) -> Router {
                 .on_eos(())
                 .on_failure(access_failed),
         )
-        .with_state(node)
 }
 
 /// Target of the access log: one line per answered request at `info` (docs/OPERATIONS.md).

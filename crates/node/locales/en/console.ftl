@@ -260,3 +260,33 @@ kind-other-cooperation = other form of cooperation (Art. 2)
 kind-case-closed = case closed
 kind-node-handover-proposed = node handover proposed
 kind-node-handover-accepted = node handover accepted
+
+form-ExecuteRequest = execution of requests
+form-ExchangeInformation = exchange of information
+form-ExchangeExperience = exchange of experience
+form-ExchangeSpecialists = exchange of specialists and of research results
+form-ExchangeLegalActs = exchange of legal acts
+form-Training = assistance in training specialists
+
+info-OperationalSearch = operational-search
+info-OperationalReference = operational-reference
+info-Forensic = forensic
+info-Archival = archival
+
+login-title = Sign in
+login-explain = Sign in with the key the ledger registers for you: choose your key file (PKCS#8 PEM) and your registered id. The page signs a one-time challenge with it in this browser; the key never leaves this computer.
+login-id = Registered id
+login-key = Key file
+login-submit = Sign in
+login-no-webcrypto = This browser cannot sign with Ed25519 here: use a current browser, over HTTPS or on 127.0.0.1.
+login-encrypted = The key file is protected by a passphrase; export an unprotected copy with coopledger keys (and keep it safe), then sign in with it.
+login-signing = Signing…
+login-footnote = The session lasts 15 minutes. What you may see depends on your role: roots and auditors see everything, a competent authority its own cases, a witness the ledger and its checkpoints.
+login-error-challenge = The sign-in expired or was already used: try again.
+login-error-host = This sign-in was made for another address.
+login-error-unknown = { $id } is not registered with a current key in this ledger.
+login-error-signature = The key file does not hold the key registered for { $id }.
+login-error-busy = Too many sign-ins are open; try again in a few minutes.
+logout = Sign out
+signed-in-as = { $id } ({ $role })
+error-forbidden = Your role may not read this page.

@@ -258,3 +258,33 @@ kind-other-cooperation = hyzmatdaşlygyň başga görnüşi (2-nji madda)
 kind-case-closed = iş ýapyldy
 kind-node-handover-proposed = düwüni geçirmek teklip edildi
 kind-node-handover-accepted = düwüni geçirmek kabul edildi
+
+form-ExecuteRequest = haýyşlary ýerine ýetirmek
+form-ExchangeInformation = maglumat alyşmak
+form-ExchangeExperience = tejribe alyşmak
+form-ExchangeSpecialists = hünärmenleri we ylmy barlaglaryň netijelerini alyşmak
+form-ExchangeLegalActs = kadalaşdyryjy hukuk namalaryny alyşmak
+form-Training = hünärmenleri taýýarlamakda ýardam bermek
+
+info-OperationalSearch = operatiw-gözleg
+info-OperationalReference = operatiw-maglumat
+info-Forensic = kriminalistik
+info-Archival = arhiw
+
+login-title = Girmek
+login-explain = Reýestrde size hasaba alnan açar bilen giriň: açar faýlyny (PKCS#8 PEM) we hasaba alyş koduňyzy saýlaň. Sahypa şu brauzerde bir gezeklik çagyryşa gol çeker; açar bu kompýuterden çykmaýar.
+login-id = Hasaba alyş kody
+login-key = Açar faýly
+login-submit = Girmek
+login-no-webcrypto = Bu brauzer bu ýerde Ed25519 goluny çekip bilmeýär: häzirki zaman brauzerini HTTPS arkaly ýa-da 127.0.0.1-de ulanyň.
+login-encrypted = Açar faýly parol bilen goralýar; coopledger keys buýrugy bilen goralmadyk nusgasyny çykaryň (we ony ygtybarly saklaň), soňra onuň bilen giriň.
+login-signing = Gol çekilýär…
+login-footnote = Sessiýa 15 minut dowam edýär. Size näme görünýändigi roluňyza bagly: Taraplar we auditorlar hemmesini görýär, ygtyýarly edara — öz işlerini, şaýat — reýestri we gözegçilik nokatlaryny.
+login-error-challenge = Girişiň möhleti geçdi ýa-da ol eýýäm ulanyldy: gaýtadan synanyşyň.
+login-error-host = Bu giriş başga salgy üçin gol çekildi.
+login-error-unknown = { $id } bu reýestrde hereket edýän açar bilen hasaba alynmadyk.
+login-error-signature = Faýldaky açar { $id } üçin hasaba alnan açar däl.
+login-error-busy = Örän köp giriş açyk; birnäçe minutdan soň gaýtadan synanyşyň.
+logout = Çykmak
+signed-in-as = { $id } ({ $role })
+error-forbidden = Siziň roluňyza bu sahypa elýeterli däl.

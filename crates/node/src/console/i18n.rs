@@ -187,6 +187,24 @@ mod tests {
         for w in ["OralConfirmation", "AdditionalInfo", "ReasonsNotice"] {
             out.insert(format!("deadline-{w}"));
         }
+        for w in [
+            "ExecuteRequest",
+            "ExchangeInformation",
+            "ExchangeExperience",
+            "ExchangeSpecialists",
+            "ExchangeLegalActs",
+            "Training",
+        ] {
+            out.insert(format!("form-{w}"));
+        }
+        for w in [
+            "OperationalSearch",
+            "OperationalReference",
+            "Forensic",
+            "Archival",
+        ] {
+            out.insert(format!("info-{w}"));
+        }
         for w in ["met", "late", "overdue", "pending"] {
             out.insert(format!("dl-{w}"));
         }

@@ -9,9 +9,11 @@
 //! Over a verified copy (`coopledger console PATH`) every page and every printout or CSV
 //! states the ledger id and the checkpoint the copy was verified against, and when.
 
+mod access;
 mod i18n;
 mod pages;
 
+pub use access::{Access, LoginError, Who, login_message};
 pub use i18n::Lang;
 
 use axum::Router;
@@ -74,6 +76,9 @@ pub struct Console {
     pub verdict: Option<Verdict>,
     /// What was opened (a path), shown in the header.
     pub label: String,
+    /// On a node: who may read what (a login with the registered key). `None`: the
+    /// console over a copy the local auditor verified, open to whoever runs it.
+    pub access: Option<Access>,
 }
 
 impl std::fmt::Debug for Console {
@@ -85,6 +90,46 @@ impl std::fmt::Debug for Console {
 }
 
 type Shared = Arc<Console>;
+
+/// A node's ledger as the console reads it.
+struct NodeReads(Arc<crate::Node>);
+
+impl ReadSource for NodeReads {
+    fn ledger_id(&self) -> Option<coop_core::LedgerId> {
+        self.0.ledger.ledger_id()
+    }
+    fn size(&self) -> Result<u64, coop_ledger::LedgerError> {
+        ReadSource::size(&self.0.ledger)
+    }
+    fn at(&self, as_of: Option<AsOf>) -> Result<At, coop_ledger::LedgerError> {
+        self.0.ledger.at(as_of)
+    }
+    fn checkpoints(&self) -> Result<Vec<(u64, String)>, coop_ledger::LedgerError> {
+        ReadSource::checkpoints(&self.0.ledger)
+    }
+    fn record(&self, seq: u64) -> Result<Option<coop_core::Record>, coop_ledger::LedgerError> {
+        ReadSource::record(&self.0.ledger, seq)
+    }
+    fn registered(&self, id: &coop_core::AuthorityId) -> Option<coop_treaty::Registered> {
+        self.0.ledger.registered(id)
+    }
+}
+
+/// The console of a node (`serve`, `follow`): its own ledger, behind a login with the
+/// registered key; the node's names are the hosts a login may be signed for.
+pub fn for_node(node: Arc<crate::Node>) -> Shared {
+    let label = match node.follow_status() {
+        Some(_) => "follower",
+        None if node.ledger.is_sequencer() => "leader",
+        None => "copy",
+    };
+    Arc::new(Console {
+        access: Some(Access::new(node.config.authorities.clone())),
+        source: Arc::new(NodeReads(node)),
+        verdict: None,
+        label: label.to_owned(),
+    })
+}
 type Pairs = Query<Vec<(String, String)>>;
 
 /// Largest file "check a document" hashes.
@@ -110,6 +155,8 @@ pub fn router(console: Shared) -> Router {
             "/documents/digest",
             post(digest).layer(DefaultBodyLimit::max(MAX_DOCUMENT)),
         )
+        .route("/login", get(login_page).post(login))
+        .route("/logout", post(logout))
         .route("/static/console.css", get(css))
         .route("/static/console.js", get(js))
         .with_state(console)
@@ -137,22 +184,58 @@ pub(crate) struct Ctx {
     pub pairs: Vec<(String, String)>,
     /// The path, for the language links.
     pub path: String,
+    /// Who is signed in (on a node).
+    pub who: Option<Who>,
+}
+
+/// The value of cookie `name`.
+fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|c| c.trim().strip_prefix(name)?.strip_prefix('='))
 }
 
 impl Ctx {
-    fn of(headers: &HeaderMap, pairs: Vec<(String, String)>, path: &str) -> Result<Ctx, Fail> {
+    fn of(
+        c: &Console,
+        headers: &HeaderMap,
+        pairs: Vec<(String, String)>,
+        path: &str,
+    ) -> Result<Ctx, Fail> {
+        let mut ctx = Ctx::open(headers, pairs, path)?;
+        if let Some(access) = &c.access {
+            let who = cookie(headers, "coop_session").and_then(|t| {
+                access.session(t, |id| {
+                    c.source
+                        .registered(id)
+                        .and_then(|r| r.current_key().copied())
+                })
+            });
+            match who {
+                Some(w) => ctx.who = Some(w),
+                None => {
+                    return Err(Fail {
+                        status: StatusCode::SEE_OTHER,
+                        lang: ctx.lang,
+                        message: format!("/login?next={}", enc(path)),
+                    });
+                }
+            }
+        }
+        Ok(ctx)
+    }
+
+    /// The context of a page anyone may open (the login page).
+    fn open(headers: &HeaderMap, pairs: Vec<(String, String)>, path: &str) -> Result<Ctx, Fail> {
         let given = pairs
             .iter()
             .find(|(k, _)| k == "lang")
             .map(|(_, v)| v.as_str());
         let chosen = given.and_then(Lang::parse);
-        let cookie = headers
-            .get_all(header::COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(';'))
-            .find_map(|c| c.trim().strip_prefix("coop_lang="))
-            .and_then(Lang::parse);
+        let cookie = cookie(headers, "coop_lang").and_then(Lang::parse);
         let accept = headers
             .get(header::ACCEPT_LANGUAGE)
             .and_then(|v| v.to_str().ok())
@@ -178,7 +261,35 @@ impl Ctx {
             as_of_text,
             pairs,
             path: path.to_owned(),
+            who: None,
         })
+    }
+
+    /// The id whose cases alone this reader may see (`None`: every case).
+    pub fn viewer(&self) -> Option<&coop_core::AuthorityId> {
+        self.who.as_ref().and_then(Who::viewer)
+    }
+
+    /// Whether this reader may read cases.
+    pub fn reads_cases(&self) -> bool {
+        self.who.as_ref().is_none_or(Who::reads_cases)
+    }
+
+    /// Whether this reader may read the Article 7 register.
+    pub fn reads_register(&self) -> bool {
+        self.who.as_ref().is_none_or(Who::reads_register)
+    }
+
+    fn forbid(&self, allowed: bool) -> Result<(), Fail> {
+        if allowed {
+            Ok(())
+        } else {
+            Err(Fail {
+                status: StatusCode::FORBIDDEN,
+                lang: self.lang,
+                message: self.lang.t("error-forbidden"),
+            })
+        }
     }
 
     /// A query value.
@@ -241,6 +352,14 @@ impl Fail {
         }
     }
 
+    fn unavailable(lang: Lang, message: String) -> Fail {
+        Fail {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            lang,
+            message,
+        }
+    }
+
     fn of_ledger(lang: Lang, e: coop_ledger::LedgerError) -> Fail {
         match e {
             coop_ledger::LedgerError::BadQuery(m) => Fail::bad(lang, m),
@@ -256,6 +375,14 @@ impl Fail {
 
 impl IntoResponse for Fail {
     fn into_response(self) -> Response {
+        if self.status == StatusCode::SEE_OTHER {
+            let mut r = StatusCode::SEE_OTHER.into_response();
+            if let Ok(v) = HeaderValue::from_str(&self.message) {
+                r.headers_mut().insert(header::LOCATION, v);
+            }
+            secure(&mut r);
+            return r;
+        }
         let body = pages::error(self.lang, self.status.as_u16(), &self.message);
         let mut r = html(self.status, body.into_string());
         r.headers_mut()
@@ -357,19 +484,23 @@ fn at(c: &Console, ctx: &Ctx) -> Result<At, Fail> {
 
 async fn overview(State(c): State<Shared>, headers: HeaderMap, Query(q): Pairs) -> Response {
     let r = async {
-        let ctx = Ctx::of(&headers, q, "/")?;
+        let ctx = Ctx::of(&c, &headers, q, "/")?;
         work(ctx.lang, move || {
             let now = at(&c, &ctx)?;
             let l = ctx.lang;
-            let ov = read::overview(c.source.as_ref(), &now).map_err(|e| Fail::of_ledger(l, e))?;
-            let stats =
-                read::stats(c.source.as_ref(), &now, None).map_err(|e| Fail::of_ledger(l, e))?;
+            let ov = read::overview(c.source.as_ref(), &now, ctx.viewer())
+                .map_err(|e| Fail::of_ledger(l, e))?;
+            let mut stats = read::stats(c.source.as_ref(), &now, ctx.viewer())
+                .map_err(|e| Fail::of_ledger(l, e))?;
+            if !ctx.reads_register() {
+                stats.article7_flows.clear();
+            }
             // As of an earlier point: what changed between then and the latest.
             let changes = if ctx.as_of.is_some() {
                 let latest = c.source.at(None).map_err(|e| Fail::of_ledger(l, e))?;
                 Some((
                     latest.state.size,
-                    read::changes(&now.state, &latest.state, None),
+                    read::changes(&now.state, &latest.state, ctx.viewer()),
                 ))
             } else {
                 None
@@ -392,11 +523,12 @@ fn case_query(ctx: &Ctx) -> Result<read::CaseQuery, Fail> {
 
 async fn cases(State(c): State<Shared>, headers: HeaderMap, Query(q): Pairs) -> Response {
     let r = async {
-        let ctx = Ctx::of(&headers, q, "/cases")?;
+        let ctx = Ctx::of(&c, &headers, q, "/cases")?;
+        ctx.forbid(ctx.reads_cases())?;
         let query = case_query(&ctx)?;
         work(ctx.lang, move || {
             let now = at(&c, &ctx)?;
-            let list = read::cases(&now, &query, None);
+            let list = read::cases(&now, &query, ctx.viewer());
             Ok(page(&ctx, pages::cases(&c, &ctx, &now, &query, &list)))
         })
         .await
@@ -406,14 +538,15 @@ async fn cases(State(c): State<Shared>, headers: HeaderMap, Query(q): Pairs) -> 
 
 async fn cases_csv(State(c): State<Shared>, headers: HeaderMap, Query(q): Pairs) -> Response {
     let r = async {
-        let ctx = Ctx::of(&headers, q, "/cases.csv")?;
+        let ctx = Ctx::of(&c, &headers, q, "/cases.csv")?;
+        ctx.forbid(ctx.reads_cases())?;
         let mut query = case_query(&ctx)?;
         // A CSV is every matching case, not one page.
         query.offset = 0;
         query.limit = usize::MAX;
         work(ctx.lang, move || {
             let now = at(&c, &ctx)?;
-            let list = read::cases(&now, &query, None);
+            let list = read::cases(&now, &query, ctx.viewer());
             Ok(csv("cases.csv", pages::cases_csv(&c, &ctx, &now, &list)))
         })
         .await
@@ -422,9 +555,12 @@ async fn cases_csv(State(c): State<Shared>, headers: HeaderMap, Query(q): Pairs)
 }
 
 fn case_at(c: &Console, ctx: &Ctx, id: &str) -> Result<(At, read::CaseView), Fail> {
+    ctx.forbid(ctx.reads_cases())?;
     let id = read::parse_case(id).map_err(|e| Fail::bad(ctx.lang, e.to_string()))?;
     let now = at(c, ctx)?;
-    let view = read::case(&now, &id, None).ok_or_else(|| {
+    // A case between other authorities answers as one that does not exist: its id
+    // tells a competent authority nothing.
+    let view = read::case(&now, &id, ctx.viewer()).ok_or_else(|| {
         Fail::not_found(
             ctx.lang,
             ctx.lang
@@ -441,7 +577,7 @@ async fn case(
     Query(q): Pairs,
 ) -> Response {
     let r = async {
-        let ctx = Ctx::of(&headers, q, &format!("/cases/{id}"))?;
+        let ctx = Ctx::of(&c, &headers, q, &format!("/cases/{id}"))?;
         work(ctx.lang, move || {
             let (now, view) = case_at(&c, &ctx, &id)?;
             let latest = if ctx.as_of.is_some() {
@@ -472,7 +608,7 @@ async fn dossier(
     Query(q): Pairs,
 ) -> Response {
     let r = async {
-        let ctx = Ctx::of(&headers, q, &format!("/cases/{id}/dossier"))?;
+        let ctx = Ctx::of(&c, &headers, q, &format!("/cases/{id}/dossier"))?;
         work(ctx.lang, move || {
             let (now, view) = case_at(&c, &ctx, &id)?;
             Ok(page(&ctx, pages::case(&c, &ctx, &now, &view, None, true)))
@@ -489,7 +625,7 @@ async fn timeline_csv(
     Query(q): Pairs,
 ) -> Response {
     let r = async {
-        let ctx = Ctx::of(&headers, q, &format!("/cases/{id}/timeline.csv"))?;
+        let ctx = Ctx::of(&c, &headers, q, &format!("/cases/{id}/timeline.csv"))?;
         work(ctx.lang, move || {
             let (now, view) = case_at(&c, &ctx, &id)?;
             Ok(csv(
@@ -514,7 +650,8 @@ async fn article7_page(
         "/article7"
     };
     let r = async {
-        let ctx = Ctx::of(&headers, q, path)?;
+        let ctx = Ctx::of(&c, &headers, q, path)?;
+        ctx.forbid(ctx.reads_register())?;
         work(ctx.lang, move || {
             let now = at(&c, &ctx)?;
             let report = coop_treaty::ComplianceReport::build(&now.state);
@@ -535,7 +672,8 @@ async fn article7_print(State(c): State<Shared>, headers: HeaderMap, Query(q): P
 
 async fn article7_csv(State(c): State<Shared>, headers: HeaderMap, Query(q): Pairs) -> Response {
     let r = async {
-        let ctx = Ctx::of(&headers, q, "/article7.csv")?;
+        let ctx = Ctx::of(&c, &headers, q, "/article7.csv")?;
+        ctx.forbid(ctx.reads_register())?;
         work(ctx.lang, move || {
             let now = at(&c, &ctx)?;
             let report = coop_treaty::ComplianceReport::build(&now.state);
@@ -551,7 +689,7 @@ async fn article7_csv(State(c): State<Shared>, headers: HeaderMap, Query(q): Pai
 
 async fn registry(State(c): State<Shared>, headers: HeaderMap, Query(q): Pairs) -> Response {
     let r = async {
-        let ctx = Ctx::of(&headers, q, "/registry")?;
+        let ctx = Ctx::of(&c, &headers, q, "/registry")?;
         work(ctx.lang, move || {
             let now = at(&c, &ctx)?;
             let rows = read::registry(&now);
@@ -564,7 +702,7 @@ async fn registry(State(c): State<Shared>, headers: HeaderMap, Query(q): Pairs) 
 
 async fn registry_csv(State(c): State<Shared>, headers: HeaderMap, Query(q): Pairs) -> Response {
     let r = async {
-        let ctx = Ctx::of(&headers, q, "/registry.csv")?;
+        let ctx = Ctx::of(&c, &headers, q, "/registry.csv")?;
         work(ctx.lang, move || {
             let now = at(&c, &ctx)?;
             let rows = read::registry(&now);
@@ -580,7 +718,7 @@ async fn registry_csv(State(c): State<Shared>, headers: HeaderMap, Query(q): Pai
 
 async fn checkpoints(State(c): State<Shared>, headers: HeaderMap, Query(q): Pairs) -> Response {
     let r = async {
-        let ctx = Ctx::of(&headers, q, "/checkpoints")?;
+        let ctx = Ctx::of(&c, &headers, q, "/checkpoints")?;
         work(ctx.lang, move || {
             let now = at(&c, &ctx)?;
             let list = c
@@ -596,7 +734,8 @@ async fn checkpoints(State(c): State<Shared>, headers: HeaderMap, Query(q): Pair
 
 async fn documents(State(c): State<Shared>, headers: HeaderMap, Query(q): Pairs) -> Response {
     let r = async {
-        let ctx = Ctx::of(&headers, q, "/documents")?;
+        let ctx = Ctx::of(&c, &headers, q, "/documents")?;
+        ctx.forbid(ctx.reads_cases())?;
         let digest = match ctx.get("digest").map(str::trim).filter(|d| !d.is_empty()) {
             None => None,
             Some(d) => Some(
@@ -612,7 +751,7 @@ async fn documents(State(c): State<Shared>, headers: HeaderMap, Query(q): Pairs)
             let now = at(&c, &ctx)?;
             let hits = match &digest {
                 Some(d) => Some(
-                    read::documents(c.source.as_ref(), &now, d, None)
+                    read::documents(c.source.as_ref(), &now, d, ctx.viewer())
                         .map_err(|e| Fail::of_ledger(ctx.lang, e))?,
                 ),
                 None => None,
@@ -629,7 +768,10 @@ async fn documents(State(c): State<Shared>, headers: HeaderMap, Query(q): Pairs)
 
 /// The blake3 digest (hex) of the posted bytes: what "check a document" looks up. The
 /// file is hashed and dropped; nothing is kept.
-async fn digest(body: Bytes) -> Response {
+async fn digest(State(c): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
+    if let Err(f) = Ctx::of(&c, &headers, Vec::new(), "/documents") {
+        return f.into_response();
+    }
     let mut r = (
         [(
             header::CONTENT_TYPE,
@@ -639,6 +781,131 @@ async fn digest(body: Bytes) -> Response {
     )
         .into_response();
     secure(&mut r);
+    r
+}
+
+/// The login form's fields.
+#[derive(Debug, serde::Deserialize)]
+struct LoginForm {
+    id: String,
+    challenge: String,
+    /// Base64 (standard) of the 64-byte Ed25519 signature.
+    signature: String,
+    #[serde(default)]
+    next: String,
+}
+
+async fn login_page(State(c): State<Shared>, headers: HeaderMap, Query(q): Pairs) -> Response {
+    let r = async {
+        let ctx = Ctx::open(&headers, q, "/login")?;
+        let Some(access) = &c.access else {
+            return Ok::<Response, Fail>(redirect("/"));
+        };
+        let challenge = access
+            .challenge()
+            .map_err(|e| Fail::unavailable(ctx.lang, e.to_string()))?;
+        let next = safe_next(ctx.get("next").unwrap_or("/"));
+        Ok(page(&ctx, pages::login(&c, &ctx, &challenge, &next, None)))
+    };
+    r.await.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// Only a path of this console: never another site.
+fn safe_next(next: &str) -> String {
+    if next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') {
+        next.to_owned()
+    } else {
+        "/".to_owned()
+    }
+}
+
+fn redirect(to: &str) -> Response {
+    let mut r = StatusCode::SEE_OTHER.into_response();
+    if let Ok(v) = HeaderValue::from_str(to) {
+        r.headers_mut().insert(header::LOCATION, v);
+    }
+    secure(&mut r);
+    r
+}
+
+async fn login(
+    State(c): State<Shared>,
+    headers: HeaderMap,
+    axum::Form(form): axum::Form<LoginForm>,
+) -> Response {
+    use base64::Engine as _;
+    let lang = Ctx::open(&headers, Vec::new(), "/login").map_or(Lang::En, |c| c.lang);
+    let Some(access) = &c.access else {
+        return redirect("/");
+    };
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or_default();
+    let sig = base64::engine::general_purpose::STANDARD
+        .decode(form.signature.trim())
+        .unwrap_or_default();
+    let outcome = access.login(host, form.id.trim(), &form.challenge, &sig, |id| {
+        let r = c.source.registered(id)?;
+        Some((r.role, *r.current_key()?))
+    });
+    match outcome {
+        Ok((token, who)) => {
+            tracing::info!(target: crate::ACCESS_LOG, reader = %who.id, "console login");
+            let mut r = redirect(&safe_next(&form.next));
+            if let Ok(v) = HeaderValue::from_str(&format!(
+                "coop_session={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}",
+                access::SESSION_TTL.as_secs()
+            )) {
+                r.headers_mut().insert(header::SET_COOKIE, v);
+            }
+            r
+        }
+        Err(e) => {
+            tracing::info!(target: crate::ACCESS_LOG, id = %form.id, "console login refused: {e}");
+            let ctx = match Ctx::open(&headers, Vec::new(), "/login") {
+                Ok(ctx) => ctx,
+                Err(f) => return f.into_response(),
+            };
+            let challenge = access.challenge().unwrap_or_default();
+            let mut r = page(
+                &ctx,
+                pages::login(
+                    &c,
+                    &ctx,
+                    &challenge,
+                    &safe_next(&form.next),
+                    Some(&login_error(lang, &e)),
+                ),
+            );
+            *r.status_mut() = StatusCode::UNAUTHORIZED;
+            r
+        }
+    }
+}
+
+/// A refused login in the reader's language.
+fn login_error(l: Lang, e: &LoginError) -> String {
+    match e {
+        LoginError::Challenge => l.t("login-error-challenge"),
+        LoginError::Host => l.t("login-error-host"),
+        LoginError::Unknown(id) => l.ta("login-error-unknown", &[("id", i18n::text(id.clone()))]),
+        LoginError::Signature(id) => {
+            l.ta("login-error-signature", &[("id", i18n::text(id.clone()))])
+        }
+        LoginError::Busy => l.t("login-error-busy"),
+    }
+}
+
+async fn logout(State(c): State<Shared>, headers: HeaderMap) -> Response {
+    if let (Some(access), Some(t)) = (&c.access, cookie(&headers, "coop_session")) {
+        access.logout(t);
+    }
+    let mut r = redirect("/login");
+    r.headers_mut().insert(
+        header::SET_COOKIE,
+        HeaderValue::from_static("coop_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"),
+    );
     r
 }
 

@@ -178,6 +178,12 @@ fn layout(
                             }
                         }
                     }
+                    @if let Some(w) = &ctx.who {
+                        form class="who" method="post" action="/logout" {
+                            span id="who" { (l.ta("signed-in-as", &[("id", text(w.id.to_string())), ("role", text(role(l, w.role)))])) }
+                            " " button type="submit" id="logout" { (l.t("logout")) }
+                        }
+                    }
                     form class="asof" method="get" action=(ctx.path) {
                         label for="as_of" { (l.t("asof-label")) }
                         input id="as_of" name="as_of" type="text" value=(ctx.as_of_text)
@@ -745,7 +751,7 @@ pub fn case(
             dt { (l.t("requester")) } dd { (k.requester) " (" (party(l, k.requester_party)) ")" }
             dt { (l.t("requested")) } dd { (k.requested) " (" (party(l, k.requested_party())) ")" }
             dt { (l.t("opened")) } dd { (time(k.opened_at)) }
-            dt { (l.t("form")) } dd { (format!("{:?}", k.form)) }
+            dt { (l.t("form")) } dd { (form(l, &k.form)) }
             @if k.urgent { dt { (l.t("urgent")) } dd { (l.t("yes")) } }
             @if k.oral { dt { (l.t("oral")) } dd { (if k.confirmed { l.t("oral-confirmed") } else { l.t("oral-unconfirmed") }) } }
             dt { (l.t("purposes")) } dd { @for p in &k.purposes { span class="purpose" { (p.0) } " " } }
@@ -845,6 +851,18 @@ pub fn case(
     };
     let title = l.ta("case-title", &[("id", text(short(&hex).to_owned()))]);
     layout(c, ctx, now, &title, "/cases", dossier, body)
+}
+
+/// An Art. 2 form of cooperation in words.
+fn form(l: Lang, f: &coop_treaty::Form) -> String {
+    match f {
+        coop_treaty::Form::ExchangeInformation(kind) => format!(
+            "{}: {}",
+            l.word("form", "ExchangeInformation"),
+            l.word("info", &format!("{kind:?}"))
+        ),
+        other => l.word("form", &format!("{other:?}")),
+    }
 }
 
 fn doc_role(l: Lang, r: &coop_treaty::DocRole) -> String {
@@ -1201,4 +1219,59 @@ pub fn documents(
         false,
         body,
     )
+}
+
+/// The login page of a node's console.
+pub fn login(c: &Console, ctx: &Ctx, challenge: &str, next: &str, error: Option<&str>) -> Markup {
+    let l = ctx.lang;
+    let _ = c;
+    html! {
+        (DOCTYPE)
+        html lang=(l.code()) {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (l.t("login-title")) " — coopledger" }
+                link rel="stylesheet" href="/static/console.css";
+                script src="/static/console.js" defer {}
+            }
+            body {
+                header class="top" {
+                    div class="brand" { "coopledger" }
+                    ul class="langs" aria-label=(l.t("languages")) {
+                        @for to in Lang::ALL {
+                            li {
+                                a href={ "/login?lang=" (to.code()) "&next=" (enc(next)) } hreflang=(to.code()) lang=(to.code())
+                                    aria-current=[(to == l).then_some("true")] { (to.name()) }
+                            }
+                        }
+                    }
+                }
+                main id="main" {
+                    h1 { (l.t("login-title")) }
+                    p class="explain" { (l.t("login-explain")) }
+                    @if let Some(e) = error { p class="error" role="alert" id="login-error" { (e) } }
+                    form id="login-form" method="post" action="/login" data-challenge=(challenge)
+                        data-msg-nocrypto=(l.t("login-no-webcrypto")) data-msg-encrypted=(l.t("login-encrypted"))
+                        data-msg-signing=(l.t("login-signing")) {
+                        p {
+                            label for="login-id" { (l.t("login-id")) } " "
+                            input id="login-id" name="id" type="text" required autocomplete="username" placeholder="KZ-AUDIT";
+                        }
+                        p {
+                            label for="key-file" { (l.t("login-key")) } " "
+                            // No name: the file is read by the page and is never sent.
+                            input id="key-file" type="file" accept=".pem,.key" required;
+                        }
+                        input type="hidden" name="challenge" value=(challenge);
+                        input type="hidden" name="signature" id="login-signature" value="";
+                        input type="hidden" name="next" value=(next);
+                        button type="submit" id="login-submit" { (l.t("login-submit")) }
+                    }
+                    p id="login-status" role="status" aria-live="polite" {}
+                }
+                footer { p { (l.t("login-footnote")) } }
+            }
+        }
+    }
 }
