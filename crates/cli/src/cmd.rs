@@ -520,7 +520,12 @@ fn submit(
         Err(e) => {
             pinned.discard();
             let after = ledger.head()?;
-            eprintln!("{e}");
+            match &e {
+                SubmitError::Refused(v) if crate::lang() != coop_node::console::Lang::En => {
+                    eprintln!("{}", coop_node::console::refusal(crate::lang(), v));
+                }
+                _ => eprintln!("{e}"),
+            }
             eprintln!(
                 "nothing was written (the ledger still has {} records{})",
                 after.size,
@@ -1162,6 +1167,7 @@ fn verify(
         Input::Bundle(bytes) => Bundle::from_bytes(&bytes)
             .and_then(|b| coop_verify::verify_bundle(&b, options.nodes.first()))
             .map(|v| Outcome::Bundle(Box::new(v))),
+        Input::Unreadable(e) => Err(e),
     };
     observer.0.finish();
     let elapsed = started.elapsed();
@@ -1227,6 +1233,8 @@ enum Outcome {
 enum Input {
     Ledger(Box<dyn coop_verify::Source + Send>),
     Bundle(Vec<u8>),
+    /// Not an export (its header is wrong): a verification failure, not an I/O error.
+    Unreadable(VerifyError),
 }
 
 impl Input {
@@ -1246,9 +1254,10 @@ impl Input {
             Ok(Input::Bundle(std::fs::read(path)?))
         } else {
             let f = std::fs::File::open(path)?;
-            Ok(Input::Ledger(Box::new(ExportReader::new(BufReader::new(
-                f,
-            ))?)))
+            Ok(match ExportReader::new(BufReader::new(f)) {
+                Ok(r) => Input::Ledger(Box::new(r)),
+                Err(e) => Input::Unreadable(e),
+            })
         }
     }
 }
@@ -1290,6 +1299,7 @@ fn console(
             coop_verify::verify_bundle(&b, options.nodes.first())
                 .map(|v| read::VerifiedCopy::of_bundle(v, note, now))
         }),
+        Input::Unreadable(e) => Err(e),
     };
     progress.finish();
     let copy = match copy {

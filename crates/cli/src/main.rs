@@ -62,6 +62,25 @@ struct Cli {
         default_value = "text"
     )]
     log_format: String,
+    /// The language of refusals under the Agreement: `ru`, `kk`, `tk` or `en` (a node is
+    /// asked for it with `Accept-Language`).
+    #[arg(
+        long,
+        global = true,
+        value_name = "LANG",
+        env = "COOPLEDGER_LANG",
+        value_parser = ["ru", "kk", "tk", "en"],
+        default_value = "en"
+    )]
+    lang: String,
+}
+
+/// The language `--lang` chose (English until it is set).
+static LANG: std::sync::OnceLock<coop_node::console::Lang> = std::sync::OnceLock::new();
+
+/// The language of refusals.
+pub fn lang() -> coop_node::console::Lang {
+    LANG.get().copied().unwrap_or(coop_node::console::Lang::En)
 }
 
 /// Where the ledger directory is.
@@ -634,6 +653,8 @@ fn main() -> ExitCode {
         sigpipe::reset();
     }
     init_logs(&cli.log_format);
+    let _ = LANG
+        .set(coop_node::console::Lang::parse(&cli.lang).unwrap_or(coop_node::console::Lang::En));
     report_faults_in_words();
     dir::set_min_free(cli.min_free_mib.saturating_mul(1 << 20));
     match cmd::run(cli) {

@@ -201,7 +201,7 @@ impl Remote {
         pass: &Passphrase,
     ) -> anyhow::Result<Remote> {
         let ca = ca_cert.map(std::fs::read).transpose()?;
-        let anonymous = Client::new(url, None, ca.as_deref())?;
+        let anonymous = Client::new(url, None, ca.as_deref())?.with_language(crate::lang().code());
         let info = anonymous.info()?;
         let key_path = match (key, &file.key) {
             (Some(k), _) => k.to_path_buf(),

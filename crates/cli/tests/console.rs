@@ -689,3 +689,45 @@ async fn a_node_console_opens_only_to_a_registered_key_and_shows_what_its_role_m
     shot(&c, "node-competent-cases").await;
     c.close().await.unwrap();
 }
+
+/// A refusal reads in the language asked for: `--lang` on the command line, and over
+/// HTTP the `Accept-Language` the CLI sends (the clause stays the language-neutral
+/// reference). English is the rules' own text.
+#[test]
+fn refusals_read_in_the_language_asked_for() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("ledger");
+    let o = bin()
+        .args(["demo", "--data", p(&dir), "--cases", "40", "--quiet"])
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    let request = dir.join("tour/request-uncertified.json");
+    let refused = |args: &[&str]| {
+        let o = bin().args(args).output().unwrap();
+        assert_eq!(
+            o.status.code(),
+            Some(2),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        String::from_utf8_lossy(&o.stderr).into_owned()
+    };
+    let en = refused(&["submit", "--data", p(&dir), p(&request)]);
+    assert!(en.contains("Art. 4.1(5): the copy of the decision"), "{en}");
+    let ru = refused(&["submit", "--data", p(&dir), p(&request), "--lang", "ru"]);
+    assert!(ru.contains("Ст. 4.1(5): копия решения"), "{ru}");
+    assert!(ru.contains("заверенную копию"), "{ru}");
+
+    let (_node, url) = start(&["serve", "--data", p(&dir), "--listen", "127.0.0.1:0"]);
+    let kk = refused(&["submit", "--node", &url, p(&request), "--lang", "kk"]);
+    assert!(kk.contains("4.1(5)-бап: шешімнің көшірмесі"), "{kk}");
+    assert!(kk.contains("ештеңе жазылған жоқ"), "{kk}");
+    let o = bin()
+        .args(["submit", "--node", &url, p(&request)])
+        .env("COOPLEDGER_LANG", "tk")
+        .output()
+        .unwrap();
+    let tk = String::from_utf8_lossy(&o.stderr);
+    assert!(tk.contains("4.1(5) madda: kararyň göçürmesi"), "{tk}");
+}

@@ -1846,16 +1846,32 @@ fn slow_and_idle_connections_are_closed_and_each_request_is_logged_with_its_read
         err.contains("unknown parameter") && err.contains("status"),
         "{err}"
     );
-    let first = auditor.read("/v1/cases", Some("limit=1")).unwrap();
+    // v1 keeps its shape (full projections, every match without `limit`); v2 pages
+    // typed rows, 50 by default.
+    let v1 = auditor.read("/v1/cases", None).unwrap();
+    let total = v1["total"].as_u64().unwrap();
+    assert_eq!(v1["cases"].as_array().unwrap().len() as u64, total);
+    assert!(v1["cases"][0]["timeline"].is_array());
+    let first = auditor.read("/v2/cases", Some("limit=1")).unwrap();
     assert_eq!(first["cases"].as_array().unwrap().len(), 1);
     assert_eq!(first["limit"], 1);
-    if first["total"].as_u64().unwrap() > 1 {
+    assert_eq!(first["total"].as_u64().unwrap(), total);
+    if total > 1 {
         let next = first["next_offset"].as_u64().unwrap();
         let second = auditor
-            .read("/v1/cases", Some(&format!("limit=1&offset={next}")))
+            .read("/v2/cases", Some(&format!("limit=1&offset={next}")))
             .unwrap();
         assert_ne!(second["cases"][0]["id"], first["cases"][0]["id"]);
+        let page = auditor
+            .read("/v1/cases", Some(&format!("limit=1&offset={next}")))
+            .unwrap();
+        assert_eq!(page["cases"][0]["id"], second["cases"][0]["id"]);
     }
+    let err = auditor
+        .read("/v2/cases", Some("limit=5000"))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("1000"), "{err}");
 }
 
 /// The leader handover: the leader is killed; its Party's witness copy is promoted with

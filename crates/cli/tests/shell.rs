@@ -137,10 +137,11 @@ fn usage_errors_have_their_own_code_and_unknown_filter_values_are_errors() {
     assert!(o.status.success(), "{}", text(&o));
     let open: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert!(
-        open.as_array()
+        open["cases"]
+            .as_array()
             .unwrap()
             .iter()
-            .all(|c| c["status"] == "Open"),
+            .all(|c| c["status"] == "open"),
         "{open}"
     );
     for args in [

@@ -543,30 +543,37 @@ pub struct CasePage {
     pub cases: Vec<CaseRow>,
 }
 
-/// The cases `viewer` may see that match `q`, one page of them.
-pub fn cases(at: &At, q: &CaseQuery, viewer: Viewer<'_>) -> CasePage {
-    let limit = if q.limit == 0 { DEFAULT_PAGE } else { q.limit };
-    let all: Vec<&Case> = at
-        .state
+/// Every case `viewer` may see that matches `q` (its filter words, authority and
+/// search; not its page), in case-id order.
+pub fn matching<'a>(at: &'a At, q: &CaseQuery, viewer: Viewer<'_>) -> Vec<&'a Case> {
+    at.state
         .cases
         .values()
         .filter(|c| visible(c, viewer) && q.matches(c, at.now))
-        .collect();
+        .collect()
+}
+
+/// One page of `all`: the items from `offset`, at most `limit`; with the total and the
+/// offset of the next page, if any.
+pub fn page_of<T>(all: Vec<T>, offset: usize, limit: usize) -> (Vec<T>, usize, Option<usize>) {
     let total = all.len();
-    let cases: Vec<CaseRow> = all
-        .iter()
-        .skip(q.offset)
-        .take(limit)
-        .map(|c| CaseRow::of(c, at.now))
-        .collect();
-    let end = q.offset.saturating_add(cases.len());
+    let items: Vec<T> = all.into_iter().skip(offset).take(limit).collect();
+    let end = offset.saturating_add(items.len());
+    (items, total, (end < total).then_some(end))
+}
+
+/// The cases `viewer` may see that match `q`, one page of them (default
+/// [`DEFAULT_PAGE`]).
+pub fn cases(at: &At, q: &CaseQuery, viewer: Viewer<'_>) -> CasePage {
+    let limit = if q.limit == 0 { DEFAULT_PAGE } else { q.limit };
+    let (page, total, next_offset) = page_of(matching(at, q, viewer), q.offset, limit);
     CasePage {
         as_of_size: at.state.size,
         total,
         offset: q.offset,
         limit,
-        next_offset: (end < total).then_some(end),
-        cases,
+        next_offset,
+        cases: page.into_iter().map(|c| CaseRow::of(c, at.now)).collect(),
     }
 }
 

@@ -90,6 +90,8 @@ pub struct Client {
     signer: Option<(AuthorityId, Arc<SecretKey>)>,
     /// The node's ledger id (hex), learned from `/v1/info` at the first signed read.
     ledger: Arc<std::sync::OnceLock<String>>,
+    /// `Accept-Language` for appends: the language of refusals (`ru`, `kk`, `tk`, `en`).
+    language: Option<String>,
 }
 
 impl std::fmt::Debug for Client {
@@ -148,6 +150,7 @@ impl Client {
             authority,
             signer,
             ledger: Arc::new(std::sync::OnceLock::new()),
+            language: None,
         })
     }
 
@@ -252,14 +255,27 @@ impl Client {
         check(resp)?.json().map_err(transport)
     }
 
+    /// Asks for refusals in `code` (`ru`, `kk`, `tk` or `en`: `Accept-Language`).
+    pub fn with_language(mut self, code: &str) -> Client {
+        self.language = Some(code.to_owned());
+        self
+    }
+
+    /// The `Accept-Language` header, if a language was asked for.
+    fn language(&self, r: reqwest::blocking::RequestBuilder) -> reqwest::blocking::RequestBuilder {
+        match &self.language {
+            Some(l) => r.header(reqwest::header::ACCEPT_LANGUAGE, l.as_str()),
+            None => r,
+        }
+    }
+
     /// Appends a signed event; the node answers only once it is durable.
     pub fn submit(&self, event: &SignedEvent) -> Result<Receipt, ClientError> {
         let bytes = event
             .to_bytes()
             .map_err(|e| transport(format!("cannot encode the event: {e}")))?;
         let resp = self
-            .http
-            .post(format!("{}/v1/events", self.base))
+            .language(self.http.post(format!("{}/v1/events", self.base)))
             .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
             .body(bytes)
             .send()
@@ -325,8 +341,7 @@ impl Client {
         let bytes = coop_core::encoding::encode(events)
             .map_err(|e| transport(format!("cannot encode the batch: {e}")))?;
         let resp = self
-            .http
-            .post(format!("{}/v1/events:batch", self.base))
+            .language(self.http.post(format!("{}/v1/events:batch", self.base)))
             .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
             .body(bytes)
             .send()

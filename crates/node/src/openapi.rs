@@ -254,6 +254,41 @@ const OPS: &[Op] = &[
     Op {
         method: "get",
         path: "/v1/cases",
+        summary: "The cases the reader may see, filtered, as full projections: every match unless limit is given; an unknown parameter or value is 400, never an empty list",
+        auth: Auth::Signed,
+        query: &[
+            (
+                "status",
+                "open, acknowledged, partly-refused, refused, executed, closed",
+            ),
+            ("category", "an Art. 1 category word (docs/API.md)"),
+            ("overdue", "true or false"),
+            ("disputed", "true or false"),
+            (
+                "authority",
+                "only cases this authority requested or was asked in",
+            ),
+            (
+                "q",
+                "only cases whose id, authorities, category or purposes contain this text",
+            ),
+            ("offset", "cases to skip (the previous page's next_offset)"),
+            (
+                "limit",
+                "at most this many (1 to 1000); without it, every match",
+            ),
+            AS_OF,
+            AS_OF_TIME,
+        ],
+        request: &[],
+        response: &[json_body(
+            s::<coop_ledger::read::CasePage>,
+            "one page of cases",
+        )],
+    },
+    Op {
+        method: "get",
+        path: "/v2/cases",
         summary: "One page of the cases the reader may see, filtered; an unknown parameter or value is 400, never an empty list",
         auth: Auth::Signed,
         query: &[

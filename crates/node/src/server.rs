@@ -102,13 +102,35 @@ impl From<LedgerError> for ApiError {
 
 impl From<SubmitError> for ApiError {
     fn from(e: SubmitError) -> ApiError {
+        ApiError::of_submit(e, crate::console::Lang::En)
+    }
+}
+
+/// The language a client asked for (`Accept-Language`), for refusals: English unless it
+/// asks for Russian, Kazakh or Turkmen.
+fn lang_of(headers: &HeaderMap) -> crate::console::Lang {
+    headers
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(crate::console::Lang::from_accept)
+        .unwrap_or(crate::console::Lang::En)
+}
+
+impl ApiError {
+    /// A submission's error; a refusal's message in `lang` (its `clause` stays the
+    /// language-neutral reference, e.g. `Art. 4.1(5)`).
+    fn of_submit(e: SubmitError, lang: crate::console::Lang) -> ApiError {
         match e {
             SubmitError::Refused(v) => ApiError {
                 status: StatusCode::UNPROCESSABLE_ENTITY,
                 body: ErrorBody {
                     error: "refused".into(),
                     clause: Some(v.clause()),
-                    message: format!("{v}; nothing was written"),
+                    message: format!(
+                        "{}; {}",
+                        crate::console::refusal(lang, &v),
+                        lang.t("nothing-written")
+                    ),
                 },
             },
             SubmitError::Invalid(e) => ApiError::new(
@@ -222,6 +244,7 @@ pub fn router(node: Shared) -> Router {
         .route("/v1/proofs/inclusion", get(inclusion))
         .route("/v1/proofs/consistency", get(consistency))
         .route("/v1/cases", get(cases))
+        .route("/v2/cases", get(cases_v2))
         .route("/v1/cases/{id}", get(case))
         .route("/v1/cases/{id}/timeline", get(case))
         .route("/v1/cases/{id}/bundle", get(bundle))
@@ -327,7 +350,7 @@ async fn count(State(node): State<Shared>, req: Request, next: Next) -> Response
     resp
 }
 
-const ROUTES: [&str; 23] = [
+const ROUTES: [&str; 24] = [
     "/healthz",
     "/metrics",
     "/v1/info",
@@ -345,6 +368,7 @@ const ROUTES: [&str; 23] = [
     "/v1/proofs/inclusion",
     "/v1/proofs/consistency",
     "/v1/cases",
+    "/v2/cases",
     "/v1/cases/{id}",
     "/v1/cases/{id}/timeline",
     "/v1/cases/{id}/bundle",
@@ -458,7 +482,13 @@ async fn submit(
     span.record("event", tracing::field::display(event.body.event_id));
     let started = Instant::now();
     let n = node.clone();
-    let receipt = blocking(move || n.ledger.submit(event).map_err(ApiError::from)).await?;
+    let lang = lang_of(&headers);
+    let receipt = blocking(move || {
+        n.ledger
+            .submit(event)
+            .map_err(|e| ApiError::of_submit(e, lang))
+    })
+    .await?;
     node.http.append(started.elapsed());
     node.notify_head();
     Ok(Json(receipt).into_response())
@@ -544,7 +574,7 @@ async fn submit_batch(
                 }
             }
             Err(e) => {
-                let e = ApiError::from(e);
+                let e = ApiError::of_submit(e, lang_of(&headers));
                 BatchItem {
                     status: e.status.as_u16(),
                     receipt: None,
@@ -895,9 +925,19 @@ async fn consistency(
     .await
 }
 
-/// `?status=&category=&overdue=&disputed=&authority=&q=&offset=&limit=&as_of=`, one
-/// page (coop_ledger::read); a competent authority sees its own cases. An unknown
-/// parameter or value is refused (400), never answered with an empty list.
+/// The case query of `/v1/cases` and `/v2/cases`: an unknown parameter or value is
+/// refused (400), never answered with an empty list.
+fn case_query(q: &HashMap<String, String>) -> ApiResult<read::CaseQuery> {
+    read::CaseQuery::parse(
+        q.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+        &["as_of", "as_of_time"],
+    )
+    .map_err(|e| ApiError::bad(e.to_string()))
+}
+
+/// `GET /v1/cases?status=&category=&overdue=&disputed=&authority=&q=&offset=&limit=&as_of=`:
+/// full case projections, every match unless `limit` is given (v1's contract); a
+/// competent authority sees its own cases.
 async fn cases(
     State(node): State<Shared>,
     method: Method,
@@ -907,11 +947,40 @@ async fn cases(
 ) -> ApiResult<Json<serde_json::Value>> {
     let r = reader(&node, &method, &uri, &headers, Need::Cases)?;
     let at = as_of(&q)?;
-    let query = read::CaseQuery::parse(
-        q.iter().map(|(k, v)| (k.as_str(), v.as_str())),
-        &["as_of", "as_of_time"],
-    )
-    .map_err(|e| ApiError::bad(e.to_string()))?;
+    let query = case_query(&q)?;
+    blocking(move || {
+        let at = node.ledger.at(at)?;
+        let own = r.role == coop_treaty::Role::Competent;
+        let all = read::matching(&at, &query, own.then_some(&r.id));
+        let limit = if query.limit == 0 {
+            usize::MAX
+        } else {
+            query.limit
+        };
+        let (cases, total, next_offset) = read::page_of(all, query.offset, limit);
+        to_json(&crate::wire::CasesV1 {
+            as_of_size: at.state.size,
+            total,
+            offset: query.offset,
+            next_offset,
+            cases,
+        })
+    })
+    .await
+}
+
+/// `GET /v2/cases`, the same parameters: one page (50 by default, at most 1000) of typed
+/// rows (coop_ledger::read::CasePage).
+async fn cases_v2(
+    State(node): State<Shared>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    Query(q): Params,
+) -> ApiResult<Json<serde_json::Value>> {
+    let r = reader(&node, &method, &uri, &headers, Need::Cases)?;
+    let at = as_of(&q)?;
+    let query = case_query(&q)?;
     blocking(move || {
         let at = node.ledger.at(at)?;
         let own = r.role == coop_treaty::Role::Competent;

@@ -195,6 +195,22 @@ pub struct BatchAnswer {
     pub results: Vec<BatchItem>,
 }
 
+/// `GET /v1/cases`: the cases a reader may see that match the filter, as full case
+/// projections (v1's shape; `/v2/cases` gives one page of typed rows).
+#[derive(Clone, Debug, Serialize, JsonSchema)]
+pub struct CasesV1<'a> {
+    /// The ledger size the list describes (the as-of point, or the head).
+    pub as_of_size: u64,
+    /// Cases that match (all pages).
+    pub total: usize,
+    /// Cases skipped (`offset`).
+    pub offset: usize,
+    /// The offset of the next page, when `limit` cut the list.
+    pub next_offset: Option<usize>,
+    /// The cases, by case id.
+    pub cases: Vec<&'a coop_treaty::Case>,
+}
+
 /// `GET /v1/article7/report`.
 #[derive(Clone, Debug, Serialize, JsonSchema)]
 pub struct ReportJson<'a> {

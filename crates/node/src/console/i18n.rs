@@ -115,6 +115,161 @@ impl Lang {
     }
 }
 
+/// A refusal under the Agreement in `lang`: its clause and element in the language's
+/// own terms. Free-text details the rules give (a registry or procedure detail) stay as
+/// the rules wrote them, inside the translated frame.
+pub fn refusal(lang: Lang, v: &coop_treaty::Violation) -> String {
+    use coop_treaty::Violation as V;
+    let kind = |k: &str| text(lang.word("kind", k));
+    let party = |p: &coop_treaty::Party| {
+        text(lang.word(
+            "party",
+            match p {
+                coop_treaty::Party::Kz => "kz",
+                coop_treaty::Party::Tm => "tm",
+            },
+        ))
+    };
+    let language = |l: &coop_treaty::Language| text(lang.word("language", &format!("{l:?}")));
+    let hash = |h: &coop_core::Hash| text(h.to_hex());
+    let detail = |d: &str| text(d.to_owned());
+    let (id, args): (&str, Vec<(&'static str, FluentValue<'_>)>) = match v {
+        V::MalformedPayload(d) => ("refusal-malformed", vec![("detail", detail(d))]),
+        V::Art10_Genesis(d) => ("refusal-art10-genesis", vec![("detail", detail(d))]),
+        V::GovernanceHead { stated, expected } => (
+            "refusal-governance-head",
+            vec![("stated", detail(stated)), ("expected", detail(expected))],
+        ),
+        V::TimeBackwards { received, previous } => (
+            "refusal-time-backwards",
+            vec![
+                ("received", num(*received as f64)),
+                ("previous", num(*previous as f64)),
+            ],
+        ),
+        V::AuthoredOutsideWindow {
+            authored,
+            received,
+            window,
+        } => (
+            "refusal-authored-window",
+            vec![
+                ("authored", num(*authored as f64)),
+                ("received", num(*received as f64)),
+                ("window", num(*window as f64)),
+            ],
+        ),
+        V::NotACaseEvent(k) => ("refusal-not-case-event", vec![("kind", kind(k))]),
+        V::AnswersOutsideCase(k) => ("refusal-answers-outside-case", vec![("kind", kind(k))]),
+        V::ReservedCaseId => ("refusal-reserved-case-id", vec![]),
+        V::Art10_NotConstituted => ("refusal-art10-not-constituted", vec![]),
+        V::Art3_UnknownAuthority(a) => ("refusal-art3-unknown", vec![("who", detail(a))]),
+        V::Art3_KeyNotActive(a) => ("refusal-art3-key-not-active", vec![("who", detail(a))]),
+        V::Art3_NotRoot { kind: k, author } => (
+            "refusal-art3-not-root",
+            vec![("kind", kind(k)), ("who", detail(author))],
+        ),
+        V::Art3_NotCompetentAuthority { kind: k, author } => (
+            "refusal-art3-not-competent",
+            vec![("kind", kind(k)), ("who", detail(author))],
+        ),
+        V::Art3_Registry(d) => ("refusal-art3", vec![("detail", detail(d))]),
+        V::Art10_NotInForce => ("refusal-art10-not-in-force", vec![]),
+        V::Art10_Terminated(t) => ("refusal-art10-terminated", vec![("at", num(*t as f64))]),
+        V::Art10_Procedure(d) => ("refusal-art10", vec![("detail", detail(d))]),
+        V::Art9_Protocol(d) => ("refusal-art9", vec![("detail", detail(d))]),
+        V::Art1_2_NoAgreement(d) => ("refusal-art1-2", vec![("detail", detail(d))]),
+        V::Art1_3_Search(d) => ("refusal-art1-3", vec![("detail", detail(d))]),
+        V::Art2_Form(d) => ("refusal-art2", vec![("detail", detail(d))]),
+        V::Art4_1_1MissingRequestedAuthority => ("refusal-art4-1-1", vec![]),
+        V::Art4_1_2MissingGrounds(w) => ("refusal-art4-1-2", vec![("what", detail(w))]),
+        V::Art4_1_3MissingCaseDescription => ("refusal-art4-1-3", vec![]),
+        V::Art4_1_4MissingContent => ("refusal-art4-1-4", vec![]),
+        V::Art4_1_5MissingDecisionCopy => ("refusal-art4-1-5-missing-copy", vec![]),
+        V::Art4_1_5NotCertified(h) => (
+            "refusal-art4-1-5-not-certified",
+            vec![("document", hash(h))],
+        ),
+        V::Art4_1_5NotLegalProvision(h) => (
+            "refusal-art4-1-5-not-provision",
+            vec![("document", hash(h))],
+        ),
+        V::Art4_1_5MissingLegalProvision => ("refusal-art4-1-5-missing-provision", vec![]),
+        V::Art4_1_WrongRecipient(d) => ("refusal-art4-1-recipient", vec![("detail", detail(d))]),
+        V::Art4_1_Oral(d) => ("refusal-art4-1", vec![("detail", detail(d))]),
+        V::Art4_2_NotInStateLanguage {
+            document,
+            language: l,
+            own,
+        } => (
+            "refusal-art4-2-not-state-language",
+            vec![
+                ("document", hash(document)),
+                ("language", language(l)),
+                ("own", language(own)),
+            ],
+        ),
+        V::Art4_2_MissingTranslation { document, target } => (
+            "refusal-art4-2-no-translation",
+            vec![("document", hash(document)), ("target", language(target))],
+        ),
+        V::Art4_2_Language(d) => ("refusal-art4-2", vec![("detail", detail(d))]),
+        V::Art4_3_AdditionalInfo(d) => ("refusal-art4-3", vec![("detail", detail(d))]),
+        V::Art4_4_StateSecret => ("refusal-art4-4", vec![]),
+        V::Art4_5_NoGrounds => ("refusal-art4-5", vec![]),
+        V::Art4_6_NoReasons(k) => ("refusal-art4-6", vec![("kind", kind(k))]),
+        V::NoSuchCase => ("refusal-no-such-case", vec![]),
+        V::CaseExists => ("refusal-case-exists", vec![]),
+        V::CaseRequired(k) => ("refusal-case-required", vec![("kind", kind(k))]),
+        V::CaseClosed => ("refusal-case-closed", vec![]),
+        V::AlreadyAnswered(d) => ("refusal-already-answered", vec![("detail", detail(d))]),
+        V::WrongSide(d) => ("refusal-case", vec![("detail", detail(d))]),
+        V::VersionConflict { expected, actual } => (
+            "refusal-version-conflict",
+            vec![
+                ("expected", num(*expected as f64)),
+                ("actual", num(*actual as f64)),
+            ],
+        ),
+        V::UnknownAnswer(d) => ("refusal-unknown-answer", vec![("what", detail(d))]),
+        V::Art5_Costs(d) => ("refusal-art5", vec![("detail", detail(d))]),
+        V::Art7_UnknownItem(d) => ("refusal-art7-unknown-item", vec![("item", detail(d))]),
+        V::Art7_2_PurposeNotPermitted { purpose, provider } => (
+            "refusal-art7-2-purpose",
+            vec![("purpose", detail(purpose)), ("provider", party(provider))],
+        ),
+        V::Art7_2_NoConsent {
+            third_party,
+            provider,
+            detail: d,
+        } => (
+            "refusal-art7-2-no-consent",
+            vec![
+                ("third", detail(third_party)),
+                ("provider", party(provider)),
+                ("detail", detail(d)),
+            ],
+        ),
+        V::Art7_2_ConsentNotFromProvider {
+            provider,
+            signer_party,
+        } => (
+            "refusal-art7-2-consent-party",
+            vec![
+                ("provider", party(provider)),
+                ("signer", party(signer_party)),
+            ],
+        ),
+        V::Art7_Other(d) => ("refusal-art7", vec![("detail", detail(d))]),
+        V::Art8_Dispute(d) => ("refusal-art8", vec![("detail", detail(d))]),
+    };
+    // English is the rules' own text, exactly (the API's `message` has always carried it).
+    if lang == Lang::En {
+        return v.to_string();
+    }
+    lang.ta(id, &args)
+}
+
 /// A number argument.
 pub fn num(n: impl Into<f64>) -> FluentValue<'static> {
     FluentValue::from(n.into())
@@ -130,13 +285,26 @@ mod tests {
     use super::*;
     use std::collections::{BTreeMap, BTreeSet};
 
+    /// Every .ftl file of a language, concatenated.
+    fn source(lang: Lang) -> String {
+        let dir = format!("{}/locales/{}", env!("CARGO_MANIFEST_DIR"), lang.code());
+        let mut files: Vec<_> = std::fs::read_dir(&dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|e| e == "ftl"))
+            .collect();
+        files.sort();
+        assert_eq!(files.len(), 2, "{dir}: console.ftl and refusals.ftl");
+        files
+            .iter()
+            .map(|f| std::fs::read_to_string(f).unwrap_or_default() + "\n")
+            .collect()
+    }
+
     fn ids(lang: Lang) -> BTreeSet<String> {
-        let path = format!(
-            "{}/locales/{}/console.ftl",
-            env!("CARGO_MANIFEST_DIR"),
-            lang.code()
-        );
-        let text = std::fs::read_to_string(&path).unwrap_or_default();
+        let text = source(lang);
         text.lines()
             .filter(|l| l.chars().next().is_some_and(|c| c.is_ascii_lowercase()))
             .filter_map(|l| l.split_once('=').map(|(k, _)| k.trim().to_owned()))
@@ -245,13 +413,8 @@ mod tests {
                 lang.code()
             );
             // And the file parses: a message with a syntax error would not be loaded.
-            let path = format!(
-                "{}/locales/{}/console.ftl",
-                env!("CARGO_MANIFEST_DIR"),
-                lang.code()
-            );
-            let src = std::fs::read_to_string(&path).unwrap_or_default();
-            if let Err((_, errors)) = fluent_templates::fluent_bundle::FluentResource::try_new(src)
+            if let Err((_, errors)) =
+                fluent_templates::fluent_bundle::FluentResource::try_new(source(lang))
             {
                 panic!("{}: {errors:?}", lang.code());
             }
@@ -260,12 +423,7 @@ mod tests {
 
     /// Single-line values, by id.
     fn values(lang: Lang) -> BTreeMap<String, String> {
-        let path = format!(
-            "{}/locales/{}/console.ftl",
-            env!("CARGO_MANIFEST_DIR"),
-            lang.code()
-        );
-        let text = std::fs::read_to_string(&path).unwrap_or_default();
+        let text = source(lang);
         text.lines()
             .filter(|l| l.chars().next().is_some_and(|c| c.is_ascii_lowercase()))
             .filter_map(|l| {
@@ -295,6 +453,127 @@ mod tests {
                 .collect();
             assert!(same.is_empty(), "{}: untranslated {same:?}", lang.code());
         }
+    }
+
+    /// One of every refusal the rules give.
+    fn every_violation() -> Vec<coop_treaty::Violation> {
+        use coop_treaty::{Language, Party, Violation as V};
+        let h = coop_core::Hash::ZERO;
+        let d = || "detail".to_owned();
+        vec![
+            V::MalformedPayload(d()),
+            V::Art10_Genesis(d()),
+            V::GovernanceHead {
+                stated: d(),
+                expected: d(),
+            },
+            V::TimeBackwards {
+                received: 2,
+                previous: 3,
+            },
+            V::AuthoredOutsideWindow {
+                authored: 1,
+                received: 2,
+                window: 3,
+            },
+            V::NotACaseEvent("genesis"),
+            V::AnswersOutsideCase("genesis"),
+            V::ReservedCaseId,
+            V::Art10_NotConstituted,
+            V::Art3_UnknownAuthority(d()),
+            V::Art3_KeyNotActive(d()),
+            V::Art3_NotRoot {
+                kind: "genesis",
+                author: d(),
+            },
+            V::Art3_NotCompetentAuthority {
+                kind: "request",
+                author: d(),
+            },
+            V::Art3_Registry(d()),
+            V::Art10_NotInForce,
+            V::Art10_Terminated(5),
+            V::Art10_Procedure(d()),
+            V::Art9_Protocol(d()),
+            V::Art1_2_NoAgreement(d()),
+            V::Art1_3_Search(d()),
+            V::Art2_Form(d()),
+            V::Art4_1_1MissingRequestedAuthority,
+            V::Art4_1_2MissingGrounds("grounds"),
+            V::Art4_1_3MissingCaseDescription,
+            V::Art4_1_4MissingContent,
+            V::Art4_1_5MissingDecisionCopy,
+            V::Art4_1_5NotCertified(h),
+            V::Art4_1_5NotLegalProvision(h),
+            V::Art4_1_5MissingLegalProvision,
+            V::Art4_1_WrongRecipient(d()),
+            V::Art4_1_Oral(d()),
+            V::Art4_2_NotInStateLanguage {
+                document: h,
+                language: Language::Ru,
+                own: Language::Kk,
+            },
+            V::Art4_2_MissingTranslation {
+                document: h,
+                target: Language::Tk,
+            },
+            V::Art4_2_Language(d()),
+            V::Art4_3_AdditionalInfo(d()),
+            V::Art4_4_StateSecret,
+            V::Art4_5_NoGrounds,
+            V::Art4_6_NoReasons("refused"),
+            V::NoSuchCase,
+            V::CaseExists,
+            V::CaseRequired("acknowledged"),
+            V::CaseClosed,
+            V::AlreadyAnswered(d()),
+            V::WrongSide(d()),
+            V::VersionConflict {
+                expected: 1,
+                actual: 2,
+            },
+            V::UnknownAnswer(d()),
+            V::Art5_Costs(d()),
+            V::Art7_UnknownItem(d()),
+            V::Art7_2_PurposeNotPermitted {
+                purpose: d(),
+                provider: Party::Kz,
+            },
+            V::Art7_2_NoConsent {
+                third_party: d(),
+                provider: Party::Tm,
+                detail: d(),
+            },
+            V::Art7_2_ConsentNotFromProvider {
+                provider: Party::Kz,
+                signer_party: Party::Tm,
+            },
+            V::Art7_Other(d()),
+            V::Art8_Dispute(d()),
+        ]
+    }
+
+    /// Every refusal has its message in every language; English is the rules' own text.
+    #[test]
+    fn every_refusal_reads_in_every_language() {
+        for v in every_violation() {
+            let en = refusal(Lang::En, &v);
+            assert_eq!(en, v.to_string());
+            for lang in [Lang::Ru, Lang::Kk, Lang::Tk] {
+                let t = refusal(lang, &v);
+                assert!(
+                    !t.starts_with("refusal-"),
+                    "{}: {v:?} has no message",
+                    lang.code()
+                );
+                assert_ne!(t, en, "{}: {v:?} is not translated", lang.code());
+            }
+        }
+        assert_eq!(
+            every_violation().len(),
+            53,
+            "a new Violation needs its messages"
+        );
     }
 
     #[test]

@@ -14,7 +14,7 @@ mod i18n;
 mod pages;
 
 pub use access::{Access, LoginError, Who, login_message};
-pub use i18n::Lang;
+pub use i18n::{Lang, refusal};
 
 use axum::Router;
 use axum::body::Bytes;
