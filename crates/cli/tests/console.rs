@@ -4,6 +4,14 @@
 //! of an earlier record, a printed dossier; what the pages say is checked against the
 //! CLI's JSON for the same ledger. Screenshots go to `target/console-screenshots/`.
 
+// In test code a panic is a failed test.
+#![allow(
+    clippy::indexing_slicing,
+    clippy::expect_used,
+    clippy::unwrap_used,
+    clippy::panic
+)]
+
 use fantoccini::{Client, ClientBuilder, Locator};
 use std::io::{BufRead as _, BufReader};
 use std::path::{Path, PathBuf};

@@ -775,8 +775,7 @@ pub fn overview(
     let latest = source
         .checkpoints()?
         .into_iter()
-        .filter(|(size, _)| *size <= s.size)
-        .next_back();
+        .rfind(|(size, _)| *size <= s.size);
     Ok(Overview {
         ledger_id: source.ledger_id(),
         size: s.size,

@@ -243,6 +243,19 @@ const PALETTE: [&str; 15] = [
     "#7d8491", "#a23b72", "#3b8ea5", "#f18f01", "#4f772d", "#6c464f", "#99a1a6",
 ];
 
+/// The segments of one stacked bar, bottom up: (series, value, top y, height), the
+/// tallest bar `h - 16` high.
+fn stack(segs: &[(usize, usize)], h: usize, max: usize) -> Vec<(usize, usize, usize, usize)> {
+    let mut y = h;
+    segs.iter()
+        .map(|&(k, n)| {
+            let bh = n * (h - 16) / max.max(1);
+            y = y.saturating_sub(bh);
+            (k, n, y, bh)
+        })
+        .collect()
+}
+
 /// A stacked bar chart (one bar per month) in inline SVG, with its numbers in a table
 /// beside it for screen readers and for copying.
 fn bars(
@@ -273,13 +286,10 @@ fn bars(
                     text x="0" y="12" font-size="11" { (max) }
                     @for (i, (label, segs)) in rows.iter().enumerate() {
                         @let x = pad + i * slot + 2;
-                        @let mut y = h;
-                        @for (k, n) in segs {
-                            @let bh = n * (h - 16) / max;
-                            @let _ = { y -= bh; };
+                        @for (k, n, y, bh) in stack(segs, h, max) {
                             rect x=(x) y=(y) width=(bar) height=(bh)
                                 fill=(PALETTE.get(k % PALETTE.len()).copied().unwrap_or("#888")) {
-                                title { (label) ": " (legend.get(*k).map_or("", String::as_str)) " — " (n) }
+                                title { (label) ": " (legend.get(k).map_or("", String::as_str)) " — " (n) }
                             }
                         }
                         @if rows.len() <= 12 || i % (rows.len() / 12 + 1) == 0 {
