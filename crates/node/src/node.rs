@@ -101,6 +101,9 @@ pub struct Node {
     /// Set when the server shuts down, to end open streams.
     pub(crate) closing: watch::Sender<bool>,
     pub(crate) http: HttpMetrics,
+    /// The console's logins and sessions: the node's, so that every router over it
+    /// (and every connection) shares them.
+    pub(crate) console_access: Arc<crate::console::Access>,
     replay: Mutex<ReplayCache>,
     /// `Some(url)` on a follower: appends go to the leader.
     pub(crate) leader: Option<String>,
@@ -158,6 +161,7 @@ impl Node {
         let (head, _) = watch::channel(size);
         let (closing, _) = watch::channel(false);
         Arc::new(Node {
+            console_access: Arc::new(crate::console::Access::new(config.authorities.clone())),
             ledger,
             config,
             head,

@@ -203,6 +203,37 @@ fn reader(
     Ok(r)
 }
 
+/// A read's request line and headers: what its signature covers. Handlers ask it for
+/// the reader with what they need (`signed.reader(&node, Need::…)`), one call in place
+/// of the method, URI and headers each handler used to take.
+struct Signed {
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+}
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Signed {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Signed, Infallible> {
+        Ok(Signed {
+            method: parts.method.clone(),
+            uri: parts.uri.clone(),
+            headers: parts.headers.clone(),
+        })
+    }
+}
+
+impl Signed {
+    /// The verified reader, if it may read what `need` names.
+    fn reader(&self, node: &Node, need: Need) -> ApiResult<Reader> {
+        reader(node, &self.method, &self.uri, &self.headers, need)
+    }
+}
+
 type Params = Query<HashMap<String, String>>;
 
 fn num(q: &HashMap<String, String>, name: &str) -> ApiResult<Option<u64>> {
@@ -642,12 +673,10 @@ async fn openapi() -> Json<serde_json::Value> {
 
 async fn event_by_id(
     State(node): State<Shared>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
+    signed: Signed,
     Path(id): Path<String>,
 ) -> ApiResult<Json<RecordJson>> {
-    reader(&node, &method, &uri, &headers, Need::Ledger)?;
+    signed.reader(&node, Need::Ledger)?;
     let id = EventId::from_hex(&id).map_err(|_| ApiError::bad("an event id is 32 hex digits"))?;
     blocking(move || {
         node.ledger
@@ -660,12 +689,10 @@ async fn event_by_id(
 
 async fn records(
     State(node): State<Shared>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
+    signed: Signed,
     Query(q): Params,
 ) -> ApiResult<Json<RecordsPage>> {
-    reader(&node, &method, &uri, &headers, Need::Ledger)?;
+    signed.reader(&node, Need::Ledger)?;
     let from = num(&q, "from")?.unwrap_or(0);
     let limit = num(&q, "limit")?
         .unwrap_or(node.config.page_limit)
@@ -693,12 +720,10 @@ async fn records(
 
 async fn record(
     State(node): State<Shared>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
+    signed: Signed,
     Path(seq): Path<String>,
 ) -> ApiResult<Json<RecordJson>> {
-    reader(&node, &method, &uri, &headers, Need::Ledger)?;
+    signed.reader(&node, Need::Ledger)?;
     let seq: u64 = seq
         .parse()
         .map_err(|_| ApiError::bad("a seq is a whole number"))?;
@@ -715,13 +740,12 @@ async fn record(
 /// one as it lands. Event type `record`, id = seq, data = the record's JSON.
 async fn stream(
     State(node): State<Shared>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
+    signed: Signed,
     Query(q): Params,
 ) -> ApiResult<Sse<impl futures_util::Stream<Item = Result<Event, Infallible>>>> {
-    let who = reader(&node, &method, &uri, &headers, Need::Ledger)?;
-    let resume = headers
+    let who = signed.reader(&node, Need::Ledger)?;
+    let resume = signed
+        .headers
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok())
@@ -790,11 +814,9 @@ async fn stream(
 
 async fn latest_checkpoint(
     State(node): State<Shared>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
+    signed: Signed,
 ) -> ApiResult<Json<CheckpointJson>> {
-    reader(&node, &method, &uri, &headers, Need::Ledger)?;
+    signed.reader(&node, Need::Ledger)?;
     blocking(move || {
         node.ledger
             .latest_checkpoint()?
@@ -806,12 +828,10 @@ async fn latest_checkpoint(
 
 async fn checkpoint(
     State(node): State<Shared>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
+    signed: Signed,
     Path(size): Path<String>,
 ) -> ApiResult<Json<CheckpointJson>> {
-    reader(&node, &method, &uri, &headers, Need::Ledger)?;
+    signed.reader(&node, Need::Ledger)?;
     let size: u64 = size
         .parse()
         .map_err(|_| ApiError::bad("a size is a whole number"))?;
@@ -877,12 +897,10 @@ async fn cosign(
 
 async fn inclusion(
     State(node): State<Shared>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
+    signed: Signed,
     Query(q): Params,
 ) -> ApiResult<Json<InclusionJson>> {
-    reader(&node, &method, &uri, &headers, Need::Ledger)?;
+    signed.reader(&node, Need::Ledger)?;
     let seq = num(&q, "seq")?.ok_or_else(|| ApiError::bad("give seq"))?;
     let size = num(&q, "size")?.ok_or_else(|| ApiError::bad("give size"))?;
     blocking(move || {
@@ -907,12 +925,10 @@ async fn inclusion(
 
 async fn consistency(
     State(node): State<Shared>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
+    signed: Signed,
     Query(q): Params,
 ) -> ApiResult<Json<ConsistencyJson>> {
-    reader(&node, &method, &uri, &headers, Need::Ledger)?;
+    signed.reader(&node, Need::Ledger)?;
     let from = num(&q, "from")?.ok_or_else(|| ApiError::bad("give from"))?;
     let to = num(&q, "to")?.ok_or_else(|| ApiError::bad("give to"))?;
     blocking(move || {
@@ -940,12 +956,10 @@ fn case_query(q: &HashMap<String, String>) -> ApiResult<read::CaseQuery> {
 /// competent authority sees its own cases.
 async fn cases(
     State(node): State<Shared>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
+    signed: Signed,
     Query(q): Params,
 ) -> ApiResult<Json<serde_json::Value>> {
-    let r = reader(&node, &method, &uri, &headers, Need::Cases)?;
+    let r = signed.reader(&node, Need::Cases)?;
     let at = as_of(&q)?;
     let query = case_query(&q)?;
     blocking(move || {
@@ -973,12 +987,10 @@ async fn cases(
 /// rows (coop_ledger::read::CasePage).
 async fn cases_v2(
     State(node): State<Shared>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
+    signed: Signed,
     Query(q): Params,
 ) -> ApiResult<Json<serde_json::Value>> {
-    let r = reader(&node, &method, &uri, &headers, Need::Cases)?;
+    let r = signed.reader(&node, Need::Cases)?;
     let at = as_of(&q)?;
     let query = case_query(&q)?;
     blocking(move || {
@@ -993,16 +1005,14 @@ async fn cases_v2(
 /// `/v1/cases/{id}/timeline`, as of `?as_of=SEQ` or `?as_of_time=MS`.
 async fn case(
     State(node): State<Shared>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
+    signed: Signed,
     Path(id): Path<String>,
     Query(q): Params,
 ) -> ApiResult<Json<serde_json::Value>> {
     let id = parse_case(&id)?;
-    reader(&node, &method, &uri, &headers, Need::Case(id))?;
+    signed.reader(&node, Need::Case(id))?;
     let at = as_of(&q)?;
-    let timeline_only = uri.path().ends_with("/timeline");
+    let timeline_only = signed.uri.path().ends_with("/timeline");
     blocking(move || {
         let at = node.ledger.at(at)?;
         let missing = || ApiError::not_found(format!("no case {id} at that point"));
@@ -1018,13 +1028,11 @@ async fn case(
 
 async fn bundle(
     State(node): State<Shared>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
+    signed: Signed,
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
     let id = parse_case(&id)?;
-    reader(&node, &method, &uri, &headers, Need::Case(id))?;
+    signed.reader(&node, Need::Case(id))?;
     blocking(move || {
         if node.ledger.with_state(|s| s.cases.contains_key(&id))? {
             let made = node.ledger.evidence_bundle(&id)?;
@@ -1049,11 +1057,9 @@ async fn bundle(
 
 async fn register(
     State(node): State<Shared>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
+    signed: Signed,
 ) -> ApiResult<Json<serde_json::Value>> {
-    reader(&node, &method, &uri, &headers, Need::Register)?;
+    signed.reader(&node, Need::Register)?;
     state_json(node, |s| {
         let items: crate::wire::RegisterJson<'_> = s.register.values().collect();
         serde_json::to_value(items)
@@ -1063,12 +1069,10 @@ async fn register(
 
 async fn report(
     State(node): State<Shared>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
+    signed: Signed,
     Query(q): Params,
 ) -> ApiResult<Json<serde_json::Value>> {
-    reader(&node, &method, &uri, &headers, Need::Register)?;
+    signed.reader(&node, Need::Register)?;
     let at = as_of(&q)?;
     blocking(move || {
         let r = node.ledger.report(at)?;
@@ -1082,11 +1086,9 @@ async fn report(
 
 async fn authorities(
     State(node): State<Shared>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
+    signed: Signed,
 ) -> ApiResult<Json<serde_json::Value>> {
-    reader(&node, &method, &uri, &headers, Need::Ledger)?;
+    signed.reader(&node, Need::Ledger)?;
     state_json(node, |s| serde_json::to_value(&s.registry)).await
 }
 
@@ -1203,3 +1205,7 @@ pub async fn run_tls(
         .serve(router(node).into_make_service_with_connect_info::<std::net::SocketAddr>())
         .await
 }
+
+#[cfg(test)]
+#[path = "server_tests.rs"]
+mod tests;

@@ -78,7 +78,7 @@ pub struct Console {
     pub label: String,
     /// On a node: who may read what (a login with the registered key). `None`: the
     /// console over a copy the local auditor verified, open to whoever runs it.
-    pub access: Option<Access>,
+    pub access: Option<Arc<Access>>,
 }
 
 impl std::fmt::Debug for Console {
@@ -124,7 +124,7 @@ pub fn for_node(node: Arc<crate::Node>) -> Shared {
         None => "copy",
     };
     Arc::new(Console {
-        access: Some(Access::new(node.config.authorities.clone())),
+        access: Some(node.console_access.clone()),
         source: Arc::new(NodeReads(node)),
         verdict: None,
         label: label.to_owned(),

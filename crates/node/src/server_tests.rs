@@ -1,0 +1,261 @@
+//! The router in process (tower's `oneshot`, no socket): a copy of the fixture ledger
+//! behind a node, its reads signed as a client signs them, and the console's login.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+use super::router;
+use crate::auth::{Request as Signed, Signer, sign_request};
+use crate::console::login_message;
+use crate::node::{Node, NodeConfig};
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use base64::Engine as _;
+use coop_core::{AuthorityId, SecretKey};
+use coop_ledger::{Config, Ledger};
+use coop_store::SledStore;
+use coop_treaty::testkit::{self, fixture};
+use std::sync::Arc;
+use tower::ServiceExt as _;
+
+const HOST: &str = "node.test:8080";
+
+struct Env {
+    _tmp: tempfile::TempDir,
+    node: Arc<Node>,
+    ledger: String,
+}
+
+fn env() -> Env {
+    let tmp = tempfile::tempdir().unwrap();
+    let f = fixture::ledger().unwrap();
+    let ledger = Ledger::empty(
+        SledStore::open(tmp.path()).unwrap(),
+        SecretKey::from_seed(&[0x42; 32]),
+        Config::default(),
+    )
+    .unwrap();
+    ledger.replicate(f.records.clone()).unwrap();
+    let id = ledger.ledger_id().unwrap().to_string();
+    let node = Node::new(
+        ledger,
+        NodeConfig {
+            authorities: vec![HOST.into()],
+            ..NodeConfig::default()
+        },
+    );
+    Env {
+        _tmp: tmp,
+        node,
+        ledger: id,
+    }
+}
+
+async fn send(node: &Arc<Node>, req: Request<Body>) -> (StatusCode, axum::http::HeaderMap, String) {
+    let r = router(node.clone()).oneshot(req).await.unwrap();
+    let (parts, body) = r.into_parts();
+    let bytes = axum::body::to_bytes(body, 1 << 24).await.unwrap();
+    (
+        parts.status,
+        parts.headers,
+        String::from_utf8_lossy(&bytes).into_owned(),
+    )
+}
+
+fn get(path: &str) -> axum::http::request::Builder {
+    Request::builder().uri(path).header(header::HOST, HOST)
+}
+
+/// A GET signed by `who` with its fixture key, as the client signs it.
+fn signed(e: &Env, who: &str, path_and_query: &str) -> Request<Body> {
+    let (path, query) = match path_and_query.split_once('?') {
+        Some((p, q)) => (p, Some(q)),
+        None => (path_and_query, None),
+    };
+    let keys = testkit::keys();
+    let id = AuthorityId::new(who).unwrap();
+    let nonce = format!("{:032x}", rand_nonce());
+    let (input, sig) = sign_request(
+        &Signed {
+            method: "GET",
+            authority: HOST,
+            path,
+            query,
+        },
+        &Signer {
+            keyid: &id,
+            key: &keys[who],
+            ledger: &e.ledger,
+        },
+        crate::node::now_secs(),
+        &nonce,
+    );
+    get(path_and_query)
+        .header(crate::auth::SIGNATURE_INPUT, input)
+        .header(crate::auth::SIGNATURE, sig)
+        .body(Body::empty())
+        .unwrap()
+}
+
+fn rand_nonce() -> u128 {
+    let mut b = [0u8; 16];
+    getrandom::fill(&mut b).unwrap();
+    u128::from_le_bytes(b)
+}
+
+#[tokio::test]
+async fn reads_are_signed_paged_and_refuse_unknown_parameters() {
+    let e = env();
+    let (status, _, _) = send(&e.node, get("/v1/cases").body(Body::empty()).unwrap()).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+
+    let (status, _, body) = send(&e.node, signed(&e, "KZ-AUDIT", "/v1/cases")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let v1: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let total = v1["total"].as_u64().unwrap();
+    assert_eq!(v1["cases"].as_array().unwrap().len() as u64, total);
+
+    let (status, _, body) = send(&e.node, signed(&e, "KZ-AUDIT", "/v2/cases?limit=1")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let v2: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v2["total"].as_u64().unwrap(), total);
+    assert_eq!(v2["cases"].as_array().unwrap().len(), 1);
+    assert_eq!(v2["cases"][0]["id"], v1["cases"][0]["id"]);
+
+    for bad in [
+        "/v2/cases?stauts=open",
+        "/v2/cases?status=bogus",
+        "/v2/cases?limit=1001",
+    ] {
+        let (status, _, body) = send(&e.node, signed(&e, "KZ-AUDIT", bad)).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}: {body}");
+    }
+    // A competent authority's list holds its own cases only.
+    let (_, _, body) = send(&e.node, signed(&e, "KZ-MVD", "/v2/cases?limit=1000")).await;
+    let own: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert!(
+        own["cases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["requester"] == "KZ-MVD" || c["requested"] == "KZ-MVD")
+    );
+    // A witness may not read cases.
+    let (status, _, _) = send(&e.node, signed(&e, "TM-WITNESS", "/v2/cases")).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+}
+
+/// The console's login in process: the challenge, the signed answer, the session
+/// cookie, and the read roles.
+#[tokio::test]
+async fn the_console_opens_to_a_signed_challenge_and_to_nothing_else() {
+    let e = env();
+    let (status, headers, _) = send(&e.node, get("/cases").body(Body::empty()).unwrap()).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert!(
+        headers[header::LOCATION]
+            .to_str()
+            .unwrap()
+            .starts_with("/login")
+    );
+
+    let login = |who: &'static str, key_of: &'static str| {
+        let node = e.node.clone();
+        async move {
+            let (_, _, page) = send(&node, get("/login").body(Body::empty()).unwrap()).await;
+            let challenge = page
+                .split("data-challenge=\"")
+                .nth(1)
+                .and_then(|r| r.split('"').next())
+                .unwrap()
+                .to_owned();
+            let key = &testkit::keys()[key_of];
+            let sig = key.sign(login_message(HOST, who, &challenge).as_bytes());
+            let form = format!(
+                "id={who}&challenge={challenge}&signature={}&next=%2Fcases",
+                base64::engine::general_purpose::STANDARD
+                    .encode(sig.0)
+                    .replace('+', "%2B")
+                    .replace('/', "%2F")
+                    .replace('=', "%3D")
+            );
+            let req = Request::post("/login")
+                .header(header::HOST, HOST)
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(Body::from(form))
+                .unwrap();
+            send(&node, req).await
+        }
+    };
+    // The wrong key: 401, no cookie.
+    let (status, headers, _) = login("KZ-AUDIT", "KZ-MVD").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(headers.get(header::SET_COOKIE).is_none());
+
+    // The right key: a session cookie, HttpOnly and SameSite=Strict.
+    let (status, headers, _) = login("KZ-AUDIT", "KZ-AUDIT").await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(headers[header::LOCATION], "/cases");
+    let cookie = headers[header::SET_COOKIE].to_str().unwrap().to_owned();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
+    let session = cookie.split(';').next().unwrap().to_owned();
+    let (status, headers, body) = send(
+        &e.node,
+        get("/article7")
+            .header(header::COOKIE, &session)
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(
+        headers[header::CONTENT_SECURITY_POLICY]
+            .to_str()
+            .unwrap()
+            .contains("script-src 'self'")
+    );
+    assert!(body.contains("KZ-AUDIT"));
+
+    // A witness signs in but may not read cases or Article 7.
+    let (_, headers, _) = login("TM-WITNESS", "TM-WITNESS").await;
+    let witness = headers[header::SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    for page in ["/cases", "/article7"] {
+        let (status, _, _) = send(
+            &e.node,
+            get(page)
+                .header(header::COOKIE, &witness)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{page}");
+    }
+    let (status, _, _) = send(
+        &e.node,
+        get("/registry")
+            .header(header::COOKIE, &witness)
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+
+    // A forged session is no session.
+    let (status, _, _) = send(
+        &e.node,
+        get("/registry")
+            .header(header::COOKIE, "coop_session=00")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+}
