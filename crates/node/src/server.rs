@@ -1,5 +1,7 @@
 //! The HTTP API (docs/API.md): routes, handlers, limits, graceful shutdown, TLS.
 
+mod reads;
+
 use crate::auth::AuthError;
 use crate::node::{Need, Node, Reader};
 use crate::wire::{
@@ -274,14 +276,14 @@ pub fn router(node: Shared) -> Router {
         .route("/v1/checkpoints/{size}/cosignatures", post(cosign))
         .route("/v1/proofs/inclusion", get(inclusion))
         .route("/v1/proofs/consistency", get(consistency))
-        .route("/v1/cases", get(cases))
-        .route("/v2/cases", get(cases_v2))
-        .route("/v1/cases/{id}", get(case))
-        .route("/v1/cases/{id}/timeline", get(case))
-        .route("/v1/cases/{id}/bundle", get(bundle))
-        .route("/v1/article7/register", get(register))
-        .route("/v1/article7/report", get(report))
-        .route("/v1/authorities", get(authorities))
+        .route("/v1/cases", get(reads::cases))
+        .route("/v2/cases", get(reads::cases_v2))
+        .route("/v1/cases/{id}", get(reads::case))
+        .route("/v1/cases/{id}/timeline", get(reads::case))
+        .route("/v1/cases/{id}/bundle", get(reads::bundle))
+        .route("/v1/article7/register", get(reads::register))
+        .route("/v1/article7/report", get(reads::report))
+        .route("/v1/authorities", get(reads::authorities))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             node.config.timeout,
@@ -941,179 +943,6 @@ async fn consistency(
     .await
 }
 
-/// The case query of `/v1/cases` and `/v2/cases`: an unknown parameter or value is
-/// refused (400), never answered with an empty list.
-fn case_query(q: &HashMap<String, String>) -> ApiResult<read::CaseQuery> {
-    read::CaseQuery::parse(
-        q.iter().map(|(k, v)| (k.as_str(), v.as_str())),
-        &["as_of", "as_of_time"],
-    )
-    .map_err(|e| ApiError::bad(e.to_string()))
-}
-
-/// `GET /v1/cases?status=&category=&overdue=&disputed=&authority=&q=&offset=&limit=&as_of=`:
-/// full case projections, every match unless `limit` is given (v1's contract); a
-/// competent authority sees its own cases.
-async fn cases(
-    State(node): State<Shared>,
-    signed: Signed,
-    Query(q): Params,
-) -> ApiResult<Json<serde_json::Value>> {
-    let r = signed.reader(&node, Need::Cases)?;
-    let at = as_of(&q)?;
-    let query = case_query(&q)?;
-    blocking(move || {
-        let at = node.ledger.at(at)?;
-        let own = r.role == coop_treaty::Role::Competent;
-        let all = read::matching(&at, &query, own.then_some(&r.id));
-        let limit = if query.limit == 0 {
-            usize::MAX
-        } else {
-            query.limit
-        };
-        let (cases, total, next_offset) = read::page_of(all, query.offset, limit);
-        to_json(&crate::wire::CasesV1 {
-            as_of_size: at.state.size,
-            total,
-            offset: query.offset,
-            next_offset,
-            cases,
-        })
-    })
-    .await
-}
-
-/// `GET /v2/cases`, the same parameters: one page (50 by default, at most 1000) of typed
-/// rows (coop_ledger::read::CasePage).
-async fn cases_v2(
-    State(node): State<Shared>,
-    signed: Signed,
-    Query(q): Params,
-) -> ApiResult<Json<serde_json::Value>> {
-    let r = signed.reader(&node, Need::Cases)?;
-    let at = as_of(&q)?;
-    let query = case_query(&q)?;
-    blocking(move || {
-        let at = node.ledger.at(at)?;
-        let own = r.role == coop_treaty::Role::Competent;
-        to_json(&read::cases(&at, &query, own.then_some(&r.id)))
-    })
-    .await
-}
-
-/// `/v1/cases/{id}` (the case, its deadlines judged, what is overdue) and
-/// `/v1/cases/{id}/timeline`, as of `?as_of=SEQ` or `?as_of_time=MS`.
-async fn case(
-    State(node): State<Shared>,
-    signed: Signed,
-    Path(id): Path<String>,
-    Query(q): Params,
-) -> ApiResult<Json<serde_json::Value>> {
-    let id = parse_case(&id)?;
-    signed.reader(&node, Need::Case(id))?;
-    let at = as_of(&q)?;
-    let timeline_only = signed.uri.path().ends_with("/timeline");
-    blocking(move || {
-        let at = node.ledger.at(at)?;
-        let missing = || ApiError::not_found(format!("no case {id} at that point"));
-        // Access to the case was checked above (Need::Case); the view needs no viewer.
-        if timeline_only {
-            to_json(&read::timeline(&at, &id, None).ok_or_else(missing)?)
-        } else {
-            to_json(&read::case(&at, &id, None).ok_or_else(missing)?)
-        }
-    })
-    .await
-}
-
-async fn bundle(
-    State(node): State<Shared>,
-    signed: Signed,
-    Path(id): Path<String>,
-) -> ApiResult<Response> {
-    let id = parse_case(&id)?;
-    signed.reader(&node, Need::Case(id))?;
-    blocking(move || {
-        if node.ledger.with_state(|s| s.cases.contains_key(&id))? {
-            let made = node.ledger.evidence_bundle(&id)?;
-            let bytes = made
-                .bundle
-                .to_bytes()
-                .map_err(|e| ApiError::unavailable(e.to_string()))?;
-            Ok((
-                [(
-                    header::CONTENT_TYPE,
-                    HeaderValue::from_static("application/octet-stream"),
-                )],
-                bytes,
-            )
-                .into_response())
-        } else {
-            Err(ApiError::not_found(format!("no case {id}")))
-        }
-    })
-    .await
-}
-
-async fn register(
-    State(node): State<Shared>,
-    signed: Signed,
-) -> ApiResult<Json<serde_json::Value>> {
-    signed.reader(&node, Need::Register)?;
-    state_json(node, |s| {
-        let items: crate::wire::RegisterJson<'_> = s.register.values().collect();
-        serde_json::to_value(items)
-    })
-    .await
-}
-
-async fn report(
-    State(node): State<Shared>,
-    signed: Signed,
-    Query(q): Params,
-) -> ApiResult<Json<serde_json::Value>> {
-    signed.reader(&node, Need::Register)?;
-    let at = as_of(&q)?;
-    blocking(move || {
-        let r = node.ledger.report(at)?;
-        to_json(&crate::wire::ReportJson {
-            held: r.held(),
-            report: &r,
-        })
-    })
-    .await
-}
-
-async fn authorities(
-    State(node): State<Shared>,
-    signed: Signed,
-) -> ApiResult<Json<serde_json::Value>> {
-    signed.reader(&node, Need::Ledger)?;
-    state_json(node, |s| serde_json::to_value(&s.registry)).await
-}
-
-/// A typed view as a JSON answer (views borrow from a state that does not outlive the
-/// handler's closure).
-fn to_json<T: serde::Serialize>(view: &T) -> ApiResult<Json<serde_json::Value>> {
-    serde_json::to_value(view)
-        .map(Json)
-        .map_err(|e| ApiError::unavailable(e.to_string()))
-}
-
-/// A JSON view of part of the live state.
-async fn state_json(
-    node: Shared,
-    view: fn(&TreatyState) -> serde_json::Result<serde_json::Value>,
-) -> ApiResult<Json<serde_json::Value>> {
-    blocking(move || {
-        node.ledger
-            .with_state(view)?
-            .map(Json)
-            .map_err(|e| ApiError::unavailable(e.to_string()))
-    })
-    .await
-}
-
 /// Serves plain HTTP on `listener` until `shutdown` completes; then stops accepting,
 /// ends open streams and lets requests in flight finish.
 pub async fn run(
@@ -1207,5 +1036,4 @@ pub async fn run_tls(
 }
 
 #[cfg(test)]
-#[path = "server_tests.rs"]
 mod tests;
