@@ -215,7 +215,11 @@ impl Ctx {
                 })
             });
             match who {
-                Some(w) => ctx.who = Some(w),
+                Some(w) => {
+                    // The access log names who read the page, as for signed reads.
+                    tracing::Span::current().record("reader", tracing::field::display(&w.id));
+                    ctx.who = Some(w);
+                }
                 None => {
                     return Err(Fail {
                         status: StatusCode::SEE_OTHER,
