@@ -62,7 +62,14 @@ fn start(args: &[&str]) -> (Running, String) {
     let out = child.stdout.take().unwrap();
     let mut out = BufReader::new(out);
     let mut line = String::new();
-    out.read_line(&mut line).unwrap();
+    // The first line that names an address (a follower says other things first).
+    while !line.contains("http://") {
+        line.clear();
+        assert!(
+            out.read_line(&mut line).unwrap() > 0,
+            "{args:?} ended without an address"
+        );
+    }
     // Keep reading what it prints, so that it never writes into a closed pipe.
     std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
     let url = line
@@ -481,8 +488,8 @@ async fn the_console_in_a_browser_shows_what_the_ledger_holds_in_four_languages(
     c.close().await.unwrap();
 }
 
-/// The console over an export and over an evidence bundle (both verified first), and a
-/// tampered export, which starts no console at all.
+/// The console over an export, a follower's copy and an evidence bundle (each verified
+/// first), and a tampered export, which starts no console at all.
 #[test]
 fn the_console_serves_exports_and_bundles_and_nothing_that_fails_verification() {
     let tmp = tempfile::tempdir().unwrap();
@@ -519,6 +526,52 @@ fn the_console_serves_exports_and_bundles_and_nothing_that_fails_verification() 
         csv.lines().filter(|l| !l.starts_with('#')).count() as u64,
         list["total"].as_u64().unwrap() + 1,
         "one row per case and a header"
+    );
+
+    // A follower's copy: a witness follows the demo's node into its own directory; the
+    // console over that copy (the follower stopped) shows the same ledger, verified.
+    let size = json(&["verify", p(&dir), "--json", "--quiet"])["size"].clone();
+    let copy = tmp.path().join("copy");
+    {
+        let (_node, leader) = start(&["serve", "--data", p(&dir), "--listen", "127.0.0.1:0"]);
+        let witness_key = dir.join("keys/TM-WITNESS.pem");
+        let (_follower, _) = start(&[
+            "follow",
+            "--leader",
+            &leader,
+            "--data",
+            p(&copy),
+            "--witness-key",
+            p(&witness_key),
+            "--name",
+            "TM-WITNESS",
+            "--listen",
+            "127.0.0.1:0",
+        ]);
+        let started = std::time::Instant::now();
+        loop {
+            let o = bin()
+                .args(["verify", p(&copy), "--json", "--quiet"])
+                .output()
+                .unwrap();
+            if o.status.success()
+                && serde_json::from_slice::<serde_json::Value>(&o.stdout).unwrap()["size"] == size
+            {
+                break;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "the follower did not catch up"
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+    let (_f, url) = console(&copy);
+    let (status, body) = get(&format!("{url}/?lang=kk"));
+    assert_eq!(status, 200);
+    assert!(
+        body.contains("ТЕКСЕРІЛДІ") && body.contains(&format!("<dd id=\"size\">{size}</dd>")),
+        "{body}"
     );
 
     let bundle = std::fs::read_dir(&dir)

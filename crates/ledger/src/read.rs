@@ -30,6 +30,15 @@ pub struct At {
     pub as_of: Option<AsOf>,
 }
 
+impl At {
+    /// The state at `as_of` and the time it describes: the as-of time, the last
+    /// record's time (as of a record), or `now` (the latest).
+    pub fn new(state: State, as_of: Option<AsOf>, now: impl FnOnce() -> Timestamp) -> At {
+        let now = time_of(as_of, &state, now);
+        At { state, now, as_of }
+    }
+}
+
 /// Something the views can be read from.
 pub trait ReadSource: Send + Sync {
     /// The ledger's id (none before a genesis).
@@ -61,8 +70,7 @@ impl<S: coop_store::Store> ReadSource for crate::Ledger<S> {
             Some(a) => self.state_as_of(a)?,
             None => self.with_state(Clone::clone)?,
         };
-        let now = time_of(as_of, &state, || self.now());
-        Ok(At { state, now, as_of })
+        Ok(At::new(state, as_of, || self.now()))
     }
 
     fn checkpoints(&self) -> Result<Vec<(u64, String)>, LedgerError> {
@@ -92,6 +100,48 @@ fn time_of(as_of: Option<AsOf>, state: &State, now: impl FnOnce() -> Timestamp) 
         Some(AsOf::Time(t)) => t,
         Some(AsOf::Seq(_)) => state.last_time,
         None => now(),
+    }
+}
+
+/// The last few states rebuilt for earlier points, so that a reader moving between
+/// pages at one as-of point does not pay for the replay on each page. A point in the
+/// past never changes (the ledger only grows), so nothing here goes stale; only
+/// `AsOf::Seq` points are kept for a live ledger (a time may be ahead of its last
+/// record).
+#[derive(Debug, Default)]
+pub struct AsOfCache {
+    entries: std::sync::Mutex<std::collections::VecDeque<(AsOf, State)>>,
+}
+
+impl AsOfCache {
+    /// States kept.
+    const KEEP: usize = 4;
+
+    /// The state at `a`: kept, or built by `make` and kept.
+    pub fn get_or(
+        &self,
+        a: AsOf,
+        make: impl FnOnce() -> Result<State, LedgerError>,
+    ) -> Result<State, LedgerError> {
+        if let Ok(e) = self.entries.lock()
+            && let Some((_, s)) = e.iter().find(|(k, _)| *k == a)
+        {
+            return Ok(s.clone());
+        }
+        let state = make()?;
+        if let Ok(mut e) = self.entries.lock() {
+            if e.len() >= Self::KEEP {
+                e.pop_front();
+            }
+            e.push_back((a, state.clone()));
+        }
+        Ok(state)
+    }
+}
+
+impl Clone for AsOfCache {
+    fn clone(&self) -> AsOfCache {
+        AsOfCache::default()
     }
 }
 
@@ -134,6 +184,7 @@ pub struct VerifiedCopy {
     pub verdict: Verdict,
     /// The bundle's case, for a bundle.
     pub case: Option<CaseId>,
+    cache: AsOfCache,
 }
 
 impl VerifiedCopy {
@@ -168,6 +219,7 @@ impl VerifiedCopy {
             checkpoints,
             verdict,
             case: None,
+            cache: AsOfCache::default(),
         }
     }
 
@@ -236,6 +288,7 @@ impl VerifiedCopy {
             state: b.state,
             verdict,
             case: Some(b.case),
+            cache: AsOfCache::default(),
         }
     }
 }
@@ -243,6 +296,38 @@ impl VerifiedCopy {
 /// The size a checkpoint note states (its second line).
 fn note_size(note: &str) -> Option<u64> {
     note.lines().nth(1)?.trim().parse().ok()
+}
+
+impl VerifiedCopy {
+    /// The state just after `a`, by replaying the copy's records (a bundle's with the
+    /// positions between them skipped), exactly as the verifier did.
+    fn replay(&self, a: AsOf) -> Result<State, LedgerError> {
+        if let AsOf::Seq(seq) = a
+            && seq >= self.state.size
+        {
+            return Err(LedgerError::BadQuery(format!(
+                "the ledger has no record {seq}"
+            )));
+        }
+        let mut state = State::default();
+        for r in &self.records {
+            let past = match a {
+                AsOf::Seq(seq) => r.seq > seq,
+                AsOf::Time(t) => r.received_at > t,
+            };
+            if past {
+                break;
+            }
+            state.skip_to(r.seq);
+            state
+                .step(r)
+                .map_err(|violation| LedgerError::InvalidHistory {
+                    seq: r.seq,
+                    violation,
+                })?;
+        }
+        Ok(state)
+    }
 }
 
 impl ReadSource for VerifiedCopy {
@@ -258,37 +343,10 @@ impl ReadSource for VerifiedCopy {
     fn at(&self, as_of: Option<AsOf>) -> Result<At, LedgerError> {
         let state = match as_of {
             None => self.state.clone(),
-            Some(a) => {
-                if let AsOf::Seq(seq) = a
-                    && seq >= self.state.size
-                {
-                    return Err(LedgerError::BadQuery(format!(
-                        "the ledger has no record {seq}"
-                    )));
-                }
-                let mut state = State::default();
-                for r in &self.records {
-                    let past = match a {
-                        AsOf::Seq(seq) => r.seq > seq,
-                        AsOf::Time(t) => r.received_at > t,
-                    };
-                    if past {
-                        break;
-                    }
-                    state.skip_to(r.seq);
-                    state
-                        .step(r)
-                        .map_err(|violation| LedgerError::InvalidHistory {
-                            seq: r.seq,
-                            violation,
-                        })?;
-                }
-                state
-            }
+            Some(a) => self.cache.get_or(a, || self.replay(a))?,
         };
         let last = self.state.last_time;
-        let now = time_of(as_of, &state, || last);
-        Ok(At { state, now, as_of })
+        Ok(At::new(state, as_of, || last))
     }
 
     fn checkpoints(&self) -> Result<Vec<(u64, String)>, LedgerError> {
@@ -1139,6 +1197,33 @@ mod tests {
         let hit = hits.iter().find(|h| h.case == case).unwrap();
         assert!(!hit.cited_by.is_empty());
         assert!(documents(&c, &at, &Hash::ZERO, None).unwrap().is_empty());
+    }
+
+    #[test]
+    fn an_earlier_point_is_rebuilt_once_and_kept_for_a_few() {
+        let cache = AsOfCache::default();
+        let mut made = 0;
+        for seq in [1, 1, 2, 1, 3, 4, 5, 1] {
+            let s = cache
+                .get_or(AsOf::Seq(seq), || {
+                    made += 1;
+                    Ok(State {
+                        size: seq + 1,
+                        ..State::default()
+                    })
+                })
+                .unwrap();
+            assert_eq!(s.size, seq + 1);
+        }
+        // 1, 2, 3, 4, 5 built once each; 1 again after four others pushed it out.
+        assert_eq!(made, 6);
+        // A failure is not kept.
+        assert!(
+            cache
+                .get_or(AsOf::Seq(9), || Err(LedgerError::BadQuery("no".into())))
+                .is_err()
+        );
+        assert!(cache.get_or(AsOf::Seq(9), || Ok(State::default())).is_ok());
     }
 
     #[test]

@@ -91,8 +91,8 @@ impl std::fmt::Debug for Console {
 
 type Shared = Arc<Console>;
 
-/// A node's ledger as the console reads it.
-struct NodeReads(Arc<crate::Node>);
+/// A node's ledger as the console reads it, with the last few earlier points kept.
+struct NodeReads(Arc<crate::Node>, read::AsOfCache);
 
 impl ReadSource for NodeReads {
     fn ledger_id(&self) -> Option<coop_core::LedgerId> {
@@ -102,7 +102,14 @@ impl ReadSource for NodeReads {
         ReadSource::size(&self.0.ledger)
     }
     fn at(&self, as_of: Option<AsOf>) -> Result<At, coop_ledger::LedgerError> {
-        self.0.ledger.at(as_of)
+        match as_of {
+            // A record's point never changes; a time may still be ahead of the ledger.
+            Some(a @ AsOf::Seq(_)) => {
+                let state = self.1.get_or(a, || self.0.ledger.state_as_of(a))?;
+                Ok(At::new(state, as_of, || self.0.ledger.now()))
+            }
+            _ => self.0.ledger.at(as_of),
+        }
     }
     fn checkpoints(&self) -> Result<Vec<(u64, String)>, coop_ledger::LedgerError> {
         ReadSource::checkpoints(&self.0.ledger)
@@ -125,7 +132,7 @@ pub fn for_node(node: Arc<crate::Node>) -> Shared {
     };
     Arc::new(Console {
         access: Some(node.console_access.clone()),
-        source: Arc::new(NodeReads(node)),
+        source: Arc::new(NodeReads(node, read::AsOfCache::default())),
         verdict: None,
         label: label.to_owned(),
     })
