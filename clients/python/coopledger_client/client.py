@@ -59,7 +59,8 @@ class Client:
     one client per thread (each keeps one keep-alive connection)."""
 
     def __init__(self, base_url: str, signer: Optional[Signer] = None,
-                 node_vkey: Optional[str] = None, timeout: float = 30.0):
+                 node_vkey: Optional[str] = None, timeout: float = 30.0,
+                 language: Optional[str] = None):
         u = urllib.parse.urlsplit(base_url)
         if u.scheme not in ("http", "https") or not u.hostname:
             raise ValueError(f"not an http(s) URL: {base_url!r}")
@@ -71,6 +72,9 @@ class Client:
         self._pinned = Vkey.parse(node_vkey) if node_vkey else None
         self._info: Optional[Dict[str, Any]] = None
         self._conn: Optional[http.client.HTTPConnection] = None
+        # Refusals under the Agreement in "ru", "kk", "tk" or "en" (Accept-Language);
+        # the error's ``clause`` stays the language-neutral reference.
+        self.language = language
 
     # ---------------------------------------------------------------- transport
 
@@ -85,6 +89,8 @@ class Client:
                  signed: bool = False) -> Tuple[int, bytes, str]:
         target = path + (f"?{query}" if query else "")
         h = dict(headers or {})
+        if self.language:
+            h.setdefault("accept-language", self.language)
         for attempt in (1, 2):
             if signed:
                 # A fresh nonce each try: a signed request is accepted once.

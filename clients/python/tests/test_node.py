@@ -299,6 +299,13 @@ def test_a_resent_event_gets_its_first_receipt_and_a_refusal_names_its_article(l
         c.submit(ledger.event("KZ-MVD", {"Request": r}, case=new_id()))
     assert refused.value.status == 422 and refused.value.clause == "Art. 4.1(5)"
     assert c.info(refresh=True)["size"] == size
+    # In the language asked for: the clause stays the neutral reference.
+    ru = Client(ledger.url, language="ru")
+    with pytest.raises(NodeError) as refused:
+        ru.submit(ledger.event("KZ-MVD", {"Request": r}, case=new_id()))
+    assert refused.value.clause == "Art. 4.1(5)"
+    assert "Ст. 4.1(5)" in str(refused.value) and "заверенн" in str(refused.value)
+    assert c.info(refresh=True)["size"] == size
 
 
 def test_signed_reads_proofs_and_the_stream(ledger):
