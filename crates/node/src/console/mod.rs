@@ -816,7 +816,7 @@ async fn login_page(State(c): State<Shared>, headers: HeaderMap, Query(q): Pairs
             .challenge()
             .map_err(|e| Fail::unavailable(ctx.lang, e.to_string()))?;
         let next = safe_next(ctx.get("next").unwrap_or("/"));
-        Ok(page(&ctx, pages::login(&c, &ctx, &challenge, &next, None)))
+        Ok(page(&ctx, pages::login(&ctx, &challenge, &next, None)))
     };
     r.await.unwrap_or_else(IntoResponse::into_response)
 }
@@ -882,7 +882,6 @@ async fn login(
             let mut r = page(
                 &ctx,
                 pages::login(
-                    &c,
                     &ctx,
                     &challenge,
                     &safe_next(&form.next),

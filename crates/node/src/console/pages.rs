@@ -855,7 +855,7 @@ pub fn case(
         @if !items.is_empty() {
             section aria-labelledby="items-h" {
                 h2 id="items-h" { (l.t("nav-article7")) }
-                (items_table(l, ctx, now, &items))
+                (items_table(l, now, &items))
             }
         }
     };
@@ -888,7 +888,7 @@ fn doc_role(l: Lang, r: &coop_treaty::DocRole) -> String {
 }
 
 /// Information items (Art. 7) with their evidence chains.
-fn items_table(l: Lang, ctx: &Ctx, now: &At, items: &[&coop_treaty::Item]) -> Markup {
+fn items_table(l: Lang, now: &At, items: &[&coop_treaty::Item]) -> Markup {
     let report = ComplianceReport::build(&now.state);
     html! {
         table class="items" {
@@ -900,25 +900,25 @@ fn items_table(l: Lang, ctx: &Ctx, now: &At, items: &[&coop_treaty::Item]) -> Ma
                         td { code { (hex::encode(i.id.0)) } @if i.restricted { " " span class="restricted" { (l.t("restricted")) } } }
                         td { (i.provider) " (" (party(l, i.provider_party)) ")" }
                         td { (i.recipient) }
-                        td { (seq_link(ctx, &i.case, i.transfer.seq)) " " (l.word("kind", i.carried_by)) }
+                        td { (seq_link(&i.case, i.transfer.seq)) " " (l.word("kind", i.carried_by)) }
                         td {
                             @for u in &i.uses {
-                                div { (seq_link(ctx, &i.case, u.evidence.seq)) " «" (u.purpose.0) "» "
+                                div { (seq_link(&i.case, u.evidence.seq)) " «" (u.purpose.0) "» "
                                     @match &u.basis {
                                         coop_treaty::UseBasis::Permitted => (l.t("a7-permitted")),
-                                        coop_treaty::UseBasis::Consent(e) => { (l.t("a7-consent")) " " (seq_link(ctx, &i.case, e.seq)) },
+                                        coop_treaty::UseBasis::Consent(e) => { (l.t("a7-consent")) " " (seq_link(&i.case, e.seq)) },
                                     }
                                 }
                             }
                         }
                         td {
                             @for o in &i.onward {
-                                div { (seq_link(ctx, &i.case, o.evidence.seq)) " → " (o.third_party) "; " (l.t("a7-consent")) " " (seq_link(ctx, &i.case, o.consent.seq)) }
+                                div { (seq_link(&i.case, o.evidence.seq)) " → " (o.third_party) "; " (l.t("a7-consent")) " " (seq_link(&i.case, o.consent.seq)) }
                             }
                         }
                         td {
                             @match r.and_then(|r| r.breach.as_ref()) {
-                                Some((link, why)) => span class="bad breach" { (l.t("a7-breach")) " " (seq_link(ctx, &i.case, link.seq)) ": " (why) },
+                                Some((link, why)) => span class="bad breach" { (l.t("a7-breach")) " " (seq_link(&i.case, link.seq)) ": " (why) },
                                 None => span class="ok" { (l.t("a7-held")) },
                             }
                         }
@@ -929,8 +929,7 @@ fn items_table(l: Lang, ctx: &Ctx, now: &At, items: &[&coop_treaty::Item]) -> Ma
     }
 }
 
-fn seq_link(ctx: &Ctx, case: &coop_core::CaseId, seq: u64) -> Markup {
-    let _ = ctx;
+fn seq_link(case: &coop_core::CaseId, seq: u64) -> Markup {
     html! { a href={ "/cases/" (case.to_hex()) "#r" (seq) } { "#" (seq) } }
 }
 
@@ -990,7 +989,7 @@ pub fn article7(c: &Console, ctx: &Ctx, now: &At, r: &ComplianceReport, print: b
                 @if only_breaches { a href="/article7" { (l.t("a7-all")) } } @else { a href="/article7?breaches=true" id="a7-breaches" { (l.t("a7-only-breaches")) } }
             }
         }
-        (items_table(l, ctx, now, &shown))
+        (items_table(l, now, &shown))
         @if !print {
             nav class="pager" aria-label=(l.t("pages")) {
                 @if offset > 0 { a rel="prev" href={ "/article7?offset=" (offset.saturating_sub(per)) @if only_breaches { "&breaches=true" } } { "← " (l.t("previous")) } }
@@ -1212,7 +1211,7 @@ pub fn documents(
                         p { (doc_role(l, &h.document.role)) " · " (l.word("language", &format!("{:?}", h.document.language))) " · " (h.document.media_type) " · " (h.document.size) }
                         ul {
                             @for t in &h.cited_by {
-                                li { (seq_link(ctx, &h.case, t.evidence.seq)) " " (l.word("kind", t.kind)) " — " (t.evidence.signer) ", " (time(t.evidence.at)) }
+                                li { (seq_link(&h.case, t.evidence.seq)) " " (l.word("kind", t.kind)) " — " (t.evidence.signer) ", " (time(t.evidence.at)) }
                             }
                         }
                     }
@@ -1232,9 +1231,8 @@ pub fn documents(
 }
 
 /// The login page of a node's console.
-pub fn login(c: &Console, ctx: &Ctx, challenge: &str, next: &str, error: Option<&str>) -> Markup {
+pub fn login(ctx: &Ctx, challenge: &str, next: &str, error: Option<&str>) -> Markup {
     let l = ctx.lang;
-    let _ = c;
     html! {
         (DOCTYPE)
         html lang=(l.code()) {
