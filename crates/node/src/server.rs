@@ -247,7 +247,22 @@ fn num(q: &HashMap<String, String>, name: &str) -> ApiResult<Option<u64>> {
         .transpose()
 }
 
+/// Refuses a parameter the endpoint does not take (400): a misspelt `as_of` would
+/// otherwise answer the latest state as if it were the one asked for.
+fn only(q: &HashMap<String, String>, known: &[&str]) -> ApiResult<()> {
+    match q.keys().find(|k| !known.contains(&k.as_str())) {
+        Some(k) => Err(ApiError::bad(format!(
+            "unknown parameter {k:?}; known: {}",
+            known.join(", ")
+        ))),
+        None => Ok(()),
+    }
+}
+
 fn as_of(q: &HashMap<String, String>) -> ApiResult<Option<AsOf>> {
+    if q.contains_key("as_of") && q.contains_key("as_of_time") {
+        return Err(ApiError::bad("give as_of or as_of_time, not both"));
+    }
     if let Some(seq) = num(q, "as_of")? {
         return Ok(Some(AsOf::Seq(seq)));
     }

@@ -823,7 +823,12 @@ async fn login_page(State(c): State<Shared>, headers: HeaderMap, Query(q): Pairs
 
 /// Only a path of this console: never another site.
 fn safe_next(next: &str) -> String {
-    if next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') {
+    // A path of ours, in plain characters: browsers drop tabs and newlines from URLs
+    // ("/\t/evil.example" would become "//evil.example"), so anything but these is refused.
+    let plain = next
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"/-_.?=&%~".contains(&b));
+    if plain && next.starts_with('/') && !next.starts_with("//") {
         next.to_owned()
     } else {
         "/".to_owned()
@@ -935,4 +940,33 @@ fn static_file(kind: &'static str, body: &'static str) -> Response {
         .into_response();
     secure(&mut r);
     r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    /// After a sign-in the console goes to `next`: only ever a path of its own.
+    #[test]
+    fn next_is_only_ever_a_path_of_the_console() {
+        for ok in [
+            "/",
+            "/cases",
+            "/cases?status=open&offset=50",
+            "/cases/0a1b?as_of=12",
+        ] {
+            assert_eq!(safe_next(ok), ok);
+        }
+        for bad in [
+            "https://evil.example/",
+            "//evil.example/",
+            "/\t/evil.example",
+            "/\\evil.example",
+            "/\n/evil.example",
+            "javascript:alert(1)",
+            "",
+        ] {
+            assert_eq!(safe_next(bad), "/", "{bad:?}");
+        }
+    }
 }

@@ -73,6 +73,7 @@ pub(super) async fn case(
 ) -> ApiResult<Json<serde_json::Value>> {
     let id = parse_case(&id)?;
     signed.reader(&node, Need::Case(id))?;
+    only(&q, &["as_of", "as_of_time"])?;
     let at = as_of(&q)?;
     let timeline_only = signed.uri.path().ends_with("/timeline");
     blocking(move || {
@@ -135,6 +136,7 @@ pub(super) async fn report(
     Query(q): Params,
 ) -> ApiResult<Json<serde_json::Value>> {
     signed.reader(&node, Need::Register)?;
+    only(&q, &["as_of", "as_of_time"])?;
     let at = as_of(&q)?;
     blocking(move || {
         let r = node.ledger.report(at)?;

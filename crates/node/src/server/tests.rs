@@ -129,6 +129,21 @@ async fn reads_are_signed_paged_and_refuse_unknown_parameters() {
         let (status, _, body) = send(&e.node, signed(&e, "KZ-AUDIT", bad)).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}: {body}");
     }
+    // A misspelt as-of on one case is refused, not answered with the latest state.
+    let id = v1["cases"][0]["id"].as_str().unwrap().to_owned();
+    for bad in [
+        format!("/v1/cases/{id}?asof=3"),
+        format!("/v1/cases/{id}?as_of=1&as_of_time=5"),
+    ] {
+        let (status, _, body) = send(&e.node, signed(&e, "KZ-AUDIT", &bad)).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}: {body}");
+    }
+    let (status, _, _) = send(
+        &e.node,
+        signed(&e, "KZ-AUDIT", &format!("/v1/cases/{id}?as_of=3")),
+    )
+    .await;
+    assert!(status == StatusCode::OK || status == StatusCode::NOT_FOUND);
     // A competent authority's list holds its own cases only.
     let (_, _, body) = send(&e.node, signed(&e, "KZ-MVD", "/v2/cases?limit=1000")).await;
     let own: serde_json::Value = serde_json::from_str(&body).unwrap();
