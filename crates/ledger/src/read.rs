@@ -530,6 +530,13 @@ fn number(what: &str, v: &str) -> Result<usize, QueryError> {
 /// reader who sees every case (an auditor, a Party's root, the console over a copy).
 pub type Viewer<'a> = Option<&'a AuthorityId>;
 
+/// The viewer a reader of `role` is: a competent authority sees its own cases; roots,
+/// auditors (and a witness, where it may read at all) see every one. The one rule the
+/// API's signed reads and the console's sessions share.
+pub fn viewer_of<'a>(role: Role, id: &'a AuthorityId) -> Viewer<'a> {
+    (role == Role::Competent).then_some(id)
+}
+
 fn visible(c: &Case, viewer: Viewer<'_>) -> bool {
     viewer.is_none_or(|v| &c.requester == v || &c.requested == v)
 }

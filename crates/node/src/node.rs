@@ -79,6 +79,13 @@ pub struct Reader {
     pub key: coop_core::PublicKey,
 }
 
+impl Reader {
+    /// The cases this reader may see (`None`: every case).
+    pub fn viewer(&self) -> Option<&AuthorityId> {
+        coop_ledger::read::viewer_of(self.role, &self.id)
+    }
+}
+
 /// What a request asks to read.
 #[derive(Clone, Copy, Debug)]
 pub enum Need {

@@ -10,6 +10,24 @@ impl Observer for VerifyObserver {
     }
 }
 
+/// What the auditor brings (`--node-key`, `--checkpoint`): the one reading of those
+/// flags for `verify` and `console`.
+fn options(node_keys: &[String], checkpoints: &[PathBuf]) -> anyhow::Result<Options> {
+    let nodes = node_keys
+        .iter()
+        .map(|v| read_vkey(v))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let known = checkpoints
+        .iter()
+        .map(|p| std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display())))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    Ok(Options {
+        nodes,
+        known_checkpoints: known,
+        ..Options::default()
+    })
+}
+
 pub(super) fn verify(
     path: &Path,
     node_keys: &[String],
@@ -19,19 +37,7 @@ pub(super) fn verify(
     quiet: bool,
 ) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
-    let nodes = node_keys
-        .iter()
-        .map(|v| read_vkey(v))
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    let known = checkpoints
-        .iter()
-        .map(|p| std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display())))
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    let options = Options {
-        nodes,
-        known_checkpoints: known,
-        ..Options::default()
-    };
+    let options = options(node_keys, checkpoints)?;
     let mut observer = VerifyObserver(Progress::new(quiet || json, "verifying"));
     let outcome = match Input::open(path)? {
         Input::Ledger(mut source) => coop_verify::verify(source.as_mut(), &options, &mut observer)
@@ -144,19 +150,7 @@ pub(super) fn console(
     listen: &str,
     quiet: bool,
 ) -> anyhow::Result<ExitCode> {
-    let nodes = node_keys
-        .iter()
-        .map(|v| read_vkey(v))
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    let known = checkpoints
-        .iter()
-        .map(|p| std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display())))
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    let options = Options {
-        nodes,
-        known_checkpoints: known,
-        ..Options::default()
-    };
+    let options = options(node_keys, checkpoints)?;
     let now = coop_ledger::system_ms();
     let mut progress = Progress::new(quiet, "verifying");
     let copy = match Input::open(path)? {

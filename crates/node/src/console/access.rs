@@ -37,7 +37,7 @@ pub struct Who {
 impl Who {
     /// The id whose cases alone this person may see (`None`: every case).
     pub fn viewer(&self) -> Option<&AuthorityId> {
-        (self.role == Role::Competent).then_some(&self.id)
+        coop_ledger::read::viewer_of(self.role, &self.id)
     }
 
     /// Whether this person may read cases (roots, auditors, competent authorities).

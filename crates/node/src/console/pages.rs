@@ -331,40 +331,35 @@ fn bars(
     }
 }
 
+/// Per month, each count under its series' position in `keys` (the legend's order).
+fn series<K: AsRef<str>>(
+    per_month: &std::collections::BTreeMap<String, std::collections::BTreeMap<K, usize>>,
+    keys: &[&str],
+) -> Vec<(String, Vec<(usize, usize)>)> {
+    per_month
+        .iter()
+        .map(|(m, per)| {
+            let segs = per
+                .iter()
+                .filter_map(|(k, n)| Some((keys.iter().position(|x| *x == k.as_ref())?, *n)))
+                .collect();
+            (m.clone(), segs)
+        })
+        .collect()
+}
+
 fn charts(l: Lang, st: &Stats) -> Markup {
     let cat_legend: Vec<String> = CATEGORY_WORDS
         .iter()
         .map(|w| l.word("category", w))
         .collect();
-    let by_cat: Vec<(String, Vec<(usize, usize)>)> = st
-        .requests_by_month
-        .iter()
-        .map(|(m, per)| {
-            (
-                m.clone(),
-                per.iter()
-                    .filter_map(|(w, n)| Some((CATEGORY_WORDS.iter().position(|c| c == w)?, *n)))
-                    .collect(),
-            )
-        })
-        .collect();
+    let by_cat = series(&st.requests_by_month, &CATEGORY_WORDS);
     let parties = ["kz", "tm"];
     let dir_legend: Vec<String> = parties
         .iter()
         .map(|p| l.ta("chart-from", &[("party", text(l.word("party", p)))]))
         .collect();
-    let by_dir: Vec<(String, Vec<(usize, usize)>)> = st
-        .requests_by_direction
-        .iter()
-        .map(|(m, per)| {
-            (
-                m.clone(),
-                per.iter()
-                    .filter_map(|(p, n)| Some((parties.iter().position(|x| x == p)?, *n)))
-                    .collect(),
-            )
-        })
-        .collect();
+    let by_dir = series(&st.requests_by_direction, &parties);
     let dl_legend = vec![l.t("dl-met"), l.t("dl-late")];
     let dl: Vec<(String, Vec<(usize, usize)>)> = st
         .deadline_compliance

@@ -26,8 +26,7 @@ pub(super) async fn cases(
     let query = case_query(&q)?;
     blocking(move || {
         let at = node.ledger.at(at)?;
-        let own = r.role == coop_treaty::Role::Competent;
-        let all = read::matching(&at, &query, own.then_some(&r.id));
+        let all = read::matching(&at, &query, r.viewer());
         let limit = if query.limit == 0 {
             usize::MAX
         } else {
@@ -57,8 +56,7 @@ pub(super) async fn cases_v2(
     let query = case_query(&q)?;
     blocking(move || {
         let at = node.ledger.at(at)?;
-        let own = r.role == coop_treaty::Role::Competent;
-        to_json(&read::cases(&at, &query, own.then_some(&r.id)))
+        to_json(&read::cases(&at, &query, r.viewer()))
     })
     .await
 }
