@@ -183,15 +183,22 @@ class Client:
 
     def submit(self, event: ev.Event, as_json: bool = False) -> Receipt:
         """Appends a signed event (its canonical bytes, or its JSON form) and checks the
-        receipt: the node's signature, for this event. Answered once durable; a duplicate
-        gets its first receipt."""
+        receipt: a checkpoint signed by the node, and this event's record proven in it.
+        Answered once durable; a duplicate gets a receipt for its first record."""
         if as_json:
             data, ctype = json.dumps(event.to_json()).encode(), "application/json"
         else:
             data, ctype = event.to_bytes(), "application/octet-stream"
         r = Receipt.from_json(self._json("POST", "/v1/events", body=data, content_type=ctype))
-        r.verify(self.node_key().key, event.event_id, event.event_hash)
+        self._check(r, event)
         return r
+
+    def _check(self, r: Receipt, event: ev.Event) -> None:
+        """A receipt for ``event``: signed checkpoint, inclusion proof, the event's own
+        record at its position."""
+        if r.event_id != event.event_id:
+            raise ProofError(f"the receipt is for event {r.event_id}, not {event.event_id}")
+        r.verify(self.node_key(), event.to_bytes(), event.event_hash)
 
     def submit_until_answered(self, event: ev.Event, patience: float = 30.0,
                               on_retry: Optional[Callable[[Exception], None]] = None) -> Receipt:
@@ -232,7 +239,7 @@ class Client:
         for e, item in zip(events, results):
             if item.get("receipt") is not None and item["status"] == 200:
                 r = Receipt.from_json(item["receipt"])
-                r.verify(self.node_key().key, e.event_id, e.event_hash)
+                self._check(r, e)
                 out.append(r)
             else:
                 out.append(NodeError.of(int(item["status"]), item.get("error")))

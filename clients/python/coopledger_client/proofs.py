@@ -12,8 +12,10 @@ import blake3
 import nacl.exceptions
 import nacl.signing
 
+from .encoding import varint
+
 LEAF, NODE, CHAIN, LEDGER_ID, EVENT = 0x00, 0x01, 0x02, 0x03, 0x04
-RECEIPT_CONTEXT = b"coopledger/receipt/v1"
+RECEIPT_FORMAT = "coopledger/receipt/v2"
 
 
 class ProofError(ValueError):
@@ -118,31 +120,64 @@ def verify_consistency(size1: int, size2: int, proof: Sequence[bytes], root1: by
 
 @dataclass(frozen=True)
 class Receipt:
+    """Where an event landed, with a checkpoint the node signed once it was durable and
+    the record's inclusion proof in it (receipt v2): it proves, with nothing asked of
+    the node, that the event is in the ledger the node signed."""
+    format: str
     ledger_id: str
     seq: int
     event_id: str
     event_hash: str
+    prev_chain: str
+    received_at: int
+    governance: str
     leaf: str
     chain: str
-    signature: str
+    checkpoint: str
+    proof: List[str]
 
     @staticmethod
     def from_json(j: Dict[str, Any]) -> "Receipt":
+        unknown = set(j) - set(Receipt.__dataclass_fields__)
+        if unknown:
+            raise ProofError(f"a receipt with unknown fields {sorted(unknown)}")
         return Receipt(**{k: j[k] for k in Receipt.__dataclass_fields__})
 
-    def message(self) -> bytes:
-        return (RECEIPT_CONTEXT + bytes.fromhex(self.ledger_id) + self.seq.to_bytes(8, "big")
-                + bytes.fromhex(self.event_id) + bytes.fromhex(self.event_hash)
-                + bytes.fromhex(self.leaf) + bytes.fromhex(self.chain))
+    def same_record(self, other: "Receipt") -> bool:
+        """The same record (a retry's receipt), proven perhaps in another checkpoint."""
+        key = ("ledger_id", "seq", "event_id", "event_hash", "leaf", "chain")
+        return all(getattr(self, k) == getattr(other, k) for k in key)
 
-    def verify(self, node_key: bytes, event_id: Optional[str] = None,
-               event_hash_hex: Optional[str] = None) -> None:
-        """The node's signature, and (given) that the receipt is for this event."""
-        verify_sig(node_key, self.message(), bytes.fromhex(self.signature), "receipt")
-        if event_id is not None and event_id != self.event_id:
-            raise ProofError(f"the receipt is for event {self.event_id}, not {event_id}")
+    def record_bytes(self, event_bytes: bytes) -> bytes:
+        """The record (§6) of the signed event ``event_bytes`` at this position."""
+        return (varint(self.seq) + bytes.fromhex(self.prev_chain) + varint(self.received_at)
+                + bytes.fromhex(self.governance) + event_bytes)
+
+    def verify(self, node: "Vkey", event_bytes: Optional[bytes] = None,
+               event_hash_hex: Optional[str] = None) -> "Checkpoint":
+        """The checkpoint is signed by the node's key and is of this ledger; it covers
+        the record; the chain hash follows; the proof leads from the leaf to its root;
+        and (given the signed event's bytes) the record of this event at this position
+        hashes to the leaf. Returns the checkpoint."""
+        if self.format != RECEIPT_FORMAT:
+            raise ProofError(f"receipt format {self.format!r}, not {RECEIPT_FORMAT!r}")
+        if node.name != f"coopledger/{self.ledger_id}":
+            raise ProofError("the receipt is for another ledger than the node key's")
+        cp = verify_checkpoint(self.checkpoint, node)
+        if cp.origin != f"coopledger/{self.ledger_id}":
+            raise ProofError("the receipt's checkpoint is of another ledger")
+        if self.seq >= cp.size:
+            raise ProofError(f"the checkpoint covers {cp.size} records, not record {self.seq}")
+        leaf, chain = bytes.fromhex(self.leaf), bytes.fromhex(self.chain)
+        if tagged(CHAIN, bytes.fromhex(self.prev_chain), leaf) != chain or (
+                self.seq + 1 == cp.size and cp.chain != chain):
+            raise ProofError("the receipt's chain hash does not follow from its record")
+        verify_inclusion(self.seq, cp.size, leaf, hashes(self.proof), cp.root)
         if event_hash_hex is not None and event_hash_hex != self.event_hash:
             raise ProofError("the receipt is for another event hash")
+        if event_bytes is not None and leaf_hash(self.record_bytes(event_bytes)) != leaf:
+            raise ProofError("the receipt's leaf is not the record of this event")
+        return cp
 
 
 # ------------------------------------------------------------------ checkpoints (§8)

@@ -289,8 +289,9 @@ def test_a_resent_event_gets_its_first_receipt_and_a_refusal_names_its_article(l
     # The same signed event, resent (as a client that lost the answer would), gets its
     # first receipt and appends nothing; so does a whole batch resent.
     first, receipt = ledger.sent[0], ledger.receipts[0]
-    assert c.submit(first) == receipt
-    assert c.submit_batch(ledger.sent[:3]) == ledger.receipts[:3]
+    assert c.submit(first).same_record(receipt)
+    again = c.submit_batch(ledger.sent[:3])
+    assert all(a.same_record(r) for a, r in zip(again, ledger.receipts[:3], strict=True))
     assert c.info(refresh=True)["size"] == size
     # A request missing its decision copy is refused under Art. 4.1(5); nothing written.
     r = request_to("TM-MVD")
@@ -330,7 +331,13 @@ def test_signed_reads_proofs_and_the_stream(ledger):
     # A forged receipt does not verify.
     forged = Receipt(**{**receipt.__dict__, "seq": receipt.seq + 1})
     with pytest.raises(ProofError):
-        forged.verify(c.node_key().key)
+        forged.verify(c.node_key())
+    # The receipt alone proves its event in the checkpoint it carries.
+    own = receipt.verify(c.node_key(), ledger.sent[5].to_bytes())
+    assert own.size > receipt.seq
+    # And the node's history since extends that checkpoint.
+    if own.size <= cp.size:
+        c.prove_consistent(own, cp)
     # Consistency from an earlier checkpoint to the latest.
     sizes = [s for s in range(2, cp.size + 1) if _has_checkpoint(c, s)]
     assert sizes, "the node signed no earlier checkpoint"

@@ -2,6 +2,7 @@
 twice and then a receipt, the client resends the same bytes and checks the receipt; it
 gives up after its patience on a node that never answers, and never retries a refusal."""
 
+import base64
 import http.server
 import json
 import socket
@@ -11,7 +12,7 @@ import nacl.signing
 import pytest
 
 from coopledger_client import Client, NodeError, Receipt, body, new_id, sign
-from coopledger_client.proofs import Vkey
+from coopledger_client.proofs import CHAIN, RECEIPT_FORMAT, Vkey, leaf_hash, tagged
 
 LEDGER = "ab" * 32
 
@@ -35,16 +36,29 @@ class StandIn(http.server.BaseHTTPRequestHandler):
         if StandIn.answers:
             status, answer = StandIn.answers.pop(0)
         else:
-            event_hash = StandIn.event.event_hash
-            r = Receipt(LEDGER, 7, StandIn.event.event_id, event_hash, "11" * 32, "22" * 32, "")
-            sig = StandIn.node.sign(r.message()).signature.hex()
-            status, answer = 200, {**r.__dict__, "signature": sig}
+            status, answer = 200, receipt_of(StandIn.event, StandIn.node).__dict__
         out = json.dumps(answer).encode()
         self.send_response(status)
         self.send_header("content-type", "application/json")
         self.send_header("content-length", str(len(out)))
         self.end_headers()
         self.wfile.write(out)
+
+
+def receipt_of(event, node):
+    """The stand-in's receipt: the event as record 0 of a one-record tree, proven in a
+    checkpoint the stand-in signs (FORMAT.md §8, §12)."""
+    zero = "00" * 32
+    r = Receipt(RECEIPT_FORMAT, LEDGER, 0, event.event_id, event.event_hash, zero,
+                1_700_000_000_000, zero, "", "", "", [])
+    leaf = leaf_hash(r.record_bytes(event.to_bytes()))
+    chain = tagged(CHAIN, bytes(32), leaf)
+    v = Vkey(f"coopledger/{LEDGER}", bytes(node.verify_key))
+    text = (f"{v.name}\n1\n{base64.b64encode(leaf).decode()}\n"
+            f"chain {base64.b64encode(chain).decode()}\ntime 1700000000000\n")
+    sig = node.sign(text.encode()).signature
+    note = f"{text}\n\u2014 {v.name} {base64.b64encode(v.key_id() + sig).decode()}\n"
+    return Receipt(**{**r.__dict__, "leaf": leaf.hex(), "chain": chain.hex(), "checkpoint": note})
 
 
 @pytest.fixture
@@ -88,6 +102,17 @@ def test_a_refusal_is_not_retried_and_a_bad_receipt_is_not_accepted(stand_in):
     StandIn.answers = []
     with pytest.raises(ValueError):
         other.submit(StandIn.event)
+    # Nor does one for another event, or with its record changed.
+    good = receipt_of(StandIn.event, StandIn.node)
+    node = Vkey.parse(vkey_of(StandIn.node))
+    good.verify(node, StandIn.event.to_bytes(), StandIn.event.event_hash)
+    with pytest.raises(ValueError):
+        good.verify(node, event().to_bytes())
+    for change in ({"received_at": good.received_at + 1}, {"seq": 1}, {"proof": ["00" * 32]},
+                   {"format": "coopledger/receipt/v1"}, {"chain": "00" * 32}):
+        bad = Receipt(**{**good.__dict__, **change})
+        with pytest.raises(ValueError):
+            bad.verify(node, StandIn.event.to_bytes())
 
 
 def test_patience_runs_out_on_a_node_that_never_answers():

@@ -499,15 +499,20 @@ fn submit(
         .context("the ledger could not be read; nothing was written")?;
     match ledger.submit(pinned.event.clone()) {
         Ok(r) => {
+            // The receipt is checked as any client checks it: the node's own key signed
+            // its checkpoint, and the record of this event is proven in it.
+            let cp = r
+                .verify_with(
+                    &ledger
+                        .node_verifier()
+                        .context("the ledger has no genesis")?,
+                )
+                .and_then(|cp| r.check_event(&pinned.event).map(|()| cp))
+                .context("the node's receipt does not verify")?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&r)?);
             } else {
-                println!("appended at record {}", r.seq);
-                println!("  event id    {}", r.event_id);
-                println!("  event hash  {}", r.event_hash);
-                println!("  leaf        {}", r.leaf);
-                println!("  chain       {}", r.chain);
-                println!("  receipt signed by the node: {}", r.signature.to_hex());
+                print!("{}", crate::show::receipt(&r, &cp));
             }
             Ok(ExitCode::SUCCESS)
         }

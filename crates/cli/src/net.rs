@@ -273,14 +273,10 @@ pub fn submit(
             if json {
                 println!("{}", serde_json::to_string_pretty(&r)?);
             } else {
-                println!(
-                    "appended at record {} (receipt checked against the node's key)",
-                    r.seq
-                );
-                println!("  event id    {}", r.event_id);
-                println!("  event hash  {}", r.event_hash);
-                println!("  leaf        {}", r.leaf);
-                println!("  chain       {}", r.chain);
+                // Checked already (submit_until_answered); the checkpoint is read again
+                // to say which tree the record is proven in.
+                let cp = r.verify(&node_key.key)?;
+                print!("{}", crate::show::receipt(&r, &cp));
             }
             Ok(ExitCode::SUCCESS)
         }

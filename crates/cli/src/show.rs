@@ -363,3 +363,20 @@ pub fn report(r: &ComplianceReport, markdown: bool) -> String {
     }
     s
 }
+
+/// A receipt that verified against the node's key (`cp`, its checkpoint), for a person:
+/// where the event landed and the signed tree it is proven in.
+pub fn receipt(r: &coop_core::Receipt, cp: &coop_core::Checkpoint) -> String {
+    format!(
+        "appended at record {seq} (receipt checked against the node's key)\n  event id    {id}\n  event hash  {eh}\n  leaf        {leaf}\n  chain       {chain}\n  proven in the checkpoint of {size} records (root {root}, signed by the node at {t}) with {n} hashes\n",
+        seq = r.seq,
+        id = r.event_id,
+        eh = r.event_hash,
+        leaf = r.leaf,
+        chain = r.chain,
+        size = cp.size,
+        root = cp.root,
+        t = time(cp.time),
+        n = r.proof.len(),
+    )
+}

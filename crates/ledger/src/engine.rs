@@ -1,9 +1,10 @@
 //! The single writer: drains the submission queue into a batch, runs the rules in order
 //! against its working state, writes the accepted events, and hands the batch to the
-//! syncer, which makes it durable, folds it into the state readers see, and only then
-//! answers every submitter. Signatures were verified strictly before queueing, and
-//! receipts are signed after answering, both on the submitters' threads: the writer's
-//! critical path holds only what must be sequential.
+//! syncer, which makes it durable, folds it into the state readers see, signs one
+//! checkpoint for the whole group, proves each record in it, and only then answers every
+//! submitter (receipt v2, docs/adr/0018). Signatures were verified strictly before
+//! queueing, on the submitters' threads: the writer's critical path holds only what must
+//! be sequential.
 //!
 //! Two states (docs/adr/0014): the writer's working state runs ahead by the batches not
 //! yet synced; readers see only the durable state, so nothing they are shown can vanish
@@ -21,15 +22,41 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
-/// Where an accepted event landed; the submitter's thread signs the receipt from it.
+/// Where an accepted event landed: the record as sequenced, without its event (the
+/// submitter has it).
 #[derive(Clone, Debug)]
 pub(crate) struct Landed {
     pub(crate) seq: u64,
-    pub(crate) leaf: coop_core::Hash,
-    pub(crate) chain: coop_core::Hash,
+    pub(crate) prev_chain: Hash,
+    pub(crate) received_at: Timestamp,
+    pub(crate) governance: Hash,
+    pub(crate) leaf: Hash,
+    pub(crate) chain: Hash,
 }
 
-pub(crate) type Reply = Sender<Result<Landed, SubmitError>>;
+impl Landed {
+    pub(crate) fn of(record: &Record, leaf: Hash, chain: Hash) -> Landed {
+        Landed {
+            seq: record.seq,
+            prev_chain: record.prev_chain,
+            received_at: record.received_at,
+            governance: record.governance,
+            leaf,
+            chain,
+        }
+    }
+}
+
+/// A durable record with the proof of it the submitter's receipt carries: the group
+/// commit's signed checkpoint and the record's inclusion proof in it.
+#[derive(Clone, Debug)]
+pub(crate) struct Proven {
+    pub(crate) landed: Landed,
+    pub(crate) checkpoint: Arc<str>,
+    pub(crate) proof: Vec<Hash>,
+}
+
+pub(crate) type Reply = Sender<Result<Proven, SubmitError>>;
 
 // Submissions are the common case; boxing them would cost an allocation each.
 #[allow(clippy::large_enum_variant)]
@@ -54,6 +81,8 @@ pub(crate) struct Answers {
     /// The records the batch wrote, with their decoded payloads: folded into the readers'
     /// state once durable.
     records: Vec<(Record, Decoded)>,
+    /// The leaf and chain hash of each record written, in seq order.
+    hashes: Vec<(Hash, Hash)>,
 }
 
 pub(crate) fn run<S: Store + 'static>(
@@ -180,17 +209,142 @@ pub(crate) fn run_syncer<S: Store + 'static>(shared: Arc<Shared<S>>, rx: Receive
             }
             Ok(()) => {}
         }
+        // One checkpoint signed for the whole group, and each record's proof in it.
+        let proofs: Result<Option<Group>, String> = match &synced {
+            Ok(()) if all.iter().any(|a| a.replies.iter().any(|(_, r)| r.is_ok())) => {
+                prove(&shared, &all).map(Some)
+            }
+            Ok(()) => Ok(None),
+            Err(e) => Err(e.clone()),
+        };
         for a in all {
             for (reply, answer) in a.replies {
-                let answer = match (&synced, answer) {
-                    (Ok(()), a) => a,
+                let answer = match (&proofs, answer) {
+                    (Ok(Some(group)), Ok(landed)) => group.receipt(landed),
+                    (Ok(None), Ok(_)) => Err(SubmitError::MayHaveLanded(
+                        "the record was not proven".into(),
+                    )),
                     (Err(e), Ok(_)) => Err(SubmitError::MayHaveLanded(e.clone())),
-                    (Err(_), Err(refusal)) => Err(refusal),
+                    (_, Err(refusal)) => Err(refusal),
                 };
                 let _ = reply.send(answer);
             }
         }
     }
+}
+
+/// A group commit's signed checkpoint and the inclusion proofs of its records.
+struct Group {
+    note: Arc<str>,
+    proofs: HashMap<u64, Vec<Hash>>,
+}
+
+impl Group {
+    fn receipt(&self, landed: Landed) -> Result<Proven, SubmitError> {
+        match self.proofs.get(&landed.seq) {
+            Some(proof) => Ok(Proven {
+                proof: proof.clone(),
+                checkpoint: Arc::clone(&self.note),
+                landed,
+            }),
+            None => Err(SubmitError::MayHaveLanded(format!(
+                "no proof was made for record {}",
+                landed.seq
+            ))),
+        }
+    }
+}
+
+/// Signs one checkpoint over the records of a durable group (or reuses the one signed
+/// last, if it covers them) and proves each answered record in it. The group's new
+/// leaves are in memory, so the proofs cost a few reads; a duplicate of an older record
+/// is proven from storage.
+fn prove<S: Store>(shared: &Shared<S>, all: &[Answers]) -> Result<Group, String> {
+    let hashes: Vec<(u64, Hash, Hash)> = all
+        .iter()
+        .flat_map(|a| {
+            a.records
+                .iter()
+                .zip(&a.hashes)
+                .map(|((r, _), (leaf, chain))| (r.seq, *leaf, *chain))
+        })
+        .collect();
+    let seqs: Vec<u64> = all
+        .iter()
+        .flat_map(|a| a.replies.iter())
+        .filter_map(|(_, r)| r.as_ref().ok().map(|l| l.seq))
+        .collect();
+    let contiguous = hashes
+        .iter()
+        .zip(hashes.iter().skip(1))
+        .all(|(a, b)| b.0 == a.0 + 1);
+    let last_signed = shared.last_signed();
+    let (first, tail, chain_head, last_time) = match (hashes.first(), hashes.last()) {
+        (Some(f), Some(l)) if contiguous => {
+            let tail: Vec<Hash> = hashes.iter().map(|h| h.1).collect();
+            let last_time = all
+                .iter()
+                .flat_map(|a| a.records.last())
+                .map(|(r, _)| r.received_at)
+                .max()
+                .unwrap_or(Timestamp(0));
+            (f.0, tail, l.2, last_time)
+        }
+        // Only duplicates (or records not in order, which the writer never makes): the
+        // durable head, proven from storage.
+        _ => {
+            let head = shared.log.durable_head().map_err(|e| e.to_string())?;
+            if let Some((size, note)) = &last_signed
+                && *size == head.size
+            {
+                let (_, proofs) = shared
+                    .log
+                    .prove_group(head.size, &[], &seqs)
+                    .map_err(|e| e.to_string())?;
+                return Ok(Group {
+                    note: Arc::clone(note),
+                    proofs: seqs.into_iter().zip(proofs).collect(),
+                });
+            }
+            let last_time = match head.size.checked_sub(1) {
+                Some(seq) => shared
+                    .log
+                    .record(seq)
+                    .map_err(|e| e.to_string())?
+                    .map_or(Timestamp(0), |r| r.record.received_at),
+                None => Timestamp(0),
+            };
+            (head.size, Vec::new(), head.chain_head, last_time)
+        }
+    };
+    let (root, proofs) = shared
+        .log
+        .prove_group(first, &tail, &seqs)
+        .map_err(|e| e.to_string())?;
+    let size = first + tail.len() as u64;
+    let ledger_id = shared
+        .ledger_id()
+        .ok_or_else(|| "the ledger has no genesis yet".to_string())?;
+    let now = match shared.state.read() {
+        Ok(s) => shared.now(&s),
+        Err(_) => return Err("the readers' state lock is poisoned".into()),
+    };
+    let cp = Checkpoint {
+        ledger_id,
+        size,
+        root,
+        chain_head,
+        // Never dated before the records it covers (the verifier refuses that).
+        time: now.max(last_time),
+    };
+    let note: Arc<str> = sign_checkpoint(&cp, &shared.node_key)
+        .map_err(|e| e.to_string())?
+        .into();
+    shared.set_last_signed(size, Arc::clone(&note));
+    Ok(Group {
+        note,
+        proofs: seqs.into_iter().zip(proofs).collect(),
+    })
 }
 
 /// Folds durable records (judged by the writer, payloads decoded once) into the state
@@ -215,6 +369,7 @@ fn process<S: Store>(shared: &Shared<S>, submits: Vec<(SignedEvent, Decoded, Rep
         |submits: Vec<(SignedEvent, Decoded, Reply)>, e: &dyn Fn() -> SubmitError| Answers {
             replies: submits.into_iter().map(|(_, _, r)| (r, Err(e()))).collect(),
             records: Vec::new(),
+            hashes: Vec::new(),
         };
     if shared.failed.load(Ordering::Acquire) {
         let why = shared
@@ -296,6 +451,7 @@ fn process<S: Store>(shared: &Shared<S>, submits: Vec<(SignedEvent, Decoded, Rep
     let mut appended = Vec::new();
     let mut write_error = None;
     let mut records = Vec::new();
+    let mut hashes = Vec::new();
     if !accepted.is_empty() {
         let started = Instant::now();
         let count = accepted.len();
@@ -311,7 +467,8 @@ fn process<S: Store>(shared: &Shared<S>, submits: Vec<(SignedEvent, Decoded, Rep
             Ok(landed) => {
                 shared.metrics.batch(count, started.elapsed());
                 for ((a, record), decoded) in landed.into_iter().zip(decodeds) {
-                    appended.push(a);
+                    appended.push(Landed::of(&record, a.leaf, a.chain));
+                    hashes.push((a.leaf, a.chain));
                     records.push((record, decoded));
                 }
             }
@@ -333,11 +490,7 @@ fn process<S: Store>(shared: &Shared<S>, submits: Vec<(SignedEvent, Decoded, Rep
                 Fate::Done(a) => a,
                 Fate::Accepted(i) | Fate::SameAs(i) => match (&write_error, appended.get(i)) {
                     (Some(e), _) => Err(SubmitError::MayHaveLanded(e.clone())),
-                    (None, Some(a)) => Ok(Landed {
-                        seq: a.seq,
-                        leaf: a.leaf,
-                        chain: a.chain,
-                    }),
+                    (None, Some(a)) => Ok(a.clone()),
                     (None, None) => {
                         Err(SubmitError::MayHaveLanded("the write lost an event".into()))
                     }
@@ -346,7 +499,11 @@ fn process<S: Store>(shared: &Shared<S>, submits: Vec<(SignedEvent, Decoded, Rep
             (reply, answer)
         })
         .collect();
-    Answers { replies, records }
+    Answers {
+        replies,
+        records,
+        hashes,
+    }
 }
 
 /// Signs and stores a checkpoint of the current head; returns the note.
@@ -380,6 +537,14 @@ pub(crate) fn checkpoint<S: Store>(shared: &Shared<S>) -> Result<String, String>
     {
         return Ok(note);
     }
+    // The group commit that made the head durable signed a checkpoint of it already.
+    let reuse = shared
+        .last_signed()
+        .filter(|(size, _)| *size == head.size)
+        .map(|(_, note)| note.to_string());
+    if let Some(note) = reuse {
+        return store_checkpoint(shared, head.size, note);
+    }
     // Never dated before the records it covers (the verifier refuses that), even if the
     // readers' state has not folded the last of them yet or the clock went back.
     let last: Timestamp = match head.size.checked_sub(1) {
@@ -398,13 +563,23 @@ pub(crate) fn checkpoint<S: Store>(shared: &Shared<S>) -> Result<String, String>
         time: time.max(last),
     };
     let note = sign_checkpoint(&cp, &shared.node_key).map_err(|e| e.to_string())?;
+    shared.set_last_signed(head.size, note.as_str().into());
+    store_checkpoint(shared, head.size, note)
+}
+
+/// Stores a checkpoint this node signed.
+fn store_checkpoint<S: Store>(
+    shared: &Shared<S>,
+    size: u64,
+    note: String,
+) -> Result<String, String> {
     if let Err(e) = shared.log.put_checkpoint(&note) {
         if !matches!(e, coop_store::StoreError::Full { .. }) {
             shared.fail(&format!("storage failure while storing a checkpoint: {e}"));
         }
         return Err(e.to_string());
     }
-    shared.last_checkpoint.store(head.size, Ordering::Release);
-    tracing::info!(size = head.size, root = %head.root, "checkpoint signed");
+    shared.last_checkpoint.store(size, Ordering::Release);
+    tracing::info!(size, "checkpoint stored");
     Ok(note)
 }

@@ -1,7 +1,7 @@
 //! The ledger handle: open or create, submit, query.
 
 use crate::config::Config;
-use crate::engine::{self, Job, Landed};
+use crate::engine::{self, Job, Landed, Proven};
 use crate::error::{LedgerError, SubmitError};
 use crate::metrics::Metrics;
 use coop_core::checkpoint::{NoteVerifier, verify_checkpoint};
@@ -39,6 +39,9 @@ pub(crate) struct Shared<S: Store> {
     pub(crate) config: Config,
     pub(crate) failed: AtomicBool,
     pub(crate) last_checkpoint: AtomicU64,
+    /// The last checkpoint this node signed (a group commit's, or the writer's), stored
+    /// or not: the writer stores it rather than sign the same size again.
+    last_signed: Mutex<Option<(u64, Arc<str>)>>,
     pub(crate) metrics: Metrics,
     ledger_id: OnceLock<LedgerId>,
     /// Author keys already decompressed and checked: a ledger's few dozen keys sign
@@ -121,6 +124,20 @@ impl<S: Store> Shared<S> {
         self.ledger_id.get().copied()
     }
 
+    /// The last checkpoint this node signed: its size and note.
+    pub(crate) fn last_signed(&self) -> Option<(u64, Arc<str>)> {
+        self.last_signed.lock().ok().and_then(|l| l.clone())
+    }
+
+    /// Remembers a checkpoint this node signed (never one smaller than the last).
+    pub(crate) fn set_last_signed(&self, size: u64, note: Arc<str>) {
+        if let Ok(mut l) = self.last_signed.lock()
+            && l.as_ref().is_none_or(|(s, _)| *s <= size)
+        {
+            *l = Some((size, note));
+        }
+    }
+
     pub(crate) fn set_ledger_id(&self, id: Option<LedgerId>) {
         if let Some(id) = id {
             let _ = self.ledger_id.set(id);
@@ -142,41 +159,45 @@ impl<S: Store> Shared<S> {
         if rec.record.event.body != event.body {
             return Err(SubmitError::IdReused(event.body.event_id.to_hex()));
         }
-        Ok(Some(Landed {
-            seq,
-            leaf: rec.leaf,
-            chain: rec.chain,
-        }))
+        Ok(Some(Landed::of(&rec.record, rec.leaf, rec.chain)))
     }
 }
 
-/// A submission on its way: [`Pending::wait`] blocks for the answer and signs the receipt
-/// on the caller's thread.
+/// A submission on its way: [`Pending::wait`] blocks for the answer.
 #[derive(Debug)]
 pub struct Pending {
-    rx: Receiver<Result<Landed, SubmitError>>,
+    rx: Receiver<Result<Proven, SubmitError>>,
     ledger: LedgerId,
     event_id: EventId,
     event_hash: Hash,
-    node_key: Arc<SecretKey>,
 }
 
 impl Pending {
-    /// Waits for the writer, then signs the receipt.
+    /// Waits until the event is durable and proven in a signed checkpoint; returns its
+    /// receipt.
     pub fn wait(self) -> Result<Receipt, SubmitError> {
-        let landed = self
+        let Proven {
+            landed,
+            checkpoint,
+            proof,
+        } = self
             .rx
             .recv()
             .map_err(|_| SubmitError::Unavailable("the writer has stopped".into()))??;
-        Ok(Receipt::sign(
-            self.ledger,
-            landed.seq,
-            self.event_id,
-            self.event_hash,
-            landed.leaf,
-            landed.chain,
-            &self.node_key,
-        ))
+        Ok(Receipt {
+            format: coop_core::RECEIPT_FORMAT.to_owned(),
+            ledger_id: self.ledger,
+            seq: landed.seq,
+            event_id: self.event_id,
+            event_hash: self.event_hash,
+            prev_chain: landed.prev_chain,
+            received_at: landed.received_at,
+            governance: landed.governance,
+            leaf: landed.leaf,
+            chain: landed.chain,
+            checkpoint: checkpoint.to_string(),
+            proof,
+        })
     }
 }
 
@@ -220,6 +241,7 @@ impl<S: Store + 'static> Ledger<S> {
             config,
             failed: AtomicBool::new(false),
             last_checkpoint: AtomicU64::new(last_cp),
+            last_signed: Mutex::new(None),
             metrics: Metrics::default(),
             ledger_id,
             keys: RwLock::new(HashMap::new()),
@@ -498,7 +520,6 @@ impl<S: Store + 'static> Ledger<S> {
             ledger: receipt_ledger,
             event_id,
             event_hash,
-            node_key: Arc::clone(&self.shared.node_key),
         })
     }
 

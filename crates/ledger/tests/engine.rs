@@ -12,7 +12,7 @@
 
 use coop_core::checkpoint::verify_checkpoint;
 use coop_core::event::CaseRef;
-use coop_core::merkle::{Blake3Hasher, verify_inclusion};
+use coop_core::merkle::Blake3Hasher;
 use coop_core::{EventId, Receipt, SecretKey, SignedEvent, Timestamp};
 use coop_ledger::{AsOf, Config, Ledger, LedgerError, SubmitError};
 use coop_store::SledStore;
@@ -112,32 +112,192 @@ fn env() -> Env {
 }
 
 #[test]
-fn receipts_are_signed_and_prove_inclusion() -> anyhow::Result<()> {
+fn a_receipt_alone_proves_its_event_is_in_a_tree_the_node_signed() -> anyhow::Result<()> {
     let e = env();
-    let r = e.ok_case(
+    let ev = e.event(
         "KZ-MVD",
-        1,
-        Payload::Request(Box::new(request_to("TM-MVD"))),
+        Some(e.case_ref(1)),
+        &Payload::Request(Box::new(request_to("TM-MVD"))),
     );
-    r.verify(&e.ledger().node_key())?;
-    let head = e.ledger().head()?;
-    assert_eq!(r.seq + 1, head.size);
-    assert_eq!(r.chain, head.chain_head);
-    let proof = e.ledger().inclusion_proof(r.seq, head.size)?;
-    verify_inclusion::<Blake3Hasher>(r.seq, head.size, &r.leaf, &proof, &head.root)
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let note = e
+    let r = e
         .ledger()
-        .checkpoint_now()
+        .submit(ev.clone())
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let v = e.ledger().node_verifier().expect("a genesis");
     assert_eq!(
         v.name,
         format!("coopledger/{}", e.ledger().ledger_id().expect("id"))
     );
-    let cp = verify_checkpoint(&note, &v, &[])?;
-    assert_eq!(cp.checkpoint.size, head.size);
-    assert_eq!(cp.checkpoint.root, head.root);
+    // Nothing asked of the node: the receipt's checkpoint is signed by its key, covers
+    // the record, and the record rebuilt from the event is proven in it.
+    let cp = r.verify_event(&v, &ev)?;
+    assert_eq!(cp, r.verify(&e.ledger().node_key())?);
+    assert!(r.seq < cp.size);
+    // It agrees with the ledger.
+    let rec = e.ledger().record(r.seq)?.expect("record");
+    assert_eq!((rec.leaf, rec.chain), (r.leaf, r.chain));
+    assert_eq!(e.ledger().root_at(cp.size)?, cp.root);
+    // A checkpoint stored later extends it.
+    let note = e
+        .ledger()
+        .checkpoint_now()
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let later = verify_checkpoint(&note, &v, &[])?.checkpoint;
+    assert!(later.size >= cp.size);
+    let proof = e.ledger().consistency_proof(cp.size, later.size)?;
+    coop_core::merkle::verify_consistency::<Blake3Hasher>(
+        cp.size,
+        later.size,
+        &cp.root,
+        &later.root,
+        &proof,
+    )
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(())
+}
+
+#[test]
+fn a_tampered_receipt_or_another_event_does_not_verify() -> anyhow::Result<()> {
+    let e = env();
+    let ev = e.event(
+        "KZ-MVD",
+        Some(e.case_ref(1)),
+        &Payload::Request(Box::new(request_to("TM-MVD"))),
+    );
+    let r = e
+        .ledger()
+        .submit(ev.clone())
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let v = e.ledger().node_verifier().expect("a genesis");
+    r.verify_event(&v, &ev)?;
+    let flip = |h: &mut coop_core::Hash| h.0[0] ^= 1;
+    let tampered: Vec<(&str, Receipt)> = vec![
+        (
+            "seq",
+            Receipt {
+                seq: r.seq + 1,
+                ..r.clone()
+            },
+        ),
+        (
+            "seq 0",
+            Receipt {
+                seq: 0,
+                ..r.clone()
+            },
+        ),
+        ("leaf", {
+            let mut x = r.clone();
+            flip(&mut x.leaf);
+            x
+        }),
+        ("chain", {
+            let mut x = r.clone();
+            flip(&mut x.chain);
+            x
+        }),
+        ("prev_chain", {
+            let mut x = r.clone();
+            flip(&mut x.prev_chain);
+            x
+        }),
+        ("governance", {
+            let mut x = r.clone();
+            flip(&mut x.governance);
+            x
+        }),
+        ("event hash", {
+            let mut x = r.clone();
+            flip(&mut x.event_hash);
+            x
+        }),
+        (
+            "received_at",
+            Receipt {
+                received_at: Timestamp(r.received_at.0 + 1),
+                ..r.clone()
+            },
+        ),
+        ("a proof hash", {
+            let mut x = r.clone();
+            if let Some(h) = x.proof.first_mut() {
+                flip(h)
+            } else {
+                x.proof.push(coop_core::Hash([7; 32]))
+            };
+            x
+        }),
+        ("a proof hash dropped", {
+            let mut x = r.clone();
+            x.proof.pop();
+            x
+        }),
+        ("a proof hash added", {
+            let mut x = r.clone();
+            x.proof.push(coop_core::Hash([7; 32]));
+            x
+        }),
+        (
+            "format",
+            Receipt {
+                format: "coopledger/receipt/v1".into(),
+                ..r.clone()
+            },
+        ),
+        (
+            "checkpoint size",
+            Receipt {
+                checkpoint: r.checkpoint.replacen(
+                    &format!("\n{}\n", r.seq + 1),
+                    &format!("\n{}\n", r.seq + 2),
+                    1,
+                ),
+                ..r.clone()
+            },
+        ),
+        (
+            "ledger",
+            Receipt {
+                ledger_id: coop_core::LedgerId(coop_core::Hash([9; 32])),
+                ..r.clone()
+            },
+        ),
+    ];
+    for (what, t) in &tampered {
+        assert!(
+            t.verify_event(&v, &ev).is_err(),
+            "a receipt with a changed {what} verified"
+        );
+    }
+    // Signed by another key: not this node's receipt.
+    let other = coop_core::checkpoint::node_verifier(
+        &r.ledger_id,
+        SecretKey::from_seed(&[42; 32]).public(),
+    );
+    assert!(r.verify_with(&other).is_err());
+    // The genuine receipt of another event.
+    let ev2 = e.event(
+        "KZ-MVD",
+        Some(e.case_ref(2)),
+        &Payload::Request(Box::new(request_to("TM-MVD"))),
+    );
+    let r2 = e
+        .ledger()
+        .submit(ev2.clone())
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    r2.verify_event(&v, &ev2)?;
+    assert!(r2.verify_event(&v, &ev).is_err());
+    assert!(r.verify_event(&v, &ev2).is_err());
+    // The same event id with another body (what a node claiming a different record
+    // would need): the rebuilt leaf differs.
+    let mut forged = ev.clone();
+    forged.body.authored_at = Timestamp(ev.body.authored_at.0 + 1);
+    let forged = SignedEvent::sign(forged.body, &e.keys["KZ-MVD"])?;
+    let swapped = Receipt {
+        event_hash: forged.event_hash()?,
+        ..r.clone()
+    };
+    assert!(swapped.verify_event(&v, &forged).is_err());
     Ok(())
 }
 
@@ -188,7 +348,9 @@ fn duplicates_return_the_first_receipt_and_reused_ids_are_refused() -> anyhow::R
         .ledger()
         .submit(ev.clone())
         .map_err(|e| anyhow::anyhow!("{e}"))?;
-    assert_eq!(again, first);
+    // The same record, proven in a checkpoint covering it.
+    assert!(again.same_record(&first));
+    again.verify_event(&e.ledger().node_verifier().expect("genesis"), &ev)?;
     // Same id, different body.
     let mut other = ev.body.clone();
     other.authored_at = Timestamp(12345);

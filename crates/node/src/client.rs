@@ -10,7 +10,7 @@ use crate::wire::{
 };
 use coop_core::checkpoint::{Checkpoint, NoteVerifier, verify_checkpoint};
 use coop_core::merkle::{Blake3Hasher, verify_consistency, verify_inclusion};
-use coop_core::{AuthorityId, CheckedKey, PublicKey, Receipt, SecretKey, SignedEvent};
+use coop_core::{AuthorityId, PublicKey, Receipt, ReceiptChecker, SecretKey, SignedEvent};
 use std::io::BufRead as _;
 use std::sync::Arc;
 use std::time::Duration;
@@ -321,17 +321,6 @@ impl Client {
         }
     }
 
-    /// [`Client::submit_checked`] with the node's key already checked.
-    pub fn submit_checked_with(
-        &self,
-        event: &SignedEvent,
-        node: &CheckedKey,
-    ) -> Result<Receipt, ClientError> {
-        let r = self.submit(event)?;
-        check_receipt_with(&r, event, node)?;
-        Ok(r)
-    }
-
     /// Appends many signed events in one request (`POST /v1/events:batch`, canonical
     /// bytes): the node judges them in order as if each were submitted alone and answers
     /// each one, once every event that landed is durable. The outer `Err` means the batch
@@ -368,30 +357,20 @@ impl Client {
             .collect())
     }
 
-    /// [`Client::submit_batch`], then checks every receipt: signed by `node`, for its
-    /// event. A receipt that does not verify becomes that event's error.
+    /// [`Client::submit_batch`], then checks every receipt: its checkpoint signed by
+    /// `node` (each distinct checkpoint once), the record proven in it, for its event. A
+    /// receipt that does not verify becomes that event's error.
     pub fn submit_batch_checked(
         &self,
         events: &[SignedEvent],
         node: &PublicKey,
     ) -> Result<Vec<Batched>, ClientError> {
-        let node = node
-            .checked()
-            .map_err(|e| ClientError::Unverified(format!("node key: {e}")))?;
-        self.submit_batch_checked_with(events, &node)
-    }
-
-    /// [`Client::submit_batch_checked`] with the node's key already checked.
-    pub fn submit_batch_checked_with(
-        &self,
-        events: &[SignedEvent],
-        node: &CheckedKey,
-    ) -> Result<Vec<Batched>, ClientError> {
+        let mut checker = ReceiptChecker::new(*node);
         Ok(self
             .submit_batch(events)?
             .into_iter()
             .zip(events)
-            .map(|(a, ev)| a.and_then(|r| check_receipt_with(&r, ev, node).map(|()| r)))
+            .map(|(a, ev)| a.and_then(|r| check_receipt_with(&r, ev, &mut checker).map(|()| r)))
             .collect())
     }
 
@@ -473,6 +452,38 @@ impl Client {
         Ok(cp)
     }
 
+    /// Proves that the ledger the node shows now extends the one `receipt` was proven
+    /// in: the receipt verifies (its checkpoint signed by `node`, its record in it), the
+    /// node's latest checkpoint verifies, and a consistency proof leads from the
+    /// receipt's tree to the latest (or, for the moment the latest stored is older, from
+    /// the latest to the receipt's). Returns the latest checkpoint. A failure is evidence:
+    /// two checkpoints the node signed that do not extend one another.
+    pub fn prove_receipt_kept(
+        &self,
+        receipt: &Receipt,
+        node: &PublicKey,
+    ) -> Result<Checkpoint, ClientError> {
+        let old = receipt
+            .verify(node)
+            .map_err(|e| ClientError::Unverified(format!("receipt: {e}")))?;
+        let latest = self
+            .latest_checkpoint()?
+            .ok_or_else(|| ClientError::Unverified("the node has no checkpoint".into()))?;
+        let verifier = coop_core::checkpoint::node_verifier(&receipt.ledger_id, *node);
+        let new = verify_checkpoint(&latest.note, &verifier, &[])
+            .map_err(|e| ClientError::Unverified(format!("checkpoint: {e}")))?
+            .checkpoint;
+        // The node stores a checkpoint on its own schedule; one signed for a group commit
+        // may be newer than the latest stored for a moment. Either way the smaller tree
+        // must extend into the larger.
+        if new.size < old.size {
+            self.prove_consistent(&new, &old)?;
+        } else {
+            self.prove_consistent(&old, &new)?;
+        }
+        Ok(new)
+    }
+
     /// Checks that the tree of `old` extends into that of `new` (both verified checkpoints).
     pub fn prove_consistent(&self, old: &Checkpoint, new: &Checkpoint) -> Result<(), ClientError> {
         if old.size == 0 || old.size == new.size {
@@ -520,35 +531,27 @@ pub fn sign_url(
     client.sign_headers(method, parsed.path(), parsed.query())
 }
 
-/// Checks a receipt against the event it is for.
+/// Checks a receipt against the event it is for: the checkpoint it carries is signed by
+/// `node`, the record rebuilt from the event is proven in it (FORMAT.md §12).
 pub fn check_receipt(
     r: &Receipt,
     event: &SignedEvent,
     node: &PublicKey,
 ) -> Result<(), ClientError> {
-    let node = node
-        .checked()
-        .map_err(|e| ClientError::Unverified(format!("node key: {e}")))?;
-    check_receipt_with(r, event, &node)
+    check_receipt_with(r, event, &mut ReceiptChecker::new(*node))
 }
 
-/// [`check_receipt`] with the node's key already checked.
+/// [`check_receipt`] for many receipts of one node: each distinct checkpoint is verified
+/// once.
 pub fn check_receipt_with(
     r: &Receipt,
     event: &SignedEvent,
-    node: &CheckedKey,
+    checker: &mut ReceiptChecker,
 ) -> Result<(), ClientError> {
-    r.verify_with(node)
-        .map_err(|e| ClientError::Unverified(format!("receipt signature: {e}")))?;
-    let hash = event
-        .event_hash()
-        .map_err(|e| ClientError::Unverified(e.to_string()))?;
-    if r.event_id != event.body.event_id || r.event_hash != hash {
-        return Err(ClientError::Unverified(
-            "the receipt is for another event".into(),
-        ));
-    }
-    Ok(())
+    checker
+        .check(r, Some(event))
+        .map(|_| ())
+        .map_err(|e| ClientError::Unverified(format!("receipt: {e}")))
 }
 
 /// Turns an error status into a [`ClientError`] with the node's explanation.

@@ -122,7 +122,7 @@ const OPS: &[Op] = &[
     Op {
         method: "post",
         path: "/v1/events",
-        summary: "Append a signed event; answered with the node's signed receipt once durable (a duplicate gets its first receipt)",
+        summary: "Append a signed event; answered once durable with the node's receipt: a checkpoint signed for the group commit and the record's inclusion proof (a duplicate gets a receipt for its first record)",
         auth: Auth::Own,
         query: &[],
         request: &[
@@ -132,7 +132,10 @@ const OPS: &[Op] = &[
                 "the signed event's canonical bytes (docs/FORMAT.md §4)",
             ),
         ],
-        response: &[json_body(s::<Receipt>, "the node's signed receipt")],
+        response: &[json_body(
+            s::<Receipt>,
+            "the node's receipt (FORMAT.md §12)",
+        )],
     },
     Op {
         method: "post",

@@ -606,6 +606,34 @@ impl<S: Store> Log<S> {
             .map_err(proof_err)
     }
 
+    /// The root of the tree of `first + tail.len()` records and the inclusion proof of each
+    /// of `seqs` in it, given the leaves from `first` on (a group commit's, still in
+    /// memory): the nodes left of `first` are read once each, the rest hashed in memory
+    /// (`coop_core::merkle::WithTail`), so a group's proofs cost about `log n` reads in
+    /// all. A seq before `first` is proven from storage as any other.
+    pub fn prove_group(
+        &self,
+        first: u64,
+        tail: &[Hash],
+        seqs: &[u64],
+    ) -> Result<(Hash, Vec<Vec<Hash>>), StoreError> {
+        let size = first + tail.len() as u64;
+        if size > self.head()?.size {
+            return Err(StoreError::Conflict(format!(
+                "the log has fewer than {size} records"
+            )));
+        }
+        let nodes = Nodes(&self.store);
+        let reader = merkle::WithTail::<Blake3Hasher, _>::new(&nodes, first, tail);
+        let root = merkle::root_at::<Blake3Hasher, _>(&reader, size).map_err(proof_err)?;
+        let proofs = seqs
+            .iter()
+            .map(|&seq| merkle::inclusion_proof::<Blake3Hasher, _>(&reader, seq, size))
+            .collect::<Result<_, _>>()
+            .map_err(proof_err)?;
+        Ok((root, proofs))
+    }
+
     /// Consistency proof from the tree of `size1` records to that of `size2`.
     pub fn consistency_proof(&self, size1: u64, size2: u64) -> Result<Vec<Hash>, StoreError> {
         if size2 > self.head()?.size {

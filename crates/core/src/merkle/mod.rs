@@ -9,12 +9,14 @@
 mod frontier;
 mod hasher;
 mod proof;
+mod tail;
 
 pub use frontier::Frontier;
 pub use hasher::{Blake3Hasher, MerkleHasher, Sha256Hasher};
 pub use proof::{
     ProofError, consistency_proof, inclusion_proof, root_at, verify_consistency, verify_inclusion,
 };
+pub use tail::WithTail;
 
 /// Source of perfect-subtree hashes, implemented by storage.
 pub trait NodeReader<D> {
