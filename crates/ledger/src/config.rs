@@ -26,6 +26,10 @@ pub struct Config {
     /// by that follower (its witness key). Opening then re-verifies only the records
     /// after it, as a node does after its own checkpoint, instead of every signature.
     pub vouched_by: Option<coop_core::checkpoint::NoteVerifier>,
+    /// Snapshot the treaty state once this many records were folded since the last
+    /// snapshot (checked after each checkpoint, and at shutdown); 0 takes none. Opening
+    /// loads the newest snapshot and replays only the records after it (docs/adr/0019).
+    pub snapshot_every: u64,
 }
 
 impl Default for Config {
@@ -39,6 +43,7 @@ impl Default for Config {
             queue: 65_536,
             sign_checkpoints: true,
             vouched_by: None,
+            snapshot_every: 100_000,
         }
     }
 }

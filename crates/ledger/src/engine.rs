@@ -150,6 +150,9 @@ pub(crate) fn run<S: Store + 'static>(
             for r in cp_requests {
                 let _ = r.send(result.clone().map_err(SubmitError::Unavailable));
             }
+            if result.is_ok() {
+                snapshot(&shared, false);
+            }
         }
     }
     // The queue is closed: make the last batches durable and sign a last checkpoint so
@@ -159,10 +162,66 @@ pub(crate) fn run<S: Store + 'static>(
     {
         shared.fail(&format!("storage failure: {e}"));
     }
-    if shared.log.durable_head().is_ok_and(|h| h.size > 0)
-        && let Err(e) = checkpoint(&shared)
-    {
-        tracing::warn!(error = %e, "final checkpoint failed");
+    if shared.log.durable_head().is_ok_and(|h| h.size > 0) {
+        match checkpoint(&shared) {
+            Ok(_) => snapshot(&shared, true),
+            Err(e) => tracing::warn!(error = %e, "final checkpoint failed"),
+        }
+    }
+}
+
+/// Snapshots the readers' state (durable records only) if `config.snapshot_every`
+/// records were folded since the last one, or, `at_end`, if any were (docs/adr/0019).
+/// A failure is logged and costs only the next open's time: a snapshot is a cache.
+fn snapshot<S: Store>(shared: &Shared<S>, at_end: bool) {
+    let every = shared.config.snapshot_every;
+    let last = shared.last_snapshot.load(Ordering::Acquire);
+    let started = Instant::now();
+    // Encoded under the read lock (the syncer's next publish waits for it), written
+    // after it is released.
+    let taken = match shared.state.read() {
+        Ok(state) => {
+            let due = every > 0 && state.size > last && (at_end || state.size - last >= every);
+            if !due {
+                return;
+            }
+            let chain = match state
+                .size
+                .checked_sub(1)
+                .map(|s| shared.log.store().chain(s))
+            {
+                Some(Ok(Some(c))) => c,
+                _ => return,
+            };
+            coop_treaty::snapshot::encode(&state).map(|bytes| coop_store::Snapshot {
+                seq: state.size,
+                chain,
+                bytes,
+            })
+        }
+        Err(_) => return,
+    };
+    let encoded = started.elapsed();
+    let result = taken.map_err(|e| e.to_string()).and_then(|snap| {
+        shared
+            .log
+            .store()
+            .put_snapshot(&snap)
+            .map(|()| snap)
+            .map_err(|e| e.to_string())
+    });
+    match result {
+        Ok(snap) => {
+            shared.last_snapshot.store(snap.seq, Ordering::Release);
+            tracing::info!(
+                seq = snap.seq,
+                bytes = snap.bytes.len(),
+                encode_ms = encoded.as_millis() as u64,
+                total_ms = started.elapsed().as_millis() as u64,
+                "state snapshot stored"
+            );
+        }
+        Err(e) => tracing::warn!(error = %e, "state snapshot failed; the next open replays more"),
     }
 }
 

@@ -42,6 +42,8 @@ pub(crate) struct Shared<S: Store> {
     /// The last checkpoint this node signed (a group commit's, or the writer's), stored
     /// or not: the writer stores it rather than sign the same size again.
     last_signed: Mutex<Option<(u64, Arc<str>)>>,
+    /// Records covered by the newest snapshot of the state (taken or loaded).
+    pub(crate) last_snapshot: AtomicU64,
     pub(crate) metrics: Metrics,
     ledger_id: OnceLock<LedgerId>,
     /// Author keys already decompressed and checked: a ledger's few dozen keys sign
@@ -225,7 +227,13 @@ impl<S: Store + 'static> std::fmt::Debug for Ledger<S> {
 }
 
 impl<S: Store + 'static> Ledger<S> {
-    fn start(log: Log<S>, state: State, node_key: SecretKey, config: Config) -> Ledger<S> {
+    fn start(
+        log: Log<S>,
+        state: State,
+        node_key: SecretKey,
+        config: Config,
+        snapshot: u64,
+    ) -> Ledger<S> {
         let last_cp = log.latest_checkpoint().ok().flatten().map_or(0, |(s, _)| s);
         let ledger_id = OnceLock::new();
         if let Some(id) = state.ledger_id {
@@ -242,6 +250,7 @@ impl<S: Store + 'static> Ledger<S> {
             failed: AtomicBool::new(false),
             last_checkpoint: AtomicU64::new(last_cp),
             last_signed: Mutex::new(None),
+            last_snapshot: AtomicU64::new(snapshot),
             metrics: Metrics::default(),
             ledger_id,
             keys: RwLock::new(HashMap::new()),
@@ -298,7 +307,7 @@ impl<S: Store + 'static> Ledger<S> {
                 ));
             }
         }
-        let ledger = Ledger::start(log, State::default(), node_key, config);
+        let ledger = Ledger::start(log, State::default(), node_key, config, 0);
         let receipt = ledger
             .submit(genesis)
             .map_err(|e| LedgerError::Genesis(e.to_string()))?;
@@ -314,7 +323,7 @@ impl<S: Store + 'static> Ledger<S> {
                 "the store already holds a ledger; open it instead".into(),
             ));
         }
-        Ok(Ledger::start(log, State::default(), node_key, config))
+        Ok(Ledger::start(log, State::default(), node_key, config, 0))
     }
 
     /// Appends records sequenced by another node (a follower's replication), after the
@@ -390,9 +399,18 @@ impl<S: Store + 'static> Ledger<S> {
                 ),
             }
         }
-        let mut state = State::default();
+        // The newest snapshot of the state, if this node's own checkpoint covers it (its
+        // records were verified before it was signed) and it was taken on this history;
+        // else every record is replayed. The offline verifier never reads one.
+        let (mut state, snapshot) = match load_snapshot(&log, verified_to) {
+            Some(s) => {
+                let seq = s.size;
+                (s, seq)
+            }
+            None => (State::default(), 0),
+        };
         const CHUNK: u64 = 8192;
-        let mut start = 0;
+        let mut start = snapshot;
         while start < head.size {
             let end = (start + CHUNK).min(head.size);
             let chunk: Vec<SealedRecord> = log.records(start, end).collect::<Result<_, _>>()?;
@@ -423,8 +441,13 @@ impl<S: Store + 'static> Ledger<S> {
             start = end;
         }
         check_clock(&config, state.test_ledger)?;
-        tracing::info!(size = head.size, "ledger opened and replayed");
-        Ok(Ledger::start(log, state, node_key, config))
+        tracing::info!(
+            size = head.size,
+            from_snapshot = snapshot,
+            replayed = head.size - snapshot,
+            "ledger opened and replayed"
+        );
+        Ok(Ledger::start(log, state, node_key, config, snapshot))
     }
 
     fn sender(&self) -> Result<&Sender<Job>, SubmitError> {
@@ -581,6 +604,14 @@ impl<S: Store + 'static> Ledger<S> {
     /// The ledger id.
     pub fn ledger_id(&self) -> Option<LedgerId> {
         self.shared.ledger_id()
+    }
+
+    /// Records covered by the newest snapshot of the state this ledger took or opened
+    /// from (0: none; it replayed every record).
+    pub fn snapshot_seq(&self) -> u64 {
+        self.shared
+            .last_snapshot
+            .load(std::sync::atomic::Ordering::Acquire)
     }
 
     /// The node's public key (checkpoints and receipts).
@@ -839,6 +870,45 @@ impl<S: Store + 'static> Ledger<S> {
     pub fn latest_checkpoint(&self) -> Result<Option<(u64, String)>, LedgerError> {
         Ok(self.shared.log.latest_checkpoint()?)
     }
+}
+
+/// The state of the newest usable snapshot: one covering at most `verified_to` records (a
+/// checkpoint this node vouches for covers them), taken when the store's chain hash at
+/// its seq was the one it names, whose bytes decode to a state of exactly that size. A
+/// snapshot that fails any of these is logged and not used.
+fn load_snapshot<S: Store>(log: &Log<S>, verified_to: u64) -> Option<State> {
+    let snap = match log.store().latest_snapshot() {
+        Ok(Some(s)) => s,
+        Ok(None) => return None,
+        Err(e) => {
+            tracing::warn!(error = %e, "snapshots could not be read; replaying every record");
+            return None;
+        }
+    };
+    let why = if snap.seq == 0 || snap.seq > verified_to {
+        format!(
+            "it covers {} records, but this node's checkpoint vouches for {verified_to}",
+            snap.seq
+        )
+    } else {
+        match log.store().chain(snap.seq - 1) {
+            Ok(Some(c)) if c == snap.chain => match coop_treaty::snapshot::decode(&snap.bytes) {
+                Ok(state) if state.size == snap.seq => {
+                    tracing::info!(seq = snap.seq, "loaded the state's snapshot");
+                    return Some(state);
+                }
+                Ok(state) => format!(
+                    "it holds a state of {} records, not {}",
+                    state.size, snap.seq
+                ),
+                Err(e) => e.to_string(),
+            },
+            Ok(_) => "it was taken on another history (its chain hash is not the store's)".into(),
+            Err(e) => e.to_string(),
+        }
+    };
+    tracing::warn!(seq = snap.seq, why = %why, "a snapshot is not used; replaying every record");
+    None
 }
 
 /// Only a test ledger accepts a clock other than the system's.

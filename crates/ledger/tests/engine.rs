@@ -484,6 +484,112 @@ fn reopen_replays_to_the_same_state_and_continues() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Reopening loads the newest snapshot and replays only the tail: the state is the one a
+/// full replay gives. A snapshot that does not fit (another history, damaged bytes, not
+/// covered by the node's checkpoint) is not used, and the state is still the full replay.
+#[test]
+fn reopening_from_a_snapshot_gives_the_full_replays_state() -> anyhow::Result<()> {
+    let mut e = env();
+    for n in 1..=12u8 {
+        e.ok_case(
+            "KZ-MVD",
+            n,
+            Payload::Request(Box::new(request_to("TM-MVD"))),
+        );
+        e.ok_case("TM-MVD", n, Payload::Acknowledged);
+    }
+    let cfg = Config {
+        snapshot_every: 0,
+        ..Config::default()
+    };
+    let reopen = |e: &mut Env, cfg: &Config| {
+        if let Some(l) = e.ledger.take() {
+            l.shutdown();
+        }
+        let store = SledStore::open(e.dir.path()).expect("store");
+        e.ledger = Some(Ledger::open(store, node_key(), cfg.clone()).expect("reopen"));
+    };
+    let full = |e: &Env| -> anyhow::Result<coop_treaty::State> {
+        let records = e.ledger().records(0, u64::MAX)?;
+        coop_treaty::State::replay(records.iter().map(|r| &r.record))
+            .map_err(|(s, v)| anyhow::anyhow!("{s}: {v}"))
+    };
+    // Shutdown takes a snapshot of everything (after its final checkpoint); the ledger
+    // reopened without snapshots of its own opens from it.
+    let snapped = e.ledger().head()?.size;
+    reopen(&mut e, &cfg);
+    let snaps = e.dir.path().join("snapshots");
+    let files: Vec<_> = std::fs::read_dir(&snaps)?.collect::<Result<_, _>>()?;
+    assert_eq!(files.len(), 1, "one snapshot after a shutdown");
+    assert_eq!(
+        e.ledger().snapshot_seq(),
+        snapped,
+        "opened from the snapshot"
+    );
+    // A tail after the snapshot, replayed on the next open.
+    for n in 13..=15u8 {
+        e.ok_case(
+            "KZ-MVD",
+            n,
+            Payload::Request(Box::new(request_to("TM-MVD"))),
+        );
+    }
+    let live = e.ledger().with_state(Clone::clone)?;
+    assert_eq!(live, full(&e)?);
+    reopen(&mut e, &cfg);
+    assert_eq!(e.ledger().with_state(Clone::clone)?, live);
+    assert_eq!(
+        e.ledger().snapshot_seq(),
+        snapped,
+        "opened from the snapshot and the tail"
+    );
+    let newest = |dir: &std::path::Path| -> std::path::PathBuf {
+        let mut v: Vec<_> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|f| f.unwrap().path())
+            .collect();
+        v.sort();
+        v.pop().unwrap()
+    };
+    let only = newest(&snaps);
+    assert!(only.ends_with(format!("{snapped:020}.snap")), "{only:?}");
+    // Damaged: its hash fails, the store skips it, every record is replayed.
+    let mut bytes = std::fs::read(&only)?;
+    let at = bytes.len() / 2;
+    bytes[at] ^= 0x40;
+    std::fs::write(&only, &bytes)?;
+    reopen(&mut e, &cfg);
+    assert_eq!(e.ledger().with_state(Clone::clone)?, live);
+    assert_eq!(e.ledger().snapshot_seq(), 0, "a damaged snapshot was used");
+    // A snapshot of another history (its chain is not the store's) is not used either,
+    // even with intact bytes: a state with one case removed, under the right seq.
+    let mut wrong = live.clone();
+    wrong.cases.pop_first();
+    let store_snap = coop_store::Snapshot {
+        seq: live.size,
+        chain: coop_core::Hash([1; 32]),
+        bytes: coop_treaty::snapshot::encode(&wrong)?,
+    };
+    {
+        use coop_store::Store as _;
+        if let Some(l) = e.ledger.take() {
+            l.shutdown();
+        }
+        let store = SledStore::open(e.dir.path())?;
+        store.put_snapshot(&store_snap)?;
+        drop(store);
+        let store = SledStore::open(e.dir.path())?;
+        e.ledger = Some(Ledger::open(store, node_key(), cfg.clone()).expect("reopen"));
+    }
+    assert_eq!(e.ledger().with_state(Clone::clone)?, live);
+    assert_eq!(
+        e.ledger().snapshot_seq(),
+        0,
+        "another history's snapshot was used"
+    );
+    Ok(())
+}
+
 #[test]
 fn a_case_replays_exactly_as_it_stood_earlier() -> anyhow::Result<()> {
     let e = env();

@@ -25,4 +25,4 @@ pub use journal::{Frame as JournalFrame, JOURNAL_MAGIC, JournalItem, JournalItem
 pub use log::{Appended, Head, Log};
 pub use memory::MemStore;
 pub use sled_store::{DEFAULT_MIN_FREE, Repaired, SledOptions, SledStore};
-pub use store::{RecordItem, Store, WriteBatch};
+pub use store::{RecordItem, Snapshot, Store, WriteBatch};

@@ -1,5 +1,5 @@
 use crate::StoreError;
-use crate::store::{RecordItem, Store, WriteBatch};
+use crate::store::{RecordItem, Snapshot, Store, WriteBatch};
 use coop_core::{EventId, Hash};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -11,6 +11,7 @@ struct Inner {
     event_ids: HashMap<EventId, u64>,
     nodes: HashMap<(u8, u64), Hash>,
     checkpoints: BTreeMap<u64, String>,
+    snapshots: BTreeMap<u64, Snapshot>,
 }
 
 /// The in-memory twin of [`crate::SledStore`]: same contract, no disk. Clones share the
@@ -37,6 +38,19 @@ impl MemStore {
 impl Store for MemStore {
     fn sync(&self) -> Result<(), StoreError> {
         Ok(())
+    }
+
+    fn put_snapshot(&self, snapshot: &Snapshot) -> Result<(), StoreError> {
+        let mut g = self.lock()?;
+        g.snapshots.insert(snapshot.seq, snapshot.clone());
+        while g.snapshots.len() > 2 {
+            g.snapshots.pop_first();
+        }
+        Ok(())
+    }
+
+    fn latest_snapshot(&self) -> Result<Option<Snapshot>, StoreError> {
+        Ok(self.lock()?.snapshots.values().next_back().cloned())
     }
 
     fn write_unsynced(&self, b: &WriteBatch) -> Result<(), StoreError> {

@@ -2,10 +2,11 @@ use crate::StoreError;
 use crate::error::corrupt;
 use crate::journal::{self, Journal};
 use crate::segment;
-use crate::store::{RecordItem, Store, WriteBatch};
+use crate::store::{RecordItem, Snapshot, Store, WriteBatch};
 use coop_core::{EventId, Hash};
 use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, RwLock};
 use std::time::Duration;
@@ -83,6 +84,11 @@ const LOCK_FILE: &str = "coopledger.lock";
 const SLED_DIR: &str = "sled";
 /// The journal's directory inside the store directory.
 pub(crate) const JOURNAL_DIR: &str = "journal";
+/// Snapshots of the projections inside the store directory (docs/adr/0019).
+const SNAPSHOT_DIR: &str = "snapshots";
+/// A snapshot file's first bytes; then seq (8, big-endian), chain (32), blake3 of the
+/// bytes (32), the bytes.
+const SNAPSHOT_MAGIC: &[u8] = b"coopledger-snapshot/v1\n";
 /// How long to wait for sled's own lock to be released by a store this process just
 /// dropped.
 const SLED_LOCK_WAIT: Duration = Duration::from_secs(5);
@@ -710,7 +716,99 @@ fn discard_unfinished_snapshots(dir: &Path) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// The seqs of the snapshot files in `dir` (none if it does not exist).
+fn snapshot_seqs(dir: &Path) -> Vec<u64> {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok())
+                .filter_map(|e| {
+                    let name = e.file_name();
+                    let name = name.to_str()?;
+                    name.strip_suffix(".snap")?.parse().ok()
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The snapshot file of `seq`: named by seq, 20 decimal digits, so names sort by seq.
+fn snapshot_file(dir: &Path, seq: u64) -> PathBuf {
+    dir.join(format!("{seq:020}.snap"))
+}
+
+/// Reads and checks a snapshot file: its magic, its length, the hash of its bytes.
+fn read_snapshot(file: &Path) -> Result<Snapshot, String> {
+    let data = std::fs::read(file).map_err(|e| e.to_string())?;
+    let rest = data
+        .strip_prefix(SNAPSHOT_MAGIC)
+        .ok_or("not a snapshot file (magic)")?;
+    if rest.len() < 72 {
+        return Err("truncated header".into());
+    }
+    let (head, bytes) = rest.split_at(72);
+    let (seq, hashes) = head.split_at(8);
+    let (chain, hash) = hashes.split_at(32);
+    let seq = u64::from_be_bytes(seq.try_into().map_err(|_| "seq")?);
+    if blake3::hash(bytes).as_bytes().as_slice() != hash {
+        return Err("its bytes do not hash to the hash beside them".into());
+    }
+    Ok(Snapshot {
+        seq,
+        chain: Hash::from_slice(chain).map_err(|e| e.to_string())?,
+        bytes: bytes.to_vec(),
+    })
+}
+
 impl Store for SledStore {
+    fn put_snapshot(&self, snapshot: &Snapshot) -> Result<(), StoreError> {
+        let dir = self.path.join(SNAPSHOT_DIR);
+        std::fs::create_dir_all(&dir).map_err(io)?;
+        let target = snapshot_file(&dir, snapshot.seq);
+        let tmp = target.with_extension("tmp");
+        {
+            let mut f = File::create(&tmp).map_err(io)?;
+            f.write_all(SNAPSHOT_MAGIC).map_err(io)?;
+            f.write_all(&snapshot.seq.to_be_bytes()).map_err(io)?;
+            f.write_all(snapshot.chain.as_bytes()).map_err(io)?;
+            f.write_all(blake3::hash(&snapshot.bytes).as_bytes())
+                .map_err(io)?;
+            f.write_all(&snapshot.bytes).map_err(io)?;
+            f.sync_all().map_err(io)?;
+        }
+        // Whole or absent: a crash leaves a `.tmp` file, which is never read.
+        std::fs::rename(&tmp, &target).map_err(io)?;
+        File::open(&dir).and_then(|d| d.sync_all()).map_err(io)?;
+        // Keep this one and the one before it (should this one be damaged later).
+        let mut seqs = snapshot_seqs(&dir);
+        seqs.retain(|s| *s < snapshot.seq);
+        seqs.sort_unstable();
+        let drop = seqs.len().saturating_sub(1);
+        for old in seqs.into_iter().take(drop) {
+            let _ = std::fs::remove_file(snapshot_file(&dir, old));
+        }
+        Ok(())
+    }
+
+    fn latest_snapshot(&self) -> Result<Option<Snapshot>, StoreError> {
+        let dir = self.path.join(SNAPSHOT_DIR);
+        let mut seqs = snapshot_seqs(&dir);
+        seqs.sort_unstable();
+        for seq in seqs.into_iter().rev() {
+            let file = snapshot_file(&dir, seq);
+            match read_snapshot(&file) {
+                Ok(s) if s.seq == seq => return Ok(Some(s)),
+                Ok(_) => {
+                    tracing::warn!(file = %file.display(), "a snapshot file names another seq than it holds; not used")
+                }
+                Err(e) => {
+                    tracing::warn!(file = %file.display(), error = %e, "a damaged snapshot is not used")
+                }
+            }
+        }
+        Ok(None)
+    }
+
     fn sync(&self) -> Result<(), StoreError> {
         SledStore::sync(self)
     }

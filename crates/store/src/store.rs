@@ -19,6 +19,19 @@ impl WriteBatch {
     }
 }
 
+/// A snapshot of the projections (docs/adr/0019), as the store keeps it: opaque bytes
+/// that cover records `0..seq`, taken when record `seq - 1`'s chain hash was `chain`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Snapshot {
+    /// Records covered.
+    pub seq: u64,
+    /// The chain hash after record `seq - 1` when it was taken: a snapshot whose chain is
+    /// not the store's is of another history and is not used.
+    pub chain: Hash,
+    /// The snapshot's bytes (the treaty state, `coop_treaty::snapshot`).
+    pub bytes: Vec<u8>,
+}
+
 /// Result of reading one record in a range.
 pub type RecordItem = Result<(u64, Vec<u8>), StoreError>;
 
@@ -62,4 +75,16 @@ pub trait Store: Send + Sync {
     fn latest_checkpoint(&self) -> Result<Option<(u64, String)>, StoreError>;
     /// Tree sizes of all stored checkpoints, ascending.
     fn checkpoint_sizes(&self) -> Result<Vec<u64>, StoreError>;
+    /// Keeps `snapshot` (durably, when it returns) as the newest, dropping older ones
+    /// but the one before it. A store that keeps no snapshots does nothing: a snapshot
+    /// is a cache, and the ledger then replays every record when it opens.
+    fn put_snapshot(&self, snapshot: &Snapshot) -> Result<(), StoreError> {
+        let _ = snapshot;
+        Ok(())
+    }
+    /// The newest snapshot whose bytes are intact (a damaged one is skipped for the one
+    /// before it), if any.
+    fn latest_snapshot(&self) -> Result<Option<Snapshot>, StoreError> {
+        Ok(None)
+    }
 }

@@ -17,6 +17,7 @@ mod model;
 mod payload;
 mod report;
 mod rules;
+pub mod snapshot;
 mod state;
 #[cfg(feature = "testkit")]
 pub mod testkit;

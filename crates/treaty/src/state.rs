@@ -12,7 +12,9 @@ use std::collections::BTreeMap;
 
 /// A pointer to the record that proves something: where it is, what it hashes to, who
 /// signed it with which key.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
+#[derive(
+    Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 pub struct Evidence {
     /// Record seq.
     pub seq: u64,
@@ -27,7 +29,9 @@ pub struct Evidence {
 }
 
 /// One key of a registered party, valid for records `from_seq .. until_seq`.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
+#[derive(
+    Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 pub struct KeyGrant {
     /// The key.
     pub key: PublicKey,
@@ -38,7 +42,9 @@ pub struct KeyGrant {
 }
 
 /// A registered party: root, competent authority, auditor or witness.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
+#[derive(
+    Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 pub struct Registered {
     /// Its id.
     pub id: AuthorityId,
@@ -77,7 +83,9 @@ impl Registered {
 }
 
 /// A protocol (Art. 9).
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
+#[derive(
+    Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 pub struct Protocol {
     /// Who proposed it.
     pub proposer: Party,
@@ -107,7 +115,9 @@ impl Protocol {
 }
 
 /// Art. 10 termination.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
+#[derive(
+    Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 pub struct Termination {
     /// The Party that gave notice.
     pub by: Party,
@@ -118,7 +128,9 @@ pub struct Termination {
 }
 
 /// The agreement-status projection.
-#[derive(Clone, Debug, PartialEq, Eq, Default, serde::Serialize, schemars::JsonSchema)]
+#[derive(
+    Clone, Debug, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 pub struct Agreement {
     /// Genesis record.
     pub genesis: Option<Evidence>,
@@ -145,7 +157,9 @@ pub struct Agreement {
 }
 
 /// A key that signs the ledger's checkpoints (named by the genesis or a handover).
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
+#[derive(
+    Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 pub struct NodeKey {
     /// The key.
     pub key: PublicKey,
@@ -157,7 +171,9 @@ pub struct NodeKey {
 
 /// A node handover: the ledger continues under a new node key (its old node lost or
 /// replaced), agreed by both Parties' roots.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
+#[derive(
+    Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 pub struct Handover {
     /// Who proposed it.
     pub proposer: Party,
@@ -218,7 +234,9 @@ impl Agreement {
 }
 
 /// Status of a case.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 pub enum CaseStatus {
     /// Request received, no answer yet.
     Open,
@@ -250,7 +268,9 @@ impl CaseStatus {
 }
 
 /// What a deadline is for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 pub enum DeadlineKind {
     /// Art. 4.1: written confirmation of an oral request.
     OralConfirmation,
@@ -272,7 +292,9 @@ impl DeadlineKind {
 }
 
 /// A deadline in a case.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
+#[derive(
+    Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 pub struct Deadline {
     /// What for.
     pub kind: DeadlineKind,
@@ -295,16 +317,21 @@ impl Deadline {
 }
 
 /// One line of a case's timeline.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
+#[derive(
+    Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 pub struct TimelineEntry {
     /// The evidence.
     pub evidence: Evidence,
     /// Event kind.
-    pub kind: &'static str,
+    #[serde(deserialize_with = "static_kind")]
+    pub kind: EventKind,
 }
 
 /// A cost entry (Art. 5).
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
+#[derive(
+    Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 pub struct Cost {
     /// Party that bore it.
     pub party: Party,
@@ -317,7 +344,9 @@ pub struct Cost {
 }
 
 /// A case-level cost arrangement (Art. 5).
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
+#[derive(
+    Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 pub struct CostArrangement {
     /// Proposal.
     pub proposal: Evidence,
@@ -328,7 +357,9 @@ pub struct CostArrangement {
 }
 
 /// A dispute (Art. 8).
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
+#[derive(
+    Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 pub struct Dispute {
     /// Raised by.
     pub raised: Evidence,
@@ -339,7 +370,9 @@ pub struct Dispute {
 }
 
 /// The case projection.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
+#[derive(
+    Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 pub struct Case {
     /// Case id.
     pub id: CaseId,
@@ -415,7 +448,9 @@ impl Case {
 }
 
 /// Why a use of information was allowed.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
+#[derive(
+    Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 pub enum UseBasis {
     /// The purpose was among those of the transfer (the request's).
     Permitted,
@@ -424,7 +459,9 @@ pub enum UseBasis {
 }
 
 /// A use (Art. 7.2).
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
+#[derive(
+    Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 pub struct Use {
     /// Purpose.
     pub purpose: Purpose,
@@ -435,7 +472,9 @@ pub struct Use {
 }
 
 /// A consent decision (Art. 7.2).
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
+#[derive(
+    Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 pub struct ConsentDecision {
     /// Granted or denied.
     pub granted: bool,
@@ -448,7 +487,9 @@ pub struct ConsentDecision {
 }
 
 /// An onward transfer (Art. 7.2).
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
+#[derive(
+    Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 pub struct Onward {
     /// Third party.
     pub third_party: String,
@@ -459,7 +500,9 @@ pub struct Onward {
 }
 
 /// One item of the Article 7 register.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
+#[derive(
+    Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 pub struct Item {
     /// Item id.
     pub id: ItemId,
@@ -481,7 +524,8 @@ pub struct Item {
     pub transfer: Evidence,
     /// The kind of that record ("information transferred", "additional information
     /// provided", "execution reported").
-    pub carried_by: &'static str,
+    #[serde(deserialize_with = "static_kind")]
+    pub carried_by: EventKind,
     /// Uses.
     pub uses: Vec<Use>,
     /// Consents asked (records).
@@ -493,7 +537,9 @@ pub struct Item {
 }
 
 /// A language arrangement between two authorities (Art. 4.2).
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
+#[derive(
+    Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 pub struct LanguageArrangement {
     /// Proposer.
     pub proposer: AuthorityId,
@@ -509,7 +555,9 @@ pub struct LanguageArrangement {
 
 /// A consent of the providing Party (Art. 7.2), by the event hash that onward transfers
 /// cite.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
+#[derive(
+    Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 pub struct Consent {
     /// The case of the item.
     pub case: CaseId,
@@ -525,7 +573,9 @@ pub struct Consent {
 
 /// The governance chain (docs/FORMAT.md §6): every record states the head before it, so
 /// a copy that leaves out a governance record is caught at the next record it keeps.
-#[derive(Clone, Debug, PartialEq, Eq, Default, serde::Serialize, schemars::JsonSchema)]
+#[derive(
+    Clone, Debug, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 pub struct Governance {
     /// The head after the last governance record (32 zero bytes before the genesis).
     pub head: Hash,
@@ -534,7 +584,9 @@ pub struct Governance {
 }
 
 /// A recorded Art. 1.2 agreement on another crime.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
+#[derive(
+    Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 pub struct CategoryAgreement {
     /// The agreeing authority.
     pub by: AuthorityId,
@@ -549,7 +601,9 @@ pub struct CategoryAgreement {
 }
 
 /// Everything the rules know, as of some record.
-#[derive(Clone, Debug, PartialEq, Eq, Default, serde::Serialize, schemars::JsonSchema)]
+#[derive(
+    Clone, Debug, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 pub struct State {
     /// Records folded so far (= the next seq).
     pub size: u64,
@@ -569,7 +623,7 @@ pub struct State {
     /// Cases.
     pub cases: BTreeMap<CaseId, Case>,
     /// Article 7 register, by case and item (an item id is unique within its case).
-    #[serde(serialize_with = "values")]
+    #[serde(serialize_with = "values", deserialize_with = "register_of")]
     pub register: BTreeMap<(CaseId, ItemId), Item>,
     /// Art. 1.2 agreements by event hash.
     pub category_agreements: BTreeMap<Hash, CategoryAgreement>,
@@ -581,6 +635,26 @@ pub struct State {
     pub consents: BTreeMap<Hash, Consent>,
     /// Art. 2.3–2.6 cooperation outside requests: form, partner authority, record.
     pub other_cooperation: Vec<(Form, AuthorityId, Evidence)>,
+}
+
+/// An event's kind: one of [`Payload::KINDS`](crate::Payload::KINDS). (An alias, so that
+/// serde's derive does not take the field for a borrowed `&str`: it is read back through
+/// `static_kind`.)
+pub type EventKind = &'static str;
+
+/// A payload kind read back as the catalogue's own `&'static str` ([`Payload::KINDS`]).
+fn static_kind<'de, D: serde::Deserializer<'de>>(d: D) -> Result<&'static str, D::Error> {
+    let s = <std::borrow::Cow<'de, str> as serde::Deserialize>::deserialize(d)?;
+    crate::Payload::kind_named(&s)
+        .ok_or_else(|| serde::de::Error::custom(format!("unknown event kind {s:?}")))
+}
+
+/// The register read back from the list of its items, keyed by their case and id.
+fn register_of<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<BTreeMap<(CaseId, ItemId), Item>, D::Error> {
+    let items = <Vec<Item> as serde::Deserialize>::deserialize(d)?;
+    Ok(items.into_iter().map(|i| ((i.case, i.id), i)).collect())
 }
 
 /// A map written as the list of its values (JSON map keys must be strings).

@@ -133,3 +133,26 @@ fn committed_payload_vectors_check_out() {
         key.verify(&msg, &coop_core::Signature(sig)).unwrap();
     }
 }
+
+/// `Payload::variant` (a match, no encoding) is the encoding's own variant index for every
+/// payload of the fixture, which holds every variant; kinds read back by name.
+#[test]
+fn the_variant_without_encoding_is_the_encodings_index() {
+    let f = fixture::ledger().expect("fixture");
+    let mut seen = std::collections::BTreeSet::new();
+    for r in &f.records {
+        let p = Payload::from_bytes(&r.record.event.body.payload).unwrap();
+        assert_eq!(p.variant() as u32, p.index().unwrap(), "{}", p.name());
+        assert_eq!(Payload::kind_named(p.kind()), Some(p.kind()));
+        seen.insert(p.variant());
+    }
+    assert_eq!(seen.len(), Payload::NAMES.len());
+    let mut kinds = Payload::KINDS.to_vec();
+    kinds.sort_unstable();
+    kinds.dedup();
+    assert_eq!(
+        kinds.len(),
+        Payload::KINDS.len(),
+        "two variants share a kind"
+    );
+}
