@@ -26,8 +26,9 @@ pub struct Config {
     /// by that follower (its witness key). Opening then re-verifies only the records
     /// after it, as a node does after its own checkpoint, instead of every signature.
     pub vouched_by: Option<coop_core::checkpoint::NoteVerifier>,
-    /// Snapshot the treaty state once this many records were folded since the last
-    /// snapshot (checked after each checkpoint, and at shutdown); 0 takes none. Opening
+    /// Snapshot the treaty state once this many records, and a tenth of the ledger,
+    /// were folded since the last snapshot (checked after each checkpoint, and at
+    /// shutdown); 0 takes none. Opening
     /// loads the newest snapshot and replays only the records after it (docs/adr/0019).
     pub snapshot_every: u64,
 }

@@ -171,7 +171,8 @@ pub(crate) fn run<S: Store + 'static>(
 }
 
 /// Snapshots the readers' state (durable records only) if `config.snapshot_every`
-/// records were folded since the last one, or, `at_end`, if any were (docs/adr/0019).
+/// records, and a tenth of the ledger, were folded since the last one, or, `at_end`, if
+/// any were (docs/adr/0019).
 /// A failure is logged and costs only the next open's time: a snapshot is a cache.
 fn snapshot<S: Store>(shared: &Shared<S>, at_end: bool) {
     let every = shared.config.snapshot_every;
@@ -181,7 +182,12 @@ fn snapshot<S: Store>(shared: &Shared<S>, at_end: bool) {
     // after it is released.
     let taken = match shared.state.read() {
         Ok(state) => {
-            let due = every > 0 && state.size > last && (at_end || state.size - last >= every);
+            // At least a tenth of the ledger between snapshots: each one encodes the
+            // whole state, so a fixed interval would cost time quadratic in the size;
+            // this keeps the total linear and a crash's tail within a tenth.
+            let due = every > 0
+                && state.size > last
+                && (at_end || state.size - last >= every.max(state.size / 10));
             if !due {
                 return;
             }

@@ -148,6 +148,46 @@ pub fn peak_rss() -> Option<u64> {
     Some(kb * 1024)
 }
 
+/// Resident memory now (VmRSS), in bytes.
+pub fn rss() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+/// Which curve arithmetic this build runs (docs/PERFORMANCE.md): the project's builds
+/// compile curve25519-dalek's AVX-512 IFMA backend in (`.cargo/config.toml`), and it
+/// picks at run time: IFMA if the CPU has it, else AVX2, else portable code.
+pub fn curve_backend() -> String {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let ifma = std::arch::is_x86_feature_detected!("avx512ifma")
+            && std::arch::is_x86_feature_detected!("avx512vl");
+        let avx2 = std::arch::is_x86_feature_detected!("avx2");
+        let compiled = if cfg!(curve25519_dalek_backend = "avx512") {
+            "AVX-512 IFMA and AVX2 compiled in"
+        } else {
+            "AVX2 compiled in (no AVX-512 IFMA: build with .cargo/config.toml's cfg)"
+        };
+        let runs = if ifma && cfg!(curve25519_dalek_backend = "avx512") {
+            "AVX-512 IFMA"
+        } else if avx2 {
+            "AVX2"
+        } else {
+            "portable"
+        };
+        format!(
+            "curve25519: {compiled}; this CPU {} AVX-512 IFMA, so it runs {runs}",
+            if ifma { "has" } else { "lacks" }
+        )
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        "curve25519: portable backend (not x86-64)".to_string()
+    }
+}
+
 /// The benchmarks' ledgers are test ledgers whose clock stands at this time (ms): events
 /// signed in advance, however long the run, stay within the authored-time window.
 pub const T0: u64 = 1_764_000_000_000;
