@@ -27,7 +27,7 @@ pub struct Config {
     /// after it, as a node does after its own checkpoint, instead of every signature.
     pub vouched_by: Option<coop_core::checkpoint::NoteVerifier>,
     /// Snapshot the treaty state once this many records, and a tenth of the ledger,
-    /// were folded since the last snapshot (checked after each checkpoint, and at
+    /// were folded since the last snapshot (checked whenever the writer is idle, and at
     /// shutdown); 0 takes none. Opening
     /// loads the newest snapshot and replays only the records after it (docs/adr/0019).
     pub snapshot_every: u64,

@@ -150,9 +150,12 @@ pub(crate) fn run<S: Store + 'static>(
             for r in cp_requests {
                 let _ = r.send(result.clone().map_err(SubmitError::Unavailable));
             }
-            if result.is_ok() {
-                snapshot(&shared, false);
-            }
+        }
+        // Only when idle: encoding the state holds the readers' lock, which the syncer's
+        // next publish waits for (seconds at 10^6 records); under load it would stall
+        // every answer. An idle node (no submission for `checkpoint_idle`) pays it.
+        if idle {
+            snapshot(&shared, false);
         }
     }
     // The queue is closed: make the last batches durable and sign a last checkpoint so
@@ -172,7 +175,7 @@ pub(crate) fn run<S: Store + 'static>(
 
 /// Snapshots the readers' state (durable records only) if `config.snapshot_every`
 /// records, and a tenth of the ledger, were folded since the last one, or, `at_end`, if
-/// any were (docs/adr/0019).
+/// any were (docs/adr/0019). Called when the writer is idle and at shutdown.
 /// A failure is logged and costs only the next open's time: a snapshot is a cache.
 fn snapshot<S: Store>(shared: &Shared<S>, at_end: bool) {
     let every = shared.config.snapshot_every;

@@ -153,6 +153,18 @@ fn main() -> anyhow::Result<()> {
     fill(&ledger, a.large, &mut next_case)?;
     let size_large = ledger.head().map_err(|e| anyhow::anyhow!("{e}"))?.size;
     println!("filled to {size_large} records in {:.1?}", t.elapsed());
+    // The node snapshots its state at its first idle moment after the fill (a second
+    // without submissions); wait for it, so the window measures appends, not the
+    // snapshot's encode.
+    let t = Instant::now();
+    while ledger.snapshot_seq() < size_large && t.elapsed() < std::time::Duration::from_secs(300) {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    println!(
+        "the idle node's snapshot of {} records was stored {:.1?} after the fill (one idle second included)",
+        ledger.snapshot_seq(),
+        t.elapsed()
+    );
     let w = workload(&keys, ledger_id, next_case, window_cases)?;
     let before = verify_rate_threads(2)?;
     let large = drive(&in_process(&ledger), w, a.submitters, a.inflight)?;
