@@ -189,7 +189,7 @@ class Client:
             data, ctype = json.dumps(event.to_json()).encode(), "application/json"
         else:
             data, ctype = event.to_bytes(), "application/octet-stream"
-        r = Receipt.from_json(self._json("POST", "/v1/events", body=data, content_type=ctype))
+        r = Receipt.from_json(self._json("POST", "/v2/events", body=data, content_type=ctype))
         self._check(r, event)
         return r
 
@@ -226,10 +226,10 @@ class Client:
             pause = min(pause * 2, 2.0)
 
     def submit_batch(self, events: Sequence[ev.Event]) -> List[Union[Receipt, NodeError]]:
-        """Appends many events in one request (``POST /v1/events:batch``): judged in
+        """Appends many events in one request (``POST /v2/events:batch``): judged in
         order as if each were submitted alone; not atomic. Returns, per event, its checked
         receipt or the node's error for it."""
-        answer = self._json("POST", "/v1/events:batch",
+        answer = self._json("POST", "/v2/events:batch",
                             body=encode_batch([e.to_bytes() for e in events]),
                             content_type="application/octet-stream")
         results = answer["results"]

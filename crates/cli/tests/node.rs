@@ -2094,6 +2094,22 @@ fn any_language_can_prepare_sign_and_batch_events_over_http() {
     // Then it lands, under the event hash the node prepared
     assert_eq!(status, 200, "{receipt}");
     assert_eq!(receipt["event_hash"], prepared["event_hash"]);
+    // /v1/events keeps v1's answer: the node's signature over where it landed, which
+    // verifies under the node key; /v2/events answers, for the same event resent, the
+    // receipt that proves the same record in a signed checkpoint.
+    let node_key = coop_core::NoteVerifier::from_vkey(&info.node_vkey).unwrap();
+    let v1: coop_core::ReceiptV1 = serde_json::from_value(receipt.clone()).unwrap();
+    v1.verify(&node_key.key).unwrap();
+    let signed_json = serde_json::json!({"body": body, "signature": signature});
+    let (status, v2) = post_json("/v2/events", &signed_json);
+    assert_eq!(status, 200, "{v2}");
+    let v2: coop_core::Receipt = serde_json::from_value(v2).unwrap();
+    let event = serde_json::from_value::<coop_treaty::EventJson>(signed_json)
+        .unwrap()
+        .to_event()
+        .unwrap();
+    v2.verify_event(&node_key, &event).unwrap();
+    assert_eq!((v2.seq, v2.leaf, v2.chain), (v1.seq, v1.leaf, v1.chain));
     // And prepare refuses what an append would refuse before the signature
     for (what, mut bad) in [
         ("another ledger", body.clone()),

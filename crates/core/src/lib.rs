@@ -32,5 +32,5 @@ pub use event::{Author, CaseRef, EventBody, EventError, SignedEvent};
 pub use hash::Hash;
 pub use ids::{AuthorityId, CaseId, EventId, LedgerId, Timestamp};
 pub use keys::{CheckedKey, KeyError, PublicKey, SecretKey, Signature};
-pub use receipt::{RECEIPT_FORMAT, Receipt, ReceiptChecker, ReceiptError};
+pub use receipt::{RECEIPT_FORMAT, Receipt, ReceiptChecker, ReceiptError, ReceiptV1};
 pub use record::{CHAIN_SEED, LinkError, Record, SealedRecord};

@@ -252,3 +252,95 @@ impl ReceiptChecker {
         Ok(cp)
     }
 }
+
+/// Domain-separation prefix of a v1 receipt's signature.
+pub const RECEIPT_V1_CONTEXT: &[u8] = b"coopledger/receipt/v1";
+
+/// Receipt v1 (FORMAT.md §12): the node's Ed25519 signature over where an event landed.
+/// Still what `POST /v1/events` and `POST /v1/events:batch` answer, since a v1 client
+/// reads exactly these fields (API.md, "Views and versions"); `/v2` answers [`Receipt`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct ReceiptV1 {
+    /// The ledger.
+    pub ledger_id: LedgerId,
+    /// The record's seq.
+    pub seq: u64,
+    /// The event's id.
+    pub event_id: EventId,
+    /// The event hash (`blake3(0x04 || body)`).
+    pub event_hash: Hash,
+    /// The record's Merkle leaf hash.
+    pub leaf: Hash,
+    /// The chain hash after the record.
+    pub chain: Hash,
+    /// Node signature over [`ReceiptV1::signing_message`].
+    pub signature: crate::keys::Signature,
+}
+
+impl ReceiptV1 {
+    /// `"coopledger/receipt/v1" || ledger id || seq (8 bytes, big-endian) || event id ||
+    /// event hash || leaf || chain`.
+    pub fn signing_message(&self) -> Vec<u8> {
+        let mut m = Vec::with_capacity(RECEIPT_V1_CONTEXT.len() + 32 + 8 + 16 + 96);
+        m.extend_from_slice(RECEIPT_V1_CONTEXT);
+        m.extend_from_slice(self.ledger_id.0.as_bytes());
+        m.extend_from_slice(&self.seq.to_be_bytes());
+        m.extend_from_slice(&self.event_id.0);
+        m.extend_from_slice(self.event_hash.as_bytes());
+        m.extend_from_slice(self.leaf.as_bytes());
+        m.extend_from_slice(self.chain.as_bytes());
+        m
+    }
+
+    /// The v1 receipt of the record `r` proves, signed by the node.
+    pub fn sign(r: &Receipt, node: &crate::keys::SecretKey) -> ReceiptV1 {
+        let mut v1 = ReceiptV1 {
+            ledger_id: r.ledger_id,
+            seq: r.seq,
+            event_id: r.event_id,
+            event_hash: r.event_hash,
+            leaf: r.leaf,
+            chain: r.chain,
+            signature: crate::keys::Signature([0; 64]),
+        };
+        v1.signature = node.sign(&v1.signing_message());
+        v1
+    }
+
+    /// Verifies the node's signature strictly.
+    pub fn verify(&self, node: &PublicKey) -> Result<(), crate::keys::KeyError> {
+        node.checked()?
+            .verify(&self.signing_message(), &self.signature)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keys::SecretKey;
+
+    #[test]
+    fn a_v1_receipt_signs_and_verifies_and_a_changed_field_does_not() {
+        let node = SecretKey::from_seed(&[9; 32]);
+        let r = Receipt {
+            format: RECEIPT_FORMAT.into(),
+            ledger_id: LedgerId(Hash([1; 32])),
+            seq: 7,
+            event_id: EventId([2; 16]),
+            event_hash: Hash([3; 32]),
+            prev_chain: Hash([6; 32]),
+            received_at: Timestamp(1),
+            governance: Hash([0; 32]),
+            leaf: Hash([4; 32]),
+            chain: Hash([5; 32]),
+            checkpoint: String::new(),
+            proof: vec![],
+        };
+        let v1 = ReceiptV1::sign(&r, &node);
+        assert_eq!(v1.verify(&node.public()), Ok(()));
+        let mut forged = v1.clone();
+        forged.seq = 8;
+        assert!(forged.verify(&node.public()).is_err());
+        assert!(v1.verify(&SecretKey::from_seed(&[8; 32]).public()).is_err());
+    }
+}

@@ -614,6 +614,12 @@ impl<S: Store + 'static> Ledger<S> {
             .load(std::sync::atomic::Ordering::Acquire)
     }
 
+    /// The v1 receipt (a signed statement, FORMAT.md §12) of the record `r` proves: what
+    /// `/v1/events` answers to clients of that version.
+    pub fn receipt_v1(&self, r: &Receipt) -> coop_core::ReceiptV1 {
+        coop_core::ReceiptV1::sign(r, &self.shared.node_key)
+    }
+
     /// The node's public key (checkpoints and receipts).
     pub fn node_key(&self) -> PublicKey {
         self.shared.node_key.public()

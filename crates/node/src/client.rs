@@ -5,7 +5,7 @@
 
 use crate::auth;
 use crate::wire::{
-    BatchAnswer, CheckpointJson, ConsistencyJson, ErrorBody, InclusionJson, InfoJson, RecordJson,
+    BatchAnswerV2, CheckpointJson, ConsistencyJson, ErrorBody, InclusionJson, InfoJson, RecordJson,
     RecordsPage,
 };
 use coop_core::checkpoint::{Checkpoint, NoteVerifier, verify_checkpoint};
@@ -275,7 +275,7 @@ impl Client {
             .to_bytes()
             .map_err(|e| transport(format!("cannot encode the event: {e}")))?;
         let resp = self
-            .language(self.http.post(format!("{}/v1/events", self.base)))
+            .language(self.http.post(format!("{}/v2/events", self.base)))
             .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
             .body(bytes)
             .send()
@@ -321,7 +321,7 @@ impl Client {
         }
     }
 
-    /// Appends many signed events in one request (`POST /v1/events:batch`, canonical
+    /// Appends many signed events in one request (`POST /v2/events:batch`, canonical
     /// bytes): the node judges them in order as if each were submitted alone and answers
     /// each one, once every event that landed is durable. The outer `Err` means the batch
     /// got no answer (retry the same batch: events that landed return their first
@@ -330,12 +330,12 @@ impl Client {
         let bytes = coop_core::encoding::encode(events)
             .map_err(|e| transport(format!("cannot encode the batch: {e}")))?;
         let resp = self
-            .language(self.http.post(format!("{}/v1/events:batch", self.base)))
+            .language(self.http.post(format!("{}/v2/events:batch", self.base)))
             .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
             .body(bytes)
             .send()
             .map_err(transport)?;
-        let answer: BatchAnswer = check(resp)?.json().map_err(transport)?;
+        let answer: BatchAnswerV2 = check(resp)?.json().map_err(transport)?;
         if answer.results.len() != events.len() {
             return Err(ClientError::Unverified(format!(
                 "{} answers to a batch of {} events",

@@ -6,10 +6,10 @@
 
 use crate::sync::SyncView;
 use crate::wire::{
-    AuthoritiesJson, BatchAnswer, BatchJson, CheckpointJson, ConsistencyJson, ErrorBody,
-    InclusionJson, InfoJson, RecordJson, RecordsPage, RegisterJson, ReportJson,
+    AuthoritiesJson, BatchAnswer, BatchAnswerV2, BatchJson, CheckpointJson, ConsistencyJson,
+    ErrorBody, InclusionJson, InfoJson, RecordJson, RecordsPage, RegisterJson, ReportJson,
 };
-use coop_core::Receipt;
+use coop_core::{Receipt, ReceiptV1};
 use coop_treaty::{BodyJson, EventJson, Prepared};
 use schemars::generate::SchemaSettings;
 use schemars::{JsonSchema, Schema, SchemaGenerator};
@@ -122,6 +122,21 @@ const OPS: &[Op] = &[
     Op {
         method: "post",
         path: "/v1/events",
+        summary: "Append a signed event; answered once durable with a v1 receipt: the node's signature over where it landed (FORMAT.md §12; /v2/events answers a receipt that proves inclusion)",
+        auth: Auth::Own,
+        query: &[],
+        request: &[
+            json_body(s::<EventJson>, "the signed event in JSON"),
+            raw(
+                "application/octet-stream",
+                "the signed event's canonical bytes (docs/FORMAT.md §4)",
+            ),
+        ],
+        response: &[json_body(s::<ReceiptV1>, "the node's v1 receipt")],
+    },
+    Op {
+        method: "post",
+        path: "/v2/events",
         summary: "Append a signed event; answered once durable with the node's receipt: a checkpoint signed for the group commit and the record's inclusion proof (a duplicate gets a receipt for its first record)",
         auth: Auth::Own,
         query: &[],
@@ -161,7 +176,25 @@ const OPS: &[Op] = &[
         ],
         response: &[json_body(
             s::<BatchAnswer>,
-            "one answer per event, in order",
+            "one answer per event, in order, with v1 receipts",
+        )],
+    },
+    Op {
+        method: "post",
+        path: "/v2/events:batch",
+        summary: "Append many signed events, judged in order as if each were submitted alone; not atomic: one answer per event, given once every landed event is durable",
+        auth: Auth::Own,
+        query: &[],
+        request: &[
+            json_body(s::<BatchJson>, "the signed events in JSON"),
+            raw(
+                "application/octet-stream",
+                "the canonical encoding of the list: a varint count, then each signed event's canonical bytes",
+            ),
+        ],
+        response: &[json_body(
+            s::<BatchAnswerV2>,
+            "one answer per event, in order, with receipts that prove inclusion",
         )],
     },
     Op {

@@ -5,8 +5,8 @@ mod reads;
 use crate::auth::AuthError;
 use crate::node::{Need, Node, Reader};
 use crate::wire::{
-    BatchAnswer, BatchItem, BatchJson, CheckpointJson, ConsistencyJson, ErrorBody, InclusionJson,
-    InfoJson, MAX_BATCH, RecordJson, RecordsPage,
+    BatchAnswer, BatchAnswerV2, BatchItem, BatchJson, CheckpointJson, ConsistencyJson, ErrorBody,
+    InclusionJson, InfoJson, MAX_BATCH, RecordJson, RecordsPage,
 };
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Path, Query, Request, State};
@@ -17,7 +17,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use coop_core::checkpoint::Note;
-use coop_core::{CaseId, EventId, SignedEvent, Timestamp};
+use coop_core::{CaseId, EventId, Receipt, ReceiptV1, SignedEvent, Timestamp};
 use coop_ledger::read::{self, ReadSource as _};
 use coop_ledger::{AsOf, LedgerError, SubmitError};
 use coop_store::StoreError;
@@ -281,7 +281,8 @@ pub fn router(node: Shared) -> Router {
         .route("/metrics", get(metrics))
         .route("/v1/info", get(info))
         .route("/v1/openapi.json", get(openapi))
-        .route("/v1/events", post(submit))
+        .route("/v1/events", post(submit_v1))
+        .route("/v2/events", post(submit))
         .route("/v1/events/prepare", post(prepare))
         .route("/v1/events/{id}", get(event_by_id))
         .route("/v1/records", get(records))
@@ -308,7 +309,8 @@ pub fn router(node: Shared) -> Router {
     // A batch carries up to MAX_BATCH events: its own, larger body limit.
     let batch_limit = node.config.batch_body_limit;
     let batch = Router::new()
-        .route("/v1/events:batch", post(submit_batch))
+        .route("/v1/events:batch", post(submit_batch_v1))
+        .route("/v2/events:batch", post(submit_batch))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             node.config.timeout,
@@ -398,7 +400,7 @@ async fn count(State(node): State<Shared>, req: Request, next: Next) -> Response
     resp
 }
 
-const ROUTES: [&str; 24] = [
+const ROUTES: [&str; 26] = [
     "/healthz",
     "/metrics",
     "/v1/info",
@@ -407,6 +409,8 @@ const ROUTES: [&str; 24] = [
     "/v1/events/prepare",
     "/v1/events:batch",
     "/v1/events/{id}",
+    "/v2/events",
+    "/v2/events:batch",
     "/v1/records",
     "/v1/records/{seq}",
     "/v1/stream",
@@ -509,18 +513,14 @@ async fn info(State(node): State<Shared>) -> ApiResult<Json<InfoJson>> {
 /// Appends a signed event: `application/json` (the event with hex fields) or
 /// `application/octet-stream` (its canonical bytes). The event's own signature is the
 /// authentication.
-async fn submit(
-    State(node): State<Shared>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> ApiResult<Response> {
-    takes_appends(&node)?;
-    let event: SignedEvent = if is_json(&headers) {
-        let json: EventJson = serde_json::from_slice(&body)
+async fn append_one(node: &Shared, headers: &HeaderMap, body: &Bytes) -> ApiResult<Receipt> {
+    takes_appends(node)?;
+    let event: SignedEvent = if is_json(headers) {
+        let json: EventJson = serde_json::from_slice(body)
             .map_err(|e| invalid(format!("not a signed event: {e}")))?;
         json.to_event().map_err(|e| invalid(e.to_string()))?
     } else {
-        SignedEvent::from_bytes(&body).map_err(|e| invalid(e.to_string()))?
+        SignedEvent::from_bytes(body).map_err(|e| invalid(e.to_string()))?
     };
     let span = tracing::Span::current();
     span.record(
@@ -530,7 +530,7 @@ async fn submit(
     span.record("event", tracing::field::display(event.body.event_id));
     let started = Instant::now();
     let n = node.clone();
-    let lang = lang_of(&headers);
+    let lang = lang_of(headers);
     let receipt = blocking(move || {
         n.ledger
             .submit(event)
@@ -539,7 +539,29 @@ async fn submit(
     .await?;
     node.http.append(started.elapsed());
     node.notify_head();
-    Ok(Json(receipt).into_response())
+    Ok(receipt)
+}
+
+/// `POST /v2/events`: [`append_one`], answered with the receipt that proves inclusion
+/// (FORMAT.md §12).
+async fn submit(
+    State(node): State<Shared>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Json<Receipt>> {
+    append_one(&node, &headers, &body).await.map(Json)
+}
+
+/// `POST /v1/events`: [`append_one`], answered with a v1 receipt (the node's signature
+/// over where the event landed), the shape v1 clients read (API.md, "Views and
+/// versions").
+async fn submit_v1(
+    State(node): State<Shared>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Json<ReceiptV1>> {
+    let r = append_one(&node, &headers, &body).await?;
+    Ok(Json(node.ledger.receipt_v1(&r)))
 }
 
 /// 409 `follower` on a follower: appends go to the leader.
@@ -579,10 +601,40 @@ async fn submit_batch(
     State(node): State<Shared>,
     headers: HeaderMap,
     body: Bytes,
+) -> ApiResult<Json<BatchAnswerV2>> {
+    append_batch(&node, &headers, &body).await.map(Json)
+}
+
+/// `POST /v1/events:batch`: [`submit_batch`] with v1 receipts.
+async fn submit_batch_v1(
+    State(node): State<Shared>,
+    headers: HeaderMap,
+    body: Bytes,
 ) -> ApiResult<Json<BatchAnswer>> {
-    takes_appends(&node)?;
-    let events: Vec<SignedEvent> = if is_json(&headers) {
-        let batch: BatchJson = serde_json::from_slice(&body)
+    let a = append_batch(&node, &headers, &body).await?;
+    Ok(Json(BatchAnswer {
+        landed: a.landed,
+        failed: a.failed,
+        results: a
+            .results
+            .into_iter()
+            .map(|i| BatchItem {
+                status: i.status,
+                receipt: i.receipt.map(|r| node.ledger.receipt_v1(&r)),
+                error: i.error,
+            })
+            .collect(),
+    }))
+}
+
+async fn append_batch(
+    node: &Shared,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> ApiResult<BatchAnswerV2> {
+    takes_appends(node)?;
+    let events: Vec<SignedEvent> = if is_json(headers) {
+        let batch: BatchJson = serde_json::from_slice(body)
             .map_err(|e| invalid(format!("not a batch of signed events: {e}")))?;
         if batch.events.len() > MAX_BATCH {
             return Err(too_many(batch.events.len()));
@@ -597,7 +649,7 @@ async fn submit_batch(
             })
             .collect::<ApiResult<_>>()?
     } else {
-        coop_core::encoding::decode::<Vec<SignedEvent>>(&body)
+        coop_core::encoding::decode::<Vec<SignedEvent>>(body)
             .map_err(|e| invalid(format!("not a canonical list of signed events: {e}")))?
     };
     if events.len() > MAX_BATCH {
@@ -609,7 +661,7 @@ async fn submit_batch(
     let answers = blocking(move || Ok(n.ledger.submit_batch(events))).await?;
     let per = started.elapsed() / u32::try_from(answers.len().max(1)).unwrap_or(u32::MAX);
     let mut landed = 0;
-    let results: Vec<BatchItem> = answers
+    let results: Vec<BatchItem<Receipt>> = answers
         .into_iter()
         .map(|a| match a {
             Ok(receipt) => {
@@ -622,7 +674,7 @@ async fn submit_batch(
                 }
             }
             Err(e) => {
-                let e = ApiError::of_submit(e, lang_of(&headers));
+                let e = ApiError::of_submit(e, lang_of(headers));
                 BatchItem {
                     status: e.status.as_u16(),
                     receipt: None,
@@ -632,11 +684,11 @@ async fn submit_batch(
         })
         .collect();
     node.notify_head();
-    Ok(Json(BatchAnswer {
+    Ok(BatchAnswer {
         landed,
         failed: results.len() - landed,
         results,
-    }))
+    })
 }
 
 fn too_many(n: usize) -> ApiError {

@@ -4,8 +4,8 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
-use coop_core::Receipt;
 use coop_core::{EventId, Hash, SealedRecord};
+use coop_core::{Receipt, ReceiptV1};
 use coop_treaty::EventJson;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -168,15 +168,17 @@ pub struct BatchJson {
 pub const MAX_BATCH: usize = 1000;
 
 /// One event's answer in a batch: the HTTP status it would have had alone, and its
-/// receipt or the error body.
+/// receipt ([`ReceiptV1`] on `/v1/events:batch`, [`Receipt`] on `/v2/events:batch`) or
+/// the error body.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-pub struct BatchItem {
-    /// 200 (landed, or landed before: the first receipt), or the status a lone
-    /// submission would have got (400, 409, 422, 503).
+#[schemars(rename = "BatchItem_{R}")]
+pub struct BatchItem<R = ReceiptV1> {
+    /// 200 (landed, or landed before: a receipt for its first record), or the status a
+    /// lone submission would have got (400, 409, 422, 503).
     pub status: u16,
-    /// The node's signed receipt, once the event is durable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub receipt: Option<Receipt>,
+    /// The node's receipt, once the event is durable.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub receipt: Option<R>,
     /// Why nothing was written for this event (or, for `may_have_landed`, why it may
     /// have been).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -186,14 +188,18 @@ pub struct BatchItem {
 /// The answer to a batch: one item per event, in the batch's order. Answered once every
 /// accepted event is durable.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-pub struct BatchAnswer {
+#[schemars(rename = "BatchAnswer_{R}")]
+pub struct BatchAnswer<R = ReceiptV1> {
     /// How many events have a receipt.
     pub landed: usize,
     /// How many do not.
     pub failed: usize,
     /// The answers, in order.
-    pub results: Vec<BatchItem>,
+    pub results: Vec<BatchItem<R>>,
 }
+
+/// `POST /v2/events:batch`'s answer: receipts that prove inclusion.
+pub type BatchAnswerV2 = BatchAnswer<Receipt>;
 
 /// `GET /v1/cases`: the cases a reader may see that match the filter, as full case
 /// projections (v1's shape; `/v2/cases` gives one page of typed rows).
