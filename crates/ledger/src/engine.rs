@@ -374,14 +374,7 @@ fn prove<S: Store>(shared: &Shared<S>, all: &[Answers]) -> Result<Group, String>
                     proofs: seqs.into_iter().zip(proofs).collect(),
                 });
             }
-            let last_time = match head.size.checked_sub(1) {
-                Some(seq) => shared
-                    .log
-                    .record(seq)
-                    .map_err(|e| e.to_string())?
-                    .map_or(Timestamp(0), |r| r.record.received_at),
-                None => Timestamp(0),
-            };
+            let last_time = last_record_time(shared, head.size)?;
             (head.size, Vec::new(), head.chain_head, last_time)
         }
     };
@@ -615,14 +608,7 @@ pub(crate) fn checkpoint<S: Store>(shared: &Shared<S>) -> Result<String, String>
     }
     // Never dated before the records it covers (the verifier refuses that), even if the
     // readers' state has not folded the last of them yet or the clock went back.
-    let last: Timestamp = match head.size.checked_sub(1) {
-        Some(seq) => shared
-            .log
-            .record(seq)
-            .map_err(|e| e.to_string())?
-            .map_or(Timestamp(0), |r| r.record.received_at),
-        None => Timestamp(0),
-    };
+    let last = last_record_time(shared, head.size)?;
     let cp = Checkpoint {
         ledger_id,
         size: head.size,
@@ -633,6 +619,19 @@ pub(crate) fn checkpoint<S: Store>(shared: &Shared<S>) -> Result<String, String>
     let note = sign_checkpoint(&cp, &shared.node_key).map_err(|e| e.to_string())?;
     shared.set_last_signed(head.size, note.as_str().into());
     store_checkpoint(shared, head.size, note)
+}
+
+/// The node time of the last of the first `size` records (0 for none): a checkpoint of
+/// them is never dated before it (the verifier refuses that).
+fn last_record_time<S: Store>(shared: &Shared<S>, size: u64) -> Result<Timestamp, String> {
+    Ok(match size.checked_sub(1) {
+        Some(seq) => shared
+            .log
+            .record(seq)
+            .map_err(|e| e.to_string())?
+            .map_or(Timestamp(0), |r| r.record.received_at),
+        None => Timestamp(0),
+    })
 }
 
 /// Stores a checkpoint this node signed.

@@ -26,47 +26,8 @@ use coop_ledger::AsOf;
 use coop_ledger::read::{self, At, ReadSource, Verdict};
 use std::sync::Arc;
 
-/// Every event kind the catalogue names (`Payload::kind`), for the translations' test.
-pub const KINDS: [&str; 38] = [
-    "genesis",
-    "genesis accepted",
-    "authority designated",
-    "authority key changed",
-    "authority retired",
-    "key revoked",
-    "observer registered",
-    "internal procedures completed",
-    "termination notice",
-    "protocol proposed",
-    "protocol accepted",
-    "protocol procedures completed",
-    "crime category agreed",
-    "request",
-    "oral request confirmed",
-    "acknowledged",
-    "additional information requested",
-    "additional information provided",
-    "refused",
-    "execution reported",
-    "information transferred",
-    "information used",
-    "consent requested",
-    "consent granted",
-    "consent denied",
-    "onward transfer",
-    "cost recorded",
-    "cost arrangement proposed",
-    "cost arrangement accepted",
-    "language arrangement proposed",
-    "language arrangement accepted",
-    "dispute raised",
-    "consultation held",
-    "dispute settled",
-    "other cooperation",
-    "case closed",
-    "node handover proposed",
-    "node handover accepted",
-];
+/// Every event kind the catalogue names, for the translations' test.
+pub const KINDS: [&str; 38] = coop_treaty::Payload::KINDS;
 
 /// What the console shows: a source of reads and, for a verified copy, the verdict.
 pub struct Console {
