@@ -3,6 +3,7 @@
 //! output always has them whole).
 
 use coop_core::{Hash, Timestamp};
+use coop_ledger::read;
 use coop_treaty::{
     Case, CaseStatus, ComplianceReport, CrimeCategory, Deadline, Form, Registered, Role, State,
 };
@@ -65,7 +66,7 @@ fn deadline(d: &Deadline, now: Timestamp) -> String {
 }
 
 /// One case in full.
-pub fn case(c: &Case, now: Timestamp) -> String {
+pub fn case(c: &read::CaseDetail, now: Timestamp) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "case {}", c.id);
     let _ = writeln!(
@@ -154,7 +155,7 @@ pub fn case(c: &Case, now: Timestamp) -> String {
                 ))
         );
     }
-    let _ = writeln!(s, "  events:    {}", c.timeline.len());
+    let _ = writeln!(s, "  events:    {}", c.steps.len());
     s
 }
 
@@ -181,7 +182,7 @@ pub fn case_line(c: &Case, now: Timestamp) -> String {
 }
 
 /// A case's timeline.
-pub fn timeline(c: &Case) -> String {
+pub fn timeline(c: &read::CaseDetail) -> String {
     let mut s = format!("timeline of case {}\n", c.id);
     for t in &c.timeline {
         let _ = writeln!(

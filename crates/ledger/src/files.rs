@@ -127,7 +127,7 @@ impl<S: Store + 'static> Ledger<S> {
             .with_state(|s| {
                 s.cases
                     .get(case)
-                    .and_then(|c| c.timeline.last().map(|t| t.evidence.seq))
+                    .and_then(|c| c.steps.last().map(|t| t.seq))
             })?
             .ok_or_else(|| LedgerError::NotFound(format!("there is no case {case}")))?;
         let mut chosen: Option<(u64, String, usize)> = None;

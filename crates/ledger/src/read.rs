@@ -11,8 +11,8 @@ use crate::LedgerError;
 use crate::ledger::AsOf;
 use coop_core::{AuthorityId, CaseId, Hash, LedgerId, Record, Timestamp};
 use coop_treaty::{
-    Case, CaseFilter, ComplianceReport, Deadline, DeadlineKind, Party, Role, State, TimelineEntry,
-    UnknownWord, category_word,
+    Case, CaseFilter, ComplianceReport, Deadline, DeadlineKind, DocumentRef, Party, Role, State,
+    TimelineEntry, UnknownWord, category_word,
 };
 use schemars::JsonSchema;
 use serde::Serialize;
@@ -584,7 +584,7 @@ impl CaseRow {
             urgent: c.urgent,
             opened_at: c.opened_at,
             events: c.version,
-            last_at: c.timeline.last().map_or(c.opened_at, |t| t.evidence.at),
+            last_at: c.steps.last().map_or(c.opened_at, |t| t.at),
             overdue: c.overdue_at(now).len(),
             disputes: c.disputes.len(),
         }
@@ -693,6 +693,80 @@ impl DeadlineView {
     }
 }
 
+/// A case as the views show it: the state's case (its steps) with its timeline and the
+/// documents its events carry, both read from its records. The state keeps no copy of
+/// either (ADR 0020); this view's JSON is the case's v1 shape, with `steps` added.
+#[derive(Clone, Debug, Serialize, JsonSchema)]
+pub struct CaseDetail {
+    /// The case as the state keeps it.
+    #[serde(flatten)]
+    pub case: Case,
+    /// Every event of the case, with its signer and key.
+    pub timeline: Vec<TimelineEntry>,
+    /// The documents its events carry, in the order they came (Art. 4.2 documents, cost
+    /// arrangement terms, Art. 8 documents).
+    pub documents: Vec<DocumentRef>,
+}
+
+impl std::ops::Deref for CaseDetail {
+    type Target = Case;
+    fn deref(&self) -> &Case {
+        &self.case
+    }
+}
+
+/// The record of each step of `case`, in order, from `record` (a lookup by seq). Every
+/// view of a case needs them all: a source that lacks one (damaged, or a copy that left
+/// it out) is an error, never a shorter timeline.
+fn case_records<'a>(
+    case: &'a Case,
+    mut record: impl FnMut(u64) -> Result<Option<Record>, LedgerError> + 'a,
+) -> impl Iterator<Item = Result<Record, LedgerError>> + 'a {
+    case.steps.iter().map(move |step| {
+        record(step.seq)?.ok_or_else(|| {
+            LedgerError::Store(coop_store::StoreError::Corrupt {
+                seq: Some(step.seq),
+                what: format!("record {} of case {} is not held", step.seq, case.id),
+            })
+        })
+    })
+}
+
+/// The timeline and documents of `case`, read from `source`.
+pub fn detail(source: &dyn ReadSource, case: &Case) -> Result<CaseDetail, LedgerError> {
+    detail_from(case, |seq| source.record(seq))
+}
+
+/// The timeline and documents of `case`, its records looked up by seq with `record` (an
+/// evidence bundle's, say).
+pub fn detail_from(
+    case: &Case,
+    record: impl FnMut(u64) -> Result<Option<Record>, LedgerError>,
+) -> Result<CaseDetail, LedgerError> {
+    let mut timeline = Vec::with_capacity(case.steps.len());
+    let mut documents = Vec::new();
+    for r in case_records(case, record) {
+        let r = r?;
+        let decoded = coop_treaty::Decoded::of(&r.event).map_err(|violation| {
+            LedgerError::InvalidHistory {
+                seq: r.seq,
+                violation,
+            }
+        })?;
+        timeline.push(TimelineEntry::of(&r, &decoded));
+        documents.extend(
+            coop_treaty::case_documents(&decoded.payload)
+                .into_iter()
+                .cloned(),
+        );
+    }
+    Ok(CaseDetail {
+        case: case.clone(),
+        timeline,
+        documents,
+    })
+}
+
 /// One case as it stood.
 #[derive(Clone, Debug, Serialize, JsonSchema)]
 pub struct CaseView {
@@ -701,17 +775,25 @@ pub struct CaseView {
     /// The time deadlines are judged at (ms).
     pub now: Timestamp,
     /// The case.
-    pub case: Case,
+    pub case: CaseDetail,
     /// Its deadlines, judged.
     pub deadlines: Vec<DeadlineView>,
     /// Its deadlines missed at that time (or met late).
     pub overdue: Vec<Deadline>,
 }
 
-/// Case `id` at `at`, if it existed then and `viewer` may see it.
-pub fn case(at: &At, id: &CaseId, viewer: Viewer<'_>) -> Option<CaseView> {
-    let c = at.state.cases.get(id).filter(|c| visible(c, viewer))?;
-    Some(CaseView {
+/// Case `id` at `at`, if it existed then and `viewer` may see it; its timeline and
+/// documents read from `source`.
+pub fn case(
+    source: &dyn ReadSource,
+    at: &At,
+    id: &CaseId,
+    viewer: Viewer<'_>,
+) -> Result<Option<CaseView>, LedgerError> {
+    let Some(c) = at.state.cases.get(id).filter(|c| visible(c, viewer)) else {
+        return Ok(None);
+    };
+    Ok(Some(CaseView {
         as_of_size: at.state.size,
         now: at.now,
         deadlines: c
@@ -720,8 +802,8 @@ pub fn case(at: &At, id: &CaseId, viewer: Viewer<'_>) -> Option<CaseView> {
             .map(|d| DeadlineView::of(d, at.now))
             .collect(),
         overdue: c.overdue_at(at.now).into_iter().cloned().collect(),
-        case: c.clone(),
-    })
+        case: detail(source, c)?,
+    }))
 }
 
 /// A case's timeline.
@@ -733,13 +815,20 @@ pub struct TimelineView {
     pub timeline: Vec<TimelineEntry>,
 }
 
-/// Case `id`'s timeline at `at`.
-pub fn timeline(at: &At, id: &CaseId, viewer: Viewer<'_>) -> Option<TimelineView> {
-    let c = at.state.cases.get(id).filter(|c| visible(c, viewer))?;
-    Some(TimelineView {
+/// Case `id`'s timeline at `at`, read from `source`.
+pub fn timeline(
+    source: &dyn ReadSource,
+    at: &At,
+    id: &CaseId,
+    viewer: Viewer<'_>,
+) -> Result<Option<TimelineView>, LedgerError> {
+    let Some(c) = at.state.cases.get(id).filter(|c| visible(c, viewer)) else {
+        return Ok(None);
+    };
+    Ok(Some(TimelineView {
         as_of_size: at.state.size,
-        timeline: c.timeline.clone(),
-    })
+        timeline: detail(source, c)?.timeline,
+    }))
 }
 
 /// What changed in a case between an earlier point and a later one.
@@ -923,8 +1012,8 @@ pub fn stats(source: &dyn ReadSource, at: &At, viewer: Viewer<'_>) -> Result<Sta
                 e.0 += 1;
             }
         }
-        for t in c.timeline.iter().filter(|t| t.kind == "refused") {
-            let Some(r) = source.record(t.evidence.seq)? else {
+        for t in c.steps.iter().filter(|t| t.kind == "refused") {
+            let Some(r) = source.record(t.seq)? else {
                 continue;
             };
             if let Ok(d) = coop_treaty::Decoded::of(&r.event)
@@ -1031,30 +1120,33 @@ pub fn documents(
     digest: &Hash,
     viewer: Viewer<'_>,
 ) -> Result<Vec<DocumentHit>, LedgerError> {
+    // The state keeps no index of documents (ADR 0020): the search reads the records of
+    // every case the viewer may see, once.
     let mut hits = Vec::new();
     for c in at.state.cases.values().filter(|c| visible(c, viewer)) {
-        let Some(document) = c.documents.iter().find(|d| &d.digest == digest) else {
-            continue;
-        };
+        let mut document = None;
         let mut cited_by = Vec::new();
-        for t in &c.timeline {
-            let Some(r) = source.record(t.evidence.seq)? else {
+        for record in case_records(c, |seq| source.record(seq)) {
+            let record = record?;
+            let Ok(decoded) = coop_treaty::Decoded::of(&record.event) else {
                 continue;
             };
-            let carries = coop_treaty::Decoded::of(&r.event).is_ok_and(|d| {
-                coop_treaty::documents_of(&d.payload)
-                    .iter()
-                    .any(|d| &d.digest == digest)
-            });
-            if carries {
-                cited_by.push(t.clone());
-            }
+            let Some(d) = coop_treaty::case_documents(&decoded.payload)
+                .into_iter()
+                .find(|d| &d.digest == digest)
+            else {
+                continue;
+            };
+            document.get_or_insert_with(|| d.clone());
+            cited_by.push(TimelineEntry::of(&record, &decoded));
         }
-        hits.push(DocumentHit {
-            case: c.id,
-            document: document.clone(),
-            cited_by,
-        });
+        if let Some(document) = document {
+            hits.push(DocumentHit {
+                case: c.id,
+                document,
+                cited_by,
+            });
+        }
     }
     Ok(hits)
 }
@@ -1192,18 +1284,110 @@ mod tests {
 
     #[test]
     fn a_document_is_found_with_the_events_that_carry_it() {
-        let (_, c) = copy();
-        let at = c.at(None).unwrap();
+        let (_, copy) = copy();
+        let at = copy.at(None).unwrap();
         let (case, doc) = at
             .state
             .cases
             .values()
-            .find_map(|c| c.documents.first().map(|d| (c.id, d.clone())))
+            .find_map(|c| {
+                let detail = detail(&copy, c).unwrap();
+                detail.documents.first().map(|d| (c.id, d.clone()))
+            })
             .expect("a case with a document");
-        let hits = documents(&c, &at, &doc.digest, None).unwrap();
+        let hits = documents(&copy, &at, &doc.digest, None).unwrap();
         let hit = hits.iter().find(|h| h.case == case).unwrap();
+        assert_eq!(hit.document, doc);
         assert!(!hit.cited_by.is_empty());
-        assert!(documents(&c, &at, &Hash::ZERO, None).unwrap().is_empty());
+        assert!(documents(&copy, &at, &Hash::ZERO, None).unwrap().is_empty());
+    }
+
+    /// The state keeps a case's steps; its timeline and documents come from the records
+    /// (ADR 0020): each line is its step with the record's signer and key, and the
+    /// documents are those the records carry, in order.
+    #[test]
+    fn a_case_view_reads_its_timeline_and_documents_from_the_records() {
+        let (_, copy) = copy();
+        let at = copy.at(None).unwrap();
+        let mut documents_seen = 0;
+        for c in at.state.cases.values() {
+            let d = detail(&copy, c).unwrap();
+            assert_eq!(d.timeline.len(), c.steps.len());
+            let mut documents = Vec::new();
+            for (line, step) in d.timeline.iter().zip(&c.steps) {
+                assert_eq!(
+                    (
+                        line.evidence.seq,
+                        line.evidence.event_hash,
+                        line.evidence.at,
+                        line.kind
+                    ),
+                    (step.seq, step.event_hash, step.at, step.kind)
+                );
+                let r = copy.record(step.seq).unwrap().unwrap();
+                assert_eq!(line.evidence.signer, r.event.body.author.authority);
+                assert_eq!(line.evidence.key, r.event.body.author.key);
+                let p = coop_treaty::Payload::from_bytes(&r.event.body.payload).unwrap();
+                documents.extend(coop_treaty::case_documents(&p).into_iter().cloned());
+            }
+            documents_seen += documents.len();
+            assert_eq!(d.documents, documents);
+            // The JSON is the case's v1 shape: its fields, its timeline and documents.
+            let json = serde_json::to_value(&d).unwrap();
+            for field in [
+                "id",
+                "status",
+                "timeline",
+                "documents",
+                "deadlines",
+                "steps",
+            ] {
+                assert!(json.get(field).is_some(), "no {field} in {json}");
+            }
+        }
+        assert!(documents_seen > 0);
+    }
+
+    /// A copy that lacks one of a case's records cannot show that case: the view is an
+    /// error naming the record, never a shorter timeline.
+    #[test]
+    fn a_case_whose_record_is_missing_is_an_error_not_a_shorter_timeline() {
+        struct Lacking<'a>(&'a VerifiedCopy, u64);
+        impl ReadSource for Lacking<'_> {
+            fn ledger_id(&self) -> Option<LedgerId> {
+                self.0.ledger_id()
+            }
+            fn size(&self) -> Result<u64, LedgerError> {
+                self.0.size()
+            }
+            fn at(&self, as_of: Option<AsOf>) -> Result<At, LedgerError> {
+                self.0.at(as_of)
+            }
+            fn checkpoints(&self) -> Result<Vec<(u64, String)>, LedgerError> {
+                self.0.checkpoints()
+            }
+            fn record(&self, seq: u64) -> Result<Option<Record>, LedgerError> {
+                if seq == self.1 {
+                    return Ok(None);
+                }
+                self.0.record(seq)
+            }
+            fn registered(&self, id: &AuthorityId) -> Option<coop_treaty::Registered> {
+                self.0.registered(id)
+            }
+        }
+        let (_, copy) = copy();
+        let at = copy.at(None).unwrap();
+        let c = at.state.cases.values().find(|c| c.steps.len() > 2).unwrap();
+        let gone = c.steps[1].seq;
+        let lacking = Lacking(&copy, gone);
+        let e = case(&lacking, &at, &c.id, None).unwrap_err();
+        assert!(
+            e.to_string().contains(&format!("record {gone} of case")),
+            "{e}"
+        );
+        assert!(timeline(&lacking, &at, &c.id, None).is_err());
+        assert!(case(&copy, &at, &c.id, None).unwrap().is_some());
     }
 
     #[test]

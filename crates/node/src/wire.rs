@@ -204,7 +204,7 @@ pub type BatchAnswerV2 = BatchAnswer<Receipt>;
 /// `GET /v1/cases`: the cases a reader may see that match the filter, as full case
 /// projections (v1's shape; `/v2/cases` gives one page of typed rows).
 #[derive(Clone, Debug, Serialize, JsonSchema)]
-pub struct CasesV1<'a> {
+pub struct CasesV1 {
     /// The ledger size the list describes (the as-of point, or the head).
     pub as_of_size: u64,
     /// Cases that match (all pages).
@@ -214,7 +214,7 @@ pub struct CasesV1<'a> {
     /// The offset of the next page, when `limit` cut the list.
     pub next_offset: Option<usize>,
     /// The cases, by case id.
-    pub cases: Vec<&'a coop_treaty::Case>,
+    pub cases: Vec<coop_ledger::read::CaseDetail>,
 }
 
 /// `GET /v1/article7/report`.

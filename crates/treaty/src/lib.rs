@@ -34,12 +34,13 @@ pub use model::{
 pub use payload::{Payload, Request, RequestElements, Role, RootKey};
 pub use report::{ComplianceReport, ItemReport, Link};
 pub use rules::{
-    Decoded, Reads, apply, apply_decoded, bundle_seqs, documents_of, is_case_event, reads, validate,
+    Decoded, Reads, apply, apply_decoded, bundle_seqs, case_documents, documents_of, is_case_event,
+    reads, validate,
 };
 pub use state::{
     Agreement, Case, CaseStatus, CategoryAgreement, Consent, ConsentDecision, Cost,
     CostArrangement, Deadline, DeadlineKind, Dispute, Evidence, Governance, Handover, Item,
-    KeyGrant, LanguageArrangement, NodeKey, Onward, Protocol, Registered, State, Termination,
+    KeyGrant, LanguageArrangement, NodeKey, Onward, Protocol, Registered, State, Step, Termination,
     TimelineEntry, Use, UseBasis,
 };
 pub use time::add_months;

@@ -12,8 +12,9 @@
 use crate::State;
 
 /// The snapshot encoding's version: a state type that changes shape bumps it, and an
-/// older snapshot is then ignored (the ledger replays from record 0, as before).
-pub const SNAPSHOT_VERSION: u8 = 1;
+/// older snapshot is then ignored (the ledger replays from record 0, as before). Version
+/// 2: a case keeps its steps, not copies of its timeline and documents (ADR 0020).
+pub const SNAPSHOT_VERSION: u8 = 2;
 
 /// A snapshot that cannot be used. The node ignores it and replays every record.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]

@@ -28,6 +28,20 @@ pub struct Evidence {
     pub at: Timestamp,
 }
 
+impl Evidence {
+    /// The evidence of `record`, whose event hashes to `event_hash`.
+    pub fn of(record: &coop_core::Record, event_hash: Hash) -> Evidence {
+        let author = &record.event.body.author;
+        Evidence {
+            seq: record.seq,
+            event_hash,
+            signer: author.authority.clone(),
+            key: author.key,
+            at: record.received_at,
+        }
+    }
+}
+
 /// One key of a registered party, valid for records `from_seq .. until_seq`.
 #[derive(
     Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
@@ -316,7 +330,27 @@ impl Deadline {
     }
 }
 
-/// One line of a case's timeline.
+/// One event of a case as the state keeps it: where it is, the event hash that later
+/// events answer and cite, its time and its kind. Who signed it and which documents it
+/// carried stay in the record; views read them from there ([`TimelineEntry`]), so the
+/// state holds no second copy of them (ADR 0020).
+#[derive(
+    Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
+pub struct Step {
+    /// Record seq.
+    pub seq: u64,
+    /// Event hash (`blake3(0x04 || body)`).
+    pub event_hash: Hash,
+    /// Node time of the record.
+    pub at: Timestamp,
+    /// Event kind.
+    #[serde(deserialize_with = "static_kind")]
+    pub kind: EventKind,
+}
+
+/// One line of a case's timeline as views show it: the step with its signer and key,
+/// read from the record ([`TimelineEntry::of`]).
 #[derive(
     Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
 )]
@@ -405,16 +439,16 @@ pub struct Case {
     pub version: u64,
     /// Request time (record time).
     pub opened_at: Timestamp,
-    /// Every event of the case.
-    pub timeline: Vec<TimelineEntry>,
+    /// Every event of the case, in order. (The documents the events carried, and who
+    /// signed them, are read from the records: `coop_ledger::read::CaseDetail`.)
+    pub steps: Vec<Step>,
     /// Deadlines.
     pub deadlines: Vec<Deadline>,
-    /// Documents referred to.
-    pub documents: Vec<DocumentRef>,
     /// Costs.
     pub costs: Vec<Cost>,
-    /// Cost arrangement, if any.
-    pub cost_arrangement: Option<CostArrangement>,
+    /// Cost arrangement, if any (boxed: most cases have none, and a case's size is
+    /// paid by every case).
+    pub cost_arrangement: Option<Box<CostArrangement>>,
     /// Disputes by number.
     pub disputes: BTreeMap<u32, Dispute>,
     /// Art. 1.3 outcome.

@@ -1718,3 +1718,71 @@ fn node_handover_needs_both_roots_and_retires_the_old_key_only_from_then_on() {
         "{r:?}"
     );
 }
+
+// ------------------------------------------------------------ the state's own size
+
+/// The state keeps what later events and reports need, not copies of what the records
+/// already hold (ADR 0020): a case's documents and the signer of each step are read from
+/// its records by the views. The snapshot of a state is its exact contents, so a
+/// document digest found in it is a copy.
+#[test]
+fn state_a_case_keeps_its_steps_not_copies_of_its_documents() {
+    // Given a case that ran its course: the request with its twelve documents, the
+    // acknowledgement, a transfer, a use, the report and the close.
+    let mut w = World::with_case();
+    w.ok_case("TM-MVD", 1, Payload::Acknowledged);
+    // (Item 7: the bytes of case 1 followed by item 1 would look like document 1's digest.)
+    w.transfer(7);
+    w.ok_case(
+        "KZ-MVD",
+        1,
+        Payload::InformationUsed {
+            item: item(7),
+            purpose: purpose("criminal investigation 2025-117"),
+        },
+    );
+    w.ok_case(
+        "TM-MVD",
+        1,
+        Payload::ExecutionReported {
+            extent: Extent::Full,
+            reasons: vec![],
+            search_outcome: None,
+            results: vec![],
+        },
+    );
+    w.ok_case("KZ-MVD", 1, Payload::CaseClosed);
+    // When the state is written out
+    let bytes = coop_treaty::snapshot::encode(&w.state).expect("encodes");
+    // Then the case holds its six steps, each with its event hash, and no document digest
+    let case = w.case(1);
+    assert_eq!(case.steps.len(), 6);
+    assert_eq!(case.steps.last().map(|s| s.kind), Some("case closed"));
+    let request = Payload::Request(Box::new(request()));
+    let documents = documents_of(&request);
+    assert_eq!(documents.len(), 12);
+    // (The originals' fixture digests repeat one byte, as do case ids; the translations'
+    // do not, so they are what a search of the bytes can tell apart.)
+    let distinct: Vec<_> = documents
+        .iter()
+        .filter(|d| d.digest.0.iter().any(|b| *b != d.digest.0[0]))
+        .collect();
+    assert_eq!(distinct.len(), 6);
+    for d in distinct {
+        assert!(
+            !bytes.windows(32).any(|b| b == d.digest.0),
+            "the state copies document {}",
+            d.digest.to_hex()
+        );
+    }
+    // and the whole closed case, with its Article 7 item, costs at most this many bytes
+    // (2,038 when the case kept copies of its documents and of each step's signer and key).
+    let before = {
+        let mut s = w.state.clone();
+        s.cases.clear();
+        s.register.clear();
+        coop_treaty::snapshot::encode(&s).expect("encodes").len()
+    };
+    let case_bytes = bytes.len() - before;
+    assert!(case_bytes <= 900, "a closed case takes {case_bytes} bytes");
+}

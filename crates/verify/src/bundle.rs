@@ -87,7 +87,7 @@ impl VerifiedBundle {
         self.state
             .cases
             .get(&self.case)
-            .map(|c| c.timeline.iter().map(|t| t.evidence.seq).collect())
+            .map(|c| c.steps.iter().map(|t| t.seq).collect())
             .unwrap_or_default()
     }
 
@@ -221,7 +221,7 @@ pub fn verify_bundle(
             ),
         ));
     }
-    if case.timeline.last().map(|t| t.evidence.seq) != last {
+    if case.steps.last().map(|t| t.seq) != last {
         return Err(VerifyError::Bundle(
             "its last record must be the last record of the case it holds".into(),
         ));

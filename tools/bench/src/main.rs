@@ -249,8 +249,7 @@ fn state_parts(s: &coop_treaty::State) -> String {
         t.cases.values_mut().for_each(f);
         all - bytes(&t)
     };
-    let timelines = without(&|c| c.timeline.clear());
-    let documents = without(&|c| c.documents.clear());
+    let steps = without(&|c| c.steps.clear());
     let only_cases = bytes(&coop_treaty::State {
         cases: s.cases.clone(),
         ..Default::default()
@@ -260,7 +259,7 @@ fn state_parts(s: &coop_treaty::State) -> String {
         ..Default::default()
     });
     format!(
-        "state in its snapshot encoding: {all:.0} B per record: cases {only_cases:.0} (their timelines {timelines:.0}, documents {documents:.0}), the Article 7 register {register:.0}, the rest {:.0}",
+        "state in its snapshot encoding: {all:.0} B per record: cases {only_cases:.0} (their steps {steps:.0}), the Article 7 register {register:.0}, the rest {:.0}",
         all - only_cases - register
     )
 }

@@ -94,7 +94,7 @@ pub(super) fn verify(
                     }))?
                 );
             } else {
-                print!("{}", bundle_text(&b, then, as_of));
+                print!("{}", bundle_text(&b, then, as_of)?);
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -289,11 +289,20 @@ fn ledger_text(v: &coop_verify::Verified, elapsed: std::time::Duration) -> Strin
     s
 }
 
+/// Record `seq` of a verified bundle, if it holds it.
+fn bundle_record(b: &coop_verify::VerifiedBundle, seq: u64) -> Option<coop_core::Record> {
+    b.records
+        .binary_search_by_key(&seq, |r| r.seq)
+        .ok()
+        .and_then(|i| b.records.get(i))
+        .cloned()
+}
+
 fn bundle_text(
     b: &coop_verify::VerifiedBundle,
     then: Option<Option<coop_treaty::Case>>,
     as_of: Option<u64>,
-) -> String {
+) -> Result<String, coop_ledger::LedgerError> {
     use std::fmt::Write as _;
     let mut s = String::new();
     if b.state.test_ledger {
@@ -318,13 +327,15 @@ fn bundle_text(
     let now = b.state.last_time;
     if let Some(c) = b.case() {
         let _ = writeln!(s, "\nthe case at the checkpoint:");
-        s.push_str(&show::case(c, now));
-        s.push_str(&show::timeline(c));
+        let c = read::detail_from(c, |seq| Ok(bundle_record(b, seq)))?;
+        s.push_str(&show::case(&c, now));
+        s.push_str(&show::timeline(&c));
     }
     if let (Some(then), Some(seq)) = (then, as_of) {
         let _ = writeln!(s, "\nthe case as it stood just after record {seq}:");
         match then {
             Some(c) => {
+                let c = read::detail_from(&c, |seq| Ok(bundle_record(b, seq)))?;
                 s.push_str(&show::case(&c, now));
             }
             None => {
@@ -332,5 +343,5 @@ fn bundle_text(
             }
         }
     }
-    s
+    Ok(s)
 }

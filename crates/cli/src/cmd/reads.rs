@@ -14,7 +14,8 @@ fn with_case(
     let id = parse_case(case)?;
     let ledger = LedgerDir::new(data).open()?;
     let at = at(&ledger, as_of)?;
-    let view = read::case(&at, &id, None).ok_or_else(|| anyhow!("no case {id} at that point"))?;
+    let view = read::case(&ledger, &at, &id, None)?
+        .ok_or_else(|| anyhow!("no case {id} at that point"))?;
     f(&view)
 }
 

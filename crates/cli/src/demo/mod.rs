@@ -627,7 +627,7 @@ fn dispute(
         "   case {} as of record {raised} (dispute raised): status {}, {} events, dispute {}",
         disputed.id,
         show::status(then.status),
-        then.timeline.len(),
+        then.steps.len(),
         if then.disputes.values().any(|d| d.settled.is_none()) {
             "open"
         } else {
@@ -637,7 +637,7 @@ fn dispute(
     st.say(&format!(
         "   the same case now: status {}, {} events, dispute {}",
         show::status(disputed.status),
-        disputed.timeline.len(),
+        disputed.steps.len(),
         if disputed.disputes.values().all(|d| d.settled.is_some()) {
             "settled after a consultation"
         } else {

@@ -532,13 +532,15 @@ fn case_at(c: &Console, ctx: &Ctx, id: &str) -> Result<(At, read::CaseView), Fai
     let now = at(c, ctx)?;
     // A case between other authorities answers as one that does not exist: its id
     // tells a competent authority nothing.
-    let view = read::case(&now, &id, ctx.viewer()).ok_or_else(|| {
-        Fail::not_found(
-            ctx.lang,
-            ctx.lang
-                .ta("error-no-case", &[("id", i18n::text(id.to_hex()))]),
-        )
-    })?;
+    let view = read::case(c.source.as_ref(), &now, &id, ctx.viewer())
+        .map_err(|e| Fail::of_ledger(ctx.lang, e))?
+        .ok_or_else(|| {
+            Fail::not_found(
+                ctx.lang,
+                ctx.lang
+                    .ta("error-no-case", &[("id", i18n::text(id.to_hex()))]),
+            )
+        })?;
     Ok((now, view))
 }
 

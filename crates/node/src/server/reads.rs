@@ -32,7 +32,11 @@ pub(super) async fn cases(
         } else {
             query.limit
         };
-        let (cases, total, next_offset) = read::page_of(all, query.offset, limit);
+        let (page, total, next_offset) = read::page_of(all, query.offset, limit);
+        let cases = page
+            .into_iter()
+            .map(|c| read::detail(&node.ledger, c))
+            .collect::<Result<Vec<_>, _>>()?;
         to_json(&crate::wire::CasesV1 {
             as_of_size: at.state.size,
             total,
@@ -79,9 +83,9 @@ pub(super) async fn case(
         let missing = || ApiError::not_found(format!("no case {id} at that point"));
         // Access to the case was checked above (Need::Case); the view needs no viewer.
         if timeline_only {
-            to_json(&read::timeline(&at, &id, None).ok_or_else(missing)?)
+            to_json(&read::timeline(&node.ledger, &at, &id, None)?.ok_or_else(missing)?)
         } else {
-            to_json(&read::case(&at, &id, None).ok_or_else(missing)?)
+            to_json(&read::case(&node.ledger, &at, &id, None)?.ok_or_else(missing)?)
         }
     })
     .await

@@ -2,14 +2,28 @@
 //! (Art. 8): events that name a case, with optimistic concurrency on its version.
 
 use super::{Ctx, art7, languages, request};
-use crate::model::{Extent, Party};
+use crate::model::{DocumentRef, Extent, Party};
 use crate::payload::Payload;
 use crate::state::{
     Case, CaseStatus, Cost, CostArrangement, Deadline, DeadlineKind, Dispute, Registered, State,
-    TimelineEntry,
 };
 use crate::violation::Violation;
 use coop_core::Timestamp;
+
+/// The documents a case event carries, as the case's views list them (the state keeps
+/// none of them: they are read from the case's records): its Art. 4.2 documents and
+/// those of cost arrangements (Art. 5) and Art. 8 disputes.
+pub fn case_documents(payload: &Payload) -> Vec<&DocumentRef> {
+    let mut documents = languages::of(payload);
+    match payload {
+        Payload::CostArrangementProposed { terms: d }
+        | Payload::DisputeRaised { subject: d, .. }
+        | Payload::ConsultationHeld { minutes: d, .. }
+        | Payload::DisputeSettled { outcome: d, .. } => documents.push(d),
+        _ => {}
+    }
+    documents
+}
 
 /// The case the event names, at the version it expects, with its causal links inside it.
 pub(super) fn case_of<'s>(state: &'s State, ctx: &Ctx<'_>) -> Result<&'s Case, Violation> {
@@ -25,7 +39,7 @@ pub(super) fn case_of<'s>(state: &'s State, ctx: &Ctx<'_>) -> Result<&'s Case, V
         });
     }
     for a in &body.answers {
-        if !case.timeline.iter().any(|t| t.evidence.event_hash == *a) {
+        if !case.steps.iter().any(|t| t.event_hash == *a) {
             return Err(Violation::UnknownAnswer(a.to_hex()));
         }
     }
@@ -305,12 +319,7 @@ pub(super) fn fold(state: &mut State, ctx: &Ctx<'_>, party: Option<Party>) {
     let ev = &ctx.evidence;
     let at = ctx.at();
     case.version += 1;
-    case.timeline.push(TimelineEntry {
-        evidence: ev.clone(),
-        kind: ctx.payload.kind(),
-    });
-    case.documents
-        .extend(languages::of(ctx.payload).into_iter().cloned());
+    case.steps.push(ctx.step());
     match &ctx.payload {
         Payload::OralRequestConfirmed { .. } => {
             case.confirmed = true;
@@ -362,20 +371,19 @@ pub(super) fn fold(state: &mut State, ctx: &Ctx<'_>, party: Option<Party>) {
             currency: currency.clone(),
             seq: ev.seq,
         }),
-        Payload::CostArrangementProposed { terms } => {
-            case.cost_arrangement = Some(CostArrangement {
+        Payload::CostArrangementProposed { .. } => {
+            case.cost_arrangement = Some(Box::new(CostArrangement {
                 proposal: ev.clone(),
                 proposer: party,
                 accepted: None,
-            });
-            case.documents.push(terms.clone());
+            }));
         }
         Payload::CostArrangementAccepted { .. } => {
             if let Some(a) = case.cost_arrangement.as_mut() {
                 a.accepted = Some(ev.clone());
             }
         }
-        Payload::DisputeRaised { dispute, subject } => {
+        Payload::DisputeRaised { dispute, .. } => {
             case.disputes.insert(
                 *dispute,
                 Dispute {
@@ -384,21 +392,24 @@ pub(super) fn fold(state: &mut State, ctx: &Ctx<'_>, party: Option<Party>) {
                     settled: None,
                 },
             );
-            case.documents.push(subject.clone());
         }
-        Payload::ConsultationHeld { dispute, minutes } => {
+        Payload::ConsultationHeld { dispute, .. } => {
             if let Some(d) = case.disputes.get_mut(dispute) {
                 d.consultations.push(ev.clone());
             }
-            case.documents.push(minutes.clone());
         }
-        Payload::DisputeSettled { dispute, outcome } => {
+        Payload::DisputeSettled { dispute, .. } => {
             if let Some(d) = case.disputes.get_mut(dispute) {
                 d.settled = Some(ev.clone());
             }
-            case.documents.push(outcome.clone());
         }
-        Payload::CaseClosed => case.status = CaseStatus::Closed,
+        Payload::CaseClosed => {
+            case.status = CaseStatus::Closed;
+            // A closed case gains few events (Art. 8 disputes, costs): keep its steps at
+            // their length rather than at the growth's doubled capacity.
+            case.steps.shrink_to_fit();
+            case.deadlines.shrink_to_fit();
+        }
         _ => {}
     }
 }

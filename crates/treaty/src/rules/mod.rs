@@ -9,11 +9,12 @@ mod languages;
 mod reads;
 mod request;
 
+pub use cases::case_documents;
 pub use languages::of as documents_of;
 pub use reads::{Reads, bundle_seqs, is_case_event, reads};
 
 use crate::payload::{Payload, Role};
-use crate::state::{Evidence, Registered, State};
+use crate::state::{Evidence, Registered, State, Step, TimelineEntry};
 use crate::violation::Violation;
 use coop_core::{Record, Timestamp};
 
@@ -68,19 +69,33 @@ impl Decoded {
     }
 }
 
+impl TimelineEntry {
+    /// A case event's line of the timeline, from its record: what views show of a
+    /// [`Step`] (the state keeps no copy of the signer or key).
+    pub fn of(record: &Record, decoded: &Decoded) -> TimelineEntry {
+        TimelineEntry {
+            evidence: Evidence::of(record, decoded.event_hash),
+            kind: decoded.payload.kind(),
+        }
+    }
+}
+
 impl<'r> Ctx<'r> {
     pub(crate) fn with(record: &'r Record, decoded: &'r Decoded) -> Ctx<'r> {
-        let body = &record.event.body;
         Ctx {
             record,
             payload: &decoded.payload,
-            evidence: Evidence {
-                seq: record.seq,
-                event_hash: decoded.event_hash,
-                signer: body.author.authority.clone(),
-                key: body.author.key,
-                at: record.received_at,
-            },
+            evidence: Evidence::of(record, decoded.event_hash),
+        }
+    }
+
+    /// The case step this record is.
+    pub(crate) fn step(&self) -> Step {
+        Step {
+            seq: self.record.seq,
+            event_hash: self.evidence.event_hash,
+            at: self.record.received_at,
+            kind: self.payload.kind(),
         }
     }
 

@@ -82,9 +82,8 @@ pub fn bundle_seqs(
     mut read: impl FnMut(u64) -> Option<coop_core::Record>,
 ) -> Option<std::collections::BTreeSet<u64>> {
     let c = state.cases.get(case)?;
-    let last = c.timeline.last()?.evidence.seq;
-    let mut seqs: std::collections::BTreeSet<u64> =
-        c.timeline.iter().map(|t| t.evidence.seq).collect();
+    let last = c.steps.last()?.seq;
+    let mut seqs: std::collections::BTreeSet<u64> = c.steps.iter().map(|t| t.seq).collect();
     seqs.extend(state.governance.seqs.iter().filter(|s| **s < last));
     // Follow citations from every record held so far; cited records come earlier.
     let mut todo: Vec<u64> = seqs.iter().copied().collect();
@@ -95,10 +94,10 @@ pub fn bundle_seqs(
         };
         for h in reads(&r.event.body, &p).cites {
             let cited = c
-                .timeline
+                .steps
                 .iter()
-                .find(|t| t.evidence.event_hash == h)
-                .map(|t| t.evidence.seq)
+                .find(|t| t.event_hash == h)
+                .map(|t| t.seq)
                 .or_else(|| state.cited_seq(&h));
             if let Some(s) = cited
                 && seqs.insert(s)

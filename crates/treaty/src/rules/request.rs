@@ -6,7 +6,7 @@ use crate::model::{CrimeCategory, DocRole, DocumentRef, Form, Language, Party};
 use crate::payload::{Payload, Request, Role};
 use crate::state::{
     Case, CaseStatus, CategoryAgreement, Deadline, DeadlineKind, LanguageArrangement, Registered,
-    State, TimelineEntry,
+    State,
 };
 use crate::violation::Violation;
 use coop_core::AuthorityId;
@@ -315,10 +315,6 @@ pub(super) fn fold(state: &mut State, ctx: &Ctx<'_>, party: Option<Party>) {
                     met_at: None,
                 });
             }
-            let documents = super::languages::of(ctx.payload)
-                .into_iter()
-                .cloned()
-                .collect();
             state.cases.insert(
                 case.case_id,
                 Case {
@@ -337,12 +333,8 @@ pub(super) fn fold(state: &mut State, ctx: &Ctx<'_>, party: Option<Party>) {
                     status: CaseStatus::Open,
                     version: 1,
                     opened_at: ctx.at(),
-                    timeline: vec![TimelineEntry {
-                        evidence: ev.clone(),
-                        kind: ctx.payload.kind(),
-                    }],
+                    steps: vec![ctx.step()],
                     deadlines,
-                    documents,
                     costs: Vec::new(),
                     cost_arrangement: None,
                     disputes: Default::default(),
