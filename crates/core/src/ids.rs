@@ -106,9 +106,30 @@ impl Timestamp {
 /// `TM-ROOT`. 1 to 64 characters from `A-Z a-z 0-9 . _ -` (docs/FORMAT.md §2), checked
 /// wherever one is made: [`AuthorityId::new`], and every decode (canonical bytes, JSON,
 /// TOML), so an id that breaks the rule cannot enter an event, a payload or a file.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(try_from = "String")]
-pub struct AuthorityId(String);
+///
+/// Held inline (`SmolStr`: up to 23 bytes without a heap allocation, which every id of
+/// the fixtures and of the Parties' registers is): the treaty state holds an id in every
+/// case, item and piece of evidence (ADR 0020). Its bytes and its order are the string's.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub struct AuthorityId(smol_str::SmolStr);
+
+impl<'de> Deserialize<'de> for AuthorityId {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<AuthorityId, D::Error> {
+        /// Reads the id from a borrowed string where the format has one (bincode from a
+        /// slice), so decoding an id allocates nothing; checks it either way.
+        struct Id;
+        impl serde::de::Visitor<'_> for Id {
+            type Value = AuthorityId;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an authority id (1-64 characters from A-Z a-z 0-9 . _ -)")
+            }
+            fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<AuthorityId, E> {
+                AuthorityId::checked(s).map_err(E::custom)
+            }
+        }
+        d.deserialize_str(Id)
+    }
+}
 
 impl JsonSchema for AuthorityId {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -126,7 +147,7 @@ impl JsonSchema for AuthorityId {
 impl TryFrom<String> for AuthorityId {
     type Error = AuthorityIdError;
     fn try_from(s: String) -> Result<AuthorityId, AuthorityIdError> {
-        AuthorityId::new(s)
+        AuthorityId::checked(&s)
     }
 }
 
@@ -140,12 +161,15 @@ impl AuthorityId {
     pub const MAX_LEN: usize = 64;
 
     /// Checks and wraps an authority id.
-    pub fn new(s: impl Into<String>) -> Result<AuthorityId, AuthorityIdError> {
-        let s = s.into();
-        if Self::is_valid(&s) {
-            Ok(AuthorityId(s))
+    pub fn new(s: impl AsRef<str>) -> Result<AuthorityId, AuthorityIdError> {
+        AuthorityId::checked(s.as_ref())
+    }
+
+    fn checked(s: &str) -> Result<AuthorityId, AuthorityIdError> {
+        if Self::is_valid(s) {
+            Ok(AuthorityId(smol_str::SmolStr::new(s)))
         } else {
-            Err(AuthorityIdError(s))
+            Err(AuthorityIdError(s.to_owned()))
         }
     }
 
@@ -159,7 +183,7 @@ impl AuthorityId {
 
     /// The id as text.
     pub fn as_str(&self) -> &str {
-        &self.0
+        self.0.as_str()
     }
 }
 
@@ -182,6 +206,37 @@ mod tests {
         assert!(AuthorityId::new("Қ").is_err());
         assert!(AuthorityId::new("x".repeat(65)).is_err());
         assert!(AuthorityId::new("x".repeat(64)).is_ok());
+    }
+
+    /// Held inline or not (up to 23 bytes, or more), an id's bytes are its string's, in
+    /// canonical bytes and in JSON, and ids order as their strings do.
+    #[test]
+    fn an_authority_ids_bytes_and_order_are_its_strings() -> Result<(), Box<dyn std::error::Error>>
+    {
+        let short = "KZ-MVD".to_owned();
+        let long = "x".repeat(64);
+        for s in [&short, &long] {
+            let id = AuthorityId::new(s)?;
+            assert_eq!(crate::encoding::encode(&id)?, crate::encoding::encode(s)?);
+            assert_eq!(serde_json::to_string(&id)?, serde_json::to_string(s)?);
+            assert_eq!(
+                crate::encoding::decode::<AuthorityId>(&crate::encoding::encode(s)?)?,
+                id
+            );
+            assert_eq!(
+                serde_json::from_str::<AuthorityId>(&serde_json::to_string(s)?)?,
+                id
+            );
+        }
+        let mut ids = [
+            AuthorityId::new(&long)?,
+            AuthorityId::new("TM-MVD")?,
+            AuthorityId::new(&short)?,
+        ];
+        ids.sort();
+        let strings: Vec<&str> = ids.iter().map(AuthorityId::as_str).collect();
+        assert_eq!(strings, ["KZ-MVD", "TM-MVD", long.as_str()]);
+        Ok(())
     }
 
     #[test]

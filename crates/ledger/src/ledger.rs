@@ -733,8 +733,8 @@ impl<S: Store + 'static> Ledger<S> {
     /// A case now, or as of an earlier point.
     pub fn case(&self, id: &CaseId, as_of: Option<AsOf>) -> Result<Option<Case>, LedgerError> {
         match as_of {
-            None => self.with_state(|s| s.cases.get(id).cloned()),
-            Some(a) => Ok(self.state_as_of(a)?.cases.get(id).cloned()),
+            None => self.with_state(|s| s.cases.get(id).map(|c| (**c).clone())),
+            Some(a) => Ok(self.state_as_of(a)?.cases.remove(id).map(|c| *c)),
         }
     }
 

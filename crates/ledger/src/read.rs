@@ -614,6 +614,7 @@ pub fn matching<'a>(at: &'a At, q: &CaseQuery, viewer: Viewer<'_>) -> Vec<&'a Ca
     at.state
         .cases
         .values()
+        .map(|c| &**c)
         .filter(|c| visible(c, viewer) && q.matches(c, at.now))
         .collect()
 }

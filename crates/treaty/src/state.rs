@@ -654,11 +654,13 @@ pub struct State {
     pub agreement: Agreement,
     /// Authority registry.
     pub registry: BTreeMap<AuthorityId, Registered>,
-    /// Cases.
-    pub cases: BTreeMap<CaseId, Case>,
+    /// Cases (boxed: a map's nodes hold their values inline and are about half full
+    /// when ids come in order, so an inline case would waste most of a node; ADR 0020).
+    pub cases: BTreeMap<CaseId, Box<Case>>,
     /// Article 7 register, by case and item (an item id is unique within its case).
+    /// (Boxed, as the cases are.)
     #[serde(serialize_with = "values", deserialize_with = "register_of")]
-    pub register: BTreeMap<(CaseId, ItemId), Item>,
+    pub register: Register,
     /// Art. 1.2 agreements by event hash.
     pub category_agreements: BTreeMap<Hash, CategoryAgreement>,
     /// Art. 4.2 language arrangements by proposal event hash.
@@ -670,6 +672,9 @@ pub struct State {
     /// Art. 2.3–2.6 cooperation outside requests: form, partner authority, record.
     pub other_cooperation: Vec<(Form, AuthorityId, Evidence)>,
 }
+
+/// The Article 7 register: items by case and item id, boxed (ADR 0020).
+pub type Register = BTreeMap<(CaseId, ItemId), Box<Item>>;
 
 /// An event's kind: one of [`Payload::KINDS`](crate::Payload::KINDS). (An alias, so that
 /// serde's derive does not take the field for a borrowed `&str`: it is read back through
@@ -684,10 +689,8 @@ fn static_kind<'de, D: serde::Deserializer<'de>>(d: D) -> Result<&'static str, D
 }
 
 /// The register read back from the list of its items, keyed by their case and id.
-fn register_of<'de, D: serde::Deserializer<'de>>(
-    d: D,
-) -> Result<BTreeMap<(CaseId, ItemId), Item>, D::Error> {
-    let items = <Vec<Item> as serde::Deserialize>::deserialize(d)?;
+fn register_of<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Register, D::Error> {
+    let items = <Vec<Box<Item>> as serde::Deserialize>::deserialize(d)?;
     Ok(items.into_iter().map(|i| ((i.case, i.id), i)).collect())
 }
 
@@ -715,7 +718,7 @@ impl State {
 
     /// Item `item` of case `case` in the Article 7 register.
     pub fn item(&self, case: &CaseId, item: &ItemId) -> Option<&Item> {
-        self.register.get(&(*case, *item))
+        self.register.get(&(*case, *item)).map(|i| &**i)
     }
 
     /// The seq of a record outside any case that an event may cite by event hash (an

@@ -101,12 +101,12 @@ impl VerifiedBundle {
                 VerifyError::record(r.seq, format!("not allowed by the Agreement: {v}"))
             })?;
         }
-        Ok(state.cases.get(&self.case).cloned())
+        Ok(state.cases.get(&self.case).map(|c| (**c).clone()))
     }
 
     /// The case after the last record of the bundle.
     pub fn case(&self) -> Option<&Case> {
-        self.state.cases.get(&self.case)
+        self.state.cases.get(&self.case).map(|c| &**c)
     }
 }
 

@@ -664,7 +664,7 @@ fn dispute(
     ));
     st.done("dispute replay and evidence bundle");
 
-    Ok((disputed.clone(), raised, bundle_path))
+    Ok((coop_treaty::Case::clone(disputed), raised, bundle_path))
 }
 
 /// Step 10: on a copy whose (test) clock moves, deadlines overdue three days on, and a
@@ -696,7 +696,7 @@ fn future(
         s.cases
             .values()
             .filter(|c| !c.overdue_at(now).is_empty())
-            .cloned()
+            .map(|c| (**c).clone())
             .collect()
     })?;
     if let Some(c) = overdue.first() {

@@ -560,14 +560,13 @@ async fn case(
                     .map_err(|e| Fail::of_ledger(ctx.lang, e))?
                     .state
                     .cases
-                    .get(&view.case.id)
-                    .cloned()
+                    .remove(&view.case.id)
             } else {
                 None
             };
             Ok(page(
                 &ctx,
-                pages::case(&c, &ctx, &now, &view, latest.as_ref(), false),
+                pages::case(&c, &ctx, &now, &view, latest.as_deref(), false),
             ))
         })
         .await

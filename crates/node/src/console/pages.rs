@@ -730,6 +730,7 @@ pub fn case(
         .state
         .register
         .values()
+        .map(|i| &**i)
         .filter(|i| i.case == k.id)
         .collect();
     let body = html! {
@@ -953,6 +954,7 @@ pub fn article7(c: &Console, ctx: &Ctx, now: &At, r: &ComplianceReport, print: b
         .state
         .register
         .values()
+        .map(|i| &**i)
         .filter(|i| {
             !only_breaches
                 || r.items

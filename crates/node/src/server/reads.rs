@@ -126,7 +126,7 @@ pub(super) async fn register(
 ) -> ApiResult<Json<serde_json::Value>> {
     signed.reader(&node, Need::Register)?;
     state_json(node, |s| {
-        let items: crate::wire::RegisterJson<'_> = s.register.values().collect();
+        let items: crate::wire::RegisterJson<'_> = s.register.values().map(|i| &**i).collect();
         serde_json::to_value(items)
     })
     .await

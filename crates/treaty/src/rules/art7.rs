@@ -309,7 +309,7 @@ pub(super) fn fold(state: &mut State, ctx: &Ctx<'_>, case_id: CaseId, party: Par
         None => Vec::new(),
     };
     for i in new_items {
-        state.register.insert((case_id, i.id), i);
+        state.register.insert((case_id, i.id), Box::new(i));
     }
     let key = |item: &ItemId| (case_id, *item);
     match &ctx.payload {

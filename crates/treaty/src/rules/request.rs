@@ -317,7 +317,7 @@ pub(super) fn fold(state: &mut State, ctx: &Ctx<'_>, party: Option<Party>) {
             }
             state.cases.insert(
                 case.case_id,
-                Case {
+                Box::new(Case {
                     id: case.case_id,
                     requester: ev.signer.clone(),
                     requester_party: party,
@@ -341,7 +341,7 @@ pub(super) fn fold(state: &mut State, ctx: &Ctx<'_>, party: Option<Party>) {
                     search_outcome: None,
                     partly_refused: false,
                     final_answer: None,
-                },
+                }),
             );
         }
         Payload::LanguageArrangementProposed { with, languages } => {
