@@ -6,16 +6,20 @@
 //! queueing, on the submitters' threads: the writer's critical path holds only what must
 //! be sequential.
 //!
-//! Two states (docs/adr/0014): the writer's working state runs ahead by the batches not
-//! yet synced; readers see only the durable state, so nothing they are shown can vanish
-//! in a crash.
+//! One state, two versions (docs/adr/0014, 0021): the writer's working state runs ahead
+//! by the batches not yet synced; readers see only the version after the last durable
+//! batch, so nothing they are shown can vanish in a crash. The writer hands the syncer
+//! its state after each batch, an O(1) clone that shares every node with the working
+//! state (`coop_treaty::Map`), and the syncer makes it the readers' once the batch is
+//! durable: each record is folded once, and the two versions differ only by the cases
+//! the batches in flight changed.
 
 use crate::error::SubmitError;
 use crate::ledger::Shared;
 use coop_core::checkpoint::{Checkpoint, sign_checkpoint, verify_checkpoint};
 use coop_core::{EventId, Hash, Record, SignedEvent, Timestamp};
 use coop_store::Store;
-use coop_treaty::Decoded;
+use coop_treaty::{Decoded, State};
 use crossbeam_channel::{Receiver, Sender};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -78,9 +82,11 @@ enum Fate {
 /// The answers of one batch, released by the syncer once what the batch wrote is durable.
 pub(crate) struct Answers {
     replies: Vec<(Reply, Result<Landed, SubmitError>)>,
-    /// The records the batch wrote, with their decoded payloads: folded into the readers'
-    /// state once durable.
-    records: Vec<(Record, Decoded)>,
+    /// The records the batch wrote.
+    records: Vec<Record>,
+    /// The writer's state just after the batch (its records folded), when it wrote any:
+    /// the readers' once the batch is durable.
+    state: Option<State>,
     /// The leaf and chain hash of each record written, in seq order.
     hashes: Vec<(Hash, Hash)>,
 }
@@ -151,9 +157,9 @@ pub(crate) fn run<S: Store + 'static>(
                 let _ = r.send(result.clone().map_err(SubmitError::Unavailable));
             }
         }
-        // Only when idle: encoding the state holds the readers' lock, which the syncer's
-        // next publish waits for (seconds at 10^6 records); under load it would stall
-        // every answer. An idle node (no submission for `checkpoint_idle`) pays it.
+        // Only when idle: encoding the state takes the writer's thread for seconds at
+        // 10^6 records, and under load every submission would wait for it. An idle node
+        // (no submission for `checkpoint_idle`) pays it.
         if idle {
             snapshot(&shared, false);
         }
@@ -181,9 +187,9 @@ fn snapshot<S: Store>(shared: &Shared<S>, at_end: bool) {
     let every = shared.config.snapshot_every;
     let last = shared.last_snapshot.load(Ordering::Acquire);
     let started = Instant::now();
-    // Encoded under the read lock (the syncer's next publish waits for it), written
-    // after it is released.
-    let taken = match shared.state.read() {
+    // A version of the readers' state, taken in O(1) (ADR 0021): encoding it holds no
+    // lock, so the syncer's next publish does not wait for it.
+    let taken = match shared.state.read().map(|s| s.clone()) {
         Ok(state) => {
             // At least a tenth of the ledger between snapshots: each one encodes the
             // whole state, so a fixed interval would cost time quadratic in the size;
@@ -245,7 +251,7 @@ fn uncovered<S: Store>(shared: &Shared<S>) -> u64 {
 /// batches and the submitters' threads verify and sign.
 pub(crate) fn run_syncer<S: Store + 'static>(shared: Arc<Shared<S>>, rx: Receiver<Answers>) {
     while let Ok(first) = rx.recv() {
-        let mut all = vec![first];
+        let mut all: Vec<Answers> = vec![first];
         while let Ok(more) = rx.try_recv() {
             all.push(more);
         }
@@ -268,12 +274,11 @@ pub(crate) fn run_syncer<S: Store + 'static>(shared: Arc<Shared<S>>, rx: Receive
             Err(e) => shared.fail(e),
             Ok(()) if wrote => {
                 shared.metrics.sync(started.elapsed());
-                // Durable now: show it to readers.
-                publish(
-                    &shared,
-                    all.iter()
-                        .flat_map(|a| a.records.iter().map(|(r, d)| (r, d))),
-                );
+                // Durable now: show it to readers. The newest batch's state holds every
+                // batch before it.
+                if let Some(state) = all.iter_mut().rev().find_map(|a| a.state.take()) {
+                    publish(&shared, state);
+                }
             }
             Ok(()) => {}
         }
@@ -334,7 +339,7 @@ fn prove<S: Store>(shared: &Shared<S>, all: &[Answers]) -> Result<Group, String>
             a.records
                 .iter()
                 .zip(&a.hashes)
-                .map(|((r, _), (leaf, chain))| (r.seq, *leaf, *chain))
+                .map(|(r, (leaf, chain))| (r.seq, *leaf, *chain))
         })
         .collect();
     let seqs: Vec<u64> = all
@@ -353,7 +358,7 @@ fn prove<S: Store>(shared: &Shared<S>, all: &[Answers]) -> Result<Group, String>
             let last_time = all
                 .iter()
                 .flat_map(|a| a.records.last())
-                .map(|(r, _)| r.received_at)
+                .map(|r| r.received_at)
                 .max()
                 .unwrap_or(Timestamp(0));
             (f.0, tail, l.2, last_time)
@@ -408,18 +413,15 @@ fn prove<S: Store>(shared: &Shared<S>, all: &[Answers]) -> Result<Group, String>
     })
 }
 
-/// Folds durable records (judged by the writer, payloads decoded once) into the state
-/// readers see.
-pub(crate) fn publish<'r, S: Store>(
-    shared: &Shared<S>,
-    records: impl Iterator<Item = (&'r Record, &'r Decoded)>,
-) {
+/// Shows readers `state`: the writer's state just after records that are now durable
+/// (an O(1) clone of it, sharing its nodes; ADR 0021). The version it replaces is
+/// dropped, and with it the nodes only it still held.
+pub(crate) fn publish<S: Store>(shared: &Shared<S>, state: State) {
+    shared.set_ledger_id(state.ledger_id);
     match shared.state.write() {
-        Ok(mut state) => {
-            for (r, d) in records {
-                coop_treaty::apply_decoded(&mut state, r, d);
-            }
-            shared.set_ledger_id(state.ledger_id);
+        Ok(mut readers) => {
+            debug_assert!(state.size >= readers.size, "readers' state never goes back");
+            *readers = state;
         }
         Err(_) => shared.fail("the readers' state lock is poisoned"),
     }
@@ -431,6 +433,7 @@ fn process<S: Store>(shared: &Shared<S>, submits: Vec<(SignedEvent, Decoded, Rep
             replies: submits.into_iter().map(|(_, _, r)| (r, Err(e()))).collect(),
             records: Vec::new(),
             hashes: Vec::new(),
+            state: None,
         };
     if shared.failed.load(Ordering::Acquire) {
         let why = shared
@@ -459,7 +462,7 @@ fn process<S: Store>(shared: &Shared<S>, submits: Vec<(SignedEvent, Decoded, Rep
     };
     let now = shared.now(&state);
     let mut fates = Vec::with_capacity(submits.len());
-    let mut accepted: Vec<(SignedEvent, Hash, Decoded)> = Vec::new();
+    let mut accepted: Vec<(SignedEvent, Hash)> = Vec::new();
     let mut in_batch: HashMap<EventId, usize> = HashMap::new();
     let mut kept = Vec::with_capacity(submits.len());
     for (event, decoded, reply) in submits {
@@ -501,7 +504,7 @@ fn process<S: Store>(shared: &Shared<S>, submits: Vec<(SignedEvent, Decoded, Rep
             Ok(()) => {
                 in_batch.insert(id, accepted.len());
                 fates.push(Fate::Accepted(accepted.len()));
-                accepted.push((record.event, governance, decoded));
+                accepted.push((record.event, governance));
             }
             Err(v) => {
                 shared.metrics.refused(&v.clause());
@@ -510,28 +513,24 @@ fn process<S: Store>(shared: &Shared<S>, submits: Vec<(SignedEvent, Decoded, Rep
         }
     }
     let mut appended = Vec::new();
+    let mut after = None;
     let mut write_error = None;
     let mut records = Vec::new();
     let mut hashes = Vec::new();
     if !accepted.is_empty() {
         let started = Instant::now();
         let count = accepted.len();
-        let mut decodeds = Vec::with_capacity(count);
-        let events = accepted
-            .into_iter()
-            .map(|(event, governance, decoded)| {
-                decodeds.push(decoded);
-                (event, governance)
-            })
-            .collect();
-        match shared.log.append_events_unsynced_records(events, now) {
+        match shared.log.append_events_unsynced_records(accepted, now) {
             Ok(landed) => {
                 shared.metrics.batch(count, started.elapsed());
-                for ((a, record), decoded) in landed.into_iter().zip(decodeds) {
+                for (a, record) in landed {
                     appended.push(Landed::of(&record, a.leaf, a.chain));
                     hashes.push((a.leaf, a.chain));
-                    records.push((record, decoded));
+                    records.push(record);
                 }
+                // The state after exactly these records: the readers' once they are
+                // durable. O(1): the clone shares the working state's nodes.
+                after = Some(state.clone());
             }
             Err(e) => {
                 // The working state already holds these events but the disk may or may
@@ -564,6 +563,7 @@ fn process<S: Store>(shared: &Shared<S>, submits: Vec<(SignedEvent, Decoded, Rep
         replies,
         records,
         hashes,
+        state: after,
     }
 }
 

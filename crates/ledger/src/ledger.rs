@@ -338,19 +338,15 @@ impl<S: Store + 'static> Ledger<S> {
             self.shared.working.lock().map_err(|_| {
                 LedgerError::Unavailable("the writer's state lock is poisoned".into())
             })?;
-        // Judge the whole batch on a copy: a refusal must leave the state as it was. Each
-        // payload is decoded once, for the rules and for the readers' state.
+        // Judge the whole batch on a copy: a refusal must leave the state as it was. (An
+        // O(1) copy: it shares the state's nodes until the rules change them; ADR 0021.)
         let mut next = working.clone();
-        let mut folded: Vec<(coop_core::Record, coop_treaty::Decoded)> =
-            Vec::with_capacity(records.len());
         for r in &records {
             let invalid = |violation| LedgerError::InvalidHistory {
                 seq: r.record.seq,
                 violation,
             };
-            let d = coop_treaty::Decoded::of(&r.record.event).map_err(invalid)?;
-            next.step_decoded(&r.record, &d).map_err(invalid)?;
-            folded.push((r.record.clone(), d));
+            next.step(&r.record).map_err(invalid)?;
         }
         if let Err(e) = self.shared.log.append_records(records) {
             if !matches!(e, coop_store::StoreError::Full { .. }) {
@@ -358,9 +354,9 @@ impl<S: Store + 'static> Ledger<S> {
             }
             return Err(e.into());
         }
-        *working = next;
         // Durable (append_records synced): show it to readers.
-        engine::publish(&self.shared, folded.iter().map(|(r, d)| (r, d)));
+        engine::publish(&self.shared, next.clone());
+        *working = next;
         Ok(())
     }
 
@@ -734,7 +730,11 @@ impl<S: Store + 'static> Ledger<S> {
     pub fn case(&self, id: &CaseId, as_of: Option<AsOf>) -> Result<Option<Case>, LedgerError> {
         match as_of {
             None => self.with_state(|s| s.cases.get(id).map(|c| (**c).clone())),
-            Some(a) => Ok(self.state_as_of(a)?.cases.remove(id).map(|c| *c)),
+            Some(a) => Ok(self
+                .state_as_of(a)?
+                .cases
+                .remove(id)
+                .map(Arc::unwrap_or_clone)),
         }
     }
 
@@ -930,5 +930,94 @@ fn check_clock(config: &Config, test_ledger: bool) -> Result<(), LedgerError> {
 impl<S: Store + 'static> Drop for Ledger<S> {
     fn drop(&mut self) {
         self.stop();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use coop_core::event::CaseRef;
+    use coop_store::SledStore;
+    use coop_treaty::Payload;
+    use coop_treaty::testkit::{self, case_id, request_to};
+
+    /// Whether the writer's state and the readers' hold one copy of every case and item
+    /// (ADR 0021), and how many cases there are.
+    fn one_copy<S: Store>(ledger: &Ledger<S>) -> (bool, usize) {
+        let readers = ledger.shared.state.read().expect("readers' state");
+        let working = ledger.shared.working.lock().expect("working state");
+        assert_eq!(readers.size, working.size, "the writer is idle");
+        let cases = readers.cases.len() == working.cases.len()
+            && readers
+                .cases
+                .iter()
+                .all(|(id, c)| working.cases.get(id).is_some_and(|w| Arc::ptr_eq(c, w)));
+        let items = readers
+            .register
+            .iter()
+            .all(|(k, i)| working.register.get(k).is_some_and(|w| Arc::ptr_eq(i, w)));
+        (cases && items, readers.cases.len())
+    }
+
+    #[test]
+    fn the_writer_and_the_readers_hold_one_copy_of_each_case() -> anyhow::Result<()> {
+        // Given a ledger in force
+        let dir = tempfile::tempdir()?;
+        let keys = testkit::keys();
+        let mut n = 0u64;
+        let mut event = |ledger: Option<LedgerId>, signer: &str, case, payload: &Payload| {
+            n += 1;
+            let mut id = [0u8; 16];
+            id[..8].copy_from_slice(&n.to_be_bytes());
+            testkit::sign(
+                &keys[signer],
+                signer,
+                ledger,
+                EventId(id),
+                Timestamp(crate::system_ms()),
+                case,
+                vec![],
+                payload,
+            )
+        };
+        let genesis = event(None, "KZ-MFA", None, &testkit::genesis_payload(&keys))?;
+        let (ledger, _) = Ledger::create(
+            SledStore::open(dir.path())?,
+            genesis,
+            testkit::node_key(),
+            Config::default(),
+        )?;
+        let id = ledger.ledger_id();
+        for (signer, p) in testkit::constitution(&keys) {
+            ledger.submit(event(id, signer, None, &p)?)?;
+        }
+        // When forty cases are opened, half of them in batches the writer runs ahead with
+        let open = || Payload::Request(Box::new(request_to("TM-MVD")));
+        let at = |n: u8| {
+            Some(CaseRef {
+                case_id: case_id(n),
+                expected_version: 0,
+            })
+        };
+        for c in 1..=20u8 {
+            ledger.submit(event(id, "KZ-MVD", at(c), &open())?)?;
+        }
+        let batch = (21..=40u8)
+            .map(|c| event(id, "KZ-MVD", at(c), &open()))
+            .collect::<Result<Vec<_>, _>>()?;
+        for r in ledger.submit_batch(batch) {
+            r?;
+        }
+        // Then the readers' state and the writer's hold each case and item once
+        assert_eq!(one_copy(&ledger), (true, 40));
+        // and so do they after a reopen, which loads one state for both
+        ledger.shutdown();
+        let ledger = Ledger::open(
+            SledStore::open(dir.path())?,
+            testkit::node_key(),
+            Config::default(),
+        )?;
+        assert_eq!(one_copy(&ledger), (true, 40));
+        Ok(())
     }
 }

@@ -9,6 +9,7 @@ use crate::model::{
 use crate::payload::Role;
 use coop_core::{AuthorityId, CaseId, Hash, LedgerId, PublicKey, Timestamp};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// A pointer to the record that proves something: where it is, what it hashes to, who
 /// signed it with which key.
@@ -653,28 +654,44 @@ pub struct State {
     /// Agreement status.
     pub agreement: Agreement,
     /// Authority registry.
-    pub registry: BTreeMap<AuthorityId, Registered>,
-    /// Cases (boxed: a map's nodes hold their values inline and are about half full
-    /// when ids come in order, so an inline case would waste most of a node; ADR 0020).
-    pub cases: BTreeMap<CaseId, Box<Case>>,
+    #[schemars(with = "BTreeMap<AuthorityId, Registered>")]
+    pub registry: Map<AuthorityId, Registered>,
+    /// Cases, shared (`Arc`): a clone of the state shares them, and a case is copied only
+    /// when a later record changes it (ADR 0021).
+    #[schemars(with = "BTreeMap<CaseId, Case>")]
+    pub cases: Cases,
     /// Article 7 register, by case and item (an item id is unique within its case).
-    /// (Boxed, as the cases are.)
+    /// (Shared, as the cases are.)
     #[serde(serialize_with = "values", deserialize_with = "register_of")]
+    #[schemars(with = "Vec<Item>")]
     pub register: Register,
     /// Art. 1.2 agreements by event hash.
-    pub category_agreements: BTreeMap<Hash, CategoryAgreement>,
+    #[schemars(with = "BTreeMap<Hash, CategoryAgreement>")]
+    pub category_agreements: Map<Hash, CategoryAgreement>,
     /// Art. 4.2 language arrangements by proposal event hash.
-    pub language_arrangements: BTreeMap<Hash, LanguageArrangement>,
+    #[schemars(with = "BTreeMap<Hash, LanguageArrangement>")]
+    pub language_arrangements: Map<Hash, LanguageArrangement>,
     /// Art. 4.2: acceptance event hash → proposal event hash (what requests cite).
-    pub language_acceptances: BTreeMap<Hash, Hash>,
+    #[schemars(with = "BTreeMap<Hash, Hash>")]
+    pub language_acceptances: Map<Hash, Hash>,
     /// Art. 7.2 consent grants by event hash.
-    pub consents: BTreeMap<Hash, Consent>,
+    #[schemars(with = "BTreeMap<Hash, Consent>")]
+    pub consents: Map<Hash, Consent>,
     /// Art. 2.3–2.6 cooperation outside requests: form, partner authority, record.
-    pub other_cooperation: Vec<(Form, AuthorityId, Evidence)>,
+    #[schemars(with = "Vec<(Form, AuthorityId, Evidence)>")]
+    pub other_cooperation: imbl::Vector<(Form, AuthorityId, Evidence)>,
 }
 
-/// The Article 7 register: items by case and item id, boxed (ADR 0020).
-pub type Register = BTreeMap<(CaseId, ItemId), Box<Item>>;
+/// The state's maps: persistent B+trees (`imbl`). Cloning one is O(1) and the clone
+/// shares every node until one of the two changes it, which copies only the path to the
+/// change (ADR 0021). They encode as a `BTreeMap` does: a map, in key order.
+pub type Map<K, V> = imbl::OrdMap<K, V>;
+
+/// The cases by id, each shared (ADR 0021).
+pub type Cases = Map<CaseId, Arc<Case>>;
+
+/// The Article 7 register: items by case and item id, each shared (ADR 0021).
+pub type Register = Map<(CaseId, ItemId), Arc<Item>>;
 
 /// An event's kind: one of [`Payload::KINDS`](crate::Payload::KINDS). (An alias, so that
 /// serde's derive does not take the field for a borrowed `&str`: it is read back through
@@ -690,13 +707,13 @@ fn static_kind<'de, D: serde::Deserializer<'de>>(d: D) -> Result<&'static str, D
 
 /// The register read back from the list of its items, keyed by their case and id.
 fn register_of<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Register, D::Error> {
-    let items = <Vec<Box<Item>> as serde::Deserialize>::deserialize(d)?;
+    let items = <Vec<Arc<Item>> as serde::Deserialize>::deserialize(d)?;
     Ok(items.into_iter().map(|i| ((i.case, i.id), i)).collect())
 }
 
 /// A map written as the list of its values (JSON map keys must be strings).
-fn values<K, V: serde::Serialize, S: serde::Serializer>(
-    m: &BTreeMap<K, V>,
+fn values<K: Ord + Clone, V: serde::Serialize + Clone, S: serde::Serializer>(
+    m: &Map<K, V>,
     s: S,
 ) -> Result<S::Ok, S::Error> {
     s.collect_seq(m.values())

@@ -431,7 +431,11 @@ fn report_names_the_breaking_event_when_the_register_is_inconsistent() {
         },
     );
     let mut state = w.state.clone();
-    if let Some(it) = state.register.get_mut(&(case_id(1), item(1))) {
+    if let Some(it) = state
+        .register
+        .get_mut(&(case_id(1), item(1)))
+        .map(std::sync::Arc::make_mut)
+    {
         it.uses[0].purpose = purpose("tax audit");
     }
     let report = ComplianceReport::build(&state);

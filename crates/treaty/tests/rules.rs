@@ -1786,3 +1786,49 @@ fn state_a_case_keeps_its_steps_not_copies_of_its_documents() {
     let case_bytes = bytes.len() - before;
     assert!(case_bytes <= 900, "a closed case takes {case_bytes} bytes");
 }
+
+#[test]
+fn state_a_clone_shares_every_case_and_item_until_one_changes() {
+    // Given three open cases, and an Article 7 item in case 1
+    let mut w = World::in_force();
+    for n in 1..=3 {
+        w.ok_case("KZ-MVD", n, Payload::Request(Box::new(request())));
+    }
+    w.transfer(7);
+    // and a version of the state taken now (what a node's readers hold while its writer
+    // goes on: ADR 0021)
+    let earlier = w.state.clone();
+    let earlier_bytes = coop_treaty::snapshot::encode(&earlier).expect("encodes");
+    let shared = |a: &coop_treaty::State, b: &coop_treaty::State, n: u8| {
+        std::sync::Arc::ptr_eq(&a.cases[&case_id(n)], &b.cases[&case_id(n)])
+    };
+    for n in 1..=3 {
+        assert!(
+            shared(&earlier, &w.state, n),
+            "case {n} was copied by the clone"
+        );
+    }
+    // When a later record changes case 2, and another record is refused
+    w.ok_case("TM-MVD", 2, Payload::Acknowledged);
+    let refused = w.try_case("KZ-MVD", 3, Payload::Acknowledged);
+    assert!(
+        refused.is_err(),
+        "the requester cannot acknowledge its own request"
+    );
+    // Then only case 2 was copied: the others, and the item, are still one copy
+    assert!(!shared(&earlier, &w.state, 2));
+    assert!(shared(&earlier, &w.state, 1));
+    assert!(shared(&earlier, &w.state, 3));
+    let key = (case_id(1), item(7));
+    assert!(std::sync::Arc::ptr_eq(
+        &earlier.register[&key],
+        &w.state.register[&key]
+    ));
+    // and the earlier version is exactly as it was, byte for byte
+    assert_eq!(
+        coop_treaty::snapshot::encode(&earlier).expect("encodes"),
+        earlier_bytes
+    );
+    assert_eq!(earlier.cases[&case_id(2)].version + 1, w.case(2).version);
+    assert_eq!(earlier.size + 1, w.state.size);
+}

@@ -248,7 +248,15 @@ fn state_parts(s: &coop_treaty::State) -> String {
     let all = bytes(s);
     let without = |f: &dyn Fn(&mut coop_treaty::Case)| {
         let mut t = s.clone();
-        t.cases.values_mut().for_each(|c| f(c));
+        t.cases = s
+            .cases
+            .iter()
+            .map(|(id, c)| {
+                let mut c = c.as_ref().clone();
+                f(&mut c);
+                (*id, std::sync::Arc::new(c))
+            })
+            .collect();
         all - bytes(&t)
     };
     let steps = without(&|c| c.steps.clear());

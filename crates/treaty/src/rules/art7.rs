@@ -13,6 +13,7 @@ use crate::state::{
 };
 use crate::violation::Violation;
 use coop_core::{AuthorityId, CaseId, Timestamp};
+use std::sync::Arc;
 
 fn item<'s>(state: &'s State, case: &Case, id: &ItemId) -> Result<&'s Item, Violation> {
     state
@@ -309,7 +310,7 @@ pub(super) fn fold(state: &mut State, ctx: &Ctx<'_>, case_id: CaseId, party: Par
         None => Vec::new(),
     };
     for i in new_items {
-        state.register.insert((case_id, i.id), Box::new(i));
+        state.register.insert((case_id, i.id), Arc::new(i));
     }
     let key = |item: &ItemId| (case_id, *item);
     match &ctx.payload {
@@ -326,7 +327,7 @@ pub(super) fn fold(state: &mut State, ctx: &Ctx<'_>, case_id: CaseId, party: Par
                 .cloned()
                 .map_or(UseBasis::Permitted, UseBasis::Consent),
             };
-            if let Some(i) = state.register.get_mut(&key(item)) {
+            if let Some(i) = state.register.get_mut(&key(item)).map(Arc::make_mut) {
                 i.uses.push(Use {
                     purpose: purpose.clone(),
                     evidence: ev.clone(),
@@ -335,7 +336,7 @@ pub(super) fn fold(state: &mut State, ctx: &Ctx<'_>, case_id: CaseId, party: Par
             }
         }
         Payload::ConsentRequested { item, .. } => {
-            if let Some(i) = state.register.get_mut(&key(item)) {
+            if let Some(i) = state.register.get_mut(&key(item)).map(Arc::make_mut) {
                 i.consent_requests.push(ev.clone());
             }
         }
@@ -355,7 +356,7 @@ pub(super) fn fold(state: &mut State, ctx: &Ctx<'_>, case_id: CaseId, party: Par
                     evidence: ev.clone(),
                 },
             );
-            if let Some(i) = state.register.get_mut(&key(item)) {
+            if let Some(i) = state.register.get_mut(&key(item)).map(Arc::make_mut) {
                 i.consents.push(ConsentDecision {
                     granted: true,
                     third_party: third_party.clone(),
@@ -365,7 +366,7 @@ pub(super) fn fold(state: &mut State, ctx: &Ctx<'_>, case_id: CaseId, party: Par
             }
         }
         Payload::ConsentDenied { item, third_party } => {
-            if let Some(i) = state.register.get_mut(&key(item)) {
+            if let Some(i) = state.register.get_mut(&key(item)).map(Arc::make_mut) {
                 i.consents.push(ConsentDecision {
                     granted: false,
                     third_party: third_party.clone(),
@@ -380,7 +381,10 @@ pub(super) fn fold(state: &mut State, ctx: &Ctx<'_>, case_id: CaseId, party: Par
             consent,
         } => {
             let consent = state.consents.get(consent).map(|c| c.evidence.clone());
-            if let (Some(i), Some(consent)) = (state.register.get_mut(&key(item)), consent) {
+            if let (Some(i), Some(consent)) = (
+                state.register.get_mut(&key(item)).map(Arc::make_mut),
+                consent,
+            ) {
                 i.onward.push(Onward {
                     third_party: third_party.clone(),
                     evidence: ev.clone(),

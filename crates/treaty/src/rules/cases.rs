@@ -9,6 +9,7 @@ use crate::state::{
 };
 use crate::violation::Violation;
 use coop_core::Timestamp;
+use std::sync::Arc;
 
 /// The documents a case event carries, as the case's views list them (the state keeps
 /// none of them: they are read from the case's records): its Art. 4.2 documents and
@@ -313,7 +314,8 @@ pub(super) fn fold(state: &mut State, ctx: &Ctx<'_>, party: Option<Party>) {
     };
     let params = state.params_at(ctx.at());
     art7::fold(state, ctx, case_id, party);
-    let Some(case) = state.cases.get_mut(&case_id) else {
+    // Copied here if a clone of the state still shares it (ADR 0021).
+    let Some(case) = state.cases.get_mut(&case_id).map(Arc::make_mut) else {
         return;
     };
     let ev = &ctx.evidence;

@@ -10,6 +10,7 @@ use crate::state::{
 };
 use crate::violation::Violation;
 use coop_core::AuthorityId;
+use std::sync::Arc;
 
 fn not_terminated(state: &State, ctx: &Ctx<'_>) -> Result<(), Violation> {
     match &state.agreement.termination {
@@ -317,7 +318,7 @@ pub(super) fn fold(state: &mut State, ctx: &Ctx<'_>, party: Option<Party>) {
             }
             state.cases.insert(
                 case.case_id,
-                Box::new(Case {
+                Arc::new(Case {
                     id: case.case_id,
                     requester: ev.signer.clone(),
                     requester_party: party,
@@ -365,7 +366,7 @@ pub(super) fn fold(state: &mut State, ctx: &Ctx<'_>, party: Option<Party>) {
         Payload::OtherCooperation { form, with, .. } => {
             state
                 .other_cooperation
-                .push((*form, with.clone(), ev.clone()));
+                .push_back((*form, with.clone(), ev.clone()));
         }
         _ => {}
     }
