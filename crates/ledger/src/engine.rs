@@ -256,6 +256,7 @@ pub(crate) fn run_syncer<S: Store + 'static>(shared: Arc<Shared<S>>, rx: Receive
             all.push(more);
         }
         let started = Instant::now();
+        let mut replaced = None;
         let wrote = all.iter().any(|a| !a.records.is_empty());
         let synced: Result<(), String> = if shared.failed.load(Ordering::Acquire) {
             Err(shared
@@ -275,9 +276,10 @@ pub(crate) fn run_syncer<S: Store + 'static>(shared: Arc<Shared<S>>, rx: Receive
             Ok(()) if wrote => {
                 shared.metrics.sync(started.elapsed());
                 // Durable now: show it to readers. The newest batch's state holds every
-                // batch before it.
+                // batch before it. The version it replaces is dropped after the answers
+                // are sent: freeing what only it held is no submitter's wait.
                 if let Some(state) = all.iter_mut().rev().find_map(|a| a.state.take()) {
-                    publish(&shared, state);
+                    replaced = publish(&shared, state);
                 }
             }
             Ok(()) => {}
@@ -303,6 +305,7 @@ pub(crate) fn run_syncer<S: Store + 'static>(shared: Arc<Shared<S>>, rx: Receive
                 let _ = reply.send(answer);
             }
         }
+        drop(replaced);
     }
 }
 
@@ -414,16 +417,16 @@ fn prove<S: Store>(shared: &Shared<S>, all: &[Answers]) -> Result<Group, String>
 }
 
 /// Shows readers `state`: the writer's state just after records that are now durable
-/// (an O(1) clone of it, sharing its nodes; ADR 0021). The version it replaces is
-/// dropped, and with it the nodes only it still held.
-pub(crate) fn publish<S: Store>(shared: &Shared<S>, state: State) {
+/// (an O(1) clone of it, sharing its nodes; ADR 0021). Returns the version it replaced,
+/// for the caller to drop (with the nodes only it still held) when it has time.
+pub(crate) fn publish<S: Store>(shared: &Shared<S>, state: State) -> Option<State> {
     shared.set_ledger_id(state.ledger_id);
     match shared.state.write() {
-        Ok(mut readers) => {
-            debug_assert!(state.size >= readers.size, "readers' state never goes back");
-            *readers = state;
+        Ok(mut readers) => Some(std::mem::replace(&mut *readers, state)),
+        Err(_) => {
+            shared.fail("the readers' state lock is poisoned");
+            None
         }
-        Err(_) => shared.fail("the readers' state lock is poisoned"),
     }
 }
 

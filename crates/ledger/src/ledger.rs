@@ -29,7 +29,8 @@ pub enum AsOf {
 
 pub(crate) struct Shared<S: Store> {
     pub(crate) log: Log<S>,
-    /// The state of the durable records: all a reader is shown.
+    /// The state of the durable records: all a reader is shown. A version of the
+    /// writer's state, sharing its nodes (ADR 0021), replaced by the syncer.
     pub(crate) state: RwLock<State>,
     /// The writer's state: the durable records and the batches not yet synced.
     pub(crate) working: Mutex<State>,
@@ -355,7 +356,7 @@ impl<S: Store + 'static> Ledger<S> {
             return Err(e.into());
         }
         // Durable (append_records synced): show it to readers.
-        engine::publish(&self.shared, next.clone());
+        drop(engine::publish(&self.shared, next.clone()));
         *working = next;
         Ok(())
     }
@@ -898,7 +899,7 @@ fn load_snapshot<S: Store>(log: &Log<S>, verified_to: u64) -> Option<State> {
         )
     } else {
         match log.store().chain(snap.seq - 1) {
-            Ok(Some(c)) if c == snap.chain => match coop_treaty::snapshot::decode(&snap.bytes) {
+            Ok(Some(c)) if c == snap.chain => match decode_snapshot(&snap.bytes) {
                 Ok(state) if state.size == snap.seq => {
                     tracing::info!(seq = snap.seq, "loaded the state's snapshot");
                     return Some(state);
@@ -915,6 +916,17 @@ fn load_snapshot<S: Store>(log: &Log<S>, verified_to: u64) -> Option<State> {
     };
     tracing::warn!(seq = snap.seq, why = %why, "a snapshot is not used; replaying every record");
     None
+}
+
+/// A snapshot's state, its parts decoded on all cores (the treaty crate has no threads;
+/// it splits and assembles, docs/adr/0021).
+fn decode_snapshot(bytes: &[u8]) -> Result<State, coop_treaty::snapshot::SnapshotError> {
+    let parts = coop_treaty::snapshot::parts(bytes)?;
+    let decoded = (0..parts.len())
+        .into_par_iter()
+        .map(|i| parts.decode(i))
+        .collect::<Result<Vec<_>, _>>()?;
+    parts.assemble(decoded)
 }
 
 /// Only a test ledger accepts a clock other than the system's.

@@ -8,7 +8,9 @@
 //! register). The key design decision: the state is a pure fold over records, so
 //! replaying records `0..n` gives exactly the state the live ledger had after record
 //! `n - 1` — that is how the engine enforces the Agreement, how the auditor re-checks it
-//! offline, and how a dispute consultation sees a case as it stood at any point.
+//! offline, and how a dispute consultation sees a case as it stood at any point. The
+//! state's collections are persistent maps (ADR 0021): a clone is O(1) and shares every
+//! case until one changes, so a node holds one state for its writer and its readers.
 
 mod draft;
 mod filter;
@@ -38,10 +40,10 @@ pub use rules::{
     reads, validate,
 };
 pub use state::{
-    Agreement, Case, CaseStatus, CategoryAgreement, Consent, ConsentDecision, Cost,
+    Agreement, Case, CaseStatus, Cases, CategoryAgreement, Consent, ConsentDecision, Cost,
     CostArrangement, Deadline, DeadlineKind, Dispute, Evidence, Governance, Handover, Item,
-    KeyGrant, LanguageArrangement, NodeKey, Onward, Protocol, Registered, State, Step, Termination,
-    TimelineEntry, Use, UseBasis,
+    KeyGrant, LanguageArrangement, Map, NodeKey, Onward, Protocol, Register, Registered, State,
+    Step, Termination, TimelineEntry, Use, UseBasis,
 };
 pub use time::add_months;
 pub use violation::Violation;

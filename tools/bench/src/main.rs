@@ -142,11 +142,11 @@ fn main() -> anyhow::Result<()> {
     next_case += window_cases;
     let before = verify_rate_threads(2)?;
     let small = drive(&in_process(&ledger), w, a.submitters, a.inflight)?;
-    let limit = (before + verify_rate_threads(2)?) / 2.0;
-    let rate_small = report("small", size_small, &small, limit);
+    let limit_small = (before + verify_rate_threads(2)?) / 2.0;
+    let rate_small = report("small", size_small, &small, limit_small);
     println!(
         "goal at 10^4: ≥ 70% of the limit: {}",
-        goal(rate_small >= 0.70 * limit)
+        goal(rate_small >= 0.70 * limit_small)
     );
 
     let t = Instant::now();
@@ -188,10 +188,16 @@ fn main() -> anyhow::Result<()> {
         m.sync_micros as f64 / 1000.0 / m.syncs.max(1) as f64,
         m.refusals
     );
+    // Judged on the ratios to the limit measured beside each window: this machine's
+    // verify_strict rate drifts by up to a fifth between windows a minute apart, and a
+    // drop in events/s alone would count that drift as the ledger's.
+    let (ratio_small, ratio_large) = (rate_small / limit_small, rate_large / limit);
     println!(
-        "large vs small: {:+.1}% throughput (goal: a drop of at most 10%: {})",
+        "large vs small: {:+.1}% in the ratio to the limit, {:+.1}% in events/s (the limit moved {:+.1}%) (goal: a drop of at most 10%: {})",
+        100.0 * (ratio_large - ratio_small) / ratio_small,
         100.0 * (rate_large - rate_small) / rate_small,
-        goal(rate_large >= 0.90 * rate_small)
+        100.0 * (limit - limit_small) / limit_small,
+        goal(ratio_large >= 0.90 * ratio_small)
     );
     let t = Instant::now();
     ledger.shutdown();
