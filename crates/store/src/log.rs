@@ -360,8 +360,8 @@ impl<S: Store> Log<S> {
     }
 
     /// [`Log::append_events_unsynced`], returning each record as written with where it
-    /// landed (the engine folds them into its readers' state once durable, without
-    /// copying the events).
+    /// landed (the engine proves them in its group commit's checkpoint once durable,
+    /// without copying the events).
     pub fn append_events_unsynced_records(
         &self,
         events: Vec<(SignedEvent, Hash)>,

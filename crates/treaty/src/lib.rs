@@ -36,8 +36,8 @@ pub use model::{
 pub use payload::{Payload, Request, RequestElements, Role, RootKey};
 pub use report::{ComplianceReport, ItemReport, Link};
 pub use rules::{
-    Decoded, Reads, apply, apply_decoded, bundle_seqs, case_documents, documents_of, is_case_event,
-    reads, validate,
+    Decoded, Reads, apply, bundle_seqs, case_documents, documents_of, is_case_event, reads,
+    validate,
 };
 pub use state::{
     Agreement, Case, CaseStatus, Cases, CategoryAgreement, Consent, ConsentDecision, Cost,

@@ -123,9 +123,8 @@ pub fn apply(state: &mut State, record: &Record) {
     }
 }
 
-/// [`apply`] with the payload already decoded (by [`Decoded::of`] on the same event): an
-/// engine folds into its readers' state the records its writer already judged.
-pub fn apply_decoded(state: &mut State, record: &Record, decoded: &Decoded) {
+/// [`apply`] with the payload already decoded (by [`Decoded::of`] on the same event).
+fn apply_decoded(state: &mut State, record: &Record, decoded: &Decoded) {
     fold(state, &Ctx::with(record, decoded));
 }
 
