@@ -141,13 +141,60 @@ async fn browser(profile: &Path) -> (Running, Client) {
     (driver, client)
 }
 
+/// The text of what `css` finds. An element found on a page that is being replaced goes
+/// stale before its text is read; it is looked up again on the page that replaced it.
 async fn text_of(c: &Client, css: &str) -> String {
-    c.find(Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("{css}: {e}"))
-        .text()
+    let started = Instant::now();
+    loop {
+        let found = c
+            .find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("{css}: {e}"));
+        match found.text().await {
+            Ok(text) => return text,
+            Err(e) if e.is_stale_element_reference() && started.elapsed() < PAGE_WAIT => {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err(e) => panic!("{css}: {e}"),
+        }
+    }
+}
+
+/// How long a page may take to replace the one before it.
+const PAGE_WAIT: Duration = Duration::from_secs(10);
+
+/// Clicks what `target` finds and returns once the page it leads to has replaced this
+/// one: the old page's root element gone stale, the new one loaded. WebDriver's click does
+/// not promise to wait for a navigation it starts (a form's submit can still be under way
+/// when it returns), and a read in between reads the old page, or an element of it that
+/// goes away while it is read (CI once failed so: a stale element after the document
+/// search's submit).
+async fn click_to_next_page(c: &Client, target: Locator<'_>) {
+    let old = c.find(Locator::Css("html")).await.unwrap();
+    c.find(target).await.unwrap().click().await.unwrap();
+    let started = Instant::now();
+    loop {
+        match old.attr("lang").await {
+            Err(e) if e.is_stale_element_reference() => break,
+            Ok(_) => {}
+            Err(e) => panic!("the old page: {e}"),
+        }
+        assert!(
+            started.elapsed() < PAGE_WAIT,
+            "the click did not lead to another page"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    while c
+        .execute("return document.readyState", vec![])
         .await
         .unwrap()
+        .as_str()
+        != Some("complete")
+    {
+        assert!(started.elapsed() < PAGE_WAIT, "the next page did not load");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 async fn shot(c: &Client, name: &str) {
@@ -281,12 +328,7 @@ async fn the_console_in_a_browser_shows_what_the_ledger_holds_in_four_languages(
         .click()
         .await
         .unwrap();
-    c.find(Locator::Id("f-apply"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click_to_next_page(&c, Locator::Id("f-apply")).await;
     let cli = json(&[
         "case",
         "list",
@@ -315,12 +357,7 @@ async fn the_console_in_a_browser_shows_what_the_ledger_holds_in_four_languages(
     c.goto(&format!("{url}/cases")).await.unwrap();
     let first = text_of(&c, "#cases tbody tr:first-child td").await;
     assert!(text_of(&c, "#count").await.starts_with("Cases 1–50 of "));
-    c.find(Locator::Id("next"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click_to_next_page(&c, Locator::Id("next")).await;
     assert!(
         c.current_url()
             .await
@@ -330,12 +367,7 @@ async fn the_console_in_a_browser_shows_what_the_ledger_holds_in_four_languages(
     );
     assert!(text_of(&c, "#count").await.starts_with("Cases 51–100 of "));
     assert_ne!(text_of(&c, "#cases tbody tr:first-child td").await, first);
-    c.find(Locator::Id("prev"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click_to_next_page(&c, Locator::Id("prev")).await;
     assert_eq!(text_of(&c, "#cases tbody tr:first-child td").await, first);
 
     // A case, moved as of the record that raised its dispute: what the CLI shows then.
@@ -346,12 +378,7 @@ async fn the_console_in_a_browser_shows_what_the_ledger_holds_in_four_languages(
         .trim()
         .parse()
         .unwrap();
-    c.find(Locator::Css(&format!("#r{raised} a.asof-link")))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click_to_next_page(&c, Locator::Css(&format!("#r{raised} a.asof-link"))).await;
     assert!(
         c.current_url()
             .await
@@ -387,12 +414,7 @@ async fn the_console_in_a_browser_shows_what_the_ledger_holds_in_four_languages(
     shot(&c, "case-as-of").await;
 
     // The dossier, printed to PDF by the browser; it states the verified checkpoint.
-    c.find(Locator::Id("dossier"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click_to_next_page(&c, Locator::Id("dossier")).await;
     assert!(text_of(&c, "#stamp").await.contains(&format!(
         "against checkpoint {}",
         verified["checkpoints"].as_array().unwrap().last().unwrap()["size"]
@@ -449,12 +471,7 @@ async fn the_console_in_a_browser_shows_what_the_ledger_holds_in_four_languages(
         .send_keys(&digest)
         .await
         .unwrap();
-    c.find(Locator::Css("#doc-form button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click_to_next_page(&c, Locator::Css("#doc-form button[type=submit]")).await;
     let hits = text_of(&c, "#main").await;
     assert!(hits.contains(&disputed[..16]), "{hits}");
     let unseen = tmp.path().join("unseen.pdf");
@@ -712,12 +729,7 @@ async fn a_node_console_opens_only_to_a_registered_key_and_shows_what_its_role_m
             .unwrap_or_default()
             .contains("coop_session")
     );
-    c.find(Locator::Id("logout"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click_to_next_page(&c, Locator::Id("logout")).await;
     c.goto(&format!("{url}/")).await.unwrap();
     assert_eq!(
         c.current_url().await.unwrap().path(),
