@@ -154,6 +154,18 @@ fn append_read_prove_reopen<H: Harness>(h: &mut H) -> R {
     let log = Log::open(h.reopen(log.into_store()))?;
     assert_eq!(log.head()?, head);
     assert_eq!(log.verify_all()?, head);
+    // The event-id index, rebuilt from what is stored: every id to its seq, and a used id
+    // refused again.
+    for r in &all {
+        assert_eq!(
+            log.seq_of(&r.record.event.body.event_id)?,
+            Some(r.record.seq)
+        );
+    }
+    assert!(matches!(
+        log.append_events(ungoverned(events(ledger, 7, 1)), Timestamp(5)),
+        Err(StoreError::Conflict(_))
+    ));
     // Appending after a reopen continues the same chain.
     log.append_events(ungoverned(events(ledger, 40, 3)), Timestamp(5))?;
     assert_eq!(log.head()?.size, 43);
@@ -517,15 +529,28 @@ fn a_damaged_snapshot_is_not_used() -> R {
     bytes[last] ^= 1;
     std::fs::write(&newest, &bytes)?;
     assert_eq!(s.latest_snapshot()?, Some(snap(100)));
-    std::fs::write(&newest, &bytes[..50])?;
+    // Cut anywhere: in the magic, in the header, in the bytes; or nothing at all.
+    for cut in [0, 10, 50, 100, bytes.len() - 1] {
+        std::fs::write(&newest, &bytes[..cut])?;
+        assert_eq!(s.latest_snapshot()?, Some(snap(100)), "cut at {cut}");
+    }
+    // A byte too many, and another file's magic.
+    bytes[last] ^= 1;
+    std::fs::write(&newest, [bytes.as_slice(), b"x"].concat())?;
     assert_eq!(s.latest_snapshot()?, Some(snap(100)));
+    bytes[0] ^= 1;
+    std::fs::write(&newest, &bytes)?;
+    assert_eq!(s.latest_snapshot()?, Some(snap(100)));
+    bytes[0] ^= 1;
+    std::fs::write(&newest, &bytes)?;
+    assert_eq!(s.latest_snapshot()?, Some(snap(200)), "the file put back");
     std::fs::write(
         dir.path()
             .join("snapshots")
             .join(format!("{:020}.tmp", 300)),
         b"partial",
     )?;
-    assert_eq!(s.latest_snapshot()?, Some(snap(100)));
+    assert_eq!(s.latest_snapshot()?, Some(snap(200)));
     Ok(())
 }
 
