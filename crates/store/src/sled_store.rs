@@ -724,7 +724,9 @@ impl IdIndex {
 /// their ids sorted into shards, then each shard's map is built on whichever core is free.
 fn load_ids(tree: &sled::Tree) -> Result<IdIndex, StoreError> {
     let ids = key(kind::IDS, 0)..=key(kind::IDS, u64::MAX);
-    let mut parts: Vec<Vec<(EventId, u64)>> = vec![Vec::new(); ID_SHARDS];
+    // The ids of each shard, with their seqs.
+    type Part = Vec<(EventId, u64)>;
+    let mut parts: Vec<Part> = vec![Vec::new(); ID_SHARDS];
     for r in tree.range(ids) {
         let (k, v) = r.map_err(sled_err)?;
         let first = seq_from_key(&k)?;
@@ -736,18 +738,17 @@ fn load_ids(tree: &sled::Tree) -> Result<IdIndex, StoreError> {
             i += 1;
         }
     }
-    // Threads of our own, each building every n-th shard: rayon's pool, started by this
-    // first use, ran all the shards on one of its threads (seen in a profile).
+    // A thread a core (the store has no pool), each building every n-th shard.
     let threads = std::thread::available_parallelism()
         .map_or(1, usize::from)
         .clamp(1, ID_SHARDS);
-    let build = |part: Vec<(EventId, u64)>| {
+    let build = |part: Part| {
         // Sized once: grown by doubling, a map is rehashed at every power of two.
         let mut map = HashMap::with_capacity(part.len());
         map.extend(part);
         map
     };
-    let mut lanes: Vec<Vec<(usize, Vec<(EventId, u64)>)>> = vec![Vec::new(); threads];
+    let mut lanes: Vec<Vec<(usize, Part)>> = vec![Vec::new(); threads];
     for (i, part) in parts.into_iter().enumerate() {
         if let Some(lane) = lanes.get_mut(i % threads) {
             lane.push((i, part));
@@ -755,22 +756,33 @@ fn load_ids(tree: &sled::Tree) -> Result<IdIndex, StoreError> {
     }
     let mut shards: Vec<HashMap<EventId, u64>> = vec![HashMap::new(); ID_SHARDS];
     let built = std::thread::scope(|scope| {
-        let running: Vec<_> = lanes
-            .into_iter()
-            .map(|lane| {
-                scope.spawn(move || {
+        let mut running = Vec::with_capacity(threads);
+        for lane in lanes {
+            let t = std::thread::Builder::new()
+                .name("coop-store-ids".into())
+                .spawn_scoped(scope, move || {
                     lane.into_iter()
                         .map(|(i, part)| (i, build(part)))
                         .collect::<Vec<_>>()
                 })
-            })
-            .collect();
+                .map_err(|e| {
+                    StoreError::Io(format!(
+                        "cannot start a thread to build the event-id index: {e}; nothing was changed"
+                    ))
+                })?;
+            running.push(t);
+        }
         running
             .into_iter()
-            .map(|t| t.join())
+            .map(|t| {
+                t.join().map_err(|_| {
+                    StoreError::Io(
+                        "a thread building the event-id index failed; nothing was changed".into(),
+                    )
+                })
+            })
             .collect::<Result<Vec<_>, _>>()
-    })
-    .map_err(|_| StoreError::Io("a thread building the event-id index failed".into()))?;
+    })?;
     for (i, map) in built.into_iter().flatten() {
         if let Some(shard) = shards.get_mut(i) {
             *shard = map;
