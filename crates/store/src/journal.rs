@@ -260,8 +260,11 @@ impl JournalReader {
                 let p = path.clone();
                 return torn(self, p, at);
             }
-            let (body, sum) = payload.split_at(n);
-            if sum != checksum(kind, len, body) {
+            let sound = {
+                let (body, sum) = payload.split_at(n);
+                sum == checksum(kind, len, body)
+            };
+            if !sound {
                 // A bad checksum on the last frame of the last segment is a torn write
                 // (the frame was never fully on disk); anywhere else, damage.
                 let mut probe = [0u8; 1];
@@ -279,7 +282,9 @@ impl JournalReader {
                 ));
             }
             *offset += (5 + n + SUM) as u64;
-            let body = body.to_vec();
+            // The checksum off, the buffer is the body: no copy of every frame.
+            payload.truncate(n);
+            let body = payload;
             return Ok(Some(match kind {
                 b'R' => decode_records(&body).ok_or_else(|| {
                     corrupt(

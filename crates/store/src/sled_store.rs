@@ -326,6 +326,12 @@ fn lock_dir(path: &Path) -> Result<File, StoreError> {
 /// for a torn write and truncates its log; reading first turns an I/O error into a clean
 /// refusal that has changed nothing.
 fn pre_read(dir: &Path) -> Result<(), StoreError> {
+    // Where the kernel may send what it reads (see `read_through`); without it, read.
+    let null = File::options().write(true).open("/dev/null").ok();
+    pre_read_in(dir, null.as_ref())
+}
+
+fn pre_read_in(dir: &Path, null: Option<&File>) -> Result<(), StoreError> {
     let entries = match std::fs::read_dir(dir) {
         Ok(e) => e,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
@@ -337,12 +343,11 @@ fn pre_read(dir: &Path) -> Result<(), StoreError> {
             )));
         }
     };
-    let mut buf = vec![0u8; 1 << 20];
     for e in entries {
         let e = e.map_err(io)?;
         let path = e.path();
         if path.is_dir() {
-            pre_read(&path)?;
+            pre_read_in(&path, null)?;
             continue;
         }
         let fail = |e: std::io::Error| {
@@ -353,16 +358,42 @@ fn pre_read(dir: &Path) -> Result<(), StoreError> {
             ))
         };
         let mut f = File::open(&path).map_err(fail)?;
+        read_through(&mut f, null).map_err(fail)?;
+    }
+    Ok(())
+}
+
+/// Reads `f` from where it stands to its end, so that a failing disk answers now rather
+/// than in sled's recovery. On Linux the kernel sends the file's pages to /dev/null
+/// (`sendfile`): read from the disk as any read is (an unreadable sector fails it the
+/// same way), but never copied out to us. Copying was most of the pre-read: 0.12-0.65 s
+/// for the 762 MB of a 10^6-record ledger, against 0.05 s.
+fn read_through(f: &mut File, null: Option<&File>) -> std::io::Result<()> {
+    #[cfg(target_os = "linux")]
+    if let Some(null) = null {
         loop {
-            match std::io::Read::read(&mut f, &mut buf) {
-                Ok(0) => break,
+            match rustix::fs::sendfile(null, &*f, None, 1 << 30) {
+                Ok(0) => return Ok(()),
                 Ok(_) => {}
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(fail(e)),
+                Err(rustix::io::Errno::INTR | rustix::io::Errno::AGAIN) => {}
+                // Not for this file or this kernel: read it instead, from where sendfile
+                // left the file's offset.
+                Err(rustix::io::Errno::INVAL | rustix::io::Errno::NOSYS) => break,
+                Err(e) => return Err(e.into()),
             }
         }
     }
-    Ok(())
+    #[cfg(not(target_os = "linux"))]
+    let _ = null;
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        match std::io::Read::read(f, &mut buf) {
+            Ok(0) => return Ok(()),
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
 }
 
 /// Opens sled in `dir`, waiting briefly for this process's previous handle to let go.
@@ -1162,6 +1193,27 @@ impl Store for SledStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The pre-read reaches each file's end, by sendfile or by reading, and a file that
+    /// cannot be read (a directory here) is an error either way.
+    #[test]
+    fn a_file_is_read_through_to_its_end_and_a_failed_read_is_an_error() -> anyhow::Result<()> {
+        use std::io::Seek as _;
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("f");
+        let len = (3 << 20) + 123;
+        std::fs::write(&path, vec![7u8; len])?;
+        let null = File::options().write(true).open("/dev/null")?;
+        for null in [Some(&null), None] {
+            let mut f = File::open(&path)?;
+            read_through(&mut f, null)?;
+            assert_eq!(f.stream_position()?, len as u64);
+            let mut d = File::open(dir.path())?;
+            assert!(read_through(&mut d, null).is_err());
+        }
+        pre_read(dir.path())?;
+        Ok(())
+    }
 
     /// Ids as a client that counts makes them: the same in all bytes but the last few.
     fn id(n: u32) -> EventId {
