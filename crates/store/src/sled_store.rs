@@ -752,7 +752,7 @@ impl IdIndex {
 }
 
 /// The event-id index, from every stored id list: the lists are read in one pass and
-/// their ids sorted into shards, then each shard's map is built on whichever core is free.
+/// their ids sorted into shards, then the shards' maps are built on all cores.
 fn load_ids(tree: &sled::Tree) -> Result<IdIndex, StoreError> {
     let ids = key(kind::IDS, 0)..=key(kind::IDS, u64::MAX);
     // The ids of each shard, with their seqs.
@@ -769,31 +769,25 @@ fn load_ids(tree: &sled::Tree) -> Result<IdIndex, StoreError> {
             i += 1;
         }
     }
-    // A thread a core (the store has no pool), each building every n-th shard.
+    // A thread a core (the store has no pool), each building a run of the shards; their
+    // ids are spread evenly (`shard_of`), so the runs are of equal work.
     let threads = std::thread::available_parallelism()
         .map_or(1, usize::from)
         .clamp(1, ID_SHARDS);
-    let build = |part: Part| {
-        // Sized once: grown by doubling, a map is rehashed at every power of two.
-        let mut map = HashMap::with_capacity(part.len());
-        map.extend(part);
-        map
-    };
-    let mut lanes: Vec<Vec<(usize, Part)>> = vec![Vec::new(); threads];
-    for (i, part) in parts.into_iter().enumerate() {
-        if let Some(lane) = lanes.get_mut(i % threads) {
-            lane.push((i, part));
-        }
-    }
-    let mut shards: Vec<HashMap<EventId, u64>> = vec![HashMap::new(); ID_SHARDS];
-    let built = std::thread::scope(|scope| {
+    let shards = std::thread::scope(|scope| {
         let mut running = Vec::with_capacity(threads);
-        for lane in lanes {
+        for run in parts.chunks_mut(ID_SHARDS.div_ceil(threads)) {
             let t = std::thread::Builder::new()
                 .name("coop-store-ids".into())
                 .spawn_scoped(scope, move || {
-                    lane.into_iter()
-                        .map(|(i, part)| (i, build(part)))
+                    run.iter_mut()
+                        .map(|part| {
+                            // Sized once: grown by doubling, a map is rehashed at every
+                            // power of two.
+                            let mut map = HashMap::with_capacity(part.len());
+                            map.extend(std::mem::take(part));
+                            map
+                        })
                         .collect::<Vec<_>>()
                 })
                 .map_err(|e| {
@@ -803,22 +797,17 @@ fn load_ids(tree: &sled::Tree) -> Result<IdIndex, StoreError> {
                 })?;
             running.push(t);
         }
-        running
-            .into_iter()
-            .map(|t| {
-                t.join().map_err(|_| {
-                    StoreError::Io(
-                        "a thread building the event-id index failed; nothing was changed".into(),
-                    )
-                })
-            })
-            .collect::<Result<Vec<_>, _>>()
-    })?;
-    for (i, map) in built.into_iter().flatten() {
-        if let Some(shard) = shards.get_mut(i) {
-            *shard = map;
+        // Joined in order: the runs' shards, concatenated, are the shards in order.
+        let mut shards = Vec::with_capacity(ID_SHARDS);
+        for t in running {
+            shards.extend(t.join().map_err(|_| {
+                StoreError::Io(
+                    "a thread building the event-id index failed; nothing was changed".into(),
+                )
+            })?);
         }
-    }
+        Ok::<_, StoreError>(shards)
+    })?;
     Ok(IdIndex(shards))
 }
 
