@@ -323,7 +323,7 @@ pub fn report(r: &ComplianceReport, markdown: bool) -> String {
                 } else {
                     onward.join("; ")
                 },
-                match &i.breach {
+                match i.breach.as_deref() {
                     None => "held".to_owned(),
                     Some((l, why)) => format!("BROKEN at #{}: {why}", l.seq),
                 }
@@ -344,7 +344,7 @@ pub fn report(r: &ComplianceReport, markdown: bool) -> String {
     } else {
         let _ = writeln!(s, "  Article 7 was BROKEN for {breaches} item(s):");
         for i in r.items.iter().filter(|i| i.breach.is_some()) {
-            if let Some((l, why)) = &i.breach {
+            if let Some((l, why)) = i.breach.as_deref() {
                 let _ = writeln!(
                     s,
                     "    item {} (case {}): record #{} signed by {}: {why}",

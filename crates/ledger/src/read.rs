@@ -11,7 +11,7 @@ use crate::LedgerError;
 use crate::ledger::AsOf;
 use coop_core::{AuthorityId, CaseId, Hash, LedgerId, Record, Timestamp};
 use coop_treaty::{
-    Case, CaseFilter, ComplianceReport, Deadline, DeadlineKind, DocumentRef, Party, Role, State,
+    Case, CaseFilter, ComplianceSummary, Deadline, DeadlineKind, DocumentRef, Party, Role, State,
     TimelineEntry, UnknownWord, category_word,
 };
 use schemars::JsonSchema;
@@ -904,7 +904,7 @@ pub struct Article7Counts {
 
 impl Article7Counts {
     /// The totals of a report.
-    pub fn of(r: &ComplianceReport) -> Article7Counts {
+    pub fn of(r: &ComplianceSummary) -> Article7Counts {
         let (items, uses, onward, breaches) = r.counts();
         Article7Counts {
             items,
@@ -940,7 +940,7 @@ pub fn overview(
         overdue_cases: seen().filter(|c| !c.overdue_at(at.now).is_empty()).count(),
         disputed_cases: seen().filter(|c| !c.disputes.is_empty()).count(),
         authorities: s.registry.len(),
-        article7: Article7Counts::of(&ComplianceReport::build(s)),
+        article7: Article7Counts::of(&ComplianceSummary::of(s)),
         latest_checkpoint: latest,
     })
 }

@@ -34,7 +34,7 @@ pub use model::{
     Params, Party, Purpose, RefusalGround, SearchOutcome,
 };
 pub use payload::{Payload, Request, RequestElements, Role, RootKey};
-pub use report::{ComplianceReport, ItemReport, Link};
+pub use report::{ComplianceReport, ComplianceSummary, ItemReport, Link};
 pub use rules::{
     Decoded, Reads, apply, bundle_seqs, case_documents, documents_of, is_case_event, reads,
     validate,

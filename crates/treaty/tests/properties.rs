@@ -413,6 +413,9 @@ proptest! {
         prop_assert_eq!(w.state.register.len(), model.items.len());
         let report = ComplianceReport::build(&w.state);
         prop_assert!(report.held(), "a history the rules accepted must show Article 7 held");
+        let summary = ComplianceSummary::of(&w.state);
+        prop_assert_eq!(summary.counts(), report.counts());
+        prop_assert!(summary.held());
     }
 }
 
@@ -440,7 +443,13 @@ fn report_names_the_breaking_event_when_the_register_is_inconsistent() {
     }
     let report = ComplianceReport::build(&state);
     assert!(!report.held());
-    let (link, what) = report.items[0].breach.clone().expect("breach");
+    // The summary the verifier keeps says the same, with the broken item's whole entry
+    let summary = ComplianceSummary::of(&state);
+    assert!(!summary.held());
+    assert_eq!(summary.counts(), report.counts());
+    assert_eq!(summary.counts().3, 1);
+    assert_eq!(summary.broken, vec![report.items[0].clone()]);
+    let (link, what) = *report.items[0].breach.clone().expect("breach");
     assert_eq!(link.seq, w.records.last().map(|r| r.seq).expect("records"));
     assert!(what.contains("tax audit"));
 }

@@ -1788,6 +1788,45 @@ fn state_a_case_keeps_its_steps_not_copies_of_its_documents() {
 }
 
 #[test]
+fn state_lists_are_held_at_their_length() {
+    // Given a case with one item of information used once and an additional-information
+    // deadline
+    let mut w = World::with_case();
+    w.ok_case("TM-MVD", 1, Payload::Acknowledged);
+    w.transfer(7);
+    w.ok_case(
+        "KZ-MVD",
+        1,
+        Payload::InformationUsed {
+            item: item(7),
+            purpose: purpose("criminal investigation 2025-117"),
+        },
+    );
+    w.ok_case(
+        "KZ-MVD",
+        1,
+        Payload::AdditionalInfoRequested {
+            documents: translated(doc(31, Language::Kk, DocRole::Original)),
+        },
+    );
+    // When the rules fold them (the node's and the verifier's state, not a snapshot's
+    // decode, which allocates each list at its length anyway)
+    let it = &w.state.register[&(case_id(1), item(7))];
+    let case = w.case(1);
+    // Then each short list holds no spare places: Vec's first growth reserves four, and
+    // at 10^6 records those places were a third of the verifier's peak (ADR 0020)
+    assert_eq!((it.uses.len(), it.uses.capacity()), (1, 1));
+    assert_eq!((case.deadlines.len(), case.deadlines.capacity()), (1, 1));
+    assert_eq!((case.steps.len(), case.steps.capacity()), (5, 5));
+    // and a use permitted by the request holds no consent's evidence beside it
+    assert!(
+        std::mem::size_of::<Use>() <= 136,
+        "{}",
+        std::mem::size_of::<Use>()
+    );
+}
+
+#[test]
 fn state_a_clone_shares_every_case_and_item_until_one_changes() {
     // Given three open cases, and an Article 7 item in case 1
     let mut w = World::in_force();

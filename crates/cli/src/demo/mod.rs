@@ -565,9 +565,11 @@ fn audit(
 /// Step 8: the Article 7 summary, from what the auditor recomputed.
 fn article7_summary(v: &coop_verify::Verified, st: &mut Steps) {
     st.say("\n8. Article 7 compliance (recomputed by the auditor from the records alone):");
-    let (items, uses, onward, breaches) = v.report.counts();
-    let by_consent = v
-        .report
+    // The whole report, built from the state the auditor recomputed (the verification
+    // keeps only its counts and broken items).
+    let report = coop_treaty::ComplianceReport::build(&v.state);
+    let (items, uses, onward, breaches) = report.counts();
+    let by_consent = report
         .items
         .iter()
         .flat_map(|i| i.uses.iter())
@@ -575,9 +577,9 @@ fn article7_summary(v: &coop_verify::Verified, st: &mut Steps) {
         .count();
     st.say(&format!(
         "   {items} information items ({} restricted); {uses} uses, {by_consent} of them relying on a consent; {onward} onward transfers; {breaches} breaches",
-        v.report.items.iter().filter(|i| i.restricted).count()
+        report.items.iter().filter(|i| i.restricted).count()
     ));
-    if let Some(i) = v.report.items.iter().find(|i| !i.onward.is_empty()) {
+    if let Some(i) = report.items.iter().find(|i| !i.onward.is_empty()) {
         for (third, l, c) in &i.onward {
             st.say(&format!(
                 "   e.g. item {} went on to {third} at record {}, relying on the written consent at record {} signed by {} ({})",
@@ -587,7 +589,7 @@ fn article7_summary(v: &coop_verify::Verified, st: &mut Steps) {
     }
     st.say(&format!(
         "   Article 7 {}",
-        if v.report.held() {
+        if report.held() {
             "held for every item."
         } else {
             "was BROKEN."

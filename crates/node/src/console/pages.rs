@@ -913,7 +913,7 @@ fn items_table(l: Lang, now: &At, items: &[&coop_treaty::Item]) -> Markup {
                             }
                         }
                         td {
-                            @match r.and_then(|r| r.breach.as_ref()) {
+                            @match r.and_then(|r| r.breach.as_deref()) {
                                 Some((link, why)) => span class="bad breach" { (l.t("a7-breach")) " " (seq_link(&i.case, link.seq)) ": " (why) },
                                 None => span class="ok" { (l.t("a7-held")) },
                             }
@@ -1028,7 +1028,7 @@ pub fn article7_csv(c: &Console, ctx: &Ctx, now: &At, r: &ComplianceReport) -> S
         ];
         let breach = i
             .breach
-            .as_ref()
+            .as_deref()
             .map(|(l, why)| format!("#{}: {why}", l.seq))
             .unwrap_or_default();
         let mut rows: Vec<[String; 5]> = Vec::new();

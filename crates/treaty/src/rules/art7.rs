@@ -9,7 +9,7 @@ use crate::model::{InfoKind, Information, ItemId, Party, Purpose};
 use crate::payload::Payload;
 use crate::state::{
     Case, CaseStatus, Consent, ConsentDecision, Evidence, Item, Onward, Registered, State, Use,
-    UseBasis,
+    UseBasis, push_tight,
 };
 use crate::violation::Violation;
 use coop_core::{AuthorityId, CaseId, Timestamp};
@@ -325,19 +325,22 @@ pub(super) fn fold(state: &mut State, ctx: &Ctx<'_>, case_id: CaseId, party: Par
                     ctx.record.event.body.authored_at,
                 )
                 .cloned()
-                .map_or(UseBasis::Permitted, UseBasis::Consent),
+                .map_or(UseBasis::Permitted, |e| UseBasis::Consent(Box::new(e))),
             };
             if let Some(i) = state.register.get_mut(&key(item)).map(Arc::make_mut) {
-                i.uses.push(Use {
-                    purpose: purpose.clone(),
-                    evidence: ev.clone(),
-                    basis,
-                });
+                push_tight(
+                    &mut i.uses,
+                    Use {
+                        purpose: purpose.clone(),
+                        evidence: ev.clone(),
+                        basis,
+                    },
+                );
             }
         }
         Payload::ConsentRequested { item, .. } => {
             if let Some(i) = state.register.get_mut(&key(item)).map(Arc::make_mut) {
-                i.consent_requests.push(ev.clone());
+                push_tight(&mut i.consent_requests, ev.clone());
             }
         }
         Payload::ConsentGranted {
@@ -357,22 +360,28 @@ pub(super) fn fold(state: &mut State, ctx: &Ctx<'_>, case_id: CaseId, party: Par
                 },
             );
             if let Some(i) = state.register.get_mut(&key(item)).map(Arc::make_mut) {
-                i.consents.push(ConsentDecision {
-                    granted: true,
-                    third_party: third_party.clone(),
-                    purposes: purposes.clone(),
-                    evidence: ev.clone(),
-                });
+                push_tight(
+                    &mut i.consents,
+                    ConsentDecision {
+                        granted: true,
+                        third_party: third_party.clone(),
+                        purposes: purposes.clone(),
+                        evidence: ev.clone(),
+                    },
+                );
             }
         }
         Payload::ConsentDenied { item, third_party } => {
             if let Some(i) = state.register.get_mut(&key(item)).map(Arc::make_mut) {
-                i.consents.push(ConsentDecision {
-                    granted: false,
-                    third_party: third_party.clone(),
-                    purposes: Vec::new(),
-                    evidence: ev.clone(),
-                });
+                push_tight(
+                    &mut i.consents,
+                    ConsentDecision {
+                        granted: false,
+                        third_party: third_party.clone(),
+                        purposes: Vec::new(),
+                        evidence: ev.clone(),
+                    },
+                );
             }
         }
         Payload::OnwardTransfer {
@@ -385,11 +394,14 @@ pub(super) fn fold(state: &mut State, ctx: &Ctx<'_>, case_id: CaseId, party: Par
                 state.register.get_mut(&key(item)).map(Arc::make_mut),
                 consent,
             ) {
-                i.onward.push(Onward {
-                    third_party: third_party.clone(),
-                    evidence: ev.clone(),
-                    consent,
-                });
+                push_tight(
+                    &mut i.onward,
+                    Onward {
+                        third_party: third_party.clone(),
+                        evidence: ev.clone(),
+                        consent,
+                    },
+                );
             }
         }
         _ => {}

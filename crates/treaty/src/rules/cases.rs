@@ -6,6 +6,7 @@ use crate::model::{DocumentRef, Extent, Party};
 use crate::payload::Payload;
 use crate::state::{
     Case, CaseStatus, Cost, CostArrangement, Deadline, DeadlineKind, Dispute, Registered, State,
+    push_tight,
 };
 use crate::violation::Violation;
 use coop_core::Timestamp;
@@ -299,12 +300,15 @@ fn meet(case: &mut Case, kind: DeadlineKind, at: Timestamp) {
 }
 
 fn reasons_notice(case: &mut Case, seq: u64, at: Timestamp, notice_ms: u64) {
-    case.deadlines.push(Deadline {
-        kind: DeadlineKind::ReasonsNotice,
-        opened_seq: seq,
-        due: Timestamp(case.opened_at.0.saturating_add(notice_ms)),
-        met_at: Some(at),
-    });
+    push_tight(
+        &mut case.deadlines,
+        Deadline {
+            kind: DeadlineKind::ReasonsNotice,
+            opened_seq: seq,
+            due: Timestamp(case.opened_at.0.saturating_add(notice_ms)),
+            met_at: Some(at),
+        },
+    );
 }
 
 pub(super) fn fold(state: &mut State, ctx: &Ctx<'_>, party: Option<Party>) {
@@ -321,7 +325,7 @@ pub(super) fn fold(state: &mut State, ctx: &Ctx<'_>, party: Option<Party>) {
     let ev = &ctx.evidence;
     let at = ctx.at();
     case.version += 1;
-    case.steps.push(ctx.step());
+    push_tight(&mut case.steps, ctx.step());
     match &ctx.payload {
         Payload::OralRequestConfirmed { .. } => {
             case.confirmed = true;
@@ -329,12 +333,15 @@ pub(super) fn fold(state: &mut State, ctx: &Ctx<'_>, party: Option<Party>) {
         }
         Payload::Acknowledged => case.status = CaseStatus::Acknowledged,
         Payload::AdditionalInfoRequested { .. } => {
-            case.deadlines.push(Deadline {
-                kind: DeadlineKind::AdditionalInfo,
-                opened_seq: ev.seq,
-                due: Timestamp(at.0.saturating_add(params.additional_info_ms)),
-                met_at: None,
-            });
+            push_tight(
+                &mut case.deadlines,
+                Deadline {
+                    kind: DeadlineKind::AdditionalInfo,
+                    opened_seq: ev.seq,
+                    due: Timestamp(at.0.saturating_add(params.additional_info_ms)),
+                    met_at: None,
+                },
+            );
         }
         Payload::AdditionalInfoProvided { .. } => {
             meet(case, DeadlineKind::AdditionalInfo, at);
@@ -367,12 +374,15 @@ pub(super) fn fold(state: &mut State, ctx: &Ctx<'_>, party: Option<Party>) {
         Payload::CostRecorded {
             amount_minor,
             currency,
-        } => case.costs.push(Cost {
-            party,
-            amount_minor: *amount_minor,
-            currency: currency.clone(),
-            seq: ev.seq,
-        }),
+        } => push_tight(
+            &mut case.costs,
+            Cost {
+                party,
+                amount_minor: *amount_minor,
+                currency: currency.clone(),
+                seq: ev.seq,
+            },
+        ),
         Payload::CostArrangementProposed { .. } => {
             case.cost_arrangement = Some(Box::new(CostArrangement {
                 proposal: ev.clone(),
@@ -397,7 +407,7 @@ pub(super) fn fold(state: &mut State, ctx: &Ctx<'_>, party: Option<Party>) {
         }
         Payload::ConsultationHeld { dispute, .. } => {
             if let Some(d) = case.disputes.get_mut(dispute) {
-                d.consultations.push(ev.clone());
+                push_tight(&mut d.consultations, ev.clone());
             }
         }
         Payload::DisputeSettled { dispute, .. } => {

@@ -6,7 +6,7 @@ use crate::model::{CrimeCategory, DocRole, DocumentRef, Form, Language, Party};
 use crate::payload::{Payload, Request, Role};
 use crate::state::{
     Case, CaseStatus, CategoryAgreement, Deadline, DeadlineKind, LanguageArrangement, Registered,
-    State,
+    State, push_tight,
 };
 use crate::violation::Violation;
 use coop_core::AuthorityId;
@@ -307,14 +307,17 @@ pub(super) fn fold(state: &mut State, ctx: &Ctx<'_>, party: Option<Party>) {
             let params = state.params_at(ctx.at());
             let mut deadlines = Vec::new();
             if r.oral {
-                deadlines.push(Deadline {
-                    kind: DeadlineKind::OralConfirmation,
-                    opened_seq: ctx.seq(),
-                    due: coop_core::Timestamp(
-                        ctx.at().0.saturating_add(params.oral_confirmation_ms),
-                    ),
-                    met_at: None,
-                });
+                push_tight(
+                    &mut deadlines,
+                    Deadline {
+                        kind: DeadlineKind::OralConfirmation,
+                        opened_seq: ctx.seq(),
+                        due: coop_core::Timestamp(
+                            ctx.at().0.saturating_add(params.oral_confirmation_ms),
+                        ),
+                        met_at: None,
+                    },
+                );
             }
             state.cases.insert(
                 case.case_id,
