@@ -52,8 +52,8 @@ pub struct ItemReport {
     /// Each onward transfer: third party, the transfer, the consent relied on.
     pub onward: Vec<(String, Link, Link)>,
     /// `None` if Article 7 held; otherwise the first breaking event and what is wrong.
-    /// Boxed: most items hold, and the report keeps an entry per item (the JSON is the
-    /// same).
+    // Boxed: most items hold, and the report keeps an entry per item (the JSON is the
+    // same).
     pub breach: Option<Box<(Link, String)>>,
 }
 

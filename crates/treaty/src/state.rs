@@ -489,9 +489,9 @@ impl Case {
 pub enum UseBasis {
     /// The purpose was among those of the transfer (the request's).
     Permitted,
-    /// The purpose was covered by this consent of the providing Party. Boxed: most uses
-    /// are permitted, and the box keeps each [`Use`] 96 bytes smaller (the encoding is
-    /// the same: serde writes a box as what it holds).
+    /// The purpose was covered by this consent of the providing Party.
+    // Boxed: most uses are permitted, and the box keeps each `Use` 96 bytes smaller (the
+    // encoding and the JSON are the same: serde writes a box as what it holds).
     Consent(Box<Evidence>),
 }
 
