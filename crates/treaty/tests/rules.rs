@@ -1729,18 +1729,7 @@ fn node_handover_needs_both_roots_and_retires_the_old_key_only_from_then_on() {
 fn state_a_case_keeps_its_steps_not_copies_of_its_documents() {
     // Given a case that ran its course: the request with its twelve documents, the
     // acknowledgement, a transfer, a use, the report and the close.
-    let mut w = World::with_case();
-    w.ok_case("TM-MVD", 1, Payload::Acknowledged);
-    // (Item 7: the bytes of case 1 followed by item 1 would look like document 1's digest.)
-    w.transfer(7);
-    w.ok_case(
-        "KZ-MVD",
-        1,
-        Payload::InformationUsed {
-            item: item(7),
-            purpose: purpose("criminal investigation 2025-117"),
-        },
-    );
+    let mut w = case_with_one_item_used_once();
     w.ok_case(
         "TM-MVD",
         1,
@@ -1787,10 +1776,9 @@ fn state_a_case_keeps_its_steps_not_copies_of_its_documents() {
     assert!(case_bytes <= 900, "a closed case takes {case_bytes} bytes");
 }
 
-#[test]
-fn state_lists_are_held_at_their_length() {
-    // Given a case with one item of information used once and an additional-information
-    // deadline
+/// Case 1 acknowledged, item 7 transferred in it and used once by the requester. (Item
+/// 7: the bytes of case 1 followed by item 1 would look like document 1's digest.)
+fn case_with_one_item_used_once() -> World {
     let mut w = World::with_case();
     w.ok_case("TM-MVD", 1, Payload::Acknowledged);
     w.transfer(7);
@@ -1802,6 +1790,14 @@ fn state_lists_are_held_at_their_length() {
             purpose: purpose("criminal investigation 2025-117"),
         },
     );
+    w
+}
+
+#[test]
+fn state_lists_are_held_at_their_length() {
+    // Given a case with one item of information used once and an additional-information
+    // deadline
+    let mut w = case_with_one_item_used_once();
     w.ok_case(
         "KZ-MVD",
         1,
