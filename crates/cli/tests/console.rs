@@ -152,12 +152,20 @@ async fn text_of(c: &Client, css: &str) -> String {
             .unwrap_or_else(|e| panic!("{css}: {e}"));
         match found.text().await {
             Ok(text) => return text,
-            Err(e) if e.is_stale_element_reference() && started.elapsed() < PAGE_WAIT => {
+            Err(e) if gone(&e) && started.elapsed() < PAGE_WAIT => {
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
             Err(e) => panic!("{css}: {e}"),
         }
     }
+}
+
+/// Whether an element's page has been replaced. WebDriver says "stale element
+/// reference"; chromedriver, caught while the new document is being attached, answers
+/// instead an unknown error that the node "does not belong to the document" (CI once
+/// failed so, right after a click that navigates).
+fn gone(e: &fantoccini::error::CmdError) -> bool {
+    e.is_stale_element_reference() || e.to_string().contains("does not belong to the document")
 }
 
 /// How long a page may take to replace the one before it.
@@ -175,7 +183,7 @@ async fn click_to_next_page(c: &Client, target: Locator<'_>) {
     let started = Instant::now();
     loop {
         match old.attr("lang").await {
-            Err(e) if e.is_stale_element_reference() => break,
+            Err(e) if gone(&e) => break,
             Ok(_) => {}
             Err(e) => panic!("the old page: {e}"),
         }
