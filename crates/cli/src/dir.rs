@@ -33,6 +33,7 @@ fn open_store(path: &Path) -> Result<SledStore, coop_store::StoreError> {
                 .get()
                 .copied()
                 .unwrap_or(coop_store::DEFAULT_MIN_FREE),
+            ..coop_store::SledOptions::default()
         },
     )
 }

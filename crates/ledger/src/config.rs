@@ -31,6 +31,11 @@ pub struct Config {
     /// shutdown); 0 takes none. Opening
     /// loads the newest snapshot and replays only the records after it (docs/adr/0019).
     pub snapshot_every: u64,
+    /// The longest wait on storage: a submission not answered by then (a write or a sync
+    /// that does not return, as sled's flush can after a failed write) is answered "may
+    /// have landed" and marks storage failed; stopping the ledger waits at most twice
+    /// this for each of its threads.
+    pub storage_timeout: Duration,
 }
 
 impl Default for Config {
@@ -45,6 +50,7 @@ impl Default for Config {
             sign_checkpoints: true,
             vouched_by: None,
             snapshot_every: 100_000,
+            storage_timeout: Duration::from_secs(10),
         }
     }
 }

@@ -166,7 +166,7 @@ pub(crate) fn run<S: Store + 'static>(
     }
     // The queue is closed: make the last batches durable and sign a last checkpoint so
     // the next open checks little. (The syncer still answers them.)
-    if !shared.failed.load(Ordering::Acquire)
+    if !shared.health.is_failed()
         && let Err(e) = shared.log.sync()
     {
         shared.fail(&format!("storage failure: {e}"));
@@ -258,7 +258,7 @@ pub(crate) fn run_syncer<S: Store + 'static>(shared: Arc<Shared<S>>, rx: Receive
         let started = Instant::now();
         let mut replaced = None;
         let wrote = all.iter().any(|a| !a.records.is_empty());
-        let synced: Result<(), String> = if shared.failed.load(Ordering::Acquire) {
+        let synced: Result<(), String> = if shared.health.is_failed() {
             Err(shared
                 .failure()
                 .unwrap_or_else(|| "an earlier storage failure needs a restart".into()))
@@ -438,7 +438,7 @@ fn process<S: Store>(shared: &Shared<S>, submits: Vec<(SignedEvent, Decoded, Rep
             hashes: Vec::new(),
             state: None,
         };
-    if shared.failed.load(Ordering::Acquire) {
+    if shared.health.is_failed() {
         let why = shared
             .failure()
             .unwrap_or_else(|| "an earlier storage failure".into());
@@ -588,7 +588,7 @@ pub(crate) fn checkpoint<S: Store>(shared: &Shared<S>) -> Result<String, String>
     let (Some(ledger_id), Some(me)) = (shared.ledger_id(), shared.node_verifier()) else {
         return Err("the ledger has no genesis yet".into());
     };
-    if shared.failed.load(Ordering::Acquire) {
+    if shared.health.is_failed() {
         return Err("the ledger stopped after a storage failure".into());
     }
     // Only what is durable: a checkpoint is shown to readers, who may be shown nothing

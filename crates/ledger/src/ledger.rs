@@ -11,12 +11,13 @@ use coop_core::{
 };
 use coop_store::{Head, Log, Store};
 use coop_treaty::{Case, ComplianceReport, State};
-use crossbeam_channel::{Receiver, Sender};
+use crossbeam_channel::{Receiver, RecvTimeoutError, SendTimeoutError, Sender};
 use rayon::prelude::*;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64};
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::thread::JoinHandle;
+use std::time::Duration;
 
 /// A point in the ledger's history.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -34,11 +35,11 @@ pub(crate) struct Shared<S: Store> {
     pub(crate) state: RwLock<State>,
     /// The writer's state: the durable records and the batches not yet synced.
     pub(crate) working: Mutex<State>,
-    /// Why the ledger stopped appending (a storage failure), once it has.
-    failure: Mutex<Option<String>>,
+    /// Whether storage failed, and why: shared with every submission waiting, so that a
+    /// wait that runs out marks the ledger failed without the (stuck) writer.
+    pub(crate) health: Arc<Health>,
     pub(crate) node_key: Arc<SecretKey>,
     pub(crate) config: Config,
-    pub(crate) failed: AtomicBool,
     pub(crate) last_checkpoint: AtomicU64,
     /// The last checkpoint this node signed (a group commit's, or the writer's), stored
     /// or not: the writer stores it rather than sign the same size again.
@@ -55,9 +56,16 @@ pub(crate) struct Shared<S: Store> {
 /// Most keys kept decompressed; the cache starts over when full.
 const KEY_CACHE: usize = 4096;
 
-impl<S: Store> Shared<S> {
-    /// Stops appending after a storage failure (until a restart, which re-checks the
-    /// store and repairs it from its journal).
+/// Whether the ledger's storage failed, and why: once it has, the ledger appends nothing
+/// more until it is reopened (which re-checks the store and repairs it from its journal).
+#[derive(Debug, Default)]
+pub(crate) struct Health {
+    failed: AtomicBool,
+    failure: Mutex<Option<String>>,
+}
+
+impl Health {
+    /// Stops appending after a storage failure.
     pub(crate) fn fail(&self, why: &str) {
         if !self.failed.swap(true, std::sync::atomic::Ordering::AcqRel) {
             tracing::error!(
@@ -72,9 +80,14 @@ impl<S: Store> Shared<S> {
         }
     }
 
+    /// Whether storage failed.
+    pub(crate) fn is_failed(&self) -> bool {
+        self.failed.load(std::sync::atomic::Ordering::Acquire)
+    }
+
     /// Why the ledger stopped appending, if it has.
     pub(crate) fn failure(&self) -> Option<String> {
-        if !self.failed.load(std::sync::atomic::Ordering::Acquire) {
+        if !self.is_failed() {
             return None;
         }
         Some(
@@ -84,6 +97,19 @@ impl<S: Store> Shared<S> {
                 .and_then(|f| f.clone())
                 .unwrap_or_else(|| "a storage failure".into()),
         )
+    }
+}
+
+impl<S: Store> Shared<S> {
+    /// Stops appending after a storage failure (until a restart, which re-checks the
+    /// store and repairs it from its journal).
+    pub(crate) fn fail(&self, why: &str) {
+        self.health.fail(why);
+    }
+
+    /// Why the ledger stopped appending, if it has.
+    pub(crate) fn failure(&self) -> Option<String> {
+        self.health.failure()
     }
 
     /// `key`, decompressed and checked (once, then from the cache).
@@ -173,20 +199,39 @@ pub struct Pending {
     ledger: LedgerId,
     event_id: EventId,
     event_hash: Hash,
+    health: Arc<Health>,
+    timeout: Duration,
 }
 
 impl Pending {
     /// Waits until the event is durable and proven in a signed checkpoint; returns its
-    /// receipt.
+    /// receipt. The wait is bounded by [`Config::storage_timeout`]: storage that does not
+    /// answer by then (a flush that never returns) is a storage failure, and the answer
+    /// is that the event may have landed.
     pub fn wait(self) -> Result<Receipt, SubmitError> {
+        let answer = match self.rx.recv_timeout(self.timeout) {
+            Ok(a) => a,
+            Err(RecvTimeoutError::Timeout) => {
+                let why = format!(
+                    "storage did not answer within {} s (a write or sync that does not return)",
+                    self.timeout.as_secs_f64()
+                );
+                self.health.fail(&why);
+                return Err(SubmitError::MayHaveLanded(why));
+            }
+            // The writer or syncer ended without answering: it had taken the event, so
+            // it may have written it.
+            Err(RecvTimeoutError::Disconnected) => {
+                return Err(SubmitError::MayHaveLanded(
+                    "the writer stopped before answering".into(),
+                ));
+            }
+        };
         let Proven {
             landed,
             checkpoint,
             proof,
-        } = self
-            .rx
-            .recv()
-            .map_err(|_| SubmitError::Unavailable("the writer has stopped".into()))??;
+        } = answer?;
         Ok(Receipt {
             format: coop_core::RECEIPT_FORMAT.to_owned(),
             ledger_id: self.ledger,
@@ -211,12 +256,55 @@ struct Admitted {
     receipt_ledger: LedgerId,
 }
 
+/// A thread of the engine, and word of its end (std's join cannot wait for a bounded
+/// time).
+struct Worker {
+    name: &'static str,
+    handle: JoinHandle<()>,
+    done: Receiver<()>,
+}
+
+impl Worker {
+    fn spawn(name: &'static str, f: impl FnOnce() + Send + 'static) -> Option<Worker> {
+        let (tx, done) = crossbeam_channel::bounded(1);
+        std::thread::Builder::new()
+            .name(name.into())
+            .spawn(move || {
+                f();
+                let _ = tx.send(());
+            })
+            .ok()
+            .map(|handle| Worker { name, handle, done })
+    }
+
+    /// Joins the thread if it ends within `bound`; otherwise leaves it (stuck in storage)
+    /// and marks storage failed.
+    fn join_within(self, bound: Duration, health: &Health) {
+        match self.done.recv_timeout(bound) {
+            Ok(()) | Err(RecvTimeoutError::Disconnected) => {
+                let _ = self.handle.join();
+            }
+            Err(RecvTimeoutError::Timeout) => {
+                health.fail(&format!(
+                    "the {} did not stop within {} s (stuck in storage)",
+                    self.name,
+                    bound.as_secs_f64()
+                ));
+                tracing::error!(
+                    thread = self.name,
+                    "left behind at shutdown: it waits on storage that does not answer"
+                );
+            }
+        }
+    }
+}
+
 /// A running ledger: the single writer thread and the read side.
 pub struct Ledger<S: Store + 'static> {
     shared: Arc<Shared<S>>,
     tx: Option<Sender<Job>>,
-    writer: Option<JoinHandle<()>>,
-    syncer: Option<JoinHandle<()>>,
+    writer: Option<Worker>,
+    syncer: Option<Worker>,
 }
 
 impl<S: Store + 'static> std::fmt::Debug for Ledger<S> {
@@ -244,11 +332,10 @@ impl<S: Store + 'static> Ledger<S> {
         let shared = Arc::new(Shared {
             log,
             working: Mutex::new(state.clone()),
-            failure: Mutex::new(None),
+            health: Arc::new(Health::default()),
             state: RwLock::new(state),
             node_key: Arc::new(node_key),
             config,
-            failed: AtomicBool::new(false),
             last_checkpoint: AtomicU64::new(last_cp),
             last_signed: Mutex::new(None),
             last_snapshot: AtomicU64::new(snapshot),
@@ -258,15 +345,9 @@ impl<S: Store + 'static> Ledger<S> {
         });
         let (sync_tx, sync_rx) = crossbeam_channel::unbounded();
         let s = Arc::clone(&shared);
-        let syncer = std::thread::Builder::new()
-            .name("coopledger-syncer".into())
-            .spawn(move || engine::run_syncer(s, sync_rx))
-            .ok();
+        let syncer = Worker::spawn("coopledger-syncer", move || engine::run_syncer(s, sync_rx));
         let s = Arc::clone(&shared);
-        let writer = std::thread::Builder::new()
-            .name("coopledger-writer".into())
-            .spawn(move || engine::run(s, rx, sync_tx))
-            .ok();
+        let writer = Worker::spawn("coopledger-writer", move || engine::run(s, rx, sync_tx));
         Ledger {
             shared,
             tx: Some(tx),
@@ -531,15 +612,33 @@ impl<S: Store + 'static> Ledger<S> {
             receipt_ledger,
         } = admitted;
         let (event_id, event_hash) = (event.body.event_id, decoded.event_hash);
+        if let Some(why) = self.shared.failure() {
+            return Err(SubmitError::Unavailable(format!(
+                "{why}; the ledger appends nothing until it is restarted"
+            )));
+        }
         let (tx, rx) = crossbeam_channel::bounded(1);
+        let timeout = self.shared.config.storage_timeout;
+        // A full queue waits for the writer, but not for ever: a writer stuck on storage
+        // takes nothing more.
         self.sender()?
-            .send(Job::Submit(event, decoded, tx))
-            .map_err(|_| SubmitError::Unavailable("the writer has stopped".into()))?;
+            .send_timeout(Job::Submit(event, decoded, tx), timeout)
+            .map_err(|e| match e {
+                SendTimeoutError::Timeout(_) => SubmitError::Unavailable(format!(
+                    "the writer took no submission for {} s (storage does not answer)",
+                    timeout.as_secs_f64()
+                )),
+                SendTimeoutError::Disconnected(_) => {
+                    SubmitError::Unavailable("the writer has stopped".into())
+                }
+            })?;
         Ok(Pending {
             rx,
             ledger: receipt_ledger,
             event_id,
             event_hash,
+            health: Arc::clone(&self.shared.health),
+            timeout,
         })
     }
 
@@ -574,11 +673,16 @@ impl<S: Store + 'static> Ledger<S> {
     /// if nothing was appended since).
     pub fn checkpoint_now(&self) -> Result<String, SubmitError> {
         let (tx, rx) = crossbeam_channel::bounded(1);
+        let timeout = self.shared.config.storage_timeout;
         self.sender()?
-            .send(Job::Checkpoint(tx))
-            .map_err(|_| SubmitError::Unavailable("the writer has stopped".into()))?;
-        rx.recv()
-            .map_err(|_| SubmitError::Unavailable("the writer has stopped".into()))?
+            .send_timeout(Job::Checkpoint(tx), timeout)
+            .map_err(|_| SubmitError::Unavailable("the writer takes no request".into()))?;
+        rx.recv_timeout(timeout).map_err(|_| {
+            SubmitError::Unavailable(format!(
+                "no checkpoint within {} s (storage does not answer)",
+                timeout.as_secs_f64()
+            ))
+        })?
     }
 
     /// Stops the writer after the queued submissions, signing a final checkpoint.
@@ -589,12 +693,13 @@ impl<S: Store + 'static> Ledger<S> {
     fn stop(&mut self) {
         self.tx = None;
         // The writer finishes the queue and drops its end of the syncer's channel; the
-        // syncer then answers the last batches and stops.
-        if let Some(w) = self.writer.take() {
-            let _ = w.join();
-        }
-        if let Some(s) = self.syncer.take() {
-            let _ = s.join();
+        // syncer then answers the last batches and stops. Each gets the storage bound
+        // for every batch still queued, at least once: a thread stuck in a write or
+        // sync that never returns is left behind (and ends with the process), so that
+        // stopping always ends.
+        let bound = self.shared.config.storage_timeout.saturating_mul(2);
+        for w in [self.writer.take(), self.syncer.take()].into_iter().flatten() {
+            w.join_within(bound, &self.shared.health);
         }
     }
 
@@ -652,10 +757,7 @@ impl<S: Store + 'static> Ledger<S> {
     /// Engine counters.
     pub fn metrics(&self) -> crate::metrics::Snapshot {
         crate::metrics::Snapshot {
-            storage_failed: self
-                .shared
-                .failed
-                .load(std::sync::atomic::Ordering::Acquire),
+            storage_failed: self.shared.health.is_failed(),
             ..self.shared.metrics.snapshot()
         }
     }

@@ -790,6 +790,7 @@ fn a_full_disk_refuses_before_writing_and_poisons_nothing() -> R {
         &path,
         crate::SledOptions {
             min_free: u64::MAX / 4,
+            ..crate::SledOptions::default()
         },
     )?;
     let log = Log::open(store)?;

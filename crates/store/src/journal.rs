@@ -20,6 +20,7 @@
 
 use crate::StoreError;
 use crate::error::corrupt;
+use crate::faults::{Fault, FaultyRead, Faults, Point};
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
@@ -138,7 +139,8 @@ pub(crate) fn segments(dir: &Path) -> Result<Vec<(u64, PathBuf)>, StoreError> {
 #[derive(Debug)]
 pub struct JournalReader {
     files: std::vec::IntoIter<(u64, PathBuf)>,
-    current: Option<(PathBuf, std::io::BufReader<File>, u64)>,
+    current: Option<(PathBuf, std::io::BufReader<FaultyRead<File>>, u64)>,
+    faults: Faults,
     last_file: Option<PathBuf>,
     /// Where the valid data of the last segment ends, once read to the end.
     pub end: Option<(PathBuf, u64)>,
@@ -149,26 +151,31 @@ pub struct JournalReader {
 impl JournalReader {
     /// A reader of the journal in `dir` (empty if there is none).
     pub fn open(dir: &Path) -> Result<JournalReader, StoreError> {
-        JournalReader::of(segments(dir)?)
+        JournalReader::of(segments(dir)?, Faults::none())
     }
 
     /// A reader of the journal in `dir` from the segment holding record `seq` (the last
     /// segment that starts at or before it) to the end.
-    pub(crate) fn from_seq(dir: &Path, seq: u64) -> Result<JournalReader, StoreError> {
+    pub(crate) fn from_seq(
+        dir: &Path,
+        seq: u64,
+        faults: &Faults,
+    ) -> Result<JournalReader, StoreError> {
         let all = segments(dir)?;
         let start = all
             .iter()
             .rposition(|(first, _)| *first <= seq)
             .unwrap_or(0);
-        JournalReader::of(all.into_iter().skip(start).collect())
+        JournalReader::of(all.into_iter().skip(start).collect(), faults.clone())
     }
 
     /// A reader of the given segment files, in order (the last may have a torn tail).
-    fn of(files: Vec<(u64, PathBuf)>) -> Result<JournalReader, StoreError> {
+    fn of(files: Vec<(u64, PathBuf)>, faults: Faults) -> Result<JournalReader, StoreError> {
         let last_file = files.last().map(|(_, p)| p.clone());
         Ok(JournalReader {
             files: files.into_iter(),
             current: None,
+            faults,
             last_file,
             end: None,
             torn: false,
@@ -184,6 +191,7 @@ impl JournalReader {
                     return Ok(None);
                 };
                 let f = File::open(&path).map_err(|e| io("cannot open", &path, e))?;
+                let f = FaultyRead::new(f, self.faults.clone(), Point::JournalRead);
                 let mut r = std::io::BufReader::with_capacity(1 << 20, f);
                 let mut magic = vec![0u8; JOURNAL_MAGIC.len()];
                 let is_last = self.last_file.as_ref() == Some(&path);
@@ -351,9 +359,9 @@ pub fn scan(dir: &Path, each: impl FnMut(&Frame)) -> Result<Scan, StoreError> {
 }
 
 /// Reads one segment whose records start at `first` (the journal's last, on open).
-pub fn scan_segment(path: &Path, first: u64) -> Result<Scan, StoreError> {
+pub fn scan_segment(path: &Path, first: u64, faults: &Faults) -> Result<Scan, StoreError> {
     scan_with(
-        JournalReader::of(vec![(first, path.to_path_buf())])?,
+        JournalReader::of(vec![(first, path.to_path_buf())], faults.clone())?,
         first,
         |_| {},
     )
@@ -483,6 +491,7 @@ pub(crate) fn note_size(note: &str) -> Option<u64> {
 pub struct Journal {
     dir: PathBuf,
     current: Mutex<Current>,
+    faults: Faults,
 }
 
 #[derive(Debug)]
@@ -490,8 +499,9 @@ struct Current {
     file: Option<File>,
     path: PathBuf,
     len: u64,
-    /// Segments finished since the last sync: synced before the current one.
-    unsynced: Vec<File>,
+    /// Segments finished since the last sync, with their lengths: synced before the
+    /// current one.
+    unsynced: Vec<(File, PathBuf, u64)>,
     /// A new segment was created: the directory needs an fsync.
     new_file: bool,
 }
@@ -503,6 +513,7 @@ impl Journal {
         dir: &Path,
         end: Option<(PathBuf, u64)>,
         next_seq: u64,
+        faults: Faults,
     ) -> Result<Journal, StoreError> {
         std::fs::create_dir_all(dir).map_err(|e| io("cannot create", dir, e))?;
         let current = match end {
@@ -526,6 +537,7 @@ impl Journal {
                 }
                 f.seek(SeekFrom::Start(len))
                     .map_err(|e| io("cannot seek", &path, e))?;
+                faults.synced(&path, len);
                 Current {
                     file: Some(f),
                     path,
@@ -560,6 +572,7 @@ impl Journal {
         Ok(Journal {
             dir: dir.to_path_buf(),
             current: Mutex::new(current),
+            faults,
         })
     }
 
@@ -577,7 +590,8 @@ impl Journal {
             let path = self.dir.join(segment_name(first_seq));
             let f = new_segment_at(&path, false)?;
             if let Some(old) = c.file.replace(f) {
-                c.unsynced.push(old);
+                let (old_path, old_len) = (c.path.clone(), c.len);
+                c.unsynced.push((old, old_path, old_len));
             }
             c.path = path;
             c.len = JOURNAL_MAGIC.len() as u64;
@@ -588,7 +602,17 @@ impl Journal {
         let f = c.file.as_mut().ok_or_else(|| {
             StoreError::Io("the journal is closed after a failed write: reopen the ledger".into())
         })?;
-        if let Err(e) = f.write_all(frames) {
+        let written = match self.faults.check(Point::JournalWrite) {
+            Err(e) => Err(e),
+            Ok(Some(Fault::TornWrite)) => {
+                // Part of the frames reach the file, then the write fails.
+                let keep = self.faults.torn_len(frames.len());
+                f.write_all(frames.get(..keep).unwrap_or_default())
+                    .and(Err(std::io::Error::from_raw_os_error(5)))
+            }
+            Ok(_) => f.write_all(frames),
+        };
+        if let Err(e) = written {
             // Part of the frames may be in the file: cut them off, so the next append
             // continues a valid journal. If even that fails, close the journal: nothing
             // more is appended until the store is reopened (which cuts a torn tail).
@@ -611,15 +635,16 @@ impl Journal {
             .lock()
             .map_err(|_| StoreError::Io("journal lock poisoned".into()))?;
         let finished = std::mem::take(&mut c.unsynced);
-        for f in finished {
-            if let Err(e) = f.sync_data() {
+        for (f, path, len) in finished {
+            if let Err(e) = self.faults.fail(Point::JournalSync).and_then(|()| f.sync_data()) {
                 c.file = None;
                 return Err(io("cannot sync the journal", &self.dir, e));
             }
+            self.faults.synced(&path, len);
         }
         let path = c.path.clone();
         if let Some(f) = c.file.as_ref()
-            && let Err(e) = f.sync_data()
+            && let Err(e) = self.faults.fail(Point::JournalSync).and_then(|()| f.sync_data())
         {
             // After a failed fsync the kernel may have dropped the unwritten pages and
             // marked them clean: what is on disk is unknown until the journal is read
@@ -627,8 +652,13 @@ impl Journal {
             c.file = None;
             return Err(io("cannot sync the journal", &path, e));
         }
+        if c.file.is_some() {
+            self.faults.synced(&path, c.len);
+        }
         if std::mem::take(&mut c.new_file) {
-            File::open(&self.dir)
+            self.faults
+                .fail(Point::DirSync)
+                .and_then(|()| File::open(&self.dir))
                 .and_then(|d| d.sync_all())
                 .map_err(|e| io("cannot sync the journal directory", &self.dir, e))?;
         }
@@ -664,7 +694,7 @@ mod tests {
     #[test]
     fn frames_round_trip_and_a_torn_tail_ends_the_journal() -> Result<(), StoreError> {
         let dir = tempfile::tempdir().map_err(|e| StoreError::Io(e.to_string()))?;
-        let j = Journal::open(dir.path(), None, 0)?;
+        let j = Journal::open(dir.path(), None, 0, Faults::none())?;
         let recs: Vec<(u64, &[u8])> = vec![(0, b"zero"), (1, b"one")];
         let mut f = records_frame(&recs)?;
         f.extend(checkpoint_frame("note\n")?);
@@ -701,7 +731,7 @@ mod tests {
         std::fs::write(&path, &full[..full.len() - 3])
             .map_err(|e| StoreError::Io(e.to_string()))?;
         let s = scan(dir.path(), |_| {})?;
-        let j = Journal::open(dir.path(), s.end, s.size)?;
+        let j = Journal::open(dir.path(), s.end, s.size, Faults::none())?;
         j.append(&records_frame(&[(2, b"TWO".as_slice())])?, 2)?;
         j.sync()?;
         drop(j);

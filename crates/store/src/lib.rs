@@ -10,6 +10,7 @@
 //! with the seq that is wrong, never repaired or truncated silently.
 
 mod error;
+pub mod faults;
 mod journal;
 mod log;
 mod memory;
@@ -21,6 +22,7 @@ mod store;
 mod conformance;
 
 pub use error::StoreError;
+pub use faults::{Fault, Faults, Plan, Point, Rule};
 pub use journal::{Frame as JournalFrame, JOURNAL_MAGIC, JournalItem, JournalItems, JournalReader};
 pub use log::{Appended, Head, Log};
 pub use memory::MemStore;

@@ -1,5 +1,6 @@
 use crate::StoreError;
 use crate::error::corrupt;
+use crate::faults::{Faults, Point};
 use crate::journal::{self, Journal};
 use crate::segment;
 use crate::store::{RecordItem, Snapshot, Store, WriteBatch};
@@ -52,25 +53,31 @@ pub struct SledStore {
     ids: RwLock<IdIndex>,
     /// Bytes kept free on the disk: a write that would leave less is refused.
     min_free: u64,
+    /// Injected storage faults (tests only: production holds none).
+    faults: Faults,
     /// Held for the store's lifetime; declared last so it is released last (`None` for
     /// the sled being rebuilt by a repair, under the directory's lock).
     _lock: Option<File>,
 }
 
 /// How a [`SledStore`] is opened.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub struct SledOptions {
     /// Bytes to keep free on the disk holding the ledger: an append that would leave
     /// less is refused with [`StoreError::Full`] before anything is written. sled and
     /// the file system need room of their own to finish what they started; a disk run
     /// truly full can leave sled unable even to close.
     pub min_free: u64,
+    /// Storage faults to inject at every I/O point (deterministic fault tests, ADR 0022);
+    /// [`Faults::none`] everywhere else.
+    pub faults: Faults,
 }
 
 impl Default for SledOptions {
     fn default() -> Self {
         SledOptions {
             min_free: DEFAULT_MIN_FREE,
+            faults: Faults::none(),
         }
     }
 }
@@ -114,9 +121,9 @@ const KEEP_BROKEN: usize = 2;
 /// The journal's last segment, read: where its valid data ends, how many records the
 /// journal holds, and the last one. Only the last segment is read (segment files are
 /// named by the seq their records start at); a repair reads them all.
-fn journal_tail(dir: &Path) -> Result<journal::Scan, StoreError> {
+fn journal_tail(dir: &Path, faults: &Faults) -> Result<journal::Scan, StoreError> {
     match journal::segments(dir)?.last() {
-        Some((first, last)) => scan_from(last, *first),
+        Some((first, last)) => journal::scan_segment(last, *first, faults),
         None => Ok(journal::Scan::default()),
     }
 }
@@ -133,7 +140,7 @@ fn fill_from_journal(
 ) -> Result<(u64, usize), StoreError> {
     let start = log.head()?.size;
     let mut notes: BTreeMap<u64, String> = BTreeMap::new();
-    let mut reader = journal::JournalReader::from_seq(journal_dir, start)?;
+    let mut reader = journal::JournalReader::from_seq(journal_dir, start, &log.store().faults)?;
     let mut next = start;
     while let Some(f) = reader.next()? {
         match f {
@@ -179,13 +186,13 @@ fn fill_from_journal(
 
 /// Rebuilds `path`'s sled from its journal into a fresh directory, then swaps it in and
 /// keeps the old one aside. The caller holds the directory's lock.
-fn rebuild(path: &Path, why: Option<&str>) -> Result<Repaired, StoreError> {
+fn rebuild(path: &Path, why: Option<&str>, faults: &Faults) -> Result<Repaired, StoreError> {
     let journal_dir = path.join(JOURNAL_DIR);
     let target = path.join("sled.rebuild");
     if target.exists() {
         std::fs::remove_dir_all(&target).map_err(io)?;
     }
-    let raw = SledStore::from_db_in(open_sled(&target)?, path, &target, None)?;
+    let raw = SledStore::from_db_in(open_sled(&target)?, path, &target, None, faults)?;
     let log = crate::Log::open(raw)?;
     let (records, checkpoints) = fill_from_journal(&log, &journal_dir)?;
     drop(log);
@@ -204,7 +211,11 @@ fn rebuild(path: &Path, why: Option<&str>) -> Result<Repaired, StoreError> {
         None
     };
     std::fs::rename(&target, &current).map_err(io)?;
-    File::open(path).and_then(|d| d.sync_all()).map_err(io)?;
+    faults
+        .fail(Point::DirSync)
+        .and_then(|()| File::open(path))
+        .and_then(|d| d.sync_all())
+        .map_err(io)?;
     tracing::warn!(
         records,
         checkpoints,
@@ -238,11 +249,6 @@ fn prune_broken(path: &Path) {
         tracing::warn!(dir = %old.display(), "removing an older damaged database kept aside");
         let _ = std::fs::remove_dir_all(old);
     }
-}
-
-/// Reads one segment whose records start at `first`.
-fn scan_from(path: &Path, first: u64) -> Result<journal::Scan, StoreError> {
-    journal::scan_segment(path, first)
 }
 
 /// Lowest level of interior Merkle nodes written to sled. Levels 1 to 3 are recomputed
@@ -325,13 +331,13 @@ fn lock_dir(path: &Path) -> Result<File, StoreError> {
 /// Reads every file of sled's directory to the end. sled's recovery takes a failed read
 /// for a torn write and truncates its log; reading first turns an I/O error into a clean
 /// refusal that has changed nothing.
-fn pre_read(dir: &Path) -> Result<(), StoreError> {
+fn pre_read(dir: &Path, faults: &Faults) -> Result<(), StoreError> {
     // Where the kernel may send what it reads (see `read_through`); without it, read.
     let null = File::options().write(true).open("/dev/null").ok();
-    pre_read_in(dir, null.as_ref())
+    pre_read_in(dir, null.as_ref(), faults)
 }
 
-fn pre_read_in(dir: &Path, null: Option<&File>) -> Result<(), StoreError> {
+fn pre_read_in(dir: &Path, null: Option<&File>, faults: &Faults) -> Result<(), StoreError> {
     let entries = match std::fs::read_dir(dir) {
         Ok(e) => e,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
@@ -347,7 +353,7 @@ fn pre_read_in(dir: &Path, null: Option<&File>) -> Result<(), StoreError> {
         let e = e.map_err(io)?;
         let path = e.path();
         if path.is_dir() {
-            pre_read_in(&path, null)?;
+            pre_read_in(&path, null, faults)?;
             continue;
         }
         let fail = |e: std::io::Error| {
@@ -358,6 +364,7 @@ fn pre_read_in(dir: &Path, null: Option<&File>) -> Result<(), StoreError> {
             ))
         };
         let mut f = File::open(&path).map_err(fail)?;
+        faults.fail(Point::PreRead).map_err(fail)?;
         read_through(&mut f, null).map_err(fail)?;
     }
     Ok(())
@@ -448,19 +455,21 @@ impl SledStore {
         let lock = lock_dir(&path)?;
         let sled_dir = path.join(SLED_DIR);
         let journal_dir = path.join(JOURNAL_DIR);
+        let faults = options.faults;
         // Read before anything writes: the journal's tail, and every sled file.
-        let tail = journal_tail(&journal_dir)?;
-        pre_read(&sled_dir)?;
+        let tail = journal_tail(&journal_dir, &faults)?;
+        pre_read(&sled_dir, &faults)?;
         discard_unfinished_snapshots(&sled_dir)?;
         let fresh = !sled_dir.exists();
-        let opened = open_sled(&sled_dir).and_then(|db| SledStore::from_db(db, &path, None));
+        let opened =
+            open_sled(&sled_dir).and_then(|db| SledStore::from_db(db, &path, None, &faults));
         let mut store = match opened {
             Ok(s) => s,
             // Damage (not an I/O error, which may pass): rebuild from the journal.
             Err(e @ StoreError::Corrupt { .. }) if tail.size > 0 => {
                 tracing::warn!(error = %e, "sled's database is damaged; rebuilding it from the journal");
-                rebuild(&path, Some(&e.to_string()))?;
-                SledStore::from_db(open_sled(&sled_dir)?, &path, None)?
+                rebuild(&path, Some(&e.to_string()), &faults)?;
+                SledStore::from_db(open_sled(&sled_dir)?, &path, None, &faults)?
             }
             Err(e) => return Err(e),
         };
@@ -487,8 +496,8 @@ impl SledStore {
                             "sled lost records the journal holds".into()
                         }
                     };
-                    rebuild(&path, Some(&why))?;
-                    SledStore::from_db(open_sled(&sled_dir)?, &path, None)?
+                    rebuild(&path, Some(&why), &faults)?;
+                    SledStore::from_db(open_sled(&sled_dir)?, &path, None, &faults)?
                 }
             };
         }
@@ -499,7 +508,7 @@ impl SledStore {
                 "sled and the journal disagree on the last record: run `coopledger repair` to rebuild sled from the journal",
             ));
         }
-        let j = Journal::open(&journal_dir, tail.end, tail.size)?;
+        let j = Journal::open(&journal_dir, tail.end, tail.size, faults.clone())?;
         if size > tail.size {
             // The last batch reached sled but not the journal (a crash between the two
             // writes: it was never acknowledged). Copy it over, so both hold it.
@@ -523,11 +532,16 @@ impl SledStore {
     pub fn repair(dir: impl AsRef<Path>) -> Result<Repaired, StoreError> {
         let path = dir.as_ref().to_path_buf();
         let _lock = lock_dir(&path)?;
-        rebuild(&path, None)
+        rebuild(&path, None, &Faults::none())
     }
 
-    fn from_db(db: sled::Db, path: &Path, lock: Option<File>) -> Result<SledStore, StoreError> {
-        SledStore::from_db_in(db, path, &path.join(SLED_DIR), lock)
+    fn from_db(
+        db: sled::Db,
+        path: &Path,
+        lock: Option<File>,
+        faults: &Faults,
+    ) -> Result<SledStore, StoreError> {
+        SledStore::from_db_in(db, path, &path.join(SLED_DIR), lock, faults)
     }
 
     fn from_db_in(
@@ -535,6 +549,7 @@ impl SledStore {
         path: &Path,
         sled_dir: &Path,
         lock: Option<File>,
+        faults: &Faults,
     ) -> Result<SledStore, StoreError> {
         let data_file = File::open(sled_dir.join("db")).map_err(io)?;
         let tree = db.open_tree("ledger").map_err(sled_err)?;
@@ -546,6 +561,7 @@ impl SledStore {
             path: path.to_path_buf(),
             journal: None,
             min_free: 0,
+            faults: faults.clone(),
             ids: RwLock::new(ids),
             _lock: lock,
         })
@@ -558,6 +574,7 @@ impl SledStore {
 
     fn sync(&self) -> Result<(), StoreError> {
         let sled = || -> Result<(), StoreError> {
+            self.faults.fail(Point::SledFlush).map_err(io)?;
             self.db.flush().map_err(io)?;
             let f = self
                 .data_file
@@ -603,6 +620,7 @@ impl SledStore {
 
     /// The segment holding record `seq`: its first seq and its raw value.
     fn segment(&self, seq: u64) -> Result<Option<(u64, sled::IVec)>, StoreError> {
+        self.faults.fail(Point::SledRead).map_err(io)?;
         let Some(r) = self
             .tree
             .range(key(kind::RECORD, 0)..=key(kind::RECORD, seq))
@@ -865,13 +883,14 @@ fn snapshot_file(dir: &Path, seq: u64) -> PathBuf {
 }
 
 /// Reads and checks a snapshot file: its magic, its length, the hash of its bytes.
-fn read_snapshot(file: &Path) -> Result<Snapshot, String> {
+fn read_snapshot(file: &Path, faults: &Faults) -> Result<Snapshot, String> {
     use std::io::Read as _;
     // The header, then the bytes straight into a buffer of their size: reading the whole
     // file and copying the bytes out of it touched twice the memory (a tenth of a reopen
     // at 10^6 records went to faulting in and filling the copy).
-    let mut f = File::open(file).map_err(|e| e.to_string())?;
+    let f = File::open(file).map_err(|e| e.to_string())?;
     let len = f.metadata().map_err(|e| e.to_string())?.len();
+    let mut f = crate::faults::FaultyRead::new(f, faults.clone(), Point::SnapshotRead);
     let mut head = [0u8; SNAPSHOT_MAGIC.len() + 72];
     f.read_exact(&mut head).map_err(|e| match e.kind() {
         std::io::ErrorKind::UnexpectedEof => "truncated header".to_owned(),
@@ -906,6 +925,7 @@ impl Store for SledStore {
         let tmp = target.with_extension("tmp");
         {
             let mut f = File::create(&tmp).map_err(io)?;
+            self.faults.fail(Point::SnapshotWrite).map_err(io)?;
             f.write_all(SNAPSHOT_MAGIC).map_err(io)?;
             f.write_all(&snapshot.seq.to_be_bytes()).map_err(io)?;
             f.write_all(snapshot.chain.as_bytes()).map_err(io)?;
@@ -916,7 +936,11 @@ impl Store for SledStore {
         }
         // Whole or absent: a crash leaves a `.tmp` file, which is never read.
         std::fs::rename(&tmp, &target).map_err(io)?;
-        File::open(&dir).and_then(|d| d.sync_all()).map_err(io)?;
+        self.faults
+            .fail(Point::DirSync)
+            .and_then(|()| File::open(&dir))
+            .and_then(|d| d.sync_all())
+            .map_err(io)?;
         // Keep this one and the one before it (should this one be damaged later).
         let mut seqs = snapshot_seqs(&dir);
         seqs.retain(|s| *s < snapshot.seq);
@@ -934,7 +958,7 @@ impl Store for SledStore {
         seqs.sort_unstable();
         for seq in seqs.into_iter().rev() {
             let file = snapshot_file(&dir, seq);
-            match read_snapshot(&file) {
+            match read_snapshot(&file, &self.faults) {
                 Ok(s) if s.seq == seq => return Ok(Some(s)),
                 Ok(_) => {
                     tracing::warn!(file = %file.display(), "a snapshot file names another seq than it holds; not used")
@@ -954,6 +978,22 @@ impl Store for SledStore {
     fn check_room(&self, bytes: u64) -> Result<(), StoreError> {
         if self.min_free == 0 {
             return Ok(());
+        }
+        match self.faults.hit(Point::FreeSpace) {
+            Some(crate::faults::Fault::Enospc) => {
+                return Err(StoreError::Full {
+                    available: 0,
+                    needed: self.min_free.saturating_add(bytes),
+                    reserve: self.min_free,
+                });
+            }
+            Some(f) => {
+                return Err(StoreError::Io(format!(
+                    "cannot read the free space of {}: injected {f:?}",
+                    self.path.display()
+                )));
+            }
+            None => {}
         }
         let st = rustix::fs::statvfs(&self.path).map_err(|e| {
             StoreError::Io(format!(
@@ -1052,6 +1092,7 @@ impl Store for SledStore {
             batch.insert(&key(kind::CHECKPOINT, *size), note.as_bytes());
         }
         // One batch on one tree: sled applies it atomically, also across a crash.
+        self.faults.fail(Point::SledWrite).map_err(io)?;
         self.tree.apply_batch(batch).map_err(io)?;
         let mut ids = self
             .ids
@@ -1137,6 +1178,7 @@ impl Store for SledStore {
                 .zip(right)
                 .map(|(l, r)| coop_core::hash::node_hash(&l, &r)));
         }
+        self.faults.fail(Point::SledRead).map_err(io)?;
         self.tree
             .get(node_key(level, index))
             .map_err(io)?
@@ -1145,6 +1187,7 @@ impl Store for SledStore {
     }
 
     fn checkpoint(&self, size: u64) -> Result<Option<String>, StoreError> {
+        self.faults.fail(Point::SledRead).map_err(io)?;
         self.tree
             .get(key(kind::CHECKPOINT, size))
             .map_err(io)?
@@ -1200,7 +1243,7 @@ mod tests {
             let mut d = File::open(dir.path())?;
             assert!(read_through(&mut d, null).is_err());
         }
-        pre_read(dir.path())?;
+        pre_read(dir.path(), &Faults::none())?;
         Ok(())
     }
 

@@ -2,14 +2,6 @@
 //! idempotent duplicates, concurrency with group commit, checkpoints, reopen, replay as of
 //! an earlier point.
 
-// In test code a panic is a failed test, so indexing and expect are fine here.
-#![allow(
-    clippy::indexing_slicing,
-    clippy::expect_used,
-    clippy::unwrap_used,
-    clippy::panic
-)]
-
 use coop_core::checkpoint::verify_checkpoint;
 use coop_core::event::CaseRef;
 use coop_core::merkle::Blake3Hasher;
@@ -21,24 +13,24 @@ use coop_treaty::{CaseStatus, Extent, InfoKind, Payload, RefusalGround, Violatio
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-struct Env {
-    dir: tempfile::TempDir,
-    ledger: Option<Ledger<SledStore>>,
-    keys: BTreeMap<String, SecretKey>,
-    next: AtomicU64,
+pub(crate) struct Env {
+    pub(crate) dir: tempfile::TempDir,
+    pub(crate) ledger: Option<Ledger<SledStore>>,
+    pub(crate) keys: BTreeMap<String, SecretKey>,
+    pub(crate) next: AtomicU64,
 }
 
 /// The node key the fixture genesis names.
-fn node_key() -> SecretKey {
+pub(crate) fn node_key() -> SecretKey {
     testkit::node_key()
 }
 
 impl Env {
-    fn ledger(&self) -> &Ledger<SledStore> {
+    pub(crate) fn ledger(&self) -> &Ledger<SledStore> {
         self.ledger.as_ref().expect("open")
     }
 
-    fn event(&self, signer: &str, case: Option<CaseRef>, payload: &Payload) -> SignedEvent {
+    pub(crate) fn event(&self, signer: &str, case: Option<CaseRef>, payload: &Payload) -> SignedEvent {
         let n = self.next.fetch_add(1, Ordering::SeqCst);
         let mut id = [0u8; 16];
         id[..8].copy_from_slice(&n.to_be_bytes());
@@ -64,7 +56,7 @@ impl Env {
         self.ledger().submit(self.event(signer, case, &payload))
     }
 
-    fn case_ref(&self, n: u8) -> CaseRef {
+    pub(crate) fn case_ref(&self, n: u8) -> CaseRef {
         let version = self
             .ledger()
             .with_state(|s| s.cases.get(&case_id(n)).map_or(0, |c| c.version))
@@ -90,7 +82,7 @@ impl Env {
 }
 
 /// A ledger with the Agreement in force.
-fn env() -> Env {
+pub(crate) fn env() -> Env {
     let dir = tempfile::tempdir().expect("tempdir");
     let keys = testkit::keys();
     let mut env = Env {

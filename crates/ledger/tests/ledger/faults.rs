@@ -1,0 +1,285 @@
+//! The engine under deterministic storage faults (docs/adr/0022): writes, syncs and reads
+//! failed, torn, crashed or stalled under a running ledger. For every submission:
+//!
+//! - a receipt means the event is there after the next open (with no manual repair);
+//! - "nothing was written" means it is not;
+//! - "may have landed" may go either way — and every answer comes within the storage
+//!   bound, as does stopping the ledger, even when a flush never returns.
+//!
+//! Each test asserts its faults fired; `COOP_FAULTS_OFF=1` turns injection off, and then
+//! they fail. Random runs print their seed; `COOP_FAULT_SEED=N` replays one.
+
+use crate::engine::{Env, env, node_key};
+use coop_core::{EventId, SignedEvent};
+use coop_ledger::{Config, Ledger, SubmitError};
+use coop_store::{Fault, Faults, Plan, Point, Rule, SledOptions, SledStore};
+use coop_treaty::Payload;
+use coop_treaty::testkit::request_to;
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The storage bound the tests run with: short, so that a stall costs little.
+const BOUND: Duration = Duration::from_millis(500);
+/// How long a test waits for an answer before calling it a hang: far beyond the bound,
+/// so that only a wait that never ends trips it, not a slow machine.
+const HANG: Duration = Duration::from_secs(120);
+
+fn off() -> bool {
+    std::env::var_os("COOP_FAULTS_OFF").is_some()
+}
+
+fn plan(seed: u64, rule: Rule) -> Plan {
+    let p = Plan::new(seed, rule).unarmed();
+    if off() { p.disabled() } else { p }
+}
+
+fn seed(test: &str) -> u64 {
+    let s = std::env::var("COOP_FAULT_SEED")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(1, |d| d.as_nanos() as u64)
+        });
+    eprintln!("{test}: fault seed {s} (COOP_FAULT_SEED={s} replays this run)");
+    s
+}
+
+/// Runs `f` on its own thread and returns its answer; a test failure if none comes
+/// within [`HANG`].
+fn answered<T: Send + 'static>(what: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    rx.recv_timeout(HANG)
+        .unwrap_or_else(|_| panic!("{what}: no answer within {HANG:?}: it hangs"))
+}
+
+/// Opens `dir` with no fault, once the threads a stall left behind (released now) have
+/// let go of it: they hold the directory's lock until they end.
+fn reopen(dir: &Path) -> Result<Ledger<SledStore>, String> {
+    loop {
+        match SledStore::open(dir) {
+            Err(coop_store::StoreError::Locked { .. }) => std::thread::yield_now(),
+            Err(e) => return Err(e.to_string()),
+            Ok(s) => return Ledger::open(s, node_key(), config()).map_err(|e| e.to_string()),
+        }
+    }
+}
+
+fn config() -> Config {
+    Config {
+        storage_timeout: BOUND,
+        ..Config::default()
+    }
+}
+
+fn open_under(dir: &Path, faults: Faults) -> Ledger<SledStore> {
+    let store = SledStore::open_with(
+        dir,
+        SledOptions {
+            faults,
+            ..SledOptions::default()
+        },
+    )
+    .expect("store");
+    Ledger::open(store, node_key(), config()).expect("open")
+}
+
+/// A request opening case `n`.
+fn request(e: &Env, n: u8) -> SignedEvent {
+    e.event(
+        "KZ-MVD",
+        Some(e.case_ref(n)),
+        &Payload::Request(Box::new(request_to("TM-MVD"))),
+    )
+}
+
+/// The hang of issue 24: sled's flush never returned after an injected write error, and
+/// `submit --data` waited for ever in `Pending::wait`, then in `Ledger::stop`. Now the
+/// submission is answered "may have landed" within the storage bound, the next one
+/// "nothing was written" at once, stopping ends, and the next open holds a ledger that
+/// verifies.
+#[test]
+fn a_flush_that_never_returns_ends_in_an_answer_and_the_ledger_still_stops() {
+    let mut e = env();
+    if let Some(l) = e.ledger.take() {
+        l.shutdown();
+    }
+    let p = Arc::new(plan(
+        1,
+        Rule::Nth {
+            points: vec![Point::SledFlush],
+            n: 0,
+            fault: Fault::Stall,
+        },
+    ));
+    e.ledger = Some(open_under(e.dir.path(), Faults::plan(Arc::clone(&p))));
+    p.arm();
+    let first = request(&e, 1);
+    let first_id = first.body.event_id;
+    let (e, answer) = answered("a submission whose flush stalls", move || {
+        let r = e.ledger().submit(first);
+        (e, r)
+    });
+    match &answer {
+        Err(SubmitError::MayHaveLanded(why)) => assert!(why.contains("did not answer"), "{why}"),
+        other => panic!("expected 'may have landed', got {other:?}"),
+    }
+    let second = request(&e, 2);
+    let second_id = second.body.event_id;
+    let (mut e, answer) = answered("a submission after storage failed", move || {
+        let r = e.ledger().submit(second);
+        (e, r)
+    });
+    assert!(
+        matches!(answer, Err(SubmitError::Unavailable(_))),
+        "after a storage failure nothing more is written: {answer:?}"
+    );
+    let failure = e.ledger().failure().expect("the ledger says storage failed");
+    assert!(failure.contains("did not answer"), "{failure}");
+    let ledger = e.ledger.take().expect("ledger");
+    answered("stopping a ledger whose syncer is stuck", move || {
+        ledger.shutdown()
+    });
+    assert_eq!(p.injected().get(&(Point::SledFlush, Fault::Stall)), Some(&1));
+    // The stuck flush returns (with an error) once the disk "answers".
+    p.release();
+    let reopened = answered("reopening after the stall", {
+        let dir = e.dir.path().to_path_buf();
+        move || reopen(&dir).expect("reopens by itself")
+    });
+    assert!(reopened.record_by_event_id(&second_id).unwrap().is_none());
+    // The first may have landed: if it did, it is whole.
+    if let Some(r) = reopened.record_by_event_id(&first_id).unwrap() {
+        assert_eq!(r.record.event.body.event_id, first_id);
+    }
+}
+
+/// What became of each submission.
+#[derive(Debug, Default)]
+struct Answers {
+    landed: BTreeMap<EventId, u64>,
+    not_written: Vec<EventId>,
+    maybe: Vec<EventId>,
+}
+
+/// Random write, sync, read, crash and stall faults under a running ledger, many runs
+/// from one printed seed.
+#[test]
+fn random_storage_faults_under_the_engine_lose_no_receipt_and_every_answer_comes() {
+    let seed = seed("engine faults");
+    let runs: u64 = std::env::var("COOP_FAULT_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(40);
+    let mut base = env();
+    if let Some(l) = base.ledger.take() {
+        l.shutdown();
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let mut tally: BTreeMap<Fault, u64> = BTreeMap::new();
+    let points = vec![
+        Point::JournalWrite,
+        Point::JournalSync,
+        Point::DirSync,
+        Point::SledWrite,
+        Point::SledFlush,
+        Point::SledRead,
+        Point::FreeSpace,
+    ];
+    for i in 0..runs {
+        let run = tmp.path().join(format!("run-{i}"));
+        let image = tmp.path().join(format!("image-{i}"));
+        copy_dir(base.dir.path(), &run);
+        // One run in eight may stall (each stall costs the bound).
+        let mut faults = vec![Fault::Eio, Fault::Enospc, Fault::TornWrite, Fault::Crash];
+        if i % 8 == 7 {
+            faults.push(Fault::Stall);
+        }
+        let p = Arc::new(
+            plan(
+                seed.wrapping_add(i),
+                Rule::Random {
+                    points: points.clone(),
+                    per_million: 60_000,
+                    faults,
+                },
+            )
+            .crash_image(&run, &image),
+        );
+        base.ledger = Some(open_under(&run, Faults::plan(Arc::clone(&p))));
+        p.arm();
+        let mut answers = Answers::default();
+        for n in 1..=12u8 {
+            let ev = request(&base, n);
+            let id = ev.body.event_id;
+            let ledger = base.ledger.take().expect("ledger");
+            let (ledger, r) = answered("a submission under faults", move || {
+                let r = ledger.submit(ev);
+                (ledger, r)
+            });
+            base.ledger = Some(ledger);
+            match r {
+                Ok(receipt) => {
+                    answers.landed.insert(id, receipt.seq);
+                }
+                Err(SubmitError::MayHaveLanded(_)) => answers.maybe.push(id),
+                Err(_) => answers.not_written.push(id),
+            }
+        }
+        let ledger = base.ledger.take().expect("ledger");
+        answered("stopping under faults", move || ledger.shutdown());
+        p.release();
+        for ((_, f), n) in p.injected() {
+            *tally.entry(f).or_default() += n;
+        }
+        let what = format!(
+            "seed {seed} run {i} (COOP_FAULT_SEED={seed} replays it): injected {:?}, answers {answers:?}",
+            p.injected()
+        );
+        let after = if p.crashed() { image.clone() } else { run.clone() };
+        let reopened = answered("reopening after faults", move || reopen(&after))
+        .unwrap_or_else(|e| panic!("{what}: does not reopen by itself: {e}"));
+        for (id, seq) in &answers.landed {
+            let r = reopened
+                .record_by_event_id(id)
+                .unwrap()
+                .unwrap_or_else(|| panic!("{what}: a receipted event is lost"));
+            assert_eq!(r.record.seq, *seq, "{what}");
+        }
+        for id in &answers.not_written {
+            assert!(
+                reopened.record_by_event_id(id).unwrap().is_none(),
+                "{what}: an event answered 'nothing was written' is there"
+            );
+        }
+        drop(reopened);
+        let _ = std::fs::remove_dir_all(&run);
+        let _ = std::fs::remove_dir_all(&image);
+    }
+    eprintln!("seed {seed}: {runs} runs; injected {tally:?}");
+    for k in [Fault::Eio, Fault::Enospc, Fault::TornWrite, Fault::Crash] {
+        assert!(
+            tally.get(&k).copied().unwrap_or(0) > 0,
+            "no {k:?} was injected ({tally:?}): a fault test that injects nothing tests nothing"
+        );
+    }
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let target = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &target);
+        } else if e.file_name() != "coopledger.lock" {
+            std::fs::copy(e.path(), target).unwrap();
+        }
+    }
+}

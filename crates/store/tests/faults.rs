@@ -1,0 +1,403 @@
+//! The store under deterministic storage faults (docs/adr/0022): every I/O call of a
+//! workload — open, appends, syncs, reads, the pre-read, a rebuild — failed in turn, with
+//! EIO, ENOSPC, a torn write, a short read, or a crash that freezes durability there and
+//! leaves the image a restarted process finds. For each fault point:
+//!
+//! - nothing acknowledged is lost: the next open, with no fault and no manual `repair`,
+//!   holds every record whose append returned `Ok`, byte for byte;
+//! - nothing the store refused as "nothing was written" (`Full`) is there;
+//! - the reopened store verifies from record 0 (chain, leaves, Merkle nodes,
+//!   checkpoints).
+//!
+//! Every test asserts its faults fired (a count per kind): run with `COOP_FAULTS_OFF=1`
+//! and they fail. The random runs print their seed; `COOP_FAULT_SEED=N` replays one.
+
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
+use coop_core::testkit;
+use coop_core::{Hash, LedgerId, SignedEvent, Timestamp};
+use coop_store::{Fault, Faults, Log, Plan, Point, Rule, SledOptions, SledStore, StoreError};
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+
+/// Events appended by the workload, in batches of these sizes.
+const BATCHES: [u64; 24] = [
+    1, 3, 1, 5, 2, 8, 1, 4, 2, 1, 1, 6, 3, 1, 2, 9, 1, 1, 4, 2, 7, 1, 3, 1,
+];
+/// Records in the base store every run starts from.
+const BASE: u64 = 7;
+
+fn off() -> bool {
+    std::env::var_os("COOP_FAULTS_OFF").is_some()
+}
+
+fn plan(seed: u64, rule: Rule) -> Plan {
+    let p = Plan::new(seed, rule);
+    if off() { p.disabled() } else { p }
+}
+
+/// The seed of a random run: `COOP_FAULT_SEED`, or a new one each run (printed).
+fn seed(test: &str) -> u64 {
+    let s = std::env::var("COOP_FAULT_SEED")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(1, |d| d.as_nanos() as u64)
+        });
+    eprintln!("{test}: fault seed {s} (COOP_FAULT_SEED={s} replays this run)");
+    s
+}
+
+fn genesis() -> (SignedEvent, LedgerId) {
+    testkit::genesis().expect("fixture genesis")
+}
+
+fn events(ledger: LedgerId, from: u64, count: u64) -> Vec<(SignedEvent, Hash)> {
+    testkit::events(ledger, from, count)
+        .expect("fixture events")
+        .into_iter()
+        .map(|e| (e, Hash::ZERO))
+        .collect()
+}
+
+/// A store with the genesis and a first batch: the base every run starts from (so that
+/// opening finds a journal and a sled to read).
+fn base(dir: &Path) -> LedgerId {
+    let log = Log::open(SledStore::open(dir).expect("open")).expect("log");
+    let (g, ledger) = genesis();
+    log.append_events(vec![(g, Hash::ZERO)], Timestamp(1))
+        .expect("genesis");
+    log.append_events(events(ledger, 1, BASE - 1), Timestamp(2))
+        .expect("events");
+    ledger
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let target = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &target);
+        } else if e.file_name() != "coopledger.lock" {
+            std::fs::copy(e.path(), target).unwrap();
+        }
+    }
+}
+
+/// What a run under faults ended with.
+#[derive(Debug, Default)]
+struct Outcome {
+    /// Records acknowledged (the size after the last append that returned `Ok`).
+    acked: u64,
+    /// Whether an append was refused as `Full` (nothing written) right after `acked`.
+    refused_full: bool,
+    /// The error that ended the run, if any.
+    error: Option<String>,
+}
+
+/// Opens the store under `faults` and appends [`BATCHES`]; stops at the first error.
+/// The base's records were acknowledged before it starts.
+fn workload(dir: &Path, ledger: LedgerId, faults: Faults) -> Outcome {
+    let mut out = Outcome {
+        acked: BASE,
+        ..Outcome::default()
+    };
+    let opened = SledStore::open_with(
+        dir,
+        SledOptions {
+            // A reserve, so that the free-space check runs (a fault there reads as full).
+            min_free: 1,
+            faults,
+        },
+    )
+    .and_then(Log::open);
+    let log = match opened {
+        Ok(l) => l,
+        Err(e) => {
+            out.error = Some(format!("open: {e}"));
+            return out;
+        }
+    };
+    out.acked = log.durable_head().map_or(BASE, |h| h.size);
+    for n in BATCHES {
+        let from = out.acked;
+        match log.append_events(events(ledger, from, n), Timestamp(from)) {
+            Ok(_) => out.acked = from + n,
+            Err(StoreError::Full { .. }) => {
+                out.refused_full = true;
+                out.error = Some("full".into());
+                break;
+            }
+            Err(e) => {
+                out.error = Some(e.to_string());
+                break;
+            }
+        }
+        // A read after each append: a fault there must be an error, never wrong bytes.
+        if let Err(e) = log.record(from) {
+            out.error = Some(format!("read: {e}"));
+            break;
+        }
+    }
+    out
+}
+
+/// Reopens `dir` with no fault: it must open by itself (no repair), verify, and hold
+/// every acknowledged record as appended; a refused append must have left nothing.
+fn recovered(dir: &Path, ledger: LedgerId, out: &Outcome, what: &str) {
+    let log = SledStore::open(dir)
+        .and_then(Log::open)
+        .unwrap_or_else(|e| panic!("{what}: the store does not reopen by itself: {e}"));
+    let head = log
+        .verify_all()
+        .unwrap_or_else(|e| panic!("{what}: the reopened store does not verify: {e}"));
+    assert!(
+        head.size >= out.acked,
+        "{what}: {} records acknowledged, {} after reopening ({out:?})",
+        out.acked,
+        head.size
+    );
+    if out.refused_full {
+        assert_eq!(
+            head.size, out.acked,
+            "{what}: an append refused as full (nothing written) is there"
+        );
+    }
+    let expected: Vec<SignedEvent> = std::iter::once(genesis().0)
+        .chain(testkit::events(ledger, 1, head.size.saturating_sub(1)).unwrap())
+        .collect();
+    for (seq, e) in expected.iter().enumerate().take(head.size as usize) {
+        let r = log.record(seq as u64).unwrap().expect("record");
+        assert_eq!(&r.record.event, e, "{what}: record {seq} is not what was appended");
+    }
+}
+
+/// Faults injected so far, by kind, over many runs.
+#[derive(Default)]
+struct Tally(BTreeMap<(Point, Fault), u64>);
+
+impl Tally {
+    fn add(&mut self, p: &Plan) {
+        for (k, n) in p.injected() {
+            *self.0.entry(k).or_default() += n;
+        }
+    }
+    fn of(&self, f: Fault) -> u64 {
+        self.0.iter().filter(|((_, g), _)| *g == f).map(|(_, n)| n).sum()
+    }
+    /// Each of `kinds` fired at least once.
+    fn assert_fired(&self, kinds: &[Fault]) {
+        for k in kinds {
+            assert!(
+                self.of(*k) > 0,
+                "no {k:?} fault was injected (injected: {:?}); a fault test that injects nothing tests nothing",
+                self.0
+            );
+        }
+    }
+}
+
+/// Every I/O point of the workload: which calls a fault-free run makes.
+const IO: [Point; 10] = [
+    Point::JournalWrite,
+    Point::JournalSync,
+    Point::JournalRead,
+    Point::DirSync,
+    Point::SledWrite,
+    Point::SledFlush,
+    Point::SledRead,
+    Point::PreRead,
+    Point::SnapshotRead,
+    Point::FreeSpace,
+];
+
+/// The calls a fault-free run of the workload makes, in order: the fault points to try.
+fn trace(base_dir: &Path, ledger: LedgerId, tmp: &Path, prepare: &dyn Fn(&Path)) -> Vec<Point> {
+    let dir = tmp.join("count");
+    copy_dir(base_dir, &dir);
+    prepare(&dir);
+    let p = Arc::new(Plan::new(
+        0,
+        Rule::Random {
+            points: vec![],
+            per_million: 0,
+            faults: vec![],
+        },
+    ));
+    let out = workload(&dir, ledger, Faults::plan(Arc::clone(&p)));
+    assert!(out.error.is_none(), "a fault-free run failed: {out:?}");
+    p.trace().into_iter().filter(|pt| IO.contains(pt)).collect()
+}
+
+/// Every call of the workload fails in turn, with each fault that fits it: one fault
+/// per run, at every point, with the crash image for crash points.
+#[test]
+fn every_io_call_failed_in_turn_loses_nothing_acknowledged_and_reopens_by_itself() {
+    every_call_in_turn(|_| {});
+}
+
+/// The same, from a store whose sled is gone: the open rebuilds it from the journal, and
+/// a fault at any call of the rebuild (or of the appends after it) is finished by the
+/// next open.
+#[test]
+fn a_rebuild_from_the_journal_failed_at_any_call_is_finished_by_the_next_open() {
+    every_call_in_turn(|run| {
+        std::fs::remove_dir_all(run.join("sled")).unwrap();
+    });
+}
+
+fn every_call_in_turn(prepare: impl Fn(&Path)) {
+    let tmp = tempfile::tempdir().unwrap();
+    let base_dir = tmp.path().join("base");
+    let ledger = base(&base_dir);
+    let trace = trace(&base_dir, ledger, tmp.path(), &prepare);
+    let total = trace.len() as u64;
+    assert!(total > 50, "the workload makes only {total} I/O calls");
+    let kinds = [
+        Fault::Eio,
+        Fault::Enospc,
+        Fault::TornWrite,
+        Fault::ShortRead,
+        Fault::Crash,
+    ];
+    let mut tally = Tally::default();
+    let mut runs = 0;
+    for (n, point) in (0..total).zip(trace) {
+        for fault in kinds.into_iter().filter(|f| Plan::fits(*f, point)) {
+            runs += 1;
+            let run = tmp.path().join(format!("run-{n}-{fault:?}"));
+            let image = tmp.path().join(format!("image-{n}-{fault:?}"));
+            copy_dir(&base_dir, &run);
+            prepare(&run);
+            let p = Arc::new(
+                plan(
+                    n,
+                    Rule::Nth {
+                        points: IO.to_vec(),
+                        n,
+                        fault,
+                    },
+                )
+                .crash_image(&run, &image),
+            );
+            let out = workload(&run, ledger, Faults::plan(Arc::clone(&p)));
+            tally.add(&p);
+            let what = format!("fault {fault:?} at call {n} ({:?})", p.injected());
+            // A crash leaves the image; otherwise the process goes on, and reopens.
+            let after = if p.crashed() { &image } else { &run };
+            recovered(after, ledger, &out, &what);
+            let _ = std::fs::remove_dir_all(&run);
+            let _ = std::fs::remove_dir_all(&image);
+        }
+    }
+    eprintln!(
+        "{runs} runs over {total} I/O calls; injected: {:?}",
+        tally.0
+    );
+    tally.assert_fired(&kinds);
+}
+
+/// Random faults at a high rate, many runs from one printed seed: several faults in one
+/// run (a failed write, then a failed read during the recovery's own open...).
+#[test]
+fn random_faults_from_a_printed_seed_lose_nothing_acknowledged() {
+    let seed = seed("random_faults");
+    let runs: u64 = std::env::var("COOP_FAULT_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(600);
+    let tmp = tempfile::tempdir().unwrap();
+    let base_dir = tmp.path().join("base");
+    let ledger = base(&base_dir);
+    let kinds = [
+        Fault::Eio,
+        Fault::Enospc,
+        Fault::TornWrite,
+        Fault::ShortRead,
+        Fault::Crash,
+    ];
+    let mut tally = Tally::default();
+    for i in 0..runs {
+        let run = tmp.path().join(format!("run-{i}"));
+        let image = tmp.path().join(format!("image-{i}"));
+        copy_dir(&base_dir, &run);
+        let p = Arc::new(
+            plan(
+                seed.wrapping_add(i),
+                Rule::Random {
+                    points: IO.to_vec(),
+                    per_million: 40_000,
+                    faults: kinds.to_vec(),
+                },
+            )
+            .crash_image(&run, &image),
+        );
+        let out = workload(&run, ledger, Faults::plan(Arc::clone(&p)));
+        tally.add(&p);
+        let what = format!(
+            "seed {seed} run {i} (COOP_FAULT_SEED={seed} replays it): injected {:?}",
+            p.injected()
+        );
+        let after = if p.crashed() { &image } else { &run };
+        recovered(after, ledger, &out, &what);
+        let _ = std::fs::remove_dir_all(&run);
+        let _ = std::fs::remove_dir_all(&image);
+    }
+    eprintln!("seed {seed}: {runs} runs; injected: {:?}", tally.0);
+    tally.assert_fired(&kinds);
+}
+
+/// Short reads everywhere the store reads a file (every read returns a part of what
+/// was asked): a store must read exactly what it would otherwise.
+#[test]
+fn every_read_cut_short_reads_the_same_ledger() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("s");
+    let ledger = base(&dir);
+    // A snapshot, so that its reader is cut short too.
+    {
+        let s = SledStore::open(&dir).unwrap();
+        coop_store::Store::put_snapshot(
+            &s,
+            &coop_store::Snapshot {
+                seq: 7,
+                chain: Hash::ZERO,
+                bytes: vec![9u8; 100_000],
+            },
+        )
+        .unwrap();
+    }
+    let p = Arc::new(plan(
+        3,
+        Rule::Random {
+            points: vec![Point::JournalRead, Point::SnapshotRead, Point::PreRead],
+            per_million: 1_000_000,
+            faults: vec![Fault::ShortRead],
+        },
+    ));
+    let s = SledStore::open_with(
+        &dir,
+        SledOptions {
+            faults: Faults::plan(Arc::clone(&p)),
+            ..SledOptions::default()
+        },
+    )
+    .unwrap();
+    let snap = coop_store::Store::latest_snapshot(&s).unwrap().expect("snapshot");
+    assert_eq!(snap.bytes, vec![9u8; 100_000]);
+    let log = Log::open(s).unwrap();
+    assert_eq!(log.verify_all().unwrap().size, 7);
+    drop(log);
+    let _ = ledger;
+    let fired = p.injected();
+    for pt in [Point::JournalRead, Point::SnapshotRead] {
+        assert!(
+            fired.get(&(pt, Fault::ShortRead)).copied().unwrap_or(0) > 0,
+            "no short read at {pt:?}: {fired:?}"
+        );
+    }
+}
