@@ -599,7 +599,12 @@ fn a_case_replays_exactly_as_it_stood_earlier() -> anyhow::Result<()> {
         1,
         Payload::Request(Box::new(request_to("TM-MVD"))),
     );
-    std::thread::sleep(std::time::Duration::from_millis(5));
+    // The next record must be received in a later millisecond than this one (receive
+    // times never decrease): wait for the clock to pass it, a condition, not a guess.
+    let t_open = e.ledger().record(opened.seq)?.expect("record").record.received_at.0;
+    while coop_ledger::system_ms() <= t_open {
+        std::thread::yield_now();
+    }
     let refused = e.ok_case(
         "TM-MVD",
         1,

@@ -3,13 +3,6 @@
 //! HTTP with receipts and proofs checked, access control, bad input, a follower that
 //! mirrors and cosigns and then detects a rewritten leader, and a bounded load run.
 
-#![allow(
-    clippy::indexing_slicing,
-    clippy::expect_used,
-    clippy::unwrap_used,
-    clippy::panic
-)]
-
 use coop_core::checkpoint::{NoteVerifier, verify_checkpoint};
 use coop_core::event::CaseRef;
 use coop_core::{
@@ -23,17 +16,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use crate::support::{bin, p};
 
-fn bin() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_coopledger"));
-    c.env_remove("COOPLEDGER_PASSPHRASE")
-        .env_remove("COOPLEDGER_DATA");
-    c
-}
 
-fn p(path: &Path) -> &str {
-    path.to_str().unwrap()
-}
 
 /// A ledger with the demo's cast (keys in DIR/keys), made by the demo itself.
 fn demo_ledger(dir: &Path) {
@@ -1108,7 +1093,8 @@ fn concurrent_clients_lose_nothing_under_load() {
     let info = anon.info().unwrap();
     let node = NoteVerifier::from_vkey(&info.node_vkey).unwrap();
     let ledger = LedgerId(info.ledger_id.unwrap());
-    let window = Duration::from_secs(3);
+    // A count, not a time window: the same work on a fast or a slow machine.
+    let per_client = 25u64;
     let threads = 8u64;
     let receipts: Vec<Vec<Receipt>> = std::thread::scope(|s| {
         let hs: Vec<_> = (0..threads)
@@ -1122,9 +1108,7 @@ fn concurrent_clients_lose_nothing_under_load() {
                         next: 10_000 * (t + 1),
                     };
                     let mut out = Vec::new();
-                    let start = Instant::now();
-                    let mut n = 0u64;
-                    while start.elapsed() < window {
+                    for n in 0..per_client {
                         let mut cid = [0u8; 16];
                         cid[..8].copy_from_slice(&(t * 1_000_000 + n).to_be_bytes());
                         cid[8] = 0x1D;
@@ -1137,7 +1121,6 @@ fn concurrent_clients_lose_nothing_under_load() {
                             c.submit_checked(&ev, &node.key)
                                 .expect("no error under load"),
                         );
-                        n += 1;
                     }
                     out
                 })
@@ -1146,7 +1129,7 @@ fn concurrent_clients_lose_nothing_under_load() {
         hs.into_iter().map(|h| h.join().unwrap()).collect()
     });
     let all: Vec<&Receipt> = receipts.iter().flatten().collect();
-    assert!(all.len() > 20, "only {} appends in {window:?}", all.len());
+    assert_eq!(all.len() as u64, threads * per_client);
     let auditor = client(&server.url, &dir, Some("KZ-AUDIT"));
     for r in &all {
         let rec = auditor
@@ -1429,6 +1412,7 @@ fn a_captured_signed_read_is_accepted_nowhere_else_and_not_after_a_restart() {
     assert_eq!(replay.status().as_u16(), 401);
     drop(follower);
     // Signed now, sent only after the leader restarted: refused, as is one it already saw.
+    let signed_at = now();
     let later = sign_for(
         &l_auth,
         &ledger,
@@ -1436,7 +1420,7 @@ fn a_captured_signed_read_is_accepted_nowhere_else_and_not_after_a_restart() {
         None,
         "KZ-AUDIT",
         &auditor,
-        now(),
+        signed_at,
         "r2",
     );
     assert_eq!(
@@ -1445,7 +1429,12 @@ fn a_captured_signed_read_is_accepted_nowhere_else_and_not_after_a_restart() {
             .as_u16(),
         200
     );
-    std::thread::sleep(Duration::from_millis(1100));
+    // RFC 9421's `created` is in whole seconds: the restarted node must start in a later
+    // second than both were signed in. Wait for the clock to pass it (a condition on the
+    // clock, not a guess at a duration).
+    while now() <= signed_at {
+        std::thread::yield_now();
+    }
     let port = l_auth.rsplit(':').next().unwrap().to_owned();
     leader.stop();
     let mut c = bin();
@@ -1778,6 +1767,9 @@ fn slow_and_idle_connections_are_closed_and_each_request_is_logged_with_its_read
     demo_ledger(&dir);
     let leader = serve_on(&dir, "127.0.0.1:0", &["--header-timeout-secs", "1"]);
     let addr = leader.url.trim_start_matches("http://").to_owned();
+    // Whether the node closes the connection at all: the limit is far beyond the 1 s
+    // header timeout, so only a connection left open for good fails it, never a slow
+    // machine.
     let closed_within = |mut s: std::net::TcpStream, limit: Duration| -> bool {
         s.set_read_timeout(Some(limit)).unwrap();
         let mut buf = [0u8; 4096];
@@ -1803,7 +1795,7 @@ fn slow_and_idle_connections_are_closed_and_each_request_is_logged_with_its_read
     slow.write_all(b"GET /v1/info HTTP/1.1\r\nHost: x\r\n")
         .unwrap();
     assert!(
-        closed_within(slow, Duration::from_secs(5)),
+        closed_within(slow, Duration::from_secs(60)),
         "a slow-header connection stayed open"
     );
     // Idle after an answer, kept alive.
@@ -1811,13 +1803,13 @@ fn slow_and_idle_connections_are_closed_and_each_request_is_logged_with_its_read
     idle.write_all(format!("GET /v1/info HTTP/1.1\r\nHost: {addr}\r\n\r\n").as_bytes())
         .unwrap();
     assert!(
-        closed_within(idle, Duration::from_secs(5)),
+        closed_within(idle, Duration::from_secs(60)),
         "an idle connection stayed open"
     );
     // A connection that never sends a byte.
     let silent = std::net::TcpStream::connect(&addr).unwrap();
     assert!(
-        closed_within(silent, Duration::from_secs(5)),
+        closed_within(silent, Duration::from_secs(60)),
         "a silent connection stayed open"
     );
 

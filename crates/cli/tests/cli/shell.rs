@@ -2,38 +2,14 @@
 //! commands and values, and logs. Each test runs the real binary.
 
 // In test code a panic is a failed test.
-#![allow(
-    clippy::indexing_slicing,
-    clippy::expect_used,
-    clippy::unwrap_used,
-    clippy::panic
-)]
-
 use std::io::Read as _;
 use std::os::unix::process::ExitStatusExt as _;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::Stdio;
+use crate::support::{bin, p, text};
 
-fn bin() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_coopledger"));
-    c.env_remove("COOPLEDGER_PASSPHRASE")
-        .env_remove("COOPLEDGER_DATA")
-        .env_remove("RUST_LOG");
-    c
-}
 
-fn text(o: &Output) -> String {
-    format!(
-        "status {:?}\n--- stdout\n{}\n--- stderr\n{}",
-        o.status,
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
 
-fn p(path: &Path) -> &str {
-    path.to_str().expect("utf-8 path")
-}
 
 fn demo(dir: &Path) {
     let o = bin()

@@ -5,36 +5,15 @@
 //! CLI's JSON for the same ledger. Screenshots go to `target/console-screenshots/`.
 
 // In test code a panic is a failed test.
-#![allow(
-    clippy::indexing_slicing,
-    clippy::expect_used,
-    clippy::unwrap_used,
-    clippy::panic
-)]
-
 use fantoccini::{Client, ClientBuilder, Locator};
 use std::io::{BufRead as _, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+use crate::support::{bin, json, p};
 
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_coopledger"))
-}
 
-fn p(path: &Path) -> &str {
-    path.to_str().expect("utf-8 path")
-}
 
-fn json(args: &[&str]) -> serde_json::Value {
-    let o = bin().args(args).output().unwrap();
-    assert!(
-        o.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    serde_json::from_slice(&o.stdout).unwrap()
-}
 
 /// A child process killed when the test ends, however it ends.
 struct Running(Child);
@@ -101,6 +80,8 @@ fn screenshots() -> PathBuf {
 /// ChromeDriver on a free loopback port, and a headless Chromium session through it.
 async fn browser(profile: &Path) -> (Running, Client) {
     let port = free_port();
+    crate::support::require("chromedriver", "chromium-driver");
+    crate::support::require("chromium", "chromium");
     let driver = Command::new("chromedriver")
         .args([format!("--port={port}"), "--allowed-ips=127.0.0.1".into()])
         .stdout(Stdio::null())

@@ -9,13 +9,6 @@
 //! must have printed what the README shows under it.
 
 // In test code a panic is a failed test.
-#![allow(
-    clippy::indexing_slicing,
-    clippy::expect_used,
-    clippy::unwrap_used,
-    clippy::panic
-)]
-
 use snapbox::IntoData as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};

@@ -9,13 +9,6 @@
 //! docs/OPERATIONS.md use 500), `COOP_READER_CRASH_ROUNDS` the kills of the
 //! reader-vs-crash test (default 6).
 
-#![allow(
-    clippy::indexing_slicing,
-    clippy::expect_used,
-    clippy::unwrap_used,
-    clippy::panic
-)]
-
 use coop_core::event::{Author, EVENT_FORMAT_VERSION, EventBody};
 use coop_core::{AuthorityId, EventId, LedgerId, SecretKey, SignedEvent, Timestamp};
 use coop_node::{Client, ClientError};
@@ -27,18 +20,9 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
+use crate::support::{bin, exe, p, text};
 
-fn exe() -> &'static str {
-    env!("CARGO_BIN_EXE_coopledger")
-}
 
-fn bin() -> Command {
-    let mut c = Command::new(exe());
-    c.env_remove("COOPLEDGER_PASSPHRASE")
-        .env_remove("COOPLEDGER_DATA")
-        .env_remove("COOPLEDGER_MIN_FREE_MIB");
-    c
-}
 
 /// `coopledger args…` under `fiu-run` with the given fault specs (`-c` commands).
 fn under_fiu(faults: &[&str], args: &[&str]) -> Command {
@@ -48,7 +32,7 @@ fn under_fiu(faults: &[&str], args: &[&str]) -> Command {
         .is_ok_and(|o| !o.stdout.is_empty() || !o.stderr.is_empty());
     assert!(
         found,
-        "fiu-run is missing: install Debian's fiu-utils (.ci/run does)"
+        "this system test needs `fiu-run`: install Debian's fiu-utils (apt-get install fiu-utils); .ci/run installs it"
     );
     let mut c = Command::new("fiu-run");
     c.arg("-x");
@@ -62,18 +46,7 @@ fn under_fiu(faults: &[&str], args: &[&str]) -> Command {
     c
 }
 
-fn p(path: &Path) -> &str {
-    path.to_str().unwrap()
-}
 
-fn text(o: &Output) -> String {
-    format!(
-        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
 
 fn runs() -> usize {
     std::env::var("COOP_FAULT_RUNS")
@@ -855,7 +828,7 @@ impl Tmpfs {
             .unwrap();
         assert!(
             o.status.success(),
-            "cannot mount a tmpfs (the full-disk test needs root, as CI has): {}",
+            "cannot mount a tmpfs: this system test needs root and `mount` (Debian's mount, as in CI): {}",
             text(&o)
         );
         Tmpfs {

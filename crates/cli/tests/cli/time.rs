@@ -4,49 +4,17 @@
 //! confirmation deadline and the Art. 4.6 notice deadline, each shown met, late and
 //! overdue. And: a ledger that is not a test ledger refuses a moved clock.
 
-#![allow(
-    clippy::indexing_slicing,
-    clippy::expect_used,
-    clippy::unwrap_used,
-    clippy::panic
-)]
-
 use coop_treaty::testkit::request_to;
 use coop_treaty::{Party, Payload};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::PathBuf;
+use std::process::Output;
 use std::time::{Duration, SystemTime};
+use crate::support::{ok, p, run, text};
 
-fn bin() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_coopledger"));
-    c.env_remove("COOPLEDGER_PASSPHRASE")
-        .env_remove("COOPLEDGER_DATA")
-        .env_remove("COOPLEDGER_MIN_FREE_MIB");
-    c
-}
 
-fn p(path: &Path) -> &str {
-    path.to_str().unwrap()
-}
 
-fn run(args: &[&str]) -> Output {
-    bin().args(args).output().unwrap()
-}
 
-fn text(o: &Output) -> String {
-    format!(
-        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
 
-fn ok(args: &[&str]) -> String {
-    let o = run(args);
-    assert!(o.status.success(), "{args:?}\n{}", text(&o));
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
 
 /// A test ledger built from files: two roots, KZ-MVD and TM-MVD, in force.
 struct Fixture {

@@ -3,53 +3,15 @@
 //! their article and change nothing; bad input that gives a clear error.
 
 // In test code a panic is a failed test.
-#![allow(
-    clippy::indexing_slicing,
-    clippy::expect_used,
-    clippy::unwrap_used,
-    clippy::panic
-)]
-
 use std::path::Path;
 use std::process::{Command, Output};
+use crate::support::{bin, json, ok, p, run, text};
 
-fn bin() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_coopledger"));
-    c.env_remove("COOPLEDGER_PASSPHRASE")
-        .env_remove("COOPLEDGER_DATA");
-    c
-}
 
-fn run(args: &[&str]) -> Output {
-    bin().args(args).output().expect("run coopledger")
-}
 
-fn text(o: &Output) -> String {
-    format!(
-        "status {:?}\n--- stdout\n{}\n--- stderr\n{}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
 
-fn ok(args: &[&str]) -> String {
-    let o = run(args);
-    assert!(
-        o.status.success(),
-        "coopledger {args:?} failed:\n{}",
-        text(&o)
-    );
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
 
-fn json(args: &[&str]) -> serde_json::Value {
-    serde_json::from_str(&ok(args)).expect("JSON output")
-}
 
-fn p(path: &Path) -> &str {
-    path.to_str().expect("utf-8 path")
-}
 
 /// The demo, and then what an auditor and a dispute consultation would do with its ledger.
 #[test]
