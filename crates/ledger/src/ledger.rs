@@ -698,7 +698,10 @@ impl<S: Store + 'static> Ledger<S> {
         // sync that never returns is left behind (and ends with the process), so that
         // stopping always ends.
         let bound = self.shared.config.storage_timeout.saturating_mul(2);
-        for w in [self.writer.take(), self.syncer.take()].into_iter().flatten() {
+        for w in [self.writer.take(), self.syncer.take()]
+            .into_iter()
+            .flatten()
+        {
             w.join_within(bound, &self.shared.health);
         }
     }

@@ -345,11 +345,8 @@ impl Plan {
                 per_million,
                 faults,
             } if points.contains(&point) => {
-                let eligible: Vec<Fault> = faults
-                    .iter()
-                    .copied()
-                    .filter(|f| fits(*f, point))
-                    .collect();
+                let eligible: Vec<Fault> =
+                    faults.iter().copied().filter(|f| fits(*f, point)).collect();
                 let roll = self.draw();
                 if eligible.is_empty() || roll % 1_000_000 >= u64::from(*per_million) {
                     None

@@ -20,7 +20,7 @@
 
 use crate::StoreError;
 use crate::error::corrupt;
-use crate::faults::{Fault, FaultyRead, Faults, Point};
+use crate::faults::{Fault, Faults, FaultyRead, Point};
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
@@ -636,7 +636,11 @@ impl Journal {
             .map_err(|_| StoreError::Io("journal lock poisoned".into()))?;
         let finished = std::mem::take(&mut c.unsynced);
         for (f, path, len) in finished {
-            if let Err(e) = self.faults.fail(Point::JournalSync).and_then(|()| f.sync_data()) {
+            if let Err(e) = self
+                .faults
+                .fail(Point::JournalSync)
+                .and_then(|()| f.sync_data())
+            {
                 c.file = None;
                 return Err(io("cannot sync the journal", &self.dir, e));
             }
@@ -644,7 +648,10 @@ impl Journal {
         }
         let path = c.path.clone();
         if let Some(f) = c.file.as_ref()
-            && let Err(e) = self.faults.fail(Point::JournalSync).and_then(|()| f.sync_data())
+            && let Err(e) = self
+                .faults
+                .fail(Point::JournalSync)
+                .and_then(|()| f.sync_data())
         {
             // After a failed fsync the kernel may have dropped the unwritten pages and
             // marked them clean: what is on disk is unknown until the journal is read

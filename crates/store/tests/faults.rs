@@ -172,7 +172,10 @@ fn recovered(dir: &Path, ledger: LedgerId, out: &Outcome, what: &str) {
         .collect();
     for (seq, e) in expected.iter().enumerate().take(head.size as usize) {
         let r = log.record(seq as u64).unwrap().expect("record");
-        assert_eq!(&r.record.event, e, "{what}: record {seq} is not what was appended");
+        assert_eq!(
+            &r.record.event, e,
+            "{what}: record {seq} is not what was appended"
+        );
     }
 }
 
@@ -187,7 +190,11 @@ impl Tally {
         }
     }
     fn of(&self, f: Fault) -> u64 {
-        self.0.iter().filter(|((_, g), _)| *g == f).map(|(_, n)| n).sum()
+        self.0
+            .iter()
+            .filter(|((_, g), _)| *g == f)
+            .map(|(_, n)| n)
+            .sum()
     }
     /// Each of `kinds` fired at least once.
     fn assert_fired(&self, kinds: &[Fault]) {
@@ -306,7 +313,7 @@ fn every_call_in_turn(prepare: impl Fn(&Path)) {
 #[test]
 fn random_faults_from_a_printed_seed_lose_nothing_acknowledged() {
     let seed = seed("random_faults");
-    let runs: u64 = std::env::var("COOP_FAULT_RUNS")
+    let runs: u64 = std::env::var("COOP_SIM_RUNS")
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(600);
@@ -387,7 +394,9 @@ fn every_read_cut_short_reads_the_same_ledger() {
         },
     )
     .unwrap();
-    let snap = coop_store::Store::latest_snapshot(&s).unwrap().expect("snapshot");
+    let snap = coop_store::Store::latest_snapshot(&s)
+        .unwrap()
+        .expect("snapshot");
     assert_eq!(snap.bytes, vec![9u8; 100_000]);
     let log = Log::open(s).unwrap();
     assert_eq!(log.verify_all().unwrap().size, 7);

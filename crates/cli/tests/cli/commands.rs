@@ -3,15 +3,9 @@
 //! their article and change nothing; bad input that gives a clear error.
 
 // In test code a panic is a failed test.
+use crate::support::{bin, json, ok, p, run, text};
 use std::path::Path;
 use std::process::{Command, Output};
-use crate::support::{bin, json, ok, p, run, text};
-
-
-
-
-
-
 
 /// The demo, and then what an auditor and a dispute consultation would do with its ledger.
 #[test]

@@ -5,15 +5,12 @@
 //! CLI's JSON for the same ledger. Screenshots go to `target/console-screenshots/`.
 
 // In test code a panic is a failed test.
+use crate::support::{bin, json, p};
 use fantoccini::{Client, ClientBuilder, Locator};
 use std::io::{BufRead as _, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-use crate::support::{bin, json, p};
-
-
-
 
 /// A child process killed when the test ends, however it ends.
 struct Running(Child);

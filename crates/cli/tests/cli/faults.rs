@@ -9,6 +9,7 @@
 //! docs/OPERATIONS.md use 500), `COOP_READER_CRASH_ROUNDS` the kills of the
 //! reader-vs-crash test (default 6).
 
+use crate::support::{bin, exe, p, text};
 use coop_core::event::{Author, EVENT_FORMAT_VERSION, EventBody};
 use coop_core::{AuthorityId, EventId, LedgerId, SecretKey, SignedEvent, Timestamp};
 use coop_node::{Client, ClientError};
@@ -20,9 +21,6 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
-use crate::support::{bin, exe, p, text};
-
-
 
 /// `coopledger args…` under `fiu-run` with the given fault specs (`-c` commands).
 fn under_fiu(faults: &[&str], args: &[&str]) -> Command {
@@ -45,8 +43,6 @@ fn under_fiu(faults: &[&str], args: &[&str]) -> Command {
         .env_remove("COOPLEDGER_MIN_FREE_MIB");
     c
 }
-
-
 
 fn runs() -> usize {
     std::env::var("COOP_FAULT_RUNS")

@@ -3,6 +3,7 @@
 //! HTTP with receipts and proofs checked, access control, bad input, a follower that
 //! mirrors and cosigns and then detects a rewritten leader, and a bounded load run.
 
+use crate::support::{bin, p};
 use coop_core::checkpoint::{NoteVerifier, verify_checkpoint};
 use coop_core::event::CaseRef;
 use coop_core::{
@@ -16,9 +17,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use crate::support::{bin, p};
-
-
 
 /// A ledger with the demo's cast (keys in DIR/keys), made by the demo itself.
 fn demo_ledger(dir: &Path) {

@@ -2,14 +2,11 @@
 //! commands and values, and logs. Each test runs the real binary.
 
 // In test code a panic is a failed test.
+use crate::support::{bin, p, text};
 use std::io::Read as _;
 use std::os::unix::process::ExitStatusExt as _;
 use std::path::Path;
 use std::process::Stdio;
-use crate::support::{bin, p, text};
-
-
-
 
 fn demo(dir: &Path) {
     let o = bin()

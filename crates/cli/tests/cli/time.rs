@@ -4,17 +4,12 @@
 //! confirmation deadline and the Art. 4.6 notice deadline, each shown met, late and
 //! overdue. And: a ledger that is not a test ledger refuses a moved clock.
 
+use crate::support::{ok, p, run, text};
 use coop_treaty::testkit::request_to;
 use coop_treaty::{Party, Payload};
 use std::path::PathBuf;
 use std::process::Output;
 use std::time::{Duration, SystemTime};
-use crate::support::{ok, p, run, text};
-
-
-
-
-
 
 /// A test ledger built from files: two roots, KZ-MVD and TM-MVD, in force.
 struct Fixture {

@@ -30,7 +30,12 @@ impl Env {
         self.ledger.as_ref().expect("open")
     }
 
-    pub(crate) fn event(&self, signer: &str, case: Option<CaseRef>, payload: &Payload) -> SignedEvent {
+    pub(crate) fn event(
+        &self,
+        signer: &str,
+        case: Option<CaseRef>,
+        payload: &Payload,
+    ) -> SignedEvent {
         let n = self.next.fetch_add(1, Ordering::SeqCst);
         let mut id = [0u8; 16];
         id[..8].copy_from_slice(&n.to_be_bytes());
@@ -601,7 +606,13 @@ fn a_case_replays_exactly_as_it_stood_earlier() -> anyhow::Result<()> {
     );
     // The next record must be received in a later millisecond than this one (receive
     // times never decrease): wait for the clock to pass it, a condition, not a guess.
-    let t_open = e.ledger().record(opened.seq)?.expect("record").record.received_at.0;
+    let t_open = e
+        .ledger()
+        .record(opened.seq)?
+        .expect("record")
+        .record
+        .received_at
+        .0;
     while coop_ledger::system_ms() <= t_open {
         std::thread::yield_now();
     }

@@ -140,13 +140,19 @@ fn a_flush_that_never_returns_ends_in_an_answer_and_the_ledger_still_stops() {
         matches!(answer, Err(SubmitError::Unavailable(_))),
         "after a storage failure nothing more is written: {answer:?}"
     );
-    let failure = e.ledger().failure().expect("the ledger says storage failed");
+    let failure = e
+        .ledger()
+        .failure()
+        .expect("the ledger says storage failed");
     assert!(failure.contains("did not answer"), "{failure}");
     let ledger = e.ledger.take().expect("ledger");
     answered("stopping a ledger whose syncer is stuck", move || {
         ledger.shutdown()
     });
-    assert_eq!(p.injected().get(&(Point::SledFlush, Fault::Stall)), Some(&1));
+    assert_eq!(
+        p.injected().get(&(Point::SledFlush, Fault::Stall)),
+        Some(&1)
+    );
     // The stuck flush returns (with an error) once the disk "answers".
     p.release();
     let reopened = answered("reopening after the stall", {
@@ -173,7 +179,7 @@ struct Answers {
 #[test]
 fn random_storage_faults_under_the_engine_lose_no_receipt_and_every_answer_comes() {
     let seed = seed("engine faults");
-    let runs: u64 = std::env::var("COOP_FAULT_RUNS")
+    let runs: u64 = std::env::var("COOP_SIM_ENGINE_RUNS")
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(40);
@@ -242,9 +248,13 @@ fn random_storage_faults_under_the_engine_lose_no_receipt_and_every_answer_comes
             "seed {seed} run {i} (COOP_FAULT_SEED={seed} replays it): injected {:?}, answers {answers:?}",
             p.injected()
         );
-        let after = if p.crashed() { image.clone() } else { run.clone() };
+        let after = if p.crashed() {
+            image.clone()
+        } else {
+            run.clone()
+        };
         let reopened = answered("reopening after faults", move || reopen(&after))
-        .unwrap_or_else(|e| panic!("{what}: does not reopen by itself: {e}"));
+            .unwrap_or_else(|e| panic!("{what}: does not reopen by itself: {e}"));
         for (id, seq) in &answers.landed {
             let r = reopened
                 .record_by_event_id(id)
