@@ -18,7 +18,8 @@ const LATENCY_BUCKETS: [f64; 12] = [
 /// Counters of the HTTP side.
 #[derive(Debug, Default)]
 pub struct HttpMetrics {
-    requests: Mutex<BTreeMap<(&'static str, u16), u64>>,
+    /// Answers by route (as the router matched it: a bounded set) and status.
+    requests: Mutex<BTreeMap<(std::sync::Arc<str>, u16), u64>>,
     append_latency: [AtomicU64; LATENCY_BUCKETS.len() + 1],
     append_latency_micros: AtomicU64,
     appends: AtomicU64,
@@ -26,7 +27,7 @@ pub struct HttpMetrics {
 
 impl HttpMetrics {
     /// Counts a request to `route` answered with `status`.
-    pub fn request(&self, route: &'static str, status: u16) {
+    pub fn request(&self, route: std::sync::Arc<str>, status: u16) {
         if let Ok(mut m) = self.requests.lock() {
             *m.entry((route, status)).or_default() += 1;
         }

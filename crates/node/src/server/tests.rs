@@ -35,6 +35,9 @@ fn env() -> Env {
     )
     .unwrap();
     ledger.replicate(f.records.clone()).unwrap();
+    for (_, note) in &f.checkpoints {
+        ledger.store_checkpoint(note).unwrap();
+    }
     let id = ledger.ledger_id().unwrap().to_string();
     let node = Node::new(
         ledger,
@@ -273,4 +276,212 @@ async fn the_console_opens_to_a_signed_challenge_and_to_nothing_else() {
     )
     .await;
     assert_eq!(status, StatusCode::SEE_OTHER);
+}
+
+/// A console session for `who` (signed in with its fixture key).
+async fn session(e: &Env, who: &str) -> String {
+    let (_, _, page) = send(&e.node, get("/login").body(Body::empty()).unwrap()).await;
+    let challenge = page
+        .split("data-challenge=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .unwrap()
+        .to_owned();
+    let sig = testkit::keys()[who].sign(login_message(HOST, who, &challenge).as_bytes());
+    let form = format!(
+        "id={who}&challenge={challenge}&signature={}&next=%2F",
+        base64::engine::general_purpose::STANDARD
+            .encode(sig.0)
+            .replace('+', "%2B")
+            .replace('/', "%2F")
+            .replace('=', "%3D")
+    );
+    let req = Request::post("/login")
+        .header(header::HOST, HOST)
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(form))
+        .unwrap();
+    let (status, headers, body) = send(&e.node, req).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+    headers[header::SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
+/// Every route of the node, API and console, answered in process (no socket, no
+/// binary), each counted in `/metrics` under its own route label.
+#[tokio::test]
+async fn every_route_answers_in_process_and_is_counted_under_its_own_label() {
+    let e = env();
+    let json = |body: &str| -> serde_json::Value { serde_json::from_str(body).unwrap() };
+    let (_, _, info) = send(&e.node, get("/v1/info").body(Body::empty()).unwrap()).await;
+    let size = json(&info)["size"].as_u64().unwrap();
+    assert!(size > 10, "{info}");
+    let (_, _, rec) = send(&e.node, signed(&e, "KZ-AUDIT", "/v1/records/0")).await;
+    let event_id = json(&rec)["event_id"].as_str().unwrap().to_owned();
+    let (_, _, cases) = send(&e.node, signed(&e, "KZ-AUDIT", "/v2/cases?limit=1")).await;
+    let case = json(&cases)["cases"][0]["id"].as_str().unwrap().to_owned();
+    let (_, _, cp) = send(&e.node, signed(&e, "KZ-AUDIT", "/v1/checkpoints/latest")).await;
+    let cp_size = json(&cp)["size"].as_u64().unwrap_or_else(|| panic!("{cp}"));
+
+    // API: each GET signed by an auditor, each POST with a body the route refuses (a
+    // 4xx that writes nothing is an answer too; the other tests append).
+    let reads = [
+        ("/healthz", "/healthz"),
+        ("/metrics", "/metrics"),
+        ("/v1/info", "/v1/info"),
+        ("/v1/openapi.json", "/v1/openapi.json"),
+        ("/v1/events/{id}", &format!("/v1/events/{event_id}")),
+        ("/v1/records", "/v1/records?from=0&limit=2"),
+        ("/v1/records/{seq}", "/v1/records/1"),
+        ("/v1/checkpoints/latest", "/v1/checkpoints/latest"),
+        (
+            "/v1/checkpoints/{size}",
+            &format!("/v1/checkpoints/{cp_size}"),
+        ),
+        (
+            "/v1/proofs/inclusion",
+            &format!("/v1/proofs/inclusion?seq=1&size={cp_size}"),
+        ),
+        (
+            "/v1/proofs/consistency",
+            &format!("/v1/proofs/consistency?from=1&to={cp_size}"),
+        ),
+        ("/v1/cases", "/v1/cases"),
+        ("/v2/cases", "/v2/cases?limit=2"),
+        ("/v1/cases/{id}", &format!("/v1/cases/{case}")),
+        (
+            "/v1/cases/{id}/timeline",
+            &format!("/v1/cases/{case}/timeline"),
+        ),
+        ("/v1/cases/{id}/bundle", &format!("/v1/cases/{case}/bundle")),
+        ("/v1/article7/register", "/v1/article7/register"),
+        ("/v1/article7/report", "/v1/article7/report"),
+        ("/v1/authorities", "/v1/authorities"),
+    ]
+    .map(|(route, path)| (route.to_owned(), path.to_owned()));
+    let mut routes: Vec<String> = Vec::new();
+    for (route, path) in &reads {
+        let (status, headers, body) = send(&e.node, signed(&e, "KZ-AUDIT", path)).await;
+        assert_eq!(status, StatusCode::OK, "{path}: {body}");
+        assert!(!headers[header::CONTENT_TYPE].is_empty(), "{path}");
+        routes.push(route.clone());
+    }
+    let size_now = |n: &Arc<Node>| n.ledger.head().unwrap().size;
+    for (route, path, content_type) in [
+        ("/v1/events", "/v1/events", "application/octet-stream"),
+        ("/v2/events", "/v2/events", "application/octet-stream"),
+        (
+            "/v1/events:batch",
+            "/v1/events:batch",
+            "application/octet-stream",
+        ),
+        (
+            "/v2/events:batch",
+            "/v2/events:batch",
+            "application/octet-stream",
+        ),
+        (
+            "/v1/events/prepare",
+            "/v1/events/prepare",
+            "application/json",
+        ),
+        (
+            "/v1/checkpoints/{size}/cosignatures",
+            &format!("/v1/checkpoints/{cp_size}/cosignatures"),
+            "text/plain",
+        ),
+    ] {
+        let req = Request::post(path)
+            .header(header::HOST, HOST)
+            .header(header::CONTENT_TYPE, content_type)
+            .body(Body::from("not what this route takes"))
+            .unwrap();
+        let (status, _, body) = send(&e.node, req).await;
+        assert!(status.is_client_error(), "{path}: {status} {body}");
+        assert_eq!(size_now(&e.node), size, "{path} wrote something");
+        routes.push(route.to_owned());
+    }
+    // The stream answers at once with an event stream (its body never ends: not read).
+    let r = router(e.node.clone())
+        .oneshot(signed(&e, "KZ-AUDIT", "/v1/stream?from=0"))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()[header::CONTENT_TYPE], "text/event-stream");
+    drop(r);
+    routes.push("/v1/stream".into());
+
+    // The console, signed in as an auditor (who may read every page).
+    let cookie = session(&e, "KZ-AUDIT").await;
+    for (route, path, kind) in [
+        ("/", "/".to_owned(), "text/html"),
+        ("/cases", "/cases".to_owned(), "text/html"),
+        ("/cases.csv", "/cases.csv".to_owned(), "text/csv"),
+        ("/cases/{id}", format!("/cases/{case}"), "text/html"),
+        (
+            "/cases/{id}/dossier",
+            format!("/cases/{case}/dossier"),
+            "text/html",
+        ),
+        (
+            "/cases/{id}/timeline.csv",
+            format!("/cases/{case}/timeline.csv"),
+            "text/csv",
+        ),
+        ("/article7", "/article7".to_owned(), "text/html"),
+        ("/article7/print", "/article7/print".to_owned(), "text/html"),
+        ("/article7.csv", "/article7.csv".to_owned(), "text/csv"),
+        ("/registry", "/registry".to_owned(), "text/html"),
+        ("/registry.csv", "/registry.csv".to_owned(), "text/csv"),
+        ("/checkpoints", "/checkpoints".to_owned(), "text/html"),
+        ("/documents", "/documents".to_owned(), "text/html"),
+        (
+            "/static/console.css",
+            "/static/console.css".to_owned(),
+            "text/css",
+        ),
+        (
+            "/static/console.js",
+            "/static/console.js".to_owned(),
+            "text/javascript",
+        ),
+        ("/login", "/login".to_owned(), "text/html"),
+    ] {
+        let (status, headers, body) = send(
+            &e.node,
+            get(&path)
+                .header(header::COOKIE, &cookie)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{path}: {body}");
+        let ct = headers[header::CONTENT_TYPE].to_str().unwrap();
+        assert!(ct.starts_with(kind), "{path}: {ct}");
+        routes.push(route.to_owned());
+    }
+    let logout = Request::post("/logout")
+        .header(header::HOST, HOST)
+        .header(header::COOKIE, &cookie)
+        .body(Body::empty())
+        .unwrap();
+    let (status, _, _) = send(&e.node, logout).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    routes.push("/logout".into());
+
+    let (_, _, metrics) = send(&e.node, get("/metrics").body(Body::empty()).unwrap()).await;
+    for route in &routes {
+        assert!(
+            metrics.contains(&format!(
+                "coopledger_http_requests_total{{route=\"{route}\","
+            )),
+            "{route} has no label of its own in /metrics"
+        );
+    }
+    assert!(!metrics.contains("route=\"other\""), "{metrics}");
 }
