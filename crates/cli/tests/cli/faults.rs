@@ -201,6 +201,12 @@ fn read_errors_while_opening_never_lose_a_ledger() {
         }
     }
     eprintln!("read faults: {opened} runs opened, {failed} stopped cleanly, 0 ledgers lost");
+    // A fault test that met no fault tested nothing (fiu-run injecting nothing would
+    // otherwise pass it).
+    assert!(
+        failed > 0,
+        "no run met a read error: fiu-run injected nothing"
+    );
     assert_eq!(opens(&dir, &out), size);
     // Rebuilds keep at most two damaged databases aside.
     let kept = std::fs::read_dir(dir.join("store"))
@@ -290,6 +296,10 @@ fn write_and_sync_errors_while_appending_lose_nothing_and_retries_land_once() {
     eprintln!(
         "write faults: {} of {n} acknowledged under faults, {may_have_landed} said they may have landed; after retries {n} events, each once, 0 lost",
         acked.len()
+    );
+    assert!(
+        acked.len() < n,
+        "every submission was acknowledged under the faults: fiu-run injected nothing"
     );
 }
 
@@ -593,6 +603,10 @@ fn no_record_shown_to_a_reader_is_missing_after_a_crash() {
         node.stop();
     }
     eprintln!("reader vs crash: {rounds} kills, {shown_total} records shown, 0 missing");
+    assert!(
+        shown_total > 0,
+        "no record was shown to a reader before the kills: the race was never run"
+    );
     verified(&dir);
 }
 
@@ -951,6 +965,7 @@ fn a_full_disk_is_a_clear_error_never_a_hang_and_appends_resume() {
         "full disk: refused with the reserve, no hang without it ({} of 4 acknowledged), 0 lost",
         acknowledged.len()
     );
+
 }
 
 /// Read errors while a node serves: every read is answered with the right data or a
@@ -985,6 +1000,8 @@ fn read_errors_while_serving_are_5xx_never_wrong_data() {
     assert!(on.status.success(), "fiu-ctrl: {}", text(&on));
     let c = reader(&node.url, &dir);
     let (mut answered, mut failed) = (0, 0);
+    // Reads answered right after the first fault: the node lived through one.
+    let mut answered_after_fault = 0;
     for round in 0..runs() * 4 {
         let from = (round as u64 * 37) % size;
         match c.records(from, 50) {
@@ -998,6 +1015,9 @@ fn read_errors_while_serving_are_5xx_never_wrong_data() {
                     );
                 }
                 answered += 1;
+                if failed > 0 {
+                    answered_after_fault += 1;
+                }
             }
             Err(ClientError::Http { status, .. }) => {
                 assert!(status >= 500, "a read error answered {status}");
@@ -1010,6 +1030,11 @@ fn read_errors_while_serving_are_5xx_never_wrong_data() {
     node.kill9();
     eprintln!(
         "reads under read errors: {answered} answered right, {failed} failed with 5xx or a dropped connection"
+    );
+    assert!(failed > 0, "no read met an error: fiu-ctrl enabled nothing");
+    assert!(
+        answered_after_fault > 0,
+        "the node answered nothing after its first read error (it died of it)"
     );
     assert_eq!(verified(&dir), (size, root));
 }
