@@ -1,6 +1,6 @@
 //! The HTTP API (docs/API.md): routes, handlers, limits, graceful shutdown, TLS.
 
-mod reads;
+pub(crate) mod reads;
 
 use crate::auth::AuthError;
 use crate::node::{Need, Node, Reader};
@@ -14,7 +14,8 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::middleware::Next;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::MethodFilter;
+use crate::openapi::Limits;
 use axum::{Json, Router};
 use coop_core::checkpoint::Note;
 use coop_core::{CaseId, EventId, Receipt, ReceiptV1, SignedEvent, Timestamp};
@@ -160,8 +161,8 @@ impl ApiError {
     }
 }
 
-type ApiResult<T> = Result<T, ApiError>;
-type Shared = Arc<Node>;
+pub(crate) type ApiResult<T> = Result<T, ApiError>;
+pub(crate) type Shared = Arc<Node>;
 
 /// Runs blocking ledger work off the async threads.
 async fn blocking<T: Send + 'static>(
@@ -208,7 +209,7 @@ fn reader(
 /// A read's request line and headers: what its signature covers. Handlers ask it for
 /// the reader with what they need (`signed.reader(&node, Need::…)`), one call in place
 /// of the method, URI and headers each handler used to take.
-struct Signed {
+pub(crate) struct Signed {
     method: Method,
     uri: Uri,
     headers: HeaderMap,
@@ -236,7 +237,7 @@ impl Signed {
     }
 }
 
-type Params = Query<HashMap<String, String>>;
+pub(crate) type Params = Query<HashMap<String, String>>;
 
 fn num(q: &HashMap<String, String>, name: &str) -> ApiResult<Option<u64>> {
     q.get(name)
@@ -273,55 +274,40 @@ fn parse_case(s: &str) -> ApiResult<CaseId> {
     read::parse_case(s).map_err(|e| ApiError::bad(e.to_string()))
 }
 
-/// The router of a node.
+/// The router of a node: the API's operations as [`crate::openapi::OPS`] lists them (the
+/// one list the OpenAPI document is built from too), each under its limits, and the
+/// console.
 pub fn router(node: Shared) -> Router {
+    let timeout = || TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, node.config.timeout);
+    let (mut api, mut batch, mut stream) = (Router::new(), Router::new(), Router::new());
+    for op in crate::openapi::OPS {
+        let method = match op.method {
+            "post" => MethodFilter::POST,
+            _ => MethodFilter::GET,
+        };
+        let handler = (op.serve.handler)(method);
+        match op.serve.limits {
+            Limits::Api => api = api.route(op.path, handler),
+            Limits::Batch => batch = batch.route(op.path, handler),
+            Limits::Stream => stream = stream.route(op.path, handler),
+        }
+    }
     let limit = node.config.body_limit;
-    let timed = Router::new()
-        .route("/healthz", get(health))
-        .route("/metrics", get(metrics))
-        .route("/v1/info", get(info))
-        .route("/v1/openapi.json", get(openapi))
-        .route("/v1/events", post(submit_v1))
-        .route("/v2/events", post(submit))
-        .route("/v1/events/prepare", post(prepare))
-        .route("/v1/events/{id}", get(event_by_id))
-        .route("/v1/records", get(records))
-        .route("/v1/records/{seq}", get(record))
-        .route("/v1/checkpoints/latest", get(latest_checkpoint))
-        .route("/v1/checkpoints/{size}", get(checkpoint))
-        .route("/v1/checkpoints/{size}/cosignatures", post(cosign))
-        .route("/v1/proofs/inclusion", get(inclusion))
-        .route("/v1/proofs/consistency", get(consistency))
-        .route("/v1/cases", get(reads::cases))
-        .route("/v2/cases", get(reads::cases_v2))
-        .route("/v1/cases/{id}", get(reads::case))
-        .route("/v1/cases/{id}/timeline", get(reads::case))
-        .route("/v1/cases/{id}/bundle", get(reads::bundle))
-        .route("/v1/article7/register", get(reads::register))
-        .route("/v1/article7/report", get(reads::report))
-        .route("/v1/authorities", get(reads::authorities))
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
-            node.config.timeout,
-        ))
+    let api = api
+        .layer(timeout())
         .layer(DefaultBodyLimit::max(limit))
         .layer(RequestBodyLimitLayer::new(limit));
     // A batch carries up to MAX_BATCH events: its own, larger body limit.
     let batch_limit = node.config.batch_body_limit;
-    let batch = Router::new()
-        .route("/v1/events:batch", post(submit_batch_v1))
-        .route("/v2/events:batch", post(submit_batch))
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
-            node.config.timeout,
-        ))
+    let batch = batch
+        .layer(timeout())
         .layer(DefaultBodyLimit::max(batch_limit))
         .layer(RequestBodyLimitLayer::new(batch_limit));
     // The console (HTML, behind a login with the registered key) shares the listener.
     let console = crate::console::router(crate::console::for_node(node.clone()));
     Router::new()
-        .route("/v1/stream", get(stream))
-        .merge(timed)
+        .merge(stream)
+        .merge(api)
         .merge(batch)
         .with_state(node.clone())
         .merge(console)
@@ -401,7 +387,7 @@ async fn count(State(node): State<Shared>, req: Request, next: Next) -> Response
 
 /// `ok`, or 503 with the reason once a storage failure stopped appends (reads go on; a
 /// restart re-checks the store and repairs it from its journal).
-async fn health(State(node): State<Shared>) -> Response {
+pub(crate) async fn health(State(node): State<Shared>) -> Response {
     // A follower says how it stands with its leader: 200 while it hears from it, 503 once
     // the leader has been silent longer than its limit (reads of the copy go on).
     if let Some(status) = &node.follow {
@@ -432,7 +418,7 @@ async fn health(State(node): State<Shared>) -> Response {
     }
 }
 
-async fn metrics(State(node): State<Shared>) -> ApiResult<Response> {
+pub(crate) async fn metrics(State(node): State<Shared>) -> ApiResult<Response> {
     blocking(move || {
         let size = node.ledger.head()?.size;
         let age = node
@@ -450,7 +436,7 @@ async fn metrics(State(node): State<Shared>) -> ApiResult<Response> {
     .await
 }
 
-async fn info(State(node): State<Shared>) -> ApiResult<Json<InfoJson>> {
+pub(crate) async fn info(State(node): State<Shared>) -> ApiResult<Json<InfoJson>> {
     Ok(Json(InfoJson {
         ledger_id: node.ledger.ledger_id().map(|l| l.0),
         node_vkey: node
@@ -514,7 +500,7 @@ async fn append_one(node: &Shared, headers: &HeaderMap, body: &Bytes) -> ApiResu
 
 /// `POST /v2/events`: [`append_one`], answered with the receipt that proves inclusion
 /// (FORMAT.md §12).
-async fn submit(
+pub(crate) async fn submit(
     State(node): State<Shared>,
     headers: HeaderMap,
     body: Bytes,
@@ -525,7 +511,7 @@ async fn submit(
 /// `POST /v1/events`: [`append_one`], answered with a v1 receipt (the node's signature
 /// over where the event landed), the shape v1 clients read (API.md, "Views and
 /// versions").
-async fn submit_v1(
+pub(crate) async fn submit_v1(
     State(node): State<Shared>,
     headers: HeaderMap,
     body: Bytes,
@@ -567,7 +553,7 @@ fn invalid(why: impl std::fmt::Display) -> ApiError {
 /// `application/octet-stream` (the canonical encoding of the list: a varint count, then
 /// each signed event's bytes). Not atomic: each event is answered on its own; the answer
 /// comes once every event that landed is durable.
-async fn submit_batch(
+pub(crate) async fn submit_batch(
     State(node): State<Shared>,
     headers: HeaderMap,
     body: Bytes,
@@ -576,7 +562,7 @@ async fn submit_batch(
 }
 
 /// `POST /v1/events:batch`: [`submit_batch`] with v1 receipts.
-async fn submit_batch_v1(
+pub(crate) async fn submit_batch_v1(
     State(node): State<Shared>,
     headers: HeaderMap,
     body: Bytes,
@@ -673,7 +659,7 @@ fn too_many(n: usize) -> ApiError {
 /// (docs/API.md): a client with only an Ed25519 library signs `signing_message`. The
 /// body is checked as an append would check it before the signature: its version, its
 /// ledger, its author's id and key, its size.
-async fn prepare(
+pub(crate) async fn prepare(
     State(node): State<Shared>,
     body: Bytes,
 ) -> ApiResult<Json<coop_treaty::Prepared>> {
@@ -706,11 +692,11 @@ async fn prepare(
 }
 
 /// The OpenAPI 3.1 description of this API, generated from the Rust types.
-async fn openapi() -> Json<serde_json::Value> {
+pub(crate) async fn openapi() -> Json<serde_json::Value> {
     Json(crate::openapi::document())
 }
 
-async fn event_by_id(
+pub(crate) async fn event_by_id(
     State(node): State<Shared>,
     signed: Signed,
     Path(id): Path<String>,
@@ -726,7 +712,7 @@ async fn event_by_id(
     .await
 }
 
-async fn records(
+pub(crate) async fn records(
     State(node): State<Shared>,
     signed: Signed,
     Query(q): Params,
@@ -757,7 +743,7 @@ async fn records(
     .await
 }
 
-async fn record(
+pub(crate) async fn record(
     State(node): State<Shared>,
     signed: Signed,
     Path(seq): Path<String>,
@@ -777,7 +763,7 @@ async fn record(
 
 /// Server-sent events: every record from `from` (or after `Last-Event-ID`), then each new
 /// one as it lands. Event type `record`, id = seq, data = the record's JSON.
-async fn stream(
+pub(crate) async fn stream(
     State(node): State<Shared>,
     signed: Signed,
     Query(q): Params,
@@ -851,7 +837,7 @@ async fn stream(
     Ok(Sse::new(s).keep_alive(KeepAlive::default()))
 }
 
-async fn latest_checkpoint(
+pub(crate) async fn latest_checkpoint(
     State(node): State<Shared>,
     signed: Signed,
 ) -> ApiResult<Json<CheckpointJson>> {
@@ -865,7 +851,7 @@ async fn latest_checkpoint(
     .await
 }
 
-async fn checkpoint(
+pub(crate) async fn checkpoint(
     State(node): State<Shared>,
     signed: Signed,
     Path(size): Path<String>,
@@ -887,7 +873,7 @@ async fn checkpoint(
 /// lines that verify (its own signature and the cosignatures of witnesses the ledger
 /// registers), so nobody can fill a checkpoint with lines that crowd out the Parties' real
 /// cosignatures, and stores them with those it had.
-async fn cosign(
+pub(crate) async fn cosign(
     State(node): State<Shared>,
     Path(size): Path<String>,
     body: Bytes,
@@ -934,7 +920,7 @@ async fn cosign(
     .await
 }
 
-async fn inclusion(
+pub(crate) async fn inclusion(
     State(node): State<Shared>,
     signed: Signed,
     Query(q): Params,
@@ -962,7 +948,7 @@ async fn inclusion(
     .await
 }
 
-async fn consistency(
+pub(crate) async fn consistency(
     State(node): State<Shared>,
     signed: Signed,
     Query(q): Params,

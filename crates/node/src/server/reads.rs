@@ -16,7 +16,7 @@ fn case_query(q: &HashMap<String, String>) -> ApiResult<read::CaseQuery> {
 /// `GET /v1/cases?status=&category=&overdue=&disputed=&authority=&q=&offset=&limit=&as_of=`:
 /// full case projections, every match unless `limit` is given (v1's contract); a
 /// competent authority sees its own cases.
-pub(super) async fn cases(
+pub(crate) async fn cases(
     State(node): State<Shared>,
     signed: Signed,
     Query(q): Params,
@@ -50,7 +50,7 @@ pub(super) async fn cases(
 
 /// `GET /v2/cases`, the same parameters: one page (50 by default, at most 1000) of typed
 /// rows (coop_ledger::read::CasePage).
-pub(super) async fn cases_v2(
+pub(crate) async fn cases_v2(
     State(node): State<Shared>,
     signed: Signed,
     Query(q): Params,
@@ -67,7 +67,7 @@ pub(super) async fn cases_v2(
 
 /// `/v1/cases/{id}` (the case, its deadlines judged, what is overdue) and
 /// `/v1/cases/{id}/timeline`, as of `?as_of=SEQ` or `?as_of_time=MS`.
-pub(super) async fn case(
+pub(crate) async fn case(
     State(node): State<Shared>,
     signed: Signed,
     Path(id): Path<String>,
@@ -91,7 +91,7 @@ pub(super) async fn case(
     .await
 }
 
-pub(super) async fn bundle(
+pub(crate) async fn bundle(
     State(node): State<Shared>,
     signed: Signed,
     Path(id): Path<String>,
@@ -120,7 +120,7 @@ pub(super) async fn bundle(
     .await
 }
 
-pub(super) async fn register(
+pub(crate) async fn register(
     State(node): State<Shared>,
     signed: Signed,
 ) -> ApiResult<Json<serde_json::Value>> {
@@ -132,7 +132,7 @@ pub(super) async fn register(
     .await
 }
 
-pub(super) async fn report(
+pub(crate) async fn report(
     State(node): State<Shared>,
     signed: Signed,
     Query(q): Params,
@@ -150,7 +150,7 @@ pub(super) async fn report(
     .await
 }
 
-pub(super) async fn authorities(
+pub(crate) async fn authorities(
     State(node): State<Shared>,
     signed: Signed,
 ) -> ApiResult<Json<serde_json::Value>> {
