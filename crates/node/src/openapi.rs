@@ -6,11 +6,11 @@
 
 use crate::server;
 use crate::sync::SyncView;
-use axum::routing::{MethodFilter, MethodRouter, on};
 use crate::wire::{
     AuthoritiesJson, BatchAnswer, BatchAnswerV2, BatchJson, CheckpointJson, ConsistencyJson,
     ErrorBody, InclusionJson, InfoJson, RecordJson, RecordsPage, RegisterJson, ReportJson,
 };
+use axum::routing::{MethodFilter, MethodRouter, on};
 use coop_core::{Receipt, ReceiptV1};
 use coop_treaty::{BodyJson, EventJson, Prepared};
 use schemars::generate::SchemaSettings;

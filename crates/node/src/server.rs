@@ -4,6 +4,7 @@ pub(crate) mod reads;
 
 use crate::auth::AuthError;
 use crate::node::{Need, Node, Reader};
+use crate::openapi::Limits;
 use crate::wire::{
     BatchAnswer, BatchAnswerV2, BatchItem, BatchJson, CheckpointJson, ConsistencyJson, ErrorBody,
     InclusionJson, InfoJson, MAX_BATCH, RecordJson, RecordsPage,
@@ -15,7 +16,6 @@ use axum::middleware::Next;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::MethodFilter;
-use crate::openapi::Limits;
 use axum::{Json, Router};
 use coop_core::checkpoint::Note;
 use coop_core::{CaseId, EventId, Receipt, ReceiptV1, SignedEvent, Timestamp};
@@ -278,7 +278,8 @@ fn parse_case(s: &str) -> ApiResult<CaseId> {
 /// one list the OpenAPI document is built from too), each under its limits, and the
 /// console.
 pub fn router(node: Shared) -> Router {
-    let timeout = || TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, node.config.timeout);
+    let timeout =
+        || TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, node.config.timeout);
     let (mut api, mut batch, mut stream) = (Router::new(), Router::new(), Router::new());
     for op in crate::openapi::OPS {
         let method = match op.method {

@@ -424,7 +424,7 @@ pub struct JournalItems {
 impl JournalItems {
     /// The items of the journal of the store in `store_dir`.
     pub fn open(store_dir: &Path) -> Result<JournalItems, StoreError> {
-        let dir = store_dir.join(crate::sled_store::JOURNAL_DIR);
+        let dir = store_dir.join(crate::sled::JOURNAL_DIR);
         let mut notes = std::collections::BTreeMap::new();
         let mut first = JournalReader::open(&dir)?;
         while let Some(f) = first.next()? {

@@ -15,7 +15,7 @@ mod journal;
 mod log;
 mod memory;
 mod segment;
-mod sled_store;
+mod sled;
 mod store;
 
 #[cfg(test)]
@@ -26,5 +26,5 @@ pub use faults::{Fault, Faults, Plan, Point, Rule};
 pub use journal::{Frame as JournalFrame, JOURNAL_MAGIC, JournalItem, JournalItems, JournalReader};
 pub use log::{Appended, Head, Log};
 pub use memory::MemStore;
-pub use sled_store::{DEFAULT_MIN_FREE, Repaired, SledOptions, SledStore};
+pub use sled::{DEFAULT_MIN_FREE, Repaired, SledOptions, SledStore};
 pub use store::{RecordItem, Snapshot, Store, WriteBatch};

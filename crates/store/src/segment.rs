@@ -117,6 +117,7 @@ impl<'a> View<'a> {
     }
 
     /// All its records as owned entries, with their ids from `ids`.
+    #[cfg(test)]
     pub fn entries(&self, ids: &[u8]) -> Result<Vec<Entry>, StoreError> {
         (0..self.count())
             .map(|i| {

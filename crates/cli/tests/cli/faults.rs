@@ -965,7 +965,6 @@ fn a_full_disk_is_a_clear_error_never_a_hang_and_appends_resume() {
         "full disk: refused with the reserve, no hang without it ({} of 4 acknowledged), 0 lost",
         acknowledged.len()
     );
-
 }
 
 /// Read errors while a node serves: every read is answered with the right data or a

@@ -1,0 +1,535 @@
+//! The durable store: sled behind a journal, in one directory. By concern: this file holds
+//! the store and its write and read paths; `recover.rs` opens a directory (lock, pre-read,
+//! catch-up or rebuild of sled from the journal, repair); `index.rs` the event-id index in
+//! memory; `snapshots.rs` the state's snapshot files; `damage.rs` (tests only) writes over
+//! stored records to test that damage is found.
+
+use crate::StoreError;
+use crate::error::corrupt;
+use crate::faults::{Faults, Point};
+use crate::journal::{self, Journal};
+use crate::segment;
+use crate::store::{RecordItem, Snapshot, Store, WriteBatch};
+use coop_core::{EventId, Hash};
+use std::collections::{BTreeMap, HashMap};
+use std::fs::File;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, RwLock};
+use std::time::Duration;
+
+#[cfg(test)]
+mod damage;
+mod index;
+mod recover;
+mod snapshots;
+
+use index::{IdIndex, load_ids};
+pub use recover::Repaired;
+use snapshots::discard_unfinished_snapshots;
+
+/// The durable store: a sled database and a journal in one directory.
+///
+/// ```text
+/// <dir>/coopledger.lock   one process per directory
+/// <dir>/sled/             the sled database: one tree, keys prefixed by kind
+/// <dir>/journal/          every append again, checksummed, append-only (journal.rs)
+/// ```
+///
+/// Records are stored in sled a segment per append (`segment.rs`), with their event ids
+/// in a list beside it, from which the event-id index is rebuilt in memory on open: a
+/// sled key costs several microseconds to write whatever its size, so an append writes
+/// two keys (plus the Merkle nodes it completes at level 4 and up), not two per record.
+///
+/// Durability: [`Store::write`] appends the batch to the journal, applies one sled batch
+/// (atomic), then makes both durable: `Db::flush` (which on Linux ends in
+/// `sync_file_range`: data reaches the device, but neither its volatile cache nor the
+/// file's metadata is flushed), `fdatasync` of sled's data file, and `fdatasync` of the
+/// journal. Only then does it return.
+///
+/// Recovery (docs/adr/0014): opening reads every sled file before sled does, so an I/O
+/// error aborts cleanly before sled's own recovery (which takes a failed read for a torn
+/// write and truncates) could touch anything; if sled nevertheless refuses to open, or
+/// holds fewer records than the journal, sled is rebuilt from the journal (the old files
+/// kept aside); if the journal lacks the last unacknowledged batch sled has, the journal
+/// is extended. docs/OPERATIONS.md states the promise.
+#[derive(Debug)]
+pub struct SledStore {
+    db: sled::Db,
+    path: PathBuf,
+    /// The journal; `None` only while a repair writes a fresh sled.
+    journal: Option<Journal>,
+    /// A second handle on sled's data file, used only for `fdatasync`.
+    data_file: Mutex<File>,
+    /// Everything, in one tree, keyed by a one-byte prefix per kind (see `key`): one
+    /// sled `Batch` on one tree is atomic and far cheaper than a multi-tree transaction.
+    tree: sled::Tree,
+    /// Event id → seq, rebuilt from the stored id lists on open, updated after each
+    /// write.
+    ids: RwLock<IdIndex>,
+    /// Bytes kept free on the disk: a write that would leave less is refused.
+    min_free: u64,
+    /// Injected storage faults (tests only: production holds none).
+    faults: Faults,
+    /// Held for the store's lifetime; declared last so it is released last (`None` for
+    /// the sled being rebuilt by a repair, under the directory's lock).
+    _lock: Option<File>,
+}
+
+/// How a [`SledStore`] is opened.
+#[derive(Clone, Debug)]
+pub struct SledOptions {
+    /// Bytes to keep free on the disk holding the ledger: an append that would leave
+    /// less is refused with [`StoreError::Full`] before anything is written. sled and
+    /// the file system need room of their own to finish what they started; a disk run
+    /// truly full can leave sled unable even to close.
+    pub min_free: u64,
+    /// Storage faults to inject at every I/O point (deterministic fault tests, ADR 0022);
+    /// [`Faults::none`] everywhere else.
+    pub faults: Faults,
+}
+
+impl Default for SledOptions {
+    fn default() -> Self {
+        SledOptions {
+            min_free: DEFAULT_MIN_FREE,
+            faults: Faults::none(),
+        }
+    }
+}
+
+/// The default reserve of free space: 64 MiB.
+pub const DEFAULT_MIN_FREE: u64 = 64 << 20;
+
+/// Lock file in the store directory: one process per directory.
+const LOCK_FILE: &str = "coopledger.lock";
+/// sled's own directory inside the store directory.
+const SLED_DIR: &str = "sled";
+/// The journal's directory inside the store directory.
+pub(crate) const JOURNAL_DIR: &str = "journal";
+/// Snapshots of the projections inside the store directory (docs/adr/0019).
+const SNAPSHOT_DIR: &str = "snapshots";
+/// A snapshot file's first bytes; then seq (8, big-endian), chain (32), blake3 of the
+/// bytes (32), the bytes.
+const SNAPSHOT_MAGIC: &[u8] = b"coopledger-snapshot/v1\n";
+/// How long to wait for sled's own lock to be released by a store this process just
+/// dropped.
+const SLED_LOCK_WAIT: Duration = Duration::from_secs(5);
+
+fn io(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Io(e.to_string())
+}
+
+/// A sled error: corruption as such (sled is then rebuilt from the journal), anything
+/// else as an I/O error (perhaps transient: opening aborts and changes nothing).
+fn sled_err(e: sled::Error) -> StoreError {
+    match e {
+        sled::Error::Corruption { .. } | sled::Error::ReportableBug(_) => {
+            corrupt(None, format!("sled: {e}"))
+        }
+        other => StoreError::Io(other.to_string()),
+    }
+}
+
+/// Lowest level of interior Merkle nodes written to sled. Levels 1 to 3 are recomputed
+/// from at most eight leaves when read: that saves most node writes (a sled key costs
+/// several microseconds) for a few extra reads when building proofs.
+const STORED_LEVEL: u8 = 4;
+
+/// Key prefixes, one per kind of entry.
+mod kind {
+    /// Key: the segment's first seq. Value: a record segment (`segment.rs`).
+    pub const RECORD: u8 = b'r';
+    /// Key: the segment's first seq. Value: the event ids of its records.
+    pub const IDS: u8 = b'i';
+    pub const NODE: u8 = b'n';
+    pub const CHECKPOINT: u8 = b'k';
+}
+
+/// `prefix || u64 big-endian`: sorts by number within a kind.
+fn key(prefix: u8, n: u64) -> [u8; 9] {
+    let mut k = [0u8; 9];
+    k[0] = prefix;
+    k[1..].copy_from_slice(&n.to_be_bytes());
+    k
+}
+
+fn node_key(level: u8, index: u64) -> [u8; 10] {
+    let mut k = [0u8; 10];
+    k[0] = kind::NODE;
+    k[1] = level;
+    k[2..].copy_from_slice(&index.to_be_bytes());
+    k
+}
+
+/// The number in a `key(prefix, n)` key.
+fn seq_from_key(k: &[u8]) -> Result<u64, StoreError> {
+    k.get(1..)
+        .and_then(|b| <[u8; 8]>::try_from(b).ok())
+        .map(u64::from_be_bytes)
+        .ok_or_else(|| corrupt(None, "stored key is not prefix + 8 bytes"))
+}
+
+fn hash_value(seq: Option<u64>, v: &[u8], what: &str) -> Result<Hash, StoreError> {
+    Hash::from_slice(v).map_err(|_| corrupt(seq, format!("stored {what} is not 32 bytes")))
+}
+
+impl SledStore {
+    /// The directory.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn sync(&self) -> Result<(), StoreError> {
+        let sled = || -> Result<(), StoreError> {
+            self.faults.fail(Point::SledFlush).map_err(io)?;
+            self.db.flush().map_err(io)?;
+            let f = self
+                .data_file
+                .lock()
+                .map_err(|_| StoreError::Io("data file handle poisoned".into()))?;
+            f.sync_data().map_err(io)
+        };
+        match &self.journal {
+            // The two files are independent: their flushes wait on the disk together.
+            Some(j) => std::thread::scope(|s| {
+                let journal = s.spawn(|| j.sync());
+                let sled = sled();
+                let journal = journal
+                    .join()
+                    .unwrap_or_else(|_| Err(StoreError::Io("the journal sync panicked".into())));
+                sled.and(journal)
+            }),
+            None => sled(),
+        }
+    }
+
+    /// The segment holding record `seq`: its first seq and its raw value.
+    fn segment(&self, seq: u64) -> Result<Option<(u64, sled::IVec)>, StoreError> {
+        self.faults.fail(Point::SledRead).map_err(io)?;
+        let Some(r) = self
+            .tree
+            .range(key(kind::RECORD, 0)..=key(kind::RECORD, seq))
+            .next_back()
+        else {
+            return Ok(None);
+        };
+        let (k, v) = r.map_err(io)?;
+        let first = seq_from_key(&k)?;
+        if segment::View::parse(first, &v)?.holds(seq) {
+            Ok(Some((first, v)))
+        } else {
+            Ok(None)
+        }
+    }
+
+    /// Record `seq`: (leaf, chain, bytes).
+    fn entry(&self, seq: u64) -> Result<Option<(Hash, Hash, Vec<u8>)>, StoreError> {
+        let Some((first, v)) = self.segment(seq)? else {
+            return Ok(None);
+        };
+        let (leaf, chain, bytes) = segment::View::parse(first, &v)?.get(seq)?;
+        Ok(Some((leaf, chain, bytes.to_vec())))
+    }
+}
+
+/// Outside tests a store never writes over a stored record: refused, nothing written.
+#[cfg(not(test))]
+impl SledStore {
+    fn overwrite(
+        &self,
+        _: &mut BTreeMap<u64, Vec<segment::Entry>>,
+        seq: u64,
+        _: segment::Entry,
+    ) -> Result<(), StoreError> {
+        Err(StoreError::Conflict(format!(
+            "record {seq} is stored already: a store never writes over a record"
+        )))
+    }
+
+    fn overwrite_leaf(
+        &self,
+        _: &mut BTreeMap<u64, Vec<segment::Entry>>,
+        seq: u64,
+        _: Hash,
+    ) -> Result<(), StoreError> {
+        Err(StoreError::Conflict(format!(
+            "a leaf for record {seq} without the record: a store never writes over a record"
+        )))
+    }
+}
+
+/// Adds a segment (and its id list) starting at `first`; nothing for no entries.
+fn put_segment(
+    batch: &mut sled::Batch,
+    first: u64,
+    entries: &[segment::Entry],
+) -> Result<(), StoreError> {
+    if entries.is_empty() {
+        return Ok(());
+    }
+    let (v, ids) = segment::encode(entries)?;
+    batch.insert(&key(kind::RECORD, first), v);
+    batch.insert(&key(kind::IDS, first), ids);
+    Ok(())
+}
+
+impl Store for SledStore {
+    fn put_snapshot(&self, snapshot: &Snapshot) -> Result<(), StoreError> {
+        self.write_snapshot(snapshot)
+    }
+
+    fn latest_snapshot(&self) -> Result<Option<Snapshot>, StoreError> {
+        self.read_latest_snapshot()
+    }
+
+    fn sync(&self) -> Result<(), StoreError> {
+        SledStore::sync(self)
+    }
+
+    fn check_room(&self, bytes: u64) -> Result<(), StoreError> {
+        if self.min_free == 0 {
+            return Ok(());
+        }
+        match self.faults.hit(Point::FreeSpace) {
+            Some(crate::faults::Fault::Enospc) => {
+                return Err(StoreError::Full {
+                    available: 0,
+                    needed: self.min_free.saturating_add(bytes),
+                    reserve: self.min_free,
+                });
+            }
+            Some(f) => {
+                return Err(StoreError::Io(format!(
+                    "cannot read the free space of {}: injected {f:?}",
+                    self.path.display()
+                )));
+            }
+            None => {}
+        }
+        let st = rustix::fs::statvfs(&self.path).map_err(|e| {
+            StoreError::Io(format!(
+                "cannot read the free space of {}: {e}",
+                self.path.display()
+            ))
+        })?;
+        let available = st.f_bavail.saturating_mul(st.f_frsize);
+        let needed = self.min_free.saturating_add(bytes);
+        if available < needed {
+            return Err(StoreError::Full {
+                available,
+                needed,
+                reserve: self.min_free,
+            });
+        }
+        Ok(())
+    }
+
+    fn write_unsynced(&self, b: &WriteBatch) -> Result<(), StoreError> {
+        if b.is_empty() {
+            return Ok(());
+        }
+        // Leaf hashes are stored with the records; collect them first.
+        let mut leaves: HashMap<u64, Hash> = b
+            .nodes
+            .iter()
+            .filter(|((l, _), _)| *l == 0)
+            .map(|((_, i), h)| (*i, *h))
+            .collect();
+        let size = self.size()?;
+        // Appended runs of records, each a new segment (an append is one run).
+        let mut runs: Vec<(u64, Vec<segment::Entry>)> = Vec::new();
+        // Stored segments rewritten: only damage tests write over stored records
+        // (damage.rs); anywhere else that is refused.
+        let mut touched: BTreeMap<u64, Vec<segment::Entry>> = BTreeMap::new();
+        let mut index = Vec::with_capacity(b.records.len());
+        for (seq, bytes, chain, id) in &b.records {
+            // Appends always carry the leaf; a record written without one (only a damage
+            // test does this) keeps the leaf stored before, as the trait's contract says.
+            let leaf = match leaves.remove(seq) {
+                Some(l) => l,
+                None => match self.node(0, *seq)? {
+                    Some(l) => l,
+                    None => coop_core::hash::leaf_hash(bytes),
+                },
+            };
+            let e = segment::Entry {
+                leaf,
+                chain: *chain,
+                id: *id,
+                bytes: bytes.clone(),
+            };
+            index.push((*id, *seq));
+            if *seq >= size {
+                match runs.last_mut() {
+                    Some((first, es)) if *first + es.len() as u64 == *seq => es.push(e),
+                    _ => runs.push((*seq, vec![e])),
+                }
+            } else {
+                self.overwrite(&mut touched, *seq, e)?;
+            }
+        }
+        // A leaf written without its record (only a damage test does this) replaces the
+        // hash stored with the record.
+        for (seq, leaf) in leaves {
+            self.overwrite_leaf(&mut touched, seq, leaf)?;
+        }
+        // The journal first: if it cannot take the batch, sled is not touched. Only new
+        // records are journaled (a store never rewrites one; only damage tests do, and
+        // they damage sled alone).
+        if let Some(j) = &self.journal {
+            let mut frames = Vec::new();
+            for (first, entries) in &runs {
+                let refs: Vec<(u64, &[u8])> = entries
+                    .iter()
+                    .zip(*first..)
+                    .map(|(e, s)| (s, e.bytes.as_slice()))
+                    .collect();
+                frames.extend(journal::records_frame(&refs)?);
+            }
+            for (_, note) in &b.checkpoints {
+                frames.extend(journal::checkpoint_frame(note)?);
+            }
+            let next = runs.first().map_or(size, |(f, _)| *f);
+            j.append(&frames, next)?;
+        }
+        let mut batch = sled::Batch::default();
+        for (first, entries) in touched.iter().chain(runs.iter().map(|(f, e)| (f, e))) {
+            put_segment(&mut batch, *first, entries)?;
+        }
+        for ((l, i), h) in b.nodes.iter().filter(|((l, _), _)| *l >= STORED_LEVEL) {
+            batch.insert(&node_key(*l, *i), &h.0);
+        }
+        for (size, note) in &b.checkpoints {
+            batch.insert(&key(kind::CHECKPOINT, *size), note.as_bytes());
+        }
+        // One batch on one tree: sled applies it atomically, also across a crash.
+        self.faults.fail(Point::SledWrite).map_err(io)?;
+        self.tree.apply_batch(batch).map_err(io)?;
+        let mut ids = self
+            .ids
+            .write()
+            .map_err(|_| StoreError::Io("event-id index lock poisoned".into()))?;
+        for (id, seq) in index {
+            ids.insert(id, seq);
+        }
+        Ok(())
+    }
+
+    fn size(&self) -> Result<u64, StoreError> {
+        match self
+            .tree
+            .range(key(kind::RECORD, 0)..=key(kind::RECORD, u64::MAX))
+            .next_back()
+        {
+            None => Ok(0),
+            Some(r) => {
+                let (k, v) = r.map_err(io)?;
+                let first = seq_from_key(&k)?;
+                Ok(first + segment::View::parse(first, &v)?.count())
+            }
+        }
+    }
+
+    fn record(&self, seq: u64) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.entry(seq)?.map(|(_, _, bytes)| bytes))
+    }
+
+    fn records(&self, start: u64, end: u64) -> Box<dyn Iterator<Item = RecordItem> + '_> {
+        if start >= end {
+            return Box::new(std::iter::empty());
+        }
+        // The segment holding `start`, then every segment that starts before `end`.
+        let head = match self.segment(start) {
+            Ok(Some(s)) => Some(Ok(s)),
+            Ok(None) => None,
+            Err(e) => Some(Err(e)),
+        };
+        let rest = self
+            .tree
+            .range(key(kind::RECORD, start.saturating_add(1))..key(kind::RECORD, end))
+            .map(|r| {
+                let (k, v) = r.map_err(io)?;
+                Ok((seq_from_key(&k)?, v))
+            });
+        Box::new(head.into_iter().chain(rest).flat_map(move |seg| {
+            let items: Vec<RecordItem> = match seg {
+                Err(e) => vec![Err(e)],
+                Ok((first, v)) => match segment::View::parse(first, &v) {
+                    Err(e) => vec![Err(e)],
+                    Ok(view) => (first.max(start)..(first + view.count()).min(end))
+                        .map(|seq| view.get(seq).map(|(_, _, bytes)| (seq, bytes.to_vec())))
+                        .collect(),
+                },
+            };
+            items
+        }))
+    }
+
+    fn chain(&self, seq: u64) -> Result<Option<Hash>, StoreError> {
+        Ok(self.entry(seq)?.map(|(_, chain, _)| chain))
+    }
+
+    fn seq_of(&self, id: &EventId) -> Result<Option<u64>, StoreError> {
+        let ids = self
+            .ids
+            .read()
+            .map_err(|_| StoreError::Io("event-id index lock poisoned".into()))?;
+        Ok(ids.get(id))
+    }
+
+    fn node(&self, level: u8, index: u64) -> Result<Option<Hash>, StoreError> {
+        if level == 0 {
+            return Ok(self.entry(index)?.map(|(leaf, _, _)| leaf));
+        }
+        if level < STORED_LEVEL {
+            // Not stored: recompute from the (at most eight) leaves below.
+            let left = self.node(level - 1, index.saturating_mul(2))?;
+            let right = self.node(level - 1, index.saturating_mul(2).saturating_add(1))?;
+            return Ok(left
+                .zip(right)
+                .map(|(l, r)| coop_core::hash::node_hash(&l, &r)));
+        }
+        self.faults.fail(Point::SledRead).map_err(io)?;
+        self.tree
+            .get(node_key(level, index))
+            .map_err(io)?
+            .map(|v| hash_value(None, &v, "Merkle node"))
+            .transpose()
+    }
+
+    fn checkpoint(&self, size: u64) -> Result<Option<String>, StoreError> {
+        self.faults.fail(Point::SledRead).map_err(io)?;
+        self.tree
+            .get(key(kind::CHECKPOINT, size))
+            .map_err(io)?
+            .map(|v| {
+                String::from_utf8(v.to_vec())
+                    .map_err(|_| corrupt(None, format!("checkpoint {size} is not UTF-8")))
+            })
+            .transpose()
+    }
+
+    fn latest_checkpoint(&self) -> Result<Option<(u64, String)>, StoreError> {
+        let last = self
+            .tree
+            .range(key(kind::CHECKPOINT, 0)..=key(kind::CHECKPOINT, u64::MAX))
+            .next_back();
+        let Some(r) = last else {
+            return Ok(None);
+        };
+        let (k, v) = r.map_err(io)?;
+        let size = seq_from_key(&k)?;
+        let note = String::from_utf8(v.to_vec())
+            .map_err(|_| corrupt(None, format!("checkpoint {size} is not UTF-8")))?;
+        Ok(Some((size, note)))
+    }
+
+    fn checkpoint_sizes(&self) -> Result<Vec<u64>, StoreError> {
+        self.tree
+            .range(key(kind::CHECKPOINT, 0)..=key(kind::CHECKPOINT, u64::MAX))
+            .keys()
+            .map(|k| seq_from_key(&k.map_err(io)?))
+            .collect()
+    }
+}
