@@ -3,7 +3,6 @@
 
 use crate::error::LedgerError;
 use crate::ledger::Ledger;
-use coop_core::checkpoint::NoteVerifier;
 use coop_core::{CaseId, SealedRecord};
 use coop_store::Store;
 use coop_verify::{Bundle, BundleEntry, ExportWriter};
@@ -93,13 +92,11 @@ impl<S: Store + 'static> Ledger<S> {
     /// How many Parties' registered witnesses validly cosigned `note` (0 if the note is
     /// not a checkpoint of this ledger's node).
     pub fn cosigning_parties(&self, note: &str, size: u64) -> Result<usize, LedgerError> {
-        let (nodes, witnesses) = self.with_state(|s| {
-            (
-                coop_verify::node_verifiers(s, size),
-                coop_verify::registered_witnesses(s, size.saturating_sub(1)),
-            )
-        })?;
-        let verifiers: Vec<NoteVerifier> = witnesses.iter().map(|(v, _)| v.clone()).collect();
+        let crate::ledger::CheckpointKeys {
+            nodes,
+            verifiers,
+            witnesses,
+        } = self.checkpoint_keys(size)?;
         let Ok(v) = coop_verify::verify_by_any(note, &nodes, &verifiers) else {
             return Ok(0);
         };

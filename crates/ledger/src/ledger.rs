@@ -256,6 +256,27 @@ struct Admitted {
     receipt_ledger: LedgerId,
 }
 
+/// The keys a checkpoint is judged by ([`Ledger::checkpoint_keys`]).
+pub(crate) struct CheckpointKeys {
+    /// The node keys the ledger names for it.
+    pub(crate) nodes: Vec<NoteVerifier>,
+    /// The registered witnesses' keys.
+    pub(crate) verifiers: Vec<NoteVerifier>,
+    /// The same, each with its Party.
+    pub(crate) witnesses: Vec<(NoteVerifier, coop_treaty::Party)>,
+}
+
+/// Folds a stored record into `state` on a replay: a record the rules refuse means the
+/// stored history is not a valid one.
+fn replay_step(state: &mut State, r: &SealedRecord) -> Result<(), LedgerError> {
+    state
+        .step(&r.record)
+        .map_err(|violation| LedgerError::InvalidHistory {
+            seq: r.record.seq,
+            violation,
+        })
+}
+
 /// A thread of the engine, and word of its end (std's join cannot wait for a bounded
 /// time).
 struct Worker {
@@ -509,12 +530,7 @@ impl<S: Store + 'static> Ledger<S> {
                     })?;
             }
             for r in &chunk {
-                state
-                    .step(&r.record)
-                    .map_err(|violation| LedgerError::InvalidHistory {
-                        seq: r.record.seq,
-                        violation,
-                    })?;
+                replay_step(&mut state, r)?;
             }
             start = end;
         }
@@ -822,12 +838,7 @@ impl<S: Store + 'static> Ledger<S> {
             {
                 break;
             }
-            state
-                .step(&r.record)
-                .map_err(|violation| LedgerError::InvalidHistory {
-                    seq: r.record.seq,
-                    violation,
-                })?;
+            replay_step(&mut state, &r)?;
         }
         Ok(state)
     }
@@ -890,13 +901,20 @@ impl<S: Store + 'static> Ledger<S> {
         Ok(self.shared.log.store().checkpoint_sizes()?)
     }
 
-    /// Stores a checkpoint note of this ledger (a witness's cosigned copy of one the node
-    /// signed, or a leader's note a follower keeps), keeping only the lines that verify:
-    /// the signature of the node key the ledger names at its size, and the cosignatures of
-    /// the witnesses the ledger registers there; every other line is dropped. A note
-    /// already stored at that size with the same text keeps its witnesses' lines, the new
-    /// ones added (a witness's newer line replaces its older one). The body must match
-    /// the records. Returns the size and the note as stored.
+    /// The keys a checkpoint of `size` records is judged by: the node keys the ledger
+    /// names for it, and the witnesses registered before its last record (with their
+    /// Parties).
+    pub(crate) fn checkpoint_keys(&self, size: u64) -> Result<CheckpointKeys, LedgerError> {
+        self.with_state(|s| {
+            let witnesses = coop_verify::registered_witnesses(s, size.saturating_sub(1));
+            CheckpointKeys {
+                nodes: coop_verify::node_verifiers(s, size),
+                verifiers: witnesses.iter().map(|(v, _)| v.clone()).collect(),
+                witnesses,
+            }
+        })
+    }
+
     pub fn store_checkpoint(&self, note: &str) -> Result<(u64, String), LedgerError> {
         let bad = |m: String| LedgerError::BadQuery(m);
         let text = coop_core::checkpoint::Note::parse(note)
@@ -905,13 +923,9 @@ impl<S: Store + 'static> Ledger<S> {
         let size = coop_core::checkpoint::Checkpoint::parse_body(&text)
             .map_err(|e| bad(e.to_string()))?
             .size;
-        let (nodes, witnesses) = self.with_state(|s| {
-            (
-                coop_verify::node_verifiers(s, size),
-                coop_verify::registered_witnesses(s, size.saturating_sub(1)),
-            )
-        })?;
-        let verifiers: Vec<NoteVerifier> = witnesses.iter().map(|(v, _)| v.clone()).collect();
+        let CheckpointKeys {
+            nodes, verifiers, ..
+        } = self.checkpoint_keys(size)?;
         let node = coop_verify::node_verifier_of(note, &nodes)
             .ok_or_else(|| bad("the note is not signed by a node key this ledger names".into()))?;
         let new = coop_core::checkpoint::keep_verified(note, &node, &verifiers)

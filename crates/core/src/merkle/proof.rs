@@ -150,6 +150,58 @@ where
     Ok(())
 }
 
+/// Which side of the path a proof hash stands on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Side {
+    /// The hash is the left sibling: `node(hash, path)`.
+    Left,
+    /// The hash is the right sibling: `node(path, hash)`.
+    Right,
+}
+
+/// How a walk along a proof failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Walk {
+    /// Hashes were left after the path reached the root.
+    Longer,
+    /// The path had not reached the root when the hashes ran out.
+    Shorter,
+}
+
+/// The walk both RFC 9162 verifications share (§2.1.3.2 and §2.1.4.2): from the node
+/// indices `f_n` and `s_n`, each proof hash is a left or a right sibling, and the indices
+/// move up as the RFC says. `step` combines each hash; the path must end at the root
+/// exactly when the hashes end.
+fn walk<D>(
+    mut f_n: u64,
+    mut s_n: u64,
+    proof: &[D],
+    mut step: impl FnMut(&D, Side),
+) -> Result<(), Walk> {
+    for c in proof {
+        if s_n == 0 {
+            return Err(Walk::Longer);
+        }
+        if f_n & 1 == 1 || f_n == s_n {
+            step(c, Side::Left);
+            if f_n & 1 == 0 {
+                while f_n & 1 == 0 && f_n != 0 {
+                    f_n >>= 1;
+                    s_n >>= 1;
+                }
+            }
+        } else {
+            step(c, Side::Right);
+        }
+        f_n >>= 1;
+        s_n >>= 1;
+    }
+    if s_n != 0 {
+        return Err(Walk::Shorter);
+    }
+    Ok(())
+}
+
 /// Verifies that `leaf` is leaf `index` of the tree of `size` leaves whose root is `root`.
 pub fn verify_inclusion<H: MerkleHasher>(
     index: u64,
@@ -164,30 +216,19 @@ pub fn verify_inclusion<H: MerkleHasher>(
     if !H::well_formed(leaf) {
         return Err(ProofError::Invalid("leaf hash has the wrong length"));
     }
-    let mut f_n = index;
-    let mut s_n = size - 1;
     let mut r = leaf.clone();
-    for p in proof {
-        if s_n == 0 {
-            return Err(ProofError::Invalid("proof is longer than the path"));
+    walk(index, size - 1, proof, |p, side| {
+        r = match side {
+            Side::Left => H::node(p, &r),
+            Side::Right => H::node(&r, p),
         }
-        if f_n & 1 == 1 || f_n == s_n {
-            r = H::node(p, &r);
-            if f_n & 1 == 0 {
-                while f_n & 1 == 0 && f_n != 0 {
-                    f_n >>= 1;
-                    s_n >>= 1;
-                }
-            }
-        } else {
-            r = H::node(&r, p);
-        }
-        f_n >>= 1;
-        s_n >>= 1;
-    }
-    if s_n != 0 {
-        return Err(ProofError::Invalid("proof is shorter than the path"));
-    }
+    })
+    .map_err(|e| {
+        ProofError::Invalid(match e {
+            Walk::Longer => "proof is longer than the path",
+            Walk::Shorter => "proof is shorter than the path",
+        })
+    })?;
     if r != *root {
         return Err(ProofError::Invalid(
             "computed root differs from the given root",
@@ -242,28 +283,19 @@ pub fn verify_consistency<H: MerkleHasher>(
     }
     let mut fr = first.clone();
     let mut sr = first.clone();
-    for c in rest {
-        if s_n == 0 {
-            return Err(ProofError::Invalid("proof is longer than needed"));
-        }
-        if f_n & 1 == 1 || f_n == s_n {
+    walk(f_n, s_n, rest, |c, side| match side {
+        Side::Left => {
             fr = H::node(c, &fr);
             sr = H::node(c, &sr);
-            if f_n & 1 == 0 {
-                while f_n & 1 == 0 && f_n != 0 {
-                    f_n >>= 1;
-                    s_n >>= 1;
-                }
-            }
-        } else {
-            sr = H::node(&sr, c);
         }
-        f_n >>= 1;
-        s_n >>= 1;
-    }
-    if s_n != 0 {
-        return Err(ProofError::Invalid("proof is shorter than needed"));
-    }
+        Side::Right => sr = H::node(&sr, c),
+    })
+    .map_err(|e| {
+        ProofError::Invalid(match e {
+            Walk::Longer => "proof is longer than needed",
+            Walk::Shorter => "proof is shorter than needed",
+        })
+    })?;
     if fr != *root1 {
         return Err(ProofError::Invalid("proof does not lead to the first root"));
     }

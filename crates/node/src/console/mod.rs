@@ -287,6 +287,24 @@ impl Ctx {
     }
 }
 
+/// The page context as an extractor: the language, the as-of point and the query pairs,
+/// and (on a node) the signed-in person, or a redirect to the login page. Every page's
+/// handler starts from it, so none repeats the prologue.
+impl axum::extract::FromRequestParts<Shared> for Ctx {
+    type Rejection = Fail;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        c: &Shared,
+    ) -> Result<Ctx, Fail> {
+        let pairs = Query::<Vec<(String, String)>>::from_request_parts(parts, c)
+            .await
+            .map(|Query(q)| q)
+            .map_err(|e| Fail::bad(Lang::En, e.body_text()))?;
+        Ctx::of(c, &parts.headers, pairs, parts.uri.path())
+    }
+}
+
 /// Percent-encodes a query value.
 pub(crate) fn enc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -454,37 +472,33 @@ fn at(c: &Console, ctx: &Ctx) -> Result<At, Fail> {
         .map_err(|e| Fail::of_ledger(ctx.lang, e))
 }
 
-async fn overview(State(c): State<Shared>, headers: HeaderMap, Query(q): Pairs) -> Response {
-    let r = async {
-        let ctx = Ctx::of(&c, &headers, q, "/")?;
-        work(ctx.lang, move || {
-            let now = at(&c, &ctx)?;
-            let l = ctx.lang;
-            let ov = read::overview(c.source.as_ref(), &now, ctx.viewer())
-                .map_err(|e| Fail::of_ledger(l, e))?;
-            let mut stats = read::stats(c.source.as_ref(), &now, ctx.viewer())
-                .map_err(|e| Fail::of_ledger(l, e))?;
-            if !ctx.reads_register() {
-                stats.article7_flows.clear();
-            }
-            // As of an earlier point: what changed between then and the latest.
-            let changes = if ctx.as_of.is_some() {
-                let latest = c.source.at(None).map_err(|e| Fail::of_ledger(l, e))?;
-                Some((
-                    latest.state.size,
-                    read::changes(&now.state, &latest.state, ctx.viewer()),
-                ))
-            } else {
-                None
-            };
-            Ok(page(
-                &ctx,
-                pages::overview(&c, &ctx, &now, &ov, &stats, changes.as_ref()),
+async fn overview(State(c): State<Shared>, ctx: Ctx) -> Result<Response, Fail> {
+    work(ctx.lang, move || {
+        let now = at(&c, &ctx)?;
+        let l = ctx.lang;
+        let ov = read::overview(c.source.as_ref(), &now, ctx.viewer())
+            .map_err(|e| Fail::of_ledger(l, e))?;
+        let mut stats = read::stats(c.source.as_ref(), &now, ctx.viewer())
+            .map_err(|e| Fail::of_ledger(l, e))?;
+        if !ctx.reads_register() {
+            stats.article7_flows.clear();
+        }
+        // As of an earlier point: what changed between then and the latest.
+        let changes = if ctx.as_of.is_some() {
+            let latest = c.source.at(None).map_err(|e| Fail::of_ledger(l, e))?;
+            Some((
+                latest.state.size,
+                read::changes(&now.state, &latest.state, ctx.viewer()),
             ))
-        })
-        .await
-    };
-    r.await.unwrap_or_else(IntoResponse::into_response)
+        } else {
+            None
+        };
+        Ok(page(
+            &ctx,
+            pages::overview(&c, &ctx, &now, &ov, &stats, changes.as_ref()),
+        ))
+    })
+    .await
 }
 
 /// The case query of a list page (an unknown parameter or value is a 400 page).
@@ -493,37 +507,29 @@ fn case_query(ctx: &Ctx) -> Result<read::CaseQuery, Fail> {
         .map_err(|e| Fail::bad(ctx.lang, e.to_string()))
 }
 
-async fn cases(State(c): State<Shared>, headers: HeaderMap, Query(q): Pairs) -> Response {
-    let r = async {
-        let ctx = Ctx::of(&c, &headers, q, "/cases")?;
-        ctx.forbid(ctx.reads_cases())?;
-        let query = case_query(&ctx)?;
-        work(ctx.lang, move || {
-            let now = at(&c, &ctx)?;
-            let list = read::cases(&now, &query, ctx.viewer());
-            Ok(page(&ctx, pages::cases(&c, &ctx, &now, &query, &list)))
-        })
-        .await
-    };
-    r.await.unwrap_or_else(IntoResponse::into_response)
+async fn cases(State(c): State<Shared>, ctx: Ctx) -> Result<Response, Fail> {
+    ctx.forbid(ctx.reads_cases())?;
+    let query = case_query(&ctx)?;
+    work(ctx.lang, move || {
+        let now = at(&c, &ctx)?;
+        let list = read::cases(&now, &query, ctx.viewer());
+        Ok(page(&ctx, pages::cases(&c, &ctx, &now, &query, &list)))
+    })
+    .await
 }
 
-async fn cases_csv(State(c): State<Shared>, headers: HeaderMap, Query(q): Pairs) -> Response {
-    let r = async {
-        let ctx = Ctx::of(&c, &headers, q, "/cases.csv")?;
-        ctx.forbid(ctx.reads_cases())?;
-        let mut query = case_query(&ctx)?;
-        // A CSV is every matching case, not one page.
-        query.offset = 0;
-        query.limit = usize::MAX;
-        work(ctx.lang, move || {
-            let now = at(&c, &ctx)?;
-            let list = read::cases(&now, &query, ctx.viewer());
-            Ok(csv("cases.csv", pages::cases_csv(&c, &ctx, &now, &list)))
-        })
-        .await
-    };
-    r.await.unwrap_or_else(IntoResponse::into_response)
+async fn cases_csv(State(c): State<Shared>, ctx: Ctx) -> Result<Response, Fail> {
+    ctx.forbid(ctx.reads_cases())?;
+    let mut query = case_query(&ctx)?;
+    // A CSV is every matching case, not one page.
+    query.offset = 0;
+    query.limit = usize::MAX;
+    work(ctx.lang, move || {
+        let now = at(&c, &ctx)?;
+        let list = read::cases(&now, &query, ctx.viewer());
+        Ok(csv("cases.csv", pages::cases_csv(&c, &ctx, &now, &list)))
+    })
+    .await
 }
 
 fn case_at(c: &Console, ctx: &Ctx, id: &str) -> Result<(At, read::CaseView), Fail> {
@@ -544,207 +550,151 @@ fn case_at(c: &Console, ctx: &Ctx, id: &str) -> Result<(At, read::CaseView), Fai
     Ok((now, view))
 }
 
-async fn case(
-    State(c): State<Shared>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    Query(q): Pairs,
-) -> Response {
-    let r = async {
-        let ctx = Ctx::of(&c, &headers, q, &format!("/cases/{id}"))?;
-        work(ctx.lang, move || {
-            let (now, view) = case_at(&c, &ctx, &id)?;
-            let latest = if ctx.as_of.is_some() {
-                c.source
-                    .at(None)
-                    .map_err(|e| Fail::of_ledger(ctx.lang, e))?
-                    .state
-                    .cases
-                    .remove(&view.case.id)
-            } else {
-                None
-            };
-            Ok(page(
-                &ctx,
-                pages::case(&c, &ctx, &now, &view, latest.as_deref(), false),
-            ))
-        })
-        .await
-    };
-    r.await.unwrap_or_else(IntoResponse::into_response)
+async fn case(State(c): State<Shared>, ctx: Ctx, Path(id): Path<String>) -> Result<Response, Fail> {
+    work(ctx.lang, move || {
+        let (now, view) = case_at(&c, &ctx, &id)?;
+        let latest = if ctx.as_of.is_some() {
+            c.source
+                .at(None)
+                .map_err(|e| Fail::of_ledger(ctx.lang, e))?
+                .state
+                .cases
+                .remove(&view.case.id)
+        } else {
+            None
+        };
+        Ok(page(
+            &ctx,
+            pages::case(&c, &ctx, &now, &view, latest.as_deref(), false),
+        ))
+    })
+    .await
 }
 
 async fn dossier(
     State(c): State<Shared>,
-    headers: HeaderMap,
+    ctx: Ctx,
     Path(id): Path<String>,
-    Query(q): Pairs,
-) -> Response {
-    let r = async {
-        let ctx = Ctx::of(&c, &headers, q, &format!("/cases/{id}/dossier"))?;
-        work(ctx.lang, move || {
-            let (now, view) = case_at(&c, &ctx, &id)?;
-            Ok(page(&ctx, pages::case(&c, &ctx, &now, &view, None, true)))
-        })
-        .await
-    };
-    r.await.unwrap_or_else(IntoResponse::into_response)
+) -> Result<Response, Fail> {
+    work(ctx.lang, move || {
+        let (now, view) = case_at(&c, &ctx, &id)?;
+        Ok(page(&ctx, pages::case(&c, &ctx, &now, &view, None, true)))
+    })
+    .await
 }
 
 async fn timeline_csv(
     State(c): State<Shared>,
-    headers: HeaderMap,
+    ctx: Ctx,
     Path(id): Path<String>,
-    Query(q): Pairs,
-) -> Response {
-    let r = async {
-        let ctx = Ctx::of(&c, &headers, q, &format!("/cases/{id}/timeline.csv"))?;
-        work(ctx.lang, move || {
-            let (now, view) = case_at(&c, &ctx, &id)?;
-            Ok(csv(
-                &format!("case-{}-timeline.csv", view.case.id.to_hex()),
-                pages::timeline_csv(&c, &ctx, &now, &view),
-            ))
-        })
-        .await
+) -> Result<Response, Fail> {
+    work(ctx.lang, move || {
+        let (now, view) = case_at(&c, &ctx, &id)?;
+        Ok(csv(
+            &format!("case-{}-timeline.csv", view.case.id.to_hex()),
+            pages::timeline_csv(&c, &ctx, &now, &view),
+        ))
+    })
+    .await
+}
+
+async fn article7_page(c: Shared, ctx: Ctx, print: bool) -> Result<Response, Fail> {
+    ctx.forbid(ctx.reads_register())?;
+    work(ctx.lang, move || {
+        let now = at(&c, &ctx)?;
+        let report = coop_treaty::ComplianceReport::build(&now.state);
+        Ok(page(&ctx, pages::article7(&c, &ctx, &now, &report, print)))
+    })
+    .await
+}
+
+async fn article7(State(c): State<Shared>, ctx: Ctx) -> Result<Response, Fail> {
+    article7_page(c, ctx, false).await
+}
+
+async fn article7_print(State(c): State<Shared>, ctx: Ctx) -> Result<Response, Fail> {
+    article7_page(c, ctx, true).await
+}
+
+async fn article7_csv(State(c): State<Shared>, ctx: Ctx) -> Result<Response, Fail> {
+    ctx.forbid(ctx.reads_register())?;
+    work(ctx.lang, move || {
+        let now = at(&c, &ctx)?;
+        let report = coop_treaty::ComplianceReport::build(&now.state);
+        Ok(csv(
+            "article7.csv",
+            pages::article7_csv(&c, &ctx, &now, &report),
+        ))
+    })
+    .await
+}
+
+async fn registry(State(c): State<Shared>, ctx: Ctx) -> Result<Response, Fail> {
+    work(ctx.lang, move || {
+        let now = at(&c, &ctx)?;
+        let rows = read::registry(&now);
+        Ok(page(&ctx, pages::registry(&c, &ctx, &now, &rows)))
+    })
+    .await
+}
+
+async fn registry_csv(State(c): State<Shared>, ctx: Ctx) -> Result<Response, Fail> {
+    work(ctx.lang, move || {
+        let now = at(&c, &ctx)?;
+        let rows = read::registry(&now);
+        Ok(csv(
+            "registry.csv",
+            pages::registry_csv(&c, &ctx, &now, &rows),
+        ))
+    })
+    .await
+}
+
+async fn checkpoints(State(c): State<Shared>, ctx: Ctx) -> Result<Response, Fail> {
+    work(ctx.lang, move || {
+        let now = at(&c, &ctx)?;
+        let list = c
+            .source
+            .checkpoints()
+            .map_err(|e| Fail::of_ledger(ctx.lang, e))?;
+        Ok(page(&ctx, pages::checkpoints(&c, &ctx, &now, &list)))
+    })
+    .await
+}
+
+async fn documents(State(c): State<Shared>, ctx: Ctx) -> Result<Response, Fail> {
+    ctx.forbid(ctx.reads_cases())?;
+    let digest = match ctx.get("digest").map(str::trim).filter(|d| !d.is_empty()) {
+        None => None,
+        Some(d) => Some(
+            coop_core::Hash::from_hex(&d.to_ascii_lowercase()).map_err(|_| {
+                Fail::bad(
+                    ctx.lang,
+                    ctx.lang.ta("error-digest", &[("given", i18n::text(d))]),
+                )
+            })?,
+        ),
     };
-    r.await.unwrap_or_else(IntoResponse::into_response)
-}
-
-async fn article7_page(
-    c: Shared,
-    headers: HeaderMap,
-    q: Vec<(String, String)>,
-    print: bool,
-) -> Response {
-    let path = if print {
-        "/article7/print"
-    } else {
-        "/article7"
-    };
-    let r = async {
-        let ctx = Ctx::of(&c, &headers, q, path)?;
-        ctx.forbid(ctx.reads_register())?;
-        work(ctx.lang, move || {
-            let now = at(&c, &ctx)?;
-            let report = coop_treaty::ComplianceReport::build(&now.state);
-            Ok(page(&ctx, pages::article7(&c, &ctx, &now, &report, print)))
-        })
-        .await
-    };
-    r.await.unwrap_or_else(IntoResponse::into_response)
-}
-
-async fn article7(State(c): State<Shared>, headers: HeaderMap, Query(q): Pairs) -> Response {
-    article7_page(c, headers, q, false).await
-}
-
-async fn article7_print(State(c): State<Shared>, headers: HeaderMap, Query(q): Pairs) -> Response {
-    article7_page(c, headers, q, true).await
-}
-
-async fn article7_csv(State(c): State<Shared>, headers: HeaderMap, Query(q): Pairs) -> Response {
-    let r = async {
-        let ctx = Ctx::of(&c, &headers, q, "/article7.csv")?;
-        ctx.forbid(ctx.reads_register())?;
-        work(ctx.lang, move || {
-            let now = at(&c, &ctx)?;
-            let report = coop_treaty::ComplianceReport::build(&now.state);
-            Ok(csv(
-                "article7.csv",
-                pages::article7_csv(&c, &ctx, &now, &report),
-            ))
-        })
-        .await
-    };
-    r.await.unwrap_or_else(IntoResponse::into_response)
-}
-
-async fn registry(State(c): State<Shared>, headers: HeaderMap, Query(q): Pairs) -> Response {
-    let r = async {
-        let ctx = Ctx::of(&c, &headers, q, "/registry")?;
-        work(ctx.lang, move || {
-            let now = at(&c, &ctx)?;
-            let rows = read::registry(&now);
-            Ok(page(&ctx, pages::registry(&c, &ctx, &now, &rows)))
-        })
-        .await
-    };
-    r.await.unwrap_or_else(IntoResponse::into_response)
-}
-
-async fn registry_csv(State(c): State<Shared>, headers: HeaderMap, Query(q): Pairs) -> Response {
-    let r = async {
-        let ctx = Ctx::of(&c, &headers, q, "/registry.csv")?;
-        work(ctx.lang, move || {
-            let now = at(&c, &ctx)?;
-            let rows = read::registry(&now);
-            Ok(csv(
-                "registry.csv",
-                pages::registry_csv(&c, &ctx, &now, &rows),
-            ))
-        })
-        .await
-    };
-    r.await.unwrap_or_else(IntoResponse::into_response)
-}
-
-async fn checkpoints(State(c): State<Shared>, headers: HeaderMap, Query(q): Pairs) -> Response {
-    let r = async {
-        let ctx = Ctx::of(&c, &headers, q, "/checkpoints")?;
-        work(ctx.lang, move || {
-            let now = at(&c, &ctx)?;
-            let list = c
-                .source
-                .checkpoints()
-                .map_err(|e| Fail::of_ledger(ctx.lang, e))?;
-            Ok(page(&ctx, pages::checkpoints(&c, &ctx, &now, &list)))
-        })
-        .await
-    };
-    r.await.unwrap_or_else(IntoResponse::into_response)
-}
-
-async fn documents(State(c): State<Shared>, headers: HeaderMap, Query(q): Pairs) -> Response {
-    let r = async {
-        let ctx = Ctx::of(&c, &headers, q, "/documents")?;
-        ctx.forbid(ctx.reads_cases())?;
-        let digest = match ctx.get("digest").map(str::trim).filter(|d| !d.is_empty()) {
-            None => None,
+    work(ctx.lang, move || {
+        let now = at(&c, &ctx)?;
+        let hits = match &digest {
             Some(d) => Some(
-                coop_core::Hash::from_hex(&d.to_ascii_lowercase()).map_err(|_| {
-                    Fail::bad(
-                        ctx.lang,
-                        ctx.lang.ta("error-digest", &[("given", i18n::text(d))]),
-                    )
-                })?,
+                read::documents(c.source.as_ref(), &now, d, ctx.viewer())
+                    .map_err(|e| Fail::of_ledger(ctx.lang, e))?,
             ),
+            None => None,
         };
-        work(ctx.lang, move || {
-            let now = at(&c, &ctx)?;
-            let hits = match &digest {
-                Some(d) => Some(
-                    read::documents(c.source.as_ref(), &now, d, ctx.viewer())
-                        .map_err(|e| Fail::of_ledger(ctx.lang, e))?,
-                ),
-                None => None,
-            };
-            Ok(page(
-                &ctx,
-                pages::documents(&c, &ctx, &now, digest.as_ref(), hits.as_deref()),
-            ))
-        })
-        .await
-    };
-    r.await.unwrap_or_else(IntoResponse::into_response)
+        Ok(page(
+            &ctx,
+            pages::documents(&c, &ctx, &now, digest.as_ref(), hits.as_deref()),
+        ))
+    })
+    .await
 }
 
 /// The blake3 digest (hex) of the posted bytes: what "check a document" looks up. The
 /// file is hashed and dropped; nothing is kept.
-async fn digest(State(c): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
-    if let Err(f) = Ctx::of(&c, &headers, Vec::new(), "/documents") {
-        return f.into_response();
-    }
+async fn digest(_: Ctx, body: Bytes) -> Response {
     let mut r = (
         [(
             header::CONTENT_TYPE,
