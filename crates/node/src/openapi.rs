@@ -671,7 +671,6 @@ pub fn document() -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::BTreeSet;
     use std::path::PathBuf;
 
     /// The committed docs/FILE is `now`, rendered; `COOP_BLESS=1` rewrites it.

@@ -770,12 +770,22 @@ pub(crate) async fn stream(
     Query(q): Params,
 ) -> ApiResult<Sse<impl futures_util::Stream<Item = Result<Event, Infallible>>>> {
     let who = signed.reader(&node, Need::Ledger)?;
-    let resume = signed
-        .headers
-        .get("last-event-id")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok())
-        .map(|s| s + 1);
+    // A reconnecting reader's `Last-Event-ID` is the seq it saw last: a whole number,
+    // and the stream resumes after it (the last possible seq has nothing after it).
+    let resume = match signed.headers.get("last-event-id") {
+        None => None,
+        Some(v) => Some(
+            v.to_str()
+                .ok()
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .and_then(|s| s.checked_add(1))
+                .ok_or_else(|| {
+                    ApiError::bad(
+                        "Last-Event-ID is the seq of a record: a whole number below 2^64 - 1",
+                    )
+                })?,
+        ),
+    };
     let from = match resume {
         Some(s) => s,
         None => num(&q, "from")?.unwrap_or(0),

@@ -485,3 +485,23 @@ async fn every_route_answers_in_process_and_is_counted_under_its_own_label() {
     }
     assert!(!metrics.contains("route=\"other\""), "{metrics}");
 }
+
+/// A reconnecting stream's `Last-Event-ID` is a record's seq: the stream resumes after it.
+/// The last possible seq (nothing after it) and a non-number are refused, not wrapped
+/// around to record 0 or ignored.
+#[tokio::test]
+async fn a_stream_resumes_after_a_last_event_id_that_is_a_seq_and_refuses_any_other() {
+    let e = env();
+    for bad in ["18446744073709551615", "seven", "-1"] {
+        let mut req = signed(&e, "KZ-AUDIT", "/v1/stream");
+        req.headers_mut()
+            .insert("last-event-id", bad.parse().unwrap());
+        let r = router(e.node.clone()).oneshot(req).await.unwrap();
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{bad}");
+    }
+    let mut req = signed(&e, "KZ-AUDIT", "/v1/stream");
+    req.headers_mut()
+        .insert("last-event-id", "3".parse().unwrap());
+    let r = router(e.node.clone()).oneshot(req).await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+}

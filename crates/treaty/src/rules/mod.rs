@@ -1,6 +1,7 @@
-//! The rules: `validate(&State, &Record)` decides, `apply(&mut State, &Record)` folds.
-//! Both are pure. `validate` checks who signed (Art. 3, judged at the record's position),
-//! the Agreement's force (Art. 10), then the payload's own clause.
+//! The rules: [`State::step`] decides whether a record may be appended (`check`) and, if
+//! so, folds it into the state (`fold`). Both are pure. `check` judges who signed (Art. 3,
+//! at the record's position), the Agreement's force (Art. 10), then the payload's own
+//! clause; a refused record leaves the state as it was.
 
 mod art7;
 mod cases;
@@ -106,26 +107,6 @@ impl<'r> Ctx<'r> {
     pub(crate) fn at(&self) -> Timestamp {
         self.record.received_at
     }
-}
-
-/// Decides whether `record` may be appended after the records folded into `state`.
-/// Signatures are verified elsewhere (in parallel, by the engine and the verifier); this
-/// checks that the signing key was registered and active here.
-pub fn validate(state: &State, record: &Record) -> Result<(), Violation> {
-    let decoded = Decoded::of(&record.event)?;
-    check(state, &Ctx::with(record, &decoded))
-}
-
-/// Folds a record that [`validate`] accepted into the state.
-pub fn apply(state: &mut State, record: &Record) {
-    if let Ok(decoded) = Decoded::of(&record.event) {
-        apply_decoded(state, record, &decoded);
-    }
-}
-
-/// [`apply`] with the payload already decoded (by [`Decoded::of`] on the same event).
-fn apply_decoded(state: &mut State, record: &Record, decoded: &Decoded) {
-    fold(state, &Ctx::with(record, decoded));
 }
 
 impl State {
