@@ -2,7 +2,8 @@
 //! `--jobs` threads, and saves every input that makes a target panic under `--out`.
 //!
 //! Usage: coop-fuzz [--secs N] [--seed S] [--jobs J] [--out DIR] [--list] [TARGET...]
-//! CI runs `--secs 60` (docs/FORMAT.md §17 gives the long run). Exit 1 if anything crashed.
+//! CI runs `--secs 20` with a seed from the commit (docs/FORMAT.md §17 gives the long
+//! run). Exit 1 if anything crashed.
 
 // A command-line tool's output is its product.
 #![allow(clippy::print_stdout)]
