@@ -2,7 +2,7 @@
 # Enforces the layout invariants of docs/ARCHITECTURE.md on the real dependency graph and
 # the sources: the pure crates pull in no storage, async runtime, network or HTTP crate
 # and call no clock, file, network, thread, process or environment API; only coop-store
-# may depend on sled; only coop-node on HTTP crates. It fails closed: a crate it cannot
+# may depend on sled; only the adapters (coop-node, coop-console) on HTTP crates. It fails closed: a crate it cannot
 # inspect is a failure, never a skip.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -74,21 +74,22 @@ if [ -n "$direct_sled" ]; then
 else
   echo "ok: only coop-store depends on sled"
 fi
-# Direct (non-dev) dependencies on HTTP crates: only coop-node (and the benchmarks).
+# Direct (non-dev) dependencies on HTTP crates: only the adapters, coop-node and
+# coop-console (and the benchmarks).
 direct_http=$(cargo metadata --locked --no-deps --format-version 1 | python3 -c '
 import json, sys
 http = {"axum", "axum-server", "hyper", "reqwest", "tower-http"}
 for p in json.load(sys.stdin)["packages"]:
-    if p["name"] in ("coop-node", "coop-bench", "coop-fuzz"):
+    if p["name"] in ("coop-node", "coop-console", "coop-bench", "coop-fuzz"):
         continue
     bad = [d["name"] for d in p["dependencies"] if d["name"] in http and d.get("kind") is None]
     if bad:
         print(p["name"], ",".join(bad))
 ')
 if [ -n "$direct_http" ]; then
-  echo "FAIL: only coop-node may depend on HTTP crates, but: $direct_http"
+  echo "FAIL: only coop-node and coop-console may depend on HTTP crates, but: $direct_http"
   fail=1
 else
-  echo "ok: only coop-node depends on HTTP crates"
+  echo "ok: only coop-node and coop-console depend on HTTP crates"
 fi
 exit $fail

@@ -529,8 +529,8 @@ fn submit(
             pinned.discard();
             let after = ledger.head()?;
             match &e {
-                SubmitError::Refused(v) if crate::lang() != coop_node::console::Lang::En => {
-                    eprintln!("{}", coop_node::console::refusal(crate::lang(), v));
+                SubmitError::Refused(v) if crate::lang() != coop_i18n::Lang::En => {
+                    eprintln!("{}", coop_i18n::refusal(crate::lang(), v));
                 }
                 _ => eprintln!("{e}"),
             }

@@ -76,11 +76,11 @@ struct Cli {
 }
 
 /// The language `--lang` chose (English until it is set).
-static LANG: std::sync::OnceLock<coop_node::console::Lang> = std::sync::OnceLock::new();
+static LANG: std::sync::OnceLock<coop_i18n::Lang> = std::sync::OnceLock::new();
 
 /// The language of refusals.
-pub fn lang() -> coop_node::console::Lang {
-    LANG.get().copied().unwrap_or(coop_node::console::Lang::En)
+pub fn lang() -> coop_i18n::Lang {
+    LANG.get().copied().unwrap_or(coop_i18n::Lang::En)
 }
 
 /// Where the ledger directory is.
@@ -653,8 +653,7 @@ fn main() -> ExitCode {
         sigpipe::reset();
     }
     init_logs(&cli.log_format);
-    let _ = LANG
-        .set(coop_node::console::Lang::parse(&cli.lang).unwrap_or(coop_node::console::Lang::En));
+    let _ = LANG.set(coop_i18n::Lang::parse(&cli.lang).unwrap_or(coop_i18n::Lang::En));
     report_faults_in_words();
     dir::set_min_free(cli.min_free_mib.saturating_mul(1 << 20));
     match cmd::run(cli) {

@@ -135,7 +135,7 @@ pub fn console(
 ) -> anyhow::Result<ExitCode> {
     let rt = runtime()?;
     let verdict = copy.verdict.clone();
-    let console = Arc::new(coop_node::console::Console {
+    let console = Arc::new(coop_console::Console {
         source: Arc::new(copy),
         verdict: Some(verdict),
         label: path.display().to_string(),
@@ -148,7 +148,7 @@ pub fn console(
         let addr = listener.local_addr()?;
         println!("coopledger console on http://{addr}/ (Ctrl-C stops it)");
         let _ = std::io::stdout().flush();
-        coop_node::console::serve(listener, console, stop_signal())
+        coop_console::serve(listener, console, stop_signal())
             .await
             .context("the console stopped")?;
         anyhow::Ok(())

@@ -8,11 +8,12 @@
 //! authenticated by a signature of the registered key of whoever asks (after RFC 9421),
 //! and limited by its role; and a follower re-verifies every record and checkpoint with
 //! `coop-verify`, exactly as an auditor's offline verifier does, before it appends or
-//! cosigns anything. This is the only crate that knows HTTP and JSON wire types.
+//! cosigns anything. With coop-console (the HTML console it serves beside the API), this
+//! is where HTTP lives; the JSON wire types are here.
 
 pub mod auth;
 pub mod client;
-pub mod console;
+mod console;
 pub mod follower;
 mod metrics;
 mod node;

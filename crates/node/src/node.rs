@@ -110,7 +110,7 @@ pub struct Node {
     pub(crate) http: HttpMetrics,
     /// The console's logins and sessions: the node's, so that every router over it
     /// (and every connection) shares them.
-    pub(crate) console_access: Arc<crate::console::Access>,
+    pub(crate) console_access: Arc<coop_console::Access>,
     replay: Mutex<ReplayCache>,
     /// `Some(url)` on a follower: appends go to the leader.
     pub(crate) leader: Option<String>,
@@ -168,7 +168,7 @@ impl Node {
         let (head, _) = watch::channel(size);
         let (closing, _) = watch::channel(false);
         Arc::new(Node {
-            console_access: Arc::new(crate::console::Access::new(config.authorities.clone())),
+            console_access: Arc::new(coop_console::Access::new(config.authorities.clone())),
             ledger,
             config,
             head,

@@ -105,24 +105,24 @@ impl From<LedgerError> for ApiError {
 
 impl From<SubmitError> for ApiError {
     fn from(e: SubmitError) -> ApiError {
-        ApiError::of_submit(e, crate::console::Lang::En)
+        ApiError::of_submit(e, coop_i18n::Lang::En)
     }
 }
 
 /// The language a client asked for (`Accept-Language`), for refusals: English unless it
 /// asks for Russian, Kazakh or Turkmen.
-fn lang_of(headers: &HeaderMap) -> crate::console::Lang {
+fn lang_of(headers: &HeaderMap) -> coop_i18n::Lang {
     headers
         .get(header::ACCEPT_LANGUAGE)
         .and_then(|v| v.to_str().ok())
-        .and_then(crate::console::Lang::from_accept)
-        .unwrap_or(crate::console::Lang::En)
+        .and_then(coop_i18n::Lang::from_accept)
+        .unwrap_or(coop_i18n::Lang::En)
 }
 
 impl ApiError {
     /// A submission's error; a refusal's message in `lang` (its `clause` stays the
     /// language-neutral reference, e.g. `Art. 4.1(5)`).
-    fn of_submit(e: SubmitError, lang: crate::console::Lang) -> ApiError {
+    fn of_submit(e: SubmitError, lang: coop_i18n::Lang) -> ApiError {
         match e {
             SubmitError::Refused(v) => ApiError {
                 status: StatusCode::UNPROCESSABLE_ENTITY,
@@ -131,7 +131,7 @@ impl ApiError {
                     clause: Some(v.clause()),
                     message: format!(
                         "{}; {}",
-                        crate::console::refusal(lang, &v),
+                        coop_i18n::refusal(lang, &v),
                         lang.t("nothing-written")
                     ),
                 },
@@ -305,7 +305,7 @@ pub fn router(node: Shared) -> Router {
         .layer(DefaultBodyLimit::max(batch_limit))
         .layer(RequestBodyLimitLayer::new(batch_limit));
     // The console (HTML, behind a login with the registered key) shares the listener.
-    let console = crate::console::router(crate::console::for_node(node.clone()));
+    let console = coop_console::router(crate::console::for_node(node.clone()));
     Router::new()
         .merge(stream)
         .merge(api)
@@ -326,7 +326,7 @@ pub fn router(node: Shared) -> Router {
 }
 
 /// Target of the access log: one line per answered request at `info` (docs/OPERATIONS.md).
-pub const ACCESS_LOG: &str = "coopledger::access";
+pub const ACCESS_LOG: &str = coop_console::ACCESS_LOG;
 
 /// The access log's span for a request: method, path and query, the client's address,
 /// and — filled in by the handler — the registered reader, or the author and event id of

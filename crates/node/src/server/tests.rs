@@ -5,11 +5,11 @@
 
 use super::router;
 use crate::auth::{Request as Signed, Signer, sign_request};
-use crate::console::login_message;
 use crate::node::{Node, NodeConfig};
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use base64::Engine as _;
+use coop_console::login_message;
 use coop_core::{AuthorityId, SecretKey};
 use coop_ledger::{Config, Ledger};
 use coop_store::SledStore;

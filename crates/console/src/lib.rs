@@ -1,5 +1,5 @@
-//! The console: the ledger in a browser for auditors, Article 8 consultations and agency
-//! clerks, in Russian, Kazakh, Turkmen and English.
+//! coop-console: the ledger in a browser for auditors, Article 8 consultations and agency
+//! clerks, in Russian, Kazakh, Turkmen and English (the words: coop-i18n).
 //!
 //! Key decisions: pages are rendered on the server (maud) from the read model
 //! (`coop_ledger::read`), the same typed views the CLI and the JSON API show, so a page
@@ -10,11 +10,15 @@
 //! states the ledger id and the checkpoint the copy was verified against, and when.
 
 mod access;
-mod i18n;
 mod pages;
 
 pub use access::{Access, LoginError, Who, login_message};
-pub use i18n::{Lang, refusal};
+use coop_i18n as i18n;
+pub use coop_i18n::{Lang, refusal};
+
+/// Target of the access log (the node's too): one line per answered request, and the
+/// console's sign-ins.
+pub const ACCESS_LOG: &str = "coopledger::access";
 
 use axum::Router;
 use axum::body::Bytes;
@@ -50,54 +54,9 @@ impl std::fmt::Debug for Console {
     }
 }
 
-type Shared = Arc<Console>;
+/// The console, shared by its handlers.
+pub type Shared = Arc<Console>;
 
-/// A node's ledger as the console reads it, with the last few earlier points kept.
-struct NodeReads(Arc<crate::Node>, read::AsOfCache);
-
-impl ReadSource for NodeReads {
-    fn ledger_id(&self) -> Option<coop_core::LedgerId> {
-        self.0.ledger.ledger_id()
-    }
-    fn size(&self) -> Result<u64, coop_ledger::LedgerError> {
-        ReadSource::size(&self.0.ledger)
-    }
-    fn at(&self, as_of: Option<AsOf>) -> Result<At, coop_ledger::LedgerError> {
-        match as_of {
-            // A record's point never changes; a time may still be ahead of the ledger.
-            Some(a @ AsOf::Seq(_)) => {
-                let state = self.1.get_or(a, || self.0.ledger.state_as_of(a))?;
-                Ok(At::new(state, as_of, || self.0.ledger.now()))
-            }
-            _ => self.0.ledger.at(as_of),
-        }
-    }
-    fn checkpoints(&self) -> Result<Vec<(u64, String)>, coop_ledger::LedgerError> {
-        ReadSource::checkpoints(&self.0.ledger)
-    }
-    fn record(&self, seq: u64) -> Result<Option<coop_core::Record>, coop_ledger::LedgerError> {
-        ReadSource::record(&self.0.ledger, seq)
-    }
-    fn registered(&self, id: &coop_core::AuthorityId) -> Option<coop_treaty::Registered> {
-        self.0.ledger.registered(id)
-    }
-}
-
-/// The console of a node (`serve`, `follow`): its own ledger, behind a login with the
-/// registered key; the node's names are the hosts a login may be signed for.
-pub fn for_node(node: Arc<crate::Node>) -> Shared {
-    let label = match node.follow_status() {
-        Some(_) => "follower",
-        None if node.ledger.is_sequencer() => "leader",
-        None => "copy",
-    };
-    Arc::new(Console {
-        access: Some(node.console_access.clone()),
-        source: Arc::new(NodeReads(node, read::AsOfCache::default())),
-        verdict: None,
-        label: label.to_owned(),
-    })
-}
 type Pairs = Query<Vec<(String, String)>>;
 
 /// Largest file "check a document" hashes.
@@ -779,7 +738,7 @@ async fn login(
     });
     match outcome {
         Ok((token, who)) => {
-            tracing::info!(target: crate::ACCESS_LOG, reader = %who.id, "console login");
+            tracing::info!(target: ACCESS_LOG, reader = %who.id, "console login");
             let mut r = redirect(&safe_next(&form.next));
             if let Ok(v) = HeaderValue::from_str(&format!(
                 "coop_session={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}",
@@ -790,7 +749,7 @@ async fn login(
             r
         }
         Err(e) => {
-            tracing::info!(target: crate::ACCESS_LOG, id = %form.id, "console login refused: {e}");
+            tracing::info!(target: ACCESS_LOG, id = %form.id, "console login refused: {e}");
             let ctx = match Ctx::open(&headers, Vec::new(), "/login") {
                 Ok(ctx) => ctx,
                 Err(f) => return f.into_response(),
@@ -857,6 +816,104 @@ fn static_file(kind: &'static str, body: &'static str) -> Response {
 #[cfg(test)]
 mod tests {
     use super::safe_next;
+    use std::collections::BTreeSet;
+
+    /// Every message id used anywhere in the console's sources (`.t("…")`, `.ta("…"`),
+    /// and every ledger word the console translates.
+    fn used() -> BTreeSet<String> {
+        let mut out = BTreeSet::new();
+        let dir = format!("{}/src", env!("CARGO_MANIFEST_DIR"));
+        let mut files = vec![format!("{dir}/lib.rs")];
+        let pages = std::fs::read_dir(format!("{dir}/pages")).expect("src/pages");
+        files.extend(pages.flatten().map(|e| e.path().display().to_string()));
+        assert!(files.len() > 5, "the pages were not found: {files:?}");
+        for file in files {
+            let src = std::fs::read_to_string(&file).unwrap_or_default();
+            for pat in [".t(", ".ta("] {
+                for (i, _) in src.match_indices(pat) {
+                    let rest = src.get(i + pat.len()..).unwrap_or_default().trim_start();
+                    // Only literal ids: `.t(key)` with a variable is checked where the
+                    // words come from (below).
+                    if let Some(rest) = rest.strip_prefix('"')
+                        && let Some(end) = rest.find('"')
+                    {
+                        let id = rest.get(..end).unwrap_or_default();
+                        if id
+                            .bytes()
+                            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                        {
+                            out.insert(id.to_owned());
+                        }
+                    }
+                }
+            }
+        }
+        for w in coop_treaty::STATUS_WORDS {
+            out.insert(format!("status-{w}"));
+        }
+        for w in coop_treaty::CATEGORY_WORDS {
+            out.insert(format!("category-{w}"));
+        }
+        for w in super::KINDS {
+            out.insert(format!("kind-{}", w.replace(' ', "-")));
+        }
+        for w in ["kz", "tm"] {
+            out.insert(format!("party-{w}"));
+        }
+        for w in ["Root", "Competent", "Auditor", "Witness"] {
+            out.insert(format!("role-{w}"));
+        }
+        for w in ["OralConfirmation", "AdditionalInfo", "ReasonsNotice"] {
+            out.insert(format!("deadline-{w}"));
+        }
+        for w in [
+            "ExecuteRequest",
+            "ExchangeInformation",
+            "ExchangeExperience",
+            "ExchangeSpecialists",
+            "ExchangeLegalActs",
+            "Training",
+        ] {
+            out.insert(format!("form-{w}"));
+        }
+        for w in [
+            "OperationalSearch",
+            "OperationalReference",
+            "Forensic",
+            "Archival",
+        ] {
+            out.insert(format!("info-{w}"));
+        }
+        for w in ["met", "late", "overdue", "pending"] {
+            out.insert(format!("dl-{w}"));
+        }
+        for w in ["Kk", "Tk", "Ru"] {
+            out.insert(format!("language-{w}"));
+        }
+        for w in [
+            "Sovereignty",
+            "Security",
+            "PublicOrder",
+            "StatePower",
+            "EssentialInterests",
+            "NationalLaw",
+            "InternationalObligations",
+        ] {
+            out.insert(format!("ground-{w}"));
+        }
+        out
+    }
+
+    /// Every message id the console uses (literally, or as a ledger word it translates)
+    /// is defined.
+    #[test]
+    fn every_message_the_console_uses_exists() {
+        let missing: Vec<String> = used()
+            .into_iter()
+            .filter(|id| !coop_i18n::defines(id))
+            .collect();
+        assert!(missing.is_empty(), "used but not defined: {missing:?}");
+    }
 
     /// After a sign-in the console goes to `next`: only ever a path of its own.
     #[test]
