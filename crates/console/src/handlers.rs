@@ -1,0 +1,242 @@
+//! The pages' handlers: parse, one read-model call, render.
+
+use crate::*;
+
+pub(crate) async fn overview(State(c): State<Shared>, ctx: Ctx) -> Result<Response, Fail> {
+    work(ctx.lang, move || {
+        let now = at(&c, &ctx)?;
+        let l = ctx.lang;
+        let ov = read::overview(c.source.as_ref(), &now, ctx.viewer())
+            .map_err(|e| Fail::of_ledger(l, e))?;
+        let mut stats = read::stats(c.source.as_ref(), &now, ctx.viewer())
+            .map_err(|e| Fail::of_ledger(l, e))?;
+        if !ctx.reads_register() {
+            stats.article7_flows.clear();
+        }
+        // As of an earlier point: what changed between then and the latest.
+        let changes = if ctx.as_of.is_some() {
+            let latest = c.source.at(None).map_err(|e| Fail::of_ledger(l, e))?;
+            Some((
+                latest.state.size,
+                read::changes(&now.state, &latest.state, ctx.viewer()),
+            ))
+        } else {
+            None
+        };
+        Ok(page(
+            &ctx,
+            pages::overview(&c, &ctx, &now, &ov, &stats, changes.as_ref()),
+        ))
+    })
+    .await
+}
+
+/// The case query of a list page (an unknown parameter or value is a 400 page).
+pub(crate) fn case_query(ctx: &Ctx) -> Result<read::CaseQuery, Fail> {
+    read::CaseQuery::parse(ctx.list_pairs(), &["as_of", "lang"])
+        .map_err(|e| Fail::bad(ctx.lang, e.to_string()))
+}
+
+pub(crate) async fn cases(State(c): State<Shared>, ctx: Ctx) -> Result<Response, Fail> {
+    ctx.forbid(ctx.reads_cases())?;
+    let query = case_query(&ctx)?;
+    work(ctx.lang, move || {
+        let now = at(&c, &ctx)?;
+        let list = read::cases(&now, &query, ctx.viewer());
+        Ok(page(&ctx, pages::cases(&c, &ctx, &now, &query, &list)))
+    })
+    .await
+}
+
+pub(crate) async fn cases_csv(State(c): State<Shared>, ctx: Ctx) -> Result<Response, Fail> {
+    ctx.forbid(ctx.reads_cases())?;
+    let mut query = case_query(&ctx)?;
+    // A CSV is every matching case, not one page.
+    query.offset = 0;
+    query.limit = usize::MAX;
+    work(ctx.lang, move || {
+        let now = at(&c, &ctx)?;
+        let list = read::cases(&now, &query, ctx.viewer());
+        Ok(csv("cases.csv", pages::cases_csv(&c, &ctx, &now, &list)))
+    })
+    .await
+}
+
+pub(crate) fn case_at(c: &Console, ctx: &Ctx, id: &str) -> Result<(At, read::CaseView), Fail> {
+    ctx.forbid(ctx.reads_cases())?;
+    let id = read::parse_case(id).map_err(|e| Fail::bad(ctx.lang, e.to_string()))?;
+    let now = at(c, ctx)?;
+    // A case between other authorities answers as one that does not exist: its id
+    // tells a competent authority nothing.
+    let view = read::case(c.source.as_ref(), &now, &id, ctx.viewer())
+        .map_err(|e| Fail::of_ledger(ctx.lang, e))?
+        .ok_or_else(|| {
+            Fail::not_found(
+                ctx.lang,
+                ctx.lang
+                    .ta("error-no-case", &[("id", i18n::text(id.to_hex()))]),
+            )
+        })?;
+    Ok((now, view))
+}
+
+pub(crate) async fn case(
+    State(c): State<Shared>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+) -> Result<Response, Fail> {
+    work(ctx.lang, move || {
+        let (now, view) = case_at(&c, &ctx, &id)?;
+        let latest = if ctx.as_of.is_some() {
+            c.source
+                .at(None)
+                .map_err(|e| Fail::of_ledger(ctx.lang, e))?
+                .state
+                .cases
+                .remove(&view.case.id)
+        } else {
+            None
+        };
+        Ok(page(
+            &ctx,
+            pages::case(&c, &ctx, &now, &view, latest.as_deref(), false),
+        ))
+    })
+    .await
+}
+
+pub(crate) async fn dossier(
+    State(c): State<Shared>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+) -> Result<Response, Fail> {
+    work(ctx.lang, move || {
+        let (now, view) = case_at(&c, &ctx, &id)?;
+        Ok(page(&ctx, pages::case(&c, &ctx, &now, &view, None, true)))
+    })
+    .await
+}
+
+pub(crate) async fn timeline_csv(
+    State(c): State<Shared>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+) -> Result<Response, Fail> {
+    work(ctx.lang, move || {
+        let (now, view) = case_at(&c, &ctx, &id)?;
+        Ok(csv(
+            &format!("case-{}-timeline.csv", view.case.id.to_hex()),
+            pages::timeline_csv(&c, &ctx, &now, &view),
+        ))
+    })
+    .await
+}
+
+pub(crate) async fn article7_page(c: Shared, ctx: Ctx, print: bool) -> Result<Response, Fail> {
+    ctx.forbid(ctx.reads_register())?;
+    work(ctx.lang, move || {
+        let now = at(&c, &ctx)?;
+        let report = coop_treaty::ComplianceReport::build(&now.state);
+        Ok(page(&ctx, pages::article7(&c, &ctx, &now, &report, print)))
+    })
+    .await
+}
+
+pub(crate) async fn article7(State(c): State<Shared>, ctx: Ctx) -> Result<Response, Fail> {
+    article7_page(c, ctx, false).await
+}
+
+pub(crate) async fn article7_print(State(c): State<Shared>, ctx: Ctx) -> Result<Response, Fail> {
+    article7_page(c, ctx, true).await
+}
+
+pub(crate) async fn article7_csv(State(c): State<Shared>, ctx: Ctx) -> Result<Response, Fail> {
+    ctx.forbid(ctx.reads_register())?;
+    work(ctx.lang, move || {
+        let now = at(&c, &ctx)?;
+        let report = coop_treaty::ComplianceReport::build(&now.state);
+        Ok(csv(
+            "article7.csv",
+            pages::article7_csv(&c, &ctx, &now, &report),
+        ))
+    })
+    .await
+}
+
+pub(crate) async fn registry(State(c): State<Shared>, ctx: Ctx) -> Result<Response, Fail> {
+    work(ctx.lang, move || {
+        let now = at(&c, &ctx)?;
+        let rows = read::registry(&now);
+        Ok(page(&ctx, pages::registry(&c, &ctx, &now, &rows)))
+    })
+    .await
+}
+
+pub(crate) async fn registry_csv(State(c): State<Shared>, ctx: Ctx) -> Result<Response, Fail> {
+    work(ctx.lang, move || {
+        let now = at(&c, &ctx)?;
+        let rows = read::registry(&now);
+        Ok(csv(
+            "registry.csv",
+            pages::registry_csv(&c, &ctx, &now, &rows),
+        ))
+    })
+    .await
+}
+
+pub(crate) async fn checkpoints(State(c): State<Shared>, ctx: Ctx) -> Result<Response, Fail> {
+    work(ctx.lang, move || {
+        let now = at(&c, &ctx)?;
+        let list = c
+            .source
+            .checkpoints()
+            .map_err(|e| Fail::of_ledger(ctx.lang, e))?;
+        Ok(page(&ctx, pages::checkpoints(&c, &ctx, &now, &list)))
+    })
+    .await
+}
+
+pub(crate) async fn documents(State(c): State<Shared>, ctx: Ctx) -> Result<Response, Fail> {
+    ctx.forbid(ctx.reads_cases())?;
+    let digest = match ctx.get("digest").map(str::trim).filter(|d| !d.is_empty()) {
+        None => None,
+        Some(d) => Some(
+            coop_core::Hash::from_hex(&d.to_ascii_lowercase()).map_err(|_| {
+                Fail::bad(
+                    ctx.lang,
+                    ctx.lang.ta("error-digest", &[("given", i18n::text(d))]),
+                )
+            })?,
+        ),
+    };
+    work(ctx.lang, move || {
+        let now = at(&c, &ctx)?;
+        let hits = match &digest {
+            Some(d) => Some(
+                read::documents(c.source.as_ref(), &now, d, ctx.viewer())
+                    .map_err(|e| Fail::of_ledger(ctx.lang, e))?,
+            ),
+            None => None,
+        };
+        Ok(page(
+            &ctx,
+            pages::documents(&c, &ctx, &now, digest.as_ref(), hits.as_deref()),
+        ))
+    })
+    .await
+}
+
+/// The blake3 digest (hex) of the posted bytes: what "check a document" looks up. The
+/// file is hashed and dropped; nothing is kept.
+pub(crate) async fn digest(_: Ctx, body: Bytes) -> Response {
+    let mut r = (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; charset=utf-8"),
+        )],
+        blake3::hash(&body).to_hex().to_string(),
+    )
+        .into_response();
+    secure(&mut r);
+    r
+}
