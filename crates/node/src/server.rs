@@ -1,6 +1,15 @@
 //! The HTTP API (docs/API.md): routes, handlers, limits, graceful shutdown, TLS.
 
+mod checkpoints;
+mod info;
 pub(crate) mod reads;
+mod records;
+mod submit;
+
+pub(crate) use checkpoints::*;
+pub(crate) use info::*;
+pub(crate) use records::*;
+pub(crate) use submit::*;
 
 use crate::auth::AuthError;
 use crate::node::{Need, Node, Reader};
@@ -111,7 +120,7 @@ impl From<SubmitError> for ApiError {
 
 /// The language a client asked for (`Accept-Language`), for refusals: English unless it
 /// asks for Russian, Kazakh or Turkmen.
-fn lang_of(headers: &HeaderMap) -> coop_i18n::Lang {
+pub(crate) fn lang_of(headers: &HeaderMap) -> coop_i18n::Lang {
     headers
         .get(header::ACCEPT_LANGUAGE)
         .and_then(|v| v.to_str().ok())
@@ -165,7 +174,7 @@ pub(crate) type ApiResult<T> = Result<T, ApiError>;
 pub(crate) type Shared = Arc<Node>;
 
 /// Runs blocking ledger work off the async threads.
-async fn blocking<T: Send + 'static>(
+pub(crate) async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> ApiResult<T> + Send + 'static,
 ) -> ApiResult<T> {
     tokio::task::spawn_blocking(f)
@@ -174,14 +183,14 @@ async fn blocking<T: Send + 'static>(
 }
 
 /// The authority the client addressed: HTTP/2's `:authority` (in the URI), else `Host`.
-fn authority<'a>(uri: &'a Uri, headers: &'a HeaderMap) -> &'a str {
+pub(crate) fn authority<'a>(uri: &'a Uri, headers: &'a HeaderMap) -> &'a str {
     uri.authority()
         .map(|a| a.as_str())
         .or_else(|| headers.get(header::HOST).and_then(|v| v.to_str().ok()))
         .unwrap_or_default()
 }
 
-fn reader(
+pub(crate) fn reader(
     node: &Node,
     method: &Method,
     uri: &Uri,
@@ -239,7 +248,7 @@ impl Signed {
 
 pub(crate) type Params = Query<HashMap<String, String>>;
 
-fn num(q: &HashMap<String, String>, name: &str) -> ApiResult<Option<u64>> {
+pub(crate) fn num(q: &HashMap<String, String>, name: &str) -> ApiResult<Option<u64>> {
     q.get(name)
         .map(|v| {
             v.parse::<u64>()
@@ -250,7 +259,7 @@ fn num(q: &HashMap<String, String>, name: &str) -> ApiResult<Option<u64>> {
 
 /// Refuses a parameter the endpoint does not take (400): a misspelt `as_of` would
 /// otherwise answer the latest state as if it were the one asked for.
-fn only(q: &HashMap<String, String>, known: &[&str]) -> ApiResult<()> {
+pub(crate) fn only(q: &HashMap<String, String>, known: &[&str]) -> ApiResult<()> {
     match q.keys().find(|k| !known.contains(&k.as_str())) {
         Some(k) => Err(ApiError::bad(format!(
             "unknown parameter {k:?}; known: {}",
@@ -260,7 +269,7 @@ fn only(q: &HashMap<String, String>, known: &[&str]) -> ApiResult<()> {
     }
 }
 
-fn as_of(q: &HashMap<String, String>) -> ApiResult<Option<AsOf>> {
+pub(crate) fn as_of(q: &HashMap<String, String>) -> ApiResult<Option<AsOf>> {
     if q.contains_key("as_of") && q.contains_key("as_of_time") {
         return Err(ApiError::bad("give as_of or as_of_time, not both"));
     }
@@ -270,7 +279,7 @@ fn as_of(q: &HashMap<String, String>) -> ApiResult<Option<AsOf>> {
     Ok(num(q, "as_of_time")?.map(|t| AsOf::Time(Timestamp(t))))
 }
 
-fn parse_case(s: &str) -> ApiResult<CaseId> {
+pub(crate) fn parse_case(s: &str) -> ApiResult<CaseId> {
     read::parse_case(s).map_err(|e| ApiError::bad(e.to_string()))
 }
 
@@ -331,7 +340,7 @@ pub const ACCESS_LOG: &str = coop_console::ACCESS_LOG;
 /// The access log's span for a request: method, path and query, the client's address,
 /// and — filled in by the handler — the registered reader, or the author and event id of
 /// a submission. Signature headers and bodies are never logged.
-fn access_span(req: &Request) -> tracing::Span {
+pub(crate) fn access_span(req: &Request) -> tracing::Span {
     let peer = req
         .extensions()
         .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
@@ -349,7 +358,7 @@ fn access_span(req: &Request) -> tracing::Span {
 }
 
 /// The access log's line when a request is answered: status and latency.
-fn access_answered(resp: &Response, latency: std::time::Duration, _: &tracing::Span) {
+pub(crate) fn access_answered(resp: &Response, latency: std::time::Duration, _: &tracing::Span) {
     tracing::info!(
         target: ACCESS_LOG,
         status = resp.status().as_u16(),
@@ -359,7 +368,7 @@ fn access_answered(resp: &Response, latency: std::time::Duration, _: &tracing::S
 }
 
 /// The access log's line when an answer fails (a 5xx, or a stream cut).
-fn access_failed(
+pub(crate) fn access_failed(
     failure: tower_http::classify::ServerErrorsFailureClass,
     latency: std::time::Duration,
     _: &tracing::Span,
@@ -376,7 +385,7 @@ fn access_failed(
 /// matched it (`/v1/cases/{id}`, `/cases/{id}/dossier`): one per route, API and console
 /// alike, taken from the router itself rather than from a list kept beside it; a request
 /// no route matched is `unmatched`.
-async fn count(State(node): State<Shared>, req: Request, next: Next) -> Response {
+pub(crate) async fn count(State(node): State<Shared>, req: Request, next: Next) -> Response {
     let route: Arc<str> = match req.extensions().get::<MatchedPath>() {
         Some(p) => Arc::from(p.as_str()),
         None => Arc::from("unmatched"),
@@ -384,597 +393,6 @@ async fn count(State(node): State<Shared>, req: Request, next: Next) -> Response
     let resp = next.run(req).await;
     node.http.request(route, resp.status().as_u16());
     resp
-}
-
-/// `ok`, or 503 with the reason once a storage failure stopped appends (reads go on; a
-/// restart re-checks the store and repairs it from its journal).
-pub(crate) async fn health(State(node): State<Shared>) -> Response {
-    // A follower says how it stands with its leader: 200 while it hears from it, 503 once
-    // the leader has been silent longer than its limit (reads of the copy go on).
-    if let Some(status) = &node.follow {
-        let size = node.ledger.head().map_or(0, |h| h.size);
-        let view = status.view(size);
-        let failure = node.ledger.failure();
-        let code = match (view.state, &failure) {
-            (_, Some(_)) | ("leader_unreachable", _) => StatusCode::SERVICE_UNAVAILABLE,
-            _ => StatusCode::OK,
-        };
-        let mut body = serde_json::to_value(&view).unwrap_or_default();
-        if let Some(o) = body.as_object_mut() {
-            o.insert("role".into(), "follower".into());
-            o.insert("storage_failed".into(), failure.into());
-        }
-        return (code, Json(body)).into_response();
-    }
-    match node.ledger.failure() {
-        None => "ok".into_response(),
-        Some(why) => ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "storage_failed",
-            format!(
-                "appends stopped after a storage failure ({why}); reads go on: restart the node"
-            ),
-        )
-        .into_response(),
-    }
-}
-
-pub(crate) async fn metrics(State(node): State<Shared>) -> ApiResult<Response> {
-    blocking(move || {
-        let size = node.ledger.head()?.size;
-        let age = node
-            .ledger
-            .latest_checkpoint()?
-            .and_then(|(_, n)| Note::parse(&n).ok())
-            .and_then(|n| coop_core::Checkpoint::parse_body(&n.text).ok())
-            .map(|cp| (crate::node::now_secs() as f64 - cp.time.0 as f64 / 1000.0).max(0.0));
-        let mut body = node.http.render(&node.ledger.metrics(), size, age);
-        if let Some(status) = &node.follow {
-            crate::metrics::render_follow(&mut body, &status.view(size));
-        }
-        Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response())
-    })
-    .await
-}
-
-pub(crate) async fn info(State(node): State<Shared>) -> ApiResult<Json<InfoJson>> {
-    Ok(Json(InfoJson {
-        ledger_id: node.ledger.ledger_id().map(|l| l.0),
-        node_vkey: node
-            .ledger
-            .ledger_node_verifier()
-            .map(|v| v.to_vkey())
-            .unwrap_or_default(),
-        genesis_node_vkey: node
-            .ledger
-            .with_state(|s| {
-                s.ledger_id
-                    .zip(s.agreement.node_keys.first())
-                    .map(|(l, k)| coop_core::checkpoint::node_verifier(&l, k.key).to_vkey())
-            })?
-            .unwrap_or_default(),
-        size: node.ledger.head()?.size,
-        role: if node.leader.is_some() {
-            "follower"
-        } else if node.ledger.is_sequencer() {
-            "leader"
-        } else {
-            "copy"
-        }
-        .into(),
-        test_ledger: node.ledger.is_test_ledger(),
-        time_ms: node.ledger.now().0,
-    }))
-}
-
-/// Appends a signed event: `application/json` (the event with hex fields) or
-/// `application/octet-stream` (its canonical bytes). The event's own signature is the
-/// authentication.
-async fn append_one(node: &Shared, headers: &HeaderMap, body: &Bytes) -> ApiResult<Receipt> {
-    takes_appends(node)?;
-    let event: SignedEvent = if is_json(headers) {
-        let json: EventJson = serde_json::from_slice(body)
-            .map_err(|e| invalid(format!("not a signed event: {e}")))?;
-        json.to_event().map_err(|e| invalid(e.to_string()))?
-    } else {
-        SignedEvent::from_bytes(body).map_err(|e| invalid(e.to_string()))?
-    };
-    let span = tracing::Span::current();
-    span.record(
-        "author",
-        tracing::field::display(&event.body.author.authority),
-    );
-    span.record("event", tracing::field::display(event.body.event_id));
-    let started = Instant::now();
-    let n = node.clone();
-    let lang = lang_of(headers);
-    let receipt = blocking(move || {
-        n.ledger
-            .submit(event)
-            .map_err(|e| ApiError::of_submit(e, lang))
-    })
-    .await?;
-    node.http.append(started.elapsed());
-    node.notify_head();
-    Ok(receipt)
-}
-
-/// `POST /v2/events`: [`append_one`], answered with the receipt that proves inclusion
-/// (FORMAT.md §12).
-pub(crate) async fn submit(
-    State(node): State<Shared>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> ApiResult<Json<Receipt>> {
-    append_one(&node, &headers, &body).await.map(Json)
-}
-
-/// `POST /v1/events`: [`append_one`], answered with a v1 receipt (the node's signature
-/// over where the event landed), the shape v1 clients read (API.md, "Views and
-/// versions").
-pub(crate) async fn submit_v1(
-    State(node): State<Shared>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> ApiResult<Json<ReceiptV1>> {
-    let r = append_one(&node, &headers, &body).await?;
-    Ok(Json(node.ledger.receipt_v1(&r)))
-}
-
-/// 409 `follower` on a follower: appends go to the leader.
-fn takes_appends(node: &Node) -> ApiResult<()> {
-    match &node.leader {
-        Some(leader) => Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "follower",
-            format!("this node is a follower; submit to the leader at {leader}"),
-        )),
-        None => Ok(()),
-    }
-}
-
-fn is_json(headers: &HeaderMap) -> bool {
-    headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"))
-}
-
-/// 400 `invalid`: the body is not an event (or a batch of them).
-fn invalid(why: impl std::fmt::Display) -> ApiError {
-    ApiError::new(
-        StatusCode::BAD_REQUEST,
-        "invalid",
-        format!("{why}; nothing was written"),
-    )
-}
-
-/// Appends many signed events, judged in order as if each were submitted alone, one
-/// after another (docs/API.md): `application/json` ([`BatchJson`]) or
-/// `application/octet-stream` (the canonical encoding of the list: a varint count, then
-/// each signed event's bytes). Not atomic: each event is answered on its own; the answer
-/// comes once every event that landed is durable.
-pub(crate) async fn submit_batch(
-    State(node): State<Shared>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> ApiResult<Json<BatchAnswerV2>> {
-    append_batch(&node, &headers, &body).await.map(Json)
-}
-
-/// `POST /v1/events:batch`: [`submit_batch`] with v1 receipts.
-pub(crate) async fn submit_batch_v1(
-    State(node): State<Shared>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> ApiResult<Json<BatchAnswer>> {
-    let a = append_batch(&node, &headers, &body).await?;
-    Ok(Json(BatchAnswer {
-        landed: a.landed,
-        failed: a.failed,
-        results: a
-            .results
-            .into_iter()
-            .map(|i| BatchItem {
-                status: i.status,
-                receipt: i.receipt.map(|r| node.ledger.receipt_v1(&r)),
-                error: i.error,
-            })
-            .collect(),
-    }))
-}
-
-async fn append_batch(
-    node: &Shared,
-    headers: &HeaderMap,
-    body: &Bytes,
-) -> ApiResult<BatchAnswerV2> {
-    takes_appends(node)?;
-    let events: Vec<SignedEvent> = if is_json(headers) {
-        let batch: BatchJson = serde_json::from_slice(body)
-            .map_err(|e| invalid(format!("not a batch of signed events: {e}")))?;
-        if batch.events.len() > MAX_BATCH {
-            return Err(too_many(batch.events.len()));
-        }
-        batch
-            .events
-            .iter()
-            .enumerate()
-            .map(|(i, e)| {
-                e.to_event()
-                    .map_err(|e| invalid(format!("event {i} of the batch: {e}")))
-            })
-            .collect::<ApiResult<_>>()?
-    } else {
-        coop_core::encoding::decode::<Vec<SignedEvent>>(body)
-            .map_err(|e| invalid(format!("not a canonical list of signed events: {e}")))?
-    };
-    if events.len() > MAX_BATCH {
-        return Err(too_many(events.len()));
-    }
-    tracing::Span::current().record("event", tracing::field::display(events.len()));
-    let started = Instant::now();
-    let n = node.clone();
-    let answers = blocking(move || Ok(n.ledger.submit_batch(events))).await?;
-    let per = started.elapsed() / u32::try_from(answers.len().max(1)).unwrap_or(u32::MAX);
-    let mut landed = 0;
-    let results: Vec<BatchItem<Receipt>> = answers
-        .into_iter()
-        .map(|a| match a {
-            Ok(receipt) => {
-                landed += 1;
-                node.http.append(per);
-                BatchItem {
-                    status: 200,
-                    receipt: Some(receipt),
-                    error: None,
-                }
-            }
-            Err(e) => {
-                let e = ApiError::of_submit(e, lang_of(headers));
-                BatchItem {
-                    status: e.status.as_u16(),
-                    receipt: None,
-                    error: Some(e.body),
-                }
-            }
-        })
-        .collect();
-    node.notify_head();
-    Ok(BatchAnswer {
-        landed,
-        failed: results.len() - landed,
-        results,
-    })
-}
-
-fn too_many(n: usize) -> ApiError {
-    ApiError::new(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        "too_many",
-        format!("a batch carries at most {MAX_BATCH} events, not {n}; nothing was written"),
-    )
-}
-
-/// The canonical bytes to sign for an unsigned event in JSON, and its event hash
-/// (docs/API.md): a client with only an Ed25519 library signs `signing_message`. The
-/// body is checked as an append would check it before the signature: its version, its
-/// ledger, its author's id and key, its size.
-pub(crate) async fn prepare(
-    State(node): State<Shared>,
-    body: Bytes,
-) -> ApiResult<Json<coop_treaty::Prepared>> {
-    let json: BodyJson = serde_json::from_slice(&body)
-        .map_err(|e| ApiError::bad(format!("not an event body: {e}")))?;
-    let body = json.to_body().map_err(|e| ApiError::bad(e.to_string()))?;
-    body.check_shape()
-        .map_err(|e| ApiError::bad(e.to_string()))?;
-    body.author
-        .key
-        .checked()
-        .map_err(|e| ApiError::bad(format!("the author's key: {e}")))?;
-    let ours = node.ledger.ledger_id();
-    if body.ledger_id.is_some() && body.ledger_id != ours {
-        return Err(ApiError::bad(format!(
-            "the body names ledger {}, not this node's {}",
-            body.ledger_id.map(|l| l.to_string()).unwrap_or_default(),
-            ours.map(|l| l.to_string())
-                .unwrap_or_else(|| "(none yet)".into())
-        )));
-    }
-    if body.ledger_id.is_none() && ours.is_some() {
-        return Err(ApiError::bad(
-            "the body names no ledger (only a genesis does): set ledger_id from /v1/info",
-        ));
-    }
-    json.prepare()
-        .map(Json)
-        .map_err(|e| ApiError::bad(e.to_string()))
-}
-
-/// The OpenAPI 3.1 description of this API, generated from the Rust types.
-pub(crate) async fn openapi() -> Json<serde_json::Value> {
-    Json(crate::openapi::document())
-}
-
-pub(crate) async fn event_by_id(
-    State(node): State<Shared>,
-    signed: Signed,
-    Path(id): Path<String>,
-) -> ApiResult<Json<RecordJson>> {
-    signed.reader(&node, Need::Ledger)?;
-    let id = EventId::from_hex(&id).map_err(|_| ApiError::bad("an event id is 32 hex digits"))?;
-    blocking(move || {
-        node.ledger
-            .record_by_event_id(&id)?
-            .map(|r| Json(RecordJson::of(&r)))
-            .ok_or_else(|| ApiError::not_found(format!("no event {id}")))
-    })
-    .await
-}
-
-pub(crate) async fn records(
-    State(node): State<Shared>,
-    signed: Signed,
-    Query(q): Params,
-) -> ApiResult<Json<RecordsPage>> {
-    signed.reader(&node, Need::Ledger)?;
-    let from = num(&q, "from")?.unwrap_or(0);
-    let limit = num(&q, "limit")?
-        .unwrap_or(node.config.page_limit)
-        .clamp(1, node.config.page_limit);
-    blocking(move || {
-        let size = node.ledger.head()?.size;
-        let end = from.saturating_add(limit).min(size);
-        let records = if from < end {
-            node.ledger
-                .records(from, end)?
-                .iter()
-                .map(RecordJson::of)
-                .collect()
-        } else {
-            Vec::new()
-        };
-        Ok(Json(RecordsPage {
-            records,
-            next: (end < size).then_some(end),
-            size,
-        }))
-    })
-    .await
-}
-
-pub(crate) async fn record(
-    State(node): State<Shared>,
-    signed: Signed,
-    Path(seq): Path<String>,
-) -> ApiResult<Json<RecordJson>> {
-    signed.reader(&node, Need::Ledger)?;
-    let seq: u64 = seq
-        .parse()
-        .map_err(|_| ApiError::bad("a seq is a whole number"))?;
-    blocking(move || {
-        node.ledger
-            .record(seq)?
-            .map(|r| Json(RecordJson::of(&r)))
-            .ok_or_else(|| ApiError::not_found(format!("no record {seq}")))
-    })
-    .await
-}
-
-/// Server-sent events: every record from `from` (or after `Last-Event-ID`), then each new
-/// one as it lands. Event type `record`, id = seq, data = the record's JSON.
-pub(crate) async fn stream(
-    State(node): State<Shared>,
-    signed: Signed,
-    Query(q): Params,
-) -> ApiResult<Sse<impl futures_util::Stream<Item = Result<Event, Infallible>>>> {
-    let who = signed.reader(&node, Need::Ledger)?;
-    // A reconnecting reader's `Last-Event-ID` is the seq it saw last: a whole number,
-    // and the stream resumes after it (the last possible seq has nothing after it).
-    let resume = match signed.headers.get("last-event-id") {
-        None => None,
-        Some(v) => Some(
-            v.to_str()
-                .ok()
-                .and_then(|v| v.trim().parse::<u64>().ok())
-                .and_then(|s| s.checked_add(1))
-                .ok_or_else(|| {
-                    ApiError::bad(
-                        "Last-Event-ID is the seq of a record: a whole number below 2^64 - 1",
-                    )
-                })?,
-        ),
-    };
-    let from = match resume {
-        Some(s) => s,
-        None => num(&q, "from")?.unwrap_or(0),
-    };
-    let head = node.head.subscribe();
-    let closing = node.closing.subscribe();
-    struct Cursor {
-        node: Shared,
-        who: Reader,
-        next: u64,
-        head: watch::Receiver<u64>,
-        closing: watch::Receiver<bool>,
-        buf: VecDeque<Event>,
-    }
-    let start = Cursor {
-        node,
-        who,
-        next: from,
-        head,
-        closing,
-        buf: VecDeque::new(),
-    };
-    let s = futures_util::stream::unfold(start, |mut c| async move {
-        loop {
-            if *c.closing.borrow() {
-                return None;
-            }
-            // Every change of the ledger may revoke the reader's key: a revoked, changed
-            // or retired key stops reading at once (docs/adr/0010).
-            if !c.node.still_current(&c.who) {
-                return None;
-            }
-            if let Some(ev) = c.buf.pop_front() {
-                return Some((Ok(ev), c));
-            }
-            let size = *c.head.borrow_and_update();
-            if c.next < size {
-                let (n, next) = (c.node.clone(), c.next);
-                let end = (next + 256).min(size);
-                let got = tokio::task::spawn_blocking(move || n.ledger.records(next, end)).await;
-                let Ok(Ok(records)) = got else { return None };
-                for r in &records {
-                    let data = serde_json::to_string(&RecordJson::of(r)).ok()?;
-                    c.buf.push_back(
-                        Event::default()
-                            .event("record")
-                            .id(r.record.seq.to_string())
-                            .data(data),
-                    );
-                }
-                c.next = end;
-                continue;
-            }
-            tokio::select! {
-                changed = c.head.changed() => if changed.is_err() { return None },
-                _ = c.closing.changed() => return None,
-            }
-        }
-    });
-    Ok(Sse::new(s).keep_alive(KeepAlive::default()))
-}
-
-pub(crate) async fn latest_checkpoint(
-    State(node): State<Shared>,
-    signed: Signed,
-) -> ApiResult<Json<CheckpointJson>> {
-    signed.reader(&node, Need::Ledger)?;
-    blocking(move || {
-        node.ledger
-            .latest_checkpoint()?
-            .map(|(size, note)| Json(CheckpointJson { size, note }))
-            .ok_or_else(|| ApiError::not_found("no checkpoint yet"))
-    })
-    .await
-}
-
-pub(crate) async fn checkpoint(
-    State(node): State<Shared>,
-    signed: Signed,
-    Path(size): Path<String>,
-) -> ApiResult<Json<CheckpointJson>> {
-    signed.reader(&node, Need::Ledger)?;
-    let size: u64 = size
-        .parse()
-        .map_err(|_| ApiError::bad("a size is a whole number"))?;
-    blocking(move || {
-        node.ledger
-            .checkpoint(size)?
-            .map(|note| Json(CheckpointJson { size, note }))
-            .ok_or_else(|| ApiError::not_found(format!("no checkpoint at size {size}")))
-    })
-    .await
-}
-
-/// A witness posts a checkpoint note carrying its cosignature. The node keeps only the
-/// lines that verify (its own signature and the cosignatures of witnesses the ledger
-/// registers), so nobody can fill a checkpoint with lines that crowd out the Parties' real
-/// cosignatures, and stores them with those it had.
-pub(crate) async fn cosign(
-    State(node): State<Shared>,
-    Path(size): Path<String>,
-    body: Bytes,
-) -> ApiResult<Json<CheckpointJson>> {
-    if let Some(leader) = &node.leader {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "follower",
-            format!("this node is a follower; cosign the leader's checkpoints at {leader}"),
-        ));
-    }
-    let size: u64 = size
-        .parse()
-        .map_err(|_| ApiError::bad("a size is a whole number"))?;
-    let posted =
-        String::from_utf8(body.to_vec()).map_err(|_| ApiError::bad("a note is UTF-8 text"))?;
-    blocking(move || {
-        if node.ledger.checkpoint(size)?.is_none() {
-            return Err(ApiError::not_found(format!("no checkpoint at size {size}")));
-        }
-        let unauthenticated =
-            |m: String| ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", m);
-        let (nodes, witnesses) = node.ledger.with_state(|s| {
-            (
-                coop_verify::node_verifiers(s, size),
-                coop_verify::registered_witnesses(s, size.saturating_sub(1)),
-            )
-        })?;
-        let verifiers: Vec<_> = witnesses.iter().map(|(v, _)| v.clone()).collect();
-        let v = coop_verify::verify_by_any(&posted, &nodes, &verifiers).map_err(|e| {
-            unauthenticated(format!("the cosigned checkpoint does not verify: {e}"))
-        })?;
-        if v.checkpoint.size != size {
-            return Err(ApiError::bad("the note is for another size"));
-        }
-        if v.cosigned.is_empty() {
-            return Err(unauthenticated(
-                "the note carries no cosignature of a witness registered in the ledger".into(),
-            ));
-        }
-        let (_, note) = node.ledger.store_checkpoint(&posted)?;
-        Ok(Json(CheckpointJson { size, note }))
-    })
-    .await
-}
-
-pub(crate) async fn inclusion(
-    State(node): State<Shared>,
-    signed: Signed,
-    Query(q): Params,
-) -> ApiResult<Json<InclusionJson>> {
-    signed.reader(&node, Need::Ledger)?;
-    let seq = num(&q, "seq")?.ok_or_else(|| ApiError::bad("give seq"))?;
-    let size = num(&q, "size")?.ok_or_else(|| ApiError::bad("give size"))?;
-    blocking(move || {
-        let leaf = node
-            .ledger
-            .record(seq)?
-            .ok_or_else(|| ApiError::not_found(format!("no record {seq}")))?
-            .leaf;
-        let proof = node
-            .ledger
-            .inclusion_proof(seq, size)
-            .map_err(|e| ApiError::bad(e.to_string()))?;
-        Ok(Json(InclusionJson {
-            seq,
-            size,
-            leaf,
-            proof,
-        }))
-    })
-    .await
-}
-
-pub(crate) async fn consistency(
-    State(node): State<Shared>,
-    signed: Signed,
-    Query(q): Params,
-) -> ApiResult<Json<ConsistencyJson>> {
-    signed.reader(&node, Need::Ledger)?;
-    let from = num(&q, "from")?.ok_or_else(|| ApiError::bad("give from"))?;
-    let to = num(&q, "to")?.ok_or_else(|| ApiError::bad("give to"))?;
-    blocking(move || {
-        let proof = node
-            .ledger
-            .consistency_proof(from, to)
-            .map_err(|e| ApiError::bad(e.to_string()))?;
-        Ok(Json(ConsistencyJson { from, to, proof }))
-    })
-    .await
 }
 
 /// Serves plain HTTP on `listener` until `shutdown` completes; then stops accepting,
