@@ -1,5 +1,5 @@
-//! The case reads (`case show`, `case list`, `case timeline`): parse, one call to the
-//! read model (coop_ledger::read), render.
+//! The reads (`case show`, `case list`, `case timeline`, `report`, `authorities`,
+//! `proof`): parse, one call to the read model (coop_ledger::read) or the ledger, render.
 
 use super::*;
 
@@ -115,4 +115,114 @@ pub(super) fn case(c: CaseCmd) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// `report`: the Article 7 compliance report.
+pub(super) fn report(
+    data: PathBuf,
+    as_of: &AsOfArg,
+    format: &str,
+    json: bool,
+) -> anyhow::Result<()> {
+    let ledger = LedgerDir::new(data).open()?;
+    let r = ledger.report(as_of_of(as_of)?)?;
+    match (json, format) {
+        (true, _) | (_, "json") => println!("{}", serde_json::to_string_pretty(&r)?),
+        (_, "markdown") => print!("{}", show::report(&r, true)),
+        _ => print!("{}", show::report(&r, false)),
+    }
+    Ok(())
+}
+
+/// `authorities`: the registry.
+pub(super) fn authorities(data: PathBuf, as_of: &AsOfArg, json: bool) -> anyhow::Result<()> {
+    let ledger = LedgerDir::new(data).open()?;
+    let state = at(&ledger, as_of)?.state;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&state.registry)?);
+    } else {
+        print!("{}", show::authorities(&state));
+    }
+    Ok(())
+}
+
+pub(super) fn proof(p: ProofCmd) -> anyhow::Result<()> {
+    match p {
+        ProofCmd::Inclusion {
+            data,
+            seq,
+            size,
+            json,
+        } => {
+            let ledger = LedgerDir::new(data.data).open()?;
+            let size = match size {
+                Some(s) => s,
+                None => default_size(&ledger)?,
+            };
+            let rec = ledger
+                .record(seq)?
+                .ok_or_else(|| anyhow!("the ledger has no record {seq}"))?;
+            let proof = ledger.inclusion_proof(seq, size)?;
+            let root = ledger.root_at(size)?;
+            verify_inclusion::<Blake3Hasher>(seq, size, &rec.leaf, &proof, &root)
+                .map_err(|e| anyhow!("the proof does not verify: {e}"))?;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&serde_json::json!({
+                        "seq": seq, "size": size, "leaf": rec.leaf, "root": root, "proof": proof
+                    }))?
+                );
+            } else {
+                println!("record {seq} in the tree of {size} records (proof checked)");
+                println!("  leaf  {}", rec.leaf);
+                println!("  root  {root}");
+                for (i, h) in proof.iter().enumerate() {
+                    println!("  [{i}]   {h}");
+                }
+            }
+        }
+        ProofCmd::Consistency {
+            data,
+            from,
+            to,
+            json,
+        } => {
+            let ledger = LedgerDir::new(data.data).open()?;
+            let to = match to {
+                Some(t) => t,
+                None => default_size(&ledger)?,
+            };
+            let proof = ledger.consistency_proof(from, to)?;
+            let (r1, r2) = (ledger.root_at(from)?, ledger.root_at(to)?);
+            verify_consistency::<Blake3Hasher>(from, to, &r1, &r2, &proof)
+                .map_err(|e| anyhow!("the proof does not verify: {e}"))?;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&serde_json::json!({
+                        "from": from, "to": to, "root_from": r1, "root_to": r2, "proof": proof
+                    }))?
+                );
+            } else {
+                println!(
+                    "the tree of {from} records is a prefix of the tree of {to} (proof checked)"
+                );
+                println!("  root at {from}: {r1}");
+                println!("  root at {to}: {r2}");
+                for (i, h) in proof.iter().enumerate() {
+                    println!("  [{i}] {h}");
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The latest checkpoint's size, or the head's.
+fn default_size(ledger: &Ledger<SledStore>) -> anyhow::Result<u64> {
+    Ok(match ledger.latest_checkpoint()? {
+        Some((s, _)) => s,
+        None => ledger.head()?.size,
+    })
 }
