@@ -6,9 +6,8 @@ use crate::files::{self, Context, EventFile};
 use crate::keys::{self, OsRng, Passphrase};
 use anyhow::{Context as _, anyhow};
 use coop_core::{AuthorityId, CaseId, LedgerId};
-use coop_node::{
-    Client, ClientError, FollowError, Follower, FollowerConfig, Node, NodeConfig, Tls,
-};
+use coop_follower::{FollowError, Follower, FollowerConfig};
+use coop_node::{Client, ClientError, Node, NodeConfig, Tls};
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;

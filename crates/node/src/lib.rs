@@ -14,7 +14,6 @@
 pub mod auth;
 pub mod client;
 mod console;
-pub mod follower;
 mod metrics;
 mod node;
 pub mod openapi;
@@ -23,7 +22,6 @@ pub mod sync;
 pub mod wire;
 
 pub use client::{Batched, Client, ClientError};
-pub use follower::{FollowError, Follower, FollowerConfig};
 pub use node::{Need, Node, NodeConfig, Reader};
 pub use server::{ACCESS_LOG, ApiError, Tls, router, run, run_tls};
 pub use sync::{FollowStatus, SyncView};

@@ -143,7 +143,7 @@ impl Node {
     }
 
     /// A follower's node: it serves reads; appends go to `leader`; `status` (kept up by
-    /// the [`crate::Follower`]) is what its `/healthz` and `/metrics` report.
+    /// the follower, coop-follower) is what its `/healthz` and `/metrics` report.
     pub fn follower(
         ledger: Ledger<SledStore>,
         config: NodeConfig,

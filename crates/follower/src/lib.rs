@@ -1,4 +1,6 @@
-//! The follower: a Party's own verified copy of the leader's ledger, and its witness.
+//! coop-follower: a Party's own verified copy of the leader's ledger, and its witness;
+//! apart from the API server, which it uses to serve its copy (coop-node) and to reach
+//! the leader (its client).
 //!
 //! It pulls the leader's records (and follows its live stream), verifies every one with
 //! `coop_verify::Incremental` exactly as the offline verifier does, and appends it to the
@@ -11,13 +13,12 @@
 //! writes the evidence (both checkpoints and the failing proof) to a directory, and says
 //! so plainly.
 
-use crate::client::{Client, ClientError};
-use crate::node::Node;
-use crate::wire::RecordJson;
 use coop_core::checkpoint::{
     Checkpoint, Note, NoteVerifier, SigAlg, cosign, own_cosignature, validate_checkpoint_transition,
 };
 use coop_core::{AuthorityId, SecretKey};
+use coop_node::wire::RecordJson;
+use coop_node::{Client, ClientError, Node};
 use coop_verify::Incremental;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -95,7 +96,7 @@ pub struct Follower {
     /// The last checkpoint this witness cosigned: (checkpoint, note).
     last_cosigned: Option<(Checkpoint, String)>,
     /// What the operator sees of the leader (`/healthz`, `/metrics`).
-    status: Arc<crate::sync::FollowStatus>,
+    status: Arc<coop_node::FollowStatus>,
 }
 
 /// The newest checkpoint in the copy (of at most `size` records) that carries a
@@ -149,7 +150,7 @@ impl Follower {
         config: FollowerConfig,
     ) -> Result<Follower, FollowError> {
         let status = node.follow_status().cloned().unwrap_or_else(|| {
-            Arc::new(crate::sync::FollowStatus::new(
+            Arc::new(coop_node::FollowStatus::new(
                 config.poll.max(Duration::from_secs(10)),
             ))
         });
@@ -217,7 +218,7 @@ impl Follower {
     }
 
     /// What this follower knows of its leader (shared with its node's `/healthz`).
-    pub fn status(&self) -> &Arc<crate::sync::FollowStatus> {
+    pub fn status(&self) -> &Arc<coop_node::FollowStatus> {
         &self.status
     }
 
