@@ -349,6 +349,10 @@ enum Command {
         /// Address to serve on (loopback by default; port 0 picks a free port).
         #[arg(long, default_value = "127.0.0.1:8090")]
         listen: String,
+        /// Serve on an address other than loopback. The console has no sign-in: anyone
+        /// who reaches it sees the whole ledger.
+        #[arg(long)]
+        allow_remote: bool,
         /// No progress bar.
         #[arg(long)]
         quiet: bool,

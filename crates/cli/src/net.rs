@@ -92,6 +92,7 @@ pub fn serve(
             skew_secs,
             header_timeout,
             authorities: authorities(authority, addr)?,
+            tls: tls.is_some(),
             ..NodeConfig::default()
         })
     };
@@ -131,20 +132,39 @@ pub fn console(
     copy: coop_ledger::read::VerifiedCopy,
     path: &Path,
     listen: &str,
+    allow_remote: bool,
 ) -> anyhow::Result<ExitCode> {
     let rt = runtime()?;
     let verdict = copy.verdict.clone();
-    let console = Arc::new(coop_console::Console {
-        source: Arc::new(copy),
-        verdict: Some(verdict),
-        label: path.display().to_string(),
-        access: None,
-    });
     rt.block_on(async {
         let listener = tokio::net::TcpListener::bind(listen)
             .await
             .with_context(|| format!("cannot listen on {listen}"))?;
         let addr = listener.local_addr()?;
+        // No sign-in here: whoever reaches it sees the whole ledger. Loopback only,
+        // unless asked; and on loopback, only under its own names (no DNS rebinding).
+        let hosts = if addr.ip().is_loopback() {
+            Some(NodeConfig::authorities_for(addr))
+        } else if allow_remote {
+            eprintln!(
+                "WARNING: the console has no sign-in; anyone who reaches {addr} sees the whole ledger"
+            );
+            None
+        } else {
+            anyhow::bail!(
+                "{addr} is not a loopback address: the console has no sign-in, so anyone who reaches it would see the whole ledger. Serve it on 127.0.0.1 (and reach it through SSH), or give --allow-remote to accept that"
+            );
+        };
+        let console = Arc::new(coop_console::Console {
+            source: Arc::new(copy),
+            verdict: Some(verdict),
+            label: path.display().to_string(),
+            access: None,
+            reach: coop_console::Reach {
+                hosts,
+                ..coop_console::Reach::default()
+            },
+        });
         println!("coopledger console on http://{addr}/ (Ctrl-C stops it)");
         let _ = std::io::stdout().flush();
         coop_console::serve(listener, console, stop_signal())

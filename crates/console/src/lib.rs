@@ -54,6 +54,103 @@ pub struct Console {
     /// On a node: who may read what (a login with the registered key). `None`: the
     /// console over a copy the local auditor verified, open to whoever runs it.
     pub access: Option<Arc<Access>>,
+    /// How it may be reached: the hosts it answers as, TLS, the request timeout.
+    pub reach: Reach,
+}
+
+/// How the console may be reached (docs/OPERATIONS.md, "Security").
+#[derive(Clone, Debug)]
+pub struct Reach {
+    /// The `Host` values it answers to (`host:port`, lower case); any other is refused
+    /// (421), so that a page the reader visits cannot reach a console on loopback by
+    /// DNS rebinding. `None`: any (a node, whose sign-in is bound to its names; or a
+    /// console explicitly opened to the network).
+    pub hosts: Option<Vec<String>>,
+    /// Served over TLS: the session cookie is `Secure` and every answer carries HSTS.
+    pub tls: bool,
+    /// Longest time a request may take (a body trickled in is cut off with 408).
+    pub timeout: std::time::Duration,
+}
+
+impl Default for Reach {
+    fn default() -> Self {
+        Reach {
+            hosts: None,
+            tls: false,
+            timeout: std::time::Duration::from_secs(30),
+        }
+    }
+}
+
+/// Largest body of a console request other than "check a document" (the sign-in form
+/// and sign-out are a few hundred bytes).
+pub const FORM_LIMIT: usize = 16 * 1024;
+
+/// The guard in front of every console route: only the hosts it answers as; state-
+/// changing requests only from its own pages (`Sec-Fetch-Site`, else `Origin`: no
+/// cross-site login or logout); HSTS over TLS.
+async fn guard(
+    State(c): State<Shared>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let host = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .map(str::to_ascii_lowercase)
+        .unwrap_or_default();
+    if let Some(hosts) = &c.reach.hosts
+        && !hosts.iter().any(|h| *h == host)
+    {
+        let mut r = (
+            StatusCode::MISDIRECTED_REQUEST,
+            format!("this console answers only as {}", hosts.join(", ")),
+        )
+            .into_response();
+        answer::secure(&mut r);
+        return r;
+    }
+    if !matches!(
+        *req.method(),
+        axum::http::Method::GET | axum::http::Method::HEAD
+    ) && cross_site(req.headers(), &host)
+    {
+        let mut r = (
+            StatusCode::FORBIDDEN,
+            "refused: a request from another site (the console's forms are sent from its own pages)",
+        )
+            .into_response();
+        answer::secure(&mut r);
+        return r;
+    }
+    let mut r = next.run(req).await;
+    if c.reach.tls {
+        r.headers_mut().insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000"),
+        );
+    }
+    r
+}
+
+/// Whether a request was sent by another site: the browser's `Sec-Fetch-Site` says so,
+/// or (older browsers) its `Origin` names another host than the one asked.
+fn cross_site(headers: &HeaderMap, host: &str) -> bool {
+    if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
+        return !matches!(site, "same-origin" | "none");
+    }
+    match headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
+        None => false,
+        Some(origin) => {
+            let authority = origin
+                .split_once("://")
+                .map_or("", |(_, rest)| rest)
+                .trim_end_matches('/')
+                .to_ascii_lowercase();
+            authority != host
+        }
+    }
 }
 
 impl std::fmt::Debug for Console {
@@ -72,8 +169,10 @@ type Pairs = Query<Vec<(String, String)>>;
 /// Largest file "check a document" hashes.
 const MAX_DOCUMENT: usize = 256 * 1024 * 1024;
 
-/// The console's router (mounted at `/`).
+/// The console's router (mounted at `/`), behind its guard, its timeout and its body
+/// limits.
 pub fn router(console: Shared) -> Router {
+    let timeout = console.reach.timeout;
     Router::new()
         .route("/", get(overview))
         .route("/cases", get(cases))
@@ -96,6 +195,12 @@ pub fn router(console: Shared) -> Router {
         .route("/logout", post(logout))
         .route("/static/console.css", get(css))
         .route("/static/console.js", get(js))
+        .layer(DefaultBodyLimit::max(FORM_LIMIT))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            timeout,
+        ))
+        .route_layer(axum::middleware::from_fn_with_state(console.clone(), guard))
         .with_state(console)
 }
 

@@ -81,8 +81,9 @@ pub(crate) async fn login(
             tracing::info!(target: ACCESS_LOG, reader = %who.id, "console login");
             let mut r = redirect(&safe_next(&form.next));
             if let Ok(v) = HeaderValue::from_str(&format!(
-                "coop_session={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}",
-                access::SESSION_TTL.as_secs()
+                "coop_session={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{}",
+                access::SESSION_TTL.as_secs(),
+                if c.reach.tls { "; Secure" } else { "" }
             )) {
                 r.headers_mut().insert(header::SET_COOKIE, v);
             }

@@ -45,8 +45,16 @@ pub fn for_node(node: Arc<crate::Node>) -> Shared {
         None if node.ledger.is_sequencer() => "leader",
         None => "copy",
     };
+    let reach = coop_console::Reach {
+        // A node's sign-in is bound to its names (the challenge is signed for the Host):
+        // it answers on any, as its API does.
+        hosts: None,
+        tls: node.config.tls,
+        timeout: node.config.timeout,
+    };
     Arc::new(Console {
         access: Some(node.console_access.clone()),
+        reach,
         source: Arc::new(NodeReads(node, read::AsOfCache::default())),
         verdict: None,
         label: label.to_owned(),

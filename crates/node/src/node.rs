@@ -33,6 +33,9 @@ pub struct NodeConfig {
     /// another node and is refused. Empty: every signed read is refused (fail closed), so
     /// `serve` fills it from the address it listens on (or `--authority`).
     pub authorities: Vec<String>,
+    /// Served over TLS: every answer carries HSTS and the console's session cookie is
+    /// `Secure`.
+    pub tls: bool,
 }
 
 impl Default for NodeConfig {
@@ -45,6 +48,7 @@ impl Default for NodeConfig {
             header_timeout: Duration::from_secs(10),
             page_limit: 1000,
             authorities: Vec::new(),
+            tls: false,
         }
     }
 }

@@ -323,6 +323,7 @@ pub fn router(node: Shared) -> Router {
         .merge(console)
         .fallback(|| async { ApiError::not_found("no such endpoint (see docs/API.md)") })
         .layer(axum::middleware::from_fn_with_state(node.clone(), count))
+        .layer(axum::middleware::from_fn_with_state(node.clone(), hsts))
         .layer(
             tower_http::trace::TraceLayer::new_for_http()
                 .make_span_with(access_span)
@@ -379,6 +380,18 @@ pub(crate) fn access_failed(
         latency_ms = latency.as_secs_f64() * 1e3,
         "failed"
     );
+}
+
+/// Over TLS, every answer tells the browser to use nothing else (HSTS, a year).
+pub(crate) async fn hsts(State(node): State<Shared>, req: Request, next: Next) -> Response {
+    let mut r = next.run(req).await;
+    if node.config.tls {
+        r.headers_mut().insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000"),
+        );
+    }
+    r
 }
 
 /// Counts every answer by route and status. The label is the route as the router

@@ -148,6 +148,7 @@ pub(super) fn console(
     node_keys: &[String],
     checkpoints: &[PathBuf],
     listen: &str,
+    allow_remote: bool,
     quiet: bool,
 ) -> anyhow::Result<ExitCode> {
     let options = options(node_keys, checkpoints)?;
@@ -178,7 +179,7 @@ pub(super) fn console(
             return Ok(ExitCode::from(VERIFY_FAILED));
         }
     };
-    crate::net::console(copy, path, listen)
+    crate::net::console(copy, path, listen, allow_remote)
 }
 
 fn cosigners(c: &[(String, coop_treaty::Party)]) -> String {
