@@ -101,7 +101,7 @@ async fn guard(
         .map(str::to_ascii_lowercase)
         .unwrap_or_default();
     if let Some(hosts) = &c.reach.hosts
-        && !hosts.iter().any(|h| *h == host)
+        && !hosts.contains(&host)
     {
         let mut r = (
             StatusCode::MISDIRECTED_REQUEST,
