@@ -56,9 +56,9 @@ impl Hash {
 
     /// Parses 64 hex digits.
     pub fn from_hex(s: &str) -> Result<Hash, HashParseError> {
-        let mut out = [0u8; 32];
-        hex::decode_to_slice(s, &mut out).map_err(|_| HashParseError)?;
-        Ok(Hash(out))
+        crate::hexserde::decode_lower::<32>(s)
+            .map(Hash)
+            .ok_or(HashParseError)
     }
 
     /// Builds a hash from a slice that must be exactly 32 bytes.
@@ -71,7 +71,7 @@ impl Hash {
 
 /// Text or bytes that are not a 32-byte hash. Refuse the input.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
-#[error("not a 32-byte hash (expected 64 hex digits or 32 bytes)")]
+#[error("not a 32-byte hash (expected 64 lower-case hex digits, 0-9 a-f, or 32 bytes)")]
 pub struct HashParseError;
 
 impl PartialEq for Hash {

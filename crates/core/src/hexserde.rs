@@ -69,15 +69,51 @@ pub fn to_hex(bytes: &[u8]) -> String {
 
 /// Exactly `2 * N` hex digits into `N` bytes.
 pub fn from_hex<const N: usize>(s: &str) -> Result<[u8; N], String> {
+    decode_lower::<N>(s).ok_or_else(|| {
+        format!(
+            "expected {} lower-case hex digits (0-9, a-f), got {:?}",
+            2 * N,
+            s
+        )
+    })
+}
+
+/// `N` bytes from exactly `2N` lower-case hex digits: the one rule for every hex value
+/// coopledger reads (ids, hashes, keys, signatures; in files, on the command line and
+/// over HTTP). Upper case is refused, so one value has one text (docs/FORMAT.md §4).
+pub fn decode_lower<const N: usize>(s: &str) -> Option<[u8; N]> {
+    if !s
+        .bytes()
+        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    {
+        return None;
+    }
     let mut out = [0u8; N];
-    hex::decode_to_slice(s, &mut out)
-        .map_err(|_| format!("expected {} hex digits, got {:?}", 2 * N, s))?;
-    Ok(out)
+    hex::decode_to_slice(s, &mut out).ok()?;
+    Some(out)
 }
 
 #[cfg(test)]
 mod tests {
     use crate::{EventId, Hash, PublicKey, Signature, encoding};
+
+    /// Issue 26, finding 9: an upper-case hex id was accepted (and appended), though the
+    /// docs and the schema say lower case. One rule everywhere: refused, by JSON, TOML
+    /// and every `from_hex`.
+    #[test]
+    fn upper_case_hex_is_refused_everywhere() {
+        let lower = "ab".repeat(16);
+        let upper = "AB".repeat(16);
+        let mixed = format!("A{}", &lower[1..]);
+        assert!(crate::CaseId::from_hex(&lower).is_ok());
+        for bad in [&upper, &mixed] {
+            assert!(crate::CaseId::from_hex(bad).is_err(), "{bad}");
+            assert!(serde_json::from_str::<crate::CaseId>(&format!("\"{bad}\"")).is_err());
+            assert!(Hash::from_hex(&bad.repeat(2)).is_err());
+            assert!(crate::PublicKey::from_hex(&bad.repeat(2)).is_err());
+        }
+        assert!(Hash::from_hex(&lower.repeat(2)).is_ok());
+    }
 
     #[test]
     fn json_is_hex_and_round_trips() -> Result<(), Box<dyn std::error::Error>> {

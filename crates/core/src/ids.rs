@@ -38,11 +38,11 @@ macro_rules! id128 {
             pub fn to_hex(&self) -> String {
                 hex::encode(self.0)
             }
-            /// Parses 32 hex digits.
+            /// Parses 32 lower-case hex digits.
             pub fn from_hex(s: &str) -> Result<Self, IdParseError> {
-                let mut out = [0u8; 16];
-                hex::decode_to_slice(s, &mut out).map_err(|_| IdParseError)?;
-                Ok(Self(out))
+                $crate::hexserde::decode_lower::<16>(s)
+                    .map(Self)
+                    .ok_or(IdParseError)
             }
         }
 
@@ -73,7 +73,7 @@ id128!(
 
 /// Text that is not a 128-bit id. Refuse the input.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
-#[error("not a 128-bit id (expected 32 hex digits)")]
+#[error("not a 128-bit id (expected 32 lower-case hex digits, 0-9 a-f)")]
 pub struct IdParseError;
 
 /// Milliseconds since 1970-01-01T00:00:00Z (UTC, leap seconds ignored). Supplied by the

@@ -70,11 +70,12 @@ impl PublicKey {
         hex::encode(self.0)
     }
 
-    /// Parses 64 hex digits (the key is *not* checked; see [`PublicKey::check`]).
+    /// Parses 64 lower-case hex digits (the key is *not* checked; see
+    /// [`PublicKey::check`]).
     pub fn from_hex(s: &str) -> Result<PublicKey, KeyError> {
-        let mut out = [0u8; 32];
-        hex::decode_to_slice(s, &mut out).map_err(|_| KeyError::InvalidPoint(s.to_owned()))?;
-        Ok(PublicKey(out))
+        crate::hexserde::decode_lower::<32>(s)
+            .map(PublicKey)
+            .ok_or_else(|| KeyError::InvalidPoint(s.to_owned()))
     }
 
     /// Decompresses the key and refuses every key on which Ed25519 implementations may
