@@ -281,12 +281,15 @@ impl Csv {
         let quoted: Vec<String> = cells
             .iter()
             .map(|c| {
-                // RFC 4180; a leading = + - @ is neutralised so that a spreadsheet does
-                // not run a cell as a formula.
+                // RFC 4180. Control and bidirectional-override characters are shown as
+                // their code, so a cell reads as what it holds (and a leading TAB or CR,
+                // on OWASP's list of formula starts, becomes text); a leading = + - @ is
+                // neutralised so that a spreadsheet does not run a cell as a formula.
+                let c = visible(c);
                 let c = if c.starts_with(['=', '+', '-', '@']) {
                     format!("'{c}")
                 } else {
-                    (*c).to_owned()
+                    c
                 };
                 if c.contains([',', '"', '\n', '\r']) {
                     format!("\"{}\"", c.replace('"', "\"\""))
@@ -302,6 +305,30 @@ impl Csv {
     fn finish(self) -> String {
         self.0
     }
+}
+
+/// `s` with every control character but a line break, and every character that
+/// reorders text (bidirectional overrides and isolates, the marks), written as its code
+/// (`<U+202E>`): what a reader sees is what the ledger holds.
+pub(crate) fn visible(s: &str) -> String {
+    let hidden = |c: char| {
+        (c.is_control() && c != '\n')
+            || matches!(c, '\u{200e}' | '\u{200f}' | '\u{061c}' | '\u{feff}')
+            || ('\u{202a}'..='\u{202e}').contains(&c)
+            || ('\u{2066}'..='\u{2069}').contains(&c)
+    };
+    if !s.chars().any(hidden) {
+        return s.to_owned();
+    }
+    s.chars()
+        .map(|c| {
+            if hidden(c) {
+                format!("<U+{:04X}>", u32::from(c))
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }
 
 /// Information items (Art. 7) with their evidence chains.
@@ -348,4 +375,24 @@ fn items_table(l: Lang, now: &At, items: &[&coop_treaty::Item]) -> Markup {
 
 fn seq_link(case: &coop_core::CaseId, seq: u64) -> Markup {
     html! { a href={ "/cases/" (case.to_hex()) "#r" (seq) } { "#" (seq) } }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue 26, finding 8: cells starting with TAB or CR were not neutralised (OWASP's
+    /// list has them), and right-to-left overrides, NUL and BOM were written raw.
+    #[test]
+    fn csv_cells_cannot_run_as_formulas_or_hide_what_they_hold() {
+        let mut csv = Csv(String::new());
+        csv.row(&["\t=cmd()", "\r=1+1", "=SUM(A1)", "-2", "plain"]);
+        csv.row(&["abc\u{202e}fdp.exe", "a\0b", "\u{feff}x", "two\nlines"]);
+        let out = csv.finish();
+        let mut lines = out.split("\r\n");
+        let first = lines.next().unwrap_or_default();
+        assert_eq!(first, "<U+0009>=cmd(),<U+000D>=1+1,'=SUM(A1),'-2,plain");
+        let second: String = lines.collect::<Vec<_>>().join("\r\n");
+        assert!(second.starts_with("abc<U+202E>fdp.exe,a<U+0000>b,<U+FEFF>x,\"two\nlines\""), "{second}");
+    }
 }
