@@ -25,5 +25,5 @@ pub use clock::{Clock, SystemClock, TestClock, system_ms};
 pub use config::Config;
 pub use error::{LedgerError, SubmitError};
 pub use files::MadeBundle;
-pub use ledger::{AsOf, Ledger, Pending};
+pub use ledger::{AsOf, CheckpointKeys, Ledger, Pending};
 pub use metrics::{BATCH_BUCKETS, Snapshot};

@@ -393,6 +393,9 @@ mod tests {
         let first = lines.next().unwrap_or_default();
         assert_eq!(first, "<U+0009>=cmd(),<U+000D>=1+1,'=SUM(A1),'-2,plain");
         let second: String = lines.collect::<Vec<_>>().join("\r\n");
-        assert!(second.starts_with("abc<U+202E>fdp.exe,a<U+0000>b,<U+FEFF>x,\"two\nlines\""), "{second}");
+        assert!(
+            second.starts_with("abc<U+202E>fdp.exe,a<U+0000>b,<U+FEFF>x,\"two\nlines\""),
+            "{second}"
+        );
     }
 }

@@ -25,7 +25,8 @@ mod shared;
 mod submit;
 
 use open::{Worker, replay_step};
-pub(crate) use shared::{CheckpointKeys, Health, Shared};
+pub use shared::CheckpointKeys;
+pub(crate) use shared::{Health, Shared};
 pub use submit::Pending;
 
 /// A point in the ledger's history.
@@ -52,6 +53,10 @@ impl<S: Store + 'static> std::fmt::Debug for Ledger<S> {
             .finish_non_exhaustive()
     }
 }
+
+/// How far a cosignature's time may be ahead of the node's clock (or before the ledger
+/// began): the signed-read window's five minutes.
+const COSIGN_SKEW_MS: u64 = 5 * 60 * 1000;
 
 impl<S: Store + 'static> Ledger<S> {
     /// The ledger id.
@@ -236,7 +241,7 @@ impl<S: Store + 'static> Ledger<S> {
     /// The keys a checkpoint of `size` records is judged by: the node keys the ledger
     /// names for it, and the witnesses registered before its last record (with their
     /// Parties).
-    pub(crate) fn checkpoint_keys(&self, size: u64) -> Result<CheckpointKeys, LedgerError> {
+    pub fn checkpoint_keys(&self, size: u64) -> Result<CheckpointKeys, LedgerError> {
         self.with_state(|s| {
             let witnesses = coop_verify::registered_witnesses(s, size.saturating_sub(1));
             CheckpointKeys {
@@ -262,6 +267,30 @@ impl<S: Store + 'static> Ledger<S> {
             .ok_or_else(|| bad("the note is not signed by a node key this ledger names".into()))?;
         let new = coop_core::checkpoint::keep_verified(note, &node, &verifiers)
             .map_err(|e| bad(format!("the checkpoint does not verify: {e}")))?;
+        // A cosignature's time is the witness's word: it may not lie ahead of this node's
+        // clock, nor before the ledger began.
+        let began = self.record(0)?.map_or(0, |r| r.record.received_at.0);
+        let now = self.now().0;
+        for c in &new.cosigned {
+            let ms = c.time.saturating_mul(1000);
+            if ms > now.saturating_add(COSIGN_SKEW_MS) {
+                return Err(bad(format!(
+                    "the cosignature by {} states the time {} s, ahead of this node's clock ({} s) by more than {} s: check the witness's clock",
+                    c.name,
+                    c.time,
+                    now / 1000,
+                    COSIGN_SKEW_MS / 1000
+                )));
+            }
+            if ms.saturating_add(COSIGN_SKEW_MS) < began {
+                return Err(bad(format!(
+                    "the cosignature by {} states the time {} s, before the ledger began ({} s): check the witness's clock",
+                    c.name,
+                    c.time,
+                    began / 1000
+                )));
+            }
+        }
         let mut merged = new.note.clone();
         if let Some(stored) = self.checkpoint(size)? {
             let old = coop_core::checkpoint::keep_verified(&stored, &node, &verifiers)
@@ -272,11 +301,16 @@ impl<S: Store + 'static> Ledger<S> {
                 )));
             }
             merged = old.note;
+            // The first valid cosignature of each witness is the one kept: a later post
+            // (another time, the same witness) neither replaces nor adds to it.
             for line in new.note.signatures.into_iter().skip(1) {
-                merged
+                if !merged
                     .signatures
-                    .retain(|l| !(l.name == line.name && l.key_id == line.key_id));
-                merged.signatures.push(line);
+                    .iter()
+                    .any(|l| l.name == line.name && l.key_id == line.key_id)
+                {
+                    merged.signatures.push(line);
+                }
             }
         }
         self.check_size(size)?;

@@ -168,11 +168,12 @@ impl<S: Store> Shared<S> {
 }
 
 /// The keys a checkpoint is judged by ([`Ledger::checkpoint_keys`]).
-pub(crate) struct CheckpointKeys {
+#[derive(Debug)]
+pub struct CheckpointKeys {
     /// The node keys the ledger names for it.
-    pub(crate) nodes: Vec<NoteVerifier>,
+    pub nodes: Vec<NoteVerifier>,
     /// The registered witnesses' keys.
-    pub(crate) verifiers: Vec<NoteVerifier>,
+    pub verifiers: Vec<NoteVerifier>,
     /// The same, each with its Party.
-    pub(crate) witnesses: Vec<(NoteVerifier, coop_treaty::Party)>,
+    pub witnesses: Vec<(NoteVerifier, coop_treaty::Party)>,
 }

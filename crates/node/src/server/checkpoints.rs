@@ -61,14 +61,8 @@ pub(crate) async fn cosign(
         }
         let unauthenticated =
             |m: String| ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", m);
-        let (nodes, witnesses) = node.ledger.with_state(|s| {
-            (
-                coop_verify::node_verifiers(s, size),
-                coop_verify::registered_witnesses(s, size.saturating_sub(1)),
-            )
-        })?;
-        let verifiers: Vec<_> = witnesses.iter().map(|(v, _)| v.clone()).collect();
-        let v = coop_verify::verify_by_any(&posted, &nodes, &verifiers).map_err(|e| {
+        let keys = node.ledger.checkpoint_keys(size)?;
+        let v = coop_verify::verify_by_any(&posted, &keys.nodes, &keys.verifiers).map_err(|e| {
             unauthenticated(format!("the cosigned checkpoint does not verify: {e}"))
         })?;
         if v.checkpoint.size != size {

@@ -673,3 +673,58 @@ async fn a_console_without_sign_in_answers_only_as_its_own_names() {
         assert_eq!(r.status(), want, "{host}");
     }
 }
+
+/// Issue 26, finding 10: a witness's stored cosignature was simply the last valid one
+/// posted, and times 0 and 2076 were accepted. Now the first valid one per witness and
+/// size is kept, and a time ahead of the node's clock or before the ledger began is
+/// refused.
+#[tokio::test]
+async fn a_witness_cosignature_is_kept_once_and_its_time_is_bounded() {
+    let e = env();
+    let (_, _, cp) = send(&e.node, signed(&e, "KZ-AUDIT", "/v1/checkpoints/latest")).await;
+    let cp: serde_json::Value = serde_json::from_str(&cp).unwrap();
+    let size = cp["size"].as_u64().unwrap();
+    let note = cp["note"].as_str().unwrap().to_owned();
+    let key = &testkit::keys()["KZ-WITNESS"];
+    let now = crate::node::now_secs();
+    let post = |body: String| {
+        Request::post(format!("/v1/checkpoints/{size}/cosignatures"))
+            .header(header::HOST, HOST)
+            .header(header::CONTENT_TYPE, "text/plain")
+            .body(Body::from(body))
+            .unwrap()
+    };
+    for bad in [0, 3_400_000_000, now + 3600] {
+        let cosigned = coop_core::checkpoint::cosign(&note, "KZ-WITNESS", key, bad).unwrap();
+        let (status, _, body) = send(&e.node, post(cosigned)).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "time {bad}: {body}");
+    }
+    let line = |n: &str| {
+        coop_core::checkpoint::Note::parse(n)
+            .unwrap()
+            .signatures
+            .into_iter()
+            .filter(|l| l.name == "KZ-WITNESS")
+            .collect::<Vec<_>>()
+    };
+    // The fixture's checkpoint may carry the witness's cosignature already: then that
+    // one stays; else the first posted here.
+    let before = line(&e.node.ledger.checkpoint(size).unwrap().unwrap());
+    let first = coop_core::checkpoint::cosign(&note, "KZ-WITNESS", key, now).unwrap();
+    let (status, _, body) = send(&e.node, post(first.clone())).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let later = coop_core::checkpoint::cosign(&note, "KZ-WITNESS", key, now + 1).unwrap();
+    let (status, _, body) = send(&e.node, post(later)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let stored = e.node.ledger.checkpoint(size).unwrap().unwrap();
+    let expected = if before.is_empty() {
+        line(&first)
+    } else {
+        before
+    };
+    assert_eq!(
+        line(&stored),
+        expected,
+        "the first valid cosignature is the one kept"
+    );
+}
