@@ -83,8 +83,8 @@ pub(crate) struct Op {
     pub(crate) serve: Serve,
     summary: &'static str,
     auth: Auth,
-    /// Query parameters: name, description.
-    query: &'static [(&'static str, &'static str)],
+    /// Query parameters: name, description (any other is refused).
+    pub(crate) query: &'static [(&'static str, &'static str)],
     request: &'static [Body],
     response: &'static [Body],
 }
@@ -535,7 +535,7 @@ pub(crate) const OPS: &[Op] = &[
         },
         summary: "The registry: roots, competent authorities, auditors, witnesses, keys with validity by position",
         auth: Auth::Signed,
-        query: &[],
+        query: &[AS_OF, AS_OF_TIME],
         request: &[],
         response: &[json_body(s::<AuthoritiesJson>, "by registered id")],
     },

@@ -295,7 +295,26 @@ pub fn router(node: Shared) -> Router {
             "post" => MethodFilter::POST,
             _ => MethodFilter::GET,
         };
-        let handler = (op.serve.handler)(method);
+        // Every operation refuses a query parameter it does not document (a misspelt
+        // `from` must not read from 0, an `as_of` must not be ignored): one rule, from
+        // the one table.
+        let known = op.query;
+        let handler = (op.serve.handler)(method).layer(axum::middleware::from_fn(
+            move |req: Request, next: Next| async move {
+                match unknown_parameter(req.uri().query(), known) {
+                    Some(k) => ApiError::bad(format!(
+                        "unknown parameter {k:?}; this operation takes {}",
+                        if known.is_empty() {
+                            "none".to_owned()
+                        } else {
+                            known.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
+                        }
+                    ))
+                    .into_response(),
+                    None => next.run(req).await,
+                }
+            },
+        ));
         match op.serve.limits {
             Limits::Api => api = api.route(op.path, handler),
             Limits::Batch => batch = batch.route(op.path, handler),
@@ -380,6 +399,16 @@ pub(crate) fn access_failed(
         latency_ms = latency.as_secs_f64() * 1e3,
         "failed"
     );
+}
+
+/// The first query parameter of `query` that `known` does not name.
+fn unknown_parameter(query: Option<&str>, known: &[(&str, &str)]) -> Option<String> {
+    query?
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| p.split_once('=').map_or(p, |(k, _)| k))
+        .find(|k| !known.iter().any(|(n, _)| n == k))
+        .map(str::to_owned)
 }
 
 /// Over TLS, every answer tells the browser to use nothing else (HSTS, a year).

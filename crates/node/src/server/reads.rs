@@ -153,9 +153,19 @@ pub(crate) async fn report(
 pub(crate) async fn authorities(
     State(node): State<Shared>,
     signed: Signed,
+    Query(q): Params,
 ) -> ApiResult<Json<serde_json::Value>> {
     signed.reader(&node, Need::Ledger)?;
-    state_json(node, |s| serde_json::to_value(&s.registry)).await
+    let at = as_of(&q)?;
+    blocking(move || {
+        // The registry as it stood at a point (keys valid then, authorities retired
+        // since), or now.
+        let now = node.ledger.at(at)?;
+        serde_json::to_value(&now.state.registry)
+            .map(Json)
+            .map_err(|e| ApiError::unavailable(e.to_string()))
+    })
+    .await
 }
 
 /// A typed view as a JSON answer (views borrow from a state that does not outlive the

@@ -728,3 +728,40 @@ async fn a_witness_cosignature_is_kept_once_and_its_time_is_bounded() {
         "the first valid cosignature is the one kept"
     );
 }
+
+/// Issue 26, finding 12: `/v1/records?form=7000` (a misspelt `from`) answered from 0, and
+/// `/v1/authorities?as_of=5` answered today's registry. Every operation refuses a
+/// parameter it does not document; the registry answers as of a point.
+#[tokio::test]
+async fn unknown_parameters_are_refused_everywhere_and_the_registry_reads_as_of() {
+    let e = env();
+    for path in [
+        "/v1/records?form=7000",
+        "/v1/records/1?as_of=3",
+        "/v1/proofs/inclusion?seq=1&size=5&x=1",
+        "/v1/proofs/consistency?from=1&to=5&verbose=1",
+        "/v1/article7/register?as_of=5",
+        "/v1/checkpoints/latest?size=3",
+        "/v1/authorities?asof=5",
+        "/v1/info?debug=1",
+    ] {
+        let (status, _, body) = send(&e.node, signed(&e, "KZ-AUDIT", path)).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{path}: {body}");
+        assert!(body.contains("unknown parameter"), "{path}: {body}");
+    }
+    let (status, _, now) = send(&e.node, signed(&e, "KZ-AUDIT", "/v1/authorities")).await;
+    assert_eq!(status, StatusCode::OK, "{now}");
+    let (status, _, then) = send(&e.node, signed(&e, "KZ-AUDIT", "/v1/authorities?as_of=2")).await;
+    assert_eq!(status, StatusCode::OK, "{then}");
+    let count = |b: &str| {
+        serde_json::from_str::<serde_json::Value>(b)
+            .unwrap()
+            .as_object()
+            .unwrap()
+            .len()
+    };
+    assert!(
+        count(&then) < count(&now),
+        "the registry as of record 2 holds fewer authorities than today's"
+    );
+}
