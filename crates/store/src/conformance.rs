@@ -68,6 +68,91 @@ fn sled() -> Sled {
     }
 }
 
+/// The durable store with every read of a file cut short (the simulated fault layer,
+/// ADR 0022): a store must behave exactly as with whole reads. Each run checks that
+/// short reads were injected whenever a file was read.
+struct ShortReads {
+    inner: Sled,
+    plan: std::sync::Arc<crate::Plan>,
+}
+
+impl ShortReads {
+    fn new() -> ShortReads {
+        let plan = crate::Plan::new(
+            7,
+            crate::Rule::Random {
+                points: vec![
+                    crate::Point::JournalRead,
+                    crate::Point::SnapshotRead,
+                    crate::Point::PreRead,
+                ],
+                per_million: 1_000_000,
+                faults: vec![crate::Fault::ShortRead],
+            },
+        );
+        let plan = if std::env::var_os("COOP_FAULTS_OFF").is_some() {
+            plan.disabled()
+        } else {
+            plan
+        };
+        ShortReads {
+            inner: sled(),
+            plan: std::sync::Arc::new(plan),
+        }
+    }
+
+    fn open(&self, path: &std::path::Path) -> SledStore {
+        SledStore::open_with(
+            path,
+            crate::SledOptions {
+                faults: crate::Faults::plan(std::sync::Arc::clone(&self.plan)),
+                ..crate::SledOptions::default()
+            },
+        )
+        .expect("open sled with short reads")
+    }
+
+    /// Every read of a journal or snapshot file was cut short.
+    fn check(&self) -> R {
+        let reads = self.plan.calls(crate::Point::JournalRead)
+            + self.plan.calls(crate::Point::SnapshotRead);
+        let short: u64 = self
+            .plan
+            .injected()
+            .iter()
+            .filter(|((p, _), _)| {
+                matches!(p, crate::Point::JournalRead | crate::Point::SnapshotRead)
+            })
+            .map(|(_, n)| n)
+            .sum();
+        anyhow::ensure!(
+            short == reads,
+            "{reads} file reads, {short} cut short: the fault layer did not act"
+        );
+        Ok(())
+    }
+}
+
+impl Harness for ShortReads {
+    type S = SledStore;
+    fn fresh(&mut self) -> SledStore {
+        self.inner.n += 1;
+        let path = self.inner.dir.path().join(self.inner.n.to_string());
+        self.open(&path)
+    }
+    fn reopen(&mut self, s: SledStore) -> SledStore {
+        let path = s.path().to_path_buf();
+        drop(s);
+        self.open(&path)
+    }
+    fn remove_record(&self, s: &SledStore, seq: u64) {
+        s.damage_record(seq).expect("damage");
+    }
+    fn journaled(&self) -> bool {
+        true
+    }
+}
+
 fn genesis() -> (SignedEvent, LedgerId) {
     testkit::genesis().expect("fixture genesis")
 }
@@ -494,7 +579,30 @@ macro_rules! suite {
         mod sled {
             $(#[test] fn $name() -> super::R { super::$name(&mut super::sled()) })*
         }
+        mod sled_short_reads {
+            $(#[test] fn $name() -> super::R {
+                let mut h = super::ShortReads::new();
+                super::$name(&mut h)?;
+                h.check()
+            })*
+        }
     };
+}
+
+/// The short reads reached the readers: a reopened store's journal was read, each read
+/// cut short (with injection off, none is, and this fails).
+#[test]
+fn short_reads_reach_the_journal_reader() -> R {
+    let mut h = ShortReads::new();
+    let (log, _) = filled(&mut h, 20)?;
+    let s = h.reopen(log.into_store());
+    drop(s);
+    anyhow::ensure!(
+        h.plan.injected_total() > 0,
+        "no read was cut short: {:?}",
+        h.plan.injected()
+    );
+    h.check()
 }
 
 suite!(
