@@ -54,9 +54,12 @@ impl<S: Store + 'static> std::fmt::Debug for Ledger<S> {
     }
 }
 
-/// How far a cosignature's time may be ahead of the node's clock (or before the ledger
-/// began): the signed-read window's five minutes.
+/// How far a cosignature's time may be ahead of the node's clock: the signed-read
+/// window's five minutes.
 const COSIGN_SKEW_MS: u64 = 5 * 60 * 1000;
+/// The Agreement was signed in Ashgabat on 10 October 2024 (00:00 UTC): no cosignature of
+/// its ledger can be older.
+const AGREEMENT_SIGNED_MS: u64 = 1_728_518_400_000;
 
 impl<S: Store + 'static> Ledger<S> {
     /// The ledger id.
@@ -268,8 +271,7 @@ impl<S: Store + 'static> Ledger<S> {
         let new = coop_core::checkpoint::keep_verified(note, &node, &verifiers)
             .map_err(|e| bad(format!("the checkpoint does not verify: {e}")))?;
         // A cosignature's time is the witness's word: it may not lie ahead of this node's
-        // clock, nor before the ledger began.
-        let began = self.record(0)?.map_or(0, |r| r.record.received_at.0);
+        // clock, nor before the Agreement was signed.
         let now = self.now().0;
         for c in &new.cosigned {
             let ms = c.time.saturating_mul(1000);
@@ -282,12 +284,10 @@ impl<S: Store + 'static> Ledger<S> {
                     COSIGN_SKEW_MS / 1000
                 )));
             }
-            if ms.saturating_add(COSIGN_SKEW_MS) < began {
+            if ms < AGREEMENT_SIGNED_MS {
                 return Err(bad(format!(
-                    "the cosignature by {} states the time {} s, before the ledger began ({} s): check the witness's clock",
-                    c.name,
-                    c.time,
-                    began / 1000
+                    "the cosignature by {} states the time {} s, before the Agreement was signed (10 October 2024): check the witness's clock",
+                    c.name, c.time
                 )));
             }
         }

@@ -676,8 +676,8 @@ async fn a_console_without_sign_in_answers_only_as_its_own_names() {
 
 /// Issue 26, finding 10: a witness's stored cosignature was simply the last valid one
 /// posted, and times 0 and 2076 were accepted. Now the first valid one per witness and
-/// size is kept, and a time ahead of the node's clock or before the ledger began is
-/// refused.
+/// size is kept, and a time ahead of the node's clock or before the Agreement was signed
+/// is refused.
 #[tokio::test]
 async fn a_witness_cosignature_is_kept_once_and_its_time_is_bounded() {
     let e = env();
