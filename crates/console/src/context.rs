@@ -152,6 +152,26 @@ impl Ctx {
     }
 }
 
+/// The address a request came from (`unknown` when the server gives none, as in
+/// process): whose share of the sign-in challenges it draws on.
+pub(crate) struct Client(pub(crate) String);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Client {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Client, Self::Rejection> {
+        Ok(Client(
+            parts
+                .extensions
+                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                .map_or_else(|| "unknown".to_owned(), |c| c.0.ip().to_string()),
+        ))
+    }
+}
+
 /// The page context as an extractor: the language, the as-of point and the query pairs,
 /// and (on a node) the signed-in person, or a redirect to the login page. Every page's
 /// handler starts from it, so none repeats the prologue.

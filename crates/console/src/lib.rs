@@ -18,11 +18,11 @@ mod signin;
 
 use answer::*;
 use context::cookie;
-pub(crate) use context::{Ctx, enc};
+pub(crate) use context::{Client, Ctx, enc};
 use handlers::*;
 use signin::*;
 
-pub use access::{Access, LoginError, Who, login_message};
+pub use access::{Access, AccessStats, LoginError, Who, login_message};
 use coop_i18n as i18n;
 pub use coop_i18n::{Lang, refusal};
 

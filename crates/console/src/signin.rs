@@ -15,6 +15,7 @@ pub(crate) struct LoginForm {
 
 pub(crate) async fn login_page(
     State(c): State<Shared>,
+    Client(client): Client,
     headers: HeaderMap,
     Query(q): Pairs,
 ) -> Response {
@@ -24,7 +25,7 @@ pub(crate) async fn login_page(
             return Ok::<Response, Fail>(redirect("/"));
         };
         let challenge = access
-            .challenge()
+            .challenge(&client)
             .map_err(|e| Fail::unavailable(ctx.lang, e.to_string()))?;
         let next = safe_next(ctx.get("next").unwrap_or("/"));
         Ok(page(&ctx, pages::login(&ctx, &challenge, &next, None)))
@@ -57,6 +58,7 @@ pub(crate) fn redirect(to: &str) -> Response {
 
 pub(crate) async fn login(
     State(c): State<Shared>,
+    Client(client): Client,
     headers: HeaderMap,
     axum::Form(form): axum::Form<LoginForm>,
 ) -> Response {
@@ -95,7 +97,7 @@ pub(crate) async fn login(
                 Ok(ctx) => ctx,
                 Err(f) => return f.into_response(),
             };
-            let challenge = access.challenge().unwrap_or_default();
+            let challenge = access.challenge(&client).unwrap_or_default();
             let mut r = page(
                 &ctx,
                 pages::login(

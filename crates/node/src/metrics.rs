@@ -227,3 +227,40 @@ pub fn render_follow(out: &mut String, v: &crate::sync::SyncView) {
         v.reconnects
     );
 }
+
+/// The console's sign-in tables: how full, and what was dropped for newer entries
+/// (docs/OPERATIONS.md, "Security").
+pub fn render_access(out: &mut String, s: &coop_console::AccessStats) {
+    let lines: [(&str, &str, &str, u64); 4] = [
+        (
+            "coopledger_console_challenges",
+            "gauge",
+            "Sign-in challenges outstanding (at most 10,000; 32 a client).",
+            s.challenges as u64,
+        ),
+        (
+            "coopledger_console_sessions",
+            "gauge",
+            "Console sessions live (at most 10,000; 8 an identity).",
+            s.sessions as u64,
+        ),
+        (
+            "coopledger_console_challenges_dropped_total",
+            "counter",
+            "Challenges dropped for newer ones (a client's oldest, or the oldest when full).",
+            s.challenges_dropped,
+        ),
+        (
+            "coopledger_console_sessions_dropped_total",
+            "counter",
+            "Sessions ended for newer ones (an identity's oldest, or the oldest when full).",
+            s.sessions_dropped,
+        ),
+    ];
+    for (name, kind, help, v) in lines {
+        let _ = writeln!(
+            out,
+            "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {v}"
+        );
+    }
+}

@@ -418,6 +418,47 @@ impl Plan {
     }
 }
 
+/// The seed of a random fault run: `COOP_FAULT_SEED`, or a new one each run; printed, so
+/// that a failing run can be replayed (tests only).
+pub fn seed(test: &str) -> u64 {
+    let s = std::env::var("COOP_FAULT_SEED")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(1, |d| d.as_nanos() as u64)
+        });
+    eprintln!("{test}: fault seed {s} (COOP_FAULT_SEED={s} replays this run)");
+    s
+}
+
+/// A plan following `rule`, with injection switched off when `COOP_FAULTS_OFF` is set
+/// (every fault test must then fail: it asserts its faults fired).
+pub fn plan_from_env(seed: u64, rule: Rule) -> Plan {
+    let p = Plan::new(seed, rule);
+    if std::env::var_os("COOP_FAULTS_OFF").is_some() {
+        p.disabled()
+    } else {
+        p
+    }
+}
+
+/// Copies a store directory (not its lock file): a crash image, or a test's base.
+pub fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(to)?;
+    for e in std::fs::read_dir(from)? {
+        let e = e?;
+        let target = to.join(e.file_name());
+        if e.file_type()?.is_dir() {
+            copy_dir(&e.path(), &target)?;
+        } else if e.file_name() != "coopledger.lock" {
+            std::fs::copy(e.path(), target)?;
+        }
+    }
+    Ok(())
+}
+
 /// Whether `fault` can happen at `point`.
 fn fits(fault: Fault, point: Point) -> bool {
     use Point::*;
@@ -432,20 +473,6 @@ fn fits(fault: Fault, point: Point) -> bool {
         Fault::Stall => matches!(point, JournalSync | SledWrite | SledFlush | DirSync),
         Fault::Crash => point.is_sync(),
     }
-}
-
-fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
-    std::fs::create_dir_all(to)?;
-    for e in std::fs::read_dir(from)? {
-        let e = e?;
-        let target = to.join(e.file_name());
-        if e.file_type()?.is_dir() {
-            copy_dir(&e.path(), &target)?;
-        } else {
-            std::fs::copy(e.path(), target)?;
-        }
-    }
-    Ok(())
 }
 
 /// A reader that acts out the plan's faults on each read: EIO, or a short read.

@@ -16,7 +16,12 @@
 
 use coop_core::testkit;
 use coop_core::{Hash, LedgerId, SignedEvent, Timestamp};
+use coop_store::faults::{plan_from_env as plan, seed};
 use coop_store::{Fault, Faults, Log, Plan, Point, Rule, SledOptions, SledStore, StoreError};
+
+fn copy_dir(from: &Path, to: &Path) {
+    coop_store::faults::copy_dir(from, to).expect("copy a store directory");
+}
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
@@ -27,29 +32,6 @@ const BATCHES: [u64; 24] = [
 ];
 /// Records in the base store every run starts from.
 const BASE: u64 = 7;
-
-fn off() -> bool {
-    std::env::var_os("COOP_FAULTS_OFF").is_some()
-}
-
-fn plan(seed: u64, rule: Rule) -> Plan {
-    let p = Plan::new(seed, rule);
-    if off() { p.disabled() } else { p }
-}
-
-/// The seed of a random run: `COOP_FAULT_SEED`, or a new one each run (printed).
-fn seed(test: &str) -> u64 {
-    let s = std::env::var("COOP_FAULT_SEED")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(1, |d| d.as_nanos() as u64)
-        });
-    eprintln!("{test}: fault seed {s} (COOP_FAULT_SEED={s} replays this run)");
-    s
-}
 
 fn genesis() -> (SignedEvent, LedgerId) {
     testkit::genesis().expect("fixture genesis")
@@ -73,19 +55,6 @@ fn base(dir: &Path) -> LedgerId {
     log.append_events(events(ledger, 1, BASE - 1), Timestamp(2))
         .expect("events");
     ledger
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let target = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &target);
-        } else if e.file_name() != "coopledger.lock" {
-            std::fs::copy(e.path(), target).unwrap();
-        }
-    }
 }
 
 /// What a run under faults ended with.
@@ -332,17 +301,25 @@ fn random_faults_from_a_printed_seed_lose_nothing_acknowledged() {
         let run = tmp.path().join(format!("run-{i}"));
         let image = tmp.path().join(format!("image-{i}"));
         copy_dir(&base_dir, &run);
-        let p = Arc::new(
-            plan(
-                seed.wrapping_add(i),
-                Rule::Random {
-                    points: IO.to_vec(),
-                    per_million: 40_000,
-                    faults: kinds.to_vec(),
-                },
-            )
-            .crash_image(&run, &image),
-        );
+        // The first runs put one fault of each kind at a fixed call (every kind surely
+        // fires); the rest draw them at random.
+        let rule = match kinds.get(i as usize) {
+            Some(&fault) => Rule::Nth {
+                points: IO
+                    .iter()
+                    .copied()
+                    .filter(|p| Plan::fits(fault, *p))
+                    .collect(),
+                n: 3,
+                fault,
+            },
+            None => Rule::Random {
+                points: IO.to_vec(),
+                per_million: 40_000,
+                faults: kinds.to_vec(),
+            },
+        };
+        let p = Arc::new(plan(seed.wrapping_add(i), rule).crash_image(&run, &image));
         let out = workload(&run, ledger, Faults::plan(Arc::clone(&p)));
         tally.add(&p);
         let what = format!(

@@ -3,7 +3,7 @@
 //! their article and change nothing; bad input that gives a clear error.
 
 // In test code a panic is a failed test.
-use crate::support::{bin, json, ok, p, run, text};
+use crate::support::{agreement_file, bin, json, ok, p, run, text};
 use std::path::Path;
 use std::process::{Command, Output};
 
@@ -683,20 +683,6 @@ fn verify_refuses_every_flagged_cctv_key_at_registration_and_takes_the_plain_one
         accepted >= 1 && refused >= 20,
         "{refused} refused, {accepted} accepted"
     );
-}
-
-/// An event file for `submit`: TM-MVD proposes a language arrangement to KZ-MVD (Art.
-/// 4.2), an event the demo ledger still takes after the termination it ends with.
-fn agreement_file(dir: &Path, name: &str, description: &str) -> std::path::PathBuf {
-    let f = dir.join(name);
-    std::fs::write(
-        &f,
-        format!(
-            "# {description}\nsigner = \"TM-MVD\"\n[payload.LanguageArrangementProposed]\nwith = \"KZ-MVD\"\nlanguages = [\"Ru\"]\n"
-        ),
-    )
-    .unwrap();
-    f
 }
 
 fn copy_dir(from: &Path, to: &Path) {

@@ -9,7 +9,7 @@
 //! docs/OPERATIONS.md use 500), `COOP_READER_CRASH_ROUNDS` the kills of the
 //! reader-vs-crash test (default 6).
 
-use crate::support::{bin, exe, p, text};
+use crate::support::{agreement_file, bin, exe, p, text};
 use coop_core::event::{Author, EVENT_FORMAT_VERSION, EventBody};
 use coop_core::{AuthorityId, EventId, LedgerId, SecretKey, SignedEvent, Timestamp};
 use coop_node::{Client, ClientError};
@@ -127,20 +127,6 @@ fn opens(dir: &Path, out: &Path) -> u64 {
         .and_then(|r| r.split(' ').next())
         .and_then(|n| n.parse().ok())
         .unwrap_or_else(|| panic!("no record count in {s}"))
-}
-
-/// A language-arrangement proposal by TM-MVD to KZ-MVD (Art. 4.2): a valid event as
-/// often as wanted, also on the demo's ledger after its termination took effect.
-fn agreement_file(dir: &Path, name: &str, description: &str) -> PathBuf {
-    let f = dir.join(name);
-    std::fs::write(
-        &f,
-        format!(
-            "# {description}\nsigner = \"TM-MVD\"\n[payload.LanguageArrangementProposed]\nwith = \"KZ-MVD\"\nlanguages = [\"Ru\"]\n"
-        ),
-    )
-    .unwrap();
-    f
 }
 
 /// The seq and event id a successful `submit` printed.

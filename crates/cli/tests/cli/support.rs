@@ -52,6 +52,21 @@ pub fn json(args: &[&str]) -> serde_json::Value {
     serde_json::from_str(&ok(args)).expect("JSON output")
 }
 
+/// An event file for `submit`: TM-MVD proposes a language arrangement to KZ-MVD (Art.
+/// 4.2), a valid event as often as wanted, also on the demo's ledger after the
+/// termination it ends with.
+pub fn agreement_file(dir: &Path, name: &str, description: &str) -> std::path::PathBuf {
+    let f = dir.join(name);
+    std::fs::write(
+        &f,
+        format!(
+            "# {description}\nsigner = \"TM-MVD\"\n[payload.LanguageArrangementProposed]\nwith = \"KZ-MVD\"\nlanguages = [\"Ru\"]\n"
+        ),
+    )
+    .expect("write an event file");
+    f
+}
+
 /// A path as an argument.
 pub fn p(path: &Path) -> &str {
     path.to_str().expect("utf-8 path")

@@ -12,6 +12,7 @@
 use crate::engine::{Env, env, node_key};
 use coop_core::{EventId, SignedEvent};
 use coop_ledger::{Config, Ledger, SubmitError};
+use coop_store::faults::seed;
 use coop_store::{Fault, Faults, Plan, Point, Rule, SledOptions, SledStore};
 use coop_treaty::Payload;
 use coop_treaty::testkit::request_to;
@@ -26,26 +27,12 @@ const BOUND: Duration = Duration::from_millis(500);
 /// so that only a wait that never ends trips it, not a slow machine.
 const HANG: Duration = Duration::from_secs(120);
 
-fn off() -> bool {
-    std::env::var_os("COOP_FAULTS_OFF").is_some()
-}
-
 fn plan(seed: u64, rule: Rule) -> Plan {
-    let p = Plan::new(seed, rule).unarmed();
-    if off() { p.disabled() } else { p }
+    coop_store::faults::plan_from_env(seed, rule).unarmed()
 }
 
-fn seed(test: &str) -> u64 {
-    let s = std::env::var("COOP_FAULT_SEED")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(1, |d| d.as_nanos() as u64)
-        });
-    eprintln!("{test}: fault seed {s} (COOP_FAULT_SEED={s} replays this run)");
-    s
+fn copy_dir(from: &Path, to: &Path) {
+    coop_store::faults::copy_dir(from, to).expect("copy a store directory");
 }
 
 /// Runs `f` on its own thread and returns its answer; a test failure if none comes
@@ -202,22 +189,33 @@ fn random_storage_faults_under_the_engine_lose_no_receipt_and_every_answer_comes
         let run = tmp.path().join(format!("run-{i}"));
         let image = tmp.path().join(format!("image-{i}"));
         copy_dir(base.dir.path(), &run);
-        // One run in eight may stall (each stall costs the bound).
-        let mut faults = vec![Fault::Eio, Fault::Enospc, Fault::TornWrite, Fault::Crash];
-        if i % 8 == 7 {
-            faults.push(Fault::Stall);
-        }
-        let p = Arc::new(
-            plan(
-                seed.wrapping_add(i),
+        // The first runs put one fault of each kind at a fixed call (so every kind surely
+        // fires); the rest draw faults at random, one run in eight with stalls (each
+        // stall costs the bound).
+        let kinds = [Fault::Eio, Fault::Enospc, Fault::TornWrite, Fault::Crash];
+        let rule = match kinds.get(i as usize) {
+            Some(&fault) => Rule::Nth {
+                points: points
+                    .iter()
+                    .copied()
+                    .filter(|p| Plan::fits(fault, *p))
+                    .collect(),
+                n: 2,
+                fault,
+            },
+            None => {
+                let mut faults = kinds.to_vec();
+                if i % 8 == 7 {
+                    faults.push(Fault::Stall);
+                }
                 Rule::Random {
                     points: points.clone(),
                     per_million: 60_000,
                     faults,
-                },
-            )
-            .crash_image(&run, &image),
-        );
+                }
+            }
+        };
+        let p = Arc::new(plan(seed.wrapping_add(i), rule).crash_image(&run, &image));
         base.ledger = Some(open_under(&run, Faults::plan(Arc::clone(&p))));
         p.arm();
         let mut answers = Answers::default();
@@ -278,18 +276,5 @@ fn random_storage_faults_under_the_engine_lose_no_receipt_and_every_answer_comes
             tally.get(&k).copied().unwrap_or(0) > 0,
             "no {k:?} was injected ({tally:?}): a fault test that injects nothing tests nothing"
         );
-    }
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let target = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &target);
-        } else if e.file_name() != "coopledger.lock" {
-            std::fs::copy(e.path(), target).unwrap();
-        }
     }
 }

@@ -48,6 +48,7 @@ pub(crate) async fn metrics(State(node): State<Shared>) -> ApiResult<Response> {
         if let Some(status) = &node.follow {
             crate::metrics::render_follow(&mut body, &status.view(size));
         }
+        crate::metrics::render_access(&mut body, &node.console_access.stats());
         Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response())
     })
     .await

@@ -492,6 +492,12 @@ async fn every_route_answers_in_process_and_is_counted_under_its_own_label() {
         );
     }
     assert!(!metrics.contains("route=\"other\""), "{metrics}");
+    // The sign-in tables are visible: one challenge per sign-in page asked for above.
+    assert!(
+        metrics.contains("\ncoopledger_console_challenges ")
+            && metrics.contains("\ncoopledger_console_sessions_dropped_total 0"),
+        "{metrics}"
+    );
 }
 
 /// A reconnecting stream's `Last-Event-ID` is a record's seq: the stream resumes after it.
