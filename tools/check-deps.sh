@@ -8,7 +8,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # getrandom is here too: randomness comes into the pure crates as an argument.
-forbidden_pure='^(sled|tokio|axum|hyper|reqwest|tower|tower-http|mio|rustls|async-std|smol|libc|nix|tracing-subscriber|getrandom|rayon|crossbeam-channel)$'
+# serde_json and schemars are here because the pure crates know no JSON: JSON forms and
+# schemas are coop-wire's (invariant 2).
+forbidden_pure='^(sled|tokio|axum|hyper|reqwest|tower|tower-http|mio|rustls|async-std|smol|libc|nix|tracing-subscriber|getrandom|rayon|crossbeam-channel|serde_json|schemars|schemars_derive)$'
 fail=0
 
 deps_of() { # normal (non-dev, non-build) dependencies of a package, one name a line
@@ -30,9 +32,23 @@ for pkg in coop-core coop-treaty; do
     echo "FAIL: $pkg must stay pure but depends on: $bad"
     fail=1
   else
-    echo "ok: $pkg has no I/O, runtime or storage dependency"
+    echo "ok: $pkg has no I/O, runtime, storage or JSON dependency"
   fi
 done
+
+# The pure crates know no JSON: no JSON library or schema derive in their sources either
+# (a test may: tests live under tests/ or in the cfg(test) module that ends a file).
+json_src=$(for f in $(find crates/core/src crates/treaty/src -name '*.rs'); do
+  # Up to the file's test module (they come last, by the code's convention).
+  awk -v f="$f" '/^#\[cfg\(test\)\]/ { exit } /JsonSchema|schemars|serde_json/ { print f ":" FNR ": " $0 }' "$f"
+done)
+if [ -n "$json_src" ]; then
+  echo "FAIL: coop-core and coop-treaty must not name a JSON library or schema (coop-wire does):"
+  echo "$json_src"
+  fail=1
+else
+  echo "ok: coop-core and coop-treaty name no JSON library or schema"
+fi
 
 # The pure crates' sources call no clock, file, network, thread, process, environment or
 # OS randomness API (invariant 1): the dependency graph cannot see std.

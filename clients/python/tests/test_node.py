@@ -368,6 +368,43 @@ def test_the_openapi_document_is_valid_openapi_3_1(ledger):
     assert json.loads((REPO / "docs/openapi.json").read_text()) == doc
 
 
+def test_every_answer_matches_the_published_schema(ledger):
+    """The document's schemas are coop-wire's mirrors of the domain types: every JSON
+    answer of a ledger holding every kind of event must match its operation's schema,
+    or a mirror and its domain type have parted (crates/wire/src/schema)."""
+    import jsonschema
+    doc = json.loads((REPO / "docs/openapi.json").read_text())
+    c = Client(ledger.url, signer=Signer("KZ-AUDIT", ledger.keys["KZ-AUDIT"]))
+
+    def check(template, path, query=None):
+        schema = doc["paths"][template]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+        answer = c.read(path, query)
+        validator = jsonschema.Draft202012Validator({**schema, "components": doc["components"]})
+        errors = sorted(validator.iter_errors(answer), key=lambda e: list(e.absolute_path))
+        assert not errors, f"{path}?{query or ''}: " + "; ".join(
+            f"{'/'.join(map(str, e.absolute_path))}: {e.message[:200]}" for e in errors[:5])
+        return answer
+
+    checked = 0
+    for template in ["/v1/info", "/v1/authorities", "/v1/article7/report", "/v1/article7/register",
+                     "/v1/checkpoints/latest"]:
+        check(template, template)
+        checked += 1
+    cases = check("/v1/cases", "/v1/cases", "limit=1000")
+    check("/v2/cases", "/v2/cases", "limit=1000")
+    assert cases["cases"], "the ledger has no case"
+    for case in cases["cases"]:
+        check("/v1/cases/{id}", f"/v1/cases/{case['id']}")
+        check("/v1/cases/{id}/timeline", f"/v1/cases/{case['id']}/timeline")
+        checked += 2
+    page = check("/v1/records", "/v1/records", "from=0&limit=1000")
+    for record in page["records"]:
+        check("/v1/records/{seq}", f"/v1/records/{record['seq']}")
+        check("/v1/events/{id}", f"/v1/events/{record['event']['body']['event_id']}")
+        checked += 2
+    assert checked > 2 * len(PAYLOAD_NAMES)
+
+
 def test_last_a_node_handover_and_every_kind_of_event_is_in_the_ledger(ledger):
     """Runs last (pytest keeps file order): after the handover this node no longer
     sequences the ledger."""

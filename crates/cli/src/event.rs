@@ -97,7 +97,7 @@ fn show(file: &Path) -> anyhow::Result<ExitCode> {
     let ledger = ev.body.ledger_id;
     ev.verify_with(ledger.as_ref(), &key)
         .map_err(|e| anyhow!("the signature does not verify: {e}"))?;
-    let json = coop_treaty::EventJson::of(&ev)?;
+    let json = coop_wire::EventJson::of(&ev)?;
     println!("{}", serde_json::to_string_pretty(&json)?);
     Ok(ExitCode::SUCCESS)
 }

@@ -23,7 +23,7 @@ pub const MAX_ANSWERS: usize = 64;
 
 /// Who wrote an event: the registered party and the key it signed with. The key is part
 /// of the signed body, so a signature can never be re-attributed to another key.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Author {
     /// Registered id of the authority, root, auditor or witness.
@@ -34,7 +34,7 @@ pub struct Author {
 
 /// The case an event belongs to, and the case version the author saw (optimistic
 /// concurrency: the ledger refuses the event if the case has moved on).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CaseRef {
     /// The case.

@@ -12,15 +12,6 @@
 #[macro_export]
 macro_rules! hex_serde {
     ($ty:ident, $n:literal, $name:literal) => {
-        impl $crate::schemars::JsonSchema for $ty {
-            fn schema_name() -> ::std::borrow::Cow<'static, str> {
-                $name.into()
-            }
-            fn json_schema(_: &mut $crate::schemars::SchemaGenerator) -> $crate::schemars::Schema {
-                $crate::hexserde::hex_schema($n)
-            }
-        }
-
         impl ::serde::Serialize for $ty {
             fn serialize<S: ::serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
                 #[derive(::serde::Serialize)]
@@ -50,16 +41,6 @@ macro_rules! hex_serde {
             }
         }
     };
-}
-
-/// The JSON Schema of `n` bytes written as lower-case hex (what the human-readable serde
-/// above writes and reads).
-pub fn hex_schema(n: usize) -> schemars::Schema {
-    schemars::json_schema!({
-        "type": "string",
-        "pattern": format!("^[0-9a-f]{{{}}}$", 2 * n),
-        "description": format!("{n} bytes, lower-case hex ({} digits)", 2 * n),
-    })
 }
 
 /// Lower-case hex of `bytes`.

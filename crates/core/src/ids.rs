@@ -1,15 +1,12 @@
 //! Identifiers and time: small value types with one encoding each.
 
 use crate::hash::{Hash, tag};
-use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// Identity of a ledger: `blake3(0x03 || genesis body bytes)`. Every non-genesis event
 /// carries it inside its signed body, so an event signed for one ledger can never be
 /// replayed into another.
-#[derive(
-    Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord, JsonSchema,
-)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
 pub struct LedgerId(pub crate::hash::Hash);
 
 impl LedgerId {
@@ -79,18 +76,7 @@ pub struct IdParseError;
 /// Milliseconds since 1970-01-01T00:00:00Z (UTC, leap seconds ignored). Supplied by the
 /// caller: core never reads a clock.
 #[derive(
-    Clone,
-    Copy,
-    Debug,
-    Default,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    Serialize,
-    Deserialize,
-    JsonSchema,
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
 )]
 /// In JSON: a number of milliseconds.
 pub struct Timestamp(pub u64);
@@ -128,19 +114,6 @@ impl<'de> Deserialize<'de> for AuthorityId {
             }
         }
         d.deserialize_str(Id)
-    }
-}
-
-impl JsonSchema for AuthorityId {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        "AuthorityId".into()
-    }
-    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        schemars::json_schema!({
-            "type": "string",
-            "pattern": "^[A-Za-z0-9._-]{1,64}$",
-            "description": "A registered party's id: 1 to 64 characters from A-Z a-z 0-9 . _ -",
-        })
     }
 }
 

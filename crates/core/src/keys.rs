@@ -163,15 +163,6 @@ impl std::fmt::Debug for Signature {
     }
 }
 
-impl schemars::JsonSchema for Signature {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        "Signature".into()
-    }
-    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        crate::hexserde::hex_schema(64)
-    }
-}
-
 // serde implements arrays only up to 32 elements; a signature is written as a 64-tuple of
 // bytes, which bincode encodes as 64 raw bytes (no length prefix). Human-readable formats
 // get hex, as for the other byte values (crate::hexserde).

@@ -7,11 +7,6 @@
 //! node and the store all reuse this crate unchanged, so there is exactly one definition
 //! of every byte (docs/FORMAT.md) and it can be tested without any environment.
 
-// The hex serde macro names schemars through this path, so crates that use the macro need
-// no dependency of their own.
-#[doc(hidden)]
-pub use schemars;
-
 pub mod checkpoint;
 pub mod encoding;
 pub mod event;

@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 pub const RECEIPT_FORMAT: &str = "coopledger/receipt/v2";
 
 /// Where an event landed, and the proof that it is in the ledger the node signed.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Receipt {
     /// Always [`RECEIPT_FORMAT`]: a receipt of another format is refused, not misread.
@@ -259,7 +259,7 @@ pub const RECEIPT_V1_CONTEXT: &[u8] = b"coopledger/receipt/v1";
 /// Receipt v1 (FORMAT.md §12): the node's Ed25519 signature over where an event landed.
 /// Still what `POST /v1/events` and `POST /v1/events:batch` answer, since a v1 client
 /// reads exactly these fields (API.md, "Views and versions"); `/v2` answers [`Receipt`].
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReceiptV1 {
     /// The ledger.
     pub ledger_id: LedgerId,

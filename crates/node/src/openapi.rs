@@ -7,12 +7,11 @@
 use crate::server;
 use crate::sync::SyncView;
 use crate::wire::{
-    AuthoritiesJson, BatchAnswer, BatchAnswerV2, BatchJson, CheckpointJson, ConsistencyJson,
-    ErrorBody, InclusionJson, InfoJson, RecordJson, RecordsPage, RegisterJson, ReportJson,
+    BatchAnswer, BatchJson, CheckpointJson, ConsistencyJson, ErrorBody, InclusionJson, InfoJson,
+    RecordJson, RecordsPage, ReportJson,
 };
 use axum::routing::{MethodFilter, MethodRouter, on};
-use coop_core::{Receipt, ReceiptV1};
-use coop_treaty::{BodyJson, EventJson, Prepared};
+use coop_wire::{BodyJson, EventJson, Prepared, schema};
 use schemars::generate::SchemaSettings;
 use schemars::{JsonSchema, Schema, SchemaGenerator};
 use serde_json::{Map, Value, json};
@@ -176,7 +175,7 @@ pub(crate) const OPS: &[Op] = &[
                 "the signed event's canonical bytes (docs/FORMAT.md §4)",
             ),
         ],
-        response: &[json_body(s::<ReceiptV1>, "the node's v1 receipt")],
+        response: &[json_body(s::<schema::ReceiptV1>, "the node's v1 receipt")],
     },
     Op {
         method: "post",
@@ -196,7 +195,7 @@ pub(crate) const OPS: &[Op] = &[
             ),
         ],
         response: &[json_body(
-            s::<Receipt>,
+            s::<schema::Receipt>,
             "the node's receipt (FORMAT.md §12)",
         )],
     },
@@ -231,7 +230,7 @@ pub(crate) const OPS: &[Op] = &[
             ),
         ],
         response: &[json_body(
-            s::<BatchAnswer>,
+            s::<BatchAnswer<schema::ReceiptV1>>,
             "one answer per event, in order, with v1 receipts",
         )],
     },
@@ -253,7 +252,7 @@ pub(crate) const OPS: &[Op] = &[
             ),
         ],
         response: &[json_body(
-            s::<BatchAnswerV2>,
+            s::<BatchAnswer<schema::Receipt>>,
             "one answer per event, in order, with receipts that prove inclusion",
         )],
     },
@@ -417,9 +416,11 @@ pub(crate) const OPS: &[Op] = &[
             AS_OF_TIME,
         ],
         request: &[],
+        // The v1 shape (full projections), not /v2's rows: the document once said
+        // CasePage here, and a generated client failed on every answer.
         response: &[json_body(
-            s::<coop_ledger::read::CasePage>,
-            "one page of cases",
+            s::<crate::wire::CasesV1>,
+            "the matching cases, as full projections",
         )],
     },
     Op {
@@ -511,7 +512,7 @@ pub(crate) const OPS: &[Op] = &[
         auth: Auth::Signed,
         query: &[],
         request: &[],
-        response: &[json_body(s::<RegisterJson<'static>>, "the items")],
+        response: &[json_body(s::<Vec<schema::Item>>, "the items")],
     },
     Op {
         method: "get",
@@ -537,7 +538,10 @@ pub(crate) const OPS: &[Op] = &[
         auth: Auth::Signed,
         query: &[AS_OF, AS_OF_TIME],
         request: &[],
-        response: &[json_body(s::<AuthoritiesJson>, "by registered id")],
+        response: &[json_body(
+            s::<std::collections::BTreeMap<schema::AuthorityId, schema::Registered>>,
+            "by registered id",
+        )],
     },
 ];
 

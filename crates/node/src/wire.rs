@@ -6,7 +6,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use coop_core::{EventId, Hash, SealedRecord};
 use coop_core::{Receipt, ReceiptV1};
-use coop_treaty::EventJson;
+use coop_wire::EventJson;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -16,14 +16,18 @@ pub struct RecordJson {
     /// Its position.
     pub seq: u64,
     /// Merkle leaf hash.
+    #[schemars(with = "coop_wire::schema::Hash")]
     pub leaf: Hash,
     /// Chain hash after it.
+    #[schemars(with = "coop_wire::schema::Hash")]
     pub chain: Hash,
     /// The node's receive time (ms).
     pub received_at: u64,
     /// The event's id.
+    #[schemars(with = "coop_wire::schema::EventId")]
     pub event_id: EventId,
     /// The event hash.
+    #[schemars(with = "coop_wire::schema::Hash")]
     pub event_hash: Hash,
     /// Who signed it.
     pub signer: String,
@@ -99,8 +103,10 @@ pub struct InclusionJson {
     /// The tree size.
     pub size: u64,
     /// The record's leaf hash.
+    #[schemars(with = "coop_wire::schema::Hash")]
     pub leaf: Hash,
     /// The proof, bottom up.
+    #[schemars(with = "Vec<coop_wire::schema::Hash>")]
     pub proof: Vec<Hash>,
 }
 
@@ -112,6 +118,7 @@ pub struct ConsistencyJson {
     /// The newer size.
     pub to: u64,
     /// The proof.
+    #[schemars(with = "Vec<coop_wire::schema::Hash>")]
     pub proof: Vec<Hash>,
 }
 
@@ -133,6 +140,7 @@ pub struct ErrorBody {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct InfoJson {
     /// The ledger id.
+    #[schemars(with = "Option<coop_wire::schema::Hash>")]
     pub ledger_id: Option<Hash>,
     /// The checkpoint verifier key (C2SP vkey) the ledger names now: what signs its
     /// next checkpoints.
@@ -223,12 +231,14 @@ pub struct ReportJson<'a> {
     /// Article 7 held for every item.
     pub held: bool,
     /// The evidence chain per item, or the event that broke Article 7.
+    #[schemars(with = "coop_wire::schema::ComplianceReport")]
     pub report: &'a coop_treaty::ComplianceReport,
 }
 
-/// `GET /v1/article7/register`: every information item.
+/// `GET /v1/article7/register`: every information item (schema: `Vec<coop_wire::schema::Item>`).
 pub type RegisterJson<'a> = Vec<&'a coop_treaty::Item>;
 
-/// `GET /v1/authorities`: the registry by registered id.
+/// `GET /v1/authorities`: the registry by registered id (schema: a map of
+/// `coop_wire::schema::Registered`).
 pub type AuthoritiesJson =
     std::collections::BTreeMap<coop_core::AuthorityId, coop_treaty::Registered>;

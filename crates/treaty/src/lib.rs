@@ -14,7 +14,6 @@
 
 mod draft;
 mod filter;
-mod json;
 mod model;
 mod payload;
 mod report;
@@ -28,7 +27,6 @@ mod violation;
 
 pub use draft::Draft;
 pub use filter::{CATEGORY_WORDS, CaseFilter, STATUS_WORDS, UnknownWord, category_word};
-pub use json::{BodyJson, EventJson, JsonEventError, Prepared};
 pub use model::{
     CrimeCategory, DocRole, DocumentRef, Extent, Form, InfoKind, Information, ItemId, Language,
     Params, Party, Purpose, RefusalGround, SearchOutcome,

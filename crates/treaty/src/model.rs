@@ -6,19 +6,7 @@ use coop_core::Hash;
 use serde::{Deserialize, Serialize};
 
 /// A Party to the Agreement.
-#[derive(
-    Clone,
-    Copy,
-    Debug,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    Serialize,
-    Deserialize,
-    schemars::JsonSchema,
-)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Party {
     /// The Government of the Republic of Kazakhstan.
     Kz,
@@ -54,19 +42,7 @@ impl std::fmt::Display for Party {
 }
 
 /// Languages of the Agreement's texts and of documents (Art. 4.2, Art. 10).
-#[derive(
-    Clone,
-    Copy,
-    Debug,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    Serialize,
-    Deserialize,
-    schemars::JsonSchema,
-)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Language {
     /// Kazakh.
     Kk,
@@ -87,7 +63,7 @@ impl std::fmt::Display for Language {
 }
 
 /// What a document is, in relation to the event that carries it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum DocRole {
     /// The original text.
     Original,
@@ -100,7 +76,7 @@ pub enum DocRole {
 }
 
 /// A document, by reference only: the ledger proves what was sent without holding it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DocumentRef {
     /// blake3 of the document's bytes.
@@ -116,19 +92,7 @@ pub struct DocumentRef {
 }
 
 /// Crime categories of Art. 1.1, or another crime by mutual agreement (Art. 1.2).
-#[derive(
-    Clone,
-    Copy,
-    Debug,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    Serialize,
-    Deserialize,
-    schemars::JsonSchema,
-)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum CrimeCategory {
     /// 1.1(1) organised crime.
     OrganisedCrime,
@@ -165,19 +129,7 @@ pub enum CrimeCategory {
 }
 
 /// Art. 2.2's four kinds of information.
-#[derive(
-    Clone,
-    Copy,
-    Debug,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    Serialize,
-    Deserialize,
-    schemars::JsonSchema,
-)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum InfoKind {
     /// Operational-search information.
     OperationalSearch,
@@ -190,19 +142,7 @@ pub enum InfoKind {
 }
 
 /// Forms of cooperation (Art. 2).
-#[derive(
-    Clone,
-    Copy,
-    Debug,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    Serialize,
-    Deserialize,
-    schemars::JsonSchema,
-)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Form {
     /// 2.1 executing requests.
     ExecuteRequest,
@@ -219,19 +159,7 @@ pub enum Form {
 }
 
 /// Grounds for refusal: Art. 4.5's closed list.
-#[derive(
-    Clone,
-    Copy,
-    Debug,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    Serialize,
-    Deserialize,
-    schemars::JsonSchema,
-)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum RefusalGround {
     /// Could harm sovereignty.
     Sovereignty,
@@ -250,7 +178,7 @@ pub enum RefusalGround {
 }
 
 /// Full or partial (refusal, execution).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Extent {
     /// Whole.
     Full,
@@ -259,7 +187,7 @@ pub enum Extent {
 }
 
 /// Outcome of a wanted-person search (Art. 1.3).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum SearchOutcome {
     /// The person was found.
     Found,
@@ -274,9 +202,7 @@ pub enum SearchOutcome {
 }
 
 /// A purpose for which information may be used (Art. 7.2), named by the request.
-#[derive(
-    Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema,
-)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Purpose(pub String);
 
 /// Id of one item of transferred information (the Article 7 register's key).
@@ -294,7 +220,7 @@ impl std::fmt::Display for ItemId {
 /// Rule parameters, set in the genesis and changed by protocols (Art. 9). Durations in
 /// milliseconds. "Immediately" and "as soon as possible" become these deadlines. In an
 /// input file, a parameter left out takes its default.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[serde(default)]
 pub struct Params {
@@ -330,7 +256,7 @@ impl Default for Params {
 /// One item of information an event provides (Art. 2.2, 4.4, 7): every event that
 /// carries information declares it this way, and each creates an item of the Article 7
 /// register, whichever event carried it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Information {
     /// Item id, unique within the case (the Art. 7 register's key, with the case).

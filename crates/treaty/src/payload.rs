@@ -11,7 +11,7 @@ use coop_core::{AuthorityId, Hash, PublicKey};
 use serde::{Deserialize, Serialize};
 
 /// A Party's root (diplomatic-channel) key, as named in the genesis.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RootKey {
     /// The Party.
@@ -23,19 +23,7 @@ pub struct RootKey {
 }
 
 /// What kind of registered party a key belongs to.
-#[derive(
-    Clone,
-    Copy,
-    Debug,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    Serialize,
-    Deserialize,
-    schemars::JsonSchema,
-)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Role {
     /// A Party's root (diplomatic channel).
     Root,
@@ -49,7 +37,7 @@ pub enum Role {
 
 /// The Art. 4.1 elements of a request. Optional fields are optional only so that a
 /// missing one is refused with the element named rather than as an undecodable event.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RequestElements {
     /// 4.1(1) the requested authority.
@@ -71,7 +59,7 @@ pub struct RequestElements {
 }
 
 /// A request (Art. 4.1); opens a case.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Request {
     /// The five elements.
@@ -101,7 +89,7 @@ pub struct Request {
 }
 
 /// Every payload, in catalogue order.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub enum Payload {
     // ---- governance, signed by a root key ----

@@ -11,7 +11,7 @@ use crate::state::{Evidence, Item, State};
 use coop_core::{AuthorityId, CaseId, Hash};
 
 /// A pointer into the ledger.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct Link {
     /// Record seq.
     pub seq: u64,
@@ -32,7 +32,7 @@ impl From<&Evidence> for Link {
 }
 
 /// The evidence for one item.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct ItemReport {
     /// The item.
     pub item: ItemId,
@@ -58,7 +58,7 @@ pub struct ItemReport {
 }
 
 /// The report over all items.
-#[derive(Clone, Debug, PartialEq, Eq, Default, serde::Serialize, schemars::JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Default, serde::Serialize)]
 pub struct ComplianceReport {
     /// Records covered.
     pub size: u64,
@@ -98,7 +98,7 @@ impl ComplianceReport {
 /// offline verifier keeps and the overview shows. Built one item at a time, so that a
 /// ledger's whole report (an entry per item: 60 MiB at 10^6 records) is never held
 /// beside its state just to be counted.
-#[derive(Clone, Debug, PartialEq, Eq, Default, serde::Serialize, schemars::JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Default, serde::Serialize)]
 pub struct ComplianceSummary {
     /// Records covered.
     pub size: u64,

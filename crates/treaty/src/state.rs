@@ -13,9 +13,7 @@ use std::sync::Arc;
 
 /// A pointer to the record that proves something: where it is, what it hashes to, who
 /// signed it with which key.
-#[derive(
-    Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
-)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Evidence {
     /// Record seq.
     pub seq: u64,
@@ -44,9 +42,7 @@ impl Evidence {
 }
 
 /// One key of a registered party, valid for records `from_seq .. until_seq`.
-#[derive(
-    Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
-)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct KeyGrant {
     /// The key.
     pub key: PublicKey,
@@ -57,9 +53,7 @@ pub struct KeyGrant {
 }
 
 /// A registered party: root, competent authority, auditor or witness.
-#[derive(
-    Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
-)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Registered {
     /// Its id.
     pub id: AuthorityId,
@@ -98,9 +92,7 @@ impl Registered {
 }
 
 /// A protocol (Art. 9).
-#[derive(
-    Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
-)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Protocol {
     /// Who proposed it.
     pub proposer: Party,
@@ -130,9 +122,7 @@ impl Protocol {
 }
 
 /// Art. 10 termination.
-#[derive(
-    Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
-)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Termination {
     /// The Party that gave notice.
     pub by: Party,
@@ -143,9 +133,7 @@ pub struct Termination {
 }
 
 /// The agreement-status projection.
-#[derive(
-    Clone, Debug, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
-)]
+#[derive(Clone, Debug, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct Agreement {
     /// Genesis record.
     pub genesis: Option<Evidence>,
@@ -172,9 +160,7 @@ pub struct Agreement {
 }
 
 /// A key that signs the ledger's checkpoints (named by the genesis or a handover).
-#[derive(
-    Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
-)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct NodeKey {
     /// The key.
     pub key: PublicKey,
@@ -186,9 +172,7 @@ pub struct NodeKey {
 
 /// A node handover: the ledger continues under a new node key (its old node lost or
 /// replaced), agreed by both Parties' roots.
-#[derive(
-    Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
-)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Handover {
     /// Who proposed it.
     pub proposer: Party,
@@ -249,9 +233,7 @@ impl Agreement {
 }
 
 /// Status of a case.
-#[derive(
-    Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
-)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum CaseStatus {
     /// Request received, no answer yet.
     Open,
@@ -283,9 +265,7 @@ impl CaseStatus {
 }
 
 /// What a deadline is for.
-#[derive(
-    Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
-)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum DeadlineKind {
     /// Art. 4.1: written confirmation of an oral request.
     OralConfirmation,
@@ -307,9 +287,7 @@ impl DeadlineKind {
 }
 
 /// A deadline in a case.
-#[derive(
-    Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
-)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Deadline {
     /// What for.
     pub kind: DeadlineKind,
@@ -335,9 +313,7 @@ impl Deadline {
 /// events answer and cite, its time and its kind. Who signed it and which documents it
 /// carried stay in the record; views read them from there ([`TimelineEntry`]), so the
 /// state holds no second copy of them (ADR 0020).
-#[derive(
-    Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
-)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Step {
     /// Record seq.
     pub seq: u64,
@@ -352,9 +328,7 @@ pub struct Step {
 
 /// One line of a case's timeline as views show it: the step with its signer and key,
 /// read from the record ([`TimelineEntry::of`]).
-#[derive(
-    Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
-)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct TimelineEntry {
     /// The evidence.
     pub evidence: Evidence,
@@ -364,9 +338,7 @@ pub struct TimelineEntry {
 }
 
 /// A cost entry (Art. 5).
-#[derive(
-    Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
-)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Cost {
     /// Party that bore it.
     pub party: Party,
@@ -379,9 +351,7 @@ pub struct Cost {
 }
 
 /// A case-level cost arrangement (Art. 5).
-#[derive(
-    Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
-)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct CostArrangement {
     /// Proposal.
     pub proposal: Evidence,
@@ -392,9 +362,7 @@ pub struct CostArrangement {
 }
 
 /// A dispute (Art. 8).
-#[derive(
-    Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
-)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Dispute {
     /// Raised by.
     pub raised: Evidence,
@@ -405,9 +373,7 @@ pub struct Dispute {
 }
 
 /// The case projection.
-#[derive(
-    Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
-)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Case {
     /// Case id.
     pub id: CaseId,
@@ -483,9 +449,7 @@ impl Case {
 }
 
 /// Why a use of information was allowed.
-#[derive(
-    Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
-)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum UseBasis {
     /// The purpose was among those of the transfer (the request's).
     Permitted,
@@ -510,9 +474,7 @@ pub(crate) fn push_tight<T>(list: &mut Vec<T>, x: T) {
 }
 
 /// A use (Art. 7.2).
-#[derive(
-    Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
-)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Use {
     /// Purpose.
     pub purpose: Purpose,
@@ -523,9 +485,7 @@ pub struct Use {
 }
 
 /// A consent decision (Art. 7.2).
-#[derive(
-    Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
-)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ConsentDecision {
     /// Granted or denied.
     pub granted: bool,
@@ -538,9 +498,7 @@ pub struct ConsentDecision {
 }
 
 /// An onward transfer (Art. 7.2).
-#[derive(
-    Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
-)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Onward {
     /// Third party.
     pub third_party: String,
@@ -551,9 +509,7 @@ pub struct Onward {
 }
 
 /// One item of the Article 7 register.
-#[derive(
-    Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
-)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Item {
     /// Item id.
     pub id: ItemId,
@@ -588,9 +544,7 @@ pub struct Item {
 }
 
 /// A language arrangement between two authorities (Art. 4.2).
-#[derive(
-    Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
-)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct LanguageArrangement {
     /// Proposer.
     pub proposer: AuthorityId,
@@ -606,9 +560,7 @@ pub struct LanguageArrangement {
 
 /// A consent of the providing Party (Art. 7.2), by the event hash that onward transfers
 /// cite.
-#[derive(
-    Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
-)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Consent {
     /// The case of the item.
     pub case: CaseId,
@@ -624,9 +576,7 @@ pub struct Consent {
 
 /// The governance chain (docs/FORMAT.md §6): every record states the head before it, so
 /// a copy that leaves out a governance record is caught at the next record it keeps.
-#[derive(
-    Clone, Debug, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
-)]
+#[derive(Clone, Debug, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct Governance {
     /// The head after the last governance record (32 zero bytes before the genesis).
     pub head: Hash,
@@ -635,9 +585,7 @@ pub struct Governance {
 }
 
 /// A recorded Art. 1.2 agreement on another crime.
-#[derive(
-    Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
-)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct CategoryAgreement {
     /// The agreeing authority.
     pub by: AuthorityId,
@@ -652,9 +600,7 @@ pub struct CategoryAgreement {
 }
 
 /// Everything the rules know, as of some record.
-#[derive(
-    Clone, Debug, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
-)]
+#[derive(Clone, Debug, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct State {
     /// Records folded so far (= the next seq).
     pub size: u64,
@@ -670,31 +616,23 @@ pub struct State {
     /// Agreement status.
     pub agreement: Agreement,
     /// Authority registry.
-    #[schemars(with = "BTreeMap<AuthorityId, Registered>")]
     pub registry: Map<AuthorityId, Registered>,
     /// Cases, shared (`Arc`): a clone of the state shares them, and a case is copied only
     /// when a later record changes it (ADR 0021).
-    #[schemars(with = "BTreeMap<CaseId, Case>")]
     pub cases: Cases,
     /// Article 7 register, by case and item (an item id is unique within its case).
     /// (Shared, as the cases are.)
     #[serde(serialize_with = "values", deserialize_with = "register_of")]
-    #[schemars(with = "Vec<Item>")]
     pub register: Register,
     /// Art. 1.2 agreements by event hash.
-    #[schemars(with = "BTreeMap<Hash, CategoryAgreement>")]
     pub category_agreements: Map<Hash, CategoryAgreement>,
     /// Art. 4.2 language arrangements by proposal event hash.
-    #[schemars(with = "BTreeMap<Hash, LanguageArrangement>")]
     pub language_arrangements: Map<Hash, LanguageArrangement>,
     /// Art. 4.2: acceptance event hash → proposal event hash (what requests cite).
-    #[schemars(with = "BTreeMap<Hash, Hash>")]
     pub language_acceptances: Map<Hash, Hash>,
     /// Art. 7.2 consent grants by event hash.
-    #[schemars(with = "BTreeMap<Hash, Consent>")]
     pub consents: Map<Hash, Consent>,
     /// Art. 2.3–2.6 cooperation outside requests: form, partner authority, record.
-    #[schemars(with = "Vec<(Form, AuthorityId, Evidence)>")]
     pub other_cooperation: imbl::Vector<(Form, AuthorityId, Evidence)>,
 }
 

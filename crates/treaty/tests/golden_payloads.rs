@@ -50,7 +50,7 @@ fn render() -> serde_json::Value {
                 "event_hash": ev.event_hash().unwrap(),
                 "signature": ev.signature,
                 // The event as JSON (docs/API.md): what other languages' encoders start from.
-                "json": coop_treaty::EventJson::of(ev).unwrap(),
+                "json": coop_wire::EventJson::of(ev).unwrap(),
             },
         }));
     }
@@ -92,8 +92,7 @@ fn committed_payload_vectors_check_out() {
         assert_eq!(p, from_json, "{}", e["name"]);
         assert_eq!(p.to_bytes().unwrap(), bytes);
         // The event's JSON form encodes to the event's body and signature.
-        let ej: coop_treaty::EventJson =
-            serde_json::from_value(e["event"]["json"].clone()).unwrap();
+        let ej: coop_wire::EventJson = serde_json::from_value(e["event"]["json"].clone()).unwrap();
         let signed = ej.to_event().unwrap();
         assert_eq!(
             hex::encode(signed.body.to_bytes().unwrap()),

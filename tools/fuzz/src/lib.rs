@@ -296,7 +296,7 @@ fn seed_json() -> Vec<Vec<u8>> {
         .iter()
         .take(40)
         .filter_map(|r| {
-            coop_treaty::EventJson::of(&r.record.event)
+            coop_wire::EventJson::of(&r.record.event)
                 .ok()
                 .and_then(|j| serde_json::to_vec(&j).ok())
         })
@@ -438,17 +438,17 @@ fn run_request(data: &[u8]) {
 }
 
 fn run_json(data: &[u8]) {
-    if let Ok(j) = serde_json::from_slice::<coop_treaty::EventJson>(data)
+    if let Ok(j) = serde_json::from_slice::<coop_wire::EventJson>(data)
         && let Ok(e) = j.to_event()
     {
         let _ = e.verify(Some(&material().ledger));
         // JSON converts to one event: shown again as JSON, it converts to the same bytes.
-        let again = coop_treaty::EventJson::of(&e).and_then(|k| k.to_event());
+        let again = coop_wire::EventJson::of(&e).and_then(|k| k.to_event());
         if again.ok().and_then(|a| a.to_bytes().ok()) != e.to_bytes().ok() {
             panic!("an event's JSON does not convert back to the same bytes");
         }
     }
-    if let Ok(b) = serde_json::from_slice::<coop_treaty::BodyJson>(data)
+    if let Ok(b) = serde_json::from_slice::<coop_wire::BodyJson>(data)
         && let Ok(p) = b.prepare()
         && b.to_body()
             .ok()

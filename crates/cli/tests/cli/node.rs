@@ -827,7 +827,7 @@ fn bad_input_over_http_is_a_clear_4xx_and_changes_nothing() {
     // The JSON form of a valid event — its payload as the catalogue's variant and
     // fields, not an array of byte values — is accepted.
     let j = cx.event("TM-MVD", at(CaseId([0xD1; 16]), 1), &Payload::Acknowledged);
-    let readable = serde_json::to_value(coop_treaty::EventJson::of(&j).unwrap()).unwrap();
+    let readable = serde_json::to_value(coop_wire::EventJson::of(&j).unwrap()).unwrap();
     assert_eq!(readable["body"]["payload"], "Acknowledged");
     // The payload's bytes as an array are not the JSON form: refused, nothing written.
     check(
@@ -2094,7 +2094,7 @@ fn any_language_can_prepare_sign_and_batch_events_over_http() {
     let (status, v2) = post_json("/v2/events", &signed_json);
     assert_eq!(status, 200, "{v2}");
     let v2: coop_core::Receipt = serde_json::from_value(v2).unwrap();
-    let event = serde_json::from_value::<coop_treaty::EventJson>(signed_json)
+    let event = serde_json::from_value::<coop_wire::EventJson>(signed_json)
         .unwrap()
         .to_event()
         .unwrap();
@@ -2141,7 +2141,7 @@ fn any_language_can_prepare_sign_and_batch_events_over_http() {
     // When it is posted as JSON
     let events: Vec<_> = [&req, &refused, &ack]
         .iter()
-        .map(|e| coop_treaty::EventJson::of(e).unwrap())
+        .map(|e| coop_wire::EventJson::of(e).unwrap())
         .collect();
     let (status, answer) = post_json("/v1/events:batch", &serde_json::json!({"events": events}));
     // Then each event has its answer, in order, and only the good ones landed
@@ -2223,7 +2223,7 @@ fn a_batch_that_does_not_parse_writes_nothing_and_repeats_land_once() {
     trailing.push(0);
     let mut claims_more = list.clone();
     claims_more[0] = 3;
-    let good_json = serde_json::to_value(coop_treaty::EventJson::of(&good).unwrap()).unwrap();
+    let good_json = serde_json::to_value(coop_wire::EventJson::of(&good).unwrap()).unwrap();
     let mut broken = good_json.clone();
     broken["body"]["payload"] = serde_json::json!({"Request": {"urgent": "yes"}});
     let json_batch =

@@ -20,14 +20,17 @@ pub enum DeadlineState {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct DeadlineView {
     /// What for.
+    #[schemars(with = "coop_wire::schema::DeadlineKind")]
     pub kind: DeadlineKind,
     /// The clause and words.
     pub clause: &'static str,
     /// The record that opened it.
     pub opened_seq: u64,
     /// Due (ms).
+    #[schemars(with = "coop_wire::schema::Timestamp")]
     pub due: Timestamp,
     /// Met at (ms).
+    #[schemars(with = "Option<coop_wire::schema::Timestamp>")]
     pub met_at: Option<Timestamp>,
     /// Where it stands.
     pub state: DeadlineState,
@@ -60,11 +63,14 @@ impl DeadlineView {
 pub struct CaseDetail {
     /// The case as the state keeps it.
     #[serde(flatten)]
+    #[schemars(with = "coop_wire::schema::Case")]
     pub case: Case,
     /// Every event of the case, with its signer and key.
+    #[schemars(with = "Vec<coop_wire::schema::TimelineEntry>")]
     pub timeline: Vec<TimelineEntry>,
     /// The documents its events carry, in the order they came (Art. 4.2 documents, cost
     /// arrangement terms, Art. 8 documents).
+    #[schemars(with = "Vec<coop_wire::schema::DocumentRef>")]
     pub documents: Vec<DocumentRef>,
 }
 
@@ -133,12 +139,14 @@ pub struct CaseView {
     /// The ledger size the case describes.
     pub as_of_size: u64,
     /// The time deadlines are judged at (ms).
+    #[schemars(with = "coop_wire::schema::Timestamp")]
     pub now: Timestamp,
     /// The case.
     pub case: CaseDetail,
     /// Its deadlines, judged.
     pub deadlines: Vec<DeadlineView>,
     /// Its deadlines missed at that time (or met late).
+    #[schemars(with = "Vec<coop_wire::schema::Deadline>")]
     pub overdue: Vec<Deadline>,
 }
 
@@ -172,6 +180,7 @@ pub struct TimelineView {
     /// The ledger size the timeline describes.
     pub as_of_size: u64,
     /// The case's events in order.
+    #[schemars(with = "Vec<coop_wire::schema::TimelineEntry>")]
     pub timeline: Vec<TimelineEntry>,
 }
 
@@ -195,6 +204,7 @@ pub fn timeline(
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct CaseChange {
     /// The case.
+    #[schemars(with = "coop_wire::schema::CaseId")]
     pub id: CaseId,
     /// Its status then (`None`: it did not exist yet).
     pub status_then: Option<&'static str>,

@@ -17,6 +17,7 @@ pub(super) fn visible(c: &Case, viewer: Viewer<'_>) -> bool {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct CaseRow {
     /// Case id (hex).
+    #[schemars(with = "coop_wire::schema::CaseId")]
     pub id: CaseId,
     /// Status word (`open`, `acknowledged`, `partly-refused`, `refused`, `executed`,
     /// `closed`).
@@ -24,18 +25,23 @@ pub struct CaseRow {
     /// Category word.
     pub category: &'static str,
     /// Requesting authority.
+    #[schemars(with = "coop_wire::schema::AuthorityId")]
     pub requester: AuthorityId,
     /// Its Party.
+    #[schemars(with = "coop_wire::schema::Party")]
     pub requester_party: Party,
     /// Requested authority.
+    #[schemars(with = "coop_wire::schema::AuthorityId")]
     pub requested: AuthorityId,
     /// Urgent.
     pub urgent: bool,
     /// When the request was recorded (ms).
+    #[schemars(with = "coop_wire::schema::Timestamp")]
     pub opened_at: Timestamp,
     /// Events in the case.
     pub events: u64,
     /// The last event's time (ms).
+    #[schemars(with = "coop_wire::schema::Timestamp")]
     pub last_at: Timestamp,
     /// Deadlines overdue (or met late) at the time the list describes.
     pub overdue: usize,

@@ -14,8 +14,10 @@ pub struct Verdict {
     /// The checkpoint the copy was verified against: its size.
     pub checkpoint_size: u64,
     /// Its root.
+    #[schemars(with = "coop_wire::schema::Hash")]
     pub checkpoint_root: Hash,
     /// Witnesses whose cosignatures on it verified: (id, Party).
+    #[schemars(with = "Vec<(String, coop_wire::schema::Party)>")]
     pub cosigned_by: Vec<(String, Party)>,
     /// Whether the auditor pinned the genesis's node key.
     pub node_key_pinned: bool,

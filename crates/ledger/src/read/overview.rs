@@ -6,6 +6,7 @@ use super::*;
 #[derive(Clone, Debug, Serialize, JsonSchema)]
 pub struct Overview {
     /// The ledger id.
+    #[schemars(with = "Option<coop_wire::schema::LedgerId>")]
     pub ledger_id: Option<LedgerId>,
     /// Records (at the as-of point).
     pub size: u64,

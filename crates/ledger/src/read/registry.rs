@@ -6,10 +6,13 @@ use super::*;
 #[derive(Clone, Debug, Serialize, JsonSchema)]
 pub struct AuthorityRow {
     /// Registered id.
+    #[schemars(with = "coop_wire::schema::AuthorityId")]
     pub id: AuthorityId,
     /// Its Party.
+    #[schemars(with = "coop_wire::schema::Party")]
     pub party: Party,
     /// Its role.
+    #[schemars(with = "coop_wire::schema::Role")]
     pub role: Role,
     /// Its name.
     pub name: String,
@@ -25,6 +28,7 @@ pub struct AuthorityRow {
 #[derive(Clone, Debug, Serialize, JsonSchema)]
 pub struct KeyRow {
     /// The key (hex).
+    #[schemars(with = "coop_wire::schema::PublicKey")]
     pub key: coop_core::PublicKey,
     /// Valid from this record.
     pub from_seq: u64,
@@ -66,10 +70,13 @@ pub fn registry(at: &At) -> Vec<AuthorityRow> {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct DocumentHit {
     /// The case.
+    #[schemars(with = "coop_wire::schema::CaseId")]
     pub case: CaseId,
     /// The document as the case records it.
+    #[schemars(with = "coop_wire::schema::DocumentRef")]
     pub document: coop_treaty::DocumentRef,
     /// The case's timeline entries whose event carries this digest (Art. 4.2 documents).
+    #[schemars(with = "Vec<coop_wire::schema::TimelineEntry>")]
     pub cited_by: Vec<TimelineEntry>,
 }
 

@@ -202,7 +202,7 @@ pub(crate) fn too_many(n: usize) -> ApiError {
 pub(crate) async fn prepare(
     State(node): State<Shared>,
     body: Bytes,
-) -> ApiResult<Json<coop_treaty::Prepared>> {
+) -> ApiResult<Json<coop_wire::Prepared>> {
     let json: BodyJson = serde_json::from_slice(&body)
         .map_err(|e| ApiError::bad(format!("not an event body: {e}")))?;
     let body = json.to_body().map_err(|e| ApiError::bad(e.to_string()))?;

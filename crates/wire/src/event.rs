@@ -6,12 +6,13 @@
 //! client the bytes to sign and the event hash, which a careful client also computes
 //! itself and compares before signing.
 
-use crate::payload::Payload;
+use crate::schema;
 use coop_core::encoding::{DecodeError, EncodeError};
 use coop_core::event::{EVENT_FORMAT_VERSION, signing_message};
 use coop_core::{
     Author, CaseRef, EventBody, EventId, Hash, LedgerId, Signature, SignedEvent, Timestamp,
 };
+use coop_treaty::Payload;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -24,22 +25,29 @@ pub struct BodyJson {
     #[serde(default = "format_version")]
     pub version: u16,
     /// The ledger this event is for (`/v1/info` gives it); `null` only in a genesis.
+    #[schemars(with = "Option<schema::LedgerId>")]
     pub ledger_id: Option<LedgerId>,
     /// The author's idempotency key: 16 random bytes, chosen once per event.
+    #[schemars(with = "schema::EventId")]
     pub event_id: EventId,
     /// The registered author and the key that signs.
+    #[schemars(with = "schema::Author")]
     pub author: Author,
     /// The author's clock when signing (ms since the epoch); the ledger accepts it
     /// within the genesis's `authored_window_ms` of its own clock.
+    #[schemars(with = "schema::Timestamp")]
     pub authored_at: Timestamp,
     /// The case and the version the author saw; `null` for events outside cases. A
     /// request names the new case's id with version 0.
+    #[schemars(with = "Option<schema::CaseRef>")]
     pub case: Option<CaseRef>,
     /// Event hashes of the events this one answers.
     #[serde(default)]
+    #[schemars(with = "Vec<schema::Hash>")]
     pub answers: Vec<Hash>,
     /// The treaty event: a unit variant is a string (`"Acknowledged"`), any other an
     /// object with one member named after the variant.
+    #[schemars(with = "schema::Payload")]
     pub payload: Payload,
 }
 
@@ -56,6 +64,7 @@ pub struct EventJson {
     pub body: BodyJson,
     /// Ed25519 signature by `body.author.key` over the signing message
     /// ([`Prepared::signing_message`]).
+    #[schemars(with = "schema::Signature")]
     pub signature: Signature,
 }
 
@@ -69,9 +78,11 @@ pub struct Prepared {
     /// exactly these bytes with Ed25519.
     pub signing_message: String,
     /// `blake3(0x04 || body)`: the event hash.
+    #[schemars(with = "schema::Hash")]
     pub event_hash: Hash,
     /// The ledger id the event will have: the body's, or for a genesis the id it
     /// defines.
+    #[schemars(with = "schema::LedgerId")]
     pub ledger_id: LedgerId,
     /// The canonical bytes of the signed event are `body || signature` (64 bytes): what
     /// `POST /v1/events` takes as `application/octet-stream`.
@@ -162,7 +173,7 @@ fn hex(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testkit::fixture;
+    use coop_treaty::testkit::fixture;
 
     /// Every event of the fixture ledger: every payload variant, signed.
     fn sample_events() -> anyhow::Result<Vec<SignedEvent>> {
