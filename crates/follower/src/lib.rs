@@ -85,6 +85,32 @@ pub enum FollowError {
     /// The local copy failed (storage). Stop and check the data directory.
     #[error("local copy: {0}")]
     Local(String),
+    /// The follower was started so that it would be unsafe: fix what it names and
+    /// start it again.
+    #[error("{0}")]
+    Setup(String),
+}
+
+/// The `host:port` a client names the leader by, from its base URL (lower case; the
+/// scheme's default port when none is given), as a signed read's `@authority` has it.
+fn leader_authority(base: &str) -> String {
+    let (scheme, rest) = base.split_once("://").unwrap_or(("http", base));
+    let host = rest
+        .split('/')
+        .next()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    let port_given = host
+        .rsplit_once(':')
+        .is_some_and(|(_, p)| p.bytes().all(|b| b.is_ascii_digit()))
+        && !host.ends_with(']');
+    if port_given {
+        host
+    } else if scheme.eq_ignore_ascii_case("https") {
+        format!("{host}:443")
+    } else {
+        format!("{host}:80")
+    }
 }
 
 /// A follower over a local node.
@@ -149,6 +175,17 @@ impl Follower {
         client: Client,
         config: FollowerConfig,
     ) -> Result<Follower, FollowError> {
+        // A signed read names the node it is for (`@authority`), and the follower checks
+        // nonces only against what it saw itself: answering to its leader's name, it
+        // would accept a read already used at the leader.
+        let leader = leader_authority(client.base());
+        if let Some(name) = node.answers_to().iter().find(|a| **a == leader) {
+            return Err(FollowError::Setup(format!(
+                "this follower would answer signed reads made for its leader ({name}): a read \
+                 captured at the leader could be replayed here. Give the follower a name of \
+                 its own (--authority), never the leader's"
+            )));
+        }
         let status = node.follow_status().cloned().unwrap_or_else(|| {
             Arc::new(coop_node::FollowStatus::new(
                 config.poll.max(Duration::from_secs(10)),
@@ -598,5 +635,20 @@ fn sleep_unless(stop: &AtomicBool, d: Duration) {
             return;
         }
         std::thread::sleep(left.min(Duration::from_millis(100)));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::leader_authority;
+
+    #[test]
+    fn the_leaders_name_is_what_a_signed_read_for_it_names() {
+        assert_eq!(leader_authority("http://127.0.0.1:8080"), "127.0.0.1:8080");
+        assert_eq!(leader_authority("http://Node.KZ:8080/"), "node.kz:8080");
+        assert_eq!(leader_authority("https://node.kz"), "node.kz:443");
+        assert_eq!(leader_authority("http://node.kz/v1"), "node.kz:80");
+        assert_eq!(leader_authority("http://[::1]:9000"), "[::1]:9000");
+        assert_eq!(leader_authority("http://[::1]"), "[::1]:80");
     }
 }

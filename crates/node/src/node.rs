@@ -121,8 +121,9 @@ pub struct Node {
     /// On a follower: what it knows of its leader (for `/healthz` and `/metrics`).
     pub(crate) follow: Option<Arc<crate::sync::FollowStatus>>,
     /// When this node started (seconds): signed requests made before are refused, since
-    /// the nonces seen before a restart are forgotten.
-    started: u64,
+    /// the nonces seen before a restart are forgotten. Serving moves it to the first
+    /// whole second after the listener opens ([`Node::fence_signed_reads`]).
+    started: std::sync::atomic::AtomicU64,
 }
 
 impl std::fmt::Debug for Node {
@@ -157,6 +158,11 @@ impl Node {
         Node::build(ledger, config, Some((leader, status)))
     }
 
+    /// The names this node answers signed reads for (`host:port`, lower case).
+    pub fn answers_to(&self) -> &[String] {
+        &self.config.authorities
+    }
+
     /// What a follower knows of its leader (`None` on a leader).
     pub fn follow_status(&self) -> Option<&Arc<crate::sync::FollowStatus>> {
         self.follow.as_ref()
@@ -181,8 +187,25 @@ impl Node {
             replay: Mutex::new(ReplayCache::default()),
             leader,
             follow,
-            started: now_secs(),
+            started: std::sync::atomic::AtomicU64::new(now_secs()),
         })
+    }
+
+    /// Waits for the next whole second and refuses every signed request made before it.
+    /// `created` counts whole seconds, so a request signed in the second this node
+    /// started — perhaps before it, and already used at the node this one replaced, whose
+    /// nonces are forgotten — cannot be told from one signed after: none is accepted.
+    /// The servers ([`crate::server::run`], [`crate::server::run_tls`]) call it before
+    /// they answer anything, so the wait (under a second) is at start-up, and a client
+    /// that waited for the node to answer signs in a second it accepts.
+    pub async fn fence_signed_reads(&self) {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        let next = now.as_secs() + 1;
+        tokio::time::sleep(std::time::Duration::from_secs(next) - now).await;
+        self.started
+            .fetch_max(next, std::sync::atomic::Ordering::SeqCst);
     }
 
     /// The ledger.
@@ -249,7 +272,7 @@ impl Node {
                 }
             )));
         }
-        if params.created < self.started {
+        if params.created < self.started.load(std::sync::atomic::Ordering::SeqCst) {
             return Err(AuthError::Unauthenticated(
                 "the request was signed before this node started; sign a new one".into(),
             ));

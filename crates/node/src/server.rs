@@ -453,6 +453,7 @@ pub async fn run(
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
         .header_read_timeout(node.config.header_timeout);
+    node.fence_signed_reads().await;
     let app = router(node);
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown);
@@ -509,6 +510,7 @@ pub async fn run_tls(
 ) -> std::io::Result<()> {
     crate::install_crypto_provider();
     let config = axum_server::tls_rustls::RustlsConfig::from_pem(tls.cert_pem, tls.key_pem).await?;
+    node.fence_signed_reads().await;
     let closing = node.closing.clone();
     let handle = axum_server::Handle::new();
     let h = handle.clone();
