@@ -139,6 +139,10 @@ pub fn refusal(lang: Lang, v: &coop_treaty::Violation) -> String {
     let detail = |d: &str| text(d.to_owned());
     let (id, args): (&str, Vec<(&'static str, FluentValue<'_>)>) = match v {
         V::MalformedPayload(d) => ("refusal-malformed", vec![("detail", detail(d))]),
+        V::HiddenText { field, code } => (
+            "refusal-hidden-text",
+            vec![("field", detail(field)), ("code", detail(code))],
+        ),
         V::Art10_Genesis(d) => ("refusal-art10-genesis", vec![("detail", detail(d))]),
         V::GovernanceHead { stated, expected } => (
             "refusal-governance-head",

@@ -22,6 +22,7 @@ pub mod snapshot;
 mod state;
 #[cfg(feature = "testkit")]
 pub mod testkit;
+mod text;
 mod time;
 mod violation;
 
@@ -40,5 +41,6 @@ pub use state::{
     KeyGrant, LanguageArrangement, Map, NodeKey, Onward, Protocol, Register, Registered, State,
     Step, Termination, TimelineEntry, Use, UseBasis,
 };
+pub use text::{hidden_text, is_hidden};
 pub use time::add_months;
 pub use violation::Violation;

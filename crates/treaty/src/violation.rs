@@ -12,6 +12,18 @@ pub enum Violation {
     /// The payload is not a canonical treaty payload.
     #[error("Format: the event's payload is not a valid treaty event ({0})")]
     MalformedPayload(String),
+    /// A payload string holds a character a reader cannot see or that reorders the text
+    /// (a control character, a bidirectional override or mark, the BOM): two people could
+    /// read the record differently. Type the text again without it.
+    #[error(
+        "Format: the field {field} holds the character {code}, which a reader cannot see or which reorders the text around it (a control or bidirectional character); type the text again without it"
+    )]
+    HiddenText {
+        /// The field, as the JSON form names it (`Request.purposes[0]`).
+        field: String,
+        /// The character, as `U+202E`.
+        code: String,
+    },
     /// The first record must be the genesis, and only the first.
     #[error("Art. 10: {0}")]
     Art10_Genesis(String),

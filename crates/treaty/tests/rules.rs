@@ -430,6 +430,67 @@ fn refused_with(mut edit: impl FnMut(&mut Request)) -> Violation {
         .expect_err("must be refused")
 }
 
+/// Issue 26, finding 8: a right-to-left override, NUL or BOM in any free-text field
+/// would show two readers two texts; refused naming the field, nothing changed.
+#[test]
+fn text_a_reader_cannot_see_is_refused_naming_its_field() {
+    // Given a request whose purpose hides a right-to-left override
+    // When it is appended, then it is refused naming the field and the character
+    assert_eq!(
+        refused_with(|r| r.purposes = vec![purpose("tax \u{202e}tidua")]),
+        Violation::HiddenText {
+            field: "Request.purposes[0]".into(),
+            code: "U+202E".into()
+        }
+    );
+    assert_eq!(
+        refused_with(|r| r.elements.requesting_service = "MVD\0".into()),
+        Violation::HiddenText {
+            field: "Request.elements.requesting_service".into(),
+            code: "U+0000".into()
+        }
+    );
+    // And in an event outside a case too (a name, a description)
+    let mut w = World::in_force();
+    for (signer, payload, field, code) in [
+        (
+            "KZ-KNB",
+            Payload::CategoryAgreed {
+                with: id("TM-MVD"),
+                description: "\u{feff}wildlife".into(),
+            },
+            "CategoryAgreed.description",
+            "U+FEFF",
+        ),
+        (
+            "KZ-KNB",
+            Payload::CategoryAgreed {
+                with: id("TM-MVD"),
+                description: "wild\tlife".into(),
+            },
+            "CategoryAgreed.description",
+            "U+0009",
+        ),
+    ] {
+        assert_eq!(
+            w.try_(signer, None, payload),
+            Err(Violation::HiddenText {
+                field: field.into(),
+                code: code.into()
+            })
+        );
+    }
+    // A plain text in any script is accepted.
+    w.ok(
+        "KZ-KNB",
+        None,
+        Payload::CategoryAgreed {
+            with: id("TM-MVD"),
+            description: "ёбызның контрабандасы — Ýabany haýwanlar «wildlife»".into(),
+        },
+    );
+}
+
 #[test]
 fn art4_1_each_missing_element_is_named() {
     assert_eq!(

@@ -59,7 +59,7 @@ pub fn case(
             dt { (l.t("form")) } dd { (form(l, &k.form)) }
             @if k.urgent { dt { (l.t("urgent")) } dd { (l.t("yes")) } }
             @if k.oral { dt { (l.t("oral")) } dd { (if k.confirmed { l.t("oral-confirmed") } else { l.t("oral-unconfirmed") }) } }
-            dt { (l.t("purposes")) } dd { @for p in &k.purposes { span class="purpose" { (p.0) } " " } }
+            dt { (l.t("purposes")) } dd { @for p in &k.purposes { span class="purpose" { (super::visible(&p.0)) } " " } }
             @if let Some(f) = &k.final_answer {
                 dt { (l.t("final-answer")) } dd { a href={ "#r" (f.seq) } { "#" (f.seq) } " " (time(f.at)) }
             }
@@ -114,7 +114,7 @@ pub fn case(
                                 td { a href={ "/documents?digest=" (d.digest.to_hex()) } { (hash_cell(&d.digest)) } }
                                 td { (doc_role(l, &d.role)) }
                                 td { (l.word("language", &format!("{:?}", d.language))) }
-                                td { (d.media_type) }
+                                td { (super::visible(&d.media_type)) }
                                 td { (d.size) }
                             }
                         }
@@ -144,7 +144,7 @@ pub fn case(
             section aria-labelledby="costs-h" {
                 h2 id="costs-h" { (l.t("costs")) }
                 p { (if k.default_costs() { l.t("costs-default") } else { l.t("costs-arranged") }) }
-                ul { @for cost in &k.costs { li { (party(l, cost.party)) ": " (cost.amount_minor / 100) "." (format!("{:02}", cost.amount_minor % 100)) " " (cost.currency) " " a href={ "#r" (cost.seq) } { "#" (cost.seq) } } } }
+                ul { @for cost in &k.costs { li { (party(l, cost.party)) ": " (cost.amount_minor / 100) "." (format!("{:02}", cost.amount_minor % 100)) " " (super::visible(&cost.currency)) " " a href={ "#r" (cost.seq) } { "#" (cost.seq) } } } }
             }
         }
         @if !items.is_empty() {

@@ -54,7 +54,7 @@ pub fn cases(c: &Console, ctx: &Ctx, now: &At, q: &CaseQuery, page: &CasePage) -
                 select name="authority" id="f-authority" {
                     option value="" { (l.t("any")) }
                     @for r in &authorities {
-                        option value=(r.id) selected[q.authority.as_ref() == Some(&r.id)] { (r.id) " — " (r.name) }
+                        option value=(r.id) selected[q.authority.as_ref() == Some(&r.id)] { (r.id) " — " (super::visible(&r.name)) }
                     }
                 }
             }

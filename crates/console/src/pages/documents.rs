@@ -34,7 +34,7 @@ pub fn documents(
                 @for h in hits {
                     div class="hit" {
                         h3 { (l.t("case")) " " (case_link(ctx, &h.case)) }
-                        p { (case::doc_role(l, &h.document.role)) " · " (l.word("language", &format!("{:?}", h.document.language))) " · " (h.document.media_type) " · " (h.document.size) }
+                        p { (case::doc_role(l, &h.document.role)) " · " (l.word("language", &format!("{:?}", h.document.language))) " · " (super::visible(&h.document.media_type)) " · " (h.document.size) }
                         ul {
                             @for t in &h.cited_by {
                                 li { (seq_link(&h.case, t.evidence.seq)) " " (l.word("kind", t.kind)) " — " (t.evidence.signer) ", " (time(t.evidence.at)) }

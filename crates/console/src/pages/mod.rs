@@ -311,12 +311,9 @@ impl Csv {
 /// reorders text (bidirectional overrides and isolates, the marks), written as its code
 /// (`<U+202E>`): what a reader sees is what the ledger holds.
 pub(crate) fn visible(s: &str) -> String {
-    let hidden = |c: char| {
-        (c.is_control() && c != '\n')
-            || matches!(c, '\u{200e}' | '\u{200f}' | '\u{061c}' | '\u{feff}')
-            || ('\u{202a}'..='\u{202e}').contains(&c)
-            || ('\u{2066}'..='\u{2069}').contains(&c)
-    };
+    // The rules' predicate (coop_treaty::is_hidden): what they refuse in new records is
+    // what a page or CSV writes as its code in any old one.
+    let hidden = |c: char| c != '\n' && coop_treaty::is_hidden(c);
     if !s.chars().any(hidden) {
         return s.to_owned();
     }
@@ -347,7 +344,7 @@ fn items_table(l: Lang, now: &At, items: &[&coop_treaty::Item]) -> Markup {
                         td { (seq_link(&i.case, i.transfer.seq)) " " (l.word("kind", i.carried_by)) }
                         td {
                             @for u in &i.uses {
-                                div { (seq_link(&i.case, u.evidence.seq)) " «" (u.purpose.0) "» "
+                                div { (seq_link(&i.case, u.evidence.seq)) " «" (visible(&u.purpose.0)) "» "
                                     @match &u.basis {
                                         coop_treaty::UseBasis::Permitted => (l.t("a7-permitted")),
                                         coop_treaty::UseBasis::Consent(e) => { (l.t("a7-consent")) " " (seq_link(&i.case, e.seq)) },
@@ -357,7 +354,7 @@ fn items_table(l: Lang, now: &At, items: &[&coop_treaty::Item]) -> Markup {
                         }
                         td {
                             @for o in &i.onward {
-                                div { (seq_link(&i.case, o.evidence.seq)) " → " (o.third_party) "; " (l.t("a7-consent")) " " (seq_link(&i.case, o.consent.seq)) }
+                                div { (seq_link(&i.case, o.evidence.seq)) " → " (visible(&o.third_party)) "; " (l.t("a7-consent")) " " (seq_link(&i.case, o.consent.seq)) }
                             }
                         }
                         td {

@@ -13,7 +13,7 @@ pub fn registry(c: &Console, ctx: &Ctx, now: &At, rows: &[AuthorityRow]) -> Mark
                 @for r in rows {
                     tr id={ "a-" (r.id) } {
                         td { code { (r.id) } }
-                        td { (r.name) }
+                        td { (super::visible(&r.name)) }
                         td { (party(l, r.party)) }
                         td { (role(l, r.role)) }
                         td {

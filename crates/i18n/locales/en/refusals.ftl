@@ -1,6 +1,7 @@
 # Refusals under the Agreement — English (the rules' own text; the other languages
 # translate these).
 refusal-malformed = Format: the event's payload is not a valid treaty event ({ $detail })
+refusal-hidden-text = Format: the field { $field } holds the character { $code }, which a reader cannot see or which reorders the text around it (a control or bidirectional character); type the text again without it
 refusal-art10-genesis = Art. 10: { $detail }
 refusal-governance-head = Record: the record states the governance head { $stated }, but the governance records before it give { $expected }: a governance record is missing from this copy, or the record belongs to another history
 refusal-time-backwards = Time: the record was received at { $received } ms since the epoch, before the previous record ({ $previous } ms); records' times never decrease

@@ -1,5 +1,6 @@
 # Ylalaşyk boýunça ret etmeler — türkmen dili.
 refusal-malformed = Görnüş: wakanyň mazmuny Ylalaşygyň hakyky wakasy däl ({ $detail })
+refusal-hidden-text = Görnüş: { $field } meýdançasynda { $code } belgisi bar, ony okyjy görmeýär ýa-da ol töweregindäki tekstiň tertibini üýtgedýär (dolandyryjy ýa-da iki ugurly belgi); teksti onsuz täzeden giriziň
 refusal-art10-genesis = 10-njy madda: { $detail }
 refusal-governance-head = Ýazgy: ýazgy dolandyryş zynjyrynyň başyny { $stated } diýip görkezýär, emma ondan öňki dolandyryş ýazgylary { $expected } berýär: bu nusgada dolandyryş ýazgysy ýetmeýär ýa-da ýazgy başga taryha degişli
 refusal-time-backwards = Wagt: ýazgy eýýamyň başyndan { $received } ms-da, öňki ýazgydan ({ $previous } ms) öň alyndy; ýazgylaryň wagty kemelmeýär

@@ -240,6 +240,12 @@ fn check_shape(ctx: &Ctx<'_>) -> Result<(), Violation> {
     if opens && body.case.is_some_and(|c| c.case_id.0 == [0; 16]) {
         return Err(Violation::ReservedCaseId);
     }
+    if let Some((field, c)) = crate::text::hidden_text(ctx.payload) {
+        return Err(Violation::HiddenText {
+            field,
+            code: format!("U+{:04X}", u32::from(c)),
+        });
+    }
     Ok(())
 }
 
