@@ -82,21 +82,93 @@ pub(crate) struct Op {
     pub(crate) serve: Serve,
     summary: &'static str,
     auth: Auth,
-    /// Query parameters: name, description (any other is refused).
-    pub(crate) query: &'static [(&'static str, &'static str)],
+    /// Query parameters (any other is refused).
+    pub(crate) query: &'static [Param],
     request: &'static [Body],
     response: &'static [Body],
+}
+
+/// What a parameter's value may be: its schema in the document, and what the handler
+/// accepts (each handler refuses anything else with 400).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Ty {
+    /// A record's seq, a tree size or a time in ms: a whole number (u64).
+    Whole,
+    /// A page's size: 1 to 1,000.
+    Limit,
+    /// A count to skip: a whole number.
+    Offset,
+    /// `true` or `false`.
+    Flag,
+    /// A case status word.
+    Status,
+    /// An Art. 1 category word.
+    Category,
+    /// A registered id.
+    Authority,
+    /// Free text.
+    Text,
+}
+
+impl Ty {
+    fn schema(self) -> Value {
+        match self {
+            Ty::Whole | Ty::Offset => {
+                json!({"type": "integer", "minimum": 0, "maximum": u64::MAX})
+            }
+            Ty::Limit => json!({"type": "integer", "minimum": 1, "maximum": 1000}),
+            Ty::Flag => json!({"type": "boolean"}),
+            Ty::Status => json!({"type": "string", "enum": coop_treaty::STATUS_WORDS}),
+            Ty::Category => json!({"type": "string", "enum": coop_treaty::CATEGORY_WORDS}),
+            Ty::Authority => json!({"$ref": "#/components/schemas/AuthorityId"}),
+            Ty::Text => json!({"type": "string", "minLength": 1}),
+        }
+    }
+}
+
+/// A query parameter of an operation.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Param {
+    pub(crate) name: &'static str,
+    description: &'static str,
+    ty: Ty,
+    required: bool,
+}
+
+/// An optional query parameter.
+const fn opt(name: &'static str, ty: Ty, description: &'static str) -> Param {
+    Param {
+        name,
+        description,
+        ty,
+        required: false,
+    }
+}
+
+/// A required query parameter.
+const fn req(name: &'static str, ty: Ty, description: &'static str) -> Param {
+    Param {
+        name,
+        description,
+        ty,
+        required: true,
+    }
 }
 
 fn s<T: JsonSchema>(g: &mut SchemaGenerator) -> Schema {
     g.subschema_for::<T>()
 }
 
-const AS_OF: (&str, &str) = (
+const AS_OF: Param = opt(
     "as_of",
-    "a record's seq: the state just after that record (or as_of_time: ms since the epoch)",
+    Ty::Whole,
+    "a record's seq: the state just after that record (or as_of_time, not both)",
 );
-const AS_OF_TIME: (&str, &str) = ("as_of_time", "ms since the epoch: the state at that time");
+const AS_OF_TIME: Param = opt(
+    "as_of_time",
+    Ty::Whole,
+    "ms since the epoch: the state at that time (or as_of, not both)",
+);
 
 /// Every operation, in the order docs/API.md lists them.
 pub(crate) const OPS: &[Op] = &[
@@ -279,8 +351,12 @@ pub(crate) const OPS: &[Op] = &[
         summary: "A page of records (at most 1,000)",
         auth: Auth::Signed,
         query: &[
-            ("from", "the first seq (default 0)"),
-            ("limit", "at most this many (default and maximum 1,000)"),
+            opt("from", Ty::Whole, "the first seq (default 0)"),
+            opt(
+                "limit",
+                Ty::Limit,
+                "at most this many (default and maximum 1,000)",
+            ),
         ],
         request: &[],
         response: &[json_body(s::<RecordsPage>, "the page")],
@@ -307,7 +383,7 @@ pub(crate) const OPS: &[Op] = &[
         },
         summary: "Server-sent events: `event: record`, `id: <seq>`, `data: <record JSON>` from `from`, then each new record as it lands; resumable with Last-Event-ID",
         auth: Auth::Signed,
-        query: &[("from", "the first seq (default 0)")],
+        query: &[opt("from", Ty::Whole, "the first seq (default 0)")],
         request: &[],
         response: &[raw("text/event-stream", "records as they land")],
     },
@@ -365,7 +441,10 @@ pub(crate) const OPS: &[Op] = &[
         },
         summary: "An inclusion proof of a record in a tree size",
         auth: Auth::Signed,
-        query: &[("seq", "the record"), ("size", "the tree size")],
+        query: &[
+            req("seq", Ty::Whole, "the record"),
+            req("size", Ty::Whole, "the tree size"),
+        ],
         request: &[],
         response: &[json_body(s::<InclusionJson>, "the proof")],
     },
@@ -378,7 +457,10 @@ pub(crate) const OPS: &[Op] = &[
         },
         summary: "A consistency proof between two tree sizes",
         auth: Auth::Signed,
-        query: &[("from", "the older size"), ("to", "the newer size")],
+        query: &[
+            req("from", Ty::Whole, "the older size"),
+            req("to", Ty::Whole, "the newer size"),
+        ],
         request: &[],
         response: &[json_body(s::<ConsistencyJson>, "the proof")],
     },
@@ -392,24 +474,36 @@ pub(crate) const OPS: &[Op] = &[
         summary: "The cases the reader may see, filtered, as full projections: every match unless limit is given; an unknown parameter or value is 400, never an empty list",
         auth: Auth::Signed,
         query: &[
-            (
+            opt(
                 "status",
+                Ty::Status,
                 "open, acknowledged, partly-refused, refused, executed, closed",
             ),
-            ("category", "an Art. 1 category word (docs/API.md)"),
-            ("overdue", "true or false"),
-            ("disputed", "true or false"),
-            (
+            opt(
+                "category",
+                Ty::Category,
+                "an Art. 1 category word (docs/API.md)",
+            ),
+            opt("overdue", Ty::Flag, "true or false"),
+            opt("disputed", Ty::Flag, "true or false"),
+            opt(
                 "authority",
+                Ty::Authority,
                 "only cases this authority requested or was asked in",
             ),
-            (
+            opt(
                 "q",
+                Ty::Text,
                 "only cases whose id, authorities, category or purposes contain this text",
             ),
-            ("offset", "cases to skip (the previous page's next_offset)"),
-            (
+            opt(
+                "offset",
+                Ty::Offset,
+                "cases to skip (the previous page's next_offset)",
+            ),
+            opt(
                 "limit",
+                Ty::Limit,
                 "at most this many (1 to 1000); without it, every match",
             ),
             AS_OF,
@@ -433,23 +527,34 @@ pub(crate) const OPS: &[Op] = &[
         summary: "One page of the cases the reader may see, filtered; an unknown parameter or value is 400, never an empty list",
         auth: Auth::Signed,
         query: &[
-            (
+            opt(
                 "status",
+                Ty::Status,
                 "open, acknowledged, partly-refused, refused, executed, closed",
             ),
-            ("category", "an Art. 1 category word (docs/API.md)"),
-            ("overdue", "true or false"),
-            ("disputed", "true or false"),
-            (
+            opt(
+                "category",
+                Ty::Category,
+                "an Art. 1 category word (docs/API.md)",
+            ),
+            opt("overdue", Ty::Flag, "true or false"),
+            opt("disputed", Ty::Flag, "true or false"),
+            opt(
                 "authority",
+                Ty::Authority,
                 "only cases this authority requested or was asked in",
             ),
-            (
+            opt(
                 "q",
+                Ty::Text,
                 "only cases whose id, authorities, category or purposes contain this text",
             ),
-            ("offset", "cases to skip (the previous page's next_offset)"),
-            ("limit", "page size: 1 to 1000, default 50"),
+            opt(
+                "offset",
+                Ty::Offset,
+                "cases to skip (the previous page's next_offset)",
+            ),
+            opt("limit", Ty::Limit, "page size: 1 to 1000, default 50"),
             AS_OF,
             AS_OF_TIME,
         ],
@@ -574,6 +679,8 @@ fn content(g: &mut SchemaGenerator, bodies: &[Body]) -> Value {
             None if b.media == "application/octet-stream" => {
                 json!({"type": "string", "contentMediaType": "application/octet-stream"})
             }
+            // A JSON document without a schema of ours (the OpenAPI document itself).
+            None if b.media == "application/json" => json!({"type": "object"}),
             None => json!({"type": "string"}),
         };
         m.insert(
@@ -582,6 +689,66 @@ fn content(g: &mut SchemaGenerator, bodies: &[Body]) -> Value {
         );
     }
     Value::Object(m)
+}
+
+/// The error statuses an operation answers (besides `default`), with what each means:
+/// read from what the operation is (signed, by id, with a body, appending), the same
+/// facts its handler acts on.
+fn errors(op: &Op) -> Vec<(u16, &'static str)> {
+    let mut e = vec![(
+        400,
+        "a malformed or unknown parameter or body (`bad_request`, `invalid`)",
+    )];
+    if op.auth == Auth::Signed {
+        e.push((
+            401,
+            "no valid signature of a registered key, or one replayed (`unauthenticated`)",
+        ));
+        e.push((403, "the reader's role may not read this (`forbidden`)"));
+    }
+    if op.path.contains('{') || op.query.iter().any(|p| p.name.starts_with("as_of")) {
+        e.push((
+            404,
+            "no such record, case, checkpoint or point (`not_found`)",
+        ));
+    }
+    if op.path.starts_with("/v1/proofs") {
+        e.push((
+            404,
+            "no such proof: a size the node signed no checkpoint for, or a seq or older size not below it (`not_found`)",
+        ));
+    }
+    if op.serve.limits != Limits::Stream {
+        e.push((
+            408,
+            "the request took longer than the node's timeout (30 s)",
+        ));
+    }
+    if !op.request.is_empty() {
+        e.push((413, "the body is larger than the operation's limit"));
+        e.push((415, "a content type the operation does not take"));
+    }
+    let appends = op
+        .request
+        .iter()
+        .any(|b| b.media == "application/octet-stream");
+    if appends {
+        e.push((
+            409,
+            "the event id is already used by a different event (`id_reused`)",
+        ));
+        e.push((
+            422,
+            "refused under the Agreement: `clause` names the article (`refused`)",
+        ));
+    }
+    e.push((
+        503,
+        "the node cannot serve now: storage failed or full, or an append may have landed (`unavailable`, `storage_full`, `may_have_landed`)",
+    ));
+    e.sort_by_key(|(s, _)| *s);
+    e.dedup_by_key(|(s, _)| *s);
+    e
 }
 
 /// The document.
@@ -597,11 +764,18 @@ pub fn document() -> Value {
             .split('/')
             .filter_map(|seg| seg.strip_prefix('{')?.strip_suffix('}'))
             .map(|name| {
-                json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}})
+                let schema = match name {
+                    "id" if op.path.starts_with("/v1/events") => {
+                        json!({"$ref": "#/components/schemas/EventId"})
+                    }
+                    "id" => json!({"$ref": "#/components/schemas/CaseId"}),
+                    _ => Ty::Whole.schema(),
+                };
+                json!({"name": name, "in": "path", "required": true, "schema": schema})
             })
             .collect();
-        params.extend(op.query.iter().map(|(name, description)| {
-            json!({"name": name, "in": "query", "required": false, "description": description, "schema": {"type": "string"}})
+        params.extend(op.query.iter().map(|p| {
+            json!({"name": p.name, "in": "query", "required": p.required, "description": p.description, "schema": p.ty.schema()})
         }));
         let mut o = Map::new();
         o.insert("summary".into(), json!(op.summary));
@@ -609,16 +783,28 @@ pub fn document() -> Value {
             "operationId".into(),
             json!(format!("{} {}", op.method, op.path)),
         );
-        o.insert(
-            "responses".into(),
-            json!({
-                "200": {"description": "done", "content": content(&mut g, op.response)},
-                "default": {
-                    "description": "an error (docs/API.md: status and `error` word)",
+        let mut responses = Map::new();
+        responses.insert(
+            "200".into(),
+            json!({"description": "done", "content": content(&mut g, op.response)}),
+        );
+        for (status, description) in errors(op) {
+            responses.insert(
+                status.to_string(),
+                json!({
+                    "description": description,
                     "content": {"application/json": {"schema": error.clone()}},
-                },
+                }),
+            );
+        }
+        responses.insert(
+            "default".into(),
+            json!({
+                "description": "any other error (docs/API.md: status and `error` word)",
+                "content": {"application/json": {"schema": error.clone()}},
             }),
         );
+        o.insert("responses".into(), Value::Object(responses));
         if !params.is_empty() {
             o.insert("parameters".into(), Value::Array(params));
         }
@@ -629,7 +815,9 @@ pub fn document() -> Value {
             );
         }
         let security = match op.auth {
-            Auth::Signed => json!([{"httpMessageSignature": []}]),
+            Auth::Signed => {
+                json!([{"httpMessageSignature": [], "httpMessageSignatureInput": []}])
+            }
             Auth::None | Auth::Own => json!([]),
         };
         o.insert("security".into(), security);
@@ -665,7 +853,19 @@ pub fn document() -> Value {
                     "type": "apiKey",
                     "in": "header",
                     "name": "Signature",
-                    "description": "RFC 9421 HTTP Message Signatures with Ed25519 over (\"@method\" \"@authority\" \"@path\" \"@query\"), with Signature-Input carrying created, nonce, keyid (the registered id), alg=\"ed25519\" and tag (the ledger id): docs/API.md, Who may read what.",
+                    "description": "RFC 9421 HTTP Message Signatures with Ed25519: `sig1=:<base64 of the signature>:`, over the signature base of RFC 9421 §2.5 with the components (\"@method\" \"@authority\" \"@path\" \"@query\") and the parameters in Signature-Input. Sent with Signature-Input (both are required). docs/API.md, Who may read what.",
+                    "x-rfc9421": {
+                        "label": "sig1",
+                        "components": ["@method", "@authority", "@path", "@query"],
+                        "parameters": ["created", "nonce", "keyid", "alg", "tag"],
+                        "alg": "ed25519",
+                    },
+                },
+                "httpMessageSignatureInput": {
+                    "type": "apiKey",
+                    "in": "header",
+                    "name": "Signature-Input",
+                    "description": "`sig1=(\"@method\" \"@authority\" \"@path\" \"@query\");created=<unix seconds>;nonce=\"<random, never reused>\";keyid=\"<registered id>\";alg=\"ed25519\";tag=\"<ledger id, 64 hex>\"`: created within --skew-secs (300) of the node's clock and not before the node started; the key the registered id's current key.",
                 },
             },
         },

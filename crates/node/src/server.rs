@@ -308,7 +308,7 @@ pub fn router(node: Shared) -> Router {
                         if known.is_empty() {
                             "none".to_owned()
                         } else {
-                            known.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
+                            known.iter().map(|p| p.name).collect::<Vec<_>>().join(", ")
                         }
                     ))
                     .into_response(),
@@ -335,6 +335,8 @@ pub fn router(node: Shared) -> Router {
         .layer(RequestBodyLimitLayer::new(batch_limit));
     // The console (HTML, behind a login with the registered key) shares the listener.
     let console = coop_console::router(crate::console::for_node(node.clone()));
+    let api = api.layer(axum::middleware::from_fn_with_state(node.clone(), json_limits));
+    let batch = batch.layer(axum::middleware::from_fn_with_state(node.clone(), json_limits));
     Router::new()
         .merge(stream)
         .merge(api)
@@ -403,13 +405,56 @@ pub(crate) fn access_failed(
 }
 
 /// The first query parameter of `query` that `known` does not name.
-fn unknown_parameter(query: Option<&str>, known: &[(&str, &str)]) -> Option<String> {
+fn unknown_parameter(query: Option<&str>, known: &[crate::openapi::Param]) -> Option<String> {
     query?
         .split('&')
         .filter(|p| !p.is_empty())
         .map(|p| p.split_once('=').map_or(p, |(k, _)| k))
-        .find(|k| !known.iter().any(|(n, _)| n == k))
+        .find(|k| !known.iter().any(|p| p.name == *k))
         .map(str::to_owned)
+}
+
+/// The timeout and body-limit layers answer 408 and 413 with no body; an API client
+/// gets every error as the same JSON (`error`, `message`), as docs/openapi.json says.
+pub(crate) async fn json_limits(
+    State(node): State<Shared>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let batch = req.uri().path().ends_with(":batch");
+    let r = next.run(req).await;
+    let json = r
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if json {
+        return r;
+    }
+    match r.status() {
+        StatusCode::REQUEST_TIMEOUT => ApiError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "timeout",
+            format!(
+                "the request took longer than {} s and was stopped; an append may have landed: send the same event again to learn its receipt",
+                node.config.timeout.as_secs()
+            ),
+        )
+        .into_response(),
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+            format!(
+                "the body is larger than this operation takes ({} bytes); nothing was written",
+                if batch {
+                    node.config.batch_body_limit
+                } else {
+                    node.config.body_limit
+                }
+            ),
+        )
+        .into_response(),
+        _ => r,
+    }
 }
 
 /// Over TLS, every answer tells the browser to use nothing else (HSTS, a year).

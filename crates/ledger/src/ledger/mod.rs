@@ -163,7 +163,9 @@ impl<S: Store + 'static> Ledger<S> {
         let size = self.head()?.size;
         let end = match as_of {
             AsOf::Seq(seq) if seq >= size => {
-                return Err(LedgerError::BadQuery(format!(
+                // A point the ledger has not reached: nothing there (404), not a malformed
+                // question.
+                return Err(LedgerError::NotFound(format!(
                     "the ledger has no record {seq}"
                 )));
             }
@@ -227,6 +229,12 @@ impl<S: Store + 'static> Ledger<S> {
             return Err(LedgerError::BadQuery(format!(
                 "no consistency proof from {size1} records to fewer ({size2})"
             )));
+        }
+        // RFC 9162 defines none from the empty tree: every tree extends it.
+        if size1 == 0 {
+            return Err(LedgerError::BadQuery(
+                "no consistency proof from the empty tree (every tree extends it)".into(),
+            ));
         }
         Ok(self.shared.log.consistency_proof(size1, size2)?)
     }

@@ -164,7 +164,9 @@ impl VerifiedCopy {
         if let AsOf::Seq(seq) = a
             && seq >= self.state.size
         {
-            return Err(LedgerError::BadQuery(format!(
+            // A point the ledger has not reached: nothing there (404), not a malformed
+            // question.
+            return Err(LedgerError::NotFound(format!(
                 "the ledger has no record {seq}"
             )));
         }

@@ -117,9 +117,9 @@ impl CaseQuery {
                 "offset" => q.offset = number("offset", v)?,
                 "limit" => {
                     let n = number("limit", v)?;
-                    if n > MAX_PAGE {
+                    if n == 0 || n > MAX_PAGE {
                         return Err(QueryError::Value(format!(
-                            "limit {n} is more than {MAX_PAGE}"
+                            "limit {n} is not from 1 to {MAX_PAGE}"
                         )));
                     }
                     q.limit = n;

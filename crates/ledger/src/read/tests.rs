@@ -47,7 +47,7 @@ fn a_verified_copy_replays_every_earlier_point_as_the_rules_do() {
     }
     assert!(matches!(
         c.at(Some(AsOf::Seq(f.records.len() as u64))),
-        Err(LedgerError::BadQuery(_))
+        Err(LedgerError::NotFound(_))
     ));
     let mid = f.records[f.records.len() / 2].record.received_at;
     let at = c.at(Some(AsOf::Time(mid))).unwrap();

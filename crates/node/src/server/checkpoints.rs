@@ -79,6 +79,14 @@ pub(crate) async fn cosign(
     .await
 }
 
+/// A proof the ledger refuses to make is not there (404); a storage fault stays a 5xx.
+fn no_such_proof(e: LedgerError) -> ApiError {
+    match e {
+        LedgerError::BadQuery(m) => ApiError::not_found(m),
+        e => e.into(),
+    }
+}
+
 pub(crate) async fn inclusion(
     State(node): State<Shared>,
     signed: Signed,
@@ -93,10 +101,12 @@ pub(crate) async fn inclusion(
             .record(seq)?
             .ok_or_else(|| ApiError::not_found(format!("no record {seq}")))?
             .leaf;
+        // A well-formed question the ledger has no answer to (a size it signed no
+        // checkpoint for, a seq not below it): no such proof.
         let proof = node
             .ledger
             .inclusion_proof(seq, size)
-            .map_err(|e| ApiError::bad(e.to_string()))?;
+            .map_err(no_such_proof)?;
         Ok(Json(InclusionJson {
             seq,
             size,
@@ -119,7 +129,7 @@ pub(crate) async fn consistency(
         let proof = node
             .ledger
             .consistency_proof(from, to)
-            .map_err(|e| ApiError::bad(e.to_string()))?;
+            .map_err(no_such_proof)?;
         Ok(Json(ConsistencyJson { from, to, proof }))
     })
     .await

@@ -6,6 +6,13 @@ use super::*;
 /// The case query of `/v1/cases` and `/v2/cases`: an unknown parameter or value is
 /// refused (400), never answered with an empty list.
 fn case_query(q: &HashMap<String, String>) -> ApiResult<read::CaseQuery> {
+    // The console's forms send a blank field for "any"; an API client leaves the
+    // parameter out, so a blank value here is a mistake (a template that lost its value).
+    if let Some(k) = q.iter().find(|(_, v)| v.is_empty()).map(|(k, _)| k) {
+        return Err(ApiError::bad(format!(
+            "{k} is empty: give a value, or leave the parameter out to mean any"
+        )));
+    }
     read::CaseQuery::parse(
         q.iter().map(|(k, v)| (k.as_str(), v.as_str())),
         &["as_of", "as_of_time"],

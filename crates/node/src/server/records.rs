@@ -25,9 +25,12 @@ pub(crate) async fn records(
 ) -> ApiResult<Json<RecordsPage>> {
     signed.reader(&node, Need::Ledger)?;
     let from = num(&q, "from")?.unwrap_or(0);
-    let limit = num(&q, "limit")?
-        .unwrap_or(node.config.page_limit)
-        .clamp(1, node.config.page_limit);
+    let max = node.config.page_limit;
+    let limit = match num(&q, "limit")? {
+        None => max,
+        Some(n) if (1..=max).contains(&n) => n,
+        Some(n) => return Err(ApiError::bad(format!("limit {n} is not from 1 to {max}"))),
+    };
     blocking(move || {
         let size = node.ledger.head()?.size;
         let end = from.saturating_add(limit).min(size);

@@ -820,3 +820,25 @@ async fn a_read_signed_in_the_second_the_server_started_is_refused() {
     let _ = stop.send(());
     server.await.unwrap().unwrap();
 }
+
+/// Found by the contract tests (Schemathesis): a consistency proof from the empty tree
+/// answered 500; well-formed questions without a proof are 404, never a server error.
+#[tokio::test]
+async fn a_proof_that_does_not_exist_is_404_never_a_server_error() {
+    let e = env();
+    let (_, _, cp) = send(&e.node, signed(&e, "KZ-AUDIT", "/v1/checkpoints/latest")).await;
+    let size = serde_json::from_str::<serde_json::Value>(&cp).unwrap()["size"]
+        .as_u64()
+        .unwrap();
+    for path in [
+        format!("/v1/proofs/consistency?from=0&to={size}"),
+        format!("/v1/proofs/consistency?from={size}&to=1"),
+        format!("/v1/proofs/consistency?from=1&to={}", size + 1000),
+        format!("/v1/proofs/inclusion?seq={size}&size={size}"),
+        format!("/v1/proofs/inclusion?seq=0&size={}", size + 1000),
+    ] {
+        let (status, _, body) = send(&e.node, signed(&e, "KZ-AUDIT", &path)).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{path}: {body}");
+        assert!(body.contains("\"error\":\"not_found\""), "{path}: {body}");
+    }
+}
