@@ -335,8 +335,14 @@ pub fn router(node: Shared) -> Router {
         .layer(RequestBodyLimitLayer::new(batch_limit));
     // The console (HTML, behind a login with the registered key) shares the listener.
     let console = coop_console::router(crate::console::for_node(node.clone()));
-    let api = api.layer(axum::middleware::from_fn_with_state(node.clone(), json_limits));
-    let batch = batch.layer(axum::middleware::from_fn_with_state(node.clone(), json_limits));
+    let api = api.layer(axum::middleware::from_fn_with_state(
+        node.clone(),
+        json_limits,
+    ));
+    let batch = batch.layer(axum::middleware::from_fn_with_state(
+        node.clone(),
+        json_limits,
+    ));
     Router::new()
         .merge(stream)
         .merge(api)
@@ -416,11 +422,7 @@ fn unknown_parameter(query: Option<&str>, known: &[crate::openapi::Param]) -> Op
 
 /// The timeout and body-limit layers answer 408 and 413 with no body; an API client
 /// gets every error as the same JSON (`error`, `message`), as docs/openapi.json says.
-pub(crate) async fn json_limits(
-    State(node): State<Shared>,
-    req: Request,
-    next: Next,
-) -> Response {
+pub(crate) async fn json_limits(State(node): State<Shared>, req: Request, next: Next) -> Response {
     let batch = req.uri().path().ends_with(":batch");
     let r = next.run(req).await;
     let json = r

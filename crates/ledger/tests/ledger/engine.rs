@@ -644,7 +644,7 @@ fn a_case_replays_exactly_as_it_stood_earlier() -> anyhow::Result<()> {
     assert_eq!(by_time.status, CaseStatus::Open);
     assert!(matches!(
         e.ledger().state_as_of(AsOf::Seq(10_000)),
-        Err(LedgerError::BadQuery(_))
+        Err(LedgerError::NotFound(_))
     ));
     Ok(())
 }
