@@ -240,3 +240,81 @@ pub(crate) async fn digest(_: Ctx, body: Bytes) -> Response {
     secure(&mut r);
     r
 }
+
+/// Whose desk a page shows: a signed-in competent authority's own (another's is
+/// forbidden); for a root, an auditor or the console without sign-in, the authority
+/// chosen with `for=` (`None` until one is). The second value: whether the reader may
+/// choose.
+fn desk_owner(ctx: &Ctx, now: &At) -> Result<(Option<coop_core::AuthorityId>, bool), Fail> {
+    use coop_core::AuthorityId;
+    use coop_treaty::Role;
+    let chosen = ctx.get("for").filter(|v| !v.is_empty());
+    if let Some(w) = ctx.who.as_ref().filter(|w| w.role == Role::Competent) {
+        if chosen.is_some_and(|c| c != w.id.as_str()) {
+            ctx.forbid(false)?;
+        }
+        return Ok((Some(w.id.clone()), false));
+    }
+    let Some(id) = chosen else {
+        return Ok((None, true));
+    };
+    let id = AuthorityId::new(id).map_err(|e| Fail::bad(ctx.lang, e.to_string()))?;
+    if now
+        .state
+        .registry
+        .get(&id)
+        .is_none_or(|r| r.role != Role::Competent)
+    {
+        return Err(Fail::bad(
+            ctx.lang,
+            format!("{id} is not a registered competent authority"),
+        ));
+    }
+    Ok((Some(id), true))
+}
+
+pub(crate) async fn inbox(State(c): State<Shared>, ctx: Ctx) -> Result<Response, Fail> {
+    ctx.forbid(ctx.reads_cases())?;
+    let query = read::DeskQuery::parse(ctx.list_pairs(), &["as_of", "lang", "for"])
+        .map_err(|e| Fail::bad(ctx.lang, e.to_string()))?;
+    work(ctx.lang, move || {
+        let now = at(&c, &ctx)?;
+        let (me, may_choose) = desk_owner(&ctx, &now)?;
+        let list = me.as_ref().map(|m| read::inbox(&now, m, &query));
+        Ok(page(
+            &ctx,
+            pages::inbox(
+                &c,
+                &ctx,
+                &now,
+                me.as_ref(),
+                &query,
+                list.as_ref(),
+                may_choose,
+            ),
+        ))
+    })
+    .await
+}
+
+pub(crate) async fn outbox(State(c): State<Shared>, ctx: Ctx) -> Result<Response, Fail> {
+    ctx.forbid(ctx.reads_cases())?;
+    let offset = match ctx.get("offset").filter(|v| !v.is_empty()) {
+        Some(v) => v
+            .parse()
+            .map_err(|_| Fail::bad(ctx.lang, format!("offset {v:?} is not a number")))?,
+        None => 0,
+    };
+    work(ctx.lang, move || {
+        let now = at(&c, &ctx)?;
+        let (me, may_choose) = desk_owner(&ctx, &now)?;
+        let list = me
+            .as_ref()
+            .map(|m| read::outbox(&now, m, offset, read::MAX_PAGE));
+        Ok(page(
+            &ctx,
+            pages::outbox(&c, &ctx, &now, me.as_ref(), list.as_ref(), may_choose),
+        ))
+    })
+    .await
+}

@@ -175,6 +175,8 @@ pub fn router(console: Shared) -> Router {
     let timeout = console.reach.timeout;
     Router::new()
         .route("/", get(overview))
+        .route("/inbox", get(inbox))
+        .route("/outbox", get(outbox))
         .route("/cases", get(cases))
         .route("/cases.csv", get(cases_csv))
         .route("/cases/{id}", get(case))

@@ -17,6 +17,7 @@ mod article7;
 mod case;
 mod cases;
 mod charts;
+mod desk;
 mod documents;
 mod login;
 mod overview;
@@ -25,6 +26,7 @@ mod registry;
 pub use article7::{article7, article7_csv};
 pub use case::{case, timeline_csv};
 pub use cases::{cases, cases_csv};
+pub use desk::{inbox, outbox};
 pub use documents::documents;
 pub use login::login;
 pub use overview::overview;
@@ -137,6 +139,8 @@ fn layout(
     let l = ctx.lang;
     let nav = [
         ("/", l.t("nav-overview")),
+        ("/inbox", l.t("nav-inbox")),
+        ("/outbox", l.t("nav-outbox")),
         ("/cases", l.t("nav-cases")),
         ("/article7", l.t("nav-article7")),
         ("/registry", l.t("nav-registry")),

@@ -9,7 +9,7 @@
 //!
 //! By view: `copy.rs` (a verified copy and its verdict), `query.rs` (as-of points, case
 //! ids, the case query), `cases.rs` (the case list), `case.rs` (a case, its deadlines,
-//! timeline and changes), `overview.rs` (overview and chart numbers), `registry.rs`
+//! timeline and changes), `desk.rs` (an authority's inbox and outbox), `overview.rs` (overview and chart numbers), `registry.rs`
 //! (the registry, documents).
 
 use crate::LedgerError;
@@ -26,6 +26,7 @@ use std::collections::BTreeMap;
 mod case;
 mod cases;
 mod copy;
+mod desk;
 mod overview;
 mod query;
 mod registry;
@@ -35,6 +36,7 @@ mod tests;
 pub use case::*;
 pub use cases::*;
 pub use copy::*;
+pub use desk::*;
 pub use overview::*;
 pub use query::*;
 pub use registry::*;

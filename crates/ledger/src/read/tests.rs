@@ -291,3 +291,136 @@ fn changes_name_the_cases_that_moved() {
     }
     assert!(changes(&end.state, &end.state, None).is_empty());
 }
+
+/// The inbox and outbox of every competent authority, after every record of the
+/// fixture ledger (every kind of event): each act the last event asked for is in the
+/// inbox of the one who must do it, nothing of another authority's case is, the order
+/// is overdue first, and an outbox lists exactly the authority's open requests.
+#[test]
+fn the_desk_shows_each_authority_what_the_agreement_now_asks_of_it() {
+    let f = fixture::ledger().expect("fixture");
+    let records: Vec<Record> = f.records.iter().map(|r| r.record.clone()).collect();
+    let mut state = State::default();
+    let mut seen = std::collections::BTreeSet::new();
+    for r in &records {
+        state.step(r).expect("the fixture is valid");
+        let at = At::new(state.clone(), None, || state.last_time);
+        let competent: Vec<AuthorityId> = state
+            .registry
+            .values()
+            .filter(|x| x.role == Role::Competent)
+            .map(|x| x.id.clone())
+            .collect();
+        for me in &competent {
+            let inbox = inbox(&at, me, &DeskQuery::default());
+            for t in &inbox.tasks {
+                let c = &state.cases[&t.case];
+                assert!(&c.requester == me || &c.requested == me, "{me}: {t:?}");
+                assert_ne!(&t.other, me);
+                assert_eq!(t.article, t.act.article());
+            }
+            // Overdue first, then by deadline.
+            let keys: Vec<_> = inbox
+                .tasks
+                .iter()
+                .map(|t| (!t.overdue, t.due.is_none(), t.due.map(|d| d.0)))
+                .collect();
+            assert!(keys.windows(2).all(|w| w[0] <= w[1]), "{keys:?}");
+            let out = outbox(&at, me, 0, 1000);
+            let mine = state
+                .cases
+                .values()
+                .filter(|c| &c.requester == me && c.status != coop_treaty::CaseStatus::Closed)
+                .count();
+            assert_eq!(out.total, mine);
+        }
+        // What the last event asks for, and of whom.
+        let Ok(d) = coop_treaty::Decoded::of(&r.event) else {
+            continue;
+        };
+        let Some(case) = r.event.body.case.and_then(|c| state.cases.get(&c.case_id)) else {
+            continue;
+        };
+        let expect = match d.payload.name() {
+            "Request" if case.oral => Some((&case.requester, Act::ConfirmOral)),
+            "Request" => Some((&case.requested, Act::AnswerRequest)),
+            "Acknowledged" => Some((&case.requested, Act::Execute)),
+            "AdditionalInfoRequested" => Some((&case.requester, Act::ProvideInfo)),
+            "DisputeRaised" => Some((&case.requester, Act::Consult)),
+            "ExecutionReported" | "Refused" if case.final_answer.is_some() => {
+                Some((&case.requester, Act::Close))
+            }
+            "ConsentRequested" => {
+                let item = state
+                    .register
+                    .values()
+                    .find(|i| i.consent_requests.last().is_some_and(|c| c.seq == r.seq))
+                    .expect("the consent request's item");
+                Some((&item.provider, Act::DecideConsent))
+            }
+            _ => None,
+        };
+        if let Some((who, act)) = expect {
+            let at = At::new(state.clone(), None, || state.last_time);
+            let inbox = inbox(&at, who, &DeskQuery::default());
+            assert!(
+                inbox
+                    .tasks
+                    .iter()
+                    .any(|t| t.case == case.id && t.act == act && t.asked_seq <= r.seq),
+                "after {} (record {}): {who} should be asked to {}: {inbox:?}",
+                d.payload.name(),
+                r.seq,
+                act.word()
+            );
+            seen.insert(act.word());
+        }
+        if d.payload.name() == "CaseClosed" {
+            let at = At::new(state.clone(), None, || state.last_time);
+            for who in [&case.requester, &case.requested] {
+                assert!(
+                    inbox(&at, who, &DeskQuery::default())
+                        .tasks
+                        .iter()
+                        .all(|t| t.case != case.id),
+                    "a closed case asks nothing"
+                );
+            }
+        }
+    }
+    // The fixture reaches every act but the cost arrangement's.
+    for act in Act::ALL {
+        if act != Act::AcceptCosts {
+            assert!(seen.contains(act.word()), "{}: {seen:?}", act.word());
+        }
+    }
+}
+
+/// A request answered late shows as overdue, the longest first; the overdue filter
+/// keeps only those.
+#[test]
+fn overdue_requests_come_first_and_can_be_listed_alone() {
+    let f = fixture::ledger().expect("fixture");
+    let state = f.state.clone();
+    // Far in the future, every dated act is overdue.
+    let at = At::new(state.clone(), None, || Timestamp(u64::MAX / 2));
+    for me in state.registry.keys() {
+        let all = inbox(&at, me, &DeskQuery::default());
+        let late = inbox(
+            &at,
+            me,
+            &DeskQuery {
+                overdue: true,
+                ..DeskQuery::default()
+            },
+        );
+        assert_eq!(late.total, all.overdue);
+        assert!(late.tasks.iter().all(|t| t.overdue && t.left_ms < Some(0)));
+        assert!(
+            all.tasks
+                .iter()
+                .take(all.overdue)
+                .all(|t| t.overdue && t.due.is_some())
+        );
+    }
+}

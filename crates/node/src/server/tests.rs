@@ -428,6 +428,8 @@ async fn every_route_answers_in_process_and_is_counted_under_its_own_label() {
     let cookie = session(&e, "KZ-AUDIT").await;
     for (route, path, kind) in [
         ("/", "/".to_owned(), "text/html"),
+        ("/inbox", "/inbox?for=TM-MVD".to_owned(), "text/html"),
+        ("/outbox", "/outbox?for=KZ-MVD".to_owned(), "text/html"),
         ("/cases", "/cases".to_owned(), "text/html"),
         ("/cases.csv", "/cases.csv".to_owned(), "text/csv"),
         ("/cases/{id}", format!("/cases/{case}"), "text/html"),
@@ -841,4 +843,66 @@ async fn a_proof_that_does_not_exist_is_404_never_a_server_error() {
         assert_eq!(status, StatusCode::NOT_FOUND, "{path}: {body}");
         assert!(body.contains("\"error\":\"not_found\""), "{path}: {body}");
     }
+}
+
+/// Issue 27: a clerk signed in with their authority's key sees their own desk: the
+/// inbox lists only acts asked of that authority in its own cases, with article and
+/// deadline, the outbox its open requests; another authority's desk is forbidden; an
+/// auditor chooses whose desk to see.
+#[tokio::test]
+async fn a_clerk_sees_their_own_inbox_and_outbox_and_nobody_elses() {
+    let e = env();
+    let page = |cookie: String, path: &'static str| {
+        let node = e.node.clone();
+        async move {
+            send(
+                &node,
+                get(path)
+                    .header(header::COOKIE, cookie)
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await
+        }
+    };
+    let state = e.node.ledger.with_state(|s| s.clone()).unwrap();
+    let at = coop_ledger::read::At::new(state.clone(), None, || e.node.ledger.now());
+    for who in ["KZ-MVD", "TM-MVD"] {
+        let me = AuthorityId::new(who).unwrap();
+        let want = coop_ledger::read::inbox(&at, &me, &Default::default());
+        let cookie = session(&e, who).await;
+        let (status, _, body) = page(cookie.clone(), "/inbox").await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        // Every task of the read model is on the page, none of another's case.
+        for t in &want.tasks {
+            assert!(body.contains(&t.case.to_hex()), "{who}: {} missing", t.case);
+        }
+        for c in state.cases.values() {
+            if c.requester != me && c.requested != me {
+                assert!(!body.contains(&c.id.to_hex()), "{who} sees case {}", c.id);
+            }
+        }
+        assert!(body.contains(&format!("{} waiting", want.total)), "{body}");
+        let (status, _, body) = page(cookie.clone(), "/outbox").await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        // Another authority's desk: forbidden.
+        let other = if who == "KZ-MVD" {
+            "/inbox?for=TM-MVD"
+        } else {
+            "/inbox?for=KZ-MVD"
+        };
+        let (status, _, _) = page(cookie, other).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+    }
+    // An auditor chooses; an unknown act word is refused, not ignored.
+    let cookie = session(&e, "KZ-AUDIT").await;
+    let (status, _, body) = page(cookie.clone(), "/inbox").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.contains("id=\"d-for\""), "{body}");
+    let (status, _, _) = page(cookie.clone(), "/inbox?for=TM-MVD&act=answer-request").await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _, _) = page(cookie.clone(), "/inbox?for=TM-MVD&act=nap").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, _, _) = page(cookie, "/inbox?for=KZ-AUDIT").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
 }
