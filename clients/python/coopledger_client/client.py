@@ -167,6 +167,20 @@ class Client:
         return dict(self._json("POST", "/v1/events/prepare", body=json.dumps(body).encode(),
                                content_type="application/json"))
 
+    def check(self, body: Dict[str, Any]) -> Dict[str, Any]:
+        """``POST /v1/events/check``: every problem the Agreement's rules find with an
+        unsigned body as the next record (``{ok, size, problems: [{clause, message}]}``,
+        messages in this client's language); nothing is written. Check before signing."""
+        headers = {"content-type": "application/json"}
+        if self.language:
+            headers["accept-language"] = self.language
+        status, data, _ = self._request("POST", "/v1/events/check", None,
+                                        json.dumps(body).encode(), headers)
+        parsed = json.loads(data)
+        if status != 200:
+            raise NodeError.of(status, parsed)
+        return dict(parsed)
+
     def sign_checked(self, body: Dict[str, Any], key: nacl.signing.SigningKey) -> ev.Event:
         """Encodes the body here, asks the node to prepare it, and signs only if both
         agree byte for byte: a careful client never signs bytes it did not compute."""

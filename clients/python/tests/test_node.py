@@ -310,6 +310,22 @@ def test_a_resent_event_gets_its_first_receipt_and_a_refusal_names_its_article(l
     assert c.info(refresh=True)["size"] == size
 
 
+def test_a_draft_is_checked_before_it_is_signed_and_nothing_is_written(ledger):
+    c = ledger.client
+    size = c.info(refresh=True)["size"]
+    r = request_to("TM-MVD")
+    r["elements"]["decision_copy"]["role"] = "Original"
+    body = c.body("KZ-MVD", ledger.keys["KZ-MVD"], {"Request": r}, case=new_id())
+    answer = Client(ledger.url, language="ru").check(body)
+    assert answer["ok"] is False and answer["size"] == size
+    assert answer["problems"][0]["clause"] == "Art. 4.1(5)"
+    assert "Ст. 4.1(5)" in answer["problems"][0]["message"]
+    assert c.info(refresh=True)["size"] == size
+    r["elements"]["decision_copy"]["role"] = "CertifiedCopy"
+    body = c.body("KZ-MVD", ledger.keys["KZ-MVD"], {"Request": r}, case=new_id())
+    assert c.check(body) == {"ok": True, "size": size, "problems": []}
+
+
 def test_signed_reads_proofs_and_the_stream(ledger):
     c = Client(ledger.url, signer=Signer("KZ-AUDIT", ledger.keys["KZ-AUDIT"]),
                node_vkey=str(ledger.client.node_key()))

@@ -7,8 +7,8 @@
 use crate::server;
 use crate::sync::SyncView;
 use crate::wire::{
-    BatchAnswer, BatchJson, CheckpointJson, ConsistencyJson, ErrorBody, InclusionJson, InfoJson,
-    RecordJson, RecordsPage, ReportJson,
+    BatchAnswer, BatchJson, CheckJson, CheckpointJson, ConsistencyJson, ErrorBody, InclusionJson,
+    InfoJson, RecordJson, RecordsPage, ReportJson,
 };
 use axum::routing::{MethodFilter, MethodRouter, on};
 use coop_wire::{BodyJson, EventJson, Prepared, schema};
@@ -283,6 +283,22 @@ pub(crate) const OPS: &[Op] = &[
         query: &[],
         request: &[json_body(s::<BodyJson>, "the unsigned body")],
         response: &[json_body(s::<Prepared>, "what to sign")],
+    },
+    Op {
+        method: "post",
+        path: "/v1/events/check",
+        serve: Serve {
+            handler: |m| on(m, server::check),
+            limits: Limits::Api,
+        },
+        summary: "Every problem the Agreement's rules find with an unsigned event body as the next record, each with its article and a message in the reader's language (Accept-Language); nothing is written",
+        auth: Auth::None,
+        query: &[],
+        request: &[json_body(s::<BodyJson>, "the unsigned body")],
+        response: &[json_body(
+            s::<CheckJson>,
+            "the problems (none: it would be accepted)",
+        )],
     },
     Op {
         method: "post",

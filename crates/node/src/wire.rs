@@ -242,3 +242,23 @@ pub type RegisterJson<'a> = Vec<&'a coop_treaty::Item>;
 /// `coop_wire::schema::Registered`).
 pub type AuthoritiesJson =
     std::collections::BTreeMap<coop_core::AuthorityId, coop_treaty::Registered>;
+
+/// `POST /v1/events/check`: what the Agreement's rules say of an unsigned draft.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct CheckJson {
+    /// No problem: the draft, signed, would be accepted now.
+    pub ok: bool,
+    /// The ledger size it was judged against (nothing was written).
+    pub size: u64,
+    /// Every problem found, the one an append would be refused with first.
+    pub problems: Vec<ProblemJson>,
+}
+
+/// One problem of a draft.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ProblemJson {
+    /// The article and element (`Art. 4.1(5)`), in no particular language.
+    pub clause: String,
+    /// What is wrong and what to do, in the language asked for (`Accept-Language`).
+    pub message: String,
+}

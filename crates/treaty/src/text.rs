@@ -28,6 +28,12 @@ pub fn is_hidden(c: char) -> bool {
 /// The first string of `payload` holding a hidden character: its field (`Request.
 /// purposes[0]`) and the character.
 pub fn hidden_text(payload: &Payload) -> Option<(String, char)> {
+    hidden_texts(payload).into_iter().next()
+}
+
+/// Every string of `payload` holding a hidden character, in the payload's order: its
+/// field and the first such character in it.
+pub fn hidden_texts(payload: &Payload) -> Vec<(String, char)> {
     let mut w = Walker::default();
     // An error (none of the catalogue's types raises one) ends the walk early.
     let _ = payload.serialize(&mut w);
@@ -37,15 +43,13 @@ pub fn hidden_text(payload: &Payload) -> Option<(String, char)> {
 #[derive(Default)]
 struct Walker {
     path: Vec<String>,
-    found: Option<(String, char)>,
+    found: Vec<(String, char)>,
 }
 
 impl Walker {
     fn text(&mut self, s: &str) {
-        if self.found.is_none()
-            && let Some(c) = s.chars().find(|c| is_hidden(*c))
-        {
-            self.found = Some((self.path.concat(), c));
+        if let Some(c) = s.chars().find(|c| is_hidden(*c)) {
+            self.found.push((self.path.concat(), c));
         }
     }
     fn enter(&mut self, part: String) {

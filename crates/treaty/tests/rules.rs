@@ -491,6 +491,55 @@ fn text_a_reader_cannot_see_is_refused_naming_its_field() {
     );
 }
 
+/// Issue 27, item 3: a draft is told every problem at once — here the tour's request
+/// with an uncertified decision copy, no translation of its content and a purpose with a
+/// hidden character — and nothing changes.
+#[test]
+fn a_draft_is_told_every_problem_at_once_and_nothing_changes() {
+    // Given a request with three problems of different articles
+    let mut w = World::in_force();
+    let mut r = request();
+    if let Some(d) = r.elements.decision_copy.as_mut() {
+        d.role = DocRole::Original;
+    }
+    let content = r.elements.content.clone().expect("content").digest;
+    r.documents
+        .retain(|d| d.role != DocRole::TranslationOf(content));
+    r.purposes.push(purpose("tax \u{202e}tidua"));
+    let case = Some(w.at_case(1));
+    let record = w.record("KZ-MVD", case, &Payload::Request(Box::new(r.clone())));
+    let before = w.state.clone();
+    // When the draft is checked
+    let problems = w.state.problems(&record);
+    // Then each problem is named, the rules' own first, and the state is unchanged
+    assert_eq!(w.state, before);
+    let decision = r.elements.decision_copy.as_ref().expect("decision").digest;
+    assert!(
+        problems.contains(&Violation::Art4_1_5NotCertified(decision)),
+        "{problems:?}"
+    );
+    assert!(
+        problems.contains(&Violation::Art4_2_MissingTranslation {
+            document: content,
+            target: Language::Tk
+        }),
+        "{problems:?}"
+    );
+    assert!(
+        problems.contains(&Violation::HiddenText {
+            field: "Request.purposes[1]".into(),
+            code: "U+202E".into()
+        }),
+        "{problems:?}"
+    );
+    let first = w.state.clone().step(&record).expect_err("refused");
+    assert_eq!(problems.first(), Some(&first));
+    assert_eq!(problems.len(), 3, "{problems:?}");
+    // And a draft without problems has none
+    let good = w.record("KZ-MVD", case, &Payload::Request(Box::new(request())));
+    assert_eq!(w.state.problems(&good), vec![]);
+}
+
 #[test]
 fn art4_1_each_missing_element_is_named() {
     assert_eq!(

@@ -2330,3 +2330,57 @@ fn a_batch_that_does_not_parse_writes_nothing_and_repeats_land_once() {
     }
     assert_eq!(anon.info().unwrap().size, size + 2);
 }
+
+/// Issue 27, item 3: `POST /v1/events/check` judges the tour's uncertified request as an
+/// append would — Art. 4.1(5), in the language asked for — and writes nothing; the same
+/// body with a certified copy has no problem.
+#[test]
+fn a_draft_is_checked_against_the_agreement_before_it_is_signed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("demo");
+    demo_ledger(&dir);
+    let node = Proc::serve(&dir);
+    let size = |url: &str| anon_size(url);
+    let before = size(&node.url);
+    // The tour's event file, as the body a client drafts from it (docs/API.md).
+    let file: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("tour/request-uncertified.json")).unwrap(),
+    )
+    .unwrap();
+    let body = serde_json::json!({
+        "ledger_id": ledger_of(&node.url),
+        "event_id": "5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e",
+        "author": {"authority": "KZ-MVD", "key": key(&dir, "KZ-MVD").public().to_hex()},
+        "authored_at": now_ms(),
+        "case": {"case_id": "7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e", "expected_version": 0},
+        "payload": file["payload"],
+    });
+    let check = |body: &serde_json::Value, lang: &str| -> serde_json::Value {
+        let r = reqwest::blocking::Client::new()
+            .post(format!("{}/v1/events/check", node.url))
+            .header("content-type", "application/json")
+            .header("accept-language", lang)
+            .json(body)
+            .send()
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 200);
+        r.json().unwrap()
+    };
+    let answer = check(&body, "ru");
+    assert_eq!(answer["ok"], false, "{answer}");
+    let problems = answer["problems"].as_array().unwrap();
+    assert_eq!(problems[0]["clause"], "Art. 4.1(5)", "{answer}");
+    assert!(
+        problems[0]["message"].as_str().unwrap().contains("Ст. 4.1(5)"),
+        "{answer}"
+    );
+    assert_eq!(size(&node.url), before, "a check writes nothing");
+    // Certified, it would be accepted.
+    let mut fixed = body.clone();
+    fixed["payload"]["Request"]["elements"]["decision_copy"]["role"] =
+        serde_json::json!("CertifiedCopy");
+    let answer = check(&fixed, "en");
+    assert_eq!(answer["ok"], true, "{answer}");
+    assert_eq!(answer["problems"], serde_json::json!([]));
+    assert_eq!(size(&node.url), before);
+}

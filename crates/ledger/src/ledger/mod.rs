@@ -239,6 +239,34 @@ impl<S: Store + 'static> Ledger<S> {
         Ok(self.shared.log.consistency_proof(size1, size2)?)
     }
 
+    /// Every problem the Agreement's rules find with an unsigned `body` as the next
+    /// record, against the durable state now, writing nothing (`coop_treaty::State::
+    /// problems`): the author has not signed yet, so the signature is not judged (a zero
+    /// one stands in); everything else is, as an append would be — the author's key,
+    /// the ledger, the time window, the case and its version, every rule. Empty: an
+    /// append of this body, signed, would be accepted now.
+    pub fn problems(
+        &self,
+        body: coop_core::EventBody,
+    ) -> Result<Vec<coop_treaty::Violation>, LedgerError> {
+        let head = self.head()?;
+        let now = self.now();
+        let event = coop_core::SignedEvent {
+            body,
+            signature: coop_core::Signature([0; 64]),
+        };
+        self.with_state(|s| {
+            let record = coop_core::Record {
+                seq: s.size,
+                prev_chain: head.chain_head,
+                received_at: now.max(s.last_time),
+                governance: s.governance.head,
+                event,
+            };
+            s.problems(&record)
+        })
+    }
+
     /// Stored checkpoint for `size`.
     pub fn checkpoint(&self, size: u64) -> Result<Option<String>, LedgerError> {
         Ok(self.shared.log.checkpoint(size)?)

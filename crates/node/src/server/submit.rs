@@ -203,7 +203,44 @@ pub(crate) async fn prepare(
     State(node): State<Shared>,
     body: Bytes,
 ) -> ApiResult<Json<coop_wire::Prepared>> {
-    let json: BodyJson = serde_json::from_slice(&body)
+    let (json, _) = draft(&node, &body)?;
+    json.prepare()
+        .map(Json)
+        .map_err(|e| ApiError::bad(e.to_string()))
+}
+
+/// `POST /v1/events/check`: every problem the Agreement's rules find with an unsigned
+/// body as the next record, each with its clause and a message in the reader's
+/// language; nothing is written (docs/API.md).
+pub(crate) async fn check(
+    State(node): State<Shared>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Json<crate::wire::CheckJson>> {
+    let (_, body) = draft(&node, &body)?;
+    let lang = lang_of(&headers);
+    blocking(move || {
+        let size = node.ledger.head()?.size;
+        let problems = node.ledger.problems(body)?;
+        Ok(Json(crate::wire::CheckJson {
+            ok: problems.is_empty(),
+            size,
+            problems: problems
+                .iter()
+                .map(|v| crate::wire::ProblemJson {
+                    clause: v.clause(),
+                    message: coop_i18n::refusal(lang, v),
+                })
+                .collect(),
+        }))
+    })
+    .await
+}
+
+/// An unsigned body in JSON, checked as an append would check it before its signature
+/// and the rules: its version, its ledger, its author's id and key, its size.
+fn draft(node: &Shared, body: &[u8]) -> ApiResult<(BodyJson, coop_core::EventBody)> {
+    let json: BodyJson = serde_json::from_slice(body)
         .map_err(|e| ApiError::bad(format!("not an event body: {e}")))?;
     let body = json.to_body().map_err(|e| ApiError::bad(e.to_string()))?;
     body.check_shape()
@@ -226,7 +263,5 @@ pub(crate) async fn prepare(
             "the body names no ledger (only a genesis does): set ledger_id from /v1/info",
         ));
     }
-    json.prepare()
-        .map(Json)
-        .map_err(|e| ApiError::bad(e.to_string()))
+    Ok((json, body))
 }

@@ -398,6 +398,7 @@ async fn every_route_answers_in_process_and_is_counted_under_its_own_label() {
             "/v1/events/prepare",
             "application/json",
         ),
+        ("/v1/events/check", "/v1/events/check", "application/json"),
         (
             "/v1/checkpoints/{size}/cosignatures",
             &format!("/v1/checkpoints/{cp_size}/cosignatures"),

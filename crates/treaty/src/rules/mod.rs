@@ -125,6 +125,82 @@ impl State {
         Ok(())
     }
 
+    /// Every problem the rules find with `record` as the next record, writing nothing:
+    /// the violation [`State::step`] would refuse it with first, then every other
+    /// problem that can be told apart without it — each hidden character (by field), each
+    /// missing or wrong Art. 4.1 element of a request, its purposes, and each document's
+    /// Art. 4.2 language or translation — so that a clerk fixes a draft once, not once
+    /// per refusal. Empty: the record would be accepted.
+    pub fn problems(&self, record: &Record) -> Vec<Violation> {
+        let decoded = match Decoded::of(&record.event) {
+            Ok(d) => d,
+            Err(v) => return vec![v],
+        };
+        let ctx = Ctx::with(record, &decoded);
+        let mut all: Vec<Violation> = check(self, &ctx).err().into_iter().collect();
+        for (field, c) in crate::text::hidden_texts(ctx.payload) {
+            all.push(Violation::HiddenText {
+                field,
+                code: format!("U+{:04X}", u32::from(c)),
+            });
+        }
+        let author = self
+            .authority(&record.event.body.author.authority)
+            .map(|r| (r.id.clone(), r.party));
+        match ctx.payload {
+            Payload::Request(r) => {
+                all.extend(request::element_problems(r));
+                all.extend(request::purpose_problems(r));
+                if let Some((id, party)) = &author {
+                    // The languages of the arrangement it cites, if that one holds.
+                    let arranged = match (&r.language_arrangement, &r.elements.requested_authority)
+                    {
+                        (Some(h), Some(to)) => request::cited_arrangement(self, h, id, to).ok(),
+                        _ => None,
+                    };
+                    if !(r.oral && r.documents.is_empty()) {
+                        all.extend(request::language_problems(
+                            arranged,
+                            *party,
+                            &languages::of(ctx.payload),
+                        ));
+                    }
+                }
+            }
+            p if is_case_event(p) => {
+                if let (Some((_, party)), Some(case)) = (
+                    &author,
+                    record
+                        .event
+                        .body
+                        .case
+                        .and_then(|c| self.cases.get(&c.case_id)),
+                ) {
+                    let arranged = case
+                        .language_arrangement
+                        .as_ref()
+                        .and_then(|h| self.language_arrangement(h))
+                        .map(|l| l.languages.as_slice());
+                    all.extend(request::language_problems(
+                        arranged,
+                        *party,
+                        &languages::of(ctx.payload),
+                    ));
+                }
+            }
+            _ => {}
+        }
+        let mut seen = Vec::with_capacity(all.len());
+        all.retain(|v| {
+            let new = !seen.contains(v);
+            if new {
+                seen.push(v.clone());
+            }
+            new
+        });
+        all
+    }
+
     /// Moves the state to position `seq` without folding the records before it: for a
     /// replay of a *subset* of a ledger, such as an evidence bundle. Sound because the
     /// rules read only governance records (whose chain every record states, so a skipped

@@ -76,90 +76,139 @@ pub(super) fn check_languages(
     author: Party,
     documents: &[&DocumentRef],
 ) -> Result<(), Violation> {
+    match language_problems(arranged, author, documents)
+        .into_iter()
+        .next()
+    {
+        Some(v) => Err(v),
+        None => Ok(()),
+    }
+}
+
+/// Every Art. 4.2 problem of `documents`, in document order: what [`check_languages`]
+/// refuses first, and the rest (a draft is told of all of them at once).
+pub(crate) fn language_problems(
+    arranged: Option<&[Language]>,
+    author: Party,
+    documents: &[&DocumentRef],
+) -> Vec<Violation> {
     if let Some(langs) = arranged {
-        if let Some(d) = documents.iter().find(|d| !langs.contains(&d.language)) {
-            return Err(Violation::Art4_2_Language(format!(
-                "document {} is in {}, outside the languages the authorities agreed ({})",
-                d.digest,
-                d.language,
-                langs
-                    .iter()
-                    .map(|l| l.to_string())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )));
-        }
-        return Ok(());
+        return documents
+            .iter()
+            .filter(|d| !langs.contains(&d.language))
+            .map(|d| {
+                Violation::Art4_2_Language(format!(
+                    "document {} is in {}, outside the languages the authorities agreed ({})",
+                    d.digest,
+                    d.language,
+                    langs
+                        .iter()
+                        .map(|l| l.to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ))
+            })
+            .collect();
     }
     let own = author.state_language();
     let target = author.other().state_language();
+    let mut out = Vec::new();
     for d in documents
         .iter()
         .filter(|d| !matches!(d.role, DocRole::TranslationOf(_)))
     {
         if d.language != own {
-            return Err(Violation::Art4_2_NotInStateLanguage {
+            out.push(Violation::Art4_2_NotInStateLanguage {
                 document: d.digest,
                 language: d.language,
                 own,
             });
+            continue;
         }
         let translated = documents.iter().any(|t| {
             t.role == DocRole::TranslationOf(d.digest)
                 && (t.language == target || t.language == Language::Ru)
         });
         if !translated {
-            return Err(Violation::Art4_2_MissingTranslation {
+            out.push(Violation::Art4_2_MissingTranslation {
                 document: d.digest,
                 target,
             });
         }
     }
-    Ok(())
+    out
 }
 
 fn check_elements(r: &Request) -> Result<&AuthorityId, Violation> {
-    let e = &r.elements;
-    let requested = e
+    if let Some(v) = element_problems(r).into_iter().next() {
+        return Err(v);
+    }
+    r.elements
         .requested_authority
         .as_ref()
-        .ok_or(Violation::Art4_1_1MissingRequestedAuthority)?;
+        .ok_or(Violation::Art4_1_1MissingRequestedAuthority)
+}
+
+/// Every Art. 4.1 element a request lacks or gets wrong, in the Article's order: what
+/// [`check_elements`] refuses first, and the rest.
+pub(crate) fn element_problems(r: &Request) -> Vec<Violation> {
+    let e = &r.elements;
+    let mut out = Vec::new();
+    if e.requested_authority.is_none() {
+        out.push(Violation::Art4_1_1MissingRequestedAuthority);
+    }
     if e.grounds.is_none() {
-        return Err(Violation::Art4_1_2MissingGrounds(
+        out.push(Violation::Art4_1_2MissingGrounds(
             "a reasoned statement of its grounds",
         ));
     }
     if e.requesting_service.trim().is_empty() {
-        return Err(Violation::Art4_1_2MissingGrounds(
+        out.push(Violation::Art4_1_2MissingGrounds(
             "the name of the requesting service",
         ));
     }
     if e.requested_service.trim().is_empty() {
-        return Err(Violation::Art4_1_2MissingGrounds(
+        out.push(Violation::Art4_1_2MissingGrounds(
             "the name of the requested service",
         ));
     }
     if e.case_description.is_none() {
-        return Err(Violation::Art4_1_3MissingCaseDescription);
+        out.push(Violation::Art4_1_3MissingCaseDescription);
     }
     if e.content.is_none() {
-        return Err(Violation::Art4_1_4MissingContent);
+        out.push(Violation::Art4_1_4MissingContent);
     }
     match &e.decision_copy {
-        None => return Err(Violation::Art4_1_5MissingDecisionCopy),
+        None => out.push(Violation::Art4_1_5MissingDecisionCopy),
         Some(d) if d.role != DocRole::CertifiedCopy => {
-            return Err(Violation::Art4_1_5NotCertified(d.digest));
+            out.push(Violation::Art4_1_5NotCertified(d.digest));
         }
         Some(_) => {}
     }
     match &e.legal_provision {
-        None => return Err(Violation::Art4_1_5MissingLegalProvision),
+        None => out.push(Violation::Art4_1_5MissingLegalProvision),
         Some(d) if d.role != DocRole::LegalProvisionText => {
-            return Err(Violation::Art4_1_5NotLegalProvision(d.digest));
+            out.push(Violation::Art4_1_5NotLegalProvision(d.digest));
         }
         Some(_) => {}
     }
-    Ok(requested)
+    out
+}
+
+/// A request's purposes (Art. 7.2) and its oral form (Art. 4.1): each problem, in order.
+pub(crate) fn purpose_problems(r: &Request) -> Vec<Violation> {
+    let mut out = Vec::new();
+    if r.purposes.is_empty() || r.purposes.iter().any(|p| p.0.trim().is_empty()) {
+        out.push(Violation::Art7_Other(
+            "a request must state the purposes its information may serve (Art. 7.2)".into(),
+        ));
+    }
+    if r.oral && !r.urgent {
+        out.push(Violation::Art4_1_Oral(
+            "a prior oral request is allowed only when urgent execution is needed".into(),
+        ));
+    }
+    out
 }
 
 pub(super) fn check(state: &State, ctx: &Ctx<'_>, signer: &Registered) -> Result<(), Violation> {
@@ -217,15 +266,8 @@ pub(super) fn check(state: &State, ctx: &Ctx<'_>, signer: &Registered) -> Result
                     "a wanted-person search is a request for execution (Art. 2.1)".into(),
                 ));
             }
-            if r.purposes.is_empty() || r.purposes.iter().any(|p| p.0.trim().is_empty()) {
-                return Err(Violation::Art7_Other(
-                    "a request must state the purposes its information may serve (Art. 7.2)".into(),
-                ));
-            }
-            if r.oral && !r.urgent {
-                return Err(Violation::Art4_1_Oral(
-                    "a prior oral request is allowed only when urgent execution is needed".into(),
-                ));
+            if let Some(v) = purpose_problems(r).into_iter().next() {
+                return Err(v);
             }
             let arranged = r
                 .language_arrangement
