@@ -34,7 +34,9 @@ pub const VERIFY_FAILED: u8 = 3;
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let pass = cli.passphrase;
     match cli.command {
-        Command::Keygen { out, encrypt } => keygen::keygen(&out, encrypt, &pass)?,
+        Command::Keygen { out, encrypt, from } => {
+            keygen::keygen(&out, encrypt, from.as_deref(), &pass)?
+        }
         Command::Pubkey { key } => println!("{}", keys::load(&key, &pass)?.public().to_hex()),
         Command::Digest {
             file,

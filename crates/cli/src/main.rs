@@ -160,6 +160,11 @@ enum Command {
         /// (default variable COOPLEDGER_PASSPHRASE).
         #[arg(long)]
         encrypt: bool,
+        /// Write this existing key again instead of a new one (the same passphrase opens
+        /// it if it is encrypted): to protect a plain key, or to re-protect one encrypted
+        /// with scrypt by an earlier version so that the console can open it.
+        #[arg(long, value_name = "FILE")]
+        from: Option<PathBuf>,
     },
     /// Print the public key of a private key file (hex, as event and genesis files use it).
     Pubkey {

@@ -31,8 +31,69 @@ document.addEventListener("DOMContentLoaded", () => {
   }
 });
 
-// Sign-in on a node: the key file is read here and imported into WebCrypto as a
-// non-extractable Ed25519 key; only the signature of the one-time challenge is sent.
+// An encrypted PKCS#8 key (`coopledger keygen --encrypt`): PBES2 with PBKDF2-HMAC-SHA256
+// and AES-256-CBC, decrypted with WebCrypto alone (ADR 0024). A few lines of DER reading
+// find the salt, the iteration count and the IV; everything cryptographic is the
+// browser's. A key protected with scrypt (earlier versions) is named as such, since
+// browsers have no scrypt: `coopledger keygen --from OLD --out NEW --encrypt` re-protects it.
+const OID = {
+  pbes2: "2a864886f70d01050d",
+  pbkdf2: "2a864886f70d01050c",
+  scrypt: "2b06010401da470b",
+  hmacSha256: "2a864886f70d0209",
+  aes256cbc: "60864801650304012a",
+};
+const hexOf = (b) => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+// One DER element at `at`: its tag and where its contents start and end.
+function derAt(b, at) {
+  const tag = b[at];
+  let len = b[at + 1];
+  let start = at + 2;
+  if (len & 0x80) {
+    const n = len & 0x7f;
+    len = 0;
+    for (let i = 0; i < n; i++) len = len * 256 + b[start + i];
+    start += n;
+  }
+  if (start + len > b.length) throw new Error("truncated");
+  return { tag, start, end: start + len, body: () => b.subarray(start, start + len) };
+}
+function derKids(b, e) {
+  const out = [];
+  for (let at = e.start; at < e.end; at = out[out.length - 1].end) out.push(derAt(b, at));
+  return out;
+}
+async function decryptPkcs8(der, passphrase, msgs) {
+  const [alg, data] = derKids(der, derAt(der, 0));
+  const [algOid, pbes2] = derKids(der, alg);
+  if (hexOf(algOid.body()) !== OID.pbes2) throw new Error(msgs.unsupported);
+  const [kdf, scheme] = derKids(der, pbes2);
+  const [kdfOid, kdfParams] = derKids(der, kdf);
+  if (hexOf(kdfOid.body()) === OID.scrypt) throw new Error(msgs.scrypt);
+  if (hexOf(kdfOid.body()) !== OID.pbkdf2) throw new Error(msgs.unsupported);
+  const p = derKids(der, kdfParams);
+  const salt = p[0].body();
+  const iterations = p[1].body().reduce((n, x) => n * 256 + x, 0);
+  const prf = p.find((e) => e.tag === 0x30);
+  if (!prf || hexOf(derKids(der, prf)[0].body()) !== OID.hmacSha256) throw new Error(msgs.unsupported);
+  const [encOid, iv] = derKids(der, scheme);
+  if (hexOf(encOid.body()) !== OID.aes256cbc) throw new Error(msgs.unsupported);
+  const base = await crypto.subtle.importKey("raw", new TextEncoder().encode(passphrase),
+    "PBKDF2", false, ["deriveKey"]);
+  const aes = await crypto.subtle.deriveKey(
+    { name: "PBKDF2", salt, iterations, hash: "SHA-256" }, base,
+    { name: "AES-CBC", length: 256 }, false, ["decrypt"]);
+  try {
+    return new Uint8Array(await crypto.subtle.decrypt({ name: "AES-CBC", iv: iv.body() }, aes,
+      data.body()));
+  } catch (_) {
+    throw new Error(msgs.wrong);
+  }
+}
+
+// Sign-in on a node: the key file is read here (and decrypted here, if protected) and
+// imported into WebCrypto as a non-extractable Ed25519 key; only the signature of the
+// one-time challenge is sent. Neither the file nor the passphrase leaves the page.
 document.addEventListener("DOMContentLoaded", () => {
   const form = document.getElementById("login-form");
   if (!form) return;
@@ -45,9 +106,18 @@ document.addEventListener("DOMContentLoaded", () => {
       const file = document.getElementById("key-file").files[0];
       const id = document.getElementById("login-id").value.trim();
       const pem = await file.text();
-      if (pem.includes("ENCRYPTED")) throw new Error(form.dataset.msgEncrypted);
       const b64 = pem.replace(/-----[^-]+-----/g, "").replace(/\s+/g, "");
-      const der = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+      let der = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+      if (pem.includes("ENCRYPTED")) {
+        const pass = document.getElementById("key-pass").value;
+        if (!pass) throw new Error(form.dataset.msgPassphrase);
+        say(form.dataset.msgOpening);
+        der = await decryptPkcs8(der, pass, {
+          scrypt: form.dataset.msgScrypt,
+          wrong: form.dataset.msgWrongPassphrase,
+          unsupported: form.dataset.msgUnsupported,
+        });
+      }
       say(form.dataset.msgSigning);
       let key;
       try {

@@ -8,9 +8,11 @@
 //!   (not in the prime-order subgroup): on such keys Ed25519 libraries disagree, and a
 //!   signature accepted here could be refused elsewhere, or the other way round (the
 //!   C2SP/CCTV edge-case vectors, `crates/core/tests/vectors/ed25519vectors.json`);
-//! - private keys travel as PKCS#8 v1 PEM, optionally encrypted (PBES2: scrypt +
-//!   AES-256-CBC), so `openssl pkey` can read them; in memory they are zeroized on drop and
-//!   `Debug` prints only the public half.
+//! - private keys travel as PKCS#8 v1 PEM, optionally encrypted (PBES2: PBKDF2-HMAC-SHA256
+//!   with 600,000 iterations + AES-256-CBC, which a browser's WebCrypto opens natively, so
+//!   a clerk signs in with the very file `keygen --encrypt` wrote; ADR 0024), so `openssl
+//!   pkey` can read them; keys protected with scrypt before are still read; in memory they
+//!   are zeroized on drop and `Debug` prints only the public half.
 
 use ed25519_dalek::pkcs8::{DecodePrivateKey, EncodePrivateKey, KeypairBytes};
 use pkcs8::der::pem::LineEnding;
@@ -249,8 +251,13 @@ impl SecretKey {
             .map_err(|e| KeyError::BadPem(e.to_string()))
     }
 
-    /// Encrypted PKCS#8 PEM (`-----BEGIN ENCRYPTED PRIVATE KEY-----`): PBES2 with scrypt
-    /// and AES-256-CBC; salt and IV come from `rng`.
+    /// PBKDF2 iterations of an encrypted key: OWASP's figure for PBKDF2-HMAC-SHA256
+    /// (2023), about half a second in a browser.
+    pub const PBKDF2_ITERATIONS: u32 = 600_000;
+
+    /// Encrypted PKCS#8 PEM (`-----BEGIN ENCRYPTED PRIVATE KEY-----`): PBES2 with
+    /// PBKDF2-HMAC-SHA256 ([`Self::PBKDF2_ITERATIONS`]) and AES-256-CBC, what WebCrypto
+    /// decrypts without any library (scrypt it lacks); salt and IV come from `rng`.
     pub fn to_encrypted_pem<R: CryptoRng>(
         &self,
         passphrase: &[u8],
@@ -259,8 +266,18 @@ impl SecretKey {
         let der = self.pkcs8_der()?;
         let info = pkcs8::PrivateKeyInfoRef::try_from(der.as_bytes())
             .map_err(|e| KeyError::BadPem(e.to_string()))?;
+        let mut salt = [0u8; 16];
+        let mut iv = [0u8; 16];
+        rng.fill_bytes(&mut salt);
+        rng.fill_bytes(&mut iv);
+        let params = pkcs8::pkcs5::pbes2::Parameters::generate_pbkdf2_sha256_aes256cbc(
+            Self::PBKDF2_ITERATIONS,
+            &salt,
+            iv,
+        )
+        .map_err(|e| KeyError::BadPem(e.to_string()))?;
         let enc = info
-            .encrypt_with_rng(rng, passphrase)
+            .encrypt_with_params(params, passphrase)
             .map_err(|e| KeyError::BadPem(e.to_string()))?;
         enc.to_pem("ENCRYPTED PRIVATE KEY", LineEnding::LF)
             .map_err(|e| KeyError::BadPem(e.to_string()))
@@ -392,6 +409,33 @@ pub(crate) mod tests {
         let mut rng = test_rng(b"pem");
         let enc = sk.to_encrypted_pem(b"correct horse", &mut rng)?;
         assert!(enc.starts_with("-----BEGIN ENCRYPTED PRIVATE KEY-----\n"));
+        // PBES2 with PBKDF2-HMAC-SHA256 and AES-256-CBC: what a browser opens (ADR 0024).
+        let (_, doc) =
+            pkcs8::SecretDocument::from_pem(&enc).map_err(|e| KeyError::BadPem(e.to_string()))?;
+        let info = pkcs8::EncryptedPrivateKeyInfoRef::try_from(doc.as_bytes())
+            .map_err(|e| KeyError::BadPem(e.to_string()))?;
+        let pbes2 = info
+            .encryption_algorithm
+            .pbes2()
+            .ok_or_else(|| KeyError::BadPem("not PBES2".into()))?;
+        let pbkdf2 = pbes2
+            .kdf
+            .pbkdf2()
+            .ok_or_else(|| KeyError::BadPem("not PBKDF2".into()))?;
+        assert_eq!(pbkdf2.iteration_count, SecretKey::PBKDF2_ITERATIONS);
+        assert_eq!(pbes2.encryption.oid(), pkcs8::pkcs5::pbes2::AES_256_CBC_OID);
+        // A key protected with scrypt before (the earlier default) is still read.
+        let der = sk.pkcs8_der()?;
+        let old = pkcs8::PrivateKeyInfoRef::try_from(der.as_bytes())
+            .map_err(|e| KeyError::BadPem(e.to_string()))?
+            .encrypt_with_rng(&mut rng, b"correct horse")
+            .map_err(|e| KeyError::BadPem(e.to_string()))?
+            .to_pem("ENCRYPTED PRIVATE KEY", LineEnding::LF)
+            .map_err(|e| KeyError::BadPem(e.to_string()))?;
+        assert_eq!(
+            SecretKey::from_pem(&old, Some(b"correct horse"))?.public(),
+            sk.public()
+        );
         assert_eq!(
             SecretKey::from_pem(&enc, Some(b"correct horse"))?.public(),
             sk.public()

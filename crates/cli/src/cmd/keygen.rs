@@ -3,10 +3,19 @@
 use super::*;
 use crate::keys::Passphrase;
 
-/// `keygen`: a new key, saved as PKCS#8 PEM (encrypted when asked).
-pub(super) fn keygen(out: &Path, encrypt: bool, pass: &Passphrase) -> anyhow::Result<()> {
+/// `keygen`: a new key (or the key in `from`), saved as PKCS#8 PEM (encrypted when
+/// asked).
+pub(super) fn keygen(
+    out: &Path,
+    encrypt: bool,
+    from: Option<&Path>,
+    pass: &Passphrase,
+) -> anyhow::Result<()> {
     let mut rng = OsRng::new()?;
-    let key = keys::generate(&mut rng);
+    let key = match from {
+        Some(f) => keys::load(f, pass)?,
+        None => keys::generate(&mut rng),
+    };
     let phrase = if encrypt {
         Some(pass.get()?.ok_or_else(|| {
             anyhow!(

@@ -203,6 +203,30 @@ fn keygen_init_submit_from_files_and_refusals_change_nothing() {
             .unwrap()
             .contains("ENCRYPTED PRIVATE KEY")
     );
+    // A plain key protected afterwards (`--from`) is the same key, encrypted.
+    let plain = key("plain");
+    let o = bin()
+        .args([
+            "keygen",
+            "--encrypt",
+            "--passphrase-file",
+            p(&t.join("pass")),
+        ])
+        .args([
+            "--from",
+            p(&t.join("plain.pem")),
+            "--out",
+            p(&t.join("protected.pem")),
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), plain);
+    assert!(
+        std::fs::read_to_string(t.join("protected.pem"))
+            .unwrap()
+            .contains("ENCRYPTED PRIVATE KEY")
+    );
     // Without the passphrase, the key cannot be used, and says why.
     let o = run(&["pubkey", p(&t.join("tm-mvd.pem"))]);
     assert_eq!(o.status.code(), Some(1));

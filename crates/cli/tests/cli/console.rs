@@ -651,6 +651,9 @@ async fn a_node_console_opens_only_to_a_registered_key_and_shows_what_its_role_m
     let keys = dir.join("keys");
 
     async fn sign_in(c: &Client, url: &str, id: &str, key: &Path) {
+        sign_in_with(c, url, id, key, None).await
+    }
+    async fn sign_in_with(c: &Client, url: &str, id: &str, key: &Path, pass: Option<&str>) {
         c.goto(&format!("{url}/cases?lang=en")).await.unwrap();
         // Not signed in: every page leads to the login, which remembers where to go.
         let at = c.current_url().await.unwrap();
@@ -667,6 +670,14 @@ async fn a_node_console_opens_only_to_a_registered_key_and_shows_what_its_role_m
             .send_keys(p(key))
             .await
             .unwrap();
+        if let Some(pass) = pass {
+            c.find(Locator::Id("key-pass"))
+                .await
+                .unwrap()
+                .send_keys(pass)
+                .await
+                .unwrap();
+        }
         c.find(Locator::Id("login-submit"))
             .await
             .unwrap()
@@ -676,6 +687,7 @@ async fn a_node_console_opens_only_to_a_registered_key_and_shows_what_its_role_m
         let started = Instant::now();
         while c.current_url().await.unwrap().path() == "/login"
             && c.find(Locator::Id("login-error")).await.is_err()
+            && login_status(c).await.as_deref() != Some(WRONG_PASSPHRASE)
         {
             assert!(
                 started.elapsed() < Duration::from_secs(10),
@@ -746,8 +758,52 @@ async fn a_node_console_opens_only_to_a_registered_key_and_shows_what_its_role_m
     c.goto(&format!("{url}/cases/{other}")).await.unwrap();
     assert!(c.find(Locator::Css(".error")).await.is_ok());
     shot(&c, "node-competent-cases").await;
+    c.goto(&format!("{url}/cases")).await.unwrap();
+    click_to_next_page(&c, Locator::Id("logout")).await;
+
+    // Issue 27: a clerk whose key file is protected (keygen --encrypt, as the README
+    // says) signs in with it and the passphrase, opened in the browser; a wrong
+    // passphrase is told as such. Then the clerk's own inbox.
+    let protected = tmp.path().join("tm-mvd-protected.pem");
+    let o = bin()
+        .env("COOPLEDGER_PASSPHRASE", "correct horse battery staple")
+        .args(["keygen", "--encrypt", "--from", p(&keys.join("TM-MVD.pem"))])
+        .args(["--out", p(&protected)])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    sign_in_with(&c, &url, "TM-MVD", &protected, Some("wrong horse")).await;
+    assert_eq!(login_status(&c).await.as_deref(), Some(WRONG_PASSPHRASE));
+    sign_in_with(
+        &c,
+        &url,
+        "TM-MVD",
+        &protected,
+        Some("correct horse battery staple"),
+    )
+    .await;
+    assert_eq!(c.current_url().await.unwrap().path(), "/cases");
+    assert!(text_of(&c, "#who").await.starts_with("TM-MVD"));
+    c.goto(&format!("{url}/inbox?lang=en")).await.unwrap();
+    assert!(text_of(&c, "h1").await.contains("TM-MVD"));
+    assert!(text_of(&c, "#desk-summary").await.contains("waiting"));
+    shot(&c, "node-clerk-inbox").await;
     c.close().await.unwrap();
 }
+
+/// The sign-in page's status line, if the page is still there (it may be leaving).
+async fn login_status(c: &Client) -> Option<String> {
+    c.find(Locator::Id("login-status"))
+        .await
+        .ok()?
+        .text()
+        .await
+        .ok()
+}
+
+/// What the sign-in page says of a passphrase that does not open the key file.
+const WRONG_PASSPHRASE: &str =
+    "The passphrase does not open this key file. Check it and try again.";
 
 /// A refusal reads in the language asked for: `--lang` on the command line, and over
 /// HTTP the `Accept-Language` the CLI sends (the clause stays the language-neutral

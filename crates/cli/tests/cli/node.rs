@@ -2371,7 +2371,10 @@ fn a_draft_is_checked_against_the_agreement_before_it_is_signed() {
     let problems = answer["problems"].as_array().unwrap();
     assert_eq!(problems[0]["clause"], "Art. 4.1(5)", "{answer}");
     assert!(
-        problems[0]["message"].as_str().unwrap().contains("Ст. 4.1(5)"),
+        problems[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("Ст. 4.1(5)"),
         "{answer}"
     );
     assert_eq!(size(&node.url), before, "a check writes nothing");

@@ -32,7 +32,9 @@ pub fn login(ctx: &Ctx, challenge: &str, next: &str, error: Option<&str>) -> Mar
                     p class="explain" { (l.t("login-explain")) }
                     @if let Some(e) = error { p class="error" role="alert" id="login-error" { (e) } }
                     form id="login-form" method="post" action="/login" data-challenge=(challenge)
-                        data-msg-nocrypto=(l.t("login-no-webcrypto")) data-msg-encrypted=(l.t("login-encrypted"))
+                        data-msg-nocrypto=(l.t("login-no-webcrypto")) data-msg-passphrase=(l.t("login-passphrase-needed"))
+                        data-msg-opening=(l.t("login-opening")) data-msg-wrong-passphrase=(l.t("login-wrong-passphrase"))
+                        data-msg-scrypt=(l.t("login-scrypt")) data-msg-unsupported=(l.t("login-unsupported"))
                         data-msg-signing=(l.t("login-signing")) {
                         p {
                             label for="login-id" { (l.t("login-id")) } " "
@@ -42,6 +44,12 @@ pub fn login(ctx: &Ctx, challenge: &str, next: &str, error: Option<&str>) -> Mar
                             label for="key-file" { (l.t("login-key")) } " "
                             // No name: the file is read by the page and is never sent.
                             input id="key-file" type="file" accept=".pem,.key" required;
+                        }
+                        p {
+                            label for="key-pass" { (l.t("login-passphrase")) } " "
+                            // No name: the passphrase opens the file in the page and is never sent.
+                            input id="key-pass" type="password" autocomplete="current-password" aria-describedby="key-pass-hint";
+                            " " span id="key-pass-hint" class="muted" { (l.t("login-passphrase-hint")) }
                         }
                         input type="hidden" name="challenge" value=(challenge);
                         input type="hidden" name="signature" id="login-signature" value="";
