@@ -226,21 +226,6 @@ pub(crate) async fn documents(State(c): State<Shared>, ctx: Ctx) -> Result<Respo
     .await
 }
 
-/// The blake3 digest (hex) of the posted bytes: what "check a document" looks up. The
-/// file is hashed and dropped; nothing is kept.
-pub(crate) async fn digest(_: Ctx, body: Bytes) -> Response {
-    let mut r = (
-        [(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("text/plain; charset=utf-8"),
-        )],
-        blake3::hash(&body).to_hex().to_string(),
-    )
-        .into_response();
-    secure(&mut r);
-    r
-}
-
 /// Whose desk a page shows: a signed-in competent authority's own (another's is
 /// forbidden); for a root, an auditor or the console without sign-in, the authority
 /// chosen with `for=` (`None` until one is). The second value: whether the reader may

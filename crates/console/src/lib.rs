@@ -31,7 +31,6 @@ pub use coop_i18n::{Lang, refusal};
 pub const ACCESS_LOG: &str = "coopledger::access";
 
 use axum::Router;
-use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -166,9 +165,6 @@ pub type Shared = Arc<Console>;
 
 type Pairs = Query<Vec<(String, String)>>;
 
-/// Largest file "check a document" hashes.
-const MAX_DOCUMENT: usize = 256 * 1024 * 1024;
-
 /// The console's router (mounted at `/`), behind its guard, its timeout and its body
 /// limits.
 pub fn router(console: Shared) -> Router {
@@ -189,14 +185,12 @@ pub fn router(console: Shared) -> Router {
         .route("/registry.csv", get(registry_csv))
         .route("/checkpoints", get(checkpoints))
         .route("/documents", get(documents))
-        .route(
-            "/documents/digest",
-            post(digest).layer(DefaultBodyLimit::max(MAX_DOCUMENT)),
-        )
         .route("/login", get(login_page).post(login))
         .route("/logout", post(logout))
         .route("/static/console.css", get(css))
         .route("/static/console.js", get(js))
+        .route("/static/digest.js", get(digest_js))
+        .route("/static/noble/{file}", get(noble))
         .layer(DefaultBodyLimit::max(FORM_LIMIT))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
@@ -223,6 +217,30 @@ async fn css() -> Response {
 
 async fn js() -> Response {
     static_file("text/javascript; charset=utf-8", include_str!("console.js"))
+}
+
+async fn digest_js() -> Response {
+    static_file(
+        "text/javascript; charset=utf-8",
+        include_str!("static/digest.js"),
+    )
+}
+
+/// The vendored blake3 of @noble/hashes (static/noble/MANIFEST pins each file).
+pub(crate) const NOBLE: [(&str, &str); 6] = [
+    ("blake3.js", include_str!("static/noble/blake3.js")),
+    ("blake2.js", include_str!("static/noble/blake2.js")),
+    ("_md.js", include_str!("static/noble/_md.js")),
+    ("_blake.js", include_str!("static/noble/_blake.js")),
+    ("_u64.js", include_str!("static/noble/_u64.js")),
+    ("utils.js", include_str!("static/noble/utils.js")),
+];
+
+async fn noble(Path(file): Path<String>) -> Response {
+    match NOBLE.iter().find(|(name, _)| *name == file) {
+        Some((_, body)) => static_file("text/javascript; charset=utf-8", body),
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
 }
 
 fn static_file(kind: &'static str, body: &'static str) -> Response {
@@ -317,6 +335,9 @@ mod tests {
         for w in ["met", "late", "overdue", "pending"] {
             out.insert(format!("dl-{w}"));
         }
+        for a in coop_ledger::read::Act::ALL {
+            out.insert(format!("act-{}", a.word()));
+        }
         for w in ["Kk", "Tk", "Ru"] {
             out.insert(format!("language-{w}"));
         }
@@ -367,5 +388,40 @@ mod tests {
         ] {
             assert_eq!(safe_next(bad), "/", "{bad:?}");
         }
+    }
+}
+
+#[cfg(test)]
+mod pinned {
+    use super::NOBLE;
+
+    /// The vendored hash library is, byte for byte, what static/noble/MANIFEST pins (the
+    /// npm tarball of @noble/hashes 2.4.0, whose integrity the manifest records): a file
+    /// changed by hand, or a new version dropped in without a new manifest, fails here.
+    #[test]
+    fn the_vendored_blake3_is_the_pinned_one() {
+        use sha2::Digest as _;
+        let manifest = include_str!("static/noble/MANIFEST");
+        let pinned: Vec<(&str, &str)> = manifest
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .filter_map(|l| l.split_once("  "))
+            .map(|(h, f)| (f, h))
+            .collect();
+        assert!(manifest.contains("@noble/hashes 2.4.0"));
+        for (file, body) in NOBLE {
+            let want = pinned
+                .iter()
+                .find(|(f, _)| *f == file)
+                .unwrap_or_else(|| panic!("{file} is not in the manifest"))
+                .1;
+            let got = hex::encode(sha2::Sha256::digest(body.as_bytes()));
+            assert_eq!(got, want, "{file} differs from the pinned file");
+        }
+        assert_eq!(
+            pinned.len(),
+            NOBLE.len() + 1,
+            "every pinned file is served (and LICENSE)"
+        );
     }
 }

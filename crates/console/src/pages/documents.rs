@@ -12,13 +12,16 @@ pub fn documents(
 ) -> Markup {
     let l = ctx.lang;
     let body = html! {
+        script type="module" src="/static/digest.js" {}
         p class="explain" { (l.t("documents-explain")) }
-        form method="get" action="/documents" id="doc-form" {
+        form method="get" action="/documents" id="doc-form" data-msg-hashing=(l.t("documents-hashing")) {
             @if !ctx.as_of_text.is_empty() { input type="hidden" name="as_of" value=(ctx.as_of_text); }
             p {
                 label for="doc-file" { (l.t("documents-file")) } " "
-                input type="file" id="doc-file" data-digest-url="/documents/digest";
+                // No name: the file is hashed in the page (static/digest.js) and never sent.
+                input type="file" id="doc-file";
             }
+            p id="doc-status" role="status" aria-live="polite" {}
             p id="drop" class="drop" tabindex="0" { (l.t("documents-drop")) }
             p {
                 label for="digest" { (l.t("digest")) } " "
