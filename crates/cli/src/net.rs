@@ -160,6 +160,7 @@ pub fn console(
             verdict: Some(verdict),
             label: path.display().to_string(),
             access: None,
+            desk: None,
             reach: coop_console::Reach {
                 hosts,
                 ..coop_console::Reach::default()

@@ -67,9 +67,37 @@ async function decryptPkcs8(der, passphrase, msgs) {
   }
 }
 
-// Sign-in on a node: the key file is read here (and decrypted here, if protected) and
-// imported into WebCrypto as a non-extractable Ed25519 key; only the signature of the
-// one-time challenge is sent. Neither the file nor the passphrase leaves the page.
+// The person's key, from the file chosen on the page (and its passphrase, if the file
+// is protected), imported into WebCrypto as a non-extractable Ed25519 signing key. The
+// form's data-msg-* attributes give the messages in the reader's language.
+async function openKey(form) {
+  if (!window.crypto || !crypto.subtle) throw new Error(form.dataset.msgNocrypto);
+  const file = document.getElementById("key-file").files[0];
+  const pem = await file.text();
+  const b64 = pem.replace(/-----[^-]+-----/g, "").replace(/\s+/g, "");
+  let der = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+  if (pem.includes("ENCRYPTED")) {
+    const pass = document.getElementById("key-pass").value;
+    if (!pass) throw new Error(form.dataset.msgPassphrase);
+    document.getElementById(form.dataset.status || "login-status").textContent =
+      form.dataset.msgOpening;
+    der = await decryptPkcs8(der, pass, {
+      scrypt: form.dataset.msgScrypt,
+      wrong: form.dataset.msgWrongPassphrase,
+      unsupported: form.dataset.msgUnsupported,
+    });
+  }
+  try {
+    return await crypto.subtle.importKey("pkcs8", der, { name: "Ed25519" }, false, ["sign"]);
+  } catch (_) {
+    throw new Error(form.dataset.msgNocrypto);
+  }
+}
+
+const fromHex = (h) => Uint8Array.from(h.match(/../g) || [], (x) => parseInt(x, 16));
+
+// Sign-in on a node: only the signature of the one-time challenge is sent; neither the
+// key file nor the passphrase leaves the page.
 document.addEventListener("DOMContentLoaded", () => {
   const form = document.getElementById("login-form");
   if (!form) return;
@@ -78,29 +106,9 @@ document.addEventListener("DOMContentLoaded", () => {
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
     try {
-      if (!window.crypto || !crypto.subtle) throw new Error(form.dataset.msgNocrypto);
-      const file = document.getElementById("key-file").files[0];
       const id = document.getElementById("login-id").value.trim();
-      const pem = await file.text();
-      const b64 = pem.replace(/-----[^-]+-----/g, "").replace(/\s+/g, "");
-      let der = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
-      if (pem.includes("ENCRYPTED")) {
-        const pass = document.getElementById("key-pass").value;
-        if (!pass) throw new Error(form.dataset.msgPassphrase);
-        say(form.dataset.msgOpening);
-        der = await decryptPkcs8(der, pass, {
-          scrypt: form.dataset.msgScrypt,
-          wrong: form.dataset.msgWrongPassphrase,
-          unsupported: form.dataset.msgUnsupported,
-        });
-      }
+      const key = await openKey(form);
       say(form.dataset.msgSigning);
-      let key;
-      try {
-        key = await crypto.subtle.importKey("pkcs8", der, { name: "Ed25519" }, false, ["sign"]);
-      } catch (_) {
-        throw new Error(form.dataset.msgNocrypto);
-      }
       const msg = "coopledger console login\n" + location.host + "\n" + id + "\n" +
         form.dataset.challenge + "\n";
       const sig = new Uint8Array(
@@ -110,6 +118,58 @@ document.addEventListener("DOMContentLoaded", () => {
       form.submit();
     } catch (err) {
       say(err.message);
+    }
+  });
+});
+
+// Signing an act (the compose page): the node drafted the body and computed the bytes
+// to sign from it (shown above in readable form); the key signs them here, the signature
+// is checked against the key the ledger registers for this person before anything is
+// sent, and the signed event goes to the node's API. The receipt is then checked
+// against what was signed and shown.
+document.addEventListener("DOMContentLoaded", () => {
+  const form = document.getElementById("sign-form");
+  if (!form) return;
+  form.dataset.status = "sign-status";
+  const status = document.getElementById("sign-status");
+  const say = (msg) => { status.textContent = msg; };
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const button = document.getElementById("sign-submit");
+    button.disabled = true;
+    try {
+      const key = await openKey(form);
+      say(form.dataset.msgSigning);
+      const message = fromHex(form.dataset.signingMessage);
+      const sig = new Uint8Array(await crypto.subtle.sign({ name: "Ed25519" }, key, message));
+      const registered = await crypto.subtle.importKey("raw", fromHex(form.dataset.key),
+        { name: "Ed25519" }, false, ["verify"]);
+      if (!(await crypto.subtle.verify({ name: "Ed25519" }, registered, sig, message))) {
+        throw new Error(form.dataset.msgNotYours);
+      }
+      const event = { body: JSON.parse(form.dataset.body), signature: hexOf(sig) };
+      const r = await fetch("/v2/events", {
+        method: "POST",
+        headers: { "content-type": "application/json",
+                   "accept-language": document.documentElement.lang },
+        body: JSON.stringify(event),
+      });
+      const answer = await r.json();
+      if (!r.ok) throw new Error(answer.message || String(r.status));
+      if (answer.event_hash !== form.dataset.eventHash ||
+          answer.ledger_id !== event.body.ledger_id) {
+        throw new Error(form.dataset.msgMismatch);
+      }
+      document.getElementById("receipt-seq").textContent = "#" + answer.seq;
+      document.getElementById("receipt-event-hash").textContent = answer.event_hash;
+      const size = (answer.checkpoint.split("\n")[1] || "").trim();
+      document.getElementById("receipt-checkpoint").textContent = size;
+      document.getElementById("receipt").hidden = false;
+      form.hidden = true;
+      say(form.dataset.msgLanded);
+    } catch (err) {
+      say(err.message);
+      button.disabled = false;
     }
   });
 });

@@ -303,3 +303,93 @@ pub(crate) async fn outbox(State(c): State<Shared>, ctx: Ctx) -> Result<Response
     })
     .await
 }
+
+/// The acts the console drafts, signs and submits today (docs/CONSOLE.md): each a case
+/// act without documents. Every other act is still an event file (docs/CLI.md).
+pub const COMPOSABLE: [&str; 2] = ["Acknowledged", "CaseClosed"];
+
+/// `GET /compose/{kind}?case=ID`: the act drafted for the signed-in authority from the
+/// case as it stands now, judged by the Agreement's rules (every problem at once), and,
+/// when there is none, the exact event and its bytes to sign in the browser.
+pub(crate) async fn compose(
+    State(c): State<Shared>,
+    Path(kind): Path<String>,
+    ctx: Ctx,
+) -> Result<Response, Fail> {
+    let l = ctx.lang;
+    let Some(desk) = c.desk.clone() else {
+        return Err(Fail::not_found(l, l.t("compose-copy")));
+    };
+    let Some(who) = ctx
+        .who
+        .clone()
+        .filter(|w| w.role == coop_treaty::Role::Competent)
+    else {
+        ctx.forbid(false)?;
+        return Err(Fail::not_found(l, l.t("compose-copy")));
+    };
+    if ctx.as_of.is_some() {
+        return Err(Fail::bad(l, l.t("compose-as-of")));
+    }
+    let payload = match kind.as_str() {
+        "Acknowledged" => coop_treaty::Payload::Acknowledged,
+        "CaseClosed" => coop_treaty::Payload::CaseClosed,
+        other => {
+            return Err(Fail::not_found(
+                l,
+                l.ta("compose-not-yet", &[("kind", i18n::text(other.to_owned()))]),
+            ));
+        }
+    };
+    let case_id = read::parse_case(ctx.get("case").unwrap_or_default())
+        .map_err(|e| Fail::bad(l, e.to_string()))?;
+    work(l, move || {
+        let now = at(&c, &ctx)?;
+        let case = now
+            .state
+            .cases
+            .get(&case_id)
+            .filter(|k| k.requester == who.id || k.requested == who.id)
+            .ok_or_else(|| Fail::not_found(l, format!("no case {case_id}")))?
+            .clone();
+        let key = now
+            .state
+            .registry
+            .get(&who.id)
+            .and_then(|r| r.current_key().copied())
+            .ok_or_else(|| Fail::bad(l, format!("{} has no current key", who.id)))?;
+        let mut event_id = [0u8; 16];
+        getrandom::fill(&mut event_id)
+            .map_err(|e| Fail::bad(l, format!("no randomness for an event id: {e}")))?;
+        let body = coop_wire::BodyJson {
+            version: coop_core::event::EVENT_FORMAT_VERSION,
+            ledger_id: c.source.ledger_id(),
+            event_id: coop_core::EventId(event_id),
+            author: coop_core::Author {
+                authority: who.id.clone(),
+                key,
+            },
+            authored_at: now.now,
+            case: Some(coop_core::CaseRef {
+                case_id,
+                expected_version: case.version,
+            }),
+            answers: Vec::new(),
+            payload,
+        };
+        let canonical = body.to_body().map_err(|e| Fail::bad(l, e.to_string()))?;
+        let problems = desk
+            .problems(canonical)
+            .map_err(|e| Fail::of_ledger(l, e))?;
+        let prepared = if problems.is_empty() {
+            Some(body.prepare().map_err(|e| Fail::bad(l, e.to_string()))?)
+        } else {
+            None
+        };
+        Ok(page(
+            &ctx,
+            pages::compose(&c, &ctx, &now, &case, &body, &problems, prepared.as_ref()),
+        ))
+    })
+    .await
+}

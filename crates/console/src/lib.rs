@@ -19,6 +19,7 @@ mod signin;
 use answer::*;
 use context::cookie;
 pub(crate) use context::{Client, Ctx, enc};
+pub use handlers::COMPOSABLE;
 use handlers::*;
 use signin::*;
 
@@ -55,6 +56,19 @@ pub struct Console {
     pub access: Option<Arc<Access>>,
     /// How it may be reached: the hosts it answers as, TLS, the request timeout.
     pub reach: Reach,
+    /// On a node: the Agreement's rules over its state now, for drafts (`None`: a
+    /// verified copy, which takes no acts).
+    pub desk: Option<Arc<dyn Drafts>>,
+}
+
+/// What the console's drafting needs of a node: the rules' judgement of an unsigned
+/// draft against its state now ([`coop_ledger::Ledger::problems`]), writing nothing.
+pub trait Drafts: Send + Sync {
+    /// Every problem with `body` as the next record (empty: it would be accepted).
+    fn problems(
+        &self,
+        body: coop_core::EventBody,
+    ) -> Result<Vec<coop_treaty::Violation>, coop_ledger::LedgerError>;
 }
 
 /// How the console may be reached (docs/OPERATIONS.md, "Security").
@@ -173,6 +187,7 @@ pub fn router(console: Shared) -> Router {
         .route("/", get(overview))
         .route("/inbox", get(inbox))
         .route("/outbox", get(outbox))
+        .route("/compose/{kind}", get(compose))
         .route("/cases", get(cases))
         .route("/cases.csv", get(cases_csv))
         .route("/cases/{id}", get(case))
@@ -337,6 +352,10 @@ mod tests {
         }
         for a in coop_ledger::read::Act::ALL {
             out.insert(format!("act-{}", a.word()));
+        }
+        for k in crate::handlers::COMPOSABLE {
+            out.insert(format!("compose-{k}"));
+            out.insert(format!("compose-help-{k}"));
         }
         for w in ["Kk", "Tk", "Ru"] {
             out.insert(format!("language-{w}"));

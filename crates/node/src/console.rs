@@ -52,11 +52,22 @@ pub fn for_node(node: Arc<crate::Node>) -> Shared {
         tls: node.config.tls,
         timeout: node.config.timeout,
     };
+    let reads = Arc::new(NodeReads(node.clone(), read::AsOfCache::default()));
     Arc::new(Console {
         access: Some(node.console_access.clone()),
         reach,
-        source: Arc::new(NodeReads(node, read::AsOfCache::default())),
+        source: reads.clone(),
         verdict: None,
         label: label.to_owned(),
+        desk: Some(reads),
     })
+}
+
+impl coop_console::Drafts for NodeReads {
+    fn problems(
+        &self,
+        body: coop_core::EventBody,
+    ) -> Result<Vec<coop_treaty::Violation>, coop_ledger::LedgerError> {
+        self.0.ledger.problems(body)
+    }
 }

@@ -810,6 +810,85 @@ async fn a_node_console_opens_only_to_a_registered_key_and_shows_what_its_role_m
     assert!(text_of(&c, "h1").await.contains("TM-MVD"));
     assert!(text_of(&c, "#desk-summary").await.contains("waiting"));
     shot(&c, "node-clerk-inbox").await;
+    c.goto(&format!("{url}/cases")).await.unwrap();
+    click_to_next_page(&c, Locator::Id("logout")).await;
+
+    // Issue 27: KZ-MVD's request reaches TM-MVD's inbox; from there the clerk drafts the
+    // acceptance, sees the exact event, signs it in the browser with the protected key
+    // (and its passphrase), and gets the node's receipt; the act leaves the inbox.
+    let tour = dir.join("tour");
+    let mut request: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(tour.join("request-uncertified.json")).unwrap(),
+    )
+    .unwrap();
+    request["payload"]["Request"]["elements"]["decision_copy"]["role"] =
+        serde_json::json!("CertifiedCopy");
+    std::fs::write(tour.join("request-ok.json"), request.to_string()).unwrap();
+    let o = bin()
+        .args(["submit", "--node", &url, p(&tour.join("request-ok.json"))])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    sign_in_with(
+        &c,
+        &url,
+        "TM-MVD",
+        &protected,
+        Some("correct horse battery staple"),
+    )
+    .await;
+    c.goto(&format!("{url}/inbox?lang=en&act=answer-request"))
+        .await
+        .unwrap();
+    let act = c
+        .find(Locator::Css("a.act[href^='/compose/Acknowledged']"))
+        .await
+        .expect("the request, to accept");
+    let href = act.attr("href").await.unwrap().unwrap();
+    click_to_next_page(&c, Locator::Css("a.act[href^='/compose/Acknowledged']")).await;
+    assert!(c.find(Locator::Id("compose-ok")).await.is_ok(), "{href}");
+    assert!(
+        text_of(&c, "#event-json")
+            .await
+            .contains("\"authority\": \"TM-MVD\"")
+    );
+    c.find(Locator::Id("key-file"))
+        .await
+        .unwrap()
+        .send_keys(p(&protected))
+        .await
+        .unwrap();
+    c.find(Locator::Id("key-pass"))
+        .await
+        .unwrap()
+        .send_keys("correct horse battery staple")
+        .await
+        .unwrap();
+    c.find(Locator::Id("sign-submit"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let started = Instant::now();
+    while c
+        .find(Locator::Css("#receipt:not([hidden])"))
+        .await
+        .is_err()
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "no receipt: {}",
+            text_of(&c, "#sign-status").await
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(text_of(&c, "#receipt-seq").await.starts_with('#'));
+    shot(&c, "node-clerk-signed").await;
+    // Drafted again, the same act is refused by the rules before anything is signed.
+    c.goto(&format!("{url}{href}")).await.unwrap();
+    assert!(c.find(Locator::Id("problems")).await.is_ok());
+    assert!(c.find(Locator::Id("sign-form")).await.is_err());
     c.close().await.unwrap();
 }
 

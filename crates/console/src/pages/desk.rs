@@ -67,6 +67,8 @@ pub fn inbox(
     may_choose: bool,
 ) -> Markup {
     let l = ctx.lang;
+    // The acts this reader may draft here: a signed-in authority's own, on a node.
+    let can_act = c.desk.is_some() && !may_choose && ctx.who.is_some();
     let title = match me {
         Some(m) => l.ta("inbox-title", &[("who", text(m.to_string()))]),
         None => l.t("nav-inbox"),
@@ -114,7 +116,15 @@ pub fn inbox(
                             @for t in &p.tasks {
                                 tr class=[t.overdue.then_some("overdue")] data-act=(t.act.word()) {
                                     td { (case_link(ctx, &t.case)) @if t.urgent { " " span class="urgent" { (l.t("desk-urgent")) } } }
-                                    td { (l.word("act", t.act.word())) @if let Some(i) = t.item { " " code { (short(&i.to_string())) } } }
+                                    td {
+                                        (l.word("act", t.act.word())) @if let Some(i) = t.item { " " code { (short(&i.to_string())) } }
+                                        @if can_act {
+                                            @for k in t.kinds.iter().filter(|k| crate::handlers::COMPOSABLE.contains(k)) {
+                                                br;
+                                                a class="act" href=(format!("/compose/{k}?case={}", t.case.to_hex())) { "→ " (l.word("compose", k)) }
+                                            }
+                                        }
+                                    }
                                     td { (t.article) }
                                     td { (t.other) }
                                     td { (seq_link(&t.case, t.asked_seq)) " " (time(t.since)) }

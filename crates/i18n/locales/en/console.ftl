@@ -338,3 +338,27 @@ act-decide-consent = Grant or deny the consent asked for
 act-accept-costs = Accept the other Party's cost arrangement
 act-consult = Consult on the dispute, or settle it
 act-close = Answered: close the case when done
+
+# Drafting and signing an act (issue 27)
+compose-Acknowledged = Accept the request
+compose-CaseClosed = Close the case
+compose-help-Acknowledged = Art. 4.1, 4.4: the requested authority accepts the request for execution. Signed with your key, it is recorded for both Parties; execution (or reasons for refusing part of it) follows.
+compose-help-CaseClosed = The case is answered and done: closing it ends every deadline still open in it. Either authority of the case may close it.
+compose-ok = The Agreement's rules find nothing wrong with this act: it can be signed.
+compose-problems = { $count } problem(s) to resolve before this act can be signed:
+compose-blocked = This act cannot be signed until the problems above are resolved; nothing was written.
+compose-event = The exact event you sign
+compose-event-explain = This is what your key signs, in readable form; the signature covers its canonical bytes, which the node computed from it. Nothing is sent until you sign.
+compose-sign = Sign with my key and submit
+compose-signing = Signing in your browser and submitting…
+compose-not-your-key = This key file is not the key the ledger registers for you: nothing was sent.
+compose-landed = Recorded in the ledger: the receipt below names the record and the checkpoint that proves it.
+compose-receipt-mismatch = The node's receipt does not match the event you signed: keep this page and tell your administrator.
+compose-receipt = Receipt
+compose-seq = Record
+compose-event-hash = Event hash
+compose-checkpoint = Proven in the checkpoint of size
+compose-to-case = Back to the case
+compose-copy = This console shows a verified copy: acts are signed on a node's console, by a signed-in competent authority.
+compose-as-of = An act is drafted against the ledger as it stands now, not as of an earlier point.
+compose-not-yet = The console does not draft { $kind } yet: write it as an event file and send it with coopledger submit (docs/CLI.md).

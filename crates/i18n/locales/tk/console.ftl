@@ -336,3 +336,27 @@ act-decide-consent = Soralan deslapky ýazmaça razylygy bermek ýa-da bermezlik
 act-accept-costs = Beýleki Tarapyň çykdajylar baradaky teklibini kabul etmek
 act-consult = Jedel boýunça maslahatlaşmalar geçirmek ýa-da ony çözmek
 act-close = Jogap berildi: tamamlananda işi ýapyň
+
+# Hereketi düzmek we gol çekmek
+compose-Acknowledged = Haýyşy ýerine ýetirmäge kabul etmek
+compose-CaseClosed = Işi ýapmak
+compose-help-Acknowledged = 4.1, 4.4-nji maddalar: haýyş edilýän edara haýyşy ýerine ýetirmäge kabul edýär. Siziň açaryňyz bilen gol çekilen bu hereket iki Tarap üçin hem bellige alynýar; soňra ýerine ýetirmek (ýa-da bölekleýin ret etmegiň sebäpleri) gelýär.
+compose-help-CaseClosed = Iş boýunça jogap berildi we ol tamamlandy: işi ýapmak ondaky entek açyk ähli möhletleri togtadýar. Işi iki edaranyň islendik biri ýapyp biler.
+compose-ok = Ylalaşygyň düzgünleri bu hereketde hiç hili bozulma tapmaýar: oňa gol çekip bolar.
+compose-problems = Gol çekmezden öň düzedilmeli kemçilikler ({ $count }):
+compose-blocked = Ýokardaky kemçilikler düzedilýänçä bu herekete gol çekip bolmaz; hiç zat ýazylmady.
+compose-event = Siziň gol çekýän takyk wakaňyz
+compose-event-explain = Bu siziň açaryňyzyň gol çekýän zady, okalýan görnüşde; gol onuň düwüniň hasaplan kanoniki baýtlaryny öz içine alýar. Gol çekmäňizçä hiç zat iberilmeýär.
+compose-sign = Açarym bilen gol çekip ibermek
+compose-signing = Brauzeriňizde gol çekip, iberýäris…
+compose-not-your-key = Bu açar faýly reýestrde size bellige alnan açar däl: hiç zat iberilmedi.
+compose-landed = Reýestre ýazyldy: aşakdaky kwitansiýada ýazgy we ony subut edýän gözegçilik nokady görkezilýär.
+compose-receipt-mismatch = Düwüniň kwitansiýasy siziň gol çeken wakaňyza gabat gelmeýär: bu sahypany saklaň we administratora habar beriň.
+compose-receipt = Kwitansiýa
+compose-seq = Ýazgy
+compose-event-hash = Wakanyň heşi
+compose-checkpoint = Şu ölçegdäki gözegçilik nokady bilen subut edildi
+compose-to-case = Işe gaýtmak
+compose-copy = Bu konsol barlanan nusgany görkezýär: hereketlere düwüniň konsolunda, ygtyýarly edara girenden soň gol çekilýär.
+compose-as-of = Hereket reýestriň öňki pursadyna däl-de, häzirki ýagdaýyna görä düzülýär.
+compose-not-yet = Konsol { $kind } hereketini entek düzmeýär: ony waka faýly görnüşinde taýýarlap, coopledger submit buýrugy bilen iberiň (docs/CLI.md).

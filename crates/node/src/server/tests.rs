@@ -31,14 +31,16 @@ fn env() -> Env {
 
 /// A node over the fixture ledger, its configuration changed by `f`.
 fn env_with(change: impl FnOnce(&mut NodeConfig)) -> Env {
+    env_keyed(SecretKey::from_seed(&[0x42; 32]), change)
+}
+
+/// A node over the fixture ledger that signs with `key`: the fixture's current node key
+/// makes it the ledger's sequencer, which takes appends.
+fn env_keyed(key: SecretKey, change: impl FnOnce(&mut NodeConfig)) -> Env {
     let tmp = tempfile::tempdir().unwrap();
     let f = fixture::ledger().unwrap();
-    let ledger = Ledger::empty(
-        SledStore::open(tmp.path()).unwrap(),
-        SecretKey::from_seed(&[0x42; 32]),
-        Config::default(),
-    )
-    .unwrap();
+    let ledger =
+        Ledger::empty(SledStore::open(tmp.path()).unwrap(), key, Config::default()).unwrap();
     ledger.replicate(f.records.clone()).unwrap();
     for (_, note) in &f.checkpoints {
         ledger.store_checkpoint(note).unwrap();
@@ -690,6 +692,7 @@ async fn a_console_without_sign_in_answers_only_as_its_own_names() {
         verdict: None,
         label: "copy".into(),
         access: None,
+        desk: None,
         reach: coop_console::Reach {
             hosts: Some(vec!["127.0.0.1:8090".into(), "localhost:8090".into()]),
             ..coop_console::Reach::default()
@@ -937,4 +940,110 @@ async fn a_clerk_sees_their_own_inbox_and_outbox_and_nobody_elses() {
     assert_eq!(status, StatusCode::BAD_REQUEST);
     let (status, _, _) = page(cookie, "/inbox?for=KZ-AUDIT").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
+}
+
+/// Issue 27: a clerk drafts an act in the console from their inbox — the node drafts
+/// it from the case, judges it with the rules and gives the exact bytes to sign — signs
+/// those bytes with their own key (here, as the browser does) and submits the event to
+/// the API; the case moves on, and the same act drafted again is refused by the rules
+/// before anything is signed.
+#[tokio::test]
+async fn a_clerk_drafts_signs_and_submits_an_act_from_the_console() {
+    let e = env_keyed(fixture::handover_node_key(), |_| {});
+    let keys = testkit::keys();
+    // Given an act the console drafts waiting in a clerk's inbox (the fixture's)
+    let state = e.node.ledger.with_state(|s| s.clone()).unwrap();
+    let at = coop_ledger::read::At::new(state.clone(), None, || e.node.ledger.now());
+    let (who, kind, case) = state
+        .registry
+        .values()
+        .filter(|r| r.role == coop_treaty::Role::Competent)
+        .find_map(|r| {
+            let inbox = coop_ledger::read::inbox(&at, &r.id, &Default::default());
+            inbox.tasks.iter().find_map(|t| {
+                t.kinds
+                    .iter()
+                    .find(|k| coop_console::COMPOSABLE.contains(k))
+                    .map(|k| (r.id.to_string(), *k, t.case))
+            })
+        })
+        .expect("the fixture has an act the console drafts");
+    let post = |path: &str, ct: &str, body: Vec<u8>| {
+        Request::post(path)
+            .header(header::HOST, HOST)
+            .header(header::CONTENT_TYPE, ct)
+            .body(Body::from(body))
+            .unwrap()
+    };
+    // When the clerk opens their inbox, the act links to its draft
+    let cookie = session(&e, &who).await;
+    let page = |path: String| {
+        let (node, cookie) = (e.node.clone(), cookie.clone());
+        async move {
+            send(
+                &node,
+                get(&path)
+                    .header(header::COOKIE, cookie)
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await
+        }
+    };
+    let compose = format!("/compose/{kind}?case={}", case.to_hex());
+    let (_, _, inbox) = page("/inbox".into()).await;
+    assert!(inbox.contains(&compose.replace('&', "&amp;")), "{inbox}");
+    let (status, _, draft) = page(compose.clone()).await;
+    assert_eq!(status, StatusCode::OK, "{draft}");
+    assert!(draft.contains("id=\"compose-ok\""), "{draft}");
+    // Then the clerk signs exactly the bytes the page gives, and the API takes the event
+    let attr = |name: &str| -> String {
+        let at = draft.find(&format!("{name}=\"")).unwrap() + name.len() + 2;
+        let end = draft[at..].find('"').unwrap();
+        draft[at..at + end]
+            .replace("&quot;", "\"")
+            .replace("&amp;", "&")
+    };
+    let message = hex::decode(attr("data-signing-message")).unwrap();
+    let sig = keys[who.as_str()].sign(&message);
+    let mut event: serde_json::Value = serde_json::json!({ "body": serde_json::from_str::<serde_json::Value>(&attr("data-body")).unwrap() });
+    event["signature"] = serde_json::json!(sig.to_hex());
+    let (status, _, receipt) = send(
+        &e.node,
+        post(
+            "/v2/events",
+            "application/json",
+            event.to_string().into_bytes(),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{receipt}");
+    let receipt: serde_json::Value = serde_json::from_str(&receipt).unwrap();
+    assert_eq!(receipt["event_hash"], attr("data-event-hash"));
+    let version = e
+        .node
+        .ledger
+        .with_state(|s| s.cases[&case].version)
+        .unwrap();
+    assert_eq!(version, state.cases[&case].version + 1, "the case moved on");
+    // And drafting the same act again shows the rules' refusal, with nothing to sign
+    let (status, _, again) = page(compose).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        again.contains("id=\"problems\"") && !again.contains("id=\"sign-form\""),
+        "{again}"
+    );
+    // An auditor drafts nothing; an act the console does not draft yet says so.
+    let audit = session(&e, "KZ-AUDIT").await;
+    let (status, _, _) = send(
+        &e.node,
+        get(&format!("/compose/{kind}?case={}", case.to_hex()))
+            .header(header::COOKIE, audit)
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _, _) = page(format!("/compose/Request?case={}", case.to_hex())).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
 }

@@ -1,0 +1,78 @@
+//! Drafting an act: the draft the console made from the case, what the Agreement's rules
+//! say of it (every problem at once, each with its article), and — when nothing is wrong
+//! — the exact event, signed in the browser with the clerk's own key and submitted.
+
+use super::*;
+use coop_treaty::{Case, Violation};
+
+/// The compose page of one act in one case.
+pub fn compose(
+    c: &Console,
+    ctx: &Ctx,
+    now: &At,
+    case: &Case,
+    body: &coop_wire::BodyJson,
+    problems: &[Violation],
+    prepared: Option<&coop_wire::Prepared>,
+) -> Markup {
+    let l = ctx.lang;
+    let kind = body.payload.name();
+    let title = l.word("compose", kind);
+    let readable = serde_json::to_string_pretty(body).unwrap_or_default();
+    let body_json = serde_json::to_string(body).unwrap_or_default();
+    let main = html! {
+        p { (l.t("desk-case")) " " (case_link(ctx, &case.id)) " · " (status(l, case.status.word()))
+            " · " (case.requester) " → " (case.requested) }
+        p class="explain" { (l.t(&format!("compose-help-{kind}"))) }
+        @if problems.is_empty() {
+            p id="compose-ok" class="ok" { (l.t("compose-ok")) }
+        } @else {
+            section aria-labelledby="problems-h" {
+                h2 id="problems-h" { (l.ta("compose-problems", &[("count", num(problems.len() as f64))])) }
+                ul id="problems" {
+                    @for v in problems {
+                        li data-clause=(v.clause()) { strong { (v.clause()) } " — " (coop_i18n::refusal(l, v)) }
+                    }
+                }
+            }
+        }
+        section aria-labelledby="event-h" {
+            h2 id="event-h" { (l.t("compose-event")) }
+            p { (l.t("compose-event-explain")) }
+            pre id="event-json" { code { (readable) } }
+        }
+        @if let Some(p) = prepared {
+            form id="sign-form" data-body=(body_json) data-signing-message=(p.signing_message)
+                data-event-hash=(p.event_hash.to_hex()) data-key=(body.author.key.to_hex())
+                data-msg-nocrypto=(l.t("login-no-webcrypto")) data-msg-passphrase=(l.t("login-passphrase-needed"))
+                data-msg-opening=(l.t("login-opening")) data-msg-wrong-passphrase=(l.t("login-wrong-passphrase"))
+                data-msg-scrypt=(l.t("login-scrypt")) data-msg-unsupported=(l.t("login-unsupported"))
+                data-msg-not-yours=(l.t("compose-not-your-key")) data-msg-signing=(l.t("compose-signing"))
+                data-msg-landed=(l.t("compose-landed")) data-msg-mismatch=(l.t("compose-receipt-mismatch")) {
+                p {
+                    label for="key-file" { (l.t("login-key")) } " "
+                    input id="key-file" type="file" accept=".pem,.key" required;
+                }
+                p {
+                    label for="key-pass" { (l.t("login-passphrase")) } " "
+                    input id="key-pass" type="password" autocomplete="current-password" aria-describedby="key-pass-hint";
+                    " " span id="key-pass-hint" class="muted" { (l.t("login-passphrase-hint")) }
+                }
+                button type="submit" id="sign-submit" { (l.t("compose-sign")) }
+            }
+            p id="sign-status" role="status" aria-live="polite" {}
+            section id="receipt" aria-labelledby="receipt-h" hidden {
+                h2 id="receipt-h" { (l.t("compose-receipt")) }
+                dl {
+                    dt { (l.t("compose-seq")) } dd id="receipt-seq" {}
+                    dt { (l.t("compose-event-hash")) } dd { code id="receipt-event-hash" {} }
+                    dt { (l.t("compose-checkpoint")) } dd id="receipt-checkpoint" {}
+                }
+                p { a href=(format!("/cases/{}", case.id.to_hex())) id="receipt-case" { (l.t("compose-to-case")) } " · " a href="/inbox" { (l.t("nav-inbox")) } }
+            }
+        } @else {
+            p id="compose-blocked" { (l.t("compose-blocked")) }
+        }
+    };
+    layout(c, ctx, now, &title, "/inbox", false, main)
+}
