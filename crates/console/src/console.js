@@ -160,6 +160,18 @@ document.addEventListener("DOMContentLoaded", () => {
           answer.ledger_id !== event.body.ledger_id) {
         throw new Error(form.dataset.msgMismatch);
       }
+      // The receipt, checked here against what was signed (docs/FORMAT.md §12).
+      const { verifyReceipt } = await import("/static/receipt.js");
+      const eventBytes = new Uint8Array([...fromHex(form.dataset.bodyBytes), ...sig]);
+      const checked = await verifyReceipt(answer, eventBytes, form.dataset.eventHash,
+        JSON.parse(form.dataset.nodeKeys));
+      const verdict = document.getElementById("receipt-verified");
+      verdict.textContent = checked.ok ? form.dataset.msgVerified
+        : form.dataset.msgUnverified + " (" + checked.why + ")";
+      verdict.className = checked.ok ? "ok" : "bad";
+      // Kept on the page, as the clerk's evidence (and for the browser tests).
+      document.getElementById("receipt").dataset.receipt = JSON.stringify(answer);
+      document.getElementById("receipt").dataset.event = hexOf(eventBytes);
       document.getElementById("receipt-seq").textContent = "#" + answer.seq;
       document.getElementById("receipt-event-hash").textContent = answer.event_hash;
       const size = (answer.checkpoint.split("\n")[1] || "").trim();

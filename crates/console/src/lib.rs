@@ -205,6 +205,7 @@ pub fn router(console: Shared) -> Router {
         .route("/static/console.css", get(css))
         .route("/static/console.js", get(js))
         .route("/static/digest.js", get(digest_js))
+        .route("/static/receipt.js", get(receipt_js))
         .route("/static/noble/{file}", get(noble))
         .layer(DefaultBodyLimit::max(FORM_LIMIT))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
@@ -238,6 +239,13 @@ async fn digest_js() -> Response {
     static_file(
         "text/javascript; charset=utf-8",
         include_str!("static/digest.js"),
+    )
+}
+
+async fn receipt_js() -> Response {
+    static_file(
+        "text/javascript; charset=utf-8",
+        include_str!("static/receipt.js"),
     )
 }
 

@@ -884,6 +884,40 @@ async fn a_node_console_opens_only_to_a_registered_key_and_shows_what_its_role_m
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(text_of(&c, "#receipt-seq").await.starts_with('#'));
+    let verdict = text_of(&c, "#receipt-verified").await;
+    assert!(verdict.starts_with("Verified in your browser"), "{verdict}");
+    // The same check refuses a receipt changed anywhere it proves something.
+    let refused = c
+        .execute_async(
+            r#"const done = arguments[arguments.length - 1];
+            const form = document.getElementById("sign-form");
+            const good = JSON.parse(document.getElementById("receipt").dataset.receipt);
+            import("/static/receipt.js").then(async (m) => {
+              const keys = JSON.parse(form.dataset.nodeKeys);
+              const hexes = (b) => { const o = []; for (let i = 0; i < b.length; i += 2) o.push(parseInt(b.slice(i, i + 2), 16)); return o; };
+              const flip = (h) => (h[0] === "0" ? "1" : "0") + h.slice(1);
+              const out = [];
+              for (const change of ["none", "leaf", "proof", "seq", "checkpoint", "event"]) {
+                const r = JSON.parse(JSON.stringify(good));
+                const ev = new Uint8Array(hexes(document.getElementById("receipt").dataset.event));
+                if (change === "leaf") r.leaf = flip(r.leaf);
+                if (change === "proof") r.proof = r.proof.length ? [flip(r.proof[0]), ...r.proof.slice(1)] : ["00".repeat(32)];
+                if (change === "seq") r.seq = r.seq + 1;
+                if (change === "checkpoint") r.checkpoint = r.checkpoint.split("time ").join("time 1");
+                if (change === "event") ev[0] ^= 1;
+                const v = await m.verifyReceipt(r, ev, form.dataset.eventHash, keys);
+                out.push(change + ":" + v.ok);
+              }
+              done(out.join(" "));
+            });"#,
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        refused.as_str().unwrap(),
+        "none:true leaf:false proof:false seq:false checkpoint:false event:false"
+    );
     shot(&c, "node-clerk-signed").await;
     // Drafted again, the same act is refused by the rules before anything is signed.
     c.goto(&format!("{url}{href}")).await.unwrap();

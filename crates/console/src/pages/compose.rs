@@ -20,6 +20,23 @@ pub fn compose(
     let title = l.word("compose", kind);
     let readable = serde_json::to_string_pretty(body).unwrap_or_default();
     let body_json = serde_json::to_string(body).unwrap_or_default();
+    // The node keys the ledger names, each for its sizes: what the receipt's checkpoint
+    // must be signed with (verified in the browser, static/receipt.js).
+    let node_keys = serde_json::to_string(
+        &now.state
+            .agreement
+            .node_keys
+            .iter()
+            .map(|k| {
+                serde_json::json!({
+                    "key": k.key.to_hex(),
+                    "from_size": k.from_size,
+                    "until_size": k.until_size,
+                })
+            })
+            .collect::<Vec<_>>(),
+    )
+    .unwrap_or_default();
     let main = html! {
         p { (l.t("desk-case")) " " (case_link(ctx, &case.id)) " · " (status(l, case.status.word()))
             " · " (case.requester) " → " (case.requested) }
@@ -43,6 +60,8 @@ pub fn compose(
         }
         @if let Some(p) = prepared {
             form id="sign-form" data-body=(body_json) data-signing-message=(p.signing_message)
+                data-body-bytes=(p.body) data-node-keys=(node_keys)
+                data-msg-verified=(l.t("compose-receipt-verified")) data-msg-unverified=(l.t("compose-receipt-unverified"))
                 data-event-hash=(p.event_hash.to_hex()) data-key=(body.author.key.to_hex())
                 data-msg-nocrypto=(l.t("login-no-webcrypto")) data-msg-passphrase=(l.t("login-passphrase-needed"))
                 data-msg-opening=(l.t("login-opening")) data-msg-wrong-passphrase=(l.t("login-wrong-passphrase"))
@@ -68,6 +87,7 @@ pub fn compose(
                     dt { (l.t("compose-event-hash")) } dd { code id="receipt-event-hash" {} }
                     dt { (l.t("compose-checkpoint")) } dd id="receipt-checkpoint" {}
                 }
+                p id="receipt-verified" role="status" {}
                 p { a href=(format!("/cases/{}", case.id.to_hex())) id="receipt-case" { (l.t("compose-to-case")) } " · " a href="/inbox" { (l.t("nav-inbox")) } }
             }
         } @else {

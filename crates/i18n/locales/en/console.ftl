@@ -362,3 +362,5 @@ compose-to-case = Back to the case
 compose-copy = This console shows a verified copy: acts are signed on a node's console, by a signed-in competent authority.
 compose-as-of = An act is drafted against the ledger as it stands now, not as of an earlier point.
 compose-not-yet = The console does not draft { $kind } yet: write it as an event file and send it with coopledger submit (docs/CLI.md).
+compose-receipt-verified = Verified in your browser: the checkpoint is signed by the ledger's node key, the record is in its tree, and the record is the event you signed.
+compose-receipt-unverified = The receipt does not verify in your browser: keep this page and tell your administrator

@@ -360,3 +360,5 @@ compose-to-case = Işe gaýtmak
 compose-copy = Bu konsol barlanan nusgany görkezýär: hereketlere düwüniň konsolunda, ygtyýarly edara girenden soň gol çekilýär.
 compose-as-of = Hereket reýestriň öňki pursadyna däl-de, häzirki ýagdaýyna görä düzülýär.
 compose-not-yet = Konsol { $kind } hereketini entek düzmeýär: ony waka faýly görnüşinde taýýarlap, coopledger submit buýrugy bilen iberiň (docs/CLI.md).
+compose-receipt-verified = Brauzeriňizde barlandy: gözegçilik nokadyna reýestriň düwüniniň açary bilen gol çekilen, ýazgy onuň agajyna girýär we ýazgy siziň gol çeken wakaňyz.
+compose-receipt-unverified = Kwitansiýa brauzeriňizde barlagdan geçmeýär: bu sahypany saklaň we administratora habar beriň

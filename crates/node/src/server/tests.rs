@@ -469,6 +469,11 @@ async fn every_route_answers_in_process_and_is_counted_under_its_own_label() {
             "text/javascript",
         ),
         (
+            "/static/receipt.js",
+            "/static/receipt.js".to_owned(),
+            "text/javascript",
+        ),
+        (
             "/static/noble/{file}",
             "/static/noble/blake3.js".to_owned(),
             "text/javascript",
