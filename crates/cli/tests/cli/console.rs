@@ -183,6 +183,47 @@ async fn click_to_next_page(c: &Client, target: Locator<'_>) {
     }
 }
 
+/// axe-core (vendored, pinned by tests/cli/axe/MANIFEST), run on the page the browser
+/// shows: no serious or critical WCAG 2 A/AA violation (issue 27).
+async fn accessible(c: &Client, what: &str) {
+    let found = violations(c).await;
+    assert!(
+        found.is_empty(),
+        "{what}: accessibility violations:\n{}",
+        found.join("\n")
+    );
+}
+
+/// The serious and critical violations axe-core finds on the page shown.
+async fn violations(c: &Client) -> Vec<String> {
+    use sha2::Digest as _;
+    static AXE: &str = include_str!("axe/axe.min.js");
+    let pinned = include_str!("axe/MANIFEST")
+        .lines()
+        .find_map(|l| l.strip_suffix("  axe.min.js"))
+        .unwrap();
+    assert_eq!(
+        hex::encode(sha2::Sha256::digest(AXE.as_bytes())),
+        pinned,
+        "axe.min.js is not the pinned file"
+    );
+    c.execute(&format!("{AXE}\n;return 1;"), vec![])
+        .await
+        .unwrap();
+    let found = c
+        .execute_async(
+            r#"const done = arguments[arguments.length - 1];
+            axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] } })
+              .then((r) => done(r.violations
+                .filter((v) => v.impact === "serious" || v.impact === "critical")
+                .map((v) => v.id + " (" + v.impact + "): " + v.nodes.slice(0, 3).map((n) => n.target.join(" ")).join(", "))));"#,
+            vec![],
+        )
+        .await
+        .unwrap();
+    serde_json::from_value(found).unwrap()
+}
+
 async fn shot(c: &Client, name: &str) {
     let png = c.screenshot().await.unwrap();
     assert!(png.starts_with(b"\x89PNG"), "{name}: not a PNG");
@@ -227,10 +268,15 @@ async fn the_console_in_a_browser_shows_what_the_ledger_holds_in_four_languages(
         "/registry".to_owned(),
         "/checkpoints".to_owned(),
         "/documents".to_owned(),
+        "/inbox?for=TM-MVD".to_owned(),
+        "/outbox?for=KZ-MVD".to_owned(),
     ];
     for (lang, cases_word, banner) in LANGS {
         for page in &pages {
-            c.goto(&format!("{url}{page}?lang={lang}")).await.unwrap();
+            let sep = if page.contains('?') { '&' } else { '?' };
+            c.goto(&format!("{url}{page}{sep}lang={lang}"))
+                .await
+                .unwrap();
             let html_lang = c
                 .find(Locator::Css("html"))
                 .await
@@ -251,12 +297,36 @@ async fn the_console_in_a_browser_shows_what_the_ledger_holds_in_four_languages(
             let stamp = text_of(&c, "#stamp").await;
             assert!(stamp.contains(&ledger_id), "{page} {lang}: {stamp}");
             let body = text_of(&c, "body").await;
-            for id in ["nav-", "kind-", "status-", "category-", "a7-", "stamp-"] {
+            for id in [
+                "nav-",
+                "kind-",
+                "status-",
+                "category-",
+                "a7-",
+                "stamp-",
+                "act-",
+                "desk-",
+            ] {
                 assert!(
                     !body.split_whitespace().any(|w| w.starts_with(id)),
                     "{page} {lang}: a message id ({id}…) shown:\n{body}"
                 );
             }
+            accessible(&c, &format!("{page} {lang}")).await;
+        }
+        // The check sees what it must: an image without a text alternative is found.
+        if lang == "en" {
+            c.execute(
+                "const i = document.createElement('img'); i.src = '/static/none.png'; document.body.appendChild(i); return 1;",
+                vec![],
+            )
+            .await
+            .unwrap();
+            let found = violations(&c).await;
+            assert!(
+                found.iter().any(|v| v.starts_with("image-alt")),
+                "{found:?}"
+            );
         }
         // The language is remembered (a cookie) on pages opened without ?lang.
         c.goto(&format!("{url}/registry")).await.unwrap();
@@ -719,6 +789,8 @@ async fn a_node_console_opens_only_to_a_registered_key_and_shows_what_its_role_m
         }
     }
 
+    c.goto(&format!("{url}/login?lang=en")).await.unwrap();
+    accessible(&c, "the sign-in page").await;
     // The wrong key file for an id is refused, and says why.
     sign_in(&c, &url, "KZ-AUDIT", &keys.join("TM-GPO.pem")).await;
     assert!(
@@ -809,6 +881,7 @@ async fn a_node_console_opens_only_to_a_registered_key_and_shows_what_its_role_m
     c.goto(&format!("{url}/inbox?lang=en")).await.unwrap();
     assert!(text_of(&c, "h1").await.contains("TM-MVD"));
     assert!(text_of(&c, "#desk-summary").await.contains("waiting"));
+    accessible(&c, "a clerk's inbox").await;
     shot(&c, "node-clerk-inbox").await;
     c.goto(&format!("{url}/cases")).await.unwrap();
     click_to_next_page(&c, Locator::Id("logout")).await;
@@ -847,6 +920,7 @@ async fn a_node_console_opens_only_to_a_registered_key_and_shows_what_its_role_m
     let href = act.attr("href").await.unwrap().unwrap();
     click_to_next_page(&c, Locator::Css("a.act[href^='/compose/Acknowledged']")).await;
     assert!(c.find(Locator::Id("compose-ok")).await.is_ok(), "{href}");
+    accessible(&c, "the compose page").await;
     assert!(
         text_of(&c, "#event-json")
             .await
