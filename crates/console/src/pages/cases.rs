@@ -12,22 +12,7 @@ pub fn cases(c: &Console, ctx: &Ctx, now: &At, q: &CaseQuery, page: &CasePage) -
         .filter(|r| r.role == coop_treaty::Role::Competent)
         .collect();
     // The same query, another offset: for the pager and the CSV link.
-    let link = |path: &str, offset: Option<usize>| {
-        let mut parts: Vec<String> = ctx
-            .pairs
-            .iter()
-            .filter(|(k, _)| k != "offset" && k != "lang")
-            .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
-            .collect();
-        if let Some(o) = offset {
-            parts.push(format!("offset={o}"));
-        }
-        if parts.is_empty() {
-            path.to_owned()
-        } else {
-            format!("{path}?{}", parts.join("&"))
-        }
-    };
+    let link = |path: &str, offset: Option<usize>| paged(ctx, path, offset);
     let sel = |v: Option<&str>, w: &str| v == Some(w);
     let from = if page.cases.is_empty() {
         0

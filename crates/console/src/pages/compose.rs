@@ -68,15 +68,7 @@ pub fn compose(
                 data-msg-scrypt=(l.t("login-scrypt")) data-msg-unsupported=(l.t("login-unsupported"))
                 data-msg-not-yours=(l.t("compose-not-your-key")) data-msg-signing=(l.t("compose-signing"))
                 data-msg-landed=(l.t("compose-landed")) data-msg-mismatch=(l.t("compose-receipt-mismatch")) {
-                p {
-                    label for="key-file" { (l.t("login-key")) } " "
-                    input id="key-file" type="file" accept=".pem,.key" required;
-                }
-                p {
-                    label for="key-pass" { (l.t("login-passphrase")) } " "
-                    input id="key-pass" type="password" autocomplete="current-password" aria-describedby="key-pass-hint";
-                    " " span id="key-pass-hint" class="muted" { (l.t("login-passphrase-hint")) }
-                }
+                (super::login::key_fields(l))
                 button type="submit" id="sign-submit" { (l.t("compose-sign")) }
             }
             p id="sign-status" role="status" aria-live="polite" {}

@@ -73,16 +73,7 @@ pub fn inbox(
         Some(m) => l.ta("inbox-title", &[("who", text(m.to_string()))]),
         None => l.t("nav-inbox"),
     };
-    let link = |offset: usize| {
-        let mut parts: Vec<String> = ctx
-            .pairs
-            .iter()
-            .filter(|(k, _)| k != "offset" && k != "lang")
-            .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
-            .collect();
-        parts.push(format!("offset={offset}"));
-        format!("/inbox?{}", parts.join("&"))
-    };
+    let link = |offset: usize| paged(ctx, "/inbox", Some(offset));
     let body = html! {
         @if may_choose { (chooser(l, ctx, now, "/inbox", me)) }
         @match (me, page) {

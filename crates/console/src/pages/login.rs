@@ -40,17 +40,7 @@ pub fn login(ctx: &Ctx, challenge: &str, next: &str, error: Option<&str>) -> Mar
                             label for="login-id" { (l.t("login-id")) } " "
                             input id="login-id" name="id" type="text" required autocomplete="username" placeholder="KZ-AUDIT";
                         }
-                        p {
-                            label for="key-file" { (l.t("login-key")) } " "
-                            // No name: the file is read by the page and is never sent.
-                            input id="key-file" type="file" accept=".pem,.key" required;
-                        }
-                        p {
-                            label for="key-pass" { (l.t("login-passphrase")) } " "
-                            // No name: the passphrase opens the file in the page and is never sent.
-                            input id="key-pass" type="password" autocomplete="current-password" aria-describedby="key-pass-hint";
-                            " " span id="key-pass-hint" class="muted" { (l.t("login-passphrase-hint")) }
-                        }
+                        (key_fields(l))
                         input type="hidden" name="challenge" value=(challenge);
                         input type="hidden" name="signature" id="login-signature" value="";
                         input type="hidden" name="next" value=(next);
@@ -60,6 +50,22 @@ pub fn login(ctx: &Ctx, challenge: &str, next: &str, error: Option<&str>) -> Mar
                 }
                 footer { p { (l.t("login-footnote")) } }
             }
+        }
+    }
+}
+
+/// The person's key file and its passphrase, as the sign-in and the signing of an act
+/// ask for them. Neither field has a name: the page reads them, and sends neither.
+pub(super) fn key_fields(l: Lang) -> Markup {
+    html! {
+        p {
+            label for="key-file" { (l.t("login-key")) } " "
+            input id="key-file" type="file" accept=".pem,.key" required;
+        }
+        p {
+            label for="key-pass" { (l.t("login-passphrase")) } " "
+            input id="key-pass" type="password" autocomplete="current-password" aria-describedby="key-pass-hint";
+            " " span id="key-pass-hint" class="muted" { (l.t("login-passphrase-hint")) }
         }
     }
 }

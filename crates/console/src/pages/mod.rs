@@ -65,6 +65,25 @@ fn party(l: Lang, p: coop_treaty::Party) -> String {
     l.word("party", party_word(p))
 }
 
+/// `path` with the page's query but its offset (and language), at `offset`: the pager's
+/// and the CSV link's target.
+fn paged(ctx: &Ctx, path: &str, offset: Option<usize>) -> String {
+    let mut parts: Vec<String> = ctx
+        .pairs
+        .iter()
+        .filter(|(k, _)| k != "offset" && k != "lang")
+        .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
+        .collect();
+    if let Some(o) = offset {
+        parts.push(format!("offset={o}"));
+    }
+    if parts.is_empty() {
+        path.to_owned()
+    } else {
+        format!("{path}?{}", parts.join("&"))
+    }
+}
+
 fn case_link(ctx: &Ctx, id: &coop_core::CaseId) -> Markup {
     let hex = id.to_hex();
     let q = ctx.as_of_query();

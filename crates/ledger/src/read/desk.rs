@@ -210,15 +210,7 @@ impl DeskQuery {
                 }
                 "overdue" => q.overdue = CaseFilter::flag("overdue", v)?,
                 "offset" => q.offset = number("offset", v)?,
-                "limit" => {
-                    let n = number("limit", v)?;
-                    if n == 0 || n > MAX_PAGE {
-                        return Err(QueryError::Value(format!(
-                            "limit {n} is not from 1 to {MAX_PAGE}"
-                        )));
-                    }
-                    q.limit = n;
-                }
+                "limit" => q.limit = page_limit(v)?,
                 _ => {
                     return Err(QueryError::Key {
                         given: k.to_owned(),

@@ -115,15 +115,7 @@ impl CaseQuery {
                 }
                 "q" => q.search = Some(v.to_owned()),
                 "offset" => q.offset = number("offset", v)?,
-                "limit" => {
-                    let n = number("limit", v)?;
-                    if n == 0 || n > MAX_PAGE {
-                        return Err(QueryError::Value(format!(
-                            "limit {n} is not from 1 to {MAX_PAGE}"
-                        )));
-                    }
-                    q.limit = n;
-                }
+                "limit" => q.limit = page_limit(v)?,
                 _ => {
                     return Err(QueryError::Key {
                         given: k.to_owned(),
@@ -154,6 +146,17 @@ impl CaseQuery {
                     || c.purposes.iter().any(|p| p.0.to_lowercase().contains(&s))
             })
     }
+}
+
+/// A page's `limit`: 1 to [`MAX_PAGE`] (0 is refused, not read as "the default").
+pub(super) fn page_limit(v: &str) -> Result<usize, QueryError> {
+    let n = number("limit", v)?;
+    if n == 0 || n > MAX_PAGE {
+        return Err(QueryError::Value(format!(
+            "limit {n} is not from 1 to {MAX_PAGE}"
+        )));
+    }
+    Ok(n)
 }
 
 pub(super) fn number(what: &str, v: &str) -> Result<usize, QueryError> {
