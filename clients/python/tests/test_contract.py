@@ -125,10 +125,12 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
           response_schema_conformance, negative_data_rejection]
 
 # Appends and cosignatures are authenticated by a signature inside the body (an event's
-# author, a witness's cosignature): a body a schema can describe is never one of those,
-# so "valid data is accepted" cannot hold there. Everything else must accept it.
+# author, a witness's cosignature), and a draft to prepare or check must name this
+# ledger and a registered author's real key: a body a schema can describe is none of
+# those, so "valid data is accepted" cannot hold there. Everything else must accept it.
 SELF_SIGNED = {"/v1/events", "/v2/events", "/v1/events:batch", "/v2/events:batch",
-               "/v1/events/prepare", "/v1/checkpoints/{size}/cosignatures"}
+               "/v1/events/prepare", "/v1/events/check",
+               "/v1/checkpoints/{size}/cosignatures"}
 
 
 @schema.parametrize()

@@ -393,3 +393,47 @@ pub(crate) async fn compose(
     })
     .await
 }
+
+/// `GET /cases/{id}/letter`: the case's request as a print-ready letter (Art. 4.1), read
+/// from the request's own record.
+pub(crate) async fn letter(
+    State(c): State<Shared>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+) -> Result<Response, Fail> {
+    work(ctx.lang, move || {
+        let l = ctx.lang;
+        let (now, view) = case_at(&c, &ctx, &id)?;
+        let first =
+            view.case.steps.first().ok_or_else(|| {
+                Fail::not_found(l, format!("case {} has no request", view.case.id))
+            })?;
+        let record = c
+            .source
+            .record(first.seq)
+            .map_err(|e| Fail::of_ledger(l, e))?
+            .ok_or_else(|| Fail::not_found(l, format!("record {} is not held", first.seq)))?;
+        let request = match coop_treaty::Payload::from_bytes(&record.event.body.payload) {
+            Ok(coop_treaty::Payload::Request(r)) => r,
+            _ => {
+                return Err(Fail::not_found(
+                    l,
+                    format!("case {} opens with no request", view.case.id),
+                ));
+            }
+        };
+        Ok(page(
+            &ctx,
+            pages::letter(
+                &c,
+                &ctx,
+                &now,
+                &view,
+                &request,
+                first.seq,
+                &first.event_hash.to_hex(),
+            ),
+        ))
+    })
+    .await
+}

@@ -192,6 +192,7 @@ pub fn router(console: Shared) -> Router {
         .route("/cases.csv", get(cases_csv))
         .route("/cases/{id}", get(case))
         .route("/cases/{id}/dossier", get(dossier))
+        .route("/cases/{id}/letter", get(letter))
         .route("/cases/{id}/timeline.csv", get(timeline_csv))
         .route("/article7", get(article7))
         .route("/article7/print", get(article7_print))

@@ -332,6 +332,18 @@ async fn the_console_in_a_browser_shows_what_the_ledger_holds_in_four_languages(
         c.goto(&format!("{url}/registry")).await.unwrap();
         assert_eq!(text_of(&c, "nav a[href^='/cases']").await, cases_word);
     }
+    // The request letter of a case (Art. 4.1), print-ready and accessible.
+    c.goto(&format!("{url}/cases/{disputed}/letter?lang=ru"))
+        .await
+        .unwrap();
+    assert!(
+        c.find(Locator::Css(
+            "section.letter[lang='kk'], section.letter[lang='tk']"
+        ))
+        .await
+        .is_ok()
+    );
+    accessible(&c, "the request letter").await;
     c.goto(&format!("{url}/?lang=en")).await.unwrap();
 
     // The overview says what the verifier says.

@@ -46,6 +46,8 @@ pub fn case(
             p class="actions" {
                 a href={ "/cases/" (hex) "/dossier" @if !aq.is_empty() { "?" (aq) } } id="dossier" { (l.t("print-dossier")) }
                 " · "
+                a href={ "/cases/" (hex) "/letter" @if !aq.is_empty() { "?" (aq) } } id="letter" { (l.t("letter-title")) }
+                " · "
                 a href={ "/cases/" (hex) "/timeline.csv" @if !aq.is_empty() { "?" (aq) } } download { (l.t("download-csv")) }
             }
         }

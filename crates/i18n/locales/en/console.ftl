@@ -364,3 +364,21 @@ compose-as-of = An act is drafted against the ledger as it stands now, not as of
 compose-not-yet = The console does not draft { $kind } yet: write it as an event file and send it with coopledger submit (docs/CLI.md).
 compose-receipt-verified = Verified in your browser: the checkpoint is signed by the ledger's node key, the record is in its tree, and the record is the event you signed.
 compose-receipt-unverified = The receipt does not verify in your browser: keep this page and tell your administrator
+
+# The request letter (Art. 4.1)
+letter-title = Request for legal assistance
+letter-explain = The recorded request as a letter with every element of Art. 4.1, in the requesting authority's state language and, beside it, the skeleton of its translation (Art. 4.2). Print it or save it as PDF for final editing and signature; the ledger's record is what binds.
+letter-intro = { $requester } asks { $requested }, under the Agreement between the Governments of the Republic of Kazakhstan and Turkmenistan on cooperation in combating crime (Ashgabat, 10 October 2024), for:
+letter-e1 = the name of the requested authority
+letter-e2 = a reasoned statement of the grounds for the request
+letter-e2-services = the requesting and the requested service
+letter-e3 = a description of the case
+letter-e4 = the content of the request and the information needed to execute it
+letter-e5-copy = a certified copy of the decision or other act
+letter-e5-provision = the text of the legal provision it was issued under
+letter-missing = missing
+letter-urgent = urgent execution is needed (Art. 4.1)
+letter-oral = Oral request
+letter-oral-text = made orally first; this letter is its written confirmation (Art. 4.1)
+letter-record = Recorded as ledger record #{ $seq }, event hash { $hash }.
+letter-signature = Signature, name and position of the head of the requesting authority; seal

@@ -362,3 +362,21 @@ compose-as-of = Hereket reýestriň öňki pursadyna däl-de, häzirki ýagdaýy
 compose-not-yet = Konsol { $kind } hereketini entek düzmeýär: ony waka faýly görnüşinde taýýarlap, coopledger submit buýrugy bilen iberiň (docs/CLI.md).
 compose-receipt-verified = Brauzeriňizde barlandy: gözegçilik nokadyna reýestriň düwüniniň açary bilen gol çekilen, ýazgy onuň agajyna girýär we ýazgy siziň gol çeken wakaňyz.
 compose-receipt-unverified = Kwitansiýa brauzeriňizde barlagdan geçmeýär: bu sahypany saklaň we administratora habar beriň
+
+# Haýyş haty (4.1-nji madda)
+letter-title = Hukuk kömegi barada haýyş
+letter-explain = Bellige alnan haýyş 4.1-nji maddanyň ähli rekwizitleri bilen hat görnüşinde — haýyş edýän edaranyň döwlet dilinde we ýanynda terjimesiniň taýýarlamasy (4.2-nji madda). Soňky düzediş we gol çekmek üçin çap ediň ýa-da PDF görnüşinde saklaň; borçly edýän — reýestrdäki ýazgy.
+letter-intro = { $requester } Gazagystan Respublikasynyň Hökümeti bilen Türkmenistanyň Hökümetiniň arasynda jenaýatçylyga garşy göreşde hyzmatdaşlyk hakyndaky Ylalaşyga (Aşgabat, 2024-nji ýylyň 10-njy oktýabry) laýyklykda { $requested } edarasyndan şulary haýyş edýär:
+letter-e1 = haýyş edilýän edaranyň ady
+letter-e2 = haýyşyň delillendirilen esaslandyrmasy
+letter-e2-services = haýyş edýän we haýyş edilýän gulluklar
+letter-e3 = işiň beýany
+letter-e4 = haýyşyň mazmuny we ony ýerine ýetirmek üçin zerur maglumatlar
+letter-e5-copy = kararyň ýa-da beýleki namanyň tassyklanan nusgasy
+letter-e5-provision = onuň çykarylan hukuk kadasynyň teksti
+letter-missing = ýok
+letter-urgent = gyssagly ýerine ýetirmek zerur (4.1-nji madda)
+letter-oral = Dilden edilen haýyş
+letter-oral-text = ilki dilden edildi; bu hat onuň ýazmaça tassyklamasy (4.1-nji madda)
+letter-record = Reýestre #{ $seq } ýazgysy hökmünde bellige alyndy, wakanyň heşi { $hash }.
+letter-signature = Haýyş edýän edaranyň ýolbaşçysynyň goly, familiýasy we wezipesi; möhür

@@ -446,6 +446,11 @@ async fn every_route_answers_in_process_and_is_counted_under_its_own_label() {
             format!("/cases/{case}/timeline.csv"),
             "text/csv",
         ),
+        (
+            "/cases/{id}/letter",
+            format!("/cases/{case}/letter"),
+            "text/html",
+        ),
         ("/article7", "/article7".to_owned(), "text/html"),
         ("/article7/print", "/article7/print".to_owned(), "text/html"),
         ("/article7.csv", "/article7.csv".to_owned(), "text/csv"),
@@ -1051,4 +1056,73 @@ async fn a_clerk_drafts_signs_and_submits_an_act_from_the_console() {
     assert_eq!(status, StatusCode::FORBIDDEN);
     let (status, _, _) = page(format!("/compose/Request?case={}", case.to_hex())).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+/// Issue 27, item 5: a case's request as a print-ready letter with every Art. 4.1
+/// element, in the requesting authority's state language and the other Party's, read
+/// from the request's own record.
+#[tokio::test]
+async fn a_request_is_printed_as_a_letter_with_every_element_in_both_languages() {
+    let e = env();
+    let state = e.node.ledger.with_state(|s| s.clone()).unwrap();
+    let case = state
+        .cases
+        .values()
+        .find(|c| c.requester_party == coop_treaty::Party::Kz && !c.oral)
+        .expect("a request from Kazakhstan");
+    let cookie = session(&e, "KZ-AUDIT").await;
+    let (status, _, page) = send(
+        &e.node,
+        get(&format!("/cases/{}/letter?lang=en", case.id.to_hex()))
+            .header(header::COOKIE, cookie)
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    // Kazakh (the requester's) first, Turkmen beside it, each with the five elements.
+    let kk = page.find("lang=\"kk\"").expect("a Kazakh column");
+    let tk = page.find("lang=\"tk\"").expect("a Turkmen column");
+    assert!(kk < tk);
+    for (lang, words) in [
+        (
+            coop_i18n::Lang::Kk,
+            [
+                "letter-e1",
+                "letter-e2",
+                "letter-e3",
+                "letter-e4",
+                "letter-e5-copy",
+                "letter-e5-provision",
+            ],
+        ),
+        (
+            coop_i18n::Lang::Tk,
+            [
+                "letter-e1",
+                "letter-e2",
+                "letter-e3",
+                "letter-e4",
+                "letter-e5-copy",
+                "letter-e5-provision",
+            ],
+        ),
+    ] {
+        for w in words {
+            assert!(page.contains(&lang.t(w)), "{w} in {}", lang.code());
+        }
+    }
+    let record = e.node.ledger.record(case.steps[0].seq).unwrap().unwrap();
+    let coop_treaty::Payload::Request(r) =
+        coop_treaty::Payload::from_bytes(&record.record.event.body.payload).unwrap()
+    else {
+        panic!("not a request")
+    };
+    for d in [
+        &r.elements.grounds,
+        &r.elements.decision_copy,
+        &r.elements.legal_provision,
+    ] {
+        assert!(page.contains(&d.as_ref().unwrap().digest.to_hex()));
+    }
 }
