@@ -306,7 +306,7 @@ pub(crate) async fn outbox(State(c): State<Shared>, ctx: Ctx) -> Result<Response
 
 /// The acts the console drafts, signs and submits today (docs/CONSOLE.md): each a case
 /// act without documents. Every other act is still an event file (docs/CLI.md).
-pub const COMPOSABLE: [&str; 2] = ["Acknowledged", "CaseClosed"];
+pub const COMPOSABLE: [&str; 3] = ["Acknowledged", "CaseClosed", "Request"];
 
 /// `GET /compose/{kind}?case=ID`: the act drafted for the signed-in authority from the
 /// case as it stands now, judged by the Agreement's rules (every problem at once), and,
@@ -330,6 +330,9 @@ pub(crate) async fn compose(
     };
     if ctx.as_of.is_some() {
         return Err(Fail::bad(l, l.t("compose-as-of")));
+    }
+    if kind == "Request" {
+        return compose_request(c, ctx, desk, who).await;
     }
     let payload = match kind.as_str() {
         "Acknowledged" => coop_treaty::Payload::Acknowledged,
@@ -432,6 +435,85 @@ pub(crate) async fn letter(
                 &request,
                 first.seq,
                 &first.event_hash.to_hex(),
+            ),
+        ))
+    })
+    .await
+}
+
+/// `GET /compose/Request`: the request form, element by element; with `check`, the draft
+/// its fields describe judged by the rules (every problem beside its field) and, when
+/// nothing is wrong, the exact event to sign. The case id is chosen once and kept.
+async fn compose_request(
+    c: Shared,
+    ctx: Ctx,
+    desk: Arc<dyn Drafts>,
+    who: crate::access::Who,
+) -> Result<Response, Fail> {
+    let l = ctx.lang;
+    work(l, move || {
+        let now = at(&c, &ctx)?;
+        let checked = ctx.get("check").is_some();
+        let get = |k: &str| ctx.get(k).map(str::to_owned);
+        let (request, unreadable) = crate::request::from_form(&get);
+        let key = now
+            .state
+            .registry
+            .get(&who.id)
+            .and_then(|r| r.current_key().copied())
+            .ok_or_else(|| Fail::bad(l, format!("{} has no current key", who.id)))?;
+        let mut fresh = [0u8; 32];
+        getrandom::fill(&mut fresh)
+            .map_err(|e| Fail::bad(l, format!("no randomness for the ids: {e}")))?;
+        let (mut case_bytes, mut event_bytes) = ([0u8; 16], [0u8; 16]);
+        case_bytes.copy_from_slice(&fresh[..16]);
+        event_bytes.copy_from_slice(&fresh[16..]);
+        let case_id = match ctx.get("case").filter(|v| !v.is_empty()) {
+            Some(h) => read::parse_case(h).map_err(|e| Fail::bad(l, e.to_string()))?,
+            None => coop_core::CaseId(case_bytes),
+        };
+        let body = coop_wire::BodyJson {
+            version: coop_core::event::EVENT_FORMAT_VERSION,
+            ledger_id: c.source.ledger_id(),
+            event_id: coop_core::EventId(event_bytes),
+            author: coop_core::Author {
+                authority: who.id.clone(),
+                key,
+            },
+            authored_at: now.now,
+            case: Some(coop_core::CaseRef {
+                case_id,
+                expected_version: 0,
+            }),
+            answers: Vec::new(),
+            payload: coop_treaty::Payload::Request(Box::new(request)),
+        };
+        let (problems, prepared) = if checked {
+            let canonical = body.to_body().map_err(|e| Fail::bad(l, e.to_string()))?;
+            let problems = desk
+                .problems(canonical)
+                .map_err(|e| Fail::of_ledger(l, e))?;
+            let prepared = if problems.is_empty() && unreadable.is_empty() {
+                Some(body.prepare().map_err(|e| Fail::bad(l, e.to_string()))?)
+            } else {
+                None
+            };
+            (problems, prepared)
+        } else {
+            (Vec::new(), None)
+        };
+        Ok(page(
+            &ctx,
+            pages::request_form(
+                &c,
+                &ctx,
+                &now,
+                &body,
+                &case_id,
+                checked,
+                &unreadable,
+                &problems,
+                prepared.as_ref(),
             ),
         ))
     })

@@ -14,6 +14,7 @@ mod answer;
 mod context;
 mod handlers;
 mod pages;
+mod request;
 mod signin;
 
 use answer::*;

@@ -1067,3 +1067,184 @@ fn refusals_read_in_the_language_asked_for() {
     let tk = String::from_utf8_lossy(&o.stderr);
     assert!(tk.contains("4.1(5) madda: kararyň göçürmesi"), "{tk}");
 }
+
+/// Issue 27: a clerk drafts a request element by element in the console — each document
+/// chosen, hashed in the browser, given its language and translation — is stopped by the
+/// Agreement's rules beside the fields concerned (an uncertified copy of the decision,
+/// Art. 4.1(5); a document without its translation, Art. 4.2), fixes both, signs with
+/// their own key and gets a receipt verified in the browser; the requested authority
+/// then finds the request in its inbox.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_clerk_drafts_a_request_element_by_element_and_signs_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("ledger");
+    let o = bin()
+        .args(["demo", "--data", p(&dir), "--cases", "20", "--quiet"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let (_node, url) = start(&["serve", "--data", p(&dir), "--listen", "127.0.0.1:0"]);
+    let (_driver, c) = browser(&tmp.path().join("profile")).await;
+    let keys = dir.join("keys");
+    // The documents: a file each, and a translation of each.
+    let docs = tmp.path().join("docs");
+    std::fs::create_dir_all(&docs).unwrap();
+    for name in [
+        "grounds",
+        "case_description",
+        "content",
+        "decision_copy",
+        "legal_provision",
+    ] {
+        for (suffix, text) in [("kk", "қазақша"), ("tk", "türkmençe")] {
+            std::fs::write(
+                docs.join(format!("{name}-{suffix}.pdf")),
+                format!("{name} ({text})"),
+            )
+            .unwrap();
+        }
+    }
+    // Signed in as KZ-MVD, from the outbox.
+    c.goto(&format!("{url}/outbox?lang=en")).await.unwrap();
+    c.find(Locator::Id("login-id"))
+        .await
+        .unwrap()
+        .send_keys("KZ-MVD")
+        .await
+        .unwrap();
+    c.find(Locator::Id("key-file"))
+        .await
+        .unwrap()
+        .send_keys(p(&keys.join("KZ-MVD.pem")))
+        .await
+        .unwrap();
+    click_to_next_page(&c, Locator::Id("login-submit")).await;
+    click_to_next_page(&c, Locator::Id("new-request")).await;
+    accessible(&c, "the request form").await;
+    async fn choose(c: &Client, field: &str, file: &Path) {
+        let shown = format!("{field}-shown");
+        c.find(Locator::Id(&format!("{field}-file")))
+            .await
+            .unwrap()
+            .send_keys(p(file))
+            .await
+            .unwrap();
+        let started = Instant::now();
+        while text_of(c, &format!("[id='{shown}']")).await == "—" {
+            assert!(started.elapsed() < PAGE_WAIT, "{field} was not hashed");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    c.find(Locator::Css("#f-to option[value='TM-MVD']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    for (id, v) in [
+        (
+            "f-requesting",
+            "Investigation Department, MVD of Kazakhstan",
+        ),
+        ("f-requested", "Criminal Police, MVD of Turkmenistan"),
+        ("f-purposes", "criminal investigation 2026-041"),
+    ] {
+        c.find(Locator::Id(id))
+            .await
+            .unwrap()
+            .send_keys(v)
+            .await
+            .unwrap();
+    }
+    for name in [
+        "grounds",
+        "case_description",
+        "content",
+        "decision_copy",
+        "legal_provision",
+    ] {
+        choose(&c, name, &docs.join(format!("{name}-kk.pdf"))).await;
+        // The content's translation is left out, and the copy not marked certified.
+        if name != "content" {
+            choose(
+                &c,
+                &format!("{name}.tr"),
+                &docs.join(format!("{name}-tk.pdf")),
+            )
+            .await;
+        }
+    }
+    click_to_next_page(&c, Locator::Id("request-check")).await;
+    // Stopped beside the two fields, each with its article, nothing to sign.
+    let copy = text_of(&c, "[data-field='decision_copy']").await;
+    assert!(copy.starts_with("Art. 4.1(5)"), "{copy}");
+    let content = text_of(&c, "[data-field='content']").await;
+    assert!(content.starts_with("Art. 4.2"), "{content}");
+    assert!(c.find(Locator::Id("sign-form")).await.is_err());
+    accessible(&c, "the request form with its problems").await;
+    shot(&c, "node-request-problems").await;
+    // Fixed: the copy is certified, the content translated; checked again.
+    c.find(Locator::Id("f-certified"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    choose(&c, "content.tr", &docs.join("content-tk.pdf")).await;
+    click_to_next_page(&c, Locator::Id("request-check")).await;
+    assert!(
+        c.find(Locator::Id("compose-ok")).await.is_ok(),
+        "{}",
+        text_of(&c, "#main").await
+    );
+    c.find(Locator::Id("key-file"))
+        .await
+        .unwrap()
+        .send_keys(p(&keys.join("KZ-MVD.pem")))
+        .await
+        .unwrap();
+    c.find(Locator::Id("sign-submit"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let started = Instant::now();
+    while c
+        .find(Locator::Css("#receipt:not([hidden])"))
+        .await
+        .is_err()
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "no receipt: {}",
+            text_of(&c, "#sign-status").await
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let verdict = text_of(&c, "#receipt-verified").await;
+    assert!(verdict.starts_with("Verified in your browser"), "{verdict}");
+    shot(&c, "node-request-signed").await;
+    // The request is in the ledger as the CLI shows it, with the digests of the files.
+    let case = c
+        .find(Locator::Id("receipt-case"))
+        .await
+        .unwrap()
+        .attr("href")
+        .await
+        .unwrap()
+        .unwrap();
+    let id = case.rsplit('/').next().unwrap().to_owned();
+    drop(_node);
+    let shown = json(&["case", "show", &id, "--data", p(&dir), "--json"]);
+    assert_eq!(shown["case"]["requester"], "KZ-MVD");
+    assert_eq!(shown["case"]["requested"], "TM-MVD");
+    let want = blake3::hash(b"content (t\xc3\xbcrkmen\xc3\xa7e)")
+        .to_hex()
+        .to_string();
+    assert!(
+        shown.to_string().contains(&want),
+        "the translation's digest"
+    );
+    c.close().await.unwrap();
+}

@@ -18,6 +18,43 @@ pub fn compose(
     let l = ctx.lang;
     let kind = body.payload.name();
     let title = l.word("compose", kind);
+    let main = html! {
+        p { (l.t("desk-case")) " " (case_link(ctx, &case.id)) " · " (status(l, case.status.word()))
+            " · " (case.requester) " → " (case.requested) }
+        p class="explain" { (l.t(&format!("compose-help-{kind}"))) }
+        (verdict(l, problems))
+        (sign(l, now, body, prepared, &case.id))
+    };
+    layout(c, ctx, now, &title, "/inbox", false, main)
+}
+
+/// What the rules say of a draft: nothing wrong, or every problem with its article.
+pub(super) fn verdict(l: Lang, problems: &[Violation]) -> Markup {
+    html! {
+        @if problems.is_empty() {
+            p id="compose-ok" class="ok" { (l.t("compose-ok")) }
+        } @else {
+            section aria-labelledby="problems-h" {
+                h2 id="problems-h" { (l.ta("compose-problems", &[("count", num(problems.len() as f64))])) }
+                ul id="problems" {
+                    @for (i, v) in problems.iter().enumerate() {
+                        li id=(format!("problem-{i}")) data-clause=(v.clause()) { strong { (v.clause()) } " — " (coop_i18n::refusal(l, v)) }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The exact event, and — when the rules find nothing wrong — the form that signs it
+/// in the browser with the clerk's key, submits it and verifies the receipt.
+pub(super) fn sign(
+    l: Lang,
+    now: &At,
+    body: &coop_wire::BodyJson,
+    prepared: Option<&coop_wire::Prepared>,
+    case: &coop_core::CaseId,
+) -> Markup {
     let readable = serde_json::to_string_pretty(body).unwrap_or_default();
     let body_json = serde_json::to_string(body).unwrap_or_default();
     // The node keys the ledger names, each for its sizes: what the receipt's checkpoint
@@ -37,22 +74,7 @@ pub fn compose(
             .collect::<Vec<_>>(),
     )
     .unwrap_or_default();
-    let main = html! {
-        p { (l.t("desk-case")) " " (case_link(ctx, &case.id)) " · " (status(l, case.status.word()))
-            " · " (case.requester) " → " (case.requested) }
-        p class="explain" { (l.t(&format!("compose-help-{kind}"))) }
-        @if problems.is_empty() {
-            p id="compose-ok" class="ok" { (l.t("compose-ok")) }
-        } @else {
-            section aria-labelledby="problems-h" {
-                h2 id="problems-h" { (l.ta("compose-problems", &[("count", num(problems.len() as f64))])) }
-                ul id="problems" {
-                    @for v in problems {
-                        li data-clause=(v.clause()) { strong { (v.clause()) } " — " (coop_i18n::refusal(l, v)) }
-                    }
-                }
-            }
-        }
+    html! {
         section aria-labelledby="event-h" {
             h2 id="event-h" { (l.t("compose-event")) }
             p { (l.t("compose-event-explain")) }
@@ -80,11 +102,10 @@ pub fn compose(
                     dt { (l.t("compose-checkpoint")) } dd id="receipt-checkpoint" {}
                 }
                 p id="receipt-verified" role="status" {}
-                p { a href=(format!("/cases/{}", case.id.to_hex())) id="receipt-case" { (l.t("compose-to-case")) } " · " a href="/inbox" { (l.t("nav-inbox")) } }
+                p { a href=(format!("/cases/{}", case.to_hex())) id="receipt-case" { (l.t("compose-to-case")) } " · " a href="/inbox" { (l.t("nav-inbox")) } }
             }
         } @else {
             p id="compose-blocked" { (l.t("compose-blocked")) }
         }
-    };
-    layout(c, ctx, now, &title, "/inbox", false, main)
+    }
 }

@@ -156,7 +156,9 @@ pub fn outbox(
         Some(m) => l.ta("outbox-title", &[("who", text(m.to_string()))]),
         None => l.t("nav-outbox"),
     };
+    let can_act = c.desk.is_some() && !may_choose && ctx.who.is_some();
     let body = html! {
+        @if can_act { p class="actions" { a href="/compose/Request" id="new-request" class="act" { "→ " (l.word("compose", "Request")) } } }
         @if may_choose { (chooser(l, ctx, now, "/outbox", me)) }
         @match (me, page) {
             (Some(m), Some(p)) => {

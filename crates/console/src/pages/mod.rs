@@ -24,6 +24,7 @@ mod letter;
 mod login;
 mod overview;
 mod registry;
+mod request;
 
 pub use article7::{article7, article7_csv};
 pub use case::{case, timeline_csv};
@@ -35,6 +36,7 @@ pub use letter::letter;
 pub use login::login;
 pub use overview::overview;
 pub use registry::{checkpoints, registry, registry_csv};
+pub use request::request_form;
 
 /// A time as people read it: `2026-03-01 12:00:00 UTC`.
 pub fn time(t: Timestamp) -> String {

@@ -39,3 +39,25 @@ if (file && digest && form) {
     drop.addEventListener("keydown", (e) => { if (e.key === "Enter" || e.key === " ") file.click(); });
   }
 }
+
+// The request form (/compose/Request): each element's file is hashed here, like a
+// document to check; its digest, size and type fill the form's hidden fields, and only
+// they are sent when the draft is checked.
+const requestForm = document.getElementById("request-form");
+if (requestForm) {
+  for (const input of requestForm.querySelectorAll("input[type=file][data-doc]")) {
+    input.addEventListener("change", async () => {
+      const f = input.files[0];
+      if (!f) return;
+      const name = input.dataset.doc;
+      const status = document.getElementById("request-status");
+      if (status) status.textContent = requestForm.dataset.msgHashing;
+      const hex = await digestOf(f);
+      requestForm.elements[name + ".digest"].value = hex;
+      requestForm.elements[name + ".size"].value = String(f.size);
+      requestForm.elements[name + ".type"].value = f.type || "application/octet-stream";
+      document.getElementById(name + "-shown").textContent = hex.slice(0, 16) + "…";
+      if (status) status.textContent = "";
+    });
+  }
+}

@@ -382,3 +382,16 @@ letter-oral = Oral request
 letter-oral-text = made orally first; this letter is its written confirmation (Art. 4.1)
 letter-record = Recorded as ledger record #{ $seq }, event hash { $hash }.
 letter-signature = Signature, name and position of the head of the requesting authority; seal
+
+# Drafting a request (Art. 4.1)
+compose-Request = Draft a request
+compose-help-Request = Art. 4.1: a request is made in writing and names the requested authority, a reasoned statement of its grounds with the requesting and the requested service, a description of the case, the content of the request and the information needed to execute it, and a certified copy of the decision with the text of the legal provision it was issued under. Art. 4.2: each document in your state language, with its translation into the other Party's language or Russian. Choose each file: your browser hashes it and sends only its digest. "Check" asks the Agreement's rules, which name every problem beside its field.
+request-file = Document
+request-translation = Its translation
+request-language = Language
+request-certified = This is a certified copy (Art. 4.1(5))
+request-requesting = Requesting service
+request-requested = Requested service
+request-form-label = Form of cooperation (Art. 2)
+request-purposes-hint = one purpose a line (Art. 7.2: the information may serve only these)
+request-check = Check against the Agreement

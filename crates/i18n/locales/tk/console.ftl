@@ -380,3 +380,16 @@ letter-oral = Dilden edilen haýyş
 letter-oral-text = ilki dilden edildi; bu hat onuň ýazmaça tassyklamasy (4.1-nji madda)
 letter-record = Reýestre #{ $seq } ýazgysy hökmünde bellige alyndy, wakanyň heşi { $hash }.
 letter-signature = Haýyş edýän edaranyň ýolbaşçysynyň goly, familiýasy we wezipesi; möhür
+
+# Drafting a request (Art. 4.1)
+compose-Request = Haýyş düzmek
+compose-help-Request = 4.1-nji madda: haýyş ýazmaça görnüşde düzülýär we haýyş edilýän edaranyň adyny, haýyş edýän we haýyş edilýän gulluklary görkezmek bilen delillendirilen esaslandyrmany, işiň beýanyny, haýyşyň mazmunyny we ony ýerine ýetirmek üçin zerur maglumatlary, kararyň tassyklanan nusgasyny we onuň çykarylan hukuk kadasynyň tekstini öz içine alýar. 4.2-nji madda: her resminama — siziň döwlet diliňizde, beýleki Tarapyň diline ýa-da rus diline terjimesi bilen. Her faýly saýlaň: brauzer onuň daýjestini hasaplap, diňe daýjesti iberer. «Barlamak» Ylalaşygyň düzgünlerine ýüz tutýar, olar her kemçiligi meýdançanyň ýanynda görkezer.
+request-file = Resminama
+request-translation = Onuň terjimesi
+request-language = Dili
+request-certified = Bu tassyklanan nusga (4.1(5)-nji madda)
+request-requesting = Haýyş edýän gullugy
+request-requested = Haýyş edilýän gulluk
+request-form-label = Hyzmatdaşlygyň görnüşi (2-nji madda)
+request-purposes-hint = her setire bir maksat (7.2-nji madda: maglumat diňe şolar üçin ulanylyp bilner)
+request-check = Ylalaşyk boýunça barlamak
