@@ -306,7 +306,16 @@ pub(crate) async fn outbox(State(c): State<Shared>, ctx: Ctx) -> Result<Response
 
 /// The acts the console drafts, signs and submits today (docs/CONSOLE.md): each a case
 /// act without documents. Every other act is still an event file (docs/CLI.md).
-pub const COMPOSABLE: [&str; 3] = ["Acknowledged", "CaseClosed", "Request"];
+pub const COMPOSABLE: [&str; 5] = [
+    "Acknowledged",
+    "CaseClosed",
+    "Request",
+    "Refused",
+    "OralRequestConfirmed",
+];
+
+/// The composable acts of a case that carry documents (a form to fill, then a check).
+pub const DOCUMENT_ACTS: [&str; 2] = ["Refused", "OralRequestConfirmed"];
 
 /// `GET /compose/{kind}?case=ID`: the act drafted for the signed-in authority from the
 /// case as it stands now, judged by the Agreement's rules (every problem at once), and,
@@ -334,9 +343,29 @@ pub(crate) async fn compose(
     if kind == "Request" {
         return compose_request(c, ctx, desk, who).await;
     }
+    // The acts that carry documents are forms: their fields are read here, and only
+    // once the clerk asks for a check are they judged.
+    let get = |k: &str| ctx.get(k).map(str::to_owned);
+    let mut unreadable = Vec::new();
+    let with_documents = DOCUMENT_ACTS.contains(&kind.as_str());
     let payload = match kind.as_str() {
         "Acknowledged" => coop_treaty::Payload::Acknowledged,
         "CaseClosed" => coop_treaty::Payload::CaseClosed,
+        "OralRequestConfirmed" => coop_treaty::Payload::OralRequestConfirmed {
+            documents: crate::request::documents(&get, "doc", &mut unreadable),
+        },
+        "Refused" => coop_treaty::Payload::Refused {
+            extent: if ctx.get("extent") == Some("Partial") {
+                coop_treaty::Extent::Partial
+            } else {
+                coop_treaty::Extent::Full
+            },
+            grounds: crate::request::GROUNDS
+                .into_iter()
+                .filter(|g| ctx.get(&format!("ground.{g:?}")) == Some("true"))
+                .collect(),
+            reasons: crate::request::documents(&get, "doc", &mut unreadable),
+        },
         other => {
             return Err(Fail::not_found(
                 l,
@@ -380,18 +409,38 @@ pub(crate) async fn compose(
             answers: Vec::new(),
             payload,
         };
-        let canonical = body.to_body().map_err(|e| Fail::bad(l, e.to_string()))?;
-        let problems = desk
-            .problems(canonical)
-            .map_err(|e| Fail::of_ledger(l, e))?;
-        let prepared = if problems.is_empty() {
-            Some(body.prepare().map_err(|e| Fail::bad(l, e.to_string()))?)
+        // A form is judged once the clerk asks (its first view is empty, not wrong).
+        let judged = !with_documents || ctx.get("check").is_some();
+        let (problems, prepared) = if judged {
+            let canonical = body.to_body().map_err(|e| Fail::bad(l, e.to_string()))?;
+            let problems = desk
+                .problems(canonical)
+                .map_err(|e| Fail::of_ledger(l, e))?;
+            let prepared = if problems.is_empty() && unreadable.is_empty() {
+                Some(body.prepare().map_err(|e| Fail::bad(l, e.to_string()))?)
+            } else {
+                None
+            };
+            (problems, prepared)
         } else {
-            None
+            (Vec::new(), None)
         };
         Ok(page(
             &ctx,
-            pages::compose(&c, &ctx, &now, &case, &body, &problems, prepared.as_ref()),
+            pages::compose(
+                &c,
+                &ctx,
+                &now,
+                &case,
+                &body,
+                pages::Judged {
+                    form: with_documents,
+                    checked: judged,
+                    unreadable: &unreadable,
+                    problems: &problems,
+                },
+                prepared.as_ref(),
+            ),
         ))
     })
     .await

@@ -367,6 +367,9 @@ mod tests {
             out.insert(format!("compose-{k}"));
             out.insert(format!("compose-help-{k}"));
         }
+        for k in crate::handlers::DOCUMENT_ACTS {
+            out.insert(format!("compose-docs-{k}"));
+        }
         for w in ["Kk", "Tk", "Ru"] {
             out.insert(format!("language-{w}"));
         }

@@ -197,3 +197,37 @@ pub fn from_form(get: &dyn Fn(&str) -> Option<String>) -> (Request, Vec<Unreadab
     };
     (request, bad)
 }
+
+/// A document and its translation given as `{name}.*` and `{name}.tr.*` (the other
+/// documents' acts: a refusal's reasons, an oral request's written confirmation), in the
+/// order the event lists them; what could not be read goes to `bad`.
+pub fn documents(
+    get: &dyn Fn(&str) -> Option<String>,
+    name: &str,
+    bad: &mut Vec<Unreadable>,
+) -> Vec<DocumentRef> {
+    let mut out = Vec::new();
+    if let Some(d) = document(get, name, DocRole::Original, bad) {
+        if let Some(t) = document(
+            get,
+            &format!("{name}.tr"),
+            DocRole::TranslationOf(d.digest),
+            bad,
+        ) {
+            out.push(t);
+        }
+        out.push(d);
+    }
+    out
+}
+
+/// Art. 4.5's grounds, by their names.
+pub const GROUNDS: [coop_treaty::RefusalGround; 7] = [
+    coop_treaty::RefusalGround::Sovereignty,
+    coop_treaty::RefusalGround::Security,
+    coop_treaty::RefusalGround::PublicOrder,
+    coop_treaty::RefusalGround::StatePower,
+    coop_treaty::RefusalGround::EssentialInterests,
+    coop_treaty::RefusalGround::NationalLaw,
+    coop_treaty::RefusalGround::InternationalObligations,
+];

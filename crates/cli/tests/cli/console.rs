@@ -1235,16 +1235,90 @@ async fn a_clerk_drafts_a_request_element_by_element_and_signs_it() {
         .unwrap()
         .unwrap();
     let id = case.rsplit('/').next().unwrap().to_owned();
+
+    // TM-MVD, in Russian, refuses it with grounds (Art. 4.5) and reasons (Art. 4.6)
+    // written in Turkmen with their Kazakh translation.
+    c.goto(&format!("{url}/cases?lang=ru")).await.unwrap();
+    click_to_next_page(&c, Locator::Id("logout")).await;
+    c.goto(&format!("{url}/inbox?lang=ru")).await.unwrap();
+    c.find(Locator::Id("login-id"))
+        .await
+        .unwrap()
+        .send_keys("TM-MVD")
+        .await
+        .unwrap();
+    c.find(Locator::Id("key-file"))
+        .await
+        .unwrap()
+        .send_keys(p(&keys.join("TM-MVD.pem")))
+        .await
+        .unwrap();
+    click_to_next_page(&c, Locator::Id("login-submit")).await;
+    let refuse = format!("a.act[href='/compose/Refused?case={id}']");
+    click_to_next_page(&c, Locator::Css(&refuse)).await;
+    std::fs::write(docs.join("reasons-tk.pdf"), "sebäpler (türkmençe)").unwrap();
+    std::fs::write(docs.join("reasons-kk.pdf"), "себептер (қазақша)").unwrap();
+    c.find(Locator::Css("input[name='ground.NationalLaw']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    choose(&c, "doc", &docs.join("reasons-tk.pdf")).await;
+    choose(&c, "doc.tr", &docs.join("reasons-kk.pdf")).await;
+    click_to_next_page(&c, Locator::Id("request-check")).await;
+    assert!(
+        c.find(Locator::Id("compose-ok")).await.is_ok(),
+        "{}",
+        text_of(&c, "#main").await
+    );
+    accessible(&c, "a refusal, in Russian").await;
+    c.find(Locator::Id("key-file"))
+        .await
+        .unwrap()
+        .send_keys(p(&keys.join("TM-MVD.pem")))
+        .await
+        .unwrap();
+    c.find(Locator::Id("sign-submit"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let started = Instant::now();
+    while c
+        .find(Locator::Css("#receipt:not([hidden])"))
+        .await
+        .is_err()
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "no receipt: {}",
+            text_of(&c, "#sign-status").await
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let verdict = text_of(&c, "#receipt-verified").await;
+    assert!(
+        verdict.starts_with("Проверено в вашем браузере"),
+        "{verdict}"
+    );
+    shot(&c, "node-refusal-ru").await;
+
     drop(_node);
     let shown = json(&["case", "show", &id, "--data", p(&dir), "--json"]);
     assert_eq!(shown["case"]["requester"], "KZ-MVD");
     assert_eq!(shown["case"]["requested"], "TM-MVD");
-    let want = blake3::hash(b"content (t\xc3\xbcrkmen\xc3\xa7e)")
+    assert_eq!(shown["case"]["status"], "Refused", "{shown}");
+    let want = blake3::hash("content (türkmençe)".as_bytes())
         .to_hex()
         .to_string();
     assert!(
         shown.to_string().contains(&want),
         "the translation's digest"
     );
+    // The ledger the browser wrote verifies offline.
+    let verified = json(&["verify", p(&dir), "--json", "--quiet"]);
+    assert_eq!(verified["verified"], true, "{verified}");
     c.close().await.unwrap();
 }

@@ -5,6 +5,20 @@
 use super::*;
 use coop_treaty::{Case, Violation};
 
+/// Where a draft stands: a form still to fill (an act with documents), whether it was
+/// checked, and what could not be read and what the rules say.
+#[derive(Clone, Copy, Debug)]
+pub struct Judged<'a> {
+    /// The act is a form (documents, grounds) rather than a confirmation.
+    pub form: bool,
+    /// The draft was judged (a confirmation always is; a form once the clerk asks).
+    pub checked: bool,
+    /// Fields the form could not read.
+    pub unreadable: &'a [crate::request::Unreadable],
+    /// What the rules say.
+    pub problems: &'a [Violation],
+}
+
 /// The compose page of one act in one case.
 pub fn compose(
     c: &Console,
@@ -12,18 +26,73 @@ pub fn compose(
     now: &At,
     case: &Case,
     body: &coop_wire::BodyJson,
-    problems: &[Violation],
+    judged: Judged<'_>,
     prepared: Option<&coop_wire::Prepared>,
 ) -> Markup {
     let l = ctx.lang;
     let kind = body.payload.name();
     let title = l.word("compose", kind);
+    let author = now
+        .state
+        .registry
+        .get(&body.author.authority)
+        .map(|a| a.party);
+    let own = author.map_or(coop_treaty::Language::Ru, |p| p.state_language());
+    let other = author.map_or(coop_treaty::Language::Ru, |p| p.other().state_language());
+    let docs: Vec<&coop_treaty::DocumentRef> = match &body.payload {
+        coop_treaty::Payload::Refused { reasons, .. } => reasons.iter().collect(),
+        coop_treaty::Payload::OralRequestConfirmed { documents } => documents.iter().collect(),
+        _ => Vec::new(),
+    };
+    let original = docs
+        .iter()
+        .find(|d| !matches!(d.role, coop_treaty::DocRole::TranslationOf(_)))
+        .copied();
+    let translation = docs
+        .iter()
+        .find(|d| matches!(d.role, coop_treaty::DocRole::TranslationOf(_)))
+        .copied();
     let main = html! {
         p { (l.t("desk-case")) " " (case_link(ctx, &case.id)) " · " (status(l, case.status.word()))
             " · " (case.requester) " → " (case.requested) }
         p class="explain" { (l.t(&format!("compose-help-{kind}"))) }
-        (verdict(l, problems))
-        (sign(l, now, body, prepared, &case.id))
+        @if judged.form {
+            script type="module" src="/static/digest.js" {}
+            form method="get" action=(format!("/compose/{kind}")) id="request-form" data-msg-hashing=(l.t("documents-hashing")) {
+                input type="hidden" name="case" value=(case.id.to_hex());
+                input type="hidden" name="check" value="1";
+                @if let coop_treaty::Payload::Refused { extent, grounds, .. } = &body.payload {
+                    fieldset {
+                        legend { "Art. 4.5: " (l.t("compose-grounds")) }
+                        @for g in crate::request::GROUNDS {
+                            p { label { input type="checkbox" name=(format!("ground.{g:?}")) value="true" checked[grounds.contains(&g)];
+                                " " (l.word("ground", &format!("{g:?}"))) } }
+                        }
+                        p {
+                            label for="f-extent" { (l.t("compose-extent")) } " "
+                            select name="extent" id="f-extent" {
+                                option value="Full" selected[*extent == coop_treaty::Extent::Full] { (l.t("compose-extent-full")) }
+                                option value="Partial" selected[*extent == coop_treaty::Extent::Partial] { (l.t("compose-extent-partial")) }
+                            }
+                        }
+                    }
+                }
+                fieldset {
+                    legend { (l.t(&format!("compose-docs-{kind}"))) }
+                    (super::request::document(l, "doc", &l.t("request-file"), original, own))
+                    (super::request::document(l, "doc.tr", &l.t("request-translation"), translation, other))
+                }
+                p id="request-status" role="status" aria-live="polite" {}
+                button type="submit" id="request-check" { (l.t("request-check")) }
+            }
+        }
+        @if judged.checked {
+            @if !judged.unreadable.is_empty() {
+                ul class="error" id="unreadable" { @for u in judged.unreadable { li { code { (u.field) } " — " (u.why) } } }
+            }
+            (verdict(l, judged.problems))
+            (sign(l, now, body, prepared, &case.id))
+        }
     };
     layout(c, ctx, now, &title, "/inbox", false, main)
 }

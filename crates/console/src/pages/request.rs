@@ -84,7 +84,13 @@ fn beside(l: Lang, name: &str, problems: &[(Option<String>, &Violation)]) -> Mar
 }
 
 /// A document's fields: the file (hashed in the page), what it hashed to, its language.
-fn document(l: Lang, name: &str, label: &str, d: Option<&DocumentRef>, own: Language) -> Markup {
+pub(super) fn document(
+    l: Lang,
+    name: &str,
+    label: &str,
+    d: Option<&DocumentRef>,
+    own: Language,
+) -> Markup {
     let lang = d.map_or(own, |d| d.language);
     html! {
         div class="doc" {

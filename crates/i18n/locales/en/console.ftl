@@ -330,7 +330,7 @@ desk-urgent = urgent
 dur-d = d
 dur-h = h
 dur-min = min
-act-answer-request = Accept or refuse the request (or ask for additional information)
+act-answer-request = Accept the request, or refuse it with grounds
 act-execute = Execute the request and report (or give reasons for refusing the rest)
 act-confirm-oral = Confirm the oral request in writing
 act-provide-info = Provide the additional information asked for
@@ -395,3 +395,15 @@ request-requested = Requested service
 request-form-label = Form of cooperation (Art. 2)
 request-purposes-hint = one purpose a line (Art. 7.2: the information may serve only these)
 request-check = Check against the Agreement
+
+# Acts with documents
+compose-Refused = Refuse the request
+compose-OralRequestConfirmed = Confirm the oral request in writing
+compose-help-Refused = Art. 4.5, 4.6: the requested authority may refuse execution in full or in part on the grounds of Art. 4.5 only, and notifies the requesting authority of its reasons, in writing, immediately. Choose the grounds, the extent, and the document that states the reasons, with its translation (Art. 4.2).
+compose-help-OralRequestConfirmed = Art. 4.1: a request made orally because urgent execution was needed is confirmed in writing within the time the Parties set (24 h by default). Choose the written request, with its translation (Art. 4.2).
+compose-grounds = grounds for refusal
+compose-extent = Extent
+compose-extent-full = in full
+compose-extent-partial = in part (the rest is executed)
+compose-docs-Refused = The reasons (Art. 4.6) and their translation
+compose-docs-OralRequestConfirmed = The written request and its translation

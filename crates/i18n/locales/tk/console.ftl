@@ -328,7 +328,7 @@ desk-urgent = gyssagly
 dur-d = gün
 dur-h = sag
 dur-min = min
-act-answer-request = Haýyşy ýerine ýetirmäge kabul etmek ýa-da ret etmek (ýa-da goşmaça maglumat soramak)
+act-answer-request = Haýyşy ýerine ýetirmäge kabul etmek ýa-da esaslaryny görkezip ret etmek
 act-execute = Haýyşy ýerine ýetirmek we netijesini habar bermek (ýa-da galan böleginiň ret edilmeginiň sebäplerini habar bermek)
 act-confirm-oral = Dilden edilen haýyşy ýazmaça tassyklamak
 act-provide-info = Soralan goşmaça maglumaty bermek
@@ -393,3 +393,15 @@ request-requested = Haýyş edilýän gulluk
 request-form-label = Hyzmatdaşlygyň görnüşi (2-nji madda)
 request-purposes-hint = her setire bir maksat (7.2-nji madda: maglumat diňe şolar üçin ulanylyp bilner)
 request-check = Ylalaşyk boýunça barlamak
+
+# Acts with documents
+compose-Refused = Haýyşy ýerine ýetirmekden ýüz öwürmek
+compose-OralRequestConfirmed = Dilden edilen haýyşy ýazmaça tassyklamak
+compose-help-Refused = 4.5, 4.6-njy maddalar: haýyş edilýän edara diňe 4.5-nji maddanyň esaslary boýunça ýerine ýetirmekden doly ýa-da bölekleýin ýüz öwrüp biler we haýyş edýän edara sebäplerini derrew ýazmaça habar berýär. Esaslary, ýüz öwürmegiň göwrümini we sebäpleri beýan edýän resminamany terjimesi bilen (4.2-nji madda) saýlaň.
+compose-help-OralRequestConfirmed = 4.1-nji madda: gyssagly ýerine ýetirmek zerur bolandygy üçin dilden edilen haýyş Taraplaryň bellän möhletinde (adatça 24 sag) ýazmaça tassyklanýar. Ýazmaça haýyşy terjimesi bilen (4.2-nji madda) saýlaň.
+compose-grounds = ýüz öwürmegiň esaslary
+compose-extent = Göwrümi
+compose-extent-full = doly
+compose-extent-partial = bölekleýin (galany ýerine ýetirilýär)
+compose-docs-Refused = Sebäpler (4.6-njy madda) we olaryň terjimesi
+compose-docs-OralRequestConfirmed = Ýazmaça haýyş we onuň terjimesi

@@ -16,15 +16,15 @@ use coop_treaty::{CaseStatus, Item, ItemId};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Act {
-    /// Art. 4.1, 4.5: accept the request (acknowledge it), ask for additional
-    /// information, or refuse it with grounds.
+    /// Art. 4.1, 4.5: accept the request (acknowledge it), or refuse it with grounds.
     AnswerRequest,
     /// Art. 4.4, 4.6: execute the accepted request and report, or refuse the rest with
     /// reasons.
     Execute,
     /// Art. 4.1: confirm the oral request in writing.
     ConfirmOral,
-    /// Art. 4.3: provide the additional information asked for.
+    /// Art. 4.3: provide the additional information the requesting authority asked for
+    /// (asked of the requested authority).
     ProvideInfo,
     /// Art. 7.2: grant or deny the consent asked for.
     DecideConsent,
@@ -85,7 +85,7 @@ impl Act {
     /// The payload kinds that do it, the usual one first.
     pub fn kinds(self) -> &'static [&'static str] {
         match self {
-            Act::AnswerRequest => &["Acknowledged", "AdditionalInfoRequested", "Refused"],
+            Act::AnswerRequest => &["Acknowledged", "Refused"],
             Act::Execute => &["ExecutionReported", "InformationTransferred", "Refused"],
             Act::ConfirmOral => &["OralRequestConfirmed"],
             Act::ProvideInfo => &["AdditionalInfoProvided"],
@@ -343,10 +343,11 @@ fn asks(at: &At, case: &Case) -> Vec<(AuthorityId, Act, u64, Timestamp, Option<T
             Some(d.due),
         ));
     }
+    // Art. 4.3: the requesting authority asks; the requested one provides.
     if let Some(d) = unmet(case, DeadlineKind::AdditionalInfo) {
         let since = step_time(d.opened_seq).unwrap_or(case.opened_at);
         out.push((
-            case.requester.clone(),
+            case.requested.clone(),
             Act::ProvideInfo,
             d.opened_seq,
             since,

@@ -345,7 +345,8 @@ fn the_desk_shows_each_authority_what_the_agreement_now_asks_of_it() {
             "Request" if case.oral => Some((&case.requester, Act::ConfirmOral)),
             "Request" => Some((&case.requested, Act::AnswerRequest)),
             "Acknowledged" => Some((&case.requested, Act::Execute)),
-            "AdditionalInfoRequested" => Some((&case.requester, Act::ProvideInfo)),
+            // Art. 4.3: the requesting side asks, the requested side provides.
+            "AdditionalInfoRequested" => Some((&case.requested, Act::ProvideInfo)),
             "DisputeRaised" => Some((&case.requester, Act::Consult)),
             "ExecutionReported" | "Refused" if case.final_answer.is_some() => {
                 Some((&case.requester, Act::Close))
