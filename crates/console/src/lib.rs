@@ -20,8 +20,8 @@ mod signin;
 use answer::*;
 use context::cookie;
 pub(crate) use context::{Client, Ctx, enc};
-pub use handlers::COMPOSABLE;
 use handlers::*;
+pub use handlers::{COMPOSABLE, DOCUMENT_ACTS};
 use signin::*;
 
 pub use access::{Access, AccessStats, LoginError, Who, login_message};

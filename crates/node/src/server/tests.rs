@@ -973,7 +973,10 @@ async fn a_clerk_drafts_signs_and_submits_an_act_from_the_console() {
             inbox.tasks.iter().find_map(|t| {
                 t.kinds
                     .iter()
-                    .find(|k| coop_console::COMPOSABLE.contains(k))
+                    .find(|k| {
+                        coop_console::COMPOSABLE.contains(k)
+                            && !coop_console::DOCUMENT_ACTS.contains(k)
+                    })
                     .map(|k| (r.id.to_string(), *k, t.case))
             })
         })
@@ -1054,7 +1057,7 @@ async fn a_clerk_drafts_signs_and_submits_an_act_from_the_console() {
     )
     .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
-    let (status, _, _) = page(format!("/compose/Request?case={}", case.to_hex())).await;
+    let (status, _, _) = page(format!("/compose/InformationUsed?case={}", case.to_hex())).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
 
