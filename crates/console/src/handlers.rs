@@ -306,16 +306,27 @@ pub(crate) async fn outbox(State(c): State<Shared>, ctx: Ctx) -> Result<Response
 
 /// The acts the console drafts, signs and submits today (docs/CONSOLE.md): each a case
 /// act without documents. Every other act is still an event file (docs/CLI.md).
-pub const COMPOSABLE: [&str; 5] = [
+pub const COMPOSABLE: [&str; 9] = [
     "Acknowledged",
     "CaseClosed",
     "Request",
     "Refused",
     "OralRequestConfirmed",
+    "AdditionalInfoRequested",
+    "AdditionalInfoProvided",
+    "InformationTransferred",
+    "InformationUsed",
 ];
 
-/// The composable acts of a case that carry documents (a form to fill, then a check).
-pub const DOCUMENT_ACTS: [&str; 2] = ["Refused", "OralRequestConfirmed"];
+/// The composable acts of a case that are forms (a form to fill, then a check).
+pub const DOCUMENT_ACTS: [&str; 6] = [
+    "Refused",
+    "OralRequestConfirmed",
+    "AdditionalInfoRequested",
+    "AdditionalInfoProvided",
+    "InformationTransferred",
+    "InformationUsed",
+];
 
 /// `GET /compose/{kind}?case=ID`: the act drafted for the signed-in authority from the
 /// case as it stands now, judged by the Agreement's rules (every problem at once), and,
@@ -354,6 +365,33 @@ pub(crate) async fn compose(
         "OralRequestConfirmed" => coop_treaty::Payload::OralRequestConfirmed {
             documents: crate::request::documents(&get, "doc", &mut unreadable),
         },
+        "AdditionalInfoRequested" => coop_treaty::Payload::AdditionalInfoRequested {
+            documents: crate::request::documents(&get, "doc", &mut unreadable),
+        },
+        "AdditionalInfoProvided" => coop_treaty::Payload::AdditionalInfoProvided {
+            information: coop_treaty::Information {
+                item: crate::request::item(&get, &mut unreadable),
+                kind: crate::request::info_kind(ctx.get("kind")),
+                restricted: ctx.get("restricted") == Some("true"),
+                no_state_secret: ctx.get("no_state_secret") == Some("true"),
+                documents: crate::request::documents(&get, "doc", &mut unreadable),
+            },
+        },
+        "InformationTransferred" => coop_treaty::Payload::InformationTransferred {
+            item: crate::request::item(&get, &mut unreadable),
+            // The other side of the case, and the purposes of its request (Art. 7.2):
+            // filled in below, from the case.
+            recipient: who.id.clone(),
+            kind: crate::request::info_kind(ctx.get("kind")),
+            restricted: ctx.get("restricted") == Some("true"),
+            permitted_purposes: Vec::new(),
+            no_state_secret: ctx.get("no_state_secret") == Some("true"),
+            documents: crate::request::documents(&get, "doc", &mut unreadable),
+        },
+        "InformationUsed" => coop_treaty::Payload::InformationUsed {
+            item: crate::request::item(&get, &mut unreadable),
+            purpose: coop_treaty::Purpose(ctx.get("purpose").unwrap_or_default().trim().to_owned()),
+        },
         "Refused" => coop_treaty::Payload::Refused {
             extent: if ctx.get("extent") == Some("Partial") {
                 coop_treaty::Extent::Partial
@@ -390,6 +428,20 @@ pub(crate) async fn compose(
             .get(&who.id)
             .and_then(|r| r.current_key().copied())
             .ok_or_else(|| Fail::bad(l, format!("{} has no current key", who.id)))?;
+        let mut payload = payload;
+        if let coop_treaty::Payload::InformationTransferred {
+            recipient,
+            permitted_purposes,
+            ..
+        } = &mut payload
+        {
+            *recipient = if case.requester == who.id {
+                case.requested.clone()
+            } else {
+                case.requester.clone()
+            };
+            permitted_purposes.clone_from(&case.purposes);
+        }
         let mut event_id = [0u8; 16];
         getrandom::fill(&mut event_id)
             .map_err(|e| Fail::bad(l, format!("no randomness for an event id: {e}")))?;

@@ -231,3 +231,41 @@ pub const GROUNDS: [coop_treaty::RefusalGround; 7] = [
     coop_treaty::RefusalGround::NationalLaw,
     coop_treaty::RefusalGround::InternationalObligations,
 ];
+
+/// An item of information's id: the form's `item` (kept across checks, or chosen from
+/// the case's items), or a new random one.
+pub fn item(
+    get: &dyn Fn(&str) -> Option<String>,
+    bad: &mut Vec<Unreadable>,
+) -> coop_treaty::ItemId {
+    if let Some(h) = get("item").filter(|h| !h.is_empty()) {
+        match hex::decode(&h)
+            .ok()
+            .and_then(|b| <[u8; 16]>::try_from(b).ok())
+        {
+            Some(b) => return coop_treaty::ItemId(b),
+            None => bad.push(Unreadable {
+                field: "item".into(),
+                why: "an item id is 32 hex digits".into(),
+            }),
+        }
+    }
+    let mut b = [0u8; 16];
+    if let Err(e) = getrandom::fill(&mut b) {
+        bad.push(Unreadable {
+            field: "item".into(),
+            why: format!("no randomness for a new item id: {e}"),
+        });
+    }
+    coop_treaty::ItemId(b)
+}
+
+/// The Art. 2.2 kind named in a form (operational-search information by default).
+pub fn info_kind(v: Option<&str>) -> InfoKind {
+    match v {
+        Some("OperationalReference") => InfoKind::OperationalReference,
+        Some("Forensic") => InfoKind::Forensic,
+        Some("Archival") => InfoKind::Archival,
+        _ => InfoKind::OperationalSearch,
+    }
+}

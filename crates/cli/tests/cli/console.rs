@@ -1236,80 +1236,224 @@ async fn a_clerk_drafts_a_request_element_by_element_and_signs_it() {
         .unwrap();
     let id = case.rsplit('/').next().unwrap().to_owned();
 
-    // TM-MVD, in Russian, refuses it with grounds (Art. 4.5) and reasons (Art. 4.6)
-    // written in Turkmen with their Kazakh translation.
-    c.goto(&format!("{url}/cases?lang=ru")).await.unwrap();
-    click_to_next_page(&c, Locator::Id("logout")).await;
-    c.goto(&format!("{url}/inbox?lang=ru")).await.unwrap();
-    c.find(Locator::Id("login-id"))
-        .await
-        .unwrap()
-        .send_keys("TM-MVD")
-        .await
-        .unwrap();
-    c.find(Locator::Id("key-file"))
-        .await
-        .unwrap()
-        .send_keys(p(&keys.join("TM-MVD.pem")))
-        .await
-        .unwrap();
-    click_to_next_page(&c, Locator::Id("login-submit")).await;
-    let refuse = format!("a.act[href='/compose/Refused?case={id}']");
-    click_to_next_page(&c, Locator::Css(&refuse)).await;
-    std::fs::write(docs.join("reasons-tk.pdf"), "sebäpler (türkmençe)").unwrap();
-    std::fs::write(docs.join("reasons-kk.pdf"), "себептер (қазақша)").unwrap();
-    c.find(Locator::Css("input[name='ground.NationalLaw']"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    choose(&c, "doc", &docs.join("reasons-tk.pdf")).await;
-    choose(&c, "doc.tr", &docs.join("reasons-kk.pdf")).await;
-    click_to_next_page(&c, Locator::Id("request-check")).await;
-    assert!(
-        c.find(Locator::Id("compose-ok")).await.is_ok(),
-        "{}",
-        text_of(&c, "#main").await
-    );
-    accessible(&c, "a refusal, in Russian").await;
-    c.find(Locator::Id("key-file"))
-        .await
-        .unwrap()
-        .send_keys(p(&keys.join("TM-MVD.pem")))
-        .await
-        .unwrap();
-    c.find(Locator::Id("sign-submit"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    let started = Instant::now();
-    while c
-        .find(Locator::Css("#receipt:not([hidden])"))
-        .await
-        .is_err()
-    {
-        assert!(
-            started.elapsed() < Duration::from_secs(15),
-            "no receipt: {}",
-            text_of(&c, "#sign-status").await
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
+    // The rest of the case, each act drafted, checked, signed and its receipt verified
+    // in the browser by the authority whose act it is (Art. 4.1, 4.3, 4.4, 7).
+    /// A key file, and its passphrase if it is protected.
+    type Key<'a> = (&'a Path, Option<&'a str>);
+    async fn pass_for(c: &Client, key: Key<'_>) {
+        if let Some(pass) = key.1 {
+            c.find(Locator::Id("key-pass"))
+                .await
+                .unwrap()
+                .send_keys(pass)
+                .await
+                .unwrap();
+        }
     }
-    let verdict = text_of(&c, "#receipt-verified").await;
-    assert!(
-        verdict.starts_with("Проверено в вашем браузере"),
-        "{verdict}"
+    async fn sign_in_as(c: &Client, url: &str, who: &str, key: Key<'_>, lang: &str) {
+        c.goto(&format!("{url}/cases?lang={lang}")).await.unwrap();
+        if c.find(Locator::Id("logout")).await.is_ok() {
+            click_to_next_page(c, Locator::Id("logout")).await;
+        }
+        c.goto(&format!("{url}/inbox?lang={lang}")).await.unwrap();
+        c.find(Locator::Id("login-id"))
+            .await
+            .unwrap()
+            .send_keys(who)
+            .await
+            .unwrap();
+        c.find(Locator::Id("key-file"))
+            .await
+            .unwrap()
+            .send_keys(p(key.0))
+            .await
+            .unwrap();
+        pass_for(c, key).await;
+        click_to_next_page(c, Locator::Id("login-submit")).await;
+    }
+    async fn sign_here(c: &Client, key: Key<'_>, verified: &str) {
+        assert!(
+            c.find(Locator::Id("compose-ok")).await.is_ok(),
+            "{}",
+            text_of(c, "#main").await
+        );
+        c.find(Locator::Id("key-file"))
+            .await
+            .unwrap()
+            .send_keys(p(key.0))
+            .await
+            .unwrap();
+        pass_for(c, key).await;
+        c.find(Locator::Id("sign-submit"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        let started = Instant::now();
+        while c
+            .find(Locator::Css("#receipt:not([hidden])"))
+            .await
+            .is_err()
+        {
+            assert!(
+                started.elapsed() < Duration::from_secs(15),
+                "no receipt: {}",
+                text_of(c, "#sign-status").await
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let verdict = text_of(c, "#receipt-verified").await;
+        assert!(verdict.starts_with(verified), "{verdict}");
+    }
+    async fn tick(c: &Client, css: &str) {
+        c.find(Locator::Css(css))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+    }
+    let act = |kind: &str| format!("a.act[href='/compose/{kind}?case={id}']");
+    let write = |name: &str, text: &str| {
+        let f = docs.join(name);
+        std::fs::write(&f, text).unwrap();
+        f
+    };
+    const EN: &str = "Verified in your browser";
+    // KZ-MVD's key is plain; TM-MVD's protected by a passphrase (keygen --encrypt).
+    let protected = tmp.path().join("tm-mvd-protected.pem");
+    let o = bin()
+        .env("COOPLEDGER_PASSPHRASE", "correct horse battery staple")
+        .args(["keygen", "--encrypt", "--from", p(&keys.join("TM-MVD.pem"))])
+        .args(["--out", p(&protected)])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let kz_file = keys.join("KZ-MVD.pem");
+    let (kz, tm): (Key<'_>, Key<'_>) = (
+        (&kz_file, None),
+        (&protected, Some("correct horse battery staple")),
     );
+
+    // TM-MVD accepts it (Art. 4.1), then transfers information (Art. 4.4, 7).
+    sign_in_as(&c, &url, "TM-MVD", tm, "en").await;
+    click_to_next_page(&c, Locator::Css(&act("Acknowledged"))).await;
+    sign_here(&c, tm, EN).await;
+    c.goto(&format!("{url}/inbox?lang=en")).await.unwrap();
+    click_to_next_page(&c, Locator::Css(&act("InformationTransferred"))).await;
+    tick(&c, "#f-restricted").await;
+    tick(&c, "#f-no-secret").await;
+    choose(&c, "doc", &write("info-tk.pdf", "maglumat (türkmençe)")).await;
+    choose(&c, "doc.tr", &write("info-kk.pdf", "ақпарат (қазақша)")).await;
+    click_to_next_page(&c, Locator::Id("request-check")).await;
+    accessible(&c, "a transfer of information").await;
+    sign_here(&c, tm, EN).await;
+
+    // KZ-MVD finds it insufficient and asks for more (Art. 4.3).
+    sign_in_as(&c, &url, "KZ-MVD", kz, "en").await;
+    c.goto(&format!("{url}/outbox?lang=en")).await.unwrap();
+    click_to_next_page(&c, Locator::Css(&act("AdditionalInfoRequested"))).await;
+    choose(&c, "doc", &write("more-kk.pdf", "қосымша сұрау (қазақша)")).await;
+    choose(
+        &c,
+        "doc.tr",
+        &write("more-tk.pdf", "goşmaça haýyş (türkmençe)"),
+    )
+    .await;
+    click_to_next_page(&c, Locator::Id("request-check")).await;
+    sign_here(&c, kz, EN).await;
+
+    // TM-MVD sees it in its inbox with its deadline, and provides it.
+    sign_in_as(&c, &url, "TM-MVD", tm, "en").await;
+    let row = text_of(&c, "tr[data-act='provide-info']").await;
+    assert!(row.contains("Art. 4.3") && row.contains("left"), "{row}");
+    click_to_next_page(&c, Locator::Css(&act("AdditionalInfoProvided"))).await;
+    tick(&c, "#f-no-secret").await;
+    choose(
+        &c,
+        "doc",
+        &write("extra-tk.pdf", "goşmaça maglumat (türkmençe)"),
+    )
+    .await;
+    choose(
+        &c,
+        "doc.tr",
+        &write("extra-kk.pdf", "қосымша ақпарат (қазақша)"),
+    )
+    .await;
+    click_to_next_page(&c, Locator::Id("request-check")).await;
+    sign_here(&c, tm, EN).await;
+
+    // KZ-MVD records a use of what it received, for the request's purpose (Art. 7.2).
+    sign_in_as(&c, &url, "KZ-MVD", kz, "en").await;
+    c.goto(&format!("{url}/outbox?lang=en")).await.unwrap();
+    click_to_next_page(&c, Locator::Css(&act("InformationUsed"))).await;
+    c.find(Locator::Id("f-purpose"))
+        .await
+        .unwrap()
+        .send_keys("criminal investigation 2026-041")
+        .await
+        .unwrap();
+    click_to_next_page(&c, Locator::Id("request-check")).await;
+    sign_here(&c, kz, EN).await;
+
+    // A second case, sent from the CLI; TM-MVD, in Russian, refuses it with grounds
+    // (Art. 4.5) and reasons (Art. 4.6) in Turkmen with their Kazakh translation.
+    let tour = dir.join("tour");
+    let mut request: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(tour.join("request-uncertified.json")).unwrap(),
+    )
+    .unwrap();
+    request["payload"]["Request"]["elements"]["decision_copy"]["role"] =
+        serde_json::json!("CertifiedCopy");
+    std::fs::write(tour.join("request-ok.json"), request.to_string()).unwrap();
+    let o = bin()
+        .args(["submit", "--node", &url, p(&tour.join("request-ok.json"))])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    sign_in_as(&c, &url, "TM-MVD", tm, "ru").await;
+    let second = c
+        .find(Locator::Css("a.act[href^='/compose/Refused']"))
+        .await
+        .unwrap()
+        .attr("href")
+        .await
+        .unwrap()
+        .unwrap();
+    let second_id = second.rsplit('=').next().unwrap().to_owned();
+    click_to_next_page(&c, Locator::Css("a.act[href^='/compose/Refused']")).await;
+    tick(&c, "input[name='ground.NationalLaw']").await;
+    choose(&c, "doc", &write("reasons-tk.pdf", "sebäpler (türkmençe)")).await;
+    choose(&c, "doc.tr", &write("reasons-kk.pdf", "себептер (қазақша)")).await;
+    click_to_next_page(&c, Locator::Id("request-check")).await;
+    accessible(&c, "a refusal, in Russian").await;
+    sign_here(&c, tm, "Проверено в вашем браузере").await;
     shot(&c, "node-refusal-ru").await;
 
     drop(_node);
     let shown = json(&["case", "show", &id, "--data", p(&dir), "--json"]);
     assert_eq!(shown["case"]["requester"], "KZ-MVD");
     assert_eq!(shown["case"]["requested"], "TM-MVD");
-    assert_eq!(shown["case"]["status"], "Refused", "{shown}");
+    let kinds: Vec<&str> = shown["case"]["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "request",
+            "acknowledged",
+            "information transferred",
+            "additional information requested",
+            "additional information provided",
+            "information used"
+        ],
+        "{shown}"
+    );
     let want = blake3::hash("content (türkmençe)".as_bytes())
         .to_hex()
         .to_string();
@@ -1317,6 +1461,8 @@ async fn a_clerk_drafts_a_request_element_by_element_and_signs_it() {
         shown.to_string().contains(&want),
         "the translation's digest"
     );
+    let refused = json(&["case", "show", &second_id, "--data", p(&dir), "--json"]);
+    assert_eq!(refused["case"]["status"], "Refused", "{refused}");
     // The ledger the browser wrote verifies offline.
     let verified = json(&["verify", p(&dir), "--json", "--quiet"]);
     assert_eq!(verified["verified"], true, "{verified}");

@@ -39,11 +39,37 @@ pub fn compose(
         .map(|a| a.party);
     let own = author.map_or(coop_treaty::Language::Ru, |p| p.state_language());
     let other = author.map_or(coop_treaty::Language::Ru, |p| p.other().state_language());
+    use coop_treaty::Payload as P;
     let docs: Vec<&coop_treaty::DocumentRef> = match &body.payload {
-        coop_treaty::Payload::Refused { reasons, .. } => reasons.iter().collect(),
-        coop_treaty::Payload::OralRequestConfirmed { documents } => documents.iter().collect(),
+        P::Refused { reasons, .. } => reasons.iter().collect(),
+        P::OralRequestConfirmed { documents }
+        | P::AdditionalInfoRequested { documents }
+        | P::InformationTransferred { documents, .. } => documents.iter().collect(),
+        P::AdditionalInfoProvided { information } => information.documents.iter().collect(),
         _ => Vec::new(),
     };
+    // An item of information: (id, kind, restricted, declared free of state secrets).
+    let info = match &body.payload {
+        P::AdditionalInfoProvided { information: i } => {
+            Some((i.item, i.kind, i.restricted, i.no_state_secret))
+        }
+        P::InformationTransferred {
+            item,
+            kind,
+            restricted,
+            no_state_secret,
+            ..
+        } => Some((*item, *kind, *restricted, *no_state_secret)),
+        _ => None,
+    };
+    // For a use: the items of this case received by this authority, and the purposes.
+    let received: Vec<&coop_treaty::Item> = now
+        .state
+        .register
+        .values()
+        .map(|i| &**i)
+        .filter(|i| i.case == case.id && i.recipient == body.author.authority)
+        .collect();
     let original = docs
         .iter()
         .find(|d| !matches!(d.role, coop_treaty::DocRole::TranslationOf(_)))
@@ -77,10 +103,46 @@ pub fn compose(
                         }
                     }
                 }
-                fieldset {
-                    legend { (l.t(&format!("compose-docs-{kind}"))) }
-                    (super::request::document(l, "doc", &l.t("request-file"), original, own))
-                    (super::request::document(l, "doc.tr", &l.t("request-translation"), translation, other))
+                @if let Some((item, info_kind, restricted, declared)) = info {
+                    fieldset {
+                        legend { "Art. 2.2, 4.4, 7.1: " (l.t("compose-information")) }
+                        input type="hidden" name="item" value=(item.to_string());
+                        p {
+                            label for="f-kind" { (l.t("compose-info-kind")) } " "
+                            select name="kind" id="f-kind" {
+                                @for k in [coop_treaty::InfoKind::OperationalSearch, coop_treaty::InfoKind::OperationalReference, coop_treaty::InfoKind::Forensic, coop_treaty::InfoKind::Archival] {
+                                    option value=(format!("{k:?}")) selected[k == info_kind] { (l.t(&format!("info-{k:?}"))) }
+                                }
+                            }
+                        }
+                        p { label { input type="checkbox" name="restricted" value="true" id="f-restricted" checked[restricted]; " " (l.t("compose-restricted")) } }
+                        p { label { input type="checkbox" name="no_state_secret" value="true" id="f-no-secret" checked[declared]; " " (l.t("compose-no-state-secret")) } }
+                    }
+                }
+                @if let P::InformationUsed { item, purpose } = &body.payload {
+                    fieldset {
+                        legend { "Art. 7.2: " (l.t("compose-use")) }
+                        p {
+                            label for="f-item" { (l.t("compose-item")) } " "
+                            select name="item" id="f-item" {
+                                @for i in &received {
+                                    option value=(i.id.to_string()) selected[i.id == *item] { (short(&i.id.to_string())) "… (" (l.t(&format!("info-{:?}", i.kind))) ")" }
+                                }
+                            }
+                        }
+                        p {
+                            label for="f-purpose" { (l.t("compose-purpose")) } " "
+                            input type="text" name="purpose" id="f-purpose" list="f-purposes" value=(purpose.0);
+                            datalist id="f-purposes" { @for p in &case.purposes { option value=(p.0) {} } }
+                        }
+                    }
+                }
+                @if !matches!(&body.payload, P::InformationUsed { .. }) {
+                    fieldset {
+                        legend { (l.t(&format!("compose-docs-{kind}"))) }
+                        (super::request::document(l, "doc", &l.t("request-file"), original, own))
+                        (super::request::document(l, "doc.tr", &l.t("request-translation"), translation, other))
+                    }
                 }
                 p id="request-status" role="status" aria-live="polite" {}
                 button type="submit" id="request-check" { (l.t("request-check")) }

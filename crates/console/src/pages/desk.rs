@@ -179,6 +179,15 @@ pub fn outbox(
                                     td { (status(l, w.status)) }
                                     td { (time(w.opened_at)) }
                                     td {
+                                        // The requesting side's own acts in its case (Art. 4.3, 7.2).
+                                        @if can_act {
+                                            a class="act" href=(format!("/compose/AdditionalInfoRequested?case={}", w.case.to_hex())) { "→ " (l.word("compose", "AdditionalInfoRequested")) }
+                                            @if now.state.register.values().any(|i| i.case == w.case && &i.recipient == m) {
+                                                br;
+                                                a class="act" href=(format!("/compose/InformationUsed?case={}", w.case.to_hex())) { "→ " (l.word("compose", "InformationUsed")) }
+                                            }
+                                            br;
+                                        }
                                         @if w.waits_for.is_empty() { (l.t("desk-answered")) }
                                         @for x in &w.waits_for {
                                             div {

@@ -407,3 +407,23 @@ compose-extent-full = in full
 compose-extent-partial = in part (the rest is executed)
 compose-docs-Refused = The reasons (Art. 4.6) and their translation
 compose-docs-OralRequestConfirmed = The written request and its translation
+
+# Additional information and Article 7 acts
+compose-AdditionalInfoRequested = Ask for additional information
+compose-AdditionalInfoProvided = Provide the additional information
+compose-InformationTransferred = Transfer information
+compose-InformationUsed = Record a use of information
+compose-help-AdditionalInfoRequested = Art. 4.3: if the information received is insufficient, the requesting authority may ask for additional information directly; it is provided immediately (72 h by default). Choose the document that says what is asked, with its translation.
+compose-help-AdditionalInfoProvided = Art. 4.3, 4.4, 7: the additional information asked for, as an item of information: its kind, whether the provider's law restricts access to it (Art. 7.1), your declaration that it holds no state secret (Art. 4.4), and its document with the translation.
+compose-help-InformationTransferred = Art. 2.2, 4.4, 7: information provided in this case becomes an item of the Article 7 register: it may serve only the purposes of the request (Art. 7.2), and onward transfer needs your prior written consent. Say its kind and restriction, declare it holds no state secret, and choose its document with the translation.
+compose-help-InformationUsed = Art. 7.2: information received may be used only for the purposes of the request or those the providing Party consented to in writing. Record each use with its purpose.
+compose-information = the item of information
+compose-info-kind = Kind (Art. 2.2)
+compose-restricted = Access to it is restricted under the provider's law (Art. 7.1)
+compose-no-state-secret = I declare that it contains no information constituting a state secret (Art. 4.4)
+compose-use = the use
+compose-item = Item of information received
+compose-purpose = Purpose
+compose-docs-AdditionalInfoRequested = What is asked, and its translation
+compose-docs-AdditionalInfoProvided = The information, and its translation
+compose-docs-InformationTransferred = The information, and its translation

@@ -405,3 +405,23 @@ compose-extent-full = doly
 compose-extent-partial = bölekleýin (galany ýerine ýetirilýär)
 compose-docs-Refused = Sebäpler (4.6-njy madda) we olaryň terjimesi
 compose-docs-OralRequestConfirmed = Ýazmaça haýyş we onuň terjimesi
+
+# Additional information and Article 7 acts
+compose-AdditionalInfoRequested = Goşmaça maglumat soramak
+compose-AdditionalInfoProvided = Goşmaça maglumat bermek
+compose-InformationTransferred = Maglumat bermek
+compose-InformationUsed = Maglumatyň ulanylyşyny bellige almak
+compose-help-AdditionalInfoRequested = 4.3-nji madda: alnan maglumat ýeterlik bolmasa, haýyş edýän edara goşmaça maglumaty gönüden-göni sorap biler; şeýle haýyşlar derrew ýerine ýetirilýär (adatça 72 sag). Näme soralýandygyny beýan edýän resminamany terjimesi bilen saýlaň.
+compose-help-AdditionalInfoProvided = 4.3, 4.4, 7-nji maddalar: soralan goşmaça maglumat maglumat birligi hökmünde: onuň görnüşi, berýän Tarapyň kanunçylygy boýunça oňa elýeterlilik çäklendirilenmi (7.1-nji madda), onuň döwlet syryny saklamaýandygy barada siziň beýanyňyz (4.4-nji madda) we onuň resminamasy terjimesi bilen.
+compose-help-InformationTransferred = 2.2, 4.4, 7-nji maddalar: iş boýunça berlen maglumat 7-nji madda boýunça reýestriň birligine öwrülýär: ol diňe haýyşyň maksatlary üçin ulanylyp bilner (7.2-nji madda), ony üçünji tarapa bermek üçin siziň deslapky ýazmaça razylygyňyz gerek. Görnüşini we çäklendirmesini görkeziň, döwlet syrynyň ýokdugyny beýan ediň we resminamany terjimesi bilen saýlaň.
+compose-help-InformationUsed = 7.2-nji madda: alnan maglumat diňe haýyşyň maksatlary ýa-da berýän Tarapyň ýazmaça razylyk beren maksatlary üçin ulanylyp bilner. Her ulanylyşy maksady bilen bellige alyň.
+compose-information = maglumat birligi
+compose-info-kind = Görnüşi (2.2-nji madda)
+compose-restricted = Berýän Tarapyň kanunçylygy boýunça oňa elýeterlilik çäklendirilen (7.1-nji madda)
+compose-no-state-secret = Onda döwlet syryny düzýän maglumatlaryň ýokdugyny beýan edýärin (4.4-nji madda)
+compose-use = ulanylyş
+compose-item = Alnan maglumat birligi
+compose-purpose = Maksady
+compose-docs-AdditionalInfoRequested = Näme soralýandygy we onuň terjimesi
+compose-docs-AdditionalInfoProvided = Maglumat we onuň terjimesi
+compose-docs-InformationTransferred = Maglumat we onuň terjimesi
