@@ -463,20 +463,7 @@ pub(crate) async fn compose(
         };
         // A form is judged once the clerk asks (its first view is empty, not wrong).
         let judged = !with_documents || ctx.get("check").is_some();
-        let (problems, prepared) = if judged {
-            let canonical = body.to_body().map_err(|e| Fail::bad(l, e.to_string()))?;
-            let problems = desk
-                .problems(canonical)
-                .map_err(|e| Fail::of_ledger(l, e))?;
-            let prepared = if problems.is_empty() && unreadable.is_empty() {
-                Some(body.prepare().map_err(|e| Fail::bad(l, e.to_string()))?)
-            } else {
-                None
-            };
-            (problems, prepared)
-        } else {
-            (Vec::new(), None)
-        };
+        let (problems, prepared) = judge(l, desk.as_ref(), &body, judged, &unreadable)?;
         Ok(page(
             &ctx,
             pages::compose(
@@ -589,20 +576,7 @@ async fn compose_request(
             answers: Vec::new(),
             payload: coop_treaty::Payload::Request(Box::new(request)),
         };
-        let (problems, prepared) = if checked {
-            let canonical = body.to_body().map_err(|e| Fail::bad(l, e.to_string()))?;
-            let problems = desk
-                .problems(canonical)
-                .map_err(|e| Fail::of_ledger(l, e))?;
-            let prepared = if problems.is_empty() && unreadable.is_empty() {
-                Some(body.prepare().map_err(|e| Fail::bad(l, e.to_string()))?)
-            } else {
-                None
-            };
-            (problems, prepared)
-        } else {
-            (Vec::new(), None)
-        };
+        let (problems, prepared) = judge(l, desk.as_ref(), &body, checked, &unreadable)?;
         Ok(page(
             &ctx,
             pages::request_form(
@@ -619,4 +593,28 @@ async fn compose_request(
         ))
     })
     .await
+}
+
+/// A draft judged by the rules (when `asked`: a form's first view is empty, not wrong),
+/// and, when nothing is wrong and every field was read, the bytes to sign.
+fn judge(
+    l: i18n::Lang,
+    desk: &dyn Drafts,
+    body: &coop_wire::BodyJson,
+    asked: bool,
+    unreadable: &[crate::request::Unreadable],
+) -> Result<(Vec<coop_treaty::Violation>, Option<coop_wire::Prepared>), Fail> {
+    if !asked {
+        return Ok((Vec::new(), None));
+    }
+    let canonical = body.to_body().map_err(|e| Fail::bad(l, e.to_string()))?;
+    let problems = desk
+        .problems(canonical)
+        .map_err(|e| Fail::of_ledger(l, e))?;
+    let prepared = if problems.is_empty() && unreadable.is_empty() {
+        Some(body.prepare().map_err(|e| Fail::bad(l, e.to_string()))?)
+    } else {
+        None
+    };
+    Ok((problems, prepared))
 }

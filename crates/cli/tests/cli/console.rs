@@ -224,6 +224,57 @@ async fn violations(c: &Client) -> Vec<String> {
     serde_json::from_value(found).unwrap()
 }
 
+/// A key file, and its passphrase if it is protected.
+type Key<'a> = (&'a Path, Option<&'a str>);
+/// Types the key file's passphrase, if it has one.
+async fn pass_for(c: &Client, key: Key<'_>) {
+    if let Some(pass) = key.1 {
+        c.find(Locator::Id("key-pass"))
+            .await
+            .unwrap()
+            .send_keys(pass)
+            .await
+            .unwrap();
+    }
+}
+/// Signs the act the compose page shows with `key`, in the browser, and waits for its
+/// receipt, verified in the browser (`verified`: the verdict's first words).
+async fn sign_here(c: &Client, key: Key<'_>, verified: &str) {
+    assert!(
+        c.find(Locator::Id("compose-ok")).await.is_ok(),
+        "{}",
+        text_of(c, "#main").await
+    );
+    c.find(Locator::Id("key-file"))
+        .await
+        .unwrap()
+        .send_keys(p(key.0))
+        .await
+        .unwrap();
+    pass_for(c, key).await;
+    c.find(Locator::Id("sign-submit"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let started = Instant::now();
+    while c
+        .find(Locator::Css("#receipt:not([hidden])"))
+        .await
+        .is_err()
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "no receipt: {}",
+            text_of(c, "#sign-status").await
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let verdict = text_of(c, "#receipt-verified").await;
+    assert!(verdict.starts_with(verified), "{verdict}");
+}
+
 async fn shot(c: &Client, name: &str) {
     let png = c.screenshot().await.unwrap();
     assert!(png.starts_with(b"\x89PNG"), "{name}: not a PNG");
@@ -938,40 +989,13 @@ async fn a_node_console_opens_only_to_a_registered_key_and_shows_what_its_role_m
             .await
             .contains("\"authority\": \"TM-MVD\"")
     );
-    c.find(Locator::Id("key-file"))
-        .await
-        .unwrap()
-        .send_keys(p(&protected))
-        .await
-        .unwrap();
-    c.find(Locator::Id("key-pass"))
-        .await
-        .unwrap()
-        .send_keys("correct horse battery staple")
-        .await
-        .unwrap();
-    c.find(Locator::Id("sign-submit"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    let started = Instant::now();
-    while c
-        .find(Locator::Css("#receipt:not([hidden])"))
-        .await
-        .is_err()
-    {
-        assert!(
-            started.elapsed() < Duration::from_secs(15),
-            "no receipt: {}",
-            text_of(&c, "#sign-status").await
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    sign_here(
+        &c,
+        (&protected, Some("correct horse battery staple")),
+        "Verified in your browser",
+    )
+    .await;
     assert!(text_of(&c, "#receipt-seq").await.starts_with('#'));
-    let verdict = text_of(&c, "#receipt-verified").await;
-    assert!(verdict.starts_with("Verified in your browser"), "{verdict}");
     // The same check refuses a receipt changed anywhere it proves something.
     let refused = c
         .execute_async(
@@ -1238,18 +1262,6 @@ async fn a_clerk_drafts_a_request_element_by_element_and_signs_it() {
 
     // The rest of the case, each act drafted, checked, signed and its receipt verified
     // in the browser by the authority whose act it is (Art. 4.1, 4.3, 4.4, 7).
-    /// A key file, and its passphrase if it is protected.
-    type Key<'a> = (&'a Path, Option<&'a str>);
-    async fn pass_for(c: &Client, key: Key<'_>) {
-        if let Some(pass) = key.1 {
-            c.find(Locator::Id("key-pass"))
-                .await
-                .unwrap()
-                .send_keys(pass)
-                .await
-                .unwrap();
-        }
-    }
     async fn sign_in_as(c: &Client, url: &str, who: &str, key: Key<'_>, lang: &str) {
         c.goto(&format!("{url}/cases?lang={lang}")).await.unwrap();
         if c.find(Locator::Id("logout")).await.is_ok() {
@@ -1270,41 +1282,6 @@ async fn a_clerk_drafts_a_request_element_by_element_and_signs_it() {
             .unwrap();
         pass_for(c, key).await;
         click_to_next_page(c, Locator::Id("login-submit")).await;
-    }
-    async fn sign_here(c: &Client, key: Key<'_>, verified: &str) {
-        assert!(
-            c.find(Locator::Id("compose-ok")).await.is_ok(),
-            "{}",
-            text_of(c, "#main").await
-        );
-        c.find(Locator::Id("key-file"))
-            .await
-            .unwrap()
-            .send_keys(p(key.0))
-            .await
-            .unwrap();
-        pass_for(c, key).await;
-        c.find(Locator::Id("sign-submit"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
-        let started = Instant::now();
-        while c
-            .find(Locator::Css("#receipt:not([hidden])"))
-            .await
-            .is_err()
-        {
-            assert!(
-                started.elapsed() < Duration::from_secs(15),
-                "no receipt: {}",
-                text_of(c, "#sign-status").await
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        let verdict = text_of(c, "#receipt-verified").await;
-        assert!(verdict.starts_with(verified), "{verdict}");
     }
     async fn tick(c: &Client, css: &str) {
         c.find(Locator::Css(css))
