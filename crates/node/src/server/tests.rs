@@ -1057,7 +1057,7 @@ async fn a_clerk_drafts_signs_and_submits_an_act_from_the_console() {
     )
     .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
-    let (status, _, _) = page(format!("/compose/InformationUsed?case={}", case.to_hex())).await;
+    let (status, _, _) = page(format!("/compose/ConsentGranted?case={}", case.to_hex())).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
 
