@@ -1406,6 +1406,9 @@ async fn a_clerk_drafts_a_request_element_by_element_and_signs_it() {
     choose(&c, "doc.tr", &write("reasons-kk.pdf", "себептер (қазақша)")).await;
     click_to_next_page(&c, Locator::Id("request-check")).await;
     accessible(&c, "a refusal, in Russian").await;
+    // What the browser is about to sign, to compare with what the CLI builds.
+    let drafted: serde_json::Value =
+        serde_json::from_str(&text_of(&c, "#event-json").await).unwrap();
     sign_here(&c, tm, "Проверено в вашем браузере").await;
     shot(&c, "node-refusal-ru").await;
 
@@ -1440,6 +1443,58 @@ async fn a_clerk_drafts_a_request_element_by_element_and_signs_it() {
     );
     let refused = json(&["case", "show", &second_id, "--data", p(&dir), "--json"]);
     assert_eq!(refused["case"]["status"], "Refused", "{refused}");
+    // The CLI, from the same files and choices, builds the same payload.
+    let reasons = json(&[
+        "digest",
+        p(&docs.join("reasons-tk.pdf")),
+        "--language",
+        "tk",
+        "--media-type",
+        "application/pdf",
+    ]);
+    let role = format!("translation-of:{}", reasons["digest"].as_str().unwrap());
+    let translation = json(&[
+        "digest",
+        p(&docs.join("reasons-kk.pdf")),
+        "--language",
+        "kk",
+        "--role",
+        &role,
+        "--media-type",
+        "application/pdf",
+    ]);
+    let file = tmp.path().join("refusal.json");
+    std::fs::write(
+        &file,
+        serde_json::json!({
+            "signer": "TM-MVD",
+            "key": p(&keys.join("TM-MVD.pem")),
+            "case": second_id,
+            "payload": {"Refused": {"extent": "Full", "grounds": ["NationalLaw"],
+                                    "reasons": [translation, reasons]}},
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let built = tmp.path().join("refusal.bin");
+    let o = bin()
+        .args([
+            "event",
+            "build",
+            p(&file),
+            "--out",
+            p(&built),
+            "--data",
+            p(&dir),
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let cli = json(&["event", "show", p(&built)]);
+    assert_eq!(
+        cli["body"]["payload"], drafted["payload"],
+        "{cli}\n{drafted}"
+    );
     // The ledger the browser wrote verifies offline.
     let verified = json(&["verify", p(&dir), "--json", "--quiet"]);
     assert_eq!(verified["verified"], true, "{verified}");
