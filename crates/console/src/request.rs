@@ -21,22 +21,7 @@ pub const ELEMENTS: [(&str, &str); 5] = [
 
 /// The Art. 1.1 categories a form offers (Art. 1.2's "other" needs the other Party's
 /// recorded agreement, cited by hash: an event file for now).
-pub const CATEGORIES: [CrimeCategory; 14] = [
-    CrimeCategory::OrganisedCrime,
-    CrimeCategory::TerrorismExtremism,
-    CrimeCategory::ProliferationFinancing,
-    CrimeCategory::AgainstPerson,
-    CrimeCategory::Weapons,
-    CrimeCategory::Narcotics,
-    CrimeCategory::TraffickingMigration,
-    CrimeCategory::Counterfeiting,
-    CrimeCategory::CulturalProperty,
-    CrimeCategory::Property,
-    CrimeCategory::Corruption,
-    CrimeCategory::Economic,
-    CrimeCategory::MoneyLaundering,
-    CrimeCategory::Cyber,
-];
+pub const CATEGORIES: [CrimeCategory; 14] = CrimeCategory::LISTED;
 
 /// The Art. 2 forms a request takes, by form word.
 pub const FORMS: [(&str, Form); 5] = [

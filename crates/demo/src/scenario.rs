@@ -200,22 +200,7 @@ pub struct Pair<'a> {
 }
 
 const PURPOSE: &str = "criminal investigation";
-const CATEGORIES: [CrimeCategory; 14] = [
-    CrimeCategory::OrganisedCrime,
-    CrimeCategory::TerrorismExtremism,
-    CrimeCategory::ProliferationFinancing,
-    CrimeCategory::AgainstPerson,
-    CrimeCategory::Weapons,
-    CrimeCategory::Narcotics,
-    CrimeCategory::TraffickingMigration,
-    CrimeCategory::Counterfeiting,
-    CrimeCategory::CulturalProperty,
-    CrimeCategory::Property,
-    CrimeCategory::Corruption,
-    CrimeCategory::Economic,
-    CrimeCategory::MoneyLaundering,
-    CrimeCategory::Cyber,
-];
+const CATEGORIES: [CrimeCategory; 14] = CrimeCategory::LISTED;
 
 /// The request of case `n` from `pair`, complete with Art. 4.1's elements and Art. 4.2's
 /// documents. `oral`: a prior oral request, whose documents come with the confirmation.

@@ -128,6 +128,27 @@ pub enum CrimeCategory {
     Other(Hash),
 }
 
+impl CrimeCategory {
+    /// The fourteen categories Art. 1.1 lists, in its order (Art. 1.2's "other" needs the
+    /// other Party's recorded agreement, so it is not among them).
+    pub const LISTED: [CrimeCategory; 14] = [
+        CrimeCategory::OrganisedCrime,
+        CrimeCategory::TerrorismExtremism,
+        CrimeCategory::ProliferationFinancing,
+        CrimeCategory::AgainstPerson,
+        CrimeCategory::Weapons,
+        CrimeCategory::Narcotics,
+        CrimeCategory::TraffickingMigration,
+        CrimeCategory::Counterfeiting,
+        CrimeCategory::CulturalProperty,
+        CrimeCategory::Property,
+        CrimeCategory::Corruption,
+        CrimeCategory::Economic,
+        CrimeCategory::MoneyLaundering,
+        CrimeCategory::Cyber,
+    ];
+}
+
 /// Art. 2.2's four kinds of information.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum InfoKind {
