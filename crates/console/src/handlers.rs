@@ -304,33 +304,27 @@ pub(crate) async fn outbox(State(c): State<Shared>, ctx: Ctx) -> Result<Response
     .await
 }
 
-/// The acts the console drafts, signs and submits today (docs/CONSOLE.md): each a case
-/// act without documents. Every other act is still an event file (docs/CLI.md).
-pub const COMPOSABLE: [&str; 9] = [
-    "Acknowledged",
-    "CaseClosed",
-    "Request",
-    "Refused",
-    "OralRequestConfirmed",
-    "AdditionalInfoRequested",
-    "AdditionalInfoProvided",
-    "InformationTransferred",
-    "InformationUsed",
-];
+/// The acts the console drafts, signs and submits (docs/CONSOLE.md): the request and
+/// every act of [`crate::act::ACTS`]. Only the genesis is not (`coopledger init`).
+pub fn composable() -> impl Iterator<Item = &'static str> {
+    std::iter::once("Request").chain(crate::act::kinds())
+}
 
-/// The composable acts of a case that are forms (a form to fill, then a check).
-pub const DOCUMENT_ACTS: [&str; 6] = [
-    "Refused",
-    "OralRequestConfirmed",
-    "AdditionalInfoRequested",
-    "AdditionalInfoProvided",
-    "InformationTransferred",
-    "InformationUsed",
-];
+/// Whether the console drafts acts of this kind.
+pub fn is_composable(kind: &str) -> bool {
+    kind == "Request" || crate::act::fields(kind).is_some()
+}
+
+/// Whether an act of this kind is a form to fill before it is judged (any field at all),
+/// rather than a confirmation judged at once.
+pub fn is_form(kind: &str) -> bool {
+    kind == "Request" || crate::act::fields(kind).is_some_and(|f| !f.is_empty())
+}
 
 /// `GET /compose/{kind}?case=ID`: the act drafted for the signed-in authority from the
-/// case as it stands now, judged by the Agreement's rules (every problem at once), and,
-/// when there is none, the exact event and its bytes to sign in the browser.
+/// case as it stands now (an act outside cases needs no case; a root's acts are the
+/// governance acts), judged by the Agreement's rules (every problem at once), and, when
+/// there is none, the exact event and its bytes to sign in the browser.
 pub(crate) async fn compose(
     State(c): State<Shared>,
     Path(kind): Path<String>,
@@ -340,11 +334,18 @@ pub(crate) async fn compose(
     let Some(desk) = c.desk.clone() else {
         return Err(Fail::not_found(l, l.t("compose-copy")));
     };
-    let Some(who) = ctx
-        .who
-        .clone()
-        .filter(|w| w.role == coop_treaty::Role::Competent)
-    else {
+    if !is_composable(&kind) {
+        return Err(Fail::not_found(
+            l,
+            l.ta("compose-not-yet", &[("kind", i18n::text(kind.clone()))]),
+        ));
+    }
+    let role = if crate::act::governance(&kind) {
+        coop_treaty::Role::Root
+    } else {
+        coop_treaty::Role::Competent
+    };
+    let Some(who) = ctx.who.clone().filter(|w| w.role == role) else {
         ctx.forbid(false)?;
         return Err(Fail::not_found(l, l.t("compose-copy")));
     };
@@ -354,74 +355,37 @@ pub(crate) async fn compose(
     if kind == "Request" {
         return compose_request(c, ctx, desk, who).await;
     }
-    // The acts that carry documents are forms: their fields are read here, and only
-    // once the clerk asks for a check are they judged.
+    // A form is read here; only once the clerk asks for a check is it judged.
     let get = |k: &str| ctx.get(k).map(str::to_owned);
     let mut unreadable = Vec::new();
-    let with_documents = DOCUMENT_ACTS.contains(&kind.as_str());
-    let payload = match kind.as_str() {
-        "Acknowledged" => coop_treaty::Payload::Acknowledged,
-        "CaseClosed" => coop_treaty::Payload::CaseClosed,
-        "OralRequestConfirmed" => coop_treaty::Payload::OralRequestConfirmed {
-            documents: crate::request::documents(&get, "doc", &mut unreadable),
-        },
-        "AdditionalInfoRequested" => coop_treaty::Payload::AdditionalInfoRequested {
-            documents: crate::request::documents(&get, "doc", &mut unreadable),
-        },
-        "AdditionalInfoProvided" => coop_treaty::Payload::AdditionalInfoProvided {
-            information: coop_treaty::Information {
-                item: crate::request::item(&get, &mut unreadable),
-                kind: crate::request::info_kind(ctx.get("kind")),
-                restricted: ctx.get("restricted") == Some("true"),
-                no_state_secret: ctx.get("no_state_secret") == Some("true"),
-                documents: crate::request::documents(&get, "doc", &mut unreadable),
-            },
-        },
-        "InformationTransferred" => coop_treaty::Payload::InformationTransferred {
-            item: crate::request::item(&get, &mut unreadable),
-            // The other side of the case, and the purposes of its request (Art. 7.2):
-            // filled in below, from the case.
-            recipient: who.id.clone(),
-            kind: crate::request::info_kind(ctx.get("kind")),
-            restricted: ctx.get("restricted") == Some("true"),
-            permitted_purposes: Vec::new(),
-            no_state_secret: ctx.get("no_state_secret") == Some("true"),
-            documents: crate::request::documents(&get, "doc", &mut unreadable),
-        },
-        "InformationUsed" => coop_treaty::Payload::InformationUsed {
-            item: crate::request::item(&get, &mut unreadable),
-            purpose: coop_treaty::Purpose(ctx.get("purpose").unwrap_or_default().trim().to_owned()),
-        },
-        "Refused" => coop_treaty::Payload::Refused {
-            extent: if ctx.get("extent") == Some("Partial") {
-                coop_treaty::Extent::Partial
-            } else {
-                coop_treaty::Extent::Full
-            },
-            grounds: crate::request::GROUNDS
-                .into_iter()
-                .filter(|g| ctx.get(&format!("ground.{g:?}")) == Some("true"))
-                .collect(),
-            reasons: crate::request::documents(&get, "doc", &mut unreadable),
-        },
-        other => {
-            return Err(Fail::not_found(
-                l,
-                l.ta("compose-not-yet", &[("kind", i18n::text(other.to_owned()))]),
-            ));
-        }
+    let form = is_form(&kind);
+    let Some(payload) = crate::act::payload(&kind, &get, &mut unreadable) else {
+        return Err(Fail::not_found(
+            l,
+            l.ta("compose-not-yet", &[("kind", i18n::text(kind.clone()))]),
+        ));
     };
-    let case_id = read::parse_case(ctx.get("case").unwrap_or_default())
-        .map_err(|e| Fail::bad(l, e.to_string()))?;
+    let case_id = if crate::act::in_case(&kind) {
+        Some(
+            read::parse_case(ctx.get("case").unwrap_or_default())
+                .map_err(|e| Fail::bad(l, e.to_string()))?,
+        )
+    } else {
+        None
+    };
     work(l, move || {
         let now = at(&c, &ctx)?;
-        let case = now
-            .state
-            .cases
-            .get(&case_id)
-            .filter(|k| k.requester == who.id || k.requested == who.id)
-            .ok_or_else(|| Fail::not_found(l, format!("no case {case_id}")))?
-            .clone();
+        let case = match case_id {
+            Some(id) => Some(
+                now.state
+                    .cases
+                    .get(&id)
+                    .filter(|k| k.requester == who.id || k.requested == who.id)
+                    .ok_or_else(|| Fail::not_found(l, format!("no case {id}")))?
+                    .clone(),
+            ),
+            None => None,
+        };
         let key = now
             .state
             .registry
@@ -429,12 +393,16 @@ pub(crate) async fn compose(
             .and_then(|r| r.current_key().copied())
             .ok_or_else(|| Fail::bad(l, format!("{} has no current key", who.id)))?;
         let mut payload = payload;
-        if let coop_treaty::Payload::InformationTransferred {
-            recipient,
-            permitted_purposes,
-            ..
-        } = &mut payload
+        if let (
+            coop_treaty::Payload::InformationTransferred {
+                recipient,
+                permitted_purposes,
+                ..
+            },
+            Some(case),
+        ) = (&mut payload, &case)
         {
+            // The other side of the case, and the purposes of its request (Art. 7.2).
             *recipient = if case.requester == who.id {
                 case.requested.clone()
             } else {
@@ -454,15 +422,15 @@ pub(crate) async fn compose(
                 key,
             },
             authored_at: now.now,
-            case: Some(coop_core::CaseRef {
-                case_id,
-                expected_version: case.version,
+            case: case.as_ref().map(|k| coop_core::CaseRef {
+                case_id: k.id,
+                expected_version: k.version,
             }),
             answers: Vec::new(),
             payload,
         };
         // A form is judged once the clerk asks (its first view is empty, not wrong).
-        let judged = !with_documents || ctx.get("check").is_some();
+        let judged = !form || ctx.get("check").is_some();
         let (problems, prepared) = judge(l, desk.as_ref(), &body, judged, &unreadable)?;
         Ok(page(
             &ctx,
@@ -470,10 +438,10 @@ pub(crate) async fn compose(
                 &c,
                 &ctx,
                 &now,
-                &case,
+                case.as_deref(),
                 &body,
                 pages::Judged {
-                    form: with_documents,
+                    form,
                     checked: judged,
                     unreadable: &unreadable,
                     problems: &problems,

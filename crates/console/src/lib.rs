@@ -10,6 +10,7 @@
 //! states the ledger id and the checkpoint the copy was verified against, and when.
 
 mod access;
+mod act;
 mod answer;
 mod context;
 mod handlers;
@@ -21,7 +22,7 @@ use answer::*;
 use context::cookie;
 pub(crate) use context::{Client, Ctx, enc};
 use handlers::*;
-pub use handlers::{COMPOSABLE, DOCUMENT_ACTS};
+pub use handlers::{composable, is_composable, is_form};
 use signin::*;
 
 pub use access::{Access, AccessStats, LoginError, Who, login_message};
@@ -363,14 +364,44 @@ mod tests {
         for a in coop_ledger::read::Act::ALL {
             out.insert(format!("act-{}", a.word()));
         }
-        for k in crate::handlers::COMPOSABLE {
+        for k in crate::handlers::composable() {
             out.insert(format!("compose-{k}"));
             out.insert(format!("compose-help-{k}"));
         }
-        for k in crate::handlers::DOCUMENT_ACTS {
-            if k != "InformationUsed" {
-                out.insert(format!("compose-docs-{k}"));
+        for (k, fields) in crate::act::ACTS {
+            for f in fields {
+                use crate::act::Field as F;
+                match *f {
+                    F::Docs(_) | F::Doc(_) => {
+                        out.insert(format!("compose-docs-{k}"));
+                    }
+                    F::Cites(m, _) => {
+                        out.insert(format!("compose-cites-{m}"));
+                    }
+                    F::Authority(m) => {
+                        out.insert(format!("compose-authority-{m}"));
+                    }
+                    F::Key(m) => {
+                        out.insert(format!("compose-key-{m}"));
+                    }
+                    F::Text(m) => {
+                        out.insert(format!("compose-text-{m}"));
+                    }
+                    F::Number(_) => {
+                        out.insert(format!("compose-number-{k}"));
+                    }
+                    _ => {}
+                }
             }
+        }
+        for c in crate::act::QUOTED {
+            out.insert(format!("agreement-{c}"));
+        }
+        for p in crate::act::PARAMS {
+            out.insert(format!("param-{p}"));
+        }
+        for o in ["Found", "Detained", "Arrested", "InformationProvided", "NotFound"] {
+            out.insert(format!("outcome-{o}"));
         }
         for w in ["Kk", "Tk", "Ru"] {
             out.insert(format!("language-{w}"));

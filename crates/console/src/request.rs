@@ -64,7 +64,7 @@ fn language(v: &str) -> Option<Language> {
 
 /// A document given as `{name}.digest`, `.size`, `.type`, `.lang`, with `role`; `None`
 /// when no digest was given.
-fn document(
+pub(crate) fn document(
     get: &dyn Fn(&str) -> Option<String>,
     name: &str,
     role: DocRole,
@@ -217,20 +217,21 @@ pub const GROUNDS: [coop_treaty::RefusalGround; 7] = [
     coop_treaty::RefusalGround::InternationalObligations,
 ];
 
-/// An item of information's id: the form's `item` (kept across checks, or chosen from
-/// the case's items), or a new random one.
-pub fn item(
+/// An item of information's id: the form's input `name` (kept across checks, or chosen
+/// from the case's items), or a new random one.
+pub fn item_named(
     get: &dyn Fn(&str) -> Option<String>,
+    name: &str,
     bad: &mut Vec<Unreadable>,
 ) -> coop_treaty::ItemId {
-    if let Some(h) = get("item").filter(|h| !h.is_empty()) {
+    if let Some(h) = get(name).filter(|h| !h.is_empty()) {
         match hex::decode(&h)
             .ok()
             .and_then(|b| <[u8; 16]>::try_from(b).ok())
         {
             Some(b) => return coop_treaty::ItemId(b),
             None => bad.push(Unreadable {
-                field: "item".into(),
+                field: name.into(),
                 why: "an item id is 32 hex digits".into(),
             }),
         }
@@ -238,7 +239,7 @@ pub fn item(
     let mut b = [0u8; 16];
     if let Err(e) = getrandom::fill(&mut b) {
         bad.push(Unreadable {
-            field: "item".into(),
+            field: name.into(),
             why: format!("no randomness for a new item id: {e}"),
         });
     }

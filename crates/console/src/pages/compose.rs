@@ -3,7 +3,9 @@
 //! — the exact event, signed in the browser with the clerk's own key and submitted.
 
 use super::*;
-use coop_treaty::{Case, Violation};
+use crate::act::Field;
+use coop_core::AuthorityId;
+use coop_treaty::{Case, DocRole, DocumentRef, Language, Violation};
 
 /// Where a draft stands: a form still to fill (an act with documents), whether it was
 /// checked, and what could not be read and what the rules say.
@@ -19,12 +21,13 @@ pub struct Judged<'a> {
     pub problems: &'a [Violation],
 }
 
-/// The compose page of one act in one case.
+/// The compose page of one act: in a case (`case`) or outside any (an arrangement, a
+/// root's governance act).
 pub fn compose(
     c: &Console,
     ctx: &Ctx,
     now: &At,
-    case: &Case,
+    case: Option<&Case>,
     body: &coop_wire::BodyJson,
     judged: Judged<'_>,
     prepared: Option<&coop_wire::Prepared>,
@@ -32,120 +35,37 @@ pub fn compose(
     let l = ctx.lang;
     let kind = body.payload.name();
     let title = l.word("compose", kind);
-    let author = now
-        .state
-        .registry
-        .get(&body.author.authority)
-        .map(|a| a.party);
-    let own = author.map_or(coop_treaty::Language::Ru, |p| p.state_language());
-    let other = author.map_or(coop_treaty::Language::Ru, |p| p.other().state_language());
-    use coop_treaty::Payload as P;
-    let docs: Vec<&coop_treaty::DocumentRef> = match &body.payload {
-        P::Refused { reasons, .. } => reasons.iter().collect(),
-        P::OralRequestConfirmed { documents }
-        | P::AdditionalInfoRequested { documents }
-        | P::InformationTransferred { documents, .. } => documents.iter().collect(),
-        P::AdditionalInfoProvided { information } => information.documents.iter().collect(),
-        _ => Vec::new(),
+    let me = &body.author.authority;
+    let party = now.state.registry.get(me).map(|a| a.party);
+    let own = party.map_or(Language::Ru, |p| p.state_language());
+    let other = party.map_or(Language::Ru, |p| p.other().state_language());
+    // The payload's members as the form shows them (what the clerk gave, kept across checks).
+    let value = serde_json::to_value(&body.payload).unwrap_or_default();
+    let cur = value.get(kind).cloned().unwrap_or_default();
+    let fields = crate::act::fields(kind).unwrap_or(&[]);
+    let form = html! {
+        @for f in fields { (field(l, now, case, me, kind, *f, &cur, own, other)) }
     };
-    // An item of information: (id, kind, restricted, declared free of state secrets).
-    let info = match &body.payload {
-        P::AdditionalInfoProvided { information: i } => {
-            Some((i.item, i.kind, i.restricted, i.no_state_secret))
-        }
-        P::InformationTransferred {
-            item,
-            kind,
-            restricted,
-            no_state_secret,
-            ..
-        } => Some((*item, *kind, *restricted, *no_state_secret)),
-        _ => None,
-    };
-    // For a use: the items of this case received by this authority, and the purposes.
-    let received: Vec<&coop_treaty::Item> = now
-        .state
-        .register
-        .values()
-        .map(|i| &**i)
-        .filter(|i| i.case == case.id && i.recipient == body.author.authority)
-        .collect();
-    let original = docs
-        .iter()
-        .find(|d| !matches!(d.role, coop_treaty::DocRole::TranslationOf(_)))
-        .copied();
-    let translation = docs
-        .iter()
-        .find(|d| matches!(d.role, coop_treaty::DocRole::TranslationOf(_)))
-        .copied();
     let main = html! {
-        p { (l.t("desk-case")) " " (case_link(ctx, &case.id)) " · " (status(l, case.status.word()))
-            " · " (case.requester) " → " (case.requested) }
+        @if let Some(case) = case {
+            p { (l.t("desk-case")) " " (case_link(ctx, &case.id)) " · " (status(l, case.status.word()))
+                " · " (case.requester) " → " (case.requested) }
+        }
         p class="explain" { (l.t(&format!("compose-help-{kind}"))) }
+        (super::request::quote(l, kind))
         @if judged.form {
             script type="module" src="/static/digest.js" {}
-            form method="get" action=(format!("/compose/{kind}")) id="request-form" data-msg-hashing=(l.t("documents-hashing")) {
-                input type="hidden" name="case" value=(case.id.to_hex());
+            form method="get" action=(format!("/compose/{kind}")) id="request-form" data-draft=(kind)
+                data-msg-hashing=(l.t("documents-hashing")) data-msg-restored=(l.t("compose-draft-restored")) {
+                @if let Some(case) = case { input type="hidden" name="case" value=(case.id.to_hex()); }
                 input type="hidden" name="check" value="1";
-                @if let coop_treaty::Payload::Refused { extent, grounds, .. } = &body.payload {
-                    fieldset {
-                        legend { "Art. 4.5: " (l.t("compose-grounds")) }
-                        @for g in crate::request::GROUNDS {
-                            p { label { input type="checkbox" name=(format!("ground.{g:?}")) value="true" checked[grounds.contains(&g)];
-                                " " (l.word("ground", &format!("{g:?}"))) } }
-                        }
-                        p {
-                            label for="f-extent" { (l.t("compose-extent")) } " "
-                            select name="extent" id="f-extent" {
-                                option value="Full" selected[*extent == coop_treaty::Extent::Full] { (l.t("compose-extent-full")) }
-                                option value="Partial" selected[*extent == coop_treaty::Extent::Partial] { (l.t("compose-extent-partial")) }
-                            }
-                        }
-                    }
-                }
-                @if let Some((item, info_kind, restricted, declared)) = info {
-                    fieldset {
-                        legend { "Art. 2.2, 4.4, 7.1: " (l.t("compose-information")) }
-                        input type="hidden" name="item" value=(item.to_string());
-                        p {
-                            label for="f-kind" { (l.t("compose-info-kind")) } " "
-                            select name="kind" id="f-kind" {
-                                @for k in [coop_treaty::InfoKind::OperationalSearch, coop_treaty::InfoKind::OperationalReference, coop_treaty::InfoKind::Forensic, coop_treaty::InfoKind::Archival] {
-                                    option value=(format!("{k:?}")) selected[k == info_kind] { (l.t(&format!("info-{k:?}"))) }
-                                }
-                            }
-                        }
-                        p { label { input type="checkbox" name="restricted" value="true" id="f-restricted" checked[restricted]; " " (l.t("compose-restricted")) } }
-                        p { label { input type="checkbox" name="no_state_secret" value="true" id="f-no-secret" checked[declared]; " " (l.t("compose-no-state-secret")) } }
-                    }
-                }
-                @if let P::InformationUsed { item, purpose } = &body.payload {
-                    fieldset {
-                        legend { "Art. 7.2: " (l.t("compose-use")) }
-                        p {
-                            label for="f-item" { (l.t("compose-item")) } " "
-                            select name="item" id="f-item" {
-                                @for i in &received {
-                                    option value=(i.id.to_string()) selected[i.id == *item] { (short(&i.id.to_string())) "… (" (l.t(&format!("info-{:?}", i.kind))) ")" }
-                                }
-                            }
-                        }
-                        p {
-                            label for="f-purpose" { (l.t("compose-purpose")) } " "
-                            input type="text" name="purpose" id="f-purpose" list="f-purposes" value=(purpose.0);
-                            datalist id="f-purposes" { @for p in &case.purposes { option value=(p.0) {} } }
-                        }
-                    }
-                }
-                @if !matches!(&body.payload, P::InformationUsed { .. }) {
-                    fieldset {
-                        legend { (l.t(&format!("compose-docs-{kind}"))) }
-                        (super::request::document(l, "doc", &l.t("request-file"), original, own))
-                        (super::request::document(l, "doc.tr", &l.t("request-translation"), translation, other))
-                    }
-                }
+                (form)
                 p id="request-status" role="status" aria-live="polite" {}
                 button type="submit" id="request-check" { (l.t("request-check")) }
+                " "
+                button type="button" id="draft-save" { (l.t("compose-draft-save")) }
+                " "
+                button type="button" id="draft-forget" { (l.t("compose-draft-forget")) }
             }
         }
         @if judged.checked {
@@ -153,10 +73,412 @@ pub fn compose(
                 ul class="error" id="unreadable" { @for u in judged.unreadable { li { code { (u.field) } " — " (u.why) } } }
             }
             (verdict(l, judged.problems))
-            (sign(l, now, body, prepared, &case.id))
+            (sign(l, now, body, prepared, case.map(|k| &k.id)))
         }
     };
     layout(c, ctx, now, &title, "/inbox", false, main)
+}
+
+/// The documents a member holds (an original and its translation), from the draft.
+fn docs_of(cur: &serde_json::Value, member: &str) -> Vec<DocumentRef> {
+    match cur.get(member) {
+        Some(v @ serde_json::Value::Array(_)) => serde_json::from_value(v.clone()).unwrap_or_default(),
+        Some(v @ serde_json::Value::Object(_)) => serde_json::from_value::<DocumentRef>(v.clone())
+            .ok()
+            .filter(|d| d.digest != coop_core::Hash::ZERO)
+            .into_iter()
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn original(docs: &[DocumentRef]) -> Option<&DocumentRef> {
+    docs.iter().find(|d| !matches!(d.role, DocRole::TranslationOf(_)))
+}
+
+fn translation(docs: &[DocumentRef]) -> Option<&DocumentRef> {
+    docs.iter().find(|d| matches!(d.role, DocRole::TranslationOf(_)))
+}
+
+fn str_of<'a>(cur: &'a serde_json::Value, member: &str) -> &'a str {
+    cur.get(member).and_then(|v| v.as_str()).unwrap_or_default()
+}
+
+/// The record choices a citing field offers: (event hash, what it is).
+fn citable(now: &At, case: Option<&Case>, me: &AuthorityId, of: &str) -> Vec<(String, String)> {
+    if of == "LanguageArrangementProposed" {
+        return now
+            .state
+            .language_arrangements
+            .values()
+            .filter(|a| &a.with == me && a.accepted.is_none())
+            .map(|a| {
+                let langs: Vec<String> = a.languages.iter().map(|x| format!("{x:?}")).collect();
+                (a.proposal.event_hash.to_hex(), format!("{} · {}", a.proposer, langs.join(", ")))
+            })
+            .collect();
+    }
+    let kind = crate::act::short_kind(of);
+    case.map(|k| {
+        k.steps
+            .iter()
+            .filter(|s| s.kind == kind)
+            .map(|s| (s.event_hash.to_hex(), format!("#{} · {}", s.seq, time(s.at))))
+            .collect()
+    })
+    .unwrap_or_default()
+}
+
+/// One field of an act's form, with the value the draft holds.
+#[allow(clippy::too_many_arguments)] // a field and what it is drawn from
+fn field(
+    l: Lang,
+    now: &At,
+    case: Option<&Case>,
+    me: &AuthorityId,
+    kind: &str,
+    f: Field,
+    cur: &serde_json::Value,
+    own: Language,
+    other: Language,
+) -> Markup {
+    // The items of the case this authority holds or provided (Art. 7's register).
+    let items: Vec<&coop_treaty::Item> = case
+        .map(|k| {
+            now.state
+                .register
+                .values()
+                .map(|i| &**i)
+                .filter(|i| i.case == k.id && (&i.recipient == me || &i.provider == me))
+                .collect()
+        })
+        .unwrap_or_default();
+    match f {
+        Field::Item => {
+            let chosen = str_of(cur, "item");
+            html! {
+                p {
+                    label for="f-item" { (l.t("compose-item")) } " "
+                    select name="item" id="f-item" {
+                        @for i in &items {
+                            option value=(i.id.to_string()) selected[i.id.to_string() == chosen] {
+                                (short(&i.id.to_string())) "… (" (l.t(&format!("info-{:?}", i.kind))) ", " (i.provider) " → " (i.recipient) ")"
+                            }
+                        }
+                    }
+                    @if items.is_empty() { " " span class="muted" { (l.t("compose-no-items")) } }
+                }
+            }
+        }
+        Field::Purpose => html! {
+            p {
+                label for="f-purpose" { (l.t("compose-purpose")) } " "
+                input type="text" name="purpose" id="f-purpose" list="f-purposes" value=(str_of(cur, "purpose"));
+                datalist id="f-purposes" { @if let Some(k) = case { @for p in &k.purposes { option value=(p.0) {} } } }
+            }
+        },
+        Field::Purposes => {
+            let given: Vec<String> = cur.get("purposes").and_then(|v| serde_json::from_value(v.clone()).ok()).unwrap_or_default();
+            html! {
+                p {
+                    label for="f-purposes" { (l.t("compose-purposes")) } " "
+                    textarea name="purposes" id="f-purposes" rows="3" aria-describedby="f-purposes-hint" { (given.join("\n")) }
+                    " " span id="f-purposes-hint" class="muted" { (l.t("request-purposes-hint")) }
+                }
+            }
+        }
+        Field::ThirdParty { required } => html! {
+            p {
+                label for="f-third-party" { (l.t("compose-third-party")) } " "
+                input type="text" name="third_party" id="f-third-party" required[required] value=(str_of(cur, "third_party")) aria-describedby="f-third-party-hint";
+                " " span id="f-third-party-hint" class="muted" { @if required { (l.t("compose-third-party-required")) } @else { (l.t("compose-third-party-optional")) } }
+            }
+        },
+        Field::Extent => {
+            let partial = str_of(cur, "extent") == "Partial";
+            html! {
+                p {
+                    label for="f-extent" { (l.t("compose-extent")) } " "
+                    select name="extent" id="f-extent" {
+                        option value="Full" selected[!partial] { (l.t("compose-extent-full")) }
+                        option value="Partial" selected[partial] { (l.t("compose-extent-partial")) }
+                    }
+                }
+            }
+        }
+        Field::Grounds => {
+            let grounds: Vec<coop_treaty::RefusalGround> = cur.get("grounds").and_then(|v| serde_json::from_value(v.clone()).ok()).unwrap_or_default();
+            html! {
+                fieldset {
+                    legend { "Art. 4.5: " (l.t("compose-grounds")) }
+                    @for g in crate::request::GROUNDS {
+                        p { label { input type="checkbox" name=(format!("ground.{g:?}")) value="true" checked[grounds.contains(&g)];
+                            " " (l.word("ground", &format!("{g:?}"))) } }
+                    }
+                }
+            }
+        }
+        Field::Docs(member) => {
+            let docs = docs_of(cur, member);
+            html! {
+                fieldset {
+                    legend { (l.t(&format!("compose-docs-{kind}"))) }
+                    (super::request::document(l, "doc", &l.t("request-file"), original(&docs), own))
+                    (super::request::document(l, "doc.tr", &l.t("request-translation"), translation(&docs), other))
+                }
+            }
+        }
+        Field::Doc(member) => {
+            let docs = docs_of(cur, member);
+            html! {
+                fieldset {
+                    legend { (l.t(&format!("compose-docs-{kind}"))) }
+                    (super::request::document(l, "doc", &l.t("request-file"), original(&docs), own))
+                }
+            }
+        }
+        Field::Transfer => info(l, "", cur, own, other),
+        Field::Information => info(l, "", cur.get("information").unwrap_or(&serde_json::Value::Null), own, other),
+        Field::Results => {
+            let first = cur.get("results").and_then(|r| r.get(0));
+            html! {
+                fieldset {
+                    legend { "Art. 4.4, 7: " (l.t("compose-results")) }
+                    p { label { input type="checkbox" name="res.include" value="true" id="f-res-include" checked[first.is_some()]; " " (l.t("compose-results-include")) } }
+                    (info(l, "res.", first.unwrap_or(&serde_json::Value::Null), own, other))
+                }
+            }
+        }
+        Field::SearchOutcome => {
+            let chosen = str_of(cur, "search_outcome");
+            html! {
+                p {
+                    label for="f-search-outcome" { (l.t("compose-search-outcome")) } " "
+                    select name="search_outcome" id="f-search-outcome" {
+                        option value="" { "—" }
+                        @for o in ["Found", "Detained", "Arrested", "InformationProvided", "NotFound"] {
+                            option value=(o) selected[o == chosen] { (l.t(&format!("outcome-{o}"))) }
+                        }
+                    }
+                }
+            }
+        }
+        Field::Cites(member, of) => {
+            let chosen = str_of(cur, member);
+            let choices = citable(now, case, me, of);
+            html! {
+                p {
+                    label for=(format!("f-{member}")) { (l.t(&format!("compose-cites-{member}"))) } " "
+                    select name=(member) id=(format!("f-{member}")) {
+                        @for (h, what) in &choices {
+                            option value=(h) selected[h == chosen] { (short(h)) "… " (what) }
+                        }
+                    }
+                    @if choices.is_empty() { " " span class="muted" { (l.t("compose-nothing-to-cite")) } }
+                }
+            }
+        }
+        Field::Dispute => {
+            let disputes: Vec<u32> = case.map(|k| k.disputes.iter().filter(|(_, d)| d.settled.is_none()).map(|(n, _)| *n).collect()).unwrap_or_default();
+            let next = case.and_then(|k| k.disputes.keys().max().copied()).map_or(1, |n| n.saturating_add(1));
+            let chosen = cur.get("dispute").and_then(serde_json::Value::as_u64).unwrap_or(0);
+            html! {
+                p {
+                    label for="f-dispute" { (l.t("compose-dispute")) } " "
+                    @if kind == "DisputeRaised" {
+                        input type="number" min="1" name="dispute" id="f-dispute" value=(if chosen == 0 { u64::from(next) } else { chosen });
+                    } @else {
+                        select name="dispute" id="f-dispute" {
+                            @for n in &disputes { option value=(n) selected[u64::from(*n) == chosen] { "№ " (n) } }
+                        }
+                        @if disputes.is_empty() { " " span class="muted" { (l.t("compose-no-disputes")) } }
+                    }
+                }
+            }
+        }
+        Field::Amount => {
+            let minor = cur.get("amount_minor").and_then(serde_json::Value::as_u64).unwrap_or(0);
+            html! {
+                p {
+                    label for="f-amount" { (l.t("compose-amount")) } " "
+                    input type="text" inputmode="decimal" name="amount" id="f-amount" aria-describedby="f-amount-hint"
+                        value=(if minor == 0 { String::new() } else { format!("{}.{:02}", minor / 100, minor % 100) });
+                    " " span id="f-amount-hint" class="muted" { (l.t("compose-amount-hint")) }
+                }
+            }
+        }
+        Field::Currency => html! {
+            p {
+                label for="f-currency" { (l.t("compose-currency")) } " "
+                input type="text" name="currency" id="f-currency" list="f-currencies" maxlength="3" size="4"
+                    value=(match str_of(cur, "currency") { "" => if own == Language::Kk { "KZT" } else { "TMT" }, c => c });
+                datalist id="f-currencies" { @for c in ["KZT", "TMT", "RUB", "USD", "EUR"] { option value=(c) {} } }
+            }
+        },
+        Field::Authority(member) => {
+            // Those the member may name: the other Party's competent authorities for an
+            // arrangement, the Party's own for its root's acts.
+            let mine = now.state.registry.get(me).map(|r| r.party);
+            let options: Vec<&AuthorityId> = now.state.registry.values()
+                .filter(|r| match member {
+                    "with" => Some(r.party) != mine && r.role == coop_treaty::Role::Competent,
+                    _ => Some(r.party) == mine && r.role != coop_treaty::Role::Root,
+                })
+                .map(|r| &r.id)
+                .collect();
+            let list = format!("f-{member}-list");
+            html! {
+                p {
+                    label for=(format!("f-{member}")) { (l.t(&format!("compose-authority-{member}"))) } " "
+                    input type="text" name=(member) id=(format!("f-{member}")) list=(list) value=(match str_of(cur, member) { "-" => "", v => v });
+                    datalist id=(list) { @for o in &options { option value=(o) {} } }
+                }
+            }
+        }
+        Field::Authorities => {
+            let given: Vec<String> = cur.get("authorities").and_then(|v| serde_json::from_value(v.clone()).ok()).unwrap_or_default();
+            let mine = now.state.registry.get(me).map(|r| r.party);
+            let default: Vec<String> = now.state.registry.values()
+                .filter(|r| Some(r.party) == mine && r.role == coop_treaty::Role::Competent && r.retired_at.is_none())
+                .map(|r| r.id.to_string())
+                .collect();
+            html! {
+                p {
+                    label for="f-authorities" { (l.t("compose-authorities")) } " "
+                    textarea name="authorities" id="f-authorities" rows="4" { (if given.is_empty() { default } else { given }.join("\n")) }
+                }
+            }
+        }
+        Field::Key(member) => html! {
+            p {
+                label for=(format!("f-{member}")) { (l.t(&format!("compose-key-{member}"))) } " "
+                input type="text" name=(member) id=(format!("f-{member}")) size="66" spellcheck="false" aria-describedby=(format!("f-{member}-hint"))
+                    value=(match str_of(cur, member) { v if v == coop_core::Hash::ZERO.to_hex() => "", v => v });
+                " " span id=(format!("f-{member}-hint")) class="muted" { (l.t("compose-key-hint")) }
+            }
+        },
+        Field::Text(member) => html! {
+            p {
+                label for=(format!("f-{member}")) { (l.t(&format!("compose-text-{member}"))) } " "
+                input type="text" name=(member) id=(format!("f-{member}")) size="60" value=(str_of(cur, member));
+            }
+        },
+        Field::Role => {
+            let witness = str_of(cur, "role") == "Witness";
+            html! {
+                p {
+                    label for="f-role" { (l.t("compose-role")) } " "
+                    select name="role" id="f-role" {
+                        option value="Auditor" selected[!witness] { (role(l, coop_treaty::Role::Auditor)) }
+                        option value="Witness" selected[witness] { (role(l, coop_treaty::Role::Witness)) }
+                    }
+                }
+            }
+        }
+        Field::Number(member) => {
+            let n = cur.get(member).and_then(serde_json::Value::as_u64).unwrap_or(0);
+            // The ids the ledger already knows: a protocol's or a handover's.
+            let known: Vec<u32> = if kind.starts_with("NodeHandover") {
+                now.state.agreement.handovers.keys().copied().collect()
+            } else {
+                now.state.agreement.protocols.keys().copied().collect()
+            };
+            let value = if n == 0 && kind.ends_with("Proposed") { u64::from(known.iter().max().map_or(1, |m| m.saturating_add(1))) } else { n };
+            html! {
+                p {
+                    label for=(format!("f-{member}")) { (l.t(&format!("compose-number-{kind}"))) } " "
+                    input type="number" min="0" name=(member) id=(format!("f-{member}")) list="f-known" value=(value);
+                    datalist id="f-known" { @for k in &known { option value=(k) {} } }
+                }
+            }
+        }
+        Field::RetireFrom => html! {
+            p {
+                label for="f-retire" { (l.t("compose-retire-from")) } " "
+                input type="number" min="0" name="retire_old_from" id="f-retire" aria-describedby="f-retire-hint"
+                    value=(cur.get("retire_old_from").and_then(serde_json::Value::as_u64).map(|n| n.to_string()).unwrap_or_default());
+                " " span id="f-retire-hint" class="muted" { (l.t("compose-retire-from-hint")) }
+            }
+        },
+        Field::Params => {
+            let current = serde_json::to_value(now.state.agreement.params_at(now.now)).unwrap_or_default();
+            let given = cur.get("params");
+            html! {
+                fieldset {
+                    legend { "Art. 9: " (l.t("compose-params")) }
+                    @for name in crate::act::PARAMS {
+                        p {
+                            label for=(format!("f-{name}")) { (l.t(&format!("param-{name}"))) } " "
+                            input type="number" min="0" name=(format!("params.{name}")) id=(format!("f-{name}"))
+                                value=(given.and_then(|g| g.get(name)).or_else(|| current.get(name)).and_then(serde_json::Value::as_u64).map(|n| n.to_string()).unwrap_or_default());
+                        }
+                    }
+                }
+            }
+        }
+        Field::EffectiveFrom => {
+            let ms = cur.get("effective_from").and_then(serde_json::Value::as_u64).unwrap_or(0);
+            let date = if ms == 0 { String::new() } else { time(coop_core::Timestamp(ms)).get(..10).unwrap_or_default().to_owned() };
+            html! {
+                p {
+                    label for="f-effective" { (l.t("compose-effective-from")) } " "
+                    input type="date" name="effective_from" id="f-effective" value=(date);
+                }
+            }
+        }
+        Field::Languages => {
+            let given: Vec<Language> = cur.get("languages").and_then(|v| serde_json::from_value(v.clone()).ok()).unwrap_or_default();
+            html! {
+                fieldset {
+                    legend { "Art. 4.2: " (l.t("compose-languages")) }
+                    @for x in [Language::Kk, Language::Tk, Language::Ru] {
+                        p { label { input type="checkbox" name=(format!("lang.{x:?}")) value="true" checked[given.contains(&x)]; " " (l.word("language", &format!("{x:?}"))) } }
+                    }
+                }
+            }
+        }
+        Field::Form => {
+            let chosen = str_of(cur, "form");
+            html! {
+                p {
+                    label for="f-form" { (l.t("request-form-label")) } " "
+                    select name="form" id="f-form" {
+                        @for w in ["ExchangeExperience", "ExchangeSpecialists", "ExchangeLegalActs", "Training"] {
+                            option value=(w) selected[w == chosen] { (l.word("form", w)) }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// An item of information's fields (Art. 2.2 kind, 7.1 restriction, 4.4 declaration,
+/// its documents) under `prefix`, from the draft's `cur`.
+fn info(l: Lang, prefix: &str, cur: &serde_json::Value, own: Language, other: Language) -> Markup {
+    let id = |n: &str| format!("f-{}{n}", prefix.replace('.', "-"));
+    let kind = str_of(cur, "kind");
+    let flag = |n: &str| cur.get(n).and_then(serde_json::Value::as_bool).unwrap_or(false);
+    let docs = docs_of(cur, "documents");
+    let item = str_of(cur, "item");
+    html! {
+        fieldset {
+            legend { "Art. 2.2, 4.4, 7.1: " (l.t("compose-information")) }
+            input type="hidden" name=(format!("{prefix}item")) value=(item);
+            p {
+                label for=(id("kind")) { (l.t("compose-info-kind")) } " "
+                select name=(format!("{prefix}kind")) id=(id("kind")) {
+                    @for k in ["OperationalSearch", "OperationalReference", "Forensic", "Archival"] {
+                        option value=(k) selected[k == kind] { (l.t(&format!("info-{k}"))) }
+                    }
+                }
+            }
+            p { label { input type="checkbox" name=(format!("{prefix}restricted")) value="true" id=(id("restricted")) checked[flag("restricted")]; " " (l.t("compose-restricted")) } }
+            p { label { input type="checkbox" name=(format!("{prefix}no_state_secret")) value="true" id=(if prefix.is_empty() { "f-no-secret".to_owned() } else { id("no-secret") }) checked[flag("no_state_secret")]; " " (l.t("compose-no-state-secret")) } }
+            (super::request::document(l, &format!("{prefix}doc"), &l.t("request-file"), original(&docs), own))
+            (super::request::document(l, &format!("{prefix}doc.tr"), &l.t("request-translation"), translation(&docs), other))
+        }
+    }
 }
 
 /// What the rules say of a draft: nothing wrong, or every problem with its article.
@@ -184,7 +506,7 @@ pub(super) fn sign(
     now: &At,
     body: &coop_wire::BodyJson,
     prepared: Option<&coop_wire::Prepared>,
-    case: &coop_core::CaseId,
+    case: Option<&coop_core::CaseId>,
 ) -> Markup {
     let readable = serde_json::to_string_pretty(body).unwrap_or_default();
     let body_json = serde_json::to_string(body).unwrap_or_default();
@@ -233,7 +555,10 @@ pub(super) fn sign(
                     dt { (l.t("compose-checkpoint")) } dd id="receipt-checkpoint" {}
                 }
                 p id="receipt-verified" role="status" {}
-                p { a href=(format!("/cases/{}", case.to_hex())) id="receipt-case" { (l.t("compose-to-case")) } " · " a href="/inbox" { (l.t("nav-inbox")) } }
+                p {
+                    @if let Some(case) = case { a href=(format!("/cases/{}", case.to_hex())) id="receipt-case" { (l.t("compose-to-case")) } " · " }
+                    a href="/inbox" { (l.t("nav-inbox")) }
+                }
             }
         } @else {
             p id="compose-blocked" { (l.t("compose-blocked")) }

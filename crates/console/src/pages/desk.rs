@@ -110,7 +110,7 @@ pub fn inbox(
                                     td {
                                         (l.word("act", t.act.word())) @if let Some(i) = t.item { " " code { (short(&i.to_string())) } }
                                         @if can_act {
-                                            @for k in t.kinds.iter().filter(|k| crate::handlers::COMPOSABLE.contains(k)) {
+                                            @for k in t.kinds.iter().filter(|k| crate::handlers::is_composable(k)) {
                                                 br;
                                                 a class="act" href=(format!("/compose/{k}?case={}", t.case.to_hex())) { "→ " (l.word("compose", k)) }
                                             }

@@ -115,6 +115,30 @@ pub(super) fn document(
     }
 }
 
+/// One clause of the Agreement, quoted in the reader's language with where it stands and
+/// what text it is (the Kazakh original, or a working rendering of it).
+pub(super) fn cite(l: Lang, clause: &str) -> Markup {
+    html! {
+        blockquote class="agreement" lang=(l.code()) {
+            p { (l.t(&format!("agreement-{clause}"))) }
+            footer { (l.ta("agreement-cite", &[("clause", coop_i18n::text(clause.replace('-', ".").replacen(".oral", "", 1)))])) }
+        }
+    }
+}
+
+/// The clauses an act carries out (`crate::act::clauses`), quoted, folded under one line.
+pub(super) fn quote(l: Lang, kind: &str) -> Markup {
+    let clauses = crate::act::clauses(kind);
+    html! {
+        @if !clauses.is_empty() {
+            details class="agreement" {
+                summary { (l.t("agreement-quote")) }
+                @for c in clauses { (cite(l, c)) }
+            }
+        }
+    }
+}
+
 /// The request form, and once checked, what the rules say and the signing.
 #[allow(clippy::too_many_arguments)] // a page and the draft's parts
 pub fn request_form(
@@ -172,11 +196,14 @@ pub fn request_form(
     let main = html! {
         script type="module" src="/static/digest.js" {}
         p class="explain" { (l.t("compose-help-Request")) }
-        form method="get" action="/compose/Request" id="request-form" data-msg-hashing=(l.t("documents-hashing")) {
+        (quote(l, "Request"))
+        form method="get" action="/compose/Request" id="request-form" data-draft="Request"
+            data-msg-hashing=(l.t("documents-hashing")) data-msg-restored=(l.t("compose-draft-restored")) {
             input type="hidden" name="case" value=(case.to_hex());
             input type="hidden" name="check" value="1";
             fieldset {
                 legend { "1) " (l.t("letter-e1")) }
+                (cite(l, "4-1-1"))
                 label for="f-to" { (l.t("letter-e1")) } " "
                 select name="to" id="f-to" aria-describedby="err-to" {
                     option value="" { "—" }
@@ -186,6 +213,7 @@ pub fn request_form(
             }
             fieldset {
                 legend { "2) " (l.t("letter-e2-services")) }
+                (cite(l, "4-1-2"))
                 p {
                     label for="f-requesting" { (l.t("request-requesting")) } " "
                     input type="text" name="requesting_service" id="f-requesting" value=(text("requesting_service")) aria-describedby="err-services";
@@ -199,6 +227,9 @@ pub fn request_form(
             @for (name, clause) in ELEMENTS {
                 fieldset id=(format!("el-{name}")) {
                     legend { (clause) ": " (label(name)) }
+                    @if !matches!(name, "grounds" | "legal_provision") {
+                        (cite(l, match name { "case_description" => "4-1-3", "content" => "4-1-4", _ => "4-1-5" }))
+                    }
                     (document(l, name, &l.t("request-file"), el(name), own))
                     @if name == "decision_copy" {
                         p { label { input type="checkbox" name="decision_copy.certified" value="true" id="f-certified"
@@ -240,13 +271,17 @@ pub fn request_form(
             }
             p id="request-status" role="status" aria-live="polite" {}
             button type="submit" id="request-check" { (l.t("request-check")) }
+            " "
+            button type="button" id="draft-save" { (l.t("compose-draft-save")) }
+            " "
+            button type="button" id="draft-forget" { (l.t("compose-draft-forget")) }
         }
         @if checked {
             @if !unreadable.is_empty() {
                 ul class="error" id="unreadable" { @for u in unreadable { li { code { (u.field) } " — " (u.why) } } }
             }
             (verdict(l, problems))
-            (sign(l, now, body, prepared, case))
+            (sign(l, now, body, prepared, Some(case)))
         }
     };
     layout(

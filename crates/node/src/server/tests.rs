@@ -974,8 +974,7 @@ async fn a_clerk_drafts_signs_and_submits_an_act_from_the_console() {
                 t.kinds
                     .iter()
                     .find(|k| {
-                        coop_console::COMPOSABLE.contains(k)
-                            && !coop_console::DOCUMENT_ACTS.contains(k)
+                        coop_console::is_composable(k) && !coop_console::is_form(k)
                     })
                     .map(|k| (r.id.to_string(), *k, t.case))
             })
@@ -1046,7 +1045,7 @@ async fn a_clerk_drafts_signs_and_submits_an_act_from_the_console() {
         again.contains("id=\"problems\"") && !again.contains("id=\"sign-form\""),
         "{again}"
     );
-    // An auditor drafts nothing; an act the console does not draft yet says so.
+    // An auditor drafts nothing; the one act the console does not draft (the genesis) says so.
     let audit = session(&e, "KZ-AUDIT").await;
     let (status, _, _) = send(
         &e.node,
@@ -1057,7 +1056,7 @@ async fn a_clerk_drafts_signs_and_submits_an_act_from_the_console() {
     )
     .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
-    let (status, _, _) = page(format!("/compose/ConsentGranted?case={}", case.to_hex())).await;
+    let (status, _, _) = page(format!("/compose/Genesis?case={}", case.to_hex())).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
 
@@ -1129,3 +1128,5 @@ async fn a_request_is_printed_as_a_letter_with_every_element_in_both_languages()
         assert!(page.contains(&d.as_ref().unwrap().digest.to_hex()));
     }
 }
+
+mod desk;

@@ -1,0 +1,227 @@
+//! Issue 27, item 2: every act the signed-in key may author is drafted, judged, signed and
+//! recorded from the console — a case's consents and onward transfer between two clerks
+//! of different Parties, and a root's governance act.
+
+use super::*;
+use coop_treaty::Language;
+
+/// A clerk's page: `GET path` with their session.
+async fn page(e: &Env, cookie: &str, path: &str) -> (StatusCode, String) {
+    let (status, _, body) = send(
+        &e.node,
+        get(path)
+            .header(header::COOKIE, cookie)
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    (status, body)
+}
+
+/// The value of the first `name="…"` attribute on a page, unescaped.
+fn attr(html: &str, name: &str) -> String {
+    let at = html
+        .find(&format!("{name}=\""))
+        .unwrap_or_else(|| panic!("no {name} in {html}"))
+        + name.len()
+        + 2;
+    let end = html[at..].find('"').unwrap();
+    html[at..at + end]
+        .replace("&quot;", "\"")
+        .replace("&amp;", "&")
+}
+
+/// Signs what a compose page offers, exactly as the browser does, and submits it: the
+/// receipt, or the refusal.
+async fn sign_and_submit(e: &Env, who: &str, draft: &str) -> (StatusCode, serde_json::Value) {
+    assert!(draft.contains("id=\"compose-ok\""), "{draft}");
+    let message = hex::decode(attr(draft, "data-signing-message")).unwrap();
+    let sig = testkit::keys()[who].sign(&message);
+    let body: serde_json::Value = serde_json::from_str(&attr(draft, "data-body")).unwrap();
+    let event = serde_json::json!({ "body": body, "signature": sig.to_hex() });
+    let (status, _, receipt) = send(
+        &e.node,
+        Request::post("/v2/events")
+            .header(header::HOST, HOST)
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(event.to_string()))
+            .unwrap(),
+    )
+    .await;
+    (status, serde_json::from_str(&receipt).unwrap())
+}
+
+/// A document's fields as the browser fills them after hashing a file (`name.*`).
+fn doc(name: &str, digest: u8, lang: Language) -> String {
+    format!(
+        "&{name}.digest={}&{name}.size=1200&{name}.type=application%2Fpdf&{name}.lang={lang:?}",
+        hex::encode([digest; 32])
+    )
+}
+
+#[tokio::test]
+async fn every_act_but_the_genesis_has_a_form_for_the_key_that_may_sign_it() {
+    let e = env_keyed(fixture::handover_node_key(), |_| {});
+    let state = e.node.ledger.with_state(|s| s.clone()).unwrap();
+    let case = state
+        .cases
+        .values()
+        .find(|k| k.requester.as_str() == "KZ-MVD" || k.requested.as_str() == "KZ-MVD")
+        .unwrap()
+        .id;
+    let clerk = session(&e, "KZ-MVD").await;
+    let root = session(&e, "KZ-MFA").await;
+    let mut kinds = 0;
+    for kind in coop_console::composable() {
+        let governance = coop_treaty::Payload::NAMES
+            .iter()
+            .position(|n| *n == kind)
+            .is_some_and(|i| {
+                matches!(
+                    coop_treaty::Payload::KINDS[i],
+                    "genesis accepted"
+                        | "authority designated"
+                        | "authority key changed"
+                        | "authority retired"
+                        | "key revoked"
+                        | "observer registered"
+                        | "internal procedures completed"
+                        | "termination notice"
+                        | "protocol proposed"
+                        | "protocol accepted"
+                        | "protocol procedures completed"
+                        | "node handover proposed"
+                        | "node handover accepted"
+                )
+            });
+        let (who, other) = if governance {
+            (&root, &clerk)
+        } else {
+            (&clerk, &root)
+        };
+        let path = format!("/compose/{kind}?case={}", case.to_hex());
+        let (status, body) = page(&e, who, &path).await;
+        assert_eq!(status, StatusCode::OK, "{kind}: {body}");
+        assert!(body.contains("class=\"explain\""), "{kind}: {body}");
+        // And the key that may not sign it is not offered it.
+        let (status, _) = page(&e, other, &path).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{kind} for the wrong role");
+        kinds += 1;
+    }
+    // Every kind of the catalogue but the genesis (coopledger init's).
+    assert_eq!(kinds, coop_treaty::Payload::NAMES.len() - 1);
+    let (status, _) = page(&e, &root, "/compose/Genesis").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn a_consent_asked_given_and_relied_on_is_drafted_signed_and_recorded_by_two_clerks() {
+    let e = env_keyed(fixture::handover_node_key(), |_| {});
+    let state = e.node.ledger.with_state(|s| s.clone()).unwrap();
+    // Given an item a KZ authority received from a TM authority, never passed on
+    let item = state
+        .register
+        .values()
+        .find(|i| {
+            i.recipient.as_str().starts_with("KZ-")
+                && i.provider.as_str().starts_with("TM-")
+                && i.onward.is_empty()
+        })
+        .unwrap()
+        .clone();
+    let (kz, tm) = (item.recipient.to_string(), item.provider.to_string());
+    let case = item.case.to_hex();
+    let third = "Interpol%20NCB%20Ankara";
+    let kz_cookie = session(&e, &kz).await;
+    let tm_cookie = session(&e, &tm).await;
+    // When the recipient asks for consent to pass it on
+    let (status, draft) = page(
+        &e,
+        &kz_cookie,
+        &format!(
+            "/compose/ConsentRequested?case={case}&item={}&third_party={third}&purposes=&check=1",
+            item.id
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{draft}");
+    let (status, asked) = sign_and_submit(&e, &kz, &draft).await;
+    assert_eq!(status, StatusCode::OK, "{asked}");
+    // And the provider's clerk forgets the written consent: the form says so and offers
+    // nothing to sign
+    let grant = format!(
+        "/compose/ConsentGranted?case={case}&item={}&third_party={third}&check=1",
+        item.id
+    );
+    let (_, without) = page(&e, &tm_cookie, &grant).await;
+    assert!(
+        without.contains("id=\"problems\"") && !without.contains("id=\"sign-form\""),
+        "{without}"
+    );
+    // Then gives it with its translation, signed with their own key
+    let (_, draft) = page(
+        &e,
+        &tm_cookie,
+        &format!(
+            "{grant}{}{}",
+            doc("doc", 0x61, Language::Tk),
+            doc("doc.tr", 0x62, Language::Ru)
+        ),
+    )
+    .await;
+    let (status, granted) = sign_and_submit(&e, &tm, &draft).await;
+    assert_eq!(status, StatusCode::OK, "{granted}");
+    // And the recipient's onward-transfer form offers exactly that consent to rely on
+    let onward = format!(
+        "/compose/OnwardTransfer?case={case}&item={}&third_party={third}&check=1",
+        item.id
+    );
+    let (_, form) = page(&e, &kz_cookie, &onward).await;
+    let consent = granted["event_hash"].as_str().unwrap();
+    assert!(
+        form.contains(&format!("<option value=\"{consent}\"")),
+        "{form}"
+    );
+    let (_, draft) = page(&e, &kz_cookie, &format!("{onward}&consent={consent}")).await;
+    let (status, passed) = sign_and_submit(&e, &kz, &draft).await;
+    assert_eq!(status, StatusCode::OK, "{passed}");
+    // Then the Article 7 register holds the transfer under that consent
+    let now = e
+        .node
+        .ledger
+        .with_state(|s| s.register[&(item.case, item.id)].clone())
+        .unwrap();
+    assert_eq!(now.onward.len(), 1);
+    assert_eq!(now.onward[0].third_party, "Interpol NCB Ankara");
+    assert_eq!(now.onward[0].consent.event_hash.to_hex(), consent);
+}
+
+#[tokio::test]
+async fn a_root_registers_a_witness_from_the_console() {
+    let e = env_keyed(fixture::handover_node_key(), |_| {});
+    let root = session(&e, "KZ-MFA").await;
+    let key = SecretKey::from_seed(&[0x77; 32]).public().to_hex();
+    // Given a root's form with a key that is not one
+    let path = "/compose/ObserverRegistered?id=KZ-WITNESS-2&role=Witness&check=1";
+    let (status, bad) = page(&e, &root, &format!("{path}&key=abc")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        bad.contains("id=\"unreadable\"") && !bad.contains("id=\"sign-form\""),
+        "{bad}"
+    );
+    // When the key is given, signed and submitted
+    let (_, draft) = page(&e, &root, &format!("{path}&key={key}")).await;
+    let (status, receipt) = sign_and_submit(&e, "KZ-MFA", &draft).await;
+    assert_eq!(status, StatusCode::OK, "{receipt}");
+    // Then the registry holds the witness
+    let role = e
+        .node
+        .ledger
+        .with_state(|s| {
+            s.registry
+                .get(&AuthorityId::new("KZ-WITNESS-2").unwrap())
+                .map(|r| r.role)
+        })
+        .unwrap();
+    assert_eq!(role, Some(coop_treaty::Role::Witness));
+}
