@@ -176,6 +176,12 @@ document.addEventListener("DOMContentLoaded", () => {
       document.getElementById("receipt-event-hash").textContent = answer.event_hash;
       const size = (answer.checkpoint.split("\n")[1] || "").trim();
       document.getElementById("receipt-checkpoint").textContent = size;
+      // The act is recorded: the draft kept in this browser is done with.
+      const drafted = document.getElementById("request-form");
+      if (drafted && drafted.dataset.draft) {
+        const { draftKey } = await import("/static/digest.js");
+        localStorage.removeItem(draftKey(drafted));
+      }
       document.getElementById("receipt").hidden = false;
       form.hidden = true;
       say(form.dataset.msgLanded);

@@ -1198,6 +1198,37 @@ async fn a_clerk_drafts_a_request_element_by_element_and_signs_it() {
             .await;
         }
     }
+    // Kept in this browser only: the clerk leaves the half-done draft and comes back to it.
+    c.find(Locator::Id("draft-save"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.goto(&format!("{url}/outbox?lang=en")).await.unwrap();
+    click_to_next_page(&c, Locator::Id("new-request")).await;
+    let restored = text_of(&c, "#request-status").await;
+    assert!(
+        restored.starts_with("A draft kept in this browser"),
+        "{restored}"
+    );
+    let value = |id: &'static str| {
+        let c = c.clone();
+        async move {
+            c.find(Locator::Id(id))
+                .await
+                .unwrap()
+                .prop("value")
+                .await
+                .unwrap()
+                .unwrap_or_default()
+        }
+    };
+    assert_eq!(
+        value("f-requesting").await,
+        "Investigation Department, MVD of Kazakhstan"
+    );
+    assert_ne!(text_of(&c, "[id='grounds-shown']").await, "—");
     click_to_next_page(&c, Locator::Id("request-check")).await;
     // Stopped beside the two fields, each with its article, nothing to sign.
     let copy = text_of(&c, "[data-field='decision_copy']").await;
@@ -1259,6 +1290,9 @@ async fn a_clerk_drafts_a_request_element_by_element_and_signs_it() {
         .unwrap()
         .unwrap();
     let id = case.rsplit('/').next().unwrap().to_owned();
+    // Recorded, the draft is forgotten: a new request starts empty.
+    c.goto(&format!("{url}/compose/Request?lang=en")).await.unwrap();
+    assert_eq!(value("f-requesting").await, "");
 
     // The rest of the case, each act drafted, checked, signed and its receipt verified
     // in the browser by the authority whose act it is (Art. 4.1, 4.3, 4.4, 7).

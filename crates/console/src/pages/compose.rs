@@ -56,7 +56,7 @@ pub fn compose(
         @if judged.form {
             script type="module" src="/static/digest.js" {}
             form method="get" action=(format!("/compose/{kind}")) id="request-form" data-draft=(kind)
-                data-msg-hashing=(l.t("documents-hashing")) data-msg-restored=(l.t("compose-draft-restored")) {
+                data-msg-hashing=(l.t("documents-hashing")) data-msg-restored=(l.t("compose-draft-restored")) data-msg-saved=(l.t("compose-draft-saved")) {
                 @if let Some(case) = case { input type="hidden" name="case" value=(case.id.to_hex()); }
                 input type="hidden" name="check" value="1";
                 (form)

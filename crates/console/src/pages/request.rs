@@ -198,7 +198,7 @@ pub fn request_form(
         p class="explain" { (l.t("compose-help-Request")) }
         (quote(l, "Request"))
         form method="get" action="/compose/Request" id="request-form" data-draft="Request"
-            data-msg-hashing=(l.t("documents-hashing")) data-msg-restored=(l.t("compose-draft-restored")) {
+            data-msg-hashing=(l.t("documents-hashing")) data-msg-restored=(l.t("compose-draft-restored")) data-msg-saved=(l.t("compose-draft-saved")) {
             input type="hidden" name="case" value=(case.to_hex());
             input type="hidden" name="check" value="1";
             fieldset {

@@ -61,3 +61,62 @@ if (requestForm) {
     });
   }
 }
+
+// Drafts are kept in this browser only (localStorage), never on the node: a clerk may
+// stop halfway and come back. A draft holds the form's fields — documents as their
+// digests, sizes and types, never the files — under its kind and case. It is restored
+// into an unchecked form (a checked one shows what the clerk sent), and forgotten when
+// the clerk asks or the act lands (static/console.js).
+export function draftKey(form) {
+  const kind = form.dataset.draft || "";
+  // A new request chooses its case id when drafted: its draft keeps that id.
+  const caseField = kind === "Request" ? null : form.elements["case"];
+  return "coopledger.draft." + kind + "." + (caseField ? caseField.value : "");
+}
+
+if (requestForm && requestForm.dataset.draft) {
+  const key = draftKey(requestForm);
+  const status = document.getElementById("request-status");
+  const fields = () => {
+    const out = {};
+    for (const el of requestForm.elements) {
+      if (!el.name || el.type === "file" || el.name === "check") continue;
+      if (el.type === "checkbox") out[el.name] = el.checked;
+      else out[el.name] = el.value;
+    }
+    return out;
+  };
+  const save = document.getElementById("draft-save");
+  if (save) {
+    save.addEventListener("click", () => {
+      try {
+        localStorage.setItem(key, JSON.stringify(fields()));
+        if (status) status.textContent = requestForm.dataset.msgSaved || "";
+      } catch (e) {
+        if (status) status.textContent = String(e);
+      }
+    });
+  }
+  const forget = document.getElementById("draft-forget");
+  if (forget) forget.addEventListener("click", () => { localStorage.removeItem(key); if (status) status.textContent = ""; });
+  const checked = new URLSearchParams(location.search).has("check");
+  const kept = localStorage.getItem(key);
+  if (kept && !checked) {
+    try {
+      const values = JSON.parse(kept);
+      for (const [name, value] of Object.entries(values)) {
+        const el = requestForm.elements[name];
+        if (!el || el.type === "file") continue;
+        if (el.type === "checkbox") el.checked = value === true;
+        else el.value = value;
+        if (name.endsWith(".digest") && value) {
+          const shown = document.getElementById(name.slice(0, -".digest".length) + "-shown");
+          if (shown) shown.textContent = value.slice(0, 16) + "…";
+        }
+      }
+      if (status) status.textContent = requestForm.dataset.msgRestored || "";
+    } catch (_) {
+      localStorage.removeItem(key);
+    }
+  }
+}
