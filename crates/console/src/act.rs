@@ -248,9 +248,7 @@ pub fn clauses(kind: &str) -> &'static [&'static str] {
         "CategoryAgreed" => &["1-2"],
         "LanguageArrangementProposed" | "LanguageArrangementAccepted" => &["4-2"],
         "OtherCooperation" => &["2"],
-        "AuthorityDesignated" | "AuthorityKeyChanged" | "AuthorityRetired" | "KeyRevoked" => {
-            &["3"]
-        }
+        "AuthorityDesignated" | "AuthorityKeyChanged" | "AuthorityRetired" | "KeyRevoked" => &["3"],
         "InternalProceduresCompleted" => &["3", "10"],
         "TerminationNotice" => &["10"],
         "ProtocolProposed" | "ProtocolAccepted" | "ProtocolProceduresCompleted" => &["9", "10"],
@@ -262,8 +260,8 @@ pub fn clauses(kind: &str) -> &'static [&'static str] {
 /// translations' test holds each language to it.
 #[cfg(test)]
 pub const QUOTED: [&str; 22] = [
-    "1-2", "1-3", "2", "3", "4-1", "4-1-1", "4-1-2", "4-1-3", "4-1-4", "4-1-5", "4-1-oral",
-    "4-2", "4-3", "4-4", "4-5", "4-6", "5", "7-1", "7-2", "8", "9", "10",
+    "1-2", "1-3", "2", "3", "4-1", "4-1-1", "4-1-2", "4-1-3", "4-1-4", "4-1-5", "4-1-oral", "4-2",
+    "4-3", "4-4", "4-5", "4-6", "5", "7-1", "7-2", "8", "9", "10",
 ];
 
 /// The inputs of a form, by name.
@@ -397,7 +395,11 @@ pub fn amount_minor(v: &str) -> Option<u64> {
         return None;
     }
     let cents = format!("{frac:0<2}").parse::<u64>().ok()?;
-    whole.parse::<u64>().ok()?.checked_mul(100)?.checked_add(cents)
+    whole
+        .parse::<u64>()
+        .ok()?
+        .checked_mul(100)?
+        .checked_add(cents)
 }
 
 /// The members of the rule parameters, as a protocol's form names them (`params.{name}`).

@@ -191,3 +191,37 @@ document.addEventListener("DOMContentLoaded", () => {
     }
   });
 });
+
+// A live desk (/inbox, /outbox on a node as it stands now): the node announces each new
+// ledger size (/desk/live, server-sent events) and the page fetches itself again — the
+// same page, under the same checks — and swaps in the fresh list. The stream carries no
+// record.
+const desk = document.getElementById("desk");
+if (desk && desk.dataset.live && window.EventSource) {
+  let shown = Number(desk.dataset.size);
+  let latest = shown;
+  let busy = false;
+  const refresh = async () => {
+    busy = true;
+    try {
+      while (latest > shown) {
+        const target = latest;
+        const r = await fetch(location.href, { credentials: "same-origin" });
+        if (!r.ok) break;
+        const fresh = new DOMParser().parseFromString(await r.text(), "text/html").getElementById("desk");
+        if (!fresh) break;
+        desk.innerHTML = fresh.innerHTML;
+        shown = Math.max(Number(fresh.dataset.size), target);
+        desk.dataset.size = String(shown);
+        const note = document.getElementById("desk-live");
+        if (note) note.textContent = note.dataset.msgUpdated + " " + new Date().toLocaleTimeString();
+      }
+    } finally {
+      busy = false;
+    }
+  };
+  new EventSource(desk.dataset.live).addEventListener("size", (e) => {
+    latest = Math.max(latest, Number(e.data));
+    if (!busy && latest > shown) refresh();
+  });
+}

@@ -304,6 +304,66 @@ pub(crate) async fn outbox(State(c): State<Shared>, ctx: Ctx) -> Result<Response
     .await
 }
 
+/// `GET /compose`: the acts outside cases the signed-in key may sign.
+pub(crate) async fn acts(State(c): State<Shared>, ctx: Ctx) -> Result<Response, Fail> {
+    let l = ctx.lang;
+    if c.desk.is_none() {
+        return Err(Fail::not_found(l, l.t("compose-copy")));
+    }
+    let Some(role) = ctx
+        .who
+        .as_ref()
+        .map(|w| w.role)
+        .filter(|r| matches!(r, coop_treaty::Role::Root | coop_treaty::Role::Competent))
+    else {
+        ctx.forbid(false)?;
+        return Err(Fail::not_found(l, l.t("compose-copy")));
+    };
+    work(l, move || {
+        let now = at(&c, &ctx)?;
+        Ok(page(
+            &ctx,
+            pages::acts(&c, &ctx, &now, role == coop_treaty::Role::Root),
+        ))
+    })
+    .await
+}
+
+/// `GET /desk/live`: server-sent events, `event: size` with the ledger's size, at once
+/// and each time a record lands, for a signed-in reader's open inbox or outbox, which
+/// then fetches itself again (static/console.js). It carries no record: what a reader
+/// may see is the page's to decide, under the same checks as any page. It ends when the
+/// node closes.
+pub(crate) async fn desk_live(State(c): State<Shared>, ctx: Ctx) -> Result<Response, Fail> {
+    use axum::response::sse::{Event, KeepAlive, Sse};
+    ctx.forbid(ctx.reads_cases())?;
+    let Some(desk) = c.desk.clone() else {
+        return Err(Fail::not_found(ctx.lang, ctx.lang.t("compose-copy")));
+    };
+    let (head, closing) = desk.live();
+    let s = futures_util::stream::unfold(
+        (head, closing, true),
+        |(mut head, mut closing, first)| async move {
+            if !first {
+                tokio::select! {
+                    changed = head.changed() => if changed.is_err() { return None },
+                    _ = closing.changed() => return None,
+                }
+            }
+            if *closing.borrow() {
+                return None;
+            }
+            let size = *head.borrow_and_update();
+            let event = Event::default().event("size").data(size.to_string());
+            Some((
+                Ok::<_, std::convert::Infallible>(event),
+                (head, closing, false),
+            ))
+        },
+    );
+    Ok(Sse::new(s).keep_alive(KeepAlive::default()).into_response())
+}
+
 /// The acts the console drafts, signs and submits (docs/CONSOLE.md): the request and
 /// every act of [`crate::act::ACTS`]. Only the genesis is not (`coopledger init`).
 pub fn composable() -> impl Iterator<Item = &'static str> {

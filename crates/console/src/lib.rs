@@ -71,6 +71,16 @@ pub trait Drafts: Send + Sync {
         &self,
         body: coop_core::EventBody,
     ) -> Result<Vec<coop_treaty::Violation>, coop_ledger::LedgerError>;
+
+    /// The ledger's size, announced each time a record lands, and whether the node is
+    /// closing (which ends every live page's stream, so that it may stop): what keeps an
+    /// open inbox or outbox live (`/desk/live`).
+    fn live(
+        &self,
+    ) -> (
+        tokio::sync::watch::Receiver<u64>,
+        tokio::sync::watch::Receiver<bool>,
+    );
 }
 
 /// How the console may be reached (docs/OPERATIONS.md, "Security").
@@ -189,7 +199,9 @@ pub fn router(console: Shared) -> Router {
         .route("/", get(overview))
         .route("/inbox", get(inbox))
         .route("/outbox", get(outbox))
+        .route("/compose", get(acts))
         .route("/compose/{kind}", get(compose))
+        .route("/desk/live", get(desk_live))
         .route("/cases", get(cases))
         .route("/cases.csv", get(cases_csv))
         .route("/cases/{id}", get(case))
@@ -400,7 +412,13 @@ mod tests {
         for p in crate::act::PARAMS {
             out.insert(format!("param-{p}"));
         }
-        for o in ["Found", "Detained", "Arrested", "InformationProvided", "NotFound"] {
+        for o in [
+            "Found",
+            "Detained",
+            "Arrested",
+            "InformationProvided",
+            "NotFound",
+        ] {
             out.insert(format!("outcome-{o}"));
         }
         for w in ["Kk", "Tk", "Ru"] {

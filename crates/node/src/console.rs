@@ -70,4 +70,13 @@ impl coop_console::Drafts for NodeReads {
     ) -> Result<Vec<coop_treaty::Violation>, coop_ledger::LedgerError> {
         self.0.ledger.problems(body)
     }
+
+    fn live(
+        &self,
+    ) -> (
+        tokio::sync::watch::Receiver<u64>,
+        tokio::sync::watch::Receiver<bool>,
+    ) {
+        (self.0.head.subscribe(), self.0.closing.subscribe())
+    }
 }

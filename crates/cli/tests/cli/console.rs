@@ -1291,7 +1291,9 @@ async fn a_clerk_drafts_a_request_element_by_element_and_signs_it() {
         .unwrap();
     let id = case.rsplit('/').next().unwrap().to_owned();
     // Recorded, the draft is forgotten: a new request starts empty.
-    c.goto(&format!("{url}/compose/Request?lang=en")).await.unwrap();
+    c.goto(&format!("{url}/compose/Request?lang=en"))
+        .await
+        .unwrap();
     assert_eq!(value("f-requesting").await, "");
 
     // The rest of the case, each act drafted, checked, signed and its receipt verified

@@ -51,6 +51,17 @@ pub fn case(
                 a href={ "/cases/" (hex) "/timeline.csv" @if !aq.is_empty() { "?" (aq) } } download { (l.t("download-csv")) }
             }
         }
+        @if !dossier && ctx.as_of.is_none() && c.desk.is_some()
+            && ctx.who.as_ref().is_some_and(|w| w.role == coop_treaty::Role::Competent && (w.id == k.requester || w.id == k.requested)) {
+            details class="acts" id="case-acts" {
+                summary { (l.t("case-acts")) }
+                ul {
+                    @for kind in crate::act::kinds().filter(|k| crate::act::in_case(k)) {
+                        li { a class="act" href=(format!("/compose/{kind}?case={hex}")) { "→ " (l.word("compose", kind)) } }
+                    }
+                }
+            }
+        }
         dl class="facts" id="case-facts" {
             dt { (l.t("case")) } dd { code id="case-id" { (hex) } }
             dt { (l.t("status")) } dd id="case-status" { (status(l, k.status.word())) " (" (l.ta("version", &[("n", num(k.version as f64))])) ")" }

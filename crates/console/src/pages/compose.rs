@@ -79,10 +79,39 @@ pub fn compose(
     layout(c, ctx, now, &title, "/inbox", false, main)
 }
 
+/// `/compose`: the acts outside cases the signed-in key may sign — a competent
+/// authority's arrangements and new requests, a root's governance acts.
+pub fn acts(c: &Console, ctx: &Ctx, now: &At, root: bool) -> Markup {
+    let l = ctx.lang;
+    let kinds: Vec<&str> = if root {
+        crate::act::kinds()
+            .filter(|k| crate::act::governance(k))
+            .collect()
+    } else {
+        std::iter::once("Request")
+            .chain(
+                crate::act::kinds()
+                    .filter(|k| !crate::act::in_case(k) && !crate::act::governance(k)),
+            )
+            .collect()
+    };
+    let main = html! {
+        p class="explain" { (l.t("acts-explain")) }
+        ul id="acts" {
+            @for kind in kinds {
+                li { a class="act" href=(format!("/compose/{kind}")) { "→ " (l.word("compose", kind)) } }
+            }
+        }
+    };
+    layout(c, ctx, now, &l.t("acts-title"), "/inbox", false, main)
+}
+
 /// The documents a member holds (an original and its translation), from the draft.
 fn docs_of(cur: &serde_json::Value, member: &str) -> Vec<DocumentRef> {
     match cur.get(member) {
-        Some(v @ serde_json::Value::Array(_)) => serde_json::from_value(v.clone()).unwrap_or_default(),
+        Some(v @ serde_json::Value::Array(_)) => {
+            serde_json::from_value(v.clone()).unwrap_or_default()
+        }
         Some(v @ serde_json::Value::Object(_)) => serde_json::from_value::<DocumentRef>(v.clone())
             .ok()
             .filter(|d| d.digest != coop_core::Hash::ZERO)
@@ -93,11 +122,13 @@ fn docs_of(cur: &serde_json::Value, member: &str) -> Vec<DocumentRef> {
 }
 
 fn original(docs: &[DocumentRef]) -> Option<&DocumentRef> {
-    docs.iter().find(|d| !matches!(d.role, DocRole::TranslationOf(_)))
+    docs.iter()
+        .find(|d| !matches!(d.role, DocRole::TranslationOf(_)))
 }
 
 fn translation(docs: &[DocumentRef]) -> Option<&DocumentRef> {
-    docs.iter().find(|d| matches!(d.role, DocRole::TranslationOf(_)))
+    docs.iter()
+        .find(|d| matches!(d.role, DocRole::TranslationOf(_)))
 }
 
 fn str_of<'a>(cur: &'a serde_json::Value, member: &str) -> &'a str {
@@ -114,7 +145,10 @@ fn citable(now: &At, case: Option<&Case>, me: &AuthorityId, of: &str) -> Vec<(St
             .filter(|a| &a.with == me && a.accepted.is_none())
             .map(|a| {
                 let langs: Vec<String> = a.languages.iter().map(|x| format!("{x:?}")).collect();
-                (a.proposal.event_hash.to_hex(), format!("{} · {}", a.proposer, langs.join(", ")))
+                (
+                    a.proposal.event_hash.to_hex(),
+                    format!("{} · {}", a.proposer, langs.join(", ")),
+                )
             })
             .collect();
     }
@@ -123,7 +157,12 @@ fn citable(now: &At, case: Option<&Case>, me: &AuthorityId, of: &str) -> Vec<(St
         k.steps
             .iter()
             .filter(|s| s.kind == kind)
-            .map(|s| (s.event_hash.to_hex(), format!("#{} · {}", s.seq, time(s.at))))
+            .map(|s| {
+                (
+                    s.event_hash.to_hex(),
+                    format!("#{} · {}", s.seq, time(s.at)),
+                )
+            })
             .collect()
     })
     .unwrap_or_default()
@@ -178,7 +217,10 @@ fn field(
             }
         },
         Field::Purposes => {
-            let given: Vec<String> = cur.get("purposes").and_then(|v| serde_json::from_value(v.clone()).ok()).unwrap_or_default();
+            let given: Vec<String> = cur
+                .get("purposes")
+                .and_then(|v| serde_json::from_value(v.clone()).ok())
+                .unwrap_or_default();
             html! {
                 p {
                     label for="f-purposes" { (l.t("compose-purposes")) } " "
@@ -207,7 +249,10 @@ fn field(
             }
         }
         Field::Grounds => {
-            let grounds: Vec<coop_treaty::RefusalGround> = cur.get("grounds").and_then(|v| serde_json::from_value(v.clone()).ok()).unwrap_or_default();
+            let grounds: Vec<coop_treaty::RefusalGround> = cur
+                .get("grounds")
+                .and_then(|v| serde_json::from_value(v.clone()).ok())
+                .unwrap_or_default();
             html! {
                 fieldset {
                     legend { "Art. 4.5: " (l.t("compose-grounds")) }
@@ -238,7 +283,13 @@ fn field(
             }
         }
         Field::Transfer => info(l, "", cur, own, other),
-        Field::Information => info(l, "", cur.get("information").unwrap_or(&serde_json::Value::Null), own, other),
+        Field::Information => info(
+            l,
+            "",
+            cur.get("information").unwrap_or(&serde_json::Value::Null),
+            own,
+            other,
+        ),
         Field::Results => {
             let first = cur.get("results").and_then(|r| r.get(0));
             html! {
@@ -279,9 +330,22 @@ fn field(
             }
         }
         Field::Dispute => {
-            let disputes: Vec<u32> = case.map(|k| k.disputes.iter().filter(|(_, d)| d.settled.is_none()).map(|(n, _)| *n).collect()).unwrap_or_default();
-            let next = case.and_then(|k| k.disputes.keys().max().copied()).map_or(1, |n| n.saturating_add(1));
-            let chosen = cur.get("dispute").and_then(serde_json::Value::as_u64).unwrap_or(0);
+            let disputes: Vec<u32> = case
+                .map(|k| {
+                    k.disputes
+                        .iter()
+                        .filter(|(_, d)| d.settled.is_none())
+                        .map(|(n, _)| *n)
+                        .collect()
+                })
+                .unwrap_or_default();
+            let next = case
+                .and_then(|k| k.disputes.keys().max().copied())
+                .map_or(1, |n| n.saturating_add(1));
+            let chosen = cur
+                .get("dispute")
+                .and_then(serde_json::Value::as_u64)
+                .unwrap_or(0);
             html! {
                 p {
                     label for="f-dispute" { (l.t("compose-dispute")) } " "
@@ -297,7 +361,10 @@ fn field(
             }
         }
         Field::Amount => {
-            let minor = cur.get("amount_minor").and_then(serde_json::Value::as_u64).unwrap_or(0);
+            let minor = cur
+                .get("amount_minor")
+                .and_then(serde_json::Value::as_u64)
+                .unwrap_or(0);
             html! {
                 p {
                     label for="f-amount" { (l.t("compose-amount")) } " "
@@ -319,7 +386,10 @@ fn field(
             // Those the member may name: the other Party's competent authorities for an
             // arrangement, the Party's own for its root's acts.
             let mine = now.state.registry.get(me).map(|r| r.party);
-            let options: Vec<&AuthorityId> = now.state.registry.values()
+            let options: Vec<&AuthorityId> = now
+                .state
+                .registry
+                .values()
                 .filter(|r| match member {
                     "with" => Some(r.party) != mine && r.role == coop_treaty::Role::Competent,
                     _ => Some(r.party) == mine && r.role != coop_treaty::Role::Root,
@@ -336,10 +406,20 @@ fn field(
             }
         }
         Field::Authorities => {
-            let given: Vec<String> = cur.get("authorities").and_then(|v| serde_json::from_value(v.clone()).ok()).unwrap_or_default();
+            let given: Vec<String> = cur
+                .get("authorities")
+                .and_then(|v| serde_json::from_value(v.clone()).ok())
+                .unwrap_or_default();
             let mine = now.state.registry.get(me).map(|r| r.party);
-            let default: Vec<String> = now.state.registry.values()
-                .filter(|r| Some(r.party) == mine && r.role == coop_treaty::Role::Competent && r.retired_at.is_none())
+            let default: Vec<String> = now
+                .state
+                .registry
+                .values()
+                .filter(|r| {
+                    Some(r.party) == mine
+                        && r.role == coop_treaty::Role::Competent
+                        && r.retired_at.is_none()
+                })
                 .map(|r| r.id.to_string())
                 .collect();
             html! {
@@ -376,14 +456,21 @@ fn field(
             }
         }
         Field::Number(member) => {
-            let n = cur.get(member).and_then(serde_json::Value::as_u64).unwrap_or(0);
+            let n = cur
+                .get(member)
+                .and_then(serde_json::Value::as_u64)
+                .unwrap_or(0);
             // The ids the ledger already knows: a protocol's or a handover's.
             let known: Vec<u32> = if kind.starts_with("NodeHandover") {
                 now.state.agreement.handovers.keys().copied().collect()
             } else {
                 now.state.agreement.protocols.keys().copied().collect()
             };
-            let value = if n == 0 && kind.ends_with("Proposed") { u64::from(known.iter().max().map_or(1, |m| m.saturating_add(1))) } else { n };
+            let value = if n == 0 && kind.ends_with("Proposed") {
+                u64::from(known.iter().max().map_or(1, |m| m.saturating_add(1)))
+            } else {
+                n
+            };
             html! {
                 p {
                     label for=(format!("f-{member}")) { (l.t(&format!("compose-number-{kind}"))) } " "
@@ -401,7 +488,8 @@ fn field(
             }
         },
         Field::Params => {
-            let current = serde_json::to_value(now.state.agreement.params_at(now.now)).unwrap_or_default();
+            let current =
+                serde_json::to_value(now.state.agreement.params_at(now.now)).unwrap_or_default();
             let given = cur.get("params");
             html! {
                 fieldset {
@@ -417,8 +505,18 @@ fn field(
             }
         }
         Field::EffectiveFrom => {
-            let ms = cur.get("effective_from").and_then(serde_json::Value::as_u64).unwrap_or(0);
-            let date = if ms == 0 { String::new() } else { time(coop_core::Timestamp(ms)).get(..10).unwrap_or_default().to_owned() };
+            let ms = cur
+                .get("effective_from")
+                .and_then(serde_json::Value::as_u64)
+                .unwrap_or(0);
+            let date = if ms == 0 {
+                String::new()
+            } else {
+                time(coop_core::Timestamp(ms))
+                    .get(..10)
+                    .unwrap_or_default()
+                    .to_owned()
+            };
             html! {
                 p {
                     label for="f-effective" { (l.t("compose-effective-from")) } " "
@@ -427,7 +525,10 @@ fn field(
             }
         }
         Field::Languages => {
-            let given: Vec<Language> = cur.get("languages").and_then(|v| serde_json::from_value(v.clone()).ok()).unwrap_or_default();
+            let given: Vec<Language> = cur
+                .get("languages")
+                .and_then(|v| serde_json::from_value(v.clone()).ok())
+                .unwrap_or_default();
             html! {
                 fieldset {
                     legend { "Art. 4.2: " (l.t("compose-languages")) }
@@ -458,7 +559,11 @@ fn field(
 fn info(l: Lang, prefix: &str, cur: &serde_json::Value, own: Language, other: Language) -> Markup {
     let id = |n: &str| format!("f-{}{n}", prefix.replace('.', "-"));
     let kind = str_of(cur, "kind");
-    let flag = |n: &str| cur.get(n).and_then(serde_json::Value::as_bool).unwrap_or(false);
+    let flag = |n: &str| {
+        cur.get(n)
+            .and_then(serde_json::Value::as_bool)
+            .unwrap_or(false)
+    };
     let docs = docs_of(cur, "documents");
     let item = str_of(cur, "item");
     html! {

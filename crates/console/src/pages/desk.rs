@@ -32,6 +32,19 @@ fn left(l: Lang, left_ms: Option<i64>) -> Markup {
     }
 }
 
+/// A desk's content, live on a node as it stands now: fetched again by the page each
+/// time a record lands (`/desk/live`, static/console.js), announced to screen readers.
+fn live(c: &Console, ctx: &Ctx, now: &At, body: Markup) -> Markup {
+    let l = ctx.lang;
+    let live = c.desk.is_some() && ctx.as_of.is_none();
+    html! {
+        @if live {
+            p id="desk-live" class="muted" role="status" aria-live="polite" data-msg-updated=(l.t("desk-updated")) { (l.t("desk-live")) }
+        }
+        div id="desk" data-live=[live.then_some("/desk/live")] data-size=(now.state.size) { (body) }
+    }
+}
+
 /// The form that picks whose desk to show (a root, an auditor, or the console without
 /// sign-in, which may look at any authority's).
 fn chooser(l: Lang, ctx: &Ctx, now: &At, action: &str, me: Option<&AuthorityId>) -> Markup {
@@ -75,6 +88,10 @@ pub fn inbox(
     };
     let link = |offset: usize| paged(ctx, "/inbox", Some(offset));
     let body = html! {
+        @if c.desk.is_some() && ctx.as_of.is_none() && ctx.who.as_ref().is_some_and(|w| w.role == coop_treaty::Role::Root) {
+            p class="actions" { a href="/compose" id="governance-acts" class="act" { "→ " (l.t("nav-acts")) } }
+        }
+        @if can_act { p class="actions" { a href="/compose" id="other-acts" class="act" { "→ " (l.t("nav-acts")) } } }
         @if may_choose { (chooser(l, ctx, now, "/inbox", me)) }
         @match (me, page) {
             (Some(m), Some(p)) => {
@@ -139,7 +156,15 @@ pub fn inbox(
             _ => { p { (l.t("desk-choose")) } }
         }
     };
-    layout(c, ctx, now, &title, "/inbox", false, body)
+    layout(
+        c,
+        ctx,
+        now,
+        &title,
+        "/inbox",
+        false,
+        live(c, ctx, now, body),
+    )
 }
 
 /// The outbox page; `me` is `None` until someone is chosen.
@@ -158,7 +183,10 @@ pub fn outbox(
     };
     let can_act = c.desk.is_some() && !may_choose && ctx.who.is_some();
     let body = html! {
-        @if can_act { p class="actions" { a href="/compose/Request" id="new-request" class="act" { "→ " (l.word("compose", "Request")) } } }
+        @if can_act { p class="actions" {
+            a href="/compose/Request" id="new-request" class="act" { "→ " (l.word("compose", "Request")) }
+            " · " a href="/compose" id="other-acts" { (l.t("nav-acts")) }
+        } }
         @if may_choose { (chooser(l, ctx, now, "/outbox", me)) }
         @match (me, page) {
             (Some(m), Some(p)) => {
@@ -209,5 +237,13 @@ pub fn outbox(
             _ => { p { (l.t("desk-choose")) } }
         }
     };
-    layout(c, ctx, now, &title, "/outbox", false, body)
+    layout(
+        c,
+        ctx,
+        now,
+        &title,
+        "/outbox",
+        false,
+        live(c, ctx, now, body),
+    )
 }

@@ -29,7 +29,7 @@ mod request;
 pub use article7::{article7, article7_csv};
 pub use case::{case, timeline_csv};
 pub use cases::{cases, cases_csv};
-pub use compose::{Judged, compose};
+pub use compose::{Judged, acts, compose};
 pub use desk::{inbox, outbox};
 pub use documents::documents;
 pub use letter::letter;

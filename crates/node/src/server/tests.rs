@@ -973,9 +973,7 @@ async fn a_clerk_drafts_signs_and_submits_an_act_from_the_console() {
             inbox.tasks.iter().find_map(|t| {
                 t.kinds
                     .iter()
-                    .find(|k| {
-                        coop_console::is_composable(k) && !coop_console::is_form(k)
-                    })
+                    .find(|k| coop_console::is_composable(k) && !coop_console::is_form(k))
                     .map(|k| (r.id.to_string(), *k, t.case))
             })
         })

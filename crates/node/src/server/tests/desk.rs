@@ -225,3 +225,96 @@ async fn a_root_registers_a_witness_from_the_console() {
         .unwrap();
     assert_eq!(role, Some(coop_treaty::Role::Witness));
 }
+
+#[tokio::test]
+async fn an_open_inbox_hears_each_new_record_and_nobody_unsigned_listens() {
+    use futures_util::StreamExt as _;
+    let e = env_keyed(fixture::handover_node_key(), |_| {});
+    let size = e.node.ledger.with_state(|s| s.size).unwrap();
+    // Given a clerk's open inbox, live on the node
+    let clerk = session(&e, "KZ-MVD").await;
+    let (_, inbox) = page(&e, &clerk, "/inbox").await;
+    assert!(inbox.contains("data-live=\"/desk/live\""), "{inbox}");
+    assert!(inbox.contains(&format!("data-size=\"{size}\"")), "{inbox}");
+    let r = router(e.node.clone())
+        .oneshot(
+            get("/desk/live")
+                .header(header::COOKIE, &clerk)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()[header::CONTENT_TYPE], "text/event-stream");
+    let mut events = r.into_body().into_data_stream();
+    let mut next = async || {
+        let chunk = events.next().await.unwrap().unwrap();
+        String::from_utf8(chunk.to_vec()).unwrap()
+    };
+    // It hears the ledger's size at once
+    assert_eq!(next().await, format!("event: size\ndata: {size}\n\n"));
+    // When a record lands (a root registers a witness from its console)
+    let root = session(&e, "KZ-MFA").await;
+    let key = SecretKey::from_seed(&[0x78; 32]).public().to_hex();
+    let (_, draft) = page(
+        &e,
+        &root,
+        &format!("/compose/ObserverRegistered?id=KZ-WITNESS-3&role=Witness&key={key}&check=1"),
+    )
+    .await;
+    let (status, receipt) = sign_and_submit(&e, "KZ-MFA", &draft).await;
+    assert_eq!(status, StatusCode::OK, "{receipt}");
+    // Then the inbox hears the new size
+    assert_eq!(next().await, format!("event: size\ndata: {}\n\n", size + 1));
+    // And without a session there is nothing to hear
+    let (status, _, _) = send(&e.node, get("/desk/live").body(Body::empty()).unwrap()).await;
+    assert_ne!(status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn each_act_is_reached_from_where_a_clerk_or_a_root_looks_for_it() {
+    let e = env();
+    let state = e.node.ledger.with_state(|s| s.clone()).unwrap();
+    let case = state
+        .cases
+        .values()
+        .find(|k| k.requester.as_str() == "KZ-MVD")
+        .unwrap()
+        .id
+        .to_hex();
+    let clerk = session(&e, "KZ-MVD").await;
+    let root = session(&e, "KZ-MFA").await;
+    // A case's page lists its acts for a party to it
+    let (_, page_of_case) = page(&e, &clerk, &format!("/cases/{case}")).await;
+    for kind in [
+        "ConsentRequested",
+        "CostRecorded",
+        "DisputeRaised",
+        "ExecutionReported",
+    ] {
+        assert!(
+            page_of_case.contains(&format!("/compose/{kind}?case={case}")),
+            "{kind}: {page_of_case}"
+        );
+    }
+    // The acts outside cases: a clerk's arrangements, a root's governance acts
+    let (_, inbox) = page(&e, &clerk, "/inbox").await;
+    assert!(inbox.contains("href=\"/compose\""), "{inbox}");
+    let (status, clerk_acts) = page(&e, &clerk, "/compose").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(clerk_acts.contains("/compose/LanguageArrangementProposed"));
+    assert!(!clerk_acts.contains("/compose/AuthorityDesignated"));
+    let (_, root_inbox) = page(&e, &root, "/inbox").await;
+    assert!(
+        root_inbox.contains("id=\"governance-acts\""),
+        "{root_inbox}"
+    );
+    let (_, root_acts) = page(&e, &root, "/compose").await;
+    assert!(root_acts.contains("/compose/AuthorityDesignated"));
+    assert!(!root_acts.contains("/compose/Request"));
+    // An auditor has no acts to draft
+    let audit = session(&e, "KZ-AUDIT").await;
+    let (status, _) = page(&e, &audit, "/compose").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+}
