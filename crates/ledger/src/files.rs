@@ -133,9 +133,9 @@ impl<S: Store + 'static> Ledger<S> {
             let Some(n) = self.checkpoint(*s)? else {
                 continue;
             };
-            let nodes = self.with_state(|st| coop_verify::node_verifiers(st, last + 1))?;
+            let nodes = self.with_state(|st| coop_verify::node_verifiers(st, *s))?;
             if coop_verify::verify_by_any(&n, &nodes, &[]).is_err() {
-                continue; // not signed by a key the ledger names as of the case's end
+                continue; // not signed by a key the ledger names for that size
             }
             let parties = self.cosigning_parties(&n, *s)?;
             if chosen.as_ref().is_none_or(|c| parties > c.2) {
@@ -176,7 +176,7 @@ impl<S: Store + 'static> Ledger<S> {
     pub fn bundle_at(&self, case: &CaseId, note: &str, size: u64) -> Result<Bundle, LedgerError> {
         let seqs = self
             .with_state(|s| {
-                coop_treaty::bundle_seqs(s, case, |seq| {
+                coop_treaty::bundle_seqs(s, case, size, |seq| {
                     self.record(seq).ok().flatten().map(|r| r.record)
                 })
             })?

@@ -1,7 +1,8 @@
 //! The evidence bundle for an Article 8 dispute consultation (docs/FORMAT.md §14): the
 //! records of one case and exactly the records the rules read when judging them
-//! (`coop_treaty::bundle_seqs`: every governance record before the case's last record,
-//! and whatever they cite), an inclusion proof for each against one checkpoint, and that
+//! (`coop_treaty::bundle_seqs`: every governance record before the checkpoint's size —
+//! which names the node keys that sign it and the witnesses that cosign it — and whatever
+//! they cite), an inclusion proof for each against one checkpoint, and that
 //! checkpoint (cosigned by both Parties' witnesses where they have cosigned). It verifies
 //! alone, offline, and replays the case as it stood at any of its records.
 //!
@@ -210,8 +211,10 @@ pub fn verify_bundle(
     // cases' records out) and, the rules having passed, nothing less.
     let held: std::collections::BTreeMap<u64, &Record> =
         sealed.iter().map(|s| (s.record.seq, &s.record)).collect();
-    let needed = coop_treaty::bundle_seqs(&state, &bundle.case, |s| held.get(&s).copied().cloned())
-        .ok_or_else(|| VerifyError::Bundle("the case has no records".into()))?;
+    let needed = coop_treaty::bundle_seqs(&state, &bundle.case, claimed.size, |s| {
+        held.get(&s).copied().cloned()
+    })
+    .ok_or_else(|| VerifyError::Bundle("the case has no records".into()))?;
     if let Some(extra) = held.keys().find(|s| !needed.contains(s)) {
         return Err(VerifyError::record(
             *extra,
@@ -221,9 +224,20 @@ pub fn verify_bundle(
             ),
         ));
     }
-    if case.steps.last().map(|t| t.seq) != last {
+    // After the case's last record, only the governance records up to the checkpoint.
+    let case_last = case.steps.last().map_or(0, |t| t.seq);
+    if let Some(after) = held
+        .keys()
+        .find(|s| **s > case_last && !state.governance.seqs.contains(s))
+    {
+        return Err(VerifyError::record(
+            *after,
+            "after the case's last record a bundle holds only governance records",
+        ));
+    }
+    if last.is_some_and(|l| l >= claimed.size) {
         return Err(VerifyError::Bundle(
-            "its last record must be the last record of the case it holds".into(),
+            "it holds a record its checkpoint does not cover".into(),
         ));
     }
     // Now the checkpoint, against the node keys and witnesses the records name.

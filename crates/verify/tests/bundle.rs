@@ -169,7 +169,7 @@ impl Ledger {
     fn bundle(&self, case: u8) -> Bundle {
         let leaves = Leaves(self.records.iter().map(|r| r.leaf).collect());
         let size = self.records.len() as u64;
-        let seqs = bundle_seqs(&self.state, &case_id(case), |s| {
+        let seqs = bundle_seqs(&self.state, &case_id(case), size, |s| {
             self.records.get(s as usize).map(|r| r.record.clone())
         })
         .unwrap();

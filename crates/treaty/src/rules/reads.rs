@@ -70,21 +70,24 @@ pub fn reads(body: &EventBody, payload: &Payload) -> Reads {
     }
 }
 
-/// The seqs an evidence bundle of `case` must hold, given `state` (the state after a
-/// checkpoint that covers the case's last record) and a way to `read` a record by seq:
-/// the case's records, every governance record before its last one, and, transitively,
-/// every record they cite (docs/FORMAT.md §14). Exactly these: a bundle with fewer is
-/// refused by the rules, one with more by the bundle verifier. `None` when the case does
-/// not exist in `state`.
+/// The seqs an evidence bundle of `case` against a checkpoint of `size` records must
+/// hold, given `state` (the state after that checkpoint, which covers the case's last
+/// record) and a way to `read` a record by seq: the case's records, every governance
+/// record before the checkpoint's size — the node keys that sign it (a handover after the
+/// case's last record included) and the witnesses that cosign it are named there — and,
+/// transitively, every record they cite (docs/FORMAT.md §14). Exactly these: a bundle
+/// with fewer is refused by the rules or its checkpoint does not verify, one with more is
+/// refused by the bundle verifier. `None` when the case does not exist in `state`.
 pub fn bundle_seqs(
     state: &crate::State,
     case: &CaseId,
+    size: u64,
     mut read: impl FnMut(u64) -> Option<coop_core::Record>,
 ) -> Option<std::collections::BTreeSet<u64>> {
     let c = state.cases.get(case)?;
-    let last = c.steps.last()?.seq;
+    c.steps.last()?;
     let mut seqs: std::collections::BTreeSet<u64> = c.steps.iter().map(|t| t.seq).collect();
-    seqs.extend(state.governance.seqs.iter().filter(|s| **s < last));
+    seqs.extend(state.governance.seqs.iter().filter(|s| **s < size));
     // Follow citations from every record held so far; cited records come earlier.
     let mut todo: Vec<u64> = seqs.iter().copied().collect();
     while let Some(seq) = todo.pop() {
