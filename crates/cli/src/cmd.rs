@@ -29,6 +29,10 @@ use std::time::{Duration, Instant};
 pub const REFUSED: u8 = 2;
 /// Exit code: verification failed.
 pub const VERIFY_FAILED: u8 = 3;
+/// Exit code: everything checks out, but no checkpoint meets the witness policy (a
+/// witness of each Party cosigned it): the history rests on the node's word alone, which
+/// the auditor did not accept (`--accept-node-word`).
+pub const NOT_WITNESSED: u8 = 4;
 
 /// Runs a command: one call each (the commands by concern in cmd/).
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -162,8 +166,19 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             checkpoint,
             listen,
             allow_remote,
+            accept_node_word,
             quiet,
-        } => return audit::console(&path, &node_key, &checkpoint, &listen, allow_remote, quiet),
+        } => {
+            return audit::console(
+                &path,
+                &node_key,
+                &checkpoint,
+                &listen,
+                allow_remote,
+                accept_node_word,
+                quiet,
+            );
+        }
         Command::Checkpoint(c) => return checkpoint::checkpoint(c, &pass),
         Command::Authorities { data, as_of, json } => reads::authorities(data.data, &as_of, json)?,
         Command::Export { data, out } => exports::export(&LedgerDir::new(data.data), &out)?,
@@ -189,9 +204,20 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             node_key,
             checkpoint,
             as_of,
+            accept_node_word,
             json,
             quiet,
-        } => return audit::verify(&path, &node_key, &checkpoint, as_of, json, quiet),
+        } => {
+            return audit::verify(
+                &path,
+                &node_key,
+                &checkpoint,
+                as_of,
+                accept_node_word,
+                json,
+                quiet,
+            );
+        }
         Command::Demo { data, cases, quiet } => return crate::demo::run(data, cases, quiet),
         Command::Clock { data, advance, set } => ledger::clock(
             &LedgerDir::new(data.data),

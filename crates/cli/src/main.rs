@@ -333,6 +333,11 @@ enum Command {
         /// For a bundle: also show the case as it stood just after this record seq.
         #[arg(long, value_name = "SEQ")]
         as_of: Option<u64>,
+        /// Accept the node's word alone where no checkpoint is cosigned by a witness of
+        /// each Party (otherwise: exit 4, nothing VERIFIED); every line of the verdict then
+        /// says so.
+        #[arg(long)]
+        accept_node_word: bool,
         /// JSON output.
         #[arg(long)]
         json: bool,
@@ -358,6 +363,10 @@ enum Command {
         /// who reaches it sees the whole ledger.
         #[arg(long)]
         allow_remote: bool,
+        /// Serve a copy no checkpoint of which is cosigned by a witness of each Party
+        /// (otherwise: exit 4); every page then says it rests on the node's word alone.
+        #[arg(long)]
+        accept_node_word: bool,
         /// No progress bar.
         #[arg(long)]
         quiet: bool,

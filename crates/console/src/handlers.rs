@@ -23,9 +23,18 @@ pub(crate) async fn overview(State(c): State<Shared>, ctx: Ctx) -> Result<Respon
         } else {
             None
         };
+        let witnessing = c.desk.as_ref().and_then(|d| d.witnessing());
         Ok(page(
             &ctx,
-            pages::overview(&c, &ctx, &now, &ov, &stats, changes.as_ref()),
+            pages::overview(
+                &c,
+                &ctx,
+                &now,
+                &ov,
+                &stats,
+                changes.as_ref(),
+                witnessing.as_ref(),
+            ),
         ))
     })
     .await

@@ -72,6 +72,10 @@ pub trait Drafts: Send + Sync {
         body: coop_core::EventBody,
     ) -> Result<Vec<coop_treaty::Violation>, coop_ledger::LedgerError>;
 
+    /// How far each Party's witnesses have cosigned the node's checkpoints (the
+    /// overview shows it; `None`: the store cannot say now).
+    fn witnessing(&self) -> Option<coop_ledger::Witnessing>;
+
     /// The ledger's size, announced each time a record lands, and whether the node is
     /// closing (which ends every live page's stream, so that it may stop): what keeps an
     /// open inbox or outbox live (`/desk/live`).

@@ -473,6 +473,7 @@ impl Follower {
                 }
             }
         };
+        self.status.saw_checkpoint(cp.size);
         // The witness rule (coop_core::checkpoint::validate_checkpoint_transition), the same
         // one `coopledger checkpoint cosign` applies, before anything else is pulled.
         let old = self.last_cosigned.as_ref().map(|(c, _)| c.clone());

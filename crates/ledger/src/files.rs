@@ -22,6 +22,25 @@ pub struct MadeBundle {
     pub cosigning_parties: usize,
 }
 
+/// How many of the most recent checkpoints [`Ledger::witnessing`] looks at.
+pub const WITNESS_LOOKBACK: usize = 64;
+
+/// How far the witnesses have cosigned (sizes of checkpoints; `None`: none of the recent
+/// ones). `both` is the witness policy's: the last checkpoint a witness of each Party
+/// cosigned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
+pub struct Witnessing {
+    /// The last checkpoint a witness of Kazakhstan cosigned.
+    pub kz: Option<u64>,
+    /// The last checkpoint a witness of Turkmenistan cosigned.
+    pub tm: Option<u64>,
+    /// The last checkpoint a witness of each Party cosigned (the witness policy met).
+    pub both: Option<u64>,
+    /// Records after `both` (all of them when `None`): resting on the node's word alone
+    /// until both witnesses cosign a checkpoint covering them.
+    pub unwitnessed: u64,
+}
+
 fn io(e: std::io::Error) -> LedgerError {
     LedgerError::Output(e.to_string())
 }
@@ -89,30 +108,84 @@ impl<S: Store + 'static> Ledger<S> {
         Ok((out, n, written))
     }
 
-    /// How many Parties' registered witnesses validly cosigned `note` (0 if the note is
-    /// not a checkpoint of this ledger's node).
-    pub fn cosigning_parties(&self, note: &str, size: u64) -> Result<usize, LedgerError> {
+    /// The registered witnesses that validly cosigned `note`, with their Party (none if
+    /// the note is not a checkpoint of this ledger's node for `size`).
+    pub fn cosigners(
+        &self,
+        note: &str,
+        size: u64,
+    ) -> Result<Vec<(String, coop_treaty::Party)>, LedgerError> {
         let crate::ledger::CheckpointKeys {
             nodes,
             verifiers,
             witnesses,
         } = self.checkpoint_keys(size)?;
         let Ok(v) = coop_verify::verify_by_any(note, &nodes, &verifiers) else {
-            return Ok(0);
+            return Ok(Vec::new());
         };
-        let mut parties: Vec<_> = v
-            .cosigned
+        Ok(v.cosigned
             .iter()
             .filter_map(|c| {
                 witnesses
                     .iter()
                     .find(|(w, _)| w.name == c.name)
-                    .map(|(_, p)| *p)
+                    .map(|(_, p)| (c.name.clone(), *p))
             })
+            .collect())
+    }
+
+    /// How many Parties' registered witnesses validly cosigned `note` (0 if the note is
+    /// not a checkpoint of this ledger's node).
+    pub fn cosigning_parties(&self, note: &str, size: u64) -> Result<usize, LedgerError> {
+        let mut parties: Vec<_> = self
+            .cosigners(note, size)?
+            .into_iter()
+            .map(|(_, p)| p)
             .collect();
         parties.sort();
         parties.dedup();
         Ok(parties.len())
+    }
+
+    /// How far each Party's witnesses have cosigned this ledger's checkpoints, and how far
+    /// the witness policy is met (`coop_verify::witnessed`: a witness of each Party on
+    /// one checkpoint) — what `/healthz`, `/metrics` and the console's overview show. The
+    /// most recent checkpoints are looked at, newest first, until both are found (at
+    /// most [`WITNESS_LOOKBACK`]).
+    pub fn witnessing(&self) -> Result<Witnessing, LedgerError> {
+        let size = self.head()?.size;
+        let mut w = Witnessing {
+            kz: None,
+            tm: None,
+            both: None,
+            unwitnessed: size,
+        };
+        for s in self
+            .checkpoint_sizes()?
+            .into_iter()
+            .rev()
+            .take(WITNESS_LOOKBACK)
+        {
+            let Some(note) = self.checkpoint(s)? else {
+                continue;
+            };
+            let by = self.cosigners(&note, s)?;
+            for (_, p) in &by {
+                let slot = match p {
+                    coop_treaty::Party::Kz => &mut w.kz,
+                    coop_treaty::Party::Tm => &mut w.tm,
+                };
+                slot.get_or_insert(s);
+            }
+            if w.both.is_none() && coop_verify::witnessed(&by) {
+                w.both = Some(s);
+                w.unwitnessed = size.saturating_sub(s);
+            }
+            if w.kz.is_some() && w.tm.is_some() && w.both.is_some() {
+                break;
+            }
+        }
+        Ok(w)
     }
 
     /// The evidence bundle of `case`, proven against the most recent checkpoint of this

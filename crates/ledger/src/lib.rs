@@ -24,6 +24,6 @@ pub mod read;
 pub use clock::{Clock, SystemClock, TestClock, system_ms};
 pub use config::Config;
 pub use error::{LedgerError, SubmitError};
-pub use files::MadeBundle;
+pub use files::{MadeBundle, WITNESS_LOOKBACK, Witnessing};
 pub use ledger::{AsOf, CheckpointKeys, Ledger, Pending};
 pub use metrics::{BATCH_BUCKETS, Snapshot};

@@ -71,6 +71,10 @@ impl coop_console::Drafts for NodeReads {
         self.0.ledger.problems(body)
     }
 
+    fn witnessing(&self) -> Option<coop_ledger::Witnessing> {
+        self.0.ledger.witnessing().ok()
+    }
+
     fn live(
         &self,
     ) -> (

@@ -184,6 +184,28 @@ fn escape(s: &str) -> String {
 
 /// A follower's series: how far its verified copy is from the leader, and when it last
 /// heard from it.
+/// How far each Party's witnesses have cosigned (docs/adr/0026), leader and follower
+/// alike: a size of -1 is "none of the recent checkpoints".
+pub fn render_witnessing(out: &mut String, w: &coop_ledger::Witnessing) {
+    let size = |s: Option<u64>| s.map_or(-1.0, |s| s as f64);
+    let _ = writeln!(
+        out,
+        "# HELP coopledger_witnessed_size Size of the last checkpoint cosigned by a witness of the Party (-1: none of the recent ones).\n# TYPE coopledger_witnessed_size gauge\ncoopledger_witnessed_size{{party=\"kz\"}} {}\ncoopledger_witnessed_size{{party=\"tm\"}} {}",
+        size(w.kz),
+        size(w.tm)
+    );
+    let _ = writeln!(
+        out,
+        "# HELP coopledger_witnessed_both_size Size of the last checkpoint cosigned by a witness of each Party: the witness policy met (-1: none).\n# TYPE coopledger_witnessed_both_size gauge\ncoopledger_witnessed_both_size {}",
+        size(w.both)
+    );
+    let _ = writeln!(
+        out,
+        "# HELP coopledger_unwitnessed_records Records no checkpoint cosigned by both Parties' witnesses covers yet: they rest on the node's word alone.\n# TYPE coopledger_unwitnessed_records gauge\ncoopledger_unwitnessed_records {}",
+        w.unwitnessed
+    );
+}
+
 pub fn render_follow(out: &mut String, v: &crate::sync::SyncView) {
     let mut gauge = |name: &str, help: &str, value: f64| {
         let _ = writeln!(
@@ -195,6 +217,11 @@ pub fn render_follow(out: &mut String, v: &crate::sync::SyncView) {
         "coopledger_follower_leader_records",
         "Records the leader showed when last heard from.",
         v.leader_size as f64,
+    );
+    gauge(
+        "coopledger_follower_witness_behind_records",
+        "Records of the leader's latest checkpoint this witness has not cosigned (0: its cosignature is current).",
+        v.witness_behind as f64,
     );
     gauge(
         "coopledger_follower_behind_records",

@@ -5,7 +5,6 @@
 //! committed copy is checked against this function, so none of them can drift.
 
 use crate::server;
-use crate::sync::SyncView;
 use crate::wire::{
     BatchAnswer, BatchJson, CheckJson, CheckpointJson, ConsistencyJson, ErrorBody, InclusionJson,
     InfoJson, RecordJson, RecordsPage, ReportJson,
@@ -179,15 +178,14 @@ pub(crate) const OPS: &[Op] = &[
             handler: |m| on(m, server::health),
             limits: Limits::Api,
         },
-        summary: "Health: a leader answers `ok` (503 once a storage failure stopped appends); a follower its sync state (503 when the leader is unreachable)",
+        summary: "Health: a leader how far each Party's witnesses have cosigned (503 once a storage failure stopped appends); a follower its sync state and the same (503 when the leader is unreachable)",
         auth: Auth::None,
         query: &[],
         request: &[],
         response: &[
-            raw("text/plain", "`ok` (a leader)"),
             json_body(
-                s::<SyncView>,
-                "a follower: its sync state, with `role` and `storage_failed`",
+                s::<crate::server::Health>,
+                "a leader or copy: `ok`, its size and how far each Party's witnesses have cosigned; a follower: its sync state, with `role`, `storage_failed` and the same",
             ),
         ],
     },

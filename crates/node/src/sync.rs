@@ -16,6 +16,8 @@ pub struct FollowStatus {
     last_contact_ms: AtomicU64,
     /// The size of the last checkpoint this witness cosigned.
     cosigned_size: AtomicU64,
+    /// The size of the leader's latest checkpoint, when last seen.
+    leader_checkpoint: AtomicU64,
     /// Times the leader was lost and contact was tried again.
     reconnects: AtomicU64,
     /// Whether the last attempt reached the leader.
@@ -46,6 +48,14 @@ pub struct SyncView {
     pub last_contact_secs: Option<u64>,
     /// The last checkpoint size this witness cosigned.
     pub cosigned_size: u64,
+    /// The size of the leader's latest checkpoint, when last seen.
+    pub leader_checkpoint_size: u64,
+    /// Records of the leader's latest checkpoint this witness has not cosigned yet (it
+    /// is behind as a witness while this is above 0; the leader's history rests on this
+    /// Party's word only as far as `cosigned_size`).
+    pub witness_behind: u64,
+    /// `current` (this witness cosigned the leader's latest checkpoint) or `behind`.
+    pub witnessing: &'static str,
     /// Times contact was lost and tried again.
     pub reconnects: u64,
     /// Why the leader was last unreachable, while it is.
@@ -65,6 +75,7 @@ impl FollowStatus {
             leader_size: AtomicU64::new(0),
             last_contact_ms: AtomicU64::new(0),
             cosigned_size: AtomicU64::new(0),
+            leader_checkpoint: AtomicU64::new(0),
             reconnects: AtomicU64::new(0),
             connected: AtomicBool::new(false),
             last_error: Mutex::new(None),
@@ -92,6 +103,11 @@ impl FollowStatus {
         }
     }
 
+    /// The leader showed a checkpoint of `size`.
+    pub fn saw_checkpoint(&self, size: u64) {
+        self.leader_checkpoint.fetch_max(size, Ordering::Relaxed);
+    }
+
     /// This witness cosigned the checkpoint of `size`.
     pub fn cosigned(&self, size: u64) {
         self.cosigned_size.fetch_max(size, Ordering::Relaxed);
@@ -109,6 +125,9 @@ impl FollowStatus {
             || !self.connected.load(Ordering::Relaxed)
                 && now.saturating_sub(last) > self.stale_after_ms / 2;
         let behind = leader_size.saturating_sub(size);
+        let cosigned_size = self.cosigned_size.load(Ordering::Relaxed);
+        let leader_checkpoint_size = self.leader_checkpoint.load(Ordering::Relaxed);
+        let witness_behind = leader_checkpoint_size.saturating_sub(cosigned_size);
         SyncView {
             state: if silent {
                 "leader_unreachable"
@@ -121,7 +140,14 @@ impl FollowStatus {
             leader_size,
             behind,
             last_contact_secs: (last > 0).then(|| now.saturating_sub(last) / 1000),
-            cosigned_size: self.cosigned_size.load(Ordering::Relaxed),
+            cosigned_size,
+            leader_checkpoint_size,
+            witness_behind,
+            witnessing: if witness_behind == 0 {
+                "current"
+            } else {
+                "behind"
+            },
             reconnects: self.reconnects.load(Ordering::Relaxed),
             last_error: self.last_error.lock().ok().and_then(|e| e.clone()),
         }
@@ -132,6 +158,19 @@ impl FollowStatus {
 mod tests {
     use super::*;
     use std::time::Duration;
+
+    #[test]
+    fn a_witness_that_has_not_cosigned_the_leaders_latest_checkpoint_is_behind() {
+        let s = FollowStatus::new(Duration::from_secs(10));
+        s.heard(120);
+        s.saw_checkpoint(100);
+        s.cosigned(80);
+        let v = s.view(120);
+        assert_eq!((v.witnessing, v.witness_behind), ("behind", 20));
+        s.cosigned(100);
+        let v = s.view(120);
+        assert_eq!((v.witnessing, v.witness_behind), ("current", 0));
+    }
 
     #[test]
     fn a_new_follower_has_not_heard_from_its_leader() {

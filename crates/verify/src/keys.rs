@@ -78,3 +78,35 @@ pub(crate) fn cosigners(
         })
         .collect()
 }
+
+/// The witness policy (docs/FORMAT.md §15, docs/adr/0026): a checkpoint is **witnessed**
+/// when a witness of **each** Party, registered in the ledger and active for the
+/// checkpoint's last record, has cosigned it. It is the same for every ledger, from its
+/// genesis on: no record changes it, and leaving out a Party's witness registration makes
+/// it unmeetable, never easier. Only a witnessed checkpoint makes a verdict rest on both
+/// Parties' word rather than the node's.
+pub fn witnessed(cosigned_by: &[(String, Party)]) -> bool {
+    [Party::Kz, Party::Tm]
+        .iter()
+        .all(|p| cosigned_by.iter().any(|(_, q)| q == p))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_checkpoint_is_witnessed_only_by_a_witness_of_each_party() {
+        let kz = ("KZ-WITNESS".to_owned(), Party::Kz);
+        let kz2 = ("KZ-WITNESS-2".to_owned(), Party::Kz);
+        let tm = ("TM-WITNESS".to_owned(), Party::Tm);
+        assert!(!witnessed(&[]));
+        assert!(!witnessed(std::slice::from_ref(&kz)));
+        assert!(
+            !witnessed(&[kz.clone(), kz2]),
+            "two of one Party are not both"
+        );
+        assert!(witnessed(&[tm.clone(), kz.clone()]));
+        assert!(witnessed(&[kz, tm]));
+    }
+}

@@ -127,9 +127,36 @@ pub struct Verified {
     /// it broke. The whole report is `ComplianceReport::build(&state)`, built when it is
     /// to be shown (held beside the state, it was a sixth of the verifier's peak).
     pub report: ComplianceSummary,
+    /// The witnessed prefix: the last checkpoint that meets the witness policy
+    /// ([`crate::witnessed`]: cosigned by a witness of each Party), with the state and
+    /// the Article 7 report as of it — what a verdict resting on both Parties' word
+    /// covers. `None`: no checkpoint meets it, and the records rest on the node's word
+    /// alone.
+    pub witnessed: Option<Witnessed>,
+}
+
+/// The ledger as of its last witnessed checkpoint.
+#[derive(Clone, Debug)]
+pub struct Witnessed {
+    /// The checkpoint (cosigned by a witness of each Party).
+    pub checkpoint: CheckpointSeen,
+    /// The state after its last record.
+    pub state: State,
+    /// The Article 7 report as of it.
+    pub report: ComplianceSummary,
 }
 
 impl Verified {
+    /// Records after the last witnessed checkpoint (all of them when there is none):
+    /// valid, but not part of a verdict that rests on both Parties' word.
+    pub fn unwitnessed(&self) -> u64 {
+        self.size
+            - self
+                .witnessed
+                .as_ref()
+                .map_or(0, |w| w.checkpoint.checkpoint.size)
+    }
+
     /// Records after the last checkpoint: present and valid, but not yet covered by a
     /// signed statement of the node.
     pub fn uncovered(&self) -> u64 {
@@ -323,6 +350,9 @@ struct Applier {
     pins: Vec<NoteVerifier>,
     known: BTreeMap<u64, Vec<String>>,
     checkpoints: Vec<CheckpointSeen>,
+    /// The last checkpoint that meets the witness policy, and the state as of it (a
+    /// persistent map's clone: it shares all but what changes after).
+    witnessed: Option<(CheckpointSeen, State)>,
     signatures: u64,
     /// A chain break at this record, waiting for the next record to tell which of the
     /// two was altered; with the chain hash the broken record itself implies.
@@ -471,11 +501,20 @@ impl Applier {
             ));
         }
         let cosigned_by = crate::keys::cosigners(&witnesses, &v.cosigned);
-        self.checkpoints.push(CheckpointSeen {
+        let seen = CheckpointSeen {
             checkpoint: cp,
             cosigned_by,
             external,
-        });
+        };
+        if crate::keys::witnessed(&seen.cosigned_by)
+            && self
+                .witnessed
+                .as_ref()
+                .is_none_or(|(w, _)| w.checkpoint.size < size)
+        {
+            self.witnessed = Some((seen.clone(), self.state.clone()));
+        }
+        self.checkpoints.push(seen);
         Ok(())
     }
 }
@@ -518,6 +557,7 @@ pub fn verify(
         pins: nodes,
         known,
         checkpoints: Vec::new(),
+        witnessed: None,
         signatures: 0,
         broken: None,
     };
@@ -597,6 +637,19 @@ pub fn verify(
         .ledger_id
         .ok_or_else(|| VerifyError::Input("the ledger is empty (no genesis record)".into()))?;
     let report = ComplianceSummary::of(&applier.state);
+    let witnessed = applier.witnessed.take().map(|(checkpoint, state)| {
+        // As of the last record, the report is the one just made.
+        let report = if checkpoint.checkpoint.size == size {
+            report.clone()
+        } else {
+            ComplianceSummary::of(&state)
+        };
+        Witnessed {
+            checkpoint,
+            state,
+            report,
+        }
+    });
     let node_keys = applier
         .state
         .agreement
@@ -615,6 +668,7 @@ pub fn verify(
         signatures: applier.signatures,
         state: applier.state,
         report,
+        witnessed,
     })
 }
 
@@ -656,10 +710,20 @@ impl Incremental {
                 pins,
                 known: BTreeMap::new(),
                 checkpoints: Vec::new(),
+                witnessed: None,
                 signatures: 0,
                 broken: None,
             },
         }
+    }
+
+    /// The size of the last checkpoint checked here that meets the witness policy
+    /// ([`crate::witnessed`]), if any.
+    pub fn witnessed_size(&self) -> Option<u64> {
+        self.applier
+            .witnessed
+            .as_ref()
+            .map(|(c, _)| c.checkpoint.size)
     }
 
     /// Verifies the next records (canonical bytes, continuing at [`Incremental::size`])

@@ -25,9 +25,9 @@ pub use bundle::{BUNDLE_MAGIC, Bundle, BundleEntry, VerifiedBundle, verify_bundl
 pub use error::VerifyError;
 pub use export::{EXPORT_MAGIC, ExportReader, ExportWriter};
 pub use keys::{
-    node_verifier, node_verifier_of, node_verifiers, registered as registered_witnesses,
+    node_verifier, node_verifier_of, node_verifiers, registered as registered_witnesses, witnessed,
 };
 pub use ledger::{
-    CheckpointSeen, Incremental, Item, Observer, Options, Quiet, Source, Verified, verify,
-    verify_by_any,
+    CheckpointSeen, Incremental, Item, Observer, Options, Quiet, Source, Verified, Witnessed,
+    verify, verify_by_any,
 };

@@ -28,11 +28,42 @@ fn options(node_keys: &[String], checkpoints: &[PathBuf]) -> anyhow::Result<Opti
     })
 }
 
+/// What an auditor who verified a copy may say of it (docs/adr/0026): the witness policy
+/// met (a verdict on both Parties' word, as far as their witnesses cosigned), or not — and
+/// then nothing is VERIFIED unless the auditor accepts the node's word alone, which every
+/// line of the verdict then says.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Word {
+    /// Both Parties' witnesses cosigned a checkpoint covering this many records.
+    Witnessed(u64),
+    /// No such checkpoint covers what the verdict covers: the node's word alone
+    /// (accepted with `--accept-node-word`).
+    Node,
+}
+
+/// The prefix of every line of a verdict on the node's word alone.
+const NODE_WORD: &str = "[the node's word alone] ";
+
+/// What `verify` says when no checkpoint meets the witness policy and the auditor did
+/// not accept the node's word.
+fn not_witnessed(what: &str) -> String {
+    format!(
+        "NOT WITNESSED: {what} checks out, but no checkpoint is cosigned by a witness of each Party, so it rests on the node's word alone (a node can drop, re-chain and re-sign records unseen). Verify a copy whose checkpoint both Parties' witnesses cosigned, or pass --accept-node-word to accept the node's word, which the verdict then says on every line."
+    )
+}
+
+/// Every line of `text` prefixed as resting on the node's word alone.
+fn on_node_word(text: &str) -> String {
+    text.lines().map(|l| format!("{NODE_WORD}{l}\n")).collect()
+}
+
+#[allow(clippy::too_many_arguments)] // the command's flags
 pub(super) fn verify(
     path: &Path,
     node_keys: &[String],
     checkpoints: &[PathBuf],
     as_of: Option<u64>,
+    accept_node_word: bool,
     json: bool,
     quiet: bool,
 ) -> anyhow::Result<ExitCode> {
@@ -67,20 +98,56 @@ pub(super) fn verify(
             Ok(ExitCode::from(VERIFY_FAILED))
         }
         Ok(Outcome::Ledger(v)) => {
+            let word = match &v.witnessed {
+                Some(w) if !accept_node_word || w.checkpoint.checkpoint.size == v.size => {
+                    Word::Witnessed(w.checkpoint.checkpoint.size)
+                }
+                _ if accept_node_word => Word::Node,
+                _ => {
+                    let why = not_witnessed("every record and checkpoint");
+                    if json {
+                        println!(
+                            "{}",
+                            serde_json::to_string_pretty(&serde_json::json!({
+                                "verified": false, "witnessed": false, "error": why,
+                            }))?
+                        );
+                    } else {
+                        eprintln!("{why}");
+                    }
+                    return Ok(ExitCode::from(NOT_WITNESSED));
+                }
+            };
             if json {
-                println!("{}", serde_json::to_string_pretty(&ledger_json(&v))?);
+                println!("{}", serde_json::to_string_pretty(&ledger_json(&v, word))?);
             } else {
-                print!("{}", ledger_text(&v, elapsed));
+                print!("{}", ledger_text(&v, word, elapsed));
             }
             Ok(ExitCode::SUCCESS)
         }
         Ok(Outcome::Bundle(b)) => {
+            let witnessed = coop_verify::witnessed(&b.checkpoint.cosigned_by);
+            if !witnessed && !accept_node_word {
+                let why = not_witnessed("the bundle");
+                if json {
+                    println!(
+                        "{}",
+                        serde_json::to_string_pretty(&serde_json::json!({
+                            "verified": false, "witnessed": false, "error": why,
+                        }))?
+                    );
+                } else {
+                    eprintln!("{why}");
+                }
+                return Ok(ExitCode::from(NOT_WITNESSED));
+            }
             let then = as_of.map(|s| b.case_as_of(s)).transpose()?;
             if json {
                 println!(
                     "{}",
                     serde_json::to_string_pretty(&serde_json::json!({
                         "verified": true,
+                        "witnessed": witnessed,
                         "test_ledger": b.state.test_ledger,
                         "ledger_id": b.ledger_id,
                         "case": b.case,
@@ -93,8 +160,10 @@ pub(super) fn verify(
                         "case_as_of": then.flatten(),
                     }))?
                 );
-            } else {
+            } else if witnessed {
                 print!("{}", bundle_text(&b, then, as_of)?);
+            } else {
+                print!("{}", on_node_word(&bundle_text(&b, then, as_of)?));
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -143,12 +212,14 @@ impl Input {
 /// `coopledger console PATH`: verifies the input exactly as `verify` does (with
 /// progress), then serves the console over what verified. Nothing is served from an
 /// input that fails.
+#[allow(clippy::too_many_arguments)] // the command's flags
 pub(super) fn console(
     path: &Path,
     node_keys: &[String],
     checkpoints: &[PathBuf],
     listen: &str,
     allow_remote: bool,
+    accept_node_word: bool,
     quiet: bool,
 ) -> anyhow::Result<ExitCode> {
     let options = options(node_keys, checkpoints)?;
@@ -179,6 +250,10 @@ pub(super) fn console(
             return Ok(ExitCode::from(VERIFY_FAILED));
         }
     };
+    if copy.verdict.witnessed_size.is_none() && !accept_node_word {
+        eprintln!("{}; the console is not started", not_witnessed("the copy"));
+        return Ok(ExitCode::from(NOT_WITNESSED));
+    }
     crate::net::console(copy, path, listen, allow_remote)
 }
 
@@ -192,10 +267,15 @@ fn cosigners(c: &[(String, coop_treaty::Party)]) -> String {
         .join(", ")
 }
 
-fn ledger_json(v: &coop_verify::Verified) -> serde_json::Value {
-    let (items, uses, onward, breaches) = v.report.counts();
+fn ledger_json(v: &coop_verify::Verified, word: Word) -> serde_json::Value {
+    let (state, report) = verdict_of(v, word);
+    let (items, uses, onward, breaches) = report.counts();
     serde_json::json!({
         "verified": true,
+        "witnessed": matches!(word, Word::Witnessed(_)),
+        "witnessed_size": match word { Word::Witnessed(n) => Some(n), Word::Node => None },
+        "unwitnessed_records": match word { Word::Witnessed(_) => v.unwitnessed(), Word::Node => 0 },
+        "on_node_word_alone": word == Word::Node,
         "test_ledger": v.state.test_ledger,
         "ledger_id": v.ledger_id,
         "size": v.size,
@@ -209,20 +289,55 @@ fn ledger_json(v: &coop_verify::Verified) -> serde_json::Value {
             "cosigned_by": c.cosigned_by, "external": c.external,
         })).collect::<Vec<_>>(),
         "uncovered_records": v.uncovered(),
-        "cases": v.state.cases.len(),
-        "article7": { "held": v.report.held(), "items": items, "uses": uses,
+        "cases": state.cases.len(),
+        "article7": { "held": report.held(), "items": items, "uses": uses,
                       "onward_transfers": onward, "breaches": breaches },
     })
 }
 
-fn ledger_text(v: &coop_verify::Verified, elapsed: std::time::Duration) -> String {
+/// The state and Article 7 report a verdict covers: as of the last witnessed checkpoint,
+/// or the whole ledger on the node's word.
+fn verdict_of(
+    v: &coop_verify::Verified,
+    word: Word,
+) -> (&coop_treaty::State, &coop_treaty::ComplianceSummary) {
+    match (&v.witnessed, word) {
+        (Some(w), Word::Witnessed(_)) => (&w.state, &w.report),
+        _ => (&v.state, &v.report),
+    }
+}
+
+fn ledger_text(v: &coop_verify::Verified, word: Word, elapsed: std::time::Duration) -> String {
     use std::fmt::Write as _;
     let mut s = String::new();
-    let (items, uses, onward, breaches) = v.report.counts();
+    let (state, report) = verdict_of(v, word);
+    let (items, uses, onward, breaches) = report.counts();
+    // What the verdict covers, when not the whole ledger: said beside what is counted.
+    let upto = match word {
+        Word::Witnessed(n) if n < v.size => format!(" (as of record {})", n.saturating_sub(1)),
+        _ => String::new(),
+    };
     if v.state.test_ledger {
         let _ = writeln!(s, "{}", show::TEST_LEDGER);
     }
-    let _ = writeln!(s, "VERIFIED ledger {}", v.ledger_id);
+    match (word, &v.witnessed) {
+        (Word::Witnessed(n), Some(w)) => {
+            let _ = writeln!(
+                s,
+                "VERIFIED ledger {}, witnessed by both Parties up to record {} (the checkpoint at size {n}, cosigned by {})",
+                v.ledger_id,
+                n.saturating_sub(1),
+                cosigners(&w.checkpoint.cosigned_by)
+            );
+        }
+        _ => {
+            let _ = writeln!(
+                s,
+                "VERIFIED ledger {} on the node's word alone: no checkpoint covering it is cosigned by a witness of each Party",
+                v.ledger_id
+            );
+        }
+    }
     let _ = writeln!(
         s,
         "  {} records: every record canonical, in order and linked; {} signatures valid (strict Ed25519) for keys registered and active where they signed",
@@ -230,8 +345,8 @@ fn ledger_text(v: &coop_verify::Verified, elapsed: std::time::Duration) -> Strin
     );
     let _ = writeln!(
         s,
-        "  every event allowed by the Agreement at its position; {} cases",
-        v.state.cases.len()
+        "  every event allowed by the Agreement at its position; {} cases{upto}",
+        state.cases.len()
     );
     let _ = writeln!(
         s,
@@ -269,7 +384,15 @@ fn ledger_text(v: &coop_verify::Verified, elapsed: std::time::Duration) -> Strin
     for c in v.checkpoints.iter().filter(|c| c.external) {
         let _ = writeln!(s, "  your checkpoint at size {} matches", c.checkpoint.size);
     }
-    if v.uncovered() > 0 {
+    if let Word::Witnessed(_) = word
+        && v.unwitnessed() > 0
+    {
+        let _ = writeln!(
+            s,
+            "  note: the last {} records are valid but not yet witnessed by both Parties: they are not part of this verdict",
+            v.unwitnessed()
+        );
+    } else if v.uncovered() > 0 {
         let _ = writeln!(
             s,
             "  note: the last {} records are valid but not yet covered by a checkpoint",
@@ -278,8 +401,8 @@ fn ledger_text(v: &coop_verify::Verified, elapsed: std::time::Duration) -> Strin
     }
     let _ = writeln!(
         s,
-        "  Article 7: {} — {items} items, {uses} uses, {onward} onward transfers, {breaches} breaches",
-        if v.report.held() { "held" } else { "BROKEN" }
+        "  Article 7{upto}: {} — {items} items, {uses} uses, {onward} onward transfers, {breaches} breaches",
+        if report.held() { "held" } else { "BROKEN" }
     );
     let secs = elapsed.as_secs_f64();
     let _ = writeln!(
@@ -287,7 +410,10 @@ fn ledger_text(v: &coop_verify::Verified, elapsed: std::time::Duration) -> Strin
         "  in {elapsed:.2?} ({:.0} records/s)",
         v.size as f64 / secs.max(1e-9)
     );
-    s
+    match word {
+        Word::Node => on_node_word(&s),
+        Word::Witnessed(_) => s,
+    }
 }
 
 /// Record `seq` of a verified bundle, if it holds it.

@@ -165,5 +165,12 @@ pub(super) fn bundle(dir: &LedgerDir, case: &str, out: &Path) -> anyhow::Result<
             _ => "not cosigned",
         }
     );
+    if made.cosigning_parties < 2 {
+        // The witness policy (docs/adr/0026): `verify` will not call it VERIFIED without
+        // --accept-node-word.
+        eprintln!(
+            "warning: no checkpoint covering this case is cosigned by a witness of each Party yet: it rests on the node's word alone until both witnesses cosign one (then make the bundle again)"
+        );
+    }
     Ok(())
 }

@@ -394,7 +394,9 @@ fn keygen_init_submit_from_files_and_refusals_change_nothing() {
         )
     };
     let case = "c0ffee00000000000000000000000001";
-    let size_before = json(&["verify", d, "--json"])["size"].as_u64().unwrap();
+    let size_before = json(&["verify", d, "--json", "--accept-node-word"])["size"]
+        .as_u64()
+        .unwrap();
     let o = submit("r0.json", &request(case, true), "kz-mvd.pem");
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(
@@ -403,7 +405,9 @@ fn keygen_init_submit_from_files_and_refusals_change_nothing() {
         text(&o)
     );
     assert_eq!(
-        json(&["verify", d, "--json"])["size"].as_u64().unwrap(),
+        json(&["verify", d, "--json", "--accept-node-word"])["size"]
+            .as_u64()
+            .unwrap(),
         size_before
     );
 
@@ -419,7 +423,9 @@ fn keygen_init_submit_from_files_and_refusals_change_nothing() {
     ));
 
     // A request without the certified copy of the decision: Art. 4.1(5), nothing written.
-    let size_before = json(&["verify", d, "--json"])["size"].as_u64().unwrap();
+    let size_before = json(&["verify", d, "--json", "--accept-node-word"])["size"]
+        .as_u64()
+        .unwrap();
     let o = submit("r1.json", &request(case, false), "kz-mvd.pem");
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     let err = String::from_utf8_lossy(&o.stderr).into_owned();
@@ -428,7 +434,9 @@ fn keygen_init_submit_from_files_and_refusals_change_nothing() {
         "{err}"
     );
     assert_eq!(
-        json(&["verify", d, "--json"])["size"].as_u64().unwrap(),
+        json(&["verify", d, "--json", "--accept-node-word"])["size"]
+            .as_u64()
+            .unwrap(),
         size_before
     );
 
@@ -514,7 +522,11 @@ fn keygen_init_submit_from_files_and_refusals_change_nothing() {
         "TM-WITNESS",
     ]);
     assert!(c1.contains("— TM-WITNESS"), "{c1}");
-    let v = json(&["verify", d, "--json"]);
+    // One Party's witness is not both Parties' word (docs/adr/0026): exit 4 without the
+    // auditor's acceptance of the node's word.
+    let o = run(&["verify", d, "--quiet"]);
+    assert_eq!(o.status.code(), Some(4), "{}", text(&o));
+    let v = json(&["verify", d, "--json", "--accept-node-word"]);
     let last = v["checkpoints"].as_array().unwrap().last().unwrap().clone();
     assert_eq!(last["cosigned_by"][0][0], "TM-WITNESS");
     // An unregistered "witness" cannot cosign.
@@ -688,7 +700,7 @@ fn verify_refuses_every_flagged_cctv_key_at_registration_and_takes_the_plain_one
         w.checkpoint(&sign_checkpoint(&cp, &testkit::node_key()).unwrap())
             .unwrap();
         std::fs::write(&path, w.finish().unwrap().0).unwrap();
-        let o = run(&["verify", p(&path), "--quiet"]);
+        let o = run(&["verify", p(&path), "--quiet", "--accept-node-word"]);
         if *flagged {
             assert_eq!(o.status.code(), Some(3), "{key}: {}", text(&o));
             let err = String::from_utf8_lossy(&o.stderr);
@@ -858,6 +870,91 @@ fn the_committed_fixture_ledger_verifies_through_the_binary() {
             "{out}"
         );
     }
+}
+
+/// Issue 28, finding 1: the node operator alone drops Turkmenistan's notice that its
+/// procedures for a protocol are complete (which moves a case's deadline), re-chains and
+/// re-signs its checkpoints. Every rule and signature still checks out; no witness has
+/// cosigned the rewritten history, so `verify` does not call it VERIFIED (exit 4) — only an
+/// auditor who accepts the node's word alone gets a verdict, which says so on every line.
+/// The genuine fixture, cosigned by both Parties' witnesses, verifies as witnessed.
+#[test]
+fn a_history_the_node_alone_rewrote_is_not_verified() {
+    use coop_treaty::testkit::fixture;
+    let tmp = tempfile::tempdir().unwrap();
+    let f = fixture::ledger().unwrap();
+    let drop = f
+        .records
+        .iter()
+        .find(|r| {
+            r.record.event.body.author.authority.as_str() == "TM-MFA"
+                && matches!(
+                    coop_treaty::Payload::from_bytes(&r.record.event.body.payload),
+                    Ok(coop_treaty::Payload::ProtocolProceduresCompleted { .. })
+                )
+        })
+        .unwrap()
+        .record
+        .seq;
+    let export = |f: &fixture::Fixture, name: &str| {
+        let mut w = coop_verify::ExportWriter::new(Vec::new(), &[]).unwrap();
+        for item in f.items() {
+            match item {
+                Ok(bytes) => w.record(bytes).unwrap(),
+                Err(note) => w.checkpoint(note).unwrap(),
+            }
+        }
+        let path = tmp.path().join(name);
+        std::fs::write(&path, w.finish().unwrap().0).unwrap();
+        path
+    };
+    let vkey = coop_core::checkpoint::node_verifier(
+        &f.ledger_id().unwrap(),
+        coop_treaty::testkit::node_key().public(),
+    )
+    .to_vkey();
+    let forged = export(
+        &fixture::rewritten_by_the_node(&f, drop).unwrap(),
+        "forged.export",
+    );
+    let o = bin()
+        .args(["verify", p(&forged), "--node-key", &vkey, "--quiet"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(
+        o.status.code(),
+        Some(4),
+        "{err}{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    assert!(err.contains("NOT WITNESSED"), "{err}");
+    assert!(!String::from_utf8_lossy(&o.stdout).contains("VERIFIED"));
+    // The auditor may accept the node's word: every line then says so.
+    let out = ok(&[
+        "verify",
+        p(&forged),
+        "--node-key",
+        &vkey,
+        "--quiet",
+        "--accept-node-word",
+    ]);
+    assert!(out.lines().count() > 5, "{out}");
+    for line in out.lines() {
+        assert!(line.starts_with("[the node's word alone] "), "{line}");
+    }
+    // The genuine ledger, cosigned by both witnesses, is witnessed to its end.
+    let genuine = export(&f, "genuine.export");
+    let out = ok(&["verify", p(&genuine), "--node-key", &vkey, "--quiet"]);
+    assert!(
+        out.starts_with(&format!(
+            "VERIFIED ledger {}, witnessed by both Parties up to record {}",
+            f.ledger_id().unwrap(),
+            f.records.len() - 1
+        )),
+        "{out}"
+    );
+    assert!(!out.contains("node's word"), "{out}");
 }
 
 /// Issue 28, finding 2: after a node handover a case's only covering checkpoint is

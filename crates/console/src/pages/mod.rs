@@ -108,25 +108,33 @@ fn stamp_text(c: &Console, l: Lang, now: &At) -> String {
     match &c.verdict {
         Some(v) => {
             let cosigners: Vec<String> = v.cosigned_by.iter().map(|(n, _)| n.clone()).collect();
-            l.ta(
-                "stamp-verified",
-                &[
-                    ("ledger", text(id)),
-                    ("size", num(v.checkpoint_size as f64)),
-                    ("root", text(v.checkpoint_root.to_hex())),
-                    (
-                        "cosigners",
-                        text(if cosigners.is_empty() {
-                            l.t("none")
-                        } else {
-                            cosigners.join(", ")
-                        }),
-                    ),
-                    ("when", text(time(Timestamp(v.verified_at)))),
-                    ("records", num(v.records as f64)),
-                    ("shown", num(now.state.size as f64)),
-                ],
-            )
+            // Whose word it rests on (docs/adr/0026): both Parties' witnesses', as far as
+            // they cosigned; the node's alone for the rest.
+            let word = match (v.witnessed_size, v.on_node_word) {
+                (Some(n), false) => l.ta("stamp-witnessed", &[("size", num(n as f64))]),
+                (Some(n), true) => l.ta("stamp-witnessed-part", &[("size", num(n as f64))]),
+                (None, _) => l.t("stamp-node-word"),
+            };
+            word + " "
+                + &l.ta(
+                    "stamp-verified",
+                    &[
+                        ("ledger", text(id)),
+                        ("size", num(v.checkpoint_size as f64)),
+                        ("root", text(v.checkpoint_root.to_hex())),
+                        (
+                            "cosigners",
+                            text(if cosigners.is_empty() {
+                                l.t("none")
+                            } else {
+                                cosigners.join(", ")
+                            }),
+                        ),
+                        ("when", text(time(Timestamp(v.verified_at)))),
+                        ("records", num(v.records as f64)),
+                        ("shown", num(now.state.size as f64)),
+                    ],
+                )
         }
         None => l.ta(
             "stamp-live",

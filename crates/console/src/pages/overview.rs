@@ -10,6 +10,7 @@ pub fn overview(
     ov: &Overview,
     st: &Stats,
     changes: Option<&(u64, Vec<read::CaseChange>)>,
+    witnessing: Option<&coop_ledger::Witnessing>,
 ) -> Markup {
     let l = ctx.lang;
     let total: usize = ov.cases_by_status.values().sum();
@@ -36,10 +37,37 @@ pub fn overview(
                         dt { (l.t("node-key")) }
                         dd { (if v.node_key_pinned { l.t("node-key-pinned") } else { l.t("node-key-stated") }) }
                         dt { (l.t("uncovered")) } dd { (v.uncovered) }
+                        dt { (l.t("witnessed")) }
+                        dd id="witnessed" class=[v.witnessed_size.is_none().then_some("bad")] {
+                            @match v.witnessed_size {
+                                Some(n) => { (l.ta("stamp-witnessed", &[("size", num(n as f64))])) }
+                                None => { (l.t("stamp-node-word")) }
+                            }
+                        }
                         dt { (l.t("verified-at")) } dd { (time(Timestamp(v.verified_at))) }
                     }
                 }
-                None => p id="verdict" { (l.t("live-node")) }
+                None => {
+                    p id="verdict" { (l.t("live-node")) }
+                    @if let Some(w) = witnessing {
+                        dl id="witnessing" {
+                            dt { (l.t("witnessed")) }
+                            dd id="witnessed" class=[w.both.is_none().then_some("bad")] {
+                                @match w.both {
+                                    Some(n) => { (l.ta("stamp-witnessed", &[("size", num(n as f64))])) }
+                                    None => { (l.t("stamp-node-word")) }
+                                }
+                                @if w.both.is_some() && w.unwitnessed > 0 {
+                                    " " (l.ta("witness-unwitnessed", &[("n", num(w.unwitnessed as f64))]))
+                                }
+                            }
+                            @for (p, size) in [(coop_treaty::Party::Kz, w.kz), (coop_treaty::Party::Tm, w.tm)] {
+                                dt { (l.ta("witness-of", &[("party", text(party(l, p)))])) }
+                                dd { @match size { Some(s) => { (l.ta("witness-cosigned", &[("size", num(s as f64))])) } None => { (l.t("witness-none")) } } }
+                            }
+                        }
+                    }
+                }
             }
         }
         section aria-labelledby="ledger-h" {

@@ -27,6 +27,12 @@ pub struct Verdict {
     pub verified_at: u64,
     /// Records after the last checkpoint (valid, but not covered by a signed statement).
     pub uncovered: u64,
+    /// The size of the last checkpoint that meets the witness policy (a witness of each
+    /// Party cosigned it, docs/adr/0026); `None`: none does.
+    pub witnessed_size: Option<u64>,
+    /// The auditor accepted the node's word alone for what no witnessed checkpoint covers
+    /// (`--accept-node-word`): every page says so.
+    pub on_node_word: bool,
 }
 
 /// A copy of a ledger (or of one case's evidence) that passed offline verification:
@@ -66,6 +72,8 @@ impl VerifiedCopy {
             signatures: v.signatures,
             verified_at,
             uncovered: v.uncovered(),
+            witnessed_size: v.witnessed.as_ref().map(|w| w.checkpoint.checkpoint.size),
+            on_node_word: v.unwitnessed() > 0,
         };
         let checkpoints = checkpoints
             .into_iter()
@@ -139,6 +147,9 @@ impl VerifiedCopy {
             signatures: b.records.len() as u64,
             verified_at,
             uncovered: 0,
+            witnessed_size: coop_verify::witnessed(&b.checkpoint.cosigned_by)
+                .then_some(b.checkpoint.checkpoint.size),
+            on_node_word: !coop_verify::witnessed(&b.checkpoint.cosigned_by),
         };
         VerifiedCopy {
             ledger_id: b.ledger_id,

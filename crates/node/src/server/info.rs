@@ -2,8 +2,48 @@
 
 use super::*;
 
-/// `ok`, or 503 with the reason once a storage failure stopped appends (reads go on; a
-/// restart re-checks the store and repairs it from its journal).
+/// What a leader's (or a read-only copy's) `/healthz` says: that it is up, and how far
+/// each Party's witnesses have cosigned its checkpoints (docs/adr/0026).
+#[derive(Clone, Debug, serde::Serialize, schemars::JsonSchema)]
+pub(crate) struct HealthView {
+    /// `ok`.
+    pub status: &'static str,
+    /// `leader` or `copy`.
+    pub role: &'static str,
+    /// Records.
+    pub size: u64,
+    /// How far the witnesses have cosigned.
+    pub witnessed: coop_ledger::Witnessing,
+}
+
+/// A follower's `/healthz`: its sync state, its role, whether storage failed, and how far
+/// the witnesses have cosigned the copy it holds.
+#[derive(Clone, Debug, serde::Serialize, schemars::JsonSchema)]
+pub(crate) struct FollowerHealth {
+    /// The sync state.
+    #[serde(flatten)]
+    pub sync: crate::sync::SyncView,
+    /// `follower`.
+    pub role: &'static str,
+    /// Why storage failed, once it did (appends of copied records stopped).
+    pub storage_failed: Option<String>,
+    /// How far the witnesses have cosigned the copy.
+    pub witnessed: coop_ledger::Witnessing,
+}
+
+/// What `/healthz` answers: a leader's or copy's [`HealthView`], or a follower's state.
+#[derive(Clone, Debug, serde::Serialize, schemars::JsonSchema)]
+#[serde(untagged)]
+pub(crate) enum Health {
+    /// A leader or a read-only copy.
+    Node(HealthView),
+    /// A follower.
+    Follower(FollowerHealth),
+}
+
+/// A leader: JSON [`HealthView`], or 503 with the reason once a storage failure stopped
+/// appends (reads go on; a restart re-checks the store and repairs it from its journal).
+/// A follower: its sync state, with the same `witnessed`.
 pub(crate) async fn health(State(node): State<Shared>) -> Response {
     // A follower says how it stands with its leader: 200 while it hears from it, 503 once
     // the leader has been silent longer than its limit (reads of the copy go on).
@@ -15,15 +55,30 @@ pub(crate) async fn health(State(node): State<Shared>) -> Response {
             (_, Some(_)) | ("leader_unreachable", _) => StatusCode::SERVICE_UNAVAILABLE,
             _ => StatusCode::OK,
         };
-        let mut body = serde_json::to_value(&view).unwrap_or_default();
-        if let Some(o) = body.as_object_mut() {
-            o.insert("role".into(), "follower".into());
-            o.insert("storage_failed".into(), failure.into());
-        }
+        let witnessed = witnessing(&node).await;
+        let body = Health::Follower(FollowerHealth {
+            sync: view,
+            role: "follower",
+            storage_failed: failure,
+            witnessed,
+        });
         return (code, Json(body)).into_response();
     }
     match node.ledger.failure() {
-        None => "ok".into_response(),
+        None => {
+            let witnessed = witnessing(&node).await;
+            Json(Health::Node(HealthView {
+                status: "ok",
+                role: if node.ledger.is_sequencer() {
+                    "leader"
+                } else {
+                    "copy"
+                },
+                size: node.ledger.head().map_or(0, |h| h.size),
+                witnessed,
+            }))
+            .into_response()
+        }
         Some(why) => ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "storage_failed",
@@ -33,6 +88,21 @@ pub(crate) async fn health(State(node): State<Shared>) -> Response {
         )
         .into_response(),
     }
+}
+
+/// How far the witnesses have cosigned (nothing known when the store cannot say).
+async fn witnessing(node: &Shared) -> coop_ledger::Witnessing {
+    let n = node.clone();
+    tokio::task::spawn_blocking(move || n.ledger.witnessing().ok())
+        .await
+        .ok()
+        .flatten()
+        .unwrap_or(coop_ledger::Witnessing {
+            kz: None,
+            tm: None,
+            both: None,
+            unwitnessed: 0,
+        })
 }
 
 pub(crate) async fn metrics(State(node): State<Shared>) -> ApiResult<Response> {
@@ -48,6 +118,7 @@ pub(crate) async fn metrics(State(node): State<Shared>) -> ApiResult<Response> {
         if let Some(status) = &node.follow {
             crate::metrics::render_follow(&mut body, &status.view(size));
         }
+        crate::metrics::render_witnessing(&mut body, &node.ledger.witnessing()?);
         crate::metrics::render_access(&mut body, &node.console_access.stats());
         Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response())
     })

@@ -618,3 +618,62 @@ mod tests {
         Ok(())
     }
 }
+
+/// The attack of issue 28 (finding 1): the node alone rewrites history. Record `drop` of
+/// `f` is left out, every later record re-sequenced, re-chained and given the governance
+/// head the rest implies (the events, signed by their authors, are unchanged), and each
+/// checkpoint re-signed at its new size by the node key the ledger names there — with no
+/// witness cosignature, which the node cannot make. Every rule and every signature still
+/// checks out; only the witness policy tells.
+pub fn rewritten_by_the_node(f: &Fixture, drop: u64) -> Result<Fixture, String> {
+    let mut state = State::default();
+    let mut records: Vec<SealedRecord> = Vec::new();
+    let mut frontier: Frontier<Blake3Hasher> = Frontier::new();
+    let mut checkpoints = Vec::new();
+    let sizes: Vec<u64> = f.checkpoints.iter().map(|(s, _)| *s).collect();
+    for old in f.records.iter().filter(|r| r.record.seq != drop) {
+        let r = Record {
+            seq: state.size,
+            prev_chain: records.last().map_or(CHAIN_SEED, |r| r.chain),
+            received_at: old.record.received_at,
+            governance: state.governance.head,
+            event: old.record.event.clone(),
+        }
+        .seal()
+        .map_err(|e| e.to_string())?;
+        state
+            .step(&r.record)
+            .map_err(|v| format!("rewritten record {}: {v}", r.record.seq))?;
+        frontier.push(r.leaf, |_, _, _| {});
+        records.push(r);
+        // A checkpoint where the original had one (one record earlier past the drop).
+        let original = if old.record.seq >= drop {
+            old.record.seq + 1
+        } else {
+            state.size
+        };
+        if sizes.contains(&original) && original != drop {
+            let cp = Checkpoint {
+                ledger_id: state.ledger_id.ok_or("no genesis")?,
+                size: frontier.size(),
+                root: frontier.root(),
+                chain_head: records.last().map_or(CHAIN_SEED, |r| r.chain),
+                time: state.last_time,
+            };
+            let named = state.agreement.node_keys_at(cp.size);
+            let key = [node_key(), handover_node_key()]
+                .into_iter()
+                .find(|k| named.contains(&k.public()))
+                .ok_or("no fixture node key is named there")?;
+            checkpoints.push((
+                cp.size,
+                sign_checkpoint(&cp, &key).map_err(|e| e.to_string())?,
+            ));
+        }
+    }
+    Ok(Fixture {
+        records,
+        checkpoints,
+        state,
+    })
+}

@@ -318,3 +318,52 @@ async fn each_act_is_reached_from_where_a_clerk_or_a_root_looks_for_it() {
     let (status, _) = page(&e, &audit, "/compose").await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 }
+
+/// Issue 28, finding 1: the node says how far each Party's witnesses have cosigned its
+/// checkpoints, on `/healthz` and in `/metrics` — and what rests on its word alone.
+#[tokio::test]
+async fn health_and_metrics_say_how_far_each_partys_witness_has_cosigned() {
+    let e = env_keyed(fixture::handover_node_key(), |_| {});
+    let f = fixture::ledger().unwrap();
+    let last = f.checkpoints.last().unwrap().0;
+    let (status, _, body) = send(&e.node, get("/healthz").body(Body::empty()).unwrap()).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let h: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(h["status"], "ok");
+    assert_eq!(h["witnessed"]["kz"], last);
+    assert_eq!(h["witnessed"]["tm"], last);
+    assert_eq!(h["witnessed"]["both"], last);
+    assert_eq!(h["witnessed"]["unwitnessed"], 0);
+    // When a record lands that no witness has cosigned yet
+    let root = session(&e, "KZ-MFA").await;
+    let key = SecretKey::from_seed(&[0x79; 32]).public().to_hex();
+    let (_, draft) = page(
+        &e,
+        &root,
+        &format!("/compose/ObserverRegistered?id=KZ-AUDIT-2&role=Auditor&key={key}&check=1"),
+    )
+    .await;
+    let (status, receipt) = sign_and_submit(&e, "KZ-MFA", &draft).await;
+    assert_eq!(status, StatusCode::OK, "{receipt}");
+    // Then it rests on the node's word alone until both witnesses cosign a checkpoint
+    let (_, _, body) = send(&e.node, get("/healthz").body(Body::empty()).unwrap()).await;
+    let h: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(h["witnessed"]["both"], last, "{body}");
+    assert_eq!(h["witnessed"]["unwitnessed"], h["size"].as_u64().unwrap() - last);
+    let (_, _, metrics) = send(&e.node, get("/metrics").body(Body::empty()).unwrap()).await;
+    assert!(
+        metrics.contains(&format!("coopledger_witnessed_both_size {last}")),
+        "{metrics}"
+    );
+    assert!(metrics.contains(&format!("coopledger_witnessed_size{{party=\"tm\"}} {last}")));
+    assert!(metrics.contains("coopledger_unwitnessed_records 1"), "{metrics}");
+    // And the console's overview says the same
+    let audit = session(&e, "KZ-AUDIT").await;
+    let (_, overview) = page(&e, &audit, "/?lang=en").await;
+    assert!(overview.contains("id=\"witnessing\""), "{overview}");
+    assert!(
+        overview.contains(&format!("Witnessed by both Parties up to record {last}"))
+            && overview.contains("1 records after it rest on the node's word alone"),
+        "{overview}"
+    );
+}
