@@ -18,7 +18,12 @@ the proof that the bytes and the registry can be checked from the spec.
 
 It reads an export (§13) or a ledger directory, whose journal (§10.2) it reads.
 
-Usage: verify.py EXPORT|DIR [--node-key VKEY]   exit 0 verified, 3 refused, 1 error
+It applies the witness policy (§8, §15, format 2.2): the ledger is VERIFIED as far as the
+last checkpoint a registered witness of each Party cosigned; with none, it is NOT
+WITNESSED (exit 4) unless --accept-node-word is given.
+
+Usage: verify.py EXPORT|DIR [--node-key VKEY] [--accept-node-word]
+       exit 0 verified, 3 refused, 4 not witnessed, 1 error
 Needs: pip install pynacl==1.5.0 blake3==1.0.11
 """
 
@@ -680,7 +685,7 @@ def verify_items(items, pinned=None):
     """Verifies a ledger given as records ("R", bytes) and, after the record that
     completes each one's tree, checkpoint notes ("C", bytes)."""
     reg, gov, chain, leaves, last_time, ledger_id = Registry(), bytes(32), bytes(32), [], 0, None
-    records, checkpoints, cosigned = 0, 0, []
+    records, checkpoints, cosigned, witnessed = 0, 0, [], None
     for tag, payload in items:
         if tag == "R":
             seq = records
@@ -723,11 +728,14 @@ def verify_items(items, pinned=None):
             cosigned = check_checkpoint(payload.decode("utf-8"), reg, ledger_id, leaves, chain,
                                         last_time, records)
             checkpoints += 1
+            # The witness policy (§8): a witness of each Party among the cosigners.
+            if {reg.parties.get(n) for n in cosigned} >= {"Kz", "Tm"}:
+                witnessed = records
         else:
             raise Refused(f"an unknown item {tag!r}")
     if records == 0:
         raise Refused("no records")
-    return records, checkpoints, cosigned, ledger_id
+    return records, checkpoints, cosigned, ledger_id, witnessed
 
 
 # ---------------------------------------------------------------- the journal (§10.2)
@@ -818,13 +826,21 @@ def main(argv):
         return 1
     try:
         if data is None:
-            n, c, cosigned, ledger = verify_items(journal_items(os.path.join(argv[1], "store")), pinned)
+            n, c, cosigned, ledger, witnessed = verify_items(
+                journal_items(os.path.join(argv[1], "store")), pinned)
         else:
-            n, c, cosigned, ledger = verify(data, pinned)
+            n, c, cosigned, ledger, witnessed = verify(data, pinned)
     except Refused as e:
         print(f"REFUSED: {e}", file=sys.stderr)
         return 3
-    print(f"VERIFIED (independently) ledger {ledger.hex()}: {n} records, {c} checkpoints; "
+    if witnessed is None and "--accept-node-word" not in argv:
+        print(f"NOT WITNESSED: ledger {ledger.hex()} checks out ({n} records), but no checkpoint "
+              "is cosigned by a witness of each Party: it rests on the node's word alone",
+              file=sys.stderr)
+        return 4
+    word = (f"witnessed by both Parties up to record {witnessed - 1}" if witnessed
+            else "on the node's word alone")
+    print(f"VERIFIED (independently) ledger {ledger.hex()}, {word}: {n} records, {c} checkpoints; "
           f"the last cosigned by {', '.join(cosigned) or 'no witness'}")
     return 0
 
