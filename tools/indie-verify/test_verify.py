@@ -135,6 +135,15 @@ def test_a_ledger_directory_s_journal_verifies_and_a_torn_tail_ends_it(tmp_path)
     seg.write_bytes(whole[:-7])
     records, checkpoints, _, _, _ = verify.verify_items(verify.journal_items(str(store)))
     assert (records, checkpoints) == (51, 2)
+    # And the verifier says what it skipped.
+    assert verify.SKIPPED and "torn write" in verify.SKIPPED[0]
+    # Issue 28, finding 7: a length byte flipped mid-journal is damage — complete frames
+    # follow it — not a torn tail (a prefix was verified).
+    flipped = bytearray(whole)
+    flipped[len(verify.JOURNAL_MAGIC) + 2] ^= 1
+    seg.write_bytes(bytes(flipped))
+    with pytest.raises(verify.Refused, match="not a torn write"):
+        verify.journal_items(str(store))
     # A flipped byte inside is damage, not a torn tail.
     bad = bytearray(whole)
     bad[len(verify.JOURNAL_MAGIC) + 40] ^= 1

@@ -743,9 +743,29 @@ def verify_items(items, pinned=None):
 JOURNAL_MAGIC = b"coopledger-journal/v1\n"
 
 
+SKIPPED = []  # what the last journal read skipped (a torn tail), in words
+
+
+def _complete_frame_after(data, p):
+    """Whether a complete frame (valid kind, length, payload and checksum) starts after
+    byte p: then what starts at p is damage, not a torn write (§10.2)."""
+    if len(data) - p > 64 << 20:
+        return True
+    for q in range(p + 1, len(data) - 4):
+        if chr(data[q]) not in "RC":
+            continue
+        n = int.from_bytes(data[q + 1:q + 5], "big")
+        end = q + 5 + n + 16
+        if end <= len(data) and blake3.blake3(data[q:q + 5 + n]).digest()[:16] == data[q + 5 + n:end]:
+            return True
+    return False
+
+
 def journal_frames(store_dir):
     """Every frame of the journal of a store directory, checksums checked; a torn frame
-    ends the reading only at the very end of the last segment."""
+    ends the reading only at the very end of the last segment, with nothing whole after it
+    (§10.2); what it skipped is noted in SKIPPED."""
+    SKIPPED.clear()
     jdir = os.path.join(store_dir, "journal")
     names = sorted(n for n in os.listdir(jdir)
                    if n.endswith(".log") and len(n) == 24 and n[:20].isdigit())
@@ -758,22 +778,27 @@ def journal_frames(store_dir):
                 return  # a segment created but never written
             raise Refused(f"journal segment {name} has no journal header")
         i = len(JOURNAL_MAGIC)
+
+        def torn(at):
+            if not last or _complete_frame_after(data, at):
+                raise Refused(f"journal segment {name}: a damaged frame at byte {at} (not a torn write)")
+            SKIPPED.append(f"a torn write of {len(data) - at} bytes at byte {at} of {name}, skipped")
+
         while i < len(data):
             if i + 5 > len(data):
-                if last:
-                    return
-                raise Refused(f"journal segment {name} ends in the middle of a frame")
+                torn(i)
+                return
             kind, n = data[i], int.from_bytes(data[i + 1:i + 5], "big")
-            if chr(kind) not in "RC":
+            if chr(kind) not in "RC" or n > 1 << 30:
                 raise Refused(f"journal segment {name}: a malformed frame at byte {i}")
             end = i + 5 + n + 16
             if end > len(data):
-                if last:
-                    return
-                raise Refused(f"journal segment {name} ends in the middle of a frame")
+                torn(i)
+                return
             if blake3.blake3(data[i:i + 5 + n]).digest()[:16] != data[i + 5 + n:end]:
-                if last and end == len(data):
-                    return  # a torn last frame
+                if end == len(data):
+                    torn(i)
+                    return
                 raise Refused(f"journal segment {name} fails its checksum at byte {i}")
             yield chr(kind), data[i + 5:i + 5 + n]
             i = end
@@ -840,6 +865,8 @@ def main(argv):
         return 4
     word = (f"witnessed by both Parties up to record {witnessed - 1}" if witnessed
             else "on the node's word alone")
+    for note in SKIPPED if data is None else []:
+        print(f"note: the journal ends with {note}")
     print(f"VERIFIED (independently) ledger {ledger.hex()}, {word}: {n} records, {c} checkpoints; "
           f"the last cosigned by {', '.join(cosigned) or 'no witness'}")
     return 0

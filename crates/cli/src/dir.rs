@@ -301,11 +301,16 @@ pub struct JournalSource {
 }
 
 impl JournalSource {
-    /// A source over the journal of `dir`.
-    pub fn new(dir: &LedgerDir) -> anyhow::Result<JournalSource> {
+    /// A source over the journal of `dir`. A damaged journal is a failed verification
+    /// (`Ok(Err(_))`: exit 3, like any tampered input), not an error of the command.
+    pub fn new(dir: &LedgerDir) -> anyhow::Result<Result<JournalSource, VerifyError>> {
         dir.require()?;
-        Ok(JournalSource {
-            items: coop_store::JournalItems::open(&dir.store_path())?,
+        Ok(match coop_store::JournalItems::open(&dir.store_path()) {
+            Ok(items) => Ok(JournalSource { items }),
+            Err(e @ coop_store::StoreError::Corrupt { .. }) => {
+                Err(VerifyError::Input(format!("the journal: {e}")))
+            }
+            Err(e) => return Err(e.into()),
         })
     }
 }
@@ -316,7 +321,7 @@ impl Source for JournalSource {
             match self
                 .items
                 .next()
-                .map_err(|e| VerifyError::Input(e.to_string()))?
+                .map_err(|e| VerifyError::Input(format!("the journal: {e}")))?
             {
                 Some(coop_store::JournalItem::Record(_, bytes)) => Some(Item::Record(bytes)),
                 Some(coop_store::JournalItem::Checkpoint(note)) => Some(Item::Checkpoint(note)),
@@ -327,5 +332,9 @@ impl Source for JournalSource {
 
     fn total(&self) -> Option<u64> {
         None
+    }
+
+    fn skipped(&self) -> Option<String> {
+        self.items.torn_tail().map(ToString::to_string)
     }
 }

@@ -268,6 +268,13 @@ pub fn refusal(lang: Lang, v: &coop_treaty::Violation) -> String {
                 ("signer", party(signer_party)),
             ],
         ),
+        V::Art7_2_NotTheRecipient { recipient, signer } => (
+            "refusal-art7-2-not-recipient",
+            vec![
+                ("recipient", detail(recipient.as_str())),
+                ("signer", detail(signer.as_str())),
+            ],
+        ),
         V::Art7_Other(d) => ("refusal-art7", vec![("detail", detail(d))]),
         V::Art8_Dispute(d) => ("refusal-art8", vec![("detail", detail(d))]),
     };
@@ -484,6 +491,10 @@ mod tests {
             V::Art7_2_ConsentNotFromProvider {
                 provider: Party::Kz,
                 signer_party: Party::Tm,
+            },
+            V::Art7_2_NotTheRecipient {
+                recipient: coop_core::AuthorityId::new("KZ-MVD").unwrap_or_else(|e| panic!("{e}")),
+                signer: coop_core::AuthorityId::new("KZ-KNB").unwrap_or_else(|e| panic!("{e}")),
             },
             V::Art7_Other(d()),
             V::Art8_Dispute(d()),

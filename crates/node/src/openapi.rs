@@ -182,12 +182,10 @@ pub(crate) const OPS: &[Op] = &[
         auth: Auth::None,
         query: &[],
         request: &[],
-        response: &[
-            json_body(
-                s::<crate::server::Health>,
-                "a leader or copy: `ok`, its size and how far each Party's witnesses have cosigned; a follower: its sync state, with `role`, `storage_failed` and the same",
-            ),
-        ],
+        response: &[json_body(
+            s::<crate::server::Health>,
+            "a leader or copy: `ok`, its size and how far each Party's witnesses have cosigned; a follower: its sync state, with `role`, `storage_failed` and the same",
+        )],
     },
     Op {
         method: "get",

@@ -36,6 +36,72 @@ const SUM: usize = 16;
 /// 4 MiB each, a batch a few thousand of them).
 const MAX_FRAME: usize = 1 << 30;
 
+/// The most bytes a torn tail may hold (docs/FORMAT.md §10.2): a write cut short is
+/// part of one batch; more than this after the last complete frame is damage.
+pub const MAX_TORN: u64 = 64 << 20;
+
+/// Whether the bytes of `path` from `at` on hold a complete frame (a valid kind, a length
+/// within bounds, the whole payload and a checksum that matches) starting anywhere after
+/// `at`: then what begins at `at` is not a torn write but damage (a flipped length byte
+/// mid-journal). `Err` when the region is larger than a torn write can be.
+fn complete_frame_after(path: &Path, at: u64) -> Result<bool, StoreError> {
+    let len = std::fs::metadata(path)
+        .map_err(|e| io("cannot read the size of", path, e))?
+        .len();
+    if len.saturating_sub(at) > MAX_TORN {
+        return Ok(true);
+    }
+    let mut f = File::open(path).map_err(|e| io("cannot open", path, e))?;
+    std::io::Seek::seek(&mut f, std::io::SeekFrom::Start(at))
+        .map_err(|e| io("cannot read", path, e))?;
+    let mut region = Vec::new();
+    std::io::Read::read_to_end(&mut f, &mut region).map_err(|e| io("cannot read", path, e))?;
+    for p in 1..region.len() {
+        let Some(head) = region.get(p..p + 5) else {
+            break;
+        };
+        if !matches!(head[0], b'R' | b'C') {
+            continue;
+        }
+        let n = u32::from_be_bytes([head[1], head[2], head[3], head[4]]) as usize;
+        let Some(body) = region.get(p + 5..p + 5 + n) else {
+            continue;
+        };
+        let Some(sum) = region.get(p + 5 + n..p + 5 + n + SUM) else {
+            continue;
+        };
+        if sum == checksum(head[0], n as u32, body) {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// A torn tail skipped while reading (docs/FORMAT.md §10.2): where, and how many bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TornTail {
+    /// The segment.
+    pub segment: PathBuf,
+    /// Where the torn frame starts.
+    pub at: u64,
+    /// Bytes from there to the end of the segment.
+    pub bytes: u64,
+}
+
+impl std::fmt::Display for TornTail {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "the journal ends with a torn write of {} bytes at byte {} of {} (an append that was never acknowledged): skipped",
+            self.bytes,
+            self.at,
+            self.segment
+                .file_name()
+                .map_or_else(|| self.segment.display().to_string(), |n| n.to_string_lossy().into_owned())
+        )
+    }
+}
+
 /// A frame read back from the journal.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Frame {
@@ -149,6 +215,15 @@ pub struct JournalReader {
 }
 
 impl JournalReader {
+    /// The torn tail the reading skipped, once read to the end.
+    pub fn torn_tail(&self) -> Option<TornTail> {
+        let (segment, at) = self.end.clone().filter(|_| self.torn)?;
+        let bytes = std::fs::metadata(&segment)
+            .map(|m| m.len().saturating_sub(at))
+            .unwrap_or(0);
+        Some(TornTail { segment, at, bytes })
+    }
+
     /// A reader of the journal in `dir` (empty if there is none).
     pub fn open(dir: &Path) -> Result<JournalReader, StoreError> {
         JournalReader::of(segments(dir)?, Faults::none())
@@ -231,6 +306,17 @@ impl JournalReader {
             let torn =
                 |s: &mut Self, path: PathBuf, at: u64| -> Result<Option<Frame>, StoreError> {
                     if is_last {
+                        // Only if nothing whole follows: a complete frame after it means
+                        // a damaged frame mid-journal, never to be cut off as torn.
+                        if complete_frame_after(&path, at)? {
+                            return Err(corrupt(
+                                None,
+                                format!(
+                                    "journal segment {} has a damaged frame at byte {at}: complete frames follow it, so it is not a torn write",
+                                    path.display()
+                                ),
+                            ));
+                        }
                         s.torn = true;
                         s.end = Some((path, at));
                         s.current = None;
@@ -419,6 +505,7 @@ pub struct JournalItems {
     notes: std::collections::BTreeMap<u64, String>,
     next: u64,
     queue: std::collections::VecDeque<JournalItem>,
+    torn: Option<TornTail>,
 }
 
 impl JournalItems {
@@ -440,7 +527,14 @@ impl JournalItems {
             notes,
             next: 0,
             queue: std::collections::VecDeque::new(),
+            torn: first.torn_tail(),
         })
+    }
+
+    /// The torn tail the first pass skipped (reported by `verify`: a verifier says what
+    /// it did not read).
+    pub fn torn_tail(&self) -> Option<&TornTail> {
+        self.torn.as_ref()
     }
 
     /// Records the first pass found complete checkpoints for, the largest size.

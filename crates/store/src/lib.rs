@@ -23,7 +23,10 @@ mod conformance;
 
 pub use error::StoreError;
 pub use faults::{Fault, Faults, Plan, Point, Rule};
-pub use journal::{Frame as JournalFrame, JOURNAL_MAGIC, JournalItem, JournalItems, JournalReader};
+pub use journal::{
+    Frame as JournalFrame, JOURNAL_MAGIC, JournalItem, JournalItems, JournalReader, MAX_TORN,
+    TornTail,
+};
 pub use log::{Appended, Head, Log};
 pub use memory::MemStore;
 pub use sled::{DEFAULT_MIN_FREE, Repaired, SledOptions, SledStore};

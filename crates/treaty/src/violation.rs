@@ -2,6 +2,7 @@
 //! or wrong element in words a clerk understands. A refused event changes nothing.
 
 use crate::model::{Language, Party};
+use coop_core::AuthorityId;
 
 /// A refusal. `Display` gives the clause first ("Art. 4.1(5): ..."); [`Violation::clause`]
 /// gives it alone (for metrics and API bodies).
@@ -293,7 +294,17 @@ pub enum Violation {
         /// Who signed.
         signer_party: Party,
     },
-    /// Other Art. 7 rule (only the recipient uses, item already exists...).
+    /// Another authority than the one an item was transferred to acts on it.
+    #[error(
+        "Art. 7.2: only {recipient}, to which the information was transferred, uses it, asks for consent to it or passes it on; {signer} did not receive it"
+    )]
+    Art7_2_NotTheRecipient {
+        /// The authority the item was transferred to.
+        recipient: AuthorityId,
+        /// Who signed.
+        signer: AuthorityId,
+    },
+    /// Other Art. 7 rule (item already exists...).
     #[error("Art. 7: {0}")]
     Art7_Other(String),
 

@@ -160,7 +160,7 @@ fn play(w: &mut World, model: &mut Model, a: &Act) -> Option<bool> {
             let s = SIGNERS[*signer];
             let p = PURPOSES[*p];
             let expect = model.items.get(i).is_some_and(|(permitted, _, _)| {
-                party_of(s) == Party::Kz
+                s == "KZ-MVD" // the item's holder (Art. 7.2, docs/TREATY.md "Who acts")
                     && (permitted.iter().any(|x| x == p)
                         || model
                             .grants
@@ -240,7 +240,7 @@ fn play(w: &mut World, model: &mut Model, a: &Act) -> Option<bool> {
             let grant = model.grants.get(*consent).cloned();
             let consent_hash = grant.as_ref().map_or(Hash([0xEE; 32]), |g| g.0);
             let expect = model.items.contains_key(i)
-                && party_of(s) == Party::Kz
+                && s == "KZ-MVD"
                 && grant
                     .as_ref()
                     .is_some_and(|(_, gi, gt, _)| gi == i && gt.as_deref() == Some(t));

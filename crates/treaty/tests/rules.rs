@@ -642,6 +642,47 @@ fn art4_1_oral_request_opens_a_confirmation_deadline() {
 
 // ------------------------------------------------------------------ Art. 4.2
 
+/// Issue 28, finding 4: an oral request is made orally (Art. 4.1); the Art. 4.2 rule —
+/// written documents in the state language with their translation, in the same event —
+/// applies to its written confirmation. The spec said so of every request; the rules
+/// exempted only an oral request that carried no translation at all.
+#[test]
+fn art4_2_an_oral_request_is_put_in_writing_with_its_translations_by_its_confirmation() {
+    // Given an urgent oral request whose record carries an untranslated document
+    let mut w = World::in_force();
+    let mut r = request();
+    r.oral = true;
+    r.urgent = true;
+    r.documents = vec![doc(61, Language::Kk, DocRole::Original)];
+    // When it is recorded, then Art. 4.2 does not apply yet: it was made orally
+    w.ok_case("KZ-MVD", 1, Payload::Request(Box::new(r)));
+    // And its written confirmation without the translation is refused under Art. 4.2
+    let original = doc(62, Language::Kk, DocRole::Original);
+    assert_eq!(
+        w.try_case(
+            "KZ-MVD",
+            1,
+            Payload::OralRequestConfirmed {
+                documents: vec![original.clone()],
+            },
+        ),
+        Err(Violation::Art4_2_MissingTranslation {
+            document: original.digest,
+            target: Language::Tk
+        })
+    );
+    // With it, it is the written request
+    w.ok_case(
+        "KZ-MVD",
+        1,
+        Payload::OralRequestConfirmed {
+            documents: translated(original),
+        },
+    );
+    assert!(w.case(1).confirmed);
+}
+
+
 #[test]
 fn art4_2_state_language_original_and_translation_required() {
     // Given a complete request, when its covering letter's translation is left out,
@@ -1225,7 +1266,7 @@ fn art7_2_use_only_for_a_purpose_of_the_request_or_a_consent() {
         },
     );
     w.ok_case(
-        "KZ-KNB",
+        "KZ-MVD",
         1,
         Payload::InformationUsed {
             item: item(1),
@@ -1234,6 +1275,83 @@ fn art7_2_use_only_for_a_purpose_of_the_request_or_a_consent() {
     );
     let uses = &w.state.register[&(case_id(1), item(1))].uses;
     assert!(matches!(uses[1].basis, UseBasis::Consent(_)));
+}
+
+/// Issue 28, finding 6: who acts on an item. Art. 7.2 forbids "the Parties" to use
+/// information for other purposes or pass it on, and asks the consent of "the competent
+/// authorities of the providing Party": the item is held by the authority it was
+/// transferred to, which alone records its uses, asks for consent and passes it on; the
+/// consent is the providing Party's, given or refused by any of its competent
+/// authorities (docs/TREATY.md, "Who acts").
+#[test]
+fn art7_2_only_the_receiving_authority_acts_on_an_item_and_the_providing_party_consents() {
+    // Given an item TM-MVD transferred to KZ-MVD in their case
+    let mut w = World::with_case();
+    w.transfer(1);
+    let purpose = w.state.cases[&case_id(1)].purposes[0].clone();
+    // When another authority of the receiving Party, not in the case, records a use, asks
+    // for consent or passes it on, then each is refused, naming the holder
+    for payload in [
+        Payload::InformationUsed {
+            item: item(1),
+            purpose: purpose.clone(),
+        },
+        Payload::ConsentRequested {
+            item: item(1),
+            third_party: Some("Interpol NCB Astana".into()),
+            purposes: vec![],
+        },
+    ] {
+        assert_eq!(
+            w.try_case("KZ-KNB", 1, payload.clone()),
+            Err(Violation::Art7_2_NotTheRecipient {
+                signer: id("KZ-KNB"),
+                recipient: id("KZ-MVD"),
+            }),
+            "{}",
+            payload.kind()
+        );
+    }
+    // And the providing Party's authority cannot use what it provided
+    assert!(
+        w.try_case(
+            "TM-MVD",
+            1,
+            Payload::InformationUsed {
+                item: item(1),
+                purpose: purpose.clone(),
+            },
+        )
+        .is_err()
+    );
+    // The holder may
+    w.ok_case(
+        "KZ-MVD",
+        1,
+        Payload::InformationUsed {
+            item: item(1),
+            purpose,
+        },
+    );
+    // And the consent is the providing Party's: another of its competent authorities may
+    // refuse it (the Agreement's "competent authorities of the providing Party")
+    w.ok_case(
+        "KZ-MVD",
+        1,
+        Payload::ConsentRequested {
+            item: item(1),
+            third_party: Some("Interpol NCB Astana".into()),
+            purposes: vec![],
+        },
+    );
+    w.ok_case(
+        "TM-MNS",
+        1,
+        Payload::ConsentDenied {
+            item: item(1),
+            third_party: Some("Interpol NCB Astana".into()),
+        },
+    );
 }
 
 #[test]
@@ -1359,7 +1477,7 @@ fn art7_transfer_purposes_are_the_requests_and_items_are_unique() {
                 purpose: purpose("criminal investigation 2025-117")
             }
         ),
-        Err(Violation::Art7_Other(_))
+        Err(Violation::Art7_2_NotTheRecipient { .. })
     ));
     assert!(matches!(
         w.try_case(

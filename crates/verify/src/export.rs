@@ -106,8 +106,9 @@ impl<R: Read> ExportReader<R> {
         };
         match r.frame()? {
             Some((TAG_HEADER, payload)) => {
-                r.node_vkey =
-                    String::from_utf8(payload).map_err(|_| input("export header is not UTF-8"))?;
+                // For people, never trusted (docs/FORMAT.md §13): any bytes are read, shown
+                // as UTF-8 with what is not replaced.
+                r.node_vkey = String::from_utf8_lossy(&payload).into_owned();
             }
             _ => return Err(input("export has no header frame")),
         }
@@ -232,6 +233,19 @@ mod tests {
                 Item::Record(b"de".to_vec())
             ]
         );
+        Ok(())
+    }
+
+    /// Issue 28, finding 9: the header is for people and never trusted, so bytes that
+    /// are not UTF-8 there do not stop a verification (they were refused).
+    #[test]
+    fn a_header_that_is_not_utf8_is_read_not_trusted() -> Result<(), Box<dyn std::error::Error>> {
+        let mut bytes = sample()?;
+        let at = EXPORT_MAGIC.len() + 5;
+        if let Some(b) = bytes.get_mut(at) {
+            *b = 0xFF;
+        }
+        assert_eq!(items(&bytes)?.len(), 3);
         Ok(())
     }
 

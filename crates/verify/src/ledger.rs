@@ -41,6 +41,11 @@ pub trait Source {
     fn total(&self) -> Option<u64> {
         None
     }
+    /// What the source skipped, in words, once read to the end: a journal's torn tail
+    /// (docs/FORMAT.md §10.2). A verifier says what it did not read.
+    fn skipped(&self) -> Option<String> {
+        None
+    }
 }
 
 /// Callbacks during verification. Each record is passed on only after it passed every
@@ -133,6 +138,8 @@ pub struct Verified {
     /// covers. `None`: no checkpoint meets it, and the records rest on the node's word
     /// alone.
     pub witnessed: Option<Witnessed>,
+    /// What the source skipped ([`Source::skipped`]): a journal's torn tail.
+    pub skipped: Option<String>,
 }
 
 /// The ledger as of its last witnessed checkpoint.
@@ -565,6 +572,9 @@ pub fn verify(
     // few chunks whatever the ledger's size): the reader, the preparer (which spreads
     // each chunk over the rayon pool, so both cores verify signatures), and this thread,
     // which applies prepared chunks in order.
+    // The reader thread borrows the source for the scope only: it is asked afterwards what
+    // it skipped.
+    let reading: &mut (dyn Source + Send) = &mut *source;
     std::thread::scope(|scope| -> Result<(), VerifyError> {
         let (items_tx, items_rx) = std::sync::mpsc::sync_channel::<Vec<Item>>(2);
         let (prep_tx, prep_rx) = std::sync::mpsc::sync_channel::<Vec<Prep>>(2);
@@ -573,7 +583,7 @@ pub fn verify(
                 let mut items = Vec::with_capacity(chunk);
                 let mut records = 0;
                 while records < chunk {
-                    match source.next_item()? {
+                    match reading.next_item()? {
                         Some(i) => {
                             records += usize::from(matches!(i, Item::Record(_)));
                             items.push(i);
@@ -623,6 +633,7 @@ pub fn verify(
             ),
         ));
     }
+    let skipped = source.skipped();
     let size = applier.size();
     if let Some((&beyond, _)) = applier.known.iter().next() {
         return Err(VerifyError::Truncated {
@@ -669,6 +680,7 @@ pub fn verify(
         state: applier.state,
         report,
         witnessed,
+        skipped,
     })
 }
 

@@ -187,9 +187,10 @@ enum Input {
 impl Input {
     fn open(path: &Path) -> anyhow::Result<Input> {
         if path.is_dir() {
-            return Ok(Input::Ledger(Box::new(JournalSource::new(
-                &LedgerDir::new(path),
-            )?)));
+            return Ok(match JournalSource::new(&LedgerDir::new(path))? {
+                Ok(source) => Input::Ledger(Box::new(source)),
+                Err(e) => Input::Unreadable(e),
+            });
         }
         let mut f =
             std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
@@ -289,6 +290,7 @@ fn ledger_json(v: &coop_verify::Verified, word: Word) -> serde_json::Value {
             "cosigned_by": c.cosigned_by, "external": c.external,
         })).collect::<Vec<_>>(),
         "uncovered_records": v.uncovered(),
+        "skipped": v.skipped,
         "cases": state.cases.len(),
         "article7": { "held": report.held(), "items": items, "uses": uses,
                       "onward_transfers": onward, "breaches": breaches },
@@ -383,6 +385,9 @@ fn ledger_text(v: &coop_verify::Verified, word: Word, elapsed: std::time::Durati
     );
     for c in v.checkpoints.iter().filter(|c| c.external) {
         let _ = writeln!(s, "  your checkpoint at size {} matches", c.checkpoint.size);
+    }
+    if let Some(skipped) = &v.skipped {
+        let _ = writeln!(s, "  note: {skipped}");
     }
     if let Word::Witnessed(_) = word
         && v.unwitnessed() > 0

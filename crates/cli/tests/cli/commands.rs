@@ -957,6 +957,68 @@ fn a_history_the_node_alone_rewrote_is_not_verified() {
     assert!(!out.contains("node's word"), "{out}");
 }
 
+/// Issue 28, finding 7: the journal as a verifier reads it. A length byte flipped in a
+/// frame mid-journal read as a torn tail (a prefix verified, exit 0); a damaged frame
+/// exited 1 ("store corrupt") instead of 3; a torn tail was skipped without a word.
+#[test]
+fn a_damaged_journal_fails_verification_and_a_torn_tail_is_reported() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("ledger");
+    ok(&["demo", "--data", p(&dir), "--cases", "20", "--quiet"]);
+    let segment = std::fs::read_dir(dir.join("store/journal"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "log"))
+        .max()
+        .unwrap();
+    let journal = std::fs::read(&segment).unwrap();
+    // The frames: (start, kind, whole length).
+    let mut frames = Vec::new();
+    let mut at = coop_store::JOURNAL_MAGIC.len();
+    while at + 5 <= journal.len() {
+        let n = u32::from_be_bytes(journal[at + 1..at + 5].try_into().unwrap()) as usize;
+        frames.push((at, journal[at], 5 + n + 16));
+        at += 5 + n + 16;
+    }
+    assert_eq!(at, journal.len());
+    let (mid, _, _) = *frames
+        .iter()
+        .filter(|f| f.1 == b'R')
+        .nth(frames.len() / 4)
+        .unwrap();
+    let verify_with = |bytes: &[u8]| {
+        std::fs::write(&segment, bytes).unwrap();
+        let o = run(&["verify", p(&dir), "--quiet", "--accept-node-word"]);
+        (o.status.code(), text(&o))
+    };
+    // A length byte mid-journal: complete frames follow, so it is damage, not a torn tail.
+    let mut flipped = journal.clone();
+    flipped[mid + 2] ^= 0x01;
+    let (code, out) = verify_with(&flipped);
+    assert_eq!(code, Some(3), "{out}");
+    assert!(out.contains("VERIFICATION FAILED") && out.contains("not a torn write"), "{out}");
+    // A payload byte mid-journal: exit 3 too (it was 1, "store corrupt").
+    let mut damaged = journal.clone();
+    damaged[mid + 40] ^= 0x01;
+    let (code, out) = verify_with(&damaged);
+    assert_eq!(code, Some(3), "{out}");
+    // The last frame cut short: a torn write, skipped and said.
+    let (last, _, len) = *frames.last().unwrap();
+    let torn = &journal[..last + len / 2];
+    let (code, out) = verify_with(torn);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(
+        out.contains(&format!(
+            "note: the journal ends with a torn write of {} bytes at byte {last}",
+            len / 2
+        )),
+        "{out}"
+    );
+    std::fs::write(&segment, &journal).unwrap();
+    let out = ok(&["verify", p(&dir), "--quiet"]);
+    assert!(!out.contains("torn"), "{out}");
+}
+
 /// Issue 28, finding 2: after a node handover a case's only covering checkpoint is
 /// signed by the new node key; its bundle carries the records that name that key (every
 /// governance record before the checkpoint), so `bundle` succeeds for every case of both

@@ -52,6 +52,7 @@ refusal-art7-unknown-item = Art. 7: no information item { $item } was transferre
 refusal-art7-2-purpose = Art. 7.2: information may not be used for "{ $purpose }": that purpose was not stated in the request, and no consent of the providing Party ({ $provider }) covers it
 refusal-art7-2-no-consent = Art. 7.2: information may not be passed to { $third } without the prior written consent of the providing Party ({ $provider }); { $detail }
 refusal-art7-2-consent-party = Art. 7.2: consent must come from the providing Party ({ $provider }); a consent signed by { $signer }'s authority is not a consent
+refusal-art7-2-not-recipient = Art. 7.2: only { $recipient }, to which the information was transferred, uses it, asks for consent to it or passes it on; { $signer } did not receive it
 refusal-art7 = Art. 7: { $detail }
 refusal-art8 = Art. 8: { $detail }
 nothing-written = nothing was written

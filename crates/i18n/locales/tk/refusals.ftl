@@ -51,6 +51,7 @@ refusal-art7-unknown-item = 7-nji madda: bu iş boýunça { $item } maglumaty be
 refusal-art7-2-purpose = 7.2 madda: maglumaty «{ $purpose }» maksady bilen peýdalanmak bolmaýar: bu maksat haýyşda görkezilmedik we maglumaty beren Taraplaryň ({ $provider }) razylygy ony öz içine almaýar
 refusal-art7-2-no-consent = 7.2 madda: maglumaty beren Taraplaryň ({ $provider }) öňünden ýazmaça razylygy bolmazdan maglumaty üçünji tarapa ({ $third }) bermek bolmaýar; { $detail }
 refusal-art7-2-consent-party = 7.2 madda: razylyk maglumaty beren Tarapdan ({ $provider }) bolmaly; «{ $signer }» Tarapynyň edarasynyň gol çeken razylygy razylyk däldir
+refusal-art7-2-not-recipient = 7.2 madda: maglumaty diňe ol berlen { $recipient } ulanýar, oňa razylyk soraýar ýa-da ony berýär; { $signer } ony almady
 refusal-art7 = 7-nji madda: { $detail }
 refusal-art8 = 8-nji madda: { $detail }
 nothing-written = hiç zat ýazylmady

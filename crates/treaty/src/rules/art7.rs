@@ -21,13 +21,14 @@ fn item<'s>(state: &'s State, case: &Case, id: &ItemId) -> Result<&'s Item, Viol
         .ok_or_else(|| Violation::Art7_UnknownItem(id.to_string()))
 }
 
-fn recipient_side(item: &Item, signer: &Registered, what: &str) -> Result<(), Violation> {
-    if signer.party == item.provider_party {
-        return Err(Violation::Art7_Other(format!(
-            "{what} is for the receiving Party ({}); {} belongs to the providing Party",
-            item.provider_party.other(),
-            signer.id
-        )));
+/// Who acts on an item received (docs/TREATY.md, "Who acts"): the authority it was
+/// transferred to — its holder — alone records its uses, asks for consent and passes it on.
+fn holder(item: &Item, signer: &Registered) -> Result<(), Violation> {
+    if signer.id != item.recipient {
+        return Err(Violation::Art7_2_NotTheRecipient {
+            recipient: item.recipient.clone(),
+            signer: signer.id.clone(),
+        });
     }
     Ok(())
 }
@@ -184,7 +185,7 @@ pub(super) fn check(
         }
         Payload::InformationUsed { item: id, purpose } => {
             let item = item(state, case, id)?;
-            recipient_side(item, signer, "use of information")?;
+            holder(item, signer)?;
             let authored = ctx.record.event.body.authored_at;
             if item.permitted.contains(purpose)
                 || consent_for_purpose(state, &case.id, id, purpose, authored).is_some()
@@ -203,7 +204,7 @@ pub(super) fn check(
             purposes,
         } => {
             let item = item(state, case, id)?;
-            recipient_side(item, signer, "asking for consent")?;
+            holder(item, signer)?;
             if third_party.is_none() && purposes.is_empty() {
                 return Err(Violation::Art7_Other(
                     "a consent request must name a third party or further purposes".into(),
@@ -252,7 +253,7 @@ pub(super) fn check(
             consent,
         } => {
             let item = item(state, case, id)?;
-            recipient_side(item, signer, "passing information on")?;
+            holder(item, signer)?;
             let no = |detail: String| Violation::Art7_2_NoConsent {
                 third_party: third_party.clone(),
                 provider: item.provider_party,

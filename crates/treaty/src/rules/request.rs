@@ -274,9 +274,10 @@ pub(super) fn check(state: &State, ctx: &Ctx<'_>, signer: &Registered) -> Result
                 .as_ref()
                 .map(|h| cited_arrangement(state, h, &signer.id, requested))
                 .transpose()?;
-            // A prior oral request (Art. 4.1) is put in writing by its confirmation, whose
-            // documents are judged then; any it already carries are judged now.
-            if r.oral && r.documents.is_empty() {
+            // A prior oral request (Art. 4.1) is made orally: Art. 4.2's written documents
+            // and their translations come with its written confirmation, and are judged
+            // there (docs/TREATY.md, Art. 4.2; FORMAT.md §11.3).
+            if r.oral {
                 return Ok(());
             }
             check_languages(arranged, signer.party, &super::languages::of(ctx.payload))

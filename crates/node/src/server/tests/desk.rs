@@ -349,14 +349,20 @@ async fn health_and_metrics_say_how_far_each_partys_witness_has_cosigned() {
     let (_, _, body) = send(&e.node, get("/healthz").body(Body::empty()).unwrap()).await;
     let h: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(h["witnessed"]["both"], last, "{body}");
-    assert_eq!(h["witnessed"]["unwitnessed"], h["size"].as_u64().unwrap() - last);
+    assert_eq!(
+        h["witnessed"]["unwitnessed"],
+        h["size"].as_u64().unwrap() - last
+    );
     let (_, _, metrics) = send(&e.node, get("/metrics").body(Body::empty()).unwrap()).await;
     assert!(
         metrics.contains(&format!("coopledger_witnessed_both_size {last}")),
         "{metrics}"
     );
     assert!(metrics.contains(&format!("coopledger_witnessed_size{{party=\"tm\"}} {last}")));
-    assert!(metrics.contains("coopledger_unwitnessed_records 1"), "{metrics}");
+    assert!(
+        metrics.contains("coopledger_unwitnessed_records 1"),
+        "{metrics}"
+    );
     // And the console's overview says the same
     let audit = session(&e, "KZ-AUDIT").await;
     let (_, overview) = page(&e, &audit, "/?lang=en").await;
