@@ -281,6 +281,24 @@ def _mutations():
     yield "a record left out, nothing re-chained", _export(
         [f for i, f in enumerate(frames_) if i != first_record + 5]), 3
     yield "cut in the middle of a frame", v21[: len(v21) - 40], 3
+    yield "a checkpoint dated years ahead, the next one at its time", _backwards(v2), 3
+
+
+def _backwards(data):
+    """The first checkpoint re-dated five years ahead and re-signed (issue 28, finding 8):
+    the next one is then dated before it."""
+    out, done = [], False
+    for tag, payload in verify.frames(data):
+        if tag == "C" and not done:
+            body, _ = payload.decode().split("\n\n", 1)
+            lines = body.split("\n")
+            lines[4] = "time " + str(int(lines[4][5:]) + 5 * 365 * 24 * 3_600_000)
+            ledger_id = bytes.fromhex(lines[0].split("/")[1])
+            payload = _sign_note("\n".join(lines) + "\n", ledger_id, int(lines[1]),
+                                 lambda _size: [bytes(NODE.verify_key)])
+            done = True
+        out.append((tag, payload))
+    return _export(out)
 
 
 def _coopledger():

@@ -685,7 +685,7 @@ def verify_items(items, pinned=None):
     """Verifies a ledger given as records ("R", bytes) and, after the record that
     completes each one's tree, checkpoint notes ("C", bytes)."""
     reg, gov, chain, leaves, last_time, ledger_id = Registry(), bytes(32), bytes(32), [], 0, None
-    records, checkpoints, cosigned, witnessed = 0, 0, [], None
+    records, checkpoints, cosigned, witnessed, cp_time = 0, 0, [], None, 0
     for tag, payload in items:
         if tag == "R":
             seq = records
@@ -710,7 +710,9 @@ def verify_items(items, pinned=None):
             if seq and r["received_at"] < last_time:
                 raise Refused(f"record {seq}: Time: received before the previous record")
             window = (p["params"] if seq == 0 else reg.params_at(r["received_at"]))["authored_window_ms"]
-            if abs(body["authored_at"] - r["received_at"]) > window:
+            # §6: at most the window behind the receive time, at most 5 s (clock skew) ahead.
+            if r["received_at"] - body["authored_at"] > window \
+                    or body["authored_at"] - r["received_at"] > min(5000, window):
                 raise Refused(f"record {seq}: Time: authored outside the window")
             if name in NOT_IN_CASES and (body["case"] is not None or body["answers"]):
                 raise Refused(f"record {seq}: a {name} names a case or answers events")
@@ -727,6 +729,10 @@ def verify_items(items, pinned=None):
         elif tag == "C":
             cosigned = check_checkpoint(payload.decode("utf-8"), reg, ledger_id, leaves, chain,
                                         last_time, records)
+            t = int(parse_note(payload.decode("utf-8"))[0].split("\n")[4][5:])
+            if t < cp_time:
+                raise Refused(f"checkpoint at size {records}: dated before an earlier checkpoint")
+            cp_time = t
             checkpoints += 1
             # The witness policy (§8): a witness of each Party among the cosigners.
             if {reg.parties.get(n) for n in cosigned} >= {"Kz", "Tm"}:

@@ -523,11 +523,24 @@ impl Follower {
         if old.as_ref().is_some_and(|c| c.size == cp.size) {
             return Ok(appended);
         }
+        // A checkpoint dated ahead of this witness's clock is not vouched for (a test
+        // ledger's clock may be moved): it waits, and `witnessing` says "behind".
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+        let test_ledger = self.node.ledger().is_test_ledger();
+        if !test_ledger && coop_core::checkpoint::dated_ahead(&cp, coop_core::Timestamp(now_ms)) {
+            tracing::warn!(
+                size = cp.size,
+                time = cp.time.0,
+                now = now_ms,
+                "the leader's checkpoint is dated ahead of this witness's clock: not cosigned"
+            );
+            return Ok(appended);
+        }
         // Cosign, post to the leader, keep the note with every signature that verifies.
         let (id, key) = &self.config.witness;
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
+        let now = now_ms / 1000;
         let mine = cosign(note, id.as_str(), key, now).map_err(local)?;
         if let Err(e) = self.client.post_cosignature(cp.size, &mine) {
             tracing::warn!(error = %e, "the leader did not take the cosignature; keeping it locally");

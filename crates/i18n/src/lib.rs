@@ -167,6 +167,18 @@ pub fn refusal(lang: Lang, v: &coop_treaty::Violation) -> String {
                 ("window", num(*window as f64)),
             ],
         ),
+        V::AuthoredAhead {
+            authored,
+            received,
+            ahead,
+        } => (
+            "refusal-authored-ahead",
+            vec![
+                ("authored", num(*authored as f64)),
+                ("received", num(*received as f64)),
+                ("ahead", num(*ahead as f64)),
+            ],
+        ),
         V::NotACaseEvent(k) => ("refusal-not-case-event", vec![("kind", kind(k))]),
         V::AnswersOutsideCase(k) => ("refusal-answers-outside-case", vec![("kind", kind(k))]),
         V::ReservedCaseId => ("refusal-reserved-case-id", vec![]),
@@ -496,6 +508,11 @@ mod tests {
                 recipient: coop_core::AuthorityId::new("KZ-MVD").unwrap_or_else(|e| panic!("{e}")),
                 signer: coop_core::AuthorityId::new("KZ-KNB").unwrap_or_else(|e| panic!("{e}")),
             },
+            V::AuthoredAhead {
+                authored: 2,
+                received: 1,
+                ahead: 5000,
+            },
             V::Art7_Other(d()),
             V::Art8_Dispute(d()),
         ]
@@ -519,7 +536,7 @@ mod tests {
         }
         assert_eq!(
             every_violation().len(),
-            53,
+            55,
             "a new Violation needs its messages"
         );
     }

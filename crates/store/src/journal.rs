@@ -95,9 +95,10 @@ impl std::fmt::Display for TornTail {
             "the journal ends with a torn write of {} bytes at byte {} of {} (an append that was never acknowledged): skipped",
             self.bytes,
             self.at,
-            self.segment
-                .file_name()
-                .map_or_else(|| self.segment.display().to_string(), |n| n.to_string_lossy().into_owned())
+            self.segment.file_name().map_or_else(
+                || self.segment.display().to_string(),
+                |n| n.to_string_lossy().into_owned()
+            )
         )
     }
 }
@@ -303,34 +304,36 @@ impl JournalReader {
                 self.current = None;
                 continue;
             }
-            let torn =
-                |s: &mut Self, path: PathBuf, at: u64| -> Result<Option<Frame>, StoreError> {
-                    if is_last {
-                        // Only if nothing whole follows: a complete frame after it means
-                        // a damaged frame mid-journal, never to be cut off as torn.
-                        if complete_frame_after(&path, at)? {
-                            return Err(corrupt(
-                                None,
-                                format!(
-                                    "journal segment {} has a damaged frame at byte {at}: complete frames follow it, so it is not a torn write",
-                                    path.display()
-                                ),
-                            ));
-                        }
-                        s.torn = true;
-                        s.end = Some((path, at));
-                        s.current = None;
-                        Ok(None)
-                    } else {
-                        Err(corrupt(
+            let torn = |s: &mut Self,
+                        path: PathBuf,
+                        at: u64|
+             -> Result<Option<Frame>, StoreError> {
+                if is_last {
+                    // Only if nothing whole follows: a complete frame after it means
+                    // a damaged frame mid-journal, never to be cut off as torn.
+                    if complete_frame_after(&path, at)? {
+                        return Err(corrupt(
                             None,
                             format!(
-                                "journal segment {} ends in the middle of a frame",
+                                "journal segment {} has a damaged frame at byte {at}: complete frames follow it, so it is not a torn write",
                                 path.display()
                             ),
-                        ))
+                        ));
                     }
-                };
+                    s.torn = true;
+                    s.end = Some((path, at));
+                    s.current = None;
+                    Ok(None)
+                } else {
+                    Err(corrupt(
+                        None,
+                        format!(
+                            "journal segment {} ends in the middle of a frame",
+                            path.display()
+                        ),
+                    ))
+                }
+            };
             let at = *offset;
             if got < head.len() {
                 let p = path.clone();

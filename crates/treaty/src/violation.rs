@@ -61,6 +61,18 @@ pub enum Violation {
         /// The window.
         window: u64,
     },
+    /// `authored_at` ahead of the node's clock by more than clock skew.
+    #[error(
+        "Time: the event says it was authored at {authored} ms since the epoch, ahead of the node's clock ({received} ms) by more than the {ahead} ms of clock skew allowed; check your computer's clock and sign it again"
+    )]
+    AuthoredAhead {
+        /// `authored_at`.
+        authored: u64,
+        /// `received_at`.
+        received: u64,
+        /// The skew allowed.
+        ahead: u64,
+    },
     /// An event outside any case names one.
     #[error("Case: a {0} event belongs to no case; it must not name one")]
     NotACaseEvent(&'static str),

@@ -682,7 +682,6 @@ fn art4_2_an_oral_request_is_put_in_writing_with_its_translations_by_its_confirm
     assert!(w.case(1).confirmed);
 }
 
-
 #[test]
 fn art4_2_state_language_original_and_translation_required() {
     // Given a complete request, when its covering letter's translation is left out,
@@ -1726,6 +1725,51 @@ fn art4_1_5_the_decision_copy_is_certified_and_the_provision_is_a_provision() {
 /// Issue 11, finding 3: Art. 7.2 asks for *prior* written consent. An onward transfer
 /// written before the consent it cites existed used to be accepted once the consent
 /// landed (a refused attempt resubmitted unchanged became valid).
+/// Issue 28, finding 8: an onward transfer dated ten minutes ahead (inside the 15-minute
+/// window) was refused for lack of consent, then accepted when resent a second after the
+/// consent landed — and the report called the consent "prior". An author may be behind
+/// the ledger's clock by the window (a draft signed, then sent), but ahead of it only by
+/// clock skew (`AUTHORED_AHEAD_MS`): "prior" is then judged by a time the ledger vouches
+/// for, give or take that skew.
+#[test]
+fn time_an_event_dated_ahead_of_the_ledgers_clock_is_refused() {
+    // Given an item waiting for consent
+    let mut w = World::with_case();
+    w.transfer(1);
+    let onward = |consent| Payload::OnwardTransfer {
+        item: item(1),
+        third_party: "Interpol".into(),
+        consent,
+    };
+    // When KZ-MVD signs a use ten minutes ahead of the ledger's clock, then it is refused
+    // naming the time, whatever it says, and nothing changes
+    let c = w.at_case(1);
+    let ahead = w.record_authored(
+        "KZ-MVD",
+        Some(c),
+        &onward(coop_core::Hash([7; 32])),
+        vec![],
+        w.now + 10 * 60_000,
+    );
+    let before = w.state.clone();
+    let v = w.try_append(ahead).expect_err("dated ahead");
+    assert!(matches!(v, Violation::AuthoredAhead { .. }), "{v}");
+    assert_eq!(w.state, before);
+    // Within the skew, and behind by the window: accepted.
+    let c = w.at_case(1);
+    let skewed = w.record_authored(
+        "KZ-MVD",
+        Some(c),
+        &Payload::InformationUsed {
+            item: item(1),
+            purpose: w.state.cases[&case_id(1)].purposes[0].clone(),
+        },
+        vec![],
+        w.now + coop_treaty::AUTHORED_AHEAD_MS,
+    );
+    w.try_append(skewed).expect("within the clock skew");
+}
+
 #[test]
 fn art7_2_consent_must_be_prior_to_the_transfer_that_relies_on_it() {
     let mut w = World::with_case();

@@ -112,12 +112,25 @@ fn authors_cannot_back_date_or_future_date_what_they_sign() {
         assert!(
             matches!(
                 w.try_append(r),
-                Err(Violation::AuthoredOutsideWindow { .. })
+                Err(Violation::AuthoredOutsideWindow { .. } | Violation::AuthoredAhead { .. })
             ),
             "authored at {authored}"
         );
     }
-    // Within the window, either way, is accepted.
+    // Ahead of the node's clock by more than clock skew (issue 28, finding 8), even inside
+    // the window: refused.
+    let r = w.record_authored(
+        "TM-MVD",
+        Some(w.at_case(1)),
+        &Payload::Acknowledged,
+        vec![],
+        now + coop_treaty::AUTHORED_AHEAD_MS + 1,
+    );
+    assert!(matches!(
+        w.try_append(r),
+        Err(Violation::AuthoredAhead { .. })
+    ));
+    // Behind within the window is accepted.
     let r = w.record_authored(
         "TM-MVD",
         Some(w.at_case(1)),

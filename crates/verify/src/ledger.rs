@@ -481,6 +481,22 @@ impl Applier {
                 format!("{whose} for size {} appears after record {}", cp.size, size),
             ));
         }
+        // Checkpoint times never run backwards (the node's clock, as witnesses hold it).
+        if let Some(prev) = self
+            .checkpoints
+            .iter()
+            .filter(|c| c.checkpoint.size < size)
+            .max_by_key(|c| c.checkpoint.time)
+            && cp.time < prev.checkpoint.time
+        {
+            return Err(VerifyError::checkpoint(
+                size,
+                format!(
+                    "{whose} is dated {} ms, before the checkpoint at size {} ({} ms): checkpoint times never run backwards",
+                    cp.time.0, prev.checkpoint.size, prev.checkpoint.time.0
+                ),
+            ));
+        }
         if Some(cp.ledger_id) != self.ledger_id {
             return Err(VerifyError::checkpoint(
                 size,

@@ -96,6 +96,18 @@ pub(super) fn checkpoint(c: CheckpointCmd, pass: &keys::Passphrase) -> anyhow::R
                 );
                 return Ok(ExitCode::from(VERIFY_FAILED));
             }
+            // A witness vouches for the checkpoint's time: not one dated ahead of its clock
+            // beyond clock skew (a test ledger's clock may be moved).
+            if !ledger.is_test_ledger()
+                && coop_core::checkpoint::dated_ahead(&cp, coop_core::Timestamp(files::now_ms()))
+            {
+                eprintln!(
+                    "REFUSED: the checkpoint is dated {} ms since the epoch, ahead of this machine's clock by more than {} ms; nothing was cosigned",
+                    cp.time.0,
+                    coop_core::checkpoint::CHECKPOINT_AHEAD_MS
+                );
+                return Ok(ExitCode::from(VERIFY_FAILED));
+            }
             let cosigned = cosign(&note, &name, &key, files::now_ms() / 1000)?;
             let (_, stored) = ledger.store_checkpoint(&cosigned)?;
             let tmp = state.with_extension("partial");

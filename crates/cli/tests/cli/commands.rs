@@ -996,7 +996,10 @@ fn a_damaged_journal_fails_verification_and_a_torn_tail_is_reported() {
     flipped[mid + 2] ^= 0x01;
     let (code, out) = verify_with(&flipped);
     assert_eq!(code, Some(3), "{out}");
-    assert!(out.contains("VERIFICATION FAILED") && out.contains("not a torn write"), "{out}");
+    assert!(
+        out.contains("VERIFICATION FAILED") && out.contains("not a torn write"),
+        "{out}"
+    );
     // A payload byte mid-journal: exit 3 too (it was 1, "store corrupt").
     let mut damaged = journal.clone();
     damaged[mid + 40] ^= 0x01;
@@ -1017,6 +1020,41 @@ fn a_damaged_journal_fails_verification_and_a_torn_tail_is_reported() {
     std::fs::write(&segment, &journal).unwrap();
     let out = ok(&["verify", p(&dir), "--quiet"]);
     assert!(!out.contains("torn"), "{out}");
+}
+
+/// Issue 28, finding 8: checkpoint times never run backwards. A node whose first
+/// checkpoint was dated years ahead and whose next is dated now is refused at the second.
+#[test]
+fn checkpoint_times_never_run_backwards() {
+    use coop_core::checkpoint::{Checkpoint, Note, sign_checkpoint};
+    use coop_treaty::testkit::{self, fixture};
+    let tmp = tempfile::tempdir().unwrap();
+    let f = fixture::ledger().unwrap();
+    let first = f.checkpoints[0].0;
+    let mut w = coop_verify::ExportWriter::new(Vec::new(), &[]).unwrap();
+    for item in f.items() {
+        match item {
+            Ok(bytes) => w.record(bytes).unwrap(),
+            Err(note) => {
+                let mut cp = Checkpoint::parse_body(&Note::parse(note).unwrap().text).unwrap();
+                if cp.size == first {
+                    cp.time = coop_core::Timestamp(cp.time.0 + 5 * 365 * 24 * 3_600_000);
+                }
+                let key = if cp.size == f.records.len() as u64 {
+                    fixture::handover_node_key()
+                } else {
+                    testkit::node_key()
+                };
+                w.checkpoint(&sign_checkpoint(&cp, &key).unwrap()).unwrap();
+            }
+        }
+    }
+    let path = tmp.path().join("backwards.export");
+    std::fs::write(&path, w.finish().unwrap().0).unwrap();
+    let o = run(&["verify", p(&path), "--quiet", "--accept-node-word"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(3), "{err}");
+    assert!(err.contains("never run backwards"), "{err}");
 }
 
 /// Issue 28, finding 2: after a node handover a case's only covering checkpoint is

@@ -11,4 +11,6 @@ pub use statement::{
     Checkpoint, CheckpointError, Cosignature, MAX_COSIGNATURE_TIME, VerifiedCheckpoint, cosign,
     keep_verified, node_verifier, origin, own_cosignature, sign_checkpoint, verify_checkpoint,
 };
-pub use witness::{TransitionError, validate_checkpoint_transition};
+pub use witness::{
+    CHECKPOINT_AHEAD_MS, TransitionError, dated_ahead, validate_checkpoint_transition,
+};

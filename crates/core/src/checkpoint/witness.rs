@@ -66,6 +66,17 @@ pub enum TransitionError {
     },
 }
 
+/// How far ahead of a witness's own clock a checkpoint may be dated and still be cosigned
+/// (clock skew): a checkpoint's time is the node's clock, and a witness vouches for it.
+pub const CHECKPOINT_AHEAD_MS: u64 = 60_000;
+
+/// Whether `cp` is dated further ahead of a witness's clock `now` than clock skew allows
+/// (docs/FORMAT.md §8): such a checkpoint is not cosigned. A test ledger, whose clock may
+/// be moved (docs/TREATY.md, Time), is exempt.
+pub fn dated_ahead(cp: &Checkpoint, now: crate::Timestamp) -> bool {
+    cp.time.0 > now.0.saturating_add(CHECKPOINT_AHEAD_MS)
+}
+
 /// Decides whether a witness whose last cosigned checkpoint is `old` (none: it has
 /// cosigned nothing of this ledger yet) may cosign `new`, given `proof`, the consistency
 /// proof from `old.size` to `new.size`. Both checkpoints' signatures must already be
@@ -125,6 +136,24 @@ fn no_proof_expected(old: u64, new: u64, proof: &[Hash]) -> Result<(), Transitio
             new,
             why: "no consistency proof is possible here, but one was given".into(),
         })
+    }
+}
+
+#[cfg(test)]
+mod ahead {
+    use super::*;
+
+    #[test]
+    fn a_checkpoint_dated_beyond_clock_skew_is_ahead() {
+        let cp = Checkpoint {
+            ledger_id: crate::LedgerId([1; 32]),
+            size: 1,
+            root: crate::Hash([2; 32]),
+            chain_head: crate::Hash([3; 32]),
+            time: crate::Timestamp(1_000_000 + CHECKPOINT_AHEAD_MS),
+        };
+        assert!(!dated_ahead(&cp, crate::Timestamp(1_000_000)));
+        assert!(dated_ahead(&cp, crate::Timestamp(999_999)));
     }
 }
 

@@ -6,6 +6,7 @@ refusal-art10-genesis = Art. 10: { $detail }
 refusal-governance-head = Record: the record states the governance head { $stated }, but the governance records before it give { $expected }: a governance record is missing from this copy, or the record belongs to another history
 refusal-time-backwards = Time: the record was received at { $received } ms since the epoch, before the previous record ({ $previous } ms); records' times never decrease
 refusal-authored-window = Time: the event says it was authored at { $authored } ms since the epoch but reached the node at { $received } ms, more than the { $window } ms the Parties allow (authored_window_ms); sign it again with the right time
+refusal-authored-ahead = Time: the event says it was authored at { $authored } ms since the epoch, ahead of the node's clock ({ $received } ms) by more than the { $ahead } ms of clock skew allowed; check your computer's clock and sign it again
 refusal-not-case-event = Case: a { $kind } event belongs to no case; it must not name one
 refusal-answers-outside-case = Case: a { $kind } event cannot answer earlier events; only events inside a case answer, and only earlier events of the same case
 refusal-reserved-case-id = Case: the case id 00000000000000000000000000000000 is reserved; choose a random 128-bit id

@@ -5,6 +5,7 @@ refusal-art10-genesis = 10-njy madda: { $detail }
 refusal-governance-head = Ýazgy: ýazgy dolandyryş zynjyrynyň başyny { $stated } diýip görkezýär, emma ondan öňki dolandyryş ýazgylary { $expected } berýär: bu nusgada dolandyryş ýazgysy ýetmeýär ýa-da ýazgy başga taryha degişli
 refusal-time-backwards = Wagt: ýazgy eýýamyň başyndan { $received } ms-da, öňki ýazgydan ({ $previous } ms) öň alyndy; ýazgylaryň wagty kemelmeýär
 refusal-authored-window = Wagt: waka öz aýdyşyna görä eýýamyň başyndan { $authored } ms-da düzülen, emma düwüne { $received } ms-da geldi — Taraplaryň rugsat berýän { $window } ms-dan köp (authored_window_ms); dogry wagt bilen täzeden gol çekiň
+refusal-authored-ahead = Wagt: waka { $authored } ms wagtda düzülendigini görkezýär, bu düwüniň sagadyndan ({ $received } ms) rugsat berlen { $ahead } ms sagat tapawudyndan köp öňde; kompýuteriňiziň sagadyny barlaň we täzeden gol çekiň
 refusal-not-case-event = Iş: «{ $kind }» wakasy hiç bir işe degişli däl we işi görkezmeli däl
 refusal-answers-outside-case = Iş: «{ $kind }» wakasy öňki wakalara jogap berip bilmeýär; diňe işiň içindäki wakalar we diňe şol işiň öňki wakalaryna jogap berýär
 refusal-reserved-case-id = Iş: 00000000000000000000000000000000 iş kody ätiýaçda saklanýar; tötänleýin 128 bitlik kod saýlaň

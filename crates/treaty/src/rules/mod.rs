@@ -286,11 +286,25 @@ fn check(state: &State, ctx: &Ctx<'_>) -> Result<(), Violation> {
     }
 }
 
-/// Time: `authored_at` within `window` of the node's receive time, either way.
+/// How far an event's `authored_at` may be ahead of the node's receive time: clock skew,
+/// not the window (docs/TREATY.md, Time; FORMAT.md §6). What is "prior" under Art. 7.2 is
+/// judged by `authored_at`, so it may not run ahead of a time the ledger vouches for.
+pub const AUTHORED_AHEAD_MS: u64 = 5_000;
+
+/// Time: `authored_at` at most `window` behind the node's receive time (a draft signed,
+/// then sent) and at most [`AUTHORED_AHEAD_MS`] ahead of it.
 fn check_authored(ctx: &Ctx<'_>, window: u64) -> Result<(), Violation> {
     let authored = ctx.record.event.body.authored_at.0;
     let received = ctx.at().0;
-    if authored.abs_diff(received) > window {
+    let ahead = AUTHORED_AHEAD_MS.min(window);
+    if authored > received.saturating_add(ahead) {
+        return Err(Violation::AuthoredAhead {
+            authored,
+            received,
+            ahead,
+        });
+    }
+    if received.saturating_sub(authored) > window {
         return Err(Violation::AuthoredOutsideWindow {
             authored,
             received,
