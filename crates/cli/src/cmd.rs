@@ -277,7 +277,17 @@ pub fn read_vkey(s: &str) -> anyhow::Result<NoteVerifier> {
     } else {
         s.to_owned()
     };
-    NoteVerifier::from_vkey(text.trim()).with_context(|| format!("{s:?} is not a verifier key"))
+    NoteVerifier::from_vkey(text.trim()).map_err(|e| {
+        // A vkey has the form `name+hex+base64`; anything else that looks like a path was
+        // meant as a file.
+        if !s.contains('+') || s.ends_with(".vkey") || s.contains('/') {
+            anyhow::anyhow!(
+                "{s}: no such file, and not a verifier key either (a vkey reads `name+<8 hex>+<base64>`; `coopledger checkpoint show` prints the node's)"
+            )
+        } else {
+            anyhow::anyhow!("{s:?} is not a verifier key: {e}")
+        }
+    })
 }
 
 /// A progress display: a bar on a terminal; otherwise a line per tenth of a known total,

@@ -97,8 +97,10 @@ impl LedgerDir {
         }
         std::fs::create_dir_all(&self.root)
             .with_context(|| format!("cannot create {}", self.root.display()))?;
+        // An import or init cut short left its node key and no store: the same key goes on.
         let key = match node_key {
             Some(k) => k,
+            None if self.node_key_path().exists() => self.node_key()?,
             None => keys::generate(rng),
         };
         if !self.node_key_path().exists() {
@@ -266,8 +268,31 @@ impl LedgerDir {
 
     /// Opens (creating) the store of a directory made by [`LedgerDir::prepare`], for an
     /// import that appends verified records to it.
-    pub fn new_store(&self) -> anyhow::Result<SledStore> {
-        Ok(open_store(&self.store_path())?)
+    /// Where an import builds the store before it is moved in as `store/` (an import
+    /// cut short leaves no ledger, only this, which the next import removes).
+    pub fn importing_path(&self) -> PathBuf {
+        self.root.join("store.importing")
+    }
+
+    /// A new store at [`LedgerDir::importing_path`] (a stale one removed first).
+    pub fn importing_store(&self) -> anyhow::Result<SledStore> {
+        let path = self.importing_path();
+        if path.exists() {
+            std::fs::remove_dir_all(&path)
+                .with_context(|| format!("cannot remove {}", path.display()))?;
+        }
+        Ok(open_store(&path)?)
+    }
+
+    /// Moves the finished import's store in place: from here the directory holds a ledger.
+    pub fn finish_import(&self) -> anyhow::Result<()> {
+        let from = self.importing_path();
+        std::fs::rename(&from, self.store_path())
+            .with_context(|| format!("cannot move {} into place", from.display()))?;
+        // The rename is durable once the directory is.
+        std::fs::File::open(&self.root)
+            .and_then(|d| d.sync_all())
+            .with_context(|| format!("cannot sync {}", self.root.display()))
     }
 
     /// The first record (the genesis) of the ledger here, read from the journal without

@@ -41,6 +41,8 @@ fn build(
     node: Option<&str>,
     pass: &Passphrase,
 ) -> anyhow::Result<ExitCode> {
+    // Before anything is signed: a file that is there already is not written over.
+    crate::ops::refuse_existing(out)?;
     let mut rng = OsRng::new()?;
     let file: EventFile = files::read(event)?;
     let base = event.parent().unwrap_or(Path::new("."));
@@ -81,7 +83,7 @@ fn build(
         anyhow::bail!("only a genesis names no ledger: give --ledger-id or --data");
     }
     let bytes = signed.to_bytes()?;
-    std::fs::write(out, &bytes).with_context(|| format!("cannot write {}", out.display()))?;
+    crate::ops::write_new(out, |f| Ok(std::io::Write::write_all(f, &bytes)?))?;
     println!("wrote {} ({} bytes)", out.display(), bytes.len());
     println!("  event id    {}", signed.body.event_id);
     println!("  event hash  {}", signed.event_hash()?);
@@ -90,8 +92,21 @@ fn build(
 
 fn show(file: &Path) -> anyhow::Result<ExitCode> {
     let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
-    let ev = SignedEvent::from_bytes(&bytes)
-        .map_err(|e| anyhow!("{} is not a signed event: {e}", file.display()))?;
+    let ev = SignedEvent::from_bytes(&bytes).map_err(|e| {
+        // What the file is instead, when it says so.
+        let hint = if bytes.starts_with(coop_verify::EXPORT_MAGIC) {
+            ": it is a ledger export (coopledger verify reads it)"
+        } else if bytes.starts_with(coop_verify::BUNDLE_MAGIC) {
+            ": it is an evidence bundle (coopledger verify reads it)"
+        } else if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{')
+            || file.extension().is_some_and(|x| x == "json" || x == "toml")
+        {
+            ": it looks like an event file (JSON or TOML), which `event build` turns into the canonical bytes `event show` reads"
+        } else {
+            ""
+        };
+        anyhow!("{} is not a signed event ({e}){hint}", file.display())
+    })?;
     ev.body.check_shape()?;
     let key = ev.body.author.key.checked()?;
     let ledger = ev.body.ledger_id;

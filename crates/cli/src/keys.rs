@@ -111,9 +111,18 @@ pub fn save(
             path.display()
         )
     })?;
-    std::io::Write::write_all(&mut f, pem.as_bytes())
-        .with_context(|| format!("cannot write key file {}", path.display()))?;
-    f.sync_all()?;
+    // A key written in part (a full disk) is no key: nothing is left behind.
+    let written = std::io::Write::write_all(&mut f, pem.as_bytes()).and_then(|()| f.sync_all());
+    if let Err(e) = written {
+        drop(f);
+        let _ = std::fs::remove_file(path);
+        return Err(e).with_context(|| {
+            format!(
+                "cannot write key file {} (nothing was left behind)",
+                path.display()
+            )
+        });
+    }
     Ok(())
 }
 
@@ -123,6 +132,23 @@ pub fn load(path: &Path, pass: &Passphrase) -> anyhow::Result<SecretKey> {
         std::fs::read_to_string(path)
             .with_context(|| format!("cannot read key file {}", path.display()))?,
     );
+    // An empty file (a keygen cut short by a full disk, say) is named as such, not as the
+    // PEM parser's complaint about its preamble.
+    if pem
+        .trim_matches(|c: char| c.is_whitespace() || c == '\0')
+        .is_empty()
+    {
+        bail!(
+            "key file {} is empty: it holds no key; make one with coopledger keygen",
+            path.display()
+        );
+    }
+    if !pem.contains("-----BEGIN ") {
+        bail!(
+            "key file {} is not a key file (a PKCS#8 PEM file, as coopledger keygen writes)",
+            path.display()
+        );
+    }
     let encrypted = pem.contains("ENCRYPTED PRIVATE KEY");
     let phrase = if encrypted { pass.get()? } else { None };
     if encrypted && phrase.is_none() {

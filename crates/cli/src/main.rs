@@ -674,13 +674,30 @@ fn main() -> ExitCode {
     let _ = LANG.set(coop_i18n::Lang::parse(&cli.lang).unwrap_or(coop_i18n::Lang::En));
     report_faults_in_words();
     dir::set_min_free(cli.min_free_mib.saturating_mul(1 << 20));
-    match cmd::run(cli) {
-        Ok(code) => code,
-        Err(e) => {
+    // Output that cannot be written (a full disk or an I/O error under `> FILE`) makes
+    // Rust's `println!` panic; it is an error of the command, said in words (exit 1), not
+    // a crash (exit 101).
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| cmd::run(cli))) {
+        Ok(Ok(code)) => code,
+        Ok(Err(e)) => {
             eprintln!("error: {e:#}");
             ExitCode::from(1)
         }
+        Err(payload) if panic_text(payload.as_ref()).starts_with(STDOUT_FAILED) => {
+            ExitCode::from(1)
+        }
+        Err(payload) => std::panic::resume_unwind(payload),
     }
+}
+
+/// The start of the standard library's panic message when standard output fails.
+const STDOUT_FAILED: &str = "failed printing to stdout";
+
+fn panic_text(p: &(dyn std::any::Any + Send)) -> String {
+    p.downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| p.downcast_ref::<String>().cloned())
+        .unwrap_or_default()
 }
 
 /// A fault inside a library (sled panics on some write errors, e.g. a full disk) is
@@ -690,15 +707,17 @@ fn main() -> ExitCode {
 fn report_faults_in_words() {
     let standard = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
-        let p = info.payload();
-        let msg = p
-            .downcast_ref::<&str>()
-            .map(|s| (*s).to_owned())
-            .or_else(|| p.downcast_ref::<String>().cloned())
-            .unwrap_or_default();
+        let msg = panic_text(info.payload());
+        if let Some(why) = msg.strip_prefix(STDOUT_FAILED) {
+            eprintln!(
+                "error: cannot write the output{}: nothing the command read or did is affected; free space or write elsewhere and run it again",
+                fault_in_words(why)
+            );
+            return;
+        }
         eprintln!("error: internal fault: {}", fault_in_words(&msg));
         eprintln!(
-            "what was acknowledged before it is kept; see docs/OPERATIONS.md (failures) for what to do"
+            "what was acknowledged before it is kept; see docs/OPERATIONS.md, \"Durability: what an acknowledged append promises\", for what to do"
         );
         if std::env::var_os("RUST_BACKTRACE").is_some() {
             standard(info);

@@ -73,12 +73,40 @@ pub fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, EncodeError> 
 }
 
 /// Decodes `bytes` as `T`, refusing trailing bytes and any non-canonical form.
+/// What bincode found wrong, in words (its `Display` is its `Debug`: `UnexpectedEnd {
+/// additional: 1 }`), for people reading a refusal.
+fn in_words(e: &bincode::error::DecodeError) -> String {
+    use bincode::error::DecodeError as B;
+    match e {
+        B::UnexpectedEnd { additional } => {
+            format!("the bytes end early ({additional} more byte(s) expected): cut short?")
+        }
+        B::LimitExceeded => "a length beyond the limit".into(),
+        B::InvalidIntegerType { .. } => "an integer of the wrong width".into(),
+        B::NonZeroTypeIsZero { .. } => "a zero where none may be".into(),
+        B::UnexpectedVariant {
+            type_name, found, ..
+        } => format!("no {type_name} has variant number {found}"),
+        B::Utf8 { .. } => "text that is not UTF-8".into(),
+        B::InvalidCharEncoding(_) => "a character that is not UTF-8".into(),
+        B::InvalidBooleanValue(v) => format!("{v} where a boolean (0 or 1) must be"),
+        B::ArrayLengthMismatch { required, found } => {
+            format!("{found} items where {required} must be")
+        }
+        B::OutsideUsizeRange(v) => format!("a length of {v}, beyond what can be held"),
+        B::EmptyEnum { type_name } => format!("a value of {type_name}, which has none"),
+        B::OtherString(s) => s.clone(),
+        B::Other(s) => (*s).to_owned(),
+        other => format!("{other}"),
+    }
+}
+
 pub fn decode<T: Serialize + DeserializeOwned>(bytes: &[u8]) -> Result<T, DecodeError> {
     if bytes.len() > MAX_ENCODED_LEN {
         return Err(DecodeError::TooLarge { len: bytes.len() });
     }
     let (value, read): (T, usize) = bincode::serde::decode_from_slice(bytes, config())
-        .map_err(|e| DecodeError::Malformed(e.to_string()))?;
+        .map_err(|e| DecodeError::Malformed(in_words(&e)))?;
     if read != bytes.len() {
         return Err(DecodeError::TrailingBytes {
             trailing: bytes.len().saturating_sub(read),

@@ -54,6 +54,12 @@ pub struct CaseBuilder {
     number: u64,
     time: u64,
     pub events: Vec<SignedEvent>,
+    /// Where the events that rely on an earlier one having landed begin (Art. 7.2: a use
+    /// or an onward transfer under a *prior* consent): they are signed only once it has
+    /// (`after_landing`).
+    pub split: Option<usize>,
+    /// The author's clock for the events after `split`, once they are signed for real.
+    tail_time: Option<u64>,
 }
 
 impl CaseBuilder {
@@ -64,6 +70,8 @@ impl CaseBuilder {
             number,
             time,
             events: Vec::new(),
+            split: None,
+            tail_time: None,
         }
     }
 
@@ -88,9 +96,16 @@ impl CaseBuilder {
         Ok(h)
     }
 
-    /// The author's clock moves on by `ms` for the events pushed after this.
-    pub fn later(&mut self, ms: u64) {
-        self.time = self.time.saturating_add(ms);
+    /// The events pushed after this rely on those before having landed: a driver submits
+    /// the events before `split` first and signs the rest afterwards (build the case again
+    /// with the time then, and take its events from `split`). An author may not date an
+    /// event ahead of the ledger's clock to make a consent look prior (docs/TREATY.md,
+    /// Time).
+    pub fn after_landing(&mut self) {
+        self.split.get_or_insert(self.events.len());
+        if let Some(t) = self.tail_time {
+            self.time = t;
+        }
     }
 
     /// An item id for this case.
@@ -308,17 +323,31 @@ pub fn documents(n: u64, r: &Request, pair: &Pair<'_>) -> Vec<DocumentRef> {
     docs
 }
 
-/// All events of case `n`, signed.
+/// All events of case `n`, signed at `time` (the author's clock).
 pub fn case_events(
     ledger: LedgerId,
     n: u64,
     time: u64,
     pair: &Pair<'_>,
 ) -> anyhow::Result<CaseBuilder> {
+    case_events_at(ledger, n, time, None, pair)
+}
+
+/// [`case_events`], the events after its `split` (those that rely on earlier ones having
+/// landed) signed at `tail_time` instead: the same case, ready to finish once the first
+/// part is in the ledger.
+pub fn case_events_at(
+    ledger: LedgerId,
+    n: u64,
+    time: u64,
+    tail_time: Option<u64>,
+    pair: &Pair<'_>,
+) -> anyhow::Result<CaseBuilder> {
     let kind = Kind::of(n);
     let (req, resp) = (pair.requester, pair.requested);
     let purpose = Purpose(format!("{PURPOSE} {n}"));
     let mut c = CaseBuilder::new(ledger, n, time);
+    c.tail_time = tail_time;
     let oral = matches!(kind, Kind::OralConfirmed | Kind::OralUnconfirmed);
     c.push(
         req,
@@ -503,10 +532,9 @@ pub fn case_events(
                     documents: written(n, "written consent", resp.party, pair),
                 },
             )?;
-            // Art. 7.2: the consent must be *prior*: what relies on it is written after
-            // it arrived (the events are signed ahead of time; their author's clock is
-            // set a few minutes on, within the authored-time window).
-            c.later(5 * 60_000);
+            // Art. 7.2: the consent must be *prior*: what relies on it is signed once it
+            // has arrived.
+            c.after_landing();
             c.push(
                 req,
                 &Payload::OnwardTransfer {

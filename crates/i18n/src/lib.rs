@@ -185,6 +185,13 @@ pub fn refusal(lang: Lang, v: &coop_treaty::Violation) -> String {
         V::Art10_NotConstituted => ("refusal-art10-not-constituted", vec![]),
         V::Art3_UnknownAuthority(a) => ("refusal-art3-unknown", vec![("who", detail(a))]),
         V::Art3_KeyNotActive(a) => ("refusal-art3-key-not-active", vec![("who", detail(a))]),
+        V::Art3_KeyOfAnother { author, owner } => (
+            "refusal-art3-key-of-another",
+            vec![
+                ("author", detail(author.as_str())),
+                ("owner", detail(owner.as_str())),
+            ],
+        ),
         V::Art3_NotRoot { kind: k, author } => (
             "refusal-art3-not-root",
             vec![("kind", kind(k)), ("who", detail(author))],
@@ -508,6 +515,10 @@ mod tests {
                 recipient: coop_core::AuthorityId::new("KZ-MVD").unwrap_or_else(|e| panic!("{e}")),
                 signer: coop_core::AuthorityId::new("KZ-KNB").unwrap_or_else(|e| panic!("{e}")),
             },
+            V::Art3_KeyOfAnother {
+                author: coop_core::AuthorityId::new("KZ-MVD").unwrap_or_else(|e| panic!("{e}")),
+                owner: coop_core::AuthorityId::new("TM-MVD").unwrap_or_else(|e| panic!("{e}")),
+            },
             V::AuthoredAhead {
                 authored: 2,
                 received: 1,
@@ -536,7 +547,7 @@ mod tests {
         }
         assert_eq!(
             every_violation().len(),
-            55,
+            56,
             "a new Violation needs its messages"
         );
     }

@@ -25,7 +25,9 @@ pub enum SubmitError {
     Unavailable(String),
     /// The disk holding the ledger is (nearly) full: refused before anything was
     /// written. Free space and retry; appends resume by themselves (HTTP 503).
-    #[error("storage full: {0}; nothing was written")]
+    /// The store's own words ("storage full: … nothing was written: free space and
+    /// retry"), said once.
+    #[error("{0}")]
     StorageFull(String),
     /// Storage failed while this event was being written: it may or may not be in the
     /// ledger. Retry with the same event id (the same signed event) once the node is
@@ -81,4 +83,23 @@ pub enum LedgerError {
     /// Writing an output file failed (an export or bundle): check the path and the disk.
     #[error("cannot write: {0}")]
     Output(String),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue 30: a full disk's refusal said "storage full: storage full: …".
+    #[test]
+    fn a_full_disk_is_said_once() {
+        let inner = StoreError::Full {
+            available: 1,
+            needed: 2,
+            reserve: 3,
+        }
+        .to_string();
+        let said = SubmitError::StorageFull(inner).to_string();
+        assert_eq!(said.matches("storage full").count(), 1, "{said}");
+        assert_eq!(said.matches("nothing was written").count(), 1, "{said}");
+    }
 }

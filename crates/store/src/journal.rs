@@ -57,20 +57,21 @@ fn complete_frame_after(path: &Path, at: u64) -> Result<bool, StoreError> {
     let mut region = Vec::new();
     std::io::Read::read_to_end(&mut f, &mut region).map_err(|e| io("cannot read", path, e))?;
     for p in 1..region.len() {
-        let Some(head) = region.get(p..p + 5) else {
+        let Some(&[kind, a, b, c, d]) = region.get(p..p + 5) else {
             break;
         };
-        if !matches!(head[0], b'R' | b'C') {
+        if !matches!(kind, b'R' | b'C') {
             continue;
         }
-        let n = u32::from_be_bytes([head[1], head[2], head[3], head[4]]) as usize;
+        let len = u32::from_be_bytes([a, b, c, d]);
+        let n = len as usize;
         let Some(body) = region.get(p + 5..p + 5 + n) else {
             continue;
         };
         let Some(sum) = region.get(p + 5 + n..p + 5 + n + SUM) else {
             continue;
         };
-        if sum == checksum(head[0], n as u32, body) {
+        if sum == checksum(kind, len, body) {
             return Ok(true);
         }
     }

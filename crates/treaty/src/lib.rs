@@ -35,8 +35,8 @@ pub use model::{
 pub use payload::{Payload, Request, RequestElements, Role, RootKey};
 pub use report::{ComplianceReport, ComplianceSummary, ItemReport, Link};
 pub use rules::{
-    AUTHORED_AHEAD_MS, Decoded, Reads, bundle_seqs, case_documents, documents_of, is_case_event,
-    reads,
+    AUTHORED_AHEAD_MS, Decoded, Reads, author_key, bundle_seqs, case_documents, documents_of,
+    is_case_event, reads,
 };
 pub use state::{
     Agreement, Case, CaseStatus, Cases, CategoryAgreement, Consent, ConsentDecision, Cost,

@@ -101,6 +101,16 @@ pub enum Violation {
         "Art. 3: the key that signed is not an active key of {0} at this point of the ledger (never registered, changed, revoked or retired)"
     )]
     Art3_KeyNotActive(String),
+    /// The key that signed is registered to another authority.
+    #[error(
+        "Art. 3: the key that signed is registered to {owner}, not to {author}: sign with {author}'s own key"
+    )]
+    Art3_KeyOfAnother {
+        /// The author the event names.
+        author: AuthorityId,
+        /// Whose key it is.
+        owner: AuthorityId,
+    },
     /// Governance needs a Party's root (diplomatic-channel) key.
     #[error(
         "Art. 3: a {kind} event must be signed by a Party's root (diplomatic-channel) key; {author} is not a root"

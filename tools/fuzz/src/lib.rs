@@ -201,7 +201,7 @@ fn bundle_of(f: &fixture::Fixture, node: &NoteVerifier) -> Option<Vec<u8>> {
     let leaves = Leaves(f.records.iter().map(|r| r.leaf).collect());
     let (size, note) = f.checkpoints.last()?;
     let case = testkit::case_id(2);
-    let seqs = coop_treaty::bundle_seqs(&f.state, &case, |s| {
+    let seqs = coop_treaty::bundle_seqs(&f.state, &case, *size, |s| {
         f.records
             .get(usize::try_from(s).ok()?)
             .map(|r| r.record.clone())

@@ -141,6 +141,13 @@ pub(super) fn verify(
                 }
                 return Ok(ExitCode::from(NOT_WITNESSED));
             }
+            let covered = b.checkpoint.checkpoint.size;
+            if let Some(seq) = as_of.filter(|s| *s >= covered) {
+                anyhow::bail!(
+                    "--as-of {seq} is past the bundle's end: it is proven against the checkpoint at size {covered}, so record {} is the last it can show",
+                    covered.saturating_sub(1)
+                );
+            }
             let then = as_of.map(|s| b.case_as_of(s)).transpose()?;
             if json {
                 println!(

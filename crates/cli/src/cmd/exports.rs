@@ -4,6 +4,7 @@ use super::*;
 
 pub(super) fn export(dir: &LedgerDir, out: &Path) -> anyhow::Result<()> {
     let started = Instant::now();
+    crate::ops::refuse_existing(out)?;
     let ledger = dir.open()?;
     let (n, cps) = crate::ops::write_export(&ledger, out, false)?;
     println!(
@@ -98,8 +99,10 @@ pub(super) fn import(
             .collect::<anyhow::Result<_>>()?,
         ..Options::default()
     };
+    // The store is built aside and moved in only once every record verified and is
+    // durable: an import cut short (Ctrl-C, a full disk) leaves no ledger that looks whole.
     let verified = {
-        let log = Log::open(dir.new_store()?)?;
+        let log = Log::open(dir.importing_store()?)?;
         let mut importer = Importer {
             log: &log,
             pending: Vec::new(),
@@ -113,16 +116,22 @@ pub(super) fn import(
             Err(e) => {
                 importer.bar.finish();
                 eprintln!("IMPORT STOPPED: {e}");
+                drop(importer);
+                drop(log);
+                let _ = std::fs::remove_dir_all(dir.importing_path());
                 eprintln!(
-                    "{} holds the records verified before it; remove it and import a good copy",
+                    "nothing was imported: {} holds no ledger; import a good copy",
                     dir.path().display()
                 );
                 return Ok(ExitCode::from(VERIFY_FAILED));
             }
         };
         importer.bar.finish();
+        drop(importer);
+        drop(log);
         v
     };
+    dir.finish_import()?;
     // Open it as the engine will, which re-checks the store and replays the rules. The
     // copy's own node key is not the ledger's: it signs nothing and takes no appends.
     let ledger = dir.open()?;
@@ -150,10 +159,11 @@ pub(super) fn import(
 
 pub(super) fn bundle(dir: &LedgerDir, case: &str, out: &Path) -> anyhow::Result<()> {
     let id = parse_case(case)?;
+    crate::ops::refuse_existing(out)?;
     let ledger = dir.open()?;
     let made = ledger.evidence_bundle(&id)?;
-    std::fs::write(out, made.bundle.to_bytes()?)
-        .with_context(|| format!("cannot write {}", out.display()))?;
+    let bytes = made.bundle.to_bytes()?;
+    crate::ops::write_new(out, |f| Ok(std::io::Write::write_all(f, &bytes)?))?;
     println!(
         "wrote the evidence bundle of case {id} to {}: {} records, proven against the checkpoint at size {} ({})",
         out.display(),

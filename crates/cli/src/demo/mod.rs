@@ -130,13 +130,30 @@ pub fn run(data: Option<PathBuf>, cases: u32, quiet: bool) -> anyhow::Result<Exi
     }
     let tmp;
     let kept = data.is_some();
-    let root = match data {
-        Some(d) => d,
+    // A kept demo is built beside its directory and moved in only when done: one cut short
+    // (Ctrl-C) leaves `DIR.demo-partial`, which the next run removes, never a `DIR` half
+    // made (it used to hold keys that made the next run fail).
+    let (root, finish_as) = match data {
+        Some(d) => {
+            if d.read_dir().is_ok_and(|mut e| e.next().is_some()) {
+                bail!(
+                    "{} exists and is not empty: the demo makes a new ledger directory; remove it or choose another",
+                    d.display()
+                );
+            }
+            let mut name = d.file_name().unwrap_or_default().to_os_string();
+            name.push(".demo-partial");
+            let partial = d.with_file_name(name);
+            if partial.exists() {
+                std::fs::remove_dir_all(&partial)?;
+            }
+            (partial, Some(d))
+        }
         None => {
             tmp = tempfile::Builder::new()
                 .prefix("coopledger-demo-")
                 .tempdir()?;
-            tmp.path().to_path_buf()
+            (tmp.path().to_path_buf(), None)
         }
     };
     let mut st = Steps {
@@ -149,7 +166,7 @@ pub fn run(data: Option<PathBuf>, cases: u32, quiet: bool) -> anyhow::Result<Exi
     let mut rng = OsRng::new()?;
     st.say(&format!(
         "coopledger demo — the Kazakhstan–Turkmenistan Agreement on cooperation in combating crime\nledger directory: {}\n",
-        root.display()
+        finish_as.as_deref().unwrap_or(&root).display()
     ));
     let cast = Cast::new(|| keys::generate(&mut rng))?;
     let keydir = write_keys(&root, &cast, &mut rng, &mut st)?;
@@ -218,6 +235,21 @@ pub fn run(data: Option<PathBuf>, cases: u32, quiet: bool) -> anyhow::Result<Exi
         &mut st,
     )?;
     write_tour(&root, &vkey.to_vkey(), &disputed.id, raised)?;
+    let built = root.clone();
+    let root = match finish_as {
+        Some(d) => {
+            std::fs::rename(&root, &d)
+                .map_err(|e| anyhow!("cannot move the demo into {}: {e}", d.display()))?;
+            d
+        }
+        None => root,
+    };
+    // The files the closing names, where they now are.
+    let moved = |p: &std::path::Path| {
+        p.strip_prefix(&built)
+            .map_or_else(|_| p.to_path_buf(), |r| root.join(r))
+    };
+    let (export, bundle_path) = (moved(&export), moved(&bundle_path));
     let closing = Closing {
         root: &root,
         kept,

@@ -17,6 +17,7 @@
 mod commands;
 mod node;
 mod readme;
+mod rough;
 mod shell;
 mod support;
 mod time;

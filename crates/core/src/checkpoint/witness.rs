@@ -146,7 +146,7 @@ mod ahead {
     #[test]
     fn a_checkpoint_dated_beyond_clock_skew_is_ahead() {
         let cp = Checkpoint {
-            ledger_id: crate::LedgerId([1; 32]),
+            ledger_id: crate::LedgerId(crate::Hash([1; 32])),
             size: 1,
             root: crate::Hash([2; 32]),
             chain_head: crate::Hash([3; 32]),

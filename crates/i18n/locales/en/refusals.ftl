@@ -13,6 +13,7 @@ refusal-reserved-case-id = Case: the case id 00000000000000000000000000000000 is
 refusal-art10-not-constituted = Art. 10: the Agreement's ledger is not constituted yet: the other Party's root must first accept the genesis
 refusal-art3-unknown = Art. 3: { $who } is not a registered authority of either Party
 refusal-art3-key-not-active = Art. 3: the key that signed is not an active key of { $who } at this point of the ledger (never registered, changed, revoked or retired)
+refusal-art3-key-of-another = Art. 3: the key that signed is registered to { $owner }, not to { $author }: sign with { $author }'s own key
 refusal-art3-not-root = Art. 3: a { $kind } event must be signed by a Party's root (diplomatic-channel) key; { $who } is not a root
 refusal-art3-not-competent = Art. 3: a { $kind } event must be signed by a competent authority; { $who } is not one
 refusal-art3 = Art. 3: { $detail }

@@ -12,6 +12,7 @@ refusal-reserved-case-id = Iş: 00000000000000000000000000000000 iş kody ätiý
 refusal-art10-not-constituted = 10-njy madda: Ylalaşygyň reýestri entek döredilmedi: ilki beýleki Taraplaryň kök açary döredilmegi kabul etmeli
 refusal-art3-unknown = 3-nji madda: { $who } Taraplaryň hiç biriniň hasaba alnan edarasy däl
 refusal-art3-key-not-active = 3-nji madda: gol çeken açar reýestriň bu ýerinde { $who } edarasynyň hereket edýän açary däl (hasaba alynmadyk, çalşylan, yzyna alnan ýa-da çykan)
+refusal-art3-key-of-another = 3 madda: gol çeken açar { $author } däl-de, { $owner } adyna hasaba alnan: { $author } öz açary bilen gol çekiň
 refusal-art3-not-root = 3-nji madda: «{ $kind }» wakasyna Taraplaryň kök açary (diplomatik kanal) gol çekmeli; { $who } kök açary däl
 refusal-art3-not-competent = 3-nji madda: «{ $kind }» wakasyna ygtyýarly edara gol çekmeli; { $who } ygtyýarly edara däl
 refusal-art3 = 3-nji madda: { $detail }

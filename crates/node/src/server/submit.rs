@@ -203,7 +203,17 @@ pub(crate) async fn prepare(
     State(node): State<Shared>,
     body: Bytes,
 ) -> ApiResult<Json<coop_wire::Prepared>> {
-    let (json, _) = draft(&node, &body)?;
+    let (json, body) = draft(&node, &body)?;
+    // Bytes to sign are prepared only for the author's own, active key (the rules' own
+    // Art. 3 check): another authority's key is named as its owner's.
+    if node.ledger.ledger_id().is_some() {
+        let who = node
+            .ledger
+            .with_state(|s| coop_treaty::author_key(s, &body.author, s.size).err())?;
+        if let Some(v) = who {
+            return Err(ApiError::bad(v.to_string()));
+        }
+    }
     json.prepare()
         .map(Json)
         .map_err(|e| ApiError::bad(e.to_string()))

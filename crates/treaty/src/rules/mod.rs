@@ -341,11 +341,31 @@ fn check_shape(ctx: &Ctx<'_>) -> Result<(), Violation> {
 
 /// The registered signer whose key is active at this position (Art. 3).
 fn signer<'s>(state: &'s State, ctx: &Ctx<'_>) -> Result<&'s Registered, Violation> {
-    let author = &ctx.record.event.body.author;
+    author_key(state, &ctx.record.event.body.author, ctx.seq())
+}
+
+/// Art. 3: `author` names a registered id whose key, at record `seq`, is the one given;
+/// a key registered to another id is named as that id's. The one rule for the rules and
+/// for a node preparing an unsigned body (`POST /v1/events/prepare`).
+pub fn author_key<'s>(
+    state: &'s State,
+    author: &coop_core::Author,
+    seq: u64,
+) -> Result<&'s Registered, Violation> {
     let reg = state
         .authority(&author.authority)
         .ok_or_else(|| Violation::Art3_UnknownAuthority(author.authority.to_string()))?;
-    if !reg.key_active_at(&author.key, ctx.seq()) {
+    if !reg.key_active_at(&author.key, seq) {
+        if let Some(owner) = state
+            .registry
+            .values()
+            .find(|r| r.id != reg.id && r.keys.iter().any(|g| g.key == author.key))
+        {
+            return Err(Violation::Art3_KeyOfAnother {
+                author: author.authority.clone(),
+                owner: owner.id.clone(),
+            });
+        }
         return Err(Violation::Art3_KeyNotActive(author.authority.to_string()));
     }
     Ok(reg)

@@ -597,28 +597,6 @@ pub fn ledger() -> Result<Fixture, String> {
     })
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn the_fixture_uses_every_payload_variant() -> Result<(), String> {
-        let f = super::ledger()?;
-        let kinds: std::collections::BTreeSet<&str> = f
-            .records
-            .iter()
-            .filter_map(|r| crate::Payload::from_bytes(&r.record.event.body.payload).ok())
-            .map(|p| p.kind())
-            .collect();
-        assert_eq!(kinds.len(), crate::Payload::NAMES.len(), "{kinds:?}");
-        assert!(
-            f.records
-                .iter()
-                .any(|r| !r.record.event.body.answers.is_empty())
-        );
-        assert_eq!(f.checkpoints.len(), 3);
-        Ok(())
-    }
-}
-
 /// The attack of issue 28 (finding 1): the node alone rewrites history. Record `drop` of
 /// `f` is left out, every later record re-sequenced, re-chained and given the governance
 /// head the rest implies (the events, signed by their authors, are unchanged), and each
@@ -676,4 +654,26 @@ pub fn rewritten_by_the_node(f: &Fixture, drop: u64) -> Result<Fixture, String> 
         checkpoints,
         state,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_fixture_uses_every_payload_variant() -> Result<(), String> {
+        let f = super::ledger()?;
+        let kinds: std::collections::BTreeSet<&str> = f
+            .records
+            .iter()
+            .filter_map(|r| crate::Payload::from_bytes(&r.record.event.body.payload).ok())
+            .map(|p| p.kind())
+            .collect();
+        assert_eq!(kinds.len(), crate::Payload::NAMES.len(), "{kinds:?}");
+        assert!(
+            f.records
+                .iter()
+                .any(|r| !r.record.event.body.answers.is_empty())
+        );
+        assert_eq!(f.checkpoints.len(), 3);
+        Ok(())
+    }
 }

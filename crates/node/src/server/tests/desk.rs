@@ -373,3 +373,46 @@ async fn health_and_metrics_say_how_far_each_partys_witness_has_cosigned() {
         "{overview}"
     );
 }
+
+/// Issue 30: `/v1/events/prepare` gave bytes to sign for a body whose author key was
+/// another authority's; it now refuses, naming whose key it is, as the rules would.
+#[tokio::test]
+async fn prepare_refuses_another_authoritys_key_and_names_its_owner() {
+    let e = env();
+    let state = e.node.ledger.with_state(|s| s.clone()).unwrap();
+    let key_of = |id: &str| {
+        state.registry[&AuthorityId::new(id).unwrap()]
+            .current_key()
+            .copied()
+            .unwrap()
+            .to_hex()
+    };
+    let body = |key: String| {
+        serde_json::json!({
+            "version": 2,
+            "ledger_id": state.ledger_id.unwrap().to_string(),
+            "event_id": "00".repeat(16),
+            "author": { "authority": "KZ-MVD", "key": key },
+            "authored_at": e.node.ledger.now().0,
+            "case": null,
+            "answers": [],
+            "payload": { "LanguageArrangementProposed": { "with": "TM-MVD", "languages": ["Ru"] } }
+        })
+        .to_string()
+    };
+    let prepare = |b: String| {
+        Request::post("/v1/events/prepare")
+            .header(header::HOST, HOST)
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(b))
+            .unwrap()
+    };
+    let (status, _, answer) = send(&e.node, prepare(body(key_of("TM-MVD")))).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
+    assert!(
+        answer.contains("registered to TM-MVD, not to KZ-MVD"),
+        "{answer}"
+    );
+    let (status, _, answer) = send(&e.node, prepare(body(key_of("KZ-MVD")))).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+}
