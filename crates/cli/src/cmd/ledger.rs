@@ -56,6 +56,14 @@ pub(super) fn init(
     pass: &keys::Passphrase,
 ) -> anyhow::Result<ExitCode> {
     let mut rng = OsRng::new()?;
+    // A directory that holds a ledger is said to, before anything else is judged (it was
+    // told its root key was wrong).
+    if dir.exists() {
+        bail!(
+            "{} already holds a ledger; nothing was written (choose an empty directory)",
+            dir.path().display()
+        );
+    }
     // Everything is read and checked before anything is written: a refused or failed
     // init leaves the directory as it was.
     let g: GenesisFile = files::read(genesis)?;

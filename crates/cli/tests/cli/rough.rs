@@ -208,3 +208,24 @@ fn event_show_of_what_is_not_an_event_says_what_it_is() {
         );
     }
 }
+
+/// `init` over a directory that holds a ledger was told its root key was wrong.
+#[test]
+fn init_over_a_ledger_says_so_first() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("ledger");
+    demo(&dir);
+    let genesis = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/examples/genesis.toml");
+    let o = run(&[
+        "init",
+        "--genesis",
+        p(&genesis),
+        "--root-key",
+        p(&dir.join("keys/KZ-MFA.pem")),
+        "--data",
+        p(&dir),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("already holds a ledger"), "{}", text(&o));
+    assert!(!text(&o).contains("root key"), "{}", text(&o));
+}

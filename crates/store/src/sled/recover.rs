@@ -202,10 +202,11 @@ fn pre_read_in(dir: &Path, null: Option<&File>, faults: &Faults) -> Result<(), S
             continue;
         }
         let fail = |e: std::io::Error| {
+            let words = journal::io_words(&e);
             StoreError::Io(format!(
-                "cannot read {}: {}; nothing was changed (try again; if it persists, the disk is failing: copy the ledger elsewhere with `coopledger repair`)",
+                "cannot read {}: {words}; nothing was changed: {}",
                 path.display(),
-                journal::io_words(&e)
+                advice(&words)
             ))
         };
         let mut f = File::open(&path).map_err(fail)?;
@@ -272,13 +273,27 @@ fn open_sled(dir: &Path) -> Result<sled::Db, StoreError> {
             Err(e) => {
                 return Err(match sled_err(e) {
                     StoreError::Io(m) => StoreError::Io(format!(
-                        "sled cannot open its database in {}: {m}; nothing was changed: try again (if it persists, the disk is failing: run `coopledger repair`)",
-                        dir.display()
+                        "sled cannot open its database in {}: {m}; nothing was changed: {}",
+                        dir.display(),
+                        advice(&m)
                     )),
                     other => other,
                 });
             }
         }
+    }
+}
+
+/// What to do about a storage error, by what it says: a full disk is not a failing one
+/// (issue 30: reads on a full disk advised `coopledger repair`).
+fn advice(words: &str) -> &'static str {
+    if words.contains("No space left")
+        || words.contains("no space left")
+        || words.contains("os error 28")
+    {
+        "the disk is full: free space on it and try again"
+    } else {
+        "try again (if it persists, the disk is failing: copy the ledger elsewhere, or rebuild its database from the journal with `coopledger repair`)"
     }
 }
 
@@ -410,6 +425,16 @@ impl SledStore {
             ids: RwLock::new(ids),
             _lock: lock,
         })
+    }
+}
+
+#[cfg(test)]
+mod advice_tests {
+    #[test]
+    fn a_full_disk_is_not_called_failing() {
+        assert!(super::advice("no space left on the device").contains("the disk is full"));
+        assert!(!super::advice("no space left on the device").contains("repair"));
+        assert!(super::advice("input/output error").contains("repair"));
     }
 }
 
