@@ -52,6 +52,22 @@ fn not_witnessed(what: &str) -> String {
     )
 }
 
+/// The NOT WITNESSED answer (exit 4), on standard error or as JSON.
+fn refuse_unwitnessed(what: &str, json: bool) -> anyhow::Result<ExitCode> {
+    let why = not_witnessed(what);
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({
+                "verified": false, "witnessed": false, "error": why,
+            }))?
+        );
+    } else {
+        eprintln!("{why}");
+    }
+    Ok(ExitCode::from(NOT_WITNESSED))
+}
+
 /// Every line of `text` prefixed as resting on the node's word alone.
 fn on_node_word(text: &str) -> String {
     text.lines().map(|l| format!("{NODE_WORD}{l}\n")).collect()
@@ -103,20 +119,7 @@ pub(super) fn verify(
                     Word::Witnessed(w.checkpoint.checkpoint.size)
                 }
                 _ if accept_node_word => Word::Node,
-                _ => {
-                    let why = not_witnessed("every record and checkpoint");
-                    if json {
-                        println!(
-                            "{}",
-                            serde_json::to_string_pretty(&serde_json::json!({
-                                "verified": false, "witnessed": false, "error": why,
-                            }))?
-                        );
-                    } else {
-                        eprintln!("{why}");
-                    }
-                    return Ok(ExitCode::from(NOT_WITNESSED));
-                }
+                _ => return refuse_unwitnessed("every record and checkpoint", json),
             };
             if json {
                 println!("{}", serde_json::to_string_pretty(&ledger_json(&v, word))?);
@@ -128,18 +131,7 @@ pub(super) fn verify(
         Ok(Outcome::Bundle(b)) => {
             let witnessed = coop_verify::witnessed(&b.checkpoint.cosigned_by);
             if !witnessed && !accept_node_word {
-                let why = not_witnessed("the bundle");
-                if json {
-                    println!(
-                        "{}",
-                        serde_json::to_string_pretty(&serde_json::json!({
-                            "verified": false, "witnessed": false, "error": why,
-                        }))?
-                    );
-                } else {
-                    eprintln!("{why}");
-                }
-                return Ok(ExitCode::from(NOT_WITNESSED));
+                return refuse_unwitnessed("the bundle", json);
             }
             let covered = b.checkpoint.checkpoint.size;
             if let Some(seq) = as_of.filter(|s| *s >= covered) {

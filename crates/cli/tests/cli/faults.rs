@@ -114,6 +114,8 @@ fn verified(dir: &Path) -> (u64, String) {
 
 /// Opens the ledger through sled (an export replays it) and returns its record count.
 fn opens(dir: &Path, out: &Path) -> u64 {
+    // An export never writes over a file (issue 30): each opening exports afresh.
+    let _ = std::fs::remove_file(out);
     let o = output_within(
         {
             let mut c = bin();
@@ -167,6 +169,7 @@ fn read_errors_while_opening_never_lose_a_ledger() {
     let (mut failed, mut opened) = (0, 0);
     for run in 0..runs() {
         let f = faults[run % faults.len()];
+        let _ = std::fs::remove_file(&out); // an export never writes over a file
         let o = output_within(
             under_fiu(&[f], &["export", "--data", p(&dir), "--out", p(&out)]),
             Duration::from_secs(120),

@@ -60,12 +60,7 @@ pub fn compose(
                 @if let Some(case) = case { input type="hidden" name="case" value=(case.id.to_hex()); }
                 input type="hidden" name="check" value="1";
                 (form)
-                p id="request-status" role="status" aria-live="polite" {}
-                button type="submit" id="request-check" { (l.t("request-check")) }
-                " "
-                button type="button" id="draft-save" { (l.t("compose-draft-save")) }
-                " "
-                button type="button" id="draft-forget" { (l.t("compose-draft-forget")) }
+                (form_actions(l))
             }
         }
         @if judged.checked {
@@ -104,6 +99,19 @@ pub fn acts(c: &Console, ctx: &Ctx, now: &At, root: bool) -> Markup {
         }
     };
     layout(c, ctx, now, &l.t("acts-title"), "/inbox", false, main)
+}
+
+/// The end of every drafting form: its status line (hashing, a restored draft), "check
+/// against the Agreement", and the draft kept in the browser or forgotten.
+pub(super) fn form_actions(l: Lang) -> Markup {
+    html! {
+        p id="request-status" role="status" aria-live="polite" {}
+        button type="submit" id="request-check" { (l.t("request-check")) }
+        " "
+        button type="button" id="draft-save" { (l.t("compose-draft-save")) }
+        " "
+        button type="button" id="draft-forget" { (l.t("compose-draft-forget")) }
+    }
 }
 
 /// The documents a member holds (an original and its translation), from the draft.

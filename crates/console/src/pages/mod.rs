@@ -115,26 +115,26 @@ fn stamp_text(c: &Console, l: Lang, now: &At) -> String {
                 (Some(n), true) => l.ta("stamp-witnessed-part", &[("size", num(n as f64))]),
                 (None, _) => l.t("stamp-node-word"),
             };
-            word + " "
-                + &l.ta(
-                    "stamp-verified",
-                    &[
-                        ("ledger", text(id)),
-                        ("size", num(v.checkpoint_size as f64)),
-                        ("root", text(v.checkpoint_root.to_hex())),
-                        (
-                            "cosigners",
-                            text(if cosigners.is_empty() {
-                                l.t("none")
-                            } else {
-                                cosigners.join(", ")
-                            }),
-                        ),
-                        ("when", text(time(Timestamp(v.verified_at)))),
-                        ("records", num(v.records as f64)),
-                        ("shown", num(now.state.size as f64)),
-                    ],
-                )
+            l.ta(
+                "stamp-verified",
+                &[
+                    ("ledger", text(id)),
+                    ("size", num(v.checkpoint_size as f64)),
+                    ("root", text(v.checkpoint_root.to_hex())),
+                    (
+                        "cosigners",
+                        text(if cosigners.is_empty() {
+                            l.t("none")
+                        } else {
+                            cosigners.join(", ")
+                        }),
+                    ),
+                    ("when", text(time(Timestamp(v.verified_at)))),
+                    ("records", num(v.records as f64)),
+                    ("shown", num(now.state.size as f64)),
+                ],
+            ) + " "
+                + &word
         }
         None => l.ta(
             "stamp-live",

@@ -269,12 +269,7 @@ pub fn request_form(
                 (beside(l, "purposes", &tied))
                 p { label { input type="checkbox" name="urgent" value="true" id="f-urgent" checked[r.urgent]; " " (l.t("letter-urgent")) } }
             }
-            p id="request-status" role="status" aria-live="polite" {}
-            button type="submit" id="request-check" { (l.t("request-check")) }
-            " "
-            button type="button" id="draft-save" { (l.t("compose-draft-save")) }
-            " "
-            button type="button" id="draft-forget" { (l.t("compose-draft-forget")) }
+            (super::compose::form_actions(l))
         }
         @if checked {
             @if !unreadable.is_empty() {
