@@ -119,6 +119,9 @@ struct AsOfArg {
 enum EventCmd {
     /// Sign an event file (TOML or JSON, as `submit` reads it) and write the signed
     /// event's canonical bytes: what `POST /v1/events` takes as application/octet-stream.
+    #[command(
+        after_help = "Example:\n  coopledger event build demo/tour/language-arrangement.toml --data demo --out event.bin"
+    )]
     Build {
         /// The event file.
         event: PathBuf,
@@ -143,6 +146,7 @@ enum EventCmd {
     },
     /// Show a signed event (its canonical bytes) as JSON, its payload readable, after
     /// checking its shape and signature (not whether a ledger would accept it).
+    #[command(after_help = "Example:\n  coopledger event show event.bin")]
     Show {
         /// The file of canonical bytes.
         file: PathBuf,
@@ -152,6 +156,9 @@ enum EventCmd {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Generate a private key (PKCS#8 PEM; `--encrypt` protects it with a passphrase).
+    #[command(
+        after_help = "Example:\n  coopledger keygen --out kz-mvd.pem --encrypt   (the passphrase from COOPLEDGER_PASSPHRASE)"
+    )]
     Keygen {
         /// Where to write the key (never overwritten).
         #[arg(long, short = 'o', value_name = "FILE")]
@@ -167,11 +174,15 @@ enum Command {
         from: Option<PathBuf>,
     },
     /// Print the public key of a private key file (hex, as event and genesis files use it).
+    #[command(after_help = "Example:\n  coopledger pubkey demo/keys/KZ-MVD.pem")]
     Pubkey {
         /// The private key file.
         key: PathBuf,
     },
     /// Print the document reference (blake3 digest, size, type, language, role) of a file.
+    #[command(
+        after_help = "Example:\n  coopledger digest decision.pdf --language kk --role certified-copy"
+    )]
     Digest {
         /// The document.
         file: PathBuf,
@@ -186,6 +197,9 @@ enum Command {
         media_type: String,
     },
     /// Create a ledger from a genesis file, signed by one Party's root key.
+    #[command(
+        after_help = "Example:\n  coopledger init --genesis genesis.toml --root-key kz-root.pem --accept-key tm-root.pem --data ledger"
+    )]
     Init {
         #[command(flatten)]
         data: Data,
@@ -218,6 +232,9 @@ enum Command {
         node_key: Option<PathBuf>,
     },
     /// Sign an event described in a TOML or JSON file and append it; prints the receipt.
+    #[command(
+        after_help = "Example:\n  coopledger submit demo/tour/language-arrangement.toml --data demo\n  coopledger submit request.toml --node http://127.0.0.1:8080"
+    )]
     Submit {
         /// The ledger directory (an embedded ledger).
         #[arg(
@@ -251,11 +268,18 @@ enum Command {
     },
     /// Events as files: the canonical bytes of a signed event, or one shown as JSON.
     #[command(subcommand)]
+    #[command(
+        after_help = "Example:\n  coopledger event build demo/tour/language-arrangement.toml --data demo --out event.bin"
+    )]
     Event(EventCmd),
     /// Cases: one case, the list, a timeline — now or as of an earlier point.
     #[command(subcommand)]
+    #[command(after_help = "Example:\n  coopledger case list --data demo --overdue")]
     Case(CaseCmd),
     /// The Article 7 compliance report.
+    #[command(
+        after_help = "Example:\n  coopledger report --data demo --format markdown > article7.md"
+    )]
     Report {
         #[command(flatten)]
         data: Data,
@@ -270,11 +294,14 @@ enum Command {
     },
     /// Merkle proofs, checked before they are printed.
     #[command(subcommand)]
+    #[command(after_help = "Example:\n  coopledger proof inclusion --data demo --seq 5")]
     Proof(ProofCmd),
     /// Signed checkpoints.
     #[command(subcommand)]
+    #[command(after_help = "Example:\n  coopledger checkpoint show --data demo")]
     Checkpoint(CheckpointCmd),
     /// The registered authorities, auditors, witnesses and roots, with their keys.
+    #[command(after_help = "Example:\n  coopledger authorities --data demo")]
     Authorities {
         #[command(flatten)]
         data: Data,
@@ -285,6 +312,7 @@ enum Command {
         json: bool,
     },
     /// Write every record and checkpoint to one export file.
+    #[command(after_help = "Example:\n  coopledger export --data demo --out demo/audit.export")]
     Export {
         #[command(flatten)]
         data: Data,
@@ -293,6 +321,9 @@ enum Command {
         out: PathBuf,
     },
     /// Rebuild a ledger directory from an export file, verifying every record as it goes.
+    #[command(
+        after_help = "Example:\n  coopledger import --from audit.export --data copy --trust-node demo/node.vkey"
+    )]
     Import {
         /// The export file.
         #[arg(long, value_name = "FILE")]
@@ -308,6 +339,9 @@ enum Command {
         trust_node: Vec<String>,
     },
     /// Write the evidence bundle of one case for an Article 8 consultation.
+    #[command(
+        after_help = "Example:\n  coopledger bundle --data demo --case $(cat demo/tour/disputed-case) --out case.bundle"
+    )]
     Bundle {
         #[command(flatten)]
         data: Data,
@@ -319,6 +353,9 @@ enum Command {
         out: PathBuf,
     },
     /// Verify a ledger directory, an export file or an evidence bundle, offline.
+    #[command(
+        after_help = "Example:\n  coopledger verify demo/audit.export --node-key demo/node.vkey\n  coopledger verify case.bundle --as-of 1234"
+    )]
     Verify {
         /// A ledger directory, an export file or a bundle file.
         path: PathBuf,
@@ -347,6 +384,9 @@ enum Command {
     },
     /// Verify a ledger directory, a follower's copy, an export or an evidence bundle, then
     /// show it in a browser (the console, in ru/kk/tk/en) on 127.0.0.1 until interrupted.
+    #[command(
+        after_help = "Example:\n  coopledger console demo/audit.export --node-key demo/node.vkey"
+    )]
     Console {
         /// A ledger directory, an export file or a bundle file.
         path: PathBuf,
@@ -374,6 +414,7 @@ enum Command {
     /// Show or move a TEST ledger's clock (deadlines and termination end to end). Only a
     /// ledger whose genesis marks it a test ledger accepts a moved clock; it never runs
     /// backwards. A node reads the offset when it starts.
+    #[command(after_help = "Example:\n  coopledger clock --data demo --advance 25h")]
     Clock {
         #[command(flatten)]
         data: Data,
@@ -388,11 +429,13 @@ enum Command {
     /// append), checking every record and checkpoint; the old database is kept aside.
     /// Opening a ledger does this by itself when the database refuses to open or has
     /// lost records; run it by hand when told to (docs/OPERATIONS.md).
+    #[command(after_help = "Example:\n  coopledger repair --data ledger")]
     Repair {
         #[command(flatten)]
         data: Data,
     },
     /// Serve a ledger over HTTP (docs/API.md) until interrupted.
+    #[command(after_help = "Example:\n  coopledger serve --data demo --listen 127.0.0.1:8080")]
     Serve {
         #[command(flatten)]
         data: Data,
@@ -420,6 +463,9 @@ enum Command {
     },
     /// Keep a verified copy of a leader's ledger, cosign its checkpoints as a witness, and
     /// stop with evidence if the leader ever rewrites its history.
+    #[command(
+        after_help = "Example:\n  coopledger follow --leader http://127.0.0.1:8080 --data copy --witness-key demo/keys/TM-WITNESS.pem --name TM-WITNESS --listen 127.0.0.1:8081"
+    )]
     Follow {
         /// The leader's address (http://HOST:PORT).
         #[arg(long, value_name = "URL")]
@@ -464,6 +510,9 @@ enum Command {
     /// Parties' roots sign a handover to a new node key, appended as the copy's next
     /// records; from then on the copy sequences the ledger (start it with `serve`).
     /// Stop the follower first.
+    #[command(
+        after_help = "Example:\n  coopledger promote --data copy --root-key kz-root.pem --accept-key tm-root.pem"
+    )]
     Promote {
         #[command(flatten)]
         data: Data,
@@ -484,6 +533,9 @@ enum Command {
     /// Print the two headers that sign an HTTP read (for curl: `-H @FILE`). They bind the
     /// node (host and port), the ledger (asked of the node) and the moment: make a new pair
     /// for each request.
+    #[command(
+        after_help = "Example:\n  coopledger sign-request --key demo/keys/KZ-AUDIT.pem --id KZ-AUDIT 'http://127.0.0.1:8080/v1/info' > h.txt"
+    )]
     SignRequest {
         /// The reader's private key.
         #[arg(long, value_name = "KEY")]
@@ -502,6 +554,7 @@ enum Command {
     },
     /// Run the whole story on an embedded ledger: constitute the Agreement, 1,000+ cases
     /// of every kind, refused violations, an auditor's verification, a dispute replayed.
+    #[command(after_help = "Example:\n  coopledger demo --data demo")]
     Demo {
         /// Keep the ledger in this (new) directory instead of a temporary one.
         #[arg(long, value_name = "DIR")]
@@ -518,6 +571,9 @@ enum Command {
 #[derive(Debug, Subcommand)]
 enum CaseCmd {
     /// One case: parties, status, deadlines, documents, costs, disputes.
+    #[command(
+        after_help = "Example:\n  coopledger case show $(cat demo/tour/disputed-case) --data demo --as-of 1234"
+    )]
     Show {
         #[command(flatten)]
         data: Data,
@@ -530,6 +586,7 @@ enum CaseCmd {
         json: bool,
     },
     /// All cases, optionally filtered.
+    #[command(after_help = "Example:\n  coopledger case list --data demo --disputed --limit 5")]
     List {
         #[command(flatten)]
         data: Data,
@@ -564,6 +621,9 @@ enum CaseCmd {
         json: bool,
     },
     /// Every event of a case, in order, with signer and event hash.
+    #[command(
+        after_help = "Example:\n  coopledger case timeline $(cat demo/tour/disputed-case) --data demo"
+    )]
     Timeline {
         #[command(flatten)]
         data: Data,
@@ -580,6 +640,7 @@ enum CaseCmd {
 #[derive(Debug, Subcommand)]
 enum ProofCmd {
     /// Inclusion proof of a record in the tree of a given size.
+    #[command(after_help = "Example:\n  coopledger proof inclusion --data demo --seq 5")]
     Inclusion {
         #[command(flatten)]
         data: Data,
@@ -594,6 +655,7 @@ enum ProofCmd {
         json: bool,
     },
     /// Consistency proof between two tree sizes.
+    #[command(after_help = "Example:\n  coopledger proof consistency --data demo --from 100")]
     Consistency {
         #[command(flatten)]
         data: Data,
@@ -612,6 +674,7 @@ enum ProofCmd {
 #[derive(Debug, Subcommand)]
 enum CheckpointCmd {
     /// Print a checkpoint (the latest, or the one at a size) and the node's verifier key.
+    #[command(after_help = "Example:\n  coopledger checkpoint show --data demo")]
     Show {
         #[command(flatten)]
         data: Data,
@@ -623,12 +686,16 @@ enum CheckpointCmd {
         json: bool,
     },
     /// Sign a checkpoint of the ledger's head now.
+    #[command(after_help = "Example:\n  coopledger checkpoint sign --data demo")]
     Sign {
         #[command(flatten)]
         data: Data,
     },
     /// Cosign the latest checkpoint as a registered witness, if it extends the last one
     /// this witness cosigned (the witness rule: no rollback, no fork).
+    #[command(
+        after_help = "Example:\n  coopledger checkpoint cosign --data demo --witness-key demo/keys/TM-WITNESS.pem --name TM-WITNESS"
+    )]
     Cosign {
         #[command(flatten)]
         data: Data,
@@ -810,5 +877,26 @@ mod tests {
     fn the_command_line_is_well_formed() {
         use clap::CommandFactory as _;
         super::Cli::command().debug_assert();
+    }
+
+    /// Issue 30: 31 of 33 `--help` pages had no example. Every command's, subcommands'
+    /// included, ends with one.
+    #[test]
+    fn every_command_shows_an_example_in_its_help() {
+        use clap::CommandFactory as _;
+        fn walk(c: &mut clap::Command, path: &str, missing: &mut Vec<String>) {
+            let name = format!("{path} {}", c.get_name());
+            let help = c.render_long_help().to_string();
+            if !help.contains("Example:\n  coopledger ") && !name.trim().eq("coopledger") {
+                missing.push(name.clone());
+            }
+            for sub in c.get_subcommands_mut() {
+                walk(sub, &name, missing);
+            }
+        }
+        let mut missing = Vec::new();
+        walk(&mut super::Cli::command(), "", &mut missing);
+        missing.retain(|m| !m.ends_with(" help"));
+        assert!(missing.is_empty(), "no example: {missing:?}");
     }
 }

@@ -285,7 +285,11 @@ pub fn submit(
         file.sign(&ctx, Some(&remote.key_path), base, pass, &mut rng)
     })?;
     pinned.announce();
+    // Once any try may have landed, "nothing was written" can no longer be said of the
+    // event, whatever the last try answered (issue 30: it had landed, 2 of 2).
+    let mut maybe_landed = false;
     let answer = anonymous.submit_until_answered(&pinned.event, &node_key.key, retry_for, |e| {
+        maybe_landed |= e.may_have_landed();
         eprintln!("no answer yet ({e}); retrying with the same event");
     });
     match answer {
@@ -312,7 +316,7 @@ pub fn submit(
             eprintln!("{message}");
             Ok(ExitCode::from(REFUSED))
         }
-        Err(e) if e.may_have_landed() => Err(anyhow::anyhow!(
+        Err(e) if maybe_landed || e.may_have_landed() => Err(anyhow::anyhow!(
             "{e}\nthe event may have landed: run the same command again; it resends event {} exactly, and gets its first receipt if it landed",
             pinned.event_id()
         )),

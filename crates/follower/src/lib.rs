@@ -540,6 +540,18 @@ impl Follower {
         }
         // Cosign, post to the leader, keep the note with every signature that verifies.
         let (id, key) = &self.config.witness;
+        // Only a witness the ledger registers may cosign: another key's cosignature would
+        // be dropped by every verifier (it exited 0 after a warning; issue 30).
+        let registered =
+            coop_verify::registered_witnesses(self.verifier.state(), cp.size.saturating_sub(1))
+                .iter()
+                .any(|(w, _)| w.name == id.as_str() && w.key == key.public());
+        if !registered {
+            return Err(FollowError::Setup(format!(
+                "{id} is not a witness the ledger registers with this key (at checkpoint {}): a follower cosigns as one of the Parties' registered witnesses; start it with a witness's id and key (`coopledger authorities` lists them)",
+                cp.size
+            )));
+        }
         let now = now_ms / 1000;
         let mine = cosign(note, id.as_str(), key, now).map_err(local)?;
         if let Err(e) = self.client.post_cosignature(cp.size, &mine) {

@@ -147,7 +147,7 @@ fn gone(e: &fantoccini::error::CmdError) -> bool {
 }
 
 /// How long a page may take to replace the one before it.
-const PAGE_WAIT: Duration = Duration::from_secs(10);
+const PAGE_WAIT: Duration = Duration::from_secs(30);
 
 /// Clicks what `target` finds and returns once the page it leads to has replaced this
 /// one: the old page's root element gone stale, the new one loaded. WebDriver's click does
@@ -845,7 +845,7 @@ async fn a_node_console_opens_only_to_a_registered_key_and_shows_what_its_role_m
             && login_status(c).await.as_deref() != Some(WRONG_PASSPHRASE)
         {
             assert!(
-                started.elapsed() < Duration::from_secs(10),
+                started.elapsed() < Duration::from_secs(60),
                 "no answer to the login"
             );
             tokio::time::sleep(Duration::from_millis(100)).await;

@@ -2387,3 +2387,38 @@ fn a_draft_is_checked_against_the_agreement_before_it_is_signed() {
     assert_eq!(answer["problems"], serde_json::json!([]));
     assert_eq!(size(&node.url), before);
 }
+
+/// Issue 30: `follow` with a key that is not a registered witness's (here the auditor's,
+/// which may read) exited 0 after a warning, its cosignatures dropped by every verifier.
+/// It now stops with a clear error before cosigning anything.
+#[test]
+fn a_follower_with_a_key_that_is_no_witness_stops_and_says_so() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("leader");
+    demo_ledger(&dir);
+    let leader = Proc::serve(&dir);
+    let copy = tmp.path().join("copy");
+    let o = bin()
+        .args([
+            "follow",
+            "--leader",
+            &leader.url,
+            "--data",
+            p(&copy),
+            "--once",
+        ])
+        .args([
+            "--witness-key",
+            p(&dir.join("keys/KZ-AUDIT.pem")),
+            "--name",
+            "KZ-AUDIT",
+        ])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("KZ-AUDIT is not a witness the ledger registers with this key"),
+        "{err}"
+    );
+}

@@ -229,3 +229,91 @@ fn init_over_a_ledger_says_so_first() {
     assert!(text(&o).contains("already holds a ledger"), "{}", text(&o));
     assert!(!text(&o).contains("root key"), "{}", text(&o));
 }
+
+/// `submit --node` said "nothing was written" when its last try was refused as
+/// unavailable although an earlier try had been answered "may have landed" (the event had
+/// landed, 2 of 2). A node that answers the first try so and every later one 503
+/// `unavailable` must leave the clerk with "may have landed".
+#[test]
+fn a_submit_that_may_have_landed_once_never_ends_with_nothing_was_written() {
+    use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("ledger");
+    demo(&dir);
+    let vkey = std::fs::read_to_string(dir.join("node.vkey")).unwrap();
+    let ledger = vkey
+        .trim()
+        .split('+')
+        .next()
+        .unwrap()
+        .trim_start_matches("coopledger/")
+        .to_owned();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let info = serde_json::json!({
+        "ledger_id": ledger, "node_vkey": vkey.trim(), "genesis_node_vkey": vkey.trim(),
+        "size": 10, "role": "leader", "test_ledger": true,
+        "time_ms": std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64,
+    })
+    .to_string();
+    std::thread::spawn(move || {
+        let mut appends = 0;
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut line = String::new();
+            if reader.read_line(&mut line).is_err() {
+                continue;
+            }
+            let mut length = 0;
+            loop {
+                let mut h = String::new();
+                if reader.read_line(&mut h).is_err() || h == "\r\n" || h.is_empty() {
+                    break;
+                }
+                if let Some(v) = h.to_ascii_lowercase().strip_prefix("content-length:") {
+                    length = v.trim().parse().unwrap_or(0);
+                }
+            }
+            let mut body = vec![0; length];
+            let _ = reader.read_exact(&mut body);
+            let (status, answer) = if line.starts_with("GET /v1/info") {
+                ("200 OK", info.clone())
+            } else if line.starts_with("POST") {
+                appends += 1;
+                let error = if appends == 1 {
+                    "may_have_landed"
+                } else {
+                    "unavailable"
+                };
+                (
+                    "503 Service Unavailable",
+                    serde_json::json!({ "error": error, "message": format!("{error} (test node)") })
+                        .to_string(),
+                )
+            } else {
+                (
+                    "404 Not Found",
+                    "{\"error\":\"not_found\",\"message\":\"no\"}".to_owned(),
+                )
+            };
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{answer}",
+                answer.len()
+            );
+        }
+    });
+    let o = run(&[
+        "submit",
+        "--node",
+        &url,
+        p(&dir.join("tour/language-arrangement.toml")),
+        "--retry-for",
+        "1",
+    ]);
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{t}");
+    assert!(t.contains("the event may have landed"), "{t}");
+    assert!(!t.contains("nothing was written: run"), "{t}");
+}

@@ -13,10 +13,11 @@ pub(crate) async fn append_one(
     takes_appends(node)?;
     let event: SignedEvent = if is_json(headers) {
         let json: EventJson = serde_json::from_slice(body)
-            .map_err(|e| invalid(format!("not a signed event: {e}")))?;
+            .map_err(|e| not_decoded(headers, body, "a signed event", e))?;
         json.to_event().map_err(|e| invalid(e.to_string()))?
     } else {
-        SignedEvent::from_bytes(body).map_err(|e| invalid(e.to_string()))?
+        SignedEvent::from_bytes(body)
+            .map_err(|e| not_decoded(headers, body, "a signed event", e))?
     };
     let span = tracing::Span::current();
     span.record(
@@ -77,6 +78,34 @@ pub(crate) fn is_json(headers: &HeaderMap) -> bool {
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/json"))
+}
+
+/// What is wrong with a body that did not decode as `what`, said to a person: an empty
+/// body, JSON sent without its content type, or what the decoder found (in words).
+fn not_decoded(
+    headers: &HeaderMap,
+    body: &[u8],
+    what: &str,
+    e: impl std::fmt::Display,
+) -> ApiError {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return invalid(format!(
+            "the body is empty: send {what} as JSON (Content-Type: application/json) or as canonical bytes (application/octet-stream)"
+        ));
+    }
+    if !is_json(headers) && body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{') {
+        let sent = headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map_or_else(
+                || "no Content-Type".to_owned(),
+                |v| format!("Content-Type {v}"),
+            );
+        return invalid(format!(
+            "the body is JSON but came with {sent}: send it with Content-Type: application/json"
+        ));
+    }
+    invalid(format!("not {what}: {e}"))
 }
 
 /// 400 `invalid`: the body is not an event (or a batch of them).
@@ -146,7 +175,7 @@ pub(crate) async fn append_batch(
             .collect::<ApiResult<_>>()?
     } else {
         coop_core::encoding::decode::<Vec<SignedEvent>>(body)
-            .map_err(|e| invalid(format!("not a canonical list of signed events: {e}")))?
+            .map_err(|e| not_decoded(headers, body, "a canonical list of signed events", e))?
     };
     if events.len() > MAX_BATCH {
         return Err(too_many(events.len()));

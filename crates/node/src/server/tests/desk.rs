@@ -416,3 +416,48 @@ async fn prepare_refuses_another_authoritys_key_and_names_its_owner() {
     let (status, _, answer) = send(&e.node, prepare(body(key_of("KZ-MVD")))).await;
     assert_eq!(status, StatusCode::OK, "{answer}");
 }
+
+/// Issue 30: a JSON event sent as `text/plain` or with no content type, an empty body and
+/// garbage to the batch endpoint were answered in Rust's Debug text.
+#[tokio::test]
+async fn bodies_that_are_not_events_are_answered_in_words() {
+    let e = env();
+    let post = |path: &str, ct: Option<&str>, body: &'static str| {
+        let mut r = Request::post(path).header(header::HOST, HOST);
+        if let Some(ct) = ct {
+            r = r.header(header::CONTENT_TYPE, ct);
+        }
+        r.body(Body::from(body)).unwrap()
+    };
+    for (req, says) in [
+        (
+            post("/v2/events", Some("text/plain"), "{\"body\": {}}"),
+            "came with Content-Type text/plain: send it with Content-Type: application/json",
+        ),
+        (
+            post("/v2/events", None, "{\"body\": {}}"),
+            "came with no Content-Type",
+        ),
+        (
+            post("/v2/events", Some("application/json"), ""),
+            "the body is empty",
+        ),
+        (post("/v2/events", None, ""), "the body is empty"),
+        (
+            post(
+                "/v2/events:batch",
+                Some("application/octet-stream"),
+                "\u{7}garbage",
+            ),
+            "not a canonical list of signed events",
+        ),
+    ] {
+        let (status, _, body) = send(&e.node, req).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        assert!(body.contains(says), "{says}: {body}");
+        assert!(
+            !body.contains("Unexpected") && !body.contains("{ additional"),
+            "{body}"
+        );
+    }
+}
