@@ -224,7 +224,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             advance.as_deref(),
             set.as_deref(),
         )?,
-        Command::Repair { data } => ledger::repair(&LedgerDir::new(data.data))?,
+        Command::Repair { data, force } => ledger::repair(&LedgerDir::new(data.data), force)?,
         Command::Promote {
             data,
             node_key,

@@ -310,6 +310,15 @@ impl LedgerDir {
         Ok(None)
     }
 
+    /// The records of the directory's store when it opens as the node would open it (which
+    /// checks sled against the journal and catches it up); `None` when it does not.
+    pub fn healthy(&self) -> anyhow::Result<Option<u64>> {
+        self.require()?;
+        Ok(open_store(&self.store_path())
+            .ok()
+            .and_then(|s| coop_store::Store::size(&s).ok()))
+    }
+
     /// Rebuilds the directory's sled database from its journal (`coopledger repair`).
     pub fn repair(&self) -> anyhow::Result<coop_store::Repaired> {
         self.require()?;

@@ -433,6 +433,10 @@ enum Command {
     Repair {
         #[command(flatten)]
         data: Data,
+        /// Rebuild even a database that opens and agrees with the journal (it is then
+        /// left alone: nothing to repair).
+        #[arg(long)]
+        force: bool,
     },
     /// Serve a ledger over HTTP (docs/API.md) until interrupted.
     #[command(after_help = "Example:\n  coopledger serve --data demo --listen 127.0.0.1:8080")]

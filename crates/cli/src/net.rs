@@ -157,7 +157,7 @@ pub fn console(
         };
         let console = Arc::new(coop_console::Console {
             source: Arc::new(copy),
-            verdict: Some(verdict),
+            verdict: Some(verdict.clone()),
             label: path.display().to_string(),
             access: None,
             desk: None,
@@ -166,6 +166,33 @@ pub fn console(
                 ..coop_console::Reach::default()
             },
         });
+        // The verdict in the terminal too (it printed only the address).
+        println!(
+            "VERIFIED {} {}: {} records, {} signatures; checkpoint at size {}, cosigned by {}; {}",
+            verdict.kind,
+            path.display(),
+            verdict.records,
+            verdict.signatures,
+            verdict.checkpoint_size,
+            if verdict.cosigned_by.is_empty() {
+                "no witness".to_owned()
+            } else {
+                verdict
+                    .cosigned_by
+                    .iter()
+                    .map(|(n, _)| n.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            },
+            match (verdict.witnessed_size, verdict.on_node_word) {
+                (Some(n), false) => format!("witnessed by both Parties up to record {}", n.saturating_sub(1)),
+                (Some(n), true) => format!(
+                    "witnessed by both Parties up to record {}; the rest on the node's word alone",
+                    n.saturating_sub(1)
+                ),
+                (None, _) => "on the node's word alone".to_owned(),
+            }
+        );
         println!("coopledger console on http://{addr}/ (Ctrl-C stops it)");
         let _ = std::io::stdout().flush();
         coop_console::serve(listener, console, stop_signal())
@@ -192,6 +219,20 @@ pub fn sign_request(
         (id.clone(), key),
         ca,
     )?)
+}
+
+/// A node that cannot be reached over `https://` may be serving plain HTTP (`serve`
+/// without `--tls-cert`): said, beside the transport's own words (issue 30).
+pub fn tls_hint(url: &str, e: coop_node::client::ClientError) -> anyhow::Error {
+    match &e {
+        coop_node::client::ClientError::Transport(_) if url.starts_with("https://") => {
+            anyhow::anyhow!(
+                "{e}\nthe node did not answer over TLS: if it serves plain HTTP (`coopledger serve` without --tls-cert), reach it at {}",
+                url.replacen("https://", "http://", 1)
+            )
+        }
+        _ => e.into(),
+    }
 }
 
 /// `coopledger submit --node URL`.
@@ -222,7 +263,7 @@ impl Remote {
     ) -> anyhow::Result<Remote> {
         let ca = ca_cert.map(std::fs::read).transpose()?;
         let anonymous = Client::new(url, None, ca.as_deref())?.with_language(crate::lang().code());
-        let info = anonymous.info()?;
+        let info = anonymous.info().map_err(|e| tls_hint(url, e))?;
         let key_path = match (key, &file.key) {
             (Some(k), _) => k.to_path_buf(),
             (None, Some(k)) => event.parent().unwrap_or(Path::new(".")).join(k),

@@ -137,6 +137,8 @@ pub fn refusal(lang: Lang, v: &coop_treaty::Violation) -> String {
     let language = |l: &coop_treaty::Language| text(lang.word("language", &format!("{l:?}")));
     let hash = |h: &coop_core::Hash| text(h.to_hex());
     let detail = |d: &str| text(d.to_owned());
+    // Times as people read them (RFC 3339, UTC), not milliseconds since the epoch.
+    let when = |ms: u64| text(coop_treaty::rfc3339(coop_core::Timestamp(ms)));
     let (id, args): (&str, Vec<(&'static str, FluentValue<'_>)>) = match v {
         V::MalformedPayload(d) => ("refusal-malformed", vec![("detail", detail(d))]),
         V::HiddenText { field, code } => (
@@ -150,10 +152,7 @@ pub fn refusal(lang: Lang, v: &coop_treaty::Violation) -> String {
         ),
         V::TimeBackwards { received, previous } => (
             "refusal-time-backwards",
-            vec![
-                ("received", num(*received as f64)),
-                ("previous", num(*previous as f64)),
-            ],
+            vec![("received", when(*received)), ("previous", when(*previous))],
         ),
         V::AuthoredOutsideWindow {
             authored,
@@ -162,8 +161,8 @@ pub fn refusal(lang: Lang, v: &coop_treaty::Violation) -> String {
         } => (
             "refusal-authored-window",
             vec![
-                ("authored", num(*authored as f64)),
-                ("received", num(*received as f64)),
+                ("authored", when(*authored)),
+                ("received", when(*received)),
                 ("window", num(*window as f64)),
             ],
         ),
@@ -174,8 +173,8 @@ pub fn refusal(lang: Lang, v: &coop_treaty::Violation) -> String {
         } => (
             "refusal-authored-ahead",
             vec![
-                ("authored", num(*authored as f64)),
-                ("received", num(*received as f64)),
+                ("authored", when(*authored)),
+                ("received", when(*received)),
                 ("ahead", num(*ahead as f64)),
             ],
         ),
@@ -202,7 +201,7 @@ pub fn refusal(lang: Lang, v: &coop_treaty::Violation) -> String {
         ),
         V::Art3_Registry(d) => ("refusal-art3", vec![("detail", detail(d))]),
         V::Art10_NotInForce => ("refusal-art10-not-in-force", vec![]),
-        V::Art10_Terminated(t) => ("refusal-art10-terminated", vec![("at", num(*t as f64))]),
+        V::Art10_Terminated(t) => ("refusal-art10-terminated", vec![("at", when(*t))]),
         V::Art10_Procedure(d) => ("refusal-art10", vec![("detail", detail(d))]),
         V::Art9_Protocol(d) => ("refusal-art9", vec![("detail", detail(d))]),
         V::Art1_2_NoAgreement(d) => ("refusal-art1-2", vec![("detail", detail(d))]),
@@ -286,6 +285,10 @@ pub fn refusal(lang: Lang, v: &coop_treaty::Violation) -> String {
                 ("provider", party(provider)),
                 ("signer", party(signer_party)),
             ],
+        ),
+        V::Art7_2_ConsentNotPrior { purpose, provider } => (
+            "refusal-art7-2-consent-not-prior",
+            vec![("purpose", detail(purpose)), ("provider", party(provider))],
         ),
         V::Art7_2_NotTheRecipient { recipient, signer } => (
             "refusal-art7-2-not-recipient",
@@ -511,6 +514,10 @@ mod tests {
                 provider: Party::Kz,
                 signer_party: Party::Tm,
             },
+            V::Art7_2_ConsentNotPrior {
+                purpose: d(),
+                provider: Party::Tm,
+            },
             V::Art7_2_NotTheRecipient {
                 recipient: coop_core::AuthorityId::new("KZ-MVD").unwrap_or_else(|e| panic!("{e}")),
                 signer: coop_core::AuthorityId::new("KZ-KNB").unwrap_or_else(|e| panic!("{e}")),
@@ -547,7 +554,7 @@ mod tests {
         }
         assert_eq!(
             every_violation().len(),
-            56,
+            57,
             "a new Violation needs its messages"
         );
     }

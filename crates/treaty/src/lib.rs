@@ -24,6 +24,7 @@ mod state;
 pub mod testkit;
 mod text;
 mod time;
+pub use time::rfc3339;
 mod violation;
 
 pub use draft::Draft;

@@ -1,4 +1,5 @@
-//! Calendar arithmetic for Art. 10's "six months": pure, UTC, proleptic Gregorian.
+//! Calendar arithmetic for Art. 10's "six months", and times as people read them in
+//! refusals (RFC 3339): pure, UTC, proleptic Gregorian.
 
 use coop_core::Timestamp;
 
@@ -56,12 +57,45 @@ pub fn add_months(t: Timestamp, months: u32) -> Timestamp {
     )
 }
 
+/// `t` as RFC 3339 in UTC, to the second, with milliseconds when there are any
+/// (`2026-12-07T10:00:00Z`, `2026-12-07T10:00:00.250Z`): how a refusal says a time
+/// (issue 30: it said "1812307516834 ms since the epoch").
+pub fn rfc3339(t: Timestamp) -> String {
+    let days = (t.0 / DAY_MS) as i64;
+    let rest = t.0 % DAY_MS;
+    let (y, m, d) = civil_from_days(days);
+    let (h, min, s, ms) = (
+        rest / 3_600_000,
+        rest / 60_000 % 60,
+        rest / 1000 % 60,
+        rest % 1000,
+    );
+    if ms == 0 {
+        format!("{y:04}-{m:02}-{d:02}T{h:02}:{min:02}:{s:02}Z")
+    } else {
+        format!("{y:04}-{m:02}-{d:02}T{h:02}:{min:02}:{s:02}.{ms:03}Z")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn ts(y: i64, m: u32, d: u32) -> Timestamp {
         Timestamp(days_from_civil(y, m, d) as u64 * DAY_MS)
+    }
+
+    #[test]
+    fn times_read_as_rfc3339() {
+        assert_eq!(rfc3339(Timestamp(0)), "1970-01-01T00:00:00Z");
+        assert_eq!(
+            rfc3339(Timestamp(1_764_028_800_000)),
+            "2025-11-25T00:00:00Z"
+        );
+        assert_eq!(
+            rfc3339(Timestamp(1_764_028_800_250)),
+            "2025-11-25T00:00:00.250Z"
+        );
     }
 
     #[test]

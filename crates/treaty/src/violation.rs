@@ -41,7 +41,9 @@ pub enum Violation {
     },
     /// The node's receive time went backwards.
     #[error(
-        "Time: the record was received at {received} ms since the epoch, before the previous record ({previous} ms); records' times never decrease"
+        "Time: the record was received at {}, before the previous record ({}); records' times never decrease",
+        t(*.received),
+        t(*.previous)
     )]
     TimeBackwards {
         /// This record's receive time.
@@ -51,7 +53,9 @@ pub enum Violation {
     },
     /// The author's clock is too far from the node's.
     #[error(
-        "Time: the event says it was authored at {authored} ms since the epoch but reached the node at {received} ms, more than the {window} ms the Parties allow (authored_window_ms); sign it again with the right time"
+        "Time: the event says it was authored at {} but reached the node at {}, more than the {window} ms the Parties allow (authored_window_ms); sign it again with the right time",
+        t(*.authored),
+        t(*.received)
     )]
     AuthoredOutsideWindow {
         /// `authored_at`.
@@ -63,7 +67,9 @@ pub enum Violation {
     },
     /// `authored_at` ahead of the node's clock by more than clock skew.
     #[error(
-        "Time: the event says it was authored at {authored} ms since the epoch, ahead of the node's clock ({received} ms) by more than the {ahead} ms of clock skew allowed; check your computer's clock and sign it again"
+        "Time: the event says it was authored at {}, ahead of the node's clock ({}) by more than the {ahead} ms of clock skew allowed; check your computer's clock and sign it again",
+        t(*.authored),
+        t(*.received)
     )]
     AuthoredAhead {
         /// `authored_at`.
@@ -74,11 +80,12 @@ pub enum Violation {
         ahead: u64,
     },
     /// An event outside any case names one.
-    #[error("Case: a {0} event belongs to no case; it must not name one")]
+    #[error("Case: {} event belongs to no case; it must not name one", article(.0))]
     NotACaseEvent(&'static str),
     /// An event that may not answer earlier events does.
     #[error(
-        "Case: a {0} event cannot answer earlier events; only events inside a case answer, and only earlier events of the same case"
+        "Case: {} event cannot answer earlier events; only events inside a case answer, and only earlier events of the same case",
+        article(.0)
     )]
     AnswersOutsideCase(&'static str),
     /// The all-zero case id.
@@ -113,7 +120,8 @@ pub enum Violation {
     },
     /// Governance needs a Party's root (diplomatic-channel) key.
     #[error(
-        "Art. 3: a {kind} event must be signed by a Party's root (diplomatic-channel) key; {author} is not a root"
+        "Art. 3: {} event must be signed by a Party's root (diplomatic-channel) key; {author} is not a root",
+        article(.kind)
     )]
     Art3_NotRoot {
         /// Event kind.
@@ -122,7 +130,7 @@ pub enum Violation {
         author: String,
     },
     /// Cooperation needs a competent authority's key.
-    #[error("Art. 3: a {kind} event must be signed by a competent authority; {author} is not one")]
+    #[error("Art. 3: {} event must be signed by a competent authority; {author} is not one", article(.kind))]
     Art3_NotCompetentAuthority {
         /// Event kind.
         kind: &'static str,
@@ -141,7 +149,8 @@ pub enum Violation {
     Art10_NotInForce,
     /// A new request after termination took effect.
     #[error(
-        "Art. 10: the Agreement was terminated with effect from {0} (ms since the epoch); no new request can be made"
+        "Art. 10: the Agreement was terminated with effect from {}; no new request can be made",
+        t(*.0)
     )]
     Art10_Terminated(u64),
     /// Other Art. 10 procedure errors (duplicate notification...).
@@ -232,7 +241,7 @@ pub enum Violation {
     Art4_3_AdditionalInfo(String),
     /// State secret not excluded.
     #[error(
-        "Art. 4.4: the transfer does not declare that it contains no state secret; state secrets are not exchanged under the Agreement"
+        "Art. 4.4: the information provided does not declare that it contains no state secret; state secrets are not exchanged under the Agreement"
     )]
     Art4_4_StateSecret,
     /// Refusal without grounds.
@@ -250,7 +259,7 @@ pub enum Violation {
     #[error("Case: a request for this case already exists")]
     CaseExists,
     /// The event names no case but needs one.
-    #[error("Case: a {0} event must name its case")]
+    #[error("Case: {} event must name its case", article(.0))]
     CaseRequired(&'static str),
     /// The case is closed.
     #[error("Case: the case is closed")]
@@ -289,6 +298,16 @@ pub enum Violation {
         "Art. 7.2: information may not be used for \"{purpose}\": that purpose was not stated in the request, and no consent of the providing Party ({provider}) covers it"
     )]
     Art7_2_PurposeNotPermitted {
+        /// The declared purpose.
+        purpose: String,
+        /// The providing Party.
+        provider: Party,
+    },
+    /// A use for a purpose a consent covers, written before that consent was given.
+    #[error(
+        "Art. 7.2: a consent of the providing Party ({provider}) covers \"{purpose}\", but it was given after this use was written: the consent must be prior (write the use again, now)"
+    )]
+    Art7_2_ConsentNotPrior {
         /// The declared purpose.
         purpose: String,
         /// The providing Party.
@@ -336,10 +355,44 @@ pub enum Violation {
     Art8_Dispute(String),
 }
 
+/// A time of a refusal, as people read it.
+fn t(ms: u64) -> String {
+    crate::time::rfc3339(coop_core::Timestamp(ms))
+}
+
+/// "a request", "an authority designated" (issue 30: "a authority designated event").
+fn article(kind: &str) -> String {
+    let an = kind
+        .chars()
+        .next()
+        .is_some_and(|c| matches!(c.to_ascii_lowercase(), 'a' | 'e' | 'i' | 'o' | 'u'));
+    format!("{} {kind}", if an { "an" } else { "a" })
+}
+
 impl Violation {
     /// The clause, e.g. `"Art. 4.1(5)"`.
     pub fn clause(&self) -> String {
         let s = self.to_string();
         s.split(':').next().unwrap_or_default().to_owned()
+    }
+}
+
+#[cfg(test)]
+mod article_tests {
+    #[test]
+    fn an_event_kind_takes_its_article() {
+        let v = super::Violation::Art3_NotRoot {
+            kind: "authority designated",
+            author: "KZ-MVD".into(),
+        };
+        assert!(
+            v.to_string()
+                .starts_with("Art. 3: an authority designated event"),
+            "{v}"
+        );
+        assert_eq!(
+            super::Violation::CaseRequired("request").to_string(),
+            "Case: a request event must name its case"
+        );
     }
 }

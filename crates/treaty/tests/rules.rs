@@ -1754,6 +1754,15 @@ fn time_an_event_dated_ahead_of_the_ledgers_clock_is_refused() {
     let before = w.state.clone();
     let v = w.try_append(ahead).expect_err("dated ahead");
     assert!(matches!(v, Violation::AuthoredAhead { .. }), "{v}");
+    // Times said as people read them (issue 30: "… ms since the epoch").
+    assert!(
+        v.to_string()
+            .contains(&coop_treaty::rfc3339(coop_core::Timestamp(
+                w.now + 10 * 60_000
+            ))),
+        "{v}"
+    );
+    assert!(!v.to_string().contains("since the epoch"), "{v}");
     assert_eq!(w.state, before);
     // Within the skew, and behind by the window: accepted.
     let c = w.at_case(1);
@@ -1833,10 +1842,13 @@ fn art7_2_consent_must_be_prior_to_the_transfer_that_relies_on_it() {
     };
     let c = w.at_case(1);
     let early = w.record_authored("KZ-MVD", Some(c), &use_, vec![], written_at);
-    assert!(matches!(
-        w.try_append(early),
-        Err(Violation::Art7_2_PurposeNotPermitted { .. })
-    ));
+    // Issue 30: told that the consent came after it, not that no consent covers it.
+    let v = w.try_append(early).expect_err("written before the consent");
+    assert!(matches!(v, Violation::Art7_2_ConsentNotPrior { .. }), "{v}");
+    assert!(
+        v.to_string().contains("given after this use was written"),
+        "{v}"
+    );
     w.ok_case("KZ-MVD", 1, use_);
 }
 

@@ -286,7 +286,15 @@ pub(super) fn clock(
 }
 
 /// `repair`: sled rebuilt from the journal, the old files kept aside.
-pub(super) fn repair(dir: &LedgerDir) -> anyhow::Result<()> {
+pub(super) fn repair(dir: &LedgerDir, force: bool) -> anyhow::Result<()> {
+    // A database that opens and agrees with the journal needs nothing (each run moved it
+    // aside as sled.broken-*, issue 30).
+    if !force && let Some(size) = dir.healthy()? {
+        println!(
+            "the database opens and agrees with the journal ({size} records): nothing to repair (--force rebuilds it anyway)"
+        );
+        return Ok(());
+    }
     let done = dir.repair()?;
     println!(
         "rebuilt the database from the journal: {} records, {} checkpoints",

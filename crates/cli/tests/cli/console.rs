@@ -749,6 +749,9 @@ fn the_console_serves_exports_and_bundles_and_nothing_that_fails_verification() 
     let (status, body) = get(&format!("{url}/"));
     assert_eq!(status, 200);
     assert!(body.contains("The evidence bundle of one case"), "{body}");
+    // Issue 30: it said "Records 2423" and "Latest checkpoint: none" under a verdict naming
+    // the checkpoint; now the records it holds of the ledger its checkpoint covers.
+    assert!(body.contains("held by this bundle, of the"), "{body}");
     let (status, body) = get(&format!("{url}/cases/{case}?lang=ru"));
     assert_eq!(status, 200, "{body}");
     assert!(body.contains("Ход дела"));

@@ -2422,3 +2422,24 @@ fn a_follower_with_a_key_that_is_no_witness_stops_and_says_so() {
         "{err}"
     );
 }
+
+/// Issue 30: `submit --node https://…` to a node serving plain HTTP gave no hint.
+#[test]
+fn submitting_over_https_to_a_plain_node_says_how_to_reach_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("leader");
+    demo_ledger(&dir);
+    let leader = Proc::serve(&dir);
+    let https = leader.url.replacen("http://", "https://", 1);
+    let o = bin()
+        .args(["submit", "--node", &https, "--retry-for", "0"])
+        .arg(p(&dir.join("tour/language-arrangement.toml")))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(&format!("reach it at {}", leader.url)),
+        "{err}"
+    );
+}

@@ -317,3 +317,64 @@ fn a_submit_that_may_have_landed_once_never_ends_with_nothing_was_written() {
     assert!(t.contains("the event may have landed"), "{t}");
     assert!(!t.contains("nothing was written: run"), "{t}");
 }
+
+/// Issue 30: `console` printed no verdict in the terminal, only its address.
+#[test]
+fn the_console_says_its_verdict_in_the_terminal() {
+    use std::io::BufRead as _;
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("ledger");
+    demo(&dir);
+    let mut child = bin()
+        .args([
+            "console",
+            p(&dir.join("ledger.export")),
+            "--listen",
+            "127.0.0.1:0",
+            "--quiet",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    out.read_line(&mut first).unwrap();
+    let mut second = String::new();
+    out.read_line(&mut second).unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(
+        first.starts_with("VERIFIED ledger ")
+            && first.contains("witnessed by both Parties up to record"),
+        "{first}"
+    );
+    assert!(second.contains("http://127.0.0.1:"), "{second}");
+}
+
+/// Issue 30: `repair` on a healthy ledger moved its database aside as `sled.broken-*`
+/// on every run.
+#[test]
+fn repair_leaves_a_healthy_ledger_alone() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("ledger");
+    demo(&dir);
+    for _ in 0..2 {
+        let out = ok(&["repair", "--data", p(&dir)]);
+        assert!(out.contains("nothing to repair"), "{out}");
+    }
+    let aside = std::fs::read_dir(dir.join("store"))
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .is_ok_and(|e| e.file_name().to_string_lossy().starts_with("sled.broken-"))
+        })
+        .count();
+    assert_eq!(aside, 0);
+    // Asked to, it rebuilds anyway.
+    let out = ok(&["repair", "--data", p(&dir), "--force"]);
+    assert!(
+        out.contains("rebuilt the database from the journal"),
+        "{out}"
+    );
+}

@@ -12,6 +12,15 @@ fn dl_state(l: Lang, s: DeadlineState) -> Markup {
     html! { span class={ "dl dl-" (w) } { (l.word("dl", w)) } }
 }
 
+/// The subject document of the dispute raised at record `seq`, read from that record.
+fn dispute_subject(c: &Console, seq: u64) -> Option<coop_core::Hash> {
+    let r = c.source.record(seq).ok()??;
+    match coop_treaty::Payload::from_bytes(&r.event.body.payload).ok()? {
+        coop_treaty::Payload::DisputeRaised { subject, .. } => Some(subject.digest),
+        _ => None,
+    }
+}
+
 /// A case page, or its print-ready dossier.
 pub fn case(
     c: &Console,
@@ -25,6 +34,15 @@ pub fn case(
     let k = &v.case;
     let hex = k.id.to_hex();
     let aq = ctx.as_of_query();
+    // On paper every digest and hash is whole: a printout is checked against a document
+    // or a record by them (issue 30: the dossier cut them to 16 digits).
+    let digest = |h: &coop_core::Hash| -> Markup {
+        if dossier {
+            html! { code class="whole" { (h.to_hex()) } }
+        } else {
+            hash_cell(h)
+        }
+    };
     let items: Vec<&coop_treaty::Item> = now
         .state
         .register
@@ -62,9 +80,12 @@ pub fn case(
                 }
             }
         }
+        @if dossier {
+            p id="dossier-printed" { (l.ta("dossier-printed", &[("when", text(time(now.now)))])) }
+        }
         dl class="facts" id="case-facts" {
             dt { (l.t("case")) } dd { code id="case-id" { (hex) } }
-            dt { (l.t("status")) } dd id="case-status" { (status(l, k.status.word())) " (" (l.ta("version", &[("n", num(k.version as f64))])) ")" }
+            dt { (l.t("status")) } dd id="case-status" { (case_status(l, k.status)) " (" (l.ta("version", &[("n", num(k.version as f64))])) ")" }
             dt { (l.t("category")) } dd { (l.word("category", coop_treaty::category_word(&k.category))) }
             dt { (l.t("requester")) } dd { (k.requester) " (" (party(l, k.requester_party)) ")" }
             dt { (l.t("requested")) } dd { (k.requested) " (" (party(l, k.requested_party())) ")" }
@@ -107,7 +128,7 @@ pub fn case(
                             td { (time(t.evidence.at)) }
                             td { (l.word("kind", t.kind)) }
                             td { (t.evidence.signer) }
-                            td { (hash_cell(&t.evidence.event_hash)) }
+                            td { (digest(&t.evidence.event_hash)) }
                             @if !dossier {
                                 td { a class="asof-link" href={ "/cases/" (hex) "?as_of=" (t.evidence.seq) } { (l.t("asof-here")) } }
                             }
@@ -124,7 +145,7 @@ pub fn case(
                     tbody {
                         @for d in &k.documents {
                             tr {
-                                td { a href={ "/documents?digest=" (d.digest.to_hex()) } { (hash_cell(&d.digest)) } }
+                                td { a href={ "/documents?digest=" (d.digest.to_hex()) } { (digest(&d.digest)) } }
                                 td { (doc_role(l, &d.role)) }
                                 td { (l.word("language", &format!("{:?}", d.language))) }
                                 td { (super::visible(&d.media_type)) }
@@ -139,12 +160,18 @@ pub fn case(
             section aria-labelledby="disputes-h" {
                 h2 id="disputes-h" { (l.t("disputes")) }
                 table id="disputes" {
-                    thead { tr { th { "№" } th { (l.t("dispute-raised")) } th { (l.t("consultations")) } th { (l.t("dispute-settled")) } } }
+                    thead { tr { th { "№" } th { (l.t("dispute-raised")) } th { (l.t("dispute-subject")) } th { (l.t("consultations")) } th { (l.t("dispute-settled")) } } }
                     tbody {
                         @for (n, d) in &k.disputes {
                             tr {
                                 td { (n) }
                                 td { a href={ "#r" (d.raised.seq) } { "#" (d.raised.seq) } " " (d.raised.signer) }
+                                // What the dispute is about: the document its record names.
+                                td class="subject" {
+                                    @if let Some(subject) = dispute_subject(c, d.raised.seq) {
+                                        a href={ "/documents?digest=" (subject.to_hex()) } { (digest(&subject)) }
+                                    }
+                                }
                                 td { @for e in &d.consultations { a href={ "#r" (e.seq) } { "#" (e.seq) } " " } }
                                 td { @match &d.settled { Some(e) => { a href={ "#r" (e.seq) } { "#" (e.seq) } }, None => (l.t("not-yet")) } }
                             }
@@ -164,6 +191,23 @@ pub fn case(
             section aria-labelledby="items-h" {
                 h2 id="items-h" { (l.t("nav-article7")) }
                 (items_table(l, now, &items))
+            }
+        }
+    };
+    // An Art. 8 annex is signed by both sides' representatives.
+    let body = html! {
+        (body)
+        @if dossier {
+            section id="dossier-signatures" aria-labelledby="sign-h" {
+                h2 id="sign-h" { (l.t("dossier-signatures")) }
+                @for p in [coop_treaty::Party::Kz, coop_treaty::Party::Tm] {
+                    div class="signature" {
+                        p { strong { (party(l, p)) } }
+                        p { (l.t("dossier-sign-name")) " ______________________________" }
+                        p { (l.t("dossier-sign-position")) " ______________________________" }
+                        p { (l.t("dossier-sign-signature")) " ____________________  " (l.t("dossier-sign-date")) " ____________" }
+                    }
+                }
             }
         }
     };

@@ -50,7 +50,11 @@ pub fn cases(c: &Console, ctx: &Ctx, now: &At, q: &CaseQuery, page: &CasePage) -
             " " a href="/cases" { (l.t("clear")) }
         }
         p id="count" { (l.ta("cases-shown", &[("from", num(from as f64)), ("to", num(to as f64)), ("total", num(page.total as f64))])) }
-        table id="cases" {
+        @if page.cases.is_empty() {
+            // Said, not left as an empty table (issue 30).
+            p id="cases-none" role="status" { (l.t("cases-none")) " " a href="/cases" { (l.t("clear")) } }
+        }
+        table id="cases" hidden[page.cases.is_empty()] {
             thead {
                 tr {
                     th scope="col" { (l.t("case")) } th scope="col" { (l.t("status")) } th scope="col" { (l.t("category")) }

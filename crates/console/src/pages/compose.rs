@@ -48,7 +48,7 @@ pub fn compose(
     };
     let main = html! {
         @if let Some(case) = case {
-            p { (l.t("desk-case")) " " (case_link(ctx, &case.id)) " · " (status(l, case.status.word()))
+            p { (l.t("desk-case")) " " (case_link(ctx, &case.id)) " · " (case_status(l, case.status))
                 " · " (case.requester) " → " (case.requested) }
         }
         p class="explain" { (l.t(&format!("compose-help-{kind}"))) }

@@ -61,6 +61,17 @@ fn status(l: Lang, w: &str) -> Markup {
     html! { span class={ "status status-" (w) } { (l.word("status", w)) } }
 }
 
+/// A case's status as the CLI and the bundle verifier say it: an execution in part is
+/// "executed in part" (the one word `executed` covers both for filters).
+fn case_status(l: Lang, s: coop_treaty::CaseStatus) -> Markup {
+    match s {
+        coop_treaty::CaseStatus::Executed(coop_treaty::Extent::Partial) => {
+            html! { span class="status status-executed" { (l.t("status-executed-partial")) } }
+        }
+        other => status(l, other.word()),
+    }
+}
+
 fn role(l: Lang, r: coop_treaty::Role) -> String {
     l.word("role", &format!("{r:?}"))
 }
@@ -283,10 +294,18 @@ pub fn error(l: Lang, status: u16, message: &str) -> Markup {
                 link rel="stylesheet" href="/static/console.css";
             }
             body {
+                // The way on, from any error (the 403 page had only "Overview").
+                nav class="top" aria-label=(l.t("nav-label")) id="error-nav" {
+                    a href="/" { (l.t("nav-overview")) } " · "
+                    a href="/inbox" { (l.t("nav-inbox")) } " · "
+                    a href="/cases" { (l.t("nav-cases")) } " · "
+                    a href="/documents" { (l.t("nav-documents")) } " · "
+                    a href="/login" { (l.t("error-sign-in-again")) }
+                }
                 main id="main" {
                     h1 { (l.t("error-title")) " " (status) }
                     p class="error" role="alert" { (message) }
-                    p { a href="/" { (l.t("nav-overview")) } }
+                    @if status == 403 { p id="error-why" { (l.t("error-forbidden-help")) } }
                 }
             }
         }

@@ -74,16 +74,29 @@ pub fn overview(
             h2 id="ledger-h" { (l.t("ledger")) }
             dl class="facts" {
                 dt { (l.t("ledger-id")) } dd { code id="ledger-id" { (ov.ledger_id.map_or_else(|| "-".to_owned(), |i| i.to_string())) } }
-                dt { (l.t("records")) } dd id="size" { (ov.size) }
+                // A bundle holds some records of a longer ledger: said so, with the
+                // checkpoint that proves them (it said "Records 2423", "Latest checkpoint:
+                // none" under a verdict naming checkpoint 7347).
+                @let bundle = c.verdict.as_ref().filter(|v| v.kind == "bundle");
+                dt { (l.t("records")) }
+                dd id="size" {
+                    @match bundle {
+                        Some(v) => { (l.ta("bundle-records", &[("held", num(v.records as f64)), ("covered", num(v.checkpoint_size as f64))])) }
+                        None => { (ov.size) }
+                    }
+                }
                 dt { (l.t("agreement")) } dd { (if ov.in_force { l.t("in-force") } else { l.t("not-in-force") }) }
                 dt { (l.t("authorities")) } dd { a href="/registry" { (ov.authorities) } }
                 dt { (l.t("latest-checkpoint")) }
                 dd {
-                    @match &ov.latest_checkpoint {
-                        Some((size, note)) => {
+                    @match (&ov.latest_checkpoint, bundle) {
+                        (Some((size, note)), _) => {
                             (size) " · " (signers(note).join(", "))
                         }
-                        None => (l.t("none")),
+                        (None, Some(v)) => {
+                            (v.checkpoint_size) " · " (v.cosigned_by.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>().join(", "))
+                        }
+                        (None, None) => (l.t("none")),
                     }
                 }
             }

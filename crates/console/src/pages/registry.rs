@@ -70,6 +70,10 @@ pub fn checkpoints(c: &Console, ctx: &Ctx, now: &At, list: &[(u64, String)]) -> 
     let l = ctx.lang;
     let body = html! {
         p class="explain" { (l.t("checkpoints-explain")) }
+        // The node's key name (85 characters) is said once, not on every row.
+        @if let Some(id) = c.source.ledger_id() {
+            p id="checkpoints-origin" { (l.ta("checkpoints-origin", &[("origin", text(format!("coopledger/{id}")))])) }
+        }
         table id="checkpoints" {
             thead { tr { th { (l.t("size")) } th { (l.t("root")) } th { (l.t("time")) } th { (l.t("signed-by")) } } }
             tbody {
@@ -80,7 +84,7 @@ pub fn checkpoints(c: &Console, ctx: &Ctx, now: &At, list: &[(u64, String)]) -> 
                         td { (size) }
                         td { @if let Some(b) = &body { (hash_cell(&b.root)) } }
                         td { @if let Some(b) = &body { (time(b.time)) } }
-                        td { (signers(note).join(", ")) }
+                        td { (signers(note).into_iter().map(|s| if s.starts_with("coopledger/") { l.t("signer-node") } else { s }).collect::<Vec<_>>().join(", ")) }
                     }
                 }
             }

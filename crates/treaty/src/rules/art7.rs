@@ -191,6 +191,15 @@ pub(super) fn check(
                 || consent_for_purpose(state, &case.id, id, purpose, authored).is_some()
             {
                 Ok(())
+            } else if consent_for_purpose(state, &case.id, id, purpose, Timestamp(u64::MAX))
+                .is_some()
+            {
+                // A consent exists, but came after the use was written (issue 30: it was
+                // told "no consent covers it").
+                Err(Violation::Art7_2_ConsentNotPrior {
+                    purpose: purpose.0.clone(),
+                    provider: item.provider_party,
+                })
             } else {
                 Err(Violation::Art7_2_PurposeNotPermitted {
                     purpose: purpose.0.clone(),
@@ -276,8 +285,9 @@ pub(super) fn check(
             let authored = ctx.record.event.body.authored_at;
             if !prior(&c.evidence, authored) {
                 return Err(no(format!(
-                    "the transfer was written at {} (ms since the epoch), before the consent it relies on was given at {}: the consent must be prior",
-                    authored.0, c.evidence.at.0
+                    "the transfer was written at {}, before the consent it relies on was given at {}: the consent must be prior",
+                    crate::time::rfc3339(authored),
+                    crate::time::rfc3339(c.evidence.at)
                 )));
             }
             Ok(())

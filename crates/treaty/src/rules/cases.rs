@@ -159,9 +159,17 @@ fn check_payload(
                 .iter()
                 .any(|d| d.kind == DeadlineKind::AdditionalInfo && d.met_at.is_none())
             {
-                return Err(Violation::Art4_3_AdditionalInfo(
-                    "no additional information was requested in this case".into(),
-                ));
+                // A second provision is told that the request was answered already, not
+                // that none was made (issue 30).
+                let answered = case
+                    .deadlines
+                    .iter()
+                    .any(|d| d.kind == DeadlineKind::AdditionalInfo);
+                return Err(Violation::Art4_3_AdditionalInfo(if answered {
+                    "every request for additional information in this case has been answered already; a new one must be asked first".into()
+                } else {
+                    "no additional information was requested in this case".into()
+                }));
             }
             art7::check_provided(state, ctx, case, signer)
         }

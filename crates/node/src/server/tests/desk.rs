@@ -461,3 +461,121 @@ async fn bodies_that_are_not_events_are_answered_in_words() {
         );
     }
 }
+
+/// Issue 30: for the same case at the same record the console said "Executed" where the
+/// CLI and the bundle verifier said "executed in part".
+#[tokio::test]
+async fn a_case_executed_in_part_is_said_so_on_its_page() {
+    let e = env();
+    let f = fixture::ledger().unwrap();
+    let report = f
+        .records
+        .iter()
+        .find(|r| {
+            matches!(
+                coop_treaty::Payload::from_bytes(&r.record.event.body.payload),
+                Ok(coop_treaty::Payload::ExecutionReported {
+                    extent: coop_treaty::Extent::Partial,
+                    ..
+                })
+            )
+        })
+        .unwrap();
+    let case = report.record.event.body.case.unwrap().case_id.to_hex();
+    let audit = session(&e, "KZ-AUDIT").await;
+    let (status, body) = page(
+        &e,
+        &audit,
+        &format!("/cases/{case}?as_of={}&lang=en", report.record.seq),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(body.contains(">Executed in part<"), "{body}");
+}
+
+/// Issue 30, the console looked at: an empty filter result said nothing; the checkpoints
+/// table repeated the node's 85-character key name on every row; the restricted-access
+/// badge was red like an error; chart legends' swatches were stretched.
+#[tokio::test]
+async fn console_pages_say_an_empty_result_and_name_the_node_once() {
+    let e = env();
+    let audit = session(&e, "KZ-AUDIT").await;
+    let (_, none) = page(&e, &audit, "/cases?q=no-such-words-anywhere&lang=en").await;
+    assert!(
+        none.contains("id=\"cases-none\"") && none.contains("No case matches these filters."),
+        "{none}"
+    );
+    let (_, cps) = page(&e, &audit, "/checkpoints?lang=en").await;
+    let origin = format!("coopledger/{}", e.ledger);
+    let table = cps
+        .split("<table id=\"checkpoints\"")
+        .nth(1)
+        .and_then(|t| t.split("</table>").next())
+        .unwrap_or_default();
+    assert!(!table.is_empty() && !table.contains(&origin), "{cps}");
+    assert!(cps.contains("id=\"checkpoints-origin\""), "{cps}");
+    assert!(cps.contains("the node, KZ-WITNESS, TM-WITNESS"), "{cps}");
+    let (_, _, css) = send(
+        &e.node,
+        get("/static/console.css").body(Body::empty()).unwrap(),
+    )
+    .await;
+    assert!(
+        css.contains("ul.legend svg { width: 10px; height: 10px;"),
+        "{css}"
+    );
+    assert!(css.contains("figure.chart > svg { width: 100%"), "{css}");
+    assert!(
+        css.contains(".restricted { border-color: var(--accent); color: var(--accent); }"),
+        "{css}"
+    );
+}
+
+/// Issue 30: the printed dossier cut every digest and hash to 16 hex digits (paper could
+/// not be checked against a document or a record), had no print date at the top and no
+/// place for signatures; a consultation's page lacked the dispute's subject.
+#[tokio::test]
+async fn the_dossier_prints_whole_digests_its_date_a_place_to_sign_and_each_disputes_subject() {
+    let e = env();
+    let state = e.node.ledger.with_state(|s| s.clone()).unwrap();
+    let case = state
+        .cases
+        .values()
+        .find(|k| !k.disputes.is_empty())
+        .unwrap();
+    let audit = session(&e, "KZ-AUDIT").await;
+    let (status, dossier) = page(
+        &e,
+        &audit,
+        &format!("/cases/{}/dossier?lang=en", case.id.to_hex()),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{dossier}");
+    let first = case.steps.first().unwrap().event_hash.to_hex();
+    assert!(
+        dossier.contains(&first),
+        "the whole hash {first}: {dossier}"
+    );
+    assert!(dossier.contains("id=\"dossier-printed\""), "{dossier}");
+    assert!(dossier.contains("id=\"dossier-signatures\""), "{dossier}");
+    let (_, page_of_case) = page(&e, &audit, &format!("/cases/{}?lang=en", case.id.to_hex())).await;
+    let subject = page_of_case
+        .split("class=\"subject\"")
+        .nth(1)
+        .unwrap_or_default();
+    assert!(subject.contains("/documents?digest="), "{page_of_case}");
+}
+
+/// Issue 30: the 403 page had no navigation.
+#[tokio::test]
+async fn a_forbidden_page_shows_the_way_on() {
+    let e = env();
+    let clerk = session(&e, "KZ-MVD").await;
+    let (status, body) = page(&e, &clerk, "/article7?lang=en").await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert!(body.contains("id=\"error-nav\""), "{body}");
+    assert!(
+        body.contains("href=\"/inbox\"") && body.contains("id=\"error-why\""),
+        "{body}"
+    );
+}
