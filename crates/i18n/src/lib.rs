@@ -333,6 +333,18 @@ pub fn text(s: impl Into<String>) -> FluentValue<'static> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Issue 30: calques in the Russian console ("Дайджест", "Положение", "Сведение") where
+    /// the field says "хеш", "соблюдение срока", "единица информации".
+    #[test]
+    fn the_russian_console_uses_the_fields_own_words() {
+        let ru = include_str!("../locales/ru/console.ftl");
+        for calque in ["Дайджест", "дайджест", "Сведение", "= Положение"]
+        {
+            assert!(!ru.contains(calque), "{calque}");
+        }
+        assert_eq!(Lang::Ru.t("digest"), "Хеш (blake3)");
+    }
     use std::collections::{BTreeMap, BTreeSet};
 
     /// Every .ftl file of a language, concatenated.
