@@ -455,12 +455,7 @@ pub(crate) async fn compose(
             ),
             None => None,
         };
-        let key = now
-            .state
-            .registry
-            .get(&who.id)
-            .and_then(|r| r.current_key().copied())
-            .ok_or_else(|| Fail::bad(l, format!("{} has no current key", who.id)))?;
+        let key = current_key(l, &now, &who.id)?;
         let mut payload = payload;
         if let (
             coop_treaty::Payload::InformationTransferred {
@@ -581,12 +576,7 @@ async fn compose_request(
         let checked = ctx.get("check").is_some();
         let get = |k: &str| ctx.get(k).map(str::to_owned);
         let (request, unreadable) = crate::request::from_form(&get);
-        let key = now
-            .state
-            .registry
-            .get(&who.id)
-            .and_then(|r| r.current_key().copied())
-            .ok_or_else(|| Fail::bad(l, format!("{} has no current key", who.id)))?;
+        let key = current_key(l, &now, &who.id)?;
         let mut fresh = [0u8; 32];
         getrandom::fill(&mut fresh)
             .map_err(|e| Fail::bad(l, format!("no randomness for the ids: {e}")))?;
@@ -630,6 +620,19 @@ async fn compose_request(
         ))
     })
     .await
+}
+
+/// The key the ledger registers for `who` now: the author key of every draft.
+fn current_key(
+    l: i18n::Lang,
+    now: &At,
+    who: &coop_core::AuthorityId,
+) -> Result<coop_core::PublicKey, Fail> {
+    now.state
+        .registry
+        .get(who)
+        .and_then(|r| r.current_key().copied())
+        .ok_or_else(|| Fail::bad(l, format!("{who} has no current key")))
 }
 
 /// A draft judged by the rules (when `asked`: a form's first view is empty, not wrong),
