@@ -243,7 +243,7 @@ impl LedgerDir {
             }
         })?;
         if ledger.is_test_ledger() {
-            eprintln!("{}", crate::show::TEST_LEDGER);
+            eprintln!("{}", crate::show::test_ledger());
         }
         Ok(ledger)
     }

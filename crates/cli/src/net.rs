@@ -57,7 +57,11 @@ fn announce(scheme: &str, addr: std::net::SocketAddr, node: &Node) {
             .map_or("(none yet)".to_owned(), |v| v.to_vkey())
     );
     if node.ledger().is_test_ledger() {
-        println!("TEST LEDGER: its genesis marks it as a test ledger; its clock may be moved");
+        if crate::lang() == coop_i18n::Lang::En {
+            println!("TEST LEDGER: its genesis marks it as a test ledger; its clock may be moved");
+        } else {
+            println!("{}", crate::lang().t("test-ledger"));
+        }
     }
     let _ = std::io::stdout().flush();
 }
@@ -347,7 +351,7 @@ pub fn submit(
         }
         Err(ClientError::Refused { message, .. }) => {
             pinned.discard();
-            eprintln!("refused: {message}");
+            eprintln!("{}: {message}", crate::lang().t("refused-label"));
             Ok(ExitCode::from(REFUSED))
         }
         Err(ClientError::Http {

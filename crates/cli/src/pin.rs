@@ -49,14 +49,19 @@ impl Pinned {
     /// and how a retry sends it again.
     pub fn announce(&self) {
         let what = if self.resent {
-            "resending event"
+            "resending-event"
         } else {
-            "submitting event"
+            "submitting-event"
         };
         eprintln!(
-            "{what} {} (signed copy: {}; running the same command again sends this exact event, and the ledger answers with its first receipt if it has it)",
-            self.event_id(),
-            self.path.display()
+            "{}",
+            crate::lang().ta(
+                what,
+                &[
+                    ("id", coop_i18n::text(self.event_id().to_string())),
+                    ("copy", coop_i18n::text(self.path.display().to_string())),
+                ]
+            )
         );
     }
 

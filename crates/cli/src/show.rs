@@ -13,6 +13,14 @@ use std::fmt::Write as _;
 /// have been moved), on stderr beside what it prints.
 pub const TEST_LEDGER: &str = "TEST LEDGER: its genesis marks it as a test ledger and its clock may have been moved; it is evidence of nothing the Parties did";
 
+/// [`TEST_LEDGER`] in the language asked for (`--lang`): the console's own banner.
+pub fn test_ledger() -> String {
+    match crate::lang() {
+        coop_i18n::Lang::En => TEST_LEDGER.to_owned(),
+        lang => lang.t("test-ledger"),
+    }
+}
+
 /// RFC 3339 UTC with milliseconds.
 pub fn time(t: Timestamp) -> String {
     humantime::format_rfc3339_millis(std::time::UNIX_EPOCH + std::time::Duration::from_millis(t.0))

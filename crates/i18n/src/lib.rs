@@ -136,19 +136,26 @@ pub fn refusal(lang: Lang, v: &coop_treaty::Violation) -> String {
     };
     let language = |l: &coop_treaty::Language| text(lang.word("language", &format!("{l:?}")));
     let hash = |h: &coop_core::Hash| text(h.to_hex());
-    let detail = |d: &str| text(d.to_owned());
+    let verbatim = |d: &str| text(d.to_owned());
+    let said = |d: &coop_treaty::Detail| text(detail(lang, d));
+    // The language's own code beside its word, for messages that decline the name
+    // ("на туркменском языке", issue 30) by a selector.
+    let code = |l: &coop_treaty::Language| text(format!("{l:?}"));
     // Times as people read them (RFC 3339, UTC), not milliseconds since the epoch.
     let when = |ms: u64| text(coop_treaty::rfc3339(coop_core::Timestamp(ms)));
     let (id, args): (&str, Vec<(&'static str, FluentValue<'_>)>) = match v {
-        V::MalformedPayload(d) => ("refusal-malformed", vec![("detail", detail(d))]),
+        V::MalformedPayload(d) => ("refusal-malformed", vec![("detail", said(d))]),
         V::HiddenText { field, code } => (
             "refusal-hidden-text",
-            vec![("field", detail(field)), ("code", detail(code))],
+            vec![("field", verbatim(field)), ("code", verbatim(code))],
         ),
-        V::Art10_Genesis(d) => ("refusal-art10-genesis", vec![("detail", detail(d))]),
+        V::Art10_Genesis(d) => ("refusal-art10-genesis", vec![("detail", said(d))]),
         V::GovernanceHead { stated, expected } => (
             "refusal-governance-head",
-            vec![("stated", detail(stated)), ("expected", detail(expected))],
+            vec![
+                ("stated", verbatim(stated)),
+                ("expected", verbatim(expected)),
+            ],
         ),
         V::TimeBackwards { received, previous } => (
             "refusal-time-backwards",
@@ -182,33 +189,33 @@ pub fn refusal(lang: Lang, v: &coop_treaty::Violation) -> String {
         V::AnswersOutsideCase(k) => ("refusal-answers-outside-case", vec![("kind", kind(k))]),
         V::ReservedCaseId => ("refusal-reserved-case-id", vec![]),
         V::Art10_NotConstituted => ("refusal-art10-not-constituted", vec![]),
-        V::Art3_UnknownAuthority(a) => ("refusal-art3-unknown", vec![("who", detail(a))]),
-        V::Art3_KeyNotActive(a) => ("refusal-art3-key-not-active", vec![("who", detail(a))]),
+        V::Art3_UnknownAuthority(a) => ("refusal-art3-unknown", vec![("who", verbatim(a))]),
+        V::Art3_KeyNotActive(a) => ("refusal-art3-key-not-active", vec![("who", verbatim(a))]),
         V::Art3_KeyOfAnother { author, owner } => (
             "refusal-art3-key-of-another",
             vec![
-                ("author", detail(author.as_str())),
-                ("owner", detail(owner.as_str())),
+                ("author", verbatim(author.as_str())),
+                ("owner", verbatim(owner.as_str())),
             ],
         ),
         V::Art3_NotRoot { kind: k, author } => (
             "refusal-art3-not-root",
-            vec![("kind", kind(k)), ("who", detail(author))],
+            vec![("kind", kind(k)), ("who", verbatim(author))],
         ),
         V::Art3_NotCompetentAuthority { kind: k, author } => (
             "refusal-art3-not-competent",
-            vec![("kind", kind(k)), ("who", detail(author))],
+            vec![("kind", kind(k)), ("who", verbatim(author))],
         ),
-        V::Art3_Registry(d) => ("refusal-art3", vec![("detail", detail(d))]),
+        V::Art3_Registry(d) => ("refusal-art3", vec![("detail", said(d))]),
         V::Art10_NotInForce => ("refusal-art10-not-in-force", vec![]),
         V::Art10_Terminated(t) => ("refusal-art10-terminated", vec![("at", when(*t))]),
-        V::Art10_Procedure(d) => ("refusal-art10", vec![("detail", detail(d))]),
-        V::Art9_Protocol(d) => ("refusal-art9", vec![("detail", detail(d))]),
-        V::Art1_2_NoAgreement(d) => ("refusal-art1-2", vec![("detail", detail(d))]),
-        V::Art1_3_Search(d) => ("refusal-art1-3", vec![("detail", detail(d))]),
-        V::Art2_Form(d) => ("refusal-art2", vec![("detail", detail(d))]),
+        V::Art10_Procedure(d) => ("refusal-art10", vec![("detail", said(d))]),
+        V::Art9_Protocol(d) => ("refusal-art9", vec![("detail", said(d))]),
+        V::Art1_2_NoAgreement(d) => ("refusal-art1-2", vec![("detail", said(d))]),
+        V::Art1_3_Search(d) => ("refusal-art1-3", vec![("detail", said(d))]),
+        V::Art2_Form(d) => ("refusal-art2", vec![("detail", said(d))]),
         V::Art4_1_1MissingRequestedAuthority => ("refusal-art4-1-1", vec![]),
-        V::Art4_1_2MissingGrounds(w) => ("refusal-art4-1-2", vec![("what", detail(w))]),
+        V::Art4_1_2MissingGrounds(w) => ("refusal-art4-1-2", vec![("what", said(w))]),
         V::Art4_1_3MissingCaseDescription => ("refusal-art4-1-3", vec![]),
         V::Art4_1_4MissingContent => ("refusal-art4-1-4", vec![]),
         V::Art4_1_5MissingDecisionCopy => ("refusal-art4-1-5-missing-copy", vec![]),
@@ -221,8 +228,8 @@ pub fn refusal(lang: Lang, v: &coop_treaty::Violation) -> String {
             vec![("document", hash(h))],
         ),
         V::Art4_1_5MissingLegalProvision => ("refusal-art4-1-5-missing-provision", vec![]),
-        V::Art4_1_WrongRecipient(d) => ("refusal-art4-1-recipient", vec![("detail", detail(d))]),
-        V::Art4_1_Oral(d) => ("refusal-art4-1", vec![("detail", detail(d))]),
+        V::Art4_1_WrongRecipient(d) => ("refusal-art4-1-recipient", vec![("detail", said(d))]),
+        V::Art4_1_Oral(d) => ("refusal-art4-1", vec![("detail", said(d))]),
         V::Art4_2_NotInStateLanguage {
             document,
             language: l,
@@ -233,23 +240,29 @@ pub fn refusal(lang: Lang, v: &coop_treaty::Violation) -> String {
                 ("document", hash(document)),
                 ("language", language(l)),
                 ("own", language(own)),
+                ("language-code", code(l)),
+                ("own-code", code(own)),
             ],
         ),
         V::Art4_2_MissingTranslation { document, target } => (
             "refusal-art4-2-no-translation",
-            vec![("document", hash(document)), ("target", language(target))],
+            vec![
+                ("document", hash(document)),
+                ("target", language(target)),
+                ("target-code", code(target)),
+            ],
         ),
-        V::Art4_2_Language(d) => ("refusal-art4-2", vec![("detail", detail(d))]),
-        V::Art4_3_AdditionalInfo(d) => ("refusal-art4-3", vec![("detail", detail(d))]),
+        V::Art4_2_Language(d) => ("refusal-art4-2", vec![("detail", said(d))]),
+        V::Art4_3_AdditionalInfo(d) => ("refusal-art4-3", vec![("detail", said(d))]),
         V::Art4_4_StateSecret => ("refusal-art4-4", vec![]),
         V::Art4_5_NoGrounds => ("refusal-art4-5", vec![]),
-        V::Art4_6_NoReasons(k) => ("refusal-art4-6", vec![("kind", kind(k))]),
+        V::Art4_6_NoReasons(d) => ("refusal-art4-6", vec![("detail", said(d))]),
         V::NoSuchCase => ("refusal-no-such-case", vec![]),
         V::CaseExists => ("refusal-case-exists", vec![]),
         V::CaseRequired(k) => ("refusal-case-required", vec![("kind", kind(k))]),
         V::CaseClosed => ("refusal-case-closed", vec![]),
-        V::AlreadyAnswered(d) => ("refusal-already-answered", vec![("detail", detail(d))]),
-        V::WrongSide(d) => ("refusal-case", vec![("detail", detail(d))]),
+        V::AlreadyAnswered(d) => ("refusal-already-answered", vec![("detail", said(d))]),
+        V::WrongSide(d) => ("refusal-case", vec![("detail", said(d))]),
         V::VersionConflict { expected, actual } => (
             "refusal-version-conflict",
             vec![
@@ -257,12 +270,15 @@ pub fn refusal(lang: Lang, v: &coop_treaty::Violation) -> String {
                 ("actual", num(*actual as f64)),
             ],
         ),
-        V::UnknownAnswer(d) => ("refusal-unknown-answer", vec![("what", detail(d))]),
-        V::Art5_Costs(d) => ("refusal-art5", vec![("detail", detail(d))]),
-        V::Art7_UnknownItem(d) => ("refusal-art7-unknown-item", vec![("item", detail(d))]),
+        V::UnknownAnswer(d) => ("refusal-unknown-answer", vec![("what", verbatim(d))]),
+        V::Art5_Costs(d) => ("refusal-art5", vec![("detail", said(d))]),
+        V::Art7_UnknownItem(d) => ("refusal-art7-unknown-item", vec![("item", verbatim(d))]),
         V::Art7_2_PurposeNotPermitted { purpose, provider } => (
             "refusal-art7-2-purpose",
-            vec![("purpose", detail(purpose)), ("provider", party(provider))],
+            vec![
+                ("purpose", verbatim(purpose)),
+                ("provider", party(provider)),
+            ],
         ),
         V::Art7_2_NoConsent {
             third_party,
@@ -271,9 +287,9 @@ pub fn refusal(lang: Lang, v: &coop_treaty::Violation) -> String {
         } => (
             "refusal-art7-2-no-consent",
             vec![
-                ("third", detail(third_party)),
+                ("third", verbatim(third_party)),
                 ("provider", party(provider)),
-                ("detail", detail(d)),
+                ("detail", said(d)),
             ],
         ),
         V::Art7_2_ConsentNotFromProvider {
@@ -288,17 +304,20 @@ pub fn refusal(lang: Lang, v: &coop_treaty::Violation) -> String {
         ),
         V::Art7_2_ConsentNotPrior { purpose, provider } => (
             "refusal-art7-2-consent-not-prior",
-            vec![("purpose", detail(purpose)), ("provider", party(provider))],
+            vec![
+                ("purpose", verbatim(purpose)),
+                ("provider", party(provider)),
+            ],
         ),
         V::Art7_2_NotTheRecipient { recipient, signer } => (
             "refusal-art7-2-not-recipient",
             vec![
-                ("recipient", detail(recipient.as_str())),
-                ("signer", detail(signer.as_str())),
+                ("recipient", verbatim(recipient.as_str())),
+                ("signer", verbatim(signer.as_str())),
             ],
         ),
-        V::Art7_Other(d) => ("refusal-art7", vec![("detail", detail(d))]),
-        V::Art8_Dispute(d) => ("refusal-art8", vec![("detail", detail(d))]),
+        V::Art7_Other(d) => ("refusal-art7", vec![("detail", said(d))]),
+        V::Art8_Dispute(d) => ("refusal-art8", vec![("detail", said(d))]),
     };
     // English is the rules' own text, exactly (the API's `message` has always carried it).
     if lang == Lang::En {
@@ -307,11 +326,46 @@ pub fn refusal(lang: Lang, v: &coop_treaty::Violation) -> String {
     lang.ta(id, &args)
 }
 
+/// A refusal's particular in `lang`: its message `detail-<key>` with its arguments in
+/// the language's words (English: the rules' own text).
+pub fn detail(lang: Lang, d: &coop_treaty::Detail) -> String {
+    if lang == Lang::En {
+        return d.to_string();
+    }
+    let args: Vec<(&'static str, FluentValue<'_>)> =
+        d.args().iter().map(|(n, a)| (*n, arg(lang, a))).collect();
+    lang.ta(&format!("detail-{}", d.key()), &args)
+}
+
+/// An argument of a detail as `lang` says it: ids, digests and numbers as written,
+/// kinds, Parties and languages in its words, times as RFC 3339.
+fn arg(lang: Lang, a: &coop_treaty::Arg) -> FluentValue<'static> {
+    use coop_treaty::Arg;
+    let language = |l: &coop_treaty::Language| lang.word("language", &format!("{l:?}"));
+    match a {
+        Arg::Verbatim(s) => text(s.clone()),
+        // As text: a number argument would be grouped by the locale (a record "1 234").
+        Arg::Num(n) => text(n.to_string()),
+        Arg::Kind(k) => text(lang.word("kind", k)),
+        Arg::Party(p) => text(lang.word(
+            "party",
+            match p {
+                coop_treaty::Party::Kz => "kz",
+                coop_treaty::Party::Tm => "tm",
+            },
+        )),
+        Arg::Language(l) => text(language(l)),
+        Arg::Languages(ls) => text(ls.iter().map(language).collect::<Vec<_>>().join(", ")),
+        Arg::Time(ms) => text(coop_treaty::rfc3339(coop_core::Timestamp(*ms))),
+    }
+}
+
 /// Whether a message `id` is defined (in English, the language every message has, and
 /// a test checks every other has it too).
 pub fn defines(id: &str) -> bool {
-    const ENGLISH: [&str; 2] = [
+    const ENGLISH: [&str; 3] = [
         include_str!("../locales/en/console.ftl"),
+        include_str!("../locales/en/details.ftl"),
         include_str!("../locales/en/refusals.ftl"),
     ];
     ENGLISH.iter().flat_map(|f| f.lines()).any(|l| {
@@ -358,7 +412,11 @@ mod tests {
             .filter(|p| p.extension().is_some_and(|e| e == "ftl"))
             .collect();
         files.sort();
-        assert_eq!(files.len(), 2, "{dir}: console.ftl and refusals.ftl");
+        assert_eq!(
+            files.len(),
+            3,
+            "{dir}: console.ftl, details.ftl and refusals.ftl"
+        );
         files
             .iter()
             .map(|f| std::fs::read_to_string(f).unwrap_or_default() + "\n")
@@ -433,14 +491,23 @@ mod tests {
         }
     }
 
+    /// A detail as the rules give one.
+    fn dd() -> coop_treaty::Detail {
+        coop_treaty::detail!(
+            "dispute-settled",
+            "dispute {dispute} is already settled",
+            dispute = 3u64
+        )
+    }
+
     /// One of every refusal the rules give.
     fn every_violation() -> Vec<coop_treaty::Violation> {
         use coop_treaty::{Language, Party, Violation as V};
         let h = coop_core::Hash::ZERO;
-        let d = || "detail".to_owned();
+        let d = || "KZ-MVD".to_owned();
         vec![
-            V::MalformedPayload(d()),
-            V::Art10_Genesis(d()),
+            V::MalformedPayload(dd()),
+            V::Art10_Genesis(dd()),
             V::GovernanceHead {
                 stated: d(),
                 expected: d(),
@@ -468,24 +535,27 @@ mod tests {
                 kind: "request",
                 author: d(),
             },
-            V::Art3_Registry(d()),
+            V::Art3_Registry(dd()),
             V::Art10_NotInForce,
             V::Art10_Terminated(5),
-            V::Art10_Procedure(d()),
-            V::Art9_Protocol(d()),
-            V::Art1_2_NoAgreement(d()),
-            V::Art1_3_Search(d()),
-            V::Art2_Form(d()),
+            V::Art10_Procedure(dd()),
+            V::Art9_Protocol(dd()),
+            V::Art1_2_NoAgreement(dd()),
+            V::Art1_3_Search(dd()),
+            V::Art2_Form(dd()),
             V::Art4_1_1MissingRequestedAuthority,
-            V::Art4_1_2MissingGrounds("grounds"),
+            V::Art4_1_2MissingGrounds(coop_treaty::detail!(
+                "lacks-grounds",
+                "a reasoned statement of its grounds"
+            )),
             V::Art4_1_3MissingCaseDescription,
             V::Art4_1_4MissingContent,
             V::Art4_1_5MissingDecisionCopy,
             V::Art4_1_5NotCertified(h),
             V::Art4_1_5NotLegalProvision(h),
             V::Art4_1_5MissingLegalProvision,
-            V::Art4_1_WrongRecipient(d()),
-            V::Art4_1_Oral(d()),
+            V::Art4_1_WrongRecipient(dd()),
+            V::Art4_1_Oral(dd()),
             V::Art4_2_NotInStateLanguage {
                 document: h,
                 language: Language::Ru,
@@ -495,24 +565,24 @@ mod tests {
                 document: h,
                 target: Language::Tk,
             },
-            V::Art4_2_Language(d()),
-            V::Art4_3_AdditionalInfo(d()),
+            V::Art4_2_Language(dd()),
+            V::Art4_3_AdditionalInfo(dd()),
             V::Art4_4_StateSecret,
             V::Art4_5_NoGrounds,
-            V::Art4_6_NoReasons("refused"),
+            V::Art4_6_NoReasons(coop_treaty::detail!("reasons-refusal", "a refusal")),
             V::NoSuchCase,
             V::CaseExists,
             V::CaseRequired("acknowledged"),
             V::CaseClosed,
-            V::AlreadyAnswered(d()),
-            V::WrongSide(d()),
+            V::AlreadyAnswered(dd()),
+            V::WrongSide(dd()),
             V::VersionConflict {
                 expected: 1,
                 actual: 2,
             },
-            V::UnknownAnswer(d()),
-            V::Art5_Costs(d()),
-            V::Art7_UnknownItem(d()),
+            V::UnknownAnswer(h.to_hex()),
+            V::Art5_Costs(dd()),
+            V::Art7_UnknownItem("7".into()),
             V::Art7_2_PurposeNotPermitted {
                 purpose: d(),
                 provider: Party::Kz,
@@ -520,7 +590,7 @@ mod tests {
             V::Art7_2_NoConsent {
                 third_party: d(),
                 provider: Party::Tm,
-                detail: d(),
+                detail: dd(),
             },
             V::Art7_2_ConsentNotFromProvider {
                 provider: Party::Kz,
@@ -543,9 +613,316 @@ mod tests {
                 received: 1,
                 ahead: 5000,
             },
-            V::Art7_Other(d()),
-            V::Art8_Dispute(d()),
+            V::Art7_Other(dd()),
+            V::Art8_Dispute(dd()),
         ]
+    }
+
+    /// Words that are English and no word of Russian, Kazakh or Turkmen: one of them in a
+    /// refusal read in those languages is English left inside (issue 30).
+    const ENGLISH: &[&str] = &[
+        "the",
+        "is",
+        "are",
+        "not",
+        "of",
+        "an",
+        "and",
+        "or",
+        "to",
+        "from",
+        "by",
+        "in",
+        "this",
+        "that",
+        "must",
+        "was",
+        "were",
+        "has",
+        "have",
+        "been",
+        "be",
+        "case",
+        "request",
+        "consent",
+        "event",
+        "record",
+        "records",
+        "nothing",
+        "written",
+        "already",
+        "there",
+        "no",
+        "information",
+        "authority",
+        "party",
+        "key",
+        "document",
+        "dispute",
+        "protocol",
+        "node",
+        "handover",
+        "ledger",
+        "genesis",
+        "purpose",
+        "purposes",
+        "refusal",
+        "refused",
+        "cannot",
+        "only",
+        "which",
+        "with",
+        "its",
+        "it",
+        "for",
+        "at",
+        "on",
+        "partial",
+        "execution",
+        "search",
+        "agreement",
+        "arrangement",
+        "language",
+        "item",
+        "test",
+        "comes",
+        "given",
+        "answered",
+        "accepted",
+        "registered",
+        "retired",
+        "kazakhstan",
+        "turkmenistan",
+        "kazakh",
+        "turkmen",
+        "russian",
+        "final",
+        "answer",
+        "detail",
+    ];
+
+    /// The English words in `text`.
+    fn english_in(text: &str) -> Vec<String> {
+        text.split(|c: char| !c.is_alphabetic())
+            .map(str::to_lowercase)
+            .filter(|w| ENGLISH.contains(&w.as_str()))
+            .collect()
+    }
+
+    /// One `detail!(key, template, name = value, ...)` of the rules: its key, template
+    /// and argument names, read from the source.
+    struct Site {
+        file: String,
+        key: String,
+        template: String,
+        names: Vec<String>,
+    }
+
+    /// Every `detail!` in the crates whose refusals people read.
+    fn sites() -> Vec<Site> {
+        let root = format!("{}/..", env!("CARGO_MANIFEST_DIR"));
+        let mut files = Vec::new();
+        let mut dirs = vec![
+            std::path::PathBuf::from(format!("{root}/treaty/src")),
+            std::path::PathBuf::from(format!("{root}/verify/src")),
+        ];
+        while let Some(d) = dirs.pop() {
+            for e in std::fs::read_dir(&d).unwrap().flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    dirs.push(p);
+                } else if p.extension().is_some_and(|x| x == "rs")
+                    && !p.ends_with("treaty/src/detail.rs")
+                {
+                    files.push(p);
+                }
+            }
+        }
+        let mut out = Vec::new();
+        for f in files {
+            let src = std::fs::read_to_string(&f).unwrap();
+            let mut rest = src.as_str();
+            while let Some(at) = rest.find("detail!(") {
+                rest = &rest[at + "detail!(".len()..];
+                // The call's arguments at its top level, up to its closing parenthesis
+                // (strings and nested calls skipped).
+                let (mut depth, mut in_str, mut esc) = (1, false, false);
+                let mut args = vec![String::new()];
+                for c in rest.chars() {
+                    match (in_str, esc, c) {
+                        (true, true, _) => esc = false,
+                        (true, false, '\\') => esc = true,
+                        (true, false, '"') => in_str = false,
+                        (true, false, _) => {}
+                        (false, _, '"') => in_str = true,
+                        (false, _, '(' | '[' | '{') => depth += 1,
+                        (false, _, ')' | ']' | '}') => {
+                            depth -= 1;
+                            if depth == 0 {
+                                break;
+                            }
+                        }
+                        (false, _, ',') if depth == 1 => {
+                            args.push(String::new());
+                            continue;
+                        }
+                        _ => {}
+                    }
+                    if let Some(a) = args.last_mut() {
+                        a.push(c);
+                    }
+                }
+                let literal = |a: Option<&String>| {
+                    a.map(|a| a.trim())
+                        .filter(|a| a.starts_with('"') && a.ends_with('"') && a.len() >= 2)
+                        .map(|a| a[1..a.len() - 1].replace("\\\"", "\""))
+                };
+                let (Some(key), Some(template)) = (literal(args.first()), literal(args.get(1)))
+                else {
+                    continue;
+                };
+                let names = args
+                    .iter()
+                    .skip(2)
+                    .filter_map(|a| a.split_once('=').map(|(n, _)| n.trim().to_owned()))
+                    .filter(|n| !n.is_empty())
+                    .collect();
+                out.push(Site {
+                    file: f.display().to_string(),
+                    key,
+                    template,
+                    names,
+                });
+            }
+        }
+        out
+    }
+
+    /// The `{name}` placeholders of a template, or the `{ $name }` variables of a message.
+    fn placeholders(text: &str, open: &str) -> BTreeSet<String> {
+        text.split(open)
+            .skip(1)
+            .filter_map(|p| {
+                let name: String = p
+                    .trim_start()
+                    .chars()
+                    .take_while(|c| c.is_alphanumeric() || *c == '_' || *c == '-')
+                    .collect();
+                (!name.is_empty()).then_some(name)
+            })
+            .collect()
+    }
+
+    /// Issue 30: every particular a refusal names is a message in every language with
+    /// the arguments the rule gives it, and the English message is the rule's own text.
+    #[test]
+    fn every_detail_of_the_rules_has_its_message_with_its_arguments() {
+        let sites = sites();
+        assert!(sites.len() > 90, "the rules' details were not found");
+        for s in &sites {
+            let names: BTreeSet<String> = s.names.iter().cloned().collect();
+            assert_eq!(
+                placeholders(&s.template, "{"),
+                names,
+                "{} {}: every placeholder is a named argument, and only those",
+                s.file,
+                s.key
+            );
+            let id = format!("detail-{}", s.key);
+            for lang in Lang::ALL {
+                let v = values(lang);
+                let Some(message) = v.get(&id) else {
+                    panic!("{}: no message {id}", lang.code());
+                };
+                let used = placeholders(message, "{ $");
+                assert!(
+                    used.is_subset(&names),
+                    "{} {id}: {used:?} beyond the rule's {names:?}",
+                    lang.code()
+                );
+            }
+            // The English message says what the rule says.
+            let args: Vec<(&'static str, FluentValue<'_>)> = s
+                .names
+                .iter()
+                .map(|n| (&*n.clone().leak(), text(format!("<{n}>"))))
+                .collect();
+            let mut expected = s.template.clone();
+            for n in &s.names {
+                expected = expected.replace(&format!("{{{n}}}"), &format!("<{n}>"));
+            }
+            assert_eq!(Lang::En.ta(&id, &args), expected, "{}", s.file);
+        }
+    }
+
+    /// Issue 30: a refusal read in Russian, Kazakh or Turkmen has no English word left in
+    /// it — not in its frame, not in any particular the rules can give.
+    #[test]
+    fn no_english_word_is_left_in_a_refusal() {
+        let sample = |lang: Lang, names: &[String]| -> Vec<(&'static str, FluentValue<'static>)> {
+            names
+                .iter()
+                .map(|n| (&*n.clone().leak(), text(format!("KZ-MVD-{}", lang.code()))))
+                .collect()
+        };
+        for lang in [Lang::Ru, Lang::Kk, Lang::Tk] {
+            for v in every_violation() {
+                let said = format!("{}; {}", refusal(lang, &v), lang.t("nothing-written"));
+                let words = english_in(&said);
+                assert!(words.is_empty(), "{}: {words:?} in {said}", lang.code());
+            }
+            for s in sites() {
+                let said = lang.ta(&format!("detail-{}", s.key), &sample(lang, &s.names));
+                let words = english_in(&said);
+                assert!(words.is_empty(), "{}: {words:?} in {said}", lang.code());
+            }
+            for id in [
+                "nothing-written-size",
+                "nothing-written-size-changed",
+                "refused-label",
+                "test-ledger",
+                "submitting-event",
+                "resending-event",
+            ] {
+                let said = lang.ta(
+                    id,
+                    &[
+                        ("size", text("7")),
+                        ("id", text("4fed10eb")),
+                        ("copy", text("x.json")),
+                    ],
+                );
+                assert!(english_in(&said).is_empty(), "{}: {said}", lang.code());
+            }
+        }
+        // The check sees English where it is.
+        assert_eq!(
+            english_in("Ст. 7: dispute 3 is already settled"),
+            ["dispute", "is", "already"]
+        );
+    }
+
+    /// Issue 30: a language's name declined as the sentence needs ("на туркменском
+    /// языке"), not the dictionary form after a preposition.
+    #[test]
+    fn a_language_is_named_in_the_case_the_sentence_needs() {
+        let v = coop_treaty::Violation::Art4_2_NotInStateLanguage {
+            document: coop_core::Hash::ZERO,
+            language: coop_treaty::Language::Tk,
+            own: coop_treaty::Language::Kk,
+        };
+        let ru = refusal(Lang::Ru, &v);
+        assert!(ru.contains("составлен на туркменском языке"), "{ru}");
+        assert!(ru.contains("автора — казахском"), "{ru}");
+        let kk = refusal(Lang::Kk, &v);
+        assert!(kk.contains("түрікмен тілінде жасалған"), "{kk}");
+        let missing = coop_treaty::Violation::Art4_2_MissingTranslation {
+            document: coop_core::Hash::ZERO,
+            target: coop_treaty::Language::Tk,
+        };
+        let ru = refusal(Lang::Ru, &missing);
+        assert!(ru.contains("(туркменский) или на русский"), "{ru}");
+        assert!(refusal(Lang::Tk, &missing).contains("türkmen diline"));
     }
 
     /// Every refusal has its message in every language; English is the rules' own text.

@@ -12,6 +12,7 @@
 //! state's collections are persistent maps (ADR 0021): a clone is O(1) and shares every
 //! case until one changes, so a node holds one state for its writer and its readers.
 
+mod detail;
 mod draft;
 mod filter;
 mod model;
@@ -27,6 +28,7 @@ mod time;
 pub use time::rfc3339;
 mod violation;
 
+pub use detail::{Arg, Detail, kind};
 pub use draft::Draft;
 pub use filter::{CATEGORY_WORDS, CaseFilter, STATUS_WORDS, UnknownWord, category_word};
 pub use model::{

@@ -1,6 +1,7 @@
 //! Why an event is refused: one variant per rule, each naming its clause and the missing
 //! or wrong element in words a clerk understands. A refused event changes nothing.
 
+use crate::detail::Detail;
 use crate::model::{Language, Party};
 use coop_core::AuthorityId;
 
@@ -12,7 +13,7 @@ pub enum Violation {
     // ---- the event itself ----
     /// The payload is not a canonical treaty payload.
     #[error("Format: the event's payload is not a valid treaty event ({0})")]
-    MalformedPayload(String),
+    MalformedPayload(Detail),
     /// A payload string holds a character a reader cannot see or that reorders the text
     /// (a control character, a bidirectional override or mark, the BOM): two people could
     /// read the record differently. Type the text again without it.
@@ -27,7 +28,7 @@ pub enum Violation {
     },
     /// The first record must be the genesis, and only the first.
     #[error("Art. 10: {0}")]
-    Art10_Genesis(String),
+    Art10_Genesis(Detail),
     /// The record's governance head is not the one its predecessors give: a governance
     /// record was left out of this copy, or the record was made for another history.
     #[error(
@@ -139,7 +140,7 @@ pub enum Violation {
     },
     /// Bad designation (duplicate id, weak key, other Party's authority...).
     #[error("Art. 3: {0}")]
-    Art3_Registry(String),
+    Art3_Registry(Detail),
 
     // ---- Art. 9 / 10: force ----
     /// Cooperation before entry into force.
@@ -155,23 +156,23 @@ pub enum Violation {
     Art10_Terminated(u64),
     /// Other Art. 10 procedure errors (duplicate notification...).
     #[error("Art. 10: {0}")]
-    Art10_Procedure(String),
+    Art10_Procedure(Detail),
     /// A protocol error.
     #[error("Art. 9: {0}")]
-    Art9_Protocol(String),
+    Art9_Protocol(Detail),
 
     // ---- Art. 1 / 2 ----
     /// Category "other" without the other Party's recorded agreement.
     #[error(
         "Art. 1.2: a request for another crime needs the other Party's recorded agreement ({0})"
     )]
-    Art1_2_NoAgreement(String),
+    Art1_2_NoAgreement(Detail),
     /// Wanted-person search outcome on a case that is not one.
     #[error("Art. 1.3: {0}")]
-    Art1_3_Search(String),
+    Art1_3_Search(Detail),
     /// Form of cooperation misused.
     #[error("Art. 2: {0}")]
-    Art2_Form(String),
+    Art2_Form(Detail),
 
     // ---- Art. 4 ----
     /// 4.1(1) missing.
@@ -179,7 +180,7 @@ pub enum Violation {
     Art4_1_1MissingRequestedAuthority,
     /// 4.1(2) missing.
     #[error("Art. 4.1(2): the request lacks {0}")]
-    Art4_1_2MissingGrounds(&'static str),
+    Art4_1_2MissingGrounds(Detail),
     /// 4.1(3) missing.
     #[error("Art. 4.1(3): the request lacks a description of the case that prompted it")]
     Art4_1_3MissingCaseDescription,
@@ -206,10 +207,10 @@ pub enum Violation {
     Art4_1_5MissingLegalProvision,
     /// Requested authority is not the other Party's.
     #[error("Art. 4.1: the request must go to a competent authority of the other Party; {0}")]
-    Art4_1_WrongRecipient(String),
+    Art4_1_WrongRecipient(Detail),
     /// Oral-request rule.
     #[error("Art. 4.1: {0}")]
-    Art4_1_Oral(String),
+    Art4_1_Oral(Detail),
     /// Missing original in the state language.
     /// Art. 4.2: a document is not drawn up in the author's state language.
     #[error(
@@ -235,10 +236,10 @@ pub enum Violation {
     },
     /// Documents outside an agreed language arrangement.
     #[error("Art. 4.2: {0}")]
-    Art4_2_Language(String),
+    Art4_2_Language(Detail),
     /// Additional information rule.
     #[error("Art. 4.3: {0}")]
-    Art4_3_AdditionalInfo(String),
+    Art4_3_AdditionalInfo(Detail),
     /// State secret not excluded.
     #[error(
         "Art. 4.4: the information provided does not declare that it contains no state secret; state secrets are not exchanged under the Agreement"
@@ -249,7 +250,7 @@ pub enum Violation {
     Art4_5_NoGrounds,
     /// Refusal or partial execution without reasons.
     #[error("Art. 4.6: {0} must state its reasons")]
-    Art4_6_NoReasons(&'static str),
+    Art4_6_NoReasons(Detail),
 
     // ---- case lifecycle ----
     /// The case does not exist.
@@ -266,10 +267,10 @@ pub enum Violation {
     CaseClosed,
     /// A second final answer.
     #[error("Case: the request has already been answered ({0})")]
-    AlreadyAnswered(String),
+    AlreadyAnswered(Detail),
     /// Wrong side of the case.
     #[error("Case: {0}")]
-    WrongSide(String),
+    WrongSide(Detail),
     /// Optimistic concurrency.
     #[error(
         "Case: the event expects case version {expected}, but the case is at version {actual}; reload the case and try again"
@@ -287,7 +288,7 @@ pub enum Violation {
     // ---- Art. 5 ----
     /// Cost rule.
     #[error("Art. 5: {0}")]
-    Art5_Costs(String),
+    Art5_Costs(Detail),
 
     // ---- Art. 7 ----
     /// Unknown item.
@@ -323,7 +324,7 @@ pub enum Violation {
         /// The providing Party.
         provider: Party,
         /// What is wrong with the consent referred to.
-        detail: String,
+        detail: Detail,
     },
     /// Consent by the wrong Party.
     #[error(
@@ -347,12 +348,12 @@ pub enum Violation {
     },
     /// Other Art. 7 rule (item already exists...).
     #[error("Art. 7: {0}")]
-    Art7_Other(String),
+    Art7_Other(Detail),
 
     // ---- Art. 8 ----
     /// Dispute rule.
     #[error("Art. 8: {0}")]
-    Art8_Dispute(String),
+    Art8_Dispute(Detail),
 }
 
 /// A time of a refusal, as people read it.

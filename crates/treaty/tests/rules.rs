@@ -986,7 +986,10 @@ fn art4_6_refusal_and_partial_execution_need_reasons_measured_against_the_deadli
                 reasons: vec![]
             }
         ),
-        Err(Violation::Art4_6_NoReasons("a refusal"))
+        Err(Violation::Art4_6_NoReasons(coop_treaty::detail!(
+            "reasons-refusal",
+            "a refusal"
+        )))
     );
     w.later(80 * HOUR); // later than the 72-hour parameter
     w.ok_case(
@@ -1019,7 +1022,10 @@ fn art4_6_refusal_and_partial_execution_need_reasons_measured_against_the_deadli
                 results: vec![],
             }
         ),
-        Err(Violation::Art4_6_NoReasons("a partial execution"))
+        Err(Violation::Art4_6_NoReasons(coop_treaty::detail!(
+            "reasons-partial-execution",
+            "a partial execution"
+        )))
     );
 }
 
@@ -1998,7 +2004,7 @@ fn node_handover_needs_both_roots_and_retires_the_old_key_only_from_then_on() {
     w.ok("TM-MFA", None, Payload::TerminationNotice);
     let r = w.try_("KZ-MFA", None, Payload::NodeHandoverAccepted { id: 2 });
     assert!(
-        matches!(&r, Err(Violation::Art3_Registry(m)) if m.contains("propose it again")),
+        matches!(&r, Err(Violation::Art3_Registry(m)) if m.to_string().contains("propose it again")),
         "{r:?}"
     );
 }

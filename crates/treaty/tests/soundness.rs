@@ -308,7 +308,7 @@ fn every_registration_path_refuses_the_flagged_cctv_keys_and_takes_the_plain_one
         let key = *key;
         let refused = |r: Result<(), Violation>| match r {
             Err(Violation::Art3_Registry(m) | Violation::Art10_Genesis(m)) => {
-                assert!(m.contains(&key.to_hex()), "{m}");
+                assert!(m.to_string().contains(&key.to_hex()), "{m}");
                 true
             }
             Ok(()) => false,

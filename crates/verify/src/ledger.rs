@@ -277,7 +277,14 @@ fn prepare(
                             Err(e) => (Err(EventError::Encode(e)), Decoded::of(ev)),
                         }
                     }
-                    Err(_) => (Ok(()), Err(Violation::MalformedPayload(String::new()))),
+                    // The record itself did not decode: that is what is reported, not this.
+                    Err(_) => (
+                        Ok(()),
+                        Err(Violation::MalformedPayload(coop_treaty::detail!(
+                            "record-unreadable",
+                            "the record cannot be read"
+                        ))),
+                    ),
                 };
                 Prep::Record(Box::new(Prepared {
                     pos,

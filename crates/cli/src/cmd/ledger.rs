@@ -219,20 +219,23 @@ pub(super) fn submit(
         Err(e) => {
             pinned.discard();
             let after = ledger.head()?;
+            let lang = crate::lang();
             match &e {
-                SubmitError::Refused(v) if crate::lang() != coop_i18n::Lang::En => {
-                    eprintln!("{}", coop_i18n::refusal(crate::lang(), v));
+                SubmitError::Refused(v) if lang != coop_i18n::Lang::En => {
+                    eprintln!("{}", coop_i18n::refusal(lang, v));
                 }
                 _ => eprintln!("{e}"),
             }
             eprintln!(
-                "nothing was written (the ledger still has {} records{})",
-                after.size,
-                if after == before {
-                    ""
-                } else {
-                    "; it changed meanwhile"
-                }
+                "{}",
+                lang.ta(
+                    if after == before {
+                        "nothing-written-size"
+                    } else {
+                        "nothing-written-size-changed"
+                    },
+                    &[("size", coop_i18n::text(after.size.to_string()))]
+                )
             );
             Ok(ExitCode::from(REFUSED))
         }

@@ -1081,11 +1081,29 @@ fn refusals_read_in_the_language_asked_for() {
     let ru = refused(&["submit", "--data", p(&dir), p(&request), "--lang", "ru"]);
     assert!(ru.contains("Ст. 4.1(5): копия решения"), "{ru}");
     assert!(ru.contains("заверенную копию"), "{ru}");
+    // Issue 30: nothing English around it ("nothing was written (the ledger still has N
+    // records)", "refused:").
+    let english = |said: &str| -> Vec<String> {
+        const WORDS: [&str; 13] = [
+            "the", "nothing", "was", "written", "ledger", "still", "has", "records", "refused",
+            "of", "is", "not", "request",
+        ];
+        // Paths (the signed copy's) are the user's own words.
+        said.split_whitespace()
+            .filter(|w| !w.contains('/'))
+            .flat_map(|w| w.split(|c: char| !c.is_alphabetic()))
+            .map(str::to_lowercase)
+            .filter(|w| WORDS.contains(&w.as_str()))
+            .collect()
+    };
+    assert!(english(&ru).is_empty(), "{:?} in {ru}", english(&ru));
+    assert!(ru.contains("ничего не записано"), "{ru}");
 
     let (_node, url) = start(&["serve", "--data", p(&dir), "--listen", "127.0.0.1:0"]);
     let kk = refused(&["submit", "--node", &url, p(&request), "--lang", "kk"]);
     assert!(kk.contains("4.1(5)-бап: шешімнің көшірмесі"), "{kk}");
     assert!(kk.contains("ештеңе жазылған жоқ"), "{kk}");
+    assert!(english(&kk).is_empty(), "{:?} in {kk}", english(&kk));
     let o = bin()
         .args(["submit", "--node", &url, p(&request)])
         .env("COOPLEDGER_LANG", "tk")
@@ -1093,6 +1111,7 @@ fn refusals_read_in_the_language_asked_for() {
         .unwrap();
     let tk = String::from_utf8_lossy(&o.stderr);
     assert!(tk.contains("4.1(5) madda: kararyň göçürmesi"), "{tk}");
+    assert!(english(&tk).is_empty(), "{tk}");
 }
 
 /// Issue 27: a clerk drafts a request element by element in the console — each document

@@ -2378,6 +2378,31 @@ fn a_draft_is_checked_against_the_agreement_before_it_is_signed() {
         "{answer}"
     );
     assert_eq!(size(&node.url), before, "a check writes nothing");
+    // Issue 30: a refusal's particulars read in the reader's language too (they were
+    // English inside the Russian frame: "Ст. 7: a request must state the purposes…").
+    let mut bare = body.clone();
+    bare["payload"]["Request"]["purposes"] = serde_json::json!([]);
+    bare["payload"]["Request"]["elements"]["requesting_service"] = serde_json::json!("");
+    let answer = check(&bare, "ru");
+    let said: Vec<&str> = answer["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["message"].as_str().unwrap())
+        .collect();
+    assert!(
+        said.iter()
+            .any(|m| m.contains("наименование запрашивающей службы")),
+        "{answer}"
+    );
+    assert!(said.iter().any(|m| m.starts_with("Ст. 7:")), "{answer}");
+    for m in &said {
+        let english: Vec<&str> = m
+            .split(|c: char| !c.is_alphabetic())
+            .filter(|w| ["the", "a", "request", "must", "name", "of", "state"].contains(w))
+            .collect();
+        assert!(english.is_empty(), "{english:?} in {m}");
+    }
     // Certified, it would be accepted.
     let mut fixed = body.clone();
     fixed["payload"]["Request"]["elements"]["decision_copy"]["role"] =

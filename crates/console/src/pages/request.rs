@@ -38,7 +38,9 @@ fn field_of(v: &Violation, r: &Request) -> Option<String> {
         Violation::Art4_1_1MissingRequestedAuthority | Violation::Art4_1_WrongRecipient(_) => {
             Some("to".into())
         }
-        Violation::Art4_1_2MissingGrounds(w) if w.contains("service") => Some("services".into()),
+        Violation::Art4_1_2MissingGrounds(w) if w.key().ends_with("service") => {
+            Some("services".into())
+        }
         Violation::Art4_1_2MissingGrounds(_) => Some("grounds".into()),
         Violation::Art4_1_3MissingCaseDescription => Some("case_description".into()),
         Violation::Art4_1_4MissingContent => Some("content".into()),

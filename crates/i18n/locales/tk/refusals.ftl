@@ -33,13 +33,25 @@ refusal-art4-1-5-not-provision = 4.1(5) madda: kanun düzgüni hökmünde berlen
 refusal-art4-1-5-missing-provision = 4.1(5) madda: haýyşda kararyň esaslanýan kanun düzgüniniň teksti ýok
 refusal-art4-1-recipient = 4.1 madda: haýyş beýleki Taraplaryň ygtyýarly edarasyna iberilýär; { $detail }
 refusal-art4-1 = 4.1 madda: { $detail }
-refusal-art4-2-not-state-language = 4.2 madda: { $document } resminamasy şu dilde: { $language }; habarlar awtoryň döwlet dilinde — { $own } düzülýär (eger edaralar başgaça ylalaşmasalar)
-refusal-art4-2-no-translation = 4.2 madda: { $document } resminamasyna beýleki Taraplaryň diline ({ $target }) ýa-da rus diline terjimesi goşulmadyk
+refusal-art4-2-not-state-language = 4.2 madda: { $document } resminamasy { $language-code ->
+        [Kk] gazak dilinde
+        [Tk] türkmen dilinde
+       *[Ru] rus dilinde
+    } düzülen; habarlar awtoryň döwlet dilinde — { $own-code ->
+        [Kk] gazak dilinde
+        [Tk] türkmen dilinde
+       *[Ru] rus dilinde
+    } düzülýär (eger edaralar başgaça ylalaşmasalar)
+refusal-art4-2-no-translation = 4.2 madda: { $document } resminamasyna beýleki Tarapyň diline ({ $target-code ->
+        [Kk] gazak diline
+        [Tk] türkmen diline
+       *[Ru] rus diline
+    }) ýa-da rus diline terjimesi goşulmadyk
 refusal-art4-2 = 4.2 madda: { $detail }
 refusal-art4-3 = 4.3 madda: { $detail }
 refusal-art4-4 = 4.4 madda: berilýän maglumatda döwlet syryny saklamaýandygy aýdylmadyk; Ylalaşygyň çäklerinde döwlet syry alyşylmaýar
 refusal-art4-5 = 4.5 madda: ret etmekde 4.5 maddanyň sanawyndan azyndan bir esas görkezilmeli
-refusal-art4-6 = 4.6 madda: «{ $kind }» wakasynda sebäpler görkezilmeli
+refusal-art4-6 = 4.6 madda: { $detail } sebäpler görkezilmeli
 refusal-no-such-case = Iş: bu iş boýunça haýyş ýok
 refusal-case-exists = Iş: bu iş boýunça haýyş eýýäm bar
 refusal-case-required = Iş: «{ $kind }» wakasy öz işini görkezmeli
@@ -58,3 +70,8 @@ refusal-art7-2-not-recipient = 7.2 madda: maglumaty diňe ol berlen { $recipient
 refusal-art7 = 7-nji madda: { $detail }
 refusal-art8 = 8-nji madda: { $detail }
 nothing-written = hiç zat ýazylmady
+refused-label = ret etmek
+nothing-written-size = hiç zat ýazylmady (reýestrde öňküsi ýaly ýazgylaryň sany: { $size })
+nothing-written-size-changed = hiç zat ýazylmady (reýestrdäki ýazgylaryň sany: { $size }; ol şu wagtyň içinde üýtgedi)
+submitting-event = { $id } wakasy iberilýär (gol çekilen nusgasy: { $copy }; şol buýrugy täzeden işletmek edil şu wakany iberer, we reýestr, eger waka onda bar bolsa, onuň ilkinji kwitansiýasy bilen jogap berer)
+resending-event = { $id } wakasy täzeden iberilýär (gol çekilen nusgasy: { $copy }; şol buýrugy täzeden işletmek edil şu wakany iberer, we reýestr, eger waka onda bar bolsa, onuň ilkinji kwitansiýasy bilen jogap berer)

@@ -125,33 +125,38 @@ pub(super) fn check_provided(
             return Err(Violation::Art4_4_StateSecret);
         }
         if p.documents == 0 {
-            return Err(Violation::Art7_Other(format!(
-                "information item {} carries no document: the information is provided by reference to its documents",
-                p.item
+            return Err(Violation::Art7_Other(crate::detail!(
+                "item-without-document",
+                "information item {item} carries no document: the information is provided by reference to its documents",
+                item = p.item.to_string()
             )));
         }
         if signer.id == *p.recipient {
-            return Err(Violation::Art7_Other(format!(
-                "{} cannot provide information to itself",
-                signer.id
+            return Err(Violation::Art7_Other(crate::detail!(
+                "provides-to-itself",
+                "{signer} cannot provide information to itself",
+                signer = &signer.id
             )));
         }
         if state.item(&case.id, &p.item).is_some() || items.iter().take(i).any(|q| q.item == p.item)
         {
-            return Err(Violation::Art7_Other(format!(
-                "information item {} is already registered in this case",
-                p.item
+            return Err(Violation::Art7_Other(crate::detail!(
+                "item-exists",
+                "information item {item} is already registered in this case",
+                item = p.item.to_string()
             )));
         }
         if p.permitted.is_empty() {
-            return Err(Violation::Art7_Other(
-                "information must state the purposes it may serve (those of the request)".into(),
-            ));
+            return Err(Violation::Art7_Other(crate::detail!(
+                "item-without-purposes",
+                "information must state the purposes it may serve (those of the request)"
+            )));
         }
         if let Some(x) = p.permitted.iter().find(|x| !case.purposes.contains(x)) {
-            return Err(Violation::Art7_Other(format!(
-                "\"{}\" is not a purpose stated in the request (Art. 7.2)",
-                x.0
+            return Err(Violation::Art7_Other(crate::detail!(
+                "purpose-not-requested",
+                "\"{purpose}\" is not a purpose stated in the request (Art. 7.2)",
+                purpose = &x.0
             )));
         }
     }
@@ -176,9 +181,12 @@ pub(super) fn check(
                 &case.requester
             };
             if recipient != expected {
-                return Err(Violation::Art7_Other(format!(
-                    "information in this case goes from {} to {expected}, not to {recipient}",
-                    signer.id
+                return Err(Violation::Art7_Other(crate::detail!(
+                    "wrong-recipient",
+                    "information in this case goes from {signer} to {expected}, not to {recipient}",
+                    signer = &signer.id,
+                    expected = expected,
+                    recipient = recipient
                 )));
             }
             check_provided(state, ctx, case, signer)
@@ -215,9 +223,10 @@ pub(super) fn check(
             let item = item(state, case, id)?;
             holder(item, signer)?;
             if third_party.is_none() && purposes.is_empty() {
-                return Err(Violation::Art7_Other(
-                    "a consent request must name a third party or further purposes".into(),
-                ));
+                return Err(Violation::Art7_Other(crate::detail!(
+                    "consent-request-empty",
+                    "a consent request must name a third party or further purposes"
+                )));
             }
             Ok(())
         }
@@ -228,9 +237,10 @@ pub(super) fn check(
             documents,
         } => {
             if documents.is_empty() {
-                return Err(Violation::Art7_Other(
-                    "consent is written (Art. 7.2): the consent carries its document".into(),
-                ));
+                return Err(Violation::Art7_Other(crate::detail!(
+                    "consent-without-document",
+                    "consent is written (Art. 7.2): the consent carries its document"
+                )));
             }
             let item = item(state, case, id)?;
             if signer.party != item.provider_party {
@@ -240,9 +250,10 @@ pub(super) fn check(
                 });
             }
             if third_party.is_none() && purposes.is_empty() {
-                return Err(Violation::Art7_Other(
-                    "a consent must name a third party or further purposes".into(),
-                ));
+                return Err(Violation::Art7_Other(crate::detail!(
+                    "consent-empty",
+                    "a consent must name a third party or further purposes"
+                )));
             }
             Ok(())
         }
@@ -263,31 +274,44 @@ pub(super) fn check(
         } => {
             let item = item(state, case, id)?;
             holder(item, signer)?;
-            let no = |detail: String| Violation::Art7_2_NoConsent {
+            let no = |detail: crate::Detail| Violation::Art7_2_NoConsent {
                 third_party: third_party.clone(),
                 provider: item.provider_party,
                 detail,
             };
             let c = state.consents.get(consent).ok_or_else(|| {
-                no(format!(
-                    "no consent of the providing Party has event hash {consent}"
+                no(crate::detail!(
+                    "no-such-consent",
+                    "no consent of the providing Party has event hash {consent}",
+                    consent = consent
                 ))
             })?;
             if c.item != *id || c.case != case.id {
-                return Err(no("the consent referred to is for another item".into()));
+                return Err(no(crate::detail!(
+                    "consent-for-another-item",
+                    "the consent referred to is for another item"
+                )));
             }
             if c.third_party.as_deref() != Some(third_party.as_str()) {
-                return Err(no(format!(
-                    "the consent referred to covers {}, not this recipient",
-                    c.third_party.as_deref().unwrap_or("no third party")
-                )));
+                return Err(no(match c.third_party.as_deref() {
+                    Some(covered) => crate::detail!(
+                        "consent-for-another-recipient",
+                        "the consent referred to covers {covered}, not this recipient",
+                        covered = covered
+                    ),
+                    None => crate::detail!(
+                        "consent-for-no-recipient",
+                        "the consent referred to covers further purposes, not passing the information to anyone"
+                    ),
+                }));
             }
             let authored = ctx.record.event.body.authored_at;
             if !prior(&c.evidence, authored) {
-                return Err(no(format!(
-                    "the transfer was written at {}, before the consent it relies on was given at {}: the consent must be prior",
-                    crate::time::rfc3339(authored),
-                    crate::time::rfc3339(c.evidence.at)
+                return Err(no(crate::detail!(
+                    "transfer-before-consent",
+                    "the transfer was written at {written}, before the consent it relies on was given at {given}: the consent must be prior",
+                    written = crate::detail::Arg::Time(authored.0),
+                    given = crate::detail::Arg::Time(c.evidence.at.0)
                 )));
             }
             Ok(())

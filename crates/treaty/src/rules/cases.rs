@@ -48,21 +48,27 @@ pub(super) fn case_of<'s>(state: &'s State, ctx: &Ctx<'_>) -> Result<&'s Case, V
     Ok(case)
 }
 
-fn requested_side(case: &Case, signer: &Registered, what: &str) -> Result<(), Violation> {
+fn requested_side(case: &Case, signer: &Registered, what: &'static str) -> Result<(), Violation> {
     if signer.id != case.requested {
-        return Err(Violation::WrongSide(format!(
-            "{what} comes from the requested authority {}, not from {}",
-            case.requested, signer.id
+        return Err(Violation::WrongSide(crate::detail!(
+            "from-requested",
+            "the {what} event comes from the requested authority {requested}, not from {signer}",
+            what = crate::kind(what),
+            requested = &case.requested,
+            signer = &signer.id
         )));
     }
     Ok(())
 }
 
-fn requesting_side(case: &Case, signer: &Registered, what: &str) -> Result<(), Violation> {
+fn requesting_side(case: &Case, signer: &Registered, what: &'static str) -> Result<(), Violation> {
     if signer.id != case.requester {
-        return Err(Violation::WrongSide(format!(
-            "{what} comes from the requesting authority {}, not from {}",
-            case.requester, signer.id
+        return Err(Violation::WrongSide(crate::detail!(
+            "from-requesting",
+            "the {what} event comes from the requesting authority {requester}, not from {signer}",
+            what = crate::kind(what),
+            requester = &case.requester,
+            signer = &signer.id
         )));
     }
     Ok(())
@@ -70,9 +76,10 @@ fn requesting_side(case: &Case, signer: &Registered, what: &str) -> Result<(), V
 
 pub(super) fn participant(case: &Case, signer: &Registered) -> Result<(), Violation> {
     if signer.id != case.requester && signer.id != case.requested {
-        return Err(Violation::WrongSide(format!(
-            "{} is neither the requesting nor the requested authority of this case",
-            signer.id
+        return Err(Violation::WrongSide(crate::detail!(
+            "not-a-participant",
+            "{signer} is neither the requesting nor the requested authority of this case",
+            signer = &signer.id
         )));
     }
     Ok(())
@@ -88,9 +95,10 @@ fn open(case: &Case) -> Result<(), Violation> {
 fn unanswered(case: &Case) -> Result<(), Violation> {
     open(case)?;
     if let Some(f) = &case.final_answer {
-        return Err(Violation::AlreadyAnswered(format!(
-            "final answer at record {}",
-            f.seq
+        return Err(Violation::AlreadyAnswered(crate::detail!(
+            "final-answer-at",
+            "final answer at record {seq}",
+            seq = f.seq
         )));
     }
     Ok(())
@@ -117,42 +125,46 @@ fn check_payload(
 ) -> Result<(), Violation> {
     match &ctx.payload {
         Payload::OralRequestConfirmed { documents } => {
-            requesting_side(case, signer, "the written confirmation")?;
+            requesting_side(case, signer, "oral request confirmed")?;
             open(case)?;
             if !case.oral || case.confirmed {
-                return Err(Violation::Art4_1_Oral(
-                    "there is no unconfirmed oral request in this case".into(),
-                ));
+                return Err(Violation::Art4_1_Oral(crate::detail!(
+                    "no-oral-to-confirm",
+                    "there is no unconfirmed oral request in this case"
+                )));
             }
             if documents.is_empty() {
-                return Err(Violation::Art4_1_Oral(
-                    "the written confirmation carries no document".into(),
-                ));
+                return Err(Violation::Art4_1_Oral(crate::detail!(
+                    "confirmation-without-document",
+                    "the written confirmation carries no document"
+                )));
             }
             Ok(())
         }
         Payload::Acknowledged => {
-            requested_side(case, signer, "an acknowledgement")?;
+            requested_side(case, signer, "acknowledged")?;
             open(case)?;
             if case.status != CaseStatus::Open {
-                return Err(Violation::AlreadyAnswered(
-                    "already acknowledged or answered".into(),
-                ));
+                return Err(Violation::AlreadyAnswered(crate::detail!(
+                    "already-acknowledged",
+                    "already acknowledged or answered"
+                )));
             }
             Ok(())
         }
         Payload::AdditionalInfoRequested { documents } => {
-            requesting_side(case, signer, "a request for additional information")?;
+            requesting_side(case, signer, "additional information requested")?;
             open(case)?;
             if documents.is_empty() {
-                return Err(Violation::Art4_3_AdditionalInfo(
-                    "the request for additional information carries no document".into(),
-                ));
+                return Err(Violation::Art4_3_AdditionalInfo(crate::detail!(
+                    "additional-request-without-document",
+                    "the request for additional information carries no document"
+                )));
             }
             Ok(())
         }
         Payload::AdditionalInfoProvided { .. } => {
-            requested_side(case, signer, "additional information")?;
+            requested_side(case, signer, "additional information provided")?;
             open(case)?;
             if !case
                 .deadlines
@@ -166,9 +178,15 @@ fn check_payload(
                     .iter()
                     .any(|d| d.kind == DeadlineKind::AdditionalInfo);
                 return Err(Violation::Art4_3_AdditionalInfo(if answered {
-                    "every request for additional information in this case has been answered already; a new one must be asked first".into()
+                    crate::detail!(
+                        "additional-answered",
+                        "every request for additional information in this case has been answered already; a new one must be asked first"
+                    )
                 } else {
-                    "no additional information was requested in this case".into()
+                    crate::detail!(
+                        "additional-not-requested",
+                        "no additional information was requested in this case"
+                    )
                 }));
             }
             art7::check_provided(state, ctx, case, signer)
@@ -178,18 +196,23 @@ fn check_payload(
             grounds,
             reasons,
         } => {
-            requested_side(case, signer, "a refusal")?;
+            requested_side(case, signer, "refused")?;
             unanswered(case)?;
             if case.partly_refused {
-                return Err(Violation::AlreadyAnswered("already refused in part".into()));
+                return Err(Violation::AlreadyAnswered(crate::detail!(
+                    "already-refused-in-part",
+                    "already refused in part"
+                )));
             }
             if grounds.is_empty() {
                 return Err(Violation::Art4_5_NoGrounds);
             }
             if reasons.is_empty() {
                 return Err(Violation::Art4_6_NoReasons(match extent {
-                    Extent::Full => "a refusal",
-                    Extent::Partial => "a partial refusal",
+                    Extent::Full => crate::detail!("reasons-refusal", "a refusal"),
+                    Extent::Partial => {
+                        crate::detail!("reasons-partial-refusal", "a partial refusal")
+                    }
                 }));
             }
             Ok(())
@@ -201,26 +224,33 @@ fn check_payload(
             ..
         } => {
             if search_outcome.is_some() && signer.id != case.requested {
-                return Err(Violation::Art1_3_Search(format!(
-                    "the outcome of a wanted-person search is reported by the requested authority {}, not by {}",
-                    case.requested, signer.id
+                return Err(Violation::Art1_3_Search(crate::detail!(
+                    "search-outcome-by-requested",
+                    "the outcome of a wanted-person search is reported by the requested authority {requested}, not by {signer}",
+                    requested = &case.requested,
+                    signer = &signer.id
                 )));
             }
-            requested_side(case, signer, "an execution report")?;
+            requested_side(case, signer, "execution reported")?;
             unanswered(case)?;
             if *extent == Extent::Partial && reasons.is_empty() {
-                return Err(Violation::Art4_6_NoReasons("a partial execution"));
+                return Err(Violation::Art4_6_NoReasons(crate::detail!(
+                    "reasons-partial-execution",
+                    "a partial execution"
+                )));
             }
             match (case.wanted_person_search, search_outcome) {
                 (true, None) => {
-                    return Err(Violation::Art1_3_Search(
-                        "report the search outcome: found, detained, arrested, information provided or not found".into(),
-                    ));
+                    return Err(Violation::Art1_3_Search(crate::detail!(
+                        "search-outcome-missing",
+                        "report the search outcome: found, detained, arrested, information provided or not found"
+                    )));
                 }
                 (false, Some(_)) => {
-                    return Err(Violation::Art1_3_Search(
-                        "this case is not a wanted-person search".into(),
-                    ));
+                    return Err(Violation::Art1_3_Search(crate::detail!(
+                        "not-a-search",
+                        "this case is not a wanted-person search"
+                    )));
                 }
                 _ => {}
             }
@@ -229,8 +259,10 @@ fn check_payload(
         Payload::CostRecorded { currency, .. } => {
             participant(case, signer)?;
             if currency.len() != 3 || !currency.bytes().all(|b| b.is_ascii_uppercase()) {
-                return Err(Violation::Art5_Costs(format!(
-                    "{currency:?} is not an ISO 4217 currency code"
+                return Err(Violation::Art5_Costs(crate::detail!(
+                    "not-a-currency",
+                    "{currency} is not an ISO 4217 currency code",
+                    currency = format!("{currency:?}")
                 )));
             }
             Ok(())
@@ -242,9 +274,10 @@ fn check_payload(
                 .as_ref()
                 .is_some_and(|a| a.accepted.is_some())
             {
-                return Err(Violation::Art5_Costs(
-                    "this case already has an accepted cost arrangement".into(),
-                ));
+                return Err(Violation::Art5_Costs(crate::detail!(
+                    "cost-arrangement-exists",
+                    "this case already has an accepted cost arrangement"
+                )));
             }
             Ok(())
         }
@@ -255,15 +288,18 @@ fn check_payload(
                 .as_ref()
                 .filter(|a| a.proposal.event_hash == *proposal && a.accepted.is_none())
                 .ok_or_else(|| {
-                    Violation::Art5_Costs(format!(
-                        "there is no open cost arrangement proposal {proposal}"
+                    Violation::Art5_Costs(crate::detail!(
+                        "no-cost-proposal",
+                        "there is no open cost arrangement proposal {proposal}",
+                        proposal = proposal
                     ))
                 })?;
             if a.proposer == signer.party {
-                return Err(Violation::Art5_Costs(format!(
-                    "an arrangement needs both Parties: it was proposed by {}, so {} must accept it",
-                    a.proposer,
-                    a.proposer.other()
+                return Err(Violation::Art5_Costs(crate::detail!(
+                    "cost-accepted-by-proposer",
+                    "an arrangement needs both Parties: it was proposed by {proposer}, so {other} must accept it",
+                    proposer = a.proposer,
+                    other = a.proposer.other()
                 )));
             }
             Ok(())
@@ -271,8 +307,10 @@ fn check_payload(
         Payload::DisputeRaised { dispute, .. } => {
             participant(case, signer)?;
             if case.disputes.contains_key(dispute) {
-                return Err(Violation::Art8_Dispute(format!(
-                    "dispute {dispute} already exists in this case"
+                return Err(Violation::Art8_Dispute(crate::detail!(
+                    "dispute-exists",
+                    "dispute {dispute} already exists in this case",
+                    dispute = *dispute
                 )));
             }
             Ok(())
@@ -280,11 +318,15 @@ fn check_payload(
         Payload::ConsultationHeld { dispute, .. } | Payload::DisputeSettled { dispute, .. } => {
             participant(case, signer)?;
             match case.disputes.get(dispute) {
-                None => Err(Violation::Art8_Dispute(format!(
-                    "there is no dispute {dispute} in this case"
+                None => Err(Violation::Art8_Dispute(crate::detail!(
+                    "no-such-dispute",
+                    "there is no dispute {dispute} in this case",
+                    dispute = *dispute
                 ))),
-                Some(d) if d.settled.is_some() => Err(Violation::Art8_Dispute(format!(
-                    "dispute {dispute} is already settled"
+                Some(d) if d.settled.is_some() => Err(Violation::Art8_Dispute(crate::detail!(
+                    "dispute-settled",
+                    "dispute {dispute} is already settled",
+                    dispute = *dispute
                 ))),
                 Some(_) => Ok(()),
             }

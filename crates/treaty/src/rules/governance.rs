@@ -19,59 +19,67 @@ pub(super) fn check_genesis(ctx: &Ctx<'_>) -> Result<(), Violation> {
         ..
     } = &ctx.payload
     else {
-        return Err(Violation::Art10_Genesis(
-            "the first record of a ledger must be the genesis".into(),
-        ));
+        return Err(Violation::Art10_Genesis(crate::detail!(
+            "genesis-first",
+            "the first record of a ledger must be the genesis"
+        )));
     };
     let body = &ctx.record.event.body;
     if body.ledger_id.is_some() {
-        return Err(Violation::Art10_Genesis(
-            "the genesis cannot name a ledger: its own hash defines the ledger id".into(),
-        ));
+        return Err(Violation::Art10_Genesis(crate::detail!(
+            "genesis-names-ledger",
+            "the genesis cannot name a ledger: its own hash defines the ledger id"
+        )));
     }
     let mut parties: Vec<Party> = roots.iter().map(|r| r.party).collect();
     parties.sort();
     if parties != [Party::Kz, Party::Tm] {
-        return Err(Violation::Art10_Genesis(
-            "the genesis must name exactly one root key for each Party".into(),
-        ));
+        return Err(Violation::Art10_Genesis(crate::detail!(
+            "genesis-roots",
+            "the genesis must name exactly one root key for each Party"
+        )));
     }
     if roots.first().map(|r| &r.authority) == roots.get(1).map(|r| &r.authority)
         || roots.first().map(|r| r.key) == roots.get(1).map(|r| r.key)
     {
-        return Err(Violation::Art10_Genesis(
-            "the two Parties' roots must have different ids and keys".into(),
-        ));
+        return Err(Violation::Art10_Genesis(crate::detail!(
+            "genesis-roots-differ",
+            "the two Parties' roots must have different ids and keys"
+        )));
     }
     for r in roots {
         r.key
             .check()
-            .map_err(|e| Violation::Art3_Registry(format!("root key of {}: {e}", r.party)))?;
+            .map_err(|e| Violation::Art3_Registry(super::unusable_key(&e)))?;
     }
     node_key
         .check()
-        .map_err(|e| Violation::Art10_Genesis(format!("the node key: {e}")))?;
+        .map_err(|e| Violation::Art10_Genesis(super::unusable_key(&e)))?;
     if roots.iter().any(|r| r.key == *node_key) {
-        return Err(Violation::Art10_Genesis(
-            "the node key must not be a root's key: the node signs checkpoints, roots sign governance".into(),
-        ));
+        return Err(Violation::Art10_Genesis(crate::detail!(
+            "genesis-node-is-root",
+            "the node key must not be a root's key: the node signs checkpoints, roots sign governance"
+        )));
     }
     super::check_authored(ctx, params.authored_window_ms)?;
     if !roots
         .iter()
         .any(|r| r.authority == body.author.authority && r.key == body.author.key)
     {
-        return Err(Violation::Art10_Genesis(
-            "the genesis must be signed by one of the two roots it names".into(),
-        ));
+        return Err(Violation::Art10_Genesis(crate::detail!(
+            "genesis-signer",
+            "the genesis must be signed by one of the two roots it names"
+        )));
     }
     for lang in [Language::Kk, Language::Tk, Language::Ru] {
         if !agreement_texts
             .iter()
             .any(|d| d.language == lang && d.role == DocRole::Original)
         {
-            return Err(Violation::Art10_Genesis(format!(
-                "the genesis lacks the digest of the Agreement's {lang} text"
+            return Err(Violation::Art10_Genesis(crate::detail!(
+                "genesis-lacks-text",
+                "the genesis lacks the digest of the Agreement's {lang} text",
+                lang = lang
             )));
         }
     }
@@ -136,10 +144,12 @@ fn key_in_use(state: &State, key: &PublicKey) -> bool {
 
 fn new_key(state: &State, key: &PublicKey) -> Result<(), Violation> {
     key.check()
-        .map_err(|e| Violation::Art3_Registry(e.to_string()))?;
+        .map_err(|e| Violation::Art3_Registry(super::unusable_key(&e)))?;
     if key_in_use(state, key) {
-        return Err(Violation::Art3_Registry(format!(
-            "key {key} is already registered; every key belongs to one party only"
+        return Err(Violation::Art3_Registry(crate::detail!(
+            "key-registered",
+            "key {key} is already registered; every key belongs to one party only",
+            key = key.to_string()
         )));
     }
     Ok(())
@@ -150,22 +160,35 @@ fn own_authority<'s>(
     root: &Registered,
     id: &coop_core::AuthorityId,
 ) -> Result<&'s Registered, Violation> {
-    let a = state
-        .authority(id)
-        .ok_or_else(|| Violation::Art3_Registry(format!("{id} is not registered")))?;
+    let a = state.authority(id).ok_or_else(|| {
+        Violation::Art3_Registry(crate::detail!(
+            "not-registered",
+            "{id} is not a registered authority",
+            id = id
+        ))
+    })?;
     if a.party != root.party {
-        return Err(Violation::Art3_Registry(format!(
-            "{} may change only its own Party's register; {id} belongs to {}",
-            root.id, a.party
+        return Err(Violation::Art3_Registry(crate::detail!(
+            "register-of-other-party",
+            "{root} may change only its own Party's register; {id} belongs to {party}",
+            root = &root.id,
+            id = id,
+            party = a.party
         )));
     }
     if a.role == Role::Root {
-        return Err(Violation::Art3_Registry(format!(
-            "{id} is a root; roots are fixed by the genesis"
+        return Err(Violation::Art3_Registry(crate::detail!(
+            "is-root",
+            "{id} is a root; roots are fixed by the genesis",
+            id = id
         )));
     }
     if a.retired_at.is_some() {
-        return Err(Violation::Art3_Registry(format!("{id} is retired")));
+        return Err(Violation::Art3_Registry(crate::detail!(
+            "retired",
+            "{id} has been retired",
+            id = id
+        )));
     }
     Ok(a)
 }
@@ -173,19 +196,22 @@ fn own_authority<'s>(
 pub(super) fn check(state: &State, ctx: &Ctx<'_>, root: &Registered) -> Result<(), Violation> {
     let agreement = &state.agreement;
     match &ctx.payload {
-        Payload::Genesis { .. } => Err(Violation::Art10_Genesis(
-            "this ledger already has its genesis".into(),
-        )),
+        Payload::Genesis { .. } => Err(Violation::Art10_Genesis(crate::detail!(
+            "genesis-exists",
+            "this ledger already has its genesis"
+        ))),
         Payload::GenesisAccepted => {
             if agreement.accepted.is_some() {
-                return Err(Violation::Art10_Genesis(
-                    "the genesis is already accepted".into(),
-                ));
+                return Err(Violation::Art10_Genesis(crate::detail!(
+                    "genesis-accepted",
+                    "the genesis is already accepted"
+                )));
             }
             if agreement.proposer == Some(root.party) {
-                return Err(Violation::Art10_Genesis(
-                    "the genesis must be accepted by the other Party's root".into(),
-                ));
+                return Err(Violation::Art10_Genesis(crate::detail!(
+                    "genesis-accepted-by-proposer",
+                    "the genesis must be accepted by the other Party's root"
+                )));
             }
             Ok(())
         }
@@ -195,14 +221,17 @@ pub(super) fn check(state: &State, ctx: &Ctx<'_>, root: &Registered) -> Result<(
             name,
         } => {
             if state.authority(authority).is_some() {
-                return Err(Violation::Art3_Registry(format!(
-                    "{authority} is already registered"
+                return Err(Violation::Art3_Registry(crate::detail!(
+                    "authority-registered",
+                    "{id} is already registered",
+                    id = authority
                 )));
             }
             if name.trim().is_empty() {
-                return Err(Violation::Art3_Registry(
-                    "a designated authority needs its name".into(),
-                ));
+                return Err(Violation::Art3_Registry(crate::detail!(
+                    "authority-unnamed",
+                    "a designated authority needs its name"
+                )));
             }
             new_key(state, key)
         }
@@ -219,30 +248,37 @@ pub(super) fn check(state: &State, ctx: &Ctx<'_>, root: &Registered) -> Result<(
         Payload::KeyRevoked { authority, key } => {
             let a = own_authority(state, root, authority)?;
             if !a.key_active_at(key, ctx.seq()) {
-                return Err(Violation::Art3_Registry(format!(
-                    "{key} is not an active key of {authority}"
+                return Err(Violation::Art3_Registry(crate::detail!(
+                    "key-not-active",
+                    "{key} is not an active key of {authority}",
+                    key = key.to_string(),
+                    authority = authority
                 )));
             }
             Ok(())
         }
         Payload::ObserverRegistered { id, role, key } => {
             if !matches!(role, Role::Auditor | Role::Witness) {
-                return Err(Violation::Art3_Registry(
-                    "only auditors and witnesses are registered this way".into(),
-                ));
+                return Err(Violation::Art3_Registry(crate::detail!(
+                    "observer-role",
+                    "only auditors and witnesses are registered this way"
+                )));
             }
             if state.authority(id).is_some() {
-                return Err(Violation::Art3_Registry(format!(
-                    "{id} is already registered"
+                return Err(Violation::Art3_Registry(crate::detail!(
+                    "authority-registered",
+                    "{id} is already registered",
+                    id = id
                 )));
             }
             new_key(state, key)
         }
         Payload::InternalProceduresCompleted { authorities } => {
             if agreement.procedures.contains_key(&root.party) {
-                return Err(Violation::Art10_Procedure(format!(
-                    "{} has already notified completion of its internal procedures",
-                    root.party
+                return Err(Violation::Art10_Procedure(crate::detail!(
+                    "procedures-notified",
+                    "{party} has already notified completion of its internal procedures",
+                    party = root.party
                 )));
             }
             for a in authorities {
@@ -250,54 +286,68 @@ pub(super) fn check(state: &State, ctx: &Ctx<'_>, root: &Registered) -> Result<(
                     .authority(a)
                     .is_some_and(|r| r.party == root.party && r.role == Role::Competent);
                 if !ok {
-                    return Err(Violation::Art3_Registry(format!(
-                        "the notification lists {a}, which is not a designated competent authority of {}",
-                        root.party
+                    return Err(Violation::Art3_Registry(crate::detail!(
+                        "notification-lists-other",
+                        "the notification lists {id}, which is not a designated competent authority of {party}",
+                        id = a,
+                        party = root.party
                     )));
                 }
             }
             if authorities.is_empty() {
-                return Err(Violation::Art3_Registry(
-                    "the notification must list the Party's competent authorities".into(),
-                ));
+                return Err(Violation::Art3_Registry(crate::detail!(
+                    "notification-empty",
+                    "the notification must list the Party's competent authorities"
+                )));
             }
             Ok(())
         }
         Payload::TerminationNotice => {
             if agreement.termination.is_some() {
-                return Err(Violation::Art10_Procedure(
-                    "notice of termination has already been given".into(),
-                ));
+                return Err(Violation::Art10_Procedure(crate::detail!(
+                    "termination-given",
+                    "notice of termination has already been given"
+                )));
             }
             if agreement.in_force_from().is_none() {
-                return Err(Violation::Art10_Procedure(
-                    "the Agreement is not in force, so it cannot be terminated".into(),
-                ));
+                return Err(Violation::Art10_Procedure(crate::detail!(
+                    "termination-not-in-force",
+                    "the Agreement is not in force, so it cannot be terminated"
+                )));
             }
             Ok(())
         }
         Payload::ProtocolProposed { id, .. } => {
             if agreement.protocols.contains_key(id) {
-                return Err(Violation::Art9_Protocol(format!(
-                    "protocol {id} was already proposed"
+                return Err(Violation::Art9_Protocol(crate::detail!(
+                    "protocol-proposed",
+                    "protocol {id} was already proposed",
+                    id = *id
                 )));
             }
             Ok(())
         }
         Payload::ProtocolProceduresCompleted { id } => {
-            let p = agreement
-                .protocols
-                .get(id)
-                .ok_or_else(|| Violation::Art9_Protocol(format!("there is no protocol {id}")))?;
+            let p = agreement.protocols.get(id).ok_or_else(|| {
+                Violation::Art9_Protocol(crate::detail!(
+                    "no-such-protocol",
+                    "there is no protocol {id}",
+                    id = *id
+                ))
+            })?;
             if p.accepted.is_none() {
-                return Err(Violation::Art9_Protocol(format!(
-                    "protocol {id} is not accepted yet: internal procedures follow the Parties' agreement on it"
+                return Err(Violation::Art9_Protocol(crate::detail!(
+                    "protocol-not-accepted",
+                    "protocol {id} is not accepted yet: internal procedures follow the Parties' agreement on it",
+                    id = *id
                 )));
             }
             if p.procedures.contains_key(&root.party) {
-                return Err(Violation::Art9_Protocol(format!(
-                    "{} already notified completing its internal procedures for protocol {id}",
-                    root.party
+                return Err(Violation::Art9_Protocol(crate::detail!(
+                    "protocol-procedures-notified",
+                    "{party} already notified completing its internal procedures for protocol {id}",
+                    party = root.party,
+                    id = *id
                 )));
             }
             Ok(())
@@ -308,59 +358,80 @@ pub(super) fn check(state: &State, ctx: &Ctx<'_>, root: &Registered) -> Result<(
             retire_old_from,
         } => {
             if agreement.handovers.contains_key(id) {
-                return Err(Violation::Art3_Registry(format!(
-                    "node handover {id} was already proposed"
+                return Err(Violation::Art3_Registry(crate::detail!(
+                    "handover-proposed",
+                    "node handover {id} was already proposed",
+                    id = *id
                 )));
             }
             if let Some(r) = retire_old_from
                 && *r <= ctx.seq() + 1
             {
-                return Err(Violation::Art3_Registry(format!(
-                    "node handover {id}: the old node keys may be retired from size {} at the earliest (the acceptance comes after this record), not {r}",
-                    ctx.seq() + 2
+                return Err(Violation::Art3_Registry(crate::detail!(
+                    "handover-retires-too-early",
+                    "node handover {id}: the old node keys may be retired from size {earliest} at the earliest (the acceptance comes after this record), not {asked}",
+                    id = *id,
+                    earliest = ctx.seq() + 2,
+                    asked = *r
                 )));
             }
             new_key(state, key)
         }
         Payload::NodeHandoverAccepted { id } => {
             let h = agreement.handovers.get(id).ok_or_else(|| {
-                Violation::Art3_Registry(format!("there is no node handover {id}"))
+                Violation::Art3_Registry(crate::detail!(
+                    "no-such-handover",
+                    "there is no node handover {id}",
+                    id = *id
+                ))
             })?;
             if h.accepted.is_some() {
-                return Err(Violation::Art3_Registry(format!(
-                    "node handover {id} is already accepted"
+                return Err(Violation::Art3_Registry(crate::detail!(
+                    "handover-accepted",
+                    "node handover {id} is already accepted",
+                    id = *id
                 )));
             }
             if h.proposer == root.party {
-                return Err(Violation::Art3_Registry(
-                    "a node handover must be accepted by the other Party's root".into(),
-                ));
+                return Err(Violation::Art3_Registry(crate::detail!(
+                    "handover-accepted-by-proposer",
+                    "a node handover must be accepted by the other Party's root"
+                )));
             }
             // Checkpoints already stored (of sizes up to this record's seq) must stay
             // valid: the old keys can be retired only after them.
             if let Some(r) = h.retire_old_from
                 && r <= ctx.seq()
             {
-                return Err(Violation::Art3_Registry(format!(
-                    "node handover {id} retires the old node keys from size {r}, which the ledger has passed: propose it again"
+                return Err(Violation::Art3_Registry(crate::detail!(
+                    "handover-passed",
+                    "node handover {id} retires the old node keys from size {size}, which the ledger has passed: propose it again",
+                    id = *id,
+                    size = r
                 )));
             }
             new_key(state, &h.key)
         }
         Payload::ProtocolAccepted { id } => {
-            let p = agreement
-                .protocols
-                .get(id)
-                .ok_or_else(|| Violation::Art9_Protocol(format!("there is no protocol {id}")))?;
+            let p = agreement.protocols.get(id).ok_or_else(|| {
+                Violation::Art9_Protocol(crate::detail!(
+                    "no-such-protocol",
+                    "there is no protocol {id}",
+                    id = *id
+                ))
+            })?;
             if p.accepted.is_some() {
-                return Err(Violation::Art9_Protocol(format!(
-                    "protocol {id} is already accepted"
+                return Err(Violation::Art9_Protocol(crate::detail!(
+                    "protocol-accepted",
+                    "protocol {id} is already accepted",
+                    id = *id
                 )));
             }
             if p.proposer == root.party {
-                return Err(Violation::Art9_Protocol(
-                    "a protocol must be accepted by the other Party's root".into(),
-                ));
+                return Err(Violation::Art9_Protocol(crate::detail!(
+                    "protocol-accepted-by-proposer",
+                    "a protocol must be accepted by the other Party's root"
+                )));
             }
             Ok(())
         }

@@ -41,11 +41,14 @@ impl Decoded {
     /// Decodes the payload (strictly) and hashes the body.
     pub fn of(event: &coop_core::SignedEvent) -> Result<Decoded, Violation> {
         let payload = Payload::from_bytes(&event.body.payload)
-            .map_err(|e| Violation::MalformedPayload(e.to_string()))?;
-        let event_hash = event
-            .body
-            .event_hash()
-            .map_err(|e| Violation::MalformedPayload(e.to_string()))?;
+            .map_err(|e| Violation::MalformedPayload(undecodable(&e)))?;
+        let event_hash = event.body.event_hash().map_err(|e| {
+            Violation::MalformedPayload(crate::Detail::new(
+                "unencodable",
+                e.to_string(),
+                Vec::new(),
+            ))
+        })?;
         Ok(Decoded {
             payload,
             event_hash,
@@ -62,7 +65,7 @@ impl Decoded {
         body_bytes: &[u8],
     ) -> Result<Decoded, Violation> {
         let payload = Payload::from_bytes(&event.body.payload)
-            .map_err(|e| Violation::MalformedPayload(e.to_string()))?;
+            .map_err(|e| Violation::MalformedPayload(undecodable(&e)))?;
         Ok(Decoded {
             payload,
             event_hash: coop_core::Hash::tagged(coop_core::hash::tag::EVENT, &[body_bytes]),
@@ -226,10 +229,11 @@ impl State {
 fn check(state: &State, ctx: &Ctx<'_>) -> Result<(), Violation> {
     let body = &ctx.record.event.body;
     if ctx.seq() != state.size {
-        return Err(Violation::MalformedPayload(format!(
-            "record {} cannot follow {} records",
-            ctx.seq(),
-            state.size
+        return Err(Violation::MalformedPayload(crate::detail!(
+            "record-out-of-place",
+            "record {seq} cannot follow {size} records",
+            seq = ctx.seq(),
+            size = state.size
         )));
     }
     if ctx.record.governance != state.governance.head {
@@ -249,9 +253,10 @@ fn check(state: &State, ctx: &Ctx<'_>) -> Result<(), Violation> {
         return governance::check_genesis(ctx);
     }
     if body.ledger_id != state.ledger_id {
-        return Err(Violation::MalformedPayload(
-            "the event is bound to another ledger".into(),
-        ));
+        return Err(Violation::MalformedPayload(crate::detail!(
+            "other-ledger",
+            "the event is bound to another ledger"
+        )));
     }
     check_authored(ctx, state.params_at(ctx.at()).authored_window_ms)?;
     let signer = signer(state, ctx)?;
@@ -337,6 +342,65 @@ fn check_shape(ctx: &Ctx<'_>) -> Result<(), Violation> {
         });
     }
     Ok(())
+}
+
+/// Why bytes are not a catalogue event, as a refusal's detail.
+fn undecodable(e: &coop_core::encoding::DecodeError) -> crate::Detail {
+    use coop_core::encoding::DecodeError as E;
+    match e {
+        E::TooLarge { len } => crate::detail!(
+            "too-large",
+            "the encoded object is {len} bytes, over the limit of {limit}",
+            len = *len,
+            limit = coop_core::encoding::MAX_ENCODED_LEN
+        ),
+        E::TrailingBytes { trailing } => crate::detail!(
+            "trailing-bytes",
+            "{trailing} byte(s) follow the encoded object",
+            trailing = *trailing
+        ),
+        E::NonCanonical => crate::detail!(
+            "non-canonical",
+            "the value is not written the one canonical way (it re-encodes to different bytes)"
+        ),
+        // What bincode found is said in English only: a technical particular, after the
+        // translated "cannot be read as an event of the catalogue".
+        E::Malformed(why) => crate::Detail::new(
+            "malformed",
+            format!("malformed encoding: {why}"),
+            Vec::new(),
+        ),
+    }
+}
+
+/// Why a key cannot be registered, as a refusal's detail (the one check every key
+/// entering the ledger passes, [`coop_core::PublicKey::check`]).
+pub(crate) fn unusable_key(e: &coop_core::KeyError) -> crate::Detail {
+    use coop_core::KeyError as E;
+    match e {
+        E::WeakKey(key) => crate::detail!(
+            "key-weak",
+            "public key {key} is a weak (small-order) Ed25519 key and cannot be registered",
+            key = key
+        ),
+        E::NonCanonical(key) => crate::detail!(
+            "key-non-canonical",
+            "public key {key} is not canonically encoded and cannot be registered",
+            key = key
+        ),
+        E::TorsionComponent(key) => crate::detail!(
+            "key-torsion",
+            "public key {key} is not in the prime-order subgroup (it has a torsion component) and cannot be registered",
+            key = key
+        ),
+        // `check` raises only these four; any other is a key that is not a point.
+        E::InvalidPoint(key) => crate::detail!(
+            "key-not-a-point",
+            "public key {key} is not a valid Ed25519 point",
+            key = key
+        ),
+        other => crate::Detail::new("key-unusable", other.to_string(), Vec::new()),
+    }
 }
 
 /// The registered signer whose key is active at this position (Art. 3).

@@ -24,18 +24,32 @@ fn counterpart<'s>(
     state: &'s State,
     id: &AuthorityId,
     party: Party,
-) -> Result<&'s Registered, String> {
-    let a = state
-        .authority(id)
-        .ok_or_else(|| format!("{id} is not a registered authority"))?;
+) -> Result<&'s Registered, crate::Detail> {
+    let a = state.authority(id).ok_or_else(|| {
+        crate::detail!(
+            "not-registered",
+            "{id} is not a registered authority",
+            id = id
+        )
+    })?;
     if a.role != Role::Competent {
-        return Err(format!("{id} is not a competent authority"));
+        return Err(crate::detail!(
+            "not-competent",
+            "{id} is not a competent authority",
+            id = id
+        ));
     }
     if a.party != party {
-        return Err(format!("{id} belongs to {}, not to {party}", a.party));
+        return Err(crate::detail!(
+            "of-other-party",
+            "{id} belongs to {belongs}, not to {party}",
+            id = id,
+            belongs = a.party,
+            party = party
+        ));
     }
     if a.retired_at.is_some() {
-        return Err(format!("{id} has been retired"));
+        return Err(crate::detail!("retired", "{id} has been retired", id = id));
     }
     Ok(a)
 }
@@ -49,16 +63,23 @@ pub(super) fn cited_arrangement<'s>(
     requested: &AuthorityId,
 ) -> Result<&'s [Language], Violation> {
     let l = state.language_arrangement(cited).ok_or_else(|| {
-        Violation::Art4_2_Language(format!(
-            "the request cites {cited}, which is not the acceptance of a language arrangement"
+        Violation::Art4_2_Language(crate::detail!(
+            "not-an-arrangement",
+            "the request cites {cited}, which is not the acceptance of a language arrangement",
+            cited = cited
         ))
     })?;
     let between = (l.proposer == *requester && l.with == *requested)
         || (l.proposer == *requested && l.with == *requester);
     if !between {
-        return Err(Violation::Art4_2_Language(format!(
-            "the arrangement {cited} is between {} and {}, not between {requester} and {requested}",
-            l.proposer, l.with
+        return Err(Violation::Art4_2_Language(crate::detail!(
+            "arrangement-of-others",
+            "the arrangement {cited} is between {proposer} and {with}, not between {requester} and {requested}",
+            cited = cited,
+            proposer = &l.proposer,
+            with = &l.with,
+            requester = requester,
+            requested = requested
         )));
     }
     Ok(&l.languages)
@@ -97,15 +118,12 @@ pub(crate) fn language_problems(
             .iter()
             .filter(|d| !langs.contains(&d.language))
             .map(|d| {
-                Violation::Art4_2_Language(format!(
-                    "document {} is in {}, outside the languages the authorities agreed ({})",
-                    d.digest,
-                    d.language,
-                    langs
-                        .iter()
-                        .map(|l| l.to_string())
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                Violation::Art4_2_Language(crate::detail!(
+                    "outside-arrangement",
+                    "document {document} is in {language}, outside the languages the authorities agreed ({agreed})",
+                    document = d.digest,
+                    language = d.language,
+                    agreed = langs
                 ))
             })
             .collect();
@@ -158,19 +176,22 @@ pub(crate) fn element_problems(r: &Request) -> Vec<Violation> {
         out.push(Violation::Art4_1_1MissingRequestedAuthority);
     }
     if e.grounds.is_none() {
-        out.push(Violation::Art4_1_2MissingGrounds(
-            "a reasoned statement of its grounds",
-        ));
+        out.push(Violation::Art4_1_2MissingGrounds(crate::detail!(
+            "lacks-grounds",
+            "a reasoned statement of its grounds"
+        )));
     }
     if e.requesting_service.trim().is_empty() {
-        out.push(Violation::Art4_1_2MissingGrounds(
-            "the name of the requesting service",
-        ));
+        out.push(Violation::Art4_1_2MissingGrounds(crate::detail!(
+            "lacks-requesting-service",
+            "the name of the requesting service"
+        )));
     }
     if e.requested_service.trim().is_empty() {
-        out.push(Violation::Art4_1_2MissingGrounds(
-            "the name of the requested service",
-        ));
+        out.push(Violation::Art4_1_2MissingGrounds(crate::detail!(
+            "lacks-requested-service",
+            "the name of the requested service"
+        )));
     }
     if e.case_description.is_none() {
         out.push(Violation::Art4_1_3MissingCaseDescription);
@@ -199,14 +220,16 @@ pub(crate) fn element_problems(r: &Request) -> Vec<Violation> {
 pub(crate) fn purpose_problems(r: &Request) -> Vec<Violation> {
     let mut out = Vec::new();
     if r.purposes.is_empty() || r.purposes.iter().any(|p| p.0.trim().is_empty()) {
-        out.push(Violation::Art7_Other(
-            "a request must state the purposes its information may serve (Art. 7.2)".into(),
-        ));
+        out.push(Violation::Art7_Other(crate::detail!(
+            "request-without-purposes",
+            "a request must state the purposes its information may serve (Art. 7.2)"
+        )));
     }
     if r.oral && !r.urgent {
-        out.push(Violation::Art4_1_Oral(
-            "a prior oral request is allowed only when urgent execution is needed".into(),
-        ));
+        out.push(Violation::Art4_1_Oral(crate::detail!(
+            "oral-not-urgent",
+            "a prior oral request is allowed only when urgent execution is needed"
+        )));
     }
     out
 }
@@ -218,9 +241,10 @@ pub(super) fn check(state: &State, ctx: &Ctx<'_>, signer: &Registered) -> Result
             not_terminated(state, ctx)?;
             counterpart(state, with, other).map_err(Violation::Art1_2_NoAgreement)?;
             if description.trim().is_empty() {
-                return Err(Violation::Art1_2_NoAgreement(
-                    "the agreement must describe the crime".into(),
-                ));
+                return Err(Violation::Art1_2_NoAgreement(crate::detail!(
+                    "category-undescribed",
+                    "the agreement must describe the crime"
+                )));
             }
             Ok(())
         }
@@ -245,26 +269,33 @@ pub(super) fn check(state: &State, ctx: &Ctx<'_>, signer: &Registered) -> Result
             counterpart(state, requested, other).map_err(Violation::Art4_1_WrongRecipient)?;
             if let CrimeCategory::Other(h) = r.category {
                 let a = state.category_agreements.get(&h).ok_or_else(|| {
-                    Violation::Art1_2_NoAgreement(format!(
-                        "no recorded agreement has event hash {h}"
+                    Violation::Art1_2_NoAgreement(crate::detail!(
+                        "no-such-category-agreement",
+                        "no recorded agreement has event hash {h}",
+                        h = h
                     ))
                 })?;
                 if a.party != other || a.with != signer.id {
-                    return Err(Violation::Art1_2_NoAgreement(format!(
-                        "the agreement {h} was not given by {other} to {}",
-                        signer.id
+                    return Err(Violation::Art1_2_NoAgreement(crate::detail!(
+                        "category-agreement-of-others",
+                        "the agreement {h} was not given by {other} to {signer}",
+                        h = h,
+                        other = other,
+                        signer = &signer.id
                     )));
                 }
             }
             if !matches!(r.form, Form::ExecuteRequest | Form::ExchangeInformation(_)) {
-                return Err(Violation::Art2_Form(
-                    "a request asks for execution (2.1) or information (2.2); record other forms as other cooperation".into(),
-                ));
+                return Err(Violation::Art2_Form(crate::detail!(
+                    "request-form",
+                    "a request asks for execution (2.1) or information (2.2); record other forms as other cooperation"
+                )));
             }
             if r.wanted_person_search && r.form != Form::ExecuteRequest {
-                return Err(Violation::Art1_3_Search(
-                    "a wanted-person search is a request for execution (Art. 2.1)".into(),
-                ));
+                return Err(Violation::Art1_3_Search(crate::detail!(
+                    "search-is-execution",
+                    "a wanted-person search is a request for execution (Art. 2.1)"
+                )));
             }
             if let Some(v) = purpose_problems(r).into_iter().next() {
                 return Err(v);
@@ -285,37 +316,43 @@ pub(super) fn check(state: &State, ctx: &Ctx<'_>, signer: &Registered) -> Result
         Payload::LanguageArrangementProposed { with, languages } => {
             counterpart(state, with, other).map_err(Violation::Art4_2_Language)?;
             if languages.is_empty() {
-                return Err(Violation::Art4_2_Language(
-                    "a language arrangement must name at least one language".into(),
-                ));
+                return Err(Violation::Art4_2_Language(crate::detail!(
+                    "arrangement-without-language",
+                    "a language arrangement must name at least one language"
+                )));
             }
             Ok(())
         }
         Payload::LanguageArrangementAccepted { proposal } => {
             let p = state.language_arrangements.get(proposal).ok_or_else(|| {
-                Violation::Art4_2_Language(format!(
-                    "there is no language arrangement proposal {proposal}"
+                Violation::Art4_2_Language(crate::detail!(
+                    "no-arrangement-proposal",
+                    "there is no language arrangement proposal {proposal}",
+                    proposal = proposal
                 ))
             })?;
             if p.with != signer.id {
-                return Err(Violation::Art4_2_Language(format!(
-                    "only {} can accept this arrangement",
-                    p.with
+                return Err(Violation::Art4_2_Language(crate::detail!(
+                    "arrangement-accepted-by-other",
+                    "only {with} can accept this arrangement",
+                    with = &p.with
                 )));
             }
             if p.accepted.is_some() {
-                return Err(Violation::Art4_2_Language(
-                    "the arrangement is already accepted".into(),
-                ));
+                return Err(Violation::Art4_2_Language(crate::detail!(
+                    "arrangement-accepted",
+                    "the arrangement is already accepted"
+                )));
             }
             Ok(())
         }
         Payload::OtherCooperation { form, with, .. } => {
             not_terminated(state, ctx)?;
             if matches!(form, Form::ExecuteRequest | Form::ExchangeInformation(_)) {
-                return Err(Violation::Art2_Form(
-                    "executing requests and exchanging information go through a request and its case".into(),
-                ));
+                return Err(Violation::Art2_Form(crate::detail!(
+                    "other-cooperation-form",
+                    "executing requests and exchanging information go through a request and its case"
+                )));
             }
             counterpart(state, with, other).map_err(Violation::Art2_Form)?;
             Ok(())
