@@ -19,6 +19,7 @@ pub fn run(c: EventCmd, pass: &Passphrase) -> anyhow::Result<ExitCode> {
             ledger_id,
             data,
             node,
+            anyway,
         } => build(
             &event,
             &out,
@@ -26,6 +27,7 @@ pub fn run(c: EventCmd, pass: &Passphrase) -> anyhow::Result<ExitCode> {
             ledger_id.as_deref(),
             data.as_deref(),
             node.as_deref(),
+            anyway,
             pass,
         ),
         EventCmd::Show { file } => show(&file),
@@ -39,6 +41,7 @@ fn build(
     ledger_id: Option<&str>,
     data: Option<&Path>,
     node: Option<&str>,
+    anyway: bool,
     pass: &Passphrase,
 ) -> anyhow::Result<ExitCode> {
     // Before anything is signed: a file that is there already is not written over.
@@ -46,18 +49,38 @@ fn build(
     let mut rng = OsRng::new()?;
     let file: EventFile = files::read(event)?;
     let base = event.parent().unwrap_or(Path::new("."));
+    // What the ledger, when there is one to ask, says of the event now (issue 30: an
+    // event it would refuse was signed and written without a word).
+    let problems: Vec<(String, String)>;
     let signed = match (data, node) {
         (_, Some(url)) => {
             let remote = crate::net::Remote::of(url, None, event, &file, key, pass)?;
             let versions = |c: &CaseId| remote.case_version(c);
             let ctx = remote.context(&versions);
-            file.sign(&ctx, Some(&remote.key_path), base, pass, &mut rng)?
+            let signed = file.sign(&ctx, Some(&remote.key_path), base, pass, &mut rng)?;
+            problems = remote
+                .anonymous
+                .clone()
+                .with_language(crate::lang().code())
+                .check(&signed.body)?
+                .problems
+                .into_iter()
+                .map(|p| (p.clause, p.message))
+                .collect();
+            signed
         }
         (Some(d), None) => {
             let ledger = LedgerDir::new(d)
                 .open()
                 .context("the ledger could not be opened")?;
-            Context::of_ledger(&ledger, |ctx| file.sign(ctx, key, base, pass, &mut rng))?
+            let signed =
+                Context::of_ledger(&ledger, |ctx| file.sign(ctx, key, base, pass, &mut rng))?;
+            problems = ledger
+                .problems(signed.body.clone())?
+                .iter()
+                .map(|v| (v.clause(), coop_i18n::refusal(crate::lang(), v)))
+                .collect();
+            signed
         }
         (None, None) => {
             let ledger = ledger_id
@@ -72,9 +95,23 @@ fn build(
                 case_version: &|_| None,
                 now: Timestamp(files::now_ms()),
             };
+            problems = Vec::new();
             file.sign(&ctx, key, base, pass, &mut rng)?
         }
     };
+    if !problems.is_empty() && !anyway {
+        for (_, message) in &problems {
+            eprintln!("{message}");
+        }
+        eprintln!(
+            "the ledger would refuse this event now: nothing was written to {} (correct the event file, or give --anyway to write it for later)",
+            out.display()
+        );
+        return Ok(ExitCode::from(crate::cmd::REFUSED));
+    }
+    for (_, message) in &problems {
+        eprintln!("warning: the ledger would refuse this event now: {message}");
+    }
     let genesis = matches!(
         coop_treaty::Payload::from_bytes(&signed.body.payload),
         Ok(coop_treaty::Payload::Genesis { .. })

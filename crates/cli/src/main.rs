@@ -143,6 +143,10 @@ enum EventCmd {
         /// signer's own key.
         #[arg(long, value_name = "URL")]
         node: Option<String>,
+        /// Write the event even if the ledger (--data or --node) would refuse it now: to
+        /// submit later, once what it relies on has landed.
+        #[arg(long)]
+        anyway: bool,
     },
     /// Show a signed event (its canonical bytes) as JSON, its payload readable, after
     /// checking its shape and signature (not whether a ledger would accept it).

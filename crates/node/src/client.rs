@@ -269,6 +269,22 @@ impl Client {
         }
     }
 
+    /// Every problem the node's rules find with `body` as the next record, writing
+    /// nothing (`POST /v1/events/check`), in the language asked for.
+    pub fn check(
+        &self,
+        body: &coop_core::EventBody,
+    ) -> Result<crate::wire::CheckJson, ClientError> {
+        let json = coop_wire::BodyJson::of(body)
+            .map_err(|e| transport(format!("cannot write the body as JSON: {e}")))?;
+        let resp = self
+            .language(self.http.post(format!("{}/v1/events/check", self.base)))
+            .json(&json)
+            .send()
+            .map_err(transport)?;
+        check(resp)?.json().map_err(transport)
+    }
+
     /// Appends a signed event; the node answers only once it is durable.
     pub fn submit(&self, event: &SignedEvent) -> Result<Receipt, ClientError> {
         let bytes = event

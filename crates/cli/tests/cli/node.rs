@@ -3,7 +3,7 @@
 //! HTTP with receipts and proofs checked, access control, bad input, a follower that
 //! mirrors and cosigns and then detects a rewritten leader, and a bounded load run.
 
-use crate::support::{bin, p};
+use crate::support::{bin, p, run, text};
 use coop_core::checkpoint::{NoteVerifier, verify_checkpoint};
 use coop_core::event::CaseRef;
 use coop_core::{
@@ -2411,6 +2411,29 @@ fn a_draft_is_checked_against_the_agreement_before_it_is_signed() {
     assert_eq!(answer["ok"], true, "{answer}");
     assert_eq!(answer["problems"], serde_json::json!([]));
     assert_eq!(size(&node.url), before);
+}
+
+/// Issue 30: `event build --node` asks the node's check endpoint before it writes: an
+/// event the ledger would refuse is not written (exit 2, the refusal said).
+#[test]
+fn event_build_through_a_node_says_when_the_ledger_would_refuse_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("demo");
+    demo_ledger(&dir);
+    let node = Proc::serve(&dir);
+    let out = tmp.path().join("e.bin");
+    let o = run(&[
+        "event",
+        "build",
+        p(&dir.join("tour/request-uncertified.json")),
+        "--node",
+        &node.url,
+        "--out",
+        p(&out),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("Art. 4.1(5)"), "{}", text(&o));
+    assert!(!out.exists(), "nothing written");
 }
 
 /// Issue 30: `follow` with a key that is not a registered witness's (here the auditor's,

@@ -155,6 +155,54 @@ fn existing_empty_and_missing_files_get_clear_answers() {
     );
 }
 
+/// `event build` signed and wrote an event the ledger would refuse, without a word. It
+/// now asks the ledger (`--data` here; `--node`'s check endpoint in node.rs): exit 2 with
+/// the refusal and nothing written, unless `--anyway`, which writes it and warns.
+#[test]
+fn event_build_says_when_the_ledger_would_refuse_the_event() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("d");
+    demo(&dir);
+    let uncertified = dir.join("tour/request-uncertified.json");
+    let out = tmp.path().join("e.bin");
+    let build = |extra: &[&str]| {
+        let mut args = vec!["event", "build", p(&uncertified), "--out", p(&out)];
+        args.extend_from_slice(extra);
+        run(&args)
+    };
+    let o = build(&["--data", p(&dir)]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("Art. 4.1(5)"), "{}", text(&o));
+    assert!(text(&o).contains("would refuse"), "{}", text(&o));
+    assert!(!out.exists(), "nothing written");
+    // In the language asked for.
+    let o = build(&["--data", p(&dir), "--lang", "ru"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("Ст. 4.1(5)"), "{}", text(&o));
+    // --anyway writes it, with the warning.
+    let o = build(&["--data", p(&dir), "--anyway"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(
+        text(&o).contains("warning: the ledger would refuse"),
+        "{}",
+        text(&o)
+    );
+    assert!(out.exists());
+    // An event the ledger takes is built without a word of warning.
+    let fine = tmp.path().join("fine.bin");
+    let o = run(&[
+        "event",
+        "build",
+        p(&dir.join("tour/language-arrangement.toml")),
+        "--data",
+        p(&dir),
+        "--out",
+        p(&fine),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(!text(&o).contains("would refuse"), "{}", text(&o));
+}
+
 /// `verify BUNDLE --as-of` past the bundle's end exited 0, showing the case at its end.
 #[test]
 fn a_bundle_asked_about_a_record_past_its_end_says_so() {
