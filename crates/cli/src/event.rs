@@ -24,9 +24,11 @@ pub fn run(c: EventCmd, pass: &Passphrase) -> anyhow::Result<ExitCode> {
             &event,
             &out,
             key.as_deref(),
-            ledger_id.as_deref(),
-            data.as_deref(),
-            node.as_deref(),
+            Target {
+                ledger_id: ledger_id.as_deref(),
+                data: data.as_deref(),
+                node: node.as_deref(),
+            },
             anyway,
             pass,
         ),
@@ -34,16 +36,26 @@ pub fn run(c: EventCmd, pass: &Passphrase) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// The ledger an event is built for: named by its id, or a directory or node to ask.
+struct Target<'a> {
+    ledger_id: Option<&'a str>,
+    data: Option<&'a Path>,
+    node: Option<&'a str>,
+}
+
 fn build(
     event: &Path,
     out: &Path,
     key: Option<&Path>,
-    ledger_id: Option<&str>,
-    data: Option<&Path>,
-    node: Option<&str>,
+    target: Target<'_>,
     anyway: bool,
     pass: &Passphrase,
 ) -> anyhow::Result<ExitCode> {
+    let Target {
+        ledger_id,
+        data,
+        node,
+    } = target;
     // Before anything is signed: a file that is there already is not written over.
     crate::ops::refuse_existing(out)?;
     let mut rng = OsRng::new()?;
