@@ -35,6 +35,8 @@ pub enum Point {
     SledFlush,
     /// A sled read (a record segment, an id list, a node, a checkpoint).
     SledRead,
+    /// sled opening its database (its own recovery).
+    SledOpen,
     /// The pre-read of sled's files before sled opens them.
     PreRead,
     /// Writing a snapshot file.
@@ -47,7 +49,7 @@ pub enum Point {
 
 impl Point {
     /// Every point, in order.
-    pub const ALL: [Point; 11] = [
+    pub const ALL: [Point; 12] = [
         Point::JournalWrite,
         Point::JournalSync,
         Point::JournalRead,
@@ -55,6 +57,7 @@ impl Point {
         Point::SledWrite,
         Point::SledFlush,
         Point::SledRead,
+        Point::SledOpen,
         Point::PreRead,
         Point::SnapshotWrite,
         Point::SnapshotRead,
@@ -84,6 +87,9 @@ pub enum Fault {
     Stall,
     /// The process dies here: the crash image is written, and every later call fails.
     Crash,
+    /// sled panics here, as sled 0.34 does on some damaged states ("tried to serialize
+    /// Uninitialized"): the store must take it for damage, not crash (issue 29).
+    Panic,
 }
 
 /// Which calls a plan fails.
@@ -158,6 +164,13 @@ impl Faults {
         match self.hit(point) {
             None => Ok(()),
             Some(Fault::ShortRead) => Ok(()),
+            Some(Fault::Panic) => {
+                // Only ever inside a sled call the store shields (`fits`).
+                #[allow(clippy::panic)]
+                {
+                    panic!("injected panic inside sled at {point:?}")
+                }
+            }
             Some(f) => Err(f.error()),
         }
     }
@@ -170,13 +183,19 @@ impl Faults {
         }
     }
 
-    /// A journal file is durable up to `len` bytes.
-    pub(crate) fn synced(&self, path: &Path, len: u64) {
+    /// A journal file is durable up to `len` bytes. `false` once the plan crashed (in
+    /// another thread, say the applier's): the process is dead, and what it synced after
+    /// the crash image was taken is in no image, so it must acknowledge nothing more.
+    pub(crate) fn synced(&self, path: &Path, len: u64) -> bool {
         if let Some(p) = &self.0
             && let Ok(mut s) = p.synced.lock()
         {
+            if p.crashed() {
+                return false;
+            }
             s.insert(path.to_path_buf(), len);
         }
+        true
     }
 }
 
@@ -472,6 +491,7 @@ fn fits(fault: Fault, point: Point) -> bool {
         Fault::TornWrite => matches!(point, JournalWrite | SnapshotWrite),
         Fault::Stall => matches!(point, JournalSync | SledWrite | SledFlush | DirSync),
         Fault::Crash => point.is_sync(),
+        Fault::Panic => matches!(point, SledWrite | SledFlush | SledRead | SledOpen),
     }
 }
 

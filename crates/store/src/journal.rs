@@ -635,7 +635,7 @@ impl Journal {
                 }
                 f.seek(SeekFrom::Start(len))
                     .map_err(|e| io("cannot seek", &path, e))?;
-                faults.synced(&path, len);
+                let _ = faults.synced(&path, len);
                 Current {
                     file: Some(f),
                     path,
@@ -742,7 +742,13 @@ impl Journal {
                 c.file = None;
                 return Err(io("cannot sync the journal", &self.dir, e));
             }
-            self.faults.synced(&path, len);
+            if !self.faults.synced(&path, len) {
+                return Err(io(
+                    "cannot sync the journal",
+                    &self.dir,
+                    std::io::Error::from_raw_os_error(5),
+                ));
+            }
         }
         let path = c.path.clone();
         if let Some(f) = c.file.as_ref()
@@ -757,8 +763,12 @@ impl Journal {
             c.file = None;
             return Err(io("cannot sync the journal", &path, e));
         }
-        if c.file.is_some() {
-            self.faults.synced(&path, c.len);
+        if c.file.is_some() && !self.faults.synced(&path, c.len) {
+            return Err(io(
+                "cannot sync the journal",
+                &path,
+                std::io::Error::from_raw_os_error(5),
+            ));
         }
         if std::mem::take(&mut c.new_file) {
             self.faults

@@ -30,4 +30,4 @@ pub use journal::{
 pub use log::{Appended, Head, Log};
 pub use memory::MemStore;
 pub use sled::{DEFAULT_MIN_FREE, Repaired, SledOptions, SledStore};
-pub use store::{RecordItem, Snapshot, Store, WriteBatch};
+pub use store::{Lag, RecordItem, Snapshot, Store, WriteBatch};

@@ -32,8 +32,29 @@ pub struct Snapshot {
     pub bytes: Vec<u8>,
 }
 
+/// How far a store's database is behind its journal (the write-ahead log), as the node
+/// reports it (docs/adr/0027): nothing for a store without one.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Lag {
+    /// Batches journaled (acknowledged or about to be) that sled has not applied.
+    pub batches: u64,
+    /// Records among them.
+    pub records: u64,
+    /// Bytes of record held in memory for them.
+    pub bytes: u64,
+    /// How long the oldest of them has waited (ms).
+    pub oldest_ms: u64,
+    /// Why sled stopped applying, if it did (it is rebuilt from the journal).
+    pub failed: Option<String>,
+    /// Times sled was rebuilt from the journal while the store ran.
+    pub rebuilds: u64,
+}
+
+/// A record's seq and bytes.
+pub type RecordBytes = (u64, Vec<u8>);
+
 /// Result of reading one record in a range.
-pub type RecordItem = Result<(u64, Vec<u8>), StoreError>;
+pub type RecordItem = Result<RecordBytes, StoreError>;
 
 /// The narrow storage interface. It stores and returns bytes; it does not decide what is
 /// valid (that is [`crate::Log`]'s job) and it trusts nothing it reads back either: the
@@ -75,6 +96,11 @@ pub trait Store: Send + Sync {
     fn latest_checkpoint(&self) -> Result<Option<(u64, String)>, StoreError>;
     /// Tree sizes of all stored checkpoints, ascending.
     fn checkpoint_sizes(&self) -> Result<Vec<u64>, StoreError>;
+    /// How far the database is behind the journal, for a store that writes it behind
+    /// one.
+    fn lag(&self) -> Option<Lag> {
+        None
+    }
     /// Keeps `snapshot` (durably, when it returns) as the newest, dropping older ones
     /// but the one before it. A store that keeps no snapshots does nothing: a snapshot
     /// is a cache, and the ledger then replays every record when it opens.

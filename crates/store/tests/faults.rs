@@ -81,6 +81,7 @@ fn workload(dir: &Path, ledger: LedgerId, faults: Faults) -> Outcome {
             // A reserve, so that the free-space check runs (a fault there reads as full).
             min_free: 1,
             faults,
+            ..SledOptions::default()
         },
     )
     .and_then(Log::open);
@@ -386,4 +387,136 @@ fn every_read_cut_short_reads_the_same_ledger() {
             "no short read at {pt:?}: {fired:?}"
         );
     }
+}
+
+/// Issue 29: sled failing while the store runs — an error or a panic applying a batch or
+/// flushing — stops no append and loses no read: each append is acknowledged once the
+/// journal has it, every record reads back at once, sled is rebuilt from the journal by
+/// itself while the store runs, and the store reopens with no repair.
+#[test]
+fn sled_failing_while_the_store_runs_is_rebuilt_from_the_journal_and_stops_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let base_dir = tmp.path().join("base");
+    let ledger = base(&base_dir);
+    let cases = [
+        (Point::SledWrite, Fault::Eio),
+        (Point::SledWrite, Fault::Panic),
+        (Point::SledFlush, Fault::Enospc),
+        (Point::SledFlush, Fault::Panic),
+    ];
+    for (i, (point, fault)) in cases.into_iter().enumerate() {
+        let run = tmp.path().join(format!("run-{i}"));
+        copy_dir(&base_dir, &run);
+        let p = Arc::new(plan(
+            i as u64,
+            Rule::Nth {
+                points: vec![point],
+                n: 2,
+                fault,
+            },
+        ));
+        let store = SledStore::open_with(
+            &run,
+            SledOptions {
+                faults: Faults::plan(Arc::clone(&p)),
+                ..SledOptions::default()
+            },
+        )
+        .unwrap();
+        let log = Log::open(store).unwrap();
+        let mut acked = BASE;
+        for n in BATCHES {
+            log.append_events(events(ledger, acked, n), Timestamp(acked))
+                .unwrap_or_else(|e| panic!("{point:?} {fault:?}: an append failed: {e}"));
+            acked += n;
+            // Every record reads back at once, from sled or the journal's queue.
+            for seq in acked - n..acked {
+                assert!(log.record(seq).unwrap().is_some(), "{point:?} {fault:?}");
+            }
+        }
+        assert!(log.store().settle(std::time::Duration::from_secs(60)));
+        let lag = coop_store::Store::lag(log.store()).expect("a sled store has a lag");
+        assert_eq!(lag.rebuilds, 1, "{point:?} {fault:?}: {lag:?}");
+        assert_eq!((lag.batches, lag.failed.clone()), (0, None), "{lag:?}");
+        assert_eq!(
+            p.injected().get(&(point, fault)),
+            Some(&1),
+            "the fault fired"
+        );
+        assert_eq!(log.verify_all().unwrap().size, acked);
+        drop(log);
+        let out = Outcome {
+            acked,
+            ..Outcome::default()
+        };
+        recovered(&run, ledger, &out, &format!("{point:?} {fault:?}"));
+        let _ = std::fs::remove_dir_all(&run);
+    }
+}
+
+/// Issue 29: sled panicking while it opens its database ("tried to serialize
+/// Uninitialized" left every later open panicking until someone ran `coopledger repair`)
+/// is damage: the open rebuilds sled from the journal by itself.
+#[test]
+fn sled_panicking_as_it_opens_is_rebuilt_from_the_journal_by_the_open_itself() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("s");
+    let ledger = base(&dir);
+    let p = Arc::new(plan(
+        1,
+        Rule::Nth {
+            points: vec![Point::SledOpen],
+            n: 0,
+            fault: Fault::Panic,
+        },
+    ));
+    let store = SledStore::open_with(
+        &dir,
+        SledOptions {
+            faults: Faults::plan(Arc::clone(&p)),
+            ..SledOptions::default()
+        },
+    )
+    .expect("opens, having rebuilt sled");
+    assert_eq!(p.injected().get(&(Point::SledOpen, Fault::Panic)), Some(&1));
+    let log = Log::open(store).unwrap();
+    assert_eq!(log.verify_all().unwrap().size, BASE);
+    drop(log);
+    assert!(
+        std::fs::read_dir(&dir)
+            .unwrap()
+            .flatten()
+            .any(|e| e.file_name().to_string_lossy().starts_with("sled.broken-")),
+        "the panicking database is kept aside"
+    );
+    let out = Outcome {
+        acked: BASE,
+        ..Outcome::default()
+    };
+    recovered(&dir, ledger, &out, "after a panic on open");
+    // And a panic in a read is an error, not a crash.
+    let p = Arc::new(
+        plan(
+            2,
+            Rule::Nth {
+                points: vec![Point::SledRead],
+                n: 0,
+                fault: Fault::Panic,
+            },
+        )
+        .unarmed(),
+    );
+    let store = SledStore::open_with(
+        &dir,
+        SledOptions {
+            faults: Faults::plan(Arc::clone(&p)),
+            ..SledOptions::default()
+        },
+    )
+    .unwrap();
+    p.arm();
+    assert!(coop_store::Store::record(&store, 3).is_err(), "an error");
+    assert_eq!(p.injected().get(&(Point::SledRead, Fault::Panic)), Some(&1));
+    drop(store);
+    recovered(&dir, ledger, &out, "after a panic in a read");
 }

@@ -97,6 +97,12 @@ impl<S: Store + 'static> Ledger<S> {
         self.shared.failure()
     }
 
+    /// How far the store's database is behind its journal (the write-ahead log), for a
+    /// store that writes it behind one (docs/adr/0027).
+    pub fn storage_lag(&self) -> Option<coop_store::Lag> {
+        self.shared.log.store().lag()
+    }
+
     /// Records a reader may see: the durable ones.
     fn visible(&self) -> Result<u64, LedgerError> {
         Ok(self.head()?.size)

@@ -10,7 +10,7 @@ impl SledStore {
             return Ok(None);
         };
         let ids = self
-            .tree
+            .tree()?
             .get(key(kind::IDS, first))
             .map_err(io)?
             .ok_or_else(|| {
@@ -29,6 +29,8 @@ impl SledStore {
     /// segment is split around it.
     #[doc(hidden)]
     pub fn damage_record(&self, seq: u64) -> Result<(), StoreError> {
+        // What waits for sled goes there first: the damage is to sled.
+        self.settle(Duration::from_secs(30));
         let Some((first, entries)) = self.segment_entries(seq)? else {
             return Ok(());
         };
@@ -40,7 +42,7 @@ impl SledStore {
         batch.remove(&key(kind::IDS, first));
         put_segment(&mut batch, first, before)?;
         put_segment(&mut batch, seq + 1, after)?;
-        self.tree.apply_batch(batch).map_err(io)?;
+        self.tree()?.apply_batch(batch).map_err(io)?;
         if let Ok(mut ids) = self.ids.write() {
             ids.forget_seq(seq);
         }

@@ -15,15 +15,17 @@ use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
+mod behind;
 #[cfg(test)]
 mod damage;
 mod index;
 mod recover;
 mod snapshots;
 
+use behind::{Behind, Entry};
 use index::{IdIndex, load_ids};
 pub use recover::Repaired;
 use snapshots::discard_unfinished_snapshots;
@@ -41,11 +43,14 @@ use snapshots::discard_unfinished_snapshots;
 /// sled key costs several microseconds to write whatever its size, so an append writes
 /// two keys (plus the Merkle nodes it completes at level 4 and up), not two per record.
 ///
-/// Durability: [`Store::write`] appends the batch to the journal, applies one sled batch
-/// (atomic), then makes both durable: `Db::flush` (which on Linux ends in
-/// `sync_file_range`: data reaches the device, but neither its volatile cache nor the
-/// file's metadata is flushed), `fdatasync` of sled's data file, and `fdatasync` of the
-/// journal. Only then does it return.
+/// Durability (docs/adr/0027): the journal is the write-ahead log. [`Store::write`]
+/// appends the batch to the journal and `fdatasync`s it; only then does it return, and
+/// that is all an acknowledgement waits for. sled is written behind it by the applier
+/// thread (`behind.rs`): one sled batch (atomic) per journal batch, flushed (`Db::flush`,
+/// then `fdatasync` of its data file) when the queue runs dry. Until sled holds a batch,
+/// its records, nodes and checkpoints are read from memory. sled failing, panicking or
+/// stalling never blocks an append or a read: the store reports it ([`Lag`]) and
+/// rebuilds sled from the journal by itself.
 ///
 /// Recovery (docs/adr/0014): opening reads every sled file before sled does, so an I/O
 /// error aborts cleanly before sled's own recovery (which takes a failed read for a torn
@@ -55,15 +60,17 @@ use snapshots::discard_unfinished_snapshots;
 /// is extended. docs/OPERATIONS.md states the promise.
 #[derive(Debug)]
 pub struct SledStore {
-    db: sled::Db,
+    /// sled's handles, replaced whole when sled is rebuilt while the store runs.
+    sled: Arc<RwLock<Parts>>,
     path: PathBuf,
     /// The journal; `None` only while a repair writes a fresh sled.
     journal: Option<Journal>,
-    /// A second handle on sled's data file, used only for `fdatasync`.
-    data_file: Mutex<File>,
-    /// Everything, in one tree, keyed by a one-byte prefix per kind (see `key`): one
-    /// sled `Batch` on one tree is atomic and far cheaper than a multi-tree transaction.
-    tree: sled::Tree,
+    /// What the journal holds and sled does not yet, and the applier's queue: `None`
+    /// while sled is written directly (a rebuild, which has no journal of its own).
+    behind: Option<Arc<Behind>>,
+    /// The applier thread, stopped (within `applier_stop`) when the store is dropped.
+    applier: Mutex<Option<std::thread::JoinHandle<()>>>,
+    applier_stop: Duration,
     /// Event id → seq, rebuilt from the stored id lists on open, updated after each
     /// write.
     ids: RwLock<IdIndex>,
@@ -87,6 +94,9 @@ pub struct SledOptions {
     /// Storage faults to inject at every I/O point (deterministic fault tests, ADR 0022);
     /// [`Faults::none`] everywhere else.
     pub faults: Faults,
+    /// How long dropping the store waits for sled to catch up with the journal before
+    /// it leaves the applier behind (stuck in sled: the next open catches up).
+    pub applier_stop: Duration,
 }
 
 impl Default for SledOptions {
@@ -94,6 +104,51 @@ impl Default for SledOptions {
         SledOptions {
             min_free: DEFAULT_MIN_FREE,
             faults: Faults::none(),
+            applier_stop: APPLIER_STOP,
+        }
+    }
+}
+
+/// sled's handles: the database, and its one tree — everything, keyed by a one-byte
+/// prefix per kind (see `key`): one sled `Batch` on one tree is atomic and far cheaper
+/// than a multi-tree transaction — and a second handle on its data file, for
+/// `fdatasync`.
+#[derive(Clone, Debug)]
+struct Parts {
+    db: sled::Db,
+    tree: sled::Tree,
+    data_file: Arc<File>,
+}
+
+impl Parts {
+    /// Makes what sled applied durable: its flush, then `fdatasync` of its data file
+    /// (sled's flush ends in `sync_file_range`, which flushes neither the device's cache
+    /// nor the file's metadata).
+    fn flush(&self, faults: &Faults) -> Result<(), StoreError> {
+        shield("flushing", || {
+            faults.fail(Point::SledFlush).map_err(io)?;
+            self.db.flush().map_err(io)?;
+            self.data_file.sync_data().map_err(io)
+        })
+    }
+}
+
+/// Runs a sled call, turning a panic inside sled (sled 0.34 panics on some damaged
+/// states: "tried to serialize Uninitialized") into damage, which a rebuild from the
+/// journal repairs, instead of a crash — after a receipt, or while opening.
+fn shield<T>(doing: &str, f: impl FnOnce() -> Result<T, StoreError>) -> Result<T, StoreError> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+        Ok(r) => r,
+        Err(p) => {
+            let what = p
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| p.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "a panic".into());
+            Err(corrupt(
+                None,
+                format!("sled panicked while {doing}: {what}"),
+            ))
         }
     }
 }
@@ -181,36 +236,46 @@ impl SledStore {
     }
 
     fn sync(&self) -> Result<(), StoreError> {
-        let sled = || -> Result<(), StoreError> {
-            self.faults.fail(Point::SledFlush).map_err(io)?;
-            self.db.flush().map_err(io)?;
-            let f = self
-                .data_file
-                .lock()
-                .map_err(|_| StoreError::Io("data file handle poisoned".into()))?;
-            f.sync_data().map_err(io)
-        };
-        match &self.journal {
-            // The two files are independent: their flushes wait on the disk together.
-            Some(j) => std::thread::scope(|s| {
-                let journal = s.spawn(|| j.sync());
-                let sled = sled();
-                let journal = journal
-                    .join()
-                    .unwrap_or_else(|_| Err(StoreError::Io("the journal sync panicked".into())));
-                sled.and(journal)
-            }),
-            None => sled(),
+        match (&self.journal, &self.behind) {
+            // The journal is the log: what it holds durably is acknowledged; sled
+            // follows on the applier thread.
+            (Some(j), Some(_)) => j.sync(),
+            (Some(j), None) => {
+                self.parts()?.flush(&self.faults)?;
+                j.sync()
+            }
+            (None, _) => self.parts()?.flush(&self.faults),
         }
+    }
+
+    /// sled's handles now.
+    fn parts(&self) -> Result<Parts, StoreError> {
+        self.sled
+            .read()
+            .map(|p| p.clone())
+            .map_err(|_| StoreError::Io("sled's handles are poisoned".into()))
+    }
+
+    /// sled's tree now.
+    fn tree(&self) -> Result<sled::Tree, StoreError> {
+        Ok(self.parts()?.tree)
+    }
+
+    /// Waits until sled holds every batch the journal took, at most `bound`; whether it
+    /// does. (Tests, and writing over records to test damage.)
+    pub fn settle(&self, bound: Duration) -> bool {
+        self.behind.as_ref().is_none_or(|b| b.settle(bound))
     }
 
     /// The segment holding record `seq`: its first seq and its raw value.
     fn segment(&self, seq: u64) -> Result<Option<(u64, sled::IVec)>, StoreError> {
-        self.faults.fail(Point::SledRead).map_err(io)?;
-        let Some(r) = self
-            .tree
-            .range(key(kind::RECORD, 0)..=key(kind::RECORD, seq))
-            .next_back()
+        let tree = self.tree()?;
+        let Some(r) = shield("reading", || {
+            self.faults.fail(Point::SledRead).map_err(io)?;
+            Ok(tree
+                .range(key(kind::RECORD, 0)..=key(kind::RECORD, seq))
+                .next_back())
+        })?
         else {
             return Ok(None);
         };
@@ -223,8 +288,13 @@ impl SledStore {
         }
     }
 
-    /// Record `seq`: (leaf, chain, bytes).
-    fn entry(&self, seq: u64) -> Result<Option<(Hash, Hash, Vec<u8>)>, StoreError> {
+    /// Record `seq`: (leaf, chain, bytes), from the journal's queue for sled or sled.
+    fn entry(&self, seq: u64) -> Result<Option<Entry>, StoreError> {
+        if let Some(b) = &self.behind
+            && let Some(e) = b.entry(seq)?
+        {
+            return Ok(Some(e));
+        }
         let Some((first, v)) = self.segment(seq)? else {
             return Ok(None);
         };
@@ -232,6 +302,37 @@ impl SledStore {
         Ok(Some((leaf, chain, bytes.to_vec())))
     }
 }
+
+impl Drop for SledStore {
+    /// Stops the applier once sled holds what the journal took, waiting at most
+    /// [`APPLIER_STOP`]: an applier stuck in sled is left behind (the journal holds
+    /// everything; the next open brings sled up to it).
+    fn drop(&mut self) {
+        if let Some(b) = &self.behind {
+            b.stop();
+        }
+        let handle = self.applier.get_mut().ok().and_then(Option::take);
+        if let Some(h) = handle {
+            let (tx, rx) = std::sync::mpsc::channel();
+            let waiter = std::thread::spawn(move || {
+                let _ = h.join();
+                let _ = tx.send(());
+            });
+            if rx.recv_timeout(self.applier_stop).is_ok() {
+                let _ = waiter.join();
+            } else {
+                tracing::error!(
+                    "sled's applier did not stop within {} s; left behind (the journal holds every acknowledged record)",
+                    self.applier_stop.as_secs_f64()
+                );
+            }
+        }
+    }
+}
+
+/// How long dropping a store waits for the applier to bring sled up to the journal, by
+/// default.
+pub const APPLIER_STOP: Duration = Duration::from_secs(30);
 
 /// Outside tests a store never writes over a stored record: refused, nothing written.
 #[cfg(not(test))]
@@ -285,6 +386,10 @@ impl Store for SledStore {
 
     fn sync(&self) -> Result<(), StoreError> {
         SledStore::sync(self)
+    }
+
+    fn lag(&self) -> Option<crate::Lag> {
+        self.behind.as_ref().map(|b| b.lag())
     }
 
     fn check_room(&self, bytes: u64) -> Result<(), StoreError> {
@@ -403,9 +508,35 @@ impl Store for SledStore {
         for (size, note) in &b.checkpoints {
             batch.insert(&key(kind::CHECKPOINT, *size), note.as_bytes());
         }
-        // One batch on one tree: sled applies it atomically, also across a crash.
-        self.faults.fail(Point::SledWrite).map_err(io)?;
-        self.tree.apply_batch(batch).map_err(io)?;
+        match &self.behind {
+            // The journal has it: sled follows on the applier thread, and until then the
+            // batch is read from memory.
+            Some(behind) if touched.is_empty() => {
+                let records = runs
+                    .into_iter()
+                    .flat_map(|(first, es)| {
+                        (first..)
+                            .zip(es)
+                            .map(|(seq, e)| (seq, (e.leaf, e.chain, e.bytes)))
+                    })
+                    .collect();
+                let nodes = b
+                    .nodes
+                    .iter()
+                    .filter(|((l, _), _)| *l >= STORED_LEVEL)
+                    .copied()
+                    .collect();
+                behind.push(batch, records, nodes, b.checkpoints.clone())?;
+            }
+            // One batch on one tree: sled applies it atomically, also across a crash.
+            _ => {
+                let tree = self.tree()?;
+                shield("writing", || {
+                    self.faults.fail(Point::SledWrite).map_err(io)?;
+                    tree.apply_batch(batch).map_err(io)
+                })?;
+            }
+        }
         let mut ids = self
             .ids
             .write()
@@ -417,11 +548,18 @@ impl Store for SledStore {
     }
 
     fn size(&self) -> Result<u64, StoreError> {
-        match self
-            .tree
-            .range(key(kind::RECORD, 0)..=key(kind::RECORD, u64::MAX))
-            .next_back()
+        if let Some(b) = &self.behind
+            && let Some(end) = b.end()?
         {
+            // Records wait for sled only at the end of the log.
+            return Ok(end);
+        }
+        let tree = self.tree()?;
+        match shield("reading", || {
+            Ok(tree
+                .range(key(kind::RECORD, 0)..=key(kind::RECORD, u64::MAX))
+                .next_back())
+        })? {
             None => Ok(0),
             Some(r) => {
                 let (k, v) = r.map_err(io)?;
@@ -439,31 +577,54 @@ impl Store for SledStore {
         if start >= end {
             return Box::new(std::iter::empty());
         }
+        // What waits for sled, taken now; everything before the first of it is in sled
+        // (a batch leaves the queue only once sled holds it).
+        let (waiting, tail) = match &self.behind {
+            None => (None, Vec::new()),
+            Some(b) => match b.range(start, end) {
+                Ok(r) => r,
+                Err(e) => return Box::new(std::iter::once(Err(e))),
+            },
+        };
+        let end_in_sled = waiting.map_or(end, |w| w.min(end));
+        let tail = tail.into_iter().map(Ok);
+        if start >= end_in_sled {
+            return Box::new(tail);
+        }
+        let end = end_in_sled;
+        let tree = match self.tree() {
+            Ok(t) => t,
+            Err(e) => return Box::new(std::iter::once(Err(e))),
+        };
         // The segment holding `start`, then every segment that starts before `end`.
         let head = match self.segment(start) {
             Ok(Some(s)) => Some(Ok(s)),
             Ok(None) => None,
             Err(e) => Some(Err(e)),
         };
-        let rest = self
-            .tree
+        let rest = tree
             .range(key(kind::RECORD, start.saturating_add(1))..key(kind::RECORD, end))
             .map(|r| {
                 let (k, v) = r.map_err(io)?;
                 Ok((seq_from_key(&k)?, v))
             });
-        Box::new(head.into_iter().chain(rest).flat_map(move |seg| {
-            let items: Vec<RecordItem> = match seg {
-                Err(e) => vec![Err(e)],
-                Ok((first, v)) => match segment::View::parse(first, &v) {
-                    Err(e) => vec![Err(e)],
-                    Ok(view) => (first.max(start)..(first + view.count()).min(end))
-                        .map(|seq| view.get(seq).map(|(_, _, bytes)| (seq, bytes.to_vec())))
-                        .collect(),
-                },
-            };
-            items
-        }))
+        Box::new(
+            head.into_iter()
+                .chain(rest)
+                .flat_map(move |seg| {
+                    let items: Vec<RecordItem> = match seg {
+                        Err(e) => vec![Err(e)],
+                        Ok((first, v)) => match segment::View::parse(first, &v) {
+                            Err(e) => vec![Err(e)],
+                            Ok(view) => (first.max(start)..(first + view.count()).min(end))
+                                .map(|seq| view.get(seq).map(|(_, _, bytes)| (seq, bytes.to_vec())))
+                                .collect(),
+                        },
+                    };
+                    items
+                })
+                .chain(tail),
+        )
     }
 
     fn chain(&self, seq: u64) -> Result<Option<Hash>, StoreError> {
@@ -490,46 +651,79 @@ impl Store for SledStore {
                 .zip(right)
                 .map(|(l, r)| coop_core::hash::node_hash(&l, &r)));
         }
-        self.faults.fail(Point::SledRead).map_err(io)?;
-        self.tree
-            .get(node_key(level, index))
-            .map_err(io)?
-            .map(|v| hash_value(None, &v, "Merkle node"))
-            .transpose()
+        if let Some(b) = &self.behind
+            && let Some(h) = b.node(level, index)?
+        {
+            return Ok(Some(h));
+        }
+        let tree = self.tree()?;
+        shield("reading", || {
+            self.faults.fail(Point::SledRead).map_err(io)?;
+            tree.get(node_key(level, index)).map_err(io)
+        })?
+        .map(|v| hash_value(None, &v, "Merkle node"))
+        .transpose()
     }
 
     fn checkpoint(&self, size: u64) -> Result<Option<String>, StoreError> {
-        self.faults.fail(Point::SledRead).map_err(io)?;
-        self.tree
-            .get(key(kind::CHECKPOINT, size))
-            .map_err(io)?
-            .map(|v| {
-                String::from_utf8(v.to_vec())
-                    .map_err(|_| corrupt(None, format!("checkpoint {size} is not UTF-8")))
-            })
-            .transpose()
+        if let Some(b) = &self.behind
+            && let Some(n) = b.checkpoint(size)?
+        {
+            return Ok(Some(n));
+        }
+        let tree = self.tree()?;
+        shield("reading", || {
+            self.faults.fail(Point::SledRead).map_err(io)?;
+            tree.get(key(kind::CHECKPOINT, size)).map_err(io)
+        })?
+        .map(|v| {
+            String::from_utf8(v.to_vec())
+                .map_err(|_| corrupt(None, format!("checkpoint {size} is not UTF-8")))
+        })
+        .transpose()
     }
 
     fn latest_checkpoint(&self) -> Result<Option<(u64, String)>, StoreError> {
-        let last = self
-            .tree
-            .range(key(kind::CHECKPOINT, 0)..=key(kind::CHECKPOINT, u64::MAX))
-            .next_back();
-        let Some(r) = last else {
-            return Ok(None);
+        let waiting = match &self.behind {
+            Some(b) => b.checkpoints()?.pop(),
+            None => None,
         };
-        let (k, v) = r.map_err(io)?;
-        let size = seq_from_key(&k)?;
-        let note = String::from_utf8(v.to_vec())
-            .map_err(|_| corrupt(None, format!("checkpoint {size} is not UTF-8")))?;
-        Ok(Some((size, note)))
+        let tree = self.tree()?;
+        let last = shield("reading", || {
+            Ok(tree
+                .range(key(kind::CHECKPOINT, 0)..=key(kind::CHECKPOINT, u64::MAX))
+                .next_back())
+        })?;
+        let stored = match last {
+            None => None,
+            Some(r) => {
+                let (k, v) = r.map_err(io)?;
+                let size = seq_from_key(&k)?;
+                let note = String::from_utf8(v.to_vec())
+                    .map_err(|_| corrupt(None, format!("checkpoint {size} is not UTF-8")))?;
+                Some((size, note))
+            }
+        };
+        Ok(match (waiting, stored) {
+            (Some(w), Some(s)) if s.0 > w.0 => Some(s),
+            (Some(w), _) => Some(w),
+            (None, s) => s,
+        })
     }
 
     fn checkpoint_sizes(&self) -> Result<Vec<u64>, StoreError> {
-        self.tree
-            .range(key(kind::CHECKPOINT, 0)..=key(kind::CHECKPOINT, u64::MAX))
-            .keys()
-            .map(|k| seq_from_key(&k.map_err(io)?))
-            .collect()
+        let tree = self.tree()?;
+        let mut sizes: Vec<u64> = shield("reading", || {
+            tree.range(key(kind::CHECKPOINT, 0)..=key(kind::CHECKPOINT, u64::MAX))
+                .keys()
+                .map(|k| seq_from_key(&k.map_err(io)?))
+                .collect::<Result<Vec<u64>, StoreError>>()
+        })?;
+        if let Some(b) = &self.behind {
+            sizes.extend(b.checkpoints()?.into_iter().map(|(s, _)| s));
+            sizes.sort_unstable();
+            sizes.dedup();
+        }
+        Ok(sizes)
     }
 }

@@ -6,6 +6,9 @@ use super::*;
 /// Most `sled.broken-*` directories kept aside by rebuilds: each is a whole database, and
 /// a disk that keeps failing must not fill up with them.
 const KEEP_BROKEN: usize = 2;
+/// Most rebuilds of sled while a store runs: a disk that keeps failing is left to the
+/// next open (reads of what sled lacks come from the journal's queue meanwhile).
+const MAX_RUNNING_REBUILDS: u32 = 3;
 /// The journal's last segment, read: where its valid data ends, how many records the
 /// journal holds, and the last one. Only the last segment is read (segment files are
 /// named by the seq their records start at); a repair reads them all.
@@ -75,15 +78,39 @@ fn fill_from_journal(
 /// Rebuilds `path`'s sled from its journal into a fresh directory, then swaps it in and
 /// keeps the old one aside. The caller holds the directory's lock.
 fn rebuild(path: &Path, why: Option<&str>, faults: &Faults) -> Result<Repaired, StoreError> {
+    let (records, checkpoints) = fill_aside(path, faults)?;
+    let kept = move_in(path, faults)?;
+    tracing::warn!(
+        records,
+        checkpoints,
+        kept = ?kept,
+        why = why.unwrap_or("asked for"),
+        "sled rebuilt from the journal"
+    );
+    Ok(Repaired {
+        records,
+        checkpoints,
+        kept,
+    })
+}
+
+/// Builds a fresh sled from the journal beside the current one (`sled.rebuild`): the
+/// records and checkpoints it holds.
+fn fill_aside(path: &Path, faults: &Faults) -> Result<(u64, usize), StoreError> {
     let journal_dir = path.join(JOURNAL_DIR);
     let target = path.join("sled.rebuild");
     if target.exists() {
         std::fs::remove_dir_all(&target).map_err(io)?;
     }
-    let raw = SledStore::from_db_in(open_sled(&target)?, path, &target, None, faults)?;
+    let raw = SledStore::from_db_in(open_sled(&target, faults)?, path, &target, None, faults)?;
     let log = crate::Log::open(raw)?;
-    let (records, checkpoints) = fill_from_journal(&log, &journal_dir)?;
-    drop(log);
+    fill_from_journal(&log, &journal_dir)
+}
+
+/// Moves the current sled aside (`sled.broken-<ms>`, if there is one) and the one
+/// [`fill_aside`] built in.
+fn move_in(path: &Path, faults: &Faults) -> Result<Option<PathBuf>, StoreError> {
+    let target = path.join("sled.rebuild");
     let current = path.join(SLED_DIR);
     let kept = if current.exists() {
         let aside = path.join(format!(
@@ -104,18 +131,52 @@ fn rebuild(path: &Path, why: Option<&str>, faults: &Faults) -> Result<Repaired, 
         .and_then(|()| File::open(path))
         .and_then(|d| d.sync_all())
         .map_err(io)?;
-    tracing::warn!(
-        records,
-        checkpoints,
-        kept = ?kept,
-        why = why.unwrap_or("asked for"),
-        "sled rebuilt from the journal"
-    );
-    Ok(Repaired {
-        records,
-        checkpoints,
-        kept,
-    })
+    Ok(kept)
+}
+
+/// sled failed while the store runs (an error or a panic applying or flushing): it is
+/// rebuilt from the journal beside the one in use, which readers keep using meanwhile
+/// (what sled lacks is read from the journal's queue), then swapped in; the batches it
+/// now holds leave the queue and the applier goes on with the rest. Whether it was.
+pub(super) fn rebuild_running(
+    path: &Path,
+    faults: &Faults,
+    parts: &RwLock<Parts>,
+    behind: &Behind,
+    why: &str,
+) -> bool {
+    let swapped = (|| -> Result<(u64, Option<PathBuf>), StoreError> {
+        let (records, _) = fill_aside(path, faults)?;
+        // Readers wait while the directories move and sled reopens: the old handles
+        // read files by their path.
+        let mut p = parts
+            .write()
+            .map_err(|_| StoreError::Io("sled's handles are poisoned".into()))?;
+        let kept = move_in(path, faults)?;
+        let sled_dir = path.join(SLED_DIR);
+        let db = open_sled(&sled_dir, faults)?;
+        let data_file = Arc::new(File::open(sled_dir.join("db")).map_err(io)?);
+        let tree = shield("opening its tree", || {
+            db.open_tree("ledger").map_err(sled_err)
+        })?;
+        *p = Parts {
+            db,
+            tree,
+            data_file,
+        };
+        Ok((records, kept))
+    })();
+    match swapped {
+        Ok((records, kept)) => {
+            behind.rebuilt(records);
+            tracing::warn!(records, kept = ?kept, why, "sled rebuilt from the journal while the store runs");
+            true
+        }
+        Err(e) => {
+            tracing::error!(error = %e, why, "sled could not be rebuilt while the store runs: the next open rebuilds it; reads of what it lacks are served from the journal's queue meanwhile");
+            false
+        }
+    }
 }
 
 /// Removes all but the newest [`KEEP_BROKEN`] `sled.broken-*` directories.
@@ -250,16 +311,21 @@ fn read_through(f: &mut File, null: Option<&File>) -> std::io::Result<()> {
 }
 
 /// Opens sled in `dir`, waiting briefly for this process's previous handle to let go.
-fn open_sled(dir: &Path) -> Result<sled::Db, StoreError> {
+fn open_sled(dir: &Path, faults: &Faults) -> Result<sled::Db, StoreError> {
     let mut waited = Duration::ZERO;
     loop {
-        match sled::Config::new()
-            .path(dir)
-            // We flush explicitly after every batch; the background flusher would only
-            // add writes that nobody waits for.
-            .flush_every_ms(None)
-            .open()
-        {
+        // A panic inside sled's recovery is damage (rebuilt from the journal), not a
+        // crash that every later open repeats until someone runs `repair` (issue 29).
+        let opened = shield("opening its database", || {
+            faults.fail(Point::SledOpen).map_err(io)?;
+            Ok(sled::Config::new()
+                .path(dir)
+                // We flush explicitly; the background flusher would only add writes that
+                // nobody waits for.
+                .flush_every_ms(None)
+                .open())
+        })?;
+        match opened {
             Ok(db) => return Ok(db),
             Err(e) if e.to_string().contains("could not acquire lock") => {
                 if waited >= SLED_LOCK_WAIT {
@@ -321,53 +387,33 @@ impl SledStore {
         pre_read(&sled_dir, &faults)?;
         discard_unfinished_snapshots(&sled_dir)?;
         let fresh = !sled_dir.exists();
-        let opened =
-            open_sled(&sled_dir).and_then(|db| SledStore::from_db(db, &path, None, &faults));
-        let mut store = match opened {
+        let opened = open_sled(&sled_dir, &faults)
+            .and_then(|db| SledStore::from_db(db, &path, None, &faults));
+        let store = match opened {
             Ok(s) => s,
             // Damage (not an I/O error, which may pass): rebuild from the journal.
             Err(e @ StoreError::Corrupt { .. }) if tail.size > 0 => {
                 tracing::warn!(error = %e, "sled's database is damaged; rebuilding it from the journal");
                 rebuild(&path, Some(&e.to_string()), &faults)?;
-                SledStore::from_db(open_sled(&sled_dir)?, &path, None, &faults)?
+                SledStore::from_db(open_sled(&sled_dir, &faults)?, &path, None, &faults)?
             }
             Err(e) => return Err(e),
         };
+        // sled brought up to the journal; sled that cannot be (its reads fail as damage,
+        // or panic, or its last record is not the journal's) is rebuilt from it, with no
+        // `repair` asked of anyone (issue 29).
+        let store = match catch_up(store, &path, &tail, &faults) {
+            Ok(s) => s,
+            Err(e @ StoreError::Corrupt { .. }) if tail.size > 0 => {
+                tracing::warn!(error = %e, "sled cannot be brought up to the journal; rebuilding it from the journal");
+                rebuild(&path, Some(&e.to_string()), &faults)?;
+                let s = SledStore::from_db(open_sled(&sled_dir, &faults)?, &path, None, &faults)?;
+                catch_up(s, &path, &tail, &faults)?
+            }
+            Err(e) => return Err(e),
+        };
+        let mut store = store;
         let size = store.size()?;
-        if size < tail.size {
-            // The journal holds records sled lacks: a batch journaled but not applied to
-            // sled before a crash or a write error, or records sled lost. Append them
-            // from the journal (every record checked as on any append); if they do not
-            // continue what sled holds, rebuild sled from the whole journal.
-            tracing::warn!(
-                sled = size,
-                journal = tail.size,
-                "sled holds fewer records than the journal; adding them from the journal"
-            );
-            let caught_up = crate::Log::open(store)
-                .and_then(|log| fill_from_journal(&log, &journal_dir).map(|_| log.into_store()));
-            store = match caught_up {
-                Ok(s) if s.size()? == tail.size => s,
-                other => {
-                    let why = match other {
-                        Err(e) => e.to_string(),
-                        Ok(s) => {
-                            drop(s);
-                            "sled lost records the journal holds".into()
-                        }
-                    };
-                    rebuild(&path, Some(&why), &faults)?;
-                    SledStore::from_db(open_sled(&sled_dir)?, &path, None, &faults)?
-                }
-            };
-        }
-        let size = store.size()?;
-        if size == tail.size && size > 0 && store.record(size - 1)? != tail.last {
-            return Err(corrupt(
-                Some(size - 1),
-                "sled and the journal disagree on the last record: run `coopledger repair` to rebuild sled from the journal",
-            ));
-        }
         let j = Journal::open(&journal_dir, tail.end, tail.size, faults.clone())?;
         if size > tail.size {
             // The last batch reached sled but not the journal (a crash between the two
@@ -383,7 +429,35 @@ impl SledStore {
         store.journal = Some(j);
         store._lock = Some(lock);
         store.min_free = options.min_free;
+        store.applier_stop = options.applier_stop;
+        store.start_applier()?;
         Ok(store)
+    }
+
+    /// From here on sled is written behind the journal, by the applier thread.
+    fn start_applier(&mut self) -> Result<(), StoreError> {
+        let behind = Arc::new(Behind::default());
+        let (b, parts, faults) = (
+            Arc::clone(&behind),
+            Arc::clone(&self.sled),
+            self.faults.clone(),
+        );
+        let path = self.path.clone();
+        let handle = std::thread::Builder::new()
+            .name("sled-applier".into())
+            .spawn(move || {
+                // A sled that fails over and over is left to the next open.
+                let mut rebuilds = 0;
+                behind::apply(&b, &parts, &faults, |why| {
+                    rebuilds += 1;
+                    rebuilds <= MAX_RUNNING_REBUILDS
+                        && rebuild_running(&path, &faults, &parts, &b, why)
+                });
+            })
+            .map_err(io)?;
+        self.behind = Some(behind);
+        self.applier = Mutex::new(Some(handle));
+        Ok(())
     }
 
     /// Rebuilds the sled database of the store in `dir` from its journal (the old files
@@ -411,13 +485,20 @@ impl SledStore {
         lock: Option<File>,
         faults: &Faults,
     ) -> Result<SledStore, StoreError> {
-        let data_file = File::open(sled_dir.join("db")).map_err(io)?;
-        let tree = db.open_tree("ledger").map_err(sled_err)?;
-        let ids = load_ids(&tree)?;
+        let data_file = Arc::new(File::open(sled_dir.join("db")).map_err(io)?);
+        let tree = shield("opening its tree", || {
+            db.open_tree("ledger").map_err(sled_err)
+        })?;
+        let ids = shield("reading the event ids", || load_ids(&tree))?;
         Ok(SledStore {
-            tree,
-            data_file: Mutex::new(data_file),
-            db,
+            sled: Arc::new(RwLock::new(Parts {
+                db,
+                tree,
+                data_file,
+            })),
+            behind: None,
+            applier: Mutex::new(None),
+            applier_stop: APPLIER_STOP,
             path: path.to_path_buf(),
             journal: None,
             min_free: 0,
@@ -426,6 +507,58 @@ impl SledStore {
             _lock: lock,
         })
     }
+}
+
+/// Brings `store`'s sled up to the journal's `tail`: the records the journal holds and
+/// sled lacks are appended from it (every record checked as on any append); if they do
+/// not continue what sled holds, sled is rebuilt from the whole journal. Damage (sled's
+/// last record not the journal's, a read that fails as damage) is an error for the
+/// caller to rebuild on.
+fn catch_up(
+    store: SledStore,
+    path: &Path,
+    tail: &journal::Scan,
+    faults: &Faults,
+) -> Result<SledStore, StoreError> {
+    let journal_dir = path.join(JOURNAL_DIR);
+    let sled_dir = path.join(SLED_DIR);
+    let mut store = store;
+    let size = store.size()?;
+    if size < tail.size {
+        // The journal holds records sled lacks: a batch journaled but not applied to
+        // sled before a crash or a write error, or records sled lost. Append them
+        // from the journal (every record checked as on any append); if they do not
+        // continue what sled holds, rebuild sled from the whole journal.
+        tracing::warn!(
+            sled = size,
+            journal = tail.size,
+            "sled holds fewer records than the journal; adding them from the journal"
+        );
+        let caught_up = crate::Log::open(store)
+            .and_then(|log| fill_from_journal(&log, &journal_dir).map(|_| log.into_store()));
+        store = match caught_up {
+            Ok(s) if s.size()? == tail.size => s,
+            other => {
+                let why = match other {
+                    Err(e) => e.to_string(),
+                    Ok(s) => {
+                        drop(s);
+                        "sled lost records the journal holds".into()
+                    }
+                };
+                rebuild(path, Some(&why), faults)?;
+                SledStore::from_db(open_sled(&sled_dir, faults)?, path, None, faults)?
+            }
+        };
+    }
+    let size = store.size()?;
+    if size == tail.size && size > 0 && store.record(size - 1)? != tail.last {
+        return Err(corrupt(
+            Some(size - 1),
+            "sled and the journal disagree on the last record",
+        ));
+    }
+    Ok(store)
 }
 
 #[cfg(test)]
