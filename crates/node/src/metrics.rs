@@ -206,6 +206,40 @@ pub fn render_witnessing(out: &mut String, w: &coop_ledger::Witnessing) {
     );
 }
 
+/// How far sled is behind the journal, the write-ahead log (docs/adr/0027).
+pub fn render_sled(out: &mut String, lag: &coop_store::Lag) {
+    let mut gauge = |name: &str, kind: &str, help: &str, value: f64| {
+        let _ = writeln!(
+            out,
+            "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
+        );
+    };
+    gauge(
+        "coopledger_sled_behind_records",
+        "gauge",
+        "Records the journal holds that sled has not applied yet (read from memory meanwhile).",
+        lag.records as f64,
+    );
+    gauge(
+        "coopledger_sled_behind_seconds",
+        "gauge",
+        "How long the oldest batch sled has not applied has waited.",
+        lag.oldest_ms as f64 / 1000.0,
+    );
+    gauge(
+        "coopledger_sled_failed",
+        "gauge",
+        "1 while sled has stopped applying (it is rebuilt from the journal; appends and reads go on).",
+        f64::from(u8::from(lag.failed.is_some())),
+    );
+    gauge(
+        "coopledger_sled_rebuilds_total",
+        "counter",
+        "Times sled was rebuilt from the journal while the node ran.",
+        lag.rebuilds as f64,
+    );
+}
+
 pub fn render_follow(out: &mut String, v: &crate::sync::SyncView) {
     let mut gauge = |name: &str, help: &str, value: f64| {
         let _ = writeln!(

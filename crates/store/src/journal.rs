@@ -594,12 +594,14 @@ pub struct Journal {
 
 #[derive(Debug)]
 struct Current {
-    file: Option<File>,
+    /// Shared with a sync in progress, which `fdatasync`s it without holding the lock
+    /// (appends go on meanwhile: the next batch is written while this one is synced).
+    file: Option<std::sync::Arc<File>>,
     path: PathBuf,
     len: u64,
     /// Segments finished since the last sync, with their lengths: synced before the
     /// current one.
-    unsynced: Vec<(File, PathBuf, u64)>,
+    unsynced: Vec<(std::sync::Arc<File>, PathBuf, u64)>,
     /// A new segment was created: the directory needs an fsync.
     new_file: bool,
 }
@@ -637,7 +639,7 @@ impl Journal {
                     .map_err(|e| io("cannot seek", &path, e))?;
                 let _ = faults.synced(&path, len);
                 Current {
-                    file: Some(f),
+                    file: Some(std::sync::Arc::new(f)),
                     path,
                     len,
                     unsynced: Vec::new(),
@@ -648,7 +650,7 @@ impl Journal {
                 // A segment whose header never made it: start it again.
                 let f = new_segment_at(&path, true)?;
                 Current {
-                    file: Some(f),
+                    file: Some(std::sync::Arc::new(f)),
                     path,
                     len: JOURNAL_MAGIC.len() as u64,
                     unsynced: Vec::new(),
@@ -659,7 +661,7 @@ impl Journal {
                 let path = dir.join(segment_name(next_seq));
                 let f = new_segment_at(&path, false)?;
                 Current {
-                    file: Some(f),
+                    file: Some(std::sync::Arc::new(f)),
                     path,
                     len: JOURNAL_MAGIC.len() as u64,
                     unsynced: Vec::new(),
@@ -687,7 +689,7 @@ impl Journal {
         if c.len >= SEGMENT_BYTES {
             let path = self.dir.join(segment_name(first_seq));
             let f = new_segment_at(&path, false)?;
-            if let Some(old) = c.file.replace(f) {
+            if let Some(old) = c.file.replace(std::sync::Arc::new(f)) {
                 let (old_path, old_len) = (c.path.clone(), c.len);
                 c.unsynced.push((old, old_path, old_len));
             }
@@ -697,7 +699,7 @@ impl Journal {
         }
         let path = c.path.clone();
         let len = c.len;
-        let f = c.file.as_mut().ok_or_else(|| {
+        let mut f: &File = c.file.as_deref().ok_or_else(|| {
             StoreError::Io("the journal is closed after a failed write: reopen the ledger".into())
         })?;
         let written = match self.faults.check(Point::JournalWrite) {
@@ -726,56 +728,69 @@ impl Journal {
         Ok(())
     }
 
-    /// Makes every append that returned before this call durable.
+    /// Makes every append that returned before this call durable. The `fdatasync`s run
+    /// without the journal's lock: the next batch is appended meanwhile.
     pub fn sync(&self) -> Result<(), StoreError> {
-        let mut c = self
-            .current
-            .lock()
-            .map_err(|_| StoreError::Io("journal lock poisoned".into()))?;
-        let finished = std::mem::take(&mut c.unsynced);
-        for (f, path, len) in finished {
+        let (finished, current, path, len, new_file) = {
+            let mut c = self
+                .current
+                .lock()
+                .map_err(|_| StoreError::Io("journal lock poisoned".into()))?;
+            (
+                std::mem::take(&mut c.unsynced),
+                c.file.clone(),
+                c.path.clone(),
+                c.len,
+                std::mem::take(&mut c.new_file),
+            )
+        };
+        // After a failed fsync the kernel may have dropped the unwritten pages and marked
+        // them clean: what is on disk is unknown until the journal is read again. Close
+        // it; reopening the store scans and cuts the tail.
+        let close = |why: std::io::Error, at: &Path| {
+            if let Ok(mut c) = self.current.lock() {
+                c.file = None;
+            }
+            io("cannot sync the journal", at, why)
+        };
+        let dead = || std::io::Error::from_raw_os_error(5);
+        for (f, p, l) in finished {
             if let Err(e) = self
                 .faults
                 .fail(Point::JournalSync)
                 .and_then(|()| f.sync_data())
             {
-                c.file = None;
-                return Err(io("cannot sync the journal", &self.dir, e));
+                return Err(close(e, &self.dir));
             }
-            if !self.faults.synced(&path, len) {
-                return Err(io(
-                    "cannot sync the journal",
-                    &self.dir,
-                    std::io::Error::from_raw_os_error(5),
-                ));
+            if !self.faults.synced(&p, l) {
+                return Err(close(dead(), &self.dir));
             }
         }
-        let path = c.path.clone();
-        if let Some(f) = c.file.as_ref()
-            && let Err(e) = self
+        if let Some(f) = current {
+            if let Err(e) = self
                 .faults
                 .fail(Point::JournalSync)
                 .and_then(|()| f.sync_data())
-        {
-            // After a failed fsync the kernel may have dropped the unwritten pages and
-            // marked them clean: what is on disk is unknown until the journal is read
-            // again. Close it; reopening the store scans and cuts the tail.
-            c.file = None;
-            return Err(io("cannot sync the journal", &path, e));
+            {
+                return Err(close(e, &path));
+            }
+            if !self.faults.synced(&path, len) {
+                return Err(close(dead(), &path));
+            }
         }
-        if c.file.is_some() && !self.faults.synced(&path, c.len) {
-            return Err(io(
-                "cannot sync the journal",
-                &path,
-                std::io::Error::from_raw_os_error(5),
-            ));
-        }
-        if std::mem::take(&mut c.new_file) {
-            self.faults
+        if new_file {
+            let synced = self
+                .faults
                 .fail(Point::DirSync)
                 .and_then(|()| File::open(&self.dir))
-                .and_then(|d| d.sync_all())
-                .map_err(|e| io("cannot sync the journal directory", &self.dir, e))?;
+                .and_then(|d| d.sync_all());
+            if let Err(e) = synced {
+                // The next sync tries the directory again.
+                if let Ok(mut c) = self.current.lock() {
+                    c.new_file = true;
+                }
+                return Err(io("cannot sync the journal directory", &self.dir, e));
+            }
         }
         Ok(())
     }

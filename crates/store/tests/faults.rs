@@ -179,7 +179,7 @@ impl Tally {
 }
 
 /// Every I/O point of the workload: which calls a fault-free run makes.
-const IO: [Point; 10] = [
+const IO: [Point; 11] = [
     Point::JournalWrite,
     Point::JournalSync,
     Point::JournalRead,
@@ -187,6 +187,7 @@ const IO: [Point; 10] = [
     Point::SledWrite,
     Point::SledFlush,
     Point::SledRead,
+    Point::SledOpen,
     Point::PreRead,
     Point::SnapshotRead,
     Point::FreeSpace,
@@ -240,6 +241,7 @@ fn every_call_in_turn(prepare: impl Fn(&Path)) {
         Fault::TornWrite,
         Fault::ShortRead,
         Fault::Crash,
+        Fault::Panic,
     ];
     let mut tally = Tally::default();
     let mut runs = 0;
@@ -296,6 +298,7 @@ fn random_faults_from_a_printed_seed_lose_nothing_acknowledged() {
         Fault::TornWrite,
         Fault::ShortRead,
         Fault::Crash,
+        Fault::Panic,
     ];
     let mut tally = Tally::default();
     for i in 0..runs {

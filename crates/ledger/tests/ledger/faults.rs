@@ -197,7 +197,13 @@ fn random_storage_faults_under_the_engine_lose_no_receipt_and_every_answer_comes
         // The first runs put one fault of each kind at a fixed call (so every kind surely
         // fires); the rest draw faults at random, one run in eight with stalls (each
         // stall costs the bound).
-        let kinds = [Fault::Eio, Fault::Enospc, Fault::TornWrite, Fault::Crash];
+        let kinds = [
+            Fault::Eio,
+            Fault::Enospc,
+            Fault::TornWrite,
+            Fault::Crash,
+            Fault::Panic,
+        ];
         let rule = match kinds.get(i as usize) {
             Some(&fault) => Rule::Nth {
                 points: points
@@ -276,7 +282,13 @@ fn random_storage_faults_under_the_engine_lose_no_receipt_and_every_answer_comes
         let _ = std::fs::remove_dir_all(&image);
     }
     eprintln!("seed {seed}: {runs} runs; injected {tally:?}");
-    for k in [Fault::Eio, Fault::Enospc, Fault::TornWrite, Fault::Crash] {
+    for k in [
+        Fault::Eio,
+        Fault::Enospc,
+        Fault::TornWrite,
+        Fault::Crash,
+        Fault::Panic,
+    ] {
         assert!(
             tally.get(&k).copied().unwrap_or(0) > 0,
             "no {k:?} was injected ({tally:?}): a fault test that injects nothing tests nothing"

@@ -14,6 +14,36 @@ pub(crate) struct HealthView {
     pub size: u64,
     /// How far the witnesses have cosigned.
     pub witnessed: coop_ledger::Witnessing,
+    /// How far sled is behind the journal, the write-ahead log (docs/adr/0027).
+    pub sled: Option<SledHealth>,
+}
+
+/// How far sled is behind the journal: appends and reads never wait for it (what it
+/// lacks is read from memory), but a sled that stays behind is an alarm.
+#[derive(Clone, Debug, serde::Serialize, schemars::JsonSchema)]
+pub(crate) struct SledHealth {
+    /// Records the journal holds that sled has not applied yet.
+    pub behind_records: u64,
+    /// Batches among them.
+    pub behind_batches: u64,
+    /// How long the oldest of them has waited (seconds).
+    pub behind_seconds: f64,
+    /// Why sled stopped applying, if it did (it is rebuilt from the journal by itself).
+    pub failed: Option<String>,
+    /// Times sled was rebuilt from the journal while the node ran.
+    pub rebuilds: u64,
+}
+
+impl SledHealth {
+    pub(crate) fn of(lag: &coop_store::Lag) -> SledHealth {
+        SledHealth {
+            behind_records: lag.records,
+            behind_batches: lag.batches,
+            behind_seconds: lag.oldest_ms as f64 / 1000.0,
+            failed: lag.failed.clone(),
+            rebuilds: lag.rebuilds,
+        }
+    }
 }
 
 /// A follower's `/healthz`: its sync state, its role, whether storage failed, and how far
@@ -29,6 +59,8 @@ pub(crate) struct FollowerHealth {
     pub storage_failed: Option<String>,
     /// How far the witnesses have cosigned the copy.
     pub witnessed: coop_ledger::Witnessing,
+    /// How far sled is behind the journal.
+    pub sled: Option<SledHealth>,
 }
 
 /// What `/healthz` answers: a leader's or copy's [`HealthView`], or a follower's state.
@@ -61,6 +93,7 @@ pub(crate) async fn health(State(node): State<Shared>) -> Response {
             role: "follower",
             storage_failed: failure,
             witnessed,
+            sled: node.ledger.storage_lag().as_ref().map(SledHealth::of),
         });
         return (code, Json(body)).into_response();
     }
@@ -76,6 +109,7 @@ pub(crate) async fn health(State(node): State<Shared>) -> Response {
                 },
                 size: node.ledger.head().map_or(0, |h| h.size),
                 witnessed,
+                sled: node.ledger.storage_lag().as_ref().map(SledHealth::of),
             }))
             .into_response()
         }
@@ -119,6 +153,9 @@ pub(crate) async fn metrics(State(node): State<Shared>) -> ApiResult<Response> {
             crate::metrics::render_follow(&mut body, &status.view(size));
         }
         crate::metrics::render_witnessing(&mut body, &node.ledger.witnessing()?);
+        if let Some(lag) = node.ledger.storage_lag() {
+            crate::metrics::render_sled(&mut body, &lag);
+        }
         crate::metrics::render_access(&mut body, &node.console_access.stats());
         Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response())
     })

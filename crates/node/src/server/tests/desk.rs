@@ -363,6 +363,18 @@ async fn health_and_metrics_say_how_far_each_partys_witness_has_cosigned() {
         metrics.contains("coopledger_unwitnessed_records 1"),
         "{metrics}"
     );
+    // Issue 29: and how far sled is behind the journal, the write-ahead log.
+    assert!(h["sled"]["behind_records"].is_u64(), "{body}");
+    assert_eq!(h["sled"]["failed"], serde_json::Value::Null, "{body}");
+    assert_eq!(h["sled"]["rebuilds"], 0, "{body}");
+    for series in [
+        "coopledger_sled_behind_records ",
+        "coopledger_sled_behind_seconds ",
+        "coopledger_sled_failed 0",
+        "coopledger_sled_rebuilds_total 0",
+    ] {
+        assert!(metrics.contains(series), "{series}: {metrics}");
+    }
     // And the console's overview says the same
     let audit = session(&e, "KZ-AUDIT").await;
     let (_, overview) = page(&e, &audit, "/?lang=en").await;
