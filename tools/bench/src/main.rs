@@ -68,6 +68,30 @@ fn args() -> anyhow::Result<Args> {
     Ok(a)
 }
 
+/// How far sled was behind the journal when `what` ended (docs/adr/0027), and how long
+/// it took to catch up: receipts wait for the journal only, so a sled that could not
+/// keep up would show here, not in the rate.
+fn behind(ledger: &Ledger<SledStore>, what: &str) {
+    let Some(lag) = ledger.storage_lag() else {
+        return;
+    };
+    let t = Instant::now();
+    let mut now = lag.clone();
+    while now.batches > 0 && now.failed.is_none() && t.elapsed().as_secs() < 300 {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        now = ledger.storage_lag().unwrap_or_default();
+    }
+    println!(
+        "sled at the end of {what}: {} records ({} batches, {:.1} MiB) behind the journal, the oldest waiting {} ms; caught up {:.0?} later{}",
+        lag.records,
+        lag.batches,
+        lag.bytes as f64 / (1 << 20) as f64,
+        lag.oldest_ms,
+        t.elapsed(),
+        now.failed.map_or(String::new(), |f| format!(" (FAILED: {f})"))
+    );
+}
+
 /// Signs `cases` cases starting at `first` on all cores.
 fn workload(
     keys: &BTreeMap<String, SecretKey>,
@@ -144,6 +168,7 @@ fn main() -> anyhow::Result<()> {
     let small = drive(&in_process(&ledger), w, a.submitters, a.inflight)?;
     let limit_small = (before + verify_rate_threads(2)?) / 2.0;
     let rate_small = report("small", size_small, &small, limit_small);
+    behind(&ledger, "the small window");
     println!(
         "goal at 10^4: ≥ 70% of the limit: {}",
         goal(rate_small >= 0.70 * limit_small)
@@ -153,6 +178,7 @@ fn main() -> anyhow::Result<()> {
     fill(&ledger, a.large, &mut next_case)?;
     let size_large = ledger.head().map_err(|e| anyhow::anyhow!("{e}"))?.size;
     println!("filled to {size_large} records in {:.1?}", t.elapsed());
+    behind(&ledger, "the fill");
     // The node snapshots its state at its first idle moment after the fill (a second
     // without submissions); wait for it, so the window measures appends, not the
     // snapshot's encode.
@@ -170,6 +196,7 @@ fn main() -> anyhow::Result<()> {
     let large = drive(&in_process(&ledger), w, a.submitters, a.inflight)?;
     let limit = (before + verify_rate_threads(2)?) / 2.0;
     let rate_large = report("large", size_large, &large, limit);
+    behind(&ledger, "the large window");
     println!(
         "goal at 10^6: ≥ 65% of the limit: {}",
         goal(rate_large >= 0.65 * limit)

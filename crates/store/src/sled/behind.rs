@@ -23,17 +23,25 @@ pub(super) type Entry = (Hash, Hash, Vec<u8>);
 /// One batch for sled, as the journal took it.
 pub(super) struct Batch {
     /// Its number, in journal order.
-    pub number: u64,
-    /// What sled is to apply (segments, ids, nodes, checkpoints), atomically.
-    pub sled: sled::Batch,
+    number: u64,
+    /// What sled is to write (segments, ids, nodes, checkpoints): key, value.
+    ops: Vec<(sled::IVec, sled::IVec)>,
     /// Its records' range (`first..end`), empty for a checkpoint alone.
-    pub records: std::ops::Range<u64>,
+    records: std::ops::Range<u64>,
+    /// The stored-level Merkle nodes it wrote.
+    nodes: Vec<(u8, u64)>,
+    /// The checkpoints it wrote, by size.
+    checkpoints: Vec<u64>,
 }
+
+/// Most batches the applier writes to sled as one (sled's cost is per batch as much as
+/// per byte: a burst of small group commits is applied together).
+const MERGE: usize = 64;
 
 /// What the applier does next.
 pub(super) enum Next {
-    /// Apply this batch.
-    Batch(Batch),
+    /// Apply these batches, as one.
+    Batches(Vec<Batch>),
     /// Nothing is queued now.
     Idle,
     /// Stop.
@@ -43,8 +51,8 @@ pub(super) enum Next {
 #[derive(Default)]
 struct State {
     queue: VecDeque<(Batch, Instant)>,
-    /// Being applied: its number and when it was taken.
-    applying: Option<(u64, Instant)>,
+    /// Being applied: how many batches, and when the oldest was queued.
+    applying: Option<(usize, Instant)>,
     records: BTreeMap<u64, (u64, Entry)>,
     nodes: HashMap<(u8, u64), (u64, Hash)>,
     checkpoints: BTreeMap<u64, (u64, String)>,
@@ -84,7 +92,7 @@ impl Behind {
     /// checkpoints are read from here until sled has applied it.
     pub(super) fn push(
         &self,
-        sled: sled::Batch,
+        ops: Vec<(sled::IVec, sled::IVec)>,
         records: Vec<(u64, Entry)>,
         nodes: Vec<((u8, u64), Hash)>,
         checkpoints: Vec<(u64, String)>,
@@ -100,17 +108,21 @@ impl Behind {
             s.bytes += e.2.len() as u64;
             s.records.insert(seq, (number, e));
         }
+        let node_keys = nodes.iter().map(|(k, _)| *k).collect();
         for (k, h) in nodes {
             s.nodes.insert(k, (number, h));
         }
+        let sizes = checkpoints.iter().map(|(k, _)| *k).collect();
         for (size, note) in checkpoints {
             s.checkpoints.insert(size, (number, note));
         }
         s.queue.push_back((
             Batch {
                 number,
-                sled,
+                ops,
                 records: range,
+                nodes: node_keys,
+                checkpoints: sizes,
             },
             Instant::now(),
         ));
@@ -119,10 +131,10 @@ impl Behind {
         Ok(())
     }
 
-    /// The next batch to apply: [`Next::Batch`] at once if one is queued; else
-    /// [`Next::Idle`] if `wait` is false; else the next one queued. [`Next::Stop`] once
-    /// the store stops and the queue is empty, or once sled failed (the batches stay,
-    /// read from here).
+    /// The next batches to apply, as one: [`Next::Batches`] at once if any are queued
+    /// (up to [`MERGE`]); else [`Next::Idle`] if `wait` is false; else the next ones
+    /// queued. [`Next::Stop`] once the store stops and the queue is empty, or once sled
+    /// failed (the batches stay, read from here).
     pub(super) fn next(&self, wait: bool) -> Next {
         let Ok(mut s) = self.state.lock() else {
             return Next::Stop;
@@ -131,9 +143,12 @@ impl Behind {
             if s.failed.is_some() {
                 return Next::Stop;
             }
-            if let Some((b, _)) = s.queue.pop_front() {
-                s.applying = Some((b.number, Instant::now()));
-                return Next::Batch(b);
+            if let Some((_, since)) = s.queue.front() {
+                let since = *since;
+                let n = s.queue.len().min(MERGE);
+                let taken: Vec<Batch> = s.queue.drain(..n).map(|(b, _)| b).collect();
+                s.applying = Some((taken.len(), since));
+                return Next::Batches(taken);
             }
             if s.stop {
                 return Next::Stop;
@@ -148,38 +163,44 @@ impl Behind {
         }
     }
 
-    /// sled holds batch `number` now: what it wrote is read from sled from here on (an
+    /// sled holds `batches` now: what they wrote is read from sled from here on (an
     /// entry a later batch replaced stays).
-    pub(super) fn applied(&self, number: u64) {
+    pub(super) fn applied(&self, batches: &[Batch]) {
         let Ok(mut s) = self.state.lock() else {
             return;
         };
         s.applying = None;
-        let done: Vec<u64> = s
-            .records
-            .iter()
-            .filter(|(_, (g, _))| *g == number)
-            .map(|(seq, _)| *seq)
-            .collect();
-        for seq in done {
-            if let Some((_, e)) = s.records.remove(&seq) {
-                s.bytes = s.bytes.saturating_sub(e.2.len() as u64);
+        for b in batches {
+            for seq in b.records.clone() {
+                if s.records.get(&seq).is_some_and(|(n, _)| *n == b.number)
+                    && let Some((_, e)) = s.records.remove(&seq)
+                {
+                    s.bytes = s.bytes.saturating_sub(e.2.len() as u64);
+                }
+            }
+            for k in &b.nodes {
+                if s.nodes.get(k).is_some_and(|(n, _)| *n == b.number) {
+                    s.nodes.remove(k);
+                }
+            }
+            for k in &b.checkpoints {
+                if s.checkpoints.get(k).is_some_and(|(n, _)| *n == b.number) {
+                    s.checkpoints.remove(k);
+                }
             }
         }
-        s.nodes.retain(|_, (g, _)| *g != number);
-        s.checkpoints.retain(|_, (g, _)| *g != number);
         drop(s);
         self.changed.notify_all();
     }
 
     /// sled failed applying (or flushing): it applies nothing more until it is rebuilt;
-    /// the batch taken goes back to the front of the queue.
-    pub(super) fn fail(&self, why: &str, taken: Option<Batch>) {
+    /// the batches taken go back to the front of the queue.
+    pub(super) fn fail(&self, why: &str, taken: Vec<Batch>) {
         let Ok(mut s) = self.state.lock() else {
             return;
         };
         s.applying = None;
-        if let Some(b) = taken {
+        for b in taken.into_iter().rev() {
             s.queue.push_front((b, Instant::now()));
         }
         if s.failed.is_none() {
@@ -279,7 +300,7 @@ impl Behind {
             .chain(s.queue.front().map(|(_, t)| *t))
             .min();
         Lag {
-            batches: s.queue.len() as u64 + u64::from(s.applying.is_some()),
+            batches: s.queue.len() as u64 + s.applying.map_or(0, |(n, _)| n as u64),
             records: s.records.len() as u64,
             bytes: s.bytes,
             oldest_ms: oldest.map_or(0, |t| {
@@ -377,7 +398,7 @@ fn apply_until_stopped(
                     Ok(()) => unflushed = false,
                     Err(e) => {
                         let why = format!("sled could not flush: {e}");
-                        behind.fail(&why, None);
+                        behind.fail(&why, Vec::new());
                         if !on_failure(&why) {
                             return;
                         }
@@ -388,8 +409,8 @@ fn apply_until_stopped(
             Next::Idle => behind.next(true),
             other => other,
         };
-        let b = match next {
-            Next::Batch(b) => b,
+        let batches = match next {
+            Next::Batches(b) => b,
             Next::Idle => continue,
             Next::Stop => {
                 if unflushed
@@ -401,12 +422,17 @@ fn apply_until_stopped(
                 return;
             }
         };
+        let mut batch = sled::Batch::default();
+        for b in &batches {
+            for (k, v) in &b.ops {
+                batch.insert(k.clone(), v.clone());
+            }
+        }
         let applied = parts
             .read()
             .map(|p| p.tree.clone())
             .map_err(|_| StoreError::Io("sled's handles are poisoned".into()))
             .and_then(|tree| {
-                let batch = b.sled.clone();
                 super::shield("applying a batch", move || {
                     faults
                         .fail(crate::faults::Point::SledWrite)
@@ -417,12 +443,12 @@ fn apply_until_stopped(
             });
         match applied {
             Ok(()) => {
-                behind.applied(b.number);
+                behind.applied(&batches);
                 unflushed = true;
             }
             Err(e) => {
                 let why = format!("sled could not apply a batch: {e}");
-                behind.fail(&why, Some(b));
+                behind.fail(&why, batches);
                 if !on_failure(&why) {
                     return;
                 }

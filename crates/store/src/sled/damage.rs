@@ -37,11 +37,15 @@ impl SledStore {
         let at = usize::try_from(seq - first).map_err(io)?;
         let (before, after) = entries.split_at(at);
         let after = after.get(1..).unwrap_or_default();
+        let mut ops = Ops::new();
+        put_segment(&mut ops, first, before)?;
+        put_segment(&mut ops, seq + 1, after)?;
         let mut batch = sled::Batch::default();
         batch.remove(&key(kind::RECORD, first));
         batch.remove(&key(kind::IDS, first));
-        put_segment(&mut batch, first, before)?;
-        put_segment(&mut batch, seq + 1, after)?;
+        for (k, v) in ops {
+            batch.insert(k, v);
+        }
         self.tree()?.apply_batch(batch).map_err(io)?;
         if let Ok(mut ids) = self.ids.write() {
             ids.forget_seq(seq);

@@ -360,19 +360,27 @@ impl SledStore {
     }
 }
 
+/// sled's writes of one batch: key, value.
+type Ops = Vec<(sled::IVec, sled::IVec)>;
+
 /// Adds a segment (and its id list) starting at `first`; nothing for no entries.
-fn put_segment(
-    batch: &mut sled::Batch,
-    first: u64,
-    entries: &[segment::Entry],
-) -> Result<(), StoreError> {
+fn put_segment(ops: &mut Ops, first: u64, entries: &[segment::Entry]) -> Result<(), StoreError> {
     if entries.is_empty() {
         return Ok(());
     }
     let (v, ids) = segment::encode(entries)?;
-    batch.insert(&key(kind::RECORD, first), v);
-    batch.insert(&key(kind::IDS, first), ids);
+    ops.push((key(kind::RECORD, first).as_slice().into(), v.into()));
+    ops.push((key(kind::IDS, first).as_slice().into(), ids.into()));
     Ok(())
+}
+
+/// `ops` as one sled batch.
+fn sled_batch(ops: Ops) -> sled::Batch {
+    let mut batch = sled::Batch::default();
+    for (k, v) in ops {
+        batch.insert(k, v);
+    }
+    batch
 }
 
 impl Store for SledStore {
@@ -498,15 +506,18 @@ impl Store for SledStore {
             let next = runs.first().map_or(size, |(f, _)| *f);
             j.append(&frames, next)?;
         }
-        let mut batch = sled::Batch::default();
+        let mut ops = Ops::new();
         for (first, entries) in touched.iter().chain(runs.iter().map(|(f, e)| (f, e))) {
-            put_segment(&mut batch, *first, entries)?;
+            put_segment(&mut ops, *first, entries)?;
         }
         for ((l, i), h) in b.nodes.iter().filter(|((l, _), _)| *l >= STORED_LEVEL) {
-            batch.insert(&node_key(*l, *i), &h.0);
+            ops.push((node_key(*l, *i).as_slice().into(), h.0.as_slice().into()));
         }
         for (size, note) in &b.checkpoints {
-            batch.insert(&key(kind::CHECKPOINT, *size), note.as_bytes());
+            ops.push((
+                key(kind::CHECKPOINT, *size).as_slice().into(),
+                note.as_bytes().into(),
+            ));
         }
         match &self.behind {
             // The journal has it: sled follows on the applier thread, and until then the
@@ -526,14 +537,14 @@ impl Store for SledStore {
                     .filter(|((l, _), _)| *l >= STORED_LEVEL)
                     .copied()
                     .collect();
-                behind.push(batch, records, nodes, b.checkpoints.clone())?;
+                behind.push(ops, records, nodes, b.checkpoints.clone())?;
             }
             // One batch on one tree: sled applies it atomically, also across a crash.
             _ => {
                 let tree = self.tree()?;
                 shield("writing", || {
                     self.faults.fail(Point::SledWrite).map_err(io)?;
-                    tree.apply_batch(batch).map_err(io)
+                    tree.apply_batch(sled_batch(ops)).map_err(io)
                 })?;
             }
         }
