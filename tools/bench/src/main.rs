@@ -88,7 +88,8 @@ fn behind(ledger: &Ledger<SledStore>, what: &str) {
         lag.bytes as f64 / (1 << 20) as f64,
         lag.oldest_ms,
         t.elapsed(),
-        now.failed.map_or(String::new(), |f| format!(" (FAILED: {f})"))
+        now.failed
+            .map_or(String::new(), |f| format!(" (FAILED: {f})"))
     );
 }
 

@@ -193,6 +193,20 @@ fn own_authority<'s>(
     Ok(a)
 }
 
+/// Protocol `id`, proposed in this ledger (Art. 9).
+fn protocol(
+    agreement: &crate::state::Agreement,
+    id: u32,
+) -> Result<&crate::state::Protocol, Violation> {
+    agreement.protocols.get(&id).ok_or_else(|| {
+        Violation::Art9_Protocol(crate::detail!(
+            "no-such-protocol",
+            "there is no protocol {id}",
+            id = id
+        ))
+    })
+}
+
 pub(super) fn check(state: &State, ctx: &Ctx<'_>, root: &Registered) -> Result<(), Violation> {
     let agreement = &state.agreement;
     match &ctx.payload {
@@ -328,13 +342,7 @@ pub(super) fn check(state: &State, ctx: &Ctx<'_>, root: &Registered) -> Result<(
             Ok(())
         }
         Payload::ProtocolProceduresCompleted { id } => {
-            let p = agreement.protocols.get(id).ok_or_else(|| {
-                Violation::Art9_Protocol(crate::detail!(
-                    "no-such-protocol",
-                    "there is no protocol {id}",
-                    id = *id
-                ))
-            })?;
+            let p = protocol(agreement, *id)?;
             if p.accepted.is_none() {
                 return Err(Violation::Art9_Protocol(crate::detail!(
                     "protocol-not-accepted",
@@ -413,13 +421,7 @@ pub(super) fn check(state: &State, ctx: &Ctx<'_>, root: &Registered) -> Result<(
             new_key(state, &h.key)
         }
         Payload::ProtocolAccepted { id } => {
-            let p = agreement.protocols.get(id).ok_or_else(|| {
-                Violation::Art9_Protocol(crate::detail!(
-                    "no-such-protocol",
-                    "there is no protocol {id}",
-                    id = *id
-                ))
-            })?;
+            let p = protocol(agreement, *id)?;
             if p.accepted.is_some() {
                 return Err(Violation::Art9_Protocol(crate::detail!(
                     "protocol-accepted",
