@@ -453,8 +453,14 @@ fn process<S: Store>(shared: &Shared<S>, submits: Vec<(SignedEvent, Decoded, Rep
         .map(|(e, _, _)| 2 * (e.body.payload.len() as u64 + 512))
         .sum();
     if let Err(e) = shared.log.store().check_room(bytes) {
-        shared.metrics.refused("storage full");
         let m = e.to_string();
+        // sled too far behind the journal (docs/adr/0027) is not a full disk: nothing
+        // was written either, and it is for a restart, not for freeing space.
+        if matches!(e, coop_store::StoreError::Behind { .. }) {
+            shared.metrics.refused("storage behind");
+            return refuse_all(submits, &|| SubmitError::Unavailable(m.clone()));
+        }
+        shared.metrics.refused("storage full");
         return refuse_all(submits, &|| SubmitError::StorageFull(m.clone()));
     }
     let Ok(mut state) = shared.working.lock() else {
@@ -644,7 +650,10 @@ fn store_checkpoint<S: Store>(
     note: String,
 ) -> Result<String, String> {
     if let Err(e) = shared.log.put_checkpoint(&note) {
-        if !matches!(e, coop_store::StoreError::Full { .. }) {
+        if !matches!(
+            e,
+            coop_store::StoreError::Full { .. } | coop_store::StoreError::Behind { .. }
+        ) {
             shared.fail(&format!("storage failure while storing a checkpoint: {e}"));
         }
         return Err(e.to_string());

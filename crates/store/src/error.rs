@@ -32,6 +32,21 @@ pub enum StoreError {
         /// The reserve kept free (`--min-free-mib`).
         reserve: u64,
     },
+    /// sled is so far behind the journal (it stalls or keeps failing) that the batches
+    /// it lacks, held in memory for readers, reached the store's limit: the append was
+    /// refused before anything was written. Nothing is poisoned; appends resume once
+    /// sled catches up, and a restart brings sled up to the journal (docs/adr/0027).
+    #[error(
+        "storage behind: sled lacks {records} records ({bytes} bytes held in memory) of the journal and is not catching up ({why}); nothing was written: restart the node, which brings sled up to the journal"
+    )]
+    Behind {
+        /// Records sled lacks.
+        records: u64,
+        /// Bytes of them held in memory.
+        bytes: u64,
+        /// Why sled is behind: its failure, or how long its oldest batch has waited.
+        why: String,
+    },
     /// The stored ledger is damaged. Do not serve it; restore it from an export or a
     /// follower's copy. `seq` is the first record found wrong, when one is known.
     #[error("ledger store is corrupt{}: {what}", seq.map(|s| format!(" at record {s}")).unwrap_or_default())]

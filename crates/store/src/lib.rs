@@ -29,5 +29,5 @@ pub use journal::{
 };
 pub use log::{Appended, Head, Log};
 pub use memory::MemStore;
-pub use sled::{DEFAULT_MIN_FREE, Repaired, SledOptions, SledStore};
+pub use sled::{DEFAULT_MAX_BEHIND, DEFAULT_MIN_FREE, Repaired, SledOptions, SledStore};
 pub use store::{Lag, RecordItem, Snapshot, Store, WriteBatch};

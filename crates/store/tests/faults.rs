@@ -523,3 +523,77 @@ fn sled_panicking_as_it_opens_is_rebuilt_from_the_journal_by_the_open_itself() {
     drop(store);
     recovered(&dir, ledger, &out, "after a panic in a read");
 }
+
+/// Issue 29: a sled that never returns (a stalled write) holds up no append until what
+/// it lacks reaches the store's limit: then appends are refused before anything is
+/// written (`Behind`: nothing poisoned), never a hang and never memory without end; once
+/// sled answers again (here with an error) it is rebuilt from the journal and appends
+/// resume.
+#[test]
+fn a_sled_that_never_returns_holds_up_appends_only_at_the_limit_and_they_resume() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("s");
+    let ledger = base(&dir);
+    let p = Arc::new(
+        plan(
+            4,
+            Rule::Nth {
+                points: vec![Point::SledWrite],
+                n: 0,
+                fault: Fault::Stall,
+            },
+        )
+        .unarmed(),
+    );
+    let store = SledStore::open_with(
+        &dir,
+        SledOptions {
+            faults: Faults::plan(Arc::clone(&p)),
+            max_behind: 8 << 10,
+            applier_stop: std::time::Duration::from_millis(200),
+            ..SledOptions::default()
+        },
+    )
+    .unwrap();
+    let log = Log::open(store).unwrap();
+    p.arm();
+    let mut acked = BASE;
+    let refused = loop {
+        match log.append_events(events(ledger, acked, 2), Timestamp(acked)) {
+            Ok(_) => acked += 2,
+            Err(e) => break e,
+        }
+        assert!(acked < BASE + 1_000, "never refused: memory without end");
+    };
+    assert!(matches!(refused, StoreError::Behind { .. }), "{refused:?}");
+    assert!(
+        refused.to_string().contains("nothing was written"),
+        "{refused}"
+    );
+    assert_eq!(log.head().unwrap().size, acked, "nothing written");
+    assert!(
+        !log.is_poisoned(),
+        "a refusal before writing poisons nothing"
+    );
+    // Every acknowledged record reads back while sled stalls.
+    for seq in 0..acked {
+        assert!(log.record(seq).unwrap().is_some());
+    }
+    assert_eq!(
+        p.injected().get(&(Point::SledWrite, Fault::Stall)),
+        Some(&1)
+    );
+    // sled answers (with an error): rebuilt from the journal, and appends resume.
+    p.release();
+    assert!(log.store().settle(std::time::Duration::from_secs(60)));
+    log.append_events(events(ledger, acked, 2), Timestamp(acked))
+        .expect("appends resume");
+    acked += 2;
+    assert_eq!(log.verify_all().unwrap().size, acked);
+    drop(log);
+    let out = Outcome {
+        acked,
+        ..Outcome::default()
+    };
+    recovered(&dir, ledger, &out, "after a stalled sled");
+}

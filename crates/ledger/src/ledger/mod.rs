@@ -362,7 +362,10 @@ impl<S: Store + 'static> Ledger<S> {
             // The note does not match the records: the sender's mistake.
             Err(coop_store::StoreError::Conflict(m)) => Err(bad(m)),
             Err(e) => {
-                if !matches!(e, coop_store::StoreError::Full { .. }) {
+                if !matches!(
+                    e,
+                    coop_store::StoreError::Full { .. } | coop_store::StoreError::Behind { .. }
+                ) {
                     self.shared
                         .fail(&format!("storage failure while storing a checkpoint: {e}"));
                 }

@@ -173,7 +173,10 @@ impl<S: Store + 'static> Ledger<S> {
             next.step(&r.record).map_err(invalid)?;
         }
         if let Err(e) = self.shared.log.append_records(records) {
-            if !matches!(e, coop_store::StoreError::Full { .. }) {
+            if !matches!(
+                e,
+                coop_store::StoreError::Full { .. } | coop_store::StoreError::Behind { .. }
+            ) {
                 self.shared.fail(&format!("storage failure: {e}"));
             }
             return Err(e.into());

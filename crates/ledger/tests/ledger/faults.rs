@@ -174,7 +174,7 @@ fn random_storage_faults_under_the_engine_lose_no_receipt_and_every_answer_comes
     let runs: u64 = std::env::var("COOP_SIM_ENGINE_RUNS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(40);
+        .unwrap_or(300);
     let mut base = env();
     if let Some(l) = base.ledger.take() {
         l.shutdown();

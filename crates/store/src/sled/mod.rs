@@ -71,6 +71,8 @@ pub struct SledStore {
     /// The applier thread, stopped (within `applier_stop`) when the store is dropped.
     applier: Mutex<Option<std::thread::JoinHandle<()>>>,
     applier_stop: Duration,
+    /// Most bytes sled may lack before appends are refused.
+    max_behind: u64,
     /// Event id → seq, rebuilt from the stored id lists on open, updated after each
     /// write.
     ids: RwLock<IdIndex>,
@@ -97,6 +99,10 @@ pub struct SledOptions {
     /// How long dropping the store waits for sled to catch up with the journal before
     /// it leaves the applier behind (stuck in sled: the next open catches up).
     pub applier_stop: Duration,
+    /// Most bytes of record sled may lack (held in memory for readers) before appends
+    /// are refused ([`StoreError::Behind`]): a sled that stalls for ever must not take
+    /// the node's memory with it.
+    pub max_behind: u64,
 }
 
 impl Default for SledOptions {
@@ -105,6 +111,7 @@ impl Default for SledOptions {
             min_free: DEFAULT_MIN_FREE,
             faults: Faults::none(),
             applier_stop: APPLIER_STOP,
+            max_behind: DEFAULT_MAX_BEHIND,
         }
     }
 }
@@ -152,6 +159,9 @@ fn shield<T>(doing: &str, f: impl FnOnce() -> Result<T, StoreError>) -> Result<T
         }
     }
 }
+
+/// The default limit of what sled may lack, in bytes of record: 512 MiB.
+pub const DEFAULT_MAX_BEHIND: u64 = 512 << 20;
 
 /// The default reserve of free space: 64 MiB.
 pub const DEFAULT_MIN_FREE: u64 = 64 << 20;
@@ -401,6 +411,18 @@ impl Store for SledStore {
     }
 
     fn check_room(&self, bytes: u64) -> Result<(), StoreError> {
+        if let Some(b) = &self.behind {
+            let lag = b.lag();
+            if lag.bytes.saturating_add(bytes) > self.max_behind {
+                return Err(StoreError::Behind {
+                    records: lag.records,
+                    bytes: lag.bytes,
+                    why: lag.failed.unwrap_or_else(|| {
+                        format!("its oldest batch has waited {} ms", lag.oldest_ms)
+                    }),
+                });
+            }
+        }
         if self.min_free == 0 {
             return Ok(());
         }

@@ -430,6 +430,7 @@ impl SledStore {
         store._lock = Some(lock);
         store.min_free = options.min_free;
         store.applier_stop = options.applier_stop;
+        store.max_behind = options.max_behind;
         store.start_applier()?;
         Ok(store)
     }
@@ -499,6 +500,7 @@ impl SledStore {
             behind: None,
             applier: Mutex::new(None),
             applier_stop: APPLIER_STOP,
+            max_behind: DEFAULT_MAX_BEHIND,
             path: path.to_path_buf(),
             journal: None,
             min_free: 0,
