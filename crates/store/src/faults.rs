@@ -489,7 +489,10 @@ fn fits(fault: Fault, point: Point) -> bool {
         ),
         Fault::ShortRead => matches!(point, JournalRead | PreRead | SnapshotRead),
         Fault::TornWrite => matches!(point, JournalWrite | SnapshotWrite),
-        Fault::Stall => matches!(point, JournalSync | SledWrite | SledFlush | DirSync),
+        Fault::Stall => matches!(
+            point,
+            JournalSync | SledWrite | SledFlush | SledRead | DirSync
+        ),
         Fault::Crash => point.is_sync(),
         Fault::Panic => matches!(point, SledWrite | SledFlush | SledRead | SledOpen),
     }

@@ -17,7 +17,9 @@
 use coop_core::testkit;
 use coop_core::{Hash, LedgerId, SignedEvent, Timestamp};
 use coop_store::faults::{plan_from_env as plan, seed};
-use coop_store::{Fault, Faults, Log, Plan, Point, Rule, SledOptions, SledStore, StoreError};
+use coop_store::{
+    Fault, Faults, Log, Plan, Point, Rule, SledOptions, SledStore, Store as _, StoreError,
+};
 
 fn copy_dir(from: &Path, to: &Path) {
     coop_store::faults::copy_dir(from, to).expect("copy a store directory");
@@ -596,4 +598,81 @@ fn a_sled_that_never_returns_holds_up_appends_only_at_the_limit_and_they_resume(
         ..Outcome::default()
     };
     recovered(&dir, ledger, &out, "after a stalled sled");
+}
+
+/// The hang of issue 29's `export`: a sled read that never returns. Every read of sled
+/// waits at most the store's read bound: the read is answered with an error naming the
+/// stall, sled is rebuilt from the journal while the store runs (beside the one stuck),
+/// and every record reads back from the rebuilt sled — with the stuck read still stuck.
+#[test]
+fn a_sled_read_that_never_returns_ends_in_an_answer_and_sled_is_rebuilt() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("s");
+    let ledger = base(&dir);
+    let p = Arc::new(
+        plan(
+            6,
+            Rule::Nth {
+                points: vec![Point::SledRead],
+                n: 0,
+                fault: Fault::Stall,
+            },
+        )
+        .unarmed(),
+    );
+    let store = SledStore::open_with(
+        &dir,
+        SledOptions {
+            faults: Faults::plan(Arc::clone(&p)),
+            read_bound: std::time::Duration::from_millis(300),
+            applier_stop: std::time::Duration::from_millis(300),
+            ..SledOptions::default()
+        },
+    )
+    .unwrap();
+    let log = Arc::new(Log::open(store).unwrap());
+    log.append_events(events(ledger, BASE, 3), Timestamp(BASE))
+        .unwrap();
+    let acked = BASE + 3;
+    // Everything in sled, so that reads go to it.
+    assert!(log.store().settle(std::time::Duration::from_secs(60)));
+    p.arm();
+    // Read on another thread, so that a hang fails this test instead of hanging it.
+    let (tx, rx) = std::sync::mpsc::channel();
+    let reader = Arc::clone(&log);
+    std::thread::spawn(move || {
+        let r: Result<Vec<_>, StoreError> = reader.records(0, acked).collect();
+        let _ = tx.send(r.map(|v| v.len()));
+    });
+    let answer = rx
+        .recv_timeout(std::time::Duration::from_secs(60))
+        .expect("a read of a stalled sled is answered, not left hanging");
+    let err = answer.expect_err("the stalled read is an error, not records");
+    assert!(err.to_string().contains("did not answer"), "{err}");
+    assert_eq!(
+        p.injected().get(&(Point::SledRead, Fault::Stall)),
+        Some(&1),
+        "the stall fired"
+    );
+    // sled is rebuilt from the journal by itself, the stuck read still stuck; every
+    // record reads back and appends go on.
+    assert!(log.store().settle(std::time::Duration::from_secs(60)));
+    assert_eq!(log.store().lag().map(|l| l.rebuilds), Some(1));
+    assert_eq!(
+        log.records(0, acked)
+            .collect::<Result<Vec<_>, _>>()
+            .unwrap()
+            .len() as u64,
+        acked
+    );
+    log.append_events(events(ledger, acked, 2), Timestamp(acked))
+        .unwrap();
+    assert_eq!(log.verify_all().unwrap().size, acked + 2);
+    p.release();
+    drop(log);
+    let out = Outcome {
+        acked: acked + 2,
+        ..Outcome::default()
+    };
+    recovered(&dir, ledger, &out, "after a stalled sled read");
 }

@@ -71,6 +71,7 @@ fn open_under(dir: &Path, faults: Faults) -> Ledger<SledStore> {
         SledOptions {
             faults,
             applier_stop: BOUND,
+            read_bound: BOUND,
             ..SledOptions::default()
         },
     )

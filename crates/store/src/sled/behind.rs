@@ -44,6 +44,8 @@ pub(super) enum Next {
     Batches(Vec<Batch>),
     /// Nothing is queued now.
     Idle,
+    /// Rebuild sled from the journal (a read of it did not return), then go on.
+    Rebuild(String),
     /// Stop.
     Stop,
 }
@@ -60,6 +62,10 @@ struct State {
     next_number: u64,
     failed: Option<String>,
     rebuilds: u64,
+    /// A rebuild asked for by a reader (a read of sled that did not return).
+    rebuild: Option<String>,
+    /// The applier is rebuilding sled.
+    rebuilding: bool,
     stop: bool,
     /// The applier has ended (stopped, or given up on sled).
     ended: bool,
@@ -140,6 +146,12 @@ impl Behind {
             return Next::Stop;
         };
         loop {
+            if !s.stop
+                && let Some(why) = s.rebuild.take()
+            {
+                s.rebuilding = true;
+                return Next::Rebuild(why);
+            }
             if s.failed.is_some() {
                 return Next::Stop;
             }
@@ -210,6 +222,22 @@ impl Behind {
         self.changed.notify_all();
     }
 
+    /// A read of sled did not return: the applier rebuilds sled from the journal next
+    /// (beside the one a reader is stuck in), and sled counts as failed until then.
+    pub(super) fn request_rebuild(&self, why: &str) {
+        let Ok(mut s) = self.state.lock() else {
+            return;
+        };
+        if s.failed.is_none() {
+            s.failed = Some(why.to_owned());
+        }
+        if s.rebuild.is_none() && !s.rebuilding {
+            s.rebuild = Some(why.to_owned());
+        }
+        drop(s);
+        self.changed.notify_all();
+    }
+
     /// sled was rebuilt from the journal up to `size` records: batches it holds now
     /// (wholly below `size`, and their checkpoints at or below it) are dropped, the rest
     /// applied as usual.
@@ -234,6 +262,7 @@ impl Behind {
         s.nodes.retain(|_, (g, _)| !held.contains(g));
         s.checkpoints.retain(|_, (g, _)| !held.contains(g));
         s.failed = None;
+        s.rebuilding = false;
         s.rebuilds += 1;
         drop(s);
         self.changed.notify_all();
@@ -268,7 +297,7 @@ impl Behind {
             return false;
         };
         loop {
-            if s.queue.is_empty() && s.applying.is_none() {
+            if s.queue.is_empty() && s.applying.is_none() && s.rebuild.is_none() && !s.rebuilding {
                 return true;
             }
             if s.ended {
@@ -412,6 +441,12 @@ fn apply_until_stopped(
         let batches = match next {
             Next::Batches(b) => b,
             Next::Idle => continue,
+            Next::Rebuild(why) => {
+                if !on_failure(&why) {
+                    return;
+                }
+                continue;
+            }
             Next::Stop => {
                 if unflushed
                     && behind.failed().is_none()

@@ -22,6 +22,7 @@ mod behind;
 #[cfg(test)]
 mod damage;
 mod index;
+mod reads;
 mod recover;
 mod snapshots;
 
@@ -80,6 +81,9 @@ pub struct SledStore {
     min_free: u64,
     /// Injected storage faults (tests only: production holds none).
     faults: Faults,
+    /// The threads sled is read on, so that a read that never returns is answered at
+    /// the bound (`reads.rs`).
+    reads: reads::Reads,
     /// Held for the store's lifetime; declared last so it is released last (`None` for
     /// the sled being rebuilt by a repair, under the directory's lock).
     _lock: Option<File>,
@@ -103,6 +107,9 @@ pub struct SledOptions {
     /// are refused ([`StoreError::Behind`]): a sled that stalls for ever must not take
     /// the node's memory with it.
     pub max_behind: u64,
+    /// How long a read waits for sled: a read sled does not answer within it is an
+    /// error, and sled is rebuilt from the journal while the store runs.
+    pub read_bound: Duration,
 }
 
 impl Default for SledOptions {
@@ -112,6 +119,7 @@ impl Default for SledOptions {
             faults: Faults::none(),
             applier_stop: APPLIER_STOP,
             max_behind: DEFAULT_MAX_BEHIND,
+            read_bound: DEFAULT_READ_BOUND,
         }
     }
 }
@@ -162,6 +170,12 @@ fn shield<T>(doing: &str, f: impl FnOnce() -> Result<T, StoreError>) -> Result<T
 
 /// The default limit of what sled may lack, in bytes of record: 512 MiB.
 pub const DEFAULT_MAX_BEHIND: u64 = 512 << 20;
+
+/// The default bound on a read of sled: 10 s (an HTTP client gives up at 30).
+pub const DEFAULT_READ_BOUND: Duration = Duration::from_secs(10);
+
+/// Segments read from sled per hand-off to a reader thread (`records`).
+const SEGMENTS_PER_READ: usize = 64;
 
 /// The default reserve of free space: 64 MiB.
 pub const DEFAULT_MIN_FREE: u64 = 64 << 20;
@@ -277,19 +291,56 @@ impl SledStore {
         self.behind.as_ref().is_none_or(|b| b.settle(bound))
     }
 
+    /// A read of sled's tree, on a reader thread, waited for at most the read bound
+    /// (`reads.rs`). One that does not answer in time is an error, and has the applier
+    /// rebuild sled from the journal (beside the one the read is stuck in).
+    fn read<T: Send + 'static>(
+        &self,
+        doing: &'static str,
+        f: impl FnOnce(&sled::Tree) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let tree = self.tree()?;
+        let faults = self.faults.clone();
+        match self.reads.run(doing, move || {
+            faults.fail(Point::SledRead).map_err(io)?;
+            f(&tree)
+        }) {
+            Ok(r) => r,
+            Err(reads::Stalled(bound)) => {
+                let why = format!(
+                    "sled did not answer within {:.1} s while {doing}",
+                    bound.as_secs_f64()
+                );
+                tracing::error!(
+                    why,
+                    "a read of sled stalls; rebuilding sled from the journal"
+                );
+                match &self.behind {
+                    Some(b) => {
+                        b.request_rebuild(&why);
+                        Err(StoreError::Io(format!(
+                            "{why}: it is being rebuilt from the journal; retry"
+                        )))
+                    }
+                    None => Err(StoreError::Io(format!(
+                        "{why}: reopen the ledger, which rebuilds it from the journal"
+                    ))),
+                }
+            }
+        }
+    }
+
     /// The segment holding record `seq`: its first seq and its raw value.
     fn segment(&self, seq: u64) -> Result<Option<(u64, sled::IVec)>, StoreError> {
-        let tree = self.tree()?;
-        let Some(r) = shield("reading", || {
-            self.faults.fail(Point::SledRead).map_err(io)?;
-            Ok(tree
-                .range(key(kind::RECORD, 0)..=key(kind::RECORD, seq))
-                .next_back())
+        let Some((k, v)) = self.read("reading a record", move |tree| {
+            tree.range(key(kind::RECORD, 0)..=key(kind::RECORD, seq))
+                .next_back()
+                .transpose()
+                .map_err(io)
         })?
         else {
             return Ok(None);
         };
-        let (k, v) = r.map_err(io)?;
         let first = seq_from_key(&k)?;
         if segment::View::parse(first, &v)?.holds(seq) {
             Ok(Some((first, v)))
@@ -587,15 +638,15 @@ impl Store for SledStore {
             // Records wait for sled only at the end of the log.
             return Ok(end);
         }
-        let tree = self.tree()?;
-        match shield("reading", || {
-            Ok(tree
-                .range(key(kind::RECORD, 0)..=key(kind::RECORD, u64::MAX))
-                .next_back())
-        })? {
+        let last = self.read("reading the last record", |tree| {
+            tree.range(key(kind::RECORD, 0)..=key(kind::RECORD, u64::MAX))
+                .next_back()
+                .transpose()
+                .map_err(io)
+        })?;
+        match last {
             None => Ok(0),
-            Some(r) => {
-                let (k, v) = r.map_err(io)?;
+            Some((k, v)) => {
                 let first = seq_from_key(&k)?;
                 Ok(first + segment::View::parse(first, &v)?.count())
             }
@@ -625,22 +676,36 @@ impl Store for SledStore {
             return Box::new(tail);
         }
         let end = end_in_sled;
-        let tree = match self.tree() {
-            Ok(t) => t,
-            Err(e) => return Box::new(std::iter::once(Err(e))),
-        };
-        // The segment holding `start`, then every segment that starts before `end`.
+        // The segment holding `start`, then every segment that starts before `end`, read
+        // a chunk at a time (one hand-off to a reader thread per chunk).
         let head = match self.segment(start) {
             Ok(Some(s)) => Some(Ok(s)),
             Ok(None) => None,
             Err(e) => Some(Err(e)),
         };
-        let rest = tree
-            .range(key(kind::RECORD, start.saturating_add(1))..key(kind::RECORD, end))
-            .map(|r| {
-                let (k, v) = r.map_err(io)?;
-                Ok((seq_from_key(&k)?, v))
+        let mut from = Some(start.saturating_add(1));
+        let rest = std::iter::from_fn(move || {
+            let at = from.take()?;
+            let chunk = self.read("reading records", move |tree| {
+                tree.range(key(kind::RECORD, at)..key(kind::RECORD, end))
+                    .take(SEGMENTS_PER_READ)
+                    .map(|r| {
+                        let (k, v) = r.map_err(io)?;
+                        Ok((seq_from_key(&k)?, v))
+                    })
+                    .collect::<Result<Vec<(u64, sled::IVec)>, StoreError>>()
             });
+            Some(match chunk {
+                Err(e) => vec![Err(e)],
+                Ok(segs) => {
+                    if segs.len() == SEGMENTS_PER_READ {
+                        from = segs.last().map(|(first, _)| first.saturating_add(1));
+                    }
+                    segs.into_iter().map(Ok).collect()
+                }
+            })
+        })
+        .flatten();
         Box::new(
             head.into_iter()
                 .chain(rest)
@@ -689,9 +754,7 @@ impl Store for SledStore {
         {
             return Ok(Some(h));
         }
-        let tree = self.tree()?;
-        shield("reading", || {
-            self.faults.fail(Point::SledRead).map_err(io)?;
+        self.read("reading a Merkle node", move |tree| {
             tree.get(node_key(level, index)).map_err(io)
         })?
         .map(|v| hash_value(None, &v, "Merkle node"))
@@ -704,9 +767,7 @@ impl Store for SledStore {
         {
             return Ok(Some(n));
         }
-        let tree = self.tree()?;
-        shield("reading", || {
-            self.faults.fail(Point::SledRead).map_err(io)?;
+        self.read("reading a checkpoint", move |tree| {
             tree.get(key(kind::CHECKPOINT, size)).map_err(io)
         })?
         .map(|v| {
@@ -721,16 +782,15 @@ impl Store for SledStore {
             Some(b) => b.checkpoints()?.pop(),
             None => None,
         };
-        let tree = self.tree()?;
-        let last = shield("reading", || {
-            Ok(tree
-                .range(key(kind::CHECKPOINT, 0)..=key(kind::CHECKPOINT, u64::MAX))
-                .next_back())
+        let last = self.read("reading the last checkpoint", |tree| {
+            tree.range(key(kind::CHECKPOINT, 0)..=key(kind::CHECKPOINT, u64::MAX))
+                .next_back()
+                .transpose()
+                .map_err(io)
         })?;
         let stored = match last {
             None => None,
-            Some(r) => {
-                let (k, v) = r.map_err(io)?;
+            Some((k, v)) => {
                 let size = seq_from_key(&k)?;
                 let note = String::from_utf8(v.to_vec())
                     .map_err(|_| corrupt(None, format!("checkpoint {size} is not UTF-8")))?;
@@ -745,8 +805,7 @@ impl Store for SledStore {
     }
 
     fn checkpoint_sizes(&self) -> Result<Vec<u64>, StoreError> {
-        let tree = self.tree()?;
-        let mut sizes: Vec<u64> = shield("reading", || {
+        let mut sizes: Vec<u64> = self.read("reading the checkpoints' sizes", |tree| {
             tree.range(key(kind::CHECKPOINT, 0)..=key(kind::CHECKPOINT, u64::MAX))
                 .keys()
                 .map(|k| seq_from_key(&k.map_err(io)?))

@@ -399,6 +399,8 @@ impl SledStore {
             }
             Err(e) => return Err(e),
         };
+        let mut store = store;
+        store.reads.bound = options.read_bound;
         // sled brought up to the journal; sled that cannot be (its reads fail as damage,
         // or panic, or its last record is not the journal's) is rebuilt from it, with no
         // `repair` asked of anyone (issue 29).
@@ -407,7 +409,9 @@ impl SledStore {
             Err(e @ StoreError::Corrupt { .. }) if tail.size > 0 => {
                 tracing::warn!(error = %e, "sled cannot be brought up to the journal; rebuilding it from the journal");
                 rebuild(&path, Some(&e.to_string()), &faults)?;
-                let s = SledStore::from_db(open_sled(&sled_dir, &faults)?, &path, None, &faults)?;
+                let mut s =
+                    SledStore::from_db(open_sled(&sled_dir, &faults)?, &path, None, &faults)?;
+                s.reads.bound = options.read_bound;
                 catch_up(s, &path, &tail, &faults)?
             }
             Err(e) => return Err(e),
@@ -505,6 +509,7 @@ impl SledStore {
             journal: None,
             min_free: 0,
             faults: faults.clone(),
+            reads: super::reads::Reads::new(super::DEFAULT_READ_BOUND),
             ids: RwLock::new(ids),
             _lock: lock,
         })
