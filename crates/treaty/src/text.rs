@@ -40,30 +40,59 @@ pub fn hidden_texts(payload: &Payload) -> Vec<(String, char)> {
     w.found
 }
 
+/// Walks a payload's strings. The path to the string being walked is kept as parts that
+/// borrow the catalogue's own names, and spelled out only for a string that holds a
+/// hidden character: the rules walk every payload appended or verified, and nearly all
+/// are plain (allocating a path per field was most of the walk's cost).
 #[derive(Default)]
 struct Walker {
-    path: Vec<String>,
+    path: Vec<Part>,
     found: Vec<(String, char)>,
+}
+
+/// One step of the path to a string.
+#[derive(Clone, Copy)]
+enum Part {
+    /// A struct's field or an enum's variant, by name.
+    Name(&'static str),
+    /// An element of a list, a tuple or a map, by number.
+    Index(usize),
 }
 
 impl Walker {
     fn text(&mut self, s: &str) {
+        // Printable ASCII holds no hidden character: most strings are answered here.
+        if s.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+            return;
+        }
         if let Some(c) = s.chars().find(|c| is_hidden(*c)) {
-            self.found.push((self.path.concat(), c));
+            self.found.push((self.spelled(), c));
         }
     }
-    fn enter(&mut self, part: String) {
+    /// The path as the JSON form spells it: `Request.purposes[0]`.
+    fn spelled(&self) -> String {
+        let mut out = String::new();
+        for (i, part) in self.path.iter().enumerate() {
+            match part {
+                Part::Name(n) if i == 0 => out.push_str(n),
+                Part::Name(n) => {
+                    out.push('.');
+                    out.push_str(n);
+                }
+                Part::Index(k) => {
+                    out.push('[');
+                    out.push_str(&k.to_string());
+                    out.push(']');
+                }
+            }
+        }
+        out
+    }
+    fn enter(&mut self, part: Part) {
         self.path.push(part);
     }
     fn leave(&mut self) {
         self.path.pop();
-    }
-    fn field(&mut self, name: &str) -> String {
-        if self.path.is_empty() {
-            name.to_owned()
-        } else {
-            format!(".{name}")
-        }
     }
 }
 
@@ -96,7 +125,7 @@ struct Items<'a> {
 
 impl Items<'_> {
     fn element<T: ?Sized + Serialize>(&mut self, v: &T) -> Result<(), Never> {
-        self.w.enter(format!("[{}]", self.next));
+        self.w.enter(Part::Index(self.next));
         self.next += 1;
         v.serialize(&mut *self.w)?;
         self.w.leave();
@@ -152,9 +181,8 @@ struct Fields<'a> {
 }
 
 impl Fields<'_> {
-    fn field<T: ?Sized + Serialize>(&mut self, name: &str, v: &T) -> Result<(), Never> {
-        let part = self.w.field(name);
-        self.w.enter(part);
+    fn field<T: ?Sized + Serialize>(&mut self, name: &'static str, v: &T) -> Result<(), Never> {
+        self.w.enter(Part::Name(name));
         v.serialize(&mut *self.w)?;
         self.w.leave();
         Ok(())
@@ -208,6 +236,10 @@ impl<'a> ser::Serializer for &'a mut Walker {
     type SerializeStruct = Fields<'a>;
     type SerializeStructVariant = Fields<'a>;
 
+    /// Digests and keys as bytes, not hex: they hold no text to check.
+    fn is_human_readable(&self) -> bool {
+        false
+    }
     fn serialize_bool(self, _: bool) -> Result<(), Never> {
         Ok(())
     }
@@ -281,8 +313,7 @@ impl<'a> ser::Serializer for &'a mut Walker {
         variant: &'static str,
         v: &T,
     ) -> Result<(), Never> {
-        let part = self.field(variant);
-        self.enter(part);
+        self.enter(Part::Name(variant));
         v.serialize(&mut *self)?;
         self.leave();
         Ok(())
@@ -307,8 +338,7 @@ impl<'a> ser::Serializer for &'a mut Walker {
         variant: &'static str,
         _: usize,
     ) -> Result<Items<'a>, Never> {
-        let part = self.field(variant);
-        self.enter(part);
+        self.enter(Part::Name(variant));
         Ok(Items {
             w: self,
             next: 0,
@@ -331,8 +361,7 @@ impl<'a> ser::Serializer for &'a mut Walker {
         variant: &'static str,
         _: usize,
     ) -> Result<Fields<'a>, Never> {
-        let part = self.field(variant);
-        self.enter(part);
+        self.enter(Part::Name(variant));
         Ok(Fields {
             w: self,
             variant: true,
