@@ -172,7 +172,7 @@ pub fn from_form(get: &dyn Fn(&str) -> Option<String>) -> (Request, Vec<Unreadab
             .lines()
             .map(str::trim)
             .filter(|p| !p.is_empty())
-            .map(|p| Purpose(p.to_owned()))
+            .map(|p| Purpose(p.into()))
             .collect(),
         urgent: get("urgent").as_deref() == Some("true"),
         oral: false,

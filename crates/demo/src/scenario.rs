@@ -255,7 +255,7 @@ pub fn request(n: u64, pair: &Pair<'_>, kind: Kind, oral: bool) -> Request {
         ),
         form,
         wanted_person_search: kind == Kind::WantedPerson,
-        purposes: vec![Purpose(format!("{PURPOSE} {n}"))],
+        purposes: vec![Purpose(format!("{PURPOSE} {n}").into())],
         urgent: oral || n.is_multiple_of(9),
         oral,
         documents: Vec::new(),
@@ -345,7 +345,7 @@ pub fn case_events_at(
 ) -> anyhow::Result<CaseBuilder> {
     let kind = Kind::of(n);
     let (req, resp) = (pair.requester, pair.requested);
-    let purpose = Purpose(format!("{PURPOSE} {n}"));
+    let purpose = Purpose(format!("{PURPOSE} {n}").into());
     let mut c = CaseBuilder::new(ledger, n, time);
     c.tail_time = tail_time;
     let oral = matches!(kind, Kind::OralConfirmed | Kind::OralUnconfirmed);
@@ -514,7 +514,7 @@ pub fn case_events_at(
             } else {
                 "Interpol General Secretariat"
             };
-            let extra = Purpose(format!("joint investigation {n}"));
+            let extra = Purpose(format!("joint investigation {n}").into());
             c.push(
                 req,
                 &Payload::ConsentRequested {

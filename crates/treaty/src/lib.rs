@@ -45,7 +45,7 @@ pub use state::{
     Agreement, Case, CaseStatus, Cases, CategoryAgreement, Consent, ConsentDecision, Cost,
     CostArrangement, Deadline, DeadlineKind, Dispute, Evidence, Governance, Handover, Item,
     KeyGrant, LanguageArrangement, Map, NodeKey, Onward, Protocol, Register, Registered, State,
-    Step, Termination, TimelineEntry, Use, UseBasis,
+    Step, StepKind, Termination, TimelineEntry, Use, UseBasis,
 };
 pub use text::{hidden_text, is_hidden};
 pub use time::add_months;

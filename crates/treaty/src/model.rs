@@ -224,7 +224,7 @@ pub enum SearchOutcome {
 
 /// A purpose for which information may be used (Art. 7.2), named by the request.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct Purpose(pub String);
+pub struct Purpose(pub smol_str::SmolStr);
 
 /// Id of one item of transferred information (the Article 7 register's key).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]

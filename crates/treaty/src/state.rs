@@ -321,9 +321,72 @@ pub struct Step {
     pub event_hash: Hash,
     /// Node time of the record.
     pub at: Timestamp,
-    /// Event kind.
-    #[serde(deserialize_with = "static_kind")]
-    pub kind: EventKind,
+    /// Event kind (one byte: a case keeps a step per event).
+    pub kind: StepKind,
+}
+
+/// An event's kind as its place in [`Payload::KINDS`](crate::Payload::KINDS): one byte
+/// where a `&'static str` took sixteen (issue 29: the steps were a quarter of the
+/// verifier's peak). Written as the kind's name, as the `&'static str` was, so no
+/// encoding changed.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct StepKind(u8);
+
+impl StepKind {
+    /// The kind of `payload`.
+    pub fn of(payload: &crate::Payload) -> StepKind {
+        // 38 kinds: a byte holds them (a test holds the catalogue to 256).
+        StepKind(u8::try_from(payload.variant()).unwrap_or(u8::MAX))
+    }
+
+    /// The kind named `name`, if it is one.
+    pub fn named(name: &str) -> Option<StepKind> {
+        crate::Payload::KINDS
+            .iter()
+            .position(|k| *k == name)
+            .and_then(|i| u8::try_from(i).ok())
+            .map(StepKind)
+    }
+
+    /// Its name: one of [`Payload::KINDS`](crate::Payload::KINDS).
+    pub fn name(self) -> &'static str {
+        crate::Payload::KINDS
+            .get(usize::from(self.0))
+            .copied()
+            .unwrap_or("?")
+    }
+}
+
+impl std::fmt::Debug for StepKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(self.name(), f)
+    }
+}
+
+impl std::fmt::Display for StepKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl PartialEq<&str> for StepKind {
+    fn eq(&self, other: &&str) -> bool {
+        self.name() == *other
+    }
+}
+
+impl serde::Serialize for StepKind {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for StepKind {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<StepKind, D::Error> {
+        let s = <std::borrow::Cow<'de, str> as serde::Deserialize>::deserialize(d)?;
+        StepKind::named(&s)
+            .ok_or_else(|| serde::de::Error::custom(format!("unknown event kind {s:?}")))
+    }
 }
 
 /// One line of a case's timeline as views show it: the step with its signer and key,
@@ -712,5 +775,28 @@ impl State {
     /// Parameters that apply to the next record, at `t`.
     pub fn params_at(&self, t: Timestamp) -> Params {
         self.agreement.params_at(t)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn a_step_kind_is_one_byte_and_reads_back_as_the_kind_it_names() {
+        assert!(crate::Payload::KINDS.len() <= usize::from(u8::MAX));
+        for (i, name) in crate::Payload::KINDS.iter().enumerate() {
+            let k = StepKind::named(name).unwrap();
+            assert_eq!(usize::from(k.0), i);
+            assert_eq!(k.name(), *name);
+            // Written as the name, as the `&'static str` was.
+            let bytes = bincode::serde::encode_to_vec(k, bincode::config::standard()).unwrap();
+            let str_bytes =
+                bincode::serde::encode_to_vec(*name, bincode::config::standard()).unwrap();
+            assert_eq!(bytes, str_bytes);
+        }
+        assert_eq!(StepKind::named("no such kind"), None);
+        assert_eq!(std::mem::size_of::<Step>(), 56);
     }
 }

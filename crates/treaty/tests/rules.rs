@@ -2036,7 +2036,10 @@ fn state_a_case_keeps_its_steps_not_copies_of_its_documents() {
     // Then the case holds its six steps, each with its event hash, and no document digest
     let case = w.case(1);
     assert_eq!(case.steps.len(), 6);
-    assert_eq!(case.steps.last().map(|s| s.kind), Some("case closed"));
+    assert_eq!(
+        case.steps.last().map(|s| s.kind.name()),
+        Some("case closed")
+    );
     let request = Payload::Request(Box::new(request()));
     let documents = documents_of(&request);
     assert_eq!(documents.len(), 12);

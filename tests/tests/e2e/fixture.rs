@@ -112,7 +112,7 @@ fn the_committed_fixture_ledger_verifies() {
         .state
         .cases
         .values()
-        .flat_map(|c| c.steps.iter().map(|t| t.kind))
+        .flat_map(|c| c.steps.iter().map(|t| t.kind.name()))
         .collect();
     assert!(kinds.len() > 15, "{kinds:?}");
 }

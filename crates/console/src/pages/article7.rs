@@ -91,7 +91,7 @@ pub fn article7_csv(c: &Console, ctx: &Ctx, now: &At, r: &ComplianceReport) -> S
         for (p, u, consent) in &i.uses {
             rows.push([
                 "use".into(),
-                p.0.clone(),
+                p.0.to_string(),
                 u.seq.to_string(),
                 consent
                     .as_ref()

@@ -315,7 +315,7 @@ fn asks(at: &At, case: &Case) -> Vec<(AuthorityId, Act, u64, Timestamp, Option<T
                     .steps
                     .iter()
                     .rev()
-                    .find(|s| matches!(s.kind, "Acknowledged" | "Refused"))
+                    .find(|s| matches!(s.kind.name(), "acknowledged" | "refused"))
                     .map_or((first, case.opened_at), |s| (s.seq, s.at));
                 out.push((case.requested.clone(), Act::Execute, last.0, last.1, None));
             }

@@ -156,7 +156,7 @@ pub(super) fn check_provided(
             return Err(Violation::Art7_Other(crate::detail!(
                 "purpose-not-requested",
                 "\"{purpose}\" is not a purpose stated in the request (Art. 7.2)",
-                purpose = &x.0
+                purpose = x.0.as_str()
             )));
         }
     }
@@ -205,12 +205,12 @@ pub(super) fn check(
                 // A consent exists, but came after the use was written (issue 30: it was
                 // told "no consent covers it").
                 Err(Violation::Art7_2_ConsentNotPrior {
-                    purpose: purpose.0.clone(),
+                    purpose: purpose.0.to_string(),
                     provider: item.provider_party,
                 })
             } else {
                 Err(Violation::Art7_2_PurposeNotPermitted {
-                    purpose: purpose.0.clone(),
+                    purpose: purpose.0.to_string(),
                     provider: item.provider_party,
                 })
             }
@@ -320,6 +320,14 @@ pub(super) fn check(
     }
 }
 
+/// `purpose`, as the copy `held` has of it if it has one (a clone shares its text).
+fn shared(held: &[Purpose], purpose: &Purpose) -> Purpose {
+    held.iter()
+        .find(|h| *h == purpose)
+        .unwrap_or(purpose)
+        .clone()
+}
+
 pub(super) fn fold(state: &mut State, ctx: &Ctx<'_>, case_id: CaseId, party: Party) {
     let ev = &ctx.evidence;
     let new_items: Vec<Item> = match state.cases.get(&case_id) {
@@ -333,7 +341,13 @@ pub(super) fn fold(state: &mut State, ctx: &Ctx<'_>, case_id: CaseId, party: Par
                 recipient: p.recipient.clone(),
                 kind: p.kind,
                 restricted: p.restricted,
-                permitted: p.permitted.to_vec(),
+                // The case's own purposes (the rules hold a permitted purpose to one of
+                // them), so that the case, its items and their uses share one copy.
+                permitted: p
+                    .permitted
+                    .iter()
+                    .map(|x| shared(&case.purposes, x))
+                    .collect(),
                 transfer: ev.clone(),
                 carried_by: ctx.payload.kind(),
                 uses: Vec::new(),
@@ -363,10 +377,11 @@ pub(super) fn fold(state: &mut State, ctx: &Ctx<'_>, case_id: CaseId, party: Par
                 .map_or(UseBasis::Permitted, |e| UseBasis::Consent(Box::new(e))),
             };
             if let Some(i) = state.register.get_mut(&key(item)).map(Arc::make_mut) {
+                let purpose = shared(&i.permitted, purpose);
                 push_tight(
                     &mut i.uses,
                     Use {
-                        purpose: purpose.clone(),
+                        purpose,
                         evidence: ev.clone(),
                         basis,
                     },

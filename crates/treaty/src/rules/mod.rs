@@ -99,7 +99,7 @@ impl<'r> Ctx<'r> {
             seq: self.record.seq,
             event_hash: self.evidence.event_hash,
             at: self.record.received_at,
-            kind: self.payload.kind(),
+            kind: crate::StepKind::of(self.payload),
         }
     }
 
