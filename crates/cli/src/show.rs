@@ -153,7 +153,7 @@ pub fn case(c: &read::CaseDetail, now: Timestamp) -> String {
             s,
             "  dispute {n}: raised at record {} by {}; {} consultation(s); {}",
             d.raised.seq,
-            d.raised.signer,
+            d.raised.signer(),
             d.consultations.len(),
             d.settled
                 .as_ref()
@@ -199,7 +199,7 @@ pub fn timeline(c: &read::CaseDetail) -> String {
             t.evidence.seq,
             time(t.evidence.at),
             t.kind,
-            t.evidence.signer.as_str(),
+            t.evidence.signer().as_str(),
             short(&t.evidence.event_hash)
         );
     }

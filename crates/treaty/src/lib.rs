@@ -44,8 +44,8 @@ pub use rules::{
 pub use state::{
     Agreement, Case, CaseStatus, Cases, CategoryAgreement, Consent, ConsentDecision, Cost,
     CostArrangement, Deadline, DeadlineKind, Dispute, Evidence, Governance, Handover, Item,
-    KeyGrant, LanguageArrangement, Map, NodeKey, Onward, Protocol, Register, Registered, State,
-    Step, StepKind, Termination, TimelineEntry, Use, UseBasis,
+    KeyGrant, LanguageArrangement, Map, NodeKey, Onward, Protocol, Register, Registered, SignedBy,
+    State, Step, StepKind, Termination, TimelineEntry, Use, UseBasis,
 };
 pub use text::{hidden_text, is_hidden};
 pub use time::add_months;

@@ -26,7 +26,7 @@ impl From<&Evidence> for Link {
         Link {
             seq: e.seq,
             event_hash: e.event_hash,
-            signer: e.signer.clone(),
+            signer: e.signer().clone(),
         }
     }
 }
@@ -177,7 +177,7 @@ fn item_report(state: &State, item: &Item) -> ItemReport {
     let consents: Vec<_> = item
         .consents
         .iter()
-        .filter(|c| c.granted && party_of(state, &c.evidence.signer) == Some(provider))
+        .filter(|c| c.granted && party_of(state, c.evidence.signer()) == Some(provider))
         .collect();
     let mut breaches: Vec<(Link, String)> = Vec::new();
     // At their length: the report holds an entry per item, most with one use.
@@ -196,7 +196,7 @@ fn item_report(state: &State, item: &Item) -> ItemReport {
                 ),
             ));
         }
-        if party_of(state, &u.evidence.signer) == Some(provider) {
+        if party_of(state, u.evidence.signer()) == Some(provider) {
             breaches.push((
                 Link::from(&u.evidence),
                 "use recorded by the providing Party".into(),
@@ -215,7 +215,7 @@ fn item_report(state: &State, item: &Item) -> ItemReport {
     let mut onward = Vec::with_capacity(item.onward.len());
     for o in &item.onward {
         let good = o.consent.seq < o.evidence.seq
-            && party_of(state, &o.consent.signer) == Some(provider)
+            && party_of(state, o.consent.signer()) == Some(provider)
             && consents.iter().any(|c| {
                 c.evidence.event_hash == o.consent.event_hash
                     && c.third_party.as_deref() == Some(o.third_party.as_str())

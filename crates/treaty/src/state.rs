@@ -13,31 +13,156 @@ use std::sync::Arc;
 
 /// A pointer to the record that proves something: where it is, what it hashes to, who
 /// signed it with which key.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+///
+/// Who signed is held as a shared [`SignedBy`] (one pointer) rather than the id and key
+/// themselves (56 bytes): the state holds an `Evidence` in every item, use and final
+/// answer, and a ledger has a few dozen signers (issue 29: the copies were a tenth of
+/// the verifier's peak). It is written as before — seq, event hash, signer, key, time —
+/// so no encoding changed.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Evidence {
     /// Record seq.
     pub seq: u64,
     /// Event hash (`blake3(0x04 || body)`).
     pub event_hash: Hash,
-    /// Signer.
-    pub signer: AuthorityId,
-    /// Signer's key.
-    pub key: PublicKey,
+    /// Who signed it, with which key.
+    by: Arc<SignedBy>,
     /// Node time of the record.
     pub at: Timestamp,
 }
+
+/// A signer and the key it signed with.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct SignedBy {
+    /// The signer.
+    pub signer: AuthorityId,
+    /// Its key.
+    pub key: PublicKey,
+}
+
+/// The signers of accepted records, each held once and shared by every `Evidence` of
+/// theirs. Only a record the rules accepted adds one ([`Evidence::remember`]), so it
+/// holds the registered signers' keys and no more than [`SIGNERS_HELD`] of them.
+static SIGNERS: std::sync::LazyLock<std::sync::RwLock<SignerMap>> =
+    std::sync::LazyLock::new(Default::default);
+
+/// Most signers [`SIGNERS`] holds; beyond them an `Evidence` holds a copy of its own.
+const SIGNERS_HELD: usize = 4096;
 
 impl Evidence {
     /// The evidence of `record`, whose event hashes to `event_hash`.
     pub fn of(record: &coop_core::Record, event_hash: Hash) -> Evidence {
         let author = &record.event.body.author;
-        Evidence {
-            seq: record.seq,
+        Evidence::new(
+            record.seq,
             event_hash,
-            signer: author.authority.clone(),
-            key: author.key,
-            at: record.received_at,
+            &author.authority,
+            &author.key,
+            record.received_at,
+        )
+    }
+
+    /// Evidence of record `seq` signed by `signer` with `key`.
+    pub fn new(
+        seq: u64,
+        event_hash: Hash,
+        signer: &AuthorityId,
+        key: &PublicKey,
+        at: Timestamp,
+    ) -> Evidence {
+        let held = SIGNERS
+            .read()
+            .ok()
+            .and_then(|m| m.get(&(signer.clone(), *key)).cloned());
+        Evidence {
+            seq,
+            event_hash,
+            by: held.unwrap_or_else(|| {
+                Arc::new(SignedBy {
+                    signer: signer.clone(),
+                    key: *key,
+                })
+            }),
+            at,
         }
+    }
+
+    /// The signer.
+    pub fn signer(&self) -> &AuthorityId {
+        &self.by.signer
+    }
+
+    /// The signer's key.
+    pub fn key(&self) -> &PublicKey {
+        &self.by.key
+    }
+
+    /// Keeps this evidence's signer for the evidence of later records (the rules call
+    /// it for a record they accepted).
+    pub(crate) fn remember(&self) {
+        hold(&SIGNERS, &self.by, SIGNERS_HELD);
+    }
+}
+
+/// Adds `by` to `signers` unless it is there or they hold `most` already.
+fn hold(signers: &std::sync::RwLock<SignerMap>, by: &Arc<SignedBy>, most: usize) {
+    let k = (by.signer.clone(), by.key);
+    if signers.read().is_ok_and(|m| m.contains_key(&k)) {
+        return;
+    }
+    if let Ok(mut m) = signers.write()
+        && m.len() < most
+    {
+        m.entry(k).or_insert_with(|| Arc::clone(by));
+    }
+}
+
+type SignerMap = std::collections::HashMap<(AuthorityId, PublicKey), Arc<SignedBy>>;
+
+/// `Evidence` as it is written: its fields in order, the signer's spelled out.
+#[derive(serde::Serialize)]
+#[serde(rename = "Evidence")]
+struct EvidenceOut<'a> {
+    seq: u64,
+    event_hash: &'a Hash,
+    signer: &'a AuthorityId,
+    key: &'a PublicKey,
+    at: Timestamp,
+}
+
+/// `Evidence` as it is read.
+#[derive(serde::Deserialize)]
+#[serde(rename = "Evidence")]
+struct EvidenceIn {
+    seq: u64,
+    event_hash: Hash,
+    signer: AuthorityId,
+    key: PublicKey,
+    at: Timestamp,
+}
+
+impl serde::Serialize for Evidence {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        serde::Serialize::serialize(
+            &EvidenceOut {
+                seq: self.seq,
+                event_hash: &self.event_hash,
+                signer: &self.by.signer,
+                key: &self.by.key,
+                at: self.at,
+            },
+            s,
+        )
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Evidence {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Evidence, D::Error> {
+        let e = <EvidenceIn as serde::Deserialize>::deserialize(d)?;
+        // A snapshot's evidence shares its signers as the fold's did (bounded as there).
+        let ev = Evidence::new(e.seq, e.event_hash, &e.signer, &e.key, e.at);
+        ev.remember();
+        Ok(ev)
     }
 }
 
@@ -798,5 +923,61 @@ mod tests {
         }
         assert_eq!(StepKind::named("no such kind"), None);
         assert_eq!(std::mem::size_of::<Step>(), 56);
+    }
+
+    /// Evidence as it was written before its signer was shared.
+    #[derive(serde::Serialize)]
+    struct Before {
+        seq: u64,
+        event_hash: Hash,
+        signer: AuthorityId,
+        key: PublicKey,
+        at: Timestamp,
+    }
+
+    #[test]
+    fn evidence_is_written_as_before_and_shares_an_accepted_signer() {
+        let signer = AuthorityId::new("KZ-MVD").unwrap();
+        let key = coop_core::SecretKey::from_seed(&[7; 32]).public();
+        let e = Evidence::new(9, Hash([3; 32]), &signer, &key, Timestamp(11));
+        let before = Before {
+            seq: 9,
+            event_hash: Hash([3; 32]),
+            signer: signer.clone(),
+            key,
+            at: Timestamp(11),
+        };
+        let cfg = bincode::config::standard();
+        assert_eq!(
+            bincode::serde::encode_to_vec(&e, cfg).unwrap(),
+            bincode::serde::encode_to_vec(&before, cfg).unwrap()
+        );
+        let (back, _): (Evidence, usize) = bincode::serde::decode_from_slice(
+            &bincode::serde::encode_to_vec(&e, cfg).unwrap(),
+            cfg,
+        )
+        .unwrap();
+        assert_eq!(back, e);
+        assert_eq!((back.signer(), back.key()), (&signer, &key));
+        // Once remembered (an accepted record), later evidence of the signer shares it.
+        e.remember();
+        let later = Evidence::new(10, Hash([4; 32]), &signer, &key, Timestamp(12));
+        let again = Evidence::new(11, Hash([5; 32]), &signer, &key, Timestamp(13));
+        assert!(Arc::ptr_eq(&later.by, &again.by));
+        assert_eq!(std::mem::size_of::<Evidence>(), 56);
+    }
+
+    #[test]
+    fn the_shared_signers_are_bounded() {
+        let m = std::sync::RwLock::new(SignerMap::new());
+        for i in 0..20u8 {
+            let by = Arc::new(SignedBy {
+                signer: AuthorityId::new("X").unwrap(),
+                key: coop_core::SecretKey::from_seed(&[i; 32]).public(),
+            });
+            hold(&m, &by, 16);
+            hold(&m, &by, 16);
+        }
+        assert_eq!(m.read().unwrap().len(), 16);
     }
 }

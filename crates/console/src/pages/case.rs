@@ -127,7 +127,7 @@ pub fn case(
                             td { "#" (t.evidence.seq) }
                             td { (time(t.evidence.at)) }
                             td { (l.word("kind", t.kind)) }
-                            td { (t.evidence.signer) }
+                            td { (t.evidence.signer()) }
                             td { (digest(&t.evidence.event_hash)) }
                             @if !dossier {
                                 td { a class="asof-link" href={ "/cases/" (hex) "?as_of=" (t.evidence.seq) } { (l.t("asof-here")) } }
@@ -165,7 +165,7 @@ pub fn case(
                         @for (n, d) in &k.disputes {
                             tr {
                                 td { (n) }
-                                td { a href={ "#r" (d.raised.seq) } { "#" (d.raised.seq) } " " (d.raised.signer) }
+                                td { a href={ "#r" (d.raised.seq) } { "#" (d.raised.seq) } " " (d.raised.signer()) }
                                 // What the dispute is about: the document its record names.
                                 td class="subject" {
                                     @if let Some(subject) = dispute_subject(c, d.raised.seq) {
@@ -248,8 +248,8 @@ pub fn timeline_csv(c: &Console, ctx: &Ctx, now: &At, v: &CaseView) -> String {
             &t.evidence.seq.to_string(),
             &time(t.evidence.at),
             t.kind,
-            t.evidence.signer.as_str(),
-            &t.evidence.key.to_hex(),
+            t.evidence.signer().as_str(),
+            &t.evidence.key().to_hex(),
             &t.evidence.event_hash.to_hex(),
         ]);
     }

@@ -40,7 +40,7 @@ pub fn documents(
                         p { (case::doc_role(l, &h.document.role)) " · " (l.word("language", &format!("{:?}", h.document.language))) " · " (super::visible(&h.document.media_type)) " · " (h.document.size) }
                         ul {
                             @for t in &h.cited_by {
-                                li { (seq_link(&h.case, t.evidence.seq)) " " (l.word("kind", t.kind)) " — " (t.evidence.signer) ", " (time(t.evidence.at)) }
+                                li { (seq_link(&h.case, t.evidence.seq)) " " (l.word("kind", t.kind)) " — " (t.evidence.signer()) ", " (time(t.evidence.at)) }
                             }
                         }
                     }

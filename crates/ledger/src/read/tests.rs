@@ -172,8 +172,8 @@ fn a_case_view_reads_its_timeline_and_documents_from_the_records() {
                 (step.seq, step.event_hash, step.at, step.kind.name())
             );
             let r = copy.record(step.seq).unwrap().unwrap();
-            assert_eq!(line.evidence.signer, r.event.body.author.authority);
-            assert_eq!(line.evidence.key, r.event.body.author.key);
+            assert_eq!(*line.evidence.signer(), r.event.body.author.authority);
+            assert_eq!(*line.evidence.key(), r.event.body.author.key);
             let p = coop_treaty::Payload::from_bytes(&r.event.body.payload).unwrap();
             documents.extend(coop_treaty::case_documents(&p).into_iter().cloned());
         }

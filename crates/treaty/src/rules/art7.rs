@@ -336,7 +336,7 @@ pub(super) fn fold(state: &mut State, ctx: &Ctx<'_>, case_id: CaseId, party: Par
             .map(|p| Item {
                 id: p.item,
                 case: case_id,
-                provider: ev.signer.clone(),
+                provider: ev.signer().clone(),
                 provider_party: party,
                 recipient: p.recipient.clone(),
                 kind: p.kind,

@@ -125,6 +125,8 @@ impl State {
         let ctx = Ctx::with(record, decoded);
         check(self, &ctx)?;
         fold(self, &ctx);
+        // Accepted: its signer is a registered one, shared by the evidence of later records.
+        ctx.evidence.remember();
         Ok(())
     }
 
@@ -441,7 +443,7 @@ fn fold(state: &mut State, ctx: &Ctx<'_>) {
         g.head = coop_core::hash::governance_link(&g.head, ctx.seq(), &ctx.evidence.event_hash);
         g.seqs.push(ctx.seq());
     }
-    let party = state.authority(&ctx.evidence.signer).map(|r| r.party);
+    let party = state.authority(ctx.evidence.signer()).map(|r| r.party);
     match &ctx.payload {
         Payload::Genesis { .. } => governance::fold_genesis(state, ctx),
         p if p.is_governance() => governance::fold(state, ctx, party),

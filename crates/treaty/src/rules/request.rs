@@ -369,7 +369,7 @@ pub(super) fn fold(state: &mut State, ctx: &Ctx<'_>, party: Option<Party>) {
             state.category_agreements.insert(
                 ev.event_hash,
                 CategoryAgreement {
-                    by: ev.signer.clone(),
+                    by: ev.signer().clone(),
                     party,
                     with: with.clone(),
                     description: description.clone(),
@@ -403,7 +403,7 @@ pub(super) fn fold(state: &mut State, ctx: &Ctx<'_>, party: Option<Party>) {
                 case.case_id,
                 Arc::new(Case {
                     id: case.case_id,
-                    requester: ev.signer.clone(),
+                    requester: ev.signer().clone(),
                     requester_party: party,
                     requested,
                     category: r.category,
@@ -432,7 +432,7 @@ pub(super) fn fold(state: &mut State, ctx: &Ctx<'_>, party: Option<Party>) {
             state.language_arrangements.insert(
                 ev.event_hash,
                 LanguageArrangement {
-                    proposer: ev.signer.clone(),
+                    proposer: ev.signer().clone(),
                     with: with.clone(),
                     languages: languages.clone(),
                     proposal: ev.clone(),
