@@ -56,7 +56,17 @@ pub struct Log<S: Store> {
     store: S,
     writer: Mutex<Writer>,
     durable: RwLock<Head>,
+    /// The frontier's edge before each of the last [`EDGES_KEPT`] appends, by the size it
+    /// was at: a group commit's receipts are proven from its leaves and the edge before
+    /// them, with no read of the store (`prove_group`).
+    edges: Mutex<std::collections::VecDeque<(u64, Edge)>>,
 }
+
+/// A frontier's edge: its nodes by (level, index).
+type Edge = Vec<((u8, u64), Hash)>;
+
+/// Appends whose frontier edge is kept for their receipts.
+const EDGES_KEPT: usize = 64;
 
 impl<S: Store> std::fmt::Debug for Log<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -76,6 +86,22 @@ impl<S: Store> NodeReader<Hash> for Nodes<'_, S> {
                 format!("Merkle node (level {level}, index {index}) is missing"),
             )
         })
+    }
+}
+
+/// Nodes from a frontier's edge in memory, the rest from the store.
+struct Edged<'a, S: Store> {
+    edge: Edge,
+    store: Nodes<'a, S>,
+}
+
+impl<S: Store> NodeReader<Hash> for Edged<'_, S> {
+    type Error = StoreError;
+    fn node(&self, level: u8, index: u64) -> Result<Hash, StoreError> {
+        match self.edge.iter().find(|(k, _)| *k == (level, index)) {
+            Some((_, h)) => Ok(*h),
+            None => self.store.node(level, index),
+        }
     }
 }
 
@@ -172,6 +198,7 @@ impl<S: Store> Log<S> {
                 poisoned: false,
             }),
             durable: RwLock::new(head),
+            edges: Mutex::new(std::collections::VecDeque::new()),
         })
     }
 
@@ -471,6 +498,13 @@ impl<S: Store> Log<S> {
             tracing::error!(error = %e, "append failed; log poisoned until reopened");
             return Err(e);
         }
+        if let Ok(mut edges) = self.edges.lock() {
+            if edges.len() >= EDGES_KEPT {
+                edges.pop_front();
+            }
+            let edge = w.frontier.edge().map(|(l, i, d)| ((l, i), *d)).collect();
+            edges.push_back((w.frontier.size(), edge));
+        }
         w.frontier = frontier;
         w.chain_head = prev;
         w.ledger_id = ledger_id;
@@ -623,7 +657,18 @@ impl<S: Store> Log<S> {
                 "the log has fewer than {size} records"
             )));
         }
-        let nodes = Nodes(&self.store);
+        // The nodes left of `first` that the proofs read are the frontier's edge at
+        // `first` (`Frontier::edge`): from memory when an append of this log began there.
+        let edge = self.edges.lock().ok().and_then(|e| {
+            e.iter()
+                .rev()
+                .find(|(size, _)| *size == first)
+                .map(|(_, edge)| edge.clone())
+        });
+        let nodes = Edged {
+            edge: edge.unwrap_or_default(),
+            store: Nodes(&self.store),
+        };
         let reader = merkle::WithTail::<Blake3Hasher, _>::new(&nodes, first, tail);
         let root = merkle::root_at::<Blake3Hasher, _>(&reader, size).map_err(proof_err)?;
         let proofs = seqs
@@ -730,4 +775,93 @@ fn batch_bytes(b: &WriteBatch) -> u64 {
 
 fn only_appended(v: Vec<(Appended, Record)>) -> Vec<Appended> {
     v.into_iter().map(|(a, _)| a).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::MemStore;
+    use crate::store::RecordItem;
+    use coop_core::{EventId, Timestamp};
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    /// A store that counts the Merkle nodes read from it.
+    #[derive(Default)]
+    struct Counting {
+        inner: MemStore,
+        nodes: AtomicU64,
+    }
+
+    impl Store for Counting {
+        fn write_unsynced(&self, b: &WriteBatch) -> Result<(), StoreError> {
+            self.inner.write_unsynced(b)
+        }
+        fn sync(&self) -> Result<(), StoreError> {
+            self.inner.sync()
+        }
+        fn size(&self) -> Result<u64, StoreError> {
+            self.inner.size()
+        }
+        fn record(&self, seq: u64) -> Result<Option<Vec<u8>>, StoreError> {
+            self.inner.record(seq)
+        }
+        fn records(&self, start: u64, end: u64) -> Box<dyn Iterator<Item = RecordItem> + '_> {
+            self.inner.records(start, end)
+        }
+        fn chain(&self, seq: u64) -> Result<Option<Hash>, StoreError> {
+            self.inner.chain(seq)
+        }
+        fn seq_of(&self, id: &EventId) -> Result<Option<u64>, StoreError> {
+            self.inner.seq_of(id)
+        }
+        fn node(&self, level: u8, index: u64) -> Result<Option<Hash>, StoreError> {
+            self.nodes.fetch_add(1, Ordering::Relaxed);
+            self.inner.node(level, index)
+        }
+        fn checkpoint(&self, size: u64) -> Result<Option<String>, StoreError> {
+            self.inner.checkpoint(size)
+        }
+        fn latest_checkpoint(&self) -> Result<Option<(u64, String)>, StoreError> {
+            self.inner.latest_checkpoint()
+        }
+        fn checkpoint_sizes(&self) -> Result<Vec<u64>, StoreError> {
+            self.inner.checkpoint_sizes()
+        }
+    }
+
+    /// A group commit's receipts are proven from its leaves and the frontier's edge before
+    /// them, with no read of the store (issue 29: every read of sled is a hand-off to a
+    /// reader thread), and they are the proofs the store gives.
+    #[test]
+    fn a_group_is_proven_without_reading_the_store() {
+        let log = Log::open(Counting::default()).unwrap();
+        let (g, ledger) = coop_core::testkit::genesis().unwrap();
+        log.append_events(vec![(g, Hash::ZERO)], Timestamp(1))
+            .unwrap();
+        let mut next = 1;
+        for n in [5u64, 1, 12, 33, 2, 64, 7] {
+            let evs = coop_core::testkit::events(ledger, next, n)
+                .unwrap()
+                .into_iter()
+                .map(|e| (e, Hash::ZERO))
+                .collect();
+            let appended = log.append_events(evs, Timestamp(next)).unwrap();
+            let tail: Vec<Hash> = appended.iter().map(|a| a.leaf).collect();
+            let seqs: Vec<u64> = appended.iter().map(|a| a.seq).collect();
+            let before = log.store().nodes.load(Ordering::Relaxed);
+            let (root, proofs) = log.prove_group(next, &tail, &seqs).unwrap();
+            assert_eq!(
+                log.store().nodes.load(Ordering::Relaxed),
+                before,
+                "read the store"
+            );
+            let size = next + n;
+            assert_eq!(root, log.root_at(size).unwrap());
+            for (seq, proof) in seqs.iter().zip(proofs) {
+                assert_eq!(proof, log.inclusion_proof(*seq, size).unwrap());
+            }
+            next = size;
+        }
+    }
 }

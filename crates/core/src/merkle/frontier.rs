@@ -45,6 +45,18 @@ impl<H: MerkleHasher> Frontier<H> {
         self.size
     }
 
+    /// The roots of the perfect subtrees the frontier keeps, as `(level, index, digest)`:
+    /// every node left of `size` that a proof or a root of a larger tree reads (the rest
+    /// of such a tree is to the right of `size`).
+    pub fn edge(&self) -> impl Iterator<Item = (u8, u64, &H::Digest)> + '_ {
+        let mut start = 0u64;
+        self.edge.iter().map(move |(level, d)| {
+            let index = start >> level;
+            start += 1u64 << level;
+            (*level, index, d)
+        })
+    }
+
     /// Appends a leaf hash; calls `completed(level, index, hash)` for every perfect node
     /// this completes, the leaf itself (level 0) included.
     pub fn push(&mut self, leaf: H::Digest, mut completed: impl FnMut(u8, u64, &H::Digest)) {
@@ -74,5 +86,40 @@ impl<H: MerkleHasher> Frontier<H> {
             return H::empty_root();
         };
         it.fold(last.clone(), |acc, (_, left)| H::node(left, &acc))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::hash::Hash;
+    use crate::merkle::Blake3Hasher;
+    use std::collections::HashMap;
+
+    /// Records the nodes a load reads.
+    struct Nodes(HashMap<(u8, u64), Hash>);
+    impl NodeReader<Hash> for Nodes {
+        type Error = ();
+        fn node(&self, level: u8, index: u64) -> Result<Hash, ()> {
+            self.0.get(&(level, index)).copied().ok_or(())
+        }
+    }
+
+    #[test]
+    fn the_edge_is_the_nodes_a_load_reads() {
+        let mut f = Frontier::<Blake3Hasher>::new();
+        let mut all = HashMap::new();
+        for i in 0..300u64 {
+            let edge: HashMap<(u8, u64), Hash> = f.edge().map(|(l, i, d)| ((l, i), *d)).collect();
+            let loaded = Frontier::<Blake3Hasher>::load(&Nodes(edge), f.size()).unwrap();
+            assert_eq!((loaded.size(), loaded.root()), (f.size(), f.root()));
+            f.push(Hash::tagged(0, &[&i.to_be_bytes()]), |l, i, h| {
+                all.insert((l, i), *h);
+            });
+            for (l, i, d) in f.edge() {
+                assert_eq!(all.get(&(l, i)), Some(d));
+            }
+        }
     }
 }
