@@ -89,7 +89,7 @@ impl Default for Options {
         Options {
             nodes: Vec::new(),
             known_checkpoints: Vec::new(),
-            chunk: 2048,
+            chunk: 1024,
         }
     }
 }
