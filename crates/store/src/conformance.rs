@@ -476,12 +476,14 @@ fn damage_is_refused_on_open<H: Harness>(h: &mut H) -> R {
     Ok(())
 }
 
-/// Fails the `n`th write, to check that a failed append acknowledges nothing and that
-/// the log refuses to go on until reopened.
-struct Failing<S> {
-    inner: S,
-    fail_at: usize,
-    writes: AtomicUsize,
+/// Fails the `n`th write (none for 0), to check that a failed append acknowledges
+/// nothing and that the log refuses to go on until reopened; counts the Merkle nodes
+/// read from it (`log.rs`: receipts read none).
+pub(crate) struct Failing<S> {
+    pub(crate) inner: S,
+    pub(crate) fail_at: usize,
+    pub(crate) writes: AtomicUsize,
+    pub(crate) node_reads: AtomicUsize,
 }
 
 impl<S: Store> Store for Failing<S> {
@@ -510,6 +512,7 @@ impl<S: Store> Store for Failing<S> {
         self.inner.seq_of(id)
     }
     fn node(&self, l: u8, i: u64) -> Result<Option<Hash>, StoreError> {
+        self.node_reads.fetch_add(1, Ordering::SeqCst);
         self.inner.node(l, i)
     }
     fn checkpoint(&self, size: u64) -> Result<Option<String>, StoreError> {
@@ -527,6 +530,7 @@ fn failed_write_poisons_until_reopen<H: Harness>(h: &mut H) -> R {
     let (log, ledger) = filled(h, 5)?;
     let before = log.head()?;
     let failing = Failing {
+        node_reads: AtomicUsize::new(0),
         inner: log.into_store(),
         fail_at: 2,
         writes: AtomicUsize::new(0),

@@ -526,6 +526,31 @@ fn sled_panicking_as_it_opens_is_rebuilt_from_the_journal_by_the_open_itself() {
     recovered(&dir, ledger, &out, "after a panic in a read");
 }
 
+/// The store in `dir` opened with `options` and a plan (seeded `seed`, armed by the
+/// caller) whose first call at `point` stalls until released.
+fn stalling(dir: &Path, seed: u64, point: Point, options: SledOptions) -> (Arc<Plan>, SledStore) {
+    let p = Arc::new(
+        plan(
+            seed,
+            Rule::Nth {
+                points: vec![point],
+                n: 0,
+                fault: Fault::Stall,
+            },
+        )
+        .unarmed(),
+    );
+    let store = SledStore::open_with(
+        dir,
+        SledOptions {
+            faults: Faults::plan(Arc::clone(&p)),
+            ..options
+        },
+    )
+    .unwrap();
+    (p, store)
+}
+
 /// Issue 29: a sled that never returns (a stalled write) holds up no append until what
 /// it lacks reaches the store's limit: then appends are refused before anything is
 /// written (`Behind`: nothing poisoned), never a hang and never memory without end; once
@@ -536,27 +561,16 @@ fn a_sled_that_never_returns_holds_up_appends_only_at_the_limit_and_they_resume(
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("s");
     let ledger = base(&dir);
-    let p = Arc::new(
-        plan(
-            4,
-            Rule::Nth {
-                points: vec![Point::SledWrite],
-                n: 0,
-                fault: Fault::Stall,
-            },
-        )
-        .unarmed(),
-    );
-    let store = SledStore::open_with(
+    let (p, store) = stalling(
         &dir,
+        4,
+        Point::SledWrite,
         SledOptions {
-            faults: Faults::plan(Arc::clone(&p)),
             max_behind: 8 << 10,
             applier_stop: std::time::Duration::from_millis(200),
             ..SledOptions::default()
         },
-    )
-    .unwrap();
+    );
     let log = Log::open(store).unwrap();
     p.arm();
     let mut acked = BASE;
@@ -609,27 +623,16 @@ fn a_sled_read_that_never_returns_ends_in_an_answer_and_sled_is_rebuilt() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("s");
     let ledger = base(&dir);
-    let p = Arc::new(
-        plan(
-            6,
-            Rule::Nth {
-                points: vec![Point::SledRead],
-                n: 0,
-                fault: Fault::Stall,
-            },
-        )
-        .unarmed(),
-    );
-    let store = SledStore::open_with(
+    let (p, store) = stalling(
         &dir,
+        6,
+        Point::SledRead,
         SledOptions {
-            faults: Faults::plan(Arc::clone(&p)),
             read_bound: std::time::Duration::from_millis(300),
             applier_stop: std::time::Duration::from_millis(300),
             ..SledOptions::default()
         },
-    )
-    .unwrap();
+    );
     let log = Arc::new(Log::open(store).unwrap());
     log.append_events(events(ledger, BASE, 3), Timestamp(BASE))
         .unwrap();
