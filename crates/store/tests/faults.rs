@@ -73,6 +73,18 @@ struct Outcome {
 /// Opens the store under `faults` and appends [`BATCHES`]; stops at the first error.
 /// The base's records were acknowledged before it starts.
 fn workload(dir: &Path, ledger: LedgerId, faults: Faults) -> Outcome {
+    workload_with(
+        dir,
+        ledger,
+        SledOptions {
+            faults,
+            ..SledOptions::default()
+        },
+    )
+}
+
+/// [`workload`] with the store opened with `options`.
+fn workload_with(dir: &Path, ledger: LedgerId, options: SledOptions) -> Outcome {
     let mut out = Outcome {
         acked: BASE,
         ..Outcome::default()
@@ -82,8 +94,7 @@ fn workload(dir: &Path, ledger: LedgerId, faults: Faults) -> Outcome {
         SledOptions {
             // A reserve, so that the free-space check runs (a fault there reads as full).
             min_free: 1,
-            faults,
-            ..SledOptions::default()
+            ..options
         },
     )
     .and_then(Log::open);
@@ -339,6 +350,73 @@ fn random_faults_from_a_printed_seed_lose_nothing_acknowledged() {
     }
     eprintln!("seed {seed}: {runs} runs; injected: {:?}", tally.0);
     tally.assert_fired(&kinds);
+}
+
+/// sled calls that never return (stalls), among errors and panics, at random in sled's
+/// writes, flushes and reads, many runs from one printed seed: every append and read
+/// answers (the workload runs on its own thread and must end), reads within their bound,
+/// and nothing acknowledged is lost; the next open, with the stuck calls released, needs
+/// no repair.
+#[test]
+fn random_stalls_in_sled_hold_up_nothing_and_lose_nothing_acknowledged() {
+    let seed = seed("random_stalls");
+    let runs: u64 = std::env::var("COOP_STALL_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100);
+    let tmp = tempfile::tempdir().unwrap();
+    let base_dir = tmp.path().join("base");
+    let ledger = base(&base_dir);
+    let mut tally = Tally::default();
+    for i in 0..runs {
+        let run = tmp.path().join(format!("run-{i}"));
+        copy_dir(&base_dir, &run);
+        let p = Arc::new(plan(
+            seed.wrapping_add(i),
+            Rule::Random {
+                points: vec![Point::SledWrite, Point::SledFlush, Point::SledRead],
+                per_million: 60_000,
+                faults: vec![Fault::Stall, Fault::Eio, Fault::Panic],
+            },
+        ));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let (dir, faults) = (run.clone(), Faults::plan(Arc::clone(&p)));
+        std::thread::spawn(move || {
+            let _ = tx.send(workload_with(
+                &dir,
+                ledger,
+                SledOptions {
+                    faults,
+                    read_bound: std::time::Duration::from_millis(100),
+                    applier_stop: std::time::Duration::from_millis(100),
+                    ..SledOptions::default()
+                },
+            ));
+        });
+        let what = format!(
+            "seed {seed} run {i} (COOP_FAULT_SEED={seed} replays it): injected {:?}",
+            p.injected()
+        );
+        let out = rx
+            .recv_timeout(std::time::Duration::from_secs(120))
+            .unwrap_or_else(|_| panic!("{what}: the workload hangs"));
+        p.release();
+        tally.add(&p);
+        recovered(&run, ledger, &out, &what);
+        let _ = std::fs::remove_dir_all(&run);
+    }
+    eprintln!("seed {seed}: {runs} runs; injected: {:?}", tally.0);
+    tally.assert_fired(&[Fault::Stall, Fault::Eio, Fault::Panic]);
+    assert!(
+        tally
+            .0
+            .get(&(Point::SledRead, Fault::Stall))
+            .copied()
+            .unwrap_or(0)
+            > 0,
+        "no read stalled: {:?}",
+        tally.0
+    );
 }
 
 /// Short reads everywhere the store reads a file (every read returns a part of what
