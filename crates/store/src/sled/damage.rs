@@ -93,6 +93,15 @@ impl SledStore {
             .next_back()
             .is_some_and(|(first, es)| seq - first < es.len() as u64);
         if !held {
+            // sled must hold every batch the journal took first: written before them,
+            // this would be written over by the applier (or a rebuild from the journal)
+            // bringing sled up to the journal.
+            if !self.settle(Duration::from_secs(30)) {
+                return Err(StoreError::Io(format!(
+                    "sled did not catch up with the journal before record {seq} was written \
+                     over; nothing was written"
+                )));
+            }
             match self.segment_entries(seq)? {
                 Some((first, es)) => {
                     touched.insert(first, es);
