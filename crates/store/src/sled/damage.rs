@@ -127,7 +127,7 @@ impl SledStore {
 #[allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 mod tests {
     use super::*;
-    use crate::{Fault, Faults, Log, Plan, Point, Rule, Store as _, WriteBatch};
+    use crate::{Fault, Faults, Log, Plan, Point, Rule, WriteBatch};
     use coop_core::{EventId, Timestamp, testkit};
 
     /// CI's failure at stop 35 (`damage_is_refused_on_open`, one run in three under
