@@ -191,13 +191,7 @@ fn snapshot<S: Store>(shared: &Shared<S>, at_end: bool) {
     // lock, so the syncer's next publish does not wait for it.
     let taken = match shared.state.read().map(|s| s.clone()) {
         Ok(state) => {
-            // At least a tenth of the ledger between snapshots: each one encodes the
-            // whole state, so a fixed interval would cost time quadratic in the size;
-            // this keeps the total linear and a crash's tail within a tenth.
-            let due = every > 0
-                && state.size > last
-                && (at_end || state.size - last >= every.max(state.size / 10));
-            if !due {
+            if !snapshot_due(every, last, state.size, at_end) {
                 return;
             }
             let chain = match state
@@ -238,6 +232,15 @@ fn snapshot<S: Store>(shared: &Shared<S>, at_end: bool) {
         }
         Err(e) => tracing::warn!(error = %e, "state snapshot failed; the next open replays more"),
     }
+}
+
+/// Whether a snapshot of a state of `size` records is due, the last one at `last`, one
+/// every `every` records (0: none). At least a tenth of the ledger between snapshots:
+/// each one encodes the whole state, so a fixed interval would cost time quadratic in
+/// the size; this keeps the total linear and a crash's tail within a tenth. `at_end`
+/// (shutdown): any record since the last one.
+pub(crate) fn snapshot_due(every: u64, last: u64, size: u64, at_end: bool) -> bool {
+    every > 0 && size > last && (at_end || size - last >= every.max(size / 10))
 }
 
 /// Durable records not yet covered by a checkpoint.
@@ -661,4 +664,25 @@ fn store_checkpoint<S: Store>(
     shared.last_checkpoint.store(size, Ordering::Release);
     tracing::info!(size, "checkpoint stored");
     Ok(note)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::snapshot_due;
+
+    /// One rule for the writer and for those that wait on it (the benchmark waits only
+    /// for a snapshot that is due; it waited 300 s for one that never was).
+    #[test]
+    fn a_snapshot_is_due_after_every_records_and_a_tenth_of_the_ledger() {
+        // Given one every 100,000 records, the last at 0:
+        assert!(!snapshot_due(100_000, 0, 70_000, false), "too few records");
+        assert!(snapshot_due(100_000, 0, 100_000, false));
+        // a tenth of the ledger when that is more:
+        assert!(!snapshot_due(100_000, 1_000_000, 1_100_000, false));
+        assert!(snapshot_due(100_000, 1_000_000, 1_120_000, false));
+        // at shutdown, any record since the last; none taken when switched off.
+        assert!(snapshot_due(100_000, 70_000, 70_001, true));
+        assert!(!snapshot_due(100_000, 70_000, 70_000, true));
+        assert!(!snapshot_due(0, 0, 10_000_000, true));
+    }
 }

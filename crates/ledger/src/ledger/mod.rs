@@ -75,6 +75,18 @@ impl<S: Store + 'static> Ledger<S> {
             .load(std::sync::atomic::Ordering::Acquire)
     }
 
+    /// Whether the writer takes a snapshot at its next idle moment: enough records were
+    /// folded since the last one (`Config::snapshot_every`, and a tenth of the ledger).
+    pub fn snapshot_due(&self) -> bool {
+        let size = self.shared.state.read().map(|s| s.size).unwrap_or(0);
+        crate::engine::snapshot_due(
+            self.shared.config.snapshot_every,
+            self.snapshot_seq(),
+            size,
+            false,
+        )
+    }
+
     /// The v1 receipt (a signed statement, FORMAT.md §12) of the record `r` proves: what
     /// `/v1/events` answers to clients of that version.
     pub fn receipt_v1(&self, r: &Receipt) -> coop_core::ReceiptV1 {
