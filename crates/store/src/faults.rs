@@ -116,6 +116,27 @@ pub enum Rule {
     },
 }
 
+thread_local! {
+    /// Storage calls started on this thread, for a watcher that waits on it (an open,
+    /// `watch.rs` in `sled`): every I/O call passes [`Faults::hit`] first.
+    static STARTED: std::cell::RefCell<Option<Arc<AtomicU64>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// From now on, counts in `calls` each storage call this thread starts.
+pub(crate) fn count_calls_here(calls: Arc<AtomicU64>) {
+    let _ = STARTED.try_with(|s| *s.borrow_mut() = Some(calls));
+}
+
+#[inline]
+fn count_call() {
+    let _ = STARTED.try_with(|s| {
+        if let Some(c) = s.borrow().as_ref() {
+            c.fetch_add(1, Ordering::Relaxed);
+        }
+    });
+}
+
 /// A handle on a plan, or on none (production).
 #[derive(Clone, Debug, Default)]
 pub struct Faults(Option<Arc<Plan>>);
@@ -140,6 +161,7 @@ impl Faults {
     /// written its image).
     #[inline]
     pub(crate) fn hit(&self, point: Point) -> Option<Fault> {
+        count_call();
         match &self.0 {
             None => None,
             Some(p) => p.hit(point),

@@ -129,10 +129,25 @@ fn workload_with(dir: &Path, ledger: LedgerId, options: SledOptions) -> Outcome 
     out
 }
 
+/// Opens `dir` with no fault, once an open that gave up on a stuck storage call (and
+/// still holds the store on its thread) lets go of it: its call was released, so it
+/// ends; until then opens are refused as locked, never hung.
+fn open_once_let_go(dir: &Path) -> Result<SledStore, StoreError> {
+    let t = std::time::Instant::now();
+    loop {
+        match SledStore::open(dir) {
+            Err(StoreError::Locked { .. }) if t.elapsed() < std::time::Duration::from_secs(60) => {
+                std::thread::yield_now()
+            }
+            other => return other,
+        }
+    }
+}
+
 /// Reopens `dir` with no fault: it must open by itself (no repair), verify, and hold
 /// every acknowledged record as appended; a refused append must have left nothing.
 fn recovered(dir: &Path, ledger: LedgerId, out: &Outcome, what: &str) {
-    let log = SledStore::open(dir)
+    let log = open_once_let_go(dir)
         .and_then(Log::open)
         .unwrap_or_else(|e| panic!("{what}: the store does not reopen by itself: {e}"));
     let head = log
@@ -389,17 +404,18 @@ fn random_stalls_in_sled_hold_up_nothing_and_lose_nothing_acknowledged() {
                     faults,
                     read_bound: std::time::Duration::from_millis(100),
                     applier_stop: std::time::Duration::from_millis(100),
+                    open_bound: std::time::Duration::from_secs(2),
                     ..SledOptions::default()
                 },
             ));
         });
+        let answer = rx.recv_timeout(std::time::Duration::from_secs(120));
+        // What was injected, read once the run ended (or hung).
         let what = format!(
             "seed {seed} run {i} (COOP_FAULT_SEED={seed} replays it): injected {:?}",
             p.injected()
         );
-        let out = rx
-            .recv_timeout(std::time::Duration::from_secs(120))
-            .unwrap_or_else(|_| panic!("{what}: the workload hangs"));
+        let out = answer.unwrap_or_else(|_| panic!("{what}: the workload hangs"));
         p.release();
         tally.add(&p);
         recovered(&run, ledger, &out, &what);
@@ -756,4 +772,61 @@ fn a_sled_read_that_never_returns_ends_in_an_answer_and_sled_is_rebuilt() {
         ..Outcome::default()
     };
     recovered(&dir, ledger, &out, "after a stalled sled read");
+}
+
+/// CI's hang at stop 36 (`random_stalls…`, seed 1796638380413315346 run 6): opening a
+/// store whose sled must be brought up to the journal (here sled is gone; there it was
+/// damaged and rebuilt) wrote sled on the opening thread with no bound, and a sled write
+/// that never returned hung the open for ever. An open now answers: once no storage call
+/// has started for its bound it fails, naming the stall, the stuck call left on its own
+/// thread; once that call returns, the next open finishes the job with nothing lost.
+#[test]
+fn an_open_whose_sled_write_never_returns_ends_in_an_answer() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("s");
+    let ledger = base(&dir);
+    std::fs::remove_dir_all(dir.join("sled")).unwrap();
+    let p = Arc::new(plan(
+        8,
+        Rule::Nth {
+            points: vec![Point::SledWrite],
+            n: 0,
+            fault: Fault::Stall,
+        },
+    ));
+    let (tx, rx) = std::sync::mpsc::channel();
+    let (d, faults) = (dir.clone(), Faults::plan(Arc::clone(&p)));
+    std::thread::spawn(move || {
+        let r = SledStore::open_with(
+            &d,
+            SledOptions {
+                faults,
+                open_bound: std::time::Duration::from_millis(300),
+                ..SledOptions::default()
+            },
+        )
+        .map(drop);
+        let _ = tx.send(r);
+    });
+    let answer = rx
+        .recv_timeout(std::time::Duration::from_secs(60))
+        .expect("an open whose sled never answers is answered, not left hanging");
+    let err = answer.expect_err("the stalled open is an error");
+    assert!(err.to_string().contains("did not answer"), "{err}");
+    assert_eq!(
+        p.injected().get(&(Point::SledWrite, Fault::Stall)),
+        Some(&1),
+        "the stall fired"
+    );
+    // While the stuck call holds the store, another open is refused as locked, not hung.
+    assert!(matches!(
+        SledStore::open(&dir),
+        Err(StoreError::Locked { .. })
+    ));
+    p.release();
+    let out = Outcome {
+        acked: BASE,
+        ..Outcome::default()
+    };
+    recovered(&dir, ledger, &out, "after an open that stalled");
 }

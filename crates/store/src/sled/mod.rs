@@ -1,6 +1,7 @@
 //! The durable store: sled behind a journal, in one directory. By concern: this file holds
 //! the store and its write and read paths; `recover.rs` opens a directory (lock, pre-read,
-//! catch-up or rebuild of sled from the journal, repair); `index.rs` the event-id index in
+//! catch-up or rebuild of sled from the journal, repair), each watched by `watch.rs` for
+//! a storage call that never returns; `index.rs` the event-id index in
 //! memory; `snapshots.rs` the state's snapshot files; `damage.rs` (tests only) writes over
 //! stored records to test that damage is found.
 
@@ -25,6 +26,7 @@ mod index;
 mod reads;
 mod recover;
 mod snapshots;
+mod watch;
 
 use behind::{Behind, Entry};
 use index::{IdIndex, load_ids};
@@ -110,6 +112,12 @@ pub struct SledOptions {
     /// How long a read waits for sled: a read sled does not answer within it is an
     /// error, and sled is rebuilt from the journal while the store runs.
     pub read_bound: Duration,
+    /// How long an open (or a `repair`) waits with no storage call started: a call into
+    /// sled or the journal that does not return (as sled's can after a failed write)
+    /// ends the open with an error by then, the call left stuck on its own thread. Long
+    /// enough for the longest single call a healthy disk makes (sled's flush after a
+    /// rebuild).
+    pub open_bound: Duration,
 }
 
 impl Default for SledOptions {
@@ -120,6 +128,7 @@ impl Default for SledOptions {
             applier_stop: APPLIER_STOP,
             max_behind: DEFAULT_MAX_BEHIND,
             read_bound: DEFAULT_READ_BOUND,
+            open_bound: DEFAULT_OPEN_BOUND,
         }
     }
 }
@@ -173,6 +182,9 @@ pub const DEFAULT_MAX_BEHIND: u64 = 512 << 20;
 
 /// The default bound on a read of sled: 10 s (an HTTP client gives up at 30).
 pub const DEFAULT_READ_BOUND: Duration = Duration::from_secs(10);
+
+/// The default bound on an open with no storage call started: 60 s.
+pub const DEFAULT_OPEN_BOUND: Duration = Duration::from_secs(60);
 
 /// Segments read from sled per hand-off to a reader thread (`records`).
 const SEGMENTS_PER_READ: usize = 64;

@@ -372,9 +372,19 @@ impl SledStore {
         SledStore::open_with(dir, SledOptions::default())
     }
 
-    /// [`SledStore::open`] with options.
+    /// [`SledStore::open`] with options. The open runs on a thread of its own, watched:
+    /// a storage call that does not return ends it with an error once no call has
+    /// started for `options.open_bound` (`watch.rs`).
     pub fn open_with(dir: impl AsRef<Path>, options: SledOptions) -> Result<SledStore, StoreError> {
         let path = dir.as_ref().to_path_buf();
+        let (at, bound) = (path.clone(), options.open_bound);
+        super::watch::watched("opening", &path, bound, move || {
+            SledStore::open_here(at, options)
+        })
+    }
+
+    /// [`SledStore::open_with`], on this thread.
+    fn open_here(path: PathBuf, options: SledOptions) -> Result<SledStore, StoreError> {
         // Our own lock, released exactly when this store is dropped. sled also locks its
         // data file, but releases that lock only when its background threads let go of
         // the database, which can be a moment after drop.
@@ -470,8 +480,11 @@ impl SledStore {
     /// does when it appends them. What `coopledger repair` runs.
     pub fn repair(dir: impl AsRef<Path>) -> Result<Repaired, StoreError> {
         let path = dir.as_ref().to_path_buf();
-        let _lock = lock_dir(&path)?;
-        rebuild(&path, None, &Faults::none())
+        let at = path.clone();
+        super::watch::watched("repairing", &path, DEFAULT_OPEN_BOUND, move || {
+            let _lock = lock_dir(&at)?;
+            rebuild(&at, None, &Faults::none())
+        })
     }
 
     fn from_db(
