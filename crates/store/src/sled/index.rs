@@ -63,6 +63,9 @@ pub(super) fn load_ids(tree: &sled::Tree) -> Result<IdIndex, StoreError> {
     type Part = Vec<(EventId, u64)>;
     let mut parts: Vec<Part> = vec![Vec::new(); ID_SHARDS];
     for r in tree.range(ids) {
+        // Each segment read from sled is a storage call an open's watcher counts
+        // (`watch.rs`): loading the ids of a large ledger is long, not stalled.
+        crate::faults::count_call();
         let (k, v) = r.map_err(sled_err)?;
         let first = seq_from_key(&k)?;
         let mut i = 0usize;
